@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what tsbuild and its tests need on Debian 12 (root): the OCI runtime and image tools
+# from Debian, then the npm packages. Re-running it does only what is missing.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# runc: RUN steps; attr: overlay opaque-dir xattrs; skopeo/umoci: reading our images from outside
+# (tests, demo); docker-registry: pull tests on 127.0.0.1; busybox-static: the fixture base image.
+PKGS=(runc attr skopeo umoci docker-registry busybox-static jq curl ca-certificates)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing Debian packages: ${missing[*]}" >&2
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+  npm ci --no-audit --no-fund
+fi
+npm run --silent build
+bash fixtures/base/make-busybox-layout.sh

@@ -1,0 +1,30 @@
+/** Everything the CLI parsed, as the build pipeline takes it. */
+export interface OutputSpec {
+  type: 'oci' | 'docker';
+  /** A file path, or `-` for stdout. */
+  dest: string;
+}
+
+export type ProgressMode = 'auto' | 'plain' | 'tty' | 'json';
+
+export interface BuildRequest {
+  contextDir: string;
+  /** Path of the Dockerfile, or undefined when `source` came from stdin. */
+  dockerfilePath?: string;
+  dockerfileSource?: string;
+  tags: string[];
+  buildArgs: Map<string, string>;
+  target?: string;
+  noCache: boolean;
+  outputs: OutputSpec[];
+  progress: ProgressMode;
+  stateRoot: string;
+}
+
+export interface BuildResult {
+  manifestDigest: string;
+  configDigest: string;
+  /** Where the image went, for the summary line. */
+  exported: string[];
+  warnings: string[];
+}

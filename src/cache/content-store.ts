@@ -1,0 +1,163 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { writeFileAtomic } from './atomic-write.js';
+import type { Descriptor, Digest, ImageIndex } from '../image/types.js';
+import { MediaType } from '../image/types.js';
+
+export class DigestMismatchError extends Error {
+  constructor(readonly expected: string, readonly actual: string, readonly what: string) {
+    super(`${what}: digest mismatch: expected ${expected}, got ${actual}`);
+  }
+}
+
+export function sha256Digest(data: string | Uint8Array): Digest {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}` as Digest;
+}
+
+/** Validates `sha256:<64 hex>` so a digest can never name a path outside blobs/. */
+export function parseDigest(d: string): { algorithm: 'sha256'; hex: string } {
+  const m = /^sha256:([a-f0-9]{64})$/.exec(d);
+  if (!m) throw new Error(`unsupported or malformed digest: ${JSON.stringify(d)}`);
+  return { algorithm: 'sha256', hex: m[1]! };
+}
+
+/**
+ * The content store: an OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/<hex>`).
+ * Blobs are immutable and named by their digest; every write goes to a temp file, is verified,
+ * fsynced and renamed, so a killed build never leaves a blob whose content disagrees with its name.
+ */
+export class ContentStore {
+  private ready: Promise<void> | undefined;
+
+  constructor(readonly root: string) {}
+
+  get blobsDir(): string {
+    return join(this.root, 'blobs', 'sha256');
+  }
+
+  private get ingestDir(): string {
+    return join(this.root, 'ingest');
+  }
+
+  init(): Promise<void> {
+    this.ready ??= (async () => {
+      await mkdir(this.blobsDir, { recursive: true });
+      await mkdir(this.ingestDir, { recursive: true });
+      const layout = join(this.root, 'oci-layout');
+      if (!(await exists(layout))) await writeFileAtomic(layout, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+      const index = join(this.root, 'index.json');
+      if (!(await exists(index))) await writeFileAtomic(index, JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
+    })();
+    return this.ready;
+  }
+
+  blobPath(digest: string): string {
+    return join(this.blobsDir, parseDigest(digest).hex);
+  }
+
+  async has(digest: string): Promise<boolean> {
+    return exists(this.blobPath(digest));
+  }
+
+  async size(digest: string): Promise<number> {
+    return (await stat(this.blobPath(digest))).size;
+  }
+
+  async read(digest: string): Promise<Buffer> {
+    return readFile(this.blobPath(digest));
+  }
+
+  async readJson<T>(digest: string): Promise<T> {
+    return JSON.parse((await this.read(digest)).toString('utf8')) as T;
+  }
+
+  openRead(digest: string): Readable {
+    return createReadStream(this.blobPath(digest));
+  }
+
+  /** Stores bytes and returns their descriptor. */
+  async put(data: string | Uint8Array, mediaType: string): Promise<Descriptor> {
+    await this.init();
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const digest = sha256Digest(bytes);
+    const path = this.blobPath(digest);
+    if (!(await exists(path))) await writeFileAtomic(path, bytes);
+    return { mediaType, digest, size: bytes.length };
+  }
+
+  /**
+   * Streams a blob in, hashing as it goes. When `expected` is given the blob is only committed if
+   * its digest (and size, if given) match; otherwise a DigestMismatchError is thrown and nothing
+   * is left behind.
+   */
+  async ingest(source: Readable, expected?: { digest?: string; size?: number }, what = 'blob'): Promise<{ digest: Digest; size: number }> {
+    await this.init();
+    if (expected?.digest && (await this.has(expected.digest))) {
+      source.resume();
+      source.destroy();
+      return { digest: expected.digest as Digest, size: await this.size(expected.digest) };
+    }
+    const tmp = join(this.ingestDir, `${Date.now()}-${randomBytes(6).toString('hex')}`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        size += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(source, counter, createWriteStream(tmp));
+      const digest = `sha256:${hash.digest('hex')}` as Digest;
+      if (expected?.digest && expected.digest !== digest) throw new DigestMismatchError(expected.digest, digest, what);
+      if (expected?.size !== undefined && expected.size !== size) {
+        throw new DigestMismatchError(`${expected.size} bytes`, `${size} bytes`, `${what} size`);
+      }
+      const fh = await open(tmp, 'r');
+      await fh.sync();
+      await fh.close();
+      await rename(tmp, this.blobPath(digest));
+      return { digest, size };
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async readIndex(): Promise<ImageIndex> {
+    await this.init();
+    return JSON.parse(await readFile(join(this.root, 'index.json'), 'utf8')) as ImageIndex;
+  }
+
+  /**
+   * Points `name` (the `org.opencontainers.image.ref.name` annotation) at a manifest, replacing
+   * any earlier manifest of that name. Callers serialise index updates with the state lock.
+   */
+  async tag(name: string, manifest: Descriptor): Promise<void> {
+    const index = await this.readIndex();
+    const kept = index.manifests.filter((d) => d.annotations?.['org.opencontainers.image.ref.name'] !== name);
+    kept.push({ ...manifest, annotations: { ...(manifest.annotations ?? {}), 'org.opencontainers.image.ref.name': name } });
+    index.manifests = kept;
+    await writeFileAtomic(join(this.root, 'index.json'), JSON.stringify(index));
+  }
+
+  async resolveTag(name: string): Promise<Descriptor | undefined> {
+    const index = await this.readIndex();
+    return index.manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === name);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

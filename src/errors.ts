@@ -1,0 +1,75 @@
+/**
+ * One error type for everything a user can cause. Thrown anywhere, printed once by the CLI
+ * (without a stack unless --debug). Anything that is not a UserError is a bug.
+ */
+export interface SourceLocation {
+  file: string;
+  /** 1-based line of the start of the offending instruction or token. */
+  line: number;
+  /** 1-based column. */
+  column: number;
+  /** The source line(s) to show under the message, if known. */
+  excerpt?: string;
+}
+
+export class UserError extends Error {
+  readonly location?: SourceLocation;
+  readonly hint?: string;
+  /** Extra lines shown after the message, e.g. the output tail of a failed RUN. */
+  readonly detail?: string;
+
+  constructor(message: string, opts: { location?: SourceLocation; hint?: string; detail?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'UserError';
+    this.location = opts.location;
+    this.hint = opts.hint;
+    this.detail = opts.detail;
+  }
+}
+
+export function isUserError(err: unknown): err is UserError {
+  return err instanceof UserError;
+}
+
+/** Formats a user error as one paragraph: `file:line:col: message`, the excerpt, the hint. */
+export function formatUserError(err: UserError): string {
+  const where = err.location ? `${err.location.file}:${err.location.line}:${err.location.column}: ` : '';
+  const lines = [`error: ${where}${err.message}`];
+  if (err.location?.excerpt) {
+    const excerpt = err.location.excerpt.split('\n').map((l, i) => ` ${String(err.location!.line + i).padStart(4)} | ${l}`);
+    lines.push(...excerpt);
+  }
+  if (err.detail) lines.push(err.detail);
+  if (err.hint) lines.push(`hint: ${err.hint}`);
+  return lines.join('\n');
+}
+
+/** Levenshtein distance, for did-you-mean suggestions. */
+export function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/** The candidate nearest to `word` (case-insensitive), if it is close enough to be a likely typo. */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
+  let best: string | undefined;
+  let bestDist = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(w, c.toLowerCase());
+    if (d < bestDist) {
+      bestDist = d;
+      best = c;
+    }
+  }
+  return best !== undefined && bestDist <= Math.max(1, Math.floor(w.length / 3)) ? best : undefined;
+}

@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { findMissingMountPoints, removeMountStubs } from './mount-stubs.js';
+import { runtimeSpec, SPEC_MOUNT_POINTS } from './runtime-spec.js';
+import { resolveUser } from './user.js';
+
+export interface RunRequest {
+  /** The mounted rootfs (overlay merged dir) the process runs in. */
+  rootfs: string;
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: string;
+  network: 'host' | 'none';
+  files?: { path: string; content: string; mode: number }[];
+  /** A scratch dir for the bundle; removed afterwards. */
+  bundleParent: string;
+  /** runc's --root. */
+  runcRoot: string;
+  onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  exitCode: number;
+  /** The last lines of combined output, for error messages. */
+  outputTail: string[];
+}
+
+export const SANDBOX_HOSTNAME = 'buildkitsandbox';
+const TAIL_LINES = 20;
+
+function hostsFile(): string {
+  return `127.0.0.1\tlocalhost ${SANDBOX_HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
+}
+
+/** Runs one process under runc in a fresh bundle over `rootfs`, and waits for it. */
+export async function runContainer(req: RunRequest): Promise<RunResult> {
+  const id = `tsbuild-${randomBytes(8).toString('hex')}`;
+  const bundle = join(req.bundleParent, id);
+  await mkdir(bundle, { recursive: true });
+  await mkdir(req.runcRoot, { recursive: true });
+  try {
+    const user = await resolveUser(req.rootfs, req.user, `USER ${req.user}`);
+    const stubs = await findMissingMountPoints(req.rootfs, SPEC_MOUNT_POINTS);
+    const hosts = join(bundle, 'hosts');
+    await writeFile(hosts, hostsFile());
+    let pipesDir: string | undefined;
+    if (req.files?.length) {
+      pipesDir = join(bundle, 'pipes');
+      await mkdir(pipesDir);
+      for (const f of req.files) await writeFile(join(pipesDir, f.path.split('/').pop()!), f.content, { mode: f.mode });
+    }
+    const spec = runtimeSpec({
+      rootfs: req.rootfs, args: req.args, env: req.env, cwd: req.cwd, user, network: req.network,
+      hostname: SANDBOX_HOSTNAME, hostsFile: hosts, resolvConf: '/etc/resolv.conf', ...(pipesDir ? { pipesDir } : {}),
+    });
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+    const result = await spawnRunc(req, id, bundle);
+    await removeMountStubs(req.rootfs, stubs);
+    return result;
+  } finally {
+    await rm(bundle, { recursive: true, force: true });
+  }
+}
+
+function spawnRunc(req: RunRequest, id: string, bundle: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('runc', ['--root', req.runcRoot, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const tail: string[] = [];
+    let partial = '';
+    const collect = (chunk: Buffer, stream: 'stdout' | 'stderr'): void => {
+      req.onOutput?.(chunk, stream);
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      tail.push(...lines);
+      if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
+    };
+    child.stdout.on('data', (c: Buffer) => collect(c, 'stdout'));
+    child.stderr.on('data', (c: Buffer) => collect(c, 'stderr'));
+    const onAbort = (): void => {
+      // runc forwards SIGTERM/SIGKILL to the container's init; delete -f reaps what is left.
+      child.kill('SIGKILL');
+      spawn('runc', ['--root', req.runcRoot, 'delete', '-f', id], { stdio: 'ignore' }).on('error', () => {});
+    };
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (err) => {
+      req.signal?.removeEventListener('abort', onAbort);
+      reject(new Error(`could not start runc: ${err.message} (is the runc package installed?)`));
+    });
+    child.on('close', (code, sig) => {
+      req.signal?.removeEventListener('abort', onAbort);
+      if (partial) tail.push(partial);
+      if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
+      resolve({ exitCode: code ?? (sig ? 128 : 1), outputTail: tail });
+    });
+  });
+}

@@ -1,0 +1,85 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+}
+
+interface PasswdEntry { name: string; uid: number; gid: number; home: string }
+interface GroupEntry { name: string; gid: number; members: string[] }
+
+async function readLines(rootfs: string, path: string): Promise<string[]> {
+  try {
+    return (await readFile(join(rootfs, path), 'utf8')).split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+  } catch {
+    return [];
+  }
+}
+
+export async function readPasswd(rootfs: string): Promise<PasswdEntry[]> {
+  return (await readLines(rootfs, 'etc/passwd')).map((l) => {
+    const f = l.split(':');
+    return { name: f[0] ?? '', uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '' };
+  }).filter((e) => Number.isInteger(e.uid) && Number.isInteger(e.gid));
+}
+
+export async function readGroup(rootfs: string): Promise<GroupEntry[]> {
+  return (await readLines(rootfs, 'etc/group')).map((l) => {
+    const f = l.split(':');
+    return { name: f[0] ?? '', gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) };
+  }).filter((e) => Number.isInteger(e.gid));
+}
+
+const NUMERIC = /^\d+$/;
+
+/**
+ * USER / --chown semantics (runc's libcontainer/user.GetExecUser): `user[:group]`, names looked up
+ * in the rootfs's /etc/passwd and /etc/group, numbers used as they are; a user's supplementary
+ * groups come from /etc/group. `withSupplementary` is false for --chown, which sets one owner.
+ */
+export async function resolveUser(rootfs: string, spec: string, what: string, withSupplementary = true): Promise<ResolvedUser> {
+  if (spec === '') return { uid: 0, gid: 0, additionalGids: [] };
+  const [userPart, groupPart] = spec.split(':', 2) as [string, string | undefined];
+  const passwd = await readPasswd(rootfs);
+  let uid: number;
+  let gid = 0;
+  let userName: string | undefined;
+  if (NUMERIC.test(userPart)) {
+    uid = Number(userPart);
+    const e = passwd.find((p) => p.uid === uid);
+    if (e) {
+      gid = e.gid;
+      userName = e.name;
+    }
+  } else {
+    const e = passwd.find((p) => p.name === userPart);
+    if (!e) {
+      throw new UserError(`${what}: unable to find user ${userPart}: no matching entries in passwd file`, {
+        hint: `create the user in an earlier step (e.g. RUN adduser -D ${userPart}) or use a numeric uid`,
+      });
+    }
+    uid = e.uid;
+    gid = e.gid;
+    userName = e.name;
+  }
+  const groups = groupPart !== undefined || (withSupplementary && userName) ? await readGroup(rootfs) : [];
+  if (groupPart !== undefined && groupPart !== '') {
+    if (NUMERIC.test(groupPart)) gid = Number(groupPart);
+    else {
+      const g = groups.find((x) => x.name === groupPart);
+      if (!g) {
+        throw new UserError(`${what}: unable to find group ${groupPart}: no matching entries in group file`);
+      }
+      gid = g.gid;
+    }
+  } else if (groupPart === undefined && !userName && !NUMERIC.test(userPart)) {
+    gid = 0;
+  }
+  const additionalGids = withSupplementary && userName && groupPart === undefined
+    ? groups.filter((g) => g.members.includes(userName!) && g.gid !== gid).map((g) => g.gid)
+    : [];
+  return { uid, gid, additionalGids };
+}

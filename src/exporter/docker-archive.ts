@@ -1,0 +1,41 @@
+import type { ContentStore } from '../cache/content-store.js';
+import type { Descriptor } from '../image/types.js';
+import { UserError } from '../errors.js';
+import { collectImageBlobs } from './image-blobs.js';
+import { normalizeImageNames } from './image-names.js';
+import { blobPath, ociLayoutFiles } from './oci-archive.js';
+import { writeArchive } from './tar-output.js';
+
+/** One entry of `manifest.json`, the file `docker load` reads (moby image/tarexport). */
+export interface DockerManifestEntry {
+  Config: string;
+  RepoTags: string[];
+  Layers: string[];
+}
+
+/**
+ * `--output type=docker`: an archive that is both a `docker load` tarball (manifest.json) and an
+ * OCI layout, with one copy of each blob, as Docker 25's `docker save` writes.
+ *
+ * docker load decompresses each layer file it is given (gzip, and on newer dockers zstd) and
+ * checks the uncompressed digest against the config's rootfs.diff_ids, so the compressed blobs
+ * serve both views; the diff_ids are right by construction of the image.
+ */
+export async function writeDockerArchive(store: ContentStore, manifest: Descriptor, names: string[], dest: string): Promise<void> {
+  const { manifests } = await collectImageBlobs(store, manifest);
+  // docker load takes one config per manifest.json entry; a multi-platform index has no single one
+  if (manifests.length !== 1) {
+    throw new UserError(`the docker exporter cannot write a multi-platform image (${manifests.length} platforms)`, {
+      hint: 'build for one --platform, or use --output type=oci',
+    });
+  }
+  const image = manifests[0]!.manifest;
+  const entry: DockerManifestEntry = {
+    Config: blobPath(image.config.digest),
+    RepoTags: normalizeImageNames(names).map((n) => n.familiar),
+    Layers: image.layers.map((l) => blobPath(l.digest)),
+  };
+  const files = await ociLayoutFiles(store, manifest, names);
+  files.push({ name: 'manifest.json', data: Buffer.from(JSON.stringify([entry])) });
+  await writeArchive(store, files, dest, 'docker');
+}

@@ -1,0 +1,35 @@
+import { UserError } from '../errors.js';
+import { parseReference } from '../registry/reference.js';
+
+/** One `-t` name in the forms each output needs. */
+export interface ImageName {
+  /** Fully qualified, tag defaulted: `docker.io/library/app:latest` (containerd's io.containerd.image.name). */
+  full: string;
+  /** The tag alone: `latest` (OCI's org.opencontainers.image.ref.name, as containerd and buildx write it). */
+  tag: string;
+  /** docker's short form: `app:latest`, `localhost:5000/app:1` (manifest.json RepoTags). */
+  familiar: string;
+}
+
+/**
+ * Normalizes an image name like `docker build -t` does. A digest cannot be part of a name we
+ * give: the digest is the result of the build, not something the user can choose.
+ */
+export function normalizeImageName(name: string): ImageName {
+  const ref = parseReference(name).withDefaultTag();
+  if (ref.digest !== undefined) throw new UserError(`invalid image name ${JSON.stringify(name)}: a name to tag the result with cannot contain a digest`);
+  return { full: ref.toString(), tag: ref.tag!, familiar: ref.familiar() };
+}
+
+/** Normalizes every name, keeping the first of any that normalize to the same image name. */
+export function normalizeImageNames(names: readonly string[]): ImageName[] {
+  const seen = new Set<string>();
+  const out: ImageName[] = [];
+  for (const n of names) {
+    const norm = normalizeImageName(n);
+    if (seen.has(norm.full)) continue;
+    seen.add(norm.full);
+    out.push(norm);
+  }
+  return out;
+}

@@ -1,0 +1,22 @@
+import type { ContentStore } from '../cache/content-store.js';
+import type { Descriptor } from '../image/types.js';
+import { collectImageBlobs } from './image-blobs.js';
+import { normalizeImageNames } from './image-names.js';
+import { ANNOTATION_IMAGE_NAME } from './oci-archive.js';
+
+/**
+ * Names a built image in the state directory's content store (its index.json), under each name
+ * as the familiar name (`app:1.0`, with the full `docker.io/library/app:1.0` beside it), so later builds and `skopeo … oci:CONTENT:NAME` find
+ * it. Index updates are read-modify-write: the caller holds the state lock.
+ */
+export async function storeImage(store: ContentStore, manifest: Descriptor, names: string[]): Promise<void> {
+  const normalized = normalizeImageNames(names);
+  // check first, so a name never points at an image whose blobs are not all there
+  await collectImageBlobs(store, manifest);
+  const target: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
+  if (manifest.platform) target.platform = manifest.platform;
+  for (const n of normalized) {
+    // ref.name is the familiar name, so `skopeo … oci:CONTENT:app:1.0` finds what `-t app:1.0` stored.
+    await store.tag(n.familiar, { ...target, annotations: { [ANNOTATION_IMAGE_NAME]: n.full } });
+  }
+}

@@ -1,0 +1,46 @@
+import type { ContentStore } from '../cache/content-store.js';
+import { parseDigest } from '../cache/content-store.js';
+import type { Descriptor, ImageIndex } from '../image/types.js';
+import { MediaType } from '../image/types.js';
+import { collectImageBlobs } from './image-blobs.js';
+import { normalizeImageNames } from './image-names.js';
+import { writeArchive, type ArchiveFile } from './tar-output.js';
+
+export const ANNOTATION_IMAGE_NAME = 'io.containerd.image.name';
+export const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';
+
+/**
+ * `--output type=oci`: the image as a tarred OCI image layout, readable by skopeo
+ * (`oci-archive:`), umoci, `docker load` (25+) and `ctr import`.
+ */
+export async function writeOciArchive(store: ContentStore, manifest: Descriptor, names: string[], dest: string): Promise<void> {
+  await writeArchive(store, await ociLayoutFiles(store, manifest, names), dest, 'OCI');
+}
+
+/**
+ * The files of an OCI layout holding one image: `oci-layout`, `index.json`, `blobs/sha256/…`.
+ * index.json has one entry per name, annotated as buildx's exporter does (containerd's full name,
+ * OCI's tag-only ref name), or one plain entry when the image has no name.
+ */
+export async function ociLayoutFiles(store: ContentStore, manifest: Descriptor, names: string[]): Promise<ArchiveFile[]> {
+  const { blobs } = await collectImageBlobs(store, manifest);
+  const target: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
+  if (manifest.platform) target.platform = manifest.platform;
+  const normalized = normalizeImageNames(names);
+  const index: ImageIndex = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociIndex,
+    manifests: normalized.length
+      ? normalized.map((n) => ({ ...target, annotations: { [ANNOTATION_IMAGE_NAME]: n.full, [ANNOTATION_REF_NAME]: n.tag } }))
+      : [target],
+  };
+  return [
+    { name: 'oci-layout', data: Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })) },
+    { name: 'index.json', data: Buffer.from(JSON.stringify(index)) },
+    ...blobs.map((b) => ({ name: blobPath(b.digest), blob: b })),
+  ];
+}
+
+export function blobPath(digest: string): string {
+  return `blobs/sha256/${parseDigest(digest).hex}`;
+}

@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
+import { pack as tarPack, type Headers } from 'tar-stream';
+import type { ContentStore } from '../cache/content-store.js';
+import type { Descriptor } from '../image/types.js';
+import { UserError } from '../errors.js';
+
+/** A file of an archive: literal bytes, or a blob streamed from the content store. */
+export type ArchiveFile = { name: string; data: Buffer } | { name: string; blob: Descriptor };
+
+/**
+ * Writes a reproducible tar: entries sorted by name, parent directories added, every timestamp
+ * 0 and owner root, so the same image always gives a byte-identical archive.
+ * `dest` `-` is stdout; otherwise the archive is written beside `dest` and renamed into place
+ * once complete and fsynced, so a failed or interrupted export never leaves a partial archive.
+ */
+export async function writeArchive(store: ContentStore, files: ArchiveFile[], dest: string, kind: string): Promise<void> {
+  const entries = withParentDirs(files).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  if (dest === '-') {
+    if (process.stdout.isTTY) throw new UserError(`refusing to write the ${kind} archive to a terminal`, { hint: 'redirect stdout to a file, or set dest=FILE' });
+    await produce(store, entries, (chunk) => (process.stdout.write(chunk) ? Promise.resolve() : writable(process.stdout)));
+    return;
+  }
+
+  const tmp = `${dest}.tmp-${randomBytes(6).toString('hex')}`;
+  let fh;
+  try {
+    fh = await open(tmp, 'wx', 0o644);
+  } catch (err) {
+    throw new UserError(`cannot write the ${kind} archive ${dest}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const file = fh;
+    await produce(store, entries, async (chunk) => {
+      await file.write(chunk);
+    });
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await rename(tmp, dest);
+  } catch (err) {
+    await fh?.close().catch(() => {});
+    await rm(tmp, { force: true });
+    if ((err as NodeJS.ErrnoException).code && !(err instanceof UserError)) {
+      throw new UserError(`cannot write the ${kind} archive ${dest}: ${(err as Error).message}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+type Entry = ArchiveFile | { name: string; directory: true };
+
+function withParentDirs(files: ArchiveFile[]): Entry[] {
+  const dirs = new Set<string>();
+  for (const f of files) {
+    const parts = f.name.split('/');
+    for (let i = 1; i < parts.length; i++) dirs.add(`${parts.slice(0, i).join('/')}/`);
+  }
+  return [...[...dirs].map((name) => ({ name, directory: true as const })), ...files];
+}
+
+const FIXED = { mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '' } satisfies Partial<Headers>;
+
+type Pack = ReturnType<typeof tarPack>;
+
+/** Packs `entries` and hands the tar to `write` chunk by chunk, each written before the next is made. */
+async function produce(store: ContentStore, entries: Entry[], write: (chunk: Buffer) => Promise<void>): Promise<void> {
+  const pack = tarPack();
+  const drain = (async () => {
+    for await (const chunk of pack) await write(chunk);
+  })();
+  const fill = (async () => {
+    for (const e of entries) {
+      if ('directory' in e) await addEntry(pack, { ...FIXED, name: e.name, type: 'directory', mode: 0o755 });
+      else if ('data' in e) await addEntry(pack, { ...FIXED, name: e.name, type: 'file', mode: 0o644, size: e.data.length }, e.data);
+      else await addEntry(pack, { ...FIXED, name: e.name, type: 'file', mode: 0o644, size: e.blob.size }, store.openRead(e.blob.digest));
+    }
+    pack.finalize();
+  })();
+  try {
+    await Promise.all([fill, drain]);
+  } catch (err) {
+    // destroying the pack fails the entry being written, so neither side is left waiting
+    pack.destroy(err as Error);
+    await Promise.allSettled([fill, drain]);
+    throw err;
+  }
+}
+
+/** Adds one entry and resolves once tar-stream has taken all of it (its callback, which also reports failure). */
+async function addEntry(pack: Pack, header: Headers, body?: Buffer | Readable): Promise<void> {
+  let sink: Writable | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    sink = Buffer.isBuffer(body) ? pack.entry(header, body, (err) => (err ? reject(err) : resolve())) : pack.entry(header, (err) => (err ? reject(err) : resolve()));
+  });
+  if (!sink) return done; // pack.entry threw: the pack is already destroyed
+  // Failures arrive through the callback; without a listener, streamx would also throw them as 'error' events.
+  sink.on('error', () => {});
+  if (body && !Buffer.isBuffer(body)) {
+    try {
+      for await (const chunk of body) {
+        if (!sink.write(chunk)) await writable(sink);
+      }
+      sink.end();
+    } catch (err) {
+      body.destroy();
+      sink.destroy(err as Error);
+      await done.catch(() => {});
+      throw err;
+    }
+  } else if (!body) {
+    sink.end();
+  }
+  await done;
+}
+
+/** Resolves when `w` wants more data; rejects if it closes first (so a dead consumer cannot hang us). */
+function writable(w: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      w.off('drain', onDrain);
+      w.off('close', onClose);
+    };
+    const onDrain = () => {
+      cleanup();
+      resolve();
+    };
+    const onClose = () => {
+      cleanup();
+      reject(new Error('output closed before the archive was complete'));
+    };
+    w.on('drain', onDrain);
+    w.on('close', onClose);
+  });
+}

@@ -1,0 +1,46 @@
+import type { ContainerConfig, HistoryEntry } from '../image/types.js';
+import type { Vertex } from '../solver/graph.js';
+import type { Warning } from './instruction-types.js';
+
+/** What the frontend hands on: the vertex whose result is the image, and its config. */
+export interface BuildPlan {
+  target: Vertex;
+  /** The final image's config, everything but rootfs (the exporter adds layers). */
+  image: {
+    architecture: string;
+    os: string;
+    variant?: string;
+    config: ContainerConfig;
+    /** Base history followed by one entry per instruction; `empty_layer` marks those with no layer. */
+    history: HistoryEntry[];
+  };
+  /** Names of every stage the target needs, for display. */
+  stages: string[];
+  warnings: Warning[];
+}
+
+/** What the frontend needs to know about a base image to dispatch a stage on it. */
+export interface ResolvedBase {
+  /** The op-level description the solver uses to get its layers. */
+  vertexOp: import('../solver/graph.js').ImageSourceOp;
+  architecture: string;
+  os: string;
+  variant?: string;
+  config: ContainerConfig;
+  history: HistoryEntry[];
+}
+
+/** Resolves `FROM <image>` references (registry or oci-layout://) to their config and layers. */
+export type BaseImageResolver = (ref: string, location: Warning['location']) => Promise<ResolvedBase>;
+
+export interface FrontendOptions {
+  /** The Dockerfile's display name, for errors. */
+  file: string;
+  source: string;
+  buildArgs: Map<string, string>;
+  target?: string;
+  resolveImage: BaseImageResolver;
+  /** Stages whose steps skip the cache (--no-cache-filter); `*` for all. */
+  noCacheStages?: Set<string>;
+  noCache?: boolean;
+}

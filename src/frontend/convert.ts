@@ -1,0 +1,267 @@
+/**
+ * Dockerfile → build plan, as a pipeline of small steps (STYLE.md): parse → typed instructions →
+ * global ARGs → stages → target → dispatch of the stages the target needs → final image config.
+ */
+import { UserError, nearest } from '../errors.js';
+import type { Vertex } from '../solver/graph.js';
+import type { BuildPlan, FrontendOptions, ResolvedBase } from './build-plan.js';
+import {
+  addHistory, dispatchCmd, dispatchEnv, dispatchExpose, dispatchHealthcheck, dispatchLabel, dispatchMaintainer,
+  dispatchOnbuild, dispatchShell, dispatchStopSignal, dispatchUser, dispatchVolume,
+} from './dispatch-config.js';
+import { dispatchCopy, dispatchRun, dispatchWorkdir, type FsDispatchContext } from './dispatch-fs.js';
+import type { ArgInstruction, CopyInstruction, DockerfileAst, Instruction, Warning } from './instruction-types.js';
+import { toInstructions } from './instructions.js';
+import { parseDockerfile } from './parser.js';
+import { platformArgs, PROXY_ARGS } from './platform.js';
+import { ShellLex } from './shell-lexer.js';
+import { DEFAULT_PATH, DEFAULT_SHELL, envLookup, type Stage, type StageState } from './stage-state.js';
+import { findStage, resolveTarget, splitStages } from './stages.js';
+
+export function parseToAst(source: string, file: string): DockerfileAst {
+  return toInstructions(parseDockerfile(source, file), file);
+}
+
+interface Converter {
+  opts: FrontendOptions;
+  ast: DockerfileAst;
+  stages: Stage[];
+  lex: ShellLex;
+  globalArgs: Map<string, string | undefined>;
+  consumedArgs: Set<string>;
+  warnings: Warning[];
+  converted: Map<number, Promise<StageState>>;
+  inProgress: Set<number>;
+  imageVertices: Map<string, Promise<{ vertex: Vertex; base: ResolvedBase }>>;
+  vertexCounter: number;
+}
+
+export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPlan> {
+  const ast = parseToAst(opts.source, opts.file);
+  const { globalArgs, stages } = splitStages(ast);
+  const conv: Converter = {
+    opts,
+    ast,
+    stages,
+    lex: new ShellLex(ast.directives.escape),
+    globalArgs: new Map(),
+    consumedArgs: new Set(),
+    warnings: [...ast.warnings],
+    converted: new Map(),
+    inProgress: new Set(),
+    imageVertices: new Map(),
+    vertexCounter: 0,
+  };
+  evaluateGlobalArgs(conv, globalArgs);
+  const target = resolveTarget(stages, opts.target, opts.file);
+  const state = await convertStage(conv, target);
+  for (const key of opts.buildArgs.keys()) {
+    if (!conv.consumedArgs.has(key) && !PROXY_ARGS.has(key) && !platformArgs().has(key)) {
+      conv.warnings.push({ message: `build argument "${key}" was given but no ARG in the stages built consumes it` });
+    }
+  }
+  const config = { ...state.config };
+  if (config.OnBuild && config.OnBuild.length === 0) delete config.OnBuild;
+  return {
+    target: state.vertex,
+    image: {
+      architecture: state.platform.architecture,
+      os: state.platform.os,
+      ...(state.platform.variant ? { variant: state.platform.variant } : {}),
+      config,
+      history: state.history,
+      ...(state.author ? { author: state.author } : {}),
+    },
+    stages: [...conv.converted.keys()].sort((a, b) => a - b).map((i) => stages[i]!.name ?? `stage-${i}`),
+    warnings: conv.warnings,
+  };
+}
+
+function evaluateGlobalArgs(conv: Converter, args: ArgInstruction[]): void {
+  const predefined = platformArgs();
+  const scope = (name: string): string | undefined => (conv.globalArgs.has(name) ? conv.globalArgs.get(name) : predefined.get(name));
+  for (const ins of args) {
+    for (const { key, value } of ins.args) {
+      let v: string | undefined;
+      if (conv.opts.buildArgs.has(key)) v = conv.opts.buildArgs.get(key);
+      else if (value !== undefined) v = conv.lex.processWord(value, scope);
+      else v = predefined.get(key);
+      conv.globalArgs.set(key, v);
+    }
+  }
+}
+
+/** Global ARGs (and the predefined platform ARGs) as FROM sees them. */
+function globalScope(conv: Converter): (name: string) => string | undefined {
+  const predefined = platformArgs();
+  return (name) => {
+    if (conv.globalArgs.has(name)) {
+      conv.consumedArgs.add(name);
+      return conv.globalArgs.get(name);
+    }
+    return predefined.get(name);
+  };
+}
+
+function convertStage(conv: Converter, stage: Stage): Promise<StageState> {
+  const existing = conv.converted.get(stage.index);
+  if (existing) {
+    if (conv.inProgress.has(stage.index)) {
+      throw new UserError(`circular dependency detected on stage "${stage.name ?? stage.index}"`, {
+        location: stage.from.location,
+        hint: 'a stage cannot use itself, directly or through other stages, in FROM or COPY --from',
+      });
+    }
+    return existing;
+  }
+  conv.inProgress.add(stage.index);
+  const p = dispatchStage(conv, stage).finally(() => conv.inProgress.delete(stage.index));
+  conv.converted.set(stage.index, p);
+  return p;
+}
+
+async function baseImageVertex(conv: Converter, ref: string, location: Stage['from']['location']): Promise<{ vertex: Vertex; base: ResolvedBase }> {
+  let entry = conv.imageVertices.get(ref);
+  if (!entry) {
+    entry = (async () => {
+      const base = await conv.opts.resolveImage(ref, location);
+      const vertex: Vertex = { id: `v${conv.vertexCounter++}`, op: base.vertexOp, inputs: [], name: `[internal] load ${base.vertexOp.ref}`, stage: '', location };
+      return { vertex, base };
+    })();
+    conv.imageVertices.set(ref, entry);
+  }
+  return entry;
+}
+
+async function initialState(conv: Converter, stage: Stage): Promise<StageState> {
+  const image = conv.lex.processWord(stage.from.image, globalScope(conv));
+  if (image.trim() === '') {
+    throw new UserError('FROM names an empty image', { location: stage.from.location, hint: 'check the ARG used in FROM has a value (pass --build-arg)' });
+  }
+  const total = stage.instructions.length + 1;
+  const label = `[${stage.name ?? `stage-${stage.index}`} N/${total}]`;
+  const base: Omit<StageState, 'vertex' | 'platform' | 'config' | 'history'> = {
+    stage, args: new Map(), shell: [...DEFAULT_SHELL], cmdSet: false, label, stepNumber: 1, stepTotal: total,
+  };
+  const parent = findStage(conv.stages, image, stage.index);
+  if (parent && parent.name === image.toLowerCase()) {
+    const p = await convertStage(conv, parent);
+    return {
+      ...base,
+      vertex: p.vertex,
+      platform: { ...p.platform },
+      config: structuredClone(p.config),
+      history: structuredClone(p.history),
+      shell: [...p.shell],
+      ...(p.author ? { author: p.author } : {}),
+    };
+  }
+  if (image.toLowerCase() === 'scratch') {
+    const vertex: Vertex = { id: `v${conv.vertexCounter++}`, op: { type: 'scratch' }, inputs: [], name: '[internal] scratch', stage: '' };
+    return { ...base, vertex, platform: { os: 'linux', architecture: platformArgs().get('TARGETARCH')! }, config: { Env: [`PATH=${DEFAULT_PATH}`] }, history: [] };
+  }
+  const { vertex, base: resolved } = await baseImageVertex(conv, image, stage.from.location);
+  const config = structuredClone(resolved.config);
+  if (!envLookup(config.Env).has('PATH')) config.Env = [`PATH=${DEFAULT_PATH}`, ...(config.Env ?? [])];
+  const state: StageState = {
+    ...base,
+    vertex,
+    platform: { os: resolved.os, architecture: resolved.architecture, ...(resolved.variant ? { variant: resolved.variant } : {}) },
+    config,
+    history: structuredClone(resolved.history),
+    shell: resolved.config.Shell ? [...resolved.config.Shell] : [...DEFAULT_SHELL],
+  };
+  return state;
+}
+
+async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState> {
+  const state = await initialState(conv, stage);
+  const noCache = !!conv.opts.noCache || !!(conv.opts.noCacheStages && (conv.opts.noCacheStages.has('*') || (stage.name && conv.opts.noCacheStages.has(stage.name))));
+  const ctx: FsDispatchContext = {
+    lex: conv.lex,
+    buildArgs: conv.opts.buildArgs,
+    noCache,
+    nextVertexId: () => `v${conv.vertexCounter++}`,
+    resolveFrom: (word, ins) => resolveCopyFrom(conv, stage, word, ins),
+  };
+  const triggers = state.config.OnBuild ?? [];
+  if (triggers.length) {
+    state.config.OnBuild = null;
+    for (const trigger of triggers) {
+      const ast = parseToAst(trigger, `${conv.opts.file} (ONBUILD of ${stage.from.image})`);
+      for (const ins of ast.instructions) await dispatchInstruction(conv, state, ins, ctx);
+    }
+  }
+  for (const ins of stage.instructions) await dispatchInstruction(conv, state, ins, ctx);
+  return state;
+}
+
+async function resolveCopyFrom(conv: Converter, stage: Stage, word: string, ins: CopyInstruction): Promise<Vertex> {
+  const found = findStage(conv.stages, word);
+  if (found) {
+    if (found.index === stage.index) {
+      throw new UserError(`COPY --from=${word} refers to the stage it is in`, { location: ins.location, hint: 'copy from an earlier stage' });
+    }
+    return (await convertStage(conv, found)).vertex;
+  }
+  try {
+    return (await baseImageVertex(conv, word, ins.location)).vertex;
+  } catch (err) {
+    const names = conv.stages.map((s) => s.name).filter((n): n is string => !!n);
+    const guess = nearest(word, names);
+    throw new UserError(`COPY --from=${word}: no stage is named "${word}" and it could not be used as an image`, {
+      location: ins.location,
+      hint: (guess ? `did you mean --from=${guess}? ` : '') + (names.length ? `stages: ${names.join(', ')}` : 'no stage has a name'),
+      detail: err instanceof Error ? `  (${err.message.split('\n')[0]})` : undefined,
+      cause: err,
+    });
+  }
+}
+
+function dispatchArg(conv: Converter, state: StageState, ins: ArgInstruction): void {
+  const predefined = platformArgs();
+  const parts: string[] = [];
+  for (const { key, value } of ins.args) {
+    let v: string | undefined;
+    if (conv.opts.buildArgs.has(key)) {
+      v = conv.opts.buildArgs.get(key);
+      conv.consumedArgs.add(key);
+    } else if (value !== undefined) {
+      v = conv.lex.processWord(value, (n) => state.args.get(n) ?? envLookup(state.config.Env).get(n));
+    } else if (conv.globalArgs.has(key)) {
+      v = conv.globalArgs.get(key);
+      conv.consumedArgs.add(key);
+    } else {
+      v = predefined.get(key);
+    }
+    state.args.set(key, v);
+    parts.push(v === undefined ? key : `${key}=${v}`);
+  }
+  addHistory(state, `ARG ${parts.join(' ')}`, false);
+}
+
+async function dispatchInstruction(conv: Converter, state: StageState, ins: Instruction, ctx: FsDispatchContext): Promise<void> {
+  const lex = conv.lex;
+  state.stepNumber += 1;
+  switch (ins.kind) {
+    case 'FROM':
+      throw new UserError('FROM inside a stage', { location: ins.location });
+    case 'ARG': return dispatchArg(conv, state, ins);
+    case 'ENV': return dispatchEnv(state, ins, lex);
+    case 'LABEL': return dispatchLabel(state, ins, lex);
+    case 'USER': return dispatchUser(state, ins, lex);
+    case 'EXPOSE': return dispatchExpose(state, ins, lex);
+    case 'VOLUME': return dispatchVolume(state, ins, lex);
+    case 'STOPSIGNAL': return dispatchStopSignal(state, ins, lex);
+    case 'CMD':
+    case 'ENTRYPOINT': return dispatchCmd(state, ins);
+    case 'SHELL': return dispatchShell(state, ins);
+    case 'HEALTHCHECK': return dispatchHealthcheck(state, ins);
+    case 'ONBUILD': return dispatchOnbuild(state, ins);
+    case 'MAINTAINER': return dispatchMaintainer(state, ins, lex);
+    case 'RUN': return dispatchRun(state, ins, ctx);
+    case 'COPY':
+    case 'ADD': return dispatchCopy(state, ins, ctx);
+    case 'WORKDIR': return dispatchWorkdir(state, ins, ctx);
+  }
+}

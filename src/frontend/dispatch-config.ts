@@ -1,0 +1,137 @@
+/** Instructions that change only the image config: no filesystem op, an empty_layer history entry. */
+import { UserError } from '../errors.js';
+import type {
+  CmdInstruction, EnvInstruction, ExposeInstruction, HealthcheckInstruction, LabelInstruction,
+  MaintainerInstruction, OnbuildInstruction, ShellInstruction, StopSignalInstruction, UserInstruction, VolumeInstruction,
+} from './instruction-types.js';
+import type { ShellLex } from './shell-lexer.js';
+import { expansionScope, setEnv, type StageState } from './stage-state.js';
+
+export function addHistory(state: StageState, createdBy: string, withLayer: boolean): void {
+  state.history.push(withLayer ? { created_by: createdBy, comment: 'buildkit.dockerfile.v0' } : { created_by: createdBy, comment: 'buildkit.dockerfile.v0', empty_layer: true });
+}
+
+export function dispatchEnv(state: StageState, ins: EnvInstruction, lex: ShellLex): void {
+  const parts: string[] = [];
+  for (const { key, value } of ins.pairs) {
+    const scope = expansionScope(state);
+    const expanded = lex.processWord(value, scope);
+    state.config.Env = setEnv(state.config.Env ?? [], key, expanded);
+    parts.push(`${key}=${expanded}`);
+  }
+  addHistory(state, `ENV ${parts.join(' ')}`, false);
+}
+
+export function dispatchLabel(state: StageState, ins: LabelInstruction, lex: ShellLex): void {
+  const scope = expansionScope(state);
+  const parts: string[] = [];
+  state.config.Labels = { ...(state.config.Labels ?? {}) };
+  for (const { key, value } of ins.pairs) {
+    const k = lex.processWord(key, scope);
+    const v = lex.processWord(value, scope);
+    state.config.Labels[k] = v;
+    parts.push(`${k}=${v}`);
+  }
+  addHistory(state, `LABEL ${parts.join(' ')}`, false);
+}
+
+export function dispatchUser(state: StageState, ins: UserInstruction, lex: ShellLex): void {
+  state.config.User = lex.processWord(ins.user, expansionScope(state));
+  addHistory(state, `USER ${state.config.User}`, false);
+}
+
+/** `80`, `80/udp`, `8000-8002/tcp` → `80/tcp` …, as Docker's nat.ParsePortSpecs does. */
+export function parsePortSpec(spec: string, ins: ExposeInstruction): string[] {
+  const m = /^(?:(?:[^:]*:)?(?:[^:]*:))?(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(spec);
+  if (!m) {
+    throw new UserError(`invalid port "${spec}" in EXPOSE`, { location: ins.location, hint: 'use PORT, PORT/PROTO or START-END/PROTO, e.g. 8080/tcp' });
+  }
+  const start = Number(m[1]);
+  const end = m[2] === undefined ? start : Number(m[2]);
+  const proto = (m[3] ?? 'tcp').toLowerCase();
+  if (start > 65535 || end > 65535 || end < start) {
+    throw new UserError(`invalid port range "${spec}" in EXPOSE`, { location: ins.location });
+  }
+  const out: string[] = [];
+  for (let p = start; p <= end; p++) out.push(`${p}/${proto}`);
+  return out;
+}
+
+export function dispatchExpose(state: StageState, ins: ExposeInstruction, lex: ShellLex): void {
+  const scope = expansionScope(state);
+  const ports: string[] = [];
+  for (const word of ins.ports) {
+    for (const p of lex.processWords(word, scope)) ports.push(...parsePortSpec(p, ins));
+  }
+  state.config.ExposedPorts = { ...(state.config.ExposedPorts ?? {}) };
+  for (const p of ports) state.config.ExposedPorts[p] = {};
+  addHistory(state, `EXPOSE map[${[...ports].sort().map((p) => `${p}:{}`).join(' ')}]`, false);
+}
+
+export function dispatchVolume(state: StageState, ins: VolumeInstruction, lex: ShellLex): void {
+  const scope = expansionScope(state);
+  state.config.Volumes = { ...(state.config.Volumes ?? {}) };
+  const vols: string[] = [];
+  for (const word of ins.volumes) {
+    const v = lex.processWord(word, scope);
+    if (v.trim() === '') throw new UserError('VOLUME specified can not be an empty string', { location: ins.location });
+    state.config.Volumes[v] = {};
+    vols.push(v);
+  }
+  addHistory(state, `VOLUME [${vols.join(' ')}]`, false);
+}
+
+export function dispatchStopSignal(state: StageState, ins: StopSignalInstruction, lex: ShellLex): void {
+  const sig = lex.processWord(ins.signal, expansionScope(state));
+  if (!/^(SIG[A-Z0-9+-]+|\d+)$/i.test(sig)) {
+    throw new UserError(`invalid signal "${sig}" in STOPSIGNAL`, { location: ins.location, hint: 'use a name like SIGTERM or a number' });
+  }
+  state.config.StopSignal = sig;
+  addHistory(state, `STOPSIGNAL ${sig}`, false);
+}
+
+/** Shell form runs through the stage's SHELL; exec form is used as written. */
+export function commandArgs(state: StageState, ins: { command: string[]; prependShell: boolean }): string[] {
+  return ins.prependShell ? [...state.shell, ins.command.join(' ')] : [...ins.command];
+}
+
+export function dispatchCmd(state: StageState, ins: CmdInstruction): void {
+  const args = commandArgs(state, ins);
+  if (ins.kind === 'CMD') {
+    state.config.Cmd = args;
+    state.cmdSet = true;
+    addHistory(state, `CMD ${JSON.stringify(args)}`, false);
+  } else {
+    state.config.Entrypoint = args;
+    // An ENTRYPOINT makes an inherited CMD meaningless: BuildKit drops it unless this stage set one.
+    if (!state.cmdSet) state.config.Cmd = null;
+    addHistory(state, `ENTRYPOINT ${JSON.stringify(args)}`, false);
+  }
+}
+
+export function dispatchShell(state: StageState, ins: ShellInstruction): void {
+  state.shell = [...ins.shell];
+  state.config.Shell = [...ins.shell];
+  addHistory(state, `SHELL ${JSON.stringify(ins.shell)}`, false);
+}
+
+export function dispatchHealthcheck(state: StageState, ins: HealthcheckInstruction): void {
+  const hc: NonNullable<typeof state.config.Healthcheck> = { Test: [...ins.test] };
+  if (ins.interval !== undefined) hc.Interval = ins.interval;
+  if (ins.timeout !== undefined) hc.Timeout = ins.timeout;
+  if (ins.startPeriod !== undefined) hc.StartPeriod = ins.startPeriod;
+  if (ins.startInterval !== undefined) hc.StartInterval = ins.startInterval;
+  if (ins.retries !== undefined) hc.Retries = ins.retries;
+  state.config.Healthcheck = hc;
+  addHistory(state, `HEALTHCHECK &{${JSON.stringify(hc.Test)} ${hc.Interval ?? 0} ${hc.Timeout ?? 0} ${hc.StartPeriod ?? 0} ${hc.Retries ?? 0}}`, false);
+}
+
+export function dispatchOnbuild(state: StageState, ins: OnbuildInstruction): void {
+  state.config.OnBuild = [...(state.config.OnBuild ?? []), ins.expression];
+  addHistory(state, `ONBUILD ${ins.expression}`, false);
+}
+
+export function dispatchMaintainer(state: StageState, ins: MaintainerInstruction, lex: ShellLex): void {
+  state.author = lex.processWord(ins.maintainer, expansionScope(state));
+  addHistory(state, `MAINTAINER ${state.author}`, false);
+}

@@ -1,0 +1,82 @@
+import type { SolverEvent } from '../solver/events.js';
+import type { Renderer } from './renderer.js';
+
+/** BuildKit-style plain lines for CI logs: `#N name`, `#N 0.123 output`, `#N DONE 0.4s`. */
+export class PlainRenderer implements Renderer {
+  private readonly numbers = new Map<string, number>();
+  private readonly started = new Map<string, number>();
+  private readonly partial = new Map<string, string>();
+  private next = 1;
+  private readonly t0 = Date.now();
+
+  constructor(private readonly out: NodeJS.WritableStream) {}
+
+  private num(id: string): number {
+    let n = this.numbers.get(id);
+    if (n === undefined) {
+      n = this.next++;
+      this.numbers.set(id, n);
+    }
+    return n;
+  }
+
+  private write(line: string): void {
+    this.out.write(line + '\n');
+  }
+
+  onEvent(e: SolverEvent): void {
+    switch (e.type) {
+      case 'vertex.start': {
+        const n = this.num(e.vertex.id);
+        this.started.set(e.vertex.id, e.time);
+        this.write(`#${n} ${e.vertex.name}`);
+        if (e.reason) this.write(`#${n} running: ${e.reason}`);
+        break;
+      }
+      case 'vertex.cached': {
+        const n = this.num(e.vertex.id);
+        this.write(`#${n} ${e.vertex.name}`);
+        this.write(`#${n} CACHED`);
+        break;
+      }
+      case 'vertex.log': {
+        const n = this.num(e.vertex.id);
+        const start = this.started.get(e.vertex.id) ?? e.time;
+        const text = (this.partial.get(e.vertex.id) ?? '') + e.data;
+        const lines = text.split('\n');
+        this.partial.set(e.vertex.id, lines.pop() ?? '');
+        for (const l of lines) this.write(`#${n} ${((e.time - start) / 1000).toFixed(3)} ${l}`);
+        break;
+      }
+      case 'vertex.done': {
+        const n = this.num(e.vertex.id);
+        this.flushPartial(e.vertex.id, n);
+        this.write(`#${n} DONE ${(e.durationMs / 1000).toFixed(1)}s`);
+        break;
+      }
+      case 'vertex.error': {
+        const n = this.num(e.vertex.id);
+        this.flushPartial(e.vertex.id, n);
+        this.write(`#${n} ERROR: ${e.message.split('\n')[0]}`);
+        break;
+      }
+      case 'status':
+        if (e.done) this.write(`#- ${e.message}: done ${((e.durationMs ?? 0) / 1000).toFixed(1)}s`);
+        else this.write(`#- ${e.message}`);
+        break;
+      case 'warning':
+        this.write(`WARNING: ${e.message}`);
+        break;
+    }
+  }
+
+  private flushPartial(id: string, n: number): void {
+    const rest = this.partial.get(id);
+    if (rest) this.write(`#${n} ${rest}`);
+    this.partial.delete(id);
+  }
+
+  close(): void {
+    this.write(`#- total ${((Date.now() - this.t0) / 1000).toFixed(2)}s`);
+  }
+}

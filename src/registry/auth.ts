@@ -1,0 +1,171 @@
+import { UserError } from '../errors.js';
+import { USER_AGENT, describeCause } from './transport.js';
+
+/**
+ * Registry authentication as docker does it: try anonymously, and on 401 answer the
+ * WWW-Authenticate challenge — Basic with credentials, or Bearer by fetching a token for the
+ * repository scope from the realm the registry names (with credentials if there are any, so
+ * anonymous pulls from Docker Hub work without a login).
+ */
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** Looks up credentials for a registry by its name as in references (`docker.io`, `ghcr.io`, `localhost:5000`). */
+export type CredentialsProvider = (registry: string) => Promise<Credentials | undefined> | Credentials | undefined;
+
+export interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/**
+ * Parses `Bearer realm="…",service="…",scope="repository:a:pull,push"`, and several challenges in
+ * one header (which is how fetch joins repeated WWW-Authenticate headers).
+ */
+export function parseWwwAuthenticate(header: string): Challenge[] {
+  const challenges: Challenge[] = [];
+  let i = 0;
+  const skip = (re: RegExp) => {
+    while (i < header.length && re.test(header[i]!)) i++;
+  };
+  const token = () => {
+    const start = i;
+    while (i < header.length && /[!#$%&'*+\-.^_`|~0-9A-Za-z/]/.test(header[i]!)) i++;
+    return header.slice(start, i);
+  };
+  while (i < header.length) {
+    skip(/[\s,]/);
+    const scheme = token();
+    if (!scheme) {
+      i++;
+      continue;
+    }
+    const challenge: Challenge = { scheme: scheme.toLowerCase(), params: {} };
+    challenges.push(challenge);
+    for (;;) {
+      skip(/[\s,]/);
+      const save = i;
+      const key = token();
+      skip(/\s/);
+      if (!key || header[i] !== '=') {
+        // not `key=`: the next challenge's scheme (or a token68, which registries do not use)
+        i = save;
+        break;
+      }
+      i++;
+      skip(/\s/);
+      let value = '';
+      if (header[i] === '"') {
+        i++;
+        while (i < header.length && header[i] !== '"') {
+          if (header[i] === '\\' && i + 1 < header.length) i++;
+          value += header[i];
+          i++;
+        }
+        i++;
+      } else {
+        value = token();
+      }
+      challenge.params[key.toLowerCase()] = value;
+    }
+  }
+  return challenges;
+}
+
+interface CachedAuth {
+  value: string;
+  expires: number;
+}
+
+export class RegistryAuth {
+  private readonly cache = new Map<string, CachedAuth>();
+
+  constructor(private readonly credentials?: CredentialsProvider) {}
+
+  /** The Authorization header already earned for `host` and `scope`, if any. */
+  cached(host: string, scope: string): string | undefined {
+    const now = Date.now();
+    for (const key of [`${host} ${scope}`, host]) {
+      const hit = this.cache.get(key);
+      if (hit && hit.expires > now) return hit.value;
+    }
+    return undefined;
+  }
+
+  /**
+   * Answers a 401 from `host`. Returns the Authorization header to retry with, or undefined when
+   * the challenge cannot be met (e.g. Basic without credentials), so the caller reports the 401.
+   */
+  async answer(registry: string, host: string, scope: string, header: string | null, signal?: AbortSignal): Promise<string | undefined> {
+    if (!header) return undefined;
+    const challenges = parseWwwAuthenticate(header);
+    const creds = await this.credentials?.(registry);
+    const bearer = challenges.find((c) => c.scheme === 'bearer');
+    if (bearer) {
+      const { token, expiresIn } = await fetchToken(registry, bearer, scope, creds, signal);
+      const value = `Bearer ${token}`;
+      this.cache.set(`${host} ${scope}`, { value, expires: Date.now() + Math.max(expiresIn - 10, 1) * 1000 });
+      return value;
+    }
+    if (challenges.some((c) => c.scheme === 'basic') && creds) {
+      const value = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+      this.cache.set(host, { value, expires: Infinity });
+      return value;
+    }
+    return undefined;
+  }
+}
+
+async function fetchToken(
+  registry: string,
+  challenge: Challenge,
+  scope: string,
+  creds: Credentials | undefined,
+  signal: AbortSignal | undefined,
+): Promise<{ token: string; expiresIn: number }> {
+  const realm = challenge.params.realm;
+  let url: URL;
+  try {
+    url = new URL(realm ?? '');
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('bad protocol');
+  } catch {
+    throw new UserError(`registry ${registry} asked for a token from an invalid realm ${JSON.stringify(realm)}`);
+  }
+  if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+  url.searchParams.append('scope', scope);
+  // The registry may name a wider scope than ours (e.g. for a cross-repository mount); ask for both.
+  const theirs = challenge.params.scope;
+  if (theirs && theirs !== scope) url.searchParams.append('scope', theirs);
+
+  const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+  if (creds) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers, signal });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw new UserError(`cannot reach the token service ${url.host} of registry ${registry}: ${describeCause(err)}`, { cause: err });
+  }
+  if (res.status === 401 || res.status === 403) {
+    await res.body?.cancel();
+    throw new UserError(`authentication to registry ${registry} failed: the token service ${url.host} refused ${creds ? 'the credentials' : 'anonymous access'}`);
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new UserError(`the token service ${url.host} of registry ${registry} answered ${res.status} ${res.statusText}`);
+  }
+  let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+  try {
+    body = (await res.json()) as typeof body;
+  } catch {
+    throw new UserError(`the token service ${url.host} of registry ${registry} sent an unreadable answer`);
+  }
+  const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
+  if (typeof token !== 'string' || !token) throw new UserError(`the token service ${url.host} of registry ${registry} sent no token`);
+  // The distribution token spec: a token without expires_in lasts at least 60 seconds.
+  const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
+  return { token, expiresIn };
+}

@@ -1,0 +1,95 @@
+/** Small helpers for talking HTTP to registries with node's fetch. */
+
+export const USER_AGENT = 'tsbuild/0.1';
+
+function errorCode(err: unknown): string | undefined {
+  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
+  const code = cause?.code ?? (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** A short reason for a failed fetch: node's fetch throws `fetch failed` and keeps the system error in `cause`. */
+export function describeCause(err: unknown): string {
+  const code = errorCode(err);
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+      return 'host not found';
+    case 'EAI_AGAIN':
+      return 'DNS lookup failed (temporary)';
+    case 'ETIMEDOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'timed out';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'connection reset';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable';
+  }
+  if (isTlsError(err)) return `TLS handshake failed (${code})`;
+  const cause = (err as { cause?: { message?: unknown } } | undefined)?.cause;
+  if (typeof cause?.message === 'string') return cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function isTlsError(err: unknown): boolean {
+  const code = errorCode(err);
+  return code !== undefined && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|EPROTO/.test(code);
+}
+
+/** Whether a failed request is worth repeating: the network hiccupped, nothing says the server is absent. */
+export function isTransient(err: unknown): boolean {
+  const code = errorCode(err);
+  if (code === undefined) return err instanceof TypeError && err.message === 'terminated';
+  return ['ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'].includes(code);
+}
+
+export function isRedirect(status: number): boolean {
+  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
+}
+
+/** Reads the distribution API's `{"errors":[{code,message}]}` body into one line, for error messages. */
+export async function errorSummary(res: Response): Promise<string> {
+  let text: string;
+  try {
+    text = await res.text();
+  } catch {
+    return `${res.status} ${res.statusText}`;
+  }
+  try {
+    const body = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
+    const parts = (body.errors ?? []).map((e) => [e.code, e.message].filter(Boolean).join(': ')).filter(Boolean);
+    if (parts.length) return parts.join('; ');
+  } catch {
+    // not JSON: fall through to the status line
+  }
+  return `${res.status} ${res.statusText}`.trim();
+}
+
+/** Frees the connection of a response whose body we do not want. */
+export async function discard(res: Response): Promise<void> {
+  try {
+    await res.body?.cancel();
+  } catch {
+    // already consumed or errored: nothing to free
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

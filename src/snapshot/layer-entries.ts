@@ -1,0 +1,183 @@
+import type { BigIntStats } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TarHeader } from '../image/tar-header.js';
+import { lookupInChain } from './lower-lookup.js';
+import { OPAQUE_MARKER, OPAQUE_VALUE, OPAQUE_XATTR, WHITEOUT_PREFIX, isPortableXattr, isWhiteoutStat, splitDev } from './overlay-format.js';
+import { dumpXattrTree, type XattrMap } from './xattrs.js';
+
+export interface LayerEntryOptions {
+  /**
+   * The chain under this layer (top first, overlay format). With it, directories that overlay
+   * copied up without changing them (same mode/uid/gid; mtime ignored) and that contain nothing
+   * to export are left out, as BuildKit's diff does.
+   */
+  lowerDirs?: string[];
+  /** Carry xattrs (other than overlay's own and SELinux labels) as PAX records. Default true. */
+  xattrs?: boolean;
+}
+
+/** One tar entry of a layer; `source` is the file whose bytes follow the header. */
+export interface LayerEntry extends TarHeader {
+  source?: string;
+  /** dev:ino of a non-directory with more than one link, to find its other names. */
+  inode?: string;
+}
+
+interface Node {
+  rel: string;
+  abs: string;
+  st: BigIntStats;
+  children?: Node[];
+  opaque: boolean;
+}
+
+/**
+ * The OCI tar entries of one overlay-format layer dir, in byte order of their names: whiteout
+ * devices become `.wh.<name>`, opaque dirs get `.wh..wh..opq`, repeated inodes become hard links
+ * to the first name. The layer root itself is not an entry (BuildKit emits none either).
+ */
+export async function layerEntries(layerDir: string, opts: LayerEntryOptions = {}): Promise<LayerEntry[]> {
+  if ((await readdir(layerDir)).length === 0) return []; // spare the getfattr spawn
+  const xattrs = await dumpXattrTree(layerDir);
+  for (const [rel, attrs] of xattrs) {
+    // With these the upperdir is not a self-contained diff (data or names live in lower layers).
+    for (const bad of ['trusted.overlay.redirect', 'trusted.overlay.metacopy']) {
+      if (attrs.has(bad)) throw new Error(`${join(layerDir, rel)} has ${bad}: the layer was written by an overlay mount without redirect_dir=off,metacopy=off and cannot be exported`);
+    }
+  }
+  const isOpaque = (rel: string) => xattrs.get(rel)?.get(OPAQUE_XATTR)?.toString('latin1') === OPAQUE_VALUE;
+  const root: Node = { rel: '', abs: layerDir, st: await lstat(layerDir, { bigint: true }), opaque: isOpaque('') };
+  await readTree(root, isOpaque);
+
+  const included = opts.lowerDirs && opts.lowerDirs.length > 0 ? await changedNodes(root, opts.lowerDirs) : undefined;
+  const entries: LayerEntry[] = [];
+  if (root.opaque) entries.push(marker(OPAQUE_MARKER, root.st));
+  const keepXattrs = opts.xattrs !== false;
+  const visit = async (n: Node): Promise<void> => {
+    for (const c of n.children ?? []) {
+      if (included && c.st.isDirectory() && !included.has(c)) continue;
+      entries.push(...(await toEntries(c, keepXattrs ? xattrs : undefined)));
+      if (c.children) await visit(c);
+    }
+  };
+  await visit(root);
+
+  const keyed = entries.map((e) => ({ e, key: Buffer.from(e.name, 'utf8') }));
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  return linkRepeatedInodes(keyed.map((k) => k.e));
+}
+
+async function readTree(dir: Node, isOpaque: (rel: string) => boolean): Promise<void> {
+  const names = await readdir(dir.abs, { encoding: 'buffer' });
+  dir.children = await Promise.all(
+    names.map(async (raw) => {
+      const name = raw.toString('utf8');
+      // Tar names here are UTF-8; a name that is not would silently become another name.
+      if (!Buffer.from(name, 'utf8').equals(raw)) throw new Error(`file name is not valid UTF-8 in ${dir.abs}: ${JSON.stringify(raw.toString('latin1'))}`);
+      const rel = dir.rel ? `${dir.rel}/${name}` : name;
+      const abs = join(dir.abs, name);
+      const st = await lstat(abs, { bigint: true });
+      const node: Node = { rel, abs, st, opaque: st.isDirectory() && isOpaque(rel) };
+      if (name.startsWith(WHITEOUT_PREFIX) && !isWhiteoutStat(st)) {
+        throw new Error(`${abs}: a file named ${WHITEOUT_PREFIX}* cannot be stored in an OCI layer (it would read as a whiteout)`);
+      }
+      if (st.isDirectory()) await readTree(node, isOpaque);
+      return node;
+    }),
+  );
+}
+
+/**
+ * The directories that belong in the diff. Overlay copies a directory up whenever something
+ * inside it is created, even if that thing is later removed, so an upperdir holds dirs that
+ * differ from below in nothing but mtime.
+ */
+async function changedNodes(root: Node, lowerDirs: string[]): Promise<Set<Node>> {
+  // Candidates: non-opaque dirs, not under an opaque dir, whose whole subtree is such dirs.
+  const candidates = new Set<Node>();
+  const mark = (n: Node, underOpaque: boolean): boolean => {
+    let onlyDirs = n.st.isDirectory() && !n.opaque;
+    for (const c of n.children ?? []) onlyDirs = mark(c, underOpaque || n.opaque) && onlyDirs;
+    if (onlyDirs && !underOpaque && n !== root) candidates.add(n);
+    return onlyDirs;
+  };
+  mark(root, false);
+  const below = await lookupInChain(lowerDirs, [...candidates].map((n) => n.rel));
+
+  const included = new Set<Node>();
+  const decide = (n: Node): boolean => {
+    let keep = false;
+    for (const c of n.children ?? []) keep = decide(c) || keep;
+    if (!n.st.isDirectory()) return true;
+    if (!keep && candidates.has(n)) {
+      const b = below.get(n.rel);
+      const same = b?.kind === 'dir' && b.stat.mode === n.st.mode && b.stat.uid === n.st.uid && b.stat.gid === n.st.gid;
+      if (same) return false;
+    }
+    included.add(n);
+    return true;
+  };
+  decide(root);
+  return included;
+}
+
+async function toEntries(n: Node, xattrs: XattrMap | undefined): Promise<LayerEntry[]> {
+  const { st } = n;
+  const base: Omit<TarHeader, 'name' | 'type'> = {
+    mode: Number(st.mode & 0o7777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    size: 0,
+    mtime: Number(st.mtimeMs / 1000n),
+  };
+  const attrs = portable(xattrs?.get(n.rel));
+  if (attrs) base.xattrs = attrs;
+  if (!st.isDirectory() && !isWhiteoutStat(st) && st.nlink > 1n) (base as LayerEntry).inode = `${st.dev}:${st.ino}`;
+  if (st.isDirectory()) {
+    const dir: LayerEntry = { ...base, name: `${n.rel}/`, type: 'directory' };
+    return n.opaque ? [dir, marker(`${n.rel}/${OPAQUE_MARKER}`, st)] : [dir];
+  }
+  if (isWhiteoutStat(st)) {
+    const i = n.rel.lastIndexOf('/');
+    const name = `${n.rel.slice(0, i + 1)}${WHITEOUT_PREFIX}${n.rel.slice(i + 1)}`;
+    // As Docker's overlay converter: a plain empty file, mode 0600, the device's owner and time.
+    return [{ name, type: 'file', mode: 0o600, uid: base.uid, gid: base.gid, size: 0, mtime: base.mtime }];
+  }
+  if (st.isFile()) return [{ ...base, name: n.rel, type: 'file', size: Number(st.size), source: n.abs }];
+  if (st.isSymbolicLink()) return [{ ...base, name: n.rel, type: 'symlink', linkname: await readlink(n.abs) }];
+  if (st.isCharacterDevice() || st.isBlockDevice()) {
+    const { major, minor } = splitDev(st.rdev);
+    return [{ ...base, name: n.rel, type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major, devminor: minor }];
+  }
+  if (st.isFIFO()) return [{ ...base, name: n.rel, type: 'fifo' }];
+  return []; // sockets: no tar representation, and meaningless once their process is gone
+}
+
+function marker(name: string, st: BigIntStats): LayerEntry {
+  return { name, type: 'file', mode: Number(st.mode & 0o777n), uid: Number(st.uid), gid: Number(st.gid), size: 0, mtime: Number(st.mtimeMs / 1000n) };
+}
+
+function portable(attrs: Map<string, Buffer> | undefined): Map<string, Buffer> | undefined {
+  if (!attrs) return undefined;
+  const kept = new Map([...attrs].filter(([k]) => isPortableXattr(k)));
+  return kept.size > 0 ? kept : undefined;
+}
+
+/**
+ * Later names of an inode already written become hard links to the first (in tar order, so the
+ * target always precedes the link). Whiteouts are skipped: overlayfs makes every whiteout a link
+ * to one shared 0/0 device, and directories cannot be linked.
+ */
+function linkRepeatedInodes(entries: LayerEntry[]): LayerEntry[] {
+  const first = new Map<string, string>();
+  return entries.map((e) => {
+    if (e.inode === undefined) return e;
+    const target = first.get(e.inode);
+    if (target === undefined) {
+      first.set(e.inode, e.name);
+      return e;
+    }
+    return { name: e.name, type: 'link', linkname: target, mode: e.mode, uid: e.uid, gid: e.gid, size: 0, mtime: e.mtime };
+  });
+}

@@ -1,0 +1,210 @@
+import { execFileSync } from 'node:child_process';
+import { chmod, chown, link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import tarStream from 'tar-stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isLayerEmpty, writeLayerTar } from './layer-tar.js';
+import { mountOverlay, unmount } from './overlay.js';
+
+let tmp: string;
+let mounted: string | undefined;
+
+beforeEach(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'tsbuild-layertar-test-'));
+});
+
+afterEach(async () => {
+  if (mounted) await unmount(mounted).catch(() => execFileSync('umount', ['-l', mounted!]));
+  mounted = undefined;
+  await rm(tmp, { recursive: true, force: true });
+});
+
+interface ListedEntry {
+  name: string;
+  type: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+  content?: string;
+}
+
+async function tarBytes(layerDir: string, opts?: Parameters<typeof writeLayerTar>[2]): Promise<Buffer> {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  await writeLayerTar(layerDir, out, opts);
+  return Buffer.concat(chunks);
+}
+
+async function list(tar: Buffer): Promise<ListedEntry[]> {
+  const entries: ListedEntry[] = [];
+  const extract = tarStream.extract();
+  Readable.from([tar]).pipe(extract);
+  for await (const e of extract) {
+    const chunks: Buffer[] = [];
+    for await (const c of e) chunks.push(c as Buffer);
+    const h = e.header;
+    const entry: ListedEntry = { name: h.name, type: h.type!, mode: h.mode!, uid: h.uid!, gid: h.gid!, size: h.size! };
+    if (h.linkname) entry.linkname = h.linkname;
+    if (h.type === 'character-device' || h.type === 'block-device') Object.assign(entry, { devmajor: h.devmajor, devminor: h.devminor });
+    if (h.type === 'file' && h.size) entry.content = Buffer.concat(chunks).toString('utf8');
+    entries.push(entry);
+  }
+  return entries;
+}
+
+const byName = (entries: ListedEntry[]) => new Map(entries.map((e) => [e.name, e]));
+
+/** Two lowers and a RUN-like session of changes through a real overlay mount. */
+async function runStep(): Promise<{ lower1: string; lower2: string; upper: string }> {
+  const lower1 = join(tmp, 'l1');
+  const lower2 = join(tmp, 'l2');
+  const upper = join(tmp, 'upper');
+  const work = join(tmp, 'work');
+  const target = join(tmp, 'merged');
+  for (const d of [lower1, lower2, upper, work, target]) await mkdir(d, { recursive: true });
+  await mkdir(join(lower2, 'etc'));
+  await writeFile(join(lower2, 'etc', 'keep'), 'k');
+  await writeFile(join(lower2, 'etc', 'gone'), 'g');
+  await writeFile(join(lower2, 'etc', 'gone2'), 'g');
+  await mkdir(join(lower2, 'replaced'));
+  await writeFile(join(lower2, 'replaced', 'old'), 'o');
+  await mkdir(join(lower2, 'var', 'log'), { recursive: true });
+  await mkdir(join(lower2, 'modedir'));
+  await writeFile(join(lower1, 'a.txt'), 'a');
+  await mkdir(join(lower1, 'etc'));
+  await writeFile(join(lower1, 'etc', 'froml1'), '1');
+
+  await mountOverlay({ lowerDirs: [lower1, lower2], upperDir: upper, workDir: work, target });
+  mounted = target;
+  const m = (...p: string[]) => join(target, ...p);
+  await rm(m('etc', 'gone'));
+  await rm(m('etc', 'gone2'));
+  await rm(m('replaced'), { recursive: true });
+  await mkdir(m('replaced'));
+  await writeFile(m('replaced', 'new'), 'n');
+  // Creating and removing a file copies var/ and var/log/ up without changing them.
+  await writeFile(m('var', 'log', 'tmp'), 't');
+  await rm(m('var', 'log', 'tmp'));
+  await chmod(m('modedir'), 0o700);
+  await mkdir(m('new'));
+  await writeFile(m('new', 'file.txt'), 'hello');
+  await chown(m('new', 'file.txt'), 1234, 5678);
+  await chmod(m('new', 'file.txt'), 0o640);
+  await symlink('../a.txt', m('new', 'link'));
+  await writeFile(m('new', 'hard1'), 'same');
+  await link(m('new', 'hard1'), m('new', 'hard2'));
+  await writeFile(m('new', 'suid'), '#!/bin/sh\n');
+  await chmod(m('new', 'suid'), 0o4755);
+  await mkdir(m('new', 'tmp'));
+  await chmod(m('new', 'tmp'), 0o1777);
+  execFileSync('mkfifo', [m('new', 'fifo')]);
+  execFileSync('mknod', [m('new', 'null'), 'c', '1', '3']);
+  await writeFile(m('new', 'captool'), 'x');
+  execFileSync('setcap', ['cap_setuid,cap_net_raw+ep', m('new', 'captool')]);
+  const deep = m('new', 'd'.repeat(60), 'e'.repeat(60));
+  await mkdir(deep, { recursive: true });
+  await writeFile(join(deep, `${'f'.repeat(80)}-ünïcode`), 'deep');
+  await unmount(target);
+  mounted = undefined;
+  return { lower1, lower2, upper };
+}
+
+describe('writeLayerTar', () => {
+  it('turns an overlay upperdir into OCI layer entries', async () => {
+    const { lower1, lower2, upper } = await runStep();
+    const tar = await tarBytes(upper, { lowerDirs: [lower1, lower2] });
+    const entries = await list(tar);
+    const names = entries.map((e) => e.name);
+    expect(names).toEqual([...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    const e = byName(entries);
+
+    expect(e.get('etc/')?.type).toBe('directory');
+    for (const n of ['etc/.wh.gone', 'etc/.wh.gone2']) {
+      // overlayfs links all whiteouts to one shared device; they must not become tar hard links
+      expect(e.get(n)).toMatchObject({ type: 'file', size: 0 });
+    }
+    expect(e.has('etc/keep')).toBe(false);
+    expect(e.get('replaced/')?.type).toBe('directory');
+    expect(e.get('replaced/.wh..wh..opq')).toMatchObject({ type: 'file', size: 0 });
+    expect(e.get('replaced/new')?.content).toBe('n');
+    expect(e.has('var/')).toBe(false);
+    expect(e.has('var/log/')).toBe(false);
+    expect(e.get('modedir/')?.mode).toBe(0o700);
+    expect(e.get('new/file.txt')).toMatchObject({ type: 'file', mode: 0o640, uid: 1234, gid: 5678, content: 'hello' });
+    expect(e.get('new/link')).toMatchObject({ type: 'symlink', linkname: '../a.txt' });
+    expect(e.get('new/hard1')).toMatchObject({ type: 'file', content: 'same' });
+    expect(e.get('new/hard2')).toMatchObject({ type: 'link', linkname: 'new/hard1' });
+    expect(e.get('new/suid')?.mode).toBe(0o4755);
+    expect(e.get('new/tmp/')).toMatchObject({ type: 'directory', mode: 0o1777 });
+    expect(e.get('new/fifo')?.type).toBe('fifo');
+    expect(e.get('new/null')).toMatchObject({ type: 'character-device', devmajor: 1, devminor: 3 });
+    const deepName = `new/${'d'.repeat(60)}/${'e'.repeat(60)}/${'f'.repeat(80)}-ünïcode`;
+    expect(e.get(deepName)?.content).toBe('deep');
+    // No overlay bookkeeping (origin, impure…) leaks into the tar.
+    expect(tar.includes('trusted.overlay')).toBe(false);
+
+    // security.capability travels as a binary PAX record, byte for byte.
+    const cap = execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'security.capability', join(upper, 'new', 'captool')]);
+    const key = Buffer.from(' SCHILY.xattr.security.capability=');
+    const at = tar.indexOf(key);
+    expect(at).toBeGreaterThan(0);
+    expect(tar.subarray(at + key.length, at + key.length + cap.length).equals(cap)).toBe(true);
+    expect(cap.some((b) => b >= 0x80)).toBe(true);
+
+    // GNU tar agrees with the format, PAX names and hard links included.
+    const gnu = execFileSync('tar', ['-tvf', '-'], { input: tar }).toString().trim().split('\n');
+    expect(gnu.map((l) => l.split(/\s+/).slice(5).join(' ').replace(/ (->|link to) .*$/, ''))).toEqual(names);
+  });
+
+  it('keeps unchanged copied-up dirs when no chain is given, and is deterministic', async () => {
+    const { upper } = await runStep();
+    const e = byName(await list(await tarBytes(upper)));
+    expect(e.get('var/')?.type).toBe('directory');
+    expect(e.get('var/log/')?.type).toBe('directory');
+    expect((await tarBytes(upper)).equals(await tarBytes(upper))).toBe(true);
+  });
+
+  it('looks through the whole chain: a dir hidden by an opaque or deleted parent above is new', async () => {
+    const top = join(tmp, 'top');
+    const bottom = join(tmp, 'bottom');
+    const layer = join(tmp, 'layer');
+    await mkdir(join(bottom, 'x', 'y'), { recursive: true });
+    await mkdir(join(bottom, 'p', 'q'), { recursive: true });
+    await mkdir(join(bottom, 's', 't'), { recursive: true });
+    await mkdir(join(top, 'x'), { recursive: true });
+    execFileSync('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', join(top, 'x')]);
+    await mkdir(top, { recursive: true });
+    execFileSync('mknod', [join(top, 'p'), 'c', '0', '0']);
+    await mkdir(join(top, 's'));
+    await mkdir(join(layer, 'x', 'y'), { recursive: true });
+    await mkdir(join(layer, 'p', 'q'), { recursive: true });
+    await mkdir(join(layer, 's', 't'), { recursive: true });
+    const names = (await list(await tarBytes(layer, { lowerDirs: [top, bottom] }))).map((e) => e.name);
+    // x/y: x is opaque in top, so bottom's x/y is not visible; p was deleted in top; s/t is visible.
+    expect(names).toEqual(['p/', 'p/q/', 'x/', 'x/y/']);
+    expect(await isLayerEmpty(layer, { lowerDirs: [top, bottom] })).toBe(false);
+  });
+
+  it('reports an empty diff', async () => {
+    const lower = join(tmp, 'lower');
+    const layer = join(tmp, 'layer');
+    await mkdir(join(lower, 'usr', 'lib'), { recursive: true });
+    await mkdir(layer);
+    expect(await isLayerEmpty(layer)).toBe(true);
+    await mkdir(join(layer, 'usr', 'lib'), { recursive: true });
+    expect(await isLayerEmpty(layer)).toBe(false);
+    expect(await isLayerEmpty(layer, { lowerDirs: [lower] })).toBe(true);
+    const tar = await tarBytes(layer, { lowerDirs: [lower] });
+    expect(tar.length).toBe(1024);
+    expect(tar.every((b) => b === 0)).toBe(true);
+    await writeFile(join(layer, 'usr', 'lib', 'f'), '');
+    expect(await isLayerEmpty(layer, { lowerDirs: [lower] })).toBe(false);
+  });
+});

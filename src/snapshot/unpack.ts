@@ -1,0 +1,311 @@
+import { constants } from 'node:fs';
+import { chmod, chown, lchown, link, lutimes, mkdir, open, symlink, utimes } from 'node:fs/promises';
+import tarStream from 'tar-stream';
+import { UserError } from '../errors.js';
+import { PaxTap } from '../image/pax-tap.js';
+import { DestTree, isAtOrUnder, lstatOrNull } from './dest-tree.js';
+import { OPAQUE_MARKER, OPAQUE_VALUE, OPAQUE_XATTR, WHITEOUT_PREFIX, isPortableXattr, isWhiteoutStat } from './overlay-format.js';
+import { runToolChecked } from './run-tool.js';
+import { writeXattrs, type XattrWrite } from './xattrs.js';
+
+interface Meta {
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: Date;
+}
+
+/** A device node, fifo or whiteout still to be made: mknod is a spawn, so they are made together. */
+interface PendingNode extends Meta {
+  type: 'c' | 'b' | 'p';
+  major: number;
+  minor: number;
+  whiteout: boolean;
+}
+
+/**
+ * Extracts an uncompressed OCI layer tar into `destDir` in overlay format: `.wh.name` becomes a
+ * 0/0 character device, `.wh..wh..opq` the opaque xattr on its directory. Every write stays
+ * inside destDir (see DestTree); entries with '..' or that would pass through a symlink or a
+ * non-directory are refused, which fails the unpack.
+ */
+export async function unpackLayer(tar: NodeJS.ReadableStream, destDir: string): Promise<void> {
+  await mkdir(destDir, { recursive: true });
+  const u = new Unpacker(new DestTree(destDir));
+  const extract = tarStream.extract();
+  const tap = new PaxTap();
+  tar.on('error', (err: Error) => extract.destroy(err));
+  tap.on('error', (err: Error) => extract.destroy(err));
+  tar.pipe(tap).pipe(extract);
+  try {
+    for await (const entry of extract) {
+      try {
+        await u.entry(entry, tap.shift());
+      } finally {
+        entry.resume(); // whatever was not read must be skipped for the next header to arrive
+      }
+    }
+    await u.finish();
+  } catch (err) {
+    extract.destroy();
+    if ('destroy' in tar && typeof tar.destroy === 'function') (tar as NodeJS.ReadableStream & { destroy(): void }).destroy();
+    throw err;
+  }
+}
+
+class Unpacker {
+  private readonly pending = new Map<string, PendingNode>();
+  private readonly opaque = new Set<string>();
+  private readonly xattrs = new Map<string, Map<string, Buffer>>();
+  private readonly dirMeta = new Map<string, Meta>();
+
+  constructor(private readonly tree: DestTree) {}
+
+  /** `rawPax`: the entry's PAX records as bytes (xattr values are binary). */
+  async entry(entry: tarStream.Entry, rawPax: Map<string, Buffer> | undefined): Promise<void> {
+    const h = entry.header;
+    const rel = DestTree.normalize(h.name);
+    const pax = ((h as { pax?: Record<string, string> }).pax ?? {}) as Record<string, string>;
+    const meta: Meta = {
+      mode: (h.mode ?? 0) & 0o7777,
+      uid: paxInt(pax.uid) ?? h.uid ?? 0,
+      gid: paxInt(pax.gid) ?? h.gid ?? 0,
+      mtime: pax.mtime !== undefined && Number.isFinite(Number(pax.mtime)) ? new Date(Number(pax.mtime) * 1000) : (h.mtime ?? new Date(0)),
+    };
+    const base = rel.slice(rel.lastIndexOf('/') + 1);
+    const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+
+    if (base === OPAQUE_MARKER) {
+      await this.ensureParent(rel, h.name);
+      await this.ensureDirAt(parent, h.name);
+      this.opaque.add(parent);
+      return;
+    }
+    if (base.startsWith(WHITEOUT_PREFIX)) {
+      // Other `.wh..wh.*` names are AUFS bookkeeping (hard link dirs); they mean nothing here.
+      if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return;
+      const target = parent ? `${parent}/${base.slice(WHITEOUT_PREFIX.length)}` : base.slice(WHITEOUT_PREFIX.length);
+      await this.whiteout(target, h.name, meta);
+      return;
+    }
+    if (rel === '') {
+      if (h.type !== 'directory') throw new UserError(`refusing layer tar entry ${JSON.stringify(h.name)}: the layer root can only be a directory`);
+      this.dirMeta.set('', meta);
+      this.setXattrs('', rawPax);
+      return;
+    }
+
+    await this.ensureParent(rel, h.name);
+    switch (h.type) {
+      case 'directory':
+        await this.directory(rel, meta);
+        this.setXattrs(rel, rawPax);
+        return;
+      case 'file':
+      case 'contiguous-file':
+        await this.replace(rel);
+        await this.file(rel, entry, meta);
+        this.setXattrs(rel, rawPax);
+        return;
+      case 'symlink':
+        await this.replace(rel);
+        await symlink(h.linkname ?? '', this.tree.abs(rel));
+        await lchown(this.tree.abs(rel), meta.uid, meta.gid);
+        await lutimes(this.tree.abs(rel), meta.mtime, meta.mtime);
+        return;
+      case 'link':
+        await this.hardlink(rel, h.linkname ?? '', h.name);
+        return;
+      case 'character-device':
+      case 'block-device':
+      case 'fifo':
+        await this.replace(rel);
+        this.pending.set(rel, {
+          ...meta,
+          type: h.type === 'fifo' ? 'p' : h.type === 'block-device' ? 'b' : 'c',
+          major: h.devmajor ?? 0,
+          minor: h.devminor ?? 0,
+          whiteout: false,
+        });
+        this.setXattrs(rel, rawPax);
+        return;
+      default:
+        throw new UserError(`unsupported entry type ${JSON.stringify(h.type)} for ${JSON.stringify(h.name)} in layer tar`);
+    }
+  }
+
+  /** The deferred work, in the order that keeps metadata right: nodes, xattrs, then dir times. */
+  async finish(): Promise<void> {
+    await this.flushNodes();
+    const writes: XattrWrite[] = [];
+    for (const rel of this.opaque) writes.push({ path: this.tree.abs(rel), name: OPAQUE_XATTR, value: Buffer.from(OPAQUE_VALUE) });
+    // After every chown: the kernel drops security.capability when a file changes owner.
+    for (const [rel, attrs] of this.xattrs) for (const [name, value] of attrs) writes.push({ path: this.tree.abs(rel), name, value });
+    await writeXattrs(writes);
+    // Deepest first: setting a child's metadata would otherwise not disturb the parent, but
+    // creating children does, so times go on after everything below exists.
+    const dirs = [...this.dirMeta].sort((a, b) => depth(b[0]) - depth(a[0]));
+    for (const [rel, m] of dirs) {
+      const abs = this.tree.abs(rel);
+      await chown(abs, m.uid, m.gid);
+      await chmod(abs, m.mode);
+      await utimes(abs, m.mtime, m.mtime);
+    }
+  }
+
+  private async directory(rel: string, meta: Meta): Promise<void> {
+    const st = await lstatOrNull(this.tree.abs(rel));
+    const hidden = this.pending.get(rel)?.whiteout === true || (st !== null && isWhiteoutStat(st));
+    if (st === null || !st.isDirectory()) {
+      this.drop(rel);
+      if (st !== null) await this.tree.remove(rel);
+      await mkdir(this.tree.abs(rel), { mode: 0o700 });
+    }
+    // The same layer deleted this path from below and then made a dir there: in overlay terms
+    // that is an opaque dir, not a merge with the lower one.
+    if (hidden) this.opaque.add(rel);
+    this.tree.markDir(rel);
+    this.dirMeta.set(rel, meta);
+  }
+
+  private async file(rel: string, entry: tarStream.Entry, meta: Meta): Promise<void> {
+    // O_EXCL|O_NOFOLLOW: replace() just removed what was there, so anything found now is foul play.
+    const fh = await open(this.tree.abs(rel), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      for await (const chunk of entry) await fh.write(chunk as Buffer);
+      // chown before chmod: chown clears setuid/setgid.
+      await fh.chown(meta.uid, meta.gid);
+      await fh.chmod(meta.mode);
+      await fh.utimes(meta.mtime, meta.mtime);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async hardlink(rel: string, linkname: string, entryName: string): Promise<void> {
+    const target = DestTree.normalize(linkname, 'hard link target');
+    if (target === rel) return;
+    if (target === '' || !(await this.tree.checkParent(target, entryName))) {
+      throw new UserError(`layer tar entry ${JSON.stringify(entryName)} links to ${JSON.stringify(linkname)}, which is not in this layer`);
+    }
+    if (this.pending.has(target)) await this.flushNodes();
+    const st = await lstatOrNull(this.tree.abs(target));
+    if (st === null || st.isDirectory()) {
+      throw new UserError(`layer tar entry ${JSON.stringify(entryName)} links to ${JSON.stringify(linkname)}, which is ${st ? 'a directory' : 'not in this layer'}`);
+    }
+    await this.replace(rel);
+    // link(2) does not follow a symlink target; a link to a symlink links the symlink itself.
+    await link(this.tree.abs(target), this.tree.abs(rel));
+  }
+
+  private async whiteout(rel: string, entryName: string, meta: Meta): Promise<void> {
+    if (rel === '') throw new UserError(`refusing layer tar entry ${JSON.stringify(entryName)}: whiteout of the root`);
+    await this.ensureParent(rel, entryName);
+    const st = await lstatOrNull(this.tree.abs(rel));
+    if (st?.isDirectory()) {
+      // Whiteouts only hide lower layers; this layer's own dir stays, cut off from below.
+      this.opaque.add(rel);
+      return;
+    }
+    if (st !== null || this.pending.has(rel)) return; // this layer's own entry already hides the lower one
+    // Mode 0 as overlayfs makes them; owner and time from the tar so a re-export is identical.
+    this.pending.set(rel, { ...meta, mode: 0, type: 'c', major: 0, minor: 0, whiteout: true });
+  }
+
+  /**
+   * Ancestors of `rel` as real dirs. One that is still a not-yet-made whiteout was deleted from
+   * below by this layer and is now re-created as a dir: an opaque dir in overlay terms.
+   */
+  private async ensureParent(rel: string, entryName: string): Promise<void> {
+    for (let i = rel.indexOf('/'); i >= 0; i = rel.indexOf('/', i + 1)) {
+      const anc = rel.slice(0, i);
+      const p = this.pending.get(anc);
+      if (p === undefined) continue;
+      if (!p.whiteout) throw new UserError(`refusing layer tar entry ${JSON.stringify(entryName)}: ${anc} is not a directory`);
+      this.pending.delete(anc);
+      this.opaque.add(anc);
+    }
+    await this.tree.ensureParent(rel, entryName);
+  }
+
+  /** Clears `rel` for a non-directory entry (later entries win, as in any tar extraction). */
+  private async replace(rel: string): Promise<void> {
+    this.drop(rel);
+    await this.tree.remove(rel);
+  }
+
+  /** Forgets deferred work at or under `rel`, which is being replaced. */
+  private drop(rel: string): void {
+    for (const map of [this.pending, this.xattrs, this.dirMeta]) for (const k of map.keys()) if (isAtOrUnder(k, rel)) map.delete(k);
+    for (const k of this.opaque) if (isAtOrUnder(k, rel)) this.opaque.delete(k);
+  }
+
+  private async ensureDirAt(rel: string, entryName: string): Promise<void> {
+    if (rel === '') return;
+    const st = await lstatOrNull(this.tree.abs(rel));
+    if (st?.isDirectory()) return;
+    if (st !== null || this.pending.has(rel)) {
+      throw new UserError(`refusing layer tar entry ${JSON.stringify(entryName)}: ${rel} is not a directory`);
+    }
+    await mkdir(this.tree.abs(rel));
+    await chmod(this.tree.abs(rel), 0o755);
+    this.tree.markDir(rel);
+  }
+
+  private setXattrs(rel: string, pax: Map<string, Buffer> | undefined): void {
+    const attrs = new Map<string, Buffer>();
+    for (const [k, v] of pax ?? []) {
+      if (!k.startsWith('SCHILY.xattr.')) continue;
+      const name = k.slice('SCHILY.xattr.'.length);
+      if (isPortableXattr(name)) attrs.set(name, v);
+    }
+    if (attrs.size > 0) this.xattrs.set(rel, attrs);
+  }
+
+  private async flushNodes(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const nodes = [...this.pending];
+    this.pending.clear();
+    const args: string[][] = [];
+    for (const [rel, n] of nodes) {
+      const abs = this.tree.abs(rel);
+      args.push([n.mode.toString(8), abs, n.type, String(n.major), String(n.minor)]);
+    }
+    // One shell for many nodes; each group of five arguments is one mknod.
+    const script = 'while [ $# -gt 0 ]; do if [ "$3" = p ]; then mknod -m "$1" -- "$2" p || exit 1; else mknod -m "$1" -- "$2" "$3" "$4" "$5" || exit 1; fi; shift 5; done';
+    for (const group of groupArgs(args)) await runToolChecked('sh', ['-c', script, 'sh', ...group.flat()]);
+    for (const [rel, n] of nodes) {
+      const abs = this.tree.abs(rel);
+      await lchown(abs, n.uid, n.gid);
+      if (!n.whiteout) await chmod(abs, n.mode); // after chown, which clears setuid/setgid
+      await lutimes(abs, n.mtime, n.mtime);
+    }
+  }
+}
+
+function groupArgs(groups: string[][], maxBytes = 96 * 1024): string[][][] {
+  const out: string[][][] = [];
+  let cur: string[][] = [];
+  let len = 0;
+  for (const g of groups) {
+    const n = g.reduce((s, a) => s + Buffer.byteLength(a) + 1, 0);
+    if (cur.length > 0 && len + n > maxBytes) {
+      out.push(cur);
+      cur = [];
+      len = 0;
+    }
+    cur.push(g);
+    len += n;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+function paxInt(v: string | undefined): number | undefined {
+  if (v === undefined || !/^\d+$/.test(v)) return undefined;
+  return Number(v);
+}
+
+function depth(rel: string): number {
+  return rel === '' ? 0 : rel.split('/').length;
+}

@@ -1,0 +1,111 @@
+import { chunkArgs, runTool, runToolChecked } from './run-tool.js';
+
+/** path → (xattr name → raw value). */
+export type XattrMap = Map<string, Map<string, Buffer>>;
+
+/**
+ * Every xattr (all namespaces, symlinks not followed) under `root`, in one `getfattr -R` spawn.
+ * Keys are paths relative to root ('' for root itself). Only files that have xattrs appear,
+ * so on a typical layer the output is tiny even when the tree is large.
+ */
+export async function dumpXattrTree(root: string): Promise<XattrMap> {
+  const r = await runTool('getfattr', ['-R', '-h', '-d', '-m', '-', '-e', 'base64', '.'], { cwd: root });
+  // A layer dir is ours: any file getfattr cannot read is a real problem, not something to skip.
+  if (r.code !== 0) throw new Error(`getfattr -R ${root} failed (exit ${r.code}): ${r.stderr}`);
+  const out: XattrMap = new Map();
+  for (const [path, attrs] of parseDump(r.stdout)) {
+    const rel = path === '.' ? '' : path.startsWith('./') ? path.slice(2) : path;
+    out.set(rel, attrs);
+  }
+  return out;
+}
+
+/**
+ * Values of the xattrs matching `pattern` (a getfattr regex) on the given absolute paths, batched
+ * into as few spawns as ARG_MAX allows. Paths without a match are absent from the result.
+ */
+export async function readXattrs(paths: string[], pattern: string): Promise<XattrMap> {
+  const out: XattrMap = new Map();
+  for (const group of chunkArgs(paths)) {
+    const stdout = await runToolChecked('getfattr', ['-h', '--absolute-names', '-d', '-m', pattern, '-e', 'base64', '--', ...group]);
+    for (const [path, attrs] of parseDump(stdout)) out.set(path, attrs);
+  }
+  return out;
+}
+
+export interface XattrWrite {
+  path: string;
+  name: string;
+  value: Buffer;
+}
+
+/** Sets many xattrs with one `setfattr --restore` spawn (symlinks not followed). */
+export async function writeXattrs(writes: XattrWrite[]): Promise<void> {
+  if (writes.length === 0) return;
+  const parts: Buffer[] = [];
+  for (const w of writes) {
+    parts.push(Buffer.from(`# file: ${quote(w.path)}\n${quote(w.name)}=0s${w.value.toString('base64')}\n\n`, 'utf8'));
+  }
+  await runToolChecked('setfattr', ['-h', '--restore=-'], { input: Buffer.concat(parts) });
+}
+
+/** Parses getfattr's dump format (`# file: …`, `name=0s<base64>`, blank line). */
+export function parseDump(text: Buffer): XattrMap {
+  const out: XattrMap = new Map();
+  let current: Map<string, Buffer> | undefined;
+  for (const raw of text.toString('utf8').split('\n')) {
+    if (raw.startsWith('# file: ')) {
+      current = new Map();
+      out.set(unquote(raw.slice(8)), current);
+      continue;
+    }
+    if (raw === '' || raw.startsWith('#') || !current) continue;
+    const eq = raw.indexOf('=');
+    if (eq < 0) {
+      current.set(unquote(raw), Buffer.alloc(0));
+      continue;
+    }
+    current.set(unquote(raw.slice(0, eq)), decodeValue(raw.slice(eq + 1)));
+  }
+  return out;
+}
+
+function decodeValue(v: string): Buffer {
+  if (v.startsWith('0s')) return Buffer.from(v.slice(2), 'base64');
+  if (v.startsWith('0x')) return Buffer.from(v.slice(2), 'hex');
+  if (v.startsWith('"') && v.endsWith('"')) return Buffer.from(unquote(v.slice(1, -1)), 'latin1');
+  return Buffer.from(v, 'utf8');
+}
+
+/** getfattr/setfattr escape control characters, `\` and `=` as `\ooo` octal bytes. */
+function unquote(s: string): string {
+  if (!s.includes('\\')) return s;
+  const bytes: number[] = [];
+  const src = Buffer.from(s, 'utf8');
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === 0x5c && i + 3 < src.length && isOct(src[i + 1]) && isOct(src[i + 2]) && isOct(src[i + 3])) {
+      bytes.push(((src[i + 1]! - 48) << 6) | ((src[i + 2]! - 48) << 3) | (src[i + 3]! - 48));
+      i += 3;
+    } else {
+      bytes.push(c);
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+function isOct(c: number | undefined): boolean {
+  return c !== undefined && c >= 48 && c <= 55;
+}
+
+function quote(s: string): string {
+  const out: number[] = [];
+  for (const c of Buffer.from(s, 'utf8')) {
+    if (c < 0x20 || c === 0x7f || c === 0x5c || c === 0x3d) {
+      out.push(0x5c, 48 + ((c >> 6) & 7), 48 + ((c >> 3) & 7), 48 + (c & 7));
+    } else {
+      out.push(c);
+    }
+  }
+  return Buffer.from(out).toString('utf8');
+}

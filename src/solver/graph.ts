@@ -1,0 +1,103 @@
+/**
+ * The build graph the frontend hands to the solver. Each vertex is one op with fully expanded
+ * parameters; the solver knows nothing of Dockerfile syntax, only these ops.
+ */
+import type { Descriptor, DiffId } from '../image/types.js';
+
+/** Where a base image came from, so a missing blob can be fetched again. */
+export type ImageOrigin = { kind: 'registry'; ref: string } | { kind: 'oci-layout'; dir: string };
+
+export interface ImageLayer {
+  descriptor: Descriptor;
+  diffId: DiffId;
+}
+
+export interface ImageSourceOp {
+  type: 'image';
+  /** Canonical reference, for display. */
+  ref: string;
+  manifestDigest: string;
+  layers: ImageLayer[];
+  origin: ImageOrigin;
+}
+
+export interface ScratchOp {
+  type: 'scratch';
+}
+
+export interface ExecOp {
+  type: 'exec';
+  args: string[];
+  env: string[];
+  cwd: string;
+  /** As written in USER (`name`, `uid`, `name:group`), resolved against the rootfs at run time. */
+  user: string;
+  network: 'host' | 'none';
+  /** Files to write into a private temp dir bind-mounted read-only (heredoc scripts). */
+  files?: { path: string; content: string; mode: number }[];
+}
+
+/** A file the copy op takes from the build context, already selected and hashed. */
+export interface ContextSource {
+  kind: 'context';
+  /** Patterns/paths as expanded, relative to the context root. */
+  paths: string[];
+}
+
+export interface VertexSource {
+  kind: 'vertex';
+  /** Index into the vertex's inputs. */
+  input: number;
+  paths: string[];
+}
+
+export interface InlineSource {
+  kind: 'inline';
+  /** Heredoc body written as a file named `name` in the destination. */
+  name: string;
+  content: string;
+}
+
+export interface CopyOp {
+  type: 'copy';
+  sources: (ContextSource | VertexSource | InlineSource)[];
+  /** Absolute destination path; ends in '/' when the user wrote it so. */
+  dest: string;
+  /** As written in --chown, resolved against the destination rootfs at run time. */
+  chown?: string;
+  /** Octal mode from --chmod. */
+  chmod?: number;
+  exclude: string[];
+  /** COPY --from a stage preserves owners; COPY from the context makes them 0:0. */
+  preserveOwner: boolean;
+  /** The step's working dir, used to resolve the destination's parent when `dest` is relative. */
+  cwd: string;
+  /** ADD: local tar archives are extracted into the destination instead of copied. */
+  unpackArchives?: boolean;
+}
+
+export interface MkdirOp {
+  type: 'mkdir';
+  path: string;
+  mode: number;
+  /** Owner for the created directories (BuildKit: the USER in effect, resolved in the rootfs). */
+  user?: string;
+}
+
+export type Op = ImageSourceOp | ScratchOp | ExecOp | CopyOp | MkdirOp;
+
+export interface Vertex {
+  /** Unique within the graph. */
+  id: string;
+  op: Op;
+  /** input 0 is the rootfs the op runs on (absent for sources); copy sources index the rest. */
+  inputs: Vertex[];
+  /** For progress: e.g. `[build 2/4] RUN make`. */
+  name: string;
+  /** The stage name or index this vertex belongs to, for --no-cache-filter and display. */
+  stage: string;
+  /** Source location for error messages, e.g. `Dockerfile:12`. */
+  location?: { file: string; line: number; column: number; excerpt?: string };
+  /** Skip the cache lookup for this vertex (--no-cache, --no-cache-filter). */
+  noCache?: boolean;
+}

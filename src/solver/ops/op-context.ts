@@ -1,0 +1,40 @@
+import type { CacheRecords } from '../../cache/cache-records.js';
+import type { ContentStore } from '../../cache/content-store.js';
+import type { ContextSelection } from '../../cache/context-source.js';
+import type { StatePaths } from '../../cache/state-dir.js';
+import type { Descriptor } from '../../image/types.js';
+import type { SnapshotStore } from '../../snapshot/snapshot-store.js';
+import type { EventSink } from '../events.js';
+import type { ImageOrigin } from '../graph.js';
+
+/** Everything an op needs from the outside world, handed in by whoever runs the build. */
+export interface SolveContext {
+  paths: StatePaths;
+  store: ContentStore;
+  snapshots: SnapshotStore;
+  records: CacheRecords;
+  contextDir: string;
+  /** .dockerignore as predicates (the frontend owns the pattern syntax). */
+  ignore: { isIgnored(rel: string): boolean; canSkipDir?(rel: string): boolean };
+  /** Makes sure a base image's blob is in the content store (pulls it if needed). */
+  fetchBlob(origin: ImageOrigin, desc: Descriptor): Promise<void>;
+  emit: EventSink;
+  signal: AbortSignal;
+}
+
+/** A vertex's result: its rootfs as snapshot ids, bottom first. */
+export interface VertexResult {
+  layers: string[];
+  /** When this result was first made (from its cache record): the image's `created`, so a cached rebuild gives the same digest. */
+  createdAt?: string;
+}
+
+export interface OpRun {
+  ctx: SolveContext;
+  /** The snapshot id this op's layer gets. */
+  snapshotId: string;
+  inputs: VertexResult[];
+  /** Selections made while computing the key (context sources), reused when the op runs. */
+  selections: Map<number, ContextSelection>;
+  onLog(stream: 'stdout' | 'stderr', data: string): void;
+}

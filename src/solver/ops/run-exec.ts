@@ -1,0 +1,41 @@
+import { join } from 'node:path';
+import { UserError } from '../../errors.js';
+import { runContainer } from '../../executor/run-container.js';
+import type { ExecOp, Vertex } from '../graph.js';
+import type { OpRun, VertexResult } from './op-context.js';
+import { withRootfs } from './with-rootfs.js';
+
+export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<VertexResult> {
+  const { ctx } = run;
+  const parent = run.inputs[0]!.layers;
+  const pending = await ctx.snapshots.prepare(run.snapshotId);
+  try {
+    const result = await withRootfs(ctx, parent, pending, (rootfs) =>
+      runContainer({
+        rootfs,
+        args: op.args,
+        env: op.env,
+        cwd: op.cwd,
+        user: op.user,
+        network: op.network,
+        ...(op.files ? { files: op.files } : {}),
+        bundleParent: join(ctx.paths.tmp, 'bundles'),
+        runcRoot: ctx.paths.runc,
+        onOutput: (chunk, stream) => run.onLog(stream, chunk.toString('utf8')),
+        signal: ctx.signal,
+      }),
+    );
+    if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('cancelled');
+    if (result.exitCode !== 0) {
+      throw new UserError(`${vertex.name} failed: the command exited with code ${result.exitCode}`, {
+        ...(vertex.location ? { location: vertex.location } : {}),
+        detail: result.outputTail.length ? `last ${result.outputTail.length} lines of output:\n${result.outputTail.map((l) => `  > ${l}`).join('\n')}` : '(the step printed nothing)',
+      });
+    }
+    await ctx.snapshots.commit(pending);
+  } catch (err) {
+    await ctx.snapshots.discard(pending);
+    throw err;
+  }
+  return { layers: [...parent, run.snapshotId] };
+}

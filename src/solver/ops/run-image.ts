@@ -1,0 +1,38 @@
+import { decompressStream } from '../../image/decompress.js';
+import { unpackLayer } from '../../snapshot/unpack.js';
+import type { ImageLayer, ImageSourceOp } from '../graph.js';
+import type { SolveContext, VertexResult } from './op-context.js';
+
+/** Pulled layers are shared by every image that has them: their snapshot id comes from the diff id. */
+export function baseLayerSnapshotId(layer: ImageLayer): string {
+  return `l${layer.diffId.replace(/^sha256:/, '').slice(0, 23)}`;
+}
+
+export function imageLayers(op: ImageSourceOp): VertexResult {
+  return { layers: op.layers.map(baseLayerSnapshotId) };
+}
+
+async function ensureLayer(ctx: SolveContext, op: ImageSourceOp, layer: ImageLayer): Promise<void> {
+  const id = baseLayerSnapshotId(layer);
+  if (await ctx.snapshots.exists(id)) return;
+  await ctx.fetchBlob(op.origin, layer.descriptor);
+  const pending = await ctx.snapshots.prepare(id);
+  try {
+    await unpackLayer(decompressStream(ctx.store.openRead(layer.descriptor.digest)), pending.fs);
+    await ctx.snapshots.commit(pending, {
+      digest: layer.descriptor.digest,
+      diffId: layer.diffId,
+      size: layer.descriptor.size,
+      mediaType: layer.descriptor.mediaType,
+    });
+  } catch (err) {
+    await ctx.snapshots.discard(pending);
+    throw err;
+  }
+}
+
+/** Makes every layer of a base image available as a snapshot (pull + unpack what is missing). */
+export async function runImage(op: ImageSourceOp, ctx: SolveContext): Promise<VertexResult> {
+  await Promise.all(op.layers.map((l) => ensureLayer(ctx, op, l)));
+  return imageLayers(op);
+}

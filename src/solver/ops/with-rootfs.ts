@@ -1,0 +1,30 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { mountOverlay, unmount } from '../../snapshot/overlay.js';
+import type { PendingSnapshot } from '../../snapshot/snapshot-store.js';
+import type { SolveContext } from './op-context.js';
+
+/**
+ * Mounts a layer chain (bottom first) as one rootfs, writable into `pending` when given, runs
+ * `fn` on the mount point and always unmounts.
+ */
+export async function withRootfs<T>(ctx: SolveContext, layers: string[], pending: PendingSnapshot | undefined, fn: (root: string) => Promise<T>): Promise<T> {
+  const target = join(ctx.paths.tmp, `mnt-${randomBytes(6).toString('hex')}`);
+  await mkdir(target, { recursive: true });
+  const lowerDirs = layers.map((id) => ctx.snapshots.fsDir(id)).reverse();
+  try {
+    await mountOverlay({
+      lowerDirs,
+      target,
+      ...(pending ? { upperDir: pending.fs, workDir: pending.work } : {}),
+    });
+    try {
+      return await fn(target);
+    } finally {
+      await unmount(target);
+    }
+  } finally {
+    await rmdir(target).catch(() => {});
+  }
+}
