@@ -7,6 +7,7 @@ import { REPO_ROOT } from './helpers/build-fixture.js';
 export default function setup(): void {
   execFileSync('bash', [join(REPO_ROOT, 'fixtures/base/make-busybox-layout.sh')], { stdio: 'inherit' });
   if (!existsSync(join(REPO_ROOT, 'dist/cli/main.js'))) {
-    throw new Error('dist/ is missing: run `npm run build` (npm test does it) before the integration tests');
+    // Unit tests run from source; only the integration tests need the compiled CLI.
+    console.warn('dist/ is missing: integration tests will fail; `npm test` builds it first');
   }
 }

@@ -34,12 +34,12 @@ describe('storeImage', () => {
 
   test('tags the image under each normalized name, readable by skopeo from the content dir', async () => {
     await storeImage(store, manifest, ['app:1.0', 'localhost:5000/team/app']);
-    expect((await store.resolveTag('docker.io/library/app:1.0'))?.digest).toBe(img.manifestDigest);
+    expect((await store.resolveTag('app:1.0'))?.digest).toBe(img.manifestDigest);
     expect((await store.resolveTag('localhost:5000/team/app:latest'))?.digest).toBe(img.manifestDigest);
     const index = JSON.parse(await readFile(join(store.root, 'index.json'), 'utf8')) as ImageIndex;
     expect(index.manifests.find((d) => d.annotations?.['io.containerd.image.name'] === 'docker.io/library/app:1.0')?.digest).toBe(img.manifestDigest);
 
-    const { stdout } = await run('skopeo', ['inspect', `oci:${store.root}:docker.io/library/app:1.0`]);
+    const { stdout } = await run('skopeo', ['inspect', `oci:${store.root}:app:1.0`]);
     expect((JSON.parse(stdout) as { Digest: string }).Digest).toBe(img.manifestDigest);
   });
 
@@ -47,13 +47,13 @@ describe('storeImage', () => {
     await storeImage(store, manifest, ['moving']);
     await storeImage(store, other, ['moving']);
     const index = await store.readIndex();
-    const entries = index.manifests.filter((d) => d.annotations?.['org.opencontainers.image.ref.name'] === 'docker.io/library/moving:latest');
+    const entries = index.manifests.filter((d) => d.annotations?.['org.opencontainers.image.ref.name'] === 'moving:latest');
     expect(entries.map((d) => d.digest)).toEqual([other.digest]);
   });
 
   test('refuses to name an image whose blobs are not all in the store', async () => {
     const missing: Descriptor = { ...manifest, digest: `sha256:${'7'.repeat(64)}` as Digest };
     await expect(storeImage(store, missing, ['ghost'])).rejects.toThrow(/is not in the content store/);
-    expect(await store.resolveTag('docker.io/library/ghost:latest')).toBeUndefined();
+    expect(await store.resolveTag('ghost:latest')).toBeUndefined();
   });
 });

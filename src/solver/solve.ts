@@ -21,9 +21,9 @@ export interface SolveOptions {
   concurrency?: number;
 }
 
-/** Step layers are named after their cache key; 24 chars keep long overlay option strings short. */
+/** Step layers are named after their cache key; 20 chars keep ~150 layers inside the one-page overlay option limit. */
 export function stepSnapshotId(key: string): string {
-  return `s${key.slice(0, 23)}`;
+  return `s${key.slice(0, 19)}`;
 }
 
 /**

@@ -109,7 +109,7 @@ export async function unpackArchive(archive: string, into: string): Promise<Unpa
   if (!tag) throw new Error('archive index has no ref.name annotation for umoci');
   await run('umoci', ['unpack', '--image', `${layout}:${tag}`, bundle]);
   const rootfs = join(bundle, 'rootfs');
-  const { stdout } = await run('skopeo', ['inspect', '--config', `oci-archive:${archive}`]);
+  const { stdout } = await run('skopeo', ['inspect', '--config', '--raw', `oci-archive:${archive}`]);
   const config = JSON.parse(stdout) as UnpackedImage['config'];
   const p = (path: string): string => join(rootfs, path);
   return {

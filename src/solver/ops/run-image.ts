@@ -5,7 +5,7 @@ import type { SolveContext, VertexResult } from './op-context.js';
 
 /** Pulled layers are shared by every image that has them: their snapshot id comes from the diff id. */
 export function baseLayerSnapshotId(layer: ImageLayer): string {
-  return `l${layer.diffId.replace(/^sha256:/, '').slice(0, 23)}`;
+  return `l${layer.diffId.replace(/^sha256:/, '').slice(0, 19)}`;
 }
 
 export function imageLayers(op: ImageSourceOp): VertexResult {
