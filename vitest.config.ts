@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    reporters: ['default', './test/summary-reporter.ts'],
     // integration tests mount overlays and run runc; two cores, so keep files serial there
     fileParallelism: true,
     maxWorkers: 2,

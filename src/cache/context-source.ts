@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join, posix, relative, sep } from 'node:path';
+import { resolveInRoot } from '../snapshot/resolve-in-root.js';
 import { UserError } from '../errors.js';
 import { hasWildcard, pathMatch } from './path-match.js';
 import { xxh } from './xxhash.js';
@@ -24,7 +25,9 @@ export interface ContextEntry {
 }
 
 export interface SelectedMatch {
-  /** The matched path itself (file or directory). */
+  /** The name the match is copied under: the last component of what the pattern matched. */
+  name: string;
+  /** The matched path itself (file or directory), a symlink already followed inside the root. */
   root: ContextEntry;
   /** For a directory: everything under it that is not ignored or excluded, parents before children. */
   children: ContextEntry[];
@@ -96,17 +99,39 @@ async function walk(contextDir: string, dirRel: string, opts: SelectOptions, exc
   }
 }
 
-async function expandPattern(contextDir: string, pattern: string, opts: SelectOptions): Promise<ContextEntry[]> {
+/** Path of `host` relative to `root`, posix-style ('' for the root itself). */
+function relativeTo(root: string, host: string): string {
+  return relative(root, host).split(sep).join('/');
+}
+
+/**
+ * A matched source as COPY uses it: symlinks on the way and the match itself are followed the
+ * way the container would (inside the root, never out of it); the match keeps its own name.
+ */
+async function followMatch(root: string, rel: string, pattern: string): Promise<{ name: string; entry: ContextEntry }> {
+  const name = posix.basename(rel);
+  const host = await resolveInRoot(root, '/' + rel, true);
+  let st: Stats;
+  try {
+    st = await lstat(host);
+  } catch {
+    throw notFound(pattern);
+  }
+  return { name, entry: toEntry(relativeTo(root, host), st) };
+}
+
+async function expandPattern(contextDir: string, pattern: string, opts: SelectOptions): Promise<string[]> {
   const rel = contextRelative(pattern);
   if (!hasWildcard(rel)) {
+    const host = await resolveInRoot(contextDir, '/' + rel, false);
     let st: Stats;
     try {
-      st = await lstat(join(contextDir, rel));
+      st = await lstat(host);
     } catch {
       throw notFound(pattern);
     }
     if (rel !== '' && opts.isIgnored(rel) && !st.isDirectory()) throw notFound(pattern);
-    return [toEntry(rel, st)];
+    return [relativeTo(contextDir, host)];
   }
   // Wildcards match path by path, one component per level, as filepath.Match does.
   const parts = rel.split('/');
@@ -128,11 +153,12 @@ async function expandPattern(contextDir: string, pattern: string, opts: SelectOp
     }
     level = next;
   }
-  const out: ContextEntry[] = [];
+  const out: string[] = [];
   for (const r of level) {
     if (opts.isIgnored(r)) continue;
     try {
-      out.push(toEntry(r, await lstat(join(contextDir, r))));
+      await lstat(await resolveInRoot(contextDir, '/' + r, false));
+      out.push(r);
     } catch {
       // a literal component that does not exist under this match
     }
@@ -151,13 +177,14 @@ function notFound(pattern: string): UserError {
 export async function selectContext(contextDir: string, patterns: string[], opts: SelectOptions): Promise<ContextSelection> {
   const sources: ContextSelection['sources'] = [];
   for (const pattern of patterns) {
-    const roots = await expandPattern(contextDir, pattern, opts);
+    const matched = await expandPattern(contextDir, pattern, opts);
     const matches: SelectedMatch[] = [];
-    for (const root of roots) {
+    for (const rel of matched) {
+      const { name, entry: root } = await followMatch(contextDir, rel, pattern);
       if (root.type === 'symlink') root.linkTarget = await readlink(join(contextDir, root.rel));
       const children: ContextEntry[] = [];
       if (root.type === 'dir') await walk(contextDir, root.rel, opts, root.rel, children);
-      matches.push({ root, children });
+      matches.push({ name, root, children });
     }
     sources.push({ pattern, matches });
   }
@@ -171,6 +198,7 @@ export async function selectContext(contextDir: string, patterns: string[], opts
   for (const s of sources) {
     h.update(`source ${s.pattern}\n`);
     for (const m of s.matches) {
+      h.update(`match ${m.name}\n`);
       for (const e of [m.root, ...m.children]) {
         h.update(`${e.rel}\0${e.type}\0${e.mode.toString(8)}\0${e.uid}:${e.gid}\0${e.linkTarget ?? ''}\0${contentHashes.get(e.rel) ?? ''}\n`);
       }

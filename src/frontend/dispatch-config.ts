@@ -4,8 +4,36 @@ import type {
   CmdInstruction, EnvInstruction, ExposeInstruction, HealthcheckInstruction, LabelInstruction,
   MaintainerInstruction, OnbuildInstruction, ShellInstruction, StopSignalInstruction, UserInstruction, VolumeInstruction,
 } from './instruction-types.js';
+import { goQuote } from './go-compat.js';
 import type { ShellLex } from './shell-lexer.js';
 import { expansionScope, setEnv, type StageState } from './stage-state.js';
+
+/** Go's `%q` of a []string, which BuildKit's history text uses: `["a" "b c"]`. */
+function goQuoteList(list: readonly string[]): string {
+  return `[${list.map(goQuote).join(' ')}]`;
+}
+
+/** Go's time.Duration String(): `30s`, `1m30s`, `500ms`, `0s`. */
+function goDuration(ns: number): string {
+  if (ns === 0) return '0s';
+  if (ns < 1e3) return `${ns}ns`;
+  if (ns < 1e6) return `${ns / 1e3}µs`;
+  if (ns < 1e9) return `${ns / 1e6}ms`;
+  let rest = ns / 1e9;
+  const h = Math.floor(rest / 3600);
+  rest -= h * 3600;
+  const m = Math.floor(rest / 60);
+  rest -= m * 60;
+  const secs = `${Number(rest.toFixed(9))}s`;
+  return h ? `${h}h${m}m${secs}` : m ? `${m}m${secs}` : secs;
+}
+
+/** Go's `%q` of an integer: a quoted rune literal (`'\x03'`, `'A'`). */
+function goQuoteRune(n: number): string {
+  if (n >= 0x20 && n < 0x7f && n !== 0x27 && n !== 0x5c) return `'${String.fromCharCode(n)}'`;
+  if (n < 0x100) return `'\\x${n.toString(16).padStart(2, '0')}'`;
+  return `'\\u${n.toString(16).padStart(4, '0')}'`;
+}
 
 export function addHistory(state: StageState, createdBy: string, withLayer: boolean): void {
   state.history.push(withLayer ? { created_by: createdBy, comment: 'buildkit.dockerfile.v0' } : { created_by: createdBy, comment: 'buildkit.dockerfile.v0', empty_layer: true });
@@ -100,19 +128,19 @@ export function dispatchCmd(state: StageState, ins: CmdInstruction): void {
   if (ins.kind === 'CMD') {
     state.config.Cmd = args;
     state.cmdSet = true;
-    addHistory(state, `CMD ${JSON.stringify(args)}`, false);
+    addHistory(state, `CMD ${goQuoteList(args)}`, false);
   } else {
     state.config.Entrypoint = args;
     // An ENTRYPOINT makes an inherited CMD meaningless: BuildKit drops it unless this stage set one.
     if (!state.cmdSet) state.config.Cmd = null;
-    addHistory(state, `ENTRYPOINT ${JSON.stringify(args)}`, false);
+    addHistory(state, `ENTRYPOINT ${goQuoteList(args)}`, false);
   }
 }
 
 export function dispatchShell(state: StageState, ins: ShellInstruction): void {
   state.shell = [...ins.shell];
   state.config.Shell = [...ins.shell];
-  addHistory(state, `SHELL ${JSON.stringify(ins.shell)}`, false);
+  addHistory(state, `SHELL [${ins.shell.join(' ')}]`, false);
 }
 
 export function dispatchHealthcheck(state: StageState, ins: HealthcheckInstruction): void {
@@ -123,12 +151,15 @@ export function dispatchHealthcheck(state: StageState, ins: HealthcheckInstructi
   if (ins.startInterval !== undefined) hc.StartInterval = ins.startInterval;
   if (ins.retries !== undefined) hc.Retries = ins.retries;
   state.config.Healthcheck = hc;
-  addHistory(state, `HEALTHCHECK &{${JSON.stringify(hc.Test)} ${hc.Interval ?? 0} ${hc.Timeout ?? 0} ${hc.StartPeriod ?? 0} ${hc.Retries ?? 0}}`, false);
+  const dur = (ns: number | undefined): string => goQuote(goDuration(ns ?? 0));
+  const fields = [goQuoteList(hc.Test ?? []), dur(hc.Interval), dur(hc.Timeout), dur(hc.StartPeriod)];
+  if (ins.startInterval !== undefined) fields.push(dur(hc.StartInterval));
+  addHistory(state, `HEALTHCHECK &{${[...fields, goQuoteRune(hc.Retries ?? 0)].join(' ')}}`, false);
 }
 
 export function dispatchOnbuild(state: StageState, ins: OnbuildInstruction): void {
+  // BuildKit records the trigger in the config only, with no history entry.
   state.config.OnBuild = [...(state.config.OnBuild ?? []), ins.expression];
-  addHistory(state, `ONBUILD ${ins.expression}`, false);
 }
 
 export function dispatchMaintainer(state: StageState, ins: MaintainerInstruction, lex: ShellLex): void {

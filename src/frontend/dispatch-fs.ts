@@ -160,7 +160,7 @@ export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx:
   if (ins.kind === 'ADD') op.unpackArchives = ins.unpack !== false;
   state.vertex = newVertex(state, ctx, op, inputs, ins);
   const srcText = [...ins.sources].join(' ');
-  addHistory(state, `${ins.kind} ${srcText} ${dest} # buildkit`, true);
+  addHistory(state, `${ins.kind} ${srcText} ${ins.dest} # buildkit`, true);
 }
 
 export function dispatchWorkdir(state: StageState, ins: WorkdirInstruction, ctx: FsDispatchContext): void {

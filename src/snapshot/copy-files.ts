@@ -103,15 +103,9 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
   for (const source of req.sources) {
     for (const m of source.matches) {
       if (m.root.type === 'dir') {
-        // A directory source copies its contents; the destination takes the directory's metadata when created.
-        const existed = destStat?.isDirectory();
+        // A directory source copies its contents; a destination it has to create gets 0755 and the
+        // copy's owner, not the source directory's metadata (as BuildKit's MkdirAll does).
         const target = await mkdirAllInRoot(req.destRoot, req.dest, defaultOwner);
-        if (!existed) {
-          const owner = ownerOf(m.root);
-          await chown(target, owner.uid, owner.gid);
-          await chmod(target, req.chmod ?? m.root.mode);
-          dirTimes.push({ path: target, atime: m.root.mtimeMs / 1000, mtime: m.root.mtimeMs / 1000 });
-        }
         const base = m.root.rel;
         for (const child of m.children) {
           const rel = base ? child.rel.slice(base.length + 1) : child.rel;
@@ -119,7 +113,7 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
         }
         continue;
       }
-      const name = posix.basename(m.root.rel);
+      const name = m.name;
       if (destIsDir) {
         const dir = await mkdirAllInRoot(req.destRoot, req.dest, defaultOwner);
         await place(source.srcRoot, m.root, join(dir, name));
