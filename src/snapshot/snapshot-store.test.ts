@@ -1,0 +1,92 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SnapshotStore, type LayerBlobRecord } from './snapshot-store.js';
+
+let tmp: string;
+let store: SnapshotStore;
+beforeEach(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'tsbuild-snapshot-store-test-'));
+  store = new SnapshotStore(join(tmp, 'snapshots'));
+  await store.init();
+});
+afterEach(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const blob: LayerBlobRecord = { digest: `sha256:${'1'.repeat(64)}`, diffId: `sha256:${'2'.repeat(64)}`, size: 42, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' };
+
+describe('SnapshotStore', () => {
+  it('names paths under the root', () => {
+    expect(store.dir('abc')).toBe(join(tmp, 'snapshots', 'abc'));
+    expect(store.fsDir('abc')).toBe(join(tmp, 'snapshots', 'abc', 'fs'));
+    expect(store.relativeFsDir('abc')).toBe('abc/fs');
+  });
+
+  it('prepare makes fs and work dirs under a pending name, invisible as the id', async () => {
+    const p = await store.prepare('s1');
+    expect(p.id).toBe('s1');
+    expect(p.root.startsWith(join(tmp, 'snapshots', '.pending-s1-'))).toBe(true);
+    expect((await stat(p.fs)).isDirectory()).toBe(true);
+    expect((await stat(p.work)).isDirectory()).toBe(true);
+    await writeFile(join(p.fs, 'hello'), 'hi');
+    expect(await store.exists('s1')).toBe(false);
+    expect(await store.readBlob('s1')).toBeUndefined();
+  });
+
+  it('commit moves the snapshot into place, drops work/ and records the blob', async () => {
+    const p = await store.prepare('s1');
+    await writeFile(join(p.fs, 'hello'), 'hi');
+    await store.commit(p, blob);
+    expect(await store.exists('s1')).toBe(true);
+    expect(await readFile(join(store.fsDir('s1'), 'hello'), 'utf8')).toBe('hi');
+    expect((await readdir(store.dir('s1'))).sort()).toEqual(['fs', 'layer.json']);
+    expect(await store.readBlob('s1')).toEqual(blob);
+    expect((await readdir(store.root)).filter((n) => n.startsWith('.pending-'))).toEqual([]);
+  });
+
+  it('commit without a blob leaves readBlob undefined until writeBlob', async () => {
+    const p = await store.prepare('s2');
+    await store.commit(p);
+    expect(await store.exists('s2')).toBe(true);
+    expect(await store.readBlob('s2')).toBeUndefined();
+    await store.writeBlob('s2', { ...blob, empty: true });
+    expect(await store.readBlob('s2')).toEqual({ ...blob, empty: true });
+    expect((await readdir(store.dir('s2'))).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+  });
+
+  it('commit when the id already exists keeps the existing snapshot and cleans up', async () => {
+    const first = await store.prepare('dup');
+    const second = await store.prepare('dup');
+    await writeFile(join(first.fs, 'who'), 'first');
+    await writeFile(join(second.fs, 'who'), 'second');
+    await store.commit(first, blob);
+    await store.commit(second, { ...blob, size: 99 });
+    expect(await readFile(join(store.fsDir('dup'), 'who'), 'utf8')).toBe('first');
+    expect(await store.readBlob('dup')).toEqual(blob);
+    expect((await readdir(store.root)).sort()).toEqual(['dup']);
+  });
+
+  it('discard removes a pending snapshot', async () => {
+    const p = await store.prepare('gone');
+    await writeFile(join(p.fs, 'x'), 'x');
+    await store.discard(p);
+    expect(await readdir(store.root)).toEqual([]);
+    expect(await store.exists('gone')).toBe(false);
+  });
+
+  it('exists needs an fs directory', async () => {
+    await mkdir(store.dir('half'));
+    expect(await store.exists('half')).toBe(false);
+    await writeFile(join(store.dir('half'), 'fs'), 'not a dir');
+    expect(await store.exists('half')).toBe(false);
+  });
+
+  it('a corrupt layer.json reads as no blob', async () => {
+    const p = await store.prepare('bad');
+    await store.commit(p);
+    await writeFile(join(store.dir('bad'), 'layer.json'), '{');
+    expect(await store.readBlob('bad')).toBeUndefined();
+  });
+});
