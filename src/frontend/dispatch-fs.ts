@@ -119,6 +119,9 @@ export function resolveDest(workdir: string | undefined, dest: string): string {
 }
 
 export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx: FsDispatchContext): Promise<void> {
+  if (ins.parents) {
+    throw new UserError(`${ins.kind} --parents is not supported yet`, { location: ins.location, hint: 'copy each directory to its full destination path instead' });
+  }
   const scope = expansionScope(state);
   const lex = ctx.lex;
   const dest = resolveDest(state.config.WorkingDir, lex.processWord(ins.dest, scope));

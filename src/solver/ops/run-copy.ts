@@ -1,6 +1,8 @@
 import { selectContext, type ContextSelection } from '../../cache/context-source.js';
 import { UserError } from '../../errors.js';
 import { resolveUser } from '../../executor/user.js';
+import { join } from 'node:path';
+import { looksLikeArchive } from '../../snapshot/archive-sniff.js';
 import { copyIntoRoot, type CopyRequest } from '../../snapshot/copy-files.js';
 import type { CopyOp, Vertex } from '../graph.js';
 import type { OpRun, VertexResult } from './op-context.js';
@@ -38,6 +40,7 @@ export async function runCopy(vertex: Vertex, op: CopyOp, run: OpRun): Promise<V
       }
       const copyFromVertices = async (k: number): Promise<void> => {
         if (k >= vertexSources.length) {
+          if (op.unpackArchives) await refuseArchives(req);
           await copyIntoRoot(req);
           return;
         }
@@ -64,4 +67,17 @@ export async function runCopy(vertex: Vertex, op: CopyOp, run: OpRun): Promise<V
     throw err;
   }
   return { layers: [...parent, run.snapshotId] };
+}
+
+/** ADD extracts local archives; until extraction exists, refuse rather than copy the archive file. */
+async function refuseArchives(req: CopyRequest): Promise<void> {
+  for (const source of req.sources) {
+    for (const m of source.matches) {
+      if (m.root.type === 'file' && (await looksLikeArchive(join(source.srcRoot, m.root.rel)))) {
+        throw new UserError(`ADD ${m.name}: extracting local archives is not supported yet`, {
+          hint: 'COPY the archive and extract it in a RUN step (RUN tar -xf …), or use ADD --unpack=false to copy it as a file',
+        });
+      }
+    }
+  }
 }

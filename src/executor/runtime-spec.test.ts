@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { runtimeSpec, SPEC_MOUNT_POINTS, type RuntimeSpecInput } from './runtime-spec.js';
+
+interface Spec {
+  ociVersion: string;
+  process: { terminal: boolean; user: { uid: number; gid: number; additionalGids?: number[] }; args: string[]; env: string[]; cwd: string; capabilities: Record<string, string[]>; noNewPrivileges: boolean };
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  mounts: { destination: string; type: string; source: string; options: string[] }[];
+  linux: { namespaces: { type: string }[]; maskedPaths: string[]; readonlyPaths: string[] };
+}
+
+const input: RuntimeSpecInput = {
+  rootfs: '/state/run/1/rootfs',
+  args: ['/bin/sh', '-c', 'echo hi'],
+  env: ['PATH=/usr/bin:/bin', 'A=1'],
+  cwd: '/work',
+  user: { uid: 1000, gid: 1000, additionalGids: [] },
+  network: 'host',
+  hostname: 'buildkitsandbox',
+  hostsFile: '/state/run/1/hosts',
+  resolvConf: '/etc/resolv.conf',
+};
+const spec = (over: Partial<RuntimeSpecInput> = {}) => runtimeSpec({ ...input, ...over }) as Spec;
+
+describe('runtimeSpec', () => {
+  it('carries the process as given', () => {
+    const s = spec();
+    expect(s.ociVersion).toBe('1.0.2');
+    expect(s.process.args).toEqual(input.args);
+    expect(s.process.env).toEqual(input.env);
+    expect(s.process.cwd).toBe('/work');
+    expect(s.process.terminal).toBe(false);
+    expect(s.process.user).toEqual({ uid: 1000, gid: 1000 });
+    expect(s.root).toEqual({ path: '/state/run/1/rootfs', readonly: false });
+    expect(s.hostname).toBe('buildkitsandbox');
+  });
+
+  it('adds additionalGids only when there are some', () => {
+    expect(spec({ user: { uid: 1, gid: 2, additionalGids: [3, 4] } }).process.user).toEqual({ uid: 1, gid: 2, additionalGids: [3, 4] });
+    expect('additionalGids' in spec().process.user).toBe(false);
+  });
+
+  it('always has pid, ipc, uts and mount namespaces; host network shares the host network', () => {
+    expect(spec().linux.namespaces.map((n) => n.type)).toEqual(['pid', 'ipc', 'uts', 'mount']);
+  });
+
+  it('network none adds a network namespace', () => {
+    expect(spec({ network: 'none' }).linux.namespaces.map((n) => n.type)).toEqual(['pid', 'ipc', 'uts', 'mount', 'network']);
+  });
+
+  it('bind-mounts hosts and resolv.conf read-only from the given files', () => {
+    const m = spec().mounts;
+    expect(m.find((x) => x.destination === '/etc/hosts')).toEqual({ destination: '/etc/hosts', type: 'bind', source: '/state/run/1/hosts', options: ['rbind', 'ro'] });
+    expect(m.find((x) => x.destination === '/etc/resolv.conf')).toEqual({ destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['rbind', 'ro'] });
+    expect(m.find((x) => x.destination === '/proc')?.type).toBe('proc');
+    expect(m.find((x) => x.destination === '/sys')?.options).toContain('ro');
+  });
+
+  it('mounts /dev/pipes only when a pipes dir is given', () => {
+    expect(spec().mounts.some((x) => x.destination === '/dev/pipes')).toBe(false);
+    expect(spec({ pipesDir: '/tmp/p' }).mounts.find((x) => x.destination === '/dev/pipes')).toEqual({ destination: '/dev/pipes', type: 'bind', source: '/tmp/p', options: ['rbind', 'ro'] });
+  });
+
+  it('every top-level mount destination in the rootfs is a declared mount point', () => {
+    const dests = spec({ pipesDir: '/tmp/p' }).mounts.map((m) => m.destination);
+    for (const mp of SPEC_MOUNT_POINTS) expect(dests).toContain(mp);
+    // the others live under /dev, a tmpfs, so they never reach the layer
+    for (const d of dests) expect(SPEC_MOUNT_POINTS.includes(d) || d.startsWith('/dev/')).toBe(true);
+  });
+
+  it("gives Docker's default capabilities, without SYS_ADMIN", () => {
+    const caps = spec().process.capabilities;
+    expect(caps.bounding).toContain('CAP_CHOWN');
+    expect(caps.bounding).toContain('CAP_NET_BIND_SERVICE');
+    expect(caps.bounding).not.toContain('CAP_SYS_ADMIN');
+    expect(caps.effective).toEqual(caps.bounding);
+    expect(caps.permitted).toEqual(caps.bounding);
+    expect(spec().linux.maskedPaths).toContain('/proc/kcore');
+    expect(spec().linux.readonlyPaths).toContain('/proc/sys');
+  });
+});
