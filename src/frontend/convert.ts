@@ -9,7 +9,10 @@ import {
   addHistory, dispatchCmd, dispatchEnv, dispatchExpose, dispatchHealthcheck, dispatchLabel, dispatchMaintainer,
   dispatchOnbuild, dispatchShell, dispatchStopSignal, dispatchUser, dispatchVolume,
 } from './dispatch-config.js';
-import { dispatchCopy, dispatchRun, dispatchWorkdir, type FsDispatchContext } from './dispatch-fs.js';
+import type { FsDispatchContext } from './dispatch-common.js';
+import { dispatchCopy } from './dispatch-copy.js';
+import { dispatchRun } from './dispatch-run.js';
+import { dispatchWorkdir } from './dispatch-workdir.js';
 import type { ArgInstruction, CopyInstruction, DockerfileAst, Instruction, Warning } from './instruction-types.js';
 import { toInstructions } from './instructions.js';
 import { parseDockerfile } from './parser.js';

@@ -1,0 +1,31 @@
+/** What the filesystem instructions share: the dispatch context and how a step's vertex is made. */
+import type { Vertex } from '../solver/graph.js';
+import type { CopyInstruction } from './instruction-types.js';
+import type { ShellLex } from './shell-lexer.js';
+import type { StageState } from './stage-state.js';
+
+export interface FsDispatchContext {
+  lex: ShellLex;
+  /** Build args given on the command line, for proxy variables used without ARG. */
+  buildArgs: Map<string, string>;
+  noCache: boolean;
+  nextVertexId(): string;
+  /** The vertex a `--from` word names (stage name, index, or image), resolved by the caller. */
+  resolveFrom(word: string, ins: CopyInstruction): Promise<Vertex>;
+}
+
+export function stepName(state: StageState, text: string): string {
+  return `${state.label.replace('N', String(state.stepNumber))} ${text}`;
+}
+
+export function newVertex(state: StageState, ctx: FsDispatchContext, op: Vertex['op'], inputs: Vertex[], ins: { original: string; location: StageState['stage']['from']['location'] }): Vertex {
+  return {
+    id: ctx.nextVertexId(),
+    op,
+    inputs,
+    name: stepName(state, ins.original),
+    stage: state.stage.name ?? String(state.stage.index),
+    location: ins.location,
+    noCache: ctx.noCache || undefined,
+  };
+}

@@ -1,0 +1,74 @@
+/** RUN: an exec op over the stage's rootfs, with the environment and user in effect. */
+import { UserError } from '../errors.js';
+import type { ExecOp } from '../solver/graph.js';
+import { addHistory } from './dispatch-config.js';
+import { newVertex, type FsDispatchContext } from './dispatch-common.js';
+import type { RunInstruction } from './instruction-types.js';
+import { PROXY_ARGS } from './platform.js';
+import { DEFAULT_PATH, envLookup, type StageState } from './stage-state.js';
+
+/** The environment a RUN sees: the image ENV plus this stage's ARGs (ENV wins) and proxy args. */
+export function runEnvironment(state: StageState, buildArgs: Map<string, string>): string[] {
+  const env = envLookup(state.config.Env);
+  const out = [...(state.config.Env ?? [])];
+  if (!env.has('PATH')) out.unshift(`PATH=${DEFAULT_PATH}`);
+  for (const [k, v] of state.args) {
+    if (v !== undefined && !env.has(k)) out.push(`${k}=${v}`);
+  }
+  for (const k of PROXY_ARGS) {
+    const v = buildArgs.get(k);
+    if (v !== undefined && !state.args.has(k) && !env.has(k)) out.push(`${k}=${v}`);
+  }
+  return out;
+}
+
+/** BuildKit's history text for RUN: declared build args prefixed as `|N k=v …`. */
+function runHistory(state: StageState, args: string[]): string {
+  const argEnv = [...state.args].filter(([k]) => !PROXY_ARGS.has(k)).map(([k, v]) => `${k}=${v ?? ''}`);
+  const prefix = argEnv.length ? [`|${argEnv.length}`, ...argEnv] : [];
+  return `RUN ${[...prefix, ...args].join(' ')} # buildkit`;
+}
+
+export function runArgs(state: StageState, ins: RunInstruction): { args: string[]; files: NonNullable<ExecOp['files']> } {
+  if (!ins.prependShell) return { args: [...ins.command], files: [] };
+  const cmd = ins.command.join(' ');
+  if (ins.heredocs.length === 0) return { args: [...state.shell, cmd], files: [] };
+  const single = ins.heredocs.length === 1 && /^<<-?["']?[^\s"']+["']?$/.test(cmd.trim());
+  if (single) {
+    const doc = ins.heredocs[0]!;
+    if (doc.content.startsWith('#!')) {
+      // A script with its own interpreter is run as a file, like BuildKit does.
+      const path = `/dev/pipes/${doc.name}`;
+      return { args: [path], files: [{ path, content: doc.content, mode: 0o755 }] };
+    }
+    return { args: [...state.shell, doc.content], files: [] };
+  }
+  // Other heredocs go to the shell with the command, which reads them as its own here-documents.
+  const script = [cmd, ...ins.heredocs.map((d) => `${d.content}${d.name}`)].join('\n');
+  return { args: [...state.shell, script], files: [] };
+}
+
+export function dispatchRun(state: StageState, ins: RunInstruction, ctx: FsDispatchContext): void {
+  if (ins.mounts.length > 0) {
+    throw new UserError('RUN --mount is not supported yet', { location: ins.location, hint: 'remove --mount; bind, cache, secret and ssh mounts come in a later release' });
+  }
+  const network = ins.network ?? 'default';
+  if (!['default', 'host', 'none'].includes(network)) {
+    throw new UserError(`unsupported network mode "${network}" for RUN --network`, { location: ins.location, hint: 'use default, host or none' });
+  }
+  if (ins.security !== undefined && ins.security !== 'sandbox') {
+    throw new UserError(`RUN --security=${ins.security} is not supported`, { location: ins.location, hint: 'only the default sandbox is available' });
+  }
+  const { args, files } = runArgs(state, ins);
+  const op: ExecOp = {
+    type: 'exec',
+    args,
+    env: runEnvironment(state, ctx.buildArgs),
+    cwd: state.config.WorkingDir || '/',
+    user: state.config.User ?? '',
+    network: network === 'none' ? 'none' : 'host',
+  };
+  if (files.length) op.files = files;
+  state.vertex = newVertex(state, ctx, op, [state.vertex], ins);
+  addHistory(state, runHistory(state, args), true);
+}
