@@ -16,6 +16,8 @@ export interface SolveContext {
   contextDir: string;
   /** .dockerignore as predicates (the frontend owns the pattern syntax). */
   ignore: { isIgnored(rel: string): boolean; canSkipDir?(rel: string): boolean };
+  /** Content hash of a context file; a stat cache can answer without reading (default: read and hash). */
+  hashFile?: (abs: string, entry: import('../../cache/context-source.js').ContextEntry) => Promise<string>;
   /** Makes sure a base image's blob is in the content store (pulls it if needed). */
   fetchBlob(origin: ImageOrigin, desc: Descriptor): Promise<void>;
   emit: EventSink;

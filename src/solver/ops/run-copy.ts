@@ -13,7 +13,12 @@ export async function selectContextSources(op: CopyOp, run: Pick<OpRun, 'ctx'>):
   const out = new Map<number, ContextSelection>();
   for (const [i, s] of op.sources.entries()) {
     if (s.kind !== 'context') continue;
-    out.set(i, await selectContext(run.ctx.contextDir, s.paths, { ...run.ctx.ignore, isIgnored: run.ctx.ignore.isIgnored, exclude: op.exclude }));
+    out.set(i, await selectContext(run.ctx.contextDir, s.paths, {
+      isIgnored: run.ctx.ignore.isIgnored,
+      ...(run.ctx.ignore.canSkipDir ? { canSkipDir: run.ctx.ignore.canSkipDir } : {}),
+      ...(run.ctx.hashFile ? { hashFile: run.ctx.hashFile } : {}),
+      exclude: op.exclude,
+    }));
   }
   return out;
 }

@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { BuildRequest, ProgressMode } from '../build/build-request.js';
+import { defaultStateRoot } from '../cache/state-dir.js';
+import { UserError } from '../errors.js';
+import { parseBuildArgs, parseOutput } from './parse-output.js';
+
+export const EXIT_INTERRUPTED = 130;
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export interface BuildFlags {
+  tag: string[];
+  file?: string;
+  buildArg: string[];
+  target?: string;
+  cache: boolean;
+  output: string[];
+  progress: ProgressMode;
+  debug?: boolean;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function toRequest(contextArg: string, flags: BuildFlags): Promise<BuildRequest> {
+  const contextDir = resolve(contextArg);
+  try {
+    if (!(await stat(contextDir)).isDirectory()) throw new Error();
+  } catch {
+    throw new UserError(`build context "${contextArg}" is not a directory`, { hint: 'pass the directory holding your sources, e.g. tsbuild -t app .' });
+  }
+  const req: BuildRequest = {
+    contextDir,
+    tags: flags.tag,
+    buildArgs: parseBuildArgs(flags.buildArg, process.env),
+    noCache: !flags.cache,
+    outputs: flags.output.map(parseOutput),
+    progress: flags.progress,
+    stateRoot: defaultStateRoot(),
+    ...(flags.target ? { target: flags.target } : {}),
+  };
+  if (flags.file === '-') {
+    req.dockerfileSource = await readStdin();
+  } else {
+    const path = flags.file ? resolve(flags.file) : resolve(contextDir, 'Dockerfile');
+    try {
+      await stat(path);
+    } catch {
+      throw new UserError(`no Dockerfile at ${flags.file ?? `${contextArg}/Dockerfile`}`, { hint: 'name it with -f PATH, or -f - to read it from stdin' });
+    }
+    req.dockerfilePath = path;
+  }
+  return req;
+}
+
+export async function build(contextArg: string, flags: BuildFlags): Promise<void> {
+  const req = await toRequest(contextArg, flags);
+  const [{ runBuild }, { createRenderer }] = await Promise.all([import('../build/run-build.js'), import('../progress/renderer.js')]);
+  const renderer = await createRenderer(req.progress, process.stderr);
+  const abort = new AbortController();
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (interrupted) process.exit(EXIT_INTERRUPTED);
+    interrupted = true;
+    process.stderr.write(`\n${sig}: cancelling the build (cleaning up; press Ctrl-C again to quit at once)\n`);
+    abort.abort(new UserError('the build was interrupted'));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await runBuild(req, (e) => renderer.onEvent(e), abort.signal);
+    renderer.close();
+    const lines = [`image ${result.manifestDigest}`];
+    for (const e of result.exported) {
+      if (e.startsWith('store:')) lines.push(`stored as ${e.slice(6)} in ${req.stateRoot}/content`);
+      else lines.push(`wrote ${e.replace(/^(\w+):/, '$1 archive ')}`);
+    }
+    if (req.outputs.length === 0) {
+      const tag = req.tags[0];
+      lines.push(tag
+        ? `export it with: tsbuild -t ${tag} -o type=docker,dest=image.tar ${contextArg}  (a cached rebuild), or skopeo copy oci:${req.stateRoot}/content:${tag} docker-archive:image.tar`
+        : 'nothing was kept: give -t NAME to store the image, or -o type=oci,dest=FILE / -o type=docker,dest=FILE to write it out');
+    }
+    process.stderr.write(lines.join('\n') + '\n');
+  } catch (err) {
+    renderer.close();
+    if (interrupted) {
+      process.stderr.write('error: the build was interrupted\n');
+      process.exitCode = EXIT_INTERRUPTED;
+      return;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
