@@ -49,15 +49,9 @@ export async function runBuild(req: BuildRequest, emit: EventSink, signal?: Abor
   const started = Date.now();
   emit({ type: 'status', time: started, message: 'exporting layers' });
   const layers: ImageLayerInput[] = await Promise.all(result.layers.map(async (id, i) => {
-    const fromBase = id.startsWith('l');
-    const rec = fromBase ? await snapshots.readBlob(id) : await ensureLayerBlob(snapshots, store, id, result.layers.slice(0, i));
+    const rec = id.startsWith('l') ? await snapshots.readBlob(id) : await ensureLayerBlob(snapshots, store, id, result.layers.slice(0, i));
     if (!rec) throw new Error(`snapshot ${id} has no layer record`);
-    return {
-      descriptor: { mediaType: rec.mediaType, digest: rec.digest as Digest, size: rec.size },
-      diffId: rec.diffId as DiffId,
-      empty: !!rec.empty,
-      fromBase,
-    };
+    return { descriptor: { mediaType: rec.mediaType, digest: rec.digest as Digest, size: rec.size }, diffId: rec.diffId as DiffId };
   }));
   const created = result.createdAt ?? new Date().toISOString();
   const image = buildImage({ ...plan.image, created, layers });

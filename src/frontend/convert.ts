@@ -18,7 +18,7 @@ import { toInstructions } from './instructions.js';
 import { parseDockerfile } from './parser.js';
 import { platformArgs, PROXY_ARGS } from './platform.js';
 import { ShellLex } from './shell-lexer.js';
-import { DEFAULT_PATH, DEFAULT_SHELL, envLookup, type Stage, type StageState } from './stage-state.js';
+import { DEFAULT_PATH, DEFAULT_SHELL, envLookup, expansionScope, type Stage, type StageState } from './stage-state.js';
 import { findStage, resolveTarget, splitStages } from './stages.js';
 
 export function parseToAst(source: string, file: string): DockerfileAst {
@@ -224,13 +224,15 @@ async function resolveCopyFrom(conv: Converter, stage: Stage, word: string, ins:
 function dispatchArg(conv: Converter, state: StageState, ins: ArgInstruction): void {
   const predefined = platformArgs();
   const parts: string[] = [];
+  // Defaults expand against the scope before this instruction, ENV winning over ARG as everywhere.
+  const scope = expansionScope(state);
   for (const { key, value } of ins.args) {
     let v: string | undefined;
     if (conv.opts.buildArgs.has(key)) {
       v = conv.opts.buildArgs.get(key);
       conv.consumedArgs.add(key);
     } else if (value !== undefined) {
-      v = conv.lex.processWord(value, (n) => state.args.get(n) ?? envLookup(state.config.Env).get(n));
+      v = conv.lex.processWord(value, scope);
     } else if (conv.globalArgs.has(key)) {
       v = conv.globalArgs.get(key);
       conv.consumedArgs.add(key);

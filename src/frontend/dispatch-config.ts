@@ -41,8 +41,9 @@ export function addHistory(state: StageState, createdBy: string, withLayer: bool
 
 export function dispatchEnv(state: StageState, ins: EnvInstruction, lex: ShellLex): void {
   const parts: string[] = [];
+  // Every pair sees the environment as it was before this instruction (Docker's documented rule).
+  const scope = expansionScope(state);
   for (const { key, value } of ins.pairs) {
-    const scope = expansionScope(state);
     const expanded = lex.processWord(value, scope);
     state.config.Env = setEnv(state.config.Env ?? [], key, expanded);
     parts.push(`${key}=${expanded}`);

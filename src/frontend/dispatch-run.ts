@@ -15,6 +15,13 @@ export function runEnvironment(state: StageState, buildArgs: Map<string, string>
   for (const [k, v] of state.args) {
     if (v !== undefined && !env.has(k)) out.push(`${k}=${v}`);
   }
+  return out;
+}
+
+/** Proxy build args nobody declared: given to RUN, kept out of the cache key and history. */
+export function proxyEnvironment(state: StageState, buildArgs: Map<string, string>): string[] {
+  const env = envLookup(state.config.Env);
+  const out: string[] = [];
   for (const k of PROXY_ARGS) {
     const v = buildArgs.get(k);
     if (v !== undefined && !state.args.has(k) && !env.has(k)) out.push(`${k}=${v}`);
@@ -69,6 +76,8 @@ export function dispatchRun(state: StageState, ins: RunInstruction, ctx: FsDispa
     network: network === 'none' ? 'none' : 'host',
   };
   if (files.length) op.files = files;
+  const proxyEnv = proxyEnvironment(state, ctx.buildArgs);
+  if (proxyEnv.length) op.proxyEnv = proxyEnv;
   state.vertex = newVertex(state, ctx, op, [state.vertex], ins);
   addHistory(state, runHistory(state, args), true);
 }

@@ -7,7 +7,9 @@ import { expansionScope, type StageState } from './stage-state.js';
 
 export function dispatchWorkdir(state: StageState, ins: WorkdirInstruction, ctx: FsDispatchContext): void {
   const raw = ctx.lex.processWord(ins.path, expansionScope(state));
-  const wd = posix.normalize(posix.isAbsolute(raw) ? raw : posix.join(state.config.WorkingDir || '/', raw));
+  let wd = posix.normalize(posix.isAbsolute(raw) ? raw : posix.join(state.config.WorkingDir || '/', raw));
+  // Go's path.Join, which BuildKit uses, never keeps a trailing slash.
+  if (wd.length > 1 && wd.endsWith('/')) wd = wd.slice(0, -1);
   state.config.WorkingDir = wd;
   if (wd === '/') {
     addHistory(state, `WORKDIR ${wd}`, false);

@@ -3,12 +3,10 @@ import { buildImage, type ImageInput, type ImageLayerInput } from './image-build
 import { MediaType, type Descriptor, type DiffId, type Digest, type HistoryEntry } from './types.js';
 
 const d = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
-function layer(n: number, opts: { empty?: boolean; fromBase?: boolean; mediaType?: string } = {}): ImageLayerInput {
+function layer(n: number, opts: { fromBase?: boolean; mediaType?: string } = {}): ImageLayerInput {
   return {
     descriptor: { mediaType: opts.mediaType ?? MediaType.ociLayerGzip, digest: d(n) as Digest, size: 100 + n },
     diffId: `sha256:diff${n}` as DiffId,
-    empty: opts.empty ?? false,
-    fromBase: opts.fromBase ?? false,
   };
 }
 const h = (createdBy: string, empty = false): HistoryEntry => (empty ? { created_by: createdBy, empty_layer: true } : { created_by: createdBy });
@@ -28,31 +26,18 @@ describe('buildImage', () => {
     expect(config.history).toEqual([h('base'), h('ENV A=1', true), h('RUN a'), h('COPY b')]);
   });
 
-  it('drops an empty step layer and marks its own history entry empty_layer', () => {
-    const history = [h('base'), h('WORKDIR /x', true), h('RUN true'), h('COPY a b'), h('RUN rm nothing')];
-    const { config, manifestFor } = buildImage(input([layer(1, { fromBase: true }), layer(2, { empty: true }), layer(3), layer(4, { empty: true })], history));
-    expect(config.rootfs.diff_ids).toEqual(['sha256:diff1', 'sha256:diff3']);
-    expect(config.history).toEqual([h('base'), h('WORKDIR /x', true), h('RUN true', true), h('COPY a b'), h('RUN rm nothing', true)]);
-    expect(manifestFor(configDesc).layers.map((l) => l.digest)).toEqual([d(1), d(3)]);
-    // the caller's history is not modified
-    expect(history[2]).toEqual(h('RUN true'));
+  it('keeps every layer, an empty one too (as BuildKit does), with history untouched', () => {
+    const history = [h('base'), h('WORKDIR /x', true), h('RUN true'), h('COPY a b')];
+    const { config, manifestFor } = buildImage(input([layer(1, { fromBase: true }), layer(2), layer(3)], history));
+    expect(config.rootfs.diff_ids).toEqual(['sha256:diff1', 'sha256:diff2', 'sha256:diff3']);
+    expect(config.history).toEqual(history);
+    expect(manifestFor(configDesc).layers.map((l) => l.digest)).toEqual([d(1), d(2), d(3)]);
   });
 
-  it('keeps an empty base layer', () => {
-    const { config } = buildImage(input([layer(1, { fromBase: true, empty: true }), layer(2)], [h('base'), h('RUN x')]));
-    expect(config.rootfs.diff_ids).toEqual(['sha256:diff1', 'sha256:diff2']);
-    expect(config.history!.some((e) => e.empty_layer)).toBe(false);
-  });
-
-  // BUG (image-builder.ts buildImage): layers and history are paired only when their counts agree. A
-  // base image without history (allowed by the image spec) makes them disagree, and then an empty
-  // step layer is dropped while its history entry still claims a layer, so history no longer lines
-  // up with rootfs.diff_ids. Step layers are always the last ones: pair from the end instead (or
-  // add history for the base layers, as BuildKit's normalizeLayersAndHistory does).
-  it.fails('marks the empty step layer even when the base image has no history', () => {
-    const { config } = buildImage(input([layer(1, { fromBase: true }), layer(2, { empty: true })], [h('RUN true')]));
-    expect(config.rootfs.diff_ids).toEqual(['sha256:diff1']);
-    expect(config.history).toEqual([h('RUN true', true)]);
+  it('adds history for base layers that had none, so history lines up with diff_ids', () => {
+    const { config } = buildImage(input([layer(1, { fromBase: true }), layer(2, { fromBase: true }), layer(3)], [h('RUN true')]));
+    expect(config.rootfs.diff_ids).toHaveLength(3);
+    expect(config.history).toEqual([h(''), h(''), h('RUN true')]);
   });
 
   it('the manifest maps Docker layer media types to OCI ones', () => {

@@ -4,10 +4,6 @@ import { MediaType } from './types.js';
 export interface ImageLayerInput {
   descriptor: Descriptor;
   diffId: DiffId;
-  /** A step's layer with no changes: dropped, and its history entry marked empty_layer. */
-  empty: boolean;
-  /** Base-image layers are kept as they are even if empty. */
-  fromBase: boolean;
 }
 
 export interface ImageInput {
@@ -22,22 +18,16 @@ export interface ImageInput {
 }
 
 /**
- * The image config and manifest for a finished build. History entries that claim a layer are
- * paired with the layers in order; a step layer that turned out empty is dropped and its entry
- * marked empty_layer, as BuildKit's exporter does.
+ * The image config and manifest for a finished build. Every layer is kept, an empty one too, as
+ * BuildKit does. When a base image carried fewer history entries than layers (the image spec
+ * allows none at all), entries are added for its layers at the front, as BuildKit's exporter
+ * does, so history and rootfs.diff_ids line up.
  */
 export function buildImage(input: ImageInput): { config: ImageConfig; manifestFor(configDesc: Descriptor): ImageManifest } {
   const history = input.history.map((h) => ({ ...h }));
-  const kept: ImageLayerInput[] = [];
-  const withLayer = history.filter((h) => !h.empty_layer);
-  const pairable = withLayer.length === input.layers.length;
-  input.layers.forEach((layer, i) => {
-    if (layer.empty && !layer.fromBase) {
-      if (pairable) withLayer[i]!.empty_layer = true;
-      return;
-    }
-    kept.push(layer);
-  });
+  const claimed = history.filter((h) => !h.empty_layer).length;
+  for (let i = claimed; i < input.layers.length; i++) history.unshift({ created_by: '' });
+  const kept = input.layers;
   const created = input.created;
   for (const h of history) if (created && !h.created) h.created = created;
   const config: ImageConfig = {

@@ -33,6 +33,8 @@ export interface ExecOp {
   /** As written in USER (`name`, `uid`, `name:group`), resolved against the rootfs at run time. */
   user: string;
   network: 'host' | 'none';
+  /** Proxy variables (HTTP_PROXY…) from --build-arg: in the environment, but never in the cache key. */
+  proxyEnv?: string[];
   /** Files to write into a private temp dir bind-mounted read-only (heredoc scripts). */
   files?: { path: string; content: string; mode: number }[];
 }

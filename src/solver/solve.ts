@@ -75,6 +75,8 @@ export class Solver {
     let op: unknown = v.op;
     const content: string[] = [];
     if (v.op.type === 'image') op = { type: 'image', manifest: v.op.manifestDigest };
+    // A proxy setting changes how a RUN reaches the network, not what it builds (BuildKit agrees).
+    if (v.op.type === 'exec' && v.op.proxyEnv) op = { ...v.op, proxyEnv: undefined };
     if (v.op.type === 'copy') {
       const copyOp = v.op;
       for (const [i, sel] of await selectContextSources(copyOp, { ctx: this.ctx })) {

@@ -14,7 +14,7 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
       runContainer({
         rootfs,
         args: op.args,
-        env: op.env,
+        env: [...op.env, ...(op.proxyEnv ?? [])],
         cwd: op.cwd,
         user: op.user,
         network: op.network,
