@@ -55,6 +55,12 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
     imageVertices: new Map(),
     vertexCounter: 0,
   };
+  if (ast.directives.syntax) {
+    conv.warnings.push({
+      message: `the syntax directive (${ast.directives.syntax}) is ignored: tsbuild uses its built-in Dockerfile frontend`,
+      location: { file: opts.file, line: 1, column: 1 },
+    });
+  }
   evaluateGlobalArgs(conv, globalArgs);
   const target = resolveTarget(stages, opts.target, opts.file);
   const state = await convertStage(conv, target);
@@ -137,14 +143,19 @@ async function baseImageVertex(conv: Converter, ref: string, location: Stage['fr
 }
 
 async function initialState(conv: Converter, stage: Stage): Promise<StageState> {
-  const image = conv.lex.processWord(stage.from.image, globalScope(conv));
+  const { result: image, unmatched } = conv.lex.processWordWithMatches(stage.from.image, globalScope(conv));
+  for (const name of unmatched) {
+    if (!conv.globalArgs.has(name) && !platformArgs().has(name)) {
+      warnOnce(conv, `FROM uses $${name}, but no ARG before the first FROM declares it: it expands to an empty string`, stage.from.location);
+    }
+  }
   if (image.trim() === '') {
     throw new UserError('FROM names an empty image', { location: stage.from.location, hint: 'check the ARG used in FROM has a value (pass --build-arg)' });
   }
   const total = stage.instructions.length + 1;
   const label = `[${stage.name ?? `stage-${stage.index}`} N/${total}]`;
   const base: Omit<StageState, 'vertex' | 'platform' | 'config' | 'history'> = {
-    stage, args: new Map(), shell: [...DEFAULT_SHELL], cmdSet: false, label, stepNumber: 1, stepTotal: total,
+    stage, args: new Map(), misses: new Map(), shell: [...DEFAULT_SHELL], cmdSet: false, label, stepNumber: 1, stepTotal: total,
   };
   const parent = findStage(conv.stages, image, stage.index);
   if (parent && parent.name === image.toLowerCase()) {
@@ -157,6 +168,7 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
       history: structuredClone(p.history),
       shell: [...p.shell],
       ...(p.author ? { author: p.author } : {}),
+      misses: new Map(),
     };
   }
   if (image.toLowerCase() === 'scratch') {
@@ -196,7 +208,18 @@ async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState>
     }
   }
   for (const ins of stage.instructions) await dispatchInstruction(conv, state, ins, ctx);
+  for (const [name, location] of state.misses) {
+    if (conv.globalArgs.has(name) && !state.args.has(name)) {
+      warnOnce(conv, `$${name} is declared by an ARG before the first FROM, which only FROM lines see: add "ARG ${name}" to this stage to use its value here`, location);
+    }
+  }
   return state;
+}
+
+/** Lint-style warnings are printed once however many times the same thing happens. */
+function warnOnce(conv: Converter, message: string, location: Warning['location']): void {
+  if (conv.warnings.some((w) => w.message === message)) return;
+  conv.warnings.push({ message, ...(location ? { location } : {}) });
 }
 
 async function resolveCopyFrom(conv: Converter, stage: Stage, word: string, ins: CopyInstruction): Promise<Vertex> {
@@ -227,6 +250,10 @@ function dispatchArg(conv: Converter, state: StageState, ins: ArgInstruction): v
   // Defaults expand against the scope before this instruction, ENV winning over ARG as everywhere.
   const scope = expansionScope(state);
   for (const { key, value } of ins.args) {
+    const usedBefore = state.misses.get(key);
+    if (state.misses.has(key) && !conv.globalArgs.has(key)) {
+      warnOnce(conv, `ARG ${key} is used before it is declared${usedBefore ? ` (line ${usedBefore.line})` : ''}: it was empty there`, ins.location);
+    }
     let v: string | undefined;
     if (conv.opts.buildArgs.has(key)) {
       v = conv.opts.buildArgs.get(key);
@@ -248,6 +275,7 @@ function dispatchArg(conv: Converter, state: StageState, ins: ArgInstruction): v
 async function dispatchInstruction(conv: Converter, state: StageState, ins: Instruction, ctx: FsDispatchContext): Promise<void> {
   const lex = conv.lex;
   state.stepNumber += 1;
+  state.currentLocation = ins.location;
   switch (ins.kind) {
     case 'FROM':
       throw new UserError('FROM inside a stage', { location: ins.location });

@@ -1,3 +1,4 @@
+import type { SourceLocation } from '../errors.js';
 import type { ContainerConfig, HistoryEntry } from '../image/types.js';
 import type { Vertex } from '../solver/graph.js';
 import type { FromInstruction, Instruction } from './instruction-types.js';
@@ -25,6 +26,10 @@ export interface StageState {
   shell: string[];
   /** CMD set in this stage: ENTRYPOINT then keeps it instead of clearing the inherited one. */
   cmdSet: boolean;
+  /** The instruction being dispatched, for warnings raised while expanding its words. */
+  currentLocation?: SourceLocation;
+  /** Variables an expanded word used that had no value in the stage, first use kept (for lint warnings). */
+  misses: Map<string, SourceLocation | undefined>;
   /** Display prefix, `[name n/N]`. */
   label: string;
   stepNumber: number;
@@ -62,6 +67,8 @@ export function expansionScope(state: StageState): (name: string) => string | un
   const env = envLookup(state.config.Env);
   return (name) => {
     if (env.has(name)) return env.get(name);
-    return state.args.get(name);
+    if (state.args.has(name)) return state.args.get(name);
+    if (!state.misses.has(name)) state.misses.set(name, state.currentLocation);
+    return undefined;
   };
 }
