@@ -16,6 +16,10 @@ export interface BuildRequest {
   buildArgs: Map<string, string>;
   target?: string;
   noCache: boolean;
+  /** `--secret id=…,src=FILE|env=VAR`, for RUN --mount=type=secret. */
+  secrets?: Map<string, { file?: string; env?: string }>;
+  /** `--ssh id[=socket]`, for RUN --mount=type=ssh. */
+  ssh?: Map<string, string>;
   outputs: OutputSpec[];
   progress: ProgressMode;
   stateRoot: string;

@@ -43,6 +43,7 @@ export async function runBuild(req: BuildRequest, emit: EventSink, signal?: Abor
   const solver = new Solver({
     paths, store, snapshots, records, contextDir: req.contextDir, ignore,
     fetchBlob: (origin, desc) => bases.fetchBlob(origin, desc), emit, ...(signal ? { signal } : {}),
+    ...(req.secrets ? { secrets: req.secrets } : {}), ...(req.ssh ? { ssh: req.ssh } : {}),
   });
   const result = await solver.solve(plan.target);
 

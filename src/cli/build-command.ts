@@ -5,6 +5,7 @@ import type { BuildRequest, ProgressMode } from '../build/build-request.js';
 import { defaultStateRoot } from '../cache/state-dir.js';
 import { UserError } from '../errors.js';
 import { parseBuildArgs, parseOutput } from './parse-output.js';
+import { parseSecrets, parseSsh } from './parse-secrets.js';
 
 export const EXIT_INTERRUPTED = 130;
 
@@ -22,6 +23,8 @@ export interface BuildFlags {
   target?: string;
   cache: boolean;
   output: string[];
+  secret: string[];
+  ssh: string[];
   progress: ProgressMode;
   debug?: boolean;
 }
@@ -44,6 +47,8 @@ export async function toRequest(contextArg: string, flags: BuildFlags): Promise<
     tags: flags.tag,
     buildArgs: parseBuildArgs(flags.buildArg, process.env),
     noCache: !flags.cache,
+    ...(flags.secret.length ? { secrets: parseSecrets(flags.secret) } : {}),
+    ...(flags.ssh.length ? { ssh: parseSsh(flags.ssh, process.env) } : {}),
     outputs: flags.output.map(parseOutput),
     progress: flags.progress,
     stateRoot: defaultStateRoot(),

@@ -15,6 +15,8 @@ export interface RunRequest {
   user: string;
   network: 'host' | 'none';
   files?: { path: string; content: string; mode: number }[];
+  /** RUN --mount mounts; their targets are cleaned out of the layer like runc's own mount points. */
+  mounts?: import('./runtime-spec.js').OciMount[];
   /** A scratch dir for the bundle; removed afterwards. */
   bundleParent: string;
   /** runc's --root. */
@@ -44,7 +46,7 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
   await mkdir(req.runcRoot, { recursive: true });
   try {
     const user = await resolveUser(req.rootfs, req.user, `USER ${req.user}`);
-    const stubs = await findMissingMountPoints(req.rootfs, SPEC_MOUNT_POINTS);
+    const stubs = await findMissingMountPoints(req.rootfs, [...SPEC_MOUNT_POINTS, ...(req.mounts ?? []).map((m) => m.destination)]);
     const hosts = join(bundle, 'hosts');
     await writeFile(hosts, hostsFile());
     let pipesDir: string | undefined;
@@ -56,6 +58,7 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
     const spec = runtimeSpec({
       rootfs: req.rootfs, args: req.args, env: req.env, cwd: req.cwd, user, network: req.network,
       hostname: SANDBOX_HOSTNAME, hostsFile: hosts, resolvConf: '/etc/resolv.conf', ...(pipesDir ? { pipesDir } : {}),
+      ...(req.mounts?.length ? { extraMounts: req.mounts } : {}),
     });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
     const result = await spawnRunc(req, id, bundle);

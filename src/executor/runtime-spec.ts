@@ -1,6 +1,14 @@
 /** The OCI runtime spec (config.json) tsbuild hands to runc for one RUN. */
 import type { ResolvedUser } from './user.js';
 
+/** One entry of the spec's `mounts`. */
+export interface OciMount {
+  destination: string;
+  type: string;
+  source: string;
+  options: string[];
+}
+
 export interface RuntimeSpecInput {
   rootfs: string;
   args: string[];
@@ -13,6 +21,8 @@ export interface RuntimeSpecInput {
   resolvConf: string;
   /** Host dir bind-mounted read-only at /dev/pipes (heredoc scripts). */
   pipesDir?: string;
+  /** RUN --mount mounts, after the standard ones. */
+  extraMounts?: OciMount[];
 }
 
 /** Docker's default capability set, which BuildKit also gives RUN. */
@@ -44,6 +54,7 @@ export function runtimeSpec(input: RuntimeSpecInput): object {
     { destination: '/etc/resolv.conf', type: 'bind', source: input.resolvConf, options: ['rbind', 'ro'] },
   ];
   if (input.pipesDir) mounts.push({ destination: '/dev/pipes', type: 'bind', source: input.pipesDir, options: ['rbind', 'ro'] });
+  mounts.push(...(input.extraMounts ?? []));
   return {
     ociVersion: '1.0.2',
     process: {

@@ -2,7 +2,7 @@
  * Dockerfile → build plan, as a pipeline of small steps (STYLE.md): parse → typed instructions →
  * global ARGs → stages → target → dispatch of the stages the target needs → final image config.
  */
-import { UserError, nearest } from '../errors.js';
+import { UserError, nearest, type SourceLocation } from '../errors.js';
 import type { Vertex } from '../solver/graph.js';
 import type { BuildPlan, FrontendOptions, ResolvedBase } from './build-plan.js';
 import {
@@ -222,11 +222,11 @@ function warnOnce(conv: Converter, message: string, location: Warning['location'
   conv.warnings.push({ message, ...(location ? { location } : {}) });
 }
 
-async function resolveCopyFrom(conv: Converter, stage: Stage, word: string, ins: CopyInstruction): Promise<Vertex> {
+async function resolveCopyFrom(conv: Converter, stage: Stage, word: string, ins: { location: SourceLocation; kind: string }): Promise<Vertex> {
   const found = findStage(conv.stages, word);
   if (found) {
     if (found.index === stage.index) {
-      throw new UserError(`COPY --from=${word} refers to the stage it is in`, { location: ins.location, hint: 'copy from an earlier stage' });
+      throw new UserError(`${ins.kind} --from=${word} refers to the stage it is in`, { location: ins.location, hint: 'copy from an earlier stage' });
     }
     return (await convertStage(conv, found)).vertex;
   }
@@ -235,7 +235,7 @@ async function resolveCopyFrom(conv: Converter, stage: Stage, word: string, ins:
   } catch (err) {
     const names = conv.stages.map((s) => s.name).filter((n): n is string => !!n);
     const guess = nearest(word, names);
-    throw new UserError(`COPY --from=${word}: no stage is named "${word}" and it could not be used as an image`, {
+    throw new UserError(`${ins.kind === 'RUN' ? 'RUN --mount from' : `${ins.kind} --from`}=${word}: no stage is named "${word}" and it could not be used as an image`, {
       location: ins.location,
       hint: (guess ? `did you mean --from=${guess}? ` : '') + (names.length ? `stages: ${names.join(', ')}` : 'no stage has a name'),
       detail: err instanceof Error ? `  (${err.message.split('\n')[0]})` : undefined,

@@ -1,6 +1,6 @@
 /** What the filesystem instructions share: the dispatch context and how a step's vertex is made. */
 import type { Vertex } from '../solver/graph.js';
-import type { CopyInstruction } from './instruction-types.js';
+import type { SourceLocation } from '../errors.js';
 import type { ShellLex } from './shell-lexer.js';
 import type { StageState } from './stage-state.js';
 
@@ -11,7 +11,7 @@ export interface FsDispatchContext {
   noCache: boolean;
   nextVertexId(): string;
   /** The vertex a `--from` word names (stage name, index, or image), resolved by the caller. */
-  resolveFrom(word: string, ins: CopyInstruction): Promise<Vertex>;
+  resolveFrom(word: string, ins: { location: SourceLocation; kind: string }): Promise<Vertex>;
 }
 
 export function stepName(state: StageState, text: string): string {

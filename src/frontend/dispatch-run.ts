@@ -1,11 +1,12 @@
 /** RUN: an exec op over the stage's rootfs, with the environment and user in effect. */
 import { UserError } from '../errors.js';
-import type { ExecOp } from '../solver/graph.js';
+import type { ExecOp, RunMount, Vertex } from '../solver/graph.js';
 import { addHistory } from './dispatch-config.js';
 import { newVertex, type FsDispatchContext } from './dispatch-common.js';
 import type { RunInstruction } from './instruction-types.js';
 import { PROXY_ARGS } from './platform.js';
-import { DEFAULT_PATH, envLookup, type StageState } from './stage-state.js';
+import { parseRunMount } from './run-mounts.js';
+import { DEFAULT_PATH, envLookup, expansionScope, type StageState } from './stage-state.js';
 
 /** The environment a RUN sees: the image ENV plus this stage's ARGs (ENV wins) and proxy args. */
 export function runEnvironment(state: StageState, buildArgs: Map<string, string>): string[] {
@@ -55,10 +56,7 @@ export function runArgs(state: StageState, ins: RunInstruction): { args: string[
   return { args: [...state.shell, script], files: [] };
 }
 
-export function dispatchRun(state: StageState, ins: RunInstruction, ctx: FsDispatchContext): void {
-  if (ins.mounts.length > 0) {
-    throw new UserError('RUN --mount is not supported yet', { location: ins.location, hint: 'remove --mount; bind, cache, secret and ssh mounts come in a later release' });
-  }
+export async function dispatchRun(state: StageState, ins: RunInstruction, ctx: FsDispatchContext): Promise<void> {
   const network = ins.network ?? 'default';
   if (!['default', 'host', 'none'].includes(network)) {
     throw new UserError(`unsupported network mode "${network}" for RUN --network`, { location: ins.location, hint: 'use default, host or none' });
@@ -67,6 +65,21 @@ export function dispatchRun(state: StageState, ins: RunInstruction, ctx: FsDispa
     throw new UserError(`RUN --security=${ins.security} is not supported`, { location: ins.location, hint: 'only the default sandbox is available' });
   }
   const { args, files } = runArgs(state, ins);
+  const inputs: Vertex[] = [state.vertex];
+  const mounts: RunMount[] = [];
+  const scope = expansionScope(state);
+  let sshCount = 0;
+  for (const text of ins.mounts) {
+    const parsed = parseRunMount(text, (w) => ctx.lex.processWord(w, scope), ins.location, sshCount);
+    if (parsed.type === 'ssh') sshCount++;
+    const { from, ...mount } = parsed;
+    if (from !== undefined && mount.type === 'bind') {
+      inputs.push(await ctx.resolveFrom(from, ins));
+      mounts.push({ ...mount, input: inputs.length - 1 });
+    } else {
+      mounts.push(mount);
+    }
+  }
   const op: ExecOp = {
     type: 'exec',
     args,
@@ -75,9 +88,10 @@ export function dispatchRun(state: StageState, ins: RunInstruction, ctx: FsDispa
     user: state.config.User ?? '',
     network: network === 'none' ? 'none' : 'host',
   };
+  if (mounts.length) op.mounts = mounts;
   if (files.length) op.files = files;
   const proxyEnv = proxyEnvironment(state, ctx.buildArgs);
   if (proxyEnv.length) op.proxyEnv = proxyEnv;
-  state.vertex = newVertex(state, ctx, op, [state.vertex], ins);
+  state.vertex = newVertex(state, ctx, op, inputs, ins);
   addHistory(state, runHistory(state, args), true);
 }

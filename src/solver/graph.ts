@@ -25,6 +25,50 @@ export interface ScratchOp {
   type: 'scratch';
 }
 
+/** `RUN --mount=type=bind`: files from the context (selected like COPY) or another vertex. */
+export interface BindMount {
+  type: 'bind';
+  target: string;
+  /** Path inside the source (context root or the vertex's rootfs). */
+  source: string;
+  /** Index into the vertex's inputs; absent: the build context. */
+  input?: number;
+  /** Writes land in a throwaway layer when false (BuildKit's rw bind). */
+  readonly: boolean;
+}
+
+/** `type=cache`: a directory that outlives builds, shared by id, never part of a layer or a key. */
+export interface CacheMount {
+  type: 'cache';
+  target: string;
+  id: string;
+  sharing: 'shared' | 'private' | 'locked';
+  readonly: boolean;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export interface TmpfsMount {
+  type: 'tmpfs';
+  target: string;
+  /** Bytes; undefined: the kernel default. */
+  size?: number;
+}
+
+/** `type=secret`/`type=ssh`: provided by the CLI (--secret, --ssh), never part of a layer or a key. */
+export interface SecretMount {
+  type: 'secret' | 'ssh';
+  id: string;
+  target: string;
+  required: boolean;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export type RunMount = BindMount | CacheMount | TmpfsMount | SecretMount;
+
 export interface ExecOp {
   type: 'exec';
   args: string[];
@@ -33,6 +77,7 @@ export interface ExecOp {
   /** As written in USER (`name`, `uid`, `name:group`), resolved against the rootfs at run time. */
   user: string;
   network: 'host' | 'none';
+  mounts?: RunMount[];
   /** Proxy variables (HTTP_PROXY…) from --build-arg: in the environment, but never in the cache key. */
   proxyEnv?: string[];
   /** Files to write into a private temp dir bind-mounted read-only (heredoc scripts). */

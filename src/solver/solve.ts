@@ -6,6 +6,7 @@ import type { VertexInfo } from './events.js';
 import type { Op, Vertex } from './graph.js';
 import type { OpRun, SolveContext, VertexResult } from './ops/op-context.js';
 import { runCopy, selectContextSources } from './ops/run-copy.js';
+import { selectBindSources } from './ops/exec-mounts.js';
 import { runExec } from './ops/run-exec.js';
 import { imageLayers, runImage } from './ops/run-image.js';
 import { runMkdir } from './ops/run-mkdir.js';
@@ -77,6 +78,12 @@ export class Solver {
     if (v.op.type === 'image') op = { type: 'image', manifest: v.op.manifestDigest };
     // A proxy setting changes how a RUN reaches the network, not what it builds (BuildKit agrees).
     if (v.op.type === 'exec' && v.op.proxyEnv) op = { ...v.op, proxyEnv: undefined };
+    if (v.op.type === 'exec' && v.op.mounts) {
+      for (const [i, sel] of await selectBindSources(v.op, this.ctx)) {
+        selections.set(i, sel);
+        content.push(sel.digest);
+      }
+    }
     if (v.op.type === 'copy') {
       const copyOp = v.op;
       for (const [i, sel] of await selectContextSources(copyOp, { ctx: this.ctx })) {

@@ -21,6 +21,10 @@ export interface SolveContext {
   /** Makes sure a base image's blob is in the content store (pulls it if needed). */
   fetchBlob(origin: ImageOrigin, desc: Descriptor): Promise<void>;
   emit: EventSink;
+  /** `--secret id=…`: where each secret's value comes from. Never part of a key or a layer. */
+  secrets?: Map<string, { file?: string; env?: string }>;
+  /** `--ssh id[=socket]`: agent sockets RUN --mount=type=ssh forwards. */
+  ssh?: Map<string, string>;
   signal: AbortSignal;
 }
 

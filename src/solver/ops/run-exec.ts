@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
 import { runContainer } from '../../executor/run-container.js';
+import { prepareMounts } from './exec-mounts.js';
 import type { ExecOp, Vertex } from '../graph.js';
 import type { OpRun, VertexResult } from './op-context.js';
 import { withRootfs } from './with-rootfs.js';
@@ -10,11 +11,13 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
   const parent = run.inputs[0]!.layers;
   const pending = await ctx.snapshots.prepare(run.snapshotId);
   try {
+    const mounts = await prepareMounts(op, run, run.selections);
     const result = await withRootfs(ctx, parent, pending, (rootfs) =>
       runContainer({
         rootfs,
         args: op.args,
-        env: [...op.env, ...(op.proxyEnv ?? [])],
+        env: [...op.env, ...(op.proxyEnv ?? []), ...mounts.env],
+        mounts: mounts.mounts,
         cwd: op.cwd,
         user: op.user,
         network: op.network,
@@ -24,7 +27,7 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
         onOutput: (chunk, stream) => run.onLog(stream, chunk.toString('utf8')),
         signal: ctx.signal,
       }),
-    );
+    ).finally(() => mounts.release());
     if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('cancelled');
     if (result.exitCode !== 0) {
       throw new UserError(`${vertex.name} failed: the command exited with code ${result.exitCode}`, {

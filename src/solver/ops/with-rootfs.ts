@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rmdir } from 'node:fs/promises';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mountOverlay, unmount } from '../../snapshot/overlay.js';
 import type { PendingSnapshot } from '../../snapshot/snapshot-store.js';
@@ -27,4 +27,29 @@ export async function withRootfs<T>(ctx: SolveContext, layers: string[], pending
   } finally {
     await rmdir(target).catch(() => {});
   }
+}
+
+/** A mounted chain held open until `release` (for RUN --mount=from=…, which lives as long as the run). */
+export async function acquireRootfs(ctx: SolveContext, layers: string[], writable: boolean): Promise<{ path: string; release(): Promise<void> }> {
+  const id = randomBytes(6).toString('hex');
+  const target = join(ctx.paths.tmp, `mnt-${id}`);
+  const scratch = join(ctx.paths.tmp, `scratch-${id}`);
+  await mkdir(target, { recursive: true });
+  if (writable) {
+    await mkdir(join(scratch, 'upper'), { recursive: true });
+    await mkdir(join(scratch, 'work'), { recursive: true });
+  }
+  await mountOverlay({
+    lowerDirs: layers.map((l) => ctx.snapshots.fsDir(l)).reverse(),
+    target,
+    ...(writable ? { upperDir: join(scratch, 'upper'), workDir: join(scratch, 'work') } : {}),
+  });
+  return {
+    path: target,
+    release: async () => {
+      await unmount(target);
+      await rmdir(target).catch(() => {});
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,0 +1,37 @@
+import { UserError } from '../errors.js';
+
+/** `--secret id=ID,src=FILE` / `id=ID,env=VAR` / `id=ID` (env var ID), like buildx. */
+export function parseSecrets(values: string[]): Map<string, { file?: string; env?: string }> {
+  const out = new Map<string, { file?: string; env?: string }>();
+  for (const v of values) {
+    const fields = new Map<string, string>();
+    for (const part of v.split(',')) {
+      const eq = part.indexOf('=');
+      if (eq < 0) throw new UserError(`invalid --secret "${v}": "${part}" is not key=value`, { hint: 'use --secret id=NAME,src=FILE or --secret id=NAME,env=VAR' });
+      fields.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1));
+    }
+    const id = fields.get('id');
+    if (!id) throw new UserError(`invalid --secret "${v}": id= is required`);
+    const file = fields.get('src') ?? fields.get('source');
+    const env = fields.get('env');
+    for (const k of fields.keys()) {
+      if (!['id', 'src', 'source', 'env', 'type'].includes(k)) throw new UserError(`invalid --secret "${v}": unknown key "${k}"`);
+    }
+    out.set(id, file !== undefined ? { file } : { env: env ?? id });
+  }
+  return out;
+}
+
+/** `--ssh default` (uses $SSH_AUTH_SOCK) or `--ssh ID=/path/to/agent.sock`. */
+export function parseSsh(values: string[], env: NodeJS.ProcessEnv): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    const id = eq < 0 ? v : v.slice(0, eq);
+    const socket = eq < 0 ? env.SSH_AUTH_SOCK : v.slice(eq + 1);
+    if (!id) throw new UserError(`invalid --ssh "${v}": the id is empty`);
+    if (!socket) throw new UserError(`--ssh ${id}: no agent socket`, { hint: 'start ssh-agent (SSH_AUTH_SOCK) or give --ssh ID=/path/to/agent.sock' });
+    out.set(id, socket);
+  }
+  return out;
+}

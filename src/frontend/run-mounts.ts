@@ -1,0 +1,148 @@
+/**
+ * `RUN --mount=…` values: CSV fields (Go's encoding/csv, so quoted fields may hold commas) of
+ * `key=value` or bare flags, checked per mount type the way BuildKit's instructions package does.
+ */
+import { posix } from 'node:path';
+import { UserError, nearest, type SourceLocation } from '../errors.js';
+import type { RunMount } from '../solver/graph.js';
+
+/** Splits one CSV record: `,` separates, `"…"` quotes (with `""` for a quote). */
+export function splitCsv(text: string): string[] {
+  const out: string[] = [];
+  let field = '';
+  let quoted = false;
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i += 2;
+        continue;
+      }
+      if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"' && field === '') quoted = true;
+    else if (c === ',') {
+      out.push(field);
+      field = '';
+    } else field += c;
+    i++;
+  }
+  if (quoted) throw new Error('unterminated quote');
+  out.push(field);
+  return out;
+}
+
+/** A parsed mount whose `from` (a stage, index or image) the dispatcher still has to resolve. */
+export type ParsedMount = RunMount & { from?: string };
+
+const KEYS: Record<string, string[]> = {
+  bind: ['type', 'target', 'source', 'from', 'readonly', 'rw', 'readwrite'],
+  cache: ['type', 'target', 'id', 'sharing', 'readonly', 'rw', 'readwrite', 'mode', 'uid', 'gid', 'from', 'source'],
+  tmpfs: ['type', 'target', 'size'],
+  secret: ['type', 'id', 'target', 'required', 'mode', 'uid', 'gid', 'env'],
+  ssh: ['type', 'id', 'target', 'required', 'mode', 'uid', 'gid'],
+};
+const ALIASES: Record<string, string> = { dst: 'target', destination: 'target', src: 'source', ro: 'readonly' };
+
+function bool(v: string | undefined, key: string, fail: (m: string) => never): boolean {
+  if (v === undefined || v === '' || v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  return fail(`invalid value for ${key}: ${v}`);
+}
+
+function int(v: string | undefined, key: string, base: 8 | 10, fail: (m: string) => never): number | undefined {
+  if (v === undefined) return undefined;
+  const re = base === 8 ? /^0?[0-7]+$/ : /^\d+$/;
+  if (!re.test(v)) return fail(`invalid value for ${key}: ${v}`);
+  return parseInt(v, base);
+}
+
+function parseSize(v: string, fail: (m: string) => never): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(v.trim());
+  if (!m) return fail(`invalid size: ${v}`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(m[1]) * mult);
+}
+
+/**
+ * Parses one `--mount` value. `expand` applies the stage's variables to each value, as BuildKit
+ * does for mount options. `index` numbers ssh mounts for their default target.
+ */
+export function parseRunMount(text: string, expand: (word: string) => string, location: SourceLocation, index: number): ParsedMount {
+  const fail = (message: string, hint?: string): never => {
+    throw new UserError(`RUN --mount=${text}: ${message}`, { location, ...(hint ? { hint } : {}) });
+  };
+  let fields: string[];
+  try {
+    fields = splitCsv(text);
+  } catch {
+    return fail('unterminated quote');
+  }
+  const kv = new Map<string, string | undefined>();
+  for (const f of fields) {
+    if (f === '') continue;
+    const eq = f.indexOf('=');
+    const rawKey = (eq < 0 ? f : f.slice(0, eq)).trim().toLowerCase();
+    const key = ALIASES[rawKey] ?? rawKey;
+    kv.set(key, eq < 0 ? undefined : expand(f.slice(eq + 1)));
+  }
+  const type = kv.get('type') ?? 'bind';
+  const allowed = KEYS[type];
+  if (!allowed) {
+    const guess = nearest(type, Object.keys(KEYS));
+    return fail(`unsupported mount type "${type}"`, guess ? `did you mean type=${guess}?` : `use one of ${Object.keys(KEYS).join(', ')}`);
+  }
+  for (const key of kv.keys()) {
+    if (!allowed.includes(key)) {
+      const guess = nearest(key, allowed);
+      fail(`unknown option "${key}" for a ${type} mount`, guess ? `did you mean ${guess}?` : `options: ${allowed.join(', ')}`);
+    }
+  }
+  const absolute = (p: string): string => posix.normalize(p.startsWith('/') ? p : `/${p}`);
+  const targetOf = (fallback?: string): string => {
+    const t = kv.get('target') ?? fallback;
+    if (!t) return fail('a target is required', `add target=/path`);
+    return absolute(t);
+  };
+  const readonly = kv.has('rw') || kv.has('readwrite') ? !bool(kv.get('rw') ?? kv.get('readwrite'), 'rw', fail) : kv.has('readonly') ? bool(kv.get('readonly'), 'readonly', fail) : undefined;
+  const mode = int(kv.get('mode'), 'mode', 8, fail);
+  const uid = int(kv.get('uid'), 'uid', 10, fail);
+  const gid = int(kv.get('gid'), 'gid', 10, fail);
+  const from = kv.get('from');
+  switch (type) {
+    case 'bind':
+      return {
+        type: 'bind', target: targetOf(), source: kv.get('source') ?? '/', readonly: readonly ?? true,
+        ...(from ? { from } : {}),
+      };
+    case 'cache': {
+      const target = targetOf();
+      const sharing = kv.get('sharing') ?? 'shared';
+      if (sharing !== 'shared' && sharing !== 'private' && sharing !== 'locked') fail(`invalid sharing "${sharing}"`, 'use shared, private or locked');
+      if (from) fail('cache mounts with from= are not supported yet', 'seed the cache in a RUN step instead');
+      return { type: 'cache', target, id: kv.get('id') || target, sharing: sharing as 'shared', readonly: readonly ?? false, mode: mode ?? 0o755, uid: uid ?? 0, gid: gid ?? 0 };
+    }
+    case 'tmpfs': {
+      const size = kv.get('size');
+      return { type: 'tmpfs', target: targetOf(), ...(size !== undefined ? { size: parseSize(size, fail) } : {}) };
+    }
+    case 'secret': {
+      if (kv.has('env')) fail('secrets as environment variables (env=) are not supported yet', 'mount the secret as a file and read it');
+      const id = kv.get('id') ?? (kv.get('target') ? posix.basename(kv.get('target')!) : undefined);
+      if (!id) return fail('a secret mount needs id= or target=');
+      return {
+        type: 'secret', id, target: targetOf(`/run/secrets/${id}`), required: kv.has('required') ? bool(kv.get('required'), 'required', fail) : false,
+        mode: mode ?? 0o400, uid: uid ?? 0, gid: gid ?? 0,
+      };
+    }
+    default: {
+      const id = kv.get('id') || 'default';
+      return {
+        type: 'ssh', id, target: targetOf(`/run/buildkit/ssh_agent.${index}`), required: kv.has('required') ? bool(kv.get('required'), 'required', fail) : false,
+        mode: mode ?? 0o600, uid: uid ?? 0, gid: gid ?? 0,
+      };
+    }
+  }
+}
