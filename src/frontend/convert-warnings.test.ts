@@ -54,3 +54,17 @@ describe('lint-style warnings (printed once, never fatal)', () => {
     expect(w.map((x) => x.message).join('\n')).toMatch(/build argument "UNUSED" was given but no ARG in the stages built consumes it/);
   });
 });
+
+describe('FROM --platform', () => {
+  it('accepts the host platform, by name or through $BUILDPLATFORM/$TARGETPLATFORM', async () => {
+    const host = (await import('./platform.js')).hostPlatform();
+    await expect(warnings(`FROM --platform=$BUILDPLATFORM busybox AS a\nFROM --platform=\${TARGETPLATFORM} a AS b\nFROM --platform=linux/${host.architecture} b\n`)).resolves.toEqual([]);
+  });
+  it('refuses another platform with the location and a hint', async () => {
+    const other = (await import('./platform.js')).hostPlatform().architecture === 'arm64' ? 'linux/amd64' : 'linux/arm64';
+    await expect(warnings(`FROM busybox\nFROM --platform=${other} busybox\n`)).rejects.toMatchObject({
+      message: expect.stringContaining(`FROM --platform=${other}: building for another platform is not supported`),
+      location: expect.objectContaining({ line: 2 }),
+    });
+  });
+});

@@ -152,6 +152,7 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
   if (image.trim() === '') {
     throw new UserError('FROM names an empty image', { location: stage.from.location, hint: 'check the ARG used in FROM has a value (pass --build-arg)' });
   }
+  if (stage.from.platform !== undefined) checkFromPlatform(conv, stage);
   const total = stage.instructions.length + 1;
   const label = `[${stage.name ?? `stage-${stage.index}`} N/${total}]`;
   const base: Omit<StageState, 'vertex' | 'platform' | 'config' | 'history'> = {
@@ -214,6 +215,23 @@ async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState>
     }
   }
   return state;
+}
+
+/**
+ * `FROM --platform=…`: tsbuild builds for the host only, so the common `$BUILDPLATFORM` /
+ * `$TARGETPLATFORM` forms (and the host's own name) are accepted, anything else refused.
+ */
+function checkFromPlatform(conv: Converter, stage: Stage): void {
+  const wanted = conv.lex.processWord(stage.from.platform!, globalScope(conv)).trim();
+  const host = platformArgs();
+  const [os, arch, variant] = wanted.split('/');
+  const matches = os === host.get('TARGETOS') && arch === host.get('TARGETARCH') && (!variant || variant === host.get('TARGETVARIANT'));
+  if (!matches) {
+    throw new UserError(`FROM --platform=${wanted}: building for another platform is not supported`, {
+      location: stage.from.location,
+      hint: `tsbuild builds for the host platform (${host.get('TARGETPLATFORM')}); remove --platform or use --platform=$BUILDPLATFORM`,
+    });
+  }
 }
 
 /** Lint-style warnings are printed once however many times the same thing happens. */
