@@ -26,6 +26,7 @@ describe('build errors', () => {
   it('unknown flag', async () => {
     const err = await failWith(`FROM ${FROM_BASE}\nCOPY --chwon=app a /a\n`, { a: 'x' });
     expect(err).toMatch(/Dockerfile:2:\d+: .*unknown flag.*chwon/i);
+    expect(err).toMatch(/did you mean --chown\?/);
   });
 
   it('COPY of a path outside the context', async () => {
