@@ -1,26 +1,62 @@
-import { isAbsolute, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../cache/atomic-write.js';
 import type { ContentStore } from '../cache/content-store.js';
 import type { BaseImageResolver, ResolvedBase } from '../frontend/build-plan.js';
 import { hostPlatform } from '../frontend/platform.js';
-import type { Descriptor, DiffId } from '../image/types.js';
-import type { ImageOrigin } from '../solver/graph.js';
+import type { Descriptor, DiffId, Digest } from '../image/types.js';
+import type { BlobSources } from '../registry/blob-sources.js';
 import type { RegistryClient } from '../registry/client.js';
-import type { ResolvedImage } from '../registry/resolved-image.js';
+import type { PlatformSpec } from '../registry/platform.js';
+import type { ImageReference } from '../registry/reference.js';
+import type { RegistryResolvedImage, ResolvedImage } from '../registry/resolved-image.js';
+import type { ImageOrigin } from '../solver/graph.js';
+
+export interface BaseImagesOptions {
+  /** The state directory: tag resolutions and blob sources are kept there between builds. */
+  stateRoot?: string;
+  /** `--pull`: ask the registry what each tag points at now, even when a resolution is recorded. */
+  pull?: boolean;
+  /** Makes the registry client, the first time a build names a registry image. */
+  registry?: () => Promise<{ client: RegistryClient; sources?: BlobSources }>;
+}
+
+/** What a tag resolved to, kept so the next build needs no registry round trip. */
+interface TagRecord {
+  ref: string;
+  platform: PlatformSpec;
+  digest: Digest;
+  resolvedAt: string;
+}
 
 /**
  * FROM and COPY --from images: `oci-layout://DIR[:tag]` (DIR relative to the build context) or a
- * registry reference. The registry client is loaded only when a build names a registry image.
+ * registry reference. Registry images are cached by digest: the first build records which
+ * manifest a tag resolved to, and later builds use that digest and the blobs already in the
+ * content store without asking the registry anything. `--pull` re-checks the tag with one
+ * manifest HEAD (and a GET only when it moved). The registry client is loaded only when a
+ * build names a registry image.
  */
 export class BaseImages {
-  private client: Promise<RegistryClient> | undefined;
-  private readonly refs = new Map<string, import('../registry/reference.js').ImageReference>();
+  private registry: Promise<{ client: RegistryClient; sources?: BlobSources }> | undefined;
+  private readonly refs = new Map<string, ImageReference>();
 
-  constructor(private readonly store: ContentStore, private readonly contextDir: string) {}
+  constructor(
+    private readonly store: ContentStore,
+    private readonly contextDir: string,
+    private readonly opts: BaseImagesOptions = {},
+  ) {}
 
-  private registry(): Promise<RegistryClient> {
-    this.client ??= import('../registry/client.js').then((m) => new m.RegistryClient());
-    return this.client;
+  private client(): Promise<{ client: RegistryClient; sources?: BlobSources }> {
+    this.registry ??= this.opts.registry
+      ? this.opts.registry()
+      : import('../registry/client.js').then((m) => ({ client: new m.RegistryClient() }));
+    return this.registry;
   }
+
+  /** The build's registry client, for pushes: shares what pulls learnt (tokens, schemes). */
+  readonly registryClient = async (): Promise<RegistryClient> => (await this.client()).client;
 
   readonly resolve: BaseImageResolver = async (ref) => {
     const platform = hostPlatform();
@@ -34,8 +70,7 @@ export class BaseImages {
       origin = { kind: 'oci-layout', dir };
     } else {
       const { parseReference } = await import('../registry/reference.js');
-      const parsed = parseReference(ref);
-      const resolved = await (await this.registry()).resolve(parsed, platform, this.store);
+      const resolved = await this.resolveRegistry(parseReference(ref), platform);
       image = resolved;
       this.refs.set(resolved.ref.toString(), resolved.ref);
       origin = { kind: 'registry', ref: resolved.ref.toString() };
@@ -43,12 +78,48 @@ export class BaseImages {
     return toResolvedBase(image, origin);
   };
 
+  private async resolveRegistry(ref: ImageReference, platform: PlatformSpec): Promise<RegistryResolvedImage> {
+    const { client, sources } = await this.client();
+    if (ref.digest) return client.resolve(ref, platform, this.store);
+    const recordPath = this.opts.stateRoot ? tagRecordPath(this.opts.stateRoot, ref, platform) : undefined;
+    const recorded = recordPath ? await readRecord(recordPath) : undefined;
+    if (recorded) {
+      // Pinned to what the tag meant last time: no request at all when the blobs are here.
+      const current = this.opts.pull ? await client.headManifest(ref) : recorded.digest;
+      if (current === recorded.digest) return { ...(await client.resolve(ref.withDigest(recorded.digest), platform, this.store)), source: ref.toString() };
+    }
+    const resolved = await client.resolve(ref, platform, this.store);
+    if (recordPath) {
+      const record: TagRecord = { ref: ref.toString(), platform, digest: resolved.ref.digest!, resolvedAt: new Date().toISOString() };
+      await mkdir(join(recordPath, '..'), { recursive: true });
+      await writeFileAtomic(recordPath, JSON.stringify(record));
+    }
+    if (sources) {
+      for (const d of [resolved.configDescriptor, ...resolved.manifest.layers]) await sources.add(d.digest, ref.registry, ref.repository);
+    }
+    return resolved;
+  }
+
   /** Ensures a layer blob is in the content store; layout blobs were copied when resolved. */
   async fetchBlob(origin: ImageOrigin, desc: Descriptor): Promise<void> {
     if (await this.store.has(desc.digest)) return;
     if (origin.kind === 'oci-layout') throw new Error(`blob ${desc.digest} of ${origin.dir} is missing from the content store`);
     const ref = this.refs.get(origin.ref) ?? (await import('../registry/reference.js')).parseReference(origin.ref);
-    await (await this.registry()).fetchBlob(ref, desc, this.store);
+    await (await this.client()).client.fetchBlob(ref, desc, this.store);
+  }
+}
+
+function tagRecordPath(stateRoot: string, ref: ImageReference, platform: PlatformSpec): string {
+  const key = createHash('sha256').update(`${ref.withDefaultTag().toString()}\n${JSON.stringify(platform)}`).digest('hex');
+  return join(stateRoot, 'resolved-tags', `${key}.json`);
+}
+
+async function readRecord(path: string): Promise<TagRecord | undefined> {
+  try {
+    const r = JSON.parse(await readFile(path, 'utf8')) as TagRecord;
+    return /^sha256:[a-f0-9]{64}$/.test(r.digest) ? r : undefined;
+  } catch {
+    return undefined;
   }
 }
 

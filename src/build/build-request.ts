@@ -1,8 +1,19 @@
 /** Everything the CLI parsed, as the build pipeline takes it. */
 export interface OutputSpec {
-  type: 'oci' | 'docker';
-  /** A file path, or `-` for stdout. */
-  dest: string;
+  /** `image` is buildx's image exporter (`type=registry` is `image` with push). */
+  type: 'oci' | 'docker' | 'local' | 'tar' | 'image';
+  /** A file or directory path, or `-` for stdout; none for `image`. */
+  dest?: string;
+  /** oci: false writes a layout directory instead of a tar. */
+  tar?: boolean;
+  /** `name=`: the names for this output, instead of the -t names. */
+  names?: string[];
+  push?: boolean;
+  /** `registry.insecure=true`: the names' registries may use plain HTTP and unchecked TLS. */
+  insecure?: boolean;
+  compression?: import('../image/compress.js').LayerCompression;
+  compressionLevel?: number;
+  forceCompression?: boolean;
 }
 
 export type ProgressMode = 'auto' | 'plain' | 'tty' | 'json';
@@ -16,11 +27,25 @@ export interface BuildRequest {
   buildArgs: Map<string, string>;
   target?: string;
   noCache: boolean;
+  /** `--no-cache-filter`: stages whose steps run even when cached. */
+  noCacheFilter?: string[];
   /** `--secret id=…,src=FILE|env=VAR`, for RUN --mount=type=secret. */
   secrets?: Map<string, { file?: string; env?: string }>;
   /** `--ssh id[=socket]`, for RUN --mount=type=ssh. */
   ssh?: Map<string, string>;
   outputs: OutputSpec[];
+  /** `--push`: push the -t names (buildx's shorthand for type=registry). */
+  push?: boolean;
+  /** `--pull`: ask the registry again what each base image tag points at. */
+  pull?: boolean;
+  /** `--metadata-file`: where to write buildx's build metadata JSON. */
+  metadataFile?: string;
+  /** `--insecure-registry`: registries that may use plain HTTP and unchecked TLS. */
+  insecureRegistries?: string[];
+  /** `--registry-ca`: extra CA certificates (PEM files) for registries. */
+  registryCas?: string[];
+  /** SOURCE_DATE_EPOCH: image timestamps and new files' mtimes, for reproducible images. */
+  sourceDateEpoch?: number;
   progress: ProgressMode;
   stateRoot: string;
 }

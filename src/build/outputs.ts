@@ -1,29 +1,158 @@
+import { join } from 'node:path';
 import type { ContentStore } from '../cache/content-store.js';
-import type { Descriptor } from '../image/types.js';
+import { buildImage, type ImageInput } from '../image/image-builder.js';
+import { MediaType, type Descriptor } from '../image/types.js';
+import type { RegistryClient } from '../registry/client.js';
 import type { EventSink } from '../solver/events.js';
-import type { BuildRequest } from './build-request.js';
+import type { BuildRequest, OutputSpec } from './build-request.js';
+import type { LayerProvider, LayerWant } from './image-layers.js';
 
-/** Writes the image to each requested output; with none, tags it in the state directory. */
-export async function exportOutputs(req: BuildRequest, store: ContentStore, manifest: Descriptor, emit: EventSink): Promise<string[]> {
-  const done: string[] = [];
-  for (const out of req.outputs) {
-    const start = Date.now();
-    const message = `exporting to ${out.type} archive ${out.dest}`;
-    emit({ type: 'status', time: start, message });
-    if (out.type === 'oci') {
-      const { writeOciArchive } = await import('../exporter/oci-archive.js');
-      await writeOciArchive(store, manifest, req.tags, out.dest);
-    } else {
-      const { writeDockerArchive } = await import('../exporter/docker-archive.js');
-      await writeDockerArchive(store, manifest, req.tags, out.dest);
+export interface ExportContext {
+  req: BuildRequest;
+  store: ContentStore;
+  /** The image's config, everything but its layers. */
+  image: Omit<ImageInput, 'layers'>;
+  layers: LayerProvider;
+  emit: EventSink;
+  /** The build's registry client (shared with pulls), made on first use. */
+  registry: () => Promise<RegistryClient>;
+  signal?: AbortSignal;
+}
+
+export interface ExportResult {
+  /** The image that was stored, pushed or written first: what the build reports. */
+  manifest: Descriptor;
+  config: Descriptor;
+  exported: string[];
+}
+
+interface Materialized {
+  manifest: Descriptor;
+  config: Descriptor;
+}
+
+/**
+ * Writes the image to each requested output; with -t, also tags it in the state directory.
+ * Each output gets the image with its layers in the encoding it asks for (gzip unless told
+ * otherwise), made once per encoding. `--push` is buildx's shorthand for an image output that
+ * pushes the -t names.
+ */
+export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
+  const { req, store, emit } = ctx;
+  const outputs: OutputSpec[] = [...req.outputs];
+  if (req.push && !outputs.some((o) => o.type === 'image' && o.push)) outputs.push({ type: 'image', push: true });
+  const images = new Map<string, Promise<Materialized>>();
+  const imageFor = (want: LayerWant): Promise<Materialized> => {
+    const key = JSON.stringify(want);
+    let p = images.get(key);
+    if (!p) {
+      p = materialize(ctx, want);
+      images.set(key, p);
     }
-    emit({ type: 'status', time: Date.now(), message, done: true, durationMs: Date.now() - start });
-    done.push(`${out.type}:${out.dest}`);
+    return p;
+  };
+
+  const done: string[] = [];
+  let primary: (Materialized & { names: string[] }) | undefined;
+  for (const out of outputs) {
+    const want: LayerWant = {
+      compression: out.compression ?? 'gzip',
+      ...(out.compressionLevel !== undefined ? { level: out.compressionLevel } : {}),
+      ...(out.forceCompression ? { force: true } : {}),
+    };
+    const names = out.names ?? req.tags;
+    const start = Date.now();
+    const message = describe(out, names);
+    emit({ type: 'status', time: start, message });
+    const image = await imageFor(want);
+    primary ??= { ...image, names };
+    let note = '';
+    switch (out.type) {
+      case 'oci':
+        if (out.tar === false) {
+          const { writeOciLayoutDir } = await import('../exporter/oci-layout-dir.js');
+          await writeOciLayoutDir(store, image.manifest, names, out.dest!);
+        } else {
+          const { writeOciArchive } = await import('../exporter/oci-archive.js');
+          await writeOciArchive(store, image.manifest, names, out.dest!);
+        }
+        break;
+      case 'docker': {
+        const { writeDockerArchive } = await import('../exporter/docker-archive.js');
+        await writeDockerArchive(store, image.manifest, names, out.dest!);
+        break;
+      }
+      case 'local': {
+        const { writeRootfsDir } = await import('../exporter/rootfs.js');
+        await writeRootfsDir(store, image.manifest, out.dest!);
+        break;
+      }
+      case 'tar': {
+        const { writeRootfsTar } = await import('../exporter/rootfs.js');
+        await writeRootfsTar(store, image.manifest, out.dest!, join(req.stateRoot, 'tmp'));
+        break;
+      }
+      case 'image': {
+        const { storeImage } = await import('../exporter/local-store.js');
+        if (names.length) await storeImage(store, image.manifest, names);
+        if (out.push) {
+          const [{ pushImage }, { blobSources }] = await Promise.all([import('../exporter/push-image.js'), import('./registry-setup.js')]);
+          const client = await ctx.registry();
+          const stats = await pushImage(client.session, store, image.manifest, names, blobSources(req.stateRoot), ctx.signal ? { signal: ctx.signal } : {});
+          note = ` (${stats.uploaded} blobs uploaded, ${stats.mounted} mounted, ${stats.existing} already there)`;
+        }
+        break;
+      }
+    }
+    emit({ type: 'status', time: Date.now(), message: message + note, done: true, durationMs: Date.now() - start });
+    done.push(summary(out, names));
   }
+
+  // With -t the image is also named in the state dir: the first output's image, else one made
+  // with whatever blobs the layers already have (new layers: their plain tar, no compression cost).
+  const stored = primary ?? { ...(await imageFor({ compression: 'any' })), names: req.tags };
   if (req.tags.length) {
     const { storeImage } = await import('../exporter/local-store.js');
-    await storeImage(store, manifest, req.tags);
+    await storeImage(store, stored.manifest, req.tags);
     done.push(...req.tags.map((t) => `store:${t}`));
   }
-  return done;
+  if (req.metadataFile) {
+    const { writeMetadataFile } = await import('../exporter/metadata.js');
+    await writeMetadataFile(req.metadataFile, stored);
+  }
+  return { manifest: stored.manifest, config: stored.config, exported: done };
+}
+
+/** The image's config and manifest with layers in the wanted encoding, put in the store. */
+async function materialize(ctx: ExportContext, want: LayerWant): Promise<Materialized> {
+  const started = Date.now();
+  ctx.emit({ type: 'status', time: started, message: 'exporting layers' });
+  const layers = await ctx.layers(want);
+  const image = buildImage({ ...ctx.image, layers });
+  const config = await ctx.store.put(JSON.stringify(image.config), MediaType.ociConfig);
+  const manifest = await ctx.store.put(JSON.stringify(image.manifestFor(config)), MediaType.ociManifest);
+  ctx.emit({ type: 'status', time: Date.now(), message: 'exporting layers', done: true, durationMs: Date.now() - started });
+  return { manifest, config };
+}
+
+function describe(out: OutputSpec, names: string[]): string {
+  switch (out.type) {
+    case 'oci':
+      return out.tar === false ? `exporting to OCI layout ${out.dest}` : `exporting to oci archive ${out.dest}`;
+    case 'docker':
+      return `exporting to docker archive ${out.dest}`;
+    case 'local':
+      return `exporting the root filesystem to ${out.dest}`;
+    case 'tar':
+      return `exporting the root filesystem as tar ${out.dest}`;
+    case 'image':
+      return out.push ? `pushing ${names.join(', ')}` : `naming the image ${names.join(', ')}`;
+  }
+}
+
+/** `kind:where` lines the CLI turns into its closing summary. */
+function summary(out: OutputSpec, names: string[]): string {
+  if (out.type === 'image') return out.push ? `pushed:${names.join(', ')}` : `named:${names.join(', ')}`;
+  if (out.type === 'oci' && out.tar === false) return `oci-layout:${out.dest}`;
+  return `${out.type}:${out.dest}`;
 }

@@ -3,63 +3,100 @@
  * config, manifest) → outputs (exporters). This module only wires the others together.
  */
 import { mkdir, readFile } from 'node:fs/promises';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { CacheRecords } from '../cache/cache-records.js';
 import { ContentStore } from '../cache/content-store.js';
+import { hashFileFast } from '../cache/file-hash.js';
+import { StatCache } from '../cache/stat-cache.js';
 import { StatePaths } from '../cache/state-dir.js';
+import { openStateSession } from '../cache/state-session.js';
+import { StepIndex, stepIndexFile } from '../cache/step-index.js';
 import { convertDockerfile } from '../frontend/convert.js';
-import { buildImage, type ImageLayerInput } from '../image/image-builder.js';
-import { MediaType, type Descriptor, type DiffId, type Digest } from '../image/types.js';
-import { ensureLayerBlob } from '../snapshot/layer-blobs.js';
 import { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { EventSink } from '../solver/events.js';
 import { Solver } from '../solver/solve.js';
+import { StepHistory } from '../solver/step-history.js';
 import { BaseImages } from './base-images.js';
 import type { BuildRequest, BuildResult } from './build-request.js';
 import { loadDockerignore } from './dockerignore-file.js';
+import { layerProvider } from './image-layers.js';
 import { exportOutputs } from './outputs.js';
 
-export async function runBuild(req: BuildRequest, emit: EventSink, signal?: AbortSignal): Promise<BuildResult> {
+export async function runBuild(req: BuildRequest, emitEvent: EventSink, signal?: AbortSignal): Promise<BuildResult> {
   const paths = new StatePaths(req.stateRoot);
-  await Promise.all([paths.tmp, paths.snapshots, paths.cacheRecords].map((d) => mkdir(d, { recursive: true })));
+  await mkdir(paths.root, { recursive: true });
+  // Shared lease on the state dir (GC waits for it) and a sweep of what killed builds left.
+  const session = await openStateSession(paths, (message) => emitEvent({ type: 'status', time: Date.now(), message }), signal);
+  let grew = req.outputs.length > 0;
+  const emit: EventSink = (e) => {
+    if (e.type === 'vertex.start') grew = true;
+    emitEvent(e);
+  };
   const store = new ContentStore(paths.content);
-  await store.init();
   const snapshots = new SnapshotStore(paths.snapshots);
   const records = new CacheRecords(paths.cacheRecords);
+  try {
+    return await buildInState(req, emit, signal, { paths, store, snapshots, records });
+  } finally {
+    await session.close({ grew, parts: { store, snapshots, records } });
+  }
+}
+
+interface State {
+  paths: StatePaths;
+  store: ContentStore;
+  snapshots: SnapshotStore;
+  records: CacheRecords;
+}
+
+async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSignal | undefined, { paths, store, snapshots, records }: State): Promise<BuildResult> {
+  await Promise.all([paths.snapshots, paths.cacheRecords].map((d) => mkdir(d, { recursive: true })));
+  await store.init();
 
   const rel = req.dockerfilePath ? relative(process.cwd(), req.dockerfilePath) : '';
   const file = req.dockerfilePath ? (rel && !rel.startsWith('..') ? rel : req.dockerfilePath) : 'Dockerfile (stdin)';
   const source = req.dockerfileSource ?? (await readFile(req.dockerfilePath!, 'utf8'));
   const ignore = await loadDockerignore(req.contextDir, req.dockerfilePath);
-  const bases = new BaseImages(store, req.contextDir);
+  const bases = new BaseImages(store, req.contextDir, {
+    stateRoot: req.stateRoot, ...(req.pull ? { pull: true } : {}),
+    registry: async () => {
+      const { createRegistryClient, blobSources } = await import('./registry-setup.js');
+      return { client: createRegistryClient(req), sources: blobSources(req.stateRoot) };
+    },
+  });
 
   const plan = await convertDockerfile({
     file, source, buildArgs: req.buildArgs, ...(req.target ? { target: req.target } : {}),
     resolveImage: bases.resolve, noCache: req.noCache,
+    ...(req.noCacheFilter?.length ? { noCacheStages: new Set(req.noCacheFilter) } : {}),
   });
+  for (const name of req.noCacheFilter ?? []) {
+    if (name !== '*' && !plan.stages.includes(name)) emit({ type: 'warning', time: Date.now(), message: `--no-cache-filter ${name}: no stage of that name is part of this build (stages: ${plan.stages.join(', ')})` });
+  }
   const warnings = plan.warnings.map((w) => (w.location ? `${w.location.file}:${w.location.line}: ${w.message}` : w.message));
   for (const message of warnings) emit({ type: 'warning', time: Date.now(), message });
 
+  // Context files are checked by stat against the persistent stat cache; misses are explained
+  // against the step history (see docs/cache.md).
+  const statCache = await StatCache.load(paths.root, req.contextDir, hashFileFast);
+  const history = new StepHistory({
+    index: new StepIndex(stepIndexFile(paths.root, req.contextDir, req.dockerfilePath ?? '-')),
+    cacheDir: paths.cacheRecords, contextDir: req.contextDir, hashes: statCache.hashes, buildArgs: new Set(req.buildArgs.keys()),
+  });
   const solver = new Solver({
-    paths, store, snapshots, records, contextDir: req.contextDir, ignore,
+    paths, store, snapshots, records, contextDir: req.contextDir, ignore, hashFile: (abs, entry) => statCache.hashFile(abs, entry),
     fetchBlob: (origin, desc) => bases.fetchBlob(origin, desc), emit, ...(signal ? { signal } : {}),
     ...(req.secrets ? { secrets: req.secrets } : {}), ...(req.ssh ? { ssh: req.ssh } : {}),
+  }, { history, noCacheFlag: (v) => (req.noCache ? '--no-cache' : `--no-cache-filter ${v.stage}`) });
+  const result = await solver.solve(plan.target).finally(() => statCache.save().catch(() => {}));
+
+  // Layers are made per encoding an output asks for (src/build/image-layers.ts); the state
+  // dir's own layout takes whatever blob a layer has when no output asks for one.
+  const layers = layerProvider({ snapshots, store, variantsDir: join(req.stateRoot, 'blob-variants') }, result.layers, req.sourceDateEpoch);
+  const created = req.sourceDateEpoch !== undefined ? new Date(req.sourceDateEpoch * 1000).toISOString() : result.createdAt ?? new Date().toISOString();
+  const out = await exportOutputs({
+    req, store, emit, layers, image: { ...plan.image, created }, registry: bases.registryClient,
+    ...(signal ? { signal } : {}),
   });
-  const result = await solver.solve(plan.target);
-
-  const started = Date.now();
-  emit({ type: 'status', time: started, message: 'exporting layers' });
-  const layers: ImageLayerInput[] = await Promise.all(result.layers.map(async (id, i) => {
-    const rec = id.startsWith('l') ? await snapshots.readBlob(id) : await ensureLayerBlob(snapshots, store, id, result.layers.slice(0, i));
-    if (!rec) throw new Error(`snapshot ${id} has no layer record`);
-    return { descriptor: { mediaType: rec.mediaType, digest: rec.digest as Digest, size: rec.size }, diffId: rec.diffId as DiffId };
-  }));
-  const created = result.createdAt ?? new Date().toISOString();
-  const image = buildImage({ ...plan.image, created, layers });
-  const configDesc = await store.put(JSON.stringify(image.config), MediaType.ociConfig);
-  const manifestDesc: Descriptor = await store.put(JSON.stringify(image.manifestFor(configDesc)), MediaType.ociManifest);
-  emit({ type: 'status', time: Date.now(), message: 'exporting layers', done: true, durationMs: Date.now() - started });
-
-  const exported = await exportOutputs(req, store, manifestDesc, emit);
-  return { manifestDigest: manifestDesc.digest, configDigest: configDesc.digest, exported, warnings };
+  return { manifestDigest: out.manifest.digest, configDigest: out.config.digest, exported: out.exported, warnings };
 }

@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 
@@ -18,7 +18,7 @@ function keyFile(dir: string, key: string): string {
   return join(dir, key.slice(0, 2), `${key}.json`);
 }
 
-/** key → result records, one small JSON file each, written atomically. */
+/** key → result records, one small JSON file each, written atomically. A record's mtime is its last use (LRU for GC). */
 export class CacheRecords {
   constructor(readonly dir: string) {}
 
@@ -34,6 +34,39 @@ export class CacheRecords {
   async put(record: CacheRecord): Promise<void> {
     const file = keyFile(this.dir, record.key);
     await mkdir(join(this.dir, record.key.slice(0, 2)), { recursive: true });
-    await writeFileAtomic(file, JSON.stringify(record));
+    // No fsync: a record only vouches for a snapshot, and snapshot dirs are not fsynced either,
+    // so syncing the record would buy no safety after power loss; a torn record reads as a miss.
+    await writeFileAtomic(file, JSON.stringify(record), { sync: false });
+  }
+
+  /** Marks records as used now (GC evicts the least recently used first); missing keys are ignored. */
+  async touch(keys: string[]): Promise<void> {
+    const now = new Date();
+    await Promise.all(keys.map((k) => utimes(keyFile(this.dir, k), now, now).catch(() => {})));
+  }
+
+  async remove(key: string): Promise<void> {
+    await rm(keyFile(this.dir, key), { force: true });
+  }
+
+  /** Every record with its last use (for du and GC); unreadable records are skipped. */
+  async list(): Promise<{ record: CacheRecord; lastUsed: number; bytes: number }[]> {
+    const out: { record: CacheRecord; lastUsed: number; bytes: number }[] = [];
+    let shards: string[];
+    try {
+      shards = (await readdir(this.dir)).filter((d) => /^[a-f0-9]{2}$/.test(d));
+    } catch {
+      return out;
+    }
+    for (const shard of shards) {
+      for (const name of await readdir(join(this.dir, shard)).catch(() => [] as string[])) {
+        const m = /^([a-f0-9]{64})\.json$/.exec(name);
+        if (!m) continue;
+        const rec = await this.get(m[1]!);
+        const st = await stat(join(this.dir, shard, name)).catch(() => undefined);
+        if (rec && st) out.push({ record: rec, lastUsed: st.mtimeMs, bytes: st.size });
+      }
+    }
+    return out;
   }
 }

@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { writeFileAtomic } from './atomic-write.js';
+import { ownerToken } from './owner.js';
+import { withFileMutex } from './state-lock.js';
 import type { Descriptor, Digest, ImageIndex } from '../image/types.js';
 import { MediaType } from '../image/types.js';
 
@@ -102,7 +104,8 @@ export class ContentStore {
       source.destroy();
       return { digest: expected.digest as Digest, size: await this.size(expected.digest) };
     }
-    const tmp = join(this.ingestDir, `${Date.now()}-${randomBytes(6).toString('hex')}`);
+    // Named after this process, so a leftover of a killed build can be swept while others ingest.
+    const tmp = join(this.ingestDir, `${ownerToken()}-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
     let size = 0;
     const counter = new Transform({
@@ -137,14 +140,35 @@ export class ContentStore {
 
   /**
    * Points `name` (the `org.opencontainers.image.ref.name` annotation) at a manifest, replacing
-   * any earlier manifest of that name. Callers serialise index updates with the state lock.
+   * any earlier manifest of that name. The read-modify-write runs under a file mutex, so two
+   * builds tagging at once both land; an unchanged tag is not rewritten (no-op rebuilds write nothing).
    */
   async tag(name: string, manifest: Descriptor): Promise<void> {
-    const index = await this.readIndex();
-    const kept = index.manifests.filter((d) => d.annotations?.['org.opencontainers.image.ref.name'] !== name);
-    kept.push({ ...manifest, annotations: { ...(manifest.annotations ?? {}), 'org.opencontainers.image.ref.name': name } });
-    index.manifests = kept;
-    await writeFileAtomic(join(this.root, 'index.json'), JSON.stringify(index));
+    const entry: Descriptor = { ...manifest, annotations: { ...(manifest.annotations ?? {}), 'org.opencontainers.image.ref.name': name } };
+    const same = (d: Descriptor | undefined): boolean => JSON.stringify(d) === JSON.stringify(entry);
+    if (same((await this.readIndex()).manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === name))) return;
+    await withFileMutex(join(this.ingestDir, 'index.lock'), async () => {
+      const index = await this.readIndex();
+      const kept = index.manifests.filter((d) => d.annotations?.['org.opencontainers.image.ref.name'] !== name);
+      kept.push(entry);
+      index.manifests = kept;
+      await writeFileAtomic(join(this.root, 'index.json'), JSON.stringify(index));
+    });
+  }
+
+  /** Every blob digest in the store (for GC and du). */
+  async listBlobs(): Promise<{ digest: Digest; size: number }[]> {
+    const out: { digest: Digest; size: number }[] = [];
+    for (const hex of await readdir(this.blobsDir).catch(() => [] as string[])) {
+      if (!/^[a-f0-9]{64}$/.test(hex)) continue;
+      const st = await stat(join(this.blobsDir, hex)).catch(() => undefined);
+      if (st) out.push({ digest: `sha256:${hex}` as Digest, size: st.size });
+    }
+    return out;
+  }
+
+  async removeBlob(digest: string): Promise<void> {
+    await rm(this.blobPath(digest), { force: true });
   }
 
   async resolveTag(name: string): Promise<Descriptor | undefined> {

@@ -39,13 +39,32 @@ export interface ContextSelection {
   digest: string;
 }
 
+/** Compiled path patterns (moby/patternmatcher semantics: a path matches when it or a parent does). */
+export interface PathPatterns {
+  matches(rel: string): boolean;
+  /** True when a `!` pattern could bring back something under a matched directory. */
+  readonly hasExclusions: boolean;
+}
+
 export interface SelectOptions {
   /** .dockerignore: true when the path (relative to the context root) is excluded. */
   isIgnored: (rel: string) => boolean;
   /** True when nothing under an ignored dir can be re-included, so the walk may skip it. */
   canSkipDir?: (rel: string) => boolean;
-  /** COPY --exclude patterns, matched against paths relative to each source. */
-  exclude?: string[];
+  /**
+   * COPY --exclude, matched against paths relative to each copied source (a directory match's
+   * contents). The matched source itself is never excluded, as in BuildKit's copier.
+   */
+  exclude?: PathPatterns;
+  /**
+   * COPY --parents: each source is `base/./rest` (or just `rest`, based at the root); the base is
+   * copied with only what `rest` selects, parent directories kept. Compiles `rest`.
+   */
+  parents?: (include: string) => PathPatterns;
+  /** Names the root in "not found" errors when it is not the build context (e.g. `stage "build"`). */
+  where?: string;
+  /** A wildcard that matches nothing selects nothing (COPY/ADD) instead of failing. */
+  allowEmptyWildcard?: boolean;
   /** Content hash of a regular file; the default reads and hashes it (a stat cache can answer instead). */
   hashFile?: (abs: string, entry: ContextEntry) => Promise<string>;
 }
@@ -74,29 +93,58 @@ export function contextRelative(p: string): string {
   return n === '/' ? '' : n.slice(1).replace(/\/$/, '');
 }
 
-async function walk(contextDir: string, dirRel: string, opts: SelectOptions, excludeBase: string | undefined, out: ContextEntry[]): Promise<void> {
-  const names = (await readdir(join(contextDir, dirRel))).sort();
+/** What a walk keeps besides .dockerignore: --exclude and --parents, relative to the walked source. */
+interface WalkFilter {
+  exclude?: PathPatterns;
+  include?: { patterns: PathPatterns; text: string };
+}
+
+/**
+ * Collects everything under `dirRel` (relative to `root`) that survives .dockerignore and the
+ * filter. A directory that is itself dropped still appears, right before its children, when
+ * something under it is kept (a `!` re-include, or a --parents match deeper down).
+ */
+async function walk(root: string, dirRel: string, sourceRel: string, opts: SelectOptions, filter: WalkFilter, out: ContextEntry[]): Promise<void> {
+  const names = (await readdir(join(root, dirRel))).sort();
   for (const name of names) {
     const rel = dirRel ? `${dirRel}/${name}` : name;
-    const st = await lstat(join(contextDir, rel));
+    const relToSource = sourceRel ? rel.slice(sourceRel.length + 1) : rel;
+    const st = await lstat(join(root, rel));
     const ignored = opts.isIgnored(rel);
-    if (excludeBase !== undefined && opts.exclude?.length) {
-      const relToSource = excludeBase ? rel.slice(excludeBase.length + 1) : rel;
-      if (opts.exclude.some((x) => pathMatch(contextRelative(x), relToSource) || relToSource.startsWith(contextRelative(x) + '/'))) continue;
-    }
+    const excluded = filter.exclude?.matches(relToSource) ?? false;
+    const included = filter.include ? filter.include.patterns.matches(relToSource) : true;
+    const keep = !ignored && !excluded && included;
     if (st.isDirectory()) {
-      if (ignored && (opts.canSkipDir?.(rel) ?? true)) continue;
-      if (!ignored) out.push(toEntry(rel, st));
+      if (keep) {
+        out.push(toEntry(rel, st));
+        await walk(root, rel, sourceRel, opts, filter, out);
+        continue;
+      }
+      const mayHoldKept =
+        (!ignored || !(opts.canSkipDir?.(rel) ?? true)) &&
+        (!excluded || filter.exclude!.hasExclusions) &&
+        (included || mayMatchUnder(filter.include!.text, relToSource));
+      if (!mayHoldKept) continue;
       const before = out.length;
-      await walk(contextDir, rel, opts, excludeBase, out);
-      // A dir that is ignored itself but holds re-included files still appears, as their parent.
-      if (ignored && out.length > before) out.splice(before, 0, toEntry(rel, st));
-    } else if (!ignored) {
+      await walk(root, rel, sourceRel, opts, filter, out);
+      if (out.length > before) out.splice(before, 0, toEntry(rel, st));
+    } else if (keep) {
       const e = toEntry(rel, st);
-      if (e.type === 'symlink') e.linkTarget = await readlink(join(contextDir, rel));
+      if (e.type === 'symlink') e.linkTarget = await readlink(join(root, rel));
       out.push(e);
     }
   }
+}
+
+/** Whether an include pattern could match something under `dir`: a prefix check per component. */
+function mayMatchUnder(pattern: string, dir: string): boolean {
+  const segs = pattern.split('/');
+  const dirs = dir.split('/');
+  for (let i = 0; i < Math.min(segs.length, dirs.length); i++) {
+    if (segs[i]!.includes('**')) return true;
+    if (!pathMatch(segs[i]!, dirs[i]!)) return false;
+  }
+  return true;
 }
 
 /** Path of `host` relative to `root`, posix-style ('' for the root itself). */
@@ -108,86 +156,134 @@ function relativeTo(root: string, host: string): string {
  * A matched source as COPY uses it: symlinks on the way and the match itself are followed the
  * way the container would (inside the root, never out of it); the match keeps its own name.
  */
-async function followMatch(root: string, rel: string, pattern: string): Promise<{ name: string; entry: ContextEntry }> {
+async function followMatch(root: string, rel: string, pattern: string, opts: SelectOptions): Promise<{ name: string; entry: ContextEntry }> {
   const name = posix.basename(rel);
-  const host = await resolveInRoot(root, '/' + rel, true);
+  const host = await resolveSource(root, '/' + rel, true, pattern);
   let st: Stats;
   try {
     st = await lstat(host);
   } catch {
-    throw notFound(pattern);
+    throw notFound(pattern, opts.where);
   }
-  return { name, entry: toEntry(relativeTo(root, host), st) };
+  const entry = toEntry(relativeTo(root, host), st);
+  // A link must not bring in what .dockerignore keeps out: BuildKit never sees that file at all.
+  if (entry.rel !== rel && entry.type !== 'dir' && opts.isIgnored(entry.rel)) throw notFound(pattern, opts.where);
+  return { name, entry };
 }
 
-async function expandPattern(contextDir: string, pattern: string, opts: SelectOptions): Promise<string[]> {
+/** resolveInRoot, with a symlink loop reported as the user's mistake it is. */
+async function resolveSource(root: string, path: string, followLast: boolean, pattern: string): Promise<string> {
+  try {
+    return await resolveInRoot(root, path, followLast);
+  } catch (err) {
+    throw new UserError(`"${pattern}": ${err instanceof Error ? err.message : String(err)}`, { hint: 'a symbolic link in the source path points back at itself; fix or remove it' });
+  }
+}
+
+/**
+ * The paths a COPY source names, relative to `root`. Without wildcards: the path itself. With
+ * wildcards, as BuildKit's ResolveWildcards: the components before the first wildcard are
+ * resolved (symlinks followed inside the root) and must exist; from there each component is
+ * matched with filepath.Match against directory entries, descending only into real
+ * directories. No match is an empty list; the caller decides whether that is an error.
+ */
+async function expandPattern(root: string, pattern: string, opts: SelectOptions): Promise<string[]> {
   const rel = contextRelative(pattern);
   if (!hasWildcard(rel)) {
-    const host = await resolveInRoot(contextDir, '/' + rel, false);
+    const host = await resolveSource(root, '/' + rel, false, pattern);
     let st: Stats;
     try {
       st = await lstat(host);
     } catch {
-      throw notFound(pattern);
+      throw notFound(pattern, opts.where);
     }
-    if (rel !== '' && opts.isIgnored(rel) && !st.isDirectory()) throw notFound(pattern);
-    return [relativeTo(contextDir, host)];
+    if (rel !== '' && opts.isIgnored(rel) && !st.isDirectory()) throw notFound(pattern, opts.where);
+    return [relativeTo(root, host)];
   }
-  // Wildcards match path by path, one component per level, as filepath.Match does.
   const parts = rel.split('/');
-  let level: string[] = [''];
-  for (let i = 0; i < parts.length; i++) {
+  const first = parts.findIndex(hasWildcard);
+  const baseHost = await resolveSource(root, '/' + parts.slice(0, first).join('/'), true, pattern);
+  let baseSt: Stats;
+  try {
+    baseSt = await lstat(baseHost);
+  } catch {
+    throw notFound(pattern, opts.where);
+  }
+  if (!baseSt.isDirectory()) return [];
+  let level = [relativeTo(root, baseHost)];
+  const rest = parts.slice(first);
+  for (const [i, part] of rest.entries()) {
+    const last = i === rest.length - 1;
     const next: string[] = [];
     for (const dir of level) {
-      if (!hasWildcard(parts[i]!)) {
-        next.push(dir ? `${dir}/${parts[i]}` : parts[i]!);
-        continue;
+      for (const n of (await readdir(join(root, dir))).sort()) {
+        if (!pathMatch(part, n)) continue;
+        const r = dir ? `${dir}/${n}` : n;
+        if (last) {
+          if (!opts.isIgnored(r)) next.push(r);
+          continue;
+        }
+        // Like filepath.Walk: symlinked directories are not entered on the way down.
+        if (!(await lstat(join(root, r))).isDirectory()) continue;
+        if (opts.isIgnored(r) && (opts.canSkipDir?.(r) ?? true)) continue;
+        next.push(r);
       }
-      let names: string[];
-      try {
-        names = (await readdir(join(contextDir, dir))).sort();
-      } catch {
-        continue;
-      }
-      for (const n of names) if (pathMatch(parts[i]!, n)) next.push(dir ? `${dir}/${n}` : n);
     }
     level = next;
   }
-  const out: string[] = [];
-  for (const r of level) {
-    if (opts.isIgnored(r)) continue;
-    try {
-      await lstat(await resolveInRoot(contextDir, '/' + r, false));
-      out.push(r);
-    } catch {
-      // a literal component that does not exist under this match
-    }
-  }
-  if (out.length === 0) throw notFound(pattern);
-  return out;
+  return level;
 }
 
-function notFound(pattern: string): UserError {
+/** `base/./rest` → the base and the include pattern after the pivot; no pivot: based at the root. */
+export function splitParents(source: string): { base: string; include: string } {
+  const at = source.indexOf('/./');
+  const base = at < 0 ? '/' : source.slice(0, at) || '/';
+  const include = posix
+    .normalize('/' + (at < 0 ? source : source.slice(at + 3)))
+    .replace(/^\/+/, '')
+    .replace(/\/$/, '');
+  return { base, include };
+}
+
+function notFound(pattern: string, where?: string): UserError {
+  if (where) return new UserError(`"${pattern}" not found in ${where}`, { hint: `paths are looked up in ${where}'s filesystem, from its root` });
   return new UserError(`"${pattern}" not found in the build context or excluded by .dockerignore`, {
     hint: 'paths in COPY/ADD are relative to the build context; check the path and your .dockerignore',
   });
 }
 
-/** Selects what COPY's sources name in the context and hashes exactly that. */
+async function selectOne(root: string, pattern: string, opts: SelectOptions): Promise<SelectedMatch[]> {
+  let source = pattern;
+  let include: WalkFilter['include'];
+  if (opts.parents) {
+    const split = splitParents(pattern);
+    source = split.base;
+    if (split.include !== '') include = { patterns: opts.parents(split.include), text: split.include };
+    // Without wildcards the named path must exist (BuildKit's RequiredPaths).
+    if (!hasWildcard(split.base) && !hasWildcard(split.include)) {
+      await expandPattern(root, posix.join(split.base, split.include), opts).catch(() => {
+        throw notFound(pattern, opts.where);
+      });
+    }
+  }
+  const matched = await expandPattern(root, source, opts);
+  if (matched.length === 0 && !opts.allowEmptyWildcard) throw notFound(pattern, opts.where);
+  const filter: WalkFilter = { ...(opts.exclude ? { exclude: opts.exclude } : {}), ...(include ? { include } : {}) };
+  const matches: SelectedMatch[] = [];
+  for (const rel of matched) {
+    const { name, entry: match } = await followMatch(root, rel, pattern, opts);
+    if (match.type === 'symlink') match.linkTarget = await readlink(join(root, match.rel));
+    const children: ContextEntry[] = [];
+    if (match.type === 'dir') await walk(root, match.rel, match.rel, opts, filter, children);
+    matches.push({ name, root: match, children });
+  }
+  return matches;
+}
+
+/** Selects what COPY's sources name in the context (or a stage's rootfs) and hashes exactly that. */
 export async function selectContext(contextDir: string, patterns: string[], opts: SelectOptions): Promise<ContextSelection> {
   const sources: ContextSelection['sources'] = [];
-  for (const pattern of patterns) {
-    const matched = await expandPattern(contextDir, pattern, opts);
-    const matches: SelectedMatch[] = [];
-    for (const rel of matched) {
-      const { name, entry: root } = await followMatch(contextDir, rel, pattern);
-      if (root.type === 'symlink') root.linkTarget = await readlink(join(contextDir, root.rel));
-      const children: ContextEntry[] = [];
-      if (root.type === 'dir') await walk(contextDir, root.rel, opts, root.rel, children);
-      matches.push({ name, root, children });
-    }
-    sources.push({ pattern, matches });
-  }
+  for (const pattern of patterns) sources.push({ pattern, matches: await selectOne(contextDir, pattern, opts) });
   const hashFile = opts.hashFile ?? ((abs: string) => hashFileContent(abs));
   const all = sources.flatMap((s) => s.matches.flatMap((m) => [m.root, ...m.children]));
   const contentHashes = new Map<string, string>();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { globToRegExp, hasWildcard, pathMatch } from './path-match.js';
+import { BadPatternError, hasWildcard, pathMatch } from './path-match.js';
 
 describe('hasWildcard', () => {
   it('sees *, ? and [ but not escaped ones', () => {
@@ -54,11 +54,12 @@ describe('pathMatch (Go filepath.Match)', () => {
     expect(pathMatch('[a-cx-z]', 'm')).toBe(false);
   });
 
-  it('negated classes with ^ and !', () => {
+  it('negated classes with ^ only: Go reads [!abc] as a class holding "!"', () => {
     expect(pathMatch('[^abc]', 'd')).toBe(true);
     expect(pathMatch('[^abc]', 'a')).toBe(false);
-    expect(pathMatch('[!abc]', 'd')).toBe(true);
-    expect(pathMatch('[!abc]', 'b')).toBe(false);
+    expect(pathMatch('[!abc]', '!')).toBe(true);
+    expect(pathMatch('[!abc]', 'b')).toBe(true);
+    expect(pathMatch('[!abc]', 'd')).toBe(false);
     expect(pathMatch('x[^0-9]', 'x5')).toBe(false);
     expect(pathMatch('x[^0-9]', 'xq')).toBe(true);
   });
@@ -79,29 +80,41 @@ describe('pathMatch (Go filepath.Match)', () => {
     expect(pathMatch('[\\-a]', 'b')).toBe(false);
   });
 
-  // BUG (path-match.ts globToRegExp): the class body keeps `\x` as a JS regex escape, so `[\d]`
-  // is "any digit" instead of the letter d (likewise \w, \s, \b), and an escaped `]` ends the
-  // class early, producing an invalid RegExp. Go: `\` inside a class escapes the next character.
-  // Remove `.fails` once fixed.
-  it.fails('an escaped letter inside a class is that letter, not a regex class escape', () => {
+  it('an escaped letter inside a class is that letter, not a regex class escape', () => {
     expect(pathMatch('[\\d]', 'd')).toBe(true);
     expect(pathMatch('[\\d]', '5')).toBe(false);
     expect(pathMatch('[\\s]', 's')).toBe(true);
     expect(pathMatch('[\\s]', ' ')).toBe(false);
   });
 
-  it.fails('an escaped ] inside a class is a member of the class', () => {
+  it('an escaped ] inside a class is a member of the class', () => {
     expect(pathMatch('[\\]]', ']')).toBe(true);
     expect(pathMatch('[a\\]b]', ']')).toBe(true);
     expect(pathMatch('[a\\]b]', 'b')).toBe(true);
     expect(pathMatch('[a\\]b]', 'c')).toBe(false);
   });
 
-  it('an unclosed class is a syntax error', () => {
-    expect(() => globToRegExp('[abc')).toThrow(/syntax error in pattern/);
+  it('malformed patterns are syntax errors, as Go reports ErrBadPattern', () => {
+    expect(() => pathMatch('[abc', 'a')).toThrow(/syntax error in pattern/);
+    expect(() => pathMatch('[]', 'a')).toThrow(BadPatternError);
+    expect(() => pathMatch('[a-]', 'a')).toThrow(BadPatternError);
+    expect(() => pathMatch('a\\', 'a')).toThrow(BadPatternError);
+    // Go checks the rest of the pattern even after a mismatch
+    expect(() => pathMatch('x*[', 'a')).toThrow(BadPatternError);
   });
 
-  it('caches compiled patterns', () => {
-    expect(globToRegExp('x*y')).toBe(globToRegExp('x*y'));
+  it('Go cases: stars backtrack within a component, classes mix ranges and escapes', () => {
+    expect(pathMatch('a*b?c*x', 'abxbbxdbxebxczzx')).toBe(true);
+    expect(pathMatch('a*b?c*x', 'abxbbxdbxebxczzy')).toBe(false);
+    expect(pathMatch('a*', 'ab/c')).toBe(false);
+    expect(pathMatch('a*/b', 'abc/b')).toBe(true);
+    expect(pathMatch('a*b*c*d*e*/f', 'axbxcxdxexxx/f')).toBe(true);
+    expect(pathMatch('a*b*c*d*e*/f', 'axbxcxdxexxx/fff')).toBe(false);
+    expect(pathMatch('[a-ζ]*', 'α')).toBe(true);
+    expect(pathMatch('*[a-ζ]', 'A')).toBe(false);
+    expect(pathMatch('[\\-^]', '-')).toBe(true);
+    expect(pathMatch('[\\-^]', '^')).toBe(true);
+    expect(pathMatch('[\\-^]', '[')).toBe(false);
+    expect(pathMatch('*x', 'xxx')).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ownerToken } from './owner.js';
 
 /** Where tsbuild keeps everything between builds (DESIGN.md: State directory). */
 export function defaultStateRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -23,15 +24,27 @@ export class StatePaths {
   get cacheRecords(): string {
     return join(this.root, 'cache');
   }
-  /** Scratch space for in-flight work; anything here may be deleted when no build holds the lock. */
+  /**
+   * This process's scratch space for in-flight work (mount points, runc bundles, scratch dirs):
+   * `tmp/<owner>/`, so a killed build's leftovers are told apart from a running build's and swept.
+   */
   get tmp(): string {
+    return join(this.root, 'tmp', ownerToken());
+  }
+  /** Every build's scratch dirs. */
+  get tmpRoot(): string {
     return join(this.root, 'tmp');
   }
   /** runc's state root. */
   get runc(): string {
     return join(this.root, 'runc');
   }
-  get lockFile(): string {
-    return join(this.root, 'lock');
+  /** Build leases and the GC lock (see state-lock.ts). */
+  get locks(): string {
+    return join(this.root, 'locks');
+  }
+  /** RUN --mount=type=cache directories. */
+  get cacheMounts(): string {
+    return join(this.root, 'cache-mounts');
   }
 }

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { BuildRequest, ProgressMode } from '../build/build-request.js';
 import { defaultStateRoot } from '../cache/state-dir.js';
 import { UserError } from '../errors.js';
-import { parseBuildArgs, parseOutput } from './parse-output.js';
+import { parseBuildArgs, parseOutput, parseSourceDateEpoch } from './parse-output.js';
 import { parseSecrets, parseSsh } from './parse-secrets.js';
 
 export const EXIT_INTERRUPTED = 130;
@@ -22,11 +22,17 @@ export interface BuildFlags {
   buildArg: string[];
   target?: string;
   cache: boolean;
+  cacheFilter?: string[];
   output: string[];
   secret: string[];
   ssh: string[];
   progress: ProgressMode;
   debug?: boolean;
+  push?: boolean;
+  pull?: boolean;
+  metadataFile?: string;
+  insecureRegistry?: string[];
+  registryCa?: string[];
 }
 
 async function readStdin(): Promise<string> {
@@ -47,13 +53,22 @@ export async function toRequest(contextArg: string, flags: BuildFlags): Promise<
     tags: flags.tag,
     buildArgs: parseBuildArgs(flags.buildArg, process.env),
     noCache: !flags.cache,
+    ...(flags.cacheFilter?.length ? { noCacheFilter: flags.cacheFilter.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean) } : {}),
     ...(flags.secret.length ? { secrets: parseSecrets(flags.secret) } : {}),
     ...(flags.ssh.length ? { ssh: parseSsh(flags.ssh, process.env) } : {}),
     outputs: flags.output.map(parseOutput),
+    ...(flags.push ? { push: true } : {}),
+    ...(flags.pull ? { pull: true } : {}),
+    ...(flags.metadataFile ? { metadataFile: resolve(flags.metadataFile) } : {}),
+    ...(flags.insecureRegistry?.length ? { insecureRegistries: flags.insecureRegistry } : {}),
+    ...(flags.registryCa?.length ? { registryCas: flags.registryCa.map((f) => resolve(f)) } : {}),
     progress: flags.progress,
     stateRoot: defaultStateRoot(),
     ...(flags.target ? { target: flags.target } : {}),
   };
+  const epoch = parseSourceDateEpoch(req.buildArgs, process.env);
+  if (epoch !== undefined) req.sourceDateEpoch = epoch;
+  if (flags.push && req.tags.length === 0) throw new UserError('--push needs a name to push to', { hint: 'add -t REGISTRY/REPO:TAG' });
   if (flags.file === '-') {
     req.dockerfileSource = await readStdin();
   } else {
@@ -88,9 +103,14 @@ export async function build(contextArg: string, flags: BuildFlags): Promise<void
     const lines = [`image ${result.manifestDigest}`];
     for (const e of result.exported) {
       if (e.startsWith('store:')) lines.push(`stored as ${e.slice(6)} in ${req.stateRoot}/content`);
+      else if (e.startsWith('pushed:')) lines.push(`pushed ${e.slice(7)}`);
+      else if (e.startsWith('named:')) lines.push(`named ${e.slice(6)}`);
+      else if (e.startsWith('local:')) lines.push(`wrote the root filesystem to ${e.slice(6)}`);
+      else if (e.startsWith('tar:')) lines.push(`wrote the root filesystem as tar ${e.slice(4)}`);
+      else if (e.startsWith('oci-layout:')) lines.push(`wrote OCI layout ${e.slice(11)}`);
       else lines.push(`wrote ${e.replace(/^(\w+):/, '$1 archive ')}`);
     }
-    if (req.outputs.length === 0) {
+    if (req.outputs.length === 0 && !req.push) {
       const tag = req.tags[0];
       lines.push(tag
         ? `export it with: tsbuild -t ${tag} -o type=docker,dest=image.tar ${contextArg}  (a cached rebuild), or skopeo copy oci:${req.stateRoot}/content:${tag} docker-archive:image.tar`

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../errors.js';
-import { parseBuildArgs, parseOutput } from './parse-output.js';
+import { parseBuildArgs, parseOutput, parseSourceDateEpoch } from './parse-output.js';
 
 function userErrorOf(fn: () => unknown): UserError {
   try {
@@ -16,6 +16,8 @@ describe('parseOutput', () => {
   it('parses type and dest', () => {
     expect(parseOutput('type=oci,dest=app.tar')).toEqual({ type: 'oci', dest: 'app.tar' });
     expect(parseOutput('type=docker,dest=-')).toEqual({ type: 'docker', dest: '-' });
+    expect(parseOutput('type=local,dest=out')).toEqual({ type: 'local', dest: 'out' });
+    expect(parseOutput('type=tar,dest=rootfs.tar')).toEqual({ type: 'tar', dest: 'rootfs.tar' });
   });
 
   it('takes the fields in any order, trims them and lowercases keys', () => {
@@ -27,8 +29,25 @@ describe('parseOutput', () => {
     expect(parseOutput('type=oci,dest=a=b.tar')).toEqual({ type: 'oci', dest: 'a=b.tar' });
   });
 
-  it('accepts name=', () => {
-    expect(parseOutput('type=docker,dest=x.tar,name=app:1')).toMatchObject({ type: 'docker', dest: 'x.tar' });
+  it('a bare path is a local export, and - a tar on stdout, as in buildx', () => {
+    expect(parseOutput('out/dir')).toEqual({ type: 'local', dest: 'out/dir' });
+    expect(parseOutput('-')).toEqual({ type: 'tar', dest: '-' });
+  });
+
+  it('oci tar=false, names, compression and level', () => {
+    expect(parseOutput('type=oci,dest=layout,tar=false')).toEqual({ type: 'oci', dest: 'layout', tar: false });
+    expect(parseOutput('type=docker,dest=x.tar,name=app:1')).toEqual({ type: 'docker', dest: 'x.tar', names: ['app:1'] });
+    expect(parseOutput('type=oci,dest=a.tar,compression=zstd,compression-level=19,force-compression=true')).toEqual({
+      type: 'oci', dest: 'a.tar', compression: 'zstd', compressionLevel: 19, forceCompression: true,
+    });
+    expect(parseOutput('type=oci,dest=a.tar,compression=uncompressed')).toMatchObject({ compression: 'uncompressed' });
+  });
+
+  it('image and registry outputs; a quoted field may hold commas (several names)', () => {
+    expect(parseOutput('type=image,"name=r/a:1,r/a:2",push=true')).toEqual({ type: 'image', names: ['r/a:1', 'r/a:2'], push: true });
+    expect(parseOutput('type=registry,name=r/a:1')).toEqual({ type: 'image', names: ['r/a:1'], push: true });
+    expect(parseOutput('type=image,name=r/a:1,registry.insecure=true')).toEqual({ type: 'image', names: ['r/a:1'], insecure: true });
+    expect(parseOutput('type=oci,"dest=a,b.tar"')).toEqual({ type: 'oci', dest: 'a,b.tar' });
   });
 
   it('a field without = is a UserError', () => {
@@ -38,24 +57,38 @@ describe('parseOutput', () => {
   });
 
   it('an unsupported or missing type is a UserError', () => {
-    expect(userErrorOf(() => parseOutput('type=local,dest=out')).message).toBe('unsupported output type "local" in --output "type=local,dest=out"');
+    expect(userErrorOf(() => parseOutput('type=cacheonly,dest=out')).message).toBe('unsupported output type "cacheonly" in --output "type=cacheonly,dest=out"');
     expect(userErrorOf(() => parseOutput('dest=out.tar')).message).toBe('unsupported output type "" in --output "dest=out.tar"');
   });
 
   it('a missing or empty dest is a UserError', () => {
     expect(userErrorOf(() => parseOutput('type=oci')).message).toMatch(/needs dest=FILE/);
     expect(userErrorOf(() => parseOutput('type=oci,dest=')).message).toMatch(/needs dest=FILE/);
+    expect(userErrorOf(() => parseOutput('type=local')).message).toMatch(/needs dest=DIR/);
   });
 
-  it('an unknown option is a UserError naming it', () => {
-    const err = userErrorOf(() => parseOutput('type=oci,dest=a.tar,compression=zstd'));
-    expect(err.message).toBe('unknown option "compression" in --output "type=oci,dest=a.tar,compression=zstd"');
+  it('an option the type does not take is a UserError naming it', () => {
+    const err = userErrorOf(() => parseOutput('type=local,dest=d,compression=zstd'));
+    expect(err.message).toBe('unknown option "compression" in --output "type=local,dest=d,compression=zstd"');
+    expect(err.hint).toBe('type=local takes: dest');
   });
 
-  // BUG (parse-output.ts): the doc says "CSV of key=value" as in buildx (encoding/csv), but the spec is
-  // split on every comma, so a quoted field holding a comma cannot be written.
-  it.fails('a quoted CSV field may hold a comma, as in buildx', () => {
-    expect(parseOutput('type=oci,"dest=a,b.tar"')).toEqual({ type: 'oci', dest: 'a,b.tar' });
+  it('bad values are UserErrors', () => {
+    expect(userErrorOf(() => parseOutput('type=oci,dest=a,compression=lz4')).message).toMatch(/unknown compression "lz4"/);
+    expect(userErrorOf(() => parseOutput('type=oci,dest=a,compression-level=10')).message).toMatch(/gzip must be a whole number from 0 to 9/);
+    expect(userErrorOf(() => parseOutput('type=oci,dest=a,compression=zstd,compression-level=23')).message).toMatch(/zstd must be a whole number from 1 to 22/);
+    expect(userErrorOf(() => parseOutput('type=oci,dest=a,tar=maybe')).message).toMatch(/tar must be true or false/);
+    expect(userErrorOf(() => parseOutput('type=docker,dest=a,tar=false')).message).toMatch(/writes a tar only/);
+    expect(userErrorOf(() => parseOutput('type=oci,"dest=a')).message).toMatch(/unterminated quote/);
+  });
+});
+
+describe('parseSourceDateEpoch', () => {
+  it('takes the build arg first, then the environment', () => {
+    expect(parseSourceDateEpoch(new Map([['SOURCE_DATE_EPOCH', '10']]), { SOURCE_DATE_EPOCH: '20' })).toBe(10);
+    expect(parseSourceDateEpoch(new Map(), { SOURCE_DATE_EPOCH: '20' })).toBe(20);
+    expect(parseSourceDateEpoch(new Map(), {})).toBeUndefined();
+    expect(userErrorOf(() => parseSourceDateEpoch(new Map(), { SOURCE_DATE_EPOCH: 'yesterday' })).message).toMatch(/whole number of seconds/);
   });
 });
 

@@ -1,30 +1,116 @@
 import { UserError } from '../errors.js';
 import type { OutputSpec } from '../build/build-request.js';
+import { LAYER_COMPRESSIONS, levelRange, type LayerCompression } from '../image/compress.js';
 
-/** buildx's `--output type=…,dest=…` grammar (CSV of key=value). */
+const HINT = 'e.g. -o type=oci,dest=app.tar, -o type=docker,dest=app.tar, -o type=local,dest=DIR, -o type=tar,dest=rootfs.tar, -o type=image,name=REG/app:1,push=true';
+
+/** Which keys each output type takes (buildx's names). */
+const KEYS: Record<OutputSpec['type'], readonly string[]> = {
+  oci: ['dest', 'tar', 'name', 'compression', 'compression-level', 'force-compression'],
+  docker: ['dest', 'tar', 'name', 'compression', 'compression-level', 'force-compression'],
+  local: ['dest'],
+  tar: ['dest'],
+  image: ['name', 'push', 'compression', 'compression-level', 'force-compression', 'registry.insecure'],
+};
+
+/**
+ * buildx's `--output` grammar: a CSV record of key=value fields (quotes allow commas, as
+ * `"name=a:1,b:1"`), or a bare path (`-o DIR`, a local export; `-o -`, a tar on stdout).
+ * `type=registry` is `type=image,push=true`.
+ */
 export function parseOutput(spec: string): OutputSpec {
+  if (!spec.includes('=')) {
+    if (!spec.trim()) throw new UserError('--output needs a value', { hint: HINT });
+    return spec.trim() === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: spec.trim() };
+  }
   const fields = new Map<string, string>();
-  for (const part of spec.split(',')) {
+  for (const part of splitCsv(spec)) {
     const eq = part.indexOf('=');
-    if (eq < 0) {
-      throw new UserError(`invalid --output "${spec}": "${part}" is not key=value`, { hint: 'use -o type=oci,dest=app.tar or -o type=docker,dest=app.tar' });
-    }
+    if (eq < 0) throw new UserError(`invalid --output "${spec}": "${part}" is not key=value`, { hint: HINT });
     fields.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
   }
-  const type = fields.get('type');
-  if (type !== 'oci' && type !== 'docker') {
-    throw new UserError(`unsupported output type "${type ?? ''}" in --output "${spec}"`, {
-      hint: 'supported: type=oci,dest=FILE (OCI image archive) and type=docker,dest=FILE (for docker load)',
-    });
+  let type = fields.get('type') ?? '';
+  if (type === 'registry') {
+    type = 'image';
+    if (fields.has('push') && !bool(fields.get('push')!, 'push', spec)) throw new UserError(`--output "${spec}": type=registry always pushes`);
+    fields.set('push', 'true');
   }
-  const dest = fields.get('dest');
-  if (!dest) throw new UserError(`--output "${spec}" needs dest=FILE (or dest=- for stdout)`);
+  if (!(type in KEYS)) {
+    throw new UserError(`unsupported output type "${type}" in --output "${spec}"`, { hint: `supported: oci, docker, local, tar, image, registry; ${HINT}` });
+  }
+  const t = type as OutputSpec['type'];
   for (const key of fields.keys()) {
-    if (key !== 'type' && key !== 'dest' && key !== 'name') {
-      throw new UserError(`unknown option "${key}" in --output "${spec}"`, { hint: 'known options: type, dest, name' });
+    if (key !== 'type' && !KEYS[t].includes(key)) {
+      throw new UserError(`unknown option "${key}" in --output "${spec}"`, { hint: `type=${t} takes: ${KEYS[t].join(', ')}` });
     }
   }
-  return { type, dest };
+  const out: OutputSpec = { type: t };
+  const dest = fields.get('dest');
+  if (t !== 'image') {
+    if (!dest) throw new UserError(`--output "${spec}" needs dest=${t === 'local' ? 'DIR' : 'FILE'}${t === 'local' ? '' : ' (or dest=- for stdout)'}`, { hint: HINT });
+    out.dest = dest;
+  }
+  if (fields.has('tar')) {
+    out.tar = bool(fields.get('tar')!, 'tar', spec);
+    if (!out.tar && dest === '-') throw new UserError(`--output "${spec}": tar=false writes a directory, which cannot go to stdout`);
+    if (!out.tar && t === 'docker') throw new UserError(`--output "${spec}": the docker exporter writes a tar only`, { hint: 'use type=oci,tar=false for a layout directory' });
+  }
+  const name = fields.get('name');
+  if (name !== undefined) out.names = name.split(',').map((n) => n.trim()).filter(Boolean);
+  if (fields.has('push')) out.push = bool(fields.get('push')!, 'push', spec);
+  if (fields.has('registry.insecure')) out.insecure = bool(fields.get('registry.insecure')!, 'registry.insecure', spec);
+  if (fields.has('force-compression')) out.forceCompression = bool(fields.get('force-compression')!, 'force-compression', spec);
+  const compression = fields.get('compression');
+  if (compression !== undefined) {
+    if (!LAYER_COMPRESSIONS.includes(compression as LayerCompression)) {
+      throw new UserError(`--output "${spec}": unknown compression "${compression}"`, { hint: `one of: ${LAYER_COMPRESSIONS.join(', ')}` });
+    }
+    out.compression = compression as LayerCompression;
+  }
+  const level = fields.get('compression-level');
+  if (level !== undefined) {
+    const c = out.compression ?? 'gzip';
+    const range = levelRange(c);
+    const n = Number(level);
+    if (!range) throw new UserError(`--output "${spec}": compression=uncompressed takes no compression-level`);
+    if (!/^-?\d+$/.test(level) || n < range[0] || n > range[1]) {
+      throw new UserError(`--output "${spec}": compression-level for ${c} must be a whole number from ${range[0]} to ${range[1]}`);
+    }
+    out.compressionLevel = n;
+  }
+  return out;
+}
+
+function bool(v: string, key: string, spec: string): boolean {
+  if (/^(true|1)$/i.test(v)) return true;
+  if (/^(false|0)$/i.test(v)) return false;
+  throw new UserError(`--output "${spec}": ${key} must be true or false, not "${v}"`);
+}
+
+/** One CSV record as Go's encoding/csv reads it (buildx parses --output so): `"` quotes, `""` is a quote. */
+export function splitCsv(s: string): string[] {
+  const fields: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (quoted) {
+      if (c === '"' && s[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"' && cur.trim() === '') {
+      quoted = true;
+      cur = '';
+    } else if (c === ',') {
+      fields.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  if (quoted) throw new UserError(`invalid --output "${s}": unterminated quote`);
+  fields.push(cur);
+  return fields;
 }
 
 /** `--build-arg K=V`, or `--build-arg K` to take the value from the environment (skipped when unset). */
@@ -37,4 +123,14 @@ export function parseBuildArgs(values: string[], env: NodeJS.ProcessEnv): Map<st
     else if (env[v] !== undefined) args.set(v, env[v]!);
   }
   return args;
+}
+
+/** SOURCE_DATE_EPOCH, from `--build-arg SOURCE_DATE_EPOCH=N` or the environment (as buildx passes it). */
+export function parseSourceDateEpoch(buildArgs: Map<string, string>, env: NodeJS.ProcessEnv): number | undefined {
+  const raw = buildArgs.get('SOURCE_DATE_EPOCH') ?? env.SOURCE_DATE_EPOCH;
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
+    throw new UserError(`SOURCE_DATE_EPOCH must be a whole number of seconds since 1970, not "${raw}"`);
+  }
+  return Number(raw);
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { pack as tarPack, type Headers } from 'tar-stream';
@@ -32,9 +33,22 @@ export async function writeArchive(store: ContentStore, files: ArchiveFile[], de
   }
   try {
     const file = fh;
+    // Few large writes: per-call cost dominates writing a big archive in small pieces.
+    let batch: Buffer[] = [];
+    let batchSize = 0;
+    const flush = async () => {
+      if (!batchSize) return;
+      const data = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batchSize);
+      batch = [];
+      batchSize = 0;
+      await file.write(data);
+    };
     await produce(store, entries, async (chunk) => {
-      await file.write(chunk);
+      batch.push(chunk);
+      batchSize += chunk.length;
+      if (batchSize >= WRITE_BATCH) await flush();
     });
+    await flush();
     await fh.sync();
     await fh.close();
     fh = undefined;
@@ -61,6 +75,7 @@ function withParentDirs(files: ArchiveFile[]): Entry[] {
 }
 
 const FIXED = { mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '' } satisfies Partial<Headers>;
+const WRITE_BATCH = 4 << 20;
 
 type Pack = ReturnType<typeof tarPack>;
 
@@ -74,7 +89,7 @@ async function produce(store: ContentStore, entries: Entry[], write: (chunk: Buf
     for (const e of entries) {
       if ('directory' in e) await addEntry(pack, { ...FIXED, name: e.name, type: 'directory', mode: 0o755 });
       else if ('data' in e) await addEntry(pack, { ...FIXED, name: e.name, type: 'file', mode: 0o644, size: e.data.length }, e.data);
-      else await addEntry(pack, { ...FIXED, name: e.name, type: 'file', mode: 0o644, size: e.blob.size }, store.openRead(e.blob.digest));
+      else await addEntry(pack, { ...FIXED, name: e.name, type: 'file', mode: 0o644, size: e.blob.size }, createReadStream(store.blobPath(e.blob.digest), { highWaterMark: 4 << 20 }));
     }
     pack.finalize();
   })();

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Transform, pipeline, type Readable } from 'node:stream';
-import { constants as zlibConstants, createGzip } from 'node:zlib';
-import { MediaType, type DiffId, type Digest } from './types.js';
+import { compressStream, layerMediaType, type LayerCompression } from './compress.js';
+import type { DiffId, Digest } from './types.js';
 
 /** Where the compressed bytes go; ContentStore.ingest fits (it hashes and commits them). */
 export interface BlobSink {
@@ -9,24 +9,33 @@ export interface BlobSink {
 }
 
 export interface LayerBlob {
-  /** sha256 of the compressed blob (the manifest's layer digest). */
+  /** sha256 of the blob as stored (the manifest's layer digest; the diffID when uncompressed). */
   digest: Digest;
   /** sha256 of the uncompressed tar (the config's rootfs.diff_ids entry). */
   diffId: DiffId;
-  /** Compressed size. */
+  /** Stored (compressed) size. */
   size: number;
-  mediaType: typeof MediaType.ociLayerGzip;
+  mediaType: string;
+}
+
+export interface LayerBlobOptions {
+  /** Default gzip, as BuildKit's. */
+  compression?: LayerCompression;
+  /** Default: zlib's 6 for gzip, 3 for zstd. */
+  level?: number;
 }
 
 /**
- * Makes a gzip layer blob in one pass: tar bytes → sha256 (diffID) → gzip → sink.
- * Node's gzip header carries no file name and mtime 0, so equal tars give equal blobs.
+ * Makes a layer blob in one pass: tar bytes → sha256 (diffID) → compressor → sink. Every
+ * compressor here is reproducible (gzip members carry no name and mtime 0; see parallel-gzip.ts
+ * and compress.ts), so equal tars give equal blobs.
  */
 export async function createLayerBlob(
   writeTar: (out: NodeJS.WritableStream) => Promise<void>,
   sink: BlobSink,
-  opts: { level?: number } = {},
+  opts: LayerBlobOptions = {},
 ): Promise<LayerBlob> {
+  const compression = opts.compression ?? 'gzip';
   const tar = new PassThrough({ highWaterMark: 1 << 20 });
   const hash = createHash('sha256');
   const diff = new Transform({
@@ -35,14 +44,14 @@ export async function createLayerBlob(
       cb(null, chunk);
     },
   });
-  const gzip = createGzip({ level: opts.level ?? zlibConstants.Z_DEFAULT_COMPRESSION });
+  const compressor = compressStream(compression, opts.level);
   // Any failure anywhere tears the whole chain down so neither side waits forever; pipeline
   // also does so when the sink stops reading early (premature close).
   const fail = (err: Error) => {
-    for (const s of [tar, diff, gzip]) s.destroy(err);
+    for (const s of [tar, diff, compressor]) s.destroy(err);
   };
   const chain = new Promise<void>((resolve, reject) => {
-    pipeline(tar, diff, gzip, (err) => {
+    pipeline(tar, diff, compressor, (err) => {
       if (!err) return resolve();
       fail(err);
       reject(err);
@@ -58,7 +67,7 @@ export async function createLayerBlob(
       throw err;
     }
   })();
-  const consuming = sink.ingest(gzip).catch((err: unknown) => {
+  const consuming = sink.ingest(compressor).catch((err: unknown) => {
     fail(err as Error);
     throw err;
   });
@@ -68,6 +77,6 @@ export async function createLayerBlob(
     digest: stored.digest as Digest,
     diffId: `sha256:${hash.digest('hex')}` as DiffId,
     size: stored.size,
-    mediaType: MediaType.ociLayerGzip,
+    mediaType: layerMediaType(compression),
   };
 }

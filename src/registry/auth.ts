@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import type { HttpClient, HttpResponse } from './http.js';
 import { USER_AGENT, describeCause } from './transport.js';
 
 /**
@@ -11,6 +12,11 @@ import { USER_AGENT, describeCause } from './transport.js';
 export interface Credentials {
   username: string;
   password: string;
+  /**
+   * An OAuth2 refresh token (`identitytoken` in docker's config.json, or a credential helper's
+   * answer with username `<token>`): exchanged at the token service instead of a password.
+   */
+  identityToken?: string;
 }
 
 /** Looks up credentials for a registry by its name as in references (`docker.io`, `ghcr.io`, `localhost:5000`). */
@@ -83,12 +89,15 @@ interface CachedAuth {
 export class RegistryAuth {
   private readonly cache = new Map<string, CachedAuth>();
 
-  constructor(private readonly credentials?: CredentialsProvider) {}
+  constructor(
+    private readonly http: HttpClient,
+    private readonly credentials?: CredentialsProvider,
+  ) {}
 
-  /** The Authorization header already earned for `host` and `scope`, if any. */
-  cached(host: string, scope: string): string | undefined {
+  /** The Authorization header already earned for `host` and these scopes, if any. */
+  cached(host: string, scopes: string[]): string | undefined {
     const now = Date.now();
-    for (const key of [`${host} ${scope}`, host]) {
+    for (const key of [`${host} ${scopes.join(' ')}`, host]) {
       const hit = this.cache.get(key);
       if (hit && hit.expires > now) return hit.value;
     }
@@ -99,15 +108,15 @@ export class RegistryAuth {
    * Answers a 401 from `host`. Returns the Authorization header to retry with, or undefined when
    * the challenge cannot be met (e.g. Basic without credentials), so the caller reports the 401.
    */
-  async answer(registry: string, host: string, scope: string, header: string | null, signal?: AbortSignal): Promise<string | undefined> {
+  async answer(registry: string, host: string, scopes: string[], header: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
     if (!header) return undefined;
     const challenges = parseWwwAuthenticate(header);
     const creds = await this.credentials?.(registry);
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer) {
-      const { token, expiresIn } = await fetchToken(registry, bearer, scope, creds, signal);
+      const { token, expiresIn } = await fetchToken(this.http, registry, bearer, scopes, creds, signal);
       const value = `Bearer ${token}`;
-      this.cache.set(`${host} ${scope}`, { value, expires: Date.now() + Math.max(expiresIn - 10, 1) * 1000 });
+      this.cache.set(`${host} ${scopes.join(' ')}`, { value, expires: Date.now() + Math.max(expiresIn - 10, 1) * 1000 });
       return value;
     }
     if (challenges.some((c) => c.scheme === 'basic') && creds) {
@@ -120,9 +129,10 @@ export class RegistryAuth {
 }
 
 async function fetchToken(
+  http: HttpClient,
   registry: string,
   challenge: Challenge,
-  scope: string,
+  scopes: string[],
   creds: Credentials | undefined,
   signal: AbortSignal | undefined,
 ): Promise<{ token: string; expiresIn: number }> {
@@ -134,32 +144,44 @@ async function fetchToken(
   } catch {
     throw new UserError(`registry ${registry} asked for a token from an invalid realm ${JSON.stringify(realm)}`);
   }
-  if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
-  url.searchParams.append('scope', scope);
   // The registry may name a wider scope than ours (e.g. for a cross-repository mount); ask for both.
+  const wanted = [...scopes];
   const theirs = challenge.params.scope;
-  if (theirs && theirs !== scope) url.searchParams.append('scope', theirs);
+  if (theirs && !wanted.includes(theirs)) wanted.push(theirs);
 
   const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-  if (creds) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
-  let res: Response;
+  let res: HttpResponse;
   try {
-    res = await fetch(url, { headers, signal });
+    if (creds?.identityToken) {
+      // The distribution token spec's OAuth2 flow: a refresh token is POSTed, never sent as Basic.
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'tsbuild', access_type: 'offline' });
+      if (challenge.params.service) form.set('service', challenge.params.service);
+      form.set('scope', wanted.join(' '));
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      res = await http.request({ method: 'POST', url, headers, body: Buffer.from(form.toString()), ...(signal ? { signal } : {}) });
+    } else {
+      if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+      for (const s of wanted) url.searchParams.append('scope', s);
+      if (creds) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+      res = await http.request({ method: 'GET', url, headers, ...(signal ? { signal } : {}) });
+    }
   } catch (err) {
     if (signal?.aborted) throw err;
     throw new UserError(`cannot reach the token service ${url.host} of registry ${registry}: ${describeCause(err)}`, { cause: err });
   }
   if (res.status === 401 || res.status === 403) {
-    await res.body?.cancel();
-    throw new UserError(`authentication to registry ${registry} failed: the token service ${url.host} refused ${creds ? 'the credentials' : 'anonymous access'}`);
+    res.discard();
+    throw new UserError(`authentication to registry ${registry} failed: the token service ${url.host} refused ${creds ? 'the credentials' : 'anonymous access'}`, {
+      hint: creds ? 'check the credentials in your docker config (docker login)' : 'log in first (docker login writes ~/.docker/config.json, which tsbuild reads)',
+    });
   }
-  if (!res.ok) {
-    await res.body?.cancel();
+  if (res.status < 200 || res.status > 299) {
+    res.discard();
     throw new UserError(`the token service ${url.host} of registry ${registry} answered ${res.status} ${res.statusText}`);
   }
   let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
   try {
-    body = (await res.json()) as typeof body;
+    body = JSON.parse(await res.text()) as typeof body;
   } catch {
     throw new UserError(`the token service ${url.host} of registry ${registry} sent an unreadable answer`);
   }

@@ -1,24 +1,18 @@
 import { Readable } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { UserError } from '../errors.js';
 import { ContentStore, DigestMismatchError, sha256Digest } from '../cache/content-store.js';
 import type { Descriptor, Digest } from '../image/types.js';
-import { RegistryAuth, type CredentialsProvider } from './auth.js';
+import type { HttpResponse } from './http.js';
 import { MANIFEST_ACCEPT, checkLayersMatchConfig, parseConfig, parseManifest, type ParsedManifest } from './manifest.js';
 import { formatPlatform, selectManifest, type PlatformSpec } from './platform.js';
-import { isInsecureRegistryHost, type ImageReference } from './reference.js';
+import type { ImageReference } from './reference.js';
 import type { RegistryResolvedImage } from './resolved-image.js';
-import { USER_AGENT, describeCause, discard, errorSummary, isRedirect, isTlsError, isTransient, sleep } from './transport.js';
+import { RegistrySession, type RegistrySessionOptions } from './session.js';
+import { backoff, describeCause, errorSummary, isTransient, sleep } from './transport.js';
 
 export type { RegistryResolvedImage } from './resolved-image.js';
 
-export interface RegistryClientOptions {
-  /** Registries (`host[:port]` as in references) spoken to over plain HTTP, besides loopback ones. */
-  insecureHosts?: string[];
-  credentials?: CredentialsProvider;
-  /** Tries per request when the network fails or the registry answers 502/503/504. */
-  attempts?: number;
-}
+export type RegistryClientOptions = RegistrySessionOptions;
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -36,16 +30,28 @@ interface LoadedManifest {
 
 /** A pull client for the distribution API (docker registry v2 / OCI distribution). */
 export class RegistryClient {
-  private readonly insecure: Set<string>;
-  private readonly auth: RegistryAuth;
+  /** Shared with the pusher, so tokens and what each registry speaks are learnt once. */
+  readonly session: RegistrySession;
   private readonly attempts: number;
   // One download per blob and store at a time, however many build steps ask for it.
   private readonly downloads = new Map<string, Promise<void>>();
 
   constructor(opts: RegistryClientOptions = {}) {
-    this.insecure = new Set(opts.insecureHosts ?? []);
-    this.auth = new RegistryAuth(opts.credentials);
+    this.session = new RegistrySession(opts);
     this.attempts = Math.max(1, opts.attempts ?? 3);
+  }
+
+  /**
+   * The digest a tag points at now, by one HEAD request (Docker-Content-Digest), or undefined
+   * when the registry does not say (then a GET is needed to know).
+   */
+  async headManifest(ref: ImageReference, opts: CallOptions = {}): Promise<Digest | undefined> {
+    const display = ref.withDefaultTag().familiar();
+    const res = await this.send(ref, 'HEAD', this.session.repoUrl(ref.registry, ref.repository, `manifests/${ref.manifestReference}`), `manifest of ${display}`, opts.signal, { accept: MANIFEST_ACCEPT.join(', ') });
+    res.discard();
+    if (res.status === 404) throw new UserError(`image not found: ${display}`, { detail: `registry ${ref.registry} answered: 404 Not Found` });
+    const digest = res.header('docker-content-digest');
+    return res.status === 200 && digest && /^sha256:[a-f0-9]{64}$/.test(digest) ? (digest as Digest) : undefined;
   }
 
   /**
@@ -102,33 +108,92 @@ export class RegistryClient {
   private async download(ref: ImageReference, desc: Descriptor, store: ContentStore, signal: AbortSignal | undefined): Promise<void> {
     const display = ref.withDefaultTag().familiar();
     const what = `blob ${desc.digest} of ${display}`;
-    const url = new URL(`blobs/${desc.digest}`, this.base(ref));
-    for (let attempt = 1; ; attempt++) {
-      const res = await this.get(ref, url, undefined, what, signal);
-      if (res.status === 404) {
-        await discard(res);
-        throw new UserError(`${what} is missing from registry ${ref.registry}`, { hint: 'the image in the registry is incomplete; push it again' });
+    const url = this.session.repoUrl(ref.registry, ref.repository, `blobs/${desc.digest}`);
+    const first = await this.send(ref, 'GET', url, what, signal);
+    if (first.status === 404) {
+      first.discard();
+      throw new UserError(`${what} is missing from registry ${ref.registry}`, { hint: 'the image in the registry is incomplete; push it again' });
+    }
+    if (first.status !== 200) throw await unexpected(first, what, ref.registry);
+    const body = Readable.from(this.resumable(ref, url, desc, what, first, signal));
+    try {
+      await store.ingest(body, { digest: desc.digest, size: desc.size }, what);
+    } catch (err) {
+      if (err instanceof DigestMismatchError) {
+        const size = err.what.endsWith(' size');
+        throw new UserError(`${size ? 'size' : 'digest'} mismatch in ${what}: expected ${err.expected}, got ${err.actual}`, {
+          cause: err,
+          hint: 'the registry (or something between it and you) served different content than the manifest names',
+        });
       }
-      if (!res.body) throw new UserError(`${what}: registry ${ref.registry} sent an empty answer`);
+      if (signal?.aborted || err instanceof UserError) throw err;
+      if (isTransient(err)) throw new UserError(`download of ${what} failed: ${describeCause(err)}`, { cause: err });
+      throw err;
+    }
+  }
+
+  /**
+   * The bytes of a blob, resuming with a Range request where a broken connection cut them off
+   * (a 200 answer to the Range request is skipped up to where we were). Stops early when the
+   * registry sends more than the descriptor's size: the store's size check then fails.
+   */
+  private async *resumable(ref: ImageReference, url: URL, desc: Descriptor, what: string, first: HttpResponse, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+    let res = first;
+    let received = 0;
+    let skip = 0;
+    for (let attempt = 1; ; attempt++) {
       try {
-        await store.ingest(Readable.fromWeb(res.body as NodeReadableStream<Uint8Array>), { digest: desc.digest, size: desc.size }, what);
-        return;
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          let c = chunk;
+          if (skip > 0) {
+            const n = Math.min(skip, c.length);
+            skip -= n;
+            c = c.subarray(n);
+            if (c.length === 0) continue;
+          }
+          received += c.length;
+          if (received > desc.size) {
+            res.body.destroy();
+            throw new DigestMismatchError(`${desc.size} bytes`, `more than ${desc.size} bytes`, `${what} size`);
+          }
+          yield c;
+        }
+        if (received >= desc.size) return;
+        // A clean end short of the size: the connection was closed early, or the blob is short.
       } catch (err) {
-        if (err instanceof DigestMismatchError) {
-          throw new UserError(`digest mismatch in ${what}: expected ${err.expected}, got ${err.actual}`, {
-            cause: err,
-            hint: 'the registry (or something between it and you) served different content than the manifest names',
-          });
+        if (err instanceof DigestMismatchError || signal?.aborted || !isTransient(err)) throw err;
+        if (attempt >= this.attempts) throw err;
+      }
+      if (attempt >= this.attempts) return; // short: ingest reports the size mismatch
+      await sleep(backoff(attempt), signal);
+      res = await this.send(ref, 'GET', url, what, signal, { range: `bytes=${received}-` });
+      if (res.status === 206) {
+        const start = /^bytes (\d+)-/.exec(res.header('content-range') ?? '')?.[1];
+        if (Number(start) !== received) {
+          res.discard();
+          throw new UserError(`${what}: registry ${ref.registry} resumed the download at the wrong offset (${start ?? 'none'} instead of ${received})`);
         }
-        if (signal?.aborted) throw err;
-        if (isTransient(err) && attempt < this.attempts) {
-          await sleep(backoff(attempt), signal);
-          continue;
-        }
-        if (isTransient(err)) throw new UserError(`download of ${what} failed: ${describeCause(err)}`, { cause: err });
-        throw err;
+        skip = 0;
+      } else if (res.status === 200) {
+        skip = received;
+      } else {
+        // 416 and the like: nothing more to get; ingest reports the size mismatch
+        res.discard();
+        return;
       }
     }
+  }
+
+  private send(ref: ImageReference, method: 'GET' | 'HEAD', url: URL, what: string, signal: AbortSignal | undefined, h: { accept?: string; range?: string } = {}): Promise<HttpResponse> {
+    const headers: Record<string, string> = {};
+    if (h.accept) headers.accept = h.accept;
+    if (h.range) headers.range = h.range;
+    return this.session.send(ref.registry, {
+      method, url, headers, what, access: 'pull',
+      scopes: [`repository:${ref.repository}:pull`],
+      display: ref.withDefaultTag().familiar(),
+      ...(signal ? { signal } : {}),
+    });
   }
 
   /**
@@ -151,132 +216,53 @@ export class RegistryClient {
       return { descriptor: descriptorFor(parsed, expectedDigest, bytes.length, listed), parsed };
     }
 
-    const url = new URL(`manifests/${reference}`, this.base(ref));
-    const res = await this.get(ref, url, MANIFEST_ACCEPT.join(', '), `manifest of ${display}`, signal);
+    const url = this.session.repoUrl(ref.registry, ref.repository, `manifests/${reference}`);
+    const res = await this.send(ref, 'GET', url, `manifest of ${display}`, signal, { accept: MANIFEST_ACCEPT.join(', ') });
     if (res.status === 404) {
       const summary = await errorSummary(res);
       if (listed) throw new UserError(`image not found: ${what}: the index lists it, but the registry does not have it (${summary})`);
       throw new UserError(`image not found: ${display}`, { detail: `registry ${ref.registry} answered: ${summary}` });
     }
-    const length = Number(res.headers.get('content-length') ?? 0);
+    if (res.status !== 200) throw await unexpected(res, `manifest of ${display}`, ref.registry);
+    const length = Number(res.header('content-length') ?? 0);
     if (length > MANIFEST_MAX_BYTES) {
-      await discard(res);
+      res.discard();
       throw new UserError(`${what}: the manifest is ${length} bytes, more than a manifest can reasonably be`);
     }
-    const bytes = Buffer.from(await res.arrayBuffer());
-    if (bytes.length > MANIFEST_MAX_BYTES) throw new UserError(`${what}: the manifest is more than ${MANIFEST_MAX_BYTES} bytes`);
+    let bytes: Buffer;
+    try {
+      bytes = await res.buffer(MANIFEST_MAX_BYTES);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ETOOBIG') throw new UserError(`${what}: the manifest is more than ${MANIFEST_MAX_BYTES} bytes`);
+      throw new UserError(`download of the manifest of ${display} failed: ${describeCause(err)}`, { cause: err });
+    }
 
     const digest = sha256Digest(bytes);
     if (expectedDigest && digest !== expectedDigest) {
       throw new UserError(`digest mismatch for ${what}: asked for ${expectedDigest}, the registry sent content with digest ${digest}`);
     }
     // For a tag, the registry's own header is the only thing to check the bytes against.
-    const claimed = res.headers.get('docker-content-digest');
+    const claimed = res.header('docker-content-digest');
     if (!expectedDigest && claimed && claimed.startsWith('sha256:') && claimed !== digest) {
       throw new UserError(`digest mismatch for ${what}: the registry says ${claimed}, the content it sent has digest ${digest}`);
     }
     if (listed && listed.size !== bytes.length) {
       throw new UserError(`size mismatch for ${what}: the index says ${listed.size} bytes, the registry sent ${bytes.length}`);
     }
-    const parsed = parseManifest(bytes, res.headers.get('content-type') ?? listed?.mediaType, what);
+    const parsed = parseManifest(bytes, res.header('content-type') ?? listed?.mediaType, what);
     await store.put(bytes, parsed.mediaType);
     return { descriptor: descriptorFor(parsed, digest, bytes.length, listed), parsed };
   }
 
-  /** `scheme://host/v2/<repository>/`; Docker Hub's API lives on registry-1.docker.io. */
-  private base(ref: ImageReference): URL {
-    const host = ref.registry === 'docker.io' ? 'registry-1.docker.io' : ref.registry;
-    const scheme = this.isInsecure(ref.registry) ? 'http' : 'https';
-    return new URL(`${scheme}://${host}/v2/${ref.repository}/`);
-  }
-
-  private isInsecure(registry: string): boolean {
-    return this.insecure.has(registry) || isInsecureRegistryHost(registry);
-  }
-
-  /**
-   * GET with auth, redirects and retries. Returns 2xx and 404 responses (what a 404 means depends
-   * on what was asked); every other outcome becomes a UserError naming the registry.
-   * Redirects are followed by hand so that credentials are only ever sent to the registry itself,
-   * never to the storage backend a blob request is redirected to.
-   */
-  private async get(ref: ImageReference, start: URL, accept: string | undefined, what: string, signal: AbortSignal | undefined): Promise<Response> {
-    const scope = `repository:${ref.repository}:pull`;
-    const origin = this.base(ref).origin;
-    const display = ref.withDefaultTag().familiar();
-    let url = start;
-    let attempt = 1;
-    let redirects = 0;
-    let authAnswered = false;
-    for (;;) {
-      const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-      if (accept) headers.accept = accept;
-      const toRegistry = url.origin === origin;
-      const authorization = toRegistry ? this.auth.cached(url.host, scope) : undefined;
-      if (authorization) headers.authorization = authorization;
-
-      let res: Response;
-      try {
-        res = await fetch(url, { headers, redirect: 'manual', signal });
-      } catch (err) {
-        if (signal?.aborted) throw err;
-        if (isTransient(err) && attempt < this.attempts) {
-          await sleep(backoff(attempt++), signal);
-          continue;
-        }
-        const where = url.host === ref.registry ? ref.registry : `${ref.registry} (${url.host})`;
-        let hint: string | undefined;
-        if (isTlsError(err) && !this.isInsecure(ref.registry)) hint = `if ${ref.registry} serves plain HTTP, add it to the insecure registries`;
-        else if (/refused/.test(describeCause(err))) hint = 'is the registry running, and is the host and port right?';
-        throw new UserError(`cannot reach registry ${where} for ${display}: ${describeCause(err)}`, { cause: err, hint });
-      }
-
-      if (isRedirect(res.status)) {
-        const location = res.headers.get('location');
-        await discard(res);
-        if (!location || ++redirects > 10) throw new UserError(`registry ${ref.registry} redirected ${what} ${location ? 'too many times' : 'nowhere'}`);
-        url = new URL(location, url);
-        continue;
-      }
-      if (res.status === 401 && toRegistry && !authAnswered) {
-        authAnswered = true;
-        const challenge = res.headers.get('www-authenticate');
-        await discard(res);
-        if (await this.auth.answer(ref.registry, url.host, scope, challenge, signal)) continue;
-        throw accessDenied(display, ref.registry, '401 Unauthorized');
-      }
-      if (res.ok || res.status === 404) return res;
-
-      const summary = await errorSummary(res);
-      if (res.status === 401 || res.status === 403) throw accessDenied(display, ref.registry, summary);
-      if (res.status === 429) {
-        throw new UserError(`registry ${ref.registry} is rate limiting requests (429 Too Many Requests) while pulling ${display}`, {
-          detail: summary,
-          hint: 'wait a while, or authenticate to get a higher limit',
-        });
-      }
-      if ((res.status === 502 || res.status === 503 || res.status === 504) && attempt < this.attempts) {
-        await sleep(backoff(attempt++), signal);
-        continue;
-      }
-      throw new UserError(`registry ${ref.registry} failed to serve ${what}: ${res.status} ${res.statusText}`, { detail: summary });
-    }
-  }
 }
 
-function accessDenied(display: string, registry: string, summary: string): UserError {
-  return new UserError(`pull access denied for ${display}: the repository does not exist or needs credentials`, {
-    detail: `registry ${registry} answered: ${summary}`,
-    hint: 'check the image name; for a private image, log in to the registry first',
-  });
+/** An answer a well-behaved registry does not give to this request. */
+async function unexpected(res: HttpResponse, what: string, registry: string): Promise<UserError> {
+  return new UserError(`registry ${registry} answered ${res.status} ${res.statusText} for ${what}`, { detail: await errorSummary(res) });
 }
 
 function descriptorFor(parsed: ParsedManifest, digest: Digest, size: number, listed: Descriptor | undefined): Descriptor {
   const d: Descriptor = { mediaType: parsed.mediaType, digest, size };
   if (listed?.platform) d.platform = listed.platform;
   return d;
-}
-
-function backoff(attempt: number): number {
-  return 200 * 4 ** (attempt - 1);
 }

@@ -44,8 +44,23 @@ export function isTlsError(err: unknown): boolean {
 /** Whether a failed request is worth repeating: the network hiccupped, nothing says the server is absent. */
 export function isTransient(err: unknown): boolean {
   const code = errorCode(err);
-  if (code === undefined) return err instanceof TypeError && err.message === 'terminated';
-  return ['ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'].includes(code);
+  if (code === undefined) return (err instanceof TypeError && err.message === 'terminated') || (err instanceof Error && err.message === 'aborted');
+  return ['ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'].includes(code);
+}
+
+/**
+ * The server answered a TLS handshake with something that is not TLS: it speaks plain HTTP
+ * (docker's "server gave HTTP response to HTTPS client"). Certificate problems are not this.
+ */
+export function isNotTls(err: unknown): boolean {
+  const code = errorCode(err);
+  const message = String((err as { message?: unknown })?.message ?? '');
+  return code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || /wrong version number|packet length too long|unknown protocol/.test(message);
+}
+
+/** Exponential backoff: 0.2 s, 0.8 s, 3.2 s… */
+export function backoff(attempt: number): number {
+  return 200 * 4 ** (attempt - 1);
 }
 
 export function isRedirect(status: number): boolean {
@@ -53,7 +68,7 @@ export function isRedirect(status: number): boolean {
 }
 
 /** Reads the distribution API's `{"errors":[{code,message}]}` body into one line, for error messages. */
-export async function errorSummary(res: Response): Promise<string> {
+export async function errorSummary(res: { status: number; statusText: string; text(): Promise<string> }): Promise<string> {
   let text: string;
   try {
     text = await res.text();
@@ -71,12 +86,8 @@ export async function errorSummary(res: Response): Promise<string> {
 }
 
 /** Frees the connection of a response whose body we do not want. */
-export async function discard(res: Response): Promise<void> {
-  try {
-    await res.body?.cancel();
-  } catch {
-    // already consumed or errored: nothing to free
-  }
+export async function discard(res: { discard(): void }): Promise<void> {
+  res.discard();
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

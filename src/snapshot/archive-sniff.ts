@@ -1,18 +1,52 @@
-import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { openArchive } from './archive-stream.js';
 
-/** True when the file starts like an archive ADD would extract (tar, gzip, bzip2, xz, zstd). */
-export async function looksLikeArchive(path: string): Promise<boolean> {
-  const fh = await open(path, 'r');
+/** Reads up to `n` bytes from the start of a stream, then lets go of it. */
+async function readHead(stream: Readable, n: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
   try {
-    const head = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(head, 0, 512, 0);
-    const b = head.subarray(0, bytesRead);
-    if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return true;
-    if (b.length >= 3 && b.toString('latin1', 0, 3) === 'BZh') return true;
-    if (b.length >= 6 && b.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
-    if (b.length >= 4 && b.readUInt32LE(0) === 0xfd2fb528) return true;
-    return b.length >= 262 && b.toString('latin1', 257, 262) === 'ustar';
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= n) break;
+    }
+  } catch {
+    // corrupt compressed data: whatever was decoded before it is all there is
   } finally {
-    await fh.close();
+    stream.destroy();
   }
+  return Buffer.concat(chunks).subarray(0, n);
+}
+
+/** A tar header block whose checksum field agrees with its bytes (unsigned or signed sum, as Go accepts). */
+export function isTarHeader(block: Buffer): boolean {
+  if (block.length < 512 || block.every((b) => b === 0)) return false;
+  const field = block.toString('latin1', 148, 156).replace(/[\0 ]+$/, '').trim();
+  if (!/^[0-7]+$/.test(field)) return false;
+  const want = parseInt(field, 8);
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < 512; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  return want === unsigned || want === signed;
+}
+
+/**
+ * True when ADD would extract the file: once decompressed (gzip, bzip2, xz, zstd or none) it
+ * starts with a valid tar header, which is BuildKit's test (its tar reader's first Next()). A
+ * compressed file that is not a tar, or an empty tar, is copied as it is.
+ */
+export async function isTarArchive(path: string): Promise<boolean> {
+  let stream: Readable;
+  try {
+    stream = await openArchive(path);
+  } catch {
+    return false;
+  }
+  stream.on('error', () => {});
+  return isTarHeader(await readHead(stream, 512));
 }

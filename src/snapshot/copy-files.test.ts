@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { selectContext, type SelectedMatch } from '../cache/context-source.js';
 import { UserError } from '../errors.js';
 import { copyIntoRoot, type CopyRequest } from './copy-files.js';
+import { parseModeChange } from './file-mode.js';
 
 let tmp: string;
 let src: string;
@@ -75,9 +76,30 @@ describe('copyIntoRoot: destinations', () => {
     expect(await read('existing/a.txt')).toBe('A');
   });
 
-  it('several sources make the destination a directory', async () => {
-    await copy(['a.txt', 'b.txt'], '/multi');
+  it('several files need a destination ending in / (or an existing directory)', async () => {
+    const err = await userErrorOf(copy(['a.txt', 'b.txt'], '/multi'));
+    expect(err.message).toBe('When using COPY with more than one source file, the destination must be a directory and end with a /');
+    expect(err.hint).toMatch(/\/multi\//);
+    expect(await lstat(join(dest, 'multi')).catch(() => undefined)).toBeUndefined();
+    await copy(['a.txt', 'b.txt'], '/multi/');
     expect((await readdir(join(dest, 'multi'))).sort()).toEqual(['a.txt', 'b.txt']);
+    await mkdir(join(dest, 'etc'));
+    await copy(['a.txt', 'b.txt'], '/etc');
+    expect((await readdir(join(dest, 'etc'))).sort()).toEqual(['a.txt', 'b.txt']);
+  });
+
+  it('several directory sources merge into a destination without a slash; a file after them goes in it', async () => {
+    await copy(['dir', 'dir/sub'], '/merged');
+    expect((await readdir(join(dest, 'merged'))).sort()).toEqual(['one', 'sub', 'two']);
+    await copy(['dir', 'a.txt'], '/merged2');
+    expect((await readdir(join(dest, 'merged2'))).sort()).toEqual(['a.txt', 'one', 'sub']);
+    // a file first names the destination itself; a directory after it cannot go there
+    expect((await userErrorOf(copy(['a.txt', 'dir'], '/merged3'))).message).toMatch(/more than one source file/);
+  });
+
+  it('an empty selection (a wildcard matching nothing) copies nothing and creates nothing', async () => {
+    await copyIntoRoot({ destRoot: dest, dest: '/nothing/here/', sources: [{ srcRoot: src, matches: [] }], inline: [], preserveOwner: false });
+    expect(await readdir(dest)).toEqual([]);
   });
 
   it('a file replaces an existing file', async () => {
@@ -182,6 +204,26 @@ describe('copyIntoRoot: owners and modes', () => {
     expect(await modeOf('p')).toBe(0o755);
   });
 
+  it('a symbolic --chmod applies to each entry\'s own mode (X only where something can execute)', async () => {
+    await chmod(join(src, 'dir/one'), 0o744);
+    await copy(['dir', 'a.txt'], '/s/', { chmod: parseModeChange('go-rwx,a+X') });
+    expect(await modeOf('s/one')).toBe(0o711); // 0744 → go-rwx → 0700 → a+X (u had x) → 0711
+    expect(await modeOf('s/sub')).toBe(0o711); // directories always take X
+    expect(await modeOf('s/sub/two')).toBe(0o600); // 0644 → 0600, nothing executable
+    expect(await modeOf('s/a.txt')).toBe(0o600);
+    expect(await modeOf('s')).toBe(0o755); // created, not copied
+  });
+
+  it('an octal --chmod sets special bits too, as current BuildKit does', async () => {
+    await copy(['a.txt'], '/bin/su', { chmod: parseModeChange('4755') });
+    expect(await modeOf('bin/su')).toBe(0o4755);
+  });
+
+  it('heredoc files start from 0644 under a symbolic --chmod', async () => {
+    await copyIntoRoot({ destRoot: dest, dest: '/h/', sources: [], inline: [{ name: 'run.sh', content: 'x' }], preserveOwner: false, chmod: parseModeChange('+x') });
+    expect(await modeOf('h/run.sh')).toBe(0o755);
+  });
+
   it('a setuid bit survives the chown', async () => {
     await chmod(join(src, 'b.txt'), 0o4755);
     await copy(['b.txt'], '/bin/', { owner: { uid: 3, gid: 3 } });
@@ -223,11 +265,8 @@ describe('copyIntoRoot: links', () => {
     expect(await read('app/sub/one-again')).toBe('1');
   });
 
-  // BUG (copy-files.ts place): when the same hard-linked file is placed twice at the same target
-  // (overlapping sources, e.g. `COPY dir/one dir/one /app/`), the second placement removes the target
-  // and then tries to link it to itself (links.get(inode) === target): ENOENT, a raw Error. Fix: when
-  // links.get(inode) === target, skip (or only rm when the recorded path differs).
-  it.fails('the same hard-linked file named twice is copied once, without error', async () => {
+  // Overlapping sources (`COPY dir/one dir/one /app/`) place a hard-linked file once.
+  it('the same hard-linked file named twice is copied once, without error', async () => {
     await link(join(src, 'dir/one'), join(src, 'dir/one-link'));
     await copy(['dir/one', 'dir/one'], '/app/');
     expect(await read('app/one')).toBe('1');

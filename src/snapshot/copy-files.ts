@@ -2,6 +2,9 @@ import { chmod, chown, copyFile, lchown, link, lstat, lutimes, mkdir, rm, symlin
 import { join, posix } from 'node:path';
 import { UserError } from '../errors.js';
 import type { ContextEntry, SelectedMatch } from '../cache/context-source.js';
+import { isTarArchive } from './archive-sniff.js';
+import { extractArchive } from './extract-archive.js';
+import type { ModeChange } from './file-mode.js';
 import { resolveInRoot } from './resolve-in-root.js';
 
 export interface Owner {
@@ -9,18 +12,28 @@ export interface Owner {
   gid: number;
 }
 
+export interface CopySource {
+  /** Host directory the matches' `rel` paths are relative to. */
+  srcRoot: string;
+  matches: SelectedMatch[];
+  /** ADD: a match that is a tar archive (plain, gzip, bzip2, xz or zstd) is extracted into the destination. */
+  unpack?: boolean;
+}
+
 export interface CopyRequest {
-  /** Host path of the destination rootfs (an overlay merged mount). */
+  /** Host path of the destination rootfs (an overlay merged mount, or an empty layer dir for --link). */
   destRoot: string;
   /** Absolute path in the destination; a trailing '/' means "into this directory". */
   dest: string;
-  /** Each source's host root and what was selected under it. */
-  sources: { srcRoot: string; matches: SelectedMatch[] }[];
+  sources: CopySource[];
   inline: { name: string; content: string }[];
   /** --chown owner; otherwise `preserveOwner` keeps the source's owners, else 0:0. */
   owner?: Owner;
   preserveOwner: boolean;
-  chmod?: number;
+  /** --chmod: an octal mode, or a change applied to each entry's own mode. */
+  chmod?: number | ModeChange;
+  /** The instruction, for messages (default COPY). */
+  instruction?: 'COPY' | 'ADD';
 }
 
 async function statOrUndefined(p: string) {
@@ -50,30 +63,71 @@ async function mkdirAllInRoot(root: string, dir: string, owner: Owner): Promise<
   return resolveInRoot(root, dir);
 }
 
-/** Copies selected files into a rootfs with Docker's COPY rules for destinations, owners and modes. */
+type Placement = { kind: 'contents' | 'extract' | 'entry'; srcRoot: string; match: SelectedMatch };
+
+/**
+ * How each selected source lands: a directory's contents go into the destination, an archive
+ * ADD unpacks is extracted into it, anything else is one entry (placed as or into it).
+ */
+async function plan(req: CopyRequest): Promise<Placement[]> {
+  const out: Placement[] = [];
+  for (const source of req.sources) {
+    for (const match of source.matches) {
+      let kind: Placement['kind'] = match.root.type === 'dir' ? 'contents' : 'entry';
+      if (kind === 'entry' && source.unpack && match.root.type === 'file' && (await isTarArchive(join(source.srcRoot, match.root.rel)))) kind = 'extract';
+      out.push({ kind, srcRoot: source.srcRoot, match });
+    }
+  }
+  return out;
+}
+
+/**
+ * Without a trailing slash a destination that is not a directory names one file. BuildKit writes
+ * each further source over it (or fails on a directory source after it); refuse that instead.
+ * A directory or archive source before any file makes the destination a directory, as there.
+ */
+function checkSingleDestination(req: CopyRequest, placements: Placement[], destIsDir: boolean): void {
+  let isDir = destIsDir;
+  let taken = false;
+  for (const kind of [...placements.map((p) => p.kind), ...req.inline.map(() => 'entry' as const)]) {
+    if (taken) {
+      throw new UserError(`When using ${req.instruction ?? 'COPY'} with more than one source file, the destination must be a directory and end with a /`, {
+        hint: `write the destination as ${req.dest}/ to copy the sources into that directory`,
+      });
+    }
+    if (kind !== 'entry') isDir = true;
+    else if (!isDir) taken = true;
+  }
+}
+
+/** Copies selected files into a rootfs with Docker's COPY/ADD rules for destinations, owners and modes. */
 export async function copyIntoRoot(req: CopyRequest): Promise<void> {
   const defaultOwner: Owner = req.owner ?? { uid: 0, gid: 0 };
-  const matchCount = req.sources.reduce((n, s) => n + s.matches.length, 0) + req.inline.length;
+  const placements = await plan(req);
+  // A wildcard that matched nothing copies nothing and creates nothing, as in BuildKit.
+  if (placements.length === 0 && req.inline.length === 0) return;
   const destHost = await resolveInRoot(req.destRoot, req.dest);
-  const destStat = await statOrUndefined(destHost);
-  const destIsDir = req.dest.endsWith('/') || matchCount > 1 || !!destStat?.isDirectory();
+  const destIsDir = req.dest.endsWith('/') || !!(await statOrUndefined(destHost))?.isDirectory();
+  checkSingleDestination(req, placements, destIsDir);
   const dirTimes: { path: string; atime: number; mtime: number }[] = [];
   const links = new Map<string, string>();
 
   const ownerOf = (e: ContextEntry): Owner => req.owner ?? (req.preserveOwner ? { uid: e.uid, gid: e.gid } : defaultOwner);
+  const modeOf = (mode: number, isDir: boolean): number =>
+    req.chmod === undefined ? mode : typeof req.chmod === 'number' ? req.chmod : req.chmod.apply(mode, isDir);
 
   const place = async (srcRoot: string, e: ContextEntry, target: string): Promise<void> => {
     const src = join(srcRoot, e.rel);
+    const inode = `${e.dev}:${e.ino}`;
+    // The same hard-linked file named twice (overlapping sources) is already where it belongs.
+    if (e.nlink > 1 && links.get(inode) === target) return;
     const existing = await statOrUndefined(target);
     const owner = ownerOf(e);
-    const mode = req.chmod ?? e.mode;
     if (e.type === 'dir') {
       if (existing && !existing.isDirectory()) await rm(target, { recursive: true, force: true });
-      if (!existing || !existing.isDirectory()) {
-        await mkdir(target);
-      }
+      if (!existing || !existing.isDirectory()) await mkdir(target);
       await chown(target, owner.uid, owner.gid);
-      await chmod(target, mode);
+      await chmod(target, modeOf(e.mode, true));
       dirTimes.push({ path: target, atime: e.mtimeMs / 1000, mtime: e.mtimeMs / 1000 });
       return;
     }
@@ -81,7 +135,6 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
       throw new UserError(`cannot copy ${e.rel || '.'} over the directory ${target.slice(req.destRoot.length) || '/'}`);
     }
     if (existing) await rm(target, { force: true });
-    const inode = `${e.dev}:${e.ino}`;
     if (e.nlink > 1 && e.type === 'file' && links.has(inode)) {
       await link(links.get(inode)!, target);
       return;
@@ -95,42 +148,41 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
     if (e.type !== 'file') return; // sockets, fifos and devices are not copied from a context
     await copyFile(src, target);
     await chown(target, owner.uid, owner.gid);
-    await chmod(target, mode);
+    await chmod(target, modeOf(e.mode, false));
     await utimes(target, e.mtimeMs / 1000, e.mtimeMs / 1000);
     if (e.nlink > 1) links.set(inode, target);
   };
 
-  for (const source of req.sources) {
-    for (const m of source.matches) {
-      if (m.root.type === 'dir') {
-        // A directory source copies its contents; a destination it has to create gets 0755 and the
-        // copy's owner, not the source directory's metadata (as BuildKit's MkdirAll does).
-        const target = await mkdirAllInRoot(req.destRoot, req.dest, defaultOwner);
-        const base = m.root.rel;
-        for (const child of m.children) {
-          const rel = base ? child.rel.slice(base.length + 1) : child.rel;
-          await place(source.srcRoot, child, join(target, rel));
-        }
-        continue;
+  // Where one entry goes: into the destination directory (which an earlier directory or archive
+  // source may have made), or as the destination itself.
+  const entryTarget = async (name: string): Promise<string> =>
+    destIsDir || (await statOrUndefined(await resolveInRoot(req.destRoot, req.dest)))?.isDirectory()
+      ? join(await mkdirAllInRoot(req.destRoot, req.dest, defaultOwner), name)
+      : join(await mkdirAllInRoot(req.destRoot, posix.dirname(req.dest), defaultOwner), posix.basename(req.dest));
+
+  for (const { kind, srcRoot, match } of placements) {
+    if (kind === 'contents') {
+      // A directory source copies its contents; a destination it has to create gets 0755 and the
+      // copy's owner, not the source directory's metadata (as BuildKit's MkdirAll does).
+      const target = await mkdirAllInRoot(req.destRoot, req.dest, defaultOwner);
+      const base = match.root.rel;
+      for (const child of match.children) {
+        const rel = base ? child.rel.slice(base.length + 1) : child.rel;
+        await place(srcRoot, child, join(target, rel));
       }
-      const name = m.name;
-      if (destIsDir) {
-        const dir = await mkdirAllInRoot(req.destRoot, req.dest, defaultOwner);
-        await place(source.srcRoot, m.root, join(dir, name));
-      } else {
-        const parent = await mkdirAllInRoot(req.destRoot, posix.dirname(req.dest), defaultOwner);
-        await place(source.srcRoot, m.root, join(parent, posix.basename(req.dest)));
-      }
+    } else if (kind === 'extract') {
+      const target = await mkdirAllInRoot(req.destRoot, req.dest, defaultOwner);
+      await extractArchive(join(srcRoot, match.root.rel), target, { label: match.name, ...(req.owner ? { owner: req.owner } : {}) });
+    } else {
+      await place(srcRoot, match.root, await entryTarget(match.name));
     }
   }
   for (const doc of req.inline) {
-    const target = destIsDir
-      ? join(await mkdirAllInRoot(req.destRoot, req.dest, defaultOwner), doc.name)
-      : join(await mkdirAllInRoot(req.destRoot, posix.dirname(req.dest), defaultOwner), posix.basename(req.dest));
+    const target = await entryTarget(doc.name);
     await rm(target, { force: true });
     await writeFile(target, doc.content);
     await chown(target, defaultOwner.uid, defaultOwner.gid);
-    await chmod(target, req.chmod ?? 0o644);
+    await chmod(target, modeOf(0o644, false));
   }
   // Directory mtimes last: writing their children changed them.
   for (const d of dirTimes.reverse()) await utimes(d.path, d.atime, d.mtime);

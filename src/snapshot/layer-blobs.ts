@@ -1,21 +1,94 @@
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ContentStore } from '../cache/content-store.js';
-import { createLayerBlob } from '../image/layer-blob.js';
-import { writeLayerTar } from './layer-tar.js';
+import type { LayerCompression } from '../image/compress.js';
+import { MediaType } from '../image/types.js';
 import type { LayerBlobRecord, SnapshotStore } from './snapshot-store.js';
 
 /**
- * The OCI blob of a snapshot, made the first time an exporter needs it and recorded in the
- * snapshot's layer.json so it is never made twice. A step that changed nothing still gets its
- * (empty) layer, as BuildKit's images have. `below` is the chain under it (bottom first):
- * directories that overlay copied up unchanged are left out of the tar by comparing with it.
+ * Which blob of a layer to have: a given encoding (an archive or a registry asks for one), or
+ * `any`, the cheapest that exists — the state directory's own OCI layout takes whatever is there
+ * and otherwise the plain tar (hashing and writing a tar costs a fraction of compressing it).
  */
-export async function ensureLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: string, below: string[]): Promise<LayerBlobRecord> {
-  const existing = await snapshots.readBlob(id);
-  if (existing && (existing.empty || (await store.has(existing.digest)))) return existing;
-  const layerDir = snapshots.fsDir(id);
-  const lowerDirs = below.map((b) => snapshots.fsDir(b)).reverse();
-  const blob = await createLayerBlob((out) => writeLayerTar(layerDir, out, { lowerDirs }), store);
-  const rec: LayerBlobRecord = { digest: blob.digest, diffId: blob.diffId, size: blob.size, mediaType: blob.mediaType };
-  await snapshots.writeBlob(id, rec);
-  return rec;
+export type BlobWant = LayerCompression | 'any';
+
+export interface LayerBlobRef {
+  digest: string;
+  diffId: string;
+  size: number;
+  mediaType: string;
+  empty?: boolean;
+}
+
+/** Pulled base layers: their tar is the blob they came in (re-tarring the unpacked dir would change its diffID). */
+function isBaseLayer(id: string): boolean {
+  return id.startsWith('l');
+}
+
+/**
+ * The OCI blob of a snapshot in the encoding wanted, made the first time someone needs it and
+ * recorded in the snapshot's layer.json (first blob as the record, later encodings as
+ * `variants`) so no encoding is ever made twice. A new encoding is made from a blob already in
+ * the store when there is one (the plain tar, or a base layer's pulled blob), else by tarring the
+ * snapshot. A step that changed nothing still gets its (empty) layer, as BuildKit's images have.
+ * `below` is the chain under it (bottom first): directories that overlay copied up unchanged
+ * are left out of the tar by comparing with it.
+ */
+export async function ensureLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: string, below: string[], want: BlobWant = 'gzip'): Promise<LayerBlobRef> {
+  const rec = await snapshots.readBlob(id);
+  if (rec?.empty) return rec;
+  const encodings = rec ? [{ digest: rec.digest, size: rec.size, mediaType: rec.mediaType }, ...(rec.variants ?? [])] : [];
+  const present: typeof encodings = [];
+  for (const e of encodings) if (await store.has(e.digest)) present.push(e);
+  const fits = (e: (typeof encodings)[number]): boolean => want === 'any' || compressionOf(e.mediaType) === want;
+  const found = present.find(fits);
+  if (found && rec) return { ...found, diffId: rec.diffId };
+
+  // Making a blob: load the tar and compression code only now (a cached build never does).
+  const [{ compressionOfMediaType }, { decompressStream }, { createLayerBlob }] = await Promise.all([
+    import('../image/compress.js'), import('../image/decompress.js'), import('../image/layer-blob.js'),
+  ]);
+
+  const plain = present.find((e) => compressionOfMediaType(e.mediaType) === 'uncompressed');
+  const source = plain ?? (isBaseLayer(id) ? present[0] : undefined);
+  if (isBaseLayer(id) && !source) throw new Error(`base layer ${id}: its blob ${rec?.digest ?? '(unknown)'} is not in the content store`);
+  const writeTar = source
+    ? (out: NodeJS.WritableStream) => pipeline(decompressStream(store.openRead(source.digest)), out as NodeJS.WritableStream & import('node:stream').Writable)
+    : async (out: NodeJS.WritableStream) => {
+        const { writeLayerTar } = await import('./layer-tar.js');
+        await writeLayerTar(snapshots.fsDir(id), out, { lowerDirs: below.map((b) => snapshots.fsDir(b)).reverse() });
+      };
+  const compression: LayerCompression = want === 'any' ? 'uncompressed' : want;
+  // A plain tar is its own diffID: one pass, hashed once (by the store), never compressed.
+  const blob = compression === 'uncompressed' ? await plainTarBlob(writeTar, store) : await createLayerBlob(writeTar, store, { compression });
+  if (rec && blob.diffId !== rec.diffId) throw new Error(`layer ${id}: the new ${blob.mediaType} blob has diffID ${blob.diffId}, the layer record says ${rec.diffId}`);
+  const made = { digest: blob.digest, size: blob.size, mediaType: blob.mediaType };
+  const next: LayerBlobRecord = rec
+    ? { ...rec, variants: [...(rec.variants ?? []).filter((v) => v.digest !== made.digest), made] }
+    : { ...made, diffId: blob.diffId };
+  await snapshots.writeBlob(id, next);
+  return { ...made, diffId: blob.diffId };
+}
+
+async function plainTarBlob(writeTar: (out: NodeJS.WritableStream) => Promise<void>, store: ContentStore): Promise<{ digest: string; diffId: string; size: number; mediaType: string }> {
+  const tar = new PassThrough({ highWaterMark: 1 << 20 });
+  const writing = writeTar(tar).then(
+    () => {
+      if (!tar.writableEnded) tar.end();
+    },
+    (err: Error) => {
+      tar.destroy(err);
+      throw err;
+    },
+  );
+  const [stored] = await Promise.all([store.ingest(tar), writing]);
+  return { digest: stored.digest, diffId: stored.digest, size: stored.size, mediaType: MediaType.ociLayerTar };
+}
+
+/** compress.ts's compressionOfMediaType for the types a record can hold, without loading the compressors. */
+function compressionOf(mediaType: string): LayerCompression | undefined {
+  if (mediaType === MediaType.ociLayerTar || mediaType === MediaType.dockerLayerTar) return 'uncompressed';
+  if (mediaType === MediaType.ociLayerZstd) return 'zstd';
+  if (mediaType === MediaType.ociLayerGzip || mediaType === MediaType.dockerLayerGzip || mediaType === MediaType.dockerForeignLayerGzip) return 'gzip';
+  return undefined;
 }

@@ -15,6 +15,12 @@ export interface LayerEntryOptions {
   lowerDirs?: string[];
   /** Carry xattrs (other than overlay's own and SELinux labels) as PAX records. Default true. */
   xattrs?: boolean;
+  /**
+   * SOURCE_DATE_EPOCH (seconds): no entry's mtime is later than this, as BuildKit's
+   * rewrite-timestamp does, so files a build creates get the same time on every build.
+   * Older mtimes (files copied from the context) are kept.
+   */
+  clampMtime?: number;
 }
 
 /** One tar entry of a layer; `source` is the file whose bytes follow the header. */
@@ -63,6 +69,7 @@ export async function layerEntries(layerDir: string, opts: LayerEntryOptions = {
   };
   await visit(root);
 
+  if (opts.clampMtime !== undefined) for (const e of entries) e.mtime = Math.min(e.mtime, opts.clampMtime);
   const keyed = entries.map((e) => ({ e, key: Buffer.from(e.name, 'utf8') }));
   keyed.sort((a, b) => Buffer.compare(a.key, b.key));
   return linkRepeatedInodes(keyed.map((k) => k.e));

@@ -84,7 +84,8 @@ class BatchingWriter {
   }
 
   async maybeFlush(): Promise<void> {
-    if (this.size >= 256 * 1024) await this.flush();
+    // Large pieces: every write downstream (hashing, compressing, the file) costs per call.
+    if (this.size >= 4 << 20) await this.flush();
   }
 
   async flush(): Promise<void> {

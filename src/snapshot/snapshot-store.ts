@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { lstatSync, readdirSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../cache/atomic-write.js';
+import { ownerToken } from '../cache/owner.js';
 
 /** A layer blob made from a snapshot (or the blob a pulled layer came from). */
 export interface LayerBlobRecord {
@@ -11,6 +13,8 @@ export interface LayerBlobRecord {
   mediaType: string;
   /** True when the snapshot is an empty diff: exporters drop such layers. */
   empty?: boolean;
+  /** Other encodings of the same layer made later (same diffId), e.g. gzip for an archive when `digest` is the plain tar. */
+  variants?: { digest: string; size: number; mediaType: string }[];
 }
 
 /** A snapshot being written: its dirs live under a temp name until `commit` renames it into place. */
@@ -51,7 +55,8 @@ export class SnapshotStore {
   }
 
   async prepare(id: string): Promise<PendingSnapshot> {
-    const root = join(this.root, `.pending-${id}-${randomBytes(4).toString('hex')}`);
+    // The owner token lets a later build sweep this if we are killed, and only then.
+    const root = join(this.root, `.pending-${id}-${ownerToken()}-${randomBytes(4).toString('hex')}`);
     const fs = join(root, 'fs');
     const work = join(root, 'work');
     await mkdir(fs, { recursive: true });
@@ -84,10 +89,54 @@ export class SnapshotStore {
   }
 
   async writeBlob(id: string, blob: LayerBlobRecord): Promise<void> {
-    await writeFileAtomic(join(this.dir(id), 'layer.json'), JSON.stringify(blob));
+    // No fsync: it names blobs that were fsynced before it; lost, the blob is made again.
+    await writeFileAtomic(join(this.dir(id), 'layer.json'), JSON.stringify(blob), { sync: false });
   }
 
   async init(): Promise<void> {
     await mkdir(this.root, { recursive: true });
   }
+
+  /** Committed snapshot ids (no pending or half-removed ones). */
+  async list(): Promise<string[]> {
+    return (await readdir(this.root).catch(() => [] as string[])).filter((n) => !n.startsWith('.'));
+  }
+
+  /**
+   * Removes a snapshot: first renamed out of its id (so no reader ever sees half of it; a crash
+   * leaves a `.removing-*` dir the sweep deletes), then deleted.
+   */
+  async remove(id: string): Promise<void> {
+    const gone = join(this.root, `.removing-${id}-${ownerToken()}-${randomBytes(4).toString('hex')}`);
+    try {
+      await rename(this.dir(id), gone);
+    } catch {
+      return;
+    }
+    await rm(gone, { recursive: true, force: true });
+  }
+}
+
+/** Allocated bytes under `path` (like du), without following symlinks. */
+export function duSync(path: string): number {
+  let total = 0;
+  const visit = (p: string): void => {
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch {
+      return;
+    }
+    total += st.blocks * 512;
+    if (!st.isDirectory()) return;
+    let names: string[] = [];
+    try {
+      names = readdirSync(p);
+    } catch {
+      return;
+    }
+    for (const n of names) visit(join(p, n));
+  };
+  visit(path);
+  return total;
 }

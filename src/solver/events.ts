@@ -4,8 +4,22 @@ export interface VertexInfo {
   name: string;
 }
 
+/** Why a step ran instead of being taken from the cache: one entry per input that changed. */
+export type MissCause =
+  | { kind: 'no-cache'; flag: string }
+  | { kind: 'new-step' }
+  | { kind: 'pruned' }
+  | { kind: 'parent'; step: string }
+  | { kind: 'source-step'; step: string }
+  | { kind: 'base-image'; before?: string; after: string }
+  | { kind: 'command'; before: string; after: string }
+  | { kind: 'build-arg' | 'env'; name: string; before?: string; after?: string }
+  | { kind: 'option'; field: string }
+  | { kind: 'files'; added: string[]; removed: string[]; changed: string[]; unknown?: boolean }
+  | { kind: 'unknown' };
+
 export type SolverEvent =
-  | { type: 'vertex.start'; vertex: VertexInfo; time: number; reason?: string }
+  | { type: 'vertex.start'; vertex: VertexInfo; time: number; reason?: string; causes?: MissCause[] }
   | { type: 'vertex.cached'; vertex: VertexInfo; time: number }
   | { type: 'vertex.log'; vertex: VertexInfo; time: number; stream: 'stdout' | 'stderr'; data: string }
   | { type: 'vertex.done'; vertex: VertexInfo; time: number; durationMs: number }

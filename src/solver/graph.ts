@@ -105,9 +105,36 @@ export interface InlineSource {
   content: string;
 }
 
+/** ADD <http(s) URL>: one downloaded file. */
+export interface UrlSource {
+  kind: 'url';
+  url: string;
+  /** The file's name in the destination: the URL path's last component, else `__unnamed__`. */
+  filename: string;
+  /** --checksum (`sha256:<hex>`): the download must match it, and the cache key needs no download. */
+  checksum?: string;
+  /** --unpack=true: extract it when it is an archive (remote files are not extracted by default). */
+  unpack: boolean;
+}
+
+/** ADD <git URL>: a repository's tree at a ref (or a directory of it). */
+export interface GitSource {
+  kind: 'git';
+  /** The URL git fetches (without the `#ref:subdir` fragment). */
+  remote: string;
+  /** Branch, tag, full ref name or commit; absent: the remote's default branch. */
+  ref?: string;
+  /** A directory of the repository whose contents are copied. */
+  subdir?: string;
+  /** Commit (or commit prefix) the ref must resolve to: --checksum or `?checksum=`. */
+  checksum?: string;
+  /** --keep-git-dir: the checkout's .git directory is copied too. */
+  keepGitDir: boolean;
+}
+
 export interface CopyOp {
   type: 'copy';
-  sources: (ContextSource | VertexSource | InlineSource)[];
+  sources: (ContextSource | VertexSource | InlineSource | UrlSource | GitSource)[];
   /** Absolute destination path; ends in '/' when the user wrote it so. */
   dest: string;
   /** As written in --chown, resolved against the destination rootfs at run time. */
@@ -121,6 +148,12 @@ export interface CopyOp {
   cwd: string;
   /** ADD: local tar archives are extracted into the destination instead of copied. */
   unpackArchives?: boolean;
+  /** Symbolic --chmod (`u=rwx,go=rx`, `+x`): applied to each copied entry's own mode. */
+  chmodSymbolic?: string;
+  /** --link: the layer is made in an empty directory, so it does not depend on the layers below. */
+  link?: boolean;
+  /** --parents: each path is `base/./rest` (or `rest`), copied with its directories below the base. */
+  parents?: boolean;
 }
 
 export interface MkdirOp {

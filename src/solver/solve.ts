@@ -2,14 +2,15 @@ import PQueue from 'p-queue';
 import { UserError } from '../errors.js';
 import type { ContextSelection } from '../cache/context-source.js';
 import { cacheKeyOf, type CacheKey, type KeyRecord } from './cache-key.js';
-import type { VertexInfo } from './events.js';
+import type { MissCause, VertexInfo } from './events.js';
+import { describeCauses } from './explain.js';
+import type { StepHistory } from './step-history.js';
 import type { Op, Vertex } from './graph.js';
 import type { OpRun, SolveContext, VertexResult } from './ops/op-context.js';
-import { runCopy, selectContextSources } from './ops/run-copy.js';
-import { selectBindSources } from './ops/exec-mounts.js';
-import { runExec } from './ops/run-exec.js';
-import { imageLayers, runImage } from './ops/run-image.js';
-import { runMkdir } from './ops/run-mkdir.js';
+import { imageLayers } from './ops/image-layers.js';
+
+// The op runners (and what they load: the executor, the unpacker, tar code) are imported when a
+// step actually runs: a cached build never pays for loading them.
 
 interface KeyInfo {
   key: CacheKey;
@@ -20,6 +21,10 @@ interface KeyInfo {
 export interface SolveOptions {
   /** How many ops may run at once (RUN steps mostly wait on their processes). */
   concurrency?: number;
+  /** Remembers steps between builds so a miss can say what changed (absent: misses say only that they missed). */
+  history?: StepHistory;
+  /** The flag that disabled the cache for `noCache` vertices, for the explanation (default --no-cache). */
+  noCacheFlag?: (v: Vertex) => string;
 }
 
 /** Step layers are named after their cache key; 20 chars keep ~150 layers inside the one-page overlay option limit. */
@@ -40,8 +45,10 @@ export class Solver {
   private readonly queue: PQueue;
   private readonly abort = new AbortController();
   private readonly ctx: SolveContext;
+  private readonly opts: SolveOptions;
 
   constructor(ctx: Omit<SolveContext, 'signal'> & { signal?: AbortSignal }, opts: SolveOptions = {}) {
+    this.opts = opts;
     this.queue = new PQueue({ concurrency: opts.concurrency ?? 8 });
     if (ctx.signal) ctx.signal.addEventListener('abort', () => this.abort.abort(ctx.signal!.reason), { once: true });
     this.ctx = { ...ctx, signal: this.abort.signal };
@@ -49,14 +56,43 @@ export class Solver {
 
   async solve(target: Vertex): Promise<VertexResult> {
     try {
+      this.prefetchImages(target);
       const result = await this.resultOf(target);
-      this.reportImplicitlyCached(target);
+      await this.reportImplicitlyCached(target);
       return result;
     } catch (err) {
       if (!this.abort.signal.aborted) this.abort.abort(err);
       await this.queue.onIdle().catch(() => {});
       throw err;
+    } finally {
+      await this.afterSolve();
     }
+  }
+
+  /**
+   * Base images are needed whenever anything above them runs, and making them present (pull,
+   * unpack) is independent of hashing the context: start them at once so the two overlap.
+   * When everything is cached this is a few stats. Failures surface where the result is awaited.
+   */
+  private prefetchImages(target: Vertex): void {
+    const seen = new Set<Vertex>();
+    const visit = (v: Vertex): void => {
+      if (seen.has(v)) return;
+      seen.add(v);
+      if (v.op.type === 'image') this.resultOf(v).catch(() => {});
+      v.inputs.forEach(visit);
+    };
+    visit(target);
+  }
+
+  /** Every step this build reached counts as used now (LRU for GC), and the step index learns their keys. */
+  private async afterSolve(): Promise<void> {
+    const keys: string[] = [];
+    for (const p of this.keys.values()) {
+      const k = await p.then((i) => i.key, () => undefined);
+      if (k) keys.push(k);
+    }
+    await Promise.all([this.ctx.records.touch?.(keys), this.opts.history?.save()]);
   }
 
   keyOf(v: Vertex): Promise<KeyInfo> {
@@ -79,6 +115,7 @@ export class Solver {
     // A proxy setting changes how a RUN reaches the network, not what it builds (BuildKit agrees).
     if (v.op.type === 'exec' && v.op.proxyEnv) op = { ...v.op, proxyEnv: undefined };
     if (v.op.type === 'exec' && v.op.mounts) {
+      const { selectBindSources } = await import('./ops/exec-mounts.js');
       for (const [i, sel] of await selectBindSources(v.op, this.ctx)) {
         selections.set(i, sel);
         content.push(sel.digest);
@@ -86,12 +123,14 @@ export class Solver {
     }
     if (v.op.type === 'copy') {
       const copyOp = v.op;
+      const { selectContextSources } = await import('./ops/run-copy.js');
       for (const [i, sel] of await selectContextSources(copyOp, { ctx: this.ctx })) {
         selections.set(i, sel);
         content.push(sel.digest);
       }
     }
     const record: KeyRecord = { op, inputs, ...(content.length ? { content } : {}) };
+    if (selections.size) this.opts.history?.noteSelections(selections);
     return { key: cacheKeyOf(record), record, selections };
   }
 
@@ -115,19 +154,26 @@ export class Solver {
       const result = imageLayers(op);
       const present = await Promise.all(result.layers.map((id) => this.ctx.snapshots.exists(id)));
       if (present.every(Boolean)) return result;
-      return this.runOp(v, async () => runImage(op, this.ctx), 'base image layers not unpacked yet');
+      return this.runOp(v, async () => (await import('./ops/run-image.js')).runImage(op, this.ctx), 'base image layers not unpacked yet');
     }
     const keyInfo = await this.keyOf(v);
-    if (!v.noCache) {
+    let causes: MissCause[] | undefined;
+    if (v.noCache) {
+      causes = [{ kind: 'no-cache', flag: this.opts.noCacheFlag?.(v) ?? '--no-cache' }];
+    } else {
       const rec = await this.ctx.records.get(keyInfo.key);
       if (rec && (await Promise.all(rec.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean)) {
         this.reported.add(v);
+        this.opts.history?.seen(v, keyInfo.key, keyInfo.record);
         this.ctx.emit({ type: 'vertex.cached', vertex: this.info(v), time: Date.now() });
         return { layers: rec.layers, createdAt: rec.createdAt };
       }
+      // A record whose layers are gone was pruned; otherwise ask the history what changed.
+      if (rec) causes = [{ kind: 'pruned' }];
     }
     const inputs = await Promise.all(v.inputs.map((i) => this.resultOf(i)));
-    const reason = v.noCache ? 'cache disabled (--no-cache)' : 'no cached result for this step';
+    causes ??= this.opts.history ? await this.opts.history.explain(v, keyInfo.key, keyInfo.record).catch((): MissCause[] => [{ kind: 'unknown' }]) : [{ kind: 'unknown' }];
+    const reason = describeCauses(causes);
     return this.runOp(v, async () => {
       const run: OpRun = {
         ctx: this.ctx,
@@ -138,22 +184,24 @@ export class Solver {
       };
       let result: VertexResult;
       switch (op.type) {
-        case 'exec': result = await runExec(v, op, run); break;
-        case 'copy': result = await runCopy(v, op, run); break;
-        case 'mkdir': result = await runMkdir(op, run); break;
+        case 'exec': result = await (await import('./ops/run-exec.js')).runExec(v, op, run); break;
+        case 'copy': result = await (await import('./ops/run-copy.js')).runCopy(v, op, run); break;
+        case 'mkdir': result = await (await import('./ops/run-mkdir.js')).runMkdir(op, run); break;
       }
       const createdAt = new Date().toISOString();
       await this.ctx.records.put({ key: keyInfo.key, layers: result.layers, createdAt, description: v.name, keyInputs: keyInfo.record });
+      this.opts.history?.seen(v, keyInfo.key, keyInfo.record);
+      await this.opts.history?.keepSelections(keyInfo.record);
       return { ...result, createdAt };
-    }, reason);
+    }, reason, causes);
   }
 
-  private runOp(v: Vertex, fn: () => Promise<VertexResult>, reason: string): Promise<VertexResult> {
+  private runOp(v: Vertex, fn: () => Promise<VertexResult>, reason: string, causes?: MissCause[]): Promise<VertexResult> {
     return this.queue.add(async () => {
       if (this.abort.signal.aborted) throw this.abort.signal.reason ?? new Error('cancelled');
       const start = Date.now();
       this.reported.add(v);
-      this.ctx.emit({ type: 'vertex.start', vertex: this.info(v), time: start, reason });
+      this.ctx.emit({ type: 'vertex.start', vertex: this.info(v), time: start, reason, ...(causes ? { causes } : {}) });
       try {
         const r = await fn().catch((err: unknown) => {
           throw locate(err, v);
@@ -170,17 +218,21 @@ export class Solver {
   }
 
   /** Steps under a cached step were not looked at, but their results are part of it: say so. */
-  private reportImplicitlyCached(target: Vertex): void {
+  private async reportImplicitlyCached(target: Vertex): Promise<void> {
     const seen = new Set<Vertex>();
+    const order: Vertex[] = [];
     const visit = (v: Vertex): void => {
       if (seen.has(v)) return;
       seen.add(v);
       v.inputs.forEach(visit);
-      if (!this.reported.has(v) && v.op.type !== 'scratch' && v.op.type !== 'image') {
-        this.ctx.emit({ type: 'vertex.cached', vertex: this.info(v), time: Date.now() });
-      }
+      if (!this.reported.has(v) && v.op.type !== 'scratch' && v.op.type !== 'image') order.push(v);
     };
     visit(target);
+    for (const v of order) {
+      this.ctx.emit({ type: 'vertex.cached', vertex: this.info(v), time: Date.now() });
+      const info = await this.keys.get(v)?.catch(() => undefined);
+      if (info) this.opts.history?.seen(v, info.key, info.record);
+    }
   }
 }
 

@@ -1,88 +1,232 @@
-import { selectContext, type ContextSelection } from '../../cache/context-source.js';
-import { UserError } from '../../errors.js';
+/**
+ * COPY and ADD. Sources are looked at twice: while the cache key is made (context files are
+ * selected and hashed; a URL is downloaded, or only its --checksum taken; a git ref is resolved
+ * to its commit) and when the step runs (the same selections are copied; the git commit is
+ * checked out). A --link step writes its layer into an empty directory, named after what it
+ * copies and not after the layers below, so a rebuild over a changed base reuses it as it is.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { selectContext, type ContextSelection, type SelectedMatch, type SelectOptions } from '../../cache/context-source.js';
 import { resolveUser } from '../../executor/user.js';
-import { join } from 'node:path';
-import { looksLikeArchive } from '../../snapshot/archive-sniff.js';
-import { copyIntoRoot, type CopyRequest } from '../../snapshot/copy-files.js';
-import type { CopyOp, Vertex } from '../graph.js';
-import type { OpRun, VertexResult } from './op-context.js';
+import { IgnoreMatcher } from '../../frontend/dockerignore.js';
+import { createLayerBlob } from '../../image/layer-blob.js';
+import { copyIntoRoot, type CopySource, type Owner } from '../../snapshot/copy-files.js';
+import { parseModeChange, type ModeChange } from '../../snapshot/file-mode.js';
+import { writeLayerTar } from '../../snapshot/layer-tar.js';
+import { checkoutGit, resolveGitRef, type GitResolution } from '../../sources/git-checkout.js';
+import { HttpDownloads, redactUrl, type Downloaded } from '../../sources/http-download.js';
+import { canonicalJson } from '../cache-key.js';
+import type { CopyOp, GitSource, UrlSource, Vertex } from '../graph.js';
+import type { OpRun, SolveContext, VertexResult } from './op-context.js';
 import { withRootfs } from './with-rootfs.js';
 
-/** Selects a COPY's sources in the build context: done while computing the key, reused to copy. */
+type Remote = { kind: 'url'; file?: Downloaded } | { kind: 'git'; git: GitResolution };
+
+/** What key time learnt about a URL or git source, found again by its selection when the step runs. */
+const remotes = new WeakMap<ContextSelection, Remote>();
+
+function downloads(ctx: SolveContext): HttpDownloads {
+  return new HttpDownloads(join(ctx.paths.root, 'sources', 'http'));
+}
+
+/** --exclude and --parents as the context walk takes them; empty wildcards are allowed, as in BuildKit. */
+function selectOptions(op: CopyOp): Pick<SelectOptions, 'exclude' | 'parents' | 'allowEmptyWildcard'> {
+  return {
+    allowEmptyWildcard: true,
+    ...(op.exclude.length ? { exclude: new IgnoreMatcher(op.exclude.map((p) => p.replace(/^\/+(?=.)/, ''))) } : {}),
+    ...(op.parents ? { parents: (include: string) => new IgnoreMatcher([include]) } : {}),
+  };
+}
+
+function digestOf(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/** The cache-key content of a URL: its --checksum when given (no request), else what it downloads to. */
+async function keyUrl(src: UrlSource, ctx: SolveContext): Promise<ContextSelection> {
+  let remote: Remote = { kind: 'url' };
+  let key = `url\0${src.filename}\0${src.checksum ?? ''}`;
+  if (!src.checksum) {
+    const file = await downloads(ctx).fetch(src.url, { signal: ctx.signal });
+    remote = { kind: 'url', file };
+    key = `url\0${src.filename}\0${file.digest}\0${file.lastModified ?? ''}`;
+  }
+  const sel: ContextSelection = { sources: [], digest: digestOf(key) };
+  remotes.set(sel, remote);
+  return sel;
+}
+
+/** The cache-key content of a git source: the commit its ref resolves to now. */
+async function keyGit(src: GitSource, ctx: SolveContext): Promise<ContextSelection> {
+  const git = await resolveGitRef(src, ctx.signal);
+  const sel: ContextSelection = { sources: [], digest: digestOf(`git\0${git.commit}`) };
+  remotes.set(sel, { kind: 'git', git });
+  return sel;
+}
+
+/** Selects a COPY's sources (context files, URLs, git refs) while computing the key; reused to copy. */
 export async function selectContextSources(op: CopyOp, run: Pick<OpRun, 'ctx'>): Promise<Map<number, ContextSelection>> {
   const out = new Map<number, ContextSelection>();
+  const { ctx } = run;
   for (const [i, s] of op.sources.entries()) {
-    if (s.kind !== 'context') continue;
-    out.set(i, await selectContext(run.ctx.contextDir, s.paths, {
-      isIgnored: run.ctx.ignore.isIgnored,
-      ...(run.ctx.ignore.canSkipDir ? { canSkipDir: run.ctx.ignore.canSkipDir } : {}),
-      ...(run.ctx.hashFile ? { hashFile: run.ctx.hashFile } : {}),
-      exclude: op.exclude,
-    }));
+    if (s.kind === 'context') {
+      out.set(i, await selectContext(ctx.contextDir, s.paths, {
+        isIgnored: ctx.ignore.isIgnored,
+        ...(ctx.ignore.canSkipDir ? { canSkipDir: ctx.ignore.canSkipDir } : {}),
+        ...(ctx.hashFile ? { hashFile: ctx.hashFile } : {}),
+        ...selectOptions(op),
+      }));
+    } else if (s.kind === 'url') out.set(i, await keyUrl(s, ctx));
+    else if (s.kind === 'git') out.set(i, await keyGit(s, ctx));
   }
   return out;
+}
+
+interface Fetched {
+  sources: Map<number, CopySource>;
+  cleanup(): Promise<void>;
+}
+
+/** The file a URL source copies: mode 0600 and Last-Modified as its mtime (epoch when none), as BuildKit. */
+function urlSource(src: UrlSource, file: Downloaded): CopySource {
+  const match: SelectedMatch = {
+    name: src.filename,
+    root: { rel: basename(file.path), type: 'file', mode: 0o600, uid: 0, gid: 0, size: 0, dev: 0, ino: 0, nlink: 1, mtimeMs: file.lastModified ?? 0 },
+    children: [],
+  };
+  return { srcRoot: dirname(file.path), matches: [match], unpack: src.unpack };
+}
+
+/** Downloads and checks out what the step copies from outside the build, before anything is mounted. */
+async function fetchRemotes(op: CopyOp, run: OpRun): Promise<Fetched> {
+  const { ctx } = run;
+  const sources = new Map<number, CopySource>();
+  const dirs: string[] = [];
+  const cleanup = async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  };
+  try {
+    for (const [i, s] of op.sources.entries()) {
+      if (s.kind !== 'url' && s.kind !== 'git') continue;
+      const sel = run.selections.get(i);
+      let remote = sel ? remotes.get(sel) : undefined;
+      if (!remote) remote = remotes.get(s.kind === 'url' ? await keyUrl(s, ctx) : await keyGit(s, ctx))!;
+      if (s.kind === 'url') {
+        const file = remote.kind === 'url' && remote.file ? remote.file : await downloads(ctx).fetch(s.url, { ...(s.checksum ? { checksum: s.checksum } : {}), signal: ctx.signal });
+        sources.set(i, urlSource(s, file));
+      } else if (remote.kind === 'git') {
+        const dir = join(ctx.paths.tmp, `git-${randomBytes(6).toString('hex')}`);
+        dirs.push(dir);
+        await checkoutGit(s.remote, remote.git, dir, { keepGitDir: s.keepGitDir, signal: ctx.signal });
+        const sel = await selectContext(dir, [s.subdir ?? '.'], { isIgnored: () => false, hashFile: async () => '', where: `repository ${redactUrl(s.remote)} at ${remote.git.commit.slice(0, 12)}` });
+        sources.set(i, { srcRoot: dir, matches: sel.sources.flatMap((x) => x.matches) });
+      }
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  return { sources, cleanup };
+}
+
+/** Copies every source of `op` into `destRoot`, mounting the stages it copies from meanwhile. */
+async function copyAll(vertex: Vertex, op: CopyOp, run: OpRun, fetched: Fetched, destRoot: string, owner: Owner | undefined, chmod: number | ModeChange | undefined): Promise<void> {
+  const { ctx } = run;
+  const slots: (CopySource | undefined)[] = [];
+  const mounts: { slot: number; layers: string[]; paths: string[]; where: string }[] = [];
+  for (const [i, s] of op.sources.entries()) {
+    if (s.kind === 'context') {
+      slots.push({ srcRoot: ctx.contextDir, matches: run.selections.get(i)!.sources.flatMap((x) => x.matches), unpack: !!op.unpackArchives });
+    } else if (s.kind === 'vertex') {
+      const from = vertex.inputs[s.input];
+      const where = from?.op.type === 'image' ? `image ${from.op.ref}` : `stage ${JSON.stringify(from?.stage ?? String(s.input))}`;
+      mounts.push({ slot: slots.length, layers: run.inputs[s.input]!.layers, paths: s.paths, where });
+      slots.push(undefined);
+    } else if (s.kind === 'url' || s.kind === 'git') slots.push(fetched.sources.get(i));
+  }
+  const inline = op.sources.flatMap((s) => (s.kind === 'inline' ? [{ name: s.name, content: s.content }] : []));
+  const copy = async (k: number): Promise<void> => {
+    if (k < mounts.length) {
+      const m = mounts[k]!;
+      await withRootfs(ctx, m.layers, undefined, async (srcRoot) => {
+        const sel = await selectContext(srcRoot, m.paths, { isIgnored: () => false, hashFile: async () => '', where: m.where, ...selectOptions(op) });
+        slots[m.slot] = { srcRoot, matches: sel.sources.flatMap((x) => x.matches) };
+        await copy(k + 1);
+      });
+      return;
+    }
+    await copyIntoRoot({
+      destRoot,
+      dest: op.dest,
+      sources: slots.filter((s): s is CopySource => s !== undefined),
+      inline,
+      preserveOwner: op.preserveOwner,
+      instruction: op.unpackArchives === undefined ? 'COPY' : 'ADD',
+      ...(owner ? { owner } : {}),
+      ...(chmod !== undefined ? { chmod } : {}),
+    });
+  };
+  await copy(0);
+}
+
+function chmodOf(op: CopyOp): number | ModeChange | undefined {
+  return op.chmodSymbolic !== undefined ? parseModeChange(op.chmodSymbolic) : op.chmod;
+}
+
+async function chownOf(op: CopyOp, root: string): Promise<Owner | undefined> {
+  if (!op.chown) return undefined;
+  const u = await resolveUser(root, op.chown, `${op.unpackArchives === undefined ? 'COPY' : 'ADD'} --chown=${op.chown}`, false);
+  return { uid: u.uid, gid: u.gid };
 }
 
 export async function runCopy(vertex: Vertex, op: CopyOp, run: OpRun): Promise<VertexResult> {
   const { ctx } = run;
   const parent = run.inputs[0]!.layers;
-  const pending = await ctx.snapshots.prepare(run.snapshotId);
+  const fetched = await fetchRemotes(op, run);
   try {
-    await withRootfs(ctx, parent, pending, async (destRoot) => {
-      const owner = op.chown ? await resolveUser(destRoot, op.chown, `COPY --chown=${op.chown}`, false) : undefined;
-      const req: CopyRequest = {
-        destRoot,
-        dest: op.dest,
-        sources: [],
-        inline: op.sources.filter((s) => s.kind === 'inline').map((s) => ({ name: s.name, content: s.content })),
-        preserveOwner: op.preserveOwner,
-        ...(owner ? { owner: { uid: owner.uid, gid: owner.gid } } : {}),
-        ...(op.chmod !== undefined ? { chmod: op.chmod } : {}),
-      };
-      const vertexSources = op.sources.flatMap((s, i) => (s.kind === 'vertex' ? [{ s, i }] : []));
-      for (const [i, s] of op.sources.entries()) {
-        if (s.kind === 'context') req.sources.push({ srcRoot: ctx.contextDir, matches: run.selections.get(i)!.sources.flatMap((x) => x.matches) });
-      }
-      const copyFromVertices = async (k: number): Promise<void> => {
-        if (k >= vertexSources.length) {
-          if (op.unpackArchives) await refuseArchives(req);
-          await copyIntoRoot(req);
-          return;
-        }
-        const { s } = vertexSources[k]!;
-        if (s.kind !== 'vertex') return;
-        await withRootfs(ctx, run.inputs[s.input]!.layers, undefined, async (srcRoot) => {
-          const sel = await selectContext(srcRoot, s.paths, { isIgnored: () => false, exclude: op.exclude, hashFile: async () => '' });
-          req.sources.push({ srcRoot, matches: sel.sources.flatMap((x) => x.matches) });
-          await copyFromVertices(k + 1);
-        });
-      };
-      try {
-        await copyFromVertices(0);
-      } catch (err) {
-        if (err instanceof UserError && !err.location && vertex.location) {
-          throw new UserError(`${vertex.name}: ${err.message}`, { location: vertex.location, ...(err.hint ? { hint: err.hint } : {}) });
-        }
-        throw err;
-      }
-    });
-    await ctx.snapshots.commit(pending);
+    if (op.link) return { layers: [...parent, await linkedLayer(vertex, op, run, fetched)] };
+    const pending = await ctx.snapshots.prepare(run.snapshotId);
+    try {
+      await withRootfs(ctx, parent, pending, async (destRoot) => {
+        await copyAll(vertex, op, run, fetched, destRoot, await chownOf(op, destRoot), chmodOf(op));
+      });
+      await ctx.snapshots.commit(pending);
+    } catch (err) {
+      await ctx.snapshots.discard(pending);
+      throw err;
+    }
+    return { layers: [...parent, run.snapshotId] };
+  } finally {
+    await fetched.cleanup();
+  }
+}
+
+/**
+ * --link: the copy lands in an empty directory, never looking at the destination below (so a
+ * destination without a trailing slash names a file, even where the base has a directory, as
+ * in BuildKit). The layer is named after the op, the selected content, the source stages'
+ * layers and the --chown ids (resolved in the base image, the one thing read from below), and
+ * its blob is made now, from the layer alone, so it is the same blob over any base.
+ */
+async function linkedLayer(vertex: Vertex, op: CopyOp, run: OpRun, fetched: Fetched): Promise<string> {
+  const { ctx } = run;
+  const owner = op.chown ? await withRootfs(ctx, run.inputs[0]!.layers, undefined, (root) => chownOf(op, root)) : undefined;
+  const key = createHash('sha256')
+    .update('tsbuild-link-v1\n')
+    .update(canonicalJson({ op, owner, content: [...run.selections].map(([i, s]) => [i, s.digest]), from: run.inputs.slice(1).map((r) => r.layers) }))
+    .digest('hex');
+  const id = `k${key.slice(0, 19)}`;
+  if (await ctx.snapshots.exists(id)) return id;
+  const pending = await ctx.snapshots.prepare(id);
+  try {
+    await copyAll(vertex, op, run, fetched, pending.fs, owner, chmodOf(op));
+    const blob = await createLayerBlob((out) => writeLayerTar(pending.fs, out), ctx.store);
+    await ctx.snapshots.commit(pending, { digest: blob.digest, diffId: blob.diffId, size: blob.size, mediaType: blob.mediaType });
   } catch (err) {
     await ctx.snapshots.discard(pending);
     throw err;
   }
-  return { layers: [...parent, run.snapshotId] };
-}
-
-/** ADD extracts local archives; until extraction exists, refuse rather than copy the archive file. */
-async function refuseArchives(req: CopyRequest): Promise<void> {
-  for (const source of req.sources) {
-    for (const m of source.matches) {
-      if (m.root.type === 'file' && (await looksLikeArchive(join(source.srcRoot, m.root.rel)))) {
-        throw new UserError(`ADD ${m.name}: extracting local archives is not supported yet`, {
-          hint: 'COPY the archive and extract it in a RUN step (RUN tar -xf …), or use ADD --unpack=false to copy it as a file',
-        });
-      }
-    }
-  }
+  return id;
 }

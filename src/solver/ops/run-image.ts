@@ -1,16 +1,10 @@
+import { baseLayerSnapshotId, imageLayers } from './image-layers.js';
 import { decompressStream } from '../../image/decompress.js';
 import { unpackLayer } from '../../snapshot/unpack.js';
 import type { ImageLayer, ImageSourceOp } from '../graph.js';
 import type { SolveContext, VertexResult } from './op-context.js';
 
-/** Pulled layers are shared by every image that has them: their snapshot id comes from the diff id. */
-export function baseLayerSnapshotId(layer: ImageLayer): string {
-  return `l${layer.diffId.replace(/^sha256:/, '').slice(0, 19)}`;
-}
-
-export function imageLayers(op: ImageSourceOp): VertexResult {
-  return { layers: op.layers.map(baseLayerSnapshotId) };
-}
+export { baseLayerSnapshotId, imageLayers };
 
 async function ensureLayer(ctx: SolveContext, op: ImageSourceOp, layer: ImageLayer): Promise<void> {
   const id = baseLayerSnapshotId(layer);

@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MediaType } from '../image/types.js';
+import { SnapshotStore } from '../snapshot/snapshot-store.js';
+import { CacheRecords } from './cache-records.js';
+import { ContentStore } from './content-store.js';
+import { diskUsage, prune, type StateParts } from './gc.js';
+import { StatePaths } from './state-dir.js';
+
+const key = (s: string) => createHash('sha256').update(s).digest('hex');
+let tmp: string;
+let parts: StateParts;
+
+/** A committed snapshot holding `kb` KiB, with a layer blob of its own. */
+async function snapshot(id: string, kb: number): Promise<string> {
+  await mkdir(join(parts.snapshots.fsDir(id)), { recursive: true });
+  await writeFile(join(parts.snapshots.fsDir(id), 'data'), Buffer.alloc(kb * 1024, id));
+  const blob = await parts.store.put(`blob of ${id}`, MediaType.ociLayerTar);
+  await parts.snapshots.writeBlob(id, { digest: blob.digest, diffId: blob.digest, size: blob.size, mediaType: blob.mediaType });
+  return blob.digest;
+}
+async function record(name: string, layers: string[], ageMs: number): Promise<string> {
+  const k = key(name);
+  await parts.records.put({ key: k, layers, createdAt: new Date().toISOString(), description: name });
+  const t = new Date(Date.now() - ageMs);
+  await utimes(join(parts.paths.cacheRecords, k.slice(0, 2), `${k}.json`), t, t);
+  return k;
+}
+
+beforeEach(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'tsbuild-gc-'));
+  const paths = new StatePaths(tmp);
+  parts = { paths, store: new ContentStore(paths.content), snapshots: new SnapshotStore(paths.snapshots), records: new CacheRecords(paths.cacheRecords) };
+  await parts.store.init();
+  await parts.snapshots.init();
+});
+afterEach(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('prune', () => {
+  it('evicts least recently used chains first, base layers last, and never tagged images', async () => {
+    await snapshot('lbase', 64);
+    await snapshot('sold', 256);
+    const newBlob = await snapshot('snew', 256);
+    const old = await record('old', ['lbase', 'sold'], 3_600_000);
+    const recent = await record('new', ['lbase', 'snew'], 0);
+    // a tagged image uses snew's blob
+    const config = await parts.store.put('{}', MediaType.ociConfig);
+    const manifest = await parts.store.put(JSON.stringify({ schemaVersion: 2, config, layers: [{ mediaType: MediaType.ociLayerTar, digest: newBlob, size: 1 }] }), MediaType.ociManifest);
+    await parts.store.tag('app:1', manifest);
+    const stray = await parts.store.put('stray manifest', MediaType.ociManifest);
+
+    const report = await prune(parts, { keepBytes: 400 * 1024 });
+    expect(report.snapshots).toBe(1);
+    expect(await parts.snapshots.list()).toEqual(expect.arrayContaining(['lbase', 'snew']));
+    expect(await parts.snapshots.exists('sold')).toBe(false);
+    expect(await parts.records.get(old)).toBeUndefined();
+    expect(await parts.records.get(recent)).toBeDefined();
+    expect(await parts.store.has(stray.digest)).toBe(false);
+
+    await prune(parts, { all: true });
+    expect(await parts.snapshots.list()).toEqual([]);
+    expect(await parts.records.get(recent)).toBeUndefined();
+    for (const d of [manifest.digest, config.digest, newBlob]) expect(await parts.store.has(d)).toBe(true);
+  });
+
+  it('with until=, removes only what was not used for that long', async () => {
+    await snapshot('lbase', 4);
+    await snapshot('sa', 4);
+    await snapshot('sb', 4);
+    await record('a', ['lbase', 'sa'], 2 * 86_400_000);
+    await record('b', ['lbase', 'sb'], 1000);
+    await prune(parts, { olderThanMs: 86_400_000 });
+    expect((await parts.snapshots.list()).sort()).toEqual(['lbase', 'sb']);
+  });
+
+  it('without options removes only garbage', async () => {
+    await snapshot('sa', 4);
+    const k = await record('broken', ['sa', 'sgone'], 0);
+    const stray = await parts.store.put('stray', MediaType.ociConfig);
+    await prune(parts);
+    expect(await parts.snapshots.exists('sa')).toBe(true);
+    expect(await parts.records.get(k)).toBeUndefined();
+    expect(await parts.store.has(stray.digest)).toBe(false);
+  });
+});
+
+describe('diskUsage', () => {
+  it('reports by kind', async () => {
+    await snapshot('lbase', 8);
+    await snapshot('sa', 8);
+    await record('a', ['lbase', 'sa'], 0);
+    const rows = await diskUsage(parts);
+    const byKind = Object.fromEntries(rows.map((r) => [r.kind, r]));
+    expect(byKind['step layers (snapshots)']!.items).toBe(1);
+    expect(byKind['base image layers (snapshots)']!.items).toBe(1);
+    expect(byKind['step layers (snapshots)']!.bytes).toBeGreaterThanOrEqual(8 * 1024);
+    expect(byKind['cache records']!.items).toBe(1);
+    expect(byKind['layer blobs (cache)']!.items).toBe(2);
+  });
+});

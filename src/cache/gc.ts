@@ -1,0 +1,339 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-write.js';
+import { join } from 'node:path';
+import type { SnapshotStore } from '../snapshot/snapshot-store.js';
+import type { Descriptor, ImageIndex, ImageManifest } from '../image/types.js';
+import type { CacheRecords } from './cache-records.js';
+import type { ContentStore } from './content-store.js';
+import { selectionFile } from './selection-files.js';
+import { duSync } from '../snapshot/snapshot-store.js';
+import type { StatePaths } from './state-dir.js';
+
+/**
+ * What the state directory holds, and garbage collection of the build cache.
+ *
+ * The unit of eviction is a snapshot (a layer directory), with the blobs only it references
+ * (its layer.json encodings, unless a tagged image uses them). A snapshot's last use is the
+ * newest last use (mtime) of the cache records whose layer chain contains it, so a base layer
+ * shared by many steps goes only after all of them. Evicting a snapshot deletes the records
+ * that name it (a chain with a hole is useless). Blobs that nothing references (manifests and
+ * configs of untagged builds, blobs of evicted snapshots) go first. Images tagged in
+ * content/index.json are never touched: they are the user's, not cache.
+ *
+ * Every function here that deletes must run under the exclusive state lock.
+ */
+export interface StateParts {
+  paths: StatePaths;
+  store: ContentStore;
+  snapshots: SnapshotStore;
+  records: CacheRecords;
+}
+
+interface SnapshotInfo {
+  id: string;
+  bytes: number;
+  lastUsed: number;
+  /** Highest position in any record's chain: upper layers go before the ones they sit on. */
+  height: number;
+  /** Blobs only this snapshot references (not tagged). */
+  blobs: { digest: string; size: number }[];
+}
+
+interface Inventory {
+  snapshots: SnapshotInfo[];
+  records: Awaited<ReturnType<CacheRecords['list']>>;
+  tagged: Set<string>;
+  taggedBytes: number;
+  unreferenced: { digest: string; size: number }[];
+  blobBytes: Map<string, number>;
+}
+
+/** Every blob an image needs (manifests, configs, nested indexes, and layers unless told not to). */
+async function imageBlobs(store: ContentStore, roots: Descriptor[], withLayers: boolean, out = new Set<string>()): Promise<Set<string>> {
+  const visit = async (d: Descriptor, depth: number): Promise<void> => {
+    if (out.has(d.digest) || depth > 4) return;
+    out.add(d.digest);
+    let doc: ImageIndex & ImageManifest;
+    try {
+      doc = await store.readJson(d.digest);
+    } catch {
+      return;
+    }
+    for (const m of doc.manifests ?? []) await visit(m, depth + 1);
+    if (doc.config) out.add(doc.config.digest);
+    if (withLayers) for (const l of doc.layers ?? []) out.add(l.digest);
+  };
+  for (const d of roots) await visit(d, 0);
+  return out;
+}
+
+/** Every blob a tagged image in index.json needs: never removed. */
+export async function taggedBlobs(store: ContentStore): Promise<Set<string>> {
+  return imageBlobs(store, (await store.readIndex()).manifests, true);
+}
+
+/**
+ * Manifests and configs of base images whose tag the registry client pinned
+ * (`resolved-tags/*.json`): kept so a cached build can resolve its FROM without the network.
+ * Their layer blobs go with the base layer snapshots that reference them.
+ */
+async function pinnedBaseBlobs(store: ContentStore, stateRoot: string): Promise<Set<string>> {
+  const dir = join(stateRoot, 'resolved-tags');
+  const roots: Descriptor[] = [];
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    const digest = readJsonSync<{ digest?: string }>(join(dir, n))?.digest;
+    if (digest && /^sha256:[a-f0-9]{64}$/.test(digest)) roots.push({ mediaType: '', digest: digest as Descriptor['digest'], size: 0 });
+  }
+  return imageBlobs(store, roots, false);
+}
+
+/**
+ * Reads the whole cache's metadata. Synchronous on purpose: it runs after every build that ran
+ * something (the automatic cap), with nothing else to do meanwhile, and thousands of tiny reads
+ * cost several times more through the thread pool.
+ */
+function listRecordsSync(records: CacheRecords): Inventory['records'] {
+  const out: Inventory['records'] = [];
+  let shards: string[] = [];
+  try {
+    shards = readdirSync(records.dir).filter((d) => /^[a-f0-9]{2}$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const shard of shards) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(join(records.dir, shard));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (!/^[a-f0-9]{64}\.json$/.test(name)) continue;
+      try {
+        const path = join(records.dir, shard, name);
+        const record = JSON.parse(readFileSync(path, 'utf8')) as Inventory['records'][number]['record'];
+        if (!Array.isArray(record.layers)) continue;
+        const st = statSync(path);
+        out.push({ record, lastUsed: st.mtimeMs, bytes: st.size });
+      } catch {
+        // half-written or removed meanwhile: not a record
+      }
+    }
+  }
+  return out;
+}
+
+function listBlobsSync(store: ContentStore): { digest: string; size: number }[] {
+  const out: { digest: string; size: number }[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(store.blobsDir);
+  } catch {
+    return out;
+  }
+  for (const hex of names) {
+    if (!/^[a-f0-9]{64}$/.test(hex)) continue;
+    try {
+      out.push({ digest: `sha256:${hex}`, size: statSync(join(store.blobsDir, hex)).size });
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return out;
+}
+
+function readJsonSync<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+async function inventory(parts: StateParts): Promise<Inventory> {
+  const { store, snapshots, records } = parts;
+  const tagged = await taggedBlobs(store);
+  const pinned = await pinnedBaseBlobs(store, parts.paths.root);
+  const blobs = listBlobsSync(store);
+  const blobBytes = new Map(blobs.map((b) => [b.digest as string, b.size]));
+  const recs = listRecordsSync(records);
+  const used = new Map<string, { lastUsed: number; height: number }>();
+  for (const r of recs) {
+    r.record.layers.forEach((id, i) => {
+      const u = used.get(id);
+      used.set(id, { lastUsed: Math.max(u?.lastUsed ?? 0, r.lastUsed), height: Math.max(u?.height ?? 0, i) });
+    });
+  }
+  let ids: string[] = [];
+  try {
+    ids = readdirSync(snapshots.root).filter((n) => !n.startsWith('.'));
+  } catch {
+    // no snapshots yet
+  }
+  const refCount = new Map<string, number>();
+  const encodingsOf = new Map<string, string[]>();
+  for (const id of ids) {
+    const rec = readJsonSync<import('../snapshot/snapshot-store.js').LayerBlobRecord>(join(snapshots.dir(id), 'layer.json'));
+    const digests = rec ? [rec.digest, ...(rec.variants ?? []).map((v) => v.digest)] : [];
+    encodingsOf.set(id, digests);
+    for (const d of digests) refCount.set(d, (refCount.get(d) ?? 0) + 1);
+  }
+  const infos: SnapshotInfo[] = [];
+  for (const id of ids) {
+    const u = used.get(id);
+    const own = (encodingsOf.get(id) ?? []).filter((d) => !tagged.has(d) && refCount.get(d) === 1 && blobBytes.has(d));
+    infos.push({
+      id,
+      bytes: await snapshotBytes(snapshots, id),
+      lastUsed: u ? u.lastUsed : statSync(snapshots.dir(id), { throwIfNoEntry: false })?.mtimeMs ?? 0,
+      height: u?.height ?? 0,
+      blobs: own.map((d) => ({ digest: d, size: blobBytes.get(d)! })),
+    });
+  }
+  const unreferenced = blobs.filter((b) => !tagged.has(b.digest) && !refCount.has(b.digest) && !pinned.has(b.digest));
+  const taggedBytes = blobs.filter((b) => tagged.has(b.digest)).reduce((n, b) => n + b.size, 0);
+  return { snapshots: infos, records: recs, tagged, taggedBytes, unreferenced, blobBytes };
+}
+
+export interface UsageRow {
+  kind: string;
+  items: number;
+  bytes: number;
+  /** Whether `tsbuild prune --all` would free it. */
+  reclaimable: boolean;
+}
+
+async function dirUsage(dir: string): Promise<{ items: number; bytes: number }> {
+  let items = 0;
+  for (const n of await readdir(dir).catch(() => [] as string[])) if (!n.startsWith('.')) items++;
+  return { items, bytes: duSync(dir) };
+}
+
+/** `tsbuild du`: the state directory by kind. */
+export async function diskUsage(parts: StateParts): Promise<UsageRow[]> {
+  const inv = await inventory(parts);
+  const steps = inv.snapshots.filter((s) => !s.id.startsWith('l'));
+  const bases = inv.snapshots.filter((s) => s.id.startsWith('l'));
+  const sum = (xs: { bytes: number }[]): number => xs.reduce((n, x) => n + x.bytes, 0);
+  const layerBlobs = inv.snapshots.flatMap((s) => s.blobs);
+  const cacheDir = parts.paths.cacheRecords;
+  const recordBytes = inv.records.reduce((n, r) => n + r.bytes, 0);
+  const [history, files, statCaches, mounts, tmp] = await Promise.all([
+    dirUsage(join(cacheDir, 'steps')), dirUsage(join(cacheDir, 'files')), dirUsage(join(cacheDir, 'stat')),
+    dirUsage(parts.paths.cacheMounts), dirUsage(parts.paths.tmpRoot),
+  ]);
+  return [
+    { kind: 'step layers (snapshots)', items: steps.length, bytes: sum(steps), reclaimable: true },
+    { kind: 'base image layers (snapshots)', items: bases.length, bytes: sum(bases), reclaimable: true },
+    { kind: 'layer blobs (cache)', items: layerBlobs.length, bytes: layerBlobs.reduce((n, b) => n + b.size, 0), reclaimable: true },
+    { kind: 'unreferenced blobs', items: inv.unreferenced.length, bytes: inv.unreferenced.reduce((n, b) => n + b.size, 0), reclaimable: true },
+    { kind: 'tagged images (blobs)', items: inv.tagged.size, bytes: inv.taggedBytes, reclaimable: false },
+    { kind: 'cache records', items: inv.records.length, bytes: recordBytes, reclaimable: true },
+    { kind: 'step history and file lists', items: history.items + files.items, bytes: history.bytes + files.bytes, reclaimable: true },
+    { kind: 'stat caches', items: statCaches.items, bytes: statCaches.bytes, reclaimable: true },
+    { kind: 'RUN cache mounts', items: mounts.items, bytes: mounts.bytes, reclaimable: true },
+    { kind: 'temporary (running builds)', items: tmp.items, bytes: tmp.bytes, reclaimable: false },
+  ];
+}
+
+export interface PruneOptions {
+  /** Everything that is cache: every snapshot, record, history, stat cache and cache mount. */
+  all?: boolean;
+  /** Evict least recently used snapshots until the cache takes at most this many bytes. */
+  keepBytes?: number;
+  /** Evict what was not used in this many milliseconds. */
+  olderThanMs?: number;
+  now?: number;
+}
+
+export interface PruneReport {
+  snapshots: number;
+  records: number;
+  blobs: number;
+  bytes: number;
+}
+
+/** The size GC counts against a cap: everything but tagged images and running builds' scratch. */
+function cacheBytes(inv: Inventory): number {
+  return inv.snapshots.reduce((n, s) => n + s.bytes + s.blobs.reduce((m, b) => m + b.size, 0), 0) + inv.unreferenced.reduce((n, b) => n + b.size, 0);
+}
+
+export async function cacheSize(parts: StateParts): Promise<number> {
+  return cacheBytes(await inventory(parts));
+}
+
+/**
+ * Deletes cache by policy (see the module comment). Without any option it removes only garbage:
+ * unreferenced blobs and records whose layers are gone. Call under the exclusive lock.
+ */
+export async function prune(parts: StateParts, opts: PruneOptions = {}): Promise<PruneReport> {
+  const { store, snapshots, records, paths } = parts;
+  const now = opts.now ?? Date.now();
+  const inv = await inventory(parts);
+  const report: PruneReport = { snapshots: 0, records: 0, blobs: 0, bytes: 0 };
+
+  for (const b of inv.unreferenced) {
+    await store.removeBlob(b.digest);
+    report.blobs++;
+    report.bytes += b.size;
+  }
+  let total = cacheBytes(inv) - report.bytes;
+
+  const order = [...inv.snapshots].sort((a, b) => a.lastUsed - b.lastUsed || b.height - a.height);
+  const evicted = new Set<string>();
+  for (const s of order) {
+    const old = opts.olderThanMs !== undefined && s.lastUsed < now - opts.olderThanMs;
+    const over = opts.keepBytes !== undefined && total > opts.keepBytes;
+    if (!opts.all && !old && !over) continue;
+    await snapshots.remove(s.id);
+    for (const b of s.blobs) await store.removeBlob(b.digest);
+    const freed = s.bytes + s.blobs.reduce((n, b) => n + b.size, 0);
+    total -= freed;
+    report.bytes += freed;
+    report.snapshots++;
+    report.blobs += s.blobs.length;
+    evicted.add(s.id);
+  }
+
+  const present = new Set((await snapshots.list()));
+  for (const r of inv.records) {
+    if (r.record.layers.every((id) => present.has(id)) && !opts.all) continue;
+    await records.remove(r.record.key);
+    const content = (r.record.keyInputs as { content?: string[] } | undefined)?.content ?? [];
+    for (const d of content) await rm(selectionFile(paths.cacheRecords, d), { force: true });
+    report.records++;
+    report.bytes += r.bytes;
+  }
+
+  if (opts.all) {
+    // The step history stays (a few KB): the next build can still say its cache was pruned.
+    for (const d of ['files', 'stat']) await rm(join(paths.cacheRecords, d), { recursive: true, force: true });
+    await rm(paths.cacheMounts, { recursive: true, force: true });
+  } else if (opts.olderThanMs !== undefined) {
+    for (const d of ['steps', 'stat']) {
+      const dir = join(paths.cacheRecords, d);
+      for (const n of await readdir(dir).catch(() => [] as string[])) {
+        const st = await stat(join(dir, n)).catch(() => undefined);
+        if (st && st.mtimeMs < now - opts.olderThanMs) await rm(join(dir, n), { force: true });
+      }
+    }
+  }
+  return report;
+}
+
+/** A snapshot's disk usage, measured once and kept in `<id>/size` (a committed snapshot never changes). */
+async function snapshotBytes(snapshots: SnapshotStore, id: string): Promise<number> {
+  const file = join(snapshots.dir(id), 'size');
+  let kept = NaN;
+  try {
+    kept = Number(readFileSync(file, 'utf8'));
+  } catch {
+    // not measured yet
+  }
+  if (Number.isFinite(kept) && kept > 0) return kept;
+  const bytes = duSync(snapshots.dir(id));
+  // atomic: a torn number would be a wrong size, not an unreadable one
+  await writeFileAtomic(file, String(bytes), { sync: false }).catch(() => {});
+  return bytes;
+}

@@ -1,0 +1,114 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isOwnerAlive, ownerInName, ownerToken, processStartTime, selfOwner } from './owner.js';
+import { StateLock, withFileMutex } from './state-lock.js';
+
+/** The owner token of a process that has exited. */
+function deadToken(): string {
+  const r = spawnSync('sh', ['-c', 'cat /proc/$$/stat'], { encoding: 'utf8' });
+  const stat = r.stdout;
+  const pid = Number(stat.split(' ')[0]);
+  const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+  return ownerToken({ ...selfOwner(), pid, start });
+}
+
+/** A live process (sleep) and its token; kill it when done. */
+function liveProcess(): { token: string; kill(): void } {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  let start: string | undefined;
+  for (let i = 0; i < 100 && !start; i++) start = processStartTime(child.pid!);
+  return { token: ownerToken({ ...selfOwner(), pid: child.pid!, start: start! }), kill: () => child.kill('SIGKILL') };
+}
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'tsbuild-lock-'));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('owner tokens', () => {
+  it('tell live processes from dead ones, and are found in file names', () => {
+    expect(isOwnerAlive(ownerToken())).toBe(true);
+    expect(isOwnerAlive(deadToken())).toBe(false);
+    expect(isOwnerAlive('garbage')).toBe(false);
+    expect(ownerInName(`.pending-s123-${ownerToken()}-abcd`)).toBe(ownerToken());
+    expect(ownerInName('mnt-abcdef')).toBeUndefined();
+  });
+});
+
+describe('StateLock', () => {
+  it('lets builds share and keeps GC out while one runs', async () => {
+    const a = new StateLock(root);
+    const release = await a.acquireShared();
+    const other = liveProcess();
+    try {
+      // a live lease of another process blocks a non-waiting exclusive
+      await writeFile(join(a.dir, `build-${other.token}`), '');
+      expect(await a.acquireExclusive({ wait: false })).toBeUndefined();
+      expect(await readdir(a.dir)).not.toContain('exclusive');
+    } finally {
+      other.kill();
+    }
+    await release();
+  });
+
+  it('ignores and removes leases of killed builds', async () => {
+    const lock = new StateLock(root);
+    await mkdir(lock.dir, { recursive: true });
+    await writeFile(join(lock.dir, `build-${deadToken()}`), '');
+    const release = await lock.acquireExclusive({ wait: false });
+    expect(release).toBeDefined();
+    expect((await readdir(lock.dir)).filter((n) => n.startsWith('build-'))).toEqual([]);
+    await release!();
+  });
+
+  it('makes a build wait for a live GC, and ignores a dead one', async () => {
+    const lock = new StateLock(root);
+    await mkdir(lock.dir, { recursive: true });
+    await writeFile(join(lock.dir, 'exclusive'), deadToken());
+    const r1 = await lock.acquireShared();
+    await r1();
+    const gc = liveProcess();
+    await writeFile(join(lock.dir, 'exclusive'), gc.token);
+    const waits: string[] = [];
+    const pending = lock.acquireShared((m) => waits.push(m));
+    await new Promise((r) => setTimeout(r, 250));
+    expect(waits).toHaveLength(1);
+    gc.kill();
+    const r2 = await pending;
+    await r2();
+  });
+
+  it('waiting exclusive takes over when the build finishes', async () => {
+    const lock = new StateLock(root);
+    await mkdir(lock.dir, { recursive: true });
+    const b = liveProcess();
+    await writeFile(join(lock.dir, `build-${b.token}`), '');
+    const got = lock.acquireExclusive({ wait: true });
+    await new Promise((r) => setTimeout(r, 150));
+    b.kill();
+    const release = await got;
+    expect(release).toBeDefined();
+    await release!();
+  });
+});
+
+describe('withFileMutex', () => {
+  it('serialises critical sections and takes over a dead holder', async () => {
+    const path = join(root, 'm.lock');
+    await writeFile(path, deadToken());
+    const order: string[] = [];
+    await Promise.all(['a', 'b', 'c'].map((n) => withFileMutex(path, async () => {
+      order.push(`${n}+`);
+      await new Promise((r) => setTimeout(r, 10));
+      order.push(`${n}-`);
+    })));
+    for (let i = 0; i < order.length; i += 2) expect(order[i]!.slice(0, 1)).toBe(order[i + 1]!.slice(0, 1));
+    expect(await readdir(root)).toEqual([]);
+  });
+});

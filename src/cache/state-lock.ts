@@ -1,0 +1,166 @@
+import { mkdir, open, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isOwnerAlive, ownerToken } from './owner.js';
+
+/**
+ * Who may touch the state directory at the same time (`<state>/locks/`):
+ *
+ * - a build holds a *shared* lease, `build-<owner>`, for its whole run. Builds run together:
+ *   each writes only new, uniquely named things (pending snapshots, temp files under its own
+ *   `tmp/<owner>/`, blobs and records by atomic rename of content-named files);
+ * - garbage collection holds the *exclusive* lock, `exclusive` (O_EXCL, holding its owner):
+ *   it deletes things a build may be about to use, so it waits until no build runs, and builds
+ *   wait while it runs;
+ * - short read-modify-write sections (index.json tags) take a named mutex (ContentStore does).
+ *
+ * Each side writes its own mark before looking for the other's, so one of the two always sees
+ * the other. No daemon and no flock: a mark whose owner (pid + start time + boot id) no longer
+ * runs is stale and is ignored or removed, so a build killed with SIGKILL never blocks another.
+ */
+export type Release = () => Promise<void>;
+
+const POLL_MS = 100;
+
+export class StateLock {
+  readonly dir: string;
+
+  constructor(stateRoot: string) {
+    this.dir = join(stateRoot, 'locks');
+  }
+
+  private get exclusivePath(): string {
+    return join(this.dir, 'exclusive');
+  }
+
+  private leasePath(token: string): string {
+    return join(this.dir, `build-${token}`);
+  }
+
+  private async exclusiveOwner(): Promise<string | undefined> {
+    try {
+      return (await readFile(this.exclusivePath, 'utf8')).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A build's lease. Waits (calling `onWait` once) while a live GC holds the exclusive lock. */
+  async acquireShared(onWait?: (message: string) => void, signal?: AbortSignal): Promise<Release> {
+    await mkdir(this.dir, { recursive: true });
+    const lease = this.leasePath(ownerToken());
+    let told = false;
+    for (;;) {
+      await writeFile(lease, '');
+      const holder = await this.exclusiveOwner();
+      // A dead holder's lock is ignored here; only exclusive acquirers remove it.
+      if (!holder || !isOwnerAlive(holder)) return () => unlink(lease).catch(() => {});
+      await unlink(lease).catch(() => {});
+      if (!told) onWait?.('waiting for a tsbuild prune to finish with the state directory');
+      told = true;
+      if (signal?.aborted) throw signal.reason ?? new Error('cancelled');
+      await sleep(POLL_MS);
+    }
+  }
+
+  /** Live builds' lease tokens other than this process's; dead leases are removed on the way. */
+  async liveBuilds(): Promise<string[]> {
+    const self = ownerToken();
+    const live: string[] = [];
+    for (const name of await readdir(this.dir).catch(() => [] as string[])) {
+      if (!name.startsWith('build-')) continue;
+      const token = name.slice(6);
+      if (token === self) continue;
+      if (isOwnerAlive(token)) live.push(token);
+      else await unlink(join(this.dir, name)).catch(() => {});
+    }
+    return live;
+  }
+
+  /**
+   * The exclusive lock. With `wait`, waits for running builds and another GC to finish
+   * (calling `onWait` once); without, gives up at once (undefined) when anyone else is active.
+   */
+  async acquireExclusive(opts: { wait: boolean; onWait?: (message: string) => void }): Promise<Release | undefined> {
+    await mkdir(this.dir, { recursive: true });
+    const self = ownerToken();
+    let told = false;
+    const waitOrGiveUp = async (message: string): Promise<boolean> => {
+      if (!opts.wait) return false;
+      if (!told) opts.onWait?.(message);
+      told = true;
+      await sleep(POLL_MS);
+      return true;
+    };
+    for (;;) {
+      try {
+        const fh = await open(this.exclusivePath, 'wx');
+        await fh.writeFile(self);
+        await fh.close();
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const holder = await this.exclusiveOwner();
+        if (holder && isOwnerAlive(holder)) {
+          if (!(await waitOrGiveUp('waiting for another tsbuild prune to finish'))) return undefined;
+        } else if (holder !== undefined) {
+          // stale: its owner is gone. Re-read just before removing, to not remove a new one.
+          if ((await this.exclusiveOwner()) === holder) await unlink(this.exclusivePath).catch(() => {});
+        } else if (await emptyAndOld(this.exclusivePath)) {
+          await unlink(this.exclusivePath).catch(() => {});
+        } else {
+          // created but not yet written by its owner: give it a moment
+          await sleep(10);
+        }
+      }
+    }
+    const release: Release = async () => {
+      if ((await this.exclusiveOwner()) === self) await unlink(this.exclusivePath).catch(() => {});
+    };
+    for (;;) {
+      const builds = await this.liveBuilds();
+      if (builds.length === 0) return release;
+      if (!(await waitOrGiveUp(`waiting for ${builds.length} running build${builds.length > 1 ? 's' : ''} to finish`))) {
+        await release();
+        return undefined;
+      }
+    }
+  }
+}
+
+/**
+ * A short critical section between processes: `path` is created O_EXCL and holds the owner's
+ * token; a lock file left by a dead process is taken over.
+ */
+export async function withFileMutex<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const self = ownerToken();
+  for (;;) {
+    try {
+      const fh = await open(path, 'wx');
+      await fh.writeFile(self);
+      await fh.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = (await readFile(path, 'utf8').catch(() => '')).trim();
+      if (holder && !isOwnerAlive(holder)) {
+        if ((await readFile(path, 'utf8').catch(() => '')).trim() === holder) await unlink(path).catch(() => {});
+      } else if (!holder && (await emptyAndOld(path))) {
+        await unlink(path).catch(() => {});
+      } else {
+        await sleep(holder ? 20 : 5);
+      }
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(path).catch(() => {});
+  }
+}
+
+/** A lock file its creator died before writing its token into (created, never filled, for a while). */
+async function emptyAndOld(path: string): Promise<boolean> {
+  const st = await stat(path).catch(() => undefined);
+  return !!st && st.size === 0 && Date.now() - st.mtimeMs > 2000;
+}

@@ -1,0 +1,64 @@
+import { mkdir, rm, statfs } from 'node:fs/promises';
+import type { SnapshotStore } from '../snapshot/snapshot-store.js';
+import type { CacheRecords } from './cache-records.js';
+import type { ContentStore } from './content-store.js';
+import { cacheSize, prune } from './gc.js';
+import { parseSize } from './size.js';
+import { StateLock, type Release } from './state-lock.js';
+import type { StatePaths } from './state-dir.js';
+import { detachMountsUnder, sweepStale } from './sweep.js';
+
+/**
+ * A build's hold on the state directory: its shared lease (GC waits for it), the sweep of what
+ * killed builds left behind, and on the way out the automatic size cap.
+ */
+export interface StateSession {
+  /** Frees the lease, removes this build's scratch dir and, when the build added to the cache, applies the cap. */
+  close(opts: { grew: boolean; parts?: { store: ContentStore; snapshots: SnapshotStore; records: CacheRecords } }): Promise<void>;
+}
+
+const TEN_GB = 10 * 1024 ** 3;
+
+/** The cache cap: TSBUILD_CACHE_MAX (a size, or 0 for none), else 20% of the state dir's filesystem or 10 GB, whichever is smaller. */
+export async function cacheCap(root: string, env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+  if (env.TSBUILD_CACHE_MAX !== undefined && env.TSBUILD_CACHE_MAX !== '') {
+    const n = parseSize(env.TSBUILD_CACHE_MAX);
+    if (n === undefined) throw new Error(`TSBUILD_CACHE_MAX=${env.TSBUILD_CACHE_MAX}: not a size (e.g. 5GB, 500MB, 0 for no cap)`);
+    return n === 0 ? undefined : n;
+  }
+  try {
+    const fs = await statfs(root);
+    return Math.min(TEN_GB, Math.floor(fs.blocks * fs.bsize * 0.2));
+  } catch {
+    return TEN_GB;
+  }
+}
+
+export async function openStateSession(paths: StatePaths, onWait: (message: string) => void, signal?: AbortSignal): Promise<StateSession> {
+  const lock = new StateLock(paths.root);
+  const release: Release = await lock.acquireShared(onWait, signal);
+  // Only the owners' liveness decides what is swept, so sweeping beside other builds is safe.
+  const othersLive = (await lock.liveBuilds()).length > 0;
+  await sweepStale(paths, { othersLive }).catch(() => {});
+  await mkdir(paths.tmp, { recursive: true });
+  return {
+    async close({ grew, parts }) {
+      // never delete through a mount a failed step may have left
+      await detachMountsUnder([paths.tmp]);
+      await rm(paths.tmp, { recursive: true, force: true }).catch(() => {});
+      await release();
+      if (!grew || !parts) return;
+      const cap = await cacheCap(paths.root);
+      if (cap === undefined) return;
+      // The cap is applied by whichever build finishes last: with others running, skip.
+      const exclusive = await lock.acquireExclusive({ wait: false });
+      if (!exclusive) return;
+      try {
+        const state = { paths, ...parts };
+        if ((await cacheSize(state)) > cap) await prune(state, { keepBytes: cap });
+      } finally {
+        await exclusive();
+      }
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ownerToken, selfOwner } from './owner.js';
+import { StatePaths } from './state-dir.js';
+import { sweepStale } from './sweep.js';
+
+function deadToken(): string {
+  const stat = spawnSync('sh', ['-c', 'cat /proc/$$/stat'], { encoding: 'utf8' }).stdout;
+  return ownerToken({ ...selfOwner(), pid: Number(stat.split(' ')[0]), start: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]! });
+}
+
+let root: string;
+let paths: StatePaths;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'tsbuild-sweep-'));
+  paths = new StatePaths(root);
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('sweepStale', () => {
+  it('removes what dead builds left and nothing of live ones', async () => {
+    const dead = deadToken();
+    const live = ownerToken();
+    await mkdir(join(paths.tmpRoot, dead, 'mnt-abc'), { recursive: true });
+    await mkdir(join(paths.tmpRoot, live, 'mnt-def'), { recursive: true });
+    await mkdir(join(paths.snapshots, `.pending-s1-${dead}-aaaa`, 'fs'), { recursive: true });
+    await mkdir(join(paths.snapshots, `.pending-s2-${live}-bbbb`, 'fs'), { recursive: true });
+    await mkdir(join(paths.snapshots, `.removing-s3-${dead}-cccc`, 'fs'), { recursive: true });
+    await mkdir(join(paths.snapshots, 's4', 'fs'), { recursive: true });
+    await mkdir(join(paths.content, 'ingest'), { recursive: true });
+    await writeFile(join(paths.content, 'ingest', `${dead}-1234`), 'partial');
+    await writeFile(join(paths.content, 'ingest', `${live}-5678`), 'in flight');
+    // from an older layout: no owner
+    await mkdir(join(paths.tmpRoot, 'mnt-legacy'), { recursive: true });
+
+    const report = await sweepStale(paths, { othersLive: true });
+    expect(report.removed).toHaveLength(4);
+    expect(await readdir(paths.tmpRoot)).toEqual(expect.arrayContaining([live, 'mnt-legacy']));
+    expect((await readdir(paths.tmpRoot)).length).toBe(2);
+    expect((await readdir(paths.snapshots)).sort()).toEqual([`.pending-s2-${live}-bbbb`, 's4']);
+    expect(await readdir(join(paths.content, 'ingest'))).toEqual([`${live}-5678`]);
+
+    await sweepStale(paths, { othersLive: false });
+    expect(await readdir(paths.tmpRoot)).toEqual([live]);
+  });
+});

@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isOwnerAlive, ownerInName, ownerToken } from './owner.js';
+import type { StatePaths } from './state-dir.js';
+
+/**
+ * Removes what killed builds left in the state directory, and only that: every in-flight thing a
+ * build makes carries its owner token (its `tmp/<owner>/` dir with mounts, runc bundles and
+ * scratch dirs; `.pending-<id>-<owner>-*` snapshots; `.removing-*` snapshots; content/ingest
+ * temp files), so a leftover is swept only when its owner no longer runs. Things without a
+ * token (older layouts) are swept only when no other build is live.
+ *
+ * Order matters: runc containers first (a container still running holds its rootfs mount
+ * busy), then mounts (lazily detached, so nothing is ever deleted *through* a mount), then files.
+ */
+export interface SweepReport {
+  containers: number;
+  mounts: number;
+  removed: string[];
+}
+
+export async function sweepStale(paths: StatePaths, opts: { othersLive: boolean }): Promise<SweepReport> {
+  const report: SweepReport = { containers: 0, mounts: 0, removed: [] };
+  const self = ownerToken();
+  const dead = (name: string): boolean => {
+    const token = ownerInName(name);
+    if (!token) return !opts.othersLive;
+    return token !== self && !isOwnerAlive(token);
+  };
+
+  const tmpRoot = paths.tmpRoot;
+  const staleTmp = (await readdir(tmpRoot).catch(() => [] as string[])).filter(dead).map((n) => join(tmpRoot, n));
+  report.containers = await killOrphanContainers(paths.runc, dead);
+  if (staleTmp.length) report.mounts = await detachMountsUnder(staleTmp);
+  for (const dir of staleTmp) {
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    report.removed.push(dir);
+  }
+
+  for (const name of await readdir(paths.snapshots).catch(() => [] as string[])) {
+    if (!(name.startsWith('.pending-') || name.startsWith('.removing-') || name.startsWith('.tmp-')) || !dead(name)) continue;
+    const p = join(paths.snapshots, name);
+    await detachMountsUnder([p]);
+    await rm(p, { recursive: true, force: true }).catch(() => {});
+    report.removed.push(p);
+  }
+
+  const ingest = join(paths.content, 'ingest');
+  for (const name of await readdir(ingest).catch(() => [] as string[])) {
+    if (name === 'index.lock' || !dead(name)) continue;
+    await rm(join(ingest, name), { force: true }).catch(() => {});
+    report.removed.push(join(ingest, name));
+  }
+  return report;
+}
+
+/** runc containers whose bundle lies in a dead build's tmp dir: killed and deleted. */
+async function killOrphanContainers(runcRoot: string, dead: (name: string) => boolean): Promise<number> {
+  let ids: string[];
+  try {
+    ids = await readdir(runcRoot);
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const id of ids) {
+    let bundle: string | undefined;
+    try {
+      const state = JSON.parse(await readFile(join(runcRoot, id, 'state.json'), 'utf8')) as { config?: { labels?: string[] } };
+      bundle = state.config?.labels?.find((l) => l.startsWith('bundle='))?.slice(7);
+    } catch {
+      // no state.json: runc was killed while creating it; `delete -f` clears the dir
+    }
+    // The owner is the tmp/<owner>/ segment of the bundle path.
+    const owner = bundle?.split('/').find((seg) => ownerInName(seg) === seg);
+    if (owner ? !dead(owner) : !dead(id)) continue;
+    await runc(runcRoot, ['kill', id, 'KILL']);
+    await runc(runcRoot, ['delete', '-f', id]);
+    await rm(join(runcRoot, id), { recursive: true, force: true }).catch(() => {});
+    n++;
+  }
+  return n;
+}
+
+function runc(root: string, args: string[]): Promise<void> {
+  return new Promise((resolve) => {
+    const child = spawn('runc', ['--root', root, ...args], { stdio: 'ignore' });
+    child.on('error', () => resolve());
+    child.on('close', () => resolve());
+  });
+}
+
+function unescapeMountinfo(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** Lazily detaches every mount at or under `dirs`, deepest first; returns how many. */
+export async function detachMountsUnder(dirs: string[]): Promise<number> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  const points = info.split('\n').map((l) => l.split(' ')[4]).filter((p): p is string => !!p).map(unescapeMountinfo)
+    .filter((p) => dirs.some((d) => p === d || p.startsWith(d + '/')))
+    .sort((a, b) => b.length - a.length);
+  for (const p of points) {
+    await new Promise<void>((resolve) => {
+      const child = spawn('umount', ['-l', p], { stdio: 'ignore' });
+      child.on('error', () => resolve());
+      child.on('close', () => resolve());
+    });
+  }
+  return points.length;
+}

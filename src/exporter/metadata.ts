@@ -1,0 +1,24 @@
+import { writeFileAtomic } from '../cache/atomic-write.js';
+import { UserError } from '../errors.js';
+import type { Descriptor } from '../image/types.js';
+import { normalizeImageNames } from './image-names.js';
+
+/**
+ * `--metadata-file F`: what buildx writes there for an image build, so scripts written for
+ * `docker buildx build --metadata-file` read ours unchanged.
+ */
+export async function writeMetadataFile(path: string, image: { manifest: Descriptor; config: Descriptor; names: string[] }): Promise<void> {
+  const descriptor: Descriptor = { mediaType: image.manifest.mediaType, digest: image.manifest.digest, size: image.manifest.size };
+  const doc: Record<string, unknown> = {
+    'containerimage.config.digest': image.config.digest,
+    'containerimage.descriptor': descriptor,
+    'containerimage.digest': image.manifest.digest,
+  };
+  const names = normalizeImageNames(image.names).map((n) => n.full);
+  if (names.length) doc['image.name'] = names.join(',');
+  try {
+    await writeFileAtomic(path, JSON.stringify(doc, null, 2) + '\n');
+  } catch (err) {
+    throw new UserError(`cannot write the metadata file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}

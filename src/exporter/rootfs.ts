@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { chmod, lchown, lstat, lutimes, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { ContentStore } from '../cache/content-store.js';
+import { UserError } from '../errors.js';
+import { decompressStream } from '../image/decompress.js';
+import type { Descriptor, ImageManifest } from '../image/types.js';
+import { OPAQUE_VALUE, OPAQUE_XATTR, isWhiteoutStat } from '../snapshot/overlay-format.js';
+import { unpackLayer } from '../snapshot/unpack.js';
+import { dumpXattrTree } from '../snapshot/xattrs.js';
+
+/**
+ * `--output type=local,dest=DIR`: the image's root filesystem, every layer applied in order
+ * with its whiteouts (a `.wh.name` deletes what lower layers had, an opaque directory hides
+ * their contents). A new DIR is assembled beside itself and renamed into place, so a failed
+ * export leaves nothing at DIR; an existing DIR is written into, as BuildKit does.
+ */
+export async function writeRootfsDir(store: ContentStore, manifest: Descriptor, dest: string): Promise<void> {
+  const image = await store.readJson<ImageManifest>(manifest.digest);
+  const existing = await lstat(dest).catch(() => undefined);
+  if (existing && !existing.isDirectory()) throw new UserError(`--output type=local: ${dest} exists and is not a directory`);
+  const target = existing ? dest : `${dest}.tmp-${randomBytes(6).toString('hex')}`;
+  try {
+    await mkdir(target, { recursive: true });
+    await applyLayers(store, image.layers, target);
+    if (!existing) await rename(target, dest);
+  } catch (err) {
+    if (!existing) await rm(target, { recursive: true, force: true });
+    if (err instanceof UserError || !(err as NodeJS.ErrnoException).code) throw err;
+    throw new UserError(`cannot write the root filesystem to ${dest}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * `--output type=tar,dest=FILE`: the root filesystem as one tar, written reproducibly (sorted,
+ * owners and modes as in the image). The layers are applied in `scratch` (a temp dir inside the
+ * state directory), which is removed afterwards.
+ */
+export async function writeRootfsTar(store: ContentStore, manifest: Descriptor, dest: string, scratch: string): Promise<void> {
+  const image = await store.readJson<ImageManifest>(manifest.digest);
+  const root = join(scratch, `rootfs-${randomBytes(6).toString('hex')}`);
+  try {
+    await mkdir(root, { recursive: true });
+    await applyLayers(store, image.layers, root);
+    const { writeLayerTar } = await import('../snapshot/layer-tar.js');
+    if (dest === '-') {
+      if (process.stdout.isTTY) throw new UserError('refusing to write the tar to a terminal', { hint: 'redirect stdout to a file, or set dest=FILE' });
+      await writeLayerTar(root, process.stdout, { end: false });
+      return;
+    }
+    const tmp = join(dirname(dest), `.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const out = createWriteStream(tmp, { flags: 'wx' });
+        out.on('error', reject);
+        out.on('finish', resolve);
+        writeLayerTar(root, out).catch(reject);
+      });
+      const fh = await open(tmp, 'r');
+      await fh.sync();
+      await fh.close();
+      await rename(tmp, dest);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      if (err instanceof UserError || !(err as NodeJS.ErrnoException).code) throw err;
+      throw new UserError(`cannot write the tar ${dest}: ${(err as Error).message}`, { cause: err });
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** Applies each layer onto `root`: unpacked in overlay format beside it, then merged in. */
+async function applyLayers(store: ContentStore, layers: Descriptor[], root: string): Promise<void> {
+  for (const layer of layers) {
+    const staged = `${root}.layer-${randomBytes(4).toString('hex')}`;
+    try {
+      await unpackLayer(decompressStream(store.openRead(layer.digest)), staged);
+      const xattrs = await dumpXattrTree(staged);
+      const opaque = (rel: string) => xattrs.get(rel)?.get(OPAQUE_XATTR)?.toString('latin1') === OPAQUE_VALUE;
+      await merge(staged, root, '', opaque);
+    } finally {
+      await rm(staged, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * Merges directory `rel` of an overlay-format layer into the tree at `root`. Every path of
+ * `root` touched here has only real directories above it (each was checked or made by this
+ * walk), so nothing follows a symlink an image planted.
+ */
+async function merge(layerRoot: string, root: string, rel: string, opaque: (rel: string) => boolean): Promise<void> {
+  const from = join(layerRoot, rel);
+  const to = join(root, rel);
+  if (opaque(rel)) {
+    for (const name of await readdir(to).catch(() => [] as string[])) await rm(join(to, name), { recursive: true, force: true });
+  }
+  for (const name of await readdir(from)) {
+    const childRel = rel ? `${rel}/${name}` : name;
+    const src = join(from, name);
+    const dst = join(to, name);
+    const st = await lstat(src);
+    const present = await lstat(dst).catch(() => undefined);
+    if (isWhiteoutStat(st)) {
+      if (present) await rm(dst, { recursive: true, force: true });
+      continue;
+    }
+    if (st.isDirectory()) {
+      if (present && !present.isDirectory()) await rm(dst, { force: true });
+      if (!present || !present.isDirectory()) await mkdir(dst);
+      await merge(layerRoot, root, childRel, opaque);
+      await lchown(dst, st.uid, st.gid);
+      await chmod(dst, st.mode & 0o7777);
+      await lutimes(dst, st.atime, st.mtime);
+      continue;
+    }
+    if (present?.isDirectory()) await rm(dst, { recursive: true, force: true });
+    // rename replaces a file in place and keeps hard links of the layer linked
+    await rename(src, dst);
+  }
+}
