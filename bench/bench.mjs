@@ -121,7 +121,7 @@ const TARGETS = {
 for (const wl of WORKLOADS) {
   const dir = stage(wl);
   await measure(wl, 'cold', dir, async (e) => engine[e].prune(wl));
-  // one untimed build so every engine starts the next series warm
+  // the cold series left each engine with everything cached: rebuild with nothing changed
   await measure(wl, 'no-op', dir, async () => {});
   if (wl === 'incremental') await measure(wl, 'edit', dir, async () => edit(dir));
 }

@@ -86,7 +86,11 @@ export class BaseImages {
     if (recorded) {
       // Pinned to what the tag meant last time: no request at all when the blobs are here.
       const current = this.opts.pull ? await client.headManifest(ref) : recorded.digest;
-      if (current === recorded.digest) return { ...(await client.resolve(ref.withDigest(recorded.digest), platform, this.store)), source: ref.toString() };
+      if (current === recorded.digest) {
+        const pinned = await client.resolve(ref.withDigest(recorded.digest), platform, this.store).catch(() => undefined);
+        // Gone from both the store and the registry: resolve the tag afresh below.
+        if (pinned) return { ...pinned, source: ref.toString() };
+      }
     }
     const resolved = await client.resolve(ref, platform, this.store);
     if (recordPath) {

@@ -53,8 +53,7 @@ export function layerProvider(deps: LayerProviderDeps, ids: string[], epoch: num
     }
     if (epoch !== undefined && !isBaseLayer(id)) {
       const compression = want.compression === 'any' ? 'uncompressed' : want.compression;
-      const clamped = await clampedLayer(deps, id, below, epoch, compression, explicit ? want.level : undefined);
-      return clamped;
+      return clampedLayer(deps, id, below, epoch, compression, explicit ? want.level : undefined);
     }
     const baseWant: BlobWant = explicit ? 'any' : want.compression;
     const rec = await ensureLayerBlob(deps.snapshots, deps.store, id, below, baseWant);

@@ -14,6 +14,8 @@ import { StepIndex, stepIndexFile } from '../cache/step-index.js';
 import { convertDockerfile } from '../frontend/convert.js';
 import { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { EventSink } from '../solver/events.js';
+import type { Vertex } from '../solver/graph.js';
+import { ensureLayerBlob } from '../snapshot/layer-blobs.js';
 import { Solver } from '../solver/solve.js';
 import { StepHistory } from '../solver/step-history.js';
 import { BaseImages } from './base-images.js';
@@ -87,16 +89,39 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
     paths, store, snapshots, records, contextDir: req.contextDir, ignore, hashFile: (abs, entry) => statCache.hashFile(abs, entry),
     fetchBlob: (origin, desc) => bases.fetchBlob(origin, desc), emit, ...(signal ? { signal } : {}),
     ...(req.secrets ? { secrets: req.secrets } : {}), ...(req.ssh ? { ssh: req.ssh } : {}),
-  }, { history, noCacheFlag: (v) => (req.noCache ? '--no-cache' : `--no-cache-filter ${v.stage}`) });
+  }, {
+    history, noCacheFlag: (v) => (req.noCache ? '--no-cache' : `--no-cache-filter ${v.stage}`),
+    ...(earlyBlobs(req) ? { onStepDone: startLayerBlob(plan.target, snapshots, store) } : {}),
+  });
   const result = await solver.solve(plan.target).finally(() => statCache.save().catch(() => {}));
 
   // Layers are made per encoding an output asks for (src/build/image-layers.ts); the state
   // dir's own layout takes whatever blob a layer has when no output asks for one.
   const layers = layerProvider({ snapshots, store, variantsDir: join(req.stateRoot, 'blob-variants') }, result.layers, req.sourceDateEpoch);
-  const created = req.sourceDateEpoch !== undefined ? new Date(req.sourceDateEpoch * 1000).toISOString() : result.createdAt ?? new Date().toISOString();
+  // SOURCE_DATE_EPOCH in RFC 3339 without fractions, as BuildKit writes it
+  const created = req.sourceDateEpoch !== undefined ? new Date(req.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : result.createdAt ?? new Date().toISOString();
   const out = await exportOutputs({
     req, store, emit, layers, image: { ...plan.image, created }, registry: bases.registryClient,
     ...(signal ? { signal } : {}),
   });
   return { manifestDigest: out.manifest.digest, configDigest: out.config.digest, exported: out.exported, warnings };
+}
+
+/**
+ * Without -o the image's layers are made as plain tars (for the state dir): start making each as
+ * soon as its step is done, so it overlaps the steps after it instead of waiting for the end
+ * (the exporter then finds it made, or awaits the same making). Only the target's own chain.
+ */
+function earlyBlobs(req: BuildRequest): boolean {
+  return req.outputs.length === 0 && req.sourceDateEpoch === undefined;
+}
+
+function startLayerBlob(target: Vertex, snapshots: SnapshotStore, store: ContentStore): (v: Vertex, r: { layers: string[] }) => void {
+  const chain = new Set<Vertex>();
+  for (let v: Vertex | undefined = target; v; v = v.inputs[0]) chain.add(v);
+  return (v, r) => {
+    const top = r.layers.at(-1);
+    if (!chain.has(v) || !top) return;
+    ensureLayerBlob(snapshots, store, top, r.layers.slice(0, -1), 'any').catch(() => {});
+  };
 }

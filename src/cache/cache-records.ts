@@ -11,6 +11,11 @@ export interface CacheRecord {
   description: string;
   /** The inputs that made up the key, kept so a later miss can be explained as a diff. */
   keyInputs?: unknown;
+  /**
+   * The top layer of each input's result when this was made: the record stands only while the
+   * inputs still have those results (a --no-cache run gives a step a new result under its old key).
+   */
+  inputTops?: string[];
 }
 
 function keyFile(dir: string, key: string): string {

@@ -45,6 +45,8 @@ interface Inventory {
   records: Awaited<ReturnType<CacheRecords['list']>>;
   tagged: Set<string>;
   taggedBytes: number;
+  pinnedBytes: number;
+  pinnedCount: number;
   unreferenced: { digest: string; size: number }[];
   blobBytes: Map<string, number>;
 }
@@ -193,7 +195,11 @@ async function inventory(parts: StateParts): Promise<Inventory> {
   }
   const unreferenced = blobs.filter((b) => !tagged.has(b.digest) && !refCount.has(b.digest) && !pinned.has(b.digest));
   const taggedBytes = blobs.filter((b) => tagged.has(b.digest)).reduce((n, b) => n + b.size, 0);
-  return { snapshots: infos, records: recs, tagged, taggedBytes, unreferenced, blobBytes };
+  const pinnedOnly = blobs.filter((b) => pinned.has(b.digest) && !tagged.has(b.digest) && !refCount.has(b.digest));
+  return {
+    snapshots: infos, records: recs, tagged, taggedBytes, unreferenced, blobBytes,
+    pinnedBytes: pinnedOnly.reduce((n, b) => n + b.size, 0), pinnedCount: pinnedOnly.length,
+  };
 }
 
 export interface UsageRow {
@@ -219,9 +225,10 @@ export async function diskUsage(parts: StateParts): Promise<UsageRow[]> {
   const layerBlobs = inv.snapshots.flatMap((s) => s.blobs);
   const cacheDir = parts.paths.cacheRecords;
   const recordBytes = inv.records.reduce((n, r) => n + r.bytes, 0);
-  const [history, files, statCaches, mounts, tmp] = await Promise.all([
+  const [history, files, statCaches, mounts, tmp, ...others] = await Promise.all([
     dirUsage(join(cacheDir, 'steps')), dirUsage(join(cacheDir, 'files')), dirUsage(join(cacheDir, 'stat')),
     dirUsage(parts.paths.cacheMounts), dirUsage(parts.paths.tmpRoot),
+    ...['resolved-tags', 'blob-sources', 'blob-variants', 'locks'].map((d) => dirUsage(join(parts.paths.root, d))),
   ]);
   return [
     { kind: 'step layers (snapshots)', items: steps.length, bytes: sum(steps), reclaimable: true },
@@ -229,11 +236,13 @@ export async function diskUsage(parts: StateParts): Promise<UsageRow[]> {
     { kind: 'layer blobs (cache)', items: layerBlobs.length, bytes: layerBlobs.reduce((n, b) => n + b.size, 0), reclaimable: true },
     { kind: 'unreferenced blobs', items: inv.unreferenced.length, bytes: inv.unreferenced.reduce((n, b) => n + b.size, 0), reclaimable: true },
     { kind: 'tagged images (blobs)', items: inv.tagged.size, bytes: inv.taggedBytes, reclaimable: false },
+    { kind: 'base image manifests and configs', items: inv.pinnedCount, bytes: inv.pinnedBytes, reclaimable: false },
     { kind: 'cache records', items: inv.records.length, bytes: recordBytes, reclaimable: true },
     { kind: 'step history and file lists', items: history.items + files.items, bytes: history.bytes + files.bytes, reclaimable: true },
     { kind: 'stat caches', items: statCaches.items, bytes: statCaches.bytes, reclaimable: true },
     { kind: 'RUN cache mounts', items: mounts.items, bytes: mounts.bytes, reclaimable: true },
     { kind: 'temporary (running builds)', items: tmp.items, bytes: tmp.bytes, reclaimable: false },
+    { kind: 'registry and export records', items: others.reduce((n, o) => n + o.items, 0), bytes: others.reduce((n, o) => n + o.bytes, 0), reclaimable: false },
   ];
 }
 

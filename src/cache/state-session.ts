@@ -2,7 +2,6 @@ import { mkdir, rm, statfs } from 'node:fs/promises';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { CacheRecords } from './cache-records.js';
 import type { ContentStore } from './content-store.js';
-import { cacheSize, prune } from './gc.js';
 import { parseSize } from './size.js';
 import { StateLock, type Release } from './state-lock.js';
 import type { StatePaths } from './state-dir.js';
@@ -54,6 +53,7 @@ export async function openStateSession(paths: StatePaths, onWait: (message: stri
       const exclusive = await lock.acquireExclusive({ wait: false });
       if (!exclusive) return;
       try {
+        const { cacheSize, prune } = await import('./gc.js');
         const state = { paths, ...parts };
         if ((await cacheSize(state)) > cap) await prune(state, { keepBytes: cap });
       } finally {

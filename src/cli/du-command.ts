@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 
 /** `tsbuild du`: what the state directory holds, by kind. Read-only, so it takes no lock. */
@@ -10,6 +11,10 @@ export function duCommand(): Command {
         import('../cache/state-dir.js'), import('../cache/gc.js'), import('../cache/size.js'), import('./state-parts.js'),
       ]);
       const paths = new StatePaths(defaultStateRoot());
+      if (!existsSync(paths.root)) {
+        process.stdout.write(flags.json ? JSON.stringify({ root: paths.root, rows: [], total: 0, reclaimable: 0 }) + '\n' : `${paths.root}: no state directory yet\n`);
+        return;
+      }
       const rows = await diskUsage(openStateParts(paths));
       const total = rows.reduce((n, r) => n + r.bytes, 0);
       const reclaimable = rows.filter((r) => r.reclaimable).reduce((n, r) => n + r.bytes, 0);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { collect } from './build-command.js';
@@ -48,6 +49,10 @@ export function pruneCommand(): Command {
       }
       const olderThanMs = await parseUntil(flags.filter);
       const paths = new StatePaths(defaultStateRoot());
+      if (!existsSync(paths.root)) {
+        process.stdout.write(`${paths.root}: no state directory, nothing to prune\n`);
+        return;
+      }
       const { openStateParts } = await import('./state-parts.js');
       const parts = openStateParts(paths);
       const [{ StateLock }, { sweepStale }, { prune }] = await Promise.all([import('../cache/state-lock.js'), import('../cache/sweep.js'), import('../cache/gc.js')]);

@@ -76,6 +76,8 @@ function withParentDirs(files: ArchiveFile[]): Entry[] {
 
 const FIXED = { mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '' } satisfies Partial<Headers>;
 const WRITE_BATCH = 4 << 20;
+/** Blobs are read in large pieces too (the store's default stream reads 64 KiB at a time). */
+const READ_CHUNK = 4 << 20;
 
 type Pack = ReturnType<typeof tarPack>;
 
@@ -89,7 +91,7 @@ async function produce(store: ContentStore, entries: Entry[], write: (chunk: Buf
     for (const e of entries) {
       if ('directory' in e) await addEntry(pack, { ...FIXED, name: e.name, type: 'directory', mode: 0o755 });
       else if ('data' in e) await addEntry(pack, { ...FIXED, name: e.name, type: 'file', mode: 0o644, size: e.data.length }, e.data);
-      else await addEntry(pack, { ...FIXED, name: e.name, type: 'file', mode: 0o644, size: e.blob.size }, createReadStream(store.blobPath(e.blob.digest), { highWaterMark: 4 << 20 }));
+      else await addEntry(pack, { ...FIXED, name: e.name, type: 'file', mode: 0o644, size: e.blob.size }, createReadStream(store.blobPath(e.blob.digest), { highWaterMark: READ_CHUNK }));
     }
     pack.finalize();
   })();

@@ -115,7 +115,7 @@ describe('zstd and uncompressed', () => {
 describe('createLayerBlob with a compression', () => {
   const tar = mixed(2 * GZIP_CHUNK);
   const sink = (): BlobSink & { bytes(): Buffer } => {
-    let all = Buffer.alloc(0);
+    let all: Buffer = Buffer.alloc(0);
     return {
       bytes: () => all,
       async ingest(source) {

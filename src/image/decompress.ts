@@ -27,48 +27,71 @@ export function sniffCompression(head: Buffer): Compression | 'bzip2' | 'xz' {
 }
 
 async function run(src: Readable, out: PassThrough): Promise<void> {
-  const it = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let head = Buffer.alloc(0);
-  while (head.length < 6) {
-    const r = await it.next();
-    if (r.done) break;
-    head = Buffer.concat([head, Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value)]);
-  }
-  async function* rest(): AsyncGenerator<Buffer> {
-    try {
-      if (head.length > 0) yield head;
-      for (;;) {
-        const r = await it.next();
-        if (r.done) return;
-        yield r.value;
-      }
-    } finally {
-      await it.return?.();
-    }
-  }
+  const { head, rest } = await peek(src, 6);
   const kind = sniffCompression(head);
   switch (kind) {
     case 'none':
-      await pipeline(rest(), out);
+      await pipeline(rest, out);
       return;
     case 'gzip':
       // Concatenated gzip members (parallel compressors write them) decode as one stream.
-      await pipeline(rest(), zlib.createGunzip(), out);
+      await pipeline(rest, zlib.createGunzip({ chunkSize: 1 << 20 }), out);
       return;
     case 'zstd': {
       const native = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
-      if (typeof native === 'function') await pipeline(rest(), native(), out);
-      else await zstdProcess(rest(), out);
+      if (typeof native === 'function') await pipeline(rest, native(), out);
+      else await zstdProcess(rest, out);
       return;
     }
     default:
-      await it.return?.();
+      rest.destroy();
       throw new Error(`layer is ${kind}-compressed; only gzip, zstd and uncompressed layers are supported`);
   }
 }
 
+/**
+ * The first `n` bytes of `src` (fewer if it is shorter), and a stream of all of it, head
+ * included. The bytes are put back with unshift, so the rest flows straight from `src`
+ * (no per-chunk generator in between: this path carries every layer byte).
+ */
+function peek(src: Readable, n: number): Promise<{ head: Buffer; rest: Readable }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      src.off('readable', onReadable);
+      src.off('end', onEnd);
+      src.off('error', onError);
+    };
+    const onReadable = () => {
+      let c: Buffer | null;
+      while (size < n && (c = src.read() as Buffer | null) !== null) {
+        chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+        size += c.length;
+      }
+      if (size < n) return;
+      cleanup();
+      const head = Buffer.concat(chunks);
+      src.unshift(head);
+      resolve({ head, rest: src });
+    };
+    const onEnd = () => {
+      cleanup();
+      const head = Buffer.concat(chunks);
+      resolve({ head, rest: Readable.from(head.length ? [head] : []) });
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    src.on('readable', onReadable);
+    src.on('end', onEnd);
+    src.on('error', onError);
+  });
+}
+
 /** Node 20's zlib has no zstd; the zstd program does the work when installed. */
-async function zstdProcess(source: AsyncIterable<Buffer>, out: PassThrough): Promise<void> {
+async function zstdProcess(source: Readable, out: PassThrough): Promise<void> {
   const child = spawn('zstd', ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
   const stderr: Buffer[] = [];
   child.stderr.on('data', (c: Buffer) => stderr.push(c));

@@ -16,7 +16,7 @@ import { constants as Z, gzip, type ZlibOptions } from 'node:zlib';
 export const GZIP_CHUNK = 1 << 20;
 /** zlib's and Go's default. */
 export const DEFAULT_GZIP_LEVEL = 6;
-const SAMPLE = 32 << 10;
+const SAMPLE = 16 << 10;
 /** Below this share of sample bytes in 4-byte-or-longer repeats, LZ matching is not worth its cost. */
 const LZ_WORTH = 0.08;
 /** From this level up the caller asked for the smallest output, whatever it costs. */

@@ -5,13 +5,14 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { ContentStore } from '../cache/content-store.js';
 import { UserError } from '../errors.js';
+import type { Digest } from '../image/types.js';
 import { RegistryClient } from './client.js';
 import { parseReference } from './reference.js';
 
@@ -280,5 +281,100 @@ describe('RegistryClient against a scripted registry', () => {
       'application/vnd.oci.image.index.v1+json',
       'application/vnd.oci.image.manifest.v1+json',
     ]);
+  });
+
+  test('a request that gets no answer in time is asked again (backoff), and so is a 5xx', async () => {
+    let calls = 0;
+    const host = await serve(
+      registryHandler('app', (path) => {
+        // the first manifest request is never answered
+        return path === '/v2/app/manifests/latest' && calls++ === 0;
+      }),
+    );
+    const client = new RegistryClient({ http: { headersTimeoutMs: 300 } });
+    const r = await client.resolve(parseReference(`${host}/app`), platform, freshStore());
+    expect(r.manifestDescriptor.digest).toBe(sha256(manifest));
+    expect(calls).toBe(2);
+  });
+
+  test('a malformed manifest is refused naming the image, and nothing is stored', async () => {
+    const host = await serve(
+      registryHandler('app', (path, _req, res) => {
+        if (path !== '/v2/app/manifests/latest') return false;
+        res.setHeader('content-type', 'application/vnd.oci.image.manifest.v1+json');
+        res.end('{"schemaVersion":2,"config":{"mediaType":"x","digest":"sha256:../../etc","size":1},"layers":[]}');
+        return true;
+      }),
+    );
+    const store = freshStore();
+    const err = await new RegistryClient().resolve(parseReference(`${host}/app`), platform, store).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toBe(`${host}/app:latest: config: unsupported or malformed digest "sha256:../../etc" (only sha256 is supported)`);
+    await store.init();
+    expect(await readdir(store.blobsDir)).toEqual([]);
+  });
+
+  test('layers are downloaded in parallel', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const layer2 = gzipSync(Buffer.from('another pretend tar'));
+    const host = await serve(
+      registryHandler('app', (path, _req, res) => {
+        const m = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(path);
+        if (!m || (m[1] !== sha256(layer) && m[1] !== sha256(layer2))) return false;
+        inFlight++;
+        most = Math.max(most, inFlight);
+        // answer only once both requests are here (or after a while, if they never are)
+        const body = m[1] === sha256(layer) ? layer : layer2;
+        const answer = () => {
+          inFlight--;
+          res.end(body);
+        };
+        const wait = setInterval(() => {
+          if (most >= 2) {
+            clearInterval(wait);
+            answer();
+          }
+        }, 5);
+        setTimeout(() => {
+          clearInterval(wait);
+          if (!res.writableEnded) answer();
+        }, 2000);
+        return true;
+      }),
+    );
+    const client = new RegistryClient();
+    const store = freshStore();
+    const ref = parseReference(`${host}/app`);
+    const descs = [
+      { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer) as Digest, size: layer.length },
+      { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer2) as Digest, size: layer2.length },
+    ];
+    await Promise.all(descs.map((d) => client.fetchBlob(ref, d, store)));
+    expect(most).toBe(2);
+  });
+
+  test('a blob cut off midway is resumed; a registry that ignores Range is read past what we have', async () => {
+    const big = gzipSync(Buffer.alloc(300_000, 'x'), { level: 0 });
+    const ranges: (string | undefined)[] = [];
+    const host = await serve(
+      registryHandler('app', (path, req, res) => {
+        if (path !== `/v2/app/blobs/${sha256(big)}`) return false;
+        ranges.push(req.headers.range);
+        res.setHeader('content-length', String(big.length));
+        if (ranges.length === 1) {
+          // half of it, then the connection dies
+          res.write(big.subarray(0, big.length >> 1), () => res.socket?.destroy());
+          return true;
+        }
+        res.end(big); // ignores Range: 200 with everything
+        return true;
+      }),
+    );
+    const store = freshStore();
+    await new RegistryClient().fetchBlob(parseReference(`${host}/app`), { mediaType: 'x', digest: sha256(big) as Digest, size: big.length }, store);
+    expect(await store.has(sha256(big))).toBe(true);
+    expect(ranges).toHaveLength(2);
+    expect(ranges[1]).toMatch(/^bytes=\d+-$/);
   });
 });

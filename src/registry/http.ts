@@ -22,8 +22,8 @@ export interface HttpResponse {
   status: number;
   statusText: string;
   url: URL;
+  /** A header's value; a repeated header (WWW-Authenticate) comes joined with `, `, as fetch joins it. */
   header(name: string): string | undefined;
-  /** Every WWW-Authenticate (or other repeated) header, joined as fetch would. */
   body: Readable;
   text(): Promise<string>;
   buffer(max?: number): Promise<Buffer>;
@@ -76,7 +76,13 @@ export class HttpClient {
         settled = true;
         reject(err);
       };
-      const timer = setTimeout(() => r.destroy(new HttpError(`no answer from ${req.url.host} within ${this.headersTimeout / 1000}s`, 'ETIMEDOUT')), this.headersTimeout);
+      // The answer must start within headersTimeout of the request being sent (an upload's body
+      // may take long to send: that is covered by the idle timeout on the socket instead).
+      let timer: NodeJS.Timeout | undefined;
+      const startTimer = () => {
+        timer = setTimeout(() => r.destroy(new HttpError(`no answer from ${req.url.host} within ${this.headersTimeout / 1000}s`, 'ETIMEDOUT')), this.headersTimeout);
+      };
+      r.setTimeout(this.idleTimeout, () => r.destroy(new HttpError(`${req.url.host} stalled for ${this.idleTimeout / 1000}s`, 'ETIMEDOUT')));
       const onAbort = () => r.destroy(req.signal!.reason as Error);
       req.signal?.addEventListener('abort', onAbort, { once: true });
       r.on('error', (err) => {
@@ -91,7 +97,7 @@ export class HttpClient {
         res.once('close', () => req.signal?.removeEventListener('abort', onAbort));
         resolve(wrap(res, req.url));
       });
-      r.end(req.body);
+      r.end(req.body, startTimer);
     });
   }
 

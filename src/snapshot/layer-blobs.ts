@@ -34,7 +34,21 @@ function isBaseLayer(id: string): boolean {
  * `below` is the chain under it (bottom first): directories that overlay copied up unchanged
  * are left out of the tar by comparing with it.
  */
-export async function ensureLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: string, below: string[], want: BlobWant = 'gzip'): Promise<LayerBlobRef> {
+export function ensureLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: string, below: string[], want: BlobWant = 'gzip'): Promise<LayerBlobRef> {
+  // One making per layer and encoding at a time in this process: a blob started early (see
+  // run-build: while later steps run) is awaited, not made again, by the exporter.
+  const key = `${store.root}\0${id}\0${want}`;
+  let p = inflight.get(key);
+  if (!p) {
+    p = makeLayerBlob(snapshots, store, id, below, want).finally(() => inflight.delete(key));
+    inflight.set(key, p);
+  }
+  return p;
+}
+
+const inflight = new Map<string, Promise<LayerBlobRef>>();
+
+async function makeLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: string, below: string[], want: BlobWant): Promise<LayerBlobRef> {
   const rec = await snapshots.readBlob(id);
   if (rec?.empty) return rec;
   const encodings = rec ? [{ digest: rec.digest, size: rec.size, mediaType: rec.mediaType }, ...(rec.variants ?? [])] : [];

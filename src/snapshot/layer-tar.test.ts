@@ -208,3 +208,30 @@ describe('writeLayerTar', () => {
     expect(await isLayerEmpty(layer, { lowerDirs: [lower] })).toBe(false);
   });
 });
+
+describe('clampMtime (SOURCE_DATE_EPOCH)', () => {
+  it('no entry is later than the clamp; older mtimes are kept; the bytes are then the same whenever files were written', async () => {
+    const layer = join(tmp, 'layer');
+    await mkdir(join(layer, 'dir'), { recursive: true });
+    await writeFile(join(layer, 'dir', 'new'), 'made now\n');
+    await writeFile(join(layer, 'old'), 'made long ago\n');
+    const { utimes } = await import('node:fs/promises');
+    await utimes(join(layer, 'old'), 1_000_000, 1_000_000);
+    const epoch = 1_700_000_000;
+    const mtimes = async (opts?: Parameters<typeof writeLayerTar>[2]) => {
+      const out: Record<string, number> = {};
+      const extract = tarStream.extract();
+      Readable.from([await tarBytes(layer, opts)]).pipe(extract);
+      for await (const e of extract) {
+        out[e.header.name] = e.header.mtime!.getTime() / 1000;
+        e.resume();
+      }
+      return out;
+    };
+    expect(await mtimes({ clampMtime: epoch })).toEqual({ 'dir/': epoch, 'dir/new': epoch, old: 1_000_000 });
+    const first = await tarBytes(layer, { clampMtime: epoch });
+    await utimes(join(layer, 'dir', 'new'), new Date(), new Date());
+    expect((await tarBytes(layer, { clampMtime: epoch })).equals(first)).toBe(true);
+    expect((await mtimes())['dir/new']).toBeGreaterThan(epoch);
+  });
+});

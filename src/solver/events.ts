@@ -11,6 +11,7 @@ export type MissCause =
   | { kind: 'pruned' }
   | { kind: 'parent'; step: string }
   | { kind: 'source-step'; step: string }
+  | { kind: 'input-result'; step: string }
   | { kind: 'base-image'; before?: string; after: string }
   | { kind: 'command'; before: string; after: string }
   | { kind: 'build-arg' | 'env'; name: string; before?: string; after?: string }

@@ -100,6 +100,7 @@ export function describeCause(c: MissCause): string {
     case 'pruned': return 'its cached result was removed (prune)';
     case 'parent': return `the parent step changed (${c.step})`;
     case 'source-step': return `a source step changed (${c.step})`;
+    case 'input-result': return `${c.step} has a new result (it ran again)`;
     case 'base-image': return c.before ? `the base image changed (${c.before.slice(0, 19)} → ${c.after.slice(0, 19)})` : 'the base image changed';
     case 'command': return `the command changed (was: ${c.before.length > 60 ? `${c.before.slice(0, 57)}...` : c.before})`;
     case 'build-arg': return `build arg ${c.name} changed (${quote(c.before)} → ${quote(c.after)})`;

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import PQueue from 'p-queue';
+import type { CacheRecord } from '../cache/cache-records.js';
 import { UserError } from '../errors.js';
 import type { ContextSelection } from '../cache/context-source.js';
 import { cacheKeyOf, type CacheKey, type KeyRecord } from './cache-key.js';
@@ -25,11 +27,23 @@ export interface SolveOptions {
   history?: StepHistory;
   /** The flag that disabled the cache for `noCache` vertices, for the explanation (default --no-cache). */
   noCacheFlag?: (v: Vertex) => string;
+  /** Called when a step has run and its result is recorded (e.g. to start making its layer blob meanwhile). */
+  onStepDone?: (v: Vertex, result: VertexResult) => void;
 }
 
 /** Step layers are named after their cache key; 20 chars keep ~150 layers inside the one-page overlay option limit. */
 export function stepSnapshotId(key: string): string {
   return `s${key.slice(0, 19)}`;
+}
+
+/** The layer of a no-cache run: the key's prefix and a random part, same length. */
+function freshSnapshotId(key: string): string {
+  return `s${key.slice(0, 11)}${randomBytes(4).toString('hex')}`;
+}
+
+/** The top layer of a result ('' for none): what a record remembers of each input. */
+function topLayer(r: VertexResult): string {
+  return r.layers.at(-1) ?? '';
 }
 
 /**
@@ -158,27 +172,38 @@ export class Solver {
     }
     const keyInfo = await this.keyOf(v);
     let causes: MissCause[] | undefined;
+    let inputs: VertexResult[] | undefined;
     if (v.noCache) {
       causes = [{ kind: 'no-cache', flag: this.opts.noCacheFlag?.(v) ?? '--no-cache' }];
     } else {
       const rec = await this.ctx.records.get(keyInfo.key);
-      if (rec && (await Promise.all(rec.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean)) {
-        this.reported.add(v);
-        this.opts.history?.seen(v, keyInfo.key, keyInfo.record);
-        this.ctx.emit({ type: 'vertex.cached', vertex: this.info(v), time: Date.now() });
-        return { layers: rec.layers, createdAt: rec.createdAt };
+      if (rec) {
+        // A record is used only if it was made on the inputs' current results: a step re-run
+        // with --no-cache(-filter) gets a new result, and what was built on the old one is stale.
+        inputs = await Promise.all(v.inputs.map((i) => this.resultOf(i)));
+        const check = await this.checkRecord(rec, inputs);
+        if (check === 'ok') {
+          this.reported.add(v);
+          this.opts.history?.seen(v, keyInfo.key, keyInfo.record);
+          this.ctx.emit({ type: 'vertex.cached', vertex: this.info(v), time: Date.now() });
+          return { layers: rec.layers, createdAt: rec.createdAt };
+        }
+        // Its layers are gone: pruned. Otherwise an input was made anew under the same key.
+        causes = check === 'pruned' ? [{ kind: 'pruned' }] : [{ kind: 'input-result', step: v.inputs[check]?.name ?? 'input' }];
       }
-      // A record whose layers are gone was pruned; otherwise ask the history what changed.
-      if (rec) causes = [{ kind: 'pruned' }];
     }
-    const inputs = await Promise.all(v.inputs.map((i) => this.resultOf(i)));
+    inputs ??= await Promise.all(v.inputs.map((i) => this.resultOf(i)));
+    const inputResults = inputs;
     causes ??= this.opts.history ? await this.opts.history.explain(v, keyInfo.key, keyInfo.record).catch((): MissCause[] => [{ kind: 'unknown' }]) : [{ kind: 'unknown' }];
     const reason = describeCauses(causes);
     return this.runOp(v, async () => {
+      // A run whose key already has a snapshot (--no-cache, or inputs with new results) must not
+      // be replaced by it (commit keeps an existing one): it gets a name of its own.
+      const plainId = stepSnapshotId(keyInfo.key);
       const run: OpRun = {
         ctx: this.ctx,
-        snapshotId: stepSnapshotId(keyInfo.key),
-        inputs,
+        snapshotId: v.noCache || (await this.ctx.snapshots.exists(plainId)) ? freshSnapshotId(keyInfo.key) : plainId,
+        inputs: inputResults,
         selections: keyInfo.selections,
         onLog: (stream, data) => this.ctx.emit({ type: 'vertex.log', vertex: this.info(v), time: Date.now(), stream, data }),
       };
@@ -189,11 +214,29 @@ export class Solver {
         case 'mkdir': result = await (await import('./ops/run-mkdir.js')).runMkdir(op, run); break;
       }
       const createdAt = new Date().toISOString();
-      await this.ctx.records.put({ key: keyInfo.key, layers: result.layers, createdAt, description: v.name, keyInputs: keyInfo.record });
+      await this.ctx.records.put({
+        key: keyInfo.key, layers: result.layers, createdAt, description: v.name, keyInputs: keyInfo.record, inputTops: inputResults.map(topLayer),
+      });
       this.opts.history?.seen(v, keyInfo.key, keyInfo.record);
       await this.opts.history?.keepSelections(keyInfo.record);
+      this.opts.onStepDone?.(v, result);
       return { ...result, createdAt };
     }, reason, causes);
+  }
+
+  /**
+   * Whether a record can stand for this step now: 'ok'; 'pruned' when a layer is gone; or the
+   * index of the first input whose result is not the one the record was made on. With the
+   * inputs checked, only the step's own (top) layer needs to exist.
+   */
+  private async checkRecord(rec: CacheRecord, inputs: VertexResult[]): Promise<'ok' | 'pruned' | number> {
+    if (rec.inputTops) {
+      const i = inputs.findIndex((r, n) => topLayer(r) !== rec.inputTops![n]);
+      if (i >= 0) return i;
+      const own = rec.layers.at(-1);
+      return !own || (await this.ctx.snapshots.exists(own)) ? 'ok' : 'pruned';
+    }
+    return (await Promise.all(rec.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean) ? 'ok' : 'pruned';
   }
 
   private runOp(v: Vertex, fn: () => Promise<VertexResult>, reason: string, causes?: MissCause[]): Promise<VertexResult> {

@@ -111,3 +111,52 @@ describe('the cache across builds', () => {
     expect(again.exitCode).toBe(0);
   });
 });
+
+describe('--no-cache and --no-cache-filter', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await makeFixture({
+      Dockerfile: [
+        `FROM ${FROM_BASE} AS gen`,
+        'RUN cat /proc/sys/kernel/random/uuid > /token',
+        `FROM ${FROM_BASE} AS other`,
+        'RUN echo other > /other',
+        `FROM ${FROM_BASE}`,
+        'COPY --from=gen /token /token',
+        'COPY --from=other /other /other',
+        '',
+      ].join('\n'),
+    });
+  });
+  afterAll(() => f.cleanup());
+
+  it('a filtered stage really runs again, what uses it is rebuilt on the new result, the rest stays cached', async () => {
+    expect((await f.build()).exitCode).toBe(0);
+    const before = await (await f.unpack()).read('/token');
+
+    const r = await f.build(['--no-cache-filter', 'gen']);
+    expect(r.exitCode).toBe(0);
+    expect(stepLines(r.stderr, '[gen 2/2] RUN').join('\n')).toMatch(/running: cache disabled \(--no-cache-filter gen\)/);
+    expect(stepLines(r.stderr, '[stage-2 2/3] COPY --from=gen').join('\n')).toMatch(/running: \[gen 2\/2\] RUN .* has a new result/);
+    expect(stepLines(r.stderr, '[other 2/2] RUN').join('\n')).toMatch(/CACHED/);
+    const after = await (await f.unpack()).read('/token');
+    expect(after).not.toBe(before);
+
+    // and the next plain build keeps the new result
+    const again = await f.build();
+    expect(ran(again)).toEqual([]);
+    expect(await (await f.unpack()).read('/token')).toBe(after);
+  });
+
+  it('--no-cache gives every step a new result that later builds use', async () => {
+    const before = await (await f.unpack()).read('/token');
+    const r = await f.build(['--no-cache']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(/running: cache disabled \(--no-cache\)/);
+    const after = await (await f.unpack()).read('/token');
+    expect(after).not.toBe(before);
+    const again = await f.build();
+    expect(ran(again)).toEqual([]);
+    expect(await (await f.unpack()).read('/token')).toBe(after);
+  });
+});

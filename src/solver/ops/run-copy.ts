@@ -8,10 +8,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { selectContext, type ContextSelection, type SelectedMatch, type SelectOptions } from '../../cache/context-source.js';
 import { resolveUser } from '../../executor/user.js';
 import { IgnoreMatcher } from '../../frontend/dockerignore.js';
-import { createLayerBlob } from '../../image/layer-blob.js';
+import { MediaType } from '../../image/types.js';
 import { copyIntoRoot, type CopySource, type Owner } from '../../snapshot/copy-files.js';
 import { parseModeChange, type ModeChange } from '../../snapshot/file-mode.js';
 import { writeLayerTar } from '../../snapshot/layer-tar.js';
@@ -208,7 +209,7 @@ export async function runCopy(vertex: Vertex, op: CopyOp, run: OpRun): Promise<V
  * destination without a trailing slash names a file, even where the base has a directory, as
  * in BuildKit). The layer is named after the op, the selected content, the source stages'
  * layers and the --chown ids (resolved in the base image, the one thing read from below), and
- * its blob is made now, from the layer alone, so it is the same blob over any base.
+ * its tar is made now, from the layer alone, so it is the same blob over any base.
  */
 async function linkedLayer(vertex: Vertex, op: CopyOp, run: OpRun, fetched: Fetched): Promise<string> {
   const { ctx } = run;
@@ -222,8 +223,15 @@ async function linkedLayer(vertex: Vertex, op: CopyOp, run: OpRun, fetched: Fetc
   const pending = await ctx.snapshots.prepare(id);
   try {
     await copyAll(vertex, op, run, fetched, pending.fs, owner, chmodOf(op));
-    const blob = await createLayerBlob((out) => writeLayerTar(pending.fs, out), ctx.store);
-    await ctx.snapshots.commit(pending, { digest: blob.digest, diffId: blob.diffId, size: blob.size, mediaType: blob.mediaType });
+    // The plain tar is recorded as the layer's blob: every other encoding is made from it, so
+    // nothing ever re-tars this layer against the chain it happens to sit on.
+    const tar = new PassThrough({ highWaterMark: 1 << 20 });
+    const writing = writeLayerTar(pending.fs, tar).catch((err: Error) => {
+      tar.destroy(err);
+      throw err;
+    });
+    const [stored] = await Promise.all([ctx.store.ingest(tar), writing]);
+    await ctx.snapshots.commit(pending, { digest: stored.digest, diffId: stored.digest, size: stored.size, mediaType: MediaType.ociLayerTar });
   } catch (err) {
     await ctx.snapshots.discard(pending);
     throw err;
