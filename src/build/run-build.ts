@@ -14,8 +14,6 @@ import { StepIndex, stepIndexFile } from '../cache/step-index.js';
 import { convertDockerfile } from '../frontend/convert.js';
 import { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { EventSink } from '../solver/events.js';
-import type { Vertex } from '../solver/graph.js';
-import { ensureLayerBlob } from '../snapshot/layer-blobs.js';
 import { Solver } from '../solver/solve.js';
 import { StepHistory } from '../solver/step-history.js';
 import { BaseImages } from './base-images.js';
@@ -89,10 +87,7 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
     paths, store, snapshots, records, contextDir: req.contextDir, ignore, hashFile: (abs, entry) => statCache.hashFile(abs, entry),
     fetchBlob: (origin, desc) => bases.fetchBlob(origin, desc), emit, ...(signal ? { signal } : {}),
     ...(req.secrets ? { secrets: req.secrets } : {}), ...(req.ssh ? { ssh: req.ssh } : {}),
-  }, {
-    history, noCacheFlag: (v) => (req.noCache ? '--no-cache' : `--no-cache-filter ${v.stage}`),
-    ...(earlyBlobs(req) ? { onStepDone: startLayerBlob(plan.target, snapshots, store) } : {}),
-  });
+  }, { history, noCacheFlag: (v) => (req.noCache ? '--no-cache' : `--no-cache-filter ${v.stage}`) });
   const result = await solver.solve(plan.target).finally(() => statCache.save().catch(() => {}));
 
   // Layers are made per encoding an output asks for (src/build/image-layers.ts); the state
@@ -105,23 +100,4 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
     ...(signal ? { signal } : {}),
   });
   return { manifestDigest: out.manifest.digest, configDigest: out.config.digest, exported: out.exported, warnings };
-}
-
-/**
- * Without -o the image's layers are made as plain tars (for the state dir): start making each as
- * soon as its step is done, so it overlaps the steps after it instead of waiting for the end
- * (the exporter then finds it made, or awaits the same making). Only the target's own chain.
- */
-function earlyBlobs(req: BuildRequest): boolean {
-  return req.outputs.length === 0 && req.sourceDateEpoch === undefined;
-}
-
-function startLayerBlob(target: Vertex, snapshots: SnapshotStore, store: ContentStore): (v: Vertex, r: { layers: string[] }) => void {
-  const chain = new Set<Vertex>();
-  for (let v: Vertex | undefined = target; v; v = v.inputs[0]) chain.add(v);
-  return (v, r) => {
-    const top = r.layers.at(-1);
-    if (!chain.has(v) || !top) return;
-    ensureLayerBlob(snapshots, store, top, r.layers.slice(0, -1), 'any').catch(() => {});
-  };
 }

@@ -35,8 +35,8 @@ function isBaseLayer(id: string): boolean {
  * are left out of the tar by comparing with it.
  */
 export function ensureLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: string, below: string[], want: BlobWant = 'gzip'): Promise<LayerBlobRef> {
-  // One making per layer and encoding at a time in this process: a blob started early (see
-  // run-build: while later steps run) is awaited, not made again, by the exporter.
+  // One making per layer and encoding at a time in this process: outputs asking for the same
+  // layer at once share it.
   const key = `${store.root}\0${id}\0${want}`;
   let p = inflight.get(key);
   if (!p) {

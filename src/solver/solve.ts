@@ -27,8 +27,6 @@ export interface SolveOptions {
   history?: StepHistory;
   /** The flag that disabled the cache for `noCache` vertices, for the explanation (default --no-cache). */
   noCacheFlag?: (v: Vertex) => string;
-  /** Called when a step has run and its result is recorded (e.g. to start making its layer blob meanwhile). */
-  onStepDone?: (v: Vertex, result: VertexResult) => void;
 }
 
 /** Step layers are named after their cache key; 20 chars keep ~150 layers inside the one-page overlay option limit. */
@@ -171,6 +169,10 @@ export class Solver {
       return this.runOp(v, async () => (await import('./ops/run-image.js')).runImage(op, this.ctx), 'base image layers not unpacked yet');
     }
     const keyInfo = await this.keyOf(v);
+    // The inputs' results are needed whether this step hits (to check the record) or runs, so
+    // they are resolved at once: a cached chain reads its records concurrently, not one by one.
+    const inputsReady = Promise.all(v.inputs.map((i) => this.resultOf(i)));
+    inputsReady.catch(() => {});
     let causes: MissCause[] | undefined;
     let inputs: VertexResult[] | undefined;
     if (v.noCache) {
@@ -180,7 +182,7 @@ export class Solver {
       if (rec) {
         // A record is used only if it was made on the inputs' current results: a step re-run
         // with --no-cache(-filter) gets a new result, and what was built on the old one is stale.
-        inputs = await Promise.all(v.inputs.map((i) => this.resultOf(i)));
+        inputs = await inputsReady;
         const check = await this.checkRecord(rec, inputs);
         if (check === 'ok') {
           this.reported.add(v);
@@ -192,7 +194,7 @@ export class Solver {
         causes = check === 'pruned' ? [{ kind: 'pruned' }] : [{ kind: 'input-result', step: v.inputs[check]?.name ?? 'input' }];
       }
     }
-    inputs ??= await Promise.all(v.inputs.map((i) => this.resultOf(i)));
+    inputs ??= await inputsReady;
     const inputResults = inputs;
     causes ??= this.opts.history ? await this.opts.history.explain(v, keyInfo.key, keyInfo.record).catch((): MissCause[] => [{ kind: 'unknown' }]) : [{ kind: 'unknown' }];
     const reason = describeCauses(causes);
@@ -219,7 +221,6 @@ export class Solver {
       });
       this.opts.history?.seen(v, keyInfo.key, keyInfo.record);
       await this.opts.history?.keepSelections(keyInfo.record);
-      this.opts.onStepDone?.(v, result);
       return { ...result, createdAt };
     }, reason, causes);
   }
