@@ -2,7 +2,6 @@ import { mkdir, rm, statfs } from 'node:fs/promises';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { CacheRecords } from './cache-records.js';
 import type { ContentStore } from './content-store.js';
-import { parseSize } from './size.js';
 import { StateLock, type Release } from './state-lock.js';
 import type { StatePaths } from './state-dir.js';
 import { detachMountsUnder, sweepStale } from './sweep.js';
@@ -21,7 +20,7 @@ const TEN_GB = 10 * 1024 ** 3;
 /** The cache cap: TSBUILD_CACHE_MAX (a size, or 0 for none), else 20% of the state dir's filesystem or 10 GB, whichever is smaller. */
 export async function cacheCap(root: string, env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
   if (env.TSBUILD_CACHE_MAX !== undefined && env.TSBUILD_CACHE_MAX !== '') {
-    const n = parseSize(env.TSBUILD_CACHE_MAX);
+    const n = (await import('./size.js')).parseSize(env.TSBUILD_CACHE_MAX);
     if (n === undefined) throw new Error(`TSBUILD_CACHE_MAX=${env.TSBUILD_CACHE_MAX}: not a size (e.g. 5GB, 500MB, 0 for no cap)`);
     return n === 0 ? undefined : n;
   }

@@ -34,7 +34,7 @@ export function stepSnapshotId(key: string): string {
   return `s${key.slice(0, 19)}`;
 }
 
-/** The layer of a no-cache run: the key's prefix and a random part, same length. */
+/** The layer of a run whose key already has one (--no-cache, new input results): the key's prefix and a random part, same length. */
 function freshSnapshotId(key: string): string {
   return `s${key.slice(0, 11)}${randomBytes(4).toString('hex')}`;
 }
@@ -46,9 +46,9 @@ function topLayer(r: VertexResult): string {
 
 /**
  * Runs the graph under `target`: each vertex's key is derived from its op and its inputs' keys,
- * a vertex with a recorded result is not run (nor is anything only it needs), the rest run as
- * soon as their inputs are ready, at most `concurrency` at a time. The first failure cancels
- * everything still running.
+ * a vertex with a record made on its inputs' current results is not run, the rest run as soon
+ * as their inputs are ready, at most `concurrency` at a time. The first failure cancels
+ * everything still running. Every step that runs says why (explain.ts, step-history.ts).
  */
 export class Solver {
   private readonly keys = new Map<Vertex, Promise<KeyInfo>>();
