@@ -31,10 +31,10 @@ export async function collectImageBlobs(store: ContentStore, root: Descriptor): 
     }
     const manifest = await store.readJson<ImageManifest>(d.digest);
     manifests.push({ descriptor: d, manifest });
-    for (const b of [manifest.config, ...manifest.layers]) {
-      await requireBlob(store, b, root);
-      add(b);
-    }
+    const own = [manifest.config, ...manifest.layers];
+    // Checked together: each is a stat, and a no-op rebuild waits on all of them.
+    await Promise.all(own.map((b) => requireBlob(store, b, root)));
+    for (const b of own) add(b);
   };
   await visit(root, 0);
   return { blobs: [...blobs.values()], manifests };

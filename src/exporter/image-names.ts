@@ -1,6 +1,9 @@
 import { UserError } from '../errors.js';
 import { parseReference } from '../registry/reference.js';
 
+/** containerd's annotation for an image's full name, which buildx and tsbuild write too. */
+export const ANNOTATION_IMAGE_NAME = 'io.containerd.image.name';
+
 /** One `-t` name in the forms each output needs. */
 export interface ImageName {
   /** Fully qualified, tag defaulted: `docker.io/library/app:latest` (containerd's io.containerd.image.name). */

@@ -1,8 +1,8 @@
 import type { ContentStore } from '../cache/content-store.js';
 import type { Descriptor } from '../image/types.js';
 import { collectImageBlobs } from './image-blobs.js';
-import { normalizeImageNames } from './image-names.js';
-import { ANNOTATION_IMAGE_NAME } from './oci-archive.js';
+import { ANNOTATION_IMAGE_NAME, normalizeImageNames } from './image-names.js';
+
 
 /**
  * Names a built image in the state directory's content store (its index.json), under each name

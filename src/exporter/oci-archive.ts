@@ -6,7 +6,8 @@ import { collectImageBlobs } from './image-blobs.js';
 import { normalizeImageNames } from './image-names.js';
 import { writeArchive, type ArchiveFile } from './tar-output.js';
 
-export const ANNOTATION_IMAGE_NAME = 'io.containerd.image.name';
+export { ANNOTATION_IMAGE_NAME } from './image-names.js';
+import { ANNOTATION_IMAGE_NAME } from './image-names.js';
 export const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';
 
 /**

@@ -23,6 +23,8 @@ export interface LayerBlobOptions {
   compression?: LayerCompression;
   /** Default: zlib's 6 for gzip, 3 for zstd. */
   level?: number;
+  /** The tar's digest when the caller knows it (re-encoding a stored plain tar): no second hash pass. */
+  knownDiffId?: DiffId;
 }
 
 /**
@@ -38,9 +40,10 @@ export async function createLayerBlob(
   const compression = opts.compression ?? 'gzip';
   const tar = new PassThrough({ highWaterMark: 1 << 20 });
   const hash = createHash('sha256');
+  const known = opts.knownDiffId;
   const diff = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
+      if (!known) hash.update(chunk);
       cb(null, chunk);
     },
   });
@@ -75,7 +78,7 @@ export async function createLayerBlob(
   const [, stored] = await Promise.all([producing, consuming, chain]);
   return {
     digest: stored.digest as Digest,
-    diffId: `sha256:${hash.digest('hex')}` as DiffId,
+    diffId: known ?? (`sha256:${hash.digest('hex')}` as DiffId),
     size: stored.size,
     mediaType: layerMediaType(compression),
   };

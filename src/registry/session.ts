@@ -55,8 +55,13 @@ export class RegistrySession {
   constructor(opts: RegistrySessionOptions = {}) {
     this.insecure = new Set(opts.insecureHosts ?? []);
     this.attempts = Math.max(1, opts.attempts ?? 3);
-    const ca = trustedCas(opts.caFiles ?? [], opts.env ?? process.env);
-    this.http = new HttpClient((host) => ({ ...(ca ? { ca } : {}), skipVerify: this.insecure.has(host) }), opts.http);
+    // Reading CA bundles costs; a build that only speaks plain HTTP (or nothing) never pays it.
+    let ca: string[] | undefined | null = null;
+    const cas = (): string[] | undefined => (ca === null ? (ca = trustedCas(opts.caFiles ?? [], opts.env ?? process.env)) : ca);
+    this.http = new HttpClient((host) => {
+      const c = cas();
+      return { ...(c ? { ca: c } : {}), skipVerify: this.insecure.has(host) };
+    }, opts.http);
     this.auth = new RegistryAuth(this.http, opts.credentials);
   }
 

@@ -74,7 +74,9 @@ async function makeLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: 
       };
   const compression: LayerCompression = want === 'any' ? 'uncompressed' : want;
   // A plain tar is its own diffID: one pass, hashed once (by the store), never compressed.
-  const blob = compression === 'uncompressed' ? await plainTarBlob(writeTar, store) : await createLayerBlob(writeTar, store, { compression });
+  // Re-encoding the stored plain tar: its digest is the diffID already (it was hashed when stored).
+  const knownDiffId = plain && rec ? (rec.diffId as import('../image/types.js').DiffId) : undefined;
+  const blob = compression === 'uncompressed' ? await plainTarBlob(writeTar, store) : await createLayerBlob(writeTar, store, { compression, ...(knownDiffId ? { knownDiffId } : {}) });
   if (rec && blob.diffId !== rec.diffId) throw new Error(`layer ${id}: the new ${blob.mediaType} blob has diffID ${blob.diffId}, the layer record says ${rec.diffId}`);
   const made = { digest: blob.digest, size: blob.size, mediaType: blob.mediaType };
   const next: LayerBlobRecord = rec
