@@ -106,10 +106,13 @@ interface WalkFilter {
  */
 async function walk(root: string, dirRel: string, sourceRel: string, opts: SelectOptions, filter: WalkFilter, out: ContextEntry[]): Promise<void> {
   const names = (await readdir(join(root, dirRel))).sort();
-  for (const name of names) {
+  // One directory's lstats go out together (awaiting each in turn was most of a no-op rebuild
+  // of a large context); the walk still visits entries, and recurses, in sorted order.
+  const stats = await Promise.all(names.map((name) => lstat(join(root, dirRel ? `${dirRel}/${name}` : name))));
+  for (const [i, name] of names.entries()) {
     const rel = dirRel ? `${dirRel}/${name}` : name;
     const relToSource = sourceRel ? rel.slice(sourceRel.length + 1) : rel;
-    const st = await lstat(join(root, rel));
+    const st = stats[i]!;
     const ignored = opts.isIgnored(rel);
     const excluded = filter.exclude?.matches(relToSource) ?? false;
     const included = filter.include ? filter.include.patterns.matches(relToSource) : true;
