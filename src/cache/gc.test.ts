@@ -103,3 +103,17 @@ describe('diskUsage', () => {
     expect(byKind['layer blobs (cache)']!.items).toBe(2);
   });
 });
+
+describe('ADD download cache', () => {
+  it('du counts sources/http as reclaimable and prune --all empties it', async () => {
+    const dir = join(parts.paths.root, 'sources', 'http');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'one'), Buffer.alloc(8192, 1));
+    const row = (await diskUsage(parts)).find((r) => r.kind === 'ADD downloads (http cache)');
+    expect(row).toMatchObject({ items: 1, reclaimable: true });
+    expect(row!.bytes).toBeGreaterThanOrEqual(8192);
+    await prune(parts, { all: true });
+    const after = (await diskUsage(parts)).find((r) => r.kind === 'ADD downloads (http cache)');
+    expect(after).toMatchObject({ items: 0, bytes: 0 });
+  });
+});

@@ -225,9 +225,9 @@ export async function diskUsage(parts: StateParts): Promise<UsageRow[]> {
   const layerBlobs = inv.snapshots.flatMap((s) => s.blobs);
   const cacheDir = parts.paths.cacheRecords;
   const recordBytes = inv.records.reduce((n, r) => n + r.bytes, 0);
-  const [history, files, statCaches, mounts, tmp, ...others] = await Promise.all([
+  const [history, files, statCaches, mounts, downloads, tmp, ...others] = await Promise.all([
     dirUsage(join(cacheDir, 'steps')), dirUsage(join(cacheDir, 'files')), dirUsage(join(cacheDir, 'stat')),
-    dirUsage(parts.paths.cacheMounts), dirUsage(parts.paths.tmpRoot),
+    dirUsage(parts.paths.cacheMounts), dirUsage(join(parts.paths.root, 'sources', 'http')), dirUsage(parts.paths.tmpRoot),
     ...['resolved-tags', 'blob-sources', 'blob-variants', 'locks'].map((d) => dirUsage(join(parts.paths.root, d))),
   ]);
   return [
@@ -241,6 +241,7 @@ export async function diskUsage(parts: StateParts): Promise<UsageRow[]> {
     { kind: 'step history and file lists', items: history.items + files.items, bytes: history.bytes + files.bytes, reclaimable: true },
     { kind: 'stat caches', items: statCaches.items, bytes: statCaches.bytes, reclaimable: true },
     { kind: 'RUN cache mounts', items: mounts.items, bytes: mounts.bytes, reclaimable: true },
+    { kind: 'ADD downloads (http cache)', items: downloads.items, bytes: downloads.bytes, reclaimable: true },
     { kind: 'temporary (running builds)', items: tmp.items, bytes: tmp.bytes, reclaimable: false },
     { kind: 'registry and export records', items: others.reduce((n, o) => n + o.items, 0), bytes: others.reduce((n, o) => n + o.bytes, 0), reclaimable: false },
   ];
@@ -319,6 +320,8 @@ export async function prune(parts: StateParts, opts: PruneOptions = {}): Promise
     // The step history stays (a few KB): the next build can still say its cache was pruned.
     for (const d of ['files', 'stat']) await rm(join(paths.cacheRecords, d), { recursive: true, force: true });
     await rm(paths.cacheMounts, { recursive: true, force: true });
+    // ADD's download cache: a later build asks the server again (or trusts --checksum's blob).
+    await rm(join(paths.root, 'sources', 'http'), { recursive: true, force: true });
   } else if (opts.olderThanMs !== undefined) {
     for (const d of ['steps', 'stat']) {
       const dir = join(paths.cacheRecords, d);
