@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FROM_BASE, makeFixture, runCli, unpackArchive, type Fixture } from '../helpers/build-fixture.js';
+import { dockerdRunning } from '../helpers/dockerd.js';
 
 const run = promisify(execFile);
 const sha = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
@@ -101,7 +102,7 @@ describe('outputs', () => {
     expect((JSON.parse(stdout) as { Layers: string[] }).Layers).toHaveLength(4);
   });
 
-  it.skipIf(!existsSync('/var/run/docker.sock'))('docker load takes the docker archive (when a dockerd runs here)', async () => {
+  it.skipIf(!dockerdRunning())('docker load takes the docker archive (when a dockerd runs here)', async () => {
     const { stdout } = await run('/usr/bin/docker', ['load', '-i', out('image.docker.tar')]);
     expect(stdout).toMatch(/Loaded image: outputs:1/);
     const res = await run('/usr/bin/docker', ['run', '--rm', '--network', 'none', 'outputs:1']);

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE_LAYOUT, makeFixture, runBundle, type Fixture } from '../helpers/build-fixture.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { dockerdRunning } from '../helpers/dockerd.js';
 
 const run = promisify(execFile);
 
@@ -67,7 +67,7 @@ describe('docker archive output', () => {
     expect((JSON.parse(stdout) as { Layers: string[] }).Layers).toHaveLength(2);
   });
 
-  it.skipIf(!existsSync('/var/run/docker.sock'))('loads into dockerd (when one runs here)', async () => {
+  it.skipIf(!dockerdRunning())('loads into dockerd (when one runs here)', async () => {
     const dest = join(fx.dir, 'docker.tar');
     const { stdout } = await run('/usr/bin/docker', ['load', '-i', dest]);
     expect(stdout).toMatch(/Loaded image: app:1.0/);
