@@ -5,51 +5,70 @@ import { mountOverlay, unmount } from '../../snapshot/overlay.js';
 import type { PendingSnapshot } from '../../snapshot/snapshot-store.js';
 import type { SolveContext } from './op-context.js';
 
+interface MountedRootfs {
+  path: string;
+  release(): Promise<void>;
+}
+
+/** Mounts a layer chain (bottom first) at a fresh mount point, writes going to `upper` when given. */
+async function mountChain(ctx: SolveContext, layers: string[], upper?: { upperDir: string; workDir: string }): Promise<MountedRootfs> {
+  const target = join(ctx.paths.tmp, `mnt-${randomBytes(6).toString('hex')}`);
+  await mkdir(target, { recursive: true });
+  try {
+    await mountOverlay({ lowerDirs: layers.map((id) => ctx.snapshots.fsDir(id)).reverse(), target, ...(upper ?? {}) });
+  } catch (err) {
+    await rmdir(target).catch(() => {});
+    throw err;
+  }
+  return {
+    path: target,
+    release: async () => {
+      try {
+        await unmount(target);
+      } finally {
+        await rmdir(target).catch(() => {});
+      }
+    },
+  };
+}
+
 /**
  * Mounts a layer chain (bottom first) as one rootfs, writable into `pending` when given, runs
  * `fn` on the mount point and always unmounts.
  */
 export async function withRootfs<T>(ctx: SolveContext, layers: string[], pending: PendingSnapshot | undefined, fn: (root: string) => Promise<T>): Promise<T> {
-  const target = join(ctx.paths.tmp, `mnt-${randomBytes(6).toString('hex')}`);
-  await mkdir(target, { recursive: true });
-  const lowerDirs = layers.map((id) => ctx.snapshots.fsDir(id)).reverse();
+  const mounted = await mountChain(ctx, layers, pending ? { upperDir: pending.fs, workDir: pending.work } : undefined);
   try {
-    await mountOverlay({
-      lowerDirs,
-      target,
-      ...(pending ? { upperDir: pending.fs, workDir: pending.work } : {}),
-    });
-    try {
-      return await fn(target);
-    } finally {
-      await unmount(target);
-    }
+    return await fn(mounted.path);
   } finally {
-    await rmdir(target).catch(() => {});
+    await mounted.release();
   }
 }
 
-/** A mounted chain held open until `release` (for RUN --mount=from=…, which lives as long as the run). */
-export async function acquireRootfs(ctx: SolveContext, layers: string[], writable: boolean): Promise<{ path: string; release(): Promise<void> }> {
-  const id = randomBytes(6).toString('hex');
-  const target = join(ctx.paths.tmp, `mnt-${id}`);
-  const scratch = join(ctx.paths.tmp, `scratch-${id}`);
-  await mkdir(target, { recursive: true });
-  if (writable) {
-    await mkdir(join(scratch, 'upper'), { recursive: true });
-    await mkdir(join(scratch, 'work'), { recursive: true });
+/**
+ * A mounted chain held open until `release` (for RUN --mount=from=…, which lives as long as the
+ * run). Writable: writes go to a scratch upper dir that `release` throws away.
+ */
+export async function acquireRootfs(ctx: SolveContext, layers: string[], writable: boolean): Promise<MountedRootfs> {
+  if (!writable) return mountChain(ctx, layers);
+  const scratch = join(ctx.paths.tmp, `scratch-${randomBytes(6).toString('hex')}`);
+  await mkdir(join(scratch, 'upper'), { recursive: true });
+  await mkdir(join(scratch, 'work'), { recursive: true });
+  let mounted: MountedRootfs;
+  try {
+    mounted = await mountChain(ctx, layers, { upperDir: join(scratch, 'upper'), workDir: join(scratch, 'work') });
+  } catch (err) {
+    await rm(scratch, { recursive: true, force: true });
+    throw err;
   }
-  await mountOverlay({
-    lowerDirs: layers.map((l) => ctx.snapshots.fsDir(l)).reverse(),
-    target,
-    ...(writable ? { upperDir: join(scratch, 'upper'), workDir: join(scratch, 'work') } : {}),
-  });
   return {
-    path: target,
+    path: mounted.path,
     release: async () => {
-      await unmount(target);
-      await rmdir(target).catch(() => {});
-      await rm(scratch, { recursive: true, force: true });
+      try {
+        await mounted.release();
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
+      }
     },
   };
 }
