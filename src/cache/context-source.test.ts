@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../errors.js';
 import { IgnoreMatcher } from '../frontend/dockerignore.js';
-import { contextRelative, hashFileContent, mapLimit, selectContext, splitParents, type ContextSelection, type SelectOptions } from './context-source.js';
+import { contextRelative, mapLimit, selectContext, splitParents, type ContextSelection, type SelectOptions } from './context-source.js';
 
 const none: SelectOptions = { isIgnored: () => false };
 
@@ -504,20 +504,6 @@ describe('selectContext: the digest', () => {
     // the stat-cache answer is all that counts: a content change it does not report is invisible
     await writeFile(join(ctx, 'top.txt'), 'different');
     expect(await digest(['app', 'top.txt'], opts)).toBe(d);
-  });
-});
-
-describe('hashFileContent', () => {
-  it('is a 16-hex xxh64 of the content', async () => {
-    await writeFile(join(ctx, 'f'), 'hello');
-    await writeFile(join(ctx, 'g'), 'hello');
-    await writeFile(join(ctx, 'h'), 'hellO');
-    await writeFile(join(ctx, 'e'), '');
-    const f = await hashFileContent(join(ctx, 'f'));
-    expect(f).toMatch(/^[0-9a-f]{16}$/);
-    expect(await hashFileContent(join(ctx, 'g'))).toBe(f);
-    expect(await hashFileContent(join(ctx, 'h'))).not.toBe(f);
-    expect(await hashFileContent(join(ctx, 'e'))).toMatch(/^[0-9a-f]{16}$/);
   });
 });
 

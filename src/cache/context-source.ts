@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
 import { resolveInRoot } from '../snapshot/resolve-in-root.js';
 import { UserError } from '../errors.js';
 import { hasWildcard, pathMatch } from './path-match.js';
-import { xxh } from './xxhash.js';
+import { hashFileFast } from './file-hash.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
 
@@ -72,13 +72,6 @@ export interface SelectOptions {
 function toEntry(rel: string, st: Stats): ContextEntry {
   const type: EntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
   return { rel, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, dev: st.dev, ino: st.ino, nlink: st.nlink, mtimeMs: st.mtimeMs };
-}
-
-export async function hashFileContent(abs: string): Promise<string> {
-  const api = await xxh();
-  const h = api.create64();
-  for await (const chunk of createReadStream(abs, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return h.digest().toString(16).padStart(16, '0');
 }
 
 /** Normalises a COPY source to a path relative to the context root; `..` cannot climb out. */
@@ -287,7 +280,7 @@ async function selectOne(root: string, pattern: string, opts: SelectOptions): Pr
 export async function selectContext(contextDir: string, patterns: string[], opts: SelectOptions): Promise<ContextSelection> {
   const sources: ContextSelection['sources'] = [];
   for (const pattern of patterns) sources.push({ pattern, matches: await selectOne(contextDir, pattern, opts) });
-  const hashFile = opts.hashFile ?? ((abs: string) => hashFileContent(abs));
+  const hashFile = opts.hashFile ?? ((abs: string) => hashFileFast(abs));
   const all = sources.flatMap((s) => s.matches.flatMap((m) => [m.root, ...m.children]));
   const contentHashes = new Map<string, string>();
   await mapLimit(all.filter((e) => e.type === 'file'), 16, async (e) => {
