@@ -1,5 +1,5 @@
 import { UserError, nearest } from '../errors.js';
-import type { ArgInstruction, DockerfileAst, Instruction } from './instruction-types.js';
+import type { ArgInstruction, DockerfileAst } from './instruction-types.js';
 import type { Stage } from './stage-state.js';
 
 export interface SplitDockerfile {
@@ -72,8 +72,4 @@ export function findStage(stages: Stage[], word: string, before?: number): Stage
     if (i < stages.length) return stages[i];
   }
   return undefined;
-}
-
-export function instructionsOf(stage: Stage): Instruction[] {
-  return stage.instructions;
 }

@@ -17,7 +17,6 @@ export interface LayerBlobRef {
   diffId: string;
   size: number;
   mediaType: string;
-  empty?: boolean;
 }
 
 /** Pulled base layers: their tar is the blob they came in (re-tarring the unpacked dir would change its diffID). */
@@ -50,7 +49,6 @@ const inflight = new Map<string, Promise<LayerBlobRef>>();
 
 async function makeLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: string, below: string[], want: BlobWant): Promise<LayerBlobRef> {
   const rec = await snapshots.readBlob(id);
-  if (rec?.empty) return rec;
   const encodings = rec ? [{ digest: rec.digest, size: rec.size, mediaType: rec.mediaType }, ...(rec.variants ?? [])] : [];
   const present: typeof encodings = [];
   for (const e of encodings) if (await store.has(e.digest)) present.push(e);

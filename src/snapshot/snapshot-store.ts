@@ -11,8 +11,6 @@ export interface LayerBlobRecord {
   diffId: string;
   size: number;
   mediaType: string;
-  /** True when the snapshot is an empty diff: exporters drop such layers. */
-  empty?: boolean;
   /** Other encodings of the same layer made later (same diffId), e.g. gzip for an archive when `digest` is the plain tar. */
   variants?: { digest: string; size: number; mediaType: string }[];
 }
