@@ -1,6 +1,7 @@
 import { UserError } from '../errors.js';
 import type { OutputSpec } from '../build/build-request.js';
 import { LAYER_COMPRESSIONS, levelRange, type LayerCompression } from '../image/compress.js';
+import { CsvQuoteError, splitCsv } from '../csv.js';
 
 const HINT = 'e.g. -o type=oci,dest=app.tar, -o type=docker,dest=app.tar, -o type=local,dest=DIR, -o type=tar,dest=rootfs.tar, -o type=image,name=REG/app:1,push=true';
 
@@ -24,7 +25,14 @@ export function parseOutput(spec: string): OutputSpec {
     return spec.trim() === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: spec.trim() };
   }
   const fields = new Map<string, string>();
-  for (const part of splitCsv(spec)) {
+  let parts: string[];
+  try {
+    parts = splitCsv(spec);
+  } catch (err) {
+    if (err instanceof CsvQuoteError) throw new UserError(`invalid --output "${spec}": unterminated quote`);
+    throw err;
+  }
+  for (const part of parts) {
     const eq = part.indexOf('=');
     if (eq < 0) throw new UserError(`invalid --output "${spec}": "${part}" is not key=value`, { hint: HINT });
     fields.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
@@ -85,32 +93,6 @@ function bool(v: string, key: string, spec: string): boolean {
   if (/^(true|1)$/i.test(v)) return true;
   if (/^(false|0)$/i.test(v)) return false;
   throw new UserError(`--output "${spec}": ${key} must be true or false, not "${v}"`);
-}
-
-/** One CSV record as Go's encoding/csv reads it (buildx parses --output so): `"` quotes, `""` is a quote. */
-export function splitCsv(s: string): string[] {
-  const fields: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (quoted) {
-      if (c === '"' && s[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"' && cur.trim() === '') {
-      quoted = true;
-      cur = '';
-    } else if (c === ',') {
-      fields.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  if (quoted) throw new UserError(`invalid --output "${s}": unterminated quote`);
-  fields.push(cur);
-  return fields;
 }
 
 /** `--build-arg K=V`, or `--build-arg K` to take the value from the environment (skipped when unset). */

@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../errors.js';
-import { parseRunMount, splitCsv } from './run-mounts.js';
+import { parseRunMount } from './run-mounts.js';
 
 const loc = { file: 'Dockerfile', line: 3, column: 1 };
 const parse = (text: string, vars: Record<string, string> = {}) =>
   parseRunMount(text, (w) => w.replace(/\$(\w+)/g, (_, n: string) => vars[n] ?? ''), loc, 0);
-
-describe('splitCsv', () => {
-  it('splits on commas outside quotes, "" is a quote', () => {
-    expect(splitCsv('a=1,"b=2,3",c')).toEqual(['a=1', 'b=2,3', 'c']);
-    expect(splitCsv('"x=""q"""')).toEqual(['x="q"']);
-    expect(() => splitCsv('"open')).toThrow();
-  });
-});
 
 describe('parseRunMount', () => {
   it('bind is the default type, read-only, source defaulting to the root', () => {

@@ -1,38 +1,11 @@
 /**
- * `RUN --mount=…` values: CSV fields (Go's encoding/csv, so quoted fields may hold commas) of
+ * `RUN --mount=…` values: CSV fields (see ../csv.ts: quoted fields may hold commas) of
  * `key=value` or bare flags, checked per mount type the way BuildKit's instructions package does.
  */
 import { posix } from 'node:path';
 import { UserError, nearest, type SourceLocation } from '../errors.js';
+import { splitCsv } from '../csv.js';
 import type { RunMount } from '../solver/graph.js';
-
-/** Splits one CSV record: `,` separates, `"…"` quotes (with `""` for a quote). */
-export function splitCsv(text: string): string[] {
-  const out: string[] = [];
-  let field = '';
-  let quoted = false;
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i += 2;
-        continue;
-      }
-      if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') {
-      out.push(field);
-      field = '';
-    } else field += c;
-    i++;
-  }
-  if (quoted) throw new Error('unterminated quote');
-  out.push(field);
-  return out;
-}
 
 /** A parsed mount whose `from` (a stage, index or image) the dispatcher still has to resolve. */
 export type ParsedMount = RunMount & { from?: string };
