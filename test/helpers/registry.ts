@@ -12,11 +12,13 @@
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './ports.js';
 import { startTokenServer, type TokenServer } from './token-server.js';
+
+export { freePort };
 
 const run = promisify(execFile);
 
@@ -48,19 +50,6 @@ export interface TestRegistry {
   /** skopeo's flags to reach this registry (credentials, TLS) as the source of a copy or an inspect. */
   skopeoArgs(side: 'src' | 'dest' | 'inspect'): string[];
   stop(): Promise<void>;
-}
-
-/** A port the kernel says is free right now (another process could still take it before we bind). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export async function startRegistry(opts: RegistryOptions = {}): Promise<TestRegistry> {

@@ -1,12 +1,13 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FROM_BASE, makeFixture, type Fixture } from '../helpers/build-fixture.js';
+import { freePort, waitForPort } from '../helpers/ports.js';
 
 const run = promisify(execFile);
 
@@ -49,7 +50,7 @@ class GitServers {
     await run('git', ['init', '-q', '--bare', '-b', 'main', this.bare]);
     const port = await freePort();
     this.daemon = spawn('git', ['daemon', '--reuseaddr', '--export-all', `--base-path=${join(this.root, 'srv')}`, '--listen=127.0.0.1', `--port=${port}`], { stdio: 'ignore' });
-    await waitForPort(port);
+    await waitForPort(port, 'no git daemon');
     this.gitUrl = `git://127.0.0.1:${port}/repo.git`;
     const base = join(this.root, 'srv');
     this.http = createServer(async (req, res) => {
@@ -70,29 +71,6 @@ class GitServers {
     await new Promise<void>((r) => (this.http ? this.http.close(() => r()) : r()));
     await rm(this.root, { recursive: true, force: true });
   }
-}
-
-async function freePort(): Promise<number> {
-  const srv = createTcpServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.end();
-        r(true);
-      });
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`git daemon did not listen on ${port}`);
 }
 
 describe('ADD from git repositories', () => {
