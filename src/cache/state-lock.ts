@@ -103,11 +103,8 @@ export class StateLock {
         const holder = await this.exclusiveOwner();
         if (holder && isOwnerAlive(holder)) {
           if (!(await waitOrGiveUp('waiting for another tsbuild prune to finish'))) return undefined;
-        } else if (holder !== undefined) {
-          // stale: its owner is gone. Re-read just before removing, to not remove a new one.
-          if ((await this.exclusiveOwner()) === holder) await unlink(this.exclusivePath).catch(() => {});
-        } else if (await emptyAndOld(this.exclusivePath)) {
-          await unlink(this.exclusivePath).catch(() => {});
+        } else if (holder !== undefined || (await emptyAndOld(this.exclusivePath))) {
+          if (!(await removeStaleLock(this.exclusivePath, holder ?? ''))) await sleep(5);
         } else {
           // created but not yet written by its owner: give it a moment
           await sleep(10);
@@ -143,10 +140,8 @@ export async function withFileMutex<T>(path: string, fn: () => Promise<T>): Prom
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = (await readFile(path, 'utf8').catch(() => '')).trim();
-      if (holder && !isOwnerAlive(holder)) {
-        if ((await readFile(path, 'utf8').catch(() => '')).trim() === holder) await unlink(path).catch(() => {});
-      } else if (!holder && (await emptyAndOld(path))) {
-        await unlink(path).catch(() => {});
+      if ((holder && !isOwnerAlive(holder)) || (!holder && (await emptyAndOld(path)))) {
+        if (!(await removeStaleLock(path, holder))) await sleep(5);
       } else {
         await sleep(holder ? 20 : 5);
       }
@@ -163,4 +158,32 @@ export async function withFileMutex<T>(path: string, fn: () => Promise<T>): Prom
 async function emptyAndOld(path: string): Promise<boolean> {
   const st = await stat(path).catch(() => undefined);
   return !!st && st.size === 0 && Date.now() - st.mtimeMs > 2000;
+}
+
+/**
+ * Removes the lock file `path` if it still holds `staleHolder` ('' for one left empty), and
+ * says whether it did. Takeovers are serialised by `<path>.break`: without it two waiters can
+ * both read the dead holder, one removes it and creates its own lock, and the other's unlink
+ * then removes that fresh lock, letting two holders in. The break file is held for a few
+ * system calls; one older than a few seconds was left by a killed process.
+ */
+async function removeStaleLock(path: string, staleHolder: string): Promise<boolean> {
+  const breakPath = `${path}.break`;
+  try {
+    await (await open(breakPath, 'wx')).close();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const st = await stat(breakPath).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > 2000) await unlink(breakPath).catch(() => {});
+    return false;
+  }
+  try {
+    const current = (await readFile(path, 'utf8').catch(() => undefined))?.trim();
+    if (current === undefined) return true;
+    if (current !== staleHolder || (current === '' && !(await emptyAndOld(path)))) return false;
+    await unlink(path).catch(() => {});
+    return true;
+  } finally {
+    await unlink(breakPath).catch(() => {});
+  }
 }
