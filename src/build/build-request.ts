@@ -16,6 +16,19 @@ export interface OutputSpec {
   forceCompression?: boolean;
 }
 
+/**
+ * `--cache-to`: where to write the build cache. `max` exports every step the build reached
+ * (all stages), `min` only the steps of the final image.
+ */
+export type CacheExportSpec =
+  | { type: 'registry'; ref: string; mode: 'min' | 'max'; ignoreError: boolean; compression?: import('../image/compress.js').LayerCompression; insecure?: boolean }
+  | { type: 'local'; dest: string; tag: string; mode: 'min' | 'max'; ignoreError: boolean; compression?: import('../image/compress.js').LayerCompression };
+
+/** `--cache-from`: a cache written by --cache-to, used for steps the state dir has no record of. */
+export type CacheImportSpec =
+  | { type: 'registry'; ref: string; insecure?: boolean }
+  | { type: 'local'; src: string; tag: string };
+
 export type ProgressMode = 'auto' | 'plain' | 'tty' | 'json';
 
 export interface BuildRequest {
@@ -38,6 +51,9 @@ export interface BuildRequest {
   push?: boolean;
   /** `--pull`: ask the registry again what each base image tag points at. */
   pull?: boolean;
+  /** `--cache-to`, `--cache-from`. */
+  cacheTo?: CacheExportSpec[];
+  cacheFrom?: CacheImportSpec[];
   /** `--metadata-file`: where to write buildx's build metadata JSON. */
   metadataFile?: string;
   /** `--insecure-registry`: registries that may use plain HTTP and unchecked TLS. */

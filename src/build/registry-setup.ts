@@ -16,6 +16,9 @@ export function createRegistryClient(req: BuildRequest): RegistryClient {
     if (!out.insecure) continue;
     for (const name of out.names ?? req.tags) insecure.add(parseReference(name).registry);
   }
+  for (const c of [...(req.cacheTo ?? []), ...(req.cacheFrom ?? [])]) {
+    if (c.type === 'registry' && c.insecure) insecure.add(parseReference(c.ref).registry);
+  }
   return new RegistryClient({
     insecureHosts: [...insecure],
     caFiles: req.registryCas ?? [],

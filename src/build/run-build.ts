@@ -27,7 +27,7 @@ export async function runBuild(req: BuildRequest, emitEvent: EventSink, signal?:
   await mkdir(paths.root, { recursive: true });
   // Shared lease on the state dir (GC waits for it) and a sweep of what killed builds left.
   const session = await openStateSession(paths, (message) => emitEvent({ type: 'status', time: Date.now(), message }), signal);
-  let grew = req.outputs.length > 0;
+  let grew = req.outputs.length > 0 || !!req.cacheFrom?.length;
   const emit: EventSink = (e) => {
     if (e.type === 'vertex.start') grew = true;
     emitEvent(e);
@@ -65,6 +65,11 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
     },
   });
 
+  // Reading --cache-from needs nothing from the Dockerfile: it overlaps resolving the base images.
+  const importing = req.cacheFrom?.length
+    ? import('./cache-import.js').then((m) => m.importCaches(req.cacheFrom!, { store, snapshots, registry: bases.registryClient, emit, ...(signal ? { signal } : {}) }))
+    : Promise.resolve(undefined);
+  importing.catch(() => {});
   const plan = await convertDockerfile({
     file, source, buildArgs: req.buildArgs, ...(req.target ? { target: req.target } : {}),
     resolveImage: bases.resolve, noCache: req.noCache,
@@ -83,10 +88,12 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
     index: new StepIndex(stepIndexFile(paths.root, req.contextDir, req.dockerfilePath ?? '-')),
     cacheDir: paths.cacheRecords, contextDir: req.contextDir, hashes: statCache.hashes, buildArgs: new Set(req.buildArgs.keys()),
   });
+  const importedCache = await importing;
   const solver = new Solver({
     paths, store, snapshots, records, contextDir: req.contextDir, ignore, hashFile: (abs, entry) => statCache.hashFile(abs, entry),
     fetchBlob: (origin, desc) => bases.fetchBlob(origin, desc), emit, ...(signal ? { signal } : {}),
     ...(req.secrets ? { secrets: req.secrets } : {}), ...(req.ssh ? { ssh: req.ssh } : {}),
+    ...(importedCache ? { importedCache } : {}),
   }, { history, noCacheFlag: (v) => (req.noCache ? '--no-cache' : `--no-cache-filter ${v.stage}`) });
   const result = await solver.solve(plan.target).finally(() => statCache.save().catch(() => {}));
 
@@ -99,5 +106,12 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
     req, store, emit, layers, image: { ...plan.image, created }, registry: bases.registryClient,
     ...(signal ? { signal } : {}),
   });
+  if (req.cacheTo?.length) {
+    const { exportCaches } = await import('./cache-export.js');
+    await exportCaches(req.cacheTo, {
+      store, snapshots, records, keys: await solver.reachedKeys(), finalLayers: result.layers, registry: bases.registryClient,
+      stateRoot: req.stateRoot, emit, ...(signal ? { signal } : {}),
+    });
+  }
   return { manifestDigest: out.manifest.digest, configDigest: out.config.digest, exported: out.exported, warnings };
 }

@@ -5,6 +5,7 @@ import type { BuildRequest, ProgressMode } from '../build/build-request.js';
 import { defaultStateRoot } from '../cache/state-dir.js';
 import { UserError } from '../errors.js';
 import { parseBuildArgs, parseOutput, parseSourceDateEpoch } from './parse-output.js';
+import { parseCacheFrom, parseCacheTo } from './parse-cache-option.js';
 import { parseSecrets, parseSsh } from './parse-secrets.js';
 
 export const EXIT_INTERRUPTED = 130;
@@ -24,6 +25,8 @@ export interface BuildFlags {
   cache: boolean;
   cacheFilter?: string[];
   output: string[];
+  cacheTo?: string[];
+  cacheFrom?: string[];
   secret: string[];
   ssh: string[];
   progress: ProgressMode;
@@ -57,6 +60,8 @@ export async function toRequest(contextArg: string, flags: BuildFlags): Promise<
     ...(flags.secret.length ? { secrets: parseSecrets(flags.secret) } : {}),
     ...(flags.ssh.length ? { ssh: parseSsh(flags.ssh, process.env) } : {}),
     outputs: flags.output.map(parseOutput),
+    ...(flags.cacheTo?.length ? { cacheTo: flags.cacheTo.map(parseCacheTo).map((c) => (c.type === 'local' ? { ...c, dest: resolve(c.dest) } : c)) } : {}),
+    ...(flags.cacheFrom?.length ? { cacheFrom: flags.cacheFrom.map(parseCacheFrom).map((c) => (c.type === 'local' ? { ...c, src: resolve(c.src) } : c)) } : {}),
     ...(flags.push ? { push: true } : {}),
     ...(flags.pull ? { pull: true } : {}),
     ...(flags.metadataFile ? { metadataFile: resolve(flags.metadataFile) } : {}),

@@ -18,6 +18,8 @@ export function program(): Command {
     .option('--secret <id=…,src=FILE|env=VAR>', 'a secret for RUN --mount=type=secret (repeatable)', collect, [] as string[])
     .option('--ssh <id[=socket]>', 'forward an ssh agent to RUN --mount=type=ssh (repeatable)', collect, [] as string[])
     .option('-o, --output <spec>', 'type=oci|docker|local|tar|image|registry,dest=…,name=…,push=true,compression=gzip|zstd|uncompressed,compression-level=N (repeatable)', collect, [] as string[])
+    .option('--cache-to <spec>', 'export the build cache: type=registry,ref=REF[,mode=max|min] or type=local,dest=DIR (repeatable)', collect, [] as string[])
+    .option('--cache-from <spec>', 'use a cache exported with --cache-to: type=registry,ref=REF, type=local,src=DIR, or REF (repeatable)', collect, [] as string[])
     .option('--push', 'push the -t names to their registries (same as -o type=registry)')
     .option('--pull', 'check the registry for newer versions of base images')
     .option('--metadata-file <file>', 'write the image digest, config digest and names as JSON (like buildx)')

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { tempNameFor, writeFileAtomic } from '../cache/atomic-write.js';
 import type { ContentStore } from '../cache/content-store.js';
 import { UserError } from '../errors.js';
-import type { Descriptor, ImageIndex } from '../image/types.js';
+import { MediaType, type Descriptor, type ImageIndex } from '../image/types.js';
 import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, ociLayoutFiles } from './oci-archive.js';
 
 /**
@@ -15,6 +15,24 @@ import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, ociLayoutFiles } from './oc
  */
 export async function writeOciLayoutDir(store: ContentStore, manifest: Descriptor, names: string[], dest: string): Promise<void> {
   const files = await ociLayoutFiles(store, manifest, names);
+  const ours = files.find((f) => f.name === 'index.json');
+  if (!ours || !('data' in ours)) throw new Error('ociLayoutFiles gave no index.json');
+  const index = JSON.parse(ours.data.toString('utf8')) as ImageIndex;
+  await writeLayout(store, files, index.manifests, manifest, dest);
+}
+
+/**
+ * Writes `manifest` (any manifest: the build cache too) into the layout `dest` under the tag
+ * `refName` (`org.opencontainers.image.ref.name`, as `oci:DIR:TAG` and BuildKit's local cache
+ * name it), adding to what the layout holds.
+ */
+export async function writeTaggedLayoutDir(store: ContentStore, manifest: Descriptor, refName: string, dest: string): Promise<void> {
+  const files = await ociLayoutFiles(store, manifest, []);
+  const entry: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size, annotations: { [ANNOTATION_REF_NAME]: refName } };
+  await writeLayout(store, files, [entry], manifest, dest);
+}
+
+async function writeLayout(store: ContentStore, files: Awaited<ReturnType<typeof ociLayoutFiles>>, entries: Descriptor[], manifest: Descriptor, dest: string): Promise<void> {
   try {
     await mkdir(join(dest, 'blobs', 'sha256'), { recursive: true });
     for (const f of files) {
@@ -32,12 +50,13 @@ export async function writeOciLayoutDir(store: ContentStore, manifest: Descripto
     }
     const layout = files.find((f) => f.name === 'oci-layout');
     if (layout && 'data' in layout) await writeFileAtomic(join(dest, 'oci-layout'), layout.data);
-    const ours = files.find((f) => f.name === 'index.json');
-    if (!ours || !('data' in ours)) throw new Error('ociLayoutFiles gave no index.json');
-    const index = JSON.parse(ours.data.toString('utf8')) as ImageIndex;
     const previous = await readIndex(join(dest, 'index.json'));
-    const taken = new Set(index.manifests.map(nameOf));
-    index.manifests = [...(previous?.manifests ?? []).filter((d) => !taken.has(nameOf(d)) && d.digest !== manifest.digest), ...index.manifests];
+    const taken = new Set(entries.map(nameOf));
+    const index: ImageIndex = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: [...(previous?.manifests ?? []).filter((d) => !taken.has(nameOf(d)) && d.digest !== manifest.digest), ...entries],
+    };
     await writeFileAtomic(join(dest, 'index.json'), JSON.stringify(index));
   } catch (err) {
     if (err instanceof UserError || !(err as NodeJS.ErrnoException).code) throw err;

@@ -36,7 +36,7 @@ export class PlainRenderer implements Renderer {
       case 'vertex.cached': {
         const n = this.num(e.vertex.id);
         this.write(`#${n} ${e.vertex.name}`);
-        this.write(`#${n} CACHED`);
+        this.write(e.from ? `#${n} CACHED (from ${e.from})` : `#${n} CACHED`);
         break;
       }
       case 'vertex.log': {

@@ -93,6 +93,17 @@ export class RegistryClient {
     };
   }
 
+  /**
+   * The single manifest `ref` names, as it is (no platform selection), verified and put into
+   * `store`: for artifacts such as an exported build cache, which are not images to run.
+   */
+  async fetchManifest(ref: ImageReference, store: ContentStore, opts: CallOptions = {}): Promise<{ descriptor: Descriptor; manifest: import('../image/types.js').ImageManifest }> {
+    const display = ref.withDefaultTag().familiar();
+    const loaded = await this.loadManifest(ref, ref.manifestReference, ref.digest, undefined, store, display, opts.signal);
+    if (loaded.parsed.kind !== 'manifest') throw new UserError(`${display} is an image index, not a single manifest`);
+    return { descriptor: loaded.descriptor, manifest: loaded.parsed.manifest };
+  }
+
   /** Streams a blob (layer or config) of `ref`'s repository into `store`, verifying digest and size. */
   async fetchBlob(ref: ImageReference, desc: Descriptor, store: ContentStore, opts: CallOptions = {}): Promise<void> {
     if (await store.has(desc.digest)) return;

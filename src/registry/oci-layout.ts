@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { UserError } from '../errors.js';
 import { ContentStore, DigestMismatchError, parseDigest, sha256Digest } from '../cache/content-store.js';
-import type { Descriptor, Digest } from '../image/types.js';
+import type { Descriptor, Digest, ImageManifest } from '../image/types.js';
 import { MediaType } from '../image/types.js';
 import { checkLayersMatchConfig, parseConfig, parseManifest, type ParsedManifest } from './manifest.js';
 import { formatPlatform, selectManifest, type PlatformSpec } from './platform.js';
@@ -166,6 +166,26 @@ async function readSmallBlob(root: string, wanted: Wanted, source: string): Prom
     throw new UserError(`${source}: size mismatch: blob ${wanted.digest} is ${bytes.length} bytes, its descriptor says ${wanted.size}`);
   }
   return bytes;
+}
+
+/**
+ * The single manifest tagged `tag` (or with digest `tag`) in the layout at `dir`, verified and
+ * put into `store`, with no platform selection: for artifacts such as an exported build cache.
+ */
+export async function readLayoutManifest(dir: string, tag: string, store: ContentStore): Promise<{ descriptor: Descriptor; manifest: ImageManifest }> {
+  const source = `${dir}${tag.startsWith('sha256:') ? `@${tag}` : `:${tag}`}`;
+  const root = resolvePath(dir);
+  await checkLayoutMarker(root, source);
+  const index = await readIndexJson(root, source);
+  const loaded = await loadManifest(root, chooseFromIndex(index, tag, { os: 'linux', architecture: 'amd64' }, source), source);
+  if (loaded.parsed.kind !== 'manifest') throw new UserError(`${source} is an image index, not a single manifest`);
+  await store.put(loaded.bytes, loaded.descriptor.mediaType);
+  return { descriptor: loaded.descriptor, manifest: loaded.parsed.manifest };
+}
+
+/** Copies blob `desc` of the layout at `root` into `store`, verifying it; `what` names it in errors. */
+export async function copyLayoutBlob(root: string, desc: Descriptor, store: ContentStore, what: string): Promise<void> {
+  return copyBlob(root, desc, store, what);
 }
 
 async function copyBlob(root: string, desc: Descriptor, store: ContentStore, what: string): Promise<void> {

@@ -107,6 +107,17 @@ export class Solver {
     await Promise.all([this.ctx.records.touch?.(keys), this.opts.history?.save()]);
   }
 
+  /** The cache keys of every step this build reached (for --cache-to); image and scratch sources have none worth exporting. */
+  async reachedKeys(): Promise<string[]> {
+    const keys: string[] = [];
+    for (const [v, p] of this.keys) {
+      if (v.op.type === 'image' || v.op.type === 'scratch') continue;
+      const k = await p.then((i) => i.key, () => undefined);
+      if (k) keys.push(k);
+    }
+    return keys;
+  }
+
   keyOf(v: Vertex): Promise<KeyInfo> {
     let p = this.keys.get(v);
     if (!p) {
@@ -193,6 +204,8 @@ export class Solver {
         // Its layers are gone: pruned. Otherwise an input was made anew under the same key.
         causes = check === 'pruned' ? [{ kind: 'pruned' }] : [{ kind: 'input-result', step: v.inputs[check]?.name ?? 'input' }];
       }
+      const imported = await this.fromImportedCache(v, keyInfo, inputsReady);
+      if (imported) return imported;
     }
     inputs ??= await inputsReady;
     const inputResults = inputs;
@@ -223,6 +236,36 @@ export class Solver {
       await this.opts.history?.keepSelections(keyInfo.record);
       return { ...result, createdAt };
     }, reason, causes);
+  }
+
+  /**
+   * A hit in a cache imported with --cache-from: its layers are downloaded and unpacked (started
+   * at once, while the inputs finish) and the record is kept in the state dir, so the next build
+   * needs no import. The same rule as for local records holds: the record must have been made
+   * on the inputs' current results. A download that fails is a warning, and the step runs.
+   */
+  private async fromImportedCache(v: Vertex, keyInfo: KeyInfo, inputsReady: Promise<VertexResult[]>): Promise<VertexResult | undefined> {
+    const cache = this.ctx.importedCache;
+    const rec = cache?.record(keyInfo.key);
+    if (!cache || !rec) return undefined;
+    const fetching = Promise.all(rec.layers.filter((id) => cache.hasLayer(id)).map((id) => cache.materialize(id)));
+    fetching.catch(() => {});
+    const inputs = await inputsReady;
+    if (rec.inputTops && inputs.some((r, n) => topLayer(r) !== rec.inputTops![n])) return undefined;
+    try {
+      await fetching;
+    } catch (err) {
+      if (this.abort.signal.aborted) throw err;
+      this.ctx.emit({ type: 'warning', time: Date.now(), message: `${v.name}: cannot use the cache from ${rec.source}: ${err instanceof Error ? err.message : String(err)}` });
+      return undefined;
+    }
+    if (!(await Promise.all(rec.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean)) return undefined;
+    const { source: _source, ...kept } = rec;
+    await this.ctx.records.put({ ...kept, keyInputs: keyInfo.record });
+    this.reported.add(v);
+    this.opts.history?.seen(v, keyInfo.key, keyInfo.record);
+    this.ctx.emit({ type: 'vertex.cached', vertex: this.info(v), time: Date.now(), from: rec.source });
+    return { layers: rec.layers, createdAt: rec.createdAt };
   }
 
   /**

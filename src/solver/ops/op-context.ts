@@ -26,6 +26,27 @@ export interface SolveContext {
   /** `--ssh id[=socket]`: agent sockets RUN --mount=type=ssh forwards. */
   ssh?: Map<string, string>;
   signal: AbortSignal;
+  /** Caches imported with --cache-from: consulted for keys the state dir has no usable record of. */
+  importedCache?: ImportedCache;
+}
+
+/** Records and layers of imported caches (src/build/cache-import.ts). */
+export interface ImportedCache {
+  record(key: string): ImportedRecord | undefined;
+  /** Whether an imported cache holds the blob of snapshot `id`. */
+  hasLayer(id: string): boolean;
+  /** Makes snapshot `id` exist in the state dir, from the imported blob (download and unpack). */
+  materialize(id: string): Promise<void>;
+}
+
+export interface ImportedRecord {
+  key: string;
+  layers: string[];
+  createdAt: string;
+  description: string;
+  inputTops?: string[];
+  /** Which --cache-from it came from, for the progress line. */
+  source: string;
 }
 
 /** A vertex's result: its rootfs as snapshot ids, bottom first. */

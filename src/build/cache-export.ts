@@ -1,0 +1,106 @@
+/**
+ * `--cache-to`: writes the records of the steps this build reached, with their layers, as the
+ * cache manifest of src/cache/cache-manifest.ts, to a registry or an OCI layout directory.
+ */
+import type { CacheRecord, CacheRecords } from '../cache/cache-records.js';
+import { CACHE_CONFIG_MEDIA_TYPE, type CacheConfig, type CacheLayerBlob } from '../cache/cache-manifest.js';
+import type { ContentStore } from '../cache/content-store.js';
+import { UserError } from '../errors.js';
+import type { LayerCompression } from '../image/compress.js';
+import { MediaType, type Descriptor } from '../image/types.js';
+import type { RegistryClient } from '../registry/client.js';
+import { ensureLayerBlob } from '../snapshot/layer-blobs.js';
+import type { SnapshotStore } from '../snapshot/snapshot-store.js';
+import type { EventSink } from '../solver/events.js';
+import type { CacheExportSpec } from './build-request.js';
+
+export interface CacheExportDeps {
+  store: ContentStore;
+  snapshots: SnapshotStore;
+  records: CacheRecords;
+  /** Keys of the steps the build reached. */
+  keys: string[];
+  /** The final image's layers: `mode=min` exports only the steps whose result is a part of it. */
+  finalLayers: string[];
+  registry: () => Promise<RegistryClient>;
+  stateRoot: string;
+  emit: EventSink;
+  signal?: AbortSignal;
+}
+
+/** Pulled base layers: not exported, the FROM they come from has them. */
+const isBaseLayer = (id: string) => id.startsWith('l');
+
+export async function exportCaches(specs: CacheExportSpec[], deps: CacheExportDeps): Promise<void> {
+  const all = await exportableRecords(deps);
+  for (const spec of specs) {
+    const where = spec.type === 'registry' ? spec.ref : spec.dest;
+    const started = Date.now();
+    const message = `exporting cache to ${where}`;
+    deps.emit({ type: 'status', time: started, message });
+    try {
+      const records = spec.mode === 'min' ? all.filter((r) => isPrefix(r.layers, deps.finalLayers)) : all;
+      const manifest = await writeCacheManifest(records, spec.compression ?? 'gzip', deps);
+      let note = '';
+      if (spec.type === 'registry') {
+        const [{ pushImage }, { blobSources }, { parseReference }] = await Promise.all([
+          import('../exporter/push-image.js'), import('./registry-setup.js'), import('../registry/reference.js'),
+        ]);
+        const ref = parseReference(spec.ref).withDefaultTag();
+        if (ref.digest) throw new UserError(`--cache-to ${spec.ref}: a cache is pushed to a tag, not a digest`);
+        const client = await deps.registry();
+        const stats = await pushImage(client.session, deps.store, manifest.descriptor, [ref.toString()], blobSources(deps.stateRoot), deps.signal ? { signal: deps.signal } : {});
+        note = `, ${stats.uploaded} blobs uploaded, ${stats.mounted} mounted, ${stats.existing} already there`;
+      } else {
+        const { writeTaggedLayoutDir } = await import('../exporter/oci-layout-dir.js');
+        await writeTaggedLayoutDir(deps.store, manifest.descriptor, spec.tag, spec.dest);
+      }
+      deps.emit({ type: 'status', time: Date.now(), message: `${message} (${records.length} steps, ${manifest.layers} layers${note})`, done: true, durationMs: Date.now() - started });
+    } catch (err) {
+      if (!spec.ignoreError || deps.signal?.aborted) {
+        if (err instanceof UserError) throw new UserError(`cannot export the cache to ${where}: ${err.message}`, { ...(err.hint ? { hint: err.hint } : {}), cause: err });
+        throw err;
+      }
+      deps.emit({ type: 'warning', time: Date.now(), message: `cannot export the cache to ${where} (ignore-error=true): ${err instanceof Error ? err.message : String(err)}` });
+    }
+  }
+}
+
+/** The local records of the reached steps whose layers are all still here. */
+async function exportableRecords(deps: CacheExportDeps): Promise<CacheRecord[]> {
+  const found = await Promise.all([...new Set(deps.keys)].map((k) => deps.records.get(k)));
+  const out: CacheRecord[] = [];
+  for (const rec of found) {
+    if (!rec) continue;
+    const own = rec.layers.filter((id) => !isBaseLayer(id));
+    if ((await Promise.all(own.map((id) => deps.snapshots.exists(id)))).every(Boolean)) out.push(rec);
+  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+function isPrefix(layers: string[], of: string[]): boolean {
+  return layers.length <= of.length && layers.every((id, i) => of[i] === id);
+}
+
+/** Puts the cache config and manifest into the store; the layer blobs are made in the wanted encoding where missing. */
+async function writeCacheManifest(records: CacheRecord[], compression: LayerCompression, deps: CacheExportDeps): Promise<{ descriptor: Descriptor; layers: number }> {
+  const below = new Map<string, string[]>();
+  for (const r of records) r.layers.forEach((id, i) => { if (!isBaseLayer(id) && !below.has(id)) below.set(id, r.layers.slice(0, i)); });
+  const ids = [...below.keys()].sort();
+  const blobs = await Promise.all(ids.map((id) => ensureLayerBlob(deps.snapshots, deps.store, id, below.get(id)!, compression)));
+  const layers: Record<string, CacheLayerBlob> = {};
+  const descriptors = new Map<string, Descriptor>();
+  ids.forEach((id, i) => {
+    const b = blobs[i]!;
+    layers[id] = { mediaType: b.mediaType, digest: b.digest, size: b.size, diffId: b.diffId };
+    descriptors.set(b.digest, { mediaType: b.mediaType, digest: b.digest as Descriptor['digest'], size: b.size });
+  });
+  const config: CacheConfig = {
+    version: 1,
+    records: records.map((r) => ({ key: r.key, layers: r.layers, createdAt: r.createdAt, description: r.description, ...(r.inputTops ? { inputTops: r.inputTops } : {}) })),
+    layers,
+  };
+  const configDesc = await deps.store.put(JSON.stringify(config), CACHE_CONFIG_MEDIA_TYPE);
+  const manifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers: [...descriptors.values()] };
+  return { descriptor: await deps.store.put(JSON.stringify(manifest), MediaType.ociManifest), layers: descriptors.size };
+}
