@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FROM_BASE, makeFixture, runCli, unpackArchive, type CliResult, type Fixture } from '../helpers/build-fixture.js';
+import { spawn } from 'node:child_process';
+import { FROM_BASE, makeFixture, runCli, TSBUILD, unpackArchive, type CliResult, type Fixture } from '../helpers/build-fixture.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const run = promisify(execFile);
@@ -154,6 +155,25 @@ describe('build cache export and import', () => {
     expect((await readdir(join(state, 'snapshots'))).filter((n) => n.startsWith('.'))).toEqual([]);
     const again = await build(fx, state, join(work, 'damaged-again.tar'), []);
     expect(ran(again)).toEqual([]);
+  });
+
+  it('an import killed with SIGKILL at any point leaves a state dir the next import completes', async () => {
+    const state = join(work, 'state-killed');
+    const args = ['--progress=plain', '-t', 'app:1', '--cache-from', `type=local,src=${join(work, 'local-cache')}`, fx.context];
+    for (const ms of [150, 300, 450, 600, 800]) {
+      await new Promise<void>((resolve) => {
+        const child = spawn(process.execPath, [TSBUILD, ...args], { env: { ...process.env, TSBUILD_ROOT: state }, stdio: 'ignore' });
+        const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+        child.on('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    const r = await build(fx, state, join(work, 'after-kills.tar'), ['--cache-from', `type=local,src=${join(work, 'local-cache')}`]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(ran(r)).toEqual([]);
+    expect(imageDigest(r)).toBe(imageDigest(first));
   });
 
   it('an export that fails stops the build, unless ignore-error=true', async () => {
