@@ -7,6 +7,10 @@ interface Row {
   start: number;
   end?: number;
   lastLine?: string;
+  /** Why it ran (the miss explanation), kept under the step once done: it says where the time went. */
+  reason?: string;
+  /** The --cache-from it came from. */
+  from?: string;
 }
 
 /**
@@ -28,10 +32,10 @@ export class TtyRenderer implements Renderer {
   onEvent(e: SolverEvent): void {
     switch (e.type) {
       case 'vertex.start':
-        this.rows.set(e.vertex.id, { name: e.vertex.name, state: 'running', start: e.time });
+        this.rows.set(e.vertex.id, { name: e.vertex.name, state: 'running', start: e.time, ...(e.reason ? { reason: e.reason } : {}) });
         break;
       case 'vertex.cached':
-        this.rows.set(e.vertex.id, { name: e.vertex.name, state: 'cached', start: e.time, end: e.time });
+        this.rows.set(e.vertex.id, { name: e.vertex.name, state: 'cached', start: e.time, end: e.time, ...(e.from ? { from: e.from } : {}) });
         break;
       case 'vertex.log': {
         const row = this.rows.get(e.vertex.id);
@@ -64,9 +68,10 @@ export class TtyRenderer implements Renderer {
     const out = [`[+] Building ${((now - this.t0) / 1000).toFixed(1)}s`];
     for (const r of this.rows.values()) {
       const secs = (((r.end ?? now) - r.start) / 1000).toFixed(1);
-      const tag = r.state === 'cached' ? 'CACHED' : r.state === 'error' ? 'ERROR' : `${secs}s`;
+      const tag = r.state === 'cached' ? (r.from ? `CACHED (${r.from})` : 'CACHED') : r.state === 'error' ? 'ERROR' : `${secs}s`;
       const left = `${r.state === 'running' ? '=>' : ' =>'} ${r.name}`;
       out.push(fit(left, tag, width));
+      if (r.reason) out.push(`   ↳ ${r.reason}`.slice(0, width - 1));
       if (r.state === 'running' && r.lastLine) out.push(`   ${r.lastLine}`.slice(0, width - 1));
     }
     out.push(...this.extra.map((l) => l.slice(0, width - 1)));
