@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -115,5 +115,29 @@ describe('ADD download cache', () => {
     await prune(parts, { all: true });
     const after = (await diskUsage(parts)).find((r) => r.kind === 'ADD downloads (http cache)');
     expect(after).toMatchObject({ items: 0, bytes: 0 });
+  });
+});
+
+describe('blob notes (registry mount hints, re-encoded blob records)', () => {
+  it('prune drops the notes of blobs that left the store; --all drops them all', async () => {
+    // a blob a snapshot references survives prune; its notes with it
+    const kept = { digest: await snapshot('s1', 1) };
+    await record('one', ['s1'], 0);
+    const gone = (await import('./content-store.js')).sha256Digest(Buffer.from('gone blob'));
+    const sources = join(parts.paths.root, 'blob-sources');
+    const variants = join(parts.paths.root, 'blob-variants');
+    await mkdir(sources, { recursive: true });
+    await mkdir(variants, { recursive: true });
+    await writeFile(join(sources, kept.digest.slice(7)), JSON.stringify(['r/a']));
+    await writeFile(join(sources, gone.slice(7)), JSON.stringify(['r/a']));
+    await writeFile(join(variants, 'x-gzip-9.json'), JSON.stringify({ digest: kept.digest }));
+    await writeFile(join(variants, 'snapshot-s1-epoch-1-gzip-default.json'), JSON.stringify({ descriptor: { digest: gone } }));
+    const row = () => diskUsage(parts).then((rows) => rows.find((r) => r.kind === 'registry mount hints and blob encodings'));
+    expect(await row()).toMatchObject({ items: 4, reclaimable: true });
+    await prune(parts);
+    expect((await readdir(sources)).sort()).toEqual([kept.digest.slice(7)]);
+    expect(await readdir(variants)).toEqual(['x-gzip-9.json']);
+    await prune(parts, { all: true });
+    expect(await row()).toMatchObject({ items: 0 });
   });
 });

@@ -228,8 +228,9 @@ export async function diskUsage(parts: StateParts): Promise<UsageRow[]> {
   const [history, files, statCaches, mounts, downloads, tmp, ...others] = await Promise.all([
     dirUsage(join(cacheDir, 'steps')), dirUsage(join(cacheDir, 'files')), dirUsage(join(cacheDir, 'stat')),
     dirUsage(parts.paths.cacheMounts), dirUsage(join(parts.paths.root, 'sources', 'http')), dirUsage(parts.paths.tmpRoot),
-    ...['resolved-tags', 'blob-sources', 'blob-variants', 'locks'].map((d) => dirUsage(join(parts.paths.root, d))),
+    ...['blob-sources', 'blob-variants', 'resolved-tags', 'locks'].map((d) => dirUsage(join(parts.paths.root, d))),
   ]);
+  const [sources, variants, ...pins] = others as [{ items: number; bytes: number }, { items: number; bytes: number }, ...{ items: number; bytes: number }[]];
   return [
     { kind: 'step layers (snapshots)', items: steps.length, bytes: sum(steps), reclaimable: true },
     { kind: 'base image layers (snapshots)', items: bases.length, bytes: sum(bases), reclaimable: true },
@@ -243,7 +244,8 @@ export async function diskUsage(parts: StateParts): Promise<UsageRow[]> {
     { kind: 'RUN cache mounts', items: mounts.items, bytes: mounts.bytes, reclaimable: true },
     { kind: 'ADD downloads (http cache)', items: downloads.items, bytes: downloads.bytes, reclaimable: true },
     { kind: 'temporary (running builds)', items: tmp.items, bytes: tmp.bytes, reclaimable: false },
-    { kind: 'registry and export records', items: others.reduce((n, o) => n + o.items, 0), bytes: others.reduce((n, o) => n + o.bytes, 0), reclaimable: false },
+    { kind: 'registry mount hints and blob encodings', items: sources.items + variants.items, bytes: sources.bytes + variants.bytes, reclaimable: true },
+    { kind: 'base image tag pins and locks', items: pins.reduce((n, o) => n + o.items, 0), bytes: pins.reduce((n, o) => n + o.bytes, 0), reclaimable: false },
   ];
 }
 
@@ -316,6 +318,8 @@ export async function prune(parts: StateParts, opts: PruneOptions = {}): Promise
     report.bytes += r.bytes;
   }
 
+  report.records += await pruneBlobNotes(paths.root, store, opts.all === true);
+
   if (opts.all) {
     // The step history stays (a few KB): the next build can still say its cache was pruned.
     for (const d of ['files', 'stat']) await rm(join(paths.cacheRecords, d), { recursive: true, force: true });
@@ -332,6 +336,33 @@ export async function prune(parts: StateParts, opts: PruneOptions = {}): Promise
     }
   }
   return report;
+}
+
+/**
+ * Small per-blob notes: `blob-sources/<hex>` (registries a blob was seen in, for cross-repo
+ * mounts on push) and `blob-variants/*.json` (re-encoded or SOURCE_DATE_EPOCH layer blobs).
+ * A note whose blob has left the store is useless and goes; with --all every note goes.
+ */
+async function pruneBlobNotes(root: string, store: ContentStore, all: boolean): Promise<number> {
+  let removed = 0;
+  const drop = async (path: string) => {
+    await rm(path, { force: true });
+    removed++;
+  };
+  const sourcesDir = join(root, 'blob-sources');
+  for (const n of await readdir(sourcesDir).catch(() => [] as string[])) {
+    if (n.startsWith('.')) continue;
+    if (all || !/^[a-f0-9]{64}$/.test(n) || !(await store.has(`sha256:${n}`))) await drop(join(sourcesDir, n));
+  }
+  const variantsDir = join(root, 'blob-variants');
+  for (const n of await readdir(variantsDir).catch(() => [] as string[])) {
+    if (n.startsWith('.')) continue;
+    const path = join(variantsDir, n);
+    const doc = readJsonSync<{ digest?: string; descriptor?: { digest?: string } }>(path);
+    const digest = doc?.digest ?? doc?.descriptor?.digest;
+    if (all || !digest || !/^sha256:[a-f0-9]{64}$/.test(digest) || !(await store.has(digest))) await drop(path);
+  }
+  return removed;
 }
 
 /** A snapshot's disk usage, measured once and kept in `<id>/size` (a committed snapshot never changes). */
