@@ -27,3 +27,9 @@ describe('parseSsh', () => {
     expect(() => parseSsh(['default'], {})).toThrow(/no agent socket/);
   });
 });
+
+describe('parseSecrets, CSV', () => {
+  it('reads a quoted field holding a comma, as buildx does', () => {
+    expect(parseSecrets(['id=k,"src=/tmp/a,b.txt"']).get('k')).toEqual({ file: '/tmp/a,b.txt' });
+  });
+});
