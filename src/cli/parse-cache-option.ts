@@ -1,7 +1,7 @@
 import { nearest, UserError } from '../errors.js';
 import type { CacheExportSpec, CacheImportSpec } from '../build/build-request.js';
 import { LAYER_COMPRESSIONS, type LayerCompression } from '../image/compress.js';
-import { CsvQuoteError, splitCsv } from '../csv.js';
+import { flagFields } from './flag-fields.js';
 
 const TO_HINT = 'e.g. --cache-to type=registry,ref=REG/app:buildcache,mode=max or --cache-to type=local,dest=DIR';
 const FROM_HINT = 'e.g. --cache-from type=registry,ref=REG/app:buildcache or --cache-from type=local,src=DIR';
@@ -15,23 +15,6 @@ const FROM_KEYS: Record<CacheImportSpec['type'], readonly string[]> = {
   registry: ['ref', 'registry.insecure'],
   local: ['src', 'tag', 'digest'],
 };
-
-function fieldsOf(flag: string, spec: string, hint: string): Map<string, string> {
-  let parts: string[];
-  try {
-    parts = splitCsv(spec);
-  } catch (err) {
-    if (err instanceof CsvQuoteError) throw new UserError(`invalid ${flag} "${spec}": unterminated quote`, { hint });
-    throw err;
-  }
-  const fields = new Map<string, string>();
-  for (const part of parts) {
-    const eq = part.indexOf('=');
-    if (eq < 0) throw new UserError(`invalid ${flag} "${spec}": "${part}" is not key=value`, { hint });
-    fields.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
-  }
-  return fields;
-}
 
 function checkKeys(flag: string, spec: string, type: string, fields: Map<string, string>, allowed: readonly string[]): void {
   for (const key of fields.keys()) {
@@ -64,7 +47,7 @@ function typeOf(flag: string, spec: string, fields: Map<string, string>, hint: s
 export function parseCacheTo(spec: string): CacheExportSpec {
   const flag = '--cache-to';
   if (!spec.includes('=')) return { type: 'registry', ref: required(flag, spec, new Map([['ref', spec.trim()]]), 'ref', TO_HINT), mode: 'max', ignoreError: false };
-  const fields = fieldsOf(flag, spec, TO_HINT);
+  const fields = flagFields(flag, spec, TO_HINT);
   const type = typeOf(flag, spec, fields, TO_HINT);
   checkKeys(flag, spec, type, fields, TO_KEYS[type]);
   const mode = fields.get('mode') ?? 'max';
@@ -96,7 +79,7 @@ export function parseCacheFrom(spec: string): CacheImportSpec {
     if (!spec.trim()) throw new UserError(`${flag} needs a value`, { hint: FROM_HINT });
     return { type: 'registry', ref: spec.trim() };
   }
-  const fields = fieldsOf(flag, spec, FROM_HINT);
+  const fields = flagFields(flag, spec, FROM_HINT);
   const type = typeOf(flag, spec, fields, FROM_HINT);
   checkKeys(flag, spec, type, fields, FROM_KEYS[type]);
   if (type === 'local') {

@@ -1,7 +1,7 @@
 import { UserError } from '../errors.js';
 import type { OutputSpec } from '../build/build-request.js';
 import { LAYER_COMPRESSIONS, levelRange, type LayerCompression } from '../image/compress.js';
-import { CsvQuoteError, splitCsv } from '../csv.js';
+import { flagFields } from './flag-fields.js';
 
 const HINT = 'e.g. -o type=oci,dest=app.tar, -o type=docker,dest=app.tar, -o type=local,dest=DIR, -o type=tar,dest=rootfs.tar, -o type=image,name=REG/app:1,push=true';
 
@@ -24,19 +24,7 @@ export function parseOutput(spec: string): OutputSpec {
     if (!spec.trim()) throw new UserError('--output needs a value', { hint: HINT });
     return spec.trim() === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: spec.trim() };
   }
-  const fields = new Map<string, string>();
-  let parts: string[];
-  try {
-    parts = splitCsv(spec);
-  } catch (err) {
-    if (err instanceof CsvQuoteError) throw new UserError(`invalid --output "${spec}": unterminated quote`);
-    throw err;
-  }
-  for (const part of parts) {
-    const eq = part.indexOf('=');
-    if (eq < 0) throw new UserError(`invalid --output "${spec}": "${part}" is not key=value`, { hint: HINT });
-    fields.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
-  }
+  const fields = flagFields('--output', spec, HINT);
   let type = fields.get('type') ?? '';
   if (type === 'registry') {
     type = 'image';

@@ -1,24 +1,11 @@
-import { CsvQuoteError, splitCsv } from '../csv.js';
+import { flagFields } from './flag-fields.js';
 import { UserError } from '../errors.js';
 
 /** `--secret id=ID,src=FILE` / `id=ID,env=VAR` / `id=ID` (env var ID), like buildx. */
 export function parseSecrets(values: string[]): Map<string, { file?: string; env?: string }> {
   const out = new Map<string, { file?: string; env?: string }>();
   for (const v of values) {
-    const fields = new Map<string, string>();
-    let parts: string[];
-    try {
-      // CSV as buildx reads it: a quoted field may hold a comma ("src=a,b.txt")
-      parts = splitCsv(v);
-    } catch (err) {
-      if (err instanceof CsvQuoteError) throw new UserError(`invalid --secret "${v}": unterminated quote`);
-      throw err;
-    }
-    for (const part of parts) {
-      const eq = part.indexOf('=');
-      if (eq < 0) throw new UserError(`invalid --secret "${v}": "${part}" is not key=value`, { hint: 'use --secret id=NAME,src=FILE or --secret id=NAME,env=VAR' });
-      fields.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1));
-    }
+    const fields = flagFields('--secret', v, 'use --secret id=NAME,src=FILE or --secret id=NAME,env=VAR');
     const id = fields.get('id');
     if (!id) throw new UserError(`invalid --secret "${v}": id= is required`);
     const file = fields.get('src') ?? fields.get('source');
