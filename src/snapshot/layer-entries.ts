@@ -1,5 +1,5 @@
-import type { BigIntStats } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TarHeader } from '../image/tar-header.js';
 import { lookupInChain } from './lower-lookup.js';
@@ -54,7 +54,7 @@ export async function layerEntries(layerDir: string, opts: LayerEntryOptions = {
   }
   const isOpaque = (rel: string) => xattrs.get(rel)?.get(OPAQUE_XATTR)?.toString('latin1') === OPAQUE_VALUE;
   const root: Node = { rel: '', abs: layerDir, st: await lstat(layerDir, { bigint: true }), opaque: isOpaque('') };
-  await readTree(root, isOpaque);
+  readTree(root, isOpaque);
 
   const included = opts.lowerDirs && opts.lowerDirs.length > 0 ? await changedNodes(root, opts.lowerDirs) : undefined;
   const entries: LayerEntry[] = [];
@@ -75,24 +75,26 @@ export async function layerEntries(layerDir: string, opts: LayerEntryOptions = {
   return linkRepeatedInodes(keyed.map((k) => k.e));
 }
 
-async function readTree(dir: Node, isOpaque: (rel: string) => boolean): Promise<void> {
-  const names = await readdir(dir.abs, { encoding: 'buffer' });
-  dir.children = await Promise.all(
-    names.map(async (raw) => {
-      const name = raw.toString('utf8');
-      // Tar names here are UTF-8; a name that is not would silently become another name.
-      if (!Buffer.from(name, 'utf8').equals(raw)) throw new Error(`file name is not valid UTF-8 in ${dir.abs}: ${JSON.stringify(raw.toString('latin1'))}`);
-      const rel = dir.rel ? `${dir.rel}/${name}` : name;
-      const abs = join(dir.abs, name);
-      const st = await lstat(abs, { bigint: true });
-      const node: Node = { rel, abs, st, opaque: st.isDirectory() && isOpaque(rel) };
-      if (name.startsWith(WHITEOUT_PREFIX) && !isWhiteoutStat(st)) {
-        throw new Error(`${abs}: a file named ${WHITEOUT_PREFIX}* cannot be stored in an OCI layer (it would read as a whiteout)`);
-      }
-      if (st.isDirectory()) await readTree(node, isOpaque);
-      return node;
-    }),
-  );
+/**
+ * Synchronous on purpose: a layer of thousands of small files spent most of its listing waiting
+ * for the thread pool, one round trip per lstat of a few microseconds.
+ */
+function readTree(dir: Node, isOpaque: (rel: string) => boolean): void {
+  const names = readdirSync(dir.abs, { encoding: 'buffer' });
+  dir.children = names.map((raw) => {
+    const name = raw.toString('utf8');
+    // Tar names here are UTF-8; a name that is not would silently become another name.
+    if (!Buffer.from(name, 'utf8').equals(raw)) throw new Error(`file name is not valid UTF-8 in ${dir.abs}: ${JSON.stringify(raw.toString('latin1'))}`);
+    const rel = dir.rel ? `${dir.rel}/${name}` : name;
+    const abs = join(dir.abs, name);
+    const st = lstatSync(abs, { bigint: true });
+    const node: Node = { rel, abs, st, opaque: st.isDirectory() && isOpaque(rel) };
+    if (name.startsWith(WHITEOUT_PREFIX) && !isWhiteoutStat(st)) {
+      throw new Error(`${abs}: a file named ${WHITEOUT_PREFIX}* cannot be stored in an OCI layer (it would read as a whiteout)`);
+    }
+    if (st.isDirectory()) readTree(node, isOpaque);
+    return node;
+  });
 }
 
 /**
@@ -152,7 +154,7 @@ async function toEntries(n: Node, xattrs: XattrMap | undefined): Promise<LayerEn
     return [{ name, type: 'file', mode: 0o600, uid: base.uid, gid: base.gid, size: 0, mtime: base.mtime }];
   }
   if (st.isFile()) return [{ ...base, name: n.rel, type: 'file', size: Number(st.size), source: n.abs }];
-  if (st.isSymbolicLink()) return [{ ...base, name: n.rel, type: 'symlink', linkname: await readlink(n.abs) }];
+  if (st.isSymbolicLink()) return [{ ...base, name: n.rel, type: 'symlink', linkname: readlinkSync(n.abs) }];
   if (st.isCharacterDevice() || st.isBlockDevice()) {
     const { major, minor } = splitDev(st.rdev);
     return [{ ...base, name: n.rel, type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major, devminor: minor }];
