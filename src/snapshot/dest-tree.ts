@@ -1,5 +1,4 @@
-import type { BigIntStats } from 'node:fs';
-import { chmod, lstat, mkdir, rm, unlink } from 'node:fs/promises';
+import { chmodSync, lstatSync, mkdirSync, rmSync, unlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -39,8 +38,8 @@ export class DestTree {
       if (this.dirs.has(cur)) continue;
       const st = await lstatOrNull(this.abs(cur));
       if (st === null) {
-        await mkdir(this.abs(cur));
-        await chmod(this.abs(cur), 0o755); // exactly 0755 whatever the process umask
+        mkdirSync(this.abs(cur));
+        chmodSync(this.abs(cur), 0o755); // exactly 0755 whatever the process umask
       } else if (!st.isDirectory()) {
         const what = st.isSymbolicLink() ? 'a symlink' : 'not a directory';
         throw new UserError(`refusing layer tar entry ${JSON.stringify(entry)}: ${cur} is ${what}, writing through it could leave the layer`);
@@ -74,8 +73,8 @@ export class DestTree {
     const st = await lstatOrNull(this.abs(rel));
     if (st === null) return null;
     // rm never follows symlinks inside the tree; unlink removes a link itself.
-    if (st.isDirectory()) await rm(this.abs(rel), { recursive: true, force: true });
-    else await unlink(this.abs(rel));
+    if (st.isDirectory()) rmSync(this.abs(rel), { recursive: true, force: true });
+    else unlinkSync(this.abs(rel));
     this.forget(rel);
     return st;
   }
@@ -89,9 +88,13 @@ export function isAtOrUnder(path: string, rel: string): boolean {
   return rel === '' || path === rel || path.startsWith(`${rel}/`);
 }
 
+/**
+ * Synchronous inside: an unpack asks this for nearly every entry, mostly of paths that do not
+ * exist yet, and a thread-pool round trip plus a rejected promise cost far more than the lstat.
+ */
 export async function lstatOrNull(path: string): Promise<BigIntStats | null> {
   try {
-    return await lstat(path, { bigint: true });
+    return lstatSync(path, { bigint: true, throwIfNoEntry: false }) ?? null;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;

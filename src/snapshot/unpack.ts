@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { chmod, chown, lchown, link, lutimes, mkdir, open, symlink, utimes } from 'node:fs/promises';
+import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync, writeSync } from 'node:fs';
 import tarStream from 'tar-stream';
 import { UserError } from '../errors.js';
 import { PaxTap } from '../image/pax-tap.js';
@@ -30,7 +29,7 @@ interface PendingNode extends Meta {
  * non-directory are refused, which fails the unpack.
  */
 export async function unpackLayer(tar: NodeJS.ReadableStream, destDir: string): Promise<void> {
-  await mkdir(destDir, { recursive: true });
+  mkdirSync(destDir, { recursive: true });
   const u = new Unpacker(new DestTree(destDir));
   const extract = tarStream.extract();
   const tap = new PaxTap();
@@ -109,9 +108,9 @@ class Unpacker {
         return;
       case 'symlink':
         await this.replace(rel);
-        await symlink(h.linkname ?? '', this.tree.abs(rel));
-        await lchown(this.tree.abs(rel), meta.uid, meta.gid);
-        await lutimes(this.tree.abs(rel), meta.mtime, meta.mtime);
+        symlinkSync(h.linkname ?? '', this.tree.abs(rel));
+        lchownSync(this.tree.abs(rel), meta.uid, meta.gid);
+        lutimesSync(this.tree.abs(rel), meta.mtime, meta.mtime);
         return;
       case 'link':
         await this.hardlink(rel, h.linkname ?? '', h.name);
@@ -147,9 +146,9 @@ class Unpacker {
     const dirs = [...this.dirMeta].sort((a, b) => depth(b[0]) - depth(a[0]));
     for (const [rel, m] of dirs) {
       const abs = this.tree.abs(rel);
-      await chown(abs, m.uid, m.gid);
-      await chmod(abs, m.mode);
-      await utimes(abs, m.mtime, m.mtime);
+      chownSync(abs, m.uid, m.gid);
+      chmodSync(abs, m.mode);
+      utimesSync(abs, m.mtime, m.mtime);
     }
   }
 
@@ -159,7 +158,7 @@ class Unpacker {
     if (st === null || !st.isDirectory()) {
       this.drop(rel);
       if (st !== null) await this.tree.remove(rel);
-      await mkdir(this.tree.abs(rel), { mode: 0o700 });
+      mkdirSync(this.tree.abs(rel), { mode: 0o700 });
     }
     // The same layer deleted this path from below and then made a dir there: in overlay terms
     // that is an opaque dir, not a merge with the lower one.
@@ -170,15 +169,17 @@ class Unpacker {
 
   private async file(rel: string, entry: tarStream.Entry, meta: Meta): Promise<void> {
     // O_EXCL|O_NOFOLLOW: replace() just removed what was there, so anything found now is foul play.
-    const fh = await open(this.tree.abs(rel), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    // The calls on the file are synchronous: a base image is mostly small files, where a
+    // thread-pool round trip per call cost more than the call; only the tar stream is awaited.
+    const fd = openSync(this.tree.abs(rel), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {
-      for await (const chunk of entry) await fh.write(chunk as Buffer);
+      for await (const chunk of entry) writeAll(fd, chunk as Buffer);
       // chown before chmod: chown clears setuid/setgid.
-      await fh.chown(meta.uid, meta.gid);
-      await fh.chmod(meta.mode);
-      await fh.utimes(meta.mtime, meta.mtime);
+      fchownSync(fd, meta.uid, meta.gid);
+      fchmodSync(fd, meta.mode);
+      futimesSync(fd, meta.mtime, meta.mtime);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   }
 
@@ -195,7 +196,7 @@ class Unpacker {
     }
     await this.replace(rel);
     // link(2) does not follow a symlink target; a link to a symlink links the symlink itself.
-    await link(this.tree.abs(target), this.tree.abs(rel));
+    linkSync(this.tree.abs(target), this.tree.abs(rel));
   }
 
   private async whiteout(rel: string, entryName: string, meta: Meta): Promise<void> {
@@ -247,8 +248,8 @@ class Unpacker {
     if (st !== null || this.pending.has(rel)) {
       throw new UserError(`refusing layer tar entry ${JSON.stringify(entryName)}: ${rel} is not a directory`);
     }
-    await mkdir(this.tree.abs(rel));
-    await chmod(this.tree.abs(rel), 0o755);
+    mkdirSync(this.tree.abs(rel));
+    chmodSync(this.tree.abs(rel), 0o755);
     this.tree.markDir(rel);
   }
 
@@ -276,11 +277,15 @@ class Unpacker {
     for (const group of groupArgs(args)) await runToolChecked('sh', ['-c', script, 'sh', ...group.flat()]);
     for (const [rel, n] of nodes) {
       const abs = this.tree.abs(rel);
-      await lchown(abs, n.uid, n.gid);
-      if (!n.whiteout) await chmod(abs, n.mode); // after chown, which clears setuid/setgid
-      await lutimes(abs, n.mtime, n.mtime);
+      lchownSync(abs, n.uid, n.gid);
+      if (!n.whiteout) chmodSync(abs, n.mode); // after chown, which clears setuid/setgid
+      lutimesSync(abs, n.mtime, n.mtime);
     }
   }
+}
+
+function writeAll(fd: number, chunk: Buffer): void {
+  for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
 }
 
 function groupArgs(groups: string[][], maxBytes = 96 * 1024): string[][][] {
