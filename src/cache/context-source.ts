@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
 import { resolveInRoot } from '../snapshot/resolve-in-root.js';
@@ -98,10 +98,11 @@ interface WalkFilter {
  * something under it is kept (a `!` re-include, or a --parents match deeper down).
  */
 async function walk(root: string, dirRel: string, sourceRel: string, opts: SelectOptions, filter: WalkFilter, out: ContextEntry[]): Promise<void> {
-  const names = (await readdir(join(root, dirRel))).sort();
-  // One directory's lstats go out together (awaiting each in turn was most of a no-op rebuild
-  // of a large context); the walk still visits entries, and recurses, in sorted order.
-  const stats = await Promise.all(names.map((name) => lstat(join(root, dirRel ? `${dirRel}/${name}` : name))));
+  // Synchronous: a no-op rebuild of a large context is thousands of lstats of a few
+  // microseconds each, where thread-pool round trips (even a directory's worth at once) cost
+  // more than the calls. The walk visits entries, and recurses, in sorted order.
+  const names = readdirSync(join(root, dirRel)).sort();
+  const stats = names.map((name) => lstatSync(join(root, dirRel ? `${dirRel}/${name}` : name)));
   for (const [i, name] of names.entries()) {
     const rel = dirRel ? `${dirRel}/${name}` : name;
     const relToSource = sourceRel ? rel.slice(sourceRel.length + 1) : rel;
@@ -126,7 +127,7 @@ async function walk(root: string, dirRel: string, sourceRel: string, opts: Selec
       if (out.length > before) out.splice(before, 0, toEntry(rel, st));
     } else if (keep) {
       const e = toEntry(rel, st);
-      if (e.type === 'symlink') e.linkTarget = await readlink(join(root, rel));
+      if (e.type === 'symlink') e.linkTarget = readlinkSync(join(root, rel));
       out.push(e);
     }
   }
