@@ -1,11 +1,12 @@
+import { lstatSync } from 'node:fs';
 import { lstat, readdir, rmdir, unlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { join } from 'node:path';
 
-async function missing(rootfs: string, path: string): Promise<boolean> {
+/** Synchronous: every RUN checks each spec mount point, nearly always present, in series. */
+function missing(rootfs: string, path: string): boolean {
   try {
-    await lstat(join(rootfs, path));
-    return false;
+    return lstatSync(join(rootfs, path), { throwIfNoEntry: false }) === undefined;
   } catch {
     return true;
   }
@@ -20,7 +21,7 @@ export async function findMissingMountPoints(rootfs: string, mountPoints: string
   const out = new Set<string>();
   for (const mp of mountPoints) {
     let p = mp;
-    while (p !== '/' && (await missing(rootfs, p))) {
+    while (p !== '/' && missing(rootfs, p)) {
       out.add(p);
       p = posix.dirname(p);
     }
