@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../errors.js';
+import { userErrorOfSync } from '../../test/helpers/user-error.js';
 import { parseCacheFrom, parseCacheTo } from './parse-cache-option.js';
-
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UserError) return err.message;
-    throw err;
-  }
-  throw new Error('parsed without error');
-}
 
 describe('parseCacheTo', () => {
   it('parses registry and local caches, mode max by default', () => {
@@ -26,18 +16,18 @@ describe('parseCacheTo', () => {
   it('takes a bare reference as a registry cache, and buildx flags that describe what tsbuild writes', () => {
     expect(parseCacheTo('reg/app:cache')).toMatchObject({ type: 'registry', ref: 'reg/app:cache', mode: 'max' });
     expect(parseCacheTo('type=registry,ref=r/a,image-manifest=true,oci-mediatypes=true')).toMatchObject({ type: 'registry' });
-    expect(messageOf(() => parseCacheTo('type=registry,ref=r/a,image-manifest=false'))).toMatch(/always writes the cache as an OCI image manifest/);
+    expect(userErrorOfSync(() => parseCacheTo('type=registry,ref=r/a,image-manifest=false')).message).toMatch(/always writes the cache as an OCI image manifest/);
   });
 
   it('rejects what it cannot do, naming the flag', () => {
-    expect(messageOf(() => parseCacheTo('type=gha'))).toMatch(/unsupported cache type "gha" \(not supported by tsbuild\)/);
-    expect(messageOf(() => parseCacheTo('type=registry,mode=max'))).toMatch(/needs ref=/);
-    expect(messageOf(() => parseCacheTo('type=local'))).toMatch(/needs dest=/);
-    expect(messageOf(() => parseCacheTo('type=registry,ref=r,mode=all'))).toMatch(/mode must be min or max/);
-    expect(messageOf(() => parseCacheTo('type=registry,ref=r,mod=max'))).toMatch(/unknown option "mod".*did you mean "mode"/);
-    expect(messageOf(() => parseCacheTo('type=local,dest=d,ref=x'))).toMatch(/unknown option "ref"/);
-    expect(messageOf(() => parseCacheTo('type=registry,ref=r,compression=lz4'))).toMatch(/unknown compression "lz4"/);
-    expect(messageOf(() => parseCacheTo('type=registry,"ref=r'))).toMatch(/unterminated quote/);
+    expect(userErrorOfSync(() => parseCacheTo('type=gha')).message).toMatch(/unsupported cache type "gha" \(not supported by tsbuild\)/);
+    expect(userErrorOfSync(() => parseCacheTo('type=registry,mode=max')).message).toMatch(/needs ref=/);
+    expect(userErrorOfSync(() => parseCacheTo('type=local')).message).toMatch(/needs dest=/);
+    expect(userErrorOfSync(() => parseCacheTo('type=registry,ref=r,mode=all')).message).toMatch(/mode must be min or max/);
+    expect(userErrorOfSync(() => parseCacheTo('type=registry,ref=r,mod=max')).message).toMatch(/unknown option "mod".*did you mean "mode"/);
+    expect(userErrorOfSync(() => parseCacheTo('type=local,dest=d,ref=x')).message).toMatch(/unknown option "ref"/);
+    expect(userErrorOfSync(() => parseCacheTo('type=registry,ref=r,compression=lz4')).message).toMatch(/unknown compression "lz4"/);
+    expect(userErrorOfSync(() => parseCacheTo('type=registry,"ref=r')).message).toMatch(/unterminated quote/);
   });
 });
 
@@ -52,9 +42,9 @@ describe('parseCacheFrom', () => {
   });
 
   it('rejects bad specs', () => {
-    expect(messageOf(() => parseCacheFrom('type=local,dest=/c'))).toMatch(/unknown option "dest"/);
-    expect(messageOf(() => parseCacheFrom('type=local'))).toMatch(/needs src=/);
-    expect(messageOf(() => parseCacheFrom('type=local,src=c,digest=sha256:12'))).toMatch(/digest must be/);
-    expect(messageOf(() => parseCacheFrom(' '))).toMatch(/needs a value/);
+    expect(userErrorOfSync(() => parseCacheFrom('type=local,dest=/c')).message).toMatch(/unknown option "dest"/);
+    expect(userErrorOfSync(() => parseCacheFrom('type=local')).message).toMatch(/needs src=/);
+    expect(userErrorOfSync(() => parseCacheFrom('type=local,src=c,digest=sha256:12')).message).toMatch(/digest must be/);
+    expect(userErrorOfSync(() => parseCacheFrom(' ')).message).toMatch(/needs a value/);
   });
 });

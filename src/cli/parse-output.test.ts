@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../errors.js';
+import { userErrorOfSync } from '../../test/helpers/user-error.js';
 import { parseBuildArgs, parseOutput, parseSourceDateEpoch } from './parse-output.js';
-
-function userErrorOf(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UserError) return err;
-    throw err;
-  }
-  throw new Error('parsed without error');
-}
 
 describe('parseOutput', () => {
   it('parses type and dest', () => {
@@ -51,35 +41,35 @@ describe('parseOutput', () => {
   });
 
   it('a field without = is a UserError', () => {
-    const err = userErrorOf(() => parseOutput('type=oci,app.tar'));
+    const err = userErrorOfSync(() => parseOutput('type=oci,app.tar'));
     expect(err.message).toBe('invalid --output "type=oci,app.tar": "app.tar" is not key=value');
     expect(err.hint).toMatch(/type=oci,dest=/);
   });
 
   it('an unsupported or missing type is a UserError', () => {
-    expect(userErrorOf(() => parseOutput('type=cacheonly,dest=out')).message).toBe('unsupported output type "cacheonly" in --output "type=cacheonly,dest=out"');
-    expect(userErrorOf(() => parseOutput('dest=out.tar')).message).toBe('unsupported output type "" in --output "dest=out.tar"');
+    expect(userErrorOfSync(() => parseOutput('type=cacheonly,dest=out')).message).toBe('unsupported output type "cacheonly" in --output "type=cacheonly,dest=out"');
+    expect(userErrorOfSync(() => parseOutput('dest=out.tar')).message).toBe('unsupported output type "" in --output "dest=out.tar"');
   });
 
   it('a missing or empty dest is a UserError', () => {
-    expect(userErrorOf(() => parseOutput('type=oci')).message).toMatch(/needs dest=FILE/);
-    expect(userErrorOf(() => parseOutput('type=oci,dest=')).message).toMatch(/needs dest=FILE/);
-    expect(userErrorOf(() => parseOutput('type=local')).message).toMatch(/needs dest=DIR/);
+    expect(userErrorOfSync(() => parseOutput('type=oci')).message).toMatch(/needs dest=FILE/);
+    expect(userErrorOfSync(() => parseOutput('type=oci,dest=')).message).toMatch(/needs dest=FILE/);
+    expect(userErrorOfSync(() => parseOutput('type=local')).message).toMatch(/needs dest=DIR/);
   });
 
   it('an option the type does not take is a UserError naming it', () => {
-    const err = userErrorOf(() => parseOutput('type=local,dest=d,compression=zstd'));
+    const err = userErrorOfSync(() => parseOutput('type=local,dest=d,compression=zstd'));
     expect(err.message).toBe('unknown option "compression" in --output "type=local,dest=d,compression=zstd"');
     expect(err.hint).toBe('type=local takes: dest');
   });
 
   it('bad values are UserErrors', () => {
-    expect(userErrorOf(() => parseOutput('type=oci,dest=a,compression=lz4')).message).toMatch(/unknown compression "lz4"/);
-    expect(userErrorOf(() => parseOutput('type=oci,dest=a,compression-level=10')).message).toMatch(/gzip must be a whole number from 0 to 9/);
-    expect(userErrorOf(() => parseOutput('type=oci,dest=a,compression=zstd,compression-level=23')).message).toMatch(/zstd must be a whole number from 1 to 22/);
-    expect(userErrorOf(() => parseOutput('type=oci,dest=a,tar=maybe')).message).toMatch(/tar must be true or false/);
-    expect(userErrorOf(() => parseOutput('type=docker,dest=a,tar=false')).message).toMatch(/writes a tar only/);
-    expect(userErrorOf(() => parseOutput('type=oci,"dest=a')).message).toMatch(/unterminated quote/);
+    expect(userErrorOfSync(() => parseOutput('type=oci,dest=a,compression=lz4')).message).toMatch(/unknown compression "lz4"/);
+    expect(userErrorOfSync(() => parseOutput('type=oci,dest=a,compression-level=10')).message).toMatch(/gzip must be a whole number from 0 to 9/);
+    expect(userErrorOfSync(() => parseOutput('type=oci,dest=a,compression=zstd,compression-level=23')).message).toMatch(/zstd must be a whole number from 1 to 22/);
+    expect(userErrorOfSync(() => parseOutput('type=oci,dest=a,tar=maybe')).message).toMatch(/tar must be true or false/);
+    expect(userErrorOfSync(() => parseOutput('type=docker,dest=a,tar=false')).message).toMatch(/writes a tar only/);
+    expect(userErrorOfSync(() => parseOutput('type=oci,"dest=a')).message).toMatch(/unterminated quote/);
   });
 });
 
@@ -88,7 +78,7 @@ describe('parseSourceDateEpoch', () => {
     expect(parseSourceDateEpoch(new Map([['SOURCE_DATE_EPOCH', '10']]), { SOURCE_DATE_EPOCH: '20' })).toBe(10);
     expect(parseSourceDateEpoch(new Map(), { SOURCE_DATE_EPOCH: '20' })).toBe(20);
     expect(parseSourceDateEpoch(new Map(), {})).toBeUndefined();
-    expect(userErrorOf(() => parseSourceDateEpoch(new Map(), { SOURCE_DATE_EPOCH: 'yesterday' })).message).toMatch(/whole number of seconds/);
+    expect(userErrorOfSync(() => parseSourceDateEpoch(new Map(), { SOURCE_DATE_EPOCH: 'yesterday' })).message).toMatch(/whole number of seconds/);
   });
 });
 
@@ -112,6 +102,6 @@ describe('parseBuildArgs', () => {
   });
 
   it('=V (no name) is a UserError', () => {
-    expect(userErrorOf(() => parseBuildArgs(['=value'], {})).message).toBe('invalid --build-arg "=value": the name is empty');
+    expect(userErrorOfSync(() => parseBuildArgs(['=value'], {})).message).toBe('invalid --build-arg "=value": the name is empty');
   });
 });

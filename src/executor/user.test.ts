@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UserError } from '../errors.js';
 import { readGroup, readPasswd, resolveUser } from './user.js';
+import { userErrorOf } from '../../test/helpers/user-error.js';
 
 const PASSWD = [
   'root:x:0:0:root:/root:/bin/sh',
@@ -39,16 +39,6 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
   await rm(bare, { recursive: true, force: true });
 });
-
-async function userErrorOf(p: Promise<unknown>): Promise<UserError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof UserError) return err;
-    throw err;
-  }
-  throw new Error('resolved without error');
-}
 
 describe('readPasswd / readGroup', () => {
   it('parse entries, skipping comments, blanks and malformed ids', async () => {

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { selectContext, type SelectedMatch } from '../cache/context-source.js';
-import { UserError } from '../errors.js';
 import { copyIntoRoot, type CopyRequest } from './copy-files.js';
 import { parseModeChange } from './file-mode.js';
+import { userErrorOf } from '../../test/helpers/user-error.js';
 
 let tmp: string;
 let src: string;
@@ -46,16 +46,6 @@ const ownerOf = async (p: string) => {
   const st = await lstat(join(dest, p));
   return [st.uid, st.gid];
 };
-
-async function userErrorOf(p: Promise<unknown>): Promise<UserError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof UserError) return err;
-    throw err;
-  }
-  throw new Error('copied without error');
-}
 
 describe('copyIntoRoot: destinations', () => {
   it('a file to `dir/` lands in that dir under its own name', async () => {

@@ -6,9 +6,9 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UserError } from '../errors.js';
 import { isTarArchive } from './archive-sniff.js';
 import { extractArchive } from './extract-archive.js';
+import { userErrorOf } from '../../test/helpers/user-error.js';
 
 const run = promisify(execFile);
 
@@ -42,16 +42,6 @@ async function tarOf(name: string, entries: Spec[]): Promise<string> {
 }
 
 const extract = (archive: string, owner?: { uid: number; gid: number }) => extractArchive(archive, dest, { label: 'x.tar', ...(owner ? { owner } : {}) });
-
-async function userError(p: Promise<unknown>): Promise<UserError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof UserError) return err;
-    throw err;
-  }
-  throw new Error('no error');
-}
 
 /** A tree made with the tar program, in every compression ADD accepts. */
 async function realArchives(): Promise<Record<string, string>> {
@@ -170,7 +160,7 @@ describe('extractArchive', () => {
       [4, [{ name: 'd/up', type: 'symlink', linkname: '../../x' }], /invalid symlink/],
       [5, [{ name: 'h', type: 'link', linkname: '../x' }], /outside of the destination/],
     ] as const) {
-      const err = await userError(extract(await tarOf(`bad${i}.tar`, [...entries] as Spec[])));
+      const err = await userErrorOf(extract(await tarOf(`bad${i}.tar`, [...entries] as Spec[])));
       expect(err.message).toMatch(what);
       expect(err.message).toMatch(/^ADD x.tar: /);
     }
@@ -190,7 +180,7 @@ describe('extractArchive', () => {
     const good = await tarOf('good.tar', [{ name: 'f', body: 'x'.repeat(5000) }]);
     const cut = join(tmp, 'cut.tar');
     await writeFile(cut, (await readFile(good)).subarray(0, 1200));
-    const err = await userError(extract(cut));
+    const err = await userErrorOf(extract(cut));
     expect(err.hint).toMatch(/--unpack=false/);
   });
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, waitForPort } from '../../test/helpers/ports.js';
-import { UserError } from '../errors.js';
 import { checkoutGit, resolveGitRef } from './git-checkout.js';
+import { userErrorOf } from '../../test/helpers/user-error.js';
 
 const run = promisify(execFile);
 
@@ -54,16 +54,6 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function userError(p: Promise<unknown>): Promise<UserError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof UserError) return err;
-    throw err;
-  }
-  throw new Error('no error');
-}
-
 describe('resolveGitRef', () => {
   it('resolves branches, tags (annotated ones to their commit), full refs and the default branch', async () => {
     expect(await resolveGitRef({ remote: repo, ref: 'v1' })).toEqual({ commit: commits.v1, refName: 'refs/tags/v1' });
@@ -79,13 +69,13 @@ describe('resolveGitRef', () => {
 
   it('checks the commit against --checksum', async () => {
     expect((await resolveGitRef({ remote: repo, ref: 'v1', checksum: commits.v1!.slice(0, 8) })).commit).toBe(commits.v1);
-    const err = await userError(resolveGitRef({ remote: repo, ref: 'v1', checksum: commits.v2! }));
+    const err = await userErrorOf(resolveGitRef({ remote: repo, ref: 'v1', checksum: commits.v2! }));
     expect(err.message).toMatch(/^expected checksum to match/);
   });
 
   it('a missing ref or repository is a UserError', async () => {
-    expect((await userError(resolveGitRef({ remote: repo, ref: 'nope' }))).message).toMatch(/does not contain ref nope/);
-    expect((await userError(resolveGitRef({ remote: join(tmp, 'missing.git'), ref: 'v1' }))).message).toMatch(/git ls-remote .*missing\.git failed/);
+    expect((await userErrorOf(resolveGitRef({ remote: repo, ref: 'nope' }))).message).toMatch(/does not contain ref nope/);
+    expect((await userErrorOf(resolveGitRef({ remote: join(tmp, 'missing.git'), ref: 'v1' }))).message).toMatch(/git ls-remote .*missing\.git failed/);
   });
 });
 

@@ -5,8 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { UserError } from '../errors.js';
 import { HttpDownloads, redactUrl, urlFileName } from './http-download.js';
+import { userErrorOf } from '../../test/helpers/user-error.js';
 
 const BODY = 'hello from the test server\n';
 const SHA = `sha256:${createHash('sha256').update(BODY).digest('hex')}`;
@@ -39,16 +39,6 @@ beforeEach(async () => {
   requests = [];
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
-
-async function userError(p: Promise<unknown>): Promise<UserError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof UserError) return err;
-    throw err;
-  }
-  throw new Error('no error');
-}
 
 describe('urlFileName / redactUrl', () => {
   it('names the file after the URL path, as BuildKit', () => {
@@ -97,18 +87,18 @@ describe('HttpDownloads', () => {
 
   it('a checksum mismatch is a UserError naming both digests', async () => {
     const wrong = `sha256:${'0'.repeat(64)}`;
-    const err = await userError(new HttpDownloads(dir).fetch(`${base}/file.txt`, { checksum: wrong }));
+    const err = await userErrorOf(new HttpDownloads(dir).fetch(`${base}/file.txt`, { checksum: wrong }));
     expect(err.message).toBe(`checksum mismatch for ${base}/file.txt: expected ${wrong}, got ${SHA}`);
   });
 
   it('an error status and an unreachable server are UserErrors', async () => {
-    const err = await userError(new HttpDownloads(dir).fetch(`${base}/missing`));
+    const err = await userErrorOf(new HttpDownloads(dir).fetch(`${base}/missing`));
     expect(err.message).toMatch(/the server answered 404/);
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const err2 = await userError(new HttpDownloads(dir).fetch(`http://127.0.0.1:${port}/x`));
+    const err2 = await userErrorOf(new HttpDownloads(dir).fetch(`http://127.0.0.1:${port}/x`));
     expect(err2.message).toMatch(new RegExp(`cannot fetch http://127.0.0.1:${port}/x: .*ECONNREFUSED`));
   });
 });
