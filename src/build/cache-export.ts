@@ -9,7 +9,7 @@ import { UserError } from '../errors.js';
 import type { LayerCompression } from '../image/compress.js';
 import { MediaType, type Descriptor } from '../image/types.js';
 import type { RegistryClient } from '../registry/client.js';
-import { ensureLayerBlob } from '../snapshot/layer-blobs.js';
+import { ensureLayerBlob, isBaseLayer } from '../snapshot/layer-blobs.js';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { EventSink } from '../solver/events.js';
 import type { CacheExportSpec } from './build-request.js';
@@ -27,9 +27,6 @@ export interface CacheExportDeps {
   emit: EventSink;
   signal?: AbortSignal;
 }
-
-/** Pulled base layers: not exported, the FROM they come from has them. */
-const isBaseLayer = (id: string) => id.startsWith('l');
 
 export async function exportCaches(specs: CacheExportSpec[], deps: CacheExportDeps): Promise<void> {
   const all = await exportableRecords(deps);
@@ -66,7 +63,7 @@ export async function exportCaches(specs: CacheExportSpec[], deps: CacheExportDe
   }
 }
 
-/** The local records of the reached steps whose layers are all still here. */
+/** The local records of the reached steps whose own layers are all still here (pulled base layers are not exported: the FROM has them). */
 async function exportableRecords(deps: CacheExportDeps): Promise<CacheRecord[]> {
   const found = await Promise.all([...new Set(deps.keys)].map((k) => deps.records.get(k)));
   const out: CacheRecord[] = [];

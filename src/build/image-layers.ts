@@ -7,7 +7,7 @@ import type { LayerCompression } from '../image/compress.js';
 import type { ImageLayerInput } from '../image/image-builder.js';
 import { createLayerBlob } from '../image/layer-blob.js';
 import type { Descriptor, DiffId, Digest } from '../image/types.js';
-import { ensureLayerBlob, type BlobWant } from '../snapshot/layer-blobs.js';
+import { ensureLayerBlob, isBaseLayer, type BlobWant } from '../snapshot/layer-blobs.js';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 
 /** How an output wants its layers: buildx's compression, compression-level and force-compression. */
@@ -26,9 +26,6 @@ export interface LayerProviderDeps {
   /** Where re-encoded and SOURCE_DATE_EPOCH layer records live. */
   variantsDir: string;
 }
-
-/** Pulled base layers (snapshot ids starting with `l`) keep the tar they came in. */
-const isBaseLayer = (id: string) => id.startsWith('l');
 
 /**
  * Layers come from the snapshot layer records (src/snapshot/layer-blobs.ts: one blob per

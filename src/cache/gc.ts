@@ -7,6 +7,7 @@ import type { Descriptor, ImageIndex, ImageManifest } from '../image/types.js';
 import type { CacheRecords } from './cache-records.js';
 import type { ContentStore } from './content-store.js';
 import { selectionFile } from './selection-files.js';
+import { isBaseLayer } from '../snapshot/layer-blobs.js';
 import { duSync } from '../snapshot/snapshot-store.js';
 import type { StatePaths } from './state-dir.js';
 
@@ -219,8 +220,8 @@ async function dirUsage(dir: string): Promise<{ items: number; bytes: number }> 
 /** `tsbuild du`: the state directory by kind. */
 export async function diskUsage(parts: StateParts): Promise<UsageRow[]> {
   const inv = await inventory(parts);
-  const steps = inv.snapshots.filter((s) => !s.id.startsWith('l'));
-  const bases = inv.snapshots.filter((s) => s.id.startsWith('l'));
+  const steps = inv.snapshots.filter((s) => !isBaseLayer(s.id));
+  const bases = inv.snapshots.filter((s) => isBaseLayer(s.id));
   const sum = (xs: { bytes: number }[]): number => xs.reduce((n, x) => n + x.bytes, 0);
   const layerBlobs = inv.snapshots.flatMap((s) => s.blobs);
   const cacheDir = parts.paths.cacheRecords;

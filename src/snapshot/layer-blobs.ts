@@ -20,7 +20,7 @@ export interface LayerBlobRef {
 }
 
 /** Pulled base layers: their tar is the blob they came in (re-tarring the unpacked dir would change its diffID). */
-function isBaseLayer(id: string): boolean {
+export function isBaseLayer(id: string): boolean {
   return id.startsWith('l');
 }
 
