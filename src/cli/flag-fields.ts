@@ -22,3 +22,10 @@ export function flagFields(flag: string, spec: string, hint?: string): Map<strin
   }
   return fields;
 }
+
+/** A boolean field's value as buildx takes it (`true`/`false`, `1`/`0`). */
+export function flagBool(flag: string, spec: string, key: string, value: string): boolean {
+  if (/^(true|1)$/i.test(value)) return true;
+  if (/^(false|0)$/i.test(value)) return false;
+  throw new UserError(`${flag} "${spec}": ${key} must be true or false, not "${value}"`);
+}

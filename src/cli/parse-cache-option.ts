@@ -1,7 +1,7 @@
 import { nearest, UserError } from '../errors.js';
 import type { CacheExportSpec, CacheImportSpec } from '../build/build-request.js';
 import { LAYER_COMPRESSIONS, type LayerCompression } from '../image/compress.js';
-import { flagFields } from './flag-fields.js';
+import { flagBool, flagFields } from './flag-fields.js';
 
 const TO_HINT = 'e.g. --cache-to type=registry,ref=REG/app:buildcache,mode=max or --cache-to type=local,dest=DIR';
 const FROM_HINT = 'e.g. --cache-from type=registry,ref=REG/app:buildcache or --cache-from type=local,src=DIR';
@@ -24,11 +24,6 @@ function checkKeys(flag: string, spec: string, type: string, fields: Map<string,
   }
 }
 
-function bool(flag: string, spec: string, key: string, v: string): boolean {
-  if (/^(true|1)$/i.test(v)) return true;
-  if (/^(false|0)$/i.test(v)) return false;
-  throw new UserError(`${flag} "${spec}": ${key} must be true or false, not "${v}"`);
-}
 
 function required(flag: string, spec: string, fields: Map<string, string>, key: string, hint: string): string {
   const v = fields.get(key);
@@ -53,11 +48,11 @@ export function parseCacheTo(spec: string): CacheExportSpec {
   const mode = fields.get('mode') ?? 'max';
   if (mode !== 'min' && mode !== 'max') throw new UserError(`${flag} "${spec}": mode must be min or max, not "${mode}"`);
   for (const key of ['image-manifest', 'oci-mediatypes']) {
-    if (fields.has(key) && !bool(flag, spec, key, fields.get(key)!)) {
+    if (fields.has(key) && !flagBool(flag, spec, key, fields.get(key)!)) {
       throw new UserError(`${flag} "${spec}": tsbuild always writes the cache as an OCI image manifest; ${key}=false is not supported`);
     }
   }
-  const ignoreError = fields.has('ignore-error') ? bool(flag, spec, 'ignore-error', fields.get('ignore-error')!) : false;
+  const ignoreError = fields.has('ignore-error') ? flagBool(flag, spec, 'ignore-error', fields.get('ignore-error')!) : false;
   let compression: LayerCompression | undefined;
   const c = fields.get('compression');
   if (c !== undefined) {
@@ -68,7 +63,7 @@ export function parseCacheTo(spec: string): CacheExportSpec {
   if (type === 'local') {
     return { type, dest: required(flag, spec, fields, 'dest', TO_HINT), tag: fields.get('tag') || 'latest', mode, ignoreError, ...extra };
   }
-  const insecure = fields.has('registry.insecure') && bool(flag, spec, 'registry.insecure', fields.get('registry.insecure')!);
+  const insecure = fields.has('registry.insecure') && flagBool(flag, spec, 'registry.insecure', fields.get('registry.insecure')!);
   return { type, ref: required(flag, spec, fields, 'ref', TO_HINT), mode, ignoreError, ...extra, ...(insecure ? { insecure } : {}) };
 }
 
@@ -87,6 +82,6 @@ export function parseCacheFrom(spec: string): CacheImportSpec {
     if (digest !== undefined && !/^sha256:[a-f0-9]{64}$/.test(digest)) throw new UserError(`${flag} "${spec}": digest must be sha256:<64 hex digits>`);
     return { type, src: required(flag, spec, fields, 'src', FROM_HINT), tag: digest ?? (fields.get('tag') || 'latest') };
   }
-  const insecure = fields.has('registry.insecure') && bool(flag, spec, 'registry.insecure', fields.get('registry.insecure')!);
+  const insecure = fields.has('registry.insecure') && flagBool(flag, spec, 'registry.insecure', fields.get('registry.insecure')!);
   return { type, ref: required(flag, spec, fields, 'ref', FROM_HINT), ...(insecure ? { insecure } : {}) };
 }

@@ -1,7 +1,7 @@
 import { UserError } from '../errors.js';
 import type { OutputSpec } from '../build/build-request.js';
 import { LAYER_COMPRESSIONS, levelRange, type LayerCompression } from '../image/compress.js';
-import { flagFields } from './flag-fields.js';
+import { flagBool, flagFields } from './flag-fields.js';
 
 const HINT = 'e.g. -o type=oci,dest=app.tar, -o type=docker,dest=app.tar, -o type=local,dest=DIR, -o type=tar,dest=rootfs.tar, -o type=image,name=REG/app:1,push=true';
 
@@ -28,7 +28,7 @@ export function parseOutput(spec: string): OutputSpec {
   let type = fields.get('type') ?? '';
   if (type === 'registry') {
     type = 'image';
-    if (fields.has('push') && !bool(fields.get('push')!, 'push', spec)) throw new UserError(`--output "${spec}": type=registry always pushes`);
+    if (fields.has('push') && !flagBool('--output', spec, 'push', fields.get('push')!)) throw new UserError(`--output "${spec}": type=registry always pushes`);
     fields.set('push', 'true');
   }
   if (!(type in KEYS)) {
@@ -47,15 +47,15 @@ export function parseOutput(spec: string): OutputSpec {
     out.dest = dest;
   }
   if (fields.has('tar')) {
-    out.tar = bool(fields.get('tar')!, 'tar', spec);
+    out.tar = flagBool('--output', spec, 'tar', fields.get('tar')!);
     if (!out.tar && dest === '-') throw new UserError(`--output "${spec}": tar=false writes a directory, which cannot go to stdout`);
     if (!out.tar && t === 'docker') throw new UserError(`--output "${spec}": the docker exporter writes a tar only`, { hint: 'use type=oci,tar=false for a layout directory' });
   }
   const name = fields.get('name');
   if (name !== undefined) out.names = name.split(',').map((n) => n.trim()).filter(Boolean);
-  if (fields.has('push')) out.push = bool(fields.get('push')!, 'push', spec);
-  if (fields.has('registry.insecure')) out.insecure = bool(fields.get('registry.insecure')!, 'registry.insecure', spec);
-  if (fields.has('force-compression')) out.forceCompression = bool(fields.get('force-compression')!, 'force-compression', spec);
+  if (fields.has('push')) out.push = flagBool('--output', spec, 'push', fields.get('push')!);
+  if (fields.has('registry.insecure')) out.insecure = flagBool('--output', spec, 'registry.insecure', fields.get('registry.insecure')!);
+  if (fields.has('force-compression')) out.forceCompression = flagBool('--output', spec, 'force-compression', fields.get('force-compression')!);
   const compression = fields.get('compression');
   if (compression !== undefined) {
     if (!LAYER_COMPRESSIONS.includes(compression as LayerCompression)) {
@@ -77,11 +77,6 @@ export function parseOutput(spec: string): OutputSpec {
   return out;
 }
 
-function bool(v: string, key: string, spec: string): boolean {
-  if (/^(true|1)$/i.test(v)) return true;
-  if (/^(false|0)$/i.test(v)) return false;
-  throw new UserError(`--output "${spec}": ${key} must be true or false, not "${v}"`);
-}
 
 /** `--build-arg K=V`, or `--build-arg K` to take the value from the environment (skipped when unset). */
 export function parseBuildArgs(values: string[], env: NodeJS.ProcessEnv): Map<string, string> {
