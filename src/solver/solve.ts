@@ -44,6 +44,11 @@ function topLayer(r: VertexResult): string {
   return r.layers.at(-1) ?? '';
 }
 
+/** The first input whose result is not the one a record was made on (its `inputTops`), or -1. */
+function staleInput(inputTops: string[], inputs: VertexResult[]): number {
+  return inputs.findIndex((r, n) => topLayer(r) !== inputTops[n]);
+}
+
 /**
  * Runs the graph under `target`: each vertex's key is derived from its op and its inputs' keys,
  * a vertex with a record made on its inputs' current results is not run, the rest run as soon
@@ -251,7 +256,7 @@ export class Solver {
     const fetching = Promise.all(rec.layers.filter((id) => cache.hasLayer(id)).map((id) => cache.materialize(id)));
     fetching.catch(() => {});
     const inputs = await inputsReady;
-    if (rec.inputTops && inputs.some((r, n) => topLayer(r) !== rec.inputTops![n])) return undefined;
+    if (rec.inputTops && staleInput(rec.inputTops, inputs) >= 0) return undefined;
     try {
       await fetching;
     } catch (err) {
@@ -275,7 +280,7 @@ export class Solver {
    */
   private async checkRecord(rec: CacheRecord, inputs: VertexResult[]): Promise<'ok' | 'pruned' | number> {
     if (rec.inputTops) {
-      const i = inputs.findIndex((r, n) => topLayer(r) !== rec.inputTops![n]);
+      const i = staleInput(rec.inputTops, inputs);
       if (i >= 0) return i;
       const own = rec.layers.at(-1);
       return !own || (await this.ctx.snapshots.exists(own)) ? 'ok' : 'pruned';
