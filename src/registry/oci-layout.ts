@@ -57,11 +57,11 @@ export async function resolveOciLayout(dir: string, tag: string | undefined, pla
   const manifest = loaded.parsed.manifest;
   const manifestDescriptor = loaded.descriptor;
   await store.put(loaded.bytes, manifestDescriptor.mediaType);
-  await copyBlob(root, manifest.config, store, `${source}: config`);
+  await copyLayoutBlob(root, manifest.config, store, `${source}: config`);
   const config = parseConfig(await store.read(manifest.config.digest), `${source}: config`);
   checkLayersMatchConfig(manifest, config, source);
   // one at a time: a layout may have hundreds of layers, and this is local disk anyway
-  for (const [i, layer] of manifest.layers.entries()) await copyBlob(root, layer, store, `${source}: layer ${i + 1}`);
+  for (const [i, layer] of manifest.layers.entries()) await copyLayoutBlob(root, layer, store, `${source}: layer ${i + 1}`);
 
   return {
     source,
@@ -103,7 +103,8 @@ async function readIndexJson(root: string, source: string): Promise<Extract<Pars
 }
 
 /** Picks the index.json entry the user meant: by digest, by tag, or the only image there is. */
-function chooseFromIndex(index: { manifests: Descriptor[] }, tag: string | undefined, platform: PlatformSpec, source: string): Wanted {
+/** With no `platform` (an artifact, not an image to run), a name must name one entry. */
+function chooseFromIndex(index: { manifests: Descriptor[] }, tag: string | undefined, platform: PlatformSpec | undefined, source: string): Wanted {
   if (tag?.startsWith('sha256:')) {
     // A digest may also name a blob the index does not list; the document itself says what it is.
     return index.manifests.find((d) => d.digest === tag) ?? { digest: tag as Digest };
@@ -119,6 +120,7 @@ function chooseFromIndex(index: { manifests: Descriptor[] }, tag: string | undef
     });
   }
   if (matches.length === 1) return matches[0]!;
+  if (!platform) throw new UserError(`${source}: ${matches.length} entries are tagged ${JSON.stringify(name)}; name one by digest`);
   // Several entries under one name (one per platform, as some tools write): choose like an index.
   const chosen = selectManifest(matches, platform);
   if (!chosen) throw noPlatform(source, matches, platform);
@@ -177,7 +179,7 @@ export async function readLayoutManifest(dir: string, tag: string, store: Conten
   const root = resolvePath(dir);
   await checkLayoutMarker(root, source);
   const index = await readIndexJson(root, source);
-  const loaded = await loadManifest(root, chooseFromIndex(index, tag, { os: 'linux', architecture: 'amd64' }, source), source);
+  const loaded = await loadManifest(root, chooseFromIndex(index, tag, undefined, source), source);
   if (loaded.parsed.kind !== 'manifest') throw new UserError(`${source} is an image index, not a single manifest`);
   await store.put(loaded.bytes, loaded.descriptor.mediaType);
   return { descriptor: loaded.descriptor, manifest: loaded.parsed.manifest };
@@ -185,10 +187,6 @@ export async function readLayoutManifest(dir: string, tag: string, store: Conten
 
 /** Copies blob `desc` of the layout at `root` into `store`, verifying it; `what` names it in errors. */
 export async function copyLayoutBlob(root: string, desc: Descriptor, store: ContentStore, what: string): Promise<void> {
-  return copyBlob(root, desc, store, what);
-}
-
-async function copyBlob(root: string, desc: Descriptor, store: ContentStore, what: string): Promise<void> {
   if (await store.has(desc.digest)) return;
   const path = layoutBlobPath(root, desc.digest, what);
   try {
