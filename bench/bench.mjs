@@ -72,8 +72,12 @@ const engine = {
       rmSync(this.state(wl), { recursive: true, force: true });
     },
     build(wl, dir, tag) {
-      const prof = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(WORK, 'profiles', wl)}`] : [];
-      return timed(process.execPath, [...prof, TSBUILD, '--progress=plain', '-t', `tsb-${wl}:${tag}`, dir], { TSBUILD_ROOT: this.state(wl) });
+      const args = ['--progress=plain', '-t', `tsb-${wl}:${tag}`, dir];
+      if (!CPU_PROF) return timed(TSBUILD, args, { TSBUILD_ROOT: this.state(wl) });
+      // node refuses --cpu-prof in NODE_OPTIONS: start the entry script as bin/tsbuild would
+      const prof = ['--cpu-prof', `--cpu-prof-dir=${join(WORK, 'profiles', wl)}`];
+      const handOver = process.env.NODE_EXTRA_CA_CERTS ? { NODE_EXTRA_CA_CERTS: '', TSBUILD_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } : {};
+      return timed(process.execPath, [...prof, `${TSBUILD}.cjs`, ...args], { TSBUILD_ROOT: this.state(wl), ...handOver });
     },
   },
   buildkit: {

@@ -1,5 +1,8 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type * as NodeHttp from 'node:http';
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
+import type * as NodeHttps from 'node:https';
+import type { Agent as HttpsAgent } from 'node:https';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 
 /**
@@ -50,8 +53,16 @@ export interface HttpClientOptions {
   idleTimeoutMs?: number;
 }
 
+// node:http and node:https (tls and net under them) take ~10 ms to load. They are loaded on the
+// first request, so a build that needs no registry, a no-op rebuild above all, never pays it.
+const load = createRequire(import.meta.url);
+let nodeHttp: typeof NodeHttp | undefined;
+let nodeHttps: typeof NodeHttps | undefined;
+const httpModule = (): typeof NodeHttp => (nodeHttp ??= load('node:http') as typeof NodeHttp);
+const httpsModule = (): typeof NodeHttps => (nodeHttps ??= load('node:https') as typeof NodeHttps);
+
 export class HttpClient {
-  private readonly http = new HttpAgent({ keepAlive: true, maxSockets: 16 });
+  private httpAgent: HttpAgent | undefined;
   private readonly https = new Map<string, HttpsAgent>();
   private readonly headersTimeout: number;
   private readonly idleTimeout: number;
@@ -63,13 +74,13 @@ export class HttpClient {
 
   request(req: HttpRequest): Promise<HttpResponse> {
     const secure = req.url.protocol === 'https:';
-    const send = secure ? httpsRequest : httpRequest;
+    const send = secure ? httpsModule().request : httpModule().request;
     const headers: Record<string, string> = { ...req.headers };
     if (req.body) headers['content-length'] = String(req.body.length);
     else if (req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH') headers['content-length'] = '0';
     return new Promise<HttpResponse>((resolve, reject) => {
       if (req.signal?.aborted) return reject(req.signal.reason);
-      const r = send(req.url, { method: req.method, headers, agent: secure ? this.httpsAgent(req.url.host) : this.http });
+      const r = send(req.url, { method: req.method, headers, agent: secure ? this.httpsAgent(req.url.host) : (this.httpAgent ??= new (httpModule().Agent)({ keepAlive: true, maxSockets: 16 })) });
       let settled = false;
       const fail = (err: Error) => {
         if (settled) return;
@@ -105,14 +116,14 @@ export class HttpClient {
     let agent = this.https.get(host);
     if (!agent) {
       const t = this.tls(host);
-      agent = new HttpsAgent({ keepAlive: true, maxSockets: 16, ...(t.ca ? { ca: t.ca } : {}), rejectUnauthorized: !t.skipVerify });
+      agent = new (httpsModule().Agent)({ keepAlive: true, maxSockets: 16, ...(t.ca ? { ca: t.ca } : {}), rejectUnauthorized: !t.skipVerify });
       this.https.set(host, agent);
     }
     return agent;
   }
 
   close(): void {
-    this.http.destroy();
+    this.httpAgent?.destroy();
     for (const a of this.https.values()) a.destroy();
   }
 }

@@ -31,6 +31,14 @@ describe('trustedCas', () => {
     expect(withExtra).toBeUndefined();
   });
 
+  it('adds NODE_EXTRA_CA_CERTS handed over by bin/tsbuild, and skips it when unreadable, as node does', () => {
+    expect(trustedCas([], { TSBUILD_EXTRA_CA_CERTS: join(dir, 'system.pem') })).toBeUndefined();
+    const cas = trustedCas([], { TSBUILD_EXTRA_CA_CERTS: join(dir, 'ours.pem'), SSL_CERT_FILE: join(dir, 'system.pem') })!;
+    expect(cas).toHaveLength(rootCertificates.length + 1);
+    expect(cas.at(-1)).toBe(ours);
+    expect(trustedCas([], { TSBUILD_EXTRA_CA_CERTS: join(dir, 'missing.pem') })).toBeUndefined();
+  });
+
   it('names an unreadable or empty file', () => {
     expect(() => trustedCas([join(dir, 'missing.pem')], {})).toThrow(/cannot read the CA certificates .*missing\.pem \(--registry-ca\): ENOENT/);
   });

@@ -1,25 +1,38 @@
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { createRequire } from 'node:module';
 import { UserError } from '../errors.js';
 
+// node:tls is loaded only when a TLS context is made: a build that needs no registry skips it.
+const load = createRequire(import.meta.url);
+
 /**
- * The CAs a registry's certificate may chain to. Node trusts its own Mozilla bundle plus
- * NODE_EXTRA_CA_CERTS by itself; tsbuild adds `SSL_CERT_FILE` (the variable OpenSSL and Go read,
- * so one setting serves docker, skopeo, buildkit and tsbuild alike) and every `--registry-ca
- * FILE`. They are added to the bundle, never instead of it, so public registries keep working.
+ * The CAs a registry's certificate may chain to. Node trusts its own Mozilla bundle by itself,
+ * plus NODE_EXTRA_CA_CERTS when it was started with it. bin/tsbuild hands that variable over as
+ * TSBUILD_EXTRA_CA_CERTS instead (node would parse the file at start-up, on every command), so
+ * its certificates are added here, as are `SSL_CERT_FILE` (the variable OpenSSL and Go read, so
+ * one setting serves docker, skopeo, buildkit and tsbuild alike) and every `--registry-ca FILE`.
+ * They are added to the bundle, never instead of it, so public registries keep working.
  *
  * Undefined when there is nothing to add: node's defaults apply. That is also the answer when
- * every certificate given is one node trusts already (SSL_CERT_FILE is often the system bundle,
- * the same Mozilla set): a `ca` list makes every TLS context parse all of it again, ~0.1 s.
+ * every certificate given is one node trusts already (SSL_CERT_FILE and NODE_EXTRA_CA_CERTS are
+ * often the system bundle, the same Mozilla set): a `ca` list makes every TLS context parse all
+ * of it again, ~0.1 s.
  */
 export function trustedCas(caFiles: string[], env: NodeJS.ProcessEnv): string[] | undefined {
-  const files = [...(env.SSL_CERT_FILE ? [{ path: env.SSL_CERT_FILE, from: 'SSL_CERT_FILE' }] : []), ...caFiles.map((path) => ({ path, from: '--registry-ca' }))];
+  const files = [
+    ...(env.TSBUILD_EXTRA_CA_CERTS ? [{ path: env.TSBUILD_EXTRA_CA_CERTS, from: 'NODE_EXTRA_CA_CERTS', optional: true }] : []),
+    ...(env.SSL_CERT_FILE ? [{ path: env.SSL_CERT_FILE, from: 'SSL_CERT_FILE', optional: false }] : []),
+    ...caFiles.map((path) => ({ path, from: '--registry-ca', optional: false })),
+  ];
   if (files.length === 0) return undefined;
+  const { rootCertificates } = load('node:tls') as typeof import('node:tls');
   // Passing `ca` replaces node's store, NODE_EXTRA_CA_CERTS included, so both are put back.
   const defaults = [...rootCertificates, ...(env.NODE_EXTRA_CA_CERTS ? readCerts(env.NODE_EXTRA_CA_CERTS, 'NODE_EXTRA_CA_CERTS') : [])];
   const known = new Set(defaults.map(bodyOf));
   const added: string[] = [];
   for (const f of files) {
+    // node only warns about an unreadable NODE_EXTRA_CA_CERTS, and goes on without it
+    if (f.optional && !readable(f.path)) continue;
     for (const cert of readCerts(f.path, f.from)) {
       const body = bodyOf(cert);
       if (known.has(body)) continue;
@@ -28,6 +41,15 @@ export function trustedCas(caFiles: string[], env: NodeJS.ProcessEnv): string[] 
     }
   }
   return added.length ? [...defaults, ...added] : undefined;
+}
+
+function readable(path: string): boolean {
+  try {
+    readFileSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function readCerts(path: string, from: string): string[] {

@@ -162,7 +162,7 @@ describe('build cache export and import', () => {
     const args = ['--progress=plain', '-t', 'app:1', '--cache-from', `type=local,src=${join(work, 'local-cache')}`, fx.context];
     for (const ms of [150, 300, 450, 600, 800]) {
       await new Promise<void>((resolve) => {
-        const child = spawn(process.execPath, [TSBUILD, ...args], { env: { ...process.env, TSBUILD_ROOT: state }, stdio: 'ignore' });
+        const child = spawn(TSBUILD, args, { env: { ...process.env, TSBUILD_ROOT: state }, stdio: 'ignore' });
         const timer = setTimeout(() => child.kill('SIGKILL'), ms);
         child.on('exit', () => {
           clearTimeout(timer);

@@ -210,7 +210,7 @@ describe('authenticated and TLS registries', () => {
     expect(res.stderr + res.stdout).not.toContain(basic.user.password);
   });
 
-  it('a TLS registry with a private CA: refused without it, trusted with --registry-ca or SSL_CERT_FILE', async () => {
+  it('a TLS registry with a private CA: refused without it, trusted with --registry-ca, SSL_CERT_FILE or NODE_EXTRA_CA_CERTS', async () => {
     const tfx = await makeFixture({ Dockerfile: `FROM ${tls.host}/secure/base:1\nRUN echo tls > /t\n` });
     try {
       const refused = await tsbuild(tfx, [], { SSL_CERT_FILE: '' });
@@ -222,6 +222,9 @@ describe('authenticated and TLS registries', () => {
       expect((await inspect(tls, 'secure/app:1')).Digest).toBeTruthy();
       const withEnv = await tsbuild(tfx, ['--pull'], { SSL_CERT_FILE: tls.caFile! });
       expect(withEnv.exitCode, withEnv.stderr).toBe(0);
+      // bin/tsbuild keeps it from node's start-up and hands it to the registry client
+      const withNodeExtra = await tsbuild(tfx, ['--pull'], { SSL_CERT_FILE: '', NODE_EXTRA_CA_CERTS: tls.caFile! });
+      expect(withNodeExtra.exitCode, withNodeExtra.stderr).toBe(0);
     } finally {
       await tfx.cleanup();
     }

@@ -10,7 +10,7 @@ const run = promisify(execFile);
 /** Starts a build and SIGKILLs it after `ms`; resolves once it is dead. */
 function killedBuild(f: Fixture, ms: number, extra: string[]): Promise<void> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TSBUILD, '--progress=plain', '-t', 'fixture:latest', ...extra, f.context], {
+    const child = spawn(TSBUILD, ['--progress=plain', '-t', 'fixture:latest', ...extra, f.context], {
       env: { ...process.env, TSBUILD_ROOT: f.stateRoot }, stdio: 'ignore',
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), ms);
