@@ -2,13 +2,14 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ContainerRoot } from './container-root.js';
 import { findMissingMountPoints, removeMountStubs } from './mount-stubs.js';
 import { runtimeSpec, SPEC_MOUNT_POINTS } from './runtime-spec.js';
 import { resolveUser } from './user.js';
 
 export interface RunRequest {
-  /** The mounted rootfs (overlay merged dir) the process runs in. */
-  rootfs: string;
+  /** The root filesystem the process runs in. */
+  root: ContainerRoot;
   args: string[];
   env: string[];
   cwd: string;
@@ -38,7 +39,10 @@ function hostsFile(): string {
   return `127.0.0.1\tlocalhost ${SANDBOX_HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
 }
 
-/** Runs one process under runc in a fresh bundle over `rootfs`, and waits for it. */
+/**
+ * Runs one process under runc in a fresh bundle over `root`, and waits for it. A root that cannot
+ * be looked into without a mount throws NeedsMountedRoot before runc starts.
+ */
 export async function runContainer(req: RunRequest): Promise<RunResult> {
   const id = `tsbuild-${randomBytes(8).toString('hex')}`;
   const bundle = join(req.bundleParent, id);
@@ -47,8 +51,8 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
   mkdirSync(bundle, { recursive: true });
   mkdirSync(req.runcRoot, { recursive: true });
   try {
-    const user = await resolveUser(req.rootfs, req.user, `USER ${req.user}`);
-    const stubs = await findMissingMountPoints(req.rootfs, [...SPEC_MOUNT_POINTS, ...(req.mounts ?? []).map((m) => m.destination)]);
+    const user = await resolveUser(req.root, req.user, `USER ${req.user}`);
+    const stubs = await findMissingMountPoints(req.root, [...SPEC_MOUNT_POINTS, ...(req.mounts ?? []).map((m) => m.destination)]);
     const hosts = join(bundle, 'hosts');
     writeFileSync(hosts, hostsFile());
     let pipesDir: string | undefined;
@@ -58,13 +62,13 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
       for (const f of req.files) writeFileSync(join(pipesDir, f.path.split('/').pop()!), f.content, { mode: f.mode });
     }
     const spec = runtimeSpec({
-      rootfs: req.rootfs, args: req.args, env: req.env, cwd: req.cwd, user, network: req.network,
+      rootfs: req.root.path, ...(req.root.overlay ? { rootOverlay: req.root.overlay } : {}), args: req.args, env: req.env, cwd: req.cwd, user, network: req.network,
       hostname: SANDBOX_HOSTNAME, hostsFile: hosts, resolvConf: '/etc/resolv.conf', ...(pipesDir ? { pipesDir } : {}),
       ...(req.mounts?.length ? { extraMounts: req.mounts } : {}),
     });
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
     const result = await spawnRunc(req, id, bundle);
-    await removeMountStubs(req.rootfs, stubs);
+    await removeMountStubs(req.root.writableDir, stubs);
     return result;
   } finally {
     rmSync(bundle, { recursive: true, force: true });

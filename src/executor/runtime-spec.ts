@@ -11,6 +11,8 @@ export interface OciMount {
 
 export interface RuntimeSpecInput {
   rootfs: string;
+  /** Options of an overlay runc mounts at / over `rootfs` (an empty dir) before anything else. */
+  rootOverlay?: string[];
   args: string[];
   env: string[];
   cwd: string;
@@ -44,6 +46,7 @@ export function runtimeSpec(input: RuntimeSpecInput): object {
   const namespaces: { type: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (input.network === 'none') namespaces.push({ type: 'network' });
   const mounts: object[] = [
+    ...(input.rootOverlay ? [{ destination: '/', type: 'overlay', source: 'overlay', options: input.rootOverlay }] : []),
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { UserError } from '../errors.js';
+import { mountedRoot, type ContainerRoot } from './container-root.js';
 
 export interface ResolvedUser {
   uid: number;
@@ -11,22 +10,22 @@ export interface ResolvedUser {
 interface PasswdEntry { name: string; uid: number; gid: number; home: string }
 interface GroupEntry { name: string; gid: number; members: string[] }
 
-async function readLines(rootfs: string, path: string): Promise<string[]> {
-  try {
-    return (await readFile(join(rootfs, path), 'utf8')).split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
-  } catch {
-    return [];
-  }
+/** A root dir, or a ContainerRoot that can read files without a mount. */
+export type RootFiles = string | ContainerRoot;
+
+async function readLines(root: RootFiles, path: string): Promise<string[]> {
+  const text = await (typeof root === 'string' ? mountedRoot(root) : root).readFile(path);
+  return (text ?? '').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
 }
 
-export async function readPasswd(rootfs: string): Promise<PasswdEntry[]> {
+export async function readPasswd(rootfs: RootFiles): Promise<PasswdEntry[]> {
   return (await readLines(rootfs, 'etc/passwd')).map((l) => {
     const f = l.split(':');
     return { name: f[0] ?? '', uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '' };
   }).filter((e) => Number.isInteger(e.uid) && Number.isInteger(e.gid));
 }
 
-export async function readGroup(rootfs: string): Promise<GroupEntry[]> {
+export async function readGroup(rootfs: RootFiles): Promise<GroupEntry[]> {
   return (await readLines(rootfs, 'etc/group')).map((l) => {
     const f = l.split(':');
     return { name: f[0] ?? '', gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) };
@@ -40,7 +39,7 @@ const NUMERIC = /^\d+$/;
  * in the rootfs's /etc/passwd and /etc/group, numbers used as they are; a user's supplementary
  * groups come from /etc/group. `withSupplementary` is false for --chown, which sets one owner.
  */
-export async function resolveUser(rootfs: string, spec: string, what: string, withSupplementary = true): Promise<ResolvedUser> {
+export async function resolveUser(rootfs: RootFiles, spec: string, what: string, withSupplementary = true): Promise<ResolvedUser> {
   if (spec === '') return { uid: 0, gid: 0, additionalGids: [] };
   const [userPart, groupPart] = spec.split(':', 2) as [string, string | undefined];
   const passwd = await readPasswd(rootfs);

@@ -2,6 +2,7 @@ import { UserError } from '../errors.js';
 import { RegistryAuth, type CredentialsProvider } from './auth.js';
 import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse } from './http.js';
 import { isInsecureRegistryHost } from './reference.js';
+import { probeTls } from './tls-probe.js';
 import { trustedCas } from './tls-trust.js';
 import { USER_AGENT, backoff, describeCause, errorSummary, isNotTls, isRedirect, isTlsError, isTransient, sleep } from './transport.js';
 
@@ -41,8 +42,9 @@ export interface SendOptions {
  * storage a blob request is redirected to), and retries what failed for transient reasons.
  *
  * Scheme: HTTPS, verified, for every registry. A loopback registry (localhost, 127.0.0.0/8, ::1)
- * or an `--insecure-registry` is tried over HTTPS first too, and spoken to over plain HTTP when
- * it does not speak TLS, as docker and containerd do. A loopback registry that does speak TLS
+ * or an `--insecure-registry` is spoken to over plain HTTP when it does not speak TLS, as docker
+ * and containerd do: asked once with a TCP probe (tls-probe.ts), and otherwise found out from a
+ * failed HTTPS request. A loopback registry that does speak TLS
  * must present a certificate we trust; an insecure one's is not checked.
  */
 export class RegistrySession {
@@ -51,6 +53,7 @@ export class RegistrySession {
   private readonly insecure: Set<string>;
   private readonly attempts: number;
   private readonly plainHttp = new Set<string>();
+  private readonly probes = new Map<string, Promise<void>>();
 
   constructor(opts: RegistrySessionOptions = {}) {
     this.insecure = new Set(opts.insecureHosts ?? []);
@@ -68,6 +71,19 @@ export class RegistrySession {
   /** Whether plain HTTP may be used for `registry` (`host[:port]` as in references). */
   mayUseHttp(registry: string): boolean {
     return this.insecure.has(registry) || isInsecureRegistryHost(registry);
+  }
+
+  /** Finds out once whether a registry allowed plain HTTP speaks it (see tls-probe.ts). */
+  private probe(registry: string): Promise<void> {
+    let p = this.probes.get(registry);
+    if (!p) {
+      const url = this.endpoint(registry);
+      p = probeTls(url.hostname, Number(url.port || 443)).then((tls) => {
+        if (tls === false) this.plainHttp.add(registry);
+      });
+      this.probes.set(registry, p);
+    }
+    return p;
   }
 
   /** `scheme://host/v2/`; Docker Hub's API lives on registry-1.docker.io. */
@@ -92,6 +108,7 @@ export class RegistrySession {
     let attempt = 1;
     let redirects = 0;
     let authAnswered = false;
+    if (this.mayUseHttp(registry)) await this.probe(registry);
     for (;;) {
       const endpoint = this.endpoint(registry);
       // A URL made before the registry was found to speak plain HTTP still names https.

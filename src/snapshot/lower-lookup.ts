@@ -1,11 +1,23 @@
-import type { BigIntStats } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { lstatSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { OPAQUE_VALUE, OPAQUE_XATTR, isWhiteoutStat } from './overlay-format.js';
 import { readXattrs } from './xattrs.js';
 
 /** What the merged view of a layer chain shows at a path. */
-export type LowerState = { kind: 'dir'; stat: BigIntStats } | { kind: 'other' } | { kind: 'absent' };
+export type LowerState =
+  | { kind: 'dir'; stat: BigIntStats; layer: string }
+  | { kind: 'other'; stat: BigIntStats; layer: string }
+  /** `viaSymlink`: a symlink stands where a parent dir should be (the kernel would follow it). */
+  | { kind: 'absent'; viaSymlink?: true };
+
+/**
+ * Whether a layer's dir is opaque, remembered for the life of the process: layer dirs do not
+ * change once committed, and each RUN step looks up the same few paths (/etc/passwd, the mount
+ * points) through the whole chain. Keyed with the dir's inode and ctime, so a dir that was
+ * replaced is asked again.
+ */
+const opaqueMemo = new Map<string, boolean>();
+const memoKey = (layer: string, rel: string, st: BigIntStats | null): string => `${join(layer, rel)}\0${st?.ino}\0${st?.ctimeNs}`;
 
 /**
  * Resolves relative paths (no leading '/', '/'-separated) in a chain of overlay-format layer
@@ -21,10 +33,12 @@ export async function lookupInChain(lowerDirs: string[], paths: string[]): Promi
   for (const layer of lowerDirs) {
     if (pending.length === 0) break;
     const stats = new Map<string, BigIntStats | null>();
+    // Synchronous: a RUN step asks a handful of paths through every layer of its chain, and a
+    // thread-pool round trip per lstat of a few microseconds made that tens of milliseconds.
     const statRel = async (rel: string): Promise<BigIntStats | null> => {
       if (!stats.has(rel)) {
         try {
-          stats.set(rel, await lstat(join(layer, rel), { bigint: true }));
+          stats.set(rel, lstatSync(join(layer, rel), { bigint: true, throwIfNoEntry: false }) ?? null);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
@@ -49,9 +63,10 @@ export async function lookupInChain(lowerDirs: string[], paths: string[]): Promi
           break;
         }
         if (i === parts.length) {
-          state = st.isDirectory() ? { kind: 'dir', stat: st } : isWhiteoutStat(st) ? { kind: 'absent' } : { kind: 'other' };
+          state = st.isDirectory() ? { kind: 'dir', stat: st, layer } : isWhiteoutStat(st) ? { kind: 'absent' } : { kind: 'other', stat: st, layer };
         } else if (!st.isDirectory()) {
-          state = { kind: 'absent' }; // a file or whiteout where a parent dir should be
+          // a file or whiteout where a parent dir should be
+          state = st.isSymbolicLink() ? { kind: 'absent', viaSymlink: true } : { kind: 'absent' };
           break;
         } else {
           ancestors.push(rel);
@@ -63,10 +78,18 @@ export async function lookupInChain(lowerDirs: string[], paths: string[]): Promi
 
     const toCheck = [...new Set([...missing.values()].flat())];
     const opaque = new Set<string>();
-    if (toCheck.length > 0) {
-      const attrs = await readXattrs(toCheck.map((rel) => join(layer, rel)), `^${OPAQUE_XATTR.replace(/\./g, '\\.')}$`);
-      for (const rel of toCheck) {
-        if (attrs.get(join(layer, rel))?.get(OPAQUE_XATTR)?.toString('latin1') === OPAQUE_VALUE) opaque.add(rel);
+    const unknown: string[] = [];
+    for (const rel of toCheck) {
+      const known = opaqueMemo.get(memoKey(layer, rel, stats.get(rel)!));
+      if (known === undefined) unknown.push(rel);
+      else if (known) opaque.add(rel);
+    }
+    if (unknown.length > 0) {
+      const attrs = await readXattrs(unknown.map((rel) => join(layer, rel)), `^${OPAQUE_XATTR.replace(/\./g, '\\.')}$`);
+      for (const rel of unknown) {
+        const isOpaque = attrs.get(join(layer, rel))?.get(OPAQUE_XATTR)?.toString('latin1') === OPAQUE_VALUE;
+        opaqueMemo.set(memoKey(layer, rel, stats.get(rel)!), isOpaque);
+        if (isOpaque) opaque.add(rel);
       }
     }
     pending = [];

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { runInToolShell, ToolShellUnavailable } from './tool-shell.js';
 
 export interface ToolResult {
   code: number;
@@ -9,14 +10,33 @@ export interface ToolResult {
 /**
  * Runs a system tool (mount, getfattr, setfattr, mknod…) and collects its output. Node has no
  * mount, xattr or mknod API, so these are the only way in; callers batch work into few calls
- * because each spawn costs milliseconds.
+ * because each start costs milliseconds. They are started by the tool shell (tool-shell.ts),
+ * which spares node's main thread the fork.
  * LC_ALL=C keeps messages and getfattr's name escaping independent of the user's locale.
  */
-export function runTool(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer | string } = {}): Promise<ToolResult> {
+export async function runTool(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer | string } = {}): Promise<ToolResult> {
+  const env = { ...process.env, LC_ALL: 'C' };
+  const viaShell = runInToolShell(cmd, args, opts, env);
+  if (viaShell) {
+    try {
+      const r = await viaShell;
+      // bash's "command not found" / "No such file or directory" for the tool itself
+      if (r.code === 127 && /^bash: line \d+: [^\n]*(command not found|No such file or directory)/.test(r.stderr)) {
+        throw new Error(`${cmd}: not found; tsbuild needs it on PATH`);
+      }
+      return r;
+    } catch (err) {
+      if (!(err instanceof ToolShellUnavailable)) throw err;
+    }
+  }
+  return spawnTool(cmd, args, opts, env);
+}
+
+function spawnTool(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer | string }, env: NodeJS.ProcessEnv): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
-      env: { ...process.env, LC_ALL: 'C' },
+      env,
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];

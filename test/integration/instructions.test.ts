@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FROM_BASE, makeFixture, runBundle, type Fixture, type UnpackedImage } from '../helpers/build-fixture.js';
 
@@ -118,6 +119,32 @@ describe('instructions in one image', () => {
 
   it('printed each step', () => {
     expect(log).toMatch(/\[stage-0 \d+\/\d+\] RUN rm \/etc\/group/);
+  });
+});
+
+describe('RUN roots', () => {
+  let fx: Fixture | undefined;
+  afterAll(async () => fx?.cleanup());
+
+  it('reads USER through a symlinked /etc/passwd (that step mounts its root on the host) and leaves nothing mounted', async () => {
+    fx = await makeFixture({
+      Dockerfile: [
+        `FROM ${FROM_BASE}`,
+        'RUN mv /etc/passwd /etc/passwd.real && ln -s passwd.real /etc/passwd',
+        'USER app',
+        'RUN id -u > /tmp/uid',
+        'USER root',
+        'RUN rm /etc/passwd && mv /etc/passwd.real /etc/passwd',
+        'USER app',
+        'RUN id -u >> /tmp/uid',
+      ].join('\n') + '\n',
+    });
+    const res = await fx.build();
+    expect(res.exitCode, res.stderr).toBe(0);
+    const img = await fx.unpack();
+    expect(await img.read('/tmp/uid')).toBe('1000\n1000\n');
+    expect(await img.exists('/etc/hosts')).toBe(false);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(fx.stateRoot);
   });
 });
 

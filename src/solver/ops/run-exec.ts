@@ -4,7 +4,7 @@ import { runContainer } from '../../executor/run-container.js';
 import { prepareMounts } from './exec-mounts.js';
 import type { ExecOp, Vertex } from '../graph.js';
 import type { OpRun, VertexResult } from './op-context.js';
-import { withRootfs } from './with-rootfs.js';
+import { withContainerRoot } from './with-rootfs.js';
 
 export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<VertexResult> {
   const { ctx } = run;
@@ -12,9 +12,9 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
   const pending = await ctx.snapshots.prepare(run.snapshotId);
   try {
     const mounts = await prepareMounts(op, run, run.selections);
-    const result = await withRootfs(ctx, parent, pending, (rootfs) =>
+    const result = await withContainerRoot(ctx, parent, pending, (root) =>
       runContainer({
-        rootfs,
+        root,
         args: op.args,
         env: [...op.env, ...(op.proxyEnv ?? []), ...mounts.env],
         mounts: mounts.mounts,
