@@ -6,7 +6,7 @@ import { connect } from 'node:net';
  * back is what docker does, but the attempt makes node build a TLS context of every root
  * certificate first: 50-100 ms of a cold build, for a registry that then answers in plain HTTP.
  *
- * The probe sends a minimal TLS ClientHello. A TLS server answers with a handshake or alert
+ * The probe sends a minimal TLS ClientHello and a blank line. A TLS server answers with a handshake or alert
  * record (first byte 0x16 or 0x15); an HTTP server with "HTTP/". Anything else (no answer,
  * a refused connection) is undefined, and the caller goes the usual way.
  */
@@ -27,7 +27,9 @@ export function probeTls(host: string, port: number, timeoutMs = 3000): Promise<
       if (chunk[0] === 0x15 || chunk[0] === 0x16) done(true);
       else done(chunk.subarray(0, 5).toString('latin1') === 'HTTP/' ? false : undefined);
     });
-    socket.on('connect', () => socket.write(clientHello()));
+    // The line end makes an HTTP server that reads up to the end of the request line (Go's)
+    // answer at once; a TLS server has answered the ClientHello before it reads further.
+    socket.on('connect', () => socket.write(Buffer.concat([clientHello(), Buffer.from('\r\n\r\n')])));
   });
 }
 
