@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
@@ -45,6 +45,16 @@ const MOUNT_DATA_MAX = 4096 - 1;
 const fillers = new Map<string, string>();
 
 /**
+ * overlayfs (5.10+) takes `volatile`. Without it, a mount with an upperdir syncs the whole
+ * upper filesystem when it goes away: ~10 ms per RUN or COPY step here, for a durability
+ * snapshot dirs do not have anyway (they are never fsynced: docs/design-deviations.md).
+ */
+export const VOLATILE_SUPPORTED = ((): boolean => {
+  const [major = 0, minor = 0] = release().split(/[.-]/).map(Number);
+  return major > 5 || (major === 5 && minor >= 10);
+})();
+
+/**
  * The option list for an overlay that runc mounts itself, as the container's root (first mount,
  * at /), instead of tsbuild mounting it on the host: two processes fewer per RUN, and nothing
  * left mounted if the build is killed. Paths are absolute there (runc mounts from its own cwd),
@@ -57,7 +67,7 @@ export function rootOverlayOptions(m: { lowerDirs: string[]; upperDir: string; w
   const upper = resolve(m.upperDir);
   const work = resolve(m.workDir);
   if ([...lowers, upper, work].some((p) => /[:,\\\n]/.test(p))) return undefined;
-  const opts = [`lowerdir=${lowers.join(':')}`, `upperdir=${upper}`, `workdir=${work}`, ...OVERLAY_DIFF_OPTIONS];
+  const opts = [`lowerdir=${lowers.join(':')}`, `upperdir=${upper}`, `workdir=${work}`, ...OVERLAY_DIFF_OPTIONS, ...(VOLATILE_SUPPORTED ? ['volatile'] : [])];
   return Buffer.byteLength(opts.join(',')) > MOUNT_DATA_MAX ? undefined : opts;
 }
 
@@ -95,7 +105,7 @@ export async function mountOverlay(m: OverlayMount): Promise<void> {
   const opts = [`lowerdir=${layers.map(rel).join(':')}`];
   if (upper && work) opts.push(`upperdir=${rel(upper)}`, `workdir=${rel(work)}`);
   opts.push(...OVERLAY_DIFF_OPTIONS);
-  if (m.volatile && upper) opts.push('volatile');
+  if (m.volatile && upper && VOLATILE_SUPPORTED) opts.push('volatile');
   const data = opts.join(',');
   if (Buffer.byteLength(data) > MOUNT_DATA_MAX) {
     if (filler && m.emptyDir === undefined) await rm(filler, { recursive: true, force: true });

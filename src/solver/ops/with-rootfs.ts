@@ -18,7 +18,9 @@ async function mountChain(ctx: SolveContext, layers: string[], upper?: { upperDi
   const target = join(ctx.paths.tmp, `mnt-${randomBytes(6).toString('hex')}`);
   await mkdir(target, { recursive: true });
   try {
-    await mountOverlay({ lowerDirs: layers.map((id) => ctx.snapshots.fsDir(id)).reverse(), target, ...(upper ?? {}) });
+    // volatile: no sync of the whole filesystem at unmount (see VOLATILE_SUPPORTED); upper and
+    // work dirs are always fresh, never mounted a second time.
+    await mountOverlay({ lowerDirs: layers.map((id) => ctx.snapshots.fsDir(id)).reverse(), target, ...(upper ?? {}), volatile: true });
   } catch (err) {
     await rmdir(target).catch(() => {});
     throw err;
