@@ -2,6 +2,7 @@ import { mkdir, rm, statfs } from 'node:fs/promises';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { CacheRecords } from './cache-records.js';
 import type { ContentStore } from './content-store.js';
+import { capCheckNeeded, recordCacheSize } from './cap-estimate.js';
 import { StateLock, type Release } from './state-lock.js';
 import type { StatePaths } from './state-dir.js';
 import { detachMountsUnder, sweepStale } from './sweep.js';
@@ -47,14 +48,16 @@ export async function openStateSession(paths: StatePaths, onWait: (message: stri
       await release();
       if (!grew || !parts) return;
       const cap = await cacheCap(paths.root);
-      if (cap === undefined) return;
+      if (cap === undefined || !capCheckNeeded(paths.root, cap)) return;
       // The cap is applied by whichever build finishes last: with others running, skip.
       const exclusive = await lock.acquireExclusive({ wait: false });
       if (!exclusive) return;
       try {
         const { cacheSize, prune } = await import('./gc.js');
         const state = { paths, ...parts };
-        if ((await cacheSize(state)) > cap) await prune(state, { keepBytes: cap });
+        let size = await cacheSize(state);
+        if (size > cap) size -= (await prune(state, { keepBytes: cap })).bytes;
+        await recordCacheSize(paths.root, size);
       } finally {
         await exclusive();
       }

@@ -1,0 +1,42 @@
+import { readFileSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-write.js';
+
+/**
+ * Whether the automatic cap must be checked after a build, without measuring the cache. A full
+ * measure reads every record and snapshot size (20-40 ms after an incremental build here), and
+ * nearly every build ends far below the cap. So the last measure is kept with the filesystem's
+ * free space at that time, and the cache is taken to have grown by at most what the filesystem
+ * lost since (other writers only make that guess larger). The measure is redone when that guess
+ * comes near the cap, and in any case after a while, since space others freed can hide growth.
+ */
+const FILE = 'cache-size.json';
+const MAX_AGE_MS = 10 * 60_000;
+
+interface Measure {
+  bytes: number;
+  free: number;
+  at: number;
+}
+
+function freeBytes(root: string): number {
+  const fs = statfsSync(root);
+  return fs.bavail * fs.bsize;
+}
+
+export function capCheckNeeded(root: string, cap: number, now = Date.now()): boolean {
+  let last: Measure;
+  try {
+    last = JSON.parse(readFileSync(join(root, FILE), 'utf8')) as Measure;
+    if (![last.bytes, last.free, last.at].every(Number.isFinite)) return true;
+    if (now - last.at > MAX_AGE_MS || now < last.at) return true;
+    return last.bytes + Math.max(0, last.free - freeBytes(root)) > cap * 0.9;
+  } catch {
+    return true;
+  }
+}
+
+export async function recordCacheSize(root: string, bytes: number, now = Date.now()): Promise<void> {
+  const m: Measure = { bytes, free: freeBytes(root), at: now };
+  await writeFileAtomic(join(root, FILE), JSON.stringify(m), { sync: false }).catch(() => {});
+}
