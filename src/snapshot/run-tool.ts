@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { runInToolShell, ToolShellUnavailable } from './tool-shell.js';
+import { runInToolShell, ToolShellUnavailable } from '../process/tool-shell.js';
 
 export interface ToolResult {
   code: number;
@@ -16,7 +16,7 @@ export interface ToolResult {
  */
 export async function runTool(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer | string } = {}): Promise<ToolResult> {
   const env = { ...process.env, LC_ALL: 'C' };
-  const viaShell = runInToolShell(cmd, args, opts, env);
+  const viaShell = runInToolShell(cmd, args, opts);
   if (viaShell) {
     try {
       const r = await viaShell;

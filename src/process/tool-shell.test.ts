@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runTool } from './run-tool.js';
+import { runTool } from '../snapshot/run-tool.js';
 import { runInToolShell } from './tool-shell.js';
 
 let dir: string;
@@ -13,7 +13,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('the tool shell', () => {
   it('runs a tool with its arguments as given, in a cwd, with stdin, and returns code, stdout and stderr', async () => {
-    const r = await runInToolShell('sh', ['-c', 'pwd; cat; printf "%s|" "$@"; echo oops >&2; exit 3', 'sh', "it's", 'a $HOME `x` "q"', ''], { cwd: dir, input: 'from stdin\n' }, process.env)!;
+    const r = await runInToolShell('sh', ['-c', 'pwd; cat; printf "%s|" "$@"; echo oops >&2; exit 3', 'sh', "it's", 'a $HOME `x` "q"', ''], { cwd: dir, input: 'from stdin\n' })!;
     expect(r.code).toBe(3);
     expect(r.stdout.toString()).toBe(`${dir}\nfrom stdin\nit's|a $HOME \`x\` "q"||`);
     expect(r.stderr).toBe('oops');
@@ -21,13 +21,13 @@ describe('the tool shell', () => {
 
   it('keeps binary output intact and runs requests side by side', async () => {
     const started = Date.now();
-    const rs = await Promise.all([1, 2, 3, 4].map((i) => runInToolShell('sh', ['-c', `sleep 0.3; printf '\\000\\377${i}'`], {}, process.env)!));
+    const rs = await Promise.all([1, 2, 3, 4].map((i) => runInToolShell('sh', ['-c', `sleep 0.3; printf '\\000\\377${i}'`], {})!));
     expect(Date.now() - started).toBeLessThan(1100);
     expect(rs.map((r) => [...r.stdout])).toEqual([1, 2, 3, 4].map((i) => [0, 255, 48 + i]));
   });
 
   it('leaves a very long command line to a plain spawn', () => {
-    expect(runInToolShell('true', ['x'.repeat(20_000)], {}, process.env)).toBeUndefined();
+    expect(runInToolShell('true', ['x'.repeat(20_000)], {})).toBeUndefined();
   });
 });
 

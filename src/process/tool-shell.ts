@@ -7,8 +7,10 @@ import type { Readable, Writable } from 'node:stream';
 /**
  * A long-lived bash that starts system tools for us. Node forks its whole address space for each
  * child_process.spawn, on the main thread: ~1.5 ms at start-up size and ~5 ms once a build has
- * grown the heap, and a RUN step spawns mount and umount around runc, an export one getfattr per
- * layer. bash forks from a few megabytes instead, in its own process, while the build goes on.
+ * grown the heap, and a COPY step spawns mount and umount, an export one getfattr per layer.
+ * bash forks from a few megabytes instead, in its own process, while the build goes on. (runc is
+ * still spawned directly: started from here, with its output polled from files, a RUN step was
+ * no faster.)
  *
  * One request is one line of shell: `( cmd args <in >out 2>err; echo "<id> $?" >&3 ) &`, run as
  * a background job so requests overlap; the exit status comes back on fd 3 and the output in two
@@ -140,8 +142,9 @@ let shell: ToolShell | undefined;
 /**
  * Runs `cmd args` through the shared tool shell (started on first use, again if it died), or
  * returns undefined when the request must be a plain spawn instead (a very long command line).
+ * LC_ALL=C keeps the tools' messages and escaping independent of the user's locale.
  */
-export function runInToolShell(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer | string }, env: NodeJS.ProcessEnv): Promise<ShellResult> | undefined {
-  if (!shell || shell.dead) shell = new ToolShell(env);
+export function runInToolShell(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer | string }): Promise<ShellResult> | undefined {
+  if (!shell || shell.dead) shell = new ToolShell({ ...process.env, LC_ALL: 'C' });
   return shell.run(cmd, args, opts);
 }
