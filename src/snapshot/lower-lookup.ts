@@ -24,18 +24,24 @@ const memoKey = (layer: string, rel: string, st: BigIntStats | null): string => 
  * dirs (top first) the way overlayfs would, without mounting: the topmost layer that has the
  * path decides, a whiteout or a non-directory on the way hides everything below, and so does an
  * opaque directory above the point where a layer stops having the path.
- * Paths are answered together so each layer costs one getfattr spawn at most, whatever the
- * number of paths.
+ *
+ * Opaque dirs are asked about last, and only where they change the answer: for a path found in
+ * a lower layer, about the dirs leading to it in the layers above. A path no layer has is absent
+ * whatever is opaque, so the usual questions of a RUN step (are /etc/hosts, /proc… missing?)
+ * cost no getfattr at all, and every question of a call shares one getfattr at most.
  */
 export async function lookupInChain(lowerDirs: string[], paths: string[]): Promise<Map<string, LowerState>> {
   const result = new Map<string, LowerState>();
+  /** For a path not decided yet: the dirs on its way in the layers above, which would hide it if opaque. */
+  const hiders = new Map<string, { layer: string; rel: string; st: BigIntStats }[]>();
+  const found = new Map<string, LowerState>();
   let pending = [...new Set(paths)];
   for (const layer of lowerDirs) {
     if (pending.length === 0) break;
     const stats = new Map<string, BigIntStats | null>();
     // Synchronous: a RUN step asks a handful of paths through every layer of its chain, and a
     // thread-pool round trip per lstat of a few microseconds made that tens of milliseconds.
-    const statRel = async (rel: string): Promise<BigIntStats | null> => {
+    const statRel = (rel: string): BigIntStats | null => {
       if (!stats.has(rel)) {
         try {
           stats.set(rel, lstatSync(join(layer, rel), { bigint: true, throwIfNoEntry: false }) ?? null);
@@ -48,16 +54,14 @@ export async function lookupInChain(lowerDirs: string[], paths: string[]): Promi
       return stats.get(rel)!;
     };
 
-    // Paths this layer does not have, with the dirs of this layer that lead towards them: if any
-    // of those is opaque the path is hidden from the layers below.
-    const missing = new Map<string, string[]>();
+    const next: string[] = [];
     for (const p of pending) {
       const parts = p.split('/');
-      const ancestors: string[] = [];
+      const ancestors: { layer: string; rel: string; st: BigIntStats }[] = [];
       let state: LowerState | 'missing' | undefined;
       for (let i = 1; i <= parts.length; i++) {
         const rel = parts.slice(0, i).join('/');
-        const st = await statRel(rel);
+        const st = statRel(rel);
         if (st === null) {
           state = 'missing';
           break;
@@ -69,35 +73,48 @@ export async function lookupInChain(lowerDirs: string[], paths: string[]): Promi
           state = st.isSymbolicLink() ? { kind: 'absent', viaSymlink: true } : { kind: 'absent' };
           break;
         } else {
-          ancestors.push(rel);
+          ancestors.push({ layer, rel, st });
         }
       }
-      if (state === 'missing') missing.set(p, ancestors);
-      else result.set(p, state!);
-    }
-
-    const toCheck = [...new Set([...missing.values()].flat())];
-    const opaque = new Set<string>();
-    const unknown: string[] = [];
-    for (const rel of toCheck) {
-      const known = opaqueMemo.get(memoKey(layer, rel, stats.get(rel)!));
-      if (known === undefined) unknown.push(rel);
-      else if (known) opaque.add(rel);
-    }
-    if (unknown.length > 0) {
-      const attrs = await readXattrs(unknown.map((rel) => join(layer, rel)), `^${OPAQUE_XATTR.replace(/\./g, '\\.')}$`);
-      for (const rel of unknown) {
-        const isOpaque = attrs.get(join(layer, rel))?.get(OPAQUE_XATTR)?.toString('latin1') === OPAQUE_VALUE;
-        opaqueMemo.set(memoKey(layer, rel, stats.get(rel)!), isOpaque);
-        if (isOpaque) opaque.add(rel);
+      if (state === 'missing') {
+        // this layer does not have it: ask the layers below, remembering what here could hide it
+        if (ancestors.length) hiders.set(p, [...(hiders.get(p) ?? []), ...ancestors]);
+        next.push(p);
+      } else if (state!.kind === 'absent') {
+        result.set(p, state!); // absent here, so absent whatever is opaque above
+      } else {
+        found.set(p, state!);
       }
     }
-    pending = [];
-    for (const [p, ancestors] of missing) {
-      if (ancestors.some((a) => opaque.has(a))) result.set(p, { kind: 'absent' });
-      else pending.push(p);
-    }
+    pending = next;
   }
   for (const p of pending) result.set(p, { kind: 'absent' });
+
+  const opaque = await opaqueDirs([...found.keys()].flatMap((p) => hiders.get(p) ?? []));
+  for (const [p, state] of found) {
+    const hidden = (hiders.get(p) ?? []).some((h) => opaque.has(join(h.layer, h.rel)));
+    result.set(p, hidden ? { kind: 'absent' } : state);
+  }
   return result;
+}
+
+/** Which of these layer dirs are opaque (absolute paths), from the memo or one getfattr. */
+async function opaqueDirs(dirs: { layer: string; rel: string; st: BigIntStats }[]): Promise<Set<string>> {
+  const opaque = new Set<string>();
+  const unknown = new Map<string, string>();
+  for (const d of dirs) {
+    const abs = join(d.layer, d.rel);
+    const known = opaqueMemo.get(memoKey(d.layer, d.rel, d.st));
+    if (known === undefined) unknown.set(abs, memoKey(d.layer, d.rel, d.st));
+    else if (known) opaque.add(abs);
+  }
+  if (unknown.size > 0) {
+    const attrs = await readXattrs([...unknown.keys()], `^${OPAQUE_XATTR.replace(/\./g, '\\.')}$`);
+    for (const [abs, key] of unknown) {
+      const isOpaque = attrs.get(abs)?.get(OPAQUE_XATTR)?.toString('latin1') === OPAQUE_VALUE;
+      opaqueMemo.set(key, isOpaque);
+      if (isOpaque) opaque.add(abs);
+    }
+  }
+  return opaque;
 }
