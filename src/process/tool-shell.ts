@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -38,7 +39,8 @@ interface Pending {
 class ToolShell {
   private readonly child: ChildProcess;
   private readonly input: Writable;
-  private readonly dir: string;
+  /** Prefix of the files a request's output goes to, removed as soon as it is read. */
+  private readonly prefix: string;
   private readonly pending = new Map<number, Pending>();
   private next = 0;
   private buffered = '';
@@ -48,7 +50,9 @@ class ToolShell {
   private started = false;
 
   constructor(env: NodeJS.ProcessEnv) {
-    this.dir = mkdtempSync(join(tmpdir(), 'tsbuild-tools-'));
+    // No directory of its own: a process killed without an exit event (a test runner's worker)
+    // would leave it behind. Files are per request and gone once answered.
+    this.prefix = join(tmpdir(), `tsbuild-tool-${process.pid}-${randomBytes(4).toString('hex')}-`);
     this.child = spawn('bash', ['--noprofile', '--norc', '-c', 'while IFS= read -r line; do eval "$line"; done'], {
       env,
       cwd: '/',
@@ -66,15 +70,12 @@ class ToolShell {
     this.child.unref();
     (this.input as unknown as { unref?(): void }).unref?.();
     (replies as unknown as { unref?(): void }).unref?.();
-    process.once('exit', () => {
-      this.child.kill();
-      rmSync(this.dir, { recursive: true, force: true });
-    });
+    process.once('exit', () => this.child.kill());
   }
 
   run(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer | string }): Promise<ShellResult> | undefined {
     const id = ++this.next;
-    const base = join(this.dir, String(id));
+    const base = `${this.prefix}${id}`;
     const files = [`${base}.out`, `${base}.err`];
     let stdin = '/dev/null';
     if (opts.input !== undefined) {
