@@ -25,6 +25,13 @@ export interface ContainerRoot {
  */
 export class NeedsMountedRoot extends Error {}
 
+/** A root dir (mounted, or a plain directory), or a ContainerRoot that reads without a mount. */
+export type RootLike = string | ContainerRoot;
+
+export function asContainerRoot(root: RootLike): ContainerRoot {
+  return typeof root === 'string' ? mountedRoot(root) : root;
+}
+
 /** A root already mounted (or a plain directory) at `path`. */
 export function mountedRoot(path: string): ContainerRoot {
   return {

@@ -1,20 +1,19 @@
 import { lstat, readdir, rmdir, unlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { mountedRoot, type ContainerRoot } from './container-root.js';
+import { asContainerRoot, type RootLike } from './container-root.js';
 
 /**
  * runc creates the mount points a spec needs (/proc, /etc/hosts, …) inside the rootfs when they are
  * absent, which would leak them into the step's layer. Like BuildKit, note which were missing
  * before the run (with any missing parents) and remove them afterwards if they are still empty.
  */
-export async function findMissingMountPoints(root: string | ContainerRoot, mountPoints: string[]): Promise<string[]> {
-  const r = typeof root === 'string' ? mountedRoot(root) : root;
+export async function findMissingMountPoints(root: RootLike, mountPoints: string[]): Promise<string[]> {
   const candidates = new Set<string>();
   for (const mp of mountPoints) {
     for (let p = posix.normalize(mp); p !== '/' && p !== '.'; p = posix.dirname(p)) candidates.add(p);
   }
   // A path is there only if its parents are, so the missing ones are exactly the stubs.
-  const absent = await r.absent([...candidates]);
+  const absent = await asContainerRoot(root).absent([...candidates]);
   // Deepest first, so parents are empty by the time they are removed.
   return [...absent].sort((a, b) => b.length - a.length);
 }

@@ -1,5 +1,5 @@
 import { UserError } from '../errors.js';
-import { mountedRoot, type ContainerRoot } from './container-root.js';
+import { asContainerRoot, type RootLike } from './container-root.js';
 
 export interface ResolvedUser {
   uid: number;
@@ -10,22 +10,19 @@ export interface ResolvedUser {
 interface PasswdEntry { name: string; uid: number; gid: number; home: string }
 interface GroupEntry { name: string; gid: number; members: string[] }
 
-/** A root dir, or a ContainerRoot that can read files without a mount. */
-export type RootFiles = string | ContainerRoot;
-
-async function readLines(root: RootFiles, path: string): Promise<string[]> {
-  const text = await (typeof root === 'string' ? mountedRoot(root) : root).readFile(path);
+async function readLines(root: RootLike, path: string): Promise<string[]> {
+  const text = await asContainerRoot(root).readFile(path);
   return (text ?? '').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
 }
 
-export async function readPasswd(rootfs: RootFiles): Promise<PasswdEntry[]> {
+export async function readPasswd(rootfs: RootLike): Promise<PasswdEntry[]> {
   return (await readLines(rootfs, 'etc/passwd')).map((l) => {
     const f = l.split(':');
     return { name: f[0] ?? '', uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '' };
   }).filter((e) => Number.isInteger(e.uid) && Number.isInteger(e.gid));
 }
 
-export async function readGroup(rootfs: RootFiles): Promise<GroupEntry[]> {
+export async function readGroup(rootfs: RootLike): Promise<GroupEntry[]> {
   return (await readLines(rootfs, 'etc/group')).map((l) => {
     const f = l.split(':');
     return { name: f[0] ?? '', gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) };
@@ -39,7 +36,7 @@ const NUMERIC = /^\d+$/;
  * in the rootfs's /etc/passwd and /etc/group, numbers used as they are; a user's supplementary
  * groups come from /etc/group. `withSupplementary` is false for --chown, which sets one owner.
  */
-export async function resolveUser(rootfs: RootFiles, spec: string, what: string, withSupplementary = true): Promise<ResolvedUser> {
+export async function resolveUser(rootfs: RootLike, spec: string, what: string, withSupplementary = true): Promise<ResolvedUser> {
   if (spec === '') return { uid: 0, gid: 0, additionalGids: [] };
   const [userPart, groupPart] = spec.split(':', 2) as [string, string | undefined];
   const passwd = await readPasswd(rootfs);

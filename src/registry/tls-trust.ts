@@ -31,9 +31,7 @@ export function trustedCas(caFiles: string[], env: NodeJS.ProcessEnv): string[] 
   const known = new Set(defaults.map(bodyOf));
   const added: string[] = [];
   for (const f of files) {
-    // node only warns about an unreadable NODE_EXTRA_CA_CERTS, and goes on without it
-    if (f.optional && !readable(f.path)) continue;
-    for (const cert of readCerts(f.path, f.from)) {
+    for (const cert of readCerts(f.path, f.from, f.optional)) {
       const body = bodyOf(cert);
       if (known.has(body)) continue;
       known.add(body);
@@ -43,20 +41,13 @@ export function trustedCas(caFiles: string[], env: NodeJS.ProcessEnv): string[] 
   return added.length ? [...defaults, ...added] : undefined;
 }
 
-function readable(path: string): boolean {
-  try {
-    readFileSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readCerts(path: string, from: string): string[] {
+/** `optional`: an unreadable file is no certificates (node only warns about its NODE_EXTRA_CA_CERTS). */
+function readCerts(path: string, from: string, optional = false): string[] {
   let pem: string;
   try {
     pem = readFileSync(path, 'utf8');
   } catch (err) {
+    if (optional) return [];
     throw new UserError(`cannot read the CA certificates ${path} (${from}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);

@@ -66,9 +66,26 @@ export function rootOverlayOptions(m: { lowerDirs: string[]; upperDir: string; w
   const lowers = m.lowerDirs.map((d) => resolve(d));
   const upper = resolve(m.upperDir);
   const work = resolve(m.workDir);
-  if ([...lowers, upper, work].some((p) => /[:,\\\n]/.test(p))) return undefined;
-  const opts = [`lowerdir=${lowers.join(':')}`, `upperdir=${upper}`, `workdir=${work}`, ...OVERLAY_DIFF_OPTIONS, ...(VOLATILE_SUPPORTED ? ['volatile'] : [])];
+  if ([...lowers, upper, work].some(isUnsafeLayerPath)) return undefined;
+  const opts = overlayOptions(lowers, { upperDir: upper, workDir: work, volatile: true });
   return Buffer.byteLength(opts.join(',')) > MOUNT_DATA_MAX ? undefined : opts;
+}
+
+/**
+ * ':' separates lowerdirs and ',' options; escaping them is fragile across kernels, and tsbuild
+ * names its own layer dirs, so such a path is a bug, not user input.
+ */
+function isUnsafeLayerPath(p: string): boolean {
+  return /[:,\\\n]/.test(p);
+}
+
+/** The mount options of an overlay, paths already written as the mount call will see them. */
+function overlayOptions(lowers: string[], upper?: { upperDir: string; workDir: string; volatile: boolean }): string[] {
+  const opts = [`lowerdir=${lowers.join(':')}`];
+  if (upper) opts.push(`upperdir=${upper.upperDir}`, `workdir=${upper.workDir}`);
+  opts.push(...OVERLAY_DIFF_OPTIONS);
+  if (upper?.volatile && VOLATILE_SUPPORTED) opts.push('volatile');
+  return opts;
 }
 
 export async function mountOverlay(m: OverlayMount): Promise<void> {
@@ -95,18 +112,12 @@ export async function mountOverlay(m: OverlayMount): Promise<void> {
 
   const all = [...layers, ...(upper ? [upper] : []), ...(work ? [work] : [])];
   for (const p of all) {
-    // ':' separates lowerdirs and ',' options; escaping them is fragile across kernels, and
-    // tsbuild names its own layer dirs, so such a path is a bug, not user input.
-    if (/[:,\\\n]/.test(p)) throw new Error(`overlay layer path contains ':', ',', '\\' or a newline: ${p}`);
+    if (isUnsafeLayerPath(p)) throw new Error(`overlay layer path contains ':', ',', '\\' or a newline: ${p}`);
   }
   // Paths relative to the common parent (mount runs there) keep ~150 hashed layer ids in a page.
   const cwd = commonParent(all);
   const rel = (p: string) => relative(cwd, p) || '.';
-  const opts = [`lowerdir=${layers.map(rel).join(':')}`];
-  if (upper && work) opts.push(`upperdir=${rel(upper)}`, `workdir=${rel(work)}`);
-  opts.push(...OVERLAY_DIFF_OPTIONS);
-  if (m.volatile && upper && VOLATILE_SUPPORTED) opts.push('volatile');
-  const data = opts.join(',');
+  const data = overlayOptions(layers.map(rel), upper && work ? { upperDir: rel(upper), workDir: rel(work), volatile: m.volatile === true } : undefined).join(',');
   if (Buffer.byteLength(data) > MOUNT_DATA_MAX) {
     if (filler && m.emptyDir === undefined) await rm(filler, { recursive: true, force: true });
     throw new UserError(`too many layers to mount: ${m.lowerDirs.length} layers need ${Buffer.byteLength(data)} bytes of overlay options, the kernel takes ${MOUNT_DATA_MAX}`, {

@@ -15,7 +15,6 @@ export interface ToolResult {
  * LC_ALL=C keeps messages and getfattr's name escaping independent of the user's locale.
  */
 export async function runTool(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer | string } = {}): Promise<ToolResult> {
-  const env = { ...process.env, LC_ALL: 'C' };
   const viaShell = runInToolShell(cmd, args, opts);
   if (viaShell) {
     try {
@@ -29,14 +28,14 @@ export async function runTool(cmd: string, args: string[], opts: { cwd?: string;
       if (!(err instanceof ToolShellUnavailable)) throw err;
     }
   }
-  return spawnTool(cmd, args, opts, env);
+  return spawnTool(cmd, args, opts);
 }
 
-function spawnTool(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer | string }, env: NodeJS.ProcessEnv): Promise<ToolResult> {
+function spawnTool(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer | string }): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
-      env,
+      env: { ...process.env, LC_ALL: 'C' },
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
