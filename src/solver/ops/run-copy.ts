@@ -14,6 +14,7 @@ import { resolveUser } from '../../executor/user.js';
 import { IgnoreMatcher } from '../../frontend/dockerignore.js';
 import { MediaType } from '../../image/types.js';
 import { copyIntoRoot, type CopySource, type Owner } from '../../snapshot/copy-files.js';
+import { copyUpForNewPath } from '../../snapshot/copy-up.js';
 import { parseModeChange, type ModeChange } from '../../snapshot/file-mode.js';
 import { writeLayerTar } from '../../snapshot/layer-tar.js';
 import { checkoutGit, resolveGitRef, type GitResolution } from '../../sources/git-checkout.js';
@@ -190,9 +191,16 @@ export async function runCopy(vertex: Vertex, op: CopyOp, run: OpRun): Promise<V
     if (op.link) return { layers: [...parent, await linkedLayer(vertex, op, run, fetched)] };
     const pending = await ctx.snapshots.prepare(run.snapshotId);
     try {
-      await withRootfs(ctx, parent, pending, async (destRoot) => {
-        await copyAll(vertex, op, run, fetched, destRoot, await chownOf(op, destRoot), chmodOf(op));
-      });
+      // Into a path nothing below has, the copy goes straight into the upper dir (copy-up.ts);
+      // --chown names are looked up in the mounted rootfs.
+      const lowers = parent.map((id) => ctx.snapshots.fsDir(id)).reverse();
+      if (!op.chown && (await copyUpForNewPath(lowers, pending.fs, op.dest))) {
+        await copyAll(vertex, op, run, fetched, pending.fs, undefined, chmodOf(op));
+      } else {
+        await withRootfs(ctx, parent, pending, async (destRoot) => {
+          await copyAll(vertex, op, run, fetched, destRoot, await chownOf(op, destRoot), chmodOf(op));
+        });
+      }
       await ctx.snapshots.commit(pending);
     } catch (err) {
       await ctx.snapshots.discard(pending);
