@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Descriptor, Digest, ImageIndex } from '../image/types.js';
 import { ContentStore, DigestMismatchError, parseDigest, sha256Digest } from './content-store.js';
 
@@ -101,6 +101,23 @@ describe('ContentStore', () => {
       expect(r).toEqual({ digest: `sha256:${hex(data)}`, size: 300_000 });
       expect((await store.read(r.digest)).equals(data)).toBe(true);
       expect(await readdir(join(store.root, 'ingest'))).toEqual([]);
+    });
+
+    it('fsyncs a blob before naming it, unless it is made from what the state dir holds', async () => {
+      await store.init(); // its oci-layout and index.json are fsynced too
+      const probe = await open(join(tmp, 'probe'), 'w');
+      const sync = vi.spyOn(Object.getPrototypeOf(probe) as { sync(): Promise<void> }, 'sync');
+      await probe.close();
+      try {
+        const pulled = await store.ingest(Readable.from([Buffer.from('downloaded')]));
+        expect(sync).toHaveBeenCalledTimes(1);
+        const derived = await store.ingest(Readable.from([Buffer.from('a layer tar')]), undefined, 'layer tar', { durable: false });
+        expect(sync).toHaveBeenCalledTimes(1);
+        expect((await store.read(derived.digest)).toString()).toBe('a layer tar');
+        expect(await store.has(pulled.digest)).toBe(true);
+      } finally {
+        sync.mockRestore();
+      }
     });
 
     it('commits when the expected digest and size match', async () => {

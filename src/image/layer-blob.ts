@@ -5,7 +5,7 @@ import type { DiffId, Digest } from './types.js';
 
 /** Where the compressed bytes go; ContentStore.ingest fits (it hashes and commits them). */
 export interface BlobSink {
-  ingest(source: Readable): Promise<{ digest: Digest | string; size: number }>;
+  ingest(source: Readable, expected?: undefined, what?: string, opts?: { durable?: boolean }): Promise<{ digest: Digest | string; size: number }>;
 }
 
 export interface LayerBlob {
@@ -70,7 +70,8 @@ export async function createLayerBlob(
       throw err;
     }
   })();
-  const consuming = sink.ingest(compressor).catch((err: unknown) => {
+  // A layer blob is always made from a snapshot or another blob: no fsync (ContentStore's IngestOptions).
+  const consuming = sink.ingest(compressor, undefined, 'layer blob', { durable: false }).catch((err: unknown) => {
     fail(err as Error);
     throw err;
   });

@@ -95,7 +95,7 @@ async function plainTarBlob(writeTar: (out: NodeJS.WritableStream) => Promise<vo
       throw err;
     },
   );
-  const [stored] = await Promise.all([store.ingest(tar), writing]);
+  const [stored] = await Promise.all([store.ingest(tar, undefined, 'layer tar', { durable: false }), writing]);
   return { digest: stored.digest, diffId: stored.digest, size: stored.size, mediaType: MediaType.ociLayerTar };
 }
 

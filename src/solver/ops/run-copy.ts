@@ -238,7 +238,7 @@ async function linkedLayer(vertex: Vertex, op: CopyOp, run: OpRun, fetched: Fetc
       tar.destroy(err);
       throw err;
     });
-    const [stored] = await Promise.all([ctx.store.ingest(tar), writing]);
+    const [stored] = await Promise.all([ctx.store.ingest(tar, undefined, 'layer tar', { durable: false }), writing]);
     await ctx.snapshots.commit(pending, { digest: stored.digest, diffId: stored.digest, size: stored.size, mediaType: MediaType.ociLayerTar });
   } catch (err) {
     await ctx.snapshots.discard(pending);
