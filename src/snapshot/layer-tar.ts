@@ -1,6 +1,6 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { TAR_TRAILER, encodeTarHeader, padding } from '../image/tar-header.js';
+import { TAR_BLOCK, TAR_TRAILER, encodeTarHeader, padding } from '../image/tar-header.js';
 import { layerEntries, type LayerEntryOptions } from './layer-entries.js';
 
 export interface LayerTarOptions extends LayerEntryOptions {
@@ -15,19 +15,21 @@ export interface LayerTarOptions extends LayerEntryOptions {
  */
 export async function writeLayerTar(layerDir: string, out: NodeJS.WritableStream, opts: LayerTarOptions = {}): Promise<void> {
   const entries = await layerEntries(layerDir, opts);
-  const sink = new BatchingWriter(out);
+  let expected = TAR_TRAILER.length;
+  for (const e of entries) expected += TAR_BLOCK + (e.type === 'file' ? e.size + padding(e.size) : 0);
+  const sink = new BatchingWriter(out, expected);
   try {
     for (const e of entries) {
       sink.push(encodeTarHeader(e));
       if (e.type === 'file' && e.size > 0) {
-        if (e.size <= SMALL_FILE) sink.push(readSmall(e.source!, e.size));
+        if (e.size <= SMALL_FILE) readSmall(e.source!, e.size, await sink.reserve(e.size));
         else await copyExactly(e.source!, e.size, sink);
-        sink.push(Buffer.alloc(padding(e.size)));
+        sink.zeros(padding(e.size));
       }
-      await sink.maybeFlush();
+      await sink.drained();
     }
     sink.push(TAR_TRAILER);
-    await sink.flush();
+    await sink.end();
   } finally {
     sink.dispose();
   }
@@ -45,19 +47,20 @@ export async function isLayerEmpty(layerDir: string, opts: LayerEntryOptions = {
  * close) per file for reads of a few hundred bytes from the page cache.
  */
 const SMALL_FILE = 256 << 10;
+/** The size of each write downstream. */
+const CHUNK = 4 << 20;
 
-function readSmall(path: string, size: number): Buffer {
+/** Reads a whole small file into `into` (exactly its size). */
+function readSmall(path: string, size: number, into: Buffer): void {
   // O_NOFOLLOW: the path was a regular file when listed; never read through a link swapped in.
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    const buf = Buffer.allocUnsafe(size);
     let filled = 0;
     while (filled < size) {
-      const n = readSync(fd, buf, filled, size - filled, null);
+      const n = readSync(fd, into, filled, size - filled, null);
       if (n === 0) throw new Error(`${path} shrank while its layer was being written (expected ${size} bytes)`);
       filled += n;
     }
-    return buf;
   } finally {
     closeSync(fd);
   }
@@ -69,12 +72,12 @@ async function copyExactly(path: string, size: number, sink: BatchingWriter): Pr
   try {
     let left = size;
     while (left > 0) {
-      const buf = Buffer.allocUnsafe(Math.min(left, 1 << 20));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      const want = Math.min(left, 1 << 20);
+      const into = await sink.reserve(want);
+      const { bytesRead } = await fh.read(into, 0, want, null);
       if (bytesRead === 0) throw new Error(`${path} shrank while its layer was being written (expected ${size} bytes)`);
-      sink.push(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      sink.giveBack(want - bytesRead);
       left -= bytesRead;
-      await sink.maybeFlush();
     }
   } finally {
     await fh.close();
@@ -82,19 +85,24 @@ async function copyExactly(path: string, size: number, sink: BatchingWriter): Pr
 }
 
 /**
- * Collects small pieces (headers, padding) into larger writes and waits for 'drain' when the
- * destination pushes back, so a huge layer never piles up in memory.
+ * Fills chunks that go downstream whole (every write there, hashing and the file, costs per
+ * call): headers and padding are copied in, file data is read straight into the chunk, so the
+ * bytes of a layer are copied once in user space and no buffer per file is made. Waits for
+ * 'drain' when the destination pushes back, so a huge layer never piles up in memory.
  */
 class BatchingWriter {
-  private parts: Buffer[] = [];
-  private size = 0;
+  private chunk: Buffer;
+  private used = 0;
+  private blocked = false;
   private failure: Error | undefined;
 
   private readonly onError = (err: Error) => {
     this.failure ??= err;
   };
 
-  constructor(private readonly out: NodeJS.WritableStream) {
+  /** `expected`: about how many bytes the whole tar has, so a small layer gets a small chunk. */
+  constructor(private readonly out: NodeJS.WritableStream, expected: number) {
+    this.chunk = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(expected, TAR_BLOCK)));
     out.on('error', this.onError);
   }
 
@@ -102,24 +110,45 @@ class BatchingWriter {
     this.out.off('error', this.onError);
   }
 
+  /** Copies `b` in. */
   push(b: Buffer): void {
-    if (b.length === 0) return;
-    this.parts.push(b);
-    this.size += b.length;
+    if (this.used + b.length > this.chunk.length) this.handOff();
+    if (b.length > this.chunk.length) {
+      this.blocked = !this.out.write(b) || this.blocked;
+      return;
+    }
+    b.copy(this.chunk, this.used);
+    this.used += b.length;
   }
 
-  async maybeFlush(): Promise<void> {
-    // Large pieces: every write downstream (hashing, compressing, the file) costs per call.
-    if (this.size >= 4 << 20) await this.flush();
+  zeros(n: number): void {
+    if (n === 0) return;
+    if (this.used + n > this.chunk.length) this.handOff();
+    this.chunk.fill(0, this.used, this.used + n);
+    this.used += n;
   }
 
-  async flush(): Promise<void> {
+  /**
+   * The next `n` bytes of the chunk (n at most CHUNK), counted as written: the caller fills them
+   * before its next call, or gives back what it did not fill.
+   */
+  async reserve(n: number): Promise<Buffer> {
+    if (this.used + n > this.chunk.length) this.handOff();
+    await this.drained();
+    const at = this.used;
+    this.used += n;
+    return this.chunk.subarray(at, at + n);
+  }
+
+  /** The last `n` reserved bytes were not filled after all. */
+  giveBack(n: number): void {
+    this.used -= n;
+  }
+
+  /** After each entry: waits while downstream is full. */
+  async drained(): Promise<void> {
     if (this.failure) throw this.failure;
-    if (this.size === 0) return;
-    const chunk = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
-    this.parts = [];
-    this.size = 0;
-    if (this.out.write(chunk)) return;
+    if (!this.blocked) return;
     await new Promise<void>((resolve, reject) => {
       const done = (err?: Error) => {
         this.out.off('drain', onDrain);
@@ -135,5 +164,20 @@ class BatchingWriter {
       this.out.on('error', onError);
       this.out.on('close', onClose);
     });
+    this.blocked = false;
+  }
+
+  /** Sends what is left downstream. */
+  async end(): Promise<void> {
+    if (this.used > 0) this.blocked = !this.out.write(this.chunk.subarray(0, this.used)) || this.blocked;
+    this.used = 0;
+    await this.drained();
+  }
+
+  /** Writes the filled part and takes a fresh chunk (downstream owns the old one). */
+  private handOff(): void {
+    if (this.used > 0) this.blocked = !this.out.write(this.chunk.subarray(0, this.used)) || this.blocked;
+    this.chunk = Buffer.allocUnsafe(CHUNK);
+    this.used = 0;
   }
 }
