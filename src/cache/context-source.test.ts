@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../errors.js';
 import { IgnoreMatcher } from '../frontend/dockerignore.js';
-import { contextRelative, mapLimit, selectContext, splitParents, type ContextSelection, type SelectOptions } from './context-source.js';
+import { contextRelative, selectContext, splitParents, type ContextSelection, type SelectOptions } from './context-source.js';
 
 const none: SelectOptions = { isIgnored: () => false };
 
@@ -504,28 +504,5 @@ describe('selectContext: the digest', () => {
     // the stat-cache answer is all that counts: a content change it does not report is invisible
     await writeFile(join(ctx, 'top.txt'), 'different');
     expect(await digest(['app', 'top.txt'], opts)).toBe(d);
-  });
-});
-
-describe('mapLimit', () => {
-  it('visits every item with at most `limit` running at once', async () => {
-    let running = 0;
-    let peak = 0;
-    const seen: number[] = [];
-    await mapLimit([1, 2, 3, 4, 5, 6, 7], 3, async (n) => {
-      running++;
-      peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 5));
-      seen.push(n);
-      running--;
-    });
-    expect(seen.sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(peak).toBe(3);
-  });
-
-  it('handles no items', async () => {
-    await mapLimit([], 4, async () => {
-      throw new Error('not called');
-    });
   });
 });

@@ -284,9 +284,17 @@ export async function selectContext(contextDir: string, patterns: string[], opts
   const hashFile = opts.hashFile ?? ((abs: string) => hashFileFast(abs));
   const all = sources.flatMap((s) => s.matches.flatMap((m) => [m.root, ...m.children]));
   const contentHashes = new Map<string, string>();
-  await mapLimit(all.filter((e) => e.type === 'file'), 16, async (e) => {
+  // One file at a time (their reads are synchronous, see file-hash.ts), giving the event loop a
+  // turn every few milliseconds: a base image downloads and unpacks meanwhile.
+  let slice = performance.now();
+  for (const e of all) {
+    if (e.type !== 'file') continue;
     contentHashes.set(e.rel, await hashFile(join(contextDir, e.rel), e));
-  });
+    if (performance.now() - slice > 10) {
+      await new Promise((resolve) => setImmediate(resolve));
+      slice = performance.now();
+    }
+  }
   const h = createHash('sha256');
   for (const s of sources) {
     h.update(`source ${s.pattern}\n`);
@@ -298,12 +306,4 @@ export async function selectContext(contextDir: string, patterns: string[], opts
     }
   }
   return { sources, digest: `sha256:${h.digest('hex')}` };
-}
-
-export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  });
-  await Promise.all(workers);
 }
