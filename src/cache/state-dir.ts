@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
+import { accessSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ownerToken } from './owner.js';
 
 /** Where tsbuild keeps everything between builds (DESIGN.md: State directory). */
@@ -9,8 +11,28 @@ export function defaultStateRoot(env: NodeJS.ProcessEnv = process.env): string {
   return join(homedir(), '.local', 'share', 'tsbuild');
 }
 
+/**
+ * Where a state dir keeps the state of the containers its builds run (runc's --root, RUN
+ * bundles): `/run/tsbuild/<hash of the state dir's path>`, as runc and containerd keep theirs
+ * under /run, a tmpfs on most systems. A RUN step made six files and dirs there, and on a state
+ * dir's own disk those cost a chain of 30 RUN steps ~8% of its time (measured on ext4). Nothing
+ * there outlives a reboot, and nothing needs to. TSBUILD_RUNTIME_DIR overrides it; without a
+ * writable /run it is `<state dir>/run`.
+ */
+export function runtimeRootFor(stateRoot: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TSBUILD_RUNTIME_DIR) return env.TSBUILD_RUNTIME_DIR;
+  try {
+    accessSync('/run', constants.W_OK);
+  } catch {
+    return join(stateRoot, 'run');
+  }
+  return join('/run', 'tsbuild', createHash('sha256').update(resolve(stateRoot)).digest('hex').slice(0, 16));
+}
+
 /** The fixed layout of the state directory. */
 export class StatePaths {
+  private runtimeRoot: string | undefined;
+
   constructor(readonly root: string) {}
   /** A valid OCI image layout: skopeo/umoci read it directly. */
   get content(): string {
@@ -35,9 +57,21 @@ export class StatePaths {
   get tmpRoot(): string {
     return join(this.root, 'tmp');
   }
+  /** This state dir's container state, outside it (see runtimeRootFor). */
+  get runtime(): string {
+    return (this.runtimeRoot ??= runtimeRootFor(this.root));
+  }
   /** runc's state root. */
   get runc(): string {
-    return join(this.root, 'runc');
+    return join(this.runtime, 'runc');
+  }
+  /** This process's RUN bundles: `<runtime>/tmp/<owner>/`, swept like `tmp` when the owner is gone. */
+  get runtimeTmp(): string {
+    return join(this.runtimeTmpRoot, ownerToken());
+  }
+  /** Every build's bundle dirs. */
+  get runtimeTmpRoot(): string {
+    return join(this.runtime, 'tmp');
   }
   /** Build leases and the GC lock (see state-lock.ts). */
   get locks(): string {

@@ -1,4 +1,4 @@
-import { mkdir, rm, statfs } from 'node:fs/promises';
+import { mkdir, rm, rmdir, statfs } from 'node:fs/promises';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { CacheRecords } from './cache-records.js';
 import type { ContentStore } from './content-store.js';
@@ -45,6 +45,10 @@ export async function openStateSession(paths: StatePaths, onWait: (message: stri
       // never delete through a mount a failed step may have left
       await detachMountsUnder([paths.tmp]);
       await rm(paths.tmp, { recursive: true, force: true }).catch(() => {});
+      await rm(paths.runtimeTmp, { recursive: true, force: true }).catch(() => {});
+      // The runtime dir goes too once nothing is in it (another build's things keep it; one
+      // that starts meanwhile makes it again, as runc does its --root).
+      for (const dir of [paths.runtimeTmpRoot, paths.runc, paths.runtime]) await rmdir(dir).catch(() => {});
       await release();
       if (!grew || !parts) return;
       const cap = await cacheCap(paths.root);

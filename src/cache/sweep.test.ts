@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await rm(root, { recursive: true, force: true });
+  await rm(paths.runtime, { recursive: true, force: true });
 });
 
 describe('sweepStale', () => {
@@ -37,9 +39,13 @@ describe('sweepStale', () => {
     await writeFile(join(paths.content, 'ingest', `${live}-5678`), 'in flight');
     // from an older layout: no owner
     await mkdir(join(paths.tmpRoot, 'mnt-legacy'), { recursive: true });
+    // RUN bundles, outside the state dir
+    await mkdir(join(paths.runtimeTmpRoot, dead, 'tsbuild-1'), { recursive: true });
+    await mkdir(join(paths.runtimeTmpRoot, live, 'tsbuild-2'), { recursive: true });
 
     const report = await sweepStale(paths, { othersLive: true });
-    expect(report.removed).toHaveLength(4);
+    expect(report.removed).toHaveLength(5);
+    expect(await readdir(paths.runtimeTmpRoot)).toEqual([live]);
     expect(await readdir(paths.tmpRoot)).toEqual(expect.arrayContaining([live, 'mnt-legacy']));
     expect((await readdir(paths.tmpRoot)).length).toBe(2);
     expect((await readdir(paths.snapshots)).sort()).toEqual([`.pending-s2-${live}-bbbb`, 's4']);
@@ -47,5 +53,23 @@ describe('sweepStale', () => {
 
     await sweepStale(paths, { othersLive: false });
     expect(await readdir(paths.tmpRoot)).toEqual([live]);
+  });
+});
+
+const runWritable = (() => {
+  try {
+    accessSync('/run', constants.W_OK);
+    return !process.env.TSBUILD_RUNTIME_DIR;
+  } catch {
+    return false;
+  }
+})();
+
+describe('StatePaths.runtime', () => {
+  it.skipIf(!runWritable)('is outside the state dir, under /run, and the same for the same state dir however it is named', () => {
+    expect(paths.runtime.startsWith('/run/tsbuild/')).toBe(true);
+    expect(new StatePaths(`${root}/./`).runtime).toBe(paths.runtime);
+    expect(new StatePaths(`${root}-other`).runtime).not.toBe(paths.runtime);
+    expect(paths.runc).toBe(join(paths.runtime, 'runc'));
   });
 });

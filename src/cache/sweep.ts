@@ -9,7 +9,8 @@ import type { StatePaths } from './state-dir.js';
  * build makes carries its owner token (its `tmp/<owner>/` dir with mounts, runc bundles and
  * scratch dirs; `.pending-<id>-<owner>-*` snapshots; `.removing-*` snapshots; content/ingest
  * temp files), so a leftover is swept only when its owner no longer runs. Things without a
- * token (older layouts) are swept only when no other build is live.
+ * token (older layouts) are swept only when no other build is live. RUN bundles and runc's state
+ * live outside the state dir (StatePaths.runtime) and are swept the same way.
  *
  * Order matters: runc containers first (a container still running holds its rootfs mount
  * busy), then mounts (lazily detached, so nothing is ever deleted *through* a mount), then files.
@@ -29,8 +30,10 @@ export async function sweepStale(paths: StatePaths, opts: { othersLive: boolean 
     return token !== self && !isOwnerAlive(token);
   };
 
-  const tmpRoot = paths.tmpRoot;
-  const staleTmp = (await readdir(tmpRoot).catch(() => [] as string[])).filter(dead).map((n) => join(tmpRoot, n));
+  const staleTmp: string[] = [];
+  for (const root of [paths.tmpRoot, paths.runtimeTmpRoot]) {
+    for (const n of await readdir(root).catch(() => [] as string[])) if (dead(n)) staleTmp.push(join(root, n));
+  }
   report.containers = await killOrphanContainers(paths.runc, dead);
   if (staleTmp.length) report.mounts = await detachMountsUnder(staleTmp);
   for (const dir of staleTmp) {
@@ -72,7 +75,7 @@ async function killOrphanContainers(runcRoot: string, dead: (name: string) => bo
     } catch {
       // no state.json: runc was killed while creating it; `delete -f` clears the dir
     }
-    // The owner is the tmp/<owner>/ segment of the bundle path.
+    // The owner is the <owner> segment of the bundle path (tmp/<owner>/… in the runtime dir).
     const owner = bundle?.split('/').find((seg) => ownerInName(seg) === seg);
     if (owner ? !dead(owner) : !dead(id)) continue;
     await runc(runcRoot, ['kill', id, 'KILL']);

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StatePaths } from '../../src/cache/state-dir.js';
 import { FROM_BASE, makeFixture, runCli, TSBUILD, type Fixture } from '../helpers/build-fixture.js';
 
 const run = promisify(execFile);
@@ -29,7 +30,9 @@ async function leftovers(state: string): Promise<string[]> {
   for (const n of await readdir(join(state, 'snapshots')).catch(() => [] as string[])) if (n.startsWith('.')) out.push(`snapshots/${n}`);
   for (const n of await readdir(join(state, 'tmp')).catch(() => [] as string[])) out.push(`tmp/${n}`);
   for (const n of await readdir(join(state, 'content', 'ingest')).catch(() => [] as string[])) out.push(`ingest/${n}`);
-  const { stdout } = await run('runc', ['--root', join(state, 'runc'), 'list', '-q']).catch(() => ({ stdout: '' }));
+  const paths = new StatePaths(state);
+  for (const n of await readdir(paths.runtimeTmpRoot).catch(() => [] as string[])) out.push(`runtime tmp/${n}`);
+  const { stdout } = await run('runc', ['--root', paths.runc, 'list', '-q']).catch(() => ({ stdout: '' }));
   for (const id of stdout.split('\n').filter(Boolean)) out.push(`runc ${id}`);
   return out;
 }

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { UserError } from '../../errors.js';
 import { runContainer } from '../../executor/run-container.js';
 import { prepareMounts } from './exec-mounts.js';
@@ -22,7 +21,7 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
         user: op.user,
         network: op.network,
         ...(op.files ? { files: op.files } : {}),
-        bundleParent: join(ctx.paths.tmp, 'bundles'),
+        bundleParent: ctx.paths.runtimeTmp,
         runcRoot: ctx.paths.runc,
         onOutput: (chunk, stream) => run.onLog(stream, chunk.toString('utf8')),
         signal: ctx.signal,
