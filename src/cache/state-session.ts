@@ -1,10 +1,12 @@
 import { mkdir, rm, rmdir, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { CacheRecords } from './cache-records.js';
 import type { ContentStore } from './content-store.js';
 import { capCheckNeeded, recordCacheSize } from './cap-estimate.js';
 import { StateLock, type Release } from './state-lock.js';
 import type { StatePaths } from './state-dir.js';
+import { spreadSubdirs } from './spread-subdirs.js';
 import { detachMountsUnder, sweepStale } from './sweep.js';
 
 /**
@@ -40,6 +42,8 @@ export async function openStateSession(paths: StatePaths, onWait: (message: stri
   const othersLive = (await lock.liveBuilds()).length > 0;
   await sweepStale(paths, { othersLive }).catch(() => {});
   await mkdir(paths.tmp, { recursive: true });
+  await Promise.all([paths.snapshots, paths.cacheRecords].map((d) => mkdir(d, { recursive: true })));
+  await spreadSubdirs([paths.snapshots, paths.cacheRecords], join(paths.root, '.spread'));
   return {
     async close({ grew, parts }) {
       // never delete through a mount a failed step may have left
