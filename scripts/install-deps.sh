@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # zstd: zstd layer compression (Node 20's zlib has none); openssl: the registry tests' TLS and
 # token-signing certificates; apache2-utils: htpasswd (bcrypt) for the Basic-auth test registry;
 # git: ADD from git repositories (and git daemon in its tests); bzip2, xz-utils: ADD of .tar.bz2/.tar.xz.
-PKGS=(runc attr skopeo umoci docker-registry busybox-static jq curl ca-certificates zstd openssl apache2-utils git bzip2 xz-utils)
+PKGS=(runc attr e2fsprogs skopeo umoci docker-registry busybox-static jq curl ca-certificates zstd openssl apache2-utils git bzip2 xz-utils)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
