@@ -24,9 +24,9 @@ import { exportOutputs } from './outputs.js';
 
 export async function runBuild(req: BuildRequest, emitEvent: EventSink, signal?: AbortSignal): Promise<BuildResult> {
   const paths = new StatePaths(req.stateRoot);
-  await mkdir(paths.root, { recursive: true });
+  const created = await mkdir(paths.root, { recursive: true });
   // Shared lease on the state dir (GC waits for it) and a sweep of what killed builds left.
-  const session = await openStateSession(paths, (message) => emitEvent({ type: 'status', time: Date.now(), message }), signal);
+  const session = await openStateSession(paths, (message) => emitEvent({ type: 'status', time: Date.now(), message }), signal, { fresh: created !== undefined });
   let grew = req.outputs.length > 0 || !!req.cacheFrom?.length;
   const emit: EventSink = (e) => {
     if (e.type === 'vertex.start') grew = true;

@@ -35,7 +35,8 @@ export async function cacheCap(root: string, env: NodeJS.ProcessEnv = process.en
   }
 }
 
-export async function openStateSession(paths: StatePaths, onWait: (message: string) => void, signal?: AbortSignal): Promise<StateSession> {
+/** `fresh`: this build made the state dir (it holds nothing yet). */
+export async function openStateSession(paths: StatePaths, onWait: (message: string) => void, signal?: AbortSignal, opts: { fresh?: boolean } = {}): Promise<StateSession> {
   const lock = new StateLock(paths.root);
   const release: Release = await lock.acquireShared(onWait, signal);
   // Only the owners' liveness decides what is swept, so sweeping beside other builds is safe.
@@ -44,6 +45,9 @@ export async function openStateSession(paths: StatePaths, onWait: (message: stri
   await mkdir(paths.tmp, { recursive: true });
   await Promise.all([paths.snapshots, paths.cacheRecords].map((d) => mkdir(d, { recursive: true })));
   await spreadSubdirs([paths.snapshots, paths.cacheRecords], join(paths.root, '.spread'));
+  // A state dir made just now holds nothing: its size is known without measuring, and the cap
+  // check after the build goes by what the filesystem lost meanwhile (cap-estimate.ts).
+  if (opts.fresh) await recordCacheSize(paths.root, 0);
   return {
     async close({ grew, parts }) {
       // never delete through a mount a failed step may have left
