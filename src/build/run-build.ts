@@ -36,20 +36,21 @@ export async function runBuild(req: BuildRequest, emitEvent: EventSink, signal?:
   const snapshots = new SnapshotStore(paths.snapshots);
   const records = new CacheRecords(paths.cacheRecords);
   try {
-    return await buildInState(req, emit, signal, { paths, store, snapshots, records });
+    return await buildInState(req, emit, signal, { paths, store, snapshots, records, layoutReady: session.layoutReady });
   } finally {
     await session.close({ grew, parts: { store, snapshots, records } });
   }
 }
 
 interface State {
+  layoutReady: Promise<void>;
   paths: StatePaths;
   store: ContentStore;
   snapshots: SnapshotStore;
   records: CacheRecords;
 }
 
-async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSignal | undefined, { paths, store, snapshots, records }: State): Promise<BuildResult> {
+async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSignal | undefined, { paths, store, snapshots, records, layoutReady }: State): Promise<BuildResult> {
   await Promise.all([paths.snapshots, paths.cacheRecords].map((d) => mkdir(d, { recursive: true })));
   await store.init();
 
@@ -89,6 +90,7 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
     cacheDir: paths.cacheRecords, contextDir: req.contextDir, hashes: statCache.hashes, buildArgs: new Set(req.buildArgs.keys()),
   });
   const importedCache = await importing;
+  await layoutReady;
   const solver = new Solver({
     paths, store, snapshots, records, contextDir: req.contextDir, ignore, hashFile: (abs, entry) => statCache.hashFile(abs, entry),
     fetchBlob: (origin, desc) => bases.fetchBlob(origin, desc), emit, ...(signal ? { signal } : {}),

@@ -14,6 +14,11 @@ import { detachMountsUnder, sweepStale } from './sweep.js';
  * killed builds left behind, and on the way out the automatic size cap.
  */
 export interface StateSession {
+  /**
+   * Settles once the state dir's layout is ready for new snapshots (spread-subdirs.ts): started
+   * with the session, it overlaps what comes before the first snapshot (parsing, resolving images).
+   */
+  layoutReady: Promise<void>;
   /** Frees the lease, removes this build's scratch dir and, when the build added to the cache, applies the cap. */
   close(opts: { grew: boolean; parts?: { store: ContentStore; snapshots: SnapshotStore; records: CacheRecords } }): Promise<void>;
 }
@@ -44,12 +49,14 @@ export async function openStateSession(paths: StatePaths, onWait: (message: stri
   await sweepStale(paths, { othersLive }).catch(() => {});
   await mkdir(paths.tmp, { recursive: true });
   await Promise.all([paths.snapshots, paths.cacheRecords].map((d) => mkdir(d, { recursive: true })));
-  await spreadSubdirs([paths.snapshots, paths.cacheRecords], join(paths.root, '.spread'));
+  const layoutReady = spreadSubdirs([paths.snapshots, paths.cacheRecords], join(paths.root, '.spread'));
   // A state dir made just now holds nothing: its size is known without measuring, and the cap
   // check after the build goes by what the filesystem lost meanwhile (cap-estimate.ts).
   if (opts.fresh) await recordCacheSize(paths.root, 0);
   return {
+    layoutReady,
     async close({ grew, parts }) {
+      await layoutReady;
       // never delete through a mount a failed step may have left
       await detachMountsUnder([paths.tmp]);
       await rm(paths.tmp, { recursive: true, force: true }).catch(() => {});
