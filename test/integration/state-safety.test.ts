@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,7 +33,8 @@ async function leftovers(state: string): Promise<string[]> {
   for (const n of await readdir(join(state, 'content', 'ingest')).catch(() => [] as string[])) out.push(`ingest/${n}`);
   const paths = new StatePaths(state);
   for (const n of await readdir(paths.runtimeTmpRoot).catch(() => [] as string[])) out.push(`runtime tmp/${n}`);
-  const { stdout } = await run('runc', ['--root', paths.runc, 'list', '-q']).catch(() => ({ stdout: '' }));
+  // runc makes its --root when it lists one: ask only where there is one
+  const { stdout } = existsSync(paths.runc) ? await run('runc', ['--root', paths.runc, 'list', '-q']).catch(() => ({ stdout: '' })) : { stdout: '' };
   for (const id of stdout.split('\n').filter(Boolean)) out.push(`runc ${id}`);
   return out;
 }
