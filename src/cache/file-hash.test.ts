@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,18 @@ describe('hashFileFast', () => {
       await writeFile(p, randomBytes(size));
       expect(await hashFileFast(p), `size ${size}`).toBe(await streamingHash(p));
     }
+  });
+});
+
+describe('hashFileFast: a FIFO where a file was', () => {
+  it('does not wait for a writer that never comes', async () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const settled = await Promise.race([
+      hashFileFast(fifo).then(() => 'settled', () => 'settled'),
+      new Promise((r) => setTimeout(() => r('hung'), 2000)),
+    ]);
+    expect(settled).toBe('settled');
   });
 });
 

@@ -20,8 +20,9 @@ const readAsync = promisify(read);
 export async function hashFileFast(abs: string): Promise<string> {
   const api = await xxh();
   const buf = pool.pop() ?? Buffer.allocUnsafe(BUFFER_SIZE);
-  // O_NOFOLLOW: the caller saw a regular file here; never hash through a link swapped in.
-  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  // The caller saw a regular file here. O_NOFOLLOW: never hash through a link swapped in;
+  // O_NONBLOCK: a FIFO swapped in reads as empty instead of blocking the build in open.
+  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     let filled = 0;
     for (;;) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ownerToken } from './owner.js';
@@ -26,7 +26,14 @@ export function runtimeRootFor(stateRoot: string, env: NodeJS.ProcessEnv = proce
   } catch {
     return join(stateRoot, 'run');
   }
-  return join('/run', 'tsbuild', createHash('sha256').update(resolve(stateRoot)).digest('hex').slice(0, 16));
+  // by its real path: a state dir reached through a symlink must find the same containers
+  let real = resolve(stateRoot);
+  try {
+    real = realpathSync(real);
+  } catch {
+    // not made yet
+  }
+  return join('/run', 'tsbuild', createHash('sha256').update(real).digest('hex').slice(0, 16));
 }
 
 /** The fixed layout of the state directory. */

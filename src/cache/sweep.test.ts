@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, symlinkSync, unlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +70,12 @@ describe('StatePaths.runtime', () => {
     expect(paths.runtime.startsWith('/run/tsbuild/')).toBe(true);
     expect(new StatePaths(`${root}/./`).runtime).toBe(paths.runtime);
     expect(new StatePaths(`${root}-other`).runtime).not.toBe(paths.runtime);
+    symlinkSync(root, `${root}-link`);
+    try {
+      expect(new StatePaths(`${root}-link`).runtime).toBe(paths.runtime);
+    } finally {
+      unlinkSync(`${root}-link`);
+    }
     expect(paths.runc).toBe(join(paths.runtime, 'runc'));
   });
 });
