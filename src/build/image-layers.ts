@@ -2,10 +2,9 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../cache/atomic-write.js';
 import type { ContentStore } from '../cache/content-store.js';
-import { LayerConverter } from '../exporter/layer-convert.js';
+import type { LayerConverter } from '../exporter/layer-convert.js';
 import type { LayerCompression } from '../image/compress.js';
 import type { ImageLayerInput } from '../image/image-builder.js';
-import { createLayerBlob } from '../image/layer-blob.js';
 import type { Descriptor, DiffId, Digest } from '../image/types.js';
 import { ensureLayerBlob, isBaseLayer, type BlobWant } from '../snapshot/layer-blobs.js';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
@@ -37,7 +36,10 @@ export interface LayerProviderDeps {
  *   snapshot and epoch here. Base layers are never rewritten.
  */
 export function layerProvider(deps: LayerProviderDeps, ids: string[], epoch: number | undefined): LayerProvider {
-  const converter = new LayerConverter(deps.store, deps.variantsDir);
+  // Loaded only when an output asks for a re-encoding: it brings the compressors (zlib) along.
+  let converter: Promise<LayerConverter> | undefined;
+  const convert = (): Promise<LayerConverter> =>
+    (converter ??= import('../exporter/layer-convert.js').then(({ LayerConverter }) => new LayerConverter(deps.store, deps.variantsDir)));
   const made = new Map<string, Promise<ImageLayerInput[]>>();
   const one = async (i: number, want: LayerWant): Promise<ImageLayerInput> => {
     const id = ids[i]!;
@@ -56,7 +58,7 @@ export function layerProvider(deps: LayerProviderDeps, ids: string[], epoch: num
     const rec = await ensureLayerBlob(deps.snapshots, deps.store, id, below, baseWant);
     const input: ImageLayerInput = { descriptor: { mediaType: rec.mediaType, digest: rec.digest as Digest, size: rec.size }, diffId: rec.diffId as DiffId };
     if (!explicit || want.compression === 'any') return input;
-    return { descriptor: await converter.convert(input.descriptor, input.diffId, want.compression, want.level), diffId: input.diffId };
+    return { descriptor: await (await convert()).convert(input.descriptor, input.diffId, want.compression, want.level), diffId: input.diffId };
   };
   return (want) => {
     const key = `${want.compression}/${want.level ?? ''}/${want.force ? 'force' : ''}`;
@@ -78,7 +80,7 @@ async function clampedLayer(deps: LayerProviderDeps, id: string, below: string[]
   } catch {
     // not made yet
   }
-  const { writeLayerTar } = await import('../snapshot/layer-tar.js');
+  const [{ writeLayerTar }, { createLayerBlob }] = await Promise.all([import('../snapshot/layer-tar.js'), import('../image/layer-blob.js')]);
   const lowerDirs = below.map((b) => deps.snapshots.fsDir(b)).reverse();
   const blob = await createLayerBlob((out) => writeLayerTar(deps.snapshots.fsDir(id), out, { lowerDirs, clampMtime: epoch }), deps.store, {
     compression,

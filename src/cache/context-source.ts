@@ -286,13 +286,13 @@ export async function selectContext(contextDir: string, patterns: string[], opts
   const contentHashes = new Map<string, string>();
   // One file at a time (their reads are synchronous, see file-hash.ts), giving the event loop a
   // turn every few milliseconds: a base image downloads and unpacks meanwhile.
-  let slice = performance.now();
+  let slice = Date.now();
   for (const e of all) {
     if (e.type !== 'file') continue;
     contentHashes.set(e.rel, await hashFile(join(contextDir, e.rel), e));
-    if (performance.now() - slice > 10) {
+    if (Date.now() - slice > 10) {
       await new Promise((resolve) => setImmediate(resolve));
-      slice = performance.now();
+      slice = Date.now();
     }
   }
   const h = createHash('sha256');

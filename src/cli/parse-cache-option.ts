@@ -1,6 +1,6 @@
 import { nearest, UserError } from '../errors.js';
 import type { CacheExportSpec, CacheImportSpec } from '../build/build-request.js';
-import { LAYER_COMPRESSIONS, type LayerCompression } from '../image/compress.js';
+import { LAYER_COMPRESSIONS, type LayerCompression } from '../image/layer-compression.js';
 import { flagBool, flagFields } from './flag-fields.js';
 
 const TO_HINT = 'e.g. --cache-to type=registry,ref=REG/app:buildcache,mode=max or --cache-to type=local,dest=DIR';

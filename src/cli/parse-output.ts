@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import type { OutputSpec } from '../build/build-request.js';
-import { LAYER_COMPRESSIONS, levelRange, type LayerCompression } from '../image/compress.js';
+import { LAYER_COMPRESSIONS, levelRange, type LayerCompression } from '../image/layer-compression.js';
 import { flagBool, flagFields } from './flag-fields.js';
 
 const HINT = 'e.g. -o type=oci,dest=app.tar, -o type=docker,dest=app.tar, -o type=local,dest=DIR, -o type=tar,dest=rootfs.tar, -o type=image,name=REG/app:1,push=true';

@@ -2,22 +2,15 @@ import { spawn } from 'node:child_process';
 import { Duplex, PassThrough } from 'node:stream';
 import { DEFAULT_GZIP_LEVEL, ParallelGzip } from './parallel-gzip.js';
 import { MediaType } from './types.js';
+import type { LayerCompression } from './layer-compression.js';
 
-/** How a layer blob is compressed: buildx's `compression=` values. */
-export type LayerCompression = 'gzip' | 'zstd' | 'uncompressed';
-
-export const LAYER_COMPRESSIONS: readonly LayerCompression[] = ['gzip', 'zstd', 'uncompressed'];
+export { LAYER_COMPRESSIONS, levelRange, type LayerCompression } from './layer-compression.js';
 
 /** zstd's CLI default and BuildKit's. */
 export const DEFAULT_ZSTD_LEVEL = 3;
 
 export function defaultLevel(c: LayerCompression): number | undefined {
   return c === 'gzip' ? DEFAULT_GZIP_LEVEL : c === 'zstd' ? DEFAULT_ZSTD_LEVEL : undefined;
-}
-
-/** The valid `compression-level` range, as buildx checks it. */
-export function levelRange(c: LayerCompression): [number, number] | undefined {
-  return c === 'gzip' ? [0, 9] : c === 'zstd' ? [1, 22] : undefined;
 }
 
 export function layerMediaType(c: LayerCompression): string {

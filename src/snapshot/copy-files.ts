@@ -3,8 +3,6 @@ import { chmod, chown, copyFile, lstat, mkdir, rm, writeFile } from 'node:fs/pro
 import { join, posix } from 'node:path';
 import { UserError } from '../errors.js';
 import type { ContextEntry, SelectedMatch } from '../cache/context-source.js';
-import { isTarArchive } from './archive-sniff.js';
-import { extractArchive } from './extract-archive.js';
 import type { ModeChange } from './file-mode.js';
 import { resolveInRoot } from './resolve-in-root.js';
 
@@ -78,7 +76,8 @@ async function plan(req: CopyRequest): Promise<Placement[]> {
   for (const source of req.sources) {
     for (const match of source.matches) {
       let kind: Placement['kind'] = match.root.type === 'dir' ? 'contents' : 'entry';
-      if (kind === 'entry' && source.unpack && match.root.type === 'file' && (await isTarArchive(join(source.srcRoot, match.root.rel)))) kind = 'extract';
+      // ADD only: the archive code (and its decompressors) loads when a source may be one
+      if (kind === 'entry' && source.unpack && match.root.type === 'file' && (await (await import('./archive-sniff.js')).isTarArchive(join(source.srcRoot, match.root.rel)))) kind = 'extract';
       out.push({ kind, srcRoot: source.srcRoot, match });
     }
   }
@@ -180,6 +179,7 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
       }
     } else if (kind === 'extract') {
       const target = await mkdirAllInRoot(req.destRoot, req.dest, defaultOwner);
+      const { extractArchive } = await import('./extract-archive.js');
       await extractArchive(join(srcRoot, match.root.rel), target, { label: match.name, ...(req.owner ? { owner: req.owner } : {}) });
     } else {
       await place(srcRoot, match.root, await entryTarget(match.name));

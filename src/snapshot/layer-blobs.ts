@@ -56,16 +56,16 @@ async function makeLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: 
   const found = present.find(fits);
   if (found && rec) return { ...found, diffId: rec.diffId };
 
-  // Making a blob: load the tar and compression code only now (a cached build never does).
-  const [{ compressionOfMediaType }, { decompressStream }, { createLayerBlob }] = await Promise.all([
-    import('../image/compress.js'), import('../image/decompress.js'), import('../image/layer-blob.js'),
-  ]);
-
-  const plain = present.find((e) => compressionOfMediaType(e.mediaType) === 'uncompressed');
+  // Making a blob: the tar, decompression and compression code load only now, and only what
+  // this blob needs (a cached build loads none; a plain tar of a snapshot, no zlib).
+  const plain = present.find((e) => compressionOf(e.mediaType) === 'uncompressed');
   const source = plain ?? (isBaseLayer(id) ? present[0] : undefined);
   if (isBaseLayer(id) && !source) throw new Error(`base layer ${id}: its blob ${rec?.digest ?? '(unknown)'} is not in the content store`);
   const writeTar = source
-    ? (out: NodeJS.WritableStream) => pipeline(decompressStream(store.openRead(source.digest)), out as NodeJS.WritableStream & import('node:stream').Writable)
+    ? async (out: NodeJS.WritableStream) => {
+        const { decompressStream } = await import('../image/decompress.js');
+        await pipeline(decompressStream(store.openRead(source.digest)), out as NodeJS.WritableStream & import('node:stream').Writable);
+      }
     : async (out: NodeJS.WritableStream) => {
         const { writeLayerTar } = await import('./layer-tar.js');
         await writeLayerTar(snapshots.fsDir(id), out, { lowerDirs: below.map((b) => snapshots.fsDir(b)).reverse() });
@@ -74,7 +74,9 @@ async function makeLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: 
   // A plain tar is its own diffID: one pass, hashed once (by the store), never compressed.
   // Re-encoding the stored plain tar: its digest is the diffID already (it was hashed when stored).
   const knownDiffId = plain && rec ? (rec.diffId as import('../image/types.js').DiffId) : undefined;
-  const blob = compression === 'uncompressed' ? await plainTarBlob(writeTar, store) : await createLayerBlob(writeTar, store, { compression, ...(knownDiffId ? { knownDiffId } : {}) });
+  const blob = compression === 'uncompressed'
+    ? await plainTarBlob(writeTar, store)
+    : await (await import('../image/layer-blob.js')).createLayerBlob(writeTar, store, { compression, ...(knownDiffId ? { knownDiffId } : {}) });
   if (rec && blob.diffId !== rec.diffId) throw new Error(`layer ${id}: the new ${blob.mediaType} blob has diffID ${blob.diffId}, the layer record says ${rec.diffId}`);
   const made = { digest: blob.digest, size: blob.size, mediaType: blob.mediaType };
   const next: LayerBlobRecord = rec

@@ -151,7 +151,7 @@ export class Solver {
     }
     if (v.op.type === 'copy') {
       const copyOp = v.op;
-      const { selectContextSources } = await import('./ops/run-copy.js');
+      const { selectContextSources } = await import('./ops/copy-sources.js');
       for (const [i, sel] of await selectContextSources(copyOp, { ctx: this.ctx })) {
         selections.set(i, sel);
         content.push(sel.digest);

@@ -1,90 +1,28 @@
 /**
- * COPY and ADD. Sources are looked at twice: while the cache key is made (context files are
- * selected and hashed; a URL is downloaded, or only its --checksum taken; a git ref is resolved
- * to its commit) and when the step runs (the same selections are copied; the git commit is
- * checked out). A --link step writes its layer into an empty directory, named after what it
+ * COPY and ADD. Sources are looked at twice: while the cache key is made (copy-sources.ts:
+ * context files are selected and hashed; a URL is downloaded, or only its --checksum taken; a
+ * git ref is resolved to its commit) and when the step runs, here (the same selections are
+ * copied; the git commit is checked out). A --link step writes its layer into an empty directory, named after what it
  * copies and not after the layers below, so a rebuild over a changed base reuses it as it is.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { selectContext, type ContextSelection, type SelectedMatch, type SelectOptions } from '../../cache/context-source.js';
+import { selectContext, type SelectedMatch } from '../../cache/context-source.js';
 import { resolveUser } from '../../executor/user.js';
-import { IgnoreMatcher } from '../../frontend/dockerignore.js';
 import { MediaType } from '../../image/types.js';
 import { copyIntoRoot, type CopySource, type Owner } from '../../snapshot/copy-files.js';
 import { copyUpForNewPath } from '../../snapshot/copy-up.js';
 import { parseModeChange, type ModeChange } from '../../snapshot/file-mode.js';
 import { writeLayerTar } from '../../snapshot/layer-tar.js';
-import { checkoutGit, resolveGitRef, type GitResolution } from '../../sources/git-checkout.js';
-import { HttpDownloads, redactUrl, type Downloaded } from '../../sources/http-download.js';
+import { checkoutGit } from '../../sources/git-checkout.js';
+import { redactUrl, type Downloaded } from '../../sources/http-download.js';
 import { canonicalJson } from '../cache-key.js';
-import type { CopyOp, GitSource, UrlSource, Vertex } from '../graph.js';
-import type { OpRun, SolveContext, VertexResult } from './op-context.js';
+import type { CopyOp, UrlSource, Vertex } from '../graph.js';
+import type { OpRun, VertexResult } from './op-context.js';
+import { downloads, keyGit, keyUrl, remotes, selectOptions } from './copy-sources.js';
 import { withRootfs } from './with-rootfs.js';
-
-type Remote = { kind: 'url'; file?: Downloaded } | { kind: 'git'; git: GitResolution };
-
-/** What key time learnt about a URL or git source, found again by its selection when the step runs. */
-const remotes = new WeakMap<ContextSelection, Remote>();
-
-function downloads(ctx: SolveContext): HttpDownloads {
-  return new HttpDownloads(join(ctx.paths.root, 'sources', 'http'));
-}
-
-/** --exclude and --parents as the context walk takes them; empty wildcards are allowed, as in BuildKit. */
-function selectOptions(op: CopyOp): Pick<SelectOptions, 'exclude' | 'parents' | 'allowEmptyWildcard'> {
-  return {
-    allowEmptyWildcard: true,
-    ...(op.exclude.length ? { exclude: new IgnoreMatcher(op.exclude.map((p) => p.replace(/^\/+(?=.)/, ''))) } : {}),
-    ...(op.parents ? { parents: (include: string) => new IgnoreMatcher([include]) } : {}),
-  };
-}
-
-function digestOf(text: string): string {
-  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
-}
-
-/** The cache-key content of a URL: its --checksum when given (no request), else what it downloads to. */
-async function keyUrl(src: UrlSource, ctx: SolveContext): Promise<ContextSelection> {
-  let remote: Remote = { kind: 'url' };
-  let key = `url\0${src.filename}\0${src.checksum ?? ''}`;
-  if (!src.checksum) {
-    const file = await downloads(ctx).fetch(src.url, { signal: ctx.signal });
-    remote = { kind: 'url', file };
-    key = `url\0${src.filename}\0${file.digest}\0${file.lastModified ?? ''}`;
-  }
-  const sel: ContextSelection = { sources: [], digest: digestOf(key) };
-  remotes.set(sel, remote);
-  return sel;
-}
-
-/** The cache-key content of a git source: the commit its ref resolves to now. */
-async function keyGit(src: GitSource, ctx: SolveContext): Promise<ContextSelection> {
-  const git = await resolveGitRef(src, ctx.signal);
-  const sel: ContextSelection = { sources: [], digest: digestOf(`git\0${git.commit}`) };
-  remotes.set(sel, { kind: 'git', git });
-  return sel;
-}
-
-/** Selects a COPY's sources (context files, URLs, git refs) while computing the key; reused to copy. */
-export async function selectContextSources(op: CopyOp, run: Pick<OpRun, 'ctx'>): Promise<Map<number, ContextSelection>> {
-  const out = new Map<number, ContextSelection>();
-  const { ctx } = run;
-  for (const [i, s] of op.sources.entries()) {
-    if (s.kind === 'context') {
-      out.set(i, await selectContext(ctx.contextDir, s.paths, {
-        isIgnored: ctx.ignore.isIgnored,
-        ...(ctx.ignore.canSkipDir ? { canSkipDir: ctx.ignore.canSkipDir } : {}),
-        ...(ctx.hashFile ? { hashFile: ctx.hashFile } : {}),
-        ...selectOptions(op),
-      }));
-    } else if (s.kind === 'url') out.set(i, await keyUrl(s, ctx));
-    else if (s.kind === 'git') out.set(i, await keyGit(s, ctx));
-  }
-  return out;
-}
 
 interface Fetched {
   sources: Map<number, CopySource>;
