@@ -94,7 +94,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
       }
       case 'image': {
         const { storeImage } = await import('../exporter/local-store.js');
-        if (names.length) await storeImage(store, image.manifest, names);
+        if (names.length) await storeImage(store, image.manifest, names, { blobsChecked: true });
         if (out.push) {
           const [{ pushImage }, { blobSources }] = await Promise.all([import('../exporter/push-image.js'), import('./registry-setup.js')]);
           const client = await ctx.registry();
@@ -113,7 +113,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
   const stored = primary ?? { ...(await imageFor({ compression: 'any' })), names: req.tags };
   if (req.tags.length) {
     const { storeImage } = await import('../exporter/local-store.js');
-    await storeImage(store, stored.manifest, req.tags);
+    await storeImage(store, stored.manifest, req.tags, { blobsChecked: true });
     done.push(...req.tags.map((t) => `store:${t}`));
   }
   if (req.metadataFile) {

@@ -8,11 +8,14 @@ import { ANNOTATION_IMAGE_NAME, normalizeImageNames } from './image-names.js';
  * Names a built image in the state directory's content store (its index.json), under each name
  * as the familiar name (`app:1.0`, with the full `docker.io/library/app:1.0` beside it), so later builds and `skopeo … oci:CONTENT:NAME` find
  * it. Index updates are read-modify-write: the caller holds the state lock.
+ *
+ * `blobsChecked`: the caller made this image in the same build and saw every blob in the store
+ * (the build's lease keeps prune out until it ends), so they are not looked up a second time.
  */
-export async function storeImage(store: ContentStore, manifest: Descriptor, names: string[]): Promise<void> {
+export async function storeImage(store: ContentStore, manifest: Descriptor, names: string[], opts: { blobsChecked?: boolean } = {}): Promise<void> {
   const normalized = normalizeImageNames(names);
   // check first, so a name never points at an image whose blobs are not all there
-  await collectImageBlobs(store, manifest);
+  if (!opts.blobsChecked) await collectImageBlobs(store, manifest);
   const target: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
   if (manifest.platform) target.platform = manifest.platform;
   for (const n of normalized) {
