@@ -21,6 +21,8 @@ export interface ContextEntry {
   ino: number;
   nlink: number;
   mtimeMs: number;
+  /** Kept so the stat cache can check a file by this lstat alone (StatCache.hashFile). */
+  ctimeMs?: number;
   linkTarget?: string;
 }
 
@@ -71,7 +73,7 @@ export interface SelectOptions {
 
 function toEntry(rel: string, st: Stats): ContextEntry {
   const type: EntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
-  return { rel, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, dev: st.dev, ino: st.ino, nlink: st.nlink, mtimeMs: st.mtimeMs };
+  return { rel, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, dev: st.dev, ino: st.ino, nlink: st.nlink, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
 }
 
 /** Normalises a COPY source to a path relative to the context root; `..` cannot climb out. */
