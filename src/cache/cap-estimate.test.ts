@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capCheckNeeded, recordCacheSize } from './cap-estimate.js';
+import { capCheckNeeded, freeBytes, recordCacheSize } from './cap-estimate.js';
 
 let root: string;
 beforeAll(async () => {
@@ -32,5 +32,19 @@ describe('capCheckNeeded', () => {
     const now = Date.now();
     await writeFile(join(root, 'cache-size.json'), JSON.stringify({ bytes: 1000, free: Number.MAX_SAFE_INTEGER, at: now }));
     expect(capCheckNeeded(root, 1e15, now)).toBe(true);
+  });
+
+  it('for a state dir this build made, goes by what the filesystem lost since, with no record needed', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'tsbuild-cap-fresh-'));
+    try {
+      const free = freeBytes(fresh);
+      expect(capCheckNeeded(fresh, 1e12, Date.now(), free)).toBe(false);
+      // lost more than 90% of the cap since the build started
+      expect(capCheckNeeded(fresh, 1000, Date.now(), free + 1_000_000)).toBe(true);
+      // and the next build, with no record, measures
+      expect(capCheckNeeded(fresh, 1e12)).toBe(true);
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
   });
 });

@@ -19,12 +19,18 @@ interface Measure {
   at: number;
 }
 
-function freeBytes(root: string): number {
+export function freeBytes(root: string): number {
   const fs = statfsSync(root);
   return fs.bavail * fs.bsize;
 }
 
-export function capCheckNeeded(root: string, cap: number, now = Date.now()): boolean {
+/**
+ * `freshSince`: the state dir was made by this build, when the filesystem had that much free:
+ * it held nothing then, so the filesystem's loss since bounds it. Nothing is recorded for it, so
+ * the next build measures (a record of 0 would let space others free hide growth for longer).
+ */
+export function capCheckNeeded(root: string, cap: number, now = Date.now(), freshSince?: number): boolean {
+  if (freshSince !== undefined) return Math.max(0, freshSince - freeBytes(root)) > cap * 0.9;
   let last: Measure;
   try {
     last = JSON.parse(readFileSync(join(root, FILE), 'utf8')) as Measure;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { CacheRecords } from './cache-records.js';
 import type { ContentStore } from './content-store.js';
-import { capCheckNeeded, recordCacheSize } from './cap-estimate.js';
+import { capCheckNeeded, freeBytes, recordCacheSize } from './cap-estimate.js';
 import { StateLock, type Release } from './state-lock.js';
 import type { StatePaths } from './state-dir.js';
 import { spreadSubdirs } from './spread-subdirs.js';
@@ -50,9 +50,9 @@ export async function openStateSession(paths: StatePaths, onWait: (message: stri
   await mkdir(paths.tmp, { recursive: true });
   await Promise.all([paths.snapshots, paths.cacheRecords].map((d) => mkdir(d, { recursive: true })));
   const layoutReady = spreadSubdirs([paths.snapshots, paths.cacheRecords], join(paths.root, '.spread'));
-  // A state dir made just now holds nothing: its size is known without measuring, and the cap
-  // check after the build goes by what the filesystem lost meanwhile (cap-estimate.ts).
-  if (opts.fresh) await recordCacheSize(paths.root, 0);
+  // A state dir made just now holds nothing: the cap check after the build goes by what the
+  // filesystem lost meanwhile instead of measuring it (cap-estimate.ts).
+  const freshSince = opts.fresh ? freeBytes(paths.root) : undefined;
   return {
     layoutReady,
     async close({ grew, parts }) {
@@ -67,7 +67,7 @@ export async function openStateSession(paths: StatePaths, onWait: (message: stri
       await release();
       if (!grew || !parts) return;
       const cap = await cacheCap(paths.root);
-      if (cap === undefined || !capCheckNeeded(paths.root, cap)) return;
+      if (cap === undefined || !capCheckNeeded(paths.root, cap, Date.now(), freshSince)) return;
       // The cap is applied by whichever build finishes last: with others running, skip.
       const exclusive = await lock.acquireExclusive({ wait: false });
       if (!exclusive) return;
