@@ -81,7 +81,7 @@ async function clampedLayer(deps: LayerProviderDeps, id: string, below: string[]
     // not made yet
   }
   const [{ writeLayerTar }, { createLayerBlob }] = await Promise.all([import('../snapshot/layer-tar.js'), import('../image/layer-blob.js')]);
-  const lowerDirs = below.map((b) => deps.snapshots.fsDir(b)).reverse();
+  const lowerDirs = deps.snapshots.lowerDirs(below);
   const blob = await createLayerBlob((out) => writeLayerTar(deps.snapshots.fsDir(id), out, { lowerDirs, clampMtime: epoch }), deps.store, {
     compression,
     ...(level !== undefined ? { level } : {}),

@@ -4,7 +4,7 @@ import { DEFAULT_GZIP_LEVEL, ParallelGzip } from './parallel-gzip.js';
 import { MediaType } from './types.js';
 import type { LayerCompression } from './layer-compression.js';
 
-export { LAYER_COMPRESSIONS, levelRange, type LayerCompression } from './layer-compression.js';
+export { LAYER_COMPRESSIONS, compressionOfMediaType, levelRange, type LayerCompression } from './layer-compression.js';
 
 /** zstd's CLI default and BuildKit's. */
 export const DEFAULT_ZSTD_LEVEL = 3;
@@ -17,22 +17,6 @@ export function layerMediaType(c: LayerCompression): string {
   return c === 'gzip' ? MediaType.ociLayerGzip : c === 'zstd' ? MediaType.ociLayerZstd : MediaType.ociLayerTar;
 }
 
-/** What a layer media type says about its compression (Docker and OCI spellings), if it is a layer type we know. */
-export function compressionOfMediaType(mt: string): LayerCompression | undefined {
-  switch (mt) {
-    case MediaType.ociLayerGzip:
-    case MediaType.dockerLayerGzip:
-    case MediaType.dockerForeignLayerGzip:
-      return 'gzip';
-    case MediaType.ociLayerZstd:
-      return 'zstd';
-    case MediaType.ociLayerTar:
-    case MediaType.dockerLayerTar:
-      return 'uncompressed';
-    default:
-      return undefined;
-  }
-}
 
 /** A stream that compresses what is written to it. Every kind gives the same bytes for the same input. */
 export function compressStream(c: LayerCompression, level?: number): Duplex {

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ContentStore } from '../cache/content-store.js';
-import type { LayerCompression } from '../image/compress.js';
+import { compressionOfMediaType, type LayerCompression } from '../image/layer-compression.js';
 import { MediaType } from '../image/types.js';
 import type { LayerBlobRecord, SnapshotStore } from './snapshot-store.js';
 
@@ -52,13 +52,13 @@ async function makeLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: 
   const encodings = rec ? [{ digest: rec.digest, size: rec.size, mediaType: rec.mediaType }, ...(rec.variants ?? [])] : [];
   const present: typeof encodings = [];
   for (const e of encodings) if (await store.has(e.digest)) present.push(e);
-  const fits = (e: (typeof encodings)[number]): boolean => want === 'any' || compressionOf(e.mediaType) === want;
+  const fits = (e: (typeof encodings)[number]): boolean => want === 'any' || compressionOfMediaType(e.mediaType) === want;
   const found = present.find(fits);
   if (found && rec) return { ...found, diffId: rec.diffId };
 
   // Making a blob: the tar, decompression and compression code load only now, and only what
   // this blob needs (a cached build loads none; a plain tar of a snapshot, no zlib).
-  const plain = present.find((e) => compressionOf(e.mediaType) === 'uncompressed');
+  const plain = present.find((e) => compressionOfMediaType(e.mediaType) === 'uncompressed');
   const source = plain ?? (isBaseLayer(id) ? present[0] : undefined);
   if (isBaseLayer(id) && !source) throw new Error(`base layer ${id}: its blob ${rec?.digest ?? '(unknown)'} is not in the content store`);
   const writeTar = source
@@ -68,7 +68,7 @@ async function makeLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: 
       }
     : async (out: NodeJS.WritableStream) => {
         const { writeLayerTar } = await import('./layer-tar.js');
-        await writeLayerTar(snapshots.fsDir(id), out, { lowerDirs: below.map((b) => snapshots.fsDir(b)).reverse() });
+        await writeLayerTar(snapshots.fsDir(id), out, { lowerDirs: snapshots.lowerDirs(below) });
       };
   const compression: LayerCompression = want === 'any' ? 'uncompressed' : want;
   // A plain tar is its own diffID: one pass, hashed once (by the store), never compressed.
@@ -99,12 +99,4 @@ async function plainTarBlob(writeTar: (out: NodeJS.WritableStream) => Promise<vo
   );
   const [stored] = await Promise.all([store.ingest(tar, undefined, 'layer tar', { durable: false }), writing]);
   return { digest: stored.digest, diffId: stored.digest, size: stored.size, mediaType: MediaType.ociLayerTar };
-}
-
-/** compress.ts's compressionOfMediaType for the types a record can hold, without loading the compressors. */
-function compressionOf(mediaType: string): LayerCompression | undefined {
-  if (mediaType === MediaType.ociLayerTar || mediaType === MediaType.dockerLayerTar) return 'uncompressed';
-  if (mediaType === MediaType.ociLayerZstd) return 'zstd';
-  if (mediaType === MediaType.ociLayerGzip || mediaType === MediaType.dockerLayerGzip || mediaType === MediaType.dockerForeignLayerGzip) return 'gzip';
-  return undefined;
 }

@@ -39,6 +39,11 @@ export class SnapshotStore {
     return join(this.root, id, 'fs');
   }
 
+  /** The fs dirs of a layer chain given bottom first, top first: overlay's lowerdir order. */
+  lowerDirs(chain: string[]): string[] {
+    return chain.map((id) => this.fsDir(id)).reverse();
+  }
+
   /** Overlay lowerdir paths relative to `root`, so long chains fit the mount option limit. */
   relativeFsDir(id: string): string {
     return `${id}/fs`;

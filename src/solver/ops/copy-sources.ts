@@ -14,7 +14,7 @@ import { HttpDownloads, type Downloaded } from '../../sources/http-download.js';
 import type { CopyOp, GitSource, UrlSource } from '../graph.js';
 import type { OpRun, SolveContext } from './op-context.js';
 
-export type Remote = { kind: 'url'; file?: Downloaded } | { kind: 'git'; git: GitResolution };
+type Remote = { kind: 'url'; file?: Downloaded } | { kind: 'git'; git: GitResolution };
 
 /** What key time learnt about a URL or git source, found again by its selection when the step runs. */
 export const remotes = new WeakMap<ContextSelection, Remote>();

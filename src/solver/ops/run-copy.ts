@@ -2,8 +2,9 @@
  * COPY and ADD. Sources are looked at twice: while the cache key is made (copy-sources.ts:
  * context files are selected and hashed; a URL is downloaded, or only its --checksum taken; a
  * git ref is resolved to its commit) and when the step runs, here (the same selections are
- * copied; the git commit is checked out). A --link step writes its layer into an empty directory, named after what it
- * copies and not after the layers below, so a rebuild over a changed base reuses it as it is.
+ * copied; the git commit is checked out). A --link step writes its layer into an empty
+ * directory, named after what it copies and not after the layers below, so a rebuild over a
+ * changed base reuses it as it is.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -131,8 +132,7 @@ export async function runCopy(vertex: Vertex, op: CopyOp, run: OpRun): Promise<V
     try {
       // Into a path nothing below has, the copy goes straight into the upper dir (copy-up.ts);
       // --chown names are looked up in the mounted rootfs.
-      const lowers = parent.map((id) => ctx.snapshots.fsDir(id)).reverse();
-      if (!op.chown && (await copyUpForNewPath(lowers, pending.fs, op.dest))) {
+      if (!op.chown && (await copyUpForNewPath(ctx.snapshots.lowerDirs(parent), pending.fs, op.dest))) {
         await copyAll(vertex, op, run, fetched, pending.fs, undefined, chmodOf(op));
       } else {
         await withRootfs(ctx, parent, pending, async (destRoot) => {

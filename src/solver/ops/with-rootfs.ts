@@ -20,7 +20,7 @@ async function mountChain(ctx: SolveContext, layers: string[], upper?: { upperDi
   try {
     // volatile: no sync of the whole filesystem at unmount (see VOLATILE_SUPPORTED); upper and
     // work dirs are always fresh, never mounted a second time.
-    await mountOverlay({ lowerDirs: layers.map((id) => ctx.snapshots.fsDir(id)).reverse(), target, ...(upper ?? {}), volatile: true });
+    await mountOverlay({ lowerDirs: ctx.snapshots.lowerDirs(layers), target, ...(upper ?? {}), volatile: true });
   } catch (err) {
     await rmdir(target).catch(() => {});
     throw err;
@@ -98,7 +98,7 @@ export async function withContainerRoot<T>(ctx: SolveContext, layers: string[], 
 }
 
 function layerChainRoot(ctx: SolveContext, layers: string[], pending: PendingSnapshot): ContainerRoot | undefined {
-  const lowers = layers.map((id) => ctx.snapshots.fsDir(id)).reverse();
+  const lowers = ctx.snapshots.lowerDirs(layers);
   const overlay = rootOverlayOptions({ lowerDirs: lowers, upperDir: pending.fs, workDir: pending.work });
   if (!overlay) return undefined;
   // runc mounts the overlay over this dir in the container's own mount namespace: it stays empty
