@@ -51,7 +51,6 @@ interface State {
 }
 
 async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSignal | undefined, { paths, store, snapshots, records, layoutReady }: State): Promise<BuildResult> {
-  await Promise.all([paths.snapshots, paths.cacheRecords].map((d) => mkdir(d, { recursive: true })));
   await store.init();
 
   const rel = req.dockerfilePath ? relative(process.cwd(), req.dockerfilePath) : '';

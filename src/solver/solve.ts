@@ -59,7 +59,6 @@ export class Solver {
   private readonly keys = new Map<Vertex, Promise<KeyInfo>>();
   private readonly results = new Map<Vertex, Promise<VertexResult>>();
   private readonly reported = new Set<Vertex>();
-  private readonly present = new Map<string, Promise<boolean>>();
   private readonly queue: PQueue;
   private readonly abort = new AbortController();
   private readonly ctx: SolveContext;
@@ -163,24 +162,6 @@ export class Solver {
     return { key: cacheKeyOf(record), record, selections };
   }
 
-  /**
-   * Whether a committed layer is there, asked once per layer and build: records of a chain name
-   * every layer below them (30 cached steps asked ~500 times for 32 layers). Only a yes is kept:
-   * a layer may be made later in this build, and none is removed while it runs (prune waits
-   * for the build's lease).
-   */
-  private layerPresent(id: string): Promise<boolean> {
-    let p = this.present.get(id);
-    if (!p) {
-      p = this.ctx.snapshots.exists(id);
-      this.present.set(id, p);
-      p.then((yes) => {
-        if (!yes) this.present.delete(id);
-      }, () => this.present.delete(id));
-    }
-    return p;
-  }
-
   private resultOf(v: Vertex): Promise<VertexResult> {
     let p = this.results.get(v);
     if (!p) {
@@ -199,7 +180,7 @@ export class Solver {
     if (op.type === 'scratch') return { layers: [] };
     if (op.type === 'image') {
       const result = imageLayers(op);
-      const present = await Promise.all(result.layers.map((id) => this.layerPresent(id)));
+      const present = await Promise.all(result.layers.map((id) => this.ctx.snapshots.exists(id)));
       if (present.every(Boolean)) return result;
       return this.runOp(v, async () => (await import('./ops/run-image.js')).runImage(op, this.ctx), 'base image layers not unpacked yet');
     }
@@ -283,7 +264,7 @@ export class Solver {
       this.ctx.emit({ type: 'warning', time: Date.now(), message: `${v.name}: cannot use the cache from ${rec.source}: ${err instanceof Error ? err.message : String(err)}` });
       return undefined;
     }
-    if (!(await Promise.all(rec.layers.map((id) => this.layerPresent(id)))).every(Boolean)) return undefined;
+    if (!(await Promise.all(rec.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean)) return undefined;
     const { source: _source, ...kept } = rec;
     await this.ctx.records.put({ ...kept, keyInputs: keyInfo.record });
     this.reported.add(v);
@@ -302,9 +283,9 @@ export class Solver {
       const i = staleInput(rec.inputTops, inputs);
       if (i >= 0) return i;
       const own = rec.layers.at(-1);
-      return !own || (await this.layerPresent(own)) ? 'ok' : 'pruned';
+      return !own || (await this.ctx.snapshots.exists(own)) ? 'ok' : 'pruned';
     }
-    return (await Promise.all(rec.layers.map((id) => this.layerPresent(id)))).every(Boolean) ? 'ok' : 'pruned';
+    return (await Promise.all(rec.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean) ? 'ok' : 'pruned';
   }
 
   private runOp(v: Vertex, fn: () => Promise<VertexResult>, reason: string, causes?: MissCause[]): Promise<VertexResult> {
