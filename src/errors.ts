@@ -31,6 +31,41 @@ export function isUserError(err: unknown): err is UserError {
   return err instanceof UserError;
 }
 
+/**
+ * The machine, not the Dockerfile and not tsbuild: a disk that is full or read-only, a missing
+ * tool, a permission the process lacks, a bad environment variable. Exit 1 like a user error, and
+ * the message says what to do about it.
+ */
+export class EnvironmentError extends UserError {
+  constructor(message: string, opts: { hint?: string; detail?: string; cause?: unknown } = {}) {
+    super(message, opts);
+    this.name = 'EnvironmentError';
+  }
+}
+
+/** errno codes that mean the machine ran out of something or refuses, never a bug of ours. */
+const ENVIRONMENT_ERRNO: Record<string, string> = {
+  ENOSPC: 'free some space on that filesystem (tsbuild prune frees the build cache), or point TSBUILD_ROOT or the output elsewhere',
+  EDQUOT: 'the disk quota is exhausted: free some space (tsbuild prune frees the build cache) or raise the quota',
+  EROFS: 'the filesystem is read-only: point TSBUILD_ROOT or the output at a writable place',
+  EMFILE: 'too many open files: raise the limit (ulimit -n)',
+  ENFILE: 'the system ran out of file handles: close other programs or raise fs.file-max',
+  ENOMEM: 'the machine is out of memory',
+};
+
+/**
+ * An errno error the environment caused, as an EnvironmentError naming what failed (`what`, e.g.
+ * "writing the OCI archive app.tar"); anything else is returned as it was.
+ */
+export function asEnvironmentError(err: unknown, what?: string): unknown {
+  if (err instanceof UserError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string' || !(code in ENVIRONMENT_ERRNO)) return err;
+  const reason = code === 'ENOSPC' ? 'no space left on device' : code === 'EDQUOT' ? 'disk quota exceeded' : (err as Error).message;
+  const path = (err as NodeJS.ErrnoException).path;
+  return new EnvironmentError(`${what ? `${what}: ` : ''}${reason}${path && !what ? ` (${path})` : ''}`, { hint: ENVIRONMENT_ERRNO[code]!, cause: err });
+}
+
 /** Formats a user error as one paragraph: `file:line:col: message`, the excerpt, the hint. */
 export function formatUserError(err: UserError): string {
   const where = err.location ? `${err.location.file}:${err.location.line}:${err.location.column}: ` : '';

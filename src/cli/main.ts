@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { formatUserError, isUserError } from '../errors.js';
+import { asEnvironmentError, formatUserError, isUserError } from '../errors.js';
 import { program } from './program.js';
 
 const EXIT_USER_ERROR = 1;
@@ -18,11 +18,13 @@ export async function main(argv: string[]): Promise<void> {
   });
   try {
     await program().parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+  } catch (caught) {
+    if (caught instanceof CommanderError) {
+      process.exitCode = caught.exitCode === 0 ? 0 : EXIT_USAGE;
       return;
     }
+    // A full disk or a read-only filesystem that nothing on the way named is still the machine's fault.
+    const err = asEnvironmentError(caught);
     if (isUserError(err)) {
       process.stderr.write(formatUserError(err) + '\n');
       if (debug && err.stack) process.stderr.write(err.stack + '\n');
