@@ -29,6 +29,16 @@ export type CacheImportSpec =
   | { type: 'registry'; ref: string; insecure?: boolean }
   | { type: 'local'; src: string; tag: string };
 
+/** `--allow`: what the build may do beyond the default sandbox (buildx's entitlements). */
+export interface Entitlements {
+  /** `security.insecure`: RUN --security=insecure runs without seccomp and with every capability. */
+  securityInsecure: boolean;
+  /** `network.host`: accepted for buildx compatibility (RUN uses the host network by default). */
+  networkHost: boolean;
+  /** `fs.read=DIR`: host directories outside the context that the Dockerfile may read (absolute). */
+  fsRead: string[];
+}
+
 export type ProgressMode = 'auto' | 'plain' | 'tty' | 'json';
 
 export interface BuildRequest {
@@ -60,6 +70,8 @@ export interface BuildRequest {
   insecureRegistries?: string[];
   /** `--registry-ca`: extra CA certificates (PEM files) for registries. */
   registryCas?: string[];
+  /** `--allow`; absent means none granted. */
+  allow?: Entitlements;
   /** SOURCE_DATE_EPOCH: image timestamps and new files' mtimes, for reproducible images. */
   sourceDateEpoch?: number;
   progress: ProgressMode;

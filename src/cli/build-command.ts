@@ -5,6 +5,7 @@ import type { BuildRequest, ProgressMode } from '../build/build-request.js';
 import { defaultStateRoot } from '../cache/state-dir.js';
 import { UserError } from '../errors.js';
 import { parseBuildArgs, parseOutput, parseSourceDateEpoch } from './parse-output.js';
+import { parseAllow } from './parse-allow.js';
 import { parseCacheFrom, parseCacheTo } from './parse-cache-option.js';
 import { parseSecrets, parseSsh } from './parse-secrets.js';
 
@@ -36,6 +37,7 @@ export interface BuildFlags {
   metadataFile?: string;
   insecureRegistry?: string[];
   registryCa?: string[];
+  allow?: string[];
 }
 
 async function readStdin(): Promise<string> {
@@ -67,6 +69,7 @@ export async function toRequest(contextArg: string, flags: BuildFlags): Promise<
     ...(flags.metadataFile ? { metadataFile: resolve(flags.metadataFile) } : {}),
     ...(flags.insecureRegistry?.length ? { insecureRegistries: flags.insecureRegistry } : {}),
     ...(flags.registryCa?.length ? { registryCas: flags.registryCa.map((f) => resolve(f)) } : {}),
+    ...(flags.allow?.length ? { allow: parseAllow(flags.allow) } : {}),
     progress: flags.progress,
     stateRoot: defaultStateRoot(),
     ...(flags.target ? { target: flags.target } : {}),

@@ -25,6 +25,7 @@ export function program(): Command {
     .option('--metadata-file <file>', 'write the image digest, config digest and names as JSON (like buildx)')
     .option('--insecure-registry <host>', 'a registry that may use plain HTTP or a certificate that is not checked (repeatable)', collect, [] as string[])
     .option('--registry-ca <file>', 'trust this CA certificate (PEM) for registries, besides the system ones and SSL_CERT_FILE (repeatable)', collect, [] as string[])
+    .option('--allow <entitlement>', 'grant security.insecure (RUN --security=insecure), network.host, fs.read=DIR (repeatable)', collect, [] as string[])
     .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'plain', 'tty', 'json']).default('auto'))
     .option('--debug', 'show stack traces for errors')
     .showSuggestionAfterError(true)
