@@ -20,16 +20,20 @@ function bootId(): string {
   }
 }
 
-/** Field 22 of /proc/PID/stat (start time in clock ticks since boot); undefined when the process is gone. */
-export function processStartTime(pid: number): string | undefined {
+/** Fields 3 onwards of /proc/PID/stat; undefined when the process is gone. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // the command name (field 2) may hold spaces and parentheses: count fields after the last ')'
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19];
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
+}
+
+/** Field 22 of /proc/PID/stat (start time in clock ticks since boot); undefined when the process is gone. */
+export function processStartTime(pid: number): string | undefined {
+  return statFields(pid)?.[19];
 }
 
 let self: Owner | undefined;
@@ -57,7 +61,9 @@ export function isOwnerAlive(token: string): boolean {
   if (!o) return false;
   currentBoot ??= bootId();
   if (o.boot !== currentBoot) return false;
-  return processStartTime(o.pid) === o.start;
+  const fields = statFields(o.pid);
+  // A killed build its parent has not reaped yet is a zombie: it holds nothing any more.
+  return fields?.[19] === o.start && fields[0] !== 'Z' && fields[0] !== 'X';
 }
 
 /** Finds an owner token inside a file name such as `.pending-<token>-<id>-<rand>`. */

@@ -39,6 +39,23 @@ describe('owner tokens', () => {
     expect(ownerInName(`.pending-s123-${ownerToken()}-abcd`)).toBe(ownerToken());
     expect(ownerInName('mnt-abcdef')).toBeUndefined();
   });
+
+  it('count a killed process its parent has not reaped (a zombie) as dead', async () => {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    let start: string | undefined;
+    for (let i = 0; i < 100 && !start; i++) start = processStartTime(child.pid!);
+    const token = ownerToken({ ...selfOwner(), pid: child.pid!, start: start! });
+    expect(isOwnerAlive(token)).toBe(true);
+    // kill(2) directly, so node's child handle does not reap it before we look
+    process.kill(child.pid!, 'SIGKILL');
+    let state = '';
+    for (let i = 0; i < 200 && state !== 'Z'; i++) {
+      state = spawnSync('ps', ['-o', 'stat=', '-p', String(child.pid)], { encoding: 'utf8' }).stdout.trim().slice(0, 1);
+    }
+    if (state === 'Z') expect(isOwnerAlive(token)).toBe(false);
+    await new Promise((r) => child.once('exit', r));
+    expect(isOwnerAlive(token)).toBe(false);
+  });
 });
 
 describe('StateLock', () => {
