@@ -7,7 +7,7 @@ interface Spec {
   root: { path: string; readonly: boolean };
   hostname: string;
   mounts: { destination: string; type: string; source: string; options: string[] }[];
-  linux: { namespaces: { type: string }[]; maskedPaths: string[]; readonlyPaths: string[] };
+  linux: { namespaces: { type: string }[]; maskedPaths: string[]; readonlyPaths: string[]; seccomp?: { defaultAction: string; syscalls: { names: string[] }[] } };
 }
 
 const input: RuntimeSpecInput = {
@@ -78,5 +78,12 @@ describe('runtimeSpec', () => {
     expect(caps.permitted).toEqual(caps.bounding);
     expect(spec().linux.maskedPaths).toContain('/proc/kcore');
     expect(spec().linux.readonlyPaths).toContain('/proc/sys');
+  });
+
+  it("filters syscalls with Docker's default seccomp profile", () => {
+    const seccomp = spec().linux.seccomp!;
+    expect(seccomp.defaultAction).toBe('SCMP_ACT_ERRNO');
+    expect(seccomp.syscalls.some((s) => s.names.includes('read'))).toBe(true);
+    expect(seccomp.syscalls.some((s) => s.names.includes('mount'))).toBe(false);
   });
 });

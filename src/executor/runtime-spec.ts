@@ -1,4 +1,5 @@
 /** The OCI runtime spec (config.json) tsbuild hands to runc for one RUN. */
+import { defaultSeccomp } from './seccomp.js';
 import type { ResolvedUser } from './user.js';
 
 /** One entry of the spec's `mounts`. */
@@ -28,7 +29,7 @@ export interface RuntimeSpecInput {
 }
 
 /** Docker's default capability set, which BuildKit also gives RUN. */
-const DEFAULT_CAPS = [
+export const DEFAULT_CAPS = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
   'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ];
@@ -72,6 +73,6 @@ export function runtimeSpec(input: RuntimeSpecInput): object {
     root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,
     mounts,
-    linux: { namespaces, maskedPaths: MASKED_PATHS, readonlyPaths: READONLY_PATHS },
+    linux: { namespaces, maskedPaths: MASKED_PATHS, readonlyPaths: READONLY_PATHS, seccomp: defaultSeccomp(DEFAULT_CAPS) },
   };
 }
