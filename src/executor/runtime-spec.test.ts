@@ -71,6 +71,13 @@ describe('runtimeSpec', () => {
 
   it("gives Docker's default capabilities, without SYS_ADMIN", () => {
     const caps = spec().process.capabilities;
+    expect([...caps.bounding!].sort()).toEqual([
+      'CAP_AUDIT_WRITE', 'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_MKNOD',
+      'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID', 'CAP_SYS_CHROOT',
+    ]);
+    expect(caps.inheritable).toBeUndefined();
+    expect(caps.ambient).toBeUndefined();
+    expect(spec().process.noNewPrivileges).toBe(false);
     expect(caps.bounding).toContain('CAP_CHOWN');
     expect(caps.bounding).toContain('CAP_NET_BIND_SERVICE');
     expect(caps.bounding).not.toContain('CAP_SYS_ADMIN');

@@ -28,7 +28,10 @@ export interface RuntimeSpecInput {
   extraMounts?: OciMount[];
 }
 
-/** Docker's default capability set, which BuildKit also gives RUN. */
+/**
+ * Docker's default capability set, which BuildKit also gives RUN (containerd's default spec), in
+ * the bounding, effective and permitted sets, none inheritable or ambient, the same for every USER.
+ */
 export const DEFAULT_CAPS = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
   'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
@@ -68,6 +71,7 @@ export function runtimeSpec(input: RuntimeSpecInput): object {
       env: input.env,
       cwd: input.cwd,
       capabilities: { bounding: DEFAULT_CAPS, effective: DEFAULT_CAPS, permitted: DEFAULT_CAPS },
+      // as BuildKit (oci.WithNewPrivileges): setuid programs such as sudo or su work in RUN
       noNewPrivileges: false,
     },
     root: { path: input.rootfs, readonly: false },

@@ -16,13 +16,14 @@ describe('RUN sandbox', () => {
         "RUN unshare -Urm sh -c 'mount -t tmpfs t /tmp && echo MOUNTED' > /unshare.out 2>&1; echo $? > /unshare.rc",
         'RUN mount -t tmpfs t /tmp > /mount.out 2>&1; echo $? > /mount.rc',
         'RUN chroot / true; echo $? > /chroot.rc',
+        'RUN grep -E "^(CapBnd|CapEff|CapInh|CapAmb|NoNewPrivs):" /proc/self/status > /caps',
         '',
       ].join('\n'),
     });
   });
   afterAll(() => fx.cleanup());
 
-  it('filters syscalls with seccomp, denies unshare and mount, allows chroot', async () => {
+  it('filters syscalls with seccomp (unshare and mount denied, chroot allowed) and grants the default capabilities', async () => {
     const res = await fx.build();
     expect(res.exitCode, res.stderr).toBe(0);
     const img = await fx.unpack();
@@ -32,5 +33,7 @@ describe('RUN sandbox', () => {
     expect(await img.read('/unshare.out')).not.toMatch(/MOUNTED/);
     expect((await img.read('/mount.rc')).trim()).not.toBe('0');
     expect((await img.read('/chroot.rc')).trim()).toBe('0');
+    // Docker's 14 default capabilities (bits 0,1,3-8,10,13,18,27,29,31), as BuildKit gives RUN
+    expect(await img.read('/caps')).toBe('CapInh:\t0000000000000000\nCapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\n');
   }, 60_000);
 });
