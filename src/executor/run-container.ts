@@ -15,6 +15,8 @@ export interface RunRequest {
   cwd: string;
   user: string;
   network: 'host' | 'none';
+  /** RUN --security; the caller has checked the build was allowed `insecure`. */
+  security?: 'sandbox' | 'insecure';
   files?: { path: string; content: string; mode: number }[];
   /** RUN --mount mounts; their targets are cleaned out of the layer like runc's own mount points. */
   mounts?: import('./runtime-spec.js').OciMount[];
@@ -64,7 +66,7 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
     const spec = runtimeSpec({
       rootfs: req.root.path, ...(req.root.overlay ? { rootOverlay: req.root.overlay } : {}), args: req.args, env: req.env, cwd: req.cwd, user, network: req.network,
       hostname: SANDBOX_HOSTNAME, hostsFile: hosts, resolvConf: '/etc/resolv.conf', ...(pipesDir ? { pipesDir } : {}),
-      ...(req.mounts?.length ? { extraMounts: req.mounts } : {}),
+      ...(req.mounts?.length ? { extraMounts: req.mounts } : {}), ...(req.security ? { security: req.security } : {}),
     });
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
     const result = await spawnRunc(req, id, bundle);

@@ -7,7 +7,7 @@ interface Spec {
   root: { path: string; readonly: boolean };
   hostname: string;
   mounts: { destination: string; type: string; source: string; options: string[] }[];
-  linux: { namespaces: { type: string }[]; maskedPaths: string[]; readonlyPaths: string[]; seccomp?: { defaultAction: string; syscalls: { names: string[] }[] } };
+  linux: { namespaces: { type: string }[]; maskedPaths: string[]; readonlyPaths: string[]; seccomp?: { defaultAction: string; syscalls: { names: string[] }[] }; devices?: { path: string }[]; resources?: { devices?: { allow: boolean; type?: string; access: string }[] } };
 }
 
 const input: RuntimeSpecInput = {
@@ -92,5 +92,19 @@ describe('runtimeSpec', () => {
     expect(seccomp.defaultAction).toBe('SCMP_ACT_ERRNO');
     expect(seccomp.syscalls.some((s) => s.names.includes('read'))).toBe(true);
     expect(seccomp.syscalls.some((s) => s.names.includes('mount'))).toBe(false);
+  });
+
+  it('insecure: every capability in every set, no seccomp, nothing masked or read-only, /sys writable, all devices', () => {
+    const caps = ['CAP_CHOWN', 'CAP_SYS_ADMIN', 'CAP_NET_ADMIN'];
+    const s = spec({ security: 'insecure', insecureCaps: caps });
+    for (const set of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient']) expect(s.process.capabilities[set], set).toEqual(caps);
+    expect(s.linux.seccomp).toBeUndefined();
+    expect(s.linux.maskedPaths).toEqual([]);
+    expect(s.linux.readonlyPaths).toEqual([]);
+    expect(s.mounts.find((x) => x.destination === '/sys')?.options).toContain('rw');
+    expect(s.linux.resources?.devices).toEqual([{ allow: true, type: 'c', access: 'rwm' }, { allow: true, type: 'b', access: 'rwm' }]);
+    expect(s.linux.devices?.map((d) => d.path)).toContain('/dev/fuse');
+    // the default is the sandbox
+    expect(spec({ security: 'sandbox' })).toEqual(spec());
   });
 });

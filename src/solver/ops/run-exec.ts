@@ -20,6 +20,7 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
         cwd: op.cwd,
         user: op.user,
         network: op.network,
+        ...(op.security ? { security: op.security } : {}),
         ...(op.files ? { files: op.files } : {}),
         bundleParent: ctx.paths.runtimeTmp,
         runcRoot: ctx.paths.runc,
