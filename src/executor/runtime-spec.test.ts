@@ -7,7 +7,7 @@ interface Spec {
   root: { path: string; readonly: boolean };
   hostname: string;
   mounts: { destination: string; type: string; source: string; options: string[] }[];
-  linux: { namespaces: { type: string }[]; maskedPaths: string[]; readonlyPaths: string[]; seccomp?: { defaultAction: string; syscalls: { names: string[] }[] }; devices?: { path: string }[]; resources?: { devices?: { allow: boolean; type?: string; access: string }[] } };
+  linux: { namespaces: { type: string }[]; maskedPaths: string[]; readonlyPaths: string[]; seccomp?: { defaultAction: string; syscalls: { names: string[] }[] }; devices?: { path: string }[]; resources?: { devices?: { allow: boolean; type?: string; access: string }[]; pids?: { limit: number } }; cgroupsPath?: string };
 }
 
 const input: RuntimeSpecInput = {
@@ -106,5 +106,14 @@ describe('runtimeSpec', () => {
     expect(s.linux.devices?.map((d) => d.path)).toContain('/dev/fuse');
     // the default is the sandbox
     expect(spec({ security: 'sandbox' })).toEqual(spec());
+  });
+
+  it('puts the step in its own cgroup with a pids limit, and allows only runc\'s default devices', () => {
+    const s = spec({ cgroupsPath: 'tsbuild-x-1', pidsLimit: 64 });
+    expect(s.linux.cgroupsPath).toBe('tsbuild-x-1');
+    expect(s.linux.resources?.pids).toEqual({ limit: 64 });
+    expect(s.linux.resources?.devices).toEqual([{ allow: false, access: 'rwm' }]);
+    expect(spec().linux.resources?.pids).toBeUndefined();
+    expect(spec({ security: 'insecure', insecureCaps: [], pidsLimit: -1 }).linux.resources?.pids).toEqual({ limit: -1 });
   });
 });

@@ -31,6 +31,10 @@ export interface RuntimeSpecInput {
   security?: 'sandbox' | 'insecure';
   /** The capabilities `insecure` grants; by default all this process has. */
   insecureCaps?: string[];
+  /** The step's own cgroup (runc makes it, and removes it with the container); relative to runc's own. */
+  cgroupsPath?: string;
+  /** pids.max of that cgroup; -1 is no limit. */
+  pidsLimit?: number;
 }
 
 /**
@@ -66,21 +70,21 @@ export const SPEC_MOUNT_POINTS = ['/proc', '/dev', '/sys', '/etc/hosts', '/etc/r
  * The sandbox's security settings, or BuildKit's insecure mode: every capability in every set,
  * no seccomp, nothing masked or read-only, /sys writable, every device allowed.
  */
-function securitySettings(input: RuntimeSpecInput): { capabilities: object; linux: object; sysfs: string } {
+function securitySettings(input: RuntimeSpecInput): { capabilities: object; linux: object; devices: object[]; sysfs: string } {
   if (input.security !== 'insecure') {
     return {
       capabilities: { bounding: DEFAULT_CAPS, effective: DEFAULT_CAPS, permitted: DEFAULT_CAPS },
       linux: { maskedPaths: MASKED_PATHS, readonlyPaths: READONLY_PATHS, seccomp: defaultSeccomp(DEFAULT_CAPS) },
+      // no device but runc's defaults (null, zero, tty, …), as containerd's default spec
+      devices: [{ allow: false, access: 'rwm' }],
       sysfs: 'ro',
     };
   }
   const caps = input.insecureCaps ?? ownCaps();
   return {
     capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps },
-    linux: {
-      maskedPaths: [], readonlyPaths: [], devices: INSECURE_DEVICES.map((d) => ({ ...d, fileMode: 0o660, uid: 0, gid: 0 })),
-      resources: { devices: [{ allow: true, type: 'c', access: 'rwm' }, { allow: true, type: 'b', access: 'rwm' }] },
-    },
+    linux: { maskedPaths: [], readonlyPaths: [], devices: INSECURE_DEVICES.map((d) => ({ ...d, fileMode: 0o660, uid: 0, gid: 0 })) },
+    devices: [{ allow: true, type: 'c', access: 'rwm' }, { allow: true, type: 'b', access: 'rwm' }],
     sysfs: 'rw',
   };
 }
@@ -117,6 +121,10 @@ export function runtimeSpec(input: RuntimeSpecInput): object {
     root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,
     mounts,
-    linux: { namespaces, ...security.linux },
+    linux: {
+      namespaces, ...security.linux,
+      ...(input.cgroupsPath ? { cgroupsPath: input.cgroupsPath } : {}),
+      resources: { devices: security.devices, ...(input.pidsLimit !== undefined ? { pids: { limit: input.pidsLimit } } : {}) },
+    },
   };
 }
