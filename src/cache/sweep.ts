@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isOwnerAlive, ownerInName, ownerToken } from './owner.js';
+import { isOwnPrivateDir } from './secrets-dir.js';
 import { sweepStaleCgroups } from './sweep-cgroups.js';
 import type { StatePaths } from './state-dir.js';
 
@@ -34,7 +35,9 @@ export async function sweepStale(paths: StatePaths, opts: { othersLive: boolean 
   };
 
   const staleTmp: string[] = [];
-  for (const root of [paths.tmpRoot, paths.runtimeTmpRoot]) {
+  // /dev/shm is everyone's: its dir is swept only if it is really ours
+  const shm = (await isOwnPrivateDir(paths.shmTmpRoot)) ? [paths.shmTmpRoot] : [];
+  for (const root of [paths.tmpRoot, paths.runtimeTmpRoot, ...shm]) {
     for (const n of await readdir(root).catch(() => [] as string[])) if (dead(n)) staleTmp.push(join(root, n));
   }
   report.containers = await killOrphanContainers(paths.runc, dead);
