@@ -13,6 +13,7 @@ import { openStateSession } from '../cache/state-session.js';
 import { StepIndex, stepIndexFile } from '../cache/step-index.js';
 import { convertDockerfile } from '../frontend/convert.js';
 import { SnapshotStore } from '../snapshot/snapshot-store.js';
+import { checkEntitlements } from '../solver/entitlements.js';
 import type { EventSink } from '../solver/events.js';
 import { Solver } from '../solver/solve.js';
 import { StepHistory } from '../solver/step-history.js';
@@ -75,6 +76,7 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
     resolveImage: bases.resolve, noCache: req.noCache,
     ...(req.noCacheFilter?.length ? { noCacheStages: new Set(req.noCacheFilter) } : {}),
   });
+  checkEntitlements(plan.target, req.allow);
   for (const name of req.noCacheFilter ?? []) {
     if (name !== '*' && !plan.stages.includes(name)) emit({ type: 'warning', time: Date.now(), message: `--no-cache-filter ${name}: no stage of that name is part of this build (stages: ${plan.stages.join(', ')})` });
   }

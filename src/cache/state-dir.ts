@@ -26,14 +26,18 @@ export function runtimeRootFor(stateRoot: string, env: NodeJS.ProcessEnv = proce
   } catch {
     return join(stateRoot, 'run');
   }
-  // by its real path: a state dir reached through a symlink must find the same containers
+  return join('/run', 'tsbuild', stateDirId(stateRoot));
+}
+
+/** A short name for a state dir, by its real path: one reached through a symlink must find the same containers. */
+export function stateDirId(stateRoot: string): string {
   let real = resolve(stateRoot);
   try {
     real = realpathSync(real);
   } catch {
     // not made yet
   }
-  return join('/run', 'tsbuild', createHash('sha256').update(real).digest('hex').slice(0, 16));
+  return createHash('sha256').update(real).digest('hex').slice(0, 16);
 }
 
 /** The fixed layout of the state directory. */
@@ -79,6 +83,16 @@ export class StatePaths {
   /** Every build's bundle dirs. */
   get runtimeTmpRoot(): string {
     return join(this.runtime, 'tmp');
+  }
+  /**
+   * Every build's secrets dirs in /dev/shm, used when the runtime dir is not memory-backed
+   * (see secrets-dir.ts): `/dev/shm/tsbuild-<state dir id>/<owner>/`.
+   */
+  get shmTmpRoot(): string {
+    return join('/dev/shm', `tsbuild-${stateDirId(this.root)}`);
+  }
+  get shmTmp(): string {
+    return join(this.shmTmpRoot, ownerToken());
   }
   /** Build leases and the GC lock (see state-lock.ts). */
   get locks(): string {

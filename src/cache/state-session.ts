@@ -61,6 +61,8 @@ export async function openStateSession(paths: StatePaths, onWait: (message: stri
       await detachMountsUnder([paths.tmp]);
       await rm(paths.tmp, { recursive: true, force: true }).catch(() => {});
       await rm(paths.runtimeTmp, { recursive: true, force: true }).catch(() => {});
+      await rm(paths.shmTmp, { recursive: true, force: true }).catch(() => {});
+      await rmdir(paths.shmTmpRoot).catch(() => {});
       // The runtime dir goes too once nothing is in it (another build's things keep it; one
       // that starts meanwhile makes it again, as runc does its --root).
       for (const dir of [paths.runtimeTmpRoot, paths.runc, paths.runtime]) await rmdir(dir).catch(() => {});

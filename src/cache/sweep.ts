@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isOwnerAlive, ownerInName, ownerToken } from './owner.js';
+import { isOwnPrivateDir } from './secrets-dir.js';
+import { sweepStaleCgroups } from './sweep-cgroups.js';
 import type { StatePaths } from './state-dir.js';
 
 /**
@@ -17,12 +19,14 @@ import type { StatePaths } from './state-dir.js';
  */
 export interface SweepReport {
   containers: number;
+  /** Step cgroups runc left (see sweep-cgroups.ts). */
+  cgroups: number;
   mounts: number;
   removed: string[];
 }
 
 export async function sweepStale(paths: StatePaths, opts: { othersLive: boolean }): Promise<SweepReport> {
-  const report: SweepReport = { containers: 0, mounts: 0, removed: [] };
+  const report: SweepReport = { containers: 0, cgroups: 0, mounts: 0, removed: [] };
   const self = ownerToken();
   const dead = (name: string): boolean => {
     const token = ownerInName(name);
@@ -31,10 +35,13 @@ export async function sweepStale(paths: StatePaths, opts: { othersLive: boolean 
   };
 
   const staleTmp: string[] = [];
-  for (const root of [paths.tmpRoot, paths.runtimeTmpRoot]) {
+  // /dev/shm is everyone's: its dir is swept only if it is really ours
+  const shm = (await isOwnPrivateDir(paths.shmTmpRoot)) ? [paths.shmTmpRoot] : [];
+  for (const root of [paths.tmpRoot, paths.runtimeTmpRoot, ...shm]) {
     for (const n of await readdir(root).catch(() => [] as string[])) if (dead(n)) staleTmp.push(join(root, n));
   }
   report.containers = await killOrphanContainers(paths.runc, dead);
+  report.cgroups = await sweepStaleCgroups(dead);
   if (staleTmp.length) report.mounts = await detachMountsUnder(staleTmp);
   for (const dir of staleTmp) {
     await rm(dir, { recursive: true, force: true }).catch(() => {});

@@ -4,6 +4,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContainerRoot } from './container-root.js';
 import { findMissingMountPoints, removeMountStubs } from './mount-stubs.js';
+import { pidsLimitFromEnv } from './pids-limit.js';
 import { runtimeSpec, SPEC_MOUNT_POINTS } from './runtime-spec.js';
 import { resolveUser } from './user.js';
 
@@ -15,6 +16,8 @@ export interface RunRequest {
   cwd: string;
   user: string;
   network: 'host' | 'none';
+  /** RUN --security; the caller has checked the build was allowed `insecure`. */
+  security?: 'sandbox' | 'insecure';
   files?: { path: string; content: string; mode: number }[];
   /** RUN --mount mounts; their targets are cleaned out of the layer like runc's own mount points. */
   mounts?: import('./runtime-spec.js').OciMount[];
@@ -22,6 +25,11 @@ export interface RunRequest {
   bundleParent: string;
   /** runc's --root. */
   runcRoot: string;
+  /**
+   * Who runs the step (the build's owner token): part of the container's id and of its cgroup's
+   * name, so a sweep can tell a dead build's leftovers from a running one's.
+   */
+  owner?: string;
   onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
   signal?: AbortSignal;
 }
@@ -30,10 +38,14 @@ export interface RunResult {
   exitCode: number;
   /** The last lines of combined output, for error messages. */
   outputTail: string[];
+  /** What a failure may have come from, when the output says (the pids limit). */
+  hint?: string;
 }
 
 export const SANDBOX_HOSTNAME = 'buildkitsandbox';
 const TAIL_LINES = 20;
+/** How shells and runtimes report a failed fork or thread start (EAGAIN). */
+const FORK_FAILED = /can't fork|cannot fork|fork: retry|Resource temporarily unavailable|pthread_create|EAGAIN/i;
 
 function hostsFile(): string {
   return `127.0.0.1\tlocalhost ${SANDBOX_HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
@@ -44,7 +56,8 @@ function hostsFile(): string {
  * be looked into without a mount throws NeedsMountedRoot before runc starts.
  */
 export async function runContainer(req: RunRequest): Promise<RunResult> {
-  const id = `tsbuild-${randomBytes(8).toString('hex')}`;
+  const pidsLimit = pidsLimitFromEnv();
+  const id = `tsbuild-${req.owner ? `${req.owner}-` : ''}${randomBytes(8).toString('hex')}`;
   const bundle = join(req.bundleParent, id);
   // The bundle's few small files are written synchronously: per RUN, thread-pool round trips
   // for them cost more than the calls, and a chain of RUN steps pays them in series.
@@ -64,11 +77,16 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
     const spec = runtimeSpec({
       rootfs: req.root.path, ...(req.root.overlay ? { rootOverlay: req.root.overlay } : {}), args: req.args, env: req.env, cwd: req.cwd, user, network: req.network,
       hostname: SANDBOX_HOSTNAME, hostsFile: hosts, resolvConf: '/etc/resolv.conf', ...(pipesDir ? { pipesDir } : {}),
-      ...(req.mounts?.length ? { extraMounts: req.mounts } : {}),
+      ...(req.mounts?.length ? { extraMounts: req.mounts } : {}), ...(req.security ? { security: req.security } : {}),
+      // its own cgroup, beside or below runc's (runc's fs driver: relative to its own cgroup), with a pids limit
+      cgroupsPath: id, pidsLimit,
     });
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
     const result = await spawnRunc(req, id, bundle);
     await removeMountStubs(req.root.writableDir, stubs);
+    if (result.exitCode !== 0 && pidsLimit > 0 && result.outputTail.some((l) => FORK_FAILED.test(l))) {
+      result.hint = `a process could not be started: the step may have reached its limit of ${pidsLimit} processes and threads (raise it with TSBUILD_PIDS_LIMIT=N, or max)`;
+    }
     return result;
   } finally {
     rmSync(bundle, { recursive: true, force: true });

@@ -7,7 +7,7 @@ interface Spec {
   root: { path: string; readonly: boolean };
   hostname: string;
   mounts: { destination: string; type: string; source: string; options: string[] }[];
-  linux: { namespaces: { type: string }[]; maskedPaths: string[]; readonlyPaths: string[] };
+  linux: { namespaces: { type: string }[]; maskedPaths: string[]; readonlyPaths: string[]; seccomp?: { defaultAction: string; syscalls: { names: string[] }[] }; devices?: { path: string }[]; resources?: { devices?: { allow: boolean; type?: string; access: string }[]; pids?: { limit: number } }; cgroupsPath?: string };
 }
 
 const input: RuntimeSpecInput = {
@@ -71,6 +71,13 @@ describe('runtimeSpec', () => {
 
   it("gives Docker's default capabilities, without SYS_ADMIN", () => {
     const caps = spec().process.capabilities;
+    expect([...caps.bounding!].sort()).toEqual([
+      'CAP_AUDIT_WRITE', 'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_MKNOD',
+      'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID', 'CAP_SYS_CHROOT',
+    ]);
+    expect(caps.inheritable).toBeUndefined();
+    expect(caps.ambient).toBeUndefined();
+    expect(spec().process.noNewPrivileges).toBe(false);
     expect(caps.bounding).toContain('CAP_CHOWN');
     expect(caps.bounding).toContain('CAP_NET_BIND_SERVICE');
     expect(caps.bounding).not.toContain('CAP_SYS_ADMIN');
@@ -78,5 +85,35 @@ describe('runtimeSpec', () => {
     expect(caps.permitted).toEqual(caps.bounding);
     expect(spec().linux.maskedPaths).toContain('/proc/kcore');
     expect(spec().linux.readonlyPaths).toContain('/proc/sys');
+  });
+
+  it("filters syscalls with Docker's default seccomp profile", () => {
+    const seccomp = spec().linux.seccomp!;
+    expect(seccomp.defaultAction).toBe('SCMP_ACT_ERRNO');
+    expect(seccomp.syscalls.some((s) => s.names.includes('read'))).toBe(true);
+    expect(seccomp.syscalls.some((s) => s.names.includes('mount'))).toBe(false);
+  });
+
+  it('insecure: every capability in every set, no seccomp, nothing masked or read-only, /sys writable, all devices', () => {
+    const caps = ['CAP_CHOWN', 'CAP_SYS_ADMIN', 'CAP_NET_ADMIN'];
+    const s = spec({ security: 'insecure', insecureCaps: caps });
+    for (const set of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient']) expect(s.process.capabilities[set], set).toEqual(caps);
+    expect(s.linux.seccomp).toBeUndefined();
+    expect(s.linux.maskedPaths).toEqual([]);
+    expect(s.linux.readonlyPaths).toEqual([]);
+    expect(s.mounts.find((x) => x.destination === '/sys')?.options).toContain('rw');
+    expect(s.linux.resources?.devices).toEqual([{ allow: true, type: 'c', access: 'rwm' }, { allow: true, type: 'b', access: 'rwm' }]);
+    expect(s.linux.devices?.map((d) => d.path)).toContain('/dev/fuse');
+    // the default is the sandbox
+    expect(spec({ security: 'sandbox' })).toEqual(spec());
+  });
+
+  it('puts the step in its own cgroup with a pids limit, and allows only runc\'s default devices', () => {
+    const s = spec({ cgroupsPath: 'tsbuild-x-1', pidsLimit: 64 });
+    expect(s.linux.cgroupsPath).toBe('tsbuild-x-1');
+    expect(s.linux.resources?.pids).toEqual({ limit: 64 });
+    expect(s.linux.resources?.devices).toEqual([{ allow: false, access: 'rwm' }]);
+    expect(spec().linux.resources?.pids).toBeUndefined();
+    expect(spec({ security: 'insecure', insecureCaps: [], pidsLimit: -1 }).linux.resources?.pids).toEqual({ limit: -1 });
   });
 });

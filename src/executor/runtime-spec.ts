@@ -1,4 +1,6 @@
 /** The OCI runtime spec (config.json) tsbuild hands to runc for one RUN. */
+import { ownCaps } from './capabilities.js';
+import { defaultSeccomp } from './seccomp.js';
 import type { ResolvedUser } from './user.js';
 
 /** One entry of the spec's `mounts`. */
@@ -25,10 +27,21 @@ export interface RuntimeSpecInput {
   pipesDir?: string;
   /** RUN --mount mounts, after the standard ones. */
   extraMounts?: OciMount[];
+  /** RUN --security: `insecure` lifts seccomp, masked and read-only paths, and grants every capability. */
+  security?: 'sandbox' | 'insecure';
+  /** The capabilities `insecure` grants; by default all this process has. */
+  insecureCaps?: string[];
+  /** The step's own cgroup (runc makes it, and removes it with the container); relative to runc's own. */
+  cgroupsPath?: string;
+  /** pids.max of that cgroup; -1 is no limit. */
+  pidsLimit?: number;
 }
 
-/** Docker's default capability set, which BuildKit also gives RUN. */
-const DEFAULT_CAPS = [
+/**
+ * Docker's default capability set, which BuildKit also gives RUN (containerd's default spec), in
+ * the bounding, effective and permitted sets, none inheritable or ambient, the same for every USER.
+ */
+export const DEFAULT_CAPS = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
   'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ];
@@ -39,10 +52,45 @@ const MASKED_PATHS = [
 ];
 const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
+/** Device nodes BuildKit's insecure mode adds (security.WithInsecureSpec), for FUSE, loop mounts, TUN, KVM. */
+const INSECURE_DEVICES = [
+  { path: '/dev/kmsg', type: 'c', major: 1, minor: 11 },
+  { path: '/dev/cuse', type: 'c', major: 10, minor: 203 },
+  { path: '/dev/fuse', type: 'c', major: 10, minor: 229 },
+  { path: '/dev/kvm', type: 'c', major: 10, minor: 232 },
+  { path: '/dev/net/tun', type: 'c', major: 10, minor: 200 },
+  { path: '/dev/loop-control', type: 'c', major: 10, minor: 237 },
+  ...Array.from({ length: 8 }, (_, i) => ({ path: `/dev/loop${i}`, type: 'b', major: 7, minor: i })),
+];
+
 /** Mount points the spec adds inside the rootfs; runc creates any that are missing (see mount-stubs). */
 export const SPEC_MOUNT_POINTS = ['/proc', '/dev', '/sys', '/etc/hosts', '/etc/resolv.conf'];
 
+/**
+ * The sandbox's security settings, or BuildKit's insecure mode: every capability in every set,
+ * no seccomp, nothing masked or read-only, /sys writable, every device allowed.
+ */
+function securitySettings(input: RuntimeSpecInput): { capabilities: object; linux: object; devices: object[]; sysfs: string } {
+  if (input.security !== 'insecure') {
+    return {
+      capabilities: { bounding: DEFAULT_CAPS, effective: DEFAULT_CAPS, permitted: DEFAULT_CAPS },
+      linux: { maskedPaths: MASKED_PATHS, readonlyPaths: READONLY_PATHS, seccomp: defaultSeccomp(DEFAULT_CAPS) },
+      // no device but runc's defaults (null, zero, tty, …), as containerd's default spec
+      devices: [{ allow: false, access: 'rwm' }],
+      sysfs: 'ro',
+    };
+  }
+  const caps = input.insecureCaps ?? ownCaps();
+  return {
+    capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps },
+    linux: { maskedPaths: [], readonlyPaths: [], devices: INSECURE_DEVICES.map((d) => ({ ...d, fileMode: 0o660, uid: 0, gid: 0 })) },
+    devices: [{ allow: true, type: 'c', access: 'rwm' }, { allow: true, type: 'b', access: 'rwm' }],
+    sysfs: 'rw',
+  };
+}
+
 export function runtimeSpec(input: RuntimeSpecInput): object {
+  const security = securitySettings(input);
   const namespaces: { type: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (input.network === 'none') namespaces.push({ type: 'network' });
   const mounts: object[] = [
@@ -52,7 +100,7 @@ export function runtimeSpec(input: RuntimeSpecInput): object {
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', security.sysfs] },
     { destination: '/etc/hosts', type: 'bind', source: input.hostsFile, options: ['rbind', 'ro'] },
     { destination: '/etc/resolv.conf', type: 'bind', source: input.resolvConf, options: ['rbind', 'ro'] },
   ];
@@ -66,12 +114,17 @@ export function runtimeSpec(input: RuntimeSpecInput): object {
       args: input.args,
       env: input.env,
       cwd: input.cwd,
-      capabilities: { bounding: DEFAULT_CAPS, effective: DEFAULT_CAPS, permitted: DEFAULT_CAPS },
+      capabilities: security.capabilities,
+      // as BuildKit (oci.WithNewPrivileges): setuid programs such as sudo or su work in RUN
       noNewPrivileges: false,
     },
     root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,
     mounts,
-    linux: { namespaces, maskedPaths: MASKED_PATHS, readonlyPaths: READONLY_PATHS },
+    linux: {
+      namespaces, ...security.linux,
+      ...(input.cgroupsPath ? { cgroupsPath: input.cgroupsPath } : {}),
+      resources: { devices: security.devices, ...(input.pidsLimit !== undefined ? { pids: { limit: input.pidsLimit } } : {}) },
+    },
   };
 }

@@ -61,9 +61,6 @@ export async function dispatchRun(state: StageState, ins: RunInstruction, ctx: F
   if (!['default', 'host', 'none'].includes(network)) {
     throw new UserError(`unsupported network mode "${network}" for RUN --network`, { location: ins.location, hint: 'use default, host or none' });
   }
-  if (ins.security !== undefined && ins.security !== 'sandbox') {
-    throw new UserError(`RUN --security=${ins.security} is not supported`, { location: ins.location, hint: 'only the default sandbox is available' });
-  }
   const { args, files } = runArgs(state, ins);
   const inputs: Vertex[] = [state.vertex];
   const mounts: RunMount[] = [];
@@ -88,6 +85,8 @@ export async function dispatchRun(state: StageState, ins: RunInstruction, ctx: F
     user: state.config.User ?? '',
     network: network === 'none' ? 'none' : 'host',
   };
+  // the parser has checked the value; `sandbox` is the default and stays out of the op (and its key)
+  if (ins.security === 'insecure') op.security = 'insecure';
   if (mounts.length) op.mounts = mounts;
   if (files.length) op.files = files;
   const proxyEnv = proxyEnvironment(state, ctx.buildArgs);

@@ -77,6 +77,8 @@ export interface ExecOp {
   /** As written in USER (`name`, `uid`, `name:group`), resolved against the rootfs at run time. */
   user: string;
   network: 'host' | 'none';
+  /** RUN --security=insecure (needs --allow security.insecure); absent is the default sandbox. */
+  security?: 'insecure';
   mounts?: RunMount[];
   /** Proxy variables (HTTP_PROXY…) from --build-arg: in the environment, but never in the cache key. */
   proxyEnv?: string[];

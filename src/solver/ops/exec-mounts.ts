@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, chown, copyFile, lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { selectContext, type ContextSelection } from '../../cache/context-source.js';
+import { secretsDir } from '../../cache/secrets-dir.js';
 import { UserError } from '../../errors.js';
 import type { OciMount } from '../../executor/runtime-spec.js';
 import { copyIntoRoot } from '../../snapshot/copy-files.js';
@@ -154,8 +155,9 @@ async function secretMount(m: SecretMount, ctx: SolveContext, releases: (() => P
       throw new UserError(`secret "${m.id}": cannot read ${src.file}: ${(err as Error).message}`);
     }
   } else value = Buffer.from(process.env[src.env ?? m.id] ?? '', 'utf8');
-  // A private directory, removed after the run: the value never enters a layer, key or record.
-  const dir = join(ctx.paths.tmp, `secret-${randomBytes(8).toString('hex')}`);
+  // A private directory on a memory-backed filesystem (secrets-dir.ts), removed after the run:
+  // the value never enters a layer, key or record, nor a disk.
+  const dir = join((await secretsDir(ctx.paths)).dir, `secret-${randomBytes(8).toString('hex')}`);
   await mkdir(dir, { mode: 0o700 });
   releases.push(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'value');

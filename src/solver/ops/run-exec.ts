@@ -1,3 +1,4 @@
+import { ownerToken } from '../../cache/owner.js';
 import { UserError } from '../../errors.js';
 import { runContainer } from '../../executor/run-container.js';
 import { prepareMounts } from './exec-mounts.js';
@@ -20,9 +21,11 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
         cwd: op.cwd,
         user: op.user,
         network: op.network,
+        ...(op.security ? { security: op.security } : {}),
         ...(op.files ? { files: op.files } : {}),
         bundleParent: ctx.paths.runtimeTmp,
         runcRoot: ctx.paths.runc,
+        owner: ownerToken(),
         onOutput: (chunk, stream) => run.onLog(stream, chunk.toString('utf8')),
         signal: ctx.signal,
       }),
@@ -31,6 +34,7 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
     if (result.exitCode !== 0) {
       throw new UserError(`${vertex.name} failed: the command exited with code ${result.exitCode}`, {
         ...(vertex.location ? { location: vertex.location } : {}),
+        ...(result.hint ? { hint: result.hint } : {}),
         detail: result.outputTail.length ? `last ${result.outputTail.length} lines of output:\n${result.outputTail.map((l) => `  > ${l}`).join('\n')}` : '(the step printed nothing)',
       });
     }
