@@ -3,6 +3,7 @@ import { posix } from 'node:path';
 import { UserError } from '../errors.js';
 import type { CopyOp, GitSource, UrlSource, Vertex } from '../solver/graph.js';
 import { octalMode, parseModeChange } from '../snapshot/file-mode.js';
+import { inlineFileName } from '../snapshot/inline-name.js';
 import { parseCommitChecksum, parseDigest } from '../sources/checksum.js';
 import { parseGitRef } from '../sources/git-ref.js';
 import { urlFileName } from '../sources/http-download.js';
@@ -112,6 +113,12 @@ export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx:
     const doc = /^<<-?["']?([^"']+)["']?$/.exec(word);
     if (doc && heredocs.has(doc[1]!)) {
       const h = heredocs.get(doc[1]!)!;
+      try {
+        inlineFileName(h.name);
+      } catch (err) {
+        if (err instanceof UserError) throw new UserError(err.message, { location: ins.location, ...(err.hint ? { hint: err.hint } : {}) });
+        throw err;
+      }
       // Heredoc bodies expand variables but keep their quotes, as BuildKit's heredoc lexer does.
       sources.push({ kind: 'inline', name: h.name, content: h.expand ? HEREDOC_LEX.processWord(h.content, scope) : h.content });
       shownDocs.push(`<<${h.name}`);

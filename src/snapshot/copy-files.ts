@@ -4,6 +4,7 @@ import { join, posix } from 'node:path';
 import { UserError } from '../errors.js';
 import type { ContextEntry, SelectedMatch } from '../cache/context-source.js';
 import type { ModeChange } from './file-mode.js';
+import { inlineFileName } from './inline-name.js';
 import { resolveInRoot } from './resolve-in-root.js';
 
 export interface Owner {
@@ -186,7 +187,7 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
     }
   }
   for (const doc of req.inline) {
-    const target = await entryTarget(doc.name);
+    const target = await entryTarget(inlineFileName(doc.name));
     await rm(target, { force: true });
     await writeFile(target, doc.content);
     await chown(target, defaultOwner.uid, defaultOwner.gid);
