@@ -30,10 +30,12 @@ describe('mkdirAllInRoot', () => {
     expect(await mkdirAllInRoot(root, '/a/up/x', opts)).toBe(join(root, 'escape/here/x'));
   });
 
-  it('a file on the way is a UserError', async () => {
+  it('a file on the way, or a symlink loop, is a UserError', async () => {
     await writeFile(join(root, 'f'), '');
     expect((await userErrorOf(mkdirAllInRoot(root, '/f/sub', opts))).message).toBe('WORKDIR /x: /f exists and is not a directory');
     await symlink('/f/deeper', join(root, 'tofile'));
     expect((await userErrorOf(mkdirAllInRoot(root, '/tofile/sub', opts))).message).toMatch(/not a directory/);
+    await symlink('/loop', join(root, 'loop'));
+    expect((await userErrorOf(mkdirAllInRoot(root, '/loop/sub', opts))).message).toMatch(/too many levels of symbolic links/);
   });
 });
