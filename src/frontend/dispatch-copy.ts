@@ -8,7 +8,7 @@ import { parseCommitChecksum, parseDigest } from '../sources/checksum.js';
 import { parseGitRef } from '../sources/git-ref.js';
 import { urlFileName } from '../sources/http-download.js';
 import { addHistory } from './dispatch-config.js';
-import { newVertex, type FsDispatchContext } from './dispatch-common.js';
+import { checkPathWord, newVertex, type FsDispatchContext } from './dispatch-common.js';
 import { IgnoreMatcher } from './dockerignore.js';
 import type { CopyInstruction } from './instruction-types.js';
 import { ShellLex } from './shell-lexer.js';
@@ -88,7 +88,7 @@ function remoteSource(p: string, ins: CopyInstruction, opts: RemoteOptions): Url
 export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx: FsDispatchContext): Promise<void> {
   const scope = expansionScope(state);
   const lex = ctx.lex;
-  const destWord = lex.processWord(ins.dest, scope);
+  const destWord = checkPathWord(lex.processWord(ins.dest, scope), `${ins.kind} destination`, ins.location);
   const dest = resolveDest(state.config.WorkingDir, destWord);
   const inputs: Vertex[] = [state.vertex];
   let fromInput = 0;
@@ -124,7 +124,7 @@ export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx:
       shownDocs.push(`<<${h.name}`);
       continue;
     }
-    const p = lex.processWord(word, scope);
+    const p = checkPathWord(lex.processWord(word, scope), `${ins.kind} source`, ins.location);
     shown.push(p);
     let r: UrlSource | GitSource | undefined;
     try {
