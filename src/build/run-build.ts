@@ -58,7 +58,7 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
   const source = req.dockerfileSource ?? (await readFile(req.dockerfilePath!, 'utf8'));
   const ignore = await loadDockerignore(req.contextDir, req.dockerfilePath);
   const bases = new BaseImages(store, req.contextDir, {
-    stateRoot: req.stateRoot, ...(req.pull ? { pull: true } : {}),
+    stateRoot: req.stateRoot, ...(req.pull ? { pull: true } : {}), fsRead: req.allow?.fsRead ?? [],
     registry: async () => {
       const { createRegistryClient, blobSources } = await import('./registry-setup.js');
       return { client: createRegistryClient(req), sources: blobSources(req.stateRoot) };
