@@ -9,7 +9,7 @@
  * an absolute link.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import tarStream from 'tar-stream';
@@ -135,6 +135,10 @@ const ATTEMPTS = (): Attempt[] => {
       expect(await isFile(inImage(r, '/ctx/f'))).toBeUndefined();
       await expectFile(r, '/ctx/sub/ignores', 'f\n');
     } },
+    { name: 'a context Dockerfile that is a symlink to a host file', files: { 'Dockerfile.real': 'unused' }, setup: async (ctx) => {
+      await rm(join(ctx, 'Dockerfile'), { force: true });
+      await symlink(`${C}/victim.txt`, join(ctx, 'Dockerfile'));
+    }, dockerfile: '', exit: 1, hostRead: true, message: /no Dockerfile at/ },
     // symlinks in layers
     { name: 'COPY into /hostroot/… after RUN ln -s / /hostroot', files: { f: 'pwned\n' }, dockerfile: `${FROM}\nRUN ln -s / /hostroot\nCOPY f /hostroot${C}/victim.txt\n`, exit: 0, check: (r) => expectFile(r, `${C}/victim.txt`, 'pwned\n') },
     { name: 'COPY into a layer symlink to the canary dir', files: { f: 'pwned\n' }, dockerfile: `${FROM}\nRUN ln -s ${C} /c\nCOPY f /c/victim.txt\n`, exit: 0, check: (r) => expectFile(r, `${C}/victim.txt`, 'pwned\n') },
@@ -181,7 +185,7 @@ const ATTEMPTS = (): Attempt[] => {
 };
 
 async function build(dir: string, dockerfile: string, extraArgs: string[] = [], state = stateRoot): Promise<CliResult> {
-  await writeFile(join(dir, 'context', 'Dockerfile'), dockerfile);
+  if (dockerfile) await writeFile(join(dir, 'context', 'Dockerfile'), dockerfile);
   return runCli(['--progress=plain', '-o', `type=local,dest=${join(dir, 'out')}`, ...extraArgs, join(dir, 'context')], { env: { TSBUILD_ROOT: state } });
 }
 
