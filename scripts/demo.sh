@@ -7,10 +7,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 export TSBUILD_ROOT="${TSBUILD_ROOT:-$out/state}"
+# the demo's base, oci-layout://../base/busybox, is outside its context: grant reading it
+allow=(--allow "fs.read=$PWD/fixtures/base")
 echo "== cold build" >&2
-time ./bin/tsbuild -t demo:1.0 --build-arg GREETING=hello --progress=plain -o "type=oci,dest=$out/demo.tar" fixtures/demo
+time ./bin/tsbuild "${allow[@]}" -t demo:1.0 --build-arg GREETING=hello --progress=plain -o "type=oci,dest=$out/demo.tar" fixtures/demo
 echo "== cached rebuild" >&2
-time ./bin/tsbuild -t demo:1.0 --build-arg GREETING=hello --progress=plain -o "type=oci,dest=$out/demo2.tar" fixtures/demo
+time ./bin/tsbuild "${allow[@]}" -t demo:1.0 --build-arg GREETING=hello --progress=plain -o "type=oci,dest=$out/demo2.tar" fixtures/demo
 echo "== skopeo inspect" >&2
 skopeo inspect --config "oci-archive:$out/demo.tar" | jq -c '.config | {Entrypoint, Cmd, User, WorkingDir, Env}'
 echo "== run the image (umoci unpack + runc run)" >&2

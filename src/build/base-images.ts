@@ -18,6 +18,8 @@ export interface BaseImagesOptions {
   stateRoot?: string;
   /** `--pull`: ask the registry what each tag points at now, even when a resolution is recorded. */
   pull?: boolean;
+  /** `--allow fs.read` dirs: oci-layout bases outside the context may be read from under them. */
+  fsRead?: readonly string[];
   /** Makes the registry client, the first time a build names a registry image. */
   registry?: () => Promise<{ client: RegistryClient; sources?: BlobSources }>;
 }
@@ -31,7 +33,8 @@ interface TagRecord {
 }
 
 /**
- * FROM and COPY --from images: `oci-layout://DIR[:tag]` (DIR relative to the build context) or a
+ * FROM and COPY --from images: `oci-layout://DIR[:tag]` (DIR relative to the build context, and
+ * inside it unless granted with --allow fs.read) or a
  * registry reference. Registry images are cached by digest: the first build records which
  * manifest a tag resolved to, and later builds use that digest and the blobs already in the
  * content store without asking the registry anything. `--pull` re-checks the tag with one
@@ -58,7 +61,7 @@ export class BaseImages {
   /** The build's registry client, for pushes: shares what pulls learnt (tokens, schemes). */
   readonly registryClient = async (): Promise<RegistryClient> => (await this.client()).client;
 
-  readonly resolve: BaseImageResolver = async (ref) => {
+  readonly resolve: BaseImageResolver = async (ref, location) => {
     const platform = hostPlatform();
     let image: ResolvedImage;
     let origin: ImageOrigin;
@@ -66,6 +69,8 @@ export class BaseImages {
       const { parseOciLayoutRef, resolveOciLayout } = await import('../registry/oci-layout.js');
       const parsed = parseOciLayoutRef(ref);
       const dir = isAbsolute(parsed.dir) ? parsed.dir : resolve(this.contextDir, parsed.dir);
+      const { checkLayoutAccess } = await import('./layout-access.js');
+      await checkLayoutAccess(ref, dir, this.contextDir, this.opts.fsRead ?? [], location);
       image = await resolveOciLayout(dir, parsed.tag, platform, this.store);
       origin = { kind: 'oci-layout', dir };
     } else {

@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { IgnoreMatcher, parseDockerignore } from '../frontend/dockerignore.js';
+import { resolveInRoot } from '../snapshot/resolve-in-root.js';
 
 export interface IgnorePredicates {
   isIgnored(rel: string): boolean;
@@ -9,17 +10,15 @@ export interface IgnorePredicates {
 
 /**
  * `<Dockerfile>.dockerignore` beside the Dockerfile wins over `<context>/.dockerignore`, as in
- * BuildKit. No file: nothing is ignored.
+ * BuildKit. No file: nothing is ignored. Each is read as BuildKit sees it through its local
+ * source: a symlink resolves inside the directory it sits in (the context, or the Dockerfile's
+ * dir), so a link to a host file reads that path there, and nothing of the host.
  */
 export async function loadDockerignore(contextDir: string, dockerfilePath: string | undefined): Promise<IgnorePredicates> {
-  const candidates = [...(dockerfilePath ? [`${dockerfilePath}.dockerignore`] : []), join(contextDir, '.dockerignore')];
-  for (const file of candidates) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch {
-      continue;
-    }
+  const candidates: [string, string][] = [...(dockerfilePath ? [[dirname(dockerfilePath), `${basename(dockerfilePath)}.dockerignore`] as [string, string]] : []), [contextDir, '.dockerignore']];
+  for (const [root, name] of candidates) {
+    const text = await readInside(root, name);
+    if (text === undefined) continue;
     const matcher = new IgnoreMatcher(parseDockerignore(text));
     return {
       isIgnored: (rel) => matcher.matches(rel),
@@ -27,4 +26,11 @@ export async function loadDockerignore(contextDir: string, dockerfilePath: strin
     };
   }
   return { isIgnored: () => false };
+}
+
+/** A regular file at `/name` of `root`, symlinks resolved inside `root`; undefined when there is none. */
+async function readInside(root: string, name: string): Promise<string | undefined> {
+  const path = await resolveInRoot(root, '/' + name).catch(() => undefined);
+  if (!path || !(await lstat(path).catch(() => undefined))?.isFile()) return undefined;
+  return readFile(path, 'utf8').catch(() => undefined);
 }

@@ -2,7 +2,7 @@
  * One build, end to end: Dockerfile → plan (frontend) → results (solver) → image (layer blobs,
  * config, manifest) → outputs (exporters). This module only wires the others together.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { CacheRecords } from '../cache/cache-records.js';
 import { ContentStore } from '../cache/content-store.js';
@@ -19,6 +19,7 @@ import { Solver } from '../solver/solve.js';
 import { StepHistory } from '../solver/step-history.js';
 import { BaseImages } from './base-images.js';
 import type { BuildRequest, BuildResult } from './build-request.js';
+import { readDockerfile } from './dockerfile-file.js';
 import { loadDockerignore } from './dockerignore-file.js';
 import { layerProvider } from './image-layers.js';
 import { exportOutputs } from './outputs.js';
@@ -56,10 +57,10 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
 
   const rel = req.dockerfilePath ? relative(process.cwd(), req.dockerfilePath) : '';
   const file = req.dockerfilePath ? (rel && !rel.startsWith('..') ? rel : req.dockerfilePath) : 'Dockerfile (stdin)';
-  const source = req.dockerfileSource ?? (await readFile(req.dockerfilePath!, 'utf8'));
+  const source = req.dockerfileSource ?? (await readDockerfile(req.dockerfilePath!));
   const ignore = await loadDockerignore(req.contextDir, req.dockerfilePath);
   const bases = new BaseImages(store, req.contextDir, {
-    stateRoot: req.stateRoot, ...(req.pull ? { pull: true } : {}),
+    stateRoot: req.stateRoot, ...(req.pull ? { pull: true } : {}), fsRead: req.allow?.fsRead ?? [],
     registry: async () => {
       const { createRegistryClient, blobSources } = await import('./registry-setup.js');
       return { client: createRegistryClient(req), sources: blobSources(req.stateRoot) };

@@ -1,6 +1,8 @@
-import { lstatSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { constants, lstatSync } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import { resolveInRoot } from '../snapshot/resolve-in-root.js';
 
 /**
  * A RUN's root filesystem as runc gets it, and how tsbuild looks into it before runc starts
@@ -37,12 +39,9 @@ export function mountedRoot(path: string): ContainerRoot {
   return {
     path,
     writableDir: path,
+    // Symlinks on the way resolve as the container sees them: /etc/passwd -> /x is /x of the root.
     async readFile(rel) {
-      try {
-        return await readFile(join(path, rel), 'utf8');
-      } catch {
-        return undefined;
-      }
+      return readRootFile(await resolveInRoot(path, '/' + rel), rel);
     },
     // Synchronous: every RUN checks each spec mount point, nearly always present, in series.
     async absent(paths) {
@@ -57,4 +56,40 @@ export function mountedRoot(path: string): ContainerRoot {
       return out;
     },
   };
+}
+
+/** What tsbuild reads from a root (/etc/passwd, /etc/group) is a few KiB; more is refused unread. */
+export const ROOT_FILE_MAX = 4 << 20;
+
+/**
+ * Reads `host`, the file a root has at `/rel` (symlinks already resolved inside the root): a
+ * regular file of at most ROOT_FILE_MAX bytes, or undefined when there is none. Anything else
+ * (a device, a fifo, a directory, a huge file) is the Dockerfile's doing and a UserError: it is
+ * never opened or read into memory.
+ */
+export async function readRootFile(host: string, rel: string): Promise<string | undefined> {
+  const st = await lstat(host).catch(() => undefined);
+  if (!st) return undefined;
+  checkRootFile(st, rel);
+  const fh = await open(host, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => undefined);
+  if (!fh) return undefined;
+  try {
+    checkRootFile(await fh.stat(), rel);
+    const buf = Buffer.alloc(ROOT_FILE_MAX + 1);
+    let size = 0;
+    for (let n = -1; n !== 0 && size < buf.length; size += n) n = (await fh.read(buf, size, buf.length - size, size)).bytesRead;
+    if (size > ROOT_FILE_MAX) checkRootFile({ isFile: () => true, size }, rel);
+    return buf.toString('utf8', 0, size);
+  } finally {
+    await fh.close();
+  }
+}
+
+function checkRootFile(st: { isFile(): boolean; size: number }, rel: string): void {
+  if (!st.isFile()) {
+    throw new UserError(`/${rel} in the image is not a regular file`, { hint: `an earlier step replaced /${rel}; it must be a plain text file for user and group names to be looked up` });
+  }
+  if (st.size > ROOT_FILE_MAX) {
+    throw new UserError(`/${rel} in the image is larger than ${ROOT_FILE_MAX >> 20} MiB (${st.size} bytes)`, { hint: 'user and group names are looked up in it; use numeric ids, or keep the file small' });
+  }
 }

@@ -1,9 +1,14 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT_FILE_MAX } from './container-root.js';
 import { readGroup, readPasswd, resolveUser } from './user.js';
 import { userErrorOf } from '../../test/helpers/user-error.js';
+
+const execFileP = promisify(execFile);
 
 const PASSWD = [
   'root:x:0:0:root:/root:/bin/sh',
@@ -121,5 +126,46 @@ describe('resolveUser', () => {
     } finally {
       await rm(r, { recursive: true, force: true });
     }
+  });
+});
+
+describe('/etc/passwd and /etc/group that are not plain files of the root', () => {
+  let evil: string;
+  let host: string;
+  beforeAll(async () => {
+    evil = await mkdtemp(join(tmpdir(), 'tsbuild-user-test-evil-'));
+    host = await mkdtemp(join(tmpdir(), 'tsbuild-user-test-host-'));
+    await mkdir(join(evil, 'etc'));
+    await mkdir(join(evil, 'inside'));
+    await writeFile(join(host, 'passwd'), 'hostonly:x:4242:4242::/:/bin/sh\n');
+    await writeFile(join(evil, 'inside', 'passwd'), 'rootonly:x:77:77::/:/bin/sh\n');
+  });
+  afterAll(async () => {
+    await rm(evil, { recursive: true, force: true });
+    await rm(host, { recursive: true, force: true });
+  });
+  const linkPasswd = async (target: string) => {
+    await rm(join(evil, 'etc', 'passwd'), { force: true });
+    await symlink(target, join(evil, 'etc', 'passwd'));
+  };
+
+  it('a symlink to a host path is that path inside the root, never the host file', async () => {
+    await linkPasswd(join(host, 'passwd'));
+    expect(await readPasswd(evil)).toEqual([]);
+    await linkPasswd('../'.repeat(20) + join(host, 'passwd').slice(1));
+    expect(await readPasswd(evil)).toEqual([]);
+    await linkPasswd('/inside/passwd');
+    expect((await readPasswd(evil)).map((e) => e.name)).toEqual(['rootonly']);
+  });
+
+  it('a device or a file over the limit is a user error, not read', async () => {
+    await rm(join(evil, 'etc', 'passwd'), { force: true });
+    await execFileP('mknod', [join(evil, 'etc', 'passwd'), 'c', '1', '5']);
+    const err = await userErrorOf(resolveUser(evil, 'app', 'USER app'));
+    expect(err.message).toMatch(/\/etc\/passwd in the image is not a regular file/);
+    await rm(join(evil, 'etc', 'passwd'));
+    await truncate(join(evil, 'inside', 'passwd'), ROOT_FILE_MAX + 1);
+    await linkPasswd('/inside/passwd');
+    expect((await userErrorOf(readPasswd(evil))).message).toMatch(/larger than 4 MiB/);
   });
 });

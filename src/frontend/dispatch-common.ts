@@ -1,6 +1,6 @@
 /** What the filesystem instructions share: the dispatch context and how a step's vertex is made. */
 import type { Vertex } from '../solver/graph.js';
-import type { SourceLocation } from '../errors.js';
+import { UserError, type SourceLocation } from '../errors.js';
 import type { ShellLex } from './shell-lexer.js';
 import type { StageState } from './stage-state.js';
 
@@ -28,4 +28,13 @@ export function newVertex(state: StageState, ctx: FsDispatchContext, op: Vertex[
     location: ins.location,
     noCache: ctx.noCache || undefined,
   };
+}
+
+/**
+ * A path from the Dockerfile, checked before it reaches the filesystem: no system call takes a
+ * NUL byte, so one is the Dockerfile's error at its line, not a crash in a later step.
+ */
+export function checkPathWord(path: string, what: string, location: SourceLocation): string {
+  if (path.includes('\0')) throw new UserError(`${what} ${JSON.stringify(path)} contains a NUL byte`, { location, hint: 'paths cannot hold NUL bytes; remove it from the Dockerfile' });
+  return path;
 }

@@ -3,11 +3,12 @@ import { posix } from 'node:path';
 import { UserError } from '../errors.js';
 import type { CopyOp, GitSource, UrlSource, Vertex } from '../solver/graph.js';
 import { octalMode, parseModeChange } from '../snapshot/file-mode.js';
+import { inlineFileName } from '../snapshot/inline-name.js';
 import { parseCommitChecksum, parseDigest } from '../sources/checksum.js';
 import { parseGitRef } from '../sources/git-ref.js';
 import { urlFileName } from '../sources/http-download.js';
 import { addHistory } from './dispatch-config.js';
-import { newVertex, type FsDispatchContext } from './dispatch-common.js';
+import { checkPathWord, newVertex, type FsDispatchContext } from './dispatch-common.js';
 import { IgnoreMatcher } from './dockerignore.js';
 import type { CopyInstruction } from './instruction-types.js';
 import { ShellLex } from './shell-lexer.js';
@@ -87,7 +88,7 @@ function remoteSource(p: string, ins: CopyInstruction, opts: RemoteOptions): Url
 export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx: FsDispatchContext): Promise<void> {
   const scope = expansionScope(state);
   const lex = ctx.lex;
-  const destWord = lex.processWord(ins.dest, scope);
+  const destWord = checkPathWord(lex.processWord(ins.dest, scope), `${ins.kind} destination`, ins.location);
   const dest = resolveDest(state.config.WorkingDir, destWord);
   const inputs: Vertex[] = [state.vertex];
   let fromInput = 0;
@@ -112,12 +113,18 @@ export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx:
     const doc = /^<<-?["']?([^"']+)["']?$/.exec(word);
     if (doc && heredocs.has(doc[1]!)) {
       const h = heredocs.get(doc[1]!)!;
+      try {
+        inlineFileName(h.name);
+      } catch (err) {
+        if (err instanceof UserError) throw new UserError(err.message, { location: ins.location, ...(err.hint ? { hint: err.hint } : {}) });
+        throw err;
+      }
       // Heredoc bodies expand variables but keep their quotes, as BuildKit's heredoc lexer does.
       sources.push({ kind: 'inline', name: h.name, content: h.expand ? HEREDOC_LEX.processWord(h.content, scope) : h.content });
       shownDocs.push(`<<${h.name}`);
       continue;
     }
-    const p = lex.processWord(word, scope);
+    const p = checkPathWord(lex.processWord(word, scope), `${ins.kind} source`, ins.location);
     shown.push(p);
     let r: UrlSource | GitSource | undefined;
     try {

@@ -41,3 +41,11 @@ describe('parseRunMount', () => {
     expect(() => parse('type=tmpfs,target=/x,size=lots')).toThrow(/invalid size/);
   });
 });
+
+describe('parseRunMount: NUL bytes', () => {
+  it('a NUL byte in a target, source or id is a UserError at the RUN', () => {
+    for (const text of ['type=tmpfs,target=/a\0b', 'type=bind,source=a\0b,target=/m', 'type=cache,id=a\0b,target=/c']) {
+      expect(() => parseRunMount(text, (w) => w, { file: 'Dockerfile', line: 3, column: 1 }, 0)).toThrow(UserError);
+    }
+  });
+});

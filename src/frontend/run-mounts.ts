@@ -59,7 +59,9 @@ export function parseRunMount(text: string, expand: (word: string) => string, lo
     const eq = f.indexOf('=');
     const rawKey = (eq < 0 ? f : f.slice(0, eq)).trim().toLowerCase();
     const key = ALIASES[rawKey] ?? rawKey;
-    kv.set(key, eq < 0 ? undefined : expand(f.slice(eq + 1)));
+    const value = eq < 0 ? undefined : expand(f.slice(eq + 1));
+    if (value?.includes('\0')) fail(`${key} contains a NUL byte`, 'paths and ids cannot hold NUL bytes');
+    kv.set(key, value);
   }
   const type = kv.get('type') ?? 'bind';
   const allowed = KEYS[type];

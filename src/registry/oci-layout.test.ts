@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -47,6 +47,23 @@ describe('resolveOciLayout', () => {
     expect(r.configDescriptor.digest).toBe(img.configDigest);
     expect(r.config.rootfs.diff_ids).toEqual(img.diffIds);
     for (const d of [img.manifestDigest, img.configDigest, ...img.layerDigests]) expect(await store.has(d)).toBe(true);
+  });
+
+  test('files of the layout that are symlinks resolve inside the layout dir, never to a host file', async () => {
+    // a copy whose index.json and config blob are links to the real ones outside it (as a host file would be)
+    const linked = join(tmp, 'linked');
+    await cp(img.layout, linked, { recursive: true });
+    const configBlob = join('blobs', 'sha256', img.configDigest.slice('sha256:'.length));
+    for (const f of ['index.json', configBlob]) {
+      await rm(join(linked, f));
+      await symlink(join(img.layout, f), join(linked, f));
+    }
+    const err = await resolveOciLayout(linked, undefined, amd64, freshStore()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toMatch(/no readable index\.json/);
+    await rm(join(linked, 'index.json'));
+    await cp(join(img.layout, 'index.json'), join(linked, 'index.json'));
+    await expect(resolveOciLayout(linked, undefined, amd64, freshStore())).rejects.toThrow(/the layout is missing blob/);
   });
 
   test('resolves a tagged index to the platform', async () => {

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { UserError } from '../errors.js';
+import { resolveInRoot } from '../snapshot/resolve-in-root.js';
 import { ContentStore, DigestMismatchError, parseDigest, sha256Digest } from '../cache/content-store.js';
 import type { Descriptor, Digest, ImageManifest } from '../image/types.js';
 import { MediaType } from '../image/types.js';
@@ -78,7 +79,7 @@ export async function resolveOciLayout(dir: string, tag: string | undefined, pla
 async function checkLayoutMarker(root: string, source: string): Promise<void> {
   let marker: unknown;
   try {
-    marker = JSON.parse(await readFile(join(root, 'oci-layout'), 'utf8'));
+    marker = JSON.parse(await readFile(await layoutFile(root, 'oci-layout'), 'utf8'));
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     throw new UserError(`${source}: ${root} is not an OCI image layout (${missing ? 'no oci-layout file' : 'unreadable oci-layout file'})`, {
@@ -93,7 +94,7 @@ async function checkLayoutMarker(root: string, source: string): Promise<void> {
 async function readIndexJson(root: string, source: string): Promise<Extract<ParsedManifest, { kind: 'index' }>['index']> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(join(root, 'index.json'));
+    bytes = await readFile(await layoutFile(root, 'index.json'));
   } catch {
     throw new UserError(`${source}: the layout has no readable index.json`);
   }
@@ -153,7 +154,7 @@ async function loadManifest(root: string, wanted: Wanted, source: string): Promi
 
 /** Reads a manifest-sized blob of the layout, verified against its descriptor. */
 async function readSmallBlob(root: string, wanted: Wanted, source: string): Promise<Buffer> {
-  const path = layoutBlobPath(root, wanted.digest, source);
+  const path = await layoutBlobPath(root, wanted.digest, source);
   let size: number;
   try {
     size = (await stat(path)).size;
@@ -188,7 +189,7 @@ export async function readLayoutManifest(dir: string, tag: string, store: Conten
 /** Copies blob `desc` of the layout at `root` into `store`, verifying it; `what` names it in errors. */
 export async function copyLayoutBlob(root: string, desc: Descriptor, store: ContentStore, what: string): Promise<void> {
   if (await store.has(desc.digest)) return;
-  const path = layoutBlobPath(root, desc.digest, what);
+  const path = await layoutBlobPath(root, desc.digest, what);
   try {
     await stat(path);
   } catch {
@@ -204,10 +205,20 @@ export async function copyLayoutBlob(root: string, desc: Descriptor, store: Cont
   }
 }
 
-function layoutBlobPath(root: string, digest: string, what: string): string {
+function layoutBlobPath(root: string, digest: string, what: string): Promise<string> {
+  let hex: string;
   try {
-    return join(root, 'blobs', 'sha256', parseDigest(digest).hex);
+    hex = parseDigest(digest).hex;
   } catch {
     throw new UserError(`${what}: unsupported or malformed digest ${JSON.stringify(digest)} (only sha256 is supported)`);
   }
+  return layoutFile(root, `blobs/sha256/${hex}`);
+}
+
+/**
+ * A file of the layout, symlinks resolved inside the layout dir: a layout in the context can
+ * only be read where the build was let read, not through a link to any host file.
+ */
+function layoutFile(root: string, rel: string): Promise<string> {
+  return resolveInRoot(root, '/' + rel);
 }

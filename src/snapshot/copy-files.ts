@@ -1,9 +1,11 @@
 import { chmodSync, chownSync, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
-import { chmod, chown, copyFile, lstat, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, lstat, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { UserError } from '../errors.js';
 import type { ContextEntry, SelectedMatch } from '../cache/context-source.js';
 import type { ModeChange } from './file-mode.js';
+import { inlineFileName } from './inline-name.js';
+import { mkdirAllInRoot } from './mkdir-in-root.js';
 import { resolveInRoot } from './resolve-in-root.js';
 
 export interface Owner {
@@ -44,23 +46,8 @@ async function statOrUndefined(p: string) {
 }
 
 /** mkdir -p inside the rootfs, giving directories it creates `owner` and 0755 (as BuildKit does). */
-async function mkdirAllInRoot(root: string, dir: string, owner: Owner): Promise<string> {
-  const parts = posix.normalize(dir).split('/').filter(Boolean);
-  let current = '/';
-  for (const part of parts) {
-    current = posix.join(current, part);
-    const host = await resolveInRoot(root, current);
-    const st = await statOrUndefined(host);
-    if (!st) {
-      await mkdir(host, { mode: 0o755 });
-      await chmod(host, 0o755);
-      await chown(host, owner.uid, owner.gid);
-    } else if (!st.isDirectory()) {
-      throw new UserError(`cannot copy to ${dir}: ${current} exists and is not a directory`);
-    }
-  }
-  return resolveInRoot(root, dir);
-}
+const mkdirAll = (root: string, dir: string, owner: Owner): Promise<string> =>
+  mkdirAllInRoot(root, dir, { uid: owner.uid, gid: owner.gid, mode: 0o755, what: `cannot copy to ${dir}` });
 
 /** Larger files are copied by the thread pool, so a huge one does not stall the event loop. */
 const SYNC_COPY_MAX = 4 << 20;
@@ -164,21 +151,21 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
   // source may have made), or as the destination itself.
   const entryTarget = async (name: string): Promise<string> =>
     destIsDir || (await statOrUndefined(await resolveInRoot(req.destRoot, req.dest)))?.isDirectory()
-      ? join(await mkdirAllInRoot(req.destRoot, req.dest, defaultOwner), name)
-      : join(await mkdirAllInRoot(req.destRoot, posix.dirname(req.dest), defaultOwner), posix.basename(req.dest));
+      ? join(await mkdirAll(req.destRoot, req.dest, defaultOwner), name)
+      : join(await mkdirAll(req.destRoot, posix.dirname(req.dest), defaultOwner), posix.basename(req.dest));
 
   for (const { kind, srcRoot, match } of placements) {
     if (kind === 'contents') {
       // A directory source copies its contents; a destination it has to create gets 0755 and the
       // copy's owner, not the source directory's metadata (as BuildKit's MkdirAll does).
-      const target = await mkdirAllInRoot(req.destRoot, req.dest, defaultOwner);
+      const target = await mkdirAll(req.destRoot, req.dest, defaultOwner);
       const base = match.root.rel;
       for (const child of match.children) {
         const rel = base ? child.rel.slice(base.length + 1) : child.rel;
         await place(srcRoot, child, join(target, rel));
       }
     } else if (kind === 'extract') {
-      const target = await mkdirAllInRoot(req.destRoot, req.dest, defaultOwner);
+      const target = await mkdirAll(req.destRoot, req.dest, defaultOwner);
       const { extractArchive } = await import('./extract-archive.js');
       await extractArchive(join(srcRoot, match.root.rel), target, { label: match.name, ...(req.owner ? { owner: req.owner } : {}) });
     } else {
@@ -186,7 +173,7 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
     }
   }
   for (const doc of req.inline) {
-    const target = await entryTarget(doc.name);
+    const target = await entryTarget(inlineFileName(doc.name));
     await rm(target, { force: true });
     await writeFile(target, doc.content);
     await chown(target, defaultOwner.uid, defaultOwner.gid);

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UserError } from '../errors.js';
 import { resolveInRoot } from './resolve-in-root.js';
 
 let root: string;
@@ -67,7 +68,8 @@ describe('resolveInRoot', () => {
     expect(await resolveInRoot(root, '/bin/new-tool')).toBe(join(root, 'usr/bin/new-tool'));
   });
 
-  it('a symlink loop is an error, not a hang', async () => {
+  it("a symlink loop is the Dockerfile's error (a UserError, exit 1), not a hang", async () => {
     await expect(resolveInRoot(root, '/loop-a/x')).rejects.toThrow(/too many levels of symbolic links/);
+    await expect(resolveInRoot(root, '/loop-a/x')).rejects.toBeInstanceOf(UserError);
   });
 });

@@ -1,5 +1,6 @@
 import { lstat, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import { UserError } from '../errors.js';
 
 /**
  * Resolves `path` (absolute inside a rootfs) to a host path under `root`, following symlinks as
@@ -28,7 +29,7 @@ export async function resolveInRoot(root: string, path: string, followLast = tru
       isLink = false;
     }
     if (isLink && (!last || followLast)) {
-      if (++hops > 255) throw new Error(`too many levels of symbolic links resolving ${path}`);
+      if (++hops > 255) throw new UserError(`too many levels of symbolic links resolving ${path}`, { hint: "a symlink on the way leads back to itself (a loop)" });
       const target = await readlink(host);
       const targetParts = target.split('/').filter(Boolean);
       if (target.startsWith('/')) resolved.length = 0;

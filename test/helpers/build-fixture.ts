@@ -27,9 +27,19 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Subcommands of the CLI; anything else is a build. */
+const SUBCOMMANDS = new Set(['du', 'prune']);
+
+/**
+ * Builds read the fixture base layouts (FROM_BASE) from outside their temp contexts, which the
+ * CLI allows only when granted, so every build run here is granted fixtures/base.
+ */
+export const ALLOW_FIXTURE_BASES = ['--allow', `fs.read=${join(REPO_ROOT, 'fixtures/base')}`];
+
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+  const isBuild = !SUBCOMMANDS.has(args[0] ?? '') && !args.includes('--help') && !args.includes('--version');
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(TSBUILD, args, { cwd: opts.cwd ?? REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(TSBUILD, isBuild ? [...ALLOW_FIXTURE_BASES, ...args] : args, { cwd: opts.cwd ?? REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

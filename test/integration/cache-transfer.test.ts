@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { FROM_BASE, makeFixture, runCli, TSBUILD, unpackArchive, type CliResult, type Fixture } from '../helpers/build-fixture.js';
+import { ALLOW_FIXTURE_BASES, FROM_BASE, makeFixture, runCli, TSBUILD, unpackArchive, type CliResult, type Fixture } from '../helpers/build-fixture.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const run = promisify(execFile);
@@ -162,7 +162,7 @@ describe('build cache export and import', () => {
     const args = ['--progress=plain', '-t', 'app:1', '--cache-from', `type=local,src=${join(work, 'local-cache')}`, fx.context];
     for (const ms of [150, 300, 450, 600, 800]) {
       await new Promise<void>((resolve) => {
-        const child = spawn(TSBUILD, args, { env: { ...process.env, TSBUILD_ROOT: state }, stdio: 'ignore' });
+        const child = spawn(TSBUILD, [...ALLOW_FIXTURE_BASES, ...args], { env: { ...process.env, TSBUILD_ROOT: state }, stdio: 'ignore' });
         const timer = setTimeout(() => child.kill('SIGKILL'), ms);
         child.on('exit', () => {
           clearTimeout(timer);

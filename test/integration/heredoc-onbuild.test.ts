@@ -102,7 +102,7 @@ describe('ONBUILD', () => {
     await mkdir(layout);
     await run('tar', ['-xf', parent.archive, '-C', layout]);
     child = await makeFixture({ Dockerfile: `FROM oci-layout://${layout}:latest\nRUN test -f /trig && echo child > /child\n`, 'marker.txt': 'from the child context' });
-    const res = await child.build();
+    const res = await child.build(['--allow', `fs.read=${layout}`]);
     expect(res.exitCode, res.stderr).toBe(0);
     const img = await child.unpack();
     expect(await img.read('/trig')).toBe('triggered\n');

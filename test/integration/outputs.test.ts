@@ -79,7 +79,7 @@ describe('outputs', () => {
     const next = await makeFixture({ Dockerfile: `FROM oci-layout://${out('layout')}:1\nRUN cat /made /app/a.txt > /both\n` });
     try {
       // type=local rather than umoci, which cannot read zstd layers
-      const res = await runCli(['--progress=plain', '-o', `type=local,dest=${join(next.dir, 'fs')}`, next.context], { env: { TSBUILD_ROOT: next.stateRoot } });
+      const res = await runCli(['--progress=plain', '--allow', `fs.read=${out('layout')}`, '-o', `type=local,dest=${join(next.dir, 'fs')}`, next.context], { env: { TSBUILD_ROOT: next.stateRoot } });
       expect(res.exitCode, res.stderr).toBe(0);
       expect(await readFile(join(next.dir, 'fs', 'both'), 'utf8')).toBe('made\nfrom the context\n');
     } finally {

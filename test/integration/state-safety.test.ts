@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StatePaths } from '../../src/cache/state-dir.js';
-import { FROM_BASE, makeFixture, runCli, TSBUILD, type Fixture } from '../helpers/build-fixture.js';
+import { ALLOW_FIXTURE_BASES, FROM_BASE, makeFixture, runCli, TSBUILD, type Fixture } from '../helpers/build-fixture.js';
 
 const run = promisify(execFile);
 
 /** Starts a build and SIGKILLs it after `ms`; resolves once it is dead. */
 function killedBuild(f: Fixture, ms: number, extra: string[]): Promise<void> {
   return new Promise((resolve) => {
-    const child = spawn(TSBUILD, ['--progress=plain', '-t', 'fixture:latest', ...extra, f.context], {
+    const child = spawn(TSBUILD, [...ALLOW_FIXTURE_BASES, '--progress=plain', '-t', 'fixture:latest', ...extra, f.context], {
       env: { ...process.env, TSBUILD_ROOT: f.stateRoot }, stdio: 'ignore',
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), ms);

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mountedRoot, NeedsMountedRoot, type ContainerRoot } from '../../executor/container-root.js';
+import { mountedRoot, NeedsMountedRoot, readRootFile, type ContainerRoot } from '../../executor/container-root.js';
 import { lookupInChain } from '../../snapshot/lower-lookup.js';
 import { mountOverlay, rootOverlayOptions, unmount } from '../../snapshot/overlay.js';
 import type { PendingSnapshot } from '../../snapshot/snapshot-store.js';
@@ -117,8 +117,7 @@ function layerChainRoot(ctx: SolveContext, layers: string[], pending: PendingSna
         return undefined;
       }
       if (state.stat.isSymbolicLink()) throw symlinked(rel);
-      if (!state.stat.isFile()) return undefined;
-      return readFile(join(state.layer, rel), 'utf8');
+      return readRootFile(join(state.layer, rel), rel);
     },
     async absent(paths) {
       const rels = paths.map((p) => p.replace(/^\/+/, ''));

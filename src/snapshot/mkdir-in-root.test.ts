@@ -1,0 +1,41 @@
+import { lstat, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { userErrorOf } from '../../test/helpers/user-error.js';
+import { mkdirAllInRoot } from './mkdir-in-root.js';
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'tsbuild-mkdir-in-root-'));
+});
+afterEach(async () => rm(root, { recursive: true, force: true }));
+
+const opts = { uid: 7, gid: 8, mode: 0o750, what: 'WORKDIR /x' };
+
+describe('mkdirAllInRoot', () => {
+  it('makes the dirs a dangling link points at, inside the root, with the owner and mode', async () => {
+    await symlink('/nonexist/deeper', join(root, 'evil'));
+    const host = await mkdirAllInRoot(root, '/evil/sub', opts);
+    expect(host).toBe(join(root, 'nonexist/deeper/sub'));
+    for (const d of ['nonexist', 'nonexist/deeper', 'nonexist/deeper/sub']) {
+      const st = await lstat(join(root, d));
+      expect([st.isDirectory(), st.mode & 0o777, st.uid, st.gid]).toEqual([true, 0o750, 7, 8]);
+    }
+  });
+
+  it('a relative link climbing out stays in the root', async () => {
+    await mkdir(join(root, 'a'));
+    await symlink('../../../../../../escape/here', join(root, 'a/up'));
+    expect(await mkdirAllInRoot(root, '/a/up/x', opts)).toBe(join(root, 'escape/here/x'));
+  });
+
+  it('a file on the way, or a symlink loop, is a UserError', async () => {
+    await writeFile(join(root, 'f'), '');
+    expect((await userErrorOf(mkdirAllInRoot(root, '/f/sub', opts))).message).toBe('WORKDIR /x: /f exists and is not a directory');
+    await symlink('/f/deeper', join(root, 'tofile'));
+    expect((await userErrorOf(mkdirAllInRoot(root, '/tofile/sub', opts))).message).toMatch(/not a directory/);
+    await symlink('/loop', join(root, 'loop'));
+    expect((await userErrorOf(mkdirAllInRoot(root, '/loop/sub', opts))).message).toMatch(/too many levels of symbolic links/);
+  });
+});
