@@ -2,7 +2,7 @@
  * The client against a scripted registry, for what a well-behaved registry never does: demand
  * tokens, lie about content, redirect to storage, fail transiently.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -376,5 +376,35 @@ describe('RegistryClient against a scripted registry', () => {
     expect(await store.has(sha256(big))).toBe(true);
     expect(ranges).toHaveLength(2);
     expect(ranges[1]).toMatch(/^bytes=\d+-$/);
+  });
+
+  test('a blob another build committed meanwhile: the connection of its unread answer is closed, not left holding the process for the 60 s idle timeout', async () => {
+    const big = randomBytes(2 << 20);
+    let closed!: () => void;
+    const answerClosed = new Promise<void>((resolve) => (closed = resolve));
+    const host = await serve(
+      registryHandler('app', (path, _req, res) => {
+        if (path !== `/v2/app/blobs/${sha256(big)}`) return false;
+        res.socket!.on('close', closed);
+        res.end(big);
+        return true;
+      }),
+    );
+    // The client finds the blob missing; by the time its answer arrives, another build has it.
+    class RacedStore extends ContentStore {
+      private asked = 0;
+      override async has(digest: string): Promise<boolean> {
+        if (digest === sha256(big) && this.asked++ === 0) {
+          await this.put(big, 'application/octet-stream');
+          return false;
+        }
+        return super.has(digest);
+      }
+    }
+    const store = new RacedStore(join(tmp, `store-${n++}`));
+    await store.init();
+    await new RegistryClient().fetchBlob(parseReference(`${host}/app`), { mediaType: 'x', digest: sha256(big) as Digest, size: big.length }, store);
+    const outcome = await Promise.race([answerClosed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open after 5 s'), 5000).unref())]);
+    expect(outcome).toBe('closed');
   });
 });

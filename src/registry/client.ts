@@ -41,6 +41,11 @@ export class RegistryClient {
     this.attempts = Math.max(1, opts.attempts ?? 3);
   }
 
+  /** Closes every connection, idle or in use: for when the build is done with the registry. */
+  close(): void {
+    this.session.close();
+  }
+
   /**
    * The digest a tag points at now, by one HEAD request (Docker-Content-Digest), or undefined
    * when the registry does not say (then a GET is needed to know).
@@ -126,7 +131,11 @@ export class RegistryClient {
       throw new UserError(`${what} is missing from registry ${ref.registry}`, { hint: 'the image in the registry is incomplete; push it again' });
     }
     if (first.status !== 200) throw await unexpected(first, what, ref.registry);
-    const body = Readable.from(this.resumable(ref, url, desc, what, first, signal));
+    // The answer being read now. Ingest may not read it at all (another build committed the blob
+    // meanwhile), and a generator that never started runs no finally: an unread answer holds its
+    // socket, and the process, until the idle timeout.
+    const reading = { res: first };
+    const body = Readable.from(this.resumable(ref, url, desc, what, reading, signal));
     try {
       await store.ingest(body, { digest: desc.digest, size: desc.size }, what);
     } catch (err) {
@@ -140,6 +149,8 @@ export class RegistryClient {
       if (signal?.aborted || err instanceof UserError) throw err;
       if (isTransient(err)) throw new UserError(`download of ${what} failed: ${describeCause(err)}`, { cause: err });
       throw err;
+    } finally {
+      if (!reading.res.body.readableEnded) reading.res.body.destroy();
     }
   }
 
@@ -148,8 +159,8 @@ export class RegistryClient {
    * (a 200 answer to the Range request is skipped up to where we were). Stops early when the
    * registry sends more than the descriptor's size: the store's size check then fails.
    */
-  private async *resumable(ref: ImageReference, url: URL, desc: Descriptor, what: string, first: HttpResponse, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
-    let res = first;
+  private async *resumable(ref: ImageReference, url: URL, desc: Descriptor, what: string, reading: { res: HttpResponse }, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+    let res = reading.res;
     let received = 0;
     let skip = 0;
     for (let attempt = 1; ; attempt++) {
@@ -177,7 +188,7 @@ export class RegistryClient {
       }
       if (attempt >= this.attempts) return; // short: ingest reports the size mismatch
       await sleep(backoff(attempt), signal);
-      res = await this.send(ref, 'GET', url, what, signal, { range: `bytes=${received}-` });
+      res = reading.res = await this.send(ref, 'GET', url, what, signal, { range: `bytes=${received}-` });
       if (res.status === 206) {
         const start = /^bytes (\d+)-/.exec(res.header('content-range') ?? '')?.[1];
         if (Number(start) !== received) {

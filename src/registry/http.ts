@@ -91,6 +91,9 @@ export class HttpClient {
       // may take long to send: that is covered by the idle timeout on the socket instead).
       let timer: NodeJS.Timeout | undefined;
       const startTimer = () => {
+        // The answer (or an error) may come before the body is flushed: no timer then, or it
+        // would outlive the request by the whole timeout.
+        if (settled) return;
         timer = setTimeout(() => r.destroy(new HttpError(`no answer from ${req.url.host} within ${this.headersTimeout / 1000}s`, 'ETIMEDOUT')), this.headersTimeout);
       };
       r.setTimeout(this.idleTimeout, () => r.destroy(new HttpError(`${req.url.host} stalled for ${this.idleTimeout / 1000}s`, 'ETIMEDOUT')));
