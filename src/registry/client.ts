@@ -142,7 +142,7 @@ export class RegistryClient {
     } catch (err) {
       if (err instanceof DigestMismatchError) {
         const size = err.what.endsWith(' size');
-        throw new UserError(`${size ? 'size' : 'digest'} mismatch in ${what}: expected ${err.expected}, got ${err.actual}`, {
+        throw new UserError(`${size ? 'size' : 'digest'} mismatch in ${what} from registry ${ref.registry}: expected ${err.expected}, got ${err.actual}`, {
           cause: err,
           hint: 'the registry (or something between it and you) served different content than the manifest names',
         });
@@ -275,12 +275,12 @@ export class RegistryClient {
 
     const digest = sha256Digest(bytes);
     if (expectedDigest && digest !== expectedDigest) {
-      throw new UserError(`digest mismatch for ${what}: asked for ${expectedDigest}, the registry sent content with digest ${digest}`);
+      throw new UserError(`digest mismatch for ${what}: asked for ${expectedDigest}, registry ${ref.registry} sent content with digest ${digest}`);
     }
     // For a tag, the registry's own header is the only thing to check the bytes against.
     const claimed = res.header('docker-content-digest');
     if (!expectedDigest && claimed && claimed.startsWith('sha256:') && claimed !== digest) {
-      throw new UserError(`digest mismatch for ${what}: the registry says ${claimed}, the content it sent has digest ${digest}`);
+      throw new UserError(`digest mismatch for ${what}: registry ${ref.registry} says ${claimed}, the content it sent has digest ${digest}`);
     }
     if (listed && listed.size !== bytes.length) {
       throw new UserError(`size mismatch for ${what}: the index says ${listed.size} bytes, the registry sent ${bytes.length}`);

@@ -127,7 +127,7 @@ export class HttpClient {
         }
         if (!req.stream) {
           deadlineTimer = setTimeout(() => {
-            const err = new HttpError(`${response ? 'the answer' : 'no answer'} took longer than ${seconds(deadlineMs)}`, 'ETIMEDOUT');
+            const err = new HttpError(response ? `the answer took longer than ${seconds(deadlineMs)}` : `no answer within ${seconds(deadlineMs)}`, 'ETIMEDOUT');
             if (response) response.destroy(err);
             else r.destroy(err);
           }, deadlineMs).unref();
