@@ -58,6 +58,11 @@ export class BaseImages {
     return this.registry;
   }
 
+  /** Closes the registry client's connections, if one was made: the build is done with them. */
+  close(): void {
+    this.registry?.then(({ client }) => client.close(), () => {});
+  }
+
   /** The build's registry client, for pushes: shares what pulls learnt (tokens, schemes). */
   readonly registryClient = async (): Promise<RegistryClient> => (await this.client()).client;
 

@@ -37,9 +37,12 @@ export async function runBuild(req: BuildRequest, emitEvent: EventSink, signal?:
   const store = new ContentStore(paths.content);
   const snapshots = new SnapshotStore(paths.snapshots);
   const records = new CacheRecords(paths.cacheRecords);
+  // What the build opened that must not outlive it (the registry client's sockets).
+  const closers: (() => void)[] = [];
   try {
-    return await buildInState(req, emit, signal, { paths, store, snapshots, records, layoutReady: session.layoutReady });
+    return await buildInState(req, emit, signal, { paths, store, snapshots, records, layoutReady: session.layoutReady, closers });
   } finally {
+    for (const close of closers) close();
     await session.close({ grew, parts: { store, snapshots, records } });
   }
 }
@@ -50,9 +53,10 @@ interface State {
   store: ContentStore;
   snapshots: SnapshotStore;
   records: CacheRecords;
+  closers: (() => void)[];
 }
 
-async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSignal | undefined, { paths, store, snapshots, records, layoutReady }: State): Promise<BuildResult> {
+async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSignal | undefined, { paths, store, snapshots, records, layoutReady, closers }: State): Promise<BuildResult> {
   await store.init();
 
   const rel = req.dockerfilePath ? relative(process.cwd(), req.dockerfilePath) : '';
@@ -66,6 +70,7 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
       return { client: createRegistryClient(req), sources: blobSources(req.stateRoot) };
     },
   });
+  closers.push(() => bases.close());
 
   // Reading --cache-from needs nothing from the Dockerfile: it overlaps resolving the base images.
   const importing = req.cacheFrom?.length

@@ -1,6 +1,7 @@
-import { UserError } from '../errors.js';
-import type { HttpClient, HttpResponse } from './http.js';
-import { USER_AGENT, describeCause } from './transport.js';
+import { EnvironmentError, UserError } from '../errors.js';
+import type { HttpClient, HttpRequest } from './http.js';
+import { TIMEOUTS_ENV } from './limits.js';
+import { USER_AGENT, backoff, describeCause, isSlow, isTransient, sleep } from './transport.js';
 
 /**
  * Registry authentication as docker does it: try anonymously, and on 401 answer the
@@ -92,6 +93,8 @@ export class RegistryAuth {
   constructor(
     private readonly http: HttpClient,
     private readonly credentials?: CredentialsProvider,
+    /** Tries per token request when the network fails or the token service is too slow. */
+    private readonly attempts = 3,
   ) {}
 
   /** The Authorization header already earned for `host` and these scopes, if any. */
@@ -114,7 +117,7 @@ export class RegistryAuth {
     const creds = await this.credentials?.(registry);
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer) {
-      const { token, expiresIn } = await fetchToken(this.http, registry, bearer, scopes, creds, signal);
+      const { token, expiresIn } = await fetchToken(this.http, registry, bearer, scopes, creds, signal, this.attempts);
       const value = `Bearer ${token}`;
       this.cache.set(`${host} ${scopes.join(' ')}`, { value, expires: Date.now() + Math.max(expiresIn - 10, 1) * 1000 });
       return value;
@@ -135,6 +138,7 @@ async function fetchToken(
   scopes: string[],
   creds: Credentials | undefined,
   signal: AbortSignal | undefined,
+  attempts: number,
 ): Promise<{ token: string; expiresIn: number }> {
   const realm = challenge.params.realm;
   let url: URL;
@@ -150,38 +154,54 @@ async function fetchToken(
   if (theirs && !wanted.includes(theirs)) wanted.push(theirs);
 
   const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-  let res: HttpResponse;
-  try {
-    if (creds?.identityToken) {
-      // The distribution token spec's OAuth2 flow: a refresh token is POSTed, never sent as Basic.
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'tsbuild', access_type: 'offline' });
-      if (challenge.params.service) form.set('service', challenge.params.service);
-      form.set('scope', wanted.join(' '));
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      res = await http.request({ method: 'POST', url, headers, body: Buffer.from(form.toString()), ...(signal ? { signal } : {}) });
-    } else {
-      if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
-      for (const s of wanted) url.searchParams.append('scope', s);
-      if (creds) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
-      res = await http.request({ method: 'GET', url, headers, ...(signal ? { signal } : {}) });
+  let request: HttpRequest;
+  if (creds?.identityToken) {
+    // The distribution token spec's OAuth2 flow: a refresh token is POSTed, never sent as Basic.
+    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'tsbuild', access_type: 'offline' });
+    if (challenge.params.service) form.set('service', challenge.params.service);
+    form.set('scope', wanted.join(' '));
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    request = { method: 'POST', url, headers, body: Buffer.from(form.toString()), ...(signal ? { signal } : {}) };
+  } else {
+    if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+    for (const s of wanted) url.searchParams.append('scope', s);
+    if (creds) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+    request = { method: 'GET', url, headers, ...(signal ? { signal } : {}) };
+  }
+  let text: string;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await http.request(request);
+      if (res.status === 401 || res.status === 403) {
+        res.discard();
+        throw new UserError(`authentication to registry ${registry} failed: the token service ${url.host} refused ${creds ? 'the credentials' : 'anonymous access'}`, {
+          hint: creds ? 'check the credentials in your docker config (docker login)' : 'log in first (docker login writes ~/.docker/config.json, which tsbuild reads)',
+        });
+      }
+      if (res.status < 200 || res.status > 299) {
+        res.discard();
+        throw new UserError(`the token service ${url.host} of registry ${registry} answered ${res.status} ${res.statusText}`);
+      }
+      text = await res.text();
+      break;
+    } catch (err) {
+      if (signal?.aborted || err instanceof UserError) throw err;
+      if (isTransient(err) && attempt < attempts) {
+        await sleep(backoff(attempt), signal);
+        continue;
+      }
+      if (isSlow(err)) {
+        throw new EnvironmentError(`the token service ${url.host} of registry ${registry} is too slow: ${describeCause(err)}`, {
+          cause: err,
+          hint: `try again later, or allow more time with ${TIMEOUTS_ENV}`,
+        });
+      }
+      throw new UserError(`cannot reach the token service ${url.host} of registry ${registry}: ${describeCause(err)}`, { cause: err });
     }
-  } catch (err) {
-    if (signal?.aborted) throw err;
-    throw new UserError(`cannot reach the token service ${url.host} of registry ${registry}: ${describeCause(err)}`, { cause: err });
-  }
-  if (res.status === 401 || res.status === 403) {
-    res.discard();
-    throw new UserError(`authentication to registry ${registry} failed: the token service ${url.host} refused ${creds ? 'the credentials' : 'anonymous access'}`, {
-      hint: creds ? 'check the credentials in your docker config (docker login)' : 'log in first (docker login writes ~/.docker/config.json, which tsbuild reads)',
-    });
-  }
-  if (res.status < 200 || res.status > 299) {
-    res.discard();
-    throw new UserError(`the token service ${url.host} of registry ${registry} answered ${res.status} ${res.statusText}`);
   }
   let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
   try {
-    body = JSON.parse(await res.text()) as typeof body;
+    body = JSON.parse(text) as typeof body;
   } catch {
     throw new UserError(`the token service ${url.host} of registry ${registry} sent an unreadable answer`);
   }

@@ -2,7 +2,7 @@
  * The client against a scripted registry, for what a well-behaved registry never does: demand
  * tokens, lie about content, redirect to storage, fail transiently.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -159,7 +159,7 @@ describe('RegistryClient against a scripted registry', () => {
     const err = await new RegistryClient().resolve(parseReference(`${host}/app@${sha256(manifest)}`), platform, store).catch((e: Error) => e);
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toBe(
-      `digest mismatch for ${host}/app@${sha256(manifest)}: asked for ${sha256(manifest)}, the registry sent content with digest ${sha256(other)}`,
+      `digest mismatch for ${host}/app@${sha256(manifest)}: asked for ${sha256(manifest)}, registry ${host} sent content with digest ${sha256(other)}`,
     );
     expect(await store.has(sha256(other))).toBe(false);
   });
@@ -175,7 +175,7 @@ describe('RegistryClient against a scripted registry', () => {
     );
     const err = await new RegistryClient().resolve(parseReference(`${host}/app`), platform, freshStore()).catch((e: Error) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toMatch(/^digest mismatch for .*app:latest: the registry says sha256:f{64}/);
+    expect((err as Error).message).toMatch(/^digest mismatch for .*app:latest: registry .* says sha256:f{64}/);
   });
 
   test('a corrupted layer is a digest mismatch and leaves nothing in the store', async () => {
@@ -194,7 +194,7 @@ describe('RegistryClient against a scripted registry', () => {
     const r = await client.resolve(ref, platform, store);
     const err = await client.fetchBlob(ref, r.manifest.layers[0]!, store).catch((e: Error) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toBe(`digest mismatch in blob ${sha256(layer)} of ${host}/app:latest: expected ${sha256(layer)}, got ${sha256(corrupt)}`);
+    expect((err as Error).message).toBe(`digest mismatch in blob ${sha256(layer)} of ${host}/app:latest from registry ${host}: expected ${sha256(layer)}, got ${sha256(corrupt)}`);
     expect(await store.has(sha256(layer))).toBe(false);
     expect(await store.has(sha256(corrupt))).toBe(false);
   });
@@ -376,5 +376,35 @@ describe('RegistryClient against a scripted registry', () => {
     expect(await store.has(sha256(big))).toBe(true);
     expect(ranges).toHaveLength(2);
     expect(ranges[1]).toMatch(/^bytes=\d+-$/);
+  });
+
+  test('a blob another build committed meanwhile: the connection of its unread answer is closed, not left holding the process for the 60 s idle timeout', async () => {
+    const big = randomBytes(2 << 20);
+    let closed!: () => void;
+    const answerClosed = new Promise<void>((resolve) => (closed = resolve));
+    const host = await serve(
+      registryHandler('app', (path, _req, res) => {
+        if (path !== `/v2/app/blobs/${sha256(big)}`) return false;
+        res.socket!.on('close', closed);
+        res.end(big);
+        return true;
+      }),
+    );
+    // The client finds the blob missing; by the time its answer arrives, another build has it.
+    class RacedStore extends ContentStore {
+      private asked = 0;
+      override async has(digest: string): Promise<boolean> {
+        if (digest === sha256(big) && this.asked++ === 0) {
+          await this.put(big, 'application/octet-stream');
+          return false;
+        }
+        return super.has(digest);
+      }
+    }
+    const store = new RacedStore(join(tmp, `store-${n++}`));
+    await store.init();
+    await new RegistryClient().fetchBlob(parseReference(`${host}/app`), { mediaType: 'x', digest: sha256(big) as Digest, size: big.length }, store);
+    const outcome = await Promise.race([answerClosed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open after 5 s'), 5000).unref())]);
+    expect(outcome).toBe('closed');
   });
 });

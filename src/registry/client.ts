@@ -8,7 +8,7 @@ import { formatPlatform, selectManifest, type PlatformSpec } from './platform.js
 import type { ImageReference } from './reference.js';
 import type { RegistryResolvedImage } from './resolved-image.js';
 import { RegistrySession, type RegistrySessionOptions } from './session.js';
-import { backoff, describeCause, errorSummary, isTransient, sleep } from './transport.js';
+import { backoff, describeCause, errorSummary, isSlow, isTransient, sleep } from './transport.js';
 
 export type { RegistryResolvedImage } from './resolved-image.js';
 
@@ -19,7 +19,8 @@ export interface CallOptions {
 }
 
 // A manifest is a small JSON document; anything bigger is not one, and is not read into memory.
-const MANIFEST_MAX_BYTES = 8 << 20;
+// containerd's MaxManifestSize, to the byte (its 4 * 1048 * 1048 is 4 MiB with a typo kept).
+export const MANIFEST_MAX_BYTES = 4 * 1048 * 1048;
 // An index may point at an index; more than this is a loop or an attack, not an image.
 const MAX_INDEX_DEPTH = 4;
 
@@ -39,6 +40,11 @@ export class RegistryClient {
   constructor(opts: RegistryClientOptions = {}) {
     this.session = new RegistrySession(opts);
     this.attempts = Math.max(1, opts.attempts ?? 3);
+  }
+
+  /** Closes every connection, idle or in use: for when the build is done with the registry. */
+  close(): void {
+    this.session.close();
   }
 
   /**
@@ -120,26 +126,33 @@ export class RegistryClient {
     const display = ref.withDefaultTag().familiar();
     const what = `blob ${desc.digest} of ${display}`;
     const url = this.session.repoUrl(ref.registry, ref.repository, `blobs/${desc.digest}`);
-    const first = await this.send(ref, 'GET', url, what, signal);
+    const first = await this.send(ref, 'GET', url, what, signal, { stream: true });
     if (first.status === 404) {
       first.discard();
       throw new UserError(`${what} is missing from registry ${ref.registry}`, { hint: 'the image in the registry is incomplete; push it again' });
     }
     if (first.status !== 200) throw await unexpected(first, what, ref.registry);
-    const body = Readable.from(this.resumable(ref, url, desc, what, first, signal));
+    // The answer being read now. Ingest may not read it at all (another build committed the blob
+    // meanwhile), and a generator that never started runs no finally: an unread answer holds its
+    // socket, and the process, until the idle timeout.
+    const reading = { res: first };
+    const body = Readable.from(this.resumable(ref, url, desc, what, reading, signal));
     try {
       await store.ingest(body, { digest: desc.digest, size: desc.size }, what);
     } catch (err) {
       if (err instanceof DigestMismatchError) {
         const size = err.what.endsWith(' size');
-        throw new UserError(`${size ? 'size' : 'digest'} mismatch in ${what}: expected ${err.expected}, got ${err.actual}`, {
+        throw new UserError(`${size ? 'size' : 'digest'} mismatch in ${what} from registry ${ref.registry}: expected ${err.expected}, got ${err.actual}`, {
           cause: err,
           hint: 'the registry (or something between it and you) served different content than the manifest names',
         });
       }
       if (signal?.aborted || err instanceof UserError) throw err;
-      if (isTransient(err)) throw new UserError(`download of ${what} failed: ${describeCause(err)}`, { cause: err });
+      if (isSlow(err)) throw this.session.failure(ref.registry, url, what, display, err);
+      if (isTransient(err)) throw new UserError(`download of ${what} from registry ${ref.registry} failed: ${describeCause(err)}`, { cause: err });
       throw err;
+    } finally {
+      if (!reading.res.body.readableEnded) reading.res.body.destroy();
     }
   }
 
@@ -148,8 +161,8 @@ export class RegistryClient {
    * (a 200 answer to the Range request is skipped up to where we were). Stops early when the
    * registry sends more than the descriptor's size: the store's size check then fails.
    */
-  private async *resumable(ref: ImageReference, url: URL, desc: Descriptor, what: string, first: HttpResponse, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
-    let res = first;
+  private async *resumable(ref: ImageReference, url: URL, desc: Descriptor, what: string, reading: { res: HttpResponse }, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+    let res = reading.res;
     let received = 0;
     let skip = 0;
     for (let attempt = 1; ; attempt++) {
@@ -177,7 +190,7 @@ export class RegistryClient {
       }
       if (attempt >= this.attempts) return; // short: ingest reports the size mismatch
       await sleep(backoff(attempt), signal);
-      res = await this.send(ref, 'GET', url, what, signal, { range: `bytes=${received}-` });
+      res = reading.res = await this.send(ref, 'GET', url, what, signal, { range: `bytes=${received}-`, stream: true });
       if (res.status === 206) {
         const start = /^bytes (\d+)-/.exec(res.header('content-range') ?? '')?.[1];
         if (Number(start) !== received) {
@@ -195,7 +208,7 @@ export class RegistryClient {
     }
   }
 
-  private send(ref: ImageReference, method: 'GET' | 'HEAD', url: URL, what: string, signal: AbortSignal | undefined, h: { accept?: string; range?: string } = {}): Promise<HttpResponse> {
+  private send(ref: ImageReference, method: 'GET' | 'HEAD', url: URL, what: string, signal: AbortSignal | undefined, h: { accept?: string; range?: string; stream?: boolean } = {}): Promise<HttpResponse> {
     const headers: Record<string, string> = {};
     if (h.accept) headers.accept = h.accept;
     if (h.range) headers.range = h.range;
@@ -204,6 +217,7 @@ export class RegistryClient {
       scopes: [`repository:${ref.repository}:pull`],
       display: ref.withDefaultTag().familiar(),
       ...(signal ? { signal } : {}),
+      ...(h.stream ? { stream: true } : {}),
     });
   }
 
@@ -228,39 +242,52 @@ export class RegistryClient {
     }
 
     const url = this.session.repoUrl(ref.registry, ref.repository, `manifests/${reference}`);
-    const res = await this.send(ref, 'GET', url, `manifest of ${display}`, signal, { accept: MANIFEST_ACCEPT.join(', ') });
-    if (res.status === 404) {
-      const summary = await errorSummary(res);
-      if (listed) throw new UserError(`image not found: ${what}: the index lists it, but the registry does not have it (${summary})`);
-      throw new UserError(`image not found: ${display}`, { detail: `registry ${ref.registry} answered: ${summary}` });
-    }
-    if (res.status !== 200) throw await unexpected(res, `manifest of ${display}`, ref.registry);
-    const length = Number(res.header('content-length') ?? 0);
-    if (length > MANIFEST_MAX_BYTES) {
-      res.discard();
-      throw new UserError(`${what}: the manifest is ${length} bytes, more than a manifest can reasonably be`);
-    }
+    let res: HttpResponse;
     let bytes: Buffer;
-    try {
-      bytes = await res.buffer(MANIFEST_MAX_BYTES);
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ETOOBIG') throw new UserError(`${what}: the manifest is more than ${MANIFEST_MAX_BYTES} bytes`);
-      throw new UserError(`download of the manifest of ${display} failed: ${describeCause(err)}`, { cause: err });
+    // The answer's body is read within the tries too: a registry that stalls or trickles it is asked again.
+    for (let attempt = 1; ; attempt++) {
+      res = await this.send(ref, 'GET', url, `manifest of ${display}`, signal, { accept: MANIFEST_ACCEPT.join(', ') });
+      if (res.status === 404) {
+        const summary = await errorSummary(res);
+        if (listed) throw new UserError(`image not found: ${what}: the index lists it, but the registry does not have it (${summary})`);
+        throw new UserError(`image not found: ${display}`, { detail: `registry ${ref.registry} answered: ${summary}` });
+      }
+      if (res.status !== 200) throw await unexpected(res, `manifest of ${display}`, ref.registry);
+      const length = Number(res.header('content-length') ?? 0);
+      if (length > MANIFEST_MAX_BYTES) {
+        res.discard();
+        throw new UserError(`${what}: registry ${ref.registry} sent a manifest of ${length} bytes; the limit is ${MANIFEST_MAX_BYTES} (as containerd's)`);
+      }
+      try {
+        bytes = await res.buffer(MANIFEST_MAX_BYTES);
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ETOOBIG') throw new UserError(`${what}: registry ${ref.registry} sent a manifest of more than ${MANIFEST_MAX_BYTES} bytes (the limit, as containerd's)`);
+        if (signal?.aborted) throw err;
+        if (isTransient(err) && attempt < this.attempts) {
+          await sleep(backoff(attempt), signal);
+          continue;
+        }
+        if (isSlow(err)) throw this.session.failure(ref.registry, url, `manifest of ${display}`, display, err);
+        throw new UserError(`download of the manifest of ${display} from registry ${ref.registry} failed: ${describeCause(err)}`, { cause: err });
+      }
     }
 
     const digest = sha256Digest(bytes);
     if (expectedDigest && digest !== expectedDigest) {
-      throw new UserError(`digest mismatch for ${what}: asked for ${expectedDigest}, the registry sent content with digest ${digest}`);
+      throw new UserError(`digest mismatch for ${what}: asked for ${expectedDigest}, registry ${ref.registry} sent content with digest ${digest}`);
     }
     // For a tag, the registry's own header is the only thing to check the bytes against.
     const claimed = res.header('docker-content-digest');
     if (!expectedDigest && claimed && claimed.startsWith('sha256:') && claimed !== digest) {
-      throw new UserError(`digest mismatch for ${what}: the registry says ${claimed}, the content it sent has digest ${digest}`);
+      throw new UserError(`digest mismatch for ${what}: registry ${ref.registry} says ${claimed}, the content it sent has digest ${digest}`);
     }
     if (listed && listed.size !== bytes.length) {
       throw new UserError(`size mismatch for ${what}: the index says ${listed.size} bytes, the registry sent ${bytes.length}`);
     }
-    const parsed = parseManifest(bytes, res.header('content-type') ?? listed?.mediaType, what);
+    // An index's entry names its manifest's type; a manifest asked for by tag or digest is what
+    // the registry's Content-Type says (containerd's resolver), nothing else.
+    const parsed = parseManifest(bytes, listed ? listed.mediaType : res.header('content-type') ?? '', what, listed ? `the index entry` : `registry ${ref.registry}`);
     await store.put(bytes, parsed.mediaType);
     return { descriptor: descriptorFor(parsed, digest, bytes.length, listed), parsed };
   }

@@ -3,7 +3,7 @@ import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import type * as NodeHttps from 'node:https';
 import type { Agent as HttpsAgent } from 'node:https';
 import { createRequire } from 'node:module';
-import type { Readable } from 'node:stream';
+import { Transform, pipeline, type Readable } from 'node:stream';
 
 /**
  * A small HTTP/1.1 client on node:http(s) for registry traffic. Not fetch: the distribution API
@@ -19,6 +19,11 @@ export interface HttpRequest {
   /** The whole body (replayable on retry). */
   body?: Buffer;
   signal?: AbortSignal;
+  /**
+   * The answer is a blob streamed to disk, which may legitimately take long: it must keep a
+   * minimum rate instead of finishing within the request deadline.
+   */
+  stream?: boolean;
 }
 
 export interface HttpResponse {
@@ -40,6 +45,7 @@ export interface TlsSettings {
   skipVerify?: boolean;
 }
 
+/** A failure of ours: `ETIMEDOUT` (no answer, a stall, the deadline), `ESLOW` (below the minimum rate), `ETOOBIG`. */
 export class HttpError extends Error {
   constructor(message: string, readonly code: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -47,11 +53,24 @@ export class HttpError extends Error {
 }
 
 export interface HttpClientOptions {
-  /** No response headers within this long: the request fails with ETIMEDOUT. */
+  /** No response headers within this long (after the request was sent): ETIMEDOUT. */
   headersTimeoutMs?: number;
-  /** A body that sends nothing for this long fails with ETIMEDOUT. */
+  /** Nothing sent or received for this long: ETIMEDOUT. */
   idleTimeoutMs?: number;
+  /** A request that is not a stream, from sent to the last byte of its answer: ETIMEDOUT past this. */
+  deadlineMs?: number;
+  /** A streamed answer must average at least this many bytes per second over each window: ESLOW. */
+  minBytesPerSecond?: number;
+  rateWindowMs?: number;
 }
+
+export const DEFAULT_HTTP_LIMITS: Required<HttpClientOptions> = {
+  headersTimeoutMs: 60_000,
+  idleTimeoutMs: 60_000,
+  deadlineMs: 60_000,
+  minBytesPerSecond: 1024,
+  rateWindowMs: 30_000,
+};
 
 // node:http and node:https (tls and net under them) take ~10 ms to load. They are loaded on the
 // first request, so a build that needs no registry, a no-op rebuild above all, never pays it.
@@ -64,12 +83,10 @@ const httpsModule = (): typeof NodeHttps => (nodeHttps ??= load('node:https') as
 export class HttpClient {
   private httpAgent: HttpAgent | undefined;
   private readonly https = new Map<string, HttpsAgent>();
-  private readonly headersTimeout: number;
-  private readonly idleTimeout: number;
+  private readonly limits: Required<HttpClientOptions>;
 
   constructor(private readonly tls: (host: string) => TlsSettings = () => ({}), opts: HttpClientOptions = {}) {
-    this.headersTimeout = opts.headersTimeoutMs ?? 60_000;
-    this.idleTimeout = opts.idleTimeoutMs ?? 60_000;
+    this.limits = { ...DEFAULT_HTTP_LIMITS, ...definedOnly(opts) };
   }
 
   request(req: HttpRequest): Promise<HttpResponse> {
@@ -81,34 +98,57 @@ export class HttpClient {
     return new Promise<HttpResponse>((resolve, reject) => {
       if (req.signal?.aborted) return reject(req.signal.reason);
       const r = send(req.url, { method: req.method, headers, agent: secure ? this.httpsAgent(req.url.host) : (this.httpAgent ??= new (httpModule().Agent)({ keepAlive: true, maxSockets: 16 })) });
+      const { headersTimeoutMs, idleTimeoutMs, deadlineMs } = this.limits;
       let settled = false;
+      let response: IncomingMessage | undefined;
+      let done = false;
+      // Timers are unref'd: while a request is out its socket keeps the process alive, and once
+      // the socket is gone nothing needs them (a ref'd timer here kept finished builds alive).
+      let headersTimer: NodeJS.Timeout | undefined;
+      let deadlineTimer: NodeJS.Timeout | undefined;
+      const finish = () => {
+        done = true;
+        clearTimeout(headersTimer);
+        clearTimeout(deadlineTimer);
+        req.signal?.removeEventListener('abort', onAbort);
+      };
       const fail = (err: Error) => {
+        finish();
         if (settled) return;
         settled = true;
         reject(err);
       };
-      // The answer must start within headersTimeout of the request being sent (an upload's body
-      // may take long to send: that is covered by the idle timeout on the socket instead).
-      let timer: NodeJS.Timeout | undefined;
-      const startTimer = () => {
-        timer = setTimeout(() => r.destroy(new HttpError(`no answer from ${req.url.host} within ${this.headersTimeout / 1000}s`, 'ETIMEDOUT')), this.headersTimeout);
+      // Timed from the request being sent: an upload's body may take long to send (the idle
+      // timeout covers it), and a request waiting for a free socket has not been sent.
+      const startTimers = () => {
+        if (done) return;
+        if (!response) {
+          headersTimer = setTimeout(() => r.destroy(new HttpError(`no answer within ${seconds(headersTimeoutMs)}`, 'ETIMEDOUT')), headersTimeoutMs).unref();
+        }
+        if (!req.stream) {
+          deadlineTimer = setTimeout(() => {
+            const err = new HttpError(response ? `the answer took longer than ${seconds(deadlineMs)}` : `no answer within ${seconds(deadlineMs)}`, 'ETIMEDOUT');
+            if (response) response.destroy(err);
+            else r.destroy(err);
+          }, deadlineMs).unref();
+        }
       };
-      r.setTimeout(this.idleTimeout, () => r.destroy(new HttpError(`${req.url.host} stalled for ${this.idleTimeout / 1000}s`, 'ETIMEDOUT')));
+      r.setTimeout(idleTimeoutMs, () => r.destroy(new HttpError(`stalled for ${seconds(idleTimeoutMs)}`, 'ETIMEDOUT')));
       const onAbort = () => r.destroy(req.signal!.reason as Error);
       req.signal?.addEventListener('abort', onAbort, { once: true });
-      r.on('error', (err) => {
-        clearTimeout(timer);
-        req.signal?.removeEventListener('abort', onAbort);
-        fail(err);
+      r.on('error', fail);
+      r.on('close', () => {
+        if (!response) finish();
       });
       r.on('response', (res: IncomingMessage) => {
-        clearTimeout(timer);
+        response = res;
+        clearTimeout(headersTimer);
         settled = true;
-        res.setTimeout(this.idleTimeout, () => res.destroy(new HttpError(`${req.url.host} sent nothing for ${this.idleTimeout / 1000}s`, 'ETIMEDOUT')));
-        res.once('close', () => req.signal?.removeEventListener('abort', onAbort));
-        resolve(wrap(res, req.url));
+        res.setTimeout(idleTimeoutMs, () => res.destroy(new HttpError(`sent nothing for ${seconds(idleTimeoutMs)}`, 'ETIMEDOUT')));
+        res.once('close', finish);
+        resolve(wrap(res, req.url, req.stream ? this.limits : undefined));
       });
-      r.end(req.body, startTimer);
+      r.end(req.body, startTimers);
     });
   }
 
@@ -128,18 +168,19 @@ export class HttpClient {
   }
 }
 
-function wrap(res: IncomingMessage, url: URL): HttpResponse {
+function wrap(res: IncomingMessage, url: URL, floor: Required<HttpClientOptions> | undefined): HttpResponse {
   const header = (name: string): string | undefined => {
     const v = res.headers[name.toLowerCase()];
     return Array.isArray(v) ? v.join(', ') : v;
   };
+  const body: Readable = floor ? rateFloor(res, floor.minBytesPerSecond, floor.rateWindowMs) : res;
   const buffer = async (max = Infinity): Promise<Buffer> => {
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const c of res) {
+    for await (const c of body) {
       size += (c as Buffer).length;
       if (size > max) {
-        res.destroy();
+        body.destroy();
         throw new HttpError(`answer from ${url.host} is larger than ${max} bytes`, 'ETOOBIG');
       }
       chunks.push(c as Buffer);
@@ -151,13 +192,48 @@ function wrap(res: IncomingMessage, url: URL): HttpResponse {
     statusText: res.statusMessage ?? '',
     url,
     header,
-    body: res,
+    body,
     buffer,
     text: async () => (await buffer(1 << 20)).toString('utf8'),
     discard: () => {
       // Reading to the end keeps the connection for reuse; a big unwanted body is not worth it.
-      if (Number(res.headers['content-length'] ?? Infinity) <= 64 << 10) res.resume();
-      else res.destroy();
+      if (Number(res.headers['content-length'] ?? Infinity) <= 64 << 10) body.resume();
+      else body.destroy();
     },
   };
+}
+
+/**
+ * `res` through a check that it averages at least `minRate` bytes/s over each `windowMs`: a
+ * server that trickles a byte a second never trips the idle timeout, and a 2 GB layer may
+ * rightly take longer than any total limit. Destroying the result destroys `res`.
+ */
+function rateFloor(res: IncomingMessage, minRate: number, windowMs: number): Readable {
+  let windowStart = Date.now();
+  let bytes = 0;
+  const floor = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      const elapsed = Date.now() - windowStart;
+      if (elapsed >= windowMs) {
+        const rate = (bytes * 1000) / elapsed;
+        if (rate < minRate) {
+          return cb(new HttpError(`sent ${bytes} bytes in ${seconds(elapsed)} (${rate < 10 ? rate.toFixed(1) : Math.round(rate)} B/s), below the minimum of ${minRate} B/s`, 'ESLOW'));
+        }
+        windowStart = Date.now();
+        bytes = 0;
+      }
+      cb(null, chunk);
+    },
+  });
+  pipeline(res, floor, () => {});
+  return floor;
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(2))}s`;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -13,11 +13,33 @@ export type ParsedManifest = { kind: 'index'; mediaType: string; index: ImageInd
 /** Media types a manifest request accepts, most preferred first. */
 export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest] as const;
 
+/** Docker schema 1 media types; containerd takes `text/plain` for one too (resolver.go). */
+const SCHEMA1_TYPES = ['application/vnd.docker.distribution.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v1+prettyjws', 'text/plain'];
+
+const SCHEMA1_HINT = 'push the image again with a current docker or buildx to convert it to schema 2';
+
 /**
- * `contentType` is what the transport said (HTTP Content-Type, a descriptor's mediaType); the
- * document's own `mediaType` field wins, and a document with neither is recognised by shape.
+ * `mediaType` is what the transport says the document is: the registry's Content-Type (for a
+ * manifest asked for by tag or digest) or the mediaType of the descriptor that named it (an
+ * index's entry, a layout's index.json). As in containerd and BuildKit, that decides, and only
+ * the four OCI and Docker schema 2 manifest and index types are accepted: `application/json`,
+ * a missing type or any other is refused, whatever the document says of itself (containerd's
+ * images.Manifest: "unexpected media type"; BuildKit: "encountered unknown type"). The document
+ * must not contradict it (containerd's validateMediaType: a manifest type on a document with
+ * `manifests`, or an index type on one with `config` or `layers`).
+ *
+ * `mediaType` undefined is for bytes already in our content store by digest, checked when they
+ * came in: recognised by their `mediaType` field or their shape, as BuildKit's
+ * DetectManifestMediaType does for a digest it already holds.
  */
-export function parseManifest(bytes: Uint8Array, contentType: string | undefined, what: string): ParsedManifest {
+export function parseManifest(bytes: Uint8Array, mediaType: string | undefined, what: string, typeFrom = 'its descriptor'): ParsedManifest {
+  const declaredType = mediaType === undefined ? undefined : mediaType.split(';')[0]!.trim();
+  if (declaredType !== undefined && SCHEMA1_TYPES.includes(declaredType)) throw schema1(what);
+  if (declaredType !== undefined && !isIndexMediaType(declaredType) && !isManifestMediaType(declaredType)) {
+    throw new UserError(`${what}: ${typeFrom} gives ${declaredType ? `media type ${JSON.stringify(declaredType)}` : 'no media type'}, which is not a manifest or index type`, {
+      hint: `only OCI and Docker schema 2 manifests and indexes are accepted, and a registry must say which in Content-Type (${MANIFEST_ACCEPT.join(', ')}), as containerd and BuildKit require`,
+    });
+  }
   let doc: unknown;
   try {
     doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -25,32 +47,34 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     throw new UserError(`${what}: the manifest is not valid JSON`);
   }
   if (!isObject(doc)) throw new UserError(`${what}: the manifest is not a JSON object`);
-  if (doc.schemaVersion === 1) {
-    throw new UserError(`${what}: uses the Docker schema 1 manifest format, which is no longer supported`, {
-      hint: 'push the image again with a current docker or buildx to convert it to schema 2',
-    });
-  }
+  if (doc.schemaVersion === 1 || Array.isArray(doc.fsLayers)) throw schema1(what);
   if (doc.schemaVersion !== 2) throw new UserError(`${what}: unsupported manifest schemaVersion ${JSON.stringify(doc.schemaVersion)}`);
 
-  const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
-  const transport = contentType?.split(';')[0]!.trim();
-  let mediaType = declared ?? (isIndexMediaType(transport) || isManifestMediaType(transport) ? transport : undefined);
-  mediaType ??= Array.isArray(doc.manifests) ? MediaType.ociIndex : MediaType.ociManifest;
+  const own = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
+  const looksLikeIndex = doc.manifests !== undefined || isIndexMediaType(own);
+  const looksLikeManifest = doc.config !== undefined || doc.layers !== undefined || isManifestMediaType(own);
+  if (isManifestMediaType(declaredType) && looksLikeIndex) throw new UserError(`${what}: sent as ${declaredType}, but the document is an index`);
+  if (isIndexMediaType(declaredType) && looksLikeManifest) throw new UserError(`${what}: sent as ${declaredType}, but the document is a manifest`);
+  const type = declaredType ?? own ?? (Array.isArray(doc.manifests) ? MediaType.ociIndex : MediaType.ociManifest);
 
-  if (isIndexMediaType(mediaType)) {
+  if (isIndexMediaType(type)) {
     if (!Array.isArray(doc.manifests)) throw new UserError(`${what}: the index has no manifests list`);
     doc.manifests.forEach((d, i) => checkDescriptor(d, `${what}: manifests[${i}]`));
-    return { kind: 'index', mediaType, index: doc as unknown as ImageIndex };
+    return { kind: 'index', mediaType: type, index: doc as unknown as ImageIndex };
   }
-  if (isManifestMediaType(mediaType)) {
+  if (isManifestMediaType(type)) {
     checkDescriptor(doc.config, `${what}: config`);
     if (!Array.isArray(doc.layers)) throw new UserError(`${what}: the manifest has no layers list`);
     doc.layers.forEach((d, i) => checkDescriptor(d, `${what}: layers[${i}]`));
-    return { kind: 'manifest', mediaType, manifest: doc as unknown as ImageManifest };
+    return { kind: 'manifest', mediaType: type, manifest: doc as unknown as ImageManifest };
   }
-  throw new UserError(`${what}: unsupported manifest media type ${mediaType}`, {
+  throw new UserError(`${what}: unsupported manifest media type ${type}`, {
     hint: 'only OCI and Docker schema 2 images (and their indexes) can be used as base images',
   });
+}
+
+function schema1(what: string): UserError {
+  return new UserError(`${what}: uses the Docker schema 1 manifest format, which is no longer supported`, { hint: SCHEMA1_HINT });
 }
 
 function checkDescriptor(d: unknown, what: string): asserts d is Descriptor {

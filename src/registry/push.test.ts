@@ -134,7 +134,7 @@ describe('push to a plain-HTTP registry', () => {
     const s = new ContentStore(join(tmp, `store-${n++}`));
     const err = await rejection(new RegistryClient().fetchBlob(parseReference(`${reg.host}/team/app:1.0`), lying, s));
     expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toBe(`size mismatch in blob ${layer.digest} of ${reg.host}/team/app:1.0: expected ${lying.size} bytes, got ${layer.size} bytes`);
+    expect(err.message).toBe(`size mismatch in blob ${layer.digest} of ${reg.host}/team/app:1.0 from registry ${reg.host}: expected ${lying.size} bytes, got ${layer.size} bytes`);
     expect(await s.has(layer.digest)).toBe(false);
     expect(await readdir(join(s.root, 'ingest'))).toEqual([]);
   });

@@ -1,10 +1,11 @@
-import { UserError } from '../errors.js';
+import { EnvironmentError, UserError } from '../errors.js';
 import { RegistryAuth, type CredentialsProvider } from './auth.js';
 import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse } from './http.js';
+import { TIMEOUTS_ENV, registryLimitsFromEnv } from './limits.js';
 import { isInsecureRegistryHost } from './reference.js';
 import { probeTls } from './tls-probe.js';
 import { trustedCas } from './tls-trust.js';
-import { USER_AGENT, backoff, describeCause, errorSummary, isNotTls, isRedirect, isTlsError, isTransient, sleep } from './transport.js';
+import { USER_AGENT, backoff, describeCause, errorSummary, isNotTls, isRedirect, isSlow, isTlsError, isTransient, sleep } from './transport.js';
 
 export interface RegistrySessionOptions {
   /** `--insecure-registry`: plain HTTP allowed and certificates not checked, as docker does. */
@@ -34,6 +35,8 @@ export interface SendOptions {
   /** Repeat on network failures and 502/503/504 (default: yes). Off for requests that must not be sent twice. */
   retry?: boolean;
   signal?: AbortSignal;
+  /** A blob streamed to disk: held to a minimum rate rather than the request deadline. */
+  stream?: boolean;
 }
 
 /**
@@ -64,8 +67,8 @@ export class RegistrySession {
     this.http = new HttpClient((host) => {
       const c = cas();
       return { ...(c ? { ca: c } : {}), skipVerify: this.insecure.has(host) };
-    }, opts.http);
-    this.auth = new RegistryAuth(this.http, opts.credentials);
+    }, { ...registryLimitsFromEnv(opts.env ?? process.env), ...opts.http });
+    this.auth = new RegistryAuth(this.http, opts.credentials, this.attempts);
   }
 
   /** Whether plain HTTP may be used for `registry` (`host[:port]` as in references). */
@@ -121,7 +124,7 @@ export class RegistrySession {
 
       let res: HttpResponse;
       try {
-        res = await this.http.request({ method: o.method, url, headers, ...(o.body ? { body: o.body } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+        res = await this.http.request({ method: o.method, url, headers, ...(o.body ? { body: o.body } : {}), ...(o.signal ? { signal: o.signal } : {}), ...(o.stream ? { stream: true } : {}) });
       } catch (err) {
         if (o.signal?.aborted) throw err;
         if (toRegistry && url.protocol === 'https:' && this.mayUseHttp(registry) && isNotTls(err)) {
@@ -134,7 +137,7 @@ export class RegistrySession {
           await sleep(backoff(attempt++), o.signal);
           continue;
         }
-        throw this.unreachable(registry, url, o.display, err);
+        throw this.failure(registry, url, o.what, o.display, err);
       }
 
       if (isRedirect(res.status) && (o.method === 'GET' || o.method === 'HEAD')) {
@@ -172,8 +175,18 @@ export class RegistrySession {
     }
   }
 
-  private unreachable(registry: string, url: URL, display: string, err: unknown): UserError {
+  /**
+   * A request (or the reading of its answer) that failed on the way: the registry is too slow
+   * (one of our time limits ran out: an environment error), or cannot be reached.
+   */
+  failure(registry: string, url: URL, what: string, display: string, err: unknown): UserError {
     const where = url.host === registry ? registry : `${registry} (${url.host})`;
+    if (isSlow(err)) {
+      return new EnvironmentError(`registry ${where} is too slow: ${what}: ${describeCause(err)}`, {
+        cause: err,
+        hint: `the registry or the network to it is slow or stuck; try again later, or allow more time with ${TIMEOUTS_ENV} (e.g. ${TIMEOUTS_ENV}=request=300,min-rate=256)`,
+      });
+    }
     let hint: string | undefined;
     if (isTlsError(err)) {
       hint = this.insecure.has(registry)

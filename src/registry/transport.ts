@@ -1,4 +1,5 @@
-/** Small helpers for talking HTTP to registries with node's fetch. */
+/** Small helpers for talking HTTP to registries. */
+import { HttpError } from './http.js';
 
 export const USER_AGENT = 'tsbuild/0.1';
 
@@ -10,6 +11,8 @@ function errorCode(err: unknown): string | undefined {
 
 /** A short reason for a failed fetch: node's fetch throws `fetch failed` and keeps the system error in `cause`. */
 export function describeCause(err: unknown): string {
+  // Our own timeouts and limits say exactly what happened.
+  if (err instanceof HttpError) return err.message;
   const code = errorCode(err);
   switch (code) {
     case 'ECONNREFUSED':
@@ -41,11 +44,16 @@ export function isTlsError(err: unknown): boolean {
   return code !== undefined && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|EPROTO/.test(code);
 }
 
+/** A time limit of ours ran out: the registry (or the way to it) is too slow, not absent. */
+export function isSlow(err: unknown): boolean {
+  return err instanceof HttpError && (err.code === 'ETIMEDOUT' || err.code === 'ESLOW');
+}
+
 /** Whether a failed request is worth repeating: the network hiccupped, nothing says the server is absent. */
 export function isTransient(err: unknown): boolean {
   const code = errorCode(err);
   if (code === undefined) return (err instanceof TypeError && err.message === 'terminated') || (err instanceof Error && err.message === 'aborted');
-  return ['ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'].includes(code);
+  return ['ECONNRESET', 'ETIMEDOUT', 'ESLOW', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'].includes(code);
 }
 
 /**
