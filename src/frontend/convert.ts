@@ -124,7 +124,9 @@ function convertStage(conv: Converter, stage: Stage): Promise<StageState> {
     return existing;
   }
   conv.inProgress.add(stage.index);
-  const p = dispatchStage(conv, stage).finally(() => conv.inProgress.delete(stage.index));
+  // Started from a fresh microtask: a chain of thousands of stages (each FROM the one before)
+  // would otherwise descend into each other on one stack and overflow it.
+  const p = Promise.resolve().then(() => dispatchStage(conv, stage)).finally(() => conv.inProgress.delete(stage.index));
   conv.converted.set(stage.index, p);
   return p;
 }

@@ -7,7 +7,7 @@ import { cacheKeyOf, type CacheKey, type KeyRecord } from './cache-key.js';
 import type { MissCause, VertexInfo } from './events.js';
 import { describeCauses } from './explain.js';
 import type { StepHistory } from './step-history.js';
-import type { Op, Vertex } from './graph.js';
+import { inputsFirst, type Op, type Vertex } from './graph.js';
 import type { OpRun, SolveContext, VertexResult } from './ops/op-context.js';
 import { imageLayers } from './ops/image-layers.js';
 
@@ -92,14 +92,9 @@ export class Solver {
    * When everything is cached this is a few stats. Failures surface where the result is awaited.
    */
   private prefetchImages(target: Vertex): void {
-    const seen = new Set<Vertex>();
-    const visit = (v: Vertex): void => {
-      if (seen.has(v)) return;
-      seen.add(v);
+    for (const v of inputsFirst(target)) {
       if (v.op.type === 'image') this.resultOf(v).catch(() => {});
-      v.inputs.forEach(visit);
-    };
-    visit(target);
+    }
   }
 
   /** Every step this build reached counts as used now (LRU for GC), and the step index learns their keys. */
@@ -124,18 +119,21 @@ export class Solver {
   }
 
   keyOf(v: Vertex): Promise<KeyInfo> {
-    let p = this.keys.get(v);
-    if (!p) {
-      p = this.computeKey(v).catch((err: unknown) => {
-        throw locate(err, v);
+    const known = this.keys.get(v);
+    if (known) return known;
+    // Inputs first, so each vertex's key starts with its inputs' keys already started: no
+    // recursion, however long the chain of steps.
+    for (const u of inputsFirst(v, (w) => this.keys.has(w))) {
+      const p = this.computeKey(u).catch((err: unknown) => {
+        throw locate(err, u);
       });
-      this.keys.set(v, p);
+      this.keys.set(u, p);
     }
-    return p;
+    return this.keys.get(v)!;
   }
 
   private async computeKey(v: Vertex): Promise<KeyInfo> {
-    const inputs = await Promise.all(v.inputs.map(async (i) => (await this.keyOf(i)).key));
+    const inputs = await Promise.all(v.inputs.map(async (i) => (await this.keys.get(i)!).key));
     const selections = new Map<number, ContextSelection>();
     let op: unknown = v.op;
     const content: string[] = [];
@@ -311,15 +309,7 @@ export class Solver {
 
   /** Steps under a cached step were not looked at, but their results are part of it: say so. */
   private async reportImplicitlyCached(target: Vertex): Promise<void> {
-    const seen = new Set<Vertex>();
-    const order: Vertex[] = [];
-    const visit = (v: Vertex): void => {
-      if (seen.has(v)) return;
-      seen.add(v);
-      v.inputs.forEach(visit);
-      if (!this.reported.has(v) && v.op.type !== 'scratch' && v.op.type !== 'image') order.push(v);
-    };
-    visit(target);
+    const order = inputsFirst(target).filter((v) => !this.reported.has(v) && v.op.type !== 'scratch' && v.op.type !== 'image');
     for (const v of order) {
       this.ctx.emit({ type: 'vertex.cached', vertex: this.info(v), time: Date.now() });
       const info = await this.keys.get(v)?.catch(() => undefined);
