@@ -168,7 +168,8 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
       vertex: p.vertex,
       platform: { ...p.platform },
       config: structuredClone(p.config),
-      history: structuredClone(p.history),
+      // Entries are never changed once pushed: sharing them keeps a long chain of stages linear in memory.
+      history: [...p.history],
       shell: [...p.shell],
       ...(p.author ? { author: p.author } : {}),
       misses: new Map(),
