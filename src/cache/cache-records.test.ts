@@ -71,3 +71,37 @@ describe('CacheRecords', () => {
     expect(await records.get(k)).toBeUndefined();
   });
 });
+
+describe('CacheRecords step locks', () => {
+  it('one holder per key at a time; a second taker waits, then finds the record the first wrote', async () => {
+    const key = keyOf('shared step');
+    const order: string[] = [];
+    const first = await records.lock(key);
+    let waited = 0;
+    const second = records.lock(key, { onWait: () => waited++ }).then(async (release) => {
+      order.push(`second sees ${(await records.get(key))?.description ?? 'nothing'}`);
+      return release;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    await records.put({ key, layers: ['s1'], createdAt: '', description: 'made by first' });
+    order.push('first wrote');
+    await first();
+    await (await second)();
+    expect(order).toEqual(['first wrote', 'second sees made by first']);
+    expect(waited).toBe(1);
+    // other keys are not held up by it
+    await (await records.lock(keyOf('other')))();
+    expect((await readdir(join(tmp, 'records', key.slice(0, 2)))).sort()).toEqual([`${key}.json`]);
+  });
+
+  it('prune sweeps locks dead builds left and keeps live ones', async () => {
+    const dead = keyOf('dead');
+    const live = keyOf('live');
+    await mkdir(join(tmp, 'records', dead.slice(0, 2)), { recursive: true });
+    await writeFile(join(tmp, 'records', dead.slice(0, 2), `${dead}.lock`), 'bootid.999999999.1');
+    const held = await records.lock(live);
+    expect(await records.sweepLocks()).toBe(1);
+    expect(await readdir(join(tmp, 'records', live.slice(0, 2)))).toEqual([`${live}.lock`]);
+    await held();
+  });
+});

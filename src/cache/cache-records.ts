@@ -1,6 +1,8 @@
 import { mkdir, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
+import { isOwnerAlive } from './owner.js';
+import { acquireFileMutex, type Release } from './state-lock.js';
 
 /** What a cached step produced: its rootfs as a chain of snapshot ids, bottom first. */
 export interface CacheRecord {
@@ -44,6 +46,35 @@ export class CacheRecords {
     await writeFileAtomic(file, JSON.stringify(record), { sync: false });
   }
 
+  /**
+   * Takes the key's step lock (`<shard>/<key>.lock`), held while the step runs and its record is
+   * written, so that builds sharing the state dir run a step once: the others wait here, then
+   * find the record (BuildKit's solver shares a vertex between jobs the same way). A holder that
+   * dies, even by SIGKILL, is taken over. `onWait` is called once if another build holds it.
+   */
+  async lock(key: string, wait: { onWait?: () => void; signal?: AbortSignal } = {}): Promise<Release> {
+    const file = keyFile(this.dir, key);
+    await mkdir(join(this.dir, key.slice(0, 2)), { recursive: true });
+    return acquireFileMutex(file.replace(/\.json$/, '.lock'), { ...wait, maxPollMs: 200 });
+  }
+
+  /** Removes step locks their holders left when killed (a waiter would take them over; prune tidies them). */
+  async sweepLocks(): Promise<number> {
+    let n = 0;
+    for (const shard of await readdir(this.dir).catch(() => [] as string[])) {
+      if (!/^[a-f0-9]{2}$/.test(shard)) continue;
+      for (const name of await readdir(join(this.dir, shard)).catch(() => [] as string[])) {
+        if (!/^[a-f0-9]{64}\.lock$/.test(name)) continue;
+        const holder = (await readFile(join(this.dir, shard, name), 'utf8').catch(() => '')).trim();
+        if (holder && isOwnerAlive(holder)) continue;
+        if (!holder && !(await olderThan(join(this.dir, shard, name), 2000))) continue;
+        await rm(join(this.dir, shard, name), { force: true });
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Marks records as used now (GC evicts the least recently used first); missing keys are ignored. */
   async touch(keys: string[]): Promise<void> {
     const now = new Date();
@@ -74,4 +105,9 @@ export class CacheRecords {
     }
     return out;
   }
+}
+
+async function olderThan(path: string, ms: number): Promise<boolean> {
+  const st = await stat(path).catch(() => undefined);
+  return !!st && Date.now() - st.mtimeMs > ms;
 }

@@ -320,6 +320,7 @@ export async function prune(parts: StateParts, opts: PruneOptions = {}): Promise
   }
 
   report.records += await pruneBlobNotes(paths.root, store, opts.all === true);
+  await records.sweepLocks();
 
   if (opts.all) {
     // The step history stays (a few KB): the next build can still say its cache was pruned.

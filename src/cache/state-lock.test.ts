@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isOwnerAlive, ownerInName, ownerToken, processStartTime, selfOwner } from './owner.js';
-import { StateLock, withFileMutex } from './state-lock.js';
+import { acquireFileMutex, StateLock, withFileMutex } from './state-lock.js';
 
 /** The owner token of a process that has exited. */
 function deadToken(): string {
@@ -130,5 +130,55 @@ describe('withFileMutex', () => {
       for (let i = 0; i < order.length; i += 2) expect(order[i]!.slice(0, 1)).toBe(order[i + 1]!.slice(0, 1));
     }
     expect(await readdir(root)).toEqual([]);
+  });
+});
+
+describe('acquireFileMutex (step locks held while a step runs)', () => {
+  it('waits while a live process holds it and takes it over once that process is SIGKILLed', async () => {
+    const path = join(root, 'step.lock');
+    const holder = liveProcess();
+    await writeFile(path, holder.token);
+    let waits = 0;
+    let got = false;
+    const taking = acquireFileMutex(path, { maxPollMs: 50, onWait: () => waits++ }).then((release) => {
+      got = true;
+      return release;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toBe(false);
+    expect(waits).toBe(1);
+    holder.kill();
+    const release = await taking;
+    expect((await readFile(path, 'utf8')).trim()).toBe(ownerToken());
+    await release();
+    expect(await readdir(root)).toEqual([]);
+  });
+
+  it('stops waiting when the build is cancelled', async () => {
+    const path = join(root, 'step.lock');
+    const holder = liveProcess();
+    try {
+      await writeFile(path, holder.token);
+      const abort = new AbortController();
+      const taking = acquireFileMutex(path, { signal: abort.signal, maxPollMs: 20 });
+      setTimeout(() => abort.abort(new Error('cancelled by test')), 100);
+      await expect(taking).rejects.toThrow('cancelled by test');
+      expect((await readFile(path, 'utf8')).trim()).toBe(holder.token);
+    } finally {
+      holder.kill();
+    }
+  });
+
+  it('a release never removes a lock another process took over', async () => {
+    const path = join(root, 'step.lock');
+    const release = await acquireFileMutex(path);
+    const other = liveProcess();
+    try {
+      await writeFile(path, other.token);
+      await release();
+      expect((await readFile(path, 'utf8')).trim()).toBe(other.token);
+    } finally {
+      other.kill();
+    }
   });
 });

@@ -130,7 +130,32 @@ export class StateLock {
  * token; a lock file left by a dead process is taken over.
  */
 export async function withFileMutex<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const release = await acquireFileMutex(path);
+  try {
+    return await fn();
+  } finally {
+    await release();
+  }
+}
+
+export interface MutexWait {
+  /** Called once, when the lock is found held by a live process. */
+  onWait?: () => void;
+  signal?: AbortSignal;
+  /** Longest pause between looks while a live holder keeps it (default 20 ms: short sections). */
+  maxPollMs?: number;
+}
+
+/**
+ * Takes the file mutex `path` (see withFileMutex) and returns its release. While a live process
+ * holds it, looks again with a growing pause up to `maxPollMs`; a holder that died (even by
+ * SIGKILL) is taken over. The release removes the file only while it still holds this process's token.
+ */
+export async function acquireFileMutex(path: string, wait: MutexWait = {}): Promise<Release> {
   const self = ownerToken();
+  const maxPoll = wait.maxPollMs ?? 20;
+  let pause = 5;
+  let told = false;
   for (;;) {
     try {
       const fh = await open(path, 'wx');
@@ -139,19 +164,21 @@ export async function withFileMutex<T>(path: string, fn: () => Promise<T>): Prom
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (wait.signal?.aborted) throw wait.signal.reason ?? new Error('cancelled');
       const holder = (await readFile(path, 'utf8').catch(() => '')).trim();
       if ((holder && !isOwnerAlive(holder)) || (!holder && (await emptyAndOld(path)))) {
         if (!(await removeStaleLock(path, holder))) await sleep(5);
       } else {
-        await sleep(holder ? 20 : 5);
+        if (holder && !told) wait.onWait?.();
+        told ||= !!holder;
+        await sleep(holder ? pause : 5);
+        if (holder) pause = Math.min(maxPoll, pause * 1.5);
       }
     }
   }
-  try {
-    return await fn();
-  } finally {
-    await unlink(path).catch(() => {});
-  }
+  return async () => {
+    if ((await readFile(path, 'utf8').catch(() => '')).trim() === self) await unlink(path).catch(() => {});
+  };
 }
 
 /** A lock file its creator died before writing its token into (created, never filled, for a while). */

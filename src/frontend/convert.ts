@@ -124,7 +124,9 @@ function convertStage(conv: Converter, stage: Stage): Promise<StageState> {
     return existing;
   }
   conv.inProgress.add(stage.index);
-  const p = dispatchStage(conv, stage).finally(() => conv.inProgress.delete(stage.index));
+  // Started from a fresh microtask: a chain of thousands of stages (each FROM the one before)
+  // would otherwise descend into each other on one stack and overflow it.
+  const p = Promise.resolve().then(() => dispatchStage(conv, stage)).finally(() => conv.inProgress.delete(stage.index));
   conv.converted.set(stage.index, p);
   return p;
 }
@@ -166,7 +168,8 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
       vertex: p.vertex,
       platform: { ...p.platform },
       config: structuredClone(p.config),
-      history: structuredClone(p.history),
+      // Entries are never changed once pushed: sharing them keeps a long chain of stages linear in memory.
+      history: [...p.history],
       shell: [...p.shell],
       ...(p.author ? { author: p.author } : {}),
       misses: new Map(),

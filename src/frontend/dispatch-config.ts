@@ -6,7 +6,7 @@ import type {
 } from './instruction-types.js';
 import { goQuote } from './go-compat.js';
 import type { ShellLex } from './shell-lexer.js';
-import { expansionScope, setEnv, type StageState } from './stage-state.js';
+import { expansionScope, setStageEnv, type StageState } from './stage-state.js';
 
 /** Go's `%q` of a []string, which BuildKit's history text uses: `["a" "b c"]`. */
 function goQuoteList(list: readonly string[]): string {
@@ -43,10 +43,10 @@ export function dispatchEnv(state: StageState, ins: EnvInstruction, lex: ShellLe
   const parts: string[] = [];
   // Every pair sees the environment as it was before this instruction (Docker's documented rule).
   const scope = expansionScope(state);
-  for (const { key, value } of ins.pairs) {
-    const expanded = lex.processWord(value, scope);
-    state.config.Env = setEnv(state.config.Env ?? [], key, expanded);
-    parts.push(`${key}=${expanded}`);
+  const expanded = ins.pairs.map(({ key, value }) => ({ key, value: lex.processWord(value, scope) }));
+  for (const { key, value } of expanded) {
+    setStageEnv(state, key, value);
+    parts.push(`${key}=${value}`);
   }
   addHistory(state, `ENV ${parts.join(' ')}`, false);
 }
@@ -54,11 +54,11 @@ export function dispatchEnv(state: StageState, ins: EnvInstruction, lex: ShellLe
 export function dispatchLabel(state: StageState, ins: LabelInstruction, lex: ShellLex): void {
   const scope = expansionScope(state);
   const parts: string[] = [];
-  state.config.Labels = { ...(state.config.Labels ?? {}) };
+  const labels = (state.config.Labels ??= {});
   for (const { key, value } of ins.pairs) {
     const k = lex.processWord(key, scope);
     const v = lex.processWord(value, scope);
-    state.config.Labels[k] = v;
+    labels[k] = v;
     parts.push(`${k}=${v}`);
   }
   addHistory(state, `LABEL ${parts.join(' ')}`, false);
@@ -92,19 +92,19 @@ export function dispatchExpose(state: StageState, ins: ExposeInstruction, lex: S
   for (const word of ins.ports) {
     for (const p of lex.processWords(word, scope)) ports.push(...parsePortSpec(p, ins));
   }
-  state.config.ExposedPorts = { ...(state.config.ExposedPorts ?? {}) };
-  for (const p of ports) state.config.ExposedPorts[p] = {};
+  const exposed = (state.config.ExposedPorts ??= {});
+  for (const p of ports) exposed[p] = {};
   addHistory(state, `EXPOSE map[${[...ports].sort().map((p) => `${p}:{}`).join(' ')}]`, false);
 }
 
 export function dispatchVolume(state: StageState, ins: VolumeInstruction, lex: ShellLex): void {
   const scope = expansionScope(state);
-  state.config.Volumes = { ...(state.config.Volumes ?? {}) };
+  const volumes = (state.config.Volumes ??= {});
   const vols: string[] = [];
   for (const word of ins.volumes) {
     const v = lex.processWord(word, scope);
     if (v.trim() === '') throw new UserError('VOLUME specified can not be an empty string', { location: ins.location });
-    state.config.Volumes[v] = {};
+    volumes[v] = {};
     vols.push(v);
   }
   addHistory(state, `VOLUME [${vols.join(' ')}]`, false);
@@ -160,7 +160,7 @@ export function dispatchHealthcheck(state: StageState, ins: HealthcheckInstructi
 
 export function dispatchOnbuild(state: StageState, ins: OnbuildInstruction): void {
   // BuildKit records the trigger in the config only, with no history entry.
-  state.config.OnBuild = [...(state.config.OnBuild ?? []), ins.expression];
+  (state.config.OnBuild ??= []).push(ins.expression);
 }
 
 export function dispatchMaintainer(state: StageState, ins: MaintainerInstruction, lex: ShellLex): void {

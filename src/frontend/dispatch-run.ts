@@ -6,11 +6,11 @@ import { newVertex, type FsDispatchContext } from './dispatch-common.js';
 import type { RunInstruction } from './instruction-types.js';
 import { PROXY_ARGS } from './platform.js';
 import { parseRunMount } from './run-mounts.js';
-import { DEFAULT_PATH, envLookup, expansionScope, type StageState } from './stage-state.js';
+import { DEFAULT_PATH, expansionScope, stageEnv, type StageState } from './stage-state.js';
 
 /** The environment a RUN sees: the image ENV plus this stage's ARGs (ENV wins) and proxy args. */
 export function runEnvironment(state: StageState, buildArgs: Map<string, string>): string[] {
-  const env = envLookup(state.config.Env);
+  const env = stageEnv(state);
   const out = [...(state.config.Env ?? [])];
   if (!env.has('PATH')) out.unshift(`PATH=${DEFAULT_PATH}`);
   for (const [k, v] of state.args) {
@@ -21,7 +21,7 @@ export function runEnvironment(state: StageState, buildArgs: Map<string, string>
 
 /** Proxy build args nobody declared: given to RUN, kept out of the cache key and history. */
 export function proxyEnvironment(state: StageState, buildArgs: Map<string, string>): string[] {
-  const env = envLookup(state.config.Env);
+  const env = stageEnv(state);
   const out: string[] = [];
   for (const k of PROXY_ARGS) {
     const v = buildArgs.get(k);

@@ -183,3 +183,26 @@ export interface Vertex {
   /** Skip the cache lookup for this vertex (--no-cache, --no-cache-filter). */
   noCache?: boolean;
 }
+
+/**
+ * The vertices under `root` (itself included), each after all its inputs, each once; `skip`
+ * leaves a vertex and what is only under it out. Iterative: a Dockerfile of thousands of
+ * steps is a chain thousands deep, and a recursive walk overflowed the stack at ~1,200.
+ */
+export function inputsFirst(root: Vertex, skip?: (v: Vertex) => boolean): Vertex[] {
+  const order: Vertex[] = [];
+  const seen = new Set<Vertex>();
+  const stack: { v: Vertex; next: number }[] = [];
+  const enter = (v: Vertex): void => {
+    if (seen.has(v) || skip?.(v)) return;
+    seen.add(v);
+    stack.push({ v, next: 0 });
+  };
+  enter(root);
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    if (top.next < top.v.inputs.length) enter(top.v.inputs[top.next++]!);
+    else order.push(stack.pop()!.v);
+  }
+  return order;
+}

@@ -7,7 +7,7 @@ import { cacheKeyOf, type CacheKey, type KeyRecord } from './cache-key.js';
 import type { MissCause, VertexInfo } from './events.js';
 import { describeCauses } from './explain.js';
 import type { StepHistory } from './step-history.js';
-import type { Op, Vertex } from './graph.js';
+import { inputsFirst, type Op, type Vertex } from './graph.js';
 import type { OpRun, SolveContext, VertexResult } from './ops/op-context.js';
 import { imageLayers } from './ops/image-layers.js';
 
@@ -92,14 +92,9 @@ export class Solver {
    * When everything is cached this is a few stats. Failures surface where the result is awaited.
    */
   private prefetchImages(target: Vertex): void {
-    const seen = new Set<Vertex>();
-    const visit = (v: Vertex): void => {
-      if (seen.has(v)) return;
-      seen.add(v);
+    for (const v of inputsFirst(target)) {
       if (v.op.type === 'image') this.resultOf(v).catch(() => {});
-      v.inputs.forEach(visit);
-    };
-    visit(target);
+    }
   }
 
   /** Every step this build reached counts as used now (LRU for GC), and the step index learns their keys. */
@@ -124,18 +119,21 @@ export class Solver {
   }
 
   keyOf(v: Vertex): Promise<KeyInfo> {
-    let p = this.keys.get(v);
-    if (!p) {
-      p = this.computeKey(v).catch((err: unknown) => {
-        throw locate(err, v);
+    const known = this.keys.get(v);
+    if (known) return known;
+    // Inputs first, so each vertex's key starts with its inputs' keys already started: no
+    // recursion, however long the chain of steps.
+    for (const u of inputsFirst(v, (w) => this.keys.has(w))) {
+      const p = this.computeKey(u).catch((err: unknown) => {
+        throw locate(err, u);
       });
-      this.keys.set(v, p);
+      this.keys.set(u, p);
     }
-    return p;
+    return this.keys.get(v)!;
   }
 
   private async computeKey(v: Vertex): Promise<KeyInfo> {
-    const inputs = await Promise.all(v.inputs.map(async (i) => (await this.keyOf(i)).key));
+    const inputs = await Promise.all(v.inputs.map(async (i) => (await this.keys.get(i)!).key));
     const selections = new Map<number, ContextSelection>();
     let op: unknown = v.op;
     const content: string[] = [];
@@ -180,41 +178,73 @@ export class Solver {
     if (op.type === 'scratch') return { layers: [] };
     if (op.type === 'image') {
       const result = imageLayers(op);
-      const present = await Promise.all(result.layers.map((id) => this.ctx.snapshots.exists(id)));
-      if (present.every(Boolean)) return result;
-      return this.runOp(v, async () => (await import('./ops/run-image.js')).runImage(op, this.ctx), 'base image layers not unpacked yet');
+      const present = async () => (await Promise.all(result.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean);
+      if (await present()) return result;
+      // Another build may be unpacking the same image: wait for it rather than unpack it twice.
+      return this.underStepLock(v, (await this.keyOf(v)).key, async () => {
+        if (await present()) return result;
+        return this.runOp(v, async () => (await import('./ops/run-image.js')).runImage(op, this.ctx), 'base image layers not unpacked yet');
+      });
     }
     const keyInfo = await this.keyOf(v);
     // The inputs' results are needed whether this step hits (to check the record) or runs, so
     // they are resolved at once: a cached chain reads its records concurrently, not one by one.
     const inputsReady = Promise.all(v.inputs.map((i) => this.resultOf(i)));
     inputsReady.catch(() => {});
-    let causes: MissCause[] | undefined;
-    let inputs: VertexResult[] | undefined;
-    if (v.noCache) {
-      causes = [{ kind: 'no-cache', flag: this.opts.noCacheFlag?.(v) ?? '--no-cache' }];
-    } else {
-      const rec = await this.ctx.records.get(keyInfo.key);
-      if (rec) {
-        // A record is used only if it was made on the inputs' current results: a step re-run
-        // with --no-cache(-filter) gets a new result, and what was built on the old one is stale.
-        inputs = await inputsReady;
-        const check = await this.checkRecord(rec, inputs);
-        if (check === 'ok') {
-          this.reported.add(v);
-          this.opts.history?.seen(v, keyInfo.key, keyInfo.record);
-          this.ctx.emit({ type: 'vertex.cached', vertex: this.info(v), time: Date.now() });
-          return { layers: rec.layers, createdAt: rec.createdAt };
-        }
-        // Its layers are gone: pruned. Otherwise an input was made anew under the same key.
-        causes = check === 'pruned' ? [{ kind: 'pruned' }] : [{ kind: 'input-result', step: v.inputs[check]?.name ?? 'input' }];
-      }
+    if (v.noCache) return this.run(v, keyInfo, inputsReady, [{ kind: 'no-cache', flag: this.opts.noCacheFlag?.(v) ?? '--no-cache' }]);
+    const first = await this.fromRecord(v, keyInfo, inputsReady);
+    if ('result' in first) return first.result;
+    // A miss is run under the key's step lock: builds sharing the state dir run it once, the
+    // others wait and then find the record it left (written before the lock is let go). Taken
+    // once the inputs are there, so it is held only while the step itself runs (but at once
+    // for a hit in an imported cache, whose download overlaps the inputs).
+    if (!this.ctx.importedCache?.record(keyInfo.key)) await inputsReady;
+    return this.underStepLock(v, keyInfo.key, async () => {
+      const again = await this.fromRecord(v, keyInfo, inputsReady);
+      if ('result' in again) return again.result;
       const imported = await this.fromImportedCache(v, keyInfo, inputsReady);
       if (imported) return imported;
+      return this.run(v, keyInfo, inputsReady, again.causes ?? first.causes);
+    });
+  }
+
+  /** Runs `fn` holding the step lock of `key` (see CacheRecords.lock); says so if another build holds it. */
+  private async underStepLock<T>(v: Vertex, key: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.ctx.records.lock) return fn();
+    const release = await this.ctx.records.lock(key, {
+      signal: this.abort.signal,
+      onWait: () => this.ctx.emit({ type: 'status', time: Date.now(), message: `${v.name}: another build is making this step; waiting for its result` }),
+    });
+    try {
+      return await fn();
+    } finally {
+      await release();
     }
-    inputs ??= await inputsReady;
-    const inputResults = inputs;
-    causes ??= this.opts.history ? await this.opts.history.explain(v, keyInfo.key, keyInfo.record).catch((): MissCause[] => [{ kind: 'unknown' }]) : [{ kind: 'unknown' }];
+  }
+
+  /**
+   * The step's record, if one stands for it now. A record is used only if it was made on the
+   * inputs' current results: a step re-run with --no-cache(-filter) gets a new result, and what
+   * was built on the old one is stale. Otherwise why it cannot be used (none: no record).
+   */
+  private async fromRecord(v: Vertex, keyInfo: KeyInfo, inputsReady: Promise<VertexResult[]>): Promise<{ result: VertexResult } | { causes?: MissCause[] }> {
+    const rec = await this.ctx.records.get(keyInfo.key);
+    if (!rec) return {};
+    const check = await this.checkRecord(rec, await inputsReady);
+    if (check === 'ok') {
+      this.reported.add(v);
+      this.opts.history?.seen(v, keyInfo.key, keyInfo.record);
+      this.ctx.emit({ type: 'vertex.cached', vertex: this.info(v), time: Date.now() });
+      return { result: { layers: rec.layers, createdAt: rec.createdAt } };
+    }
+    // Its layers are gone: pruned. Otherwise an input was made anew under the same key.
+    return { causes: check === 'pruned' ? [{ kind: 'pruned' }] : [{ kind: 'input-result', step: v.inputs[check]?.name ?? 'input' }] };
+  }
+
+  private async run(v: Vertex, keyInfo: KeyInfo, inputsReady: Promise<VertexResult[]>, known?: MissCause[]): Promise<VertexResult> {
+    const op = v.op as Exclude<Op, { type: 'image' | 'scratch' }>;
+    const inputResults = await inputsReady;
+    const causes = known ?? (this.opts.history ? await this.opts.history.explain(v, keyInfo.key, keyInfo.record).catch((): MissCause[] => [{ kind: 'unknown' }]) : [{ kind: 'unknown' }]);
     const reason = describeCauses(causes);
     return this.runOp(v, async () => {
       // A run whose key already has a snapshot (--no-cache, or inputs with new results) must not
@@ -311,15 +341,7 @@ export class Solver {
 
   /** Steps under a cached step were not looked at, but their results are part of it: say so. */
   private async reportImplicitlyCached(target: Vertex): Promise<void> {
-    const seen = new Set<Vertex>();
-    const order: Vertex[] = [];
-    const visit = (v: Vertex): void => {
-      if (seen.has(v)) return;
-      seen.add(v);
-      v.inputs.forEach(visit);
-      if (!this.reported.has(v) && v.op.type !== 'scratch' && v.op.type !== 'image') order.push(v);
-    };
-    visit(target);
+    const order = inputsFirst(target).filter((v) => !this.reported.has(v) && v.op.type !== 'scratch' && v.op.type !== 'image');
     for (const v of order) {
       this.ctx.emit({ type: 'vertex.cached', vertex: this.info(v), time: Date.now() });
       const info = await this.keys.get(v)?.catch(() => undefined);

@@ -28,13 +28,17 @@ export class StepHistory {
 
   constructor(private readonly opts: StepHistoryOptions) {}
 
+  /** Iterative: a chain of thousands of steps must not take thousands of stack frames. */
   private depth(v: Vertex): number {
-    let d = this.depths.get(v);
-    if (d === undefined) {
-      d = v.inputs[0] ? this.depth(v.inputs[0]) + 1 : 0;
-      this.depths.set(v, d);
+    const unknown: Vertex[] = [];
+    let u: Vertex | undefined = v;
+    while (u && !this.depths.has(u)) {
+      unknown.push(u);
+      u = u.inputs[0];
     }
-    return d;
+    let d = u ? this.depths.get(u)! : -1;
+    for (let i = unknown.length - 1; i >= 0; i--) this.depths.set(unknown[i]!, ++d);
+    return this.depths.get(v)!;
   }
 
   stepId(v: Vertex): string {
