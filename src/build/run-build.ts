@@ -11,6 +11,7 @@ import { StatCache } from '../cache/stat-cache.js';
 import { StatePaths } from '../cache/state-dir.js';
 import { openStateSession } from '../cache/state-session.js';
 import { StepIndex, stepIndexFile } from '../cache/step-index.js';
+import { asEnvironmentError, EnvironmentError } from '../errors.js';
 import { convertDockerfile } from '../frontend/convert.js';
 import { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { EventSink } from '../solver/events.js';
@@ -38,7 +39,13 @@ export async function runBuild(req: BuildRequest, emitEvent: EventSink, signal?:
   try {
     return await buildInState(req, emit, signal, { paths, store, snapshots, records, layoutReady: session.layoutReady });
   } finally {
-    await session.close({ grew, parts: { store, snapshots, records } });
+    await session.close({ grew, parts: { store, snapshots, records } }).catch((err: unknown) => {
+      // The cap trims the cache after the build; a disk too full for its bookkeeping must not
+      // undo a build whose outputs are in place: say so, and let prune do it.
+      const env = asEnvironmentError(err, 'the cache cap was not applied');
+      if (!(env instanceof EnvironmentError)) throw err;
+      emitEvent({ type: 'warning', time: Date.now(), message: `${env.message} (run tsbuild prune to free space)` });
+    });
   }
 }
 
@@ -72,7 +79,11 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
   importing.catch(() => {});
   const plan = await convertDockerfile({
     file, source, buildArgs: req.buildArgs, ...(req.target ? { target: req.target } : {}),
-    resolveImage: bases.resolve, noCache: req.noCache,
+    // a full disk while storing a base's manifest or config: say which base
+    resolveImage: (ref, location) => bases.resolve(ref, location).catch((err: unknown) => {
+      throw asEnvironmentError(err, `cannot resolve the base image ${ref}`);
+    }),
+    noCache: req.noCache,
     ...(req.noCacheFilter?.length ? { noCacheStages: new Set(req.noCacheFilter) } : {}),
   });
   for (const name of req.noCacheFilter ?? []) {

@@ -1,7 +1,7 @@
 import { writeFileAtomic } from '../cache/atomic-write.js';
-import { UserError } from '../errors.js';
 import type { Descriptor } from '../image/types.js';
 import { normalizeImageNames } from './image-names.js';
+import { outputError } from './pending-output.js';
 
 /**
  * `--metadata-file F`: what buildx writes there for an image build, so scripts written for
@@ -19,6 +19,6 @@ export async function writeMetadataFile(path: string, image: { manifest: Descrip
   try {
     await writeFileAtomic(path, JSON.stringify(doc, null, 2) + '\n');
   } catch (err) {
-    throw new UserError(`cannot write the metadata file ${path}: ${(err as Error).message}`, { cause: err });
+    throw outputError(err, `cannot write the metadata file ${path}`);
   }
 }
