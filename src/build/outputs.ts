@@ -39,7 +39,8 @@ interface Materialized {
  * pushes the -t names.
  */
 export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
-  const { req, store, emit } = ctx;
+  const { req, store, emit, signal } = ctx;
+  const opts = signal ? { signal } : {};
   const outputs: OutputSpec[] = [...req.outputs];
   if (req.push && !outputs.some((o) => o.type === 'image' && o.push)) outputs.push({ type: 'image', push: true });
   const images = new Map<string, Promise<Materialized>>();
@@ -70,32 +71,34 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
       const start = Date.now();
       const message = describe(out, names);
       emit({ type: 'status', time: start, message });
+      signal?.throwIfAborted();
       const image = await imageFor(want);
+      signal?.throwIfAborted();
       primary ??= { ...image, names };
       let note = '';
       switch (out.type) {
         case 'oci':
           if (out.tar === false) {
             const { prepareOciLayoutDir } = await import('../exporter/oci-layout-dir.js');
-            pending.push(await prepareOciLayoutDir(store, image.manifest, names, out.dest!));
+            pending.push(await prepareOciLayoutDir(store, image.manifest, names, out.dest!, opts));
           } else {
             const { prepareOciArchive } = await import('../exporter/oci-archive.js');
-            pending.push(await prepareOciArchive(store, image.manifest, names, out.dest!));
+            pending.push(await prepareOciArchive(store, image.manifest, names, out.dest!, opts));
           }
           break;
         case 'docker': {
           const { prepareDockerArchive } = await import('../exporter/docker-archive.js');
-          pending.push(await prepareDockerArchive(store, image.manifest, names, out.dest!));
+          pending.push(await prepareDockerArchive(store, image.manifest, names, out.dest!, opts));
           break;
         }
         case 'local': {
           const { prepareRootfsDir } = await import('../exporter/rootfs.js');
-          pending.push(await prepareRootfsDir(store, image.manifest, out.dest!));
+          pending.push(await prepareRootfsDir(store, image.manifest, out.dest!, opts));
           break;
         }
         case 'tar': {
           const { prepareRootfsTar } = await import('../exporter/rootfs.js');
-          pending.push(await prepareRootfsTar(store, image.manifest, out.dest!, join(req.stateRoot, 'tmp')));
+          pending.push(await prepareRootfsTar(store, image.manifest, out.dest!, join(req.stateRoot, 'tmp'), opts));
           break;
         }
         case 'image': {
@@ -103,7 +106,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
           if (out.push) {
             const [{ pushImage }, { blobSources }] = await Promise.all([import('../exporter/push-image.js'), import('./registry-setup.js')]);
             const client = await ctx.registry();
-            const stats = await pushImage(client.session, store, image.manifest, names, blobSources(req.stateRoot), ctx.signal ? { signal: ctx.signal } : {});
+            const stats = await pushImage(client.session, store, image.manifest, names, blobSources(req.stateRoot), opts);
             note = ` (${stats.uploaded} blobs uploaded, ${stats.mounted} mounted, ${stats.existing} already there)`;
           }
           break;
@@ -117,10 +120,12 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
     // with whatever blobs the layers already have (new layers: their plain tar, no compression cost).
     const stored = primary ?? { ...(await imageFor({ compression: 'any' })), names: req.tags };
     if (req.tags.length) toName.push({ manifest: stored.manifest, names: req.tags });
+    // Cancelled (Ctrl-C) while the outputs were written: nothing is named or put in place.
+    signal?.throwIfAborted();
     if (toName.length) {
       const { storeImage } = await import('../exporter/local-store.js');
       for (const { manifest, names } of toName) {
-        await storeImage(store, manifest, names, { blobsChecked: true }).catch((err: unknown) => {
+        await storeImage(store, manifest, names, { blobsChecked: true, ...opts }).catch((err: unknown) => {
           throw outputError(err, `cannot name the image ${names.join(', ')} in ${store.root}`);
         });
       }
@@ -130,6 +135,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
       const { writeMetadataFile } = await import('../exporter/metadata.js');
       await writeMetadataFile(req.metadataFile, stored);
     }
+    // past the last check: the names are set, so the outputs go in place too
     for (const p of pending.splice(0)) await p.commit();
     return { manifest: stored.manifest, config: stored.config, exported: done };
   } finally {

@@ -111,7 +111,7 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
 
   // Layers are made per encoding an output asks for (src/build/image-layers.ts); the state
   // dir's own layout takes whatever blob a layer has when no output asks for one.
-  const layers = layerProvider({ snapshots, store, variantsDir: join(req.stateRoot, 'blob-variants') }, result.layers, req.sourceDateEpoch);
+  const layers = layerProvider({ snapshots, store, variantsDir: join(req.stateRoot, 'blob-variants'), ...(signal ? { signal } : {}) }, result.layers, req.sourceDateEpoch);
   // SOURCE_DATE_EPOCH in RFC 3339 without fractions, as BuildKit writes it
   const created = req.sourceDateEpoch !== undefined ? new Date(req.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : result.createdAt ?? new Date().toISOString();
   const out = await exportOutputs({

@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
 import { collectImageBlobs } from './image-blobs.js';
 import { normalizeImageNames } from './image-names.js';
 import { blobPath, ociLayoutFiles } from './oci-archive.js';
-import type { PendingOutput } from './pending-output.js';
+import type { ExportOptions, PendingOutput } from './pending-output.js';
 import { prepareArchive } from './tar-output.js';
 
 /** One entry of `manifest.json`, the file `docker load` reads (moby image/tarexport). */
@@ -27,7 +27,7 @@ export async function writeDockerArchive(store: ContentStore, manifest: Descript
 }
 
 /** writeDockerArchive up to the rename into place (see PendingOutput). */
-export async function prepareDockerArchive(store: ContentStore, manifest: Descriptor, names: string[], dest: string): Promise<PendingOutput> {
+export async function prepareDockerArchive(store: ContentStore, manifest: Descriptor, names: string[], dest: string, opts: ExportOptions = {}): Promise<PendingOutput> {
   const { manifests } = await collectImageBlobs(store, manifest);
   // docker load takes one config per manifest.json entry; a multi-platform index has no single one
   if (manifests.length !== 1) {
@@ -43,5 +43,5 @@ export async function prepareDockerArchive(store: ContentStore, manifest: Descri
   };
   const files = await ociLayoutFiles(store, manifest, names);
   files.push({ name: 'manifest.json', data: Buffer.from(JSON.stringify([entry])) });
-  return prepareArchive(store, files, dest, 'docker');
+  return prepareArchive(store, files, dest, 'docker', opts);
 }

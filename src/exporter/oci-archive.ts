@@ -4,7 +4,7 @@ import type { Descriptor, ImageIndex } from '../image/types.js';
 import { MediaType } from '../image/types.js';
 import { collectImageBlobs } from './image-blobs.js';
 import { normalizeImageNames } from './image-names.js';
-import type { PendingOutput } from './pending-output.js';
+import type { ExportOptions, PendingOutput } from './pending-output.js';
 import { prepareArchive, type ArchiveFile } from './tar-output.js';
 
 export { ANNOTATION_IMAGE_NAME } from './image-names.js';
@@ -20,8 +20,8 @@ export async function writeOciArchive(store: ContentStore, manifest: Descriptor,
 }
 
 /** writeOciArchive up to the rename into place (see PendingOutput). */
-export async function prepareOciArchive(store: ContentStore, manifest: Descriptor, names: string[], dest: string): Promise<PendingOutput> {
-  return prepareArchive(store, await ociLayoutFiles(store, manifest, names), dest, 'OCI');
+export async function prepareOciArchive(store: ContentStore, manifest: Descriptor, names: string[], dest: string, opts: ExportOptions = {}): Promise<PendingOutput> {
+  return prepareArchive(store, await ociLayoutFiles(store, manifest, names), dest, 'OCI', opts);
 }
 
 /**

@@ -2,7 +2,7 @@ import { copyFile, lstat, mkdir, readFile, rename, rm, stat } from 'node:fs/prom
 import { join } from 'node:path';
 import { tempNameFor, writeFileAtomic } from '../cache/atomic-write.js';
 import type { ContentStore } from '../cache/content-store.js';
-import { outputError, type PendingOutput } from './pending-output.js';
+import { outputError, type ExportOptions, type PendingOutput } from './pending-output.js';
 import { MediaType, type Descriptor, type ImageIndex } from '../image/types.js';
 import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, ociLayoutFiles } from './oci-archive.js';
 
@@ -21,12 +21,12 @@ export async function writeOciLayoutDir(store: ContentStore, manifest: Descripto
  * writeOciLayoutDir with index.json (what makes the image part of the layout) left for commit;
  * a layout directory this made is removed again on discard.
  */
-export async function prepareOciLayoutDir(store: ContentStore, manifest: Descriptor, names: string[], dest: string): Promise<PendingOutput> {
+export async function prepareOciLayoutDir(store: ContentStore, manifest: Descriptor, names: string[], dest: string, opts: ExportOptions = {}): Promise<PendingOutput> {
   const files = await ociLayoutFiles(store, manifest, names);
   const ours = files.find((f) => f.name === 'index.json');
   if (!ours || !('data' in ours)) throw new Error('ociLayoutFiles gave no index.json');
   const index = JSON.parse(ours.data.toString('utf8')) as ImageIndex;
-  return prepareLayout(store, files, index.manifests, manifest, dest);
+  return prepareLayout(store, files, index.manifests, manifest, dest, opts);
 }
 
 /**
@@ -40,7 +40,7 @@ export async function writeTaggedLayoutDir(store: ContentStore, manifest: Descri
   await (await prepareLayout(store, files, [entry], manifest, dest)).commit();
 }
 
-async function prepareLayout(store: ContentStore, files: Awaited<ReturnType<typeof ociLayoutFiles>>, entries: Descriptor[], manifest: Descriptor, dest: string): Promise<PendingOutput> {
+async function prepareLayout(store: ContentStore, files: Awaited<ReturnType<typeof ociLayoutFiles>>, entries: Descriptor[], manifest: Descriptor, dest: string, opts: ExportOptions = {}): Promise<PendingOutput> {
   const what = `cannot write the OCI layout ${dest}`;
   const made = !(await lstat(dest).catch(() => undefined));
   const discard = async () => {
@@ -50,6 +50,7 @@ async function prepareLayout(store: ContentStore, files: Awaited<ReturnType<type
     await mkdir(join(dest, 'blobs', 'sha256'), { recursive: true });
     for (const f of files) {
       if (!('blob' in f)) continue;
+      opts.signal?.throwIfAborted();
       const target = join(dest, f.name);
       if (await sizeOf(target) === f.blob.size) continue;
       const tmp = tempNameFor(target);

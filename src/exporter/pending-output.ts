@@ -14,6 +14,11 @@ export interface PendingOutput {
   discard(): Promise<void>;
 }
 
+export interface ExportOptions {
+  /** The build's cancellation: checked while the output is written. */
+  signal?: AbortSignal;
+}
+
 /** For outputs that cannot wait (stdout, a directory written in place). */
 export const COMMITTED: PendingOutput = { commit: async () => {}, discard: async () => {} };
 

@@ -4,7 +4,8 @@ import { chmod, lchown, lstat, lutimes, mkdir, open, readdir, rename, rm } from 
 import { join } from 'node:path';
 import type { ContentStore } from '../cache/content-store.js';
 import { UserError } from '../errors.js';
-import { COMMITTED, outputError, outputTempName, pendingRename, type PendingOutput } from './pending-output.js';
+import { abortableWrite } from '../snapshot/layer-blobs.js';
+import { COMMITTED, outputError, outputTempName, pendingRename, type ExportOptions, type PendingOutput } from './pending-output.js';
 import { decompressStream } from '../image/decompress.js';
 import type { Descriptor, ImageManifest } from '../image/types.js';
 import { OPAQUE_VALUE, OPAQUE_XATTR, isWhiteoutStat } from '../snapshot/overlay-format.js';
@@ -17,7 +18,7 @@ import { dumpXattrTree } from '../snapshot/xattrs.js';
  * their contents). A new DIR is assembled beside itself and renamed into place on commit, so a
  * failed export leaves nothing at DIR; an existing DIR is written into, as BuildKit does.
  */
-export async function prepareRootfsDir(store: ContentStore, manifest: Descriptor, dest: string): Promise<PendingOutput> {
+export async function prepareRootfsDir(store: ContentStore, manifest: Descriptor, dest: string, opts: ExportOptions = {}): Promise<PendingOutput> {
   const image = await store.readJson<ImageManifest>(manifest.digest);
   const existing = await lstat(dest).catch(() => undefined);
   if (existing && !existing.isDirectory()) throw new UserError(`--output type=local: ${dest} exists and is not a directory`);
@@ -25,7 +26,7 @@ export async function prepareRootfsDir(store: ContentStore, manifest: Descriptor
   const what = `cannot write the root filesystem to ${dest}`;
   try {
     await mkdir(target, { recursive: true });
-    await applyLayers(store, image.layers, target);
+    await applyLayers(store, image.layers, target, opts.signal);
   } catch (err) {
     if (!existing) await rm(target, { recursive: true, force: true });
     throw outputError(err, what);
@@ -38,13 +39,13 @@ export async function prepareRootfsDir(store: ContentStore, manifest: Descriptor
  * owners and modes as in the image). The layers are applied in `scratch` (a temp dir inside the
  * state directory), which is removed afterwards; the tar waits beside FILE for commit.
  */
-export async function prepareRootfsTar(store: ContentStore, manifest: Descriptor, dest: string, scratch: string): Promise<PendingOutput> {
+export async function prepareRootfsTar(store: ContentStore, manifest: Descriptor, dest: string, scratch: string, opts: ExportOptions = {}): Promise<PendingOutput> {
   const image = await store.readJson<ImageManifest>(manifest.digest);
   const root = join(scratch, `rootfs-${randomBytes(6).toString('hex')}`);
   const what = `cannot write the tar ${dest}`;
   try {
     await mkdir(root, { recursive: true });
-    await applyLayers(store, image.layers, root).catch((err: unknown) => {
+    await applyLayers(store, image.layers, root, opts.signal).catch((err: unknown) => {
       throw outputError(err, `cannot assemble the root filesystem for ${dest} in ${scratch}`);
     });
     const { writeLayerTar } = await import('../snapshot/layer-tar.js');
@@ -55,7 +56,7 @@ export async function prepareRootfsTar(store: ContentStore, manifest: Descriptor
     }
     const tmp = outputTempName(dest);
     try {
-      await writeFileFully(tmp, (out) => writeLayerTar(root, out));
+      await writeFileFully(tmp, abortableWrite(opts.signal, (out) => writeLayerTar(root, out)));
       const fh = await open(tmp, 'r');
       try {
         await fh.sync();
@@ -90,8 +91,9 @@ function writeFileFully(path: string, write: (out: NodeJS.WritableStream) => Pro
 }
 
 /** Applies each layer onto `root`: unpacked in overlay format beside it, then merged in. */
-async function applyLayers(store: ContentStore, layers: Descriptor[], root: string): Promise<void> {
+async function applyLayers(store: ContentStore, layers: Descriptor[], root: string, signal?: AbortSignal): Promise<void> {
   for (const layer of layers) {
+    signal?.throwIfAborted();
     const staged = `${root}.layer-${randomBytes(4).toString('hex')}`;
     try {
       await unpackLayer(decompressStream(store.openRead(layer.digest)), staged);

@@ -5,7 +5,7 @@ import { pack as tarPack, type Headers } from 'tar-stream';
 import type { ContentStore } from '../cache/content-store.js';
 import type { Descriptor } from '../image/types.js';
 import { UserError } from '../errors.js';
-import { COMMITTED, outputError, outputTempName, pendingRename, type PendingOutput } from './pending-output.js';
+import { COMMITTED, outputError, outputTempName, pendingRename, type ExportOptions, type PendingOutput } from './pending-output.js';
 
 /** A file of an archive: literal bytes, or a blob streamed from the content store. */
 export type ArchiveFile = { name: string; data: Buffer } | { name: string; blob: Descriptor };
@@ -21,7 +21,8 @@ export async function writeArchive(store: ContentStore, files: ArchiveFile[], de
 }
 
 /** writeArchive up to the rename: the archive complete and fsynced beside `dest`, waiting for commit. */
-export async function prepareArchive(store: ContentStore, files: ArchiveFile[], dest: string, kind: string): Promise<PendingOutput> {
+export async function prepareArchive(store: ContentStore, files: ArchiveFile[], dest: string, kind: string, opts: ExportOptions = {}): Promise<PendingOutput> {
+  opts.signal?.throwIfAborted();
   const entries = withParentDirs(files).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const what = `cannot write the ${kind} archive ${dest}`;
   if (dest === '-') {
@@ -50,6 +51,7 @@ export async function prepareArchive(store: ContentStore, files: ArchiveFile[], 
       for (let off = 0; off < data.length; ) off += (await file.write(data, off, data.length - off)).bytesWritten;
     };
     await produce(store, entries, async (chunk) => {
+      opts.signal?.throwIfAborted();
       batch.push(chunk);
       batchSize += chunk.length;
       if (batchSize >= WRITE_BATCH) await flush();
