@@ -2,7 +2,7 @@ import { copyFile, lstat, mkdir, readFile, rename, rm, stat } from 'node:fs/prom
 import { join } from 'node:path';
 import { tempNameFor, writeFileAtomic } from '../cache/atomic-write.js';
 import type { ContentStore } from '../cache/content-store.js';
-import { outputError, type ExportOptions, type PendingOutput } from './pending-output.js';
+import { outputError, sweepDeadIn, type ExportOptions, type PendingOutput } from './pending-output.js';
 import { MediaType, type Descriptor, type ImageIndex } from '../image/types.js';
 import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, ociLayoutFiles } from './oci-archive.js';
 
@@ -48,6 +48,8 @@ async function prepareLayout(store: ContentStore, files: Awaited<ReturnType<type
   };
   try {
     await mkdir(join(dest, 'blobs', 'sha256'), { recursive: true });
+    // temps of a writer that was killed here earlier
+    for (const d of [dest, join(dest, 'blobs', 'sha256')]) await sweepDeadIn(d, '.tmp-');
     for (const f of files) {
       if (!('blob' in f)) continue;
       opts.signal?.throwIfAborted();

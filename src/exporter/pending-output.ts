@@ -1,5 +1,7 @@
-import { rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { isOwnerAlive, ownerInName, ownerToken } from '../cache/owner.js';
 import { asEnvironmentError, UserError } from '../errors.js';
 
 /**
@@ -37,9 +39,34 @@ export function pendingRename(tmp: string, dest: string, what: string): PendingO
   };
 }
 
-/** The temp name an output is written under beside `dest`. */
+/**
+ * The temp name an output is written under beside `dest`: `<dest>.tmp-<owner>-<random>`. The
+ * owner token (cache/owner.ts) lets the next write to `dest` tell a killed writer's leftover from
+ * one being written now.
+ */
 export function outputTempName(dest: string): string {
-  return `${dest}.tmp-${randomBytes(6).toString('hex')}`;
+  return `${dest}.tmp-${ownerToken()}-${randomBytes(6).toString('hex')}`;
+}
+
+/** Removes `<dest>.tmp-<owner>-*` left by writers that no longer run; returns what it removed. */
+export function sweepDeadTemps(dest: string): Promise<string[]> {
+  return sweepDeadIn(dirname(dest), `${basename(dest)}.tmp-`);
+}
+
+/** Removes the entries of `dir` named `<prefix>…<owner>…` whose owner no longer runs (writeFileAtomic's temps: prefix `.tmp-`). */
+export async function sweepDeadIn(dir: string, prefix: string): Promise<string[]> {
+  const self = ownerToken();
+  const removed: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix)) continue;
+    const owner = ownerInName(name.slice(prefix.length));
+    // without a token (an older tsbuild's name) its writer cannot be told dead: left alone
+    if (!owner || owner === self || isOwnerAlive(owner)) continue;
+    const path = join(dir, name);
+    await rm(path, { recursive: true, force: true }).catch(() => {});
+    removed.push(path);
+  }
+  return removed;
 }
 
 /**

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ContentStore } from '../cache/content-store.js';
 import { UserError } from '../errors.js';
 import { abortableWrite } from '../snapshot/layer-blobs.js';
-import { COMMITTED, outputError, outputTempName, pendingRename, type ExportOptions, type PendingOutput } from './pending-output.js';
+import { COMMITTED, outputError, outputTempName, pendingRename, sweepDeadTemps, type ExportOptions, type PendingOutput } from './pending-output.js';
 import { decompressStream } from '../image/decompress.js';
 import type { Descriptor, ImageManifest } from '../image/types.js';
 import { OPAQUE_VALUE, OPAQUE_XATTR, isWhiteoutStat } from '../snapshot/overlay-format.js';
@@ -22,6 +22,7 @@ export async function prepareRootfsDir(store: ContentStore, manifest: Descriptor
   const image = await store.readJson<ImageManifest>(manifest.digest);
   const existing = await lstat(dest).catch(() => undefined);
   if (existing && !existing.isDirectory()) throw new UserError(`--output type=local: ${dest} exists and is not a directory`);
+  if (!existing) await sweepDeadTemps(dest);
   const target = existing ? dest : outputTempName(dest);
   const what = `cannot write the root filesystem to ${dest}`;
   try {
@@ -54,6 +55,7 @@ export async function prepareRootfsTar(store: ContentStore, manifest: Descriptor
       await writeLayerTar(root, process.stdout, { end: false });
       return COMMITTED;
     }
+    await sweepDeadTemps(dest);
     const tmp = outputTempName(dest);
     try {
       await writeFileFully(tmp, abortableWrite(opts.signal, (out) => writeLayerTar(root, out)));

@@ -5,7 +5,7 @@ import { pack as tarPack, type Headers } from 'tar-stream';
 import type { ContentStore } from '../cache/content-store.js';
 import type { Descriptor } from '../image/types.js';
 import { UserError } from '../errors.js';
-import { COMMITTED, outputError, outputTempName, pendingRename, type ExportOptions, type PendingOutput } from './pending-output.js';
+import { COMMITTED, outputError, outputTempName, pendingRename, sweepDeadTemps, type ExportOptions, type PendingOutput } from './pending-output.js';
 
 /** A file of an archive: literal bytes, or a blob streamed from the content store. */
 export type ArchiveFile = { name: string; data: Buffer } | { name: string; blob: Descriptor };
@@ -30,6 +30,7 @@ export async function prepareArchive(store: ContentStore, files: ArchiveFile[], 
     await produce(store, entries, (chunk) => (process.stdout.write(chunk) ? Promise.resolve() : writable(process.stdout)));
     return COMMITTED;
   }
+  await sweepDeadTemps(dest);
   const tmp = outputTempName(dest);
   let fh;
   try {
