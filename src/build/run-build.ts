@@ -114,10 +114,8 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
   const layers = layerProvider({ snapshots, store, variantsDir: join(req.stateRoot, 'blob-variants'), ...(signal ? { signal } : {}) }, result.layers, req.sourceDateEpoch);
   // SOURCE_DATE_EPOCH in RFC 3339 without fractions, as BuildKit writes it
   const created = req.sourceDateEpoch !== undefined ? new Date(req.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : result.createdAt ?? new Date().toISOString();
-  const out = await exportOutputs({
-    req, store, emit, layers, image: { ...plan.image, created }, registry: bases.registryClient,
-    ...(signal ? { signal } : {}),
-  });
+  // The cache goes first: a cache export that fails (a full disk, a registry) must not come
+  // after the outputs were put in place, which a failed build never leaves.
   if (req.cacheTo?.length) {
     const { exportCaches } = await import('./cache-export.js');
     await exportCaches(req.cacheTo, {
@@ -125,5 +123,9 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
       stateRoot: req.stateRoot, emit, ...(signal ? { signal } : {}),
     });
   }
+  const out = await exportOutputs({
+    req, store, emit, layers, image: { ...plan.image, created }, registry: bases.registryClient,
+    ...(signal ? { signal } : {}),
+  });
   return { manifestDigest: out.manifest.digest, configDigest: out.config.digest, exported: out.exported, warnings };
 }

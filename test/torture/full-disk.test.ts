@@ -105,6 +105,14 @@ describe('a full output filesystem', () => {
   }
 });
 
+test('--cache-to on a full disk: exit 1, and the image output is not left behind', async () => {
+  const cacheOut = await tmpfs('cache-to', '8m');
+  const dest = join(dir, 'cache-to.tar');
+  const r = await build(join(dir, 'state-cache-to'), dest, 'oci', ['--cache-to', `type=local,dest=${join(cacheOut, 'cache')}`]);
+  expectDiskFullError(r, /cache.*no space left on device/);
+  expect(await readdir(dir)).not.toContain('cache-to.tar');
+});
+
 describe('a full state dir', () => {
   test('COPY meets the full disk: exit 1 naming the step, and the state dir builds once there is room', async () => {
     const state = await tmpfs('state-copy', '8m');
