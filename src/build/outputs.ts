@@ -120,23 +120,23 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
     // with whatever blobs the layers already have (new layers: their plain tar, no compression cost).
     const stored = primary ?? { ...(await imageFor({ compression: 'any' })), names: req.tags };
     if (req.tags.length) toName.push({ manifest: stored.manifest, names: req.tags });
+    if (req.metadataFile) {
+      const { prepareMetadataFile } = await import('../exporter/metadata.js');
+      pending.push(await prepareMetadataFile(req.metadataFile, stored));
+    }
     // Cancelled (Ctrl-C) while the outputs were written: nothing is named or put in place.
     signal?.throwIfAborted();
     if (toName.length) {
       const { storeImage } = await import('../exporter/local-store.js');
       for (const { manifest, names } of toName) {
-        await storeImage(store, manifest, names, { blobsChecked: true, ...opts }).catch((err: unknown) => {
+        await storeImage(store, manifest, names, { blobsChecked: true }).catch((err: unknown) => {
           throw outputError(err, `cannot name the image ${names.join(', ')} in ${store.root}`);
         });
       }
       done.push(...req.tags.map((t) => `store:${t}`));
     }
-    if (req.metadataFile) {
-      const { writeMetadataFile } = await import('../exporter/metadata.js');
-      await writeMetadataFile(req.metadataFile, stored);
-    }
-    // past the last check: the names are set, so the outputs go in place too
-    for (const p of pending.splice(0)) await p.commit();
+    // past the last check: the names are set, so the outputs go in place too; each leaves the list as it goes in place; should one fail, the rest are discarded below
+    while (pending.length) await pending.shift()!.commit();
     return { manifest: stored.manifest, config: stored.config, exported: done };
   } finally {
     await Promise.all(pending.map((p) => p.discard()));

@@ -12,15 +12,13 @@ import { ANNOTATION_IMAGE_NAME, normalizeImageNames } from './image-names.js';
  * `blobsChecked`: the caller made this image in the same build and saw every blob in the store
  * (the build's lease keeps prune out until it ends), so they are not looked up a second time.
  */
-export async function storeImage(store: ContentStore, manifest: Descriptor, names: string[], opts: { blobsChecked?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+export async function storeImage(store: ContentStore, manifest: Descriptor, names: string[], opts: { blobsChecked?: boolean } = {}): Promise<void> {
   const normalized = normalizeImageNames(names);
   // check first, so a name never points at an image whose blobs are not all there
   if (!opts.blobsChecked) await collectImageBlobs(store, manifest);
   const target: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
   if (manifest.platform) target.platform = manifest.platform;
   for (const n of normalized) {
-    // a cancelled build names nothing
-    opts.signal?.throwIfAborted();
     // ref.name is the familiar name, so `skopeo … oci:CONTENT:app:1.0` finds what `-t app:1.0` stored.
     await store.tag(n.familiar, { ...target, annotations: { [ANNOTATION_IMAGE_NAME]: n.full } });
   }
