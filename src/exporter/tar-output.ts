@@ -49,7 +49,11 @@ export async function prepareArchive(store: ContentStore, files: ArchiveFile[], 
       batch = [];
       batchSize = 0;
       // FileHandle.write may write less than asked (it reports how much): write the rest too
-      for (let off = 0; off < data.length; ) off += (await file.write(data, off, data.length - off)).bytesWritten;
+      for (let off = 0; off < data.length; ) {
+        const { bytesWritten } = await file.write(data, off, data.length - off);
+        if (bytesWritten === 0) throw Object.assign(new Error('no space left on device, write'), { code: 'ENOSPC' });
+        off += bytesWritten;
+      }
     };
     await produce(store, entries, async (chunk) => {
       opts.signal?.throwIfAborted();
