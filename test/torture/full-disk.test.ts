@@ -5,6 +5,7 @@
  * build on a roomy disk gives. Filesystems are small tmpfs mounts, unmounted in afterAll.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -114,6 +115,36 @@ test('--cache-to on a full disk: exit 1, and the image output is not left behind
 });
 
 describe('a full state dir', () => {
+
+  test('filled to the last page: never exit 70, exit 1 leaves nothing at dest, and where only the cap has no room it warns', async () => {
+    // The smallest state filesystem the build fits on (a binary search in pages): there the
+    // build's own writes fit but the automatic cap (20% of a small filesystem, so it runs) has no
+    // room for its lock, which failed the finished build with its archive written (exit 1 or 70).
+    const state = await tmpfs('state-edge', '64m');
+    const dest = join(dir, 'edge.tar');
+    const outcomes = new Map<number, CliResult>();
+    const tryKb = async (kb: number): Promise<CliResult> => {
+      await rm(join(state, 'root'), { recursive: true, force: true });
+      execFileSync('mount', ['-o', `remount,size=${kb}k`, state]);
+      const r = await build(join(state, 'root'), dest);
+      expect([0, 1], r.stderr).toContain(r.exitCode);
+      expect(r.stderr).not.toMatch(/internal error|    at /);
+      expect(existsSync(dest), r.stderr).toBe(r.exitCode === 0);
+      await rm(dest, { force: true });
+      outcomes.set(kb, r);
+      return r;
+    };
+    let lo = 16 * 1024; // fails
+    let hi = 64 * 1024; // builds
+    while (hi - lo > 4) {
+      const mid = lo + Math.floor((hi - lo) / 8) * 4;
+      if ((await tryKb(mid)).exitCode === 0) hi = mid;
+      else lo = mid;
+    }
+    const edge = outcomes.get(hi) ?? (await tryKb(hi));
+    expect(edge.exitCode, edge.stderr).toBe(0);
+    expect(edge.stderr).toMatch(/WARNING: the cache cap was not applied: no space left on device/);
+  }, 240_000);
   test('COPY meets the full disk: exit 1 naming the step, and the state dir builds once there is room', async () => {
     const state = await tmpfs('state-copy', '8m');
     const dest = join(dir, 'copy.tar');
