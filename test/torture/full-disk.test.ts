@@ -145,29 +145,24 @@ describe('a full state dir', () => {
     expect(edge.exitCode, edge.stderr).toBe(0);
     expect(edge.stderr).toMatch(/WARNING: the cache cap was not applied: no space left on device/);
   }, 240_000);
-  test('COPY meets the full disk: exit 1 naming the step, and the state dir builds once there is room', async () => {
-    const state = await tmpfs('state-copy', '8m');
-    const dest = join(dir, 'copy.tar');
-    const r = await build(join(state, 'root'), dest);
-    expectDiskFullError(r, /COPY big \/big: no space left on device/);
-    expect(await readdir(dir)).not.toContain('copy.tar');
-    execFileSync('mount', ['-o', 'remount,size=200m', state]);
-    const again = await build(join(state, 'root'), dest);
-    expect(again.exitCode, again.stderr).toBe(0);
-    expect(digestOf(again)).toBe(roomyDigest);
-  });
-
-  test('the layer blob meets the full disk: exit 1 naming the export, nothing at dest, and the state dir builds once there is room', async () => {
-    const state = await tmpfs('state-blob', '20m');
-    const dest = join(dir, 'blob.tar');
-    const r = await build(join(state, 'root'), dest, 'oci', ['-t', 'full-blob:1']);
-    expectDiskFullError(r, /cannot make the image's layer blobs in .*: no space left on device/);
-    expect((await readdir(dir)).filter((n) => n.startsWith('blob.tar'))).toEqual([]);
-    execFileSync('mount', ['-o', 'remount,size=200m', state]);
-    const again = await build(join(state, 'root'), dest);
-    expect(again.exitCode, again.stderr).toBe(0);
-    expect(digestOf(again)).toBe(roomyDigest);
-  });
+  const roomLater: { name: string; size: string; what: RegExp }[] = [
+    { name: 'COPY meets the full disk: exit 1 naming the step', size: '8m', what: /COPY big \/big: no space left on device/ },
+    { name: 'the layer blob meets the full disk: exit 1 naming the export', size: '20m', what: /cannot make the image's layer blobs in .*: no space left on device/ },
+  ];
+  for (const [i, { name, size, what }] of roomLater.entries()) {
+    test(`${name}, nothing at dest, no tag, and the state dir builds once there is room`, async () => {
+      const state = await tmpfs(`state-room-${i}`, size);
+      const dest = join(dir, `room-${i}.tar`);
+      const r = await build(join(state, 'root'), dest, 'oci', ['-t', `full-room-${i}:1`]);
+      expectDiskFullError(r, what);
+      expect((await readdir(dir)).filter((n) => n.startsWith(`room-${i}.tar`))).toEqual([]);
+      expect(await tagsIn(join(state, 'root')).catch(() => [])).not.toContain(`full-room-${i}:1`);
+      execFileSync('mount', ['-o', 'remount,size=200m', state]);
+      const again = await build(join(state, 'root'), dest);
+      expect(again.exitCode, again.stderr).toBe(0);
+      expect(digestOf(again)).toBe(roomyDigest);
+    });
+  }
 
   test('the archive on the state dir\'s own full disk: exit 1, nothing at dest, no tag', async () => {
     const state = await tmpfs('state-archive', '34m');
