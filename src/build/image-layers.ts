@@ -6,7 +6,7 @@ import type { LayerConverter } from '../exporter/layer-convert.js';
 import type { LayerCompression } from '../image/compress.js';
 import type { ImageLayerInput } from '../image/image-builder.js';
 import type { Descriptor, DiffId, Digest } from '../image/types.js';
-import { ensureLayerBlob, isBaseLayer, type BlobWant } from '../snapshot/layer-blobs.js';
+import { abortableWrite, ensureLayerBlob, isBaseLayer, type BlobWant } from '../snapshot/layer-blobs.js';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 
 /** How an output wants its layers: buildx's compression, compression-level and force-compression. */
@@ -24,6 +24,8 @@ export interface LayerProviderDeps {
   store: ContentStore;
   /** Where re-encoded and SOURCE_DATE_EPOCH layer records live. */
   variantsDir: string;
+  /** The build's cancellation: stops a layer blob being made. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -42,12 +44,13 @@ export function layerProvider(deps: LayerProviderDeps, ids: string[], epoch: num
     (converter ??= import('../exporter/layer-convert.js').then(({ LayerConverter }) => new LayerConverter(deps.store, deps.variantsDir)));
   const made = new Map<string, Promise<ImageLayerInput[]>>();
   const one = async (i: number, want: LayerWant): Promise<ImageLayerInput> => {
+    deps.signal?.throwIfAborted();
     const id = ids[i]!;
     const below = ids.slice(0, i);
     const explicit = want.level !== undefined || want.force === true;
     if (isBaseLayer(id) && !want.force) {
       // As BuildKit without force-compression: a pulled layer keeps the blob it came in.
-      const rec = await ensureLayerBlob(deps.snapshots, deps.store, id, below, 'any');
+      const rec = await ensureLayerBlob(deps.snapshots, deps.store, id, below, 'any', deps.signal);
       return { descriptor: { mediaType: rec.mediaType, digest: rec.digest as Digest, size: rec.size }, diffId: rec.diffId as DiffId };
     }
     if (epoch !== undefined && !isBaseLayer(id)) {
@@ -55,10 +58,10 @@ export function layerProvider(deps: LayerProviderDeps, ids: string[], epoch: num
       return clampedLayer(deps, id, below, epoch, compression, explicit ? want.level : undefined);
     }
     const baseWant: BlobWant = explicit ? 'any' : want.compression;
-    const rec = await ensureLayerBlob(deps.snapshots, deps.store, id, below, baseWant);
+    const rec = await ensureLayerBlob(deps.snapshots, deps.store, id, below, baseWant, deps.signal);
     const input: ImageLayerInput = { descriptor: { mediaType: rec.mediaType, digest: rec.digest as Digest, size: rec.size }, diffId: rec.diffId as DiffId };
     if (!explicit || want.compression === 'any') return input;
-    return { descriptor: await (await convert()).convert(input.descriptor, input.diffId, want.compression, want.level), diffId: input.diffId };
+    return { descriptor: await (await convert()).convert(input.descriptor, input.diffId, want.compression, want.level, deps.signal), diffId: input.diffId };
   };
   return (want) => {
     const key = `${want.compression}/${want.level ?? ''}/${want.force ? 'force' : ''}`;
@@ -82,7 +85,8 @@ async function clampedLayer(deps: LayerProviderDeps, id: string, below: string[]
   }
   const [{ writeLayerTar }, { createLayerBlob }] = await Promise.all([import('../snapshot/layer-tar.js'), import('../image/layer-blob.js')]);
   const lowerDirs = deps.snapshots.lowerDirs(below);
-  const blob = await createLayerBlob((out) => writeLayerTar(deps.snapshots.fsDir(id), out, { lowerDirs, clampMtime: epoch }), deps.store, {
+  const writeTar = abortableWrite(deps.signal, (out) => writeLayerTar(deps.snapshots.fsDir(id), out, { lowerDirs, clampMtime: epoch }));
+  const blob = await createLayerBlob(writeTar, deps.store, {
     compression,
     ...(level !== undefined ? { level } : {}),
   });

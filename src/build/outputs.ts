@@ -4,6 +4,7 @@ import { buildImage, type ImageInput } from '../image/image-builder.js';
 import { MediaType, type Descriptor } from '../image/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { EventSink } from '../solver/events.js';
+import { outputError, type PendingOutput } from '../exporter/pending-output.js';
 import type { BuildRequest, OutputSpec } from './build-request.js';
 import type { LayerProvider, LayerWant } from './image-layers.js';
 
@@ -38,7 +39,8 @@ interface Materialized {
  * pushes the -t names.
  */
 export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
-  const { req, store, emit } = ctx;
+  const { req, store, emit, signal } = ctx;
+  const opts = signal ? { signal } : {};
   const outputs: OutputSpec[] = [...req.outputs];
   if (req.push && !outputs.some((o) => o.type === 'image' && o.push)) outputs.push({ type: 'image', push: true });
   const images = new Map<string, Promise<Materialized>>();
@@ -54,80 +56,100 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
 
   const done: string[] = [];
   let primary: (Materialized & { names: string[] }) | undefined;
-  for (const out of outputs) {
-    const want: LayerWant = {
-      compression: out.compression ?? 'gzip',
-      ...(out.compressionLevel !== undefined ? { level: out.compressionLevel } : {}),
-      ...(out.forceCompression ? { force: true } : {}),
-    };
-    const names = out.names ?? req.tags;
-    const start = Date.now();
-    const message = describe(out, names);
-    emit({ type: 'status', time: start, message });
-    const image = await imageFor(want);
-    primary ??= { ...image, names };
-    let note = '';
-    switch (out.type) {
-      case 'oci':
-        if (out.tar === false) {
-          const { writeOciLayoutDir } = await import('../exporter/oci-layout-dir.js');
-          await writeOciLayoutDir(store, image.manifest, names, out.dest!);
-        } else {
-          const { writeOciArchive } = await import('../exporter/oci-archive.js');
-          await writeOciArchive(store, image.manifest, names, out.dest!);
+  // Every file output is written beside its dest and put in place only once all outputs and the
+  // tags are ready: an export that fails anywhere leaves no output and no tag (PendingOutput).
+  const pending: PendingOutput[] = [];
+  const toName: { manifest: Descriptor; names: string[] }[] = [];
+  try {
+    for (const out of outputs) {
+      const want: LayerWant = {
+        compression: out.compression ?? 'gzip',
+        ...(out.compressionLevel !== undefined ? { level: out.compressionLevel } : {}),
+        ...(out.forceCompression ? { force: true } : {}),
+      };
+      const names = out.names ?? req.tags;
+      const start = Date.now();
+      const message = describe(out, names);
+      emit({ type: 'status', time: start, message });
+      signal?.throwIfAborted();
+      const image = await imageFor(want);
+      signal?.throwIfAborted();
+      primary ??= { ...image, names };
+      let note = '';
+      switch (out.type) {
+        case 'oci':
+          if (out.tar === false) {
+            const { prepareOciLayoutDir } = await import('../exporter/oci-layout-dir.js');
+            pending.push(await prepareOciLayoutDir(store, image.manifest, names, out.dest!, opts));
+          } else {
+            const { prepareOciArchive } = await import('../exporter/oci-archive.js');
+            pending.push(await prepareOciArchive(store, image.manifest, names, out.dest!, opts));
+          }
+          break;
+        case 'docker': {
+          const { prepareDockerArchive } = await import('../exporter/docker-archive.js');
+          pending.push(await prepareDockerArchive(store, image.manifest, names, out.dest!, opts));
+          break;
         }
-        break;
-      case 'docker': {
-        const { writeDockerArchive } = await import('../exporter/docker-archive.js');
-        await writeDockerArchive(store, image.manifest, names, out.dest!);
-        break;
-      }
-      case 'local': {
-        const { writeRootfsDir } = await import('../exporter/rootfs.js');
-        await writeRootfsDir(store, image.manifest, out.dest!);
-        break;
-      }
-      case 'tar': {
-        const { writeRootfsTar } = await import('../exporter/rootfs.js');
-        await writeRootfsTar(store, image.manifest, out.dest!, join(req.stateRoot, 'tmp'));
-        break;
-      }
-      case 'image': {
-        const { storeImage } = await import('../exporter/local-store.js');
-        if (names.length) await storeImage(store, image.manifest, names, { blobsChecked: true });
-        if (out.push) {
-          const [{ pushImage }, { blobSources }] = await Promise.all([import('../exporter/push-image.js'), import('./registry-setup.js')]);
-          const client = await ctx.registry();
-          const stats = await pushImage(client.session, store, image.manifest, names, blobSources(req.stateRoot), ctx.signal ? { signal: ctx.signal } : {});
-          note = ` (${stats.uploaded} blobs uploaded, ${stats.mounted} mounted, ${stats.existing} already there)`;
+        case 'local': {
+          const { prepareRootfsDir } = await import('../exporter/rootfs.js');
+          pending.push(await prepareRootfsDir(store, image.manifest, out.dest!, opts));
+          break;
         }
-        break;
+        case 'tar': {
+          const { prepareRootfsTar } = await import('../exporter/rootfs.js');
+          pending.push(await prepareRootfsTar(store, image.manifest, out.dest!, join(req.stateRoot, 'tmp'), opts));
+          break;
+        }
+        case 'image': {
+          if (names.length) toName.push({ manifest: image.manifest, names });
+          if (out.push) {
+            const [{ pushImage }, { blobSources }] = await Promise.all([import('../exporter/push-image.js'), import('./registry-setup.js')]);
+            const client = await ctx.registry();
+            const stats = await pushImage(client.session, store, image.manifest, names, blobSources(req.stateRoot), opts);
+            note = ` (${stats.uploaded} blobs uploaded, ${stats.mounted} mounted, ${stats.existing} already there)`;
+          }
+          break;
+        }
       }
+      emit({ type: 'status', time: Date.now(), message: message + note, done: true, durationMs: Date.now() - start });
+      done.push(summary(out, names));
     }
-    emit({ type: 'status', time: Date.now(), message: message + note, done: true, durationMs: Date.now() - start });
-    done.push(summary(out, names));
-  }
 
-  // With -t the image is also named in the state dir: the first output's image, else one made
-  // with whatever blobs the layers already have (new layers: their plain tar, no compression cost).
-  const stored = primary ?? { ...(await imageFor({ compression: 'any' })), names: req.tags };
-  if (req.tags.length) {
-    const { storeImage } = await import('../exporter/local-store.js');
-    await storeImage(store, stored.manifest, req.tags, { blobsChecked: true });
-    done.push(...req.tags.map((t) => `store:${t}`));
+    // With -t the image is also named in the state dir: the first output's image, else one made
+    // with whatever blobs the layers already have (new layers: their plain tar, no compression cost).
+    const stored = primary ?? { ...(await imageFor({ compression: 'any' })), names: req.tags };
+    if (req.tags.length) toName.push({ manifest: stored.manifest, names: req.tags });
+    if (req.metadataFile) {
+      const { prepareMetadataFile } = await import('../exporter/metadata.js');
+      pending.push(await prepareMetadataFile(req.metadataFile, stored));
+    }
+    // Cancelled (Ctrl-C) while the outputs were written: nothing is named or put in place.
+    signal?.throwIfAborted();
+    if (toName.length) {
+      const { storeImage } = await import('../exporter/local-store.js');
+      for (const { manifest, names } of toName) {
+        await storeImage(store, manifest, names, { blobsChecked: true }).catch((err: unknown) => {
+          throw outputError(err, `cannot name the image ${names.join(', ')} in ${store.root}`);
+        });
+      }
+      done.push(...req.tags.map((t) => `store:${t}`));
+    }
+    // past the last check: the names are set, so the outputs go in place too; each leaves the list as it goes in place; should one fail, the rest are discarded below
+    while (pending.length) await pending.shift()!.commit();
+    return { manifest: stored.manifest, config: stored.config, exported: done };
+  } finally {
+    await Promise.all(pending.map((p) => p.discard()));
   }
-  if (req.metadataFile) {
-    const { writeMetadataFile } = await import('../exporter/metadata.js');
-    await writeMetadataFile(req.metadataFile, stored);
-  }
-  return { manifest: stored.manifest, config: stored.config, exported: done };
 }
 
 /** The image's config and manifest with layers in the wanted encoding, put in the store. */
 async function materialize(ctx: ExportContext, want: LayerWant): Promise<Materialized> {
   const started = Date.now();
   ctx.emit({ type: 'status', time: started, message: 'exporting layers' });
-  const layers = await ctx.layers(want);
+  const layers = await ctx.layers(want).catch((err: unknown) => {
+    throw outputError(err, `cannot make the image's layer blobs in ${ctx.store.root}`);
+  });
   const image = buildImage({ ...ctx.image, layers });
   const config = await ctx.store.put(JSON.stringify(image.config), MediaType.ociConfig);
   const manifest = await ctx.store.put(JSON.stringify(image.manifestFor(config)), MediaType.ociManifest);

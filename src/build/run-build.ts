@@ -11,6 +11,7 @@ import { StatCache } from '../cache/stat-cache.js';
 import { StatePaths } from '../cache/state-dir.js';
 import { openStateSession } from '../cache/state-session.js';
 import { StepIndex, stepIndexFile } from '../cache/step-index.js';
+import { asEnvironmentError, EnvironmentError } from '../errors.js';
 import { convertDockerfile } from '../frontend/convert.js';
 import { SnapshotStore } from '../snapshot/snapshot-store.js';
 import { checkEntitlements } from '../solver/entitlements.js';
@@ -43,7 +44,13 @@ export async function runBuild(req: BuildRequest, emitEvent: EventSink, signal?:
     return await buildInState(req, emit, signal, { paths, store, snapshots, records, layoutReady: session.layoutReady, closers });
   } finally {
     for (const close of closers) close();
-    await session.close({ grew, parts: { store, snapshots, records } });
+    await session.close({ grew, parts: { store, snapshots, records } }).catch((err: unknown) => {
+      // The cap trims the cache after the build; a disk too full for its bookkeeping must not
+      // undo a build whose outputs are in place: say so, and let prune do it.
+      const env = asEnvironmentError(err, 'the cache cap was not applied');
+      if (!(env instanceof EnvironmentError)) throw err;
+      emitEvent({ type: 'warning', time: Date.now(), message: `${env.message} (run tsbuild prune to free space)` });
+    });
   }
 }
 
@@ -79,7 +86,11 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
   importing.catch(() => {});
   const plan = await convertDockerfile({
     file, source, buildArgs: req.buildArgs, ...(req.target ? { target: req.target } : {}),
-    resolveImage: bases.resolve, noCache: req.noCache,
+    // a full disk while storing a base's manifest or config: say which base
+    resolveImage: (ref, location) => bases.resolve(ref, location).catch((err: unknown) => {
+      throw asEnvironmentError(err, `cannot resolve the base image ${ref}`);
+    }),
+    noCache: req.noCache,
     ...(req.noCacheFilter?.length ? { noCacheStages: new Set(req.noCacheFilter) } : {}),
   });
   checkEntitlements(plan.target, req.allow);
@@ -108,13 +119,11 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
 
   // Layers are made per encoding an output asks for (src/build/image-layers.ts); the state
   // dir's own layout takes whatever blob a layer has when no output asks for one.
-  const layers = layerProvider({ snapshots, store, variantsDir: join(req.stateRoot, 'blob-variants') }, result.layers, req.sourceDateEpoch);
+  const layers = layerProvider({ snapshots, store, variantsDir: join(req.stateRoot, 'blob-variants'), ...(signal ? { signal } : {}) }, result.layers, req.sourceDateEpoch);
   // SOURCE_DATE_EPOCH in RFC 3339 without fractions, as BuildKit writes it
   const created = req.sourceDateEpoch !== undefined ? new Date(req.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : result.createdAt ?? new Date().toISOString();
-  const out = await exportOutputs({
-    req, store, emit, layers, image: { ...plan.image, created }, registry: bases.registryClient,
-    ...(signal ? { signal } : {}),
-  });
+  // The cache goes first: a cache export that fails (a full disk, a registry) must not come
+  // after the outputs were put in place, which a failed build never leaves.
   if (req.cacheTo?.length) {
     const { exportCaches } = await import('./cache-export.js');
     await exportCaches(req.cacheTo, {
@@ -122,5 +131,9 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
       stateRoot: req.stateRoot, emit, ...(signal ? { signal } : {}),
     });
   }
+  const out = await exportOutputs({
+    req, store, emit, layers, image: { ...plan.image, created }, registry: bases.registryClient,
+    ...(signal ? { signal } : {}),
+  });
   return { manifestDigest: out.manifest.digest, configDigest: out.config.digest, exported: out.exported, warnings };
 }

@@ -24,15 +24,13 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
   const tmp = tempNameFor(target);
   const fh = await open(tmp, 'w', 0o644);
   try {
-    await fh.writeFile(data);
-    if (opts.sync !== false) await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  try {
+    try {
+      await fh.writeFile(data);
+      if (opts.sync !== false) await fh.sync();
+    } finally {
+      // a failed close is a failed write too (the data may not all be there)
+      await fh.close();
+    }
     await rename(tmp, target);
   } catch (err) {
     await rm(tmp, { force: true });

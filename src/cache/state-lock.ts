@@ -94,9 +94,7 @@ export class StateLock {
     };
     for (;;) {
       try {
-        const fh = await open(this.exclusivePath, 'wx');
-        await fh.writeFile(self);
-        await fh.close();
+        await createLockFile(this.exclusivePath, self);
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -158,9 +156,7 @@ export async function acquireFileMutex(path: string, wait: MutexWait = {}): Prom
   let told = false;
   for (;;) {
     try {
-      const fh = await open(path, 'wx');
-      await fh.writeFile(self);
-      await fh.close();
+      await createLockFile(path, self);
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -179,6 +175,21 @@ export async function acquireFileMutex(path: string, wait: MutexWait = {}): Prom
   return async () => {
     if ((await readFile(path, 'utf8').catch(() => '')).trim() === self) await unlink(path).catch(() => {});
   };
+}
+
+/** Creates `path` (O_EXCL) holding `token`; if the token cannot be written (a full disk), no empty lock is left behind. */
+async function createLockFile(path: string, token: string): Promise<void> {
+  const fh = await open(path, 'wx');
+  try {
+    try {
+      await fh.writeFile(token);
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    await unlink(path).catch(() => {});
+    throw err;
+  }
 }
 
 /** A lock file its creator died before writing its token into (created, never filled, for a while). */

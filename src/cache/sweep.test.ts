@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, symlinkSync, unlinkSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ownerToken, selfOwner } from './owner.js';
 import { StatePaths } from './state-dir.js';
-import { sweepStale } from './sweep.js';
+import { sweepDeadRuntimeDirs, sweepStale } from './sweep.js';
 
 function deadToken(): string {
   const stat = spawnSync('sh', ['-c', 'cat /proc/$$/stat'], { encoding: 'utf8' }).stdout;
@@ -77,5 +77,53 @@ describe('StatePaths.runtime', () => {
       unlinkSync(`${root}-link`);
     }
     expect(paths.runc).toBe(join(paths.runtime, 'runc'));
+  });
+});
+
+describe('sweepDeadRuntimeDirs', () => {
+  let shared: string;
+  beforeEach(async () => {
+    shared = await mkdtemp(join(tmpdir(), 'tsbuild-runtime-'));
+  });
+  afterEach(async () => {
+    await rm(shared, { recursive: true, force: true });
+  });
+  const old = new Date(Date.now() - 60_000);
+  async function runtimeDir(name: string, owners: string[], settled = true): Promise<string> {
+    const dir = join(shared, name);
+    for (const o of owners) await mkdir(join(dir, 'tmp', o, 'tsbuild-1'), { recursive: true });
+    await mkdir(join(dir, 'tmp'), { recursive: true });
+    await mkdir(join(dir, 'runc'), { recursive: true });
+    if (settled) for (const d of [dir, join(dir, 'tmp'), join(dir, 'runc')]) await utimes(d, old, old);
+    return dir;
+  }
+
+  it('removes the runtime dirs of other state dirs whose owners are all dead, and nothing else', async () => {
+    const own = await runtimeDir('0000000000000000', [deadToken()]);
+    await runtimeDir('1111111111111111', [deadToken(), deadToken()]);
+    await runtimeDir('2222222222222222', [deadToken(), ownerToken()]);
+    await runtimeDir('3333333333333333', ['mnt-legacy']);
+    await runtimeDir('4444444444444444', [deadToken()], false);
+    await runtimeDir('5555555555555555', []);
+    await mkdir(join(shared, `.removing-${deadToken()}-6666666666666666`, 'tmp'), { recursive: true });
+    await mkdir(join(shared, `.removing-${ownerToken()}-7777777777777777`, 'tmp'), { recursive: true });
+    await mkdir(join(shared, 'not-a-runtime-dir'));
+
+    const removed = await sweepDeadRuntimeDirs(own, shared);
+    expect(removed).toHaveLength(3);
+    expect((await readdir(shared)).sort()).toEqual([
+      `.removing-${ownerToken()}-7777777777777777`,
+      '0000000000000000', // its own: sweepStale handles what is inside
+      '2222222222222222', // a live owner
+      '3333333333333333', // an entry without an owner
+      '4444444444444444', // touched in the last seconds: a build may be making its first bundle dir
+      'not-a-runtime-dir',
+    ]);
+  });
+
+  it('leaves the siblings of a runtime dir outside the shared location alone', async () => {
+    await runtimeDir('1111111111111111', [deadToken()]);
+    expect(await sweepDeadRuntimeDirs(join(shared, 'elsewhere', 'x'), shared)).toEqual([]);
+    expect(await readdir(shared)).toEqual(['1111111111111111']);
   });
 });

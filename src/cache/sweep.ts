@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { isOwnerAlive, ownerInName, ownerToken } from './owner.js';
 import { isOwnPrivateDir } from './secrets-dir.js';
 import { sweepStaleCgroups } from './sweep-cgroups.js';
@@ -23,10 +23,12 @@ export interface SweepReport {
   cgroups: number;
   mounts: number;
   removed: string[];
+  /** Runtime dirs of other state dirs whose builds are all gone (sweepDeadRuntimeDirs). */
+  runtimeDirs: string[];
 }
 
 export async function sweepStale(paths: StatePaths, opts: { othersLive: boolean }): Promise<SweepReport> {
-  const report: SweepReport = { containers: 0, cgroups: 0, mounts: 0, removed: [] };
+  const report: SweepReport = { containers: 0, cgroups: 0, mounts: 0, removed: [], runtimeDirs: [] };
   const self = ownerToken();
   const dead = (name: string): boolean => {
     const token = ownerInName(name);
@@ -62,7 +64,84 @@ export async function sweepStale(paths: StatePaths, opts: { othersLive: boolean 
     await rm(join(ingest, name), { force: true }).catch(() => {});
     report.removed.push(join(ingest, name));
   }
+  report.runtimeDirs = await sweepDeadRuntimeDirs(paths.runtime).catch(() => []);
   return report;
+}
+
+/**
+ * `/run/tsbuild/<hash>` of a state dir whose builds were killed stays until that state dir is
+ * used again, and may hold a container that still runs. Any build sweeps its siblings: a
+ * sibling goes when every owner in it is dead (each bundle dir under `tmp/` is named after its
+ * build, which makes it before its first container and removes it last; a container's bundle
+ * path names its owner too). One with a live owner, or an entry without a token, is left alone.
+ * The dir is first renamed to `.removing-<owner>-<hash>`, so two sweepers never clean one dir
+ * and a build of that state dir starting meanwhile makes a fresh one.
+ */
+export async function sweepDeadRuntimeDirs(ownRuntime: string, shared = RUNTIME_PARENT): Promise<string[]> {
+  const parent = dirname(ownRuntime);
+  // only the shared default location (state-dir.ts runtimeRootFor), never a TSBUILD_RUNTIME_DIR's siblings
+  if (parent !== shared) return [];
+  const removed: string[] = [];
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    const dir = join(parent, name);
+    if (name.startsWith('.removing-')) {
+      // a sweeper killed while cleaning
+      const owner = ownerInName(name);
+      if (owner && !isOwnerAlive(owner)) await removeRuntimeDir(dir, removed);
+      continue;
+    }
+    if (dir === ownRuntime || !/^[0-9a-f]{16}$/.test(name) || !(await ownersAllDead(dir))) continue;
+    // containers first, from where runc made them (its state names its bundle, under this dir)
+    await killOrphanContainers(join(dir, 'runc'), () => true);
+    const claimed = join(parent, `.removing-${ownerToken()}-${name}`);
+    try {
+      await rename(dir, claimed);
+    } catch {
+      continue; // another sweeper took it
+    }
+    await removeRuntimeDir(claimed, removed);
+  }
+  return removed;
+}
+
+const RUNTIME_PARENT = '/run/tsbuild';
+
+/** How long a runtime dir must have been left untouched before it can be swept. */
+const SETTLED_MS = 5000;
+
+async function ownersAllDead(dir: string): Promise<boolean> {
+  // A build makes `<dir>/tmp/<owner>` with mkdir -p: for a moment its dir holds no token yet.
+  // Any change in the last seconds may be that, and the dir is left for a later sweep.
+  for (const d of [dir, join(dir, 'tmp'), join(dir, 'runc')]) {
+    const st = await stat(d).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs < SETTLED_MS) return false;
+  }
+  for (const n of await readdir(join(dir, 'tmp')).catch(() => [] as string[])) {
+    const owner = ownerInName(n);
+    if (!owner || isOwnerAlive(owner)) return false;
+  }
+  for (const id of await readdir(join(dir, 'runc')).catch(() => [] as string[])) {
+    const owner = (await containerBundle(join(dir, 'runc'), id))?.split('/').find((seg) => ownerInName(seg) === seg);
+    if (owner && isOwnerAlive(owner)) return false;
+  }
+  return true;
+}
+
+async function removeRuntimeDir(dir: string, removed: string[]): Promise<void> {
+  await killOrphanContainers(join(dir, 'runc'), () => true);
+  await detachMountsUnder([dir]);
+  await rm(dir, { recursive: true, force: true }).catch(() => {});
+  removed.push(dir);
+}
+
+/** The bundle path runc recorded for container `id`, if its state is readable. */
+async function containerBundle(runcRoot: string, id: string): Promise<string | undefined> {
+  try {
+    const state = JSON.parse(await readFile(join(runcRoot, id, 'state.json'), 'utf8')) as { config?: { labels?: string[] } };
+    return state.config?.labels?.find((l) => l.startsWith('bundle='))?.slice(7);
+  } catch {
+    return undefined;
+  }
 }
 
 /** runc containers whose bundle lies in a dead build's tmp dir: killed and deleted. */
@@ -75,13 +154,8 @@ async function killOrphanContainers(runcRoot: string, dead: (name: string) => bo
   }
   let n = 0;
   for (const id of ids) {
-    let bundle: string | undefined;
-    try {
-      const state = JSON.parse(await readFile(join(runcRoot, id, 'state.json'), 'utf8')) as { config?: { labels?: string[] } };
-      bundle = state.config?.labels?.find((l) => l.startsWith('bundle='))?.slice(7);
-    } catch {
-      // no state.json: runc was killed while creating it; `delete -f` clears the dir
-    }
+    // no state.json: runc was killed while creating it; `delete -f` clears the dir
+    const bundle = await containerBundle(runcRoot, id);
     // The owner is the <owner> segment of the bundle path (tmp/<owner>/… in the runtime dir).
     const owner = bundle?.split('/').find((seg) => ownerInName(seg) === seg);
     if (owner ? !dead(owner) : !dead(id)) continue;

@@ -28,6 +28,7 @@ export async function main(argv: string[]): Promise<void> {
     if (isUserError(err)) {
       process.stderr.write(formatUserError(err) + '\n');
       if (debug && err.stack) process.stderr.write(err.stack + '\n');
+      if (debug && err.cause instanceof Error && err.cause.stack) process.stderr.write(`caused by: ${err.cause.stack}\n`);
       process.exitCode = EXIT_USER_ERROR;
       return;
     }

@@ -4,7 +4,8 @@ import { UserError } from '../errors.js';
 import { collectImageBlobs } from './image-blobs.js';
 import { normalizeImageNames } from './image-names.js';
 import { blobPath, ociLayoutFiles } from './oci-archive.js';
-import { writeArchive } from './tar-output.js';
+import type { ExportOptions, PendingOutput } from './pending-output.js';
+import { prepareArchive } from './tar-output.js';
 
 /** One entry of `manifest.json`, the file `docker load` reads (moby image/tarexport). */
 export interface DockerManifestEntry {
@@ -22,6 +23,11 @@ export interface DockerManifestEntry {
  * serve both views; the diff_ids are right by construction of the image.
  */
 export async function writeDockerArchive(store: ContentStore, manifest: Descriptor, names: string[], dest: string): Promise<void> {
+  await (await prepareDockerArchive(store, manifest, names, dest)).commit();
+}
+
+/** writeDockerArchive up to the rename into place (see PendingOutput). */
+export async function prepareDockerArchive(store: ContentStore, manifest: Descriptor, names: string[], dest: string, opts: ExportOptions = {}): Promise<PendingOutput> {
   const { manifests } = await collectImageBlobs(store, manifest);
   // docker load takes one config per manifest.json entry; a multi-platform index has no single one
   if (manifests.length !== 1) {
@@ -37,5 +43,5 @@ export async function writeDockerArchive(store: ContentStore, manifest: Descript
   };
   const files = await ociLayoutFiles(store, manifest, names);
   files.push({ name: 'manifest.json', data: Buffer.from(JSON.stringify([entry])) });
-  await writeArchive(store, files, dest, 'docker');
+  return prepareArchive(store, files, dest, 'docker', opts);
 }

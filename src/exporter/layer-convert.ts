@@ -8,6 +8,7 @@ import { parseDigest } from '../cache/content-store.js';
 import type { LayerCompression } from '../image/compress.js';
 import { decompressStream } from '../image/decompress.js';
 import { createLayerBlob } from '../image/layer-blob.js';
+import { abortableWrite } from '../snapshot/layer-blobs.js';
 import type { Descriptor, DiffId, Digest } from '../image/types.js';
 
 /**
@@ -22,7 +23,7 @@ export class LayerConverter {
     private readonly dir: string,
   ) {}
 
-  async convert(source: Descriptor, diffId: DiffId, compression: LayerCompression, level: number | undefined): Promise<Descriptor> {
+  async convert(source: Descriptor, diffId: DiffId, compression: LayerCompression, level: number | undefined, signal?: AbortSignal): Promise<Descriptor> {
     const record = join(this.dir, `${parseDigest(diffId).hex}-${compression}-${level ?? 'default'}.json`);
     try {
       const known = JSON.parse(await readFile(record, 'utf8')) as Descriptor;
@@ -30,9 +31,9 @@ export class LayerConverter {
     } catch {
       // no record yet
     }
-    const blob = await createLayerBlob(async (out) => {
+    const blob = await createLayerBlob(abortableWrite(signal, async (out) => {
       await pipe(verifyDiffId(decompressStream(this.store.openRead(source.digest)), diffId, source.digest), out);
-    }, this.store, { compression, ...(level !== undefined ? { level } : {}) });
+    }), this.store, { compression, ...(level !== undefined ? { level } : {}) });
     const made: Descriptor = { mediaType: blob.mediaType, digest: blob.digest as Digest, size: blob.size };
     await mkdir(this.dir, { recursive: true });
     await writeFileAtomic(record, JSON.stringify(made));

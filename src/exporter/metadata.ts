@@ -1,13 +1,13 @@
 import { writeFileAtomic } from '../cache/atomic-write.js';
-import { UserError } from '../errors.js';
 import type { Descriptor } from '../image/types.js';
 import { normalizeImageNames } from './image-names.js';
+import { outputError, outputTempName, pendingRename, sweepDeadTemps, type PendingOutput } from './pending-output.js';
 
 /**
  * `--metadata-file F`: what buildx writes there for an image build, so scripts written for
  * `docker buildx build --metadata-file` read ours unchanged.
  */
-export async function writeMetadataFile(path: string, image: { manifest: Descriptor; config: Descriptor; names: string[] }): Promise<void> {
+export async function prepareMetadataFile(path: string, image: { manifest: Descriptor; config: Descriptor; names: string[] }): Promise<PendingOutput> {
   const descriptor: Descriptor = { mediaType: image.manifest.mediaType, digest: image.manifest.digest, size: image.manifest.size };
   const doc: Record<string, unknown> = {
     'containerimage.config.digest': image.config.digest,
@@ -16,9 +16,14 @@ export async function writeMetadataFile(path: string, image: { manifest: Descrip
   };
   const names = normalizeImageNames(image.names).map((n) => n.full);
   if (names.length) doc['image.name'] = names.join(',');
+  // written beside `path` and renamed with the build's other outputs (PendingOutput)
+  const what = `cannot write the metadata file ${path}`;
+  await sweepDeadTemps(path);
+  const tmp = outputTempName(path);
   try {
-    await writeFileAtomic(path, JSON.stringify(doc, null, 2) + '\n');
+    await writeFileAtomic(tmp, JSON.stringify(doc, null, 2) + '\n');
   } catch (err) {
-    throw new UserError(`cannot write the metadata file ${path}: ${(err as Error).message}`, { cause: err });
+    throw outputError(err, what);
   }
+  return pendingRename(tmp, path, what);
 }

@@ -4,7 +4,8 @@ import type { Descriptor, ImageIndex } from '../image/types.js';
 import { MediaType } from '../image/types.js';
 import { collectImageBlobs } from './image-blobs.js';
 import { normalizeImageNames } from './image-names.js';
-import { writeArchive, type ArchiveFile } from './tar-output.js';
+import type { ExportOptions, PendingOutput } from './pending-output.js';
+import { prepareArchive, type ArchiveFile } from './tar-output.js';
 
 export { ANNOTATION_IMAGE_NAME } from './image-names.js';
 import { ANNOTATION_IMAGE_NAME } from './image-names.js';
@@ -15,7 +16,12 @@ export const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';
  * (`oci-archive:`), umoci, `docker load` (25+) and `ctr import`.
  */
 export async function writeOciArchive(store: ContentStore, manifest: Descriptor, names: string[], dest: string): Promise<void> {
-  await writeArchive(store, await ociLayoutFiles(store, manifest, names), dest, 'OCI');
+  await (await prepareOciArchive(store, manifest, names, dest)).commit();
+}
+
+/** writeOciArchive up to the rename into place (see PendingOutput). */
+export async function prepareOciArchive(store: ContentStore, manifest: Descriptor, names: string[], dest: string, opts: ExportOptions = {}): Promise<PendingOutput> {
+  return prepareArchive(store, await ociLayoutFiles(store, manifest, names), dest, 'OCI', opts);
 }
 
 /**

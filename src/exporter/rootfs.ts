@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, lchown, lstat, lutimes, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { ContentStore } from '../cache/content-store.js';
 import { UserError } from '../errors.js';
+import { abortableWrite } from '../snapshot/layer-blobs.js';
+import { COMMITTED, outputError, outputTempName, pendingRename, sweepDeadTemps, type ExportOptions, type PendingOutput } from './pending-output.js';
 import { decompressStream } from '../image/decompress.js';
 import type { Descriptor, ImageManifest } from '../image/types.js';
 import { OPAQUE_VALUE, OPAQUE_XATTR, isWhiteoutStat } from '../snapshot/overlay-format.js';
@@ -13,67 +15,87 @@ import { dumpXattrTree } from '../snapshot/xattrs.js';
 /**
  * `--output type=local,dest=DIR`: the image's root filesystem, every layer applied in order
  * with its whiteouts (a `.wh.name` deletes what lower layers had, an opaque directory hides
- * their contents). A new DIR is assembled beside itself and renamed into place, so a failed
- * export leaves nothing at DIR; an existing DIR is written into, as BuildKit does.
+ * their contents). A new DIR is assembled beside itself and renamed into place on commit, so a
+ * failed export leaves nothing at DIR; an existing DIR is written into, as BuildKit does.
  */
-export async function writeRootfsDir(store: ContentStore, manifest: Descriptor, dest: string): Promise<void> {
+export async function prepareRootfsDir(store: ContentStore, manifest: Descriptor, dest: string, opts: ExportOptions = {}): Promise<PendingOutput> {
   const image = await store.readJson<ImageManifest>(manifest.digest);
   const existing = await lstat(dest).catch(() => undefined);
   if (existing && !existing.isDirectory()) throw new UserError(`--output type=local: ${dest} exists and is not a directory`);
-  const target = existing ? dest : `${dest}.tmp-${randomBytes(6).toString('hex')}`;
+  if (!existing) await sweepDeadTemps(dest);
+  const target = existing ? dest : outputTempName(dest);
+  const what = `cannot write the root filesystem to ${dest}`;
   try {
     await mkdir(target, { recursive: true });
-    await applyLayers(store, image.layers, target);
-    if (!existing) await rename(target, dest);
+    await applyLayers(store, image.layers, target, opts.signal);
   } catch (err) {
     if (!existing) await rm(target, { recursive: true, force: true });
-    if (err instanceof UserError || !(err as NodeJS.ErrnoException).code) throw err;
-    throw new UserError(`cannot write the root filesystem to ${dest}: ${(err as Error).message}`, { cause: err });
+    throw outputError(err, what);
   }
+  return existing ? COMMITTED : pendingRename(target, dest, what);
 }
 
 /**
  * `--output type=tar,dest=FILE`: the root filesystem as one tar, written reproducibly (sorted,
  * owners and modes as in the image). The layers are applied in `scratch` (a temp dir inside the
- * state directory), which is removed afterwards.
+ * state directory), which is removed afterwards; the tar waits beside FILE for commit.
  */
-export async function writeRootfsTar(store: ContentStore, manifest: Descriptor, dest: string, scratch: string): Promise<void> {
+export async function prepareRootfsTar(store: ContentStore, manifest: Descriptor, dest: string, scratch: string, opts: ExportOptions = {}): Promise<PendingOutput> {
   const image = await store.readJson<ImageManifest>(manifest.digest);
   const root = join(scratch, `rootfs-${randomBytes(6).toString('hex')}`);
+  const what = `cannot write the tar ${dest}`;
   try {
     await mkdir(root, { recursive: true });
-    await applyLayers(store, image.layers, root);
+    await applyLayers(store, image.layers, root, opts.signal).catch((err: unknown) => {
+      throw outputError(err, `cannot assemble the root filesystem for ${dest} in ${scratch}`);
+    });
     const { writeLayerTar } = await import('../snapshot/layer-tar.js');
     if (dest === '-') {
       if (process.stdout.isTTY) throw new UserError('refusing to write the tar to a terminal', { hint: 'redirect stdout to a file, or set dest=FILE' });
       await writeLayerTar(root, process.stdout, { end: false });
-      return;
+      return COMMITTED;
     }
-    const tmp = join(dirname(dest), `.${randomBytes(6).toString('hex')}.tmp`);
+    await sweepDeadTemps(dest);
+    const tmp = outputTempName(dest);
     try {
-      await new Promise<void>((resolve, reject) => {
-        const out = createWriteStream(tmp, { flags: 'wx' });
-        out.on('error', reject);
-        out.on('finish', resolve);
-        writeLayerTar(root, out).catch(reject);
-      });
+      await writeFileFully(tmp, abortableWrite(opts.signal, (out) => writeLayerTar(root, out)));
       const fh = await open(tmp, 'r');
-      await fh.sync();
-      await fh.close();
-      await rename(tmp, dest);
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
     } catch (err) {
       await rm(tmp, { force: true });
-      if (err instanceof UserError || !(err as NodeJS.ErrnoException).code) throw err;
-      throw new UserError(`cannot write the tar ${dest}: ${(err as Error).message}`, { cause: err });
+      throw outputError(err, what);
     }
+    return pendingRename(tmp, dest, what);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
 }
 
+/**
+ * Creates `path` and lets `write` fill it; settles once the file is closed. Waiting for 'close'
+ * (not 'finish') is what makes a failed last write or close an error here instead of a
+ * silently short file.
+ */
+function writeFileFully(path: string, write: (out: NodeJS.WritableStream) => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const out = createWriteStream(path, { flags: 'wx' });
+    out.on('error', reject);
+    out.on('close', () => (out.writableFinished ? resolve() : reject(new Error(`${path}: closed before everything was written`))));
+    write(out).catch((err: unknown) => {
+      out.destroy(err as Error);
+      reject(err);
+    });
+  });
+}
+
 /** Applies each layer onto `root`: unpacked in overlay format beside it, then merged in. */
-async function applyLayers(store: ContentStore, layers: Descriptor[], root: string): Promise<void> {
+async function applyLayers(store: ContentStore, layers: Descriptor[], root: string, signal?: AbortSignal): Promise<void> {
   for (const layer of layers) {
+    signal?.throwIfAborted();
     const staged = `${root}.layer-${randomBytes(4).toString('hex')}`;
     try {
       await unpackLayer(decompressStream(store.openRead(layer.digest)), staged);

@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { pack as tarPack, type Headers } from 'tar-stream';
 import type { ContentStore } from '../cache/content-store.js';
 import type { Descriptor } from '../image/types.js';
 import { UserError } from '../errors.js';
+import { COMMITTED, outputError, outputTempName, pendingRename, sweepDeadTemps, type ExportOptions, type PendingOutput } from './pending-output.js';
 
 /** A file of an archive: literal bytes, or a blob streamed from the content store. */
 export type ArchiveFile = { name: string; data: Buffer } | { name: string; blob: Descriptor };
@@ -17,19 +17,26 @@ export type ArchiveFile = { name: string; data: Buffer } | { name: string; blob:
  * once complete and fsynced, so a failed or interrupted export never leaves a partial archive.
  */
 export async function writeArchive(store: ContentStore, files: ArchiveFile[], dest: string, kind: string): Promise<void> {
+  await (await prepareArchive(store, files, dest, kind)).commit();
+}
+
+/** writeArchive up to the rename: the archive complete and fsynced beside `dest`, waiting for commit. */
+export async function prepareArchive(store: ContentStore, files: ArchiveFile[], dest: string, kind: string, opts: ExportOptions = {}): Promise<PendingOutput> {
+  opts.signal?.throwIfAborted();
   const entries = withParentDirs(files).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const what = `cannot write the ${kind} archive ${dest}`;
   if (dest === '-') {
     if (process.stdout.isTTY) throw new UserError(`refusing to write the ${kind} archive to a terminal`, { hint: 'redirect stdout to a file, or set dest=FILE' });
     await produce(store, entries, (chunk) => (process.stdout.write(chunk) ? Promise.resolve() : writable(process.stdout)));
-    return;
+    return COMMITTED;
   }
-
-  const tmp = `${dest}.tmp-${randomBytes(6).toString('hex')}`;
+  await sweepDeadTemps(dest);
+  const tmp = outputTempName(dest);
   let fh;
   try {
     fh = await open(tmp, 'wx', 0o644);
   } catch (err) {
-    throw new UserError(`cannot write the ${kind} archive ${dest}: ${(err as Error).message}`, { cause: err });
+    throw outputError(err, what);
   }
   try {
     const file = fh;
@@ -41,26 +48,31 @@ export async function writeArchive(store: ContentStore, files: ArchiveFile[], de
       const data = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batchSize);
       batch = [];
       batchSize = 0;
-      await file.write(data);
+      // FileHandle.write may write less than asked (it reports how much): write the rest too
+      for (let off = 0; off < data.length; ) {
+        const { bytesWritten } = await file.write(data, off, data.length - off);
+        if (bytesWritten === 0) throw Object.assign(new Error('no space left on device, write'), { code: 'ENOSPC' });
+        off += bytesWritten;
+      }
     };
     await produce(store, entries, async (chunk) => {
+      opts.signal?.throwIfAborted();
       batch.push(chunk);
       batchSize += chunk.length;
       if (batchSize >= WRITE_BATCH) await flush();
     });
     await flush();
     await fh.sync();
-    await fh.close();
+    // close can fail too (a delayed write error on network filesystems): it is awaited, not dropped
+    const closing = fh;
     fh = undefined;
-    await rename(tmp, dest);
+    await closing.close();
   } catch (err) {
     await fh?.close().catch(() => {});
     await rm(tmp, { force: true });
-    if ((err as NodeJS.ErrnoException).code && !(err instanceof UserError)) {
-      throw new UserError(`cannot write the ${kind} archive ${dest}: ${(err as Error).message}`, { cause: err });
-    }
-    throw err;
+    throw outputError(err, what);
   }
+  return pendingRename(tmp, dest, what);
 }
 
 type Entry = ArchiveFile | { name: string; directory: true };
@@ -112,6 +124,9 @@ async function addEntry(pack: Pack, header: Headers, body?: Buffer | Readable): 
     sink = Buffer.isBuffer(body) ? pack.entry(header, body, (err) => (err ? reject(err) : resolve())) : pack.entry(header, (err) => (err ? reject(err) : resolve()));
   });
   if (!sink) return done; // pack.entry threw: the pack is already destroyed
+  // The callback may fail while the body is still being read (the pack destroyed because the
+  // file could not be written): handled here, or node ends the process on an unhandled rejection.
+  done.catch(() => {});
   // Failures arrive through the callback; without a listener, streamx would also throw them as 'error' events.
   sink.on('error', () => {});
   if (body && !Buffer.isBuffer(body)) {
@@ -135,6 +150,11 @@ async function addEntry(pack: Pack, header: Headers, body?: Buffer | Readable): 
 /** Resolves when `w` wants more data; rejects if it closes first (so a dead consumer cannot hang us). */
 function writable(w: Writable): Promise<void> {
   return new Promise((resolve, reject) => {
+    // Destroyed already (the pack failed between two writes): its 'close' has passed and will not come again.
+    if (w.destroyed || (w as Writable & { destroying?: boolean }).destroying) {
+      reject(new Error('output closed before the archive was complete'));
+      return;
+    }
     const cleanup = () => {
       w.off('drain', onDrain);
       w.off('close', onClose);

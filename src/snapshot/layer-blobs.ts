@@ -33,13 +33,13 @@ export function isBaseLayer(id: string): boolean {
  * `below` is the chain under it (bottom first): directories that overlay copied up unchanged
  * are left out of the tar by comparing with it.
  */
-export function ensureLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: string, below: string[], want: BlobWant = 'gzip'): Promise<LayerBlobRef> {
+export function ensureLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: string, below: string[], want: BlobWant = 'gzip', signal?: AbortSignal): Promise<LayerBlobRef> {
   // One making per layer and encoding at a time in this process: outputs asking for the same
   // layer at once share it.
   const key = `${store.root}\0${id}\0${want}`;
   let p = inflight.get(key);
   if (!p) {
-    p = makeLayerBlob(snapshots, store, id, below, want).finally(() => inflight.delete(key));
+    p = makeLayerBlob(snapshots, store, id, below, want, signal).finally(() => inflight.delete(key));
     inflight.set(key, p);
   }
   return p;
@@ -47,7 +47,7 @@ export function ensureLayerBlob(snapshots: SnapshotStore, store: ContentStore, i
 
 const inflight = new Map<string, Promise<LayerBlobRef>>();
 
-async function makeLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: string, below: string[], want: BlobWant): Promise<LayerBlobRef> {
+async function makeLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: string, below: string[], want: BlobWant, signal?: AbortSignal): Promise<LayerBlobRef> {
   const rec = await snapshots.readBlob(id);
   const encodings = rec ? [{ digest: rec.digest, size: rec.size, mediaType: rec.mediaType }, ...(rec.variants ?? [])] : [];
   const present: typeof encodings = [];
@@ -61,7 +61,7 @@ async function makeLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: 
   const plain = present.find((e) => compressionOfMediaType(e.mediaType) === 'uncompressed');
   const source = plain ?? (isBaseLayer(id) ? present[0] : undefined);
   if (isBaseLayer(id) && !source) throw new Error(`base layer ${id}: its blob ${rec?.digest ?? '(unknown)'} is not in the content store`);
-  const writeTar = source
+  const writeTar = abortableWrite(signal, source
     ? async (out: NodeJS.WritableStream) => {
         const { decompressStream } = await import('../image/decompress.js');
         await pipeline(decompressStream(store.openRead(source.digest)), out as NodeJS.WritableStream & import('node:stream').Writable);
@@ -69,7 +69,7 @@ async function makeLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: 
     : async (out: NodeJS.WritableStream) => {
         const { writeLayerTar } = await import('./layer-tar.js');
         await writeLayerTar(snapshots.fsDir(id), out, { lowerDirs: snapshots.lowerDirs(below) });
-      };
+      });
   const compression: LayerCompression = want === 'any' ? 'uncompressed' : want;
   // A plain tar is its own diffID: one pass, hashed once (by the store), never compressed.
   // Re-encoding the stored plain tar: its digest is the diffID already (it was hashed when stored).
@@ -84,6 +84,26 @@ async function makeLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: 
     : { ...made, diffId: blob.diffId };
   await snapshots.writeBlob(id, next);
   return { ...made, diffId: blob.diffId };
+}
+
+/**
+ * `write` made to stop when the build is cancelled: its output stream is destroyed with the
+ * signal's reason, which fails the whole blob chain (nothing is committed to the store).
+ */
+export function abortableWrite(signal: AbortSignal | undefined, write: (out: NodeJS.WritableStream) => Promise<void>): (out: NodeJS.WritableStream) => Promise<void> {
+  if (!signal) return write;
+  return async (out) => {
+    signal.throwIfAborted();
+    const onAbort = (): void => {
+      (out as NodeJS.WritableStream & { destroy(err?: Error): void }).destroy(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await write(out);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  };
 }
 
 async function plainTarBlob(writeTar: (out: NodeJS.WritableStream) => Promise<void>, store: ContentStore): Promise<{ digest: string; diffId: string; size: number; mediaType: string }> {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import PQueue from 'p-queue';
 import type { CacheRecord } from '../cache/cache-records.js';
-import { UserError } from '../errors.js';
+import { asEnvironmentError, UserError } from '../errors.js';
 import type { ContextSelection } from '../cache/context-source.js';
 import { cacheKeyOf, type CacheKey, type KeyRecord } from './cache-key.js';
 import type { MissCause, VertexInfo } from './events.js';
@@ -352,6 +352,9 @@ export class Solver {
 
 /** A user error from inside an op gets the step's Dockerfile location and name. */
 function locate(err: unknown, v: Vertex): unknown {
+  // a full disk (or the like) under a step is the machine's fault: say which step met it
+  const env = asEnvironmentError(err, v.name);
+  if (env !== err) return env;
   if (!(err instanceof UserError) || err.location || !v.location) return err;
   return new UserError(`${v.name}: ${err.message}`, {
     location: v.location,
