@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FROM_BASE, makeFixture, runCli, TSBUILD, type CliResult, type Fixture } from '../helpers/build-fixture.js';
+import { ALLOW_FIXTURE_BASES, FROM_BASE, makeFixture, runCli, TSBUILD, type CliResult, type Fixture } from '../helpers/build-fixture.js';
 
 const PREFIX = [
   `FROM ${FROM_BASE}`,
@@ -170,7 +170,7 @@ describe('concurrent builds on one state dir', () => {
 
 /** A build whose progress lines can be waited for while it runs. */
 function streamBuild(f: Fixture): { child: ChildProcess; seen(match: (line: string) => boolean): Promise<void>; exit: Promise<{ code: number | null; stderr: string }> } {
-  const child = spawn(TSBUILD, ['--progress=json', '-o', `type=oci,dest=${join(f.dir, `${Math.random()}.tar`)}`, f.context], {
+  const child = spawn(TSBUILD, [...ALLOW_FIXTURE_BASES, '--progress=json', '-o', `type=oci,dest=${join(f.dir, `${Math.random()}.tar`)}`, f.context], {
     env: { ...process.env, TSBUILD_ROOT: f.stateRoot }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

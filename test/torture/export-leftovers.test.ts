@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ownerToken, selfOwner } from '../../src/cache/owner.js';
 import { runtimeRootFor } from '../../src/cache/state-dir.js';
-import { FROM_BASE, REPO_ROOT, runCli, TSBUILD } from '../helpers/build-fixture.js';
+import { ALLOW_FIXTURE_BASES, FROM_BASE, REPO_ROOT, runCli, TSBUILD } from '../helpers/build-fixture.js';
 
 /** The token of a process that has exited. */
 function deadToken(): string {
@@ -79,7 +79,7 @@ describe('dest.tmp-* of a killed archive write', () => {
     const dest = join(out, 'image.tar');
     const env = { ...process.env, TSBUILD_ROOT: join(dir, 'state-big') };
     const args = ['--progress=plain', '-o', `type=oci,dest=${dest}`, ctx];
-    const child = spawn(TSBUILD, args, { cwd: REPO_ROOT, env, stdio: 'ignore' });
+    const child = spawn(TSBUILD, [...ALLOW_FIXTURE_BASES, ...args], { cwd: REPO_ROOT, env, stdio: 'ignore' });
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     let finished = false;
     void exited.then(() => (finished = true));
@@ -114,7 +114,7 @@ describe('/run/tsbuild/<hash> of a state dir not used again', () => {
     runtimeDirs.push(runtimeA);
     const runcA = join(runtimeA, 'runc');
     const ctx = await context('sleeper', `FROM ${FROM_BASE}\nRUN sleep 600\n`);
-    const child = spawn(TSBUILD, ['--progress=plain', ctx], { cwd: REPO_ROOT, env: { ...process.env, TSBUILD_ROOT: stateA }, stdio: 'ignore' });
+    const child = spawn(TSBUILD, [...ALLOW_FIXTURE_BASES, '--progress=plain', ctx], { cwd: REPO_ROOT, env: { ...process.env, TSBUILD_ROOT: stateA }, stdio: 'ignore' });
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     // the RUN's container is running
     let id = '';

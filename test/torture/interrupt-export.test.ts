@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { FROM_BASE, REPO_ROOT, runCli, TSBUILD } from '../helpers/build-fixture.js';
+import { ALLOW_FIXTURE_BASES, FROM_BASE, REPO_ROOT, runCli, TSBUILD } from '../helpers/build-fixture.js';
 
 const BIG = 150 << 20;
 
@@ -35,7 +35,7 @@ afterAll(async () => {
 /** Runs a build and sends one SIGINT as its stderr shows each of `markers` in turn; resolves with the exit code. */
 function buildAndInterrupt(args: string[], stateRoot: string, ...markers: RegExp[]): Promise<{ exitCode: number | null; stderr: string; sent: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSBUILD, args, { cwd: REPO_ROOT, env: { ...process.env, TSBUILD_ROOT: stateRoot }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(TSBUILD, [...ALLOW_FIXTURE_BASES, ...args], { cwd: REPO_ROOT, env: { ...process.env, TSBUILD_ROOT: stateRoot }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let next = 0;
     child.stderr.on('data', (c: Buffer) => {

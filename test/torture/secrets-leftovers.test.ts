@@ -10,7 +10,7 @@ import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stateDirId } from '../../src/cache/state-dir.js';
-import { FROM_BASE, makeFixture, TSBUILD, type Fixture } from '../helpers/build-fixture.js';
+import { ALLOW_FIXTURE_BASES, FROM_BASE, makeFixture, TSBUILD, type Fixture } from '../helpers/build-fixture.js';
 
 /** Every regular file under `dir` whose bytes contain `needle`. */
 async function filesContaining(dir: string, needle: string): Promise<string[]> {
@@ -80,7 +80,7 @@ describe('secrets leave nothing behind', () => {
     fx = await makeFixture({ Dockerfile: `FROM ${FROM_BASE}\nRUN --mount=type=secret,id=s sleep ${marker}\n` });
     const secretFile = join(fx.dir, 'secret.txt');
     await writeFile(secretFile, value);
-    const child = spawn(TSBUILD, ['--progress=plain', '--secret', `id=s,src=${secretFile}`, '-o', `type=oci,dest=${fx.archive}`, fx.context], {
+    const child = spawn(TSBUILD, [...ALLOW_FIXTURE_BASES, '--progress=plain', '--secret', `id=s,src=${secretFile}`, '-o', `type=oci,dest=${fx.archive}`, fx.context], {
       env: { ...process.env, TSBUILD_ROOT: fx.stateRoot }, stdio: 'ignore',
     });
     const exited = new Promise((r) => child.on('exit', r));
