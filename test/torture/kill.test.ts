@@ -11,13 +11,14 @@
  * fraction, drawn from the seeded PRNG, of the phase's calibrated length. TORTURE_SEED picks
  * other moments, TORTURE_SCALE runs more trials per phase and signal.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE_LAYOUT } from '../helpers/build-fixture.js';
+import { BASE_LAYOUT, REPO_ROOT } from '../helpers/build-fixture.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { sleep, startCli, type ChildOutcome } from './lib/child.js';
 import { destroyState, leftovers } from './lib/leftovers.js';
@@ -182,4 +183,22 @@ describe('kills at random moments', () => {
       }, 60_000 * TRIALS);
     }
   }
+});
+
+describe('a SIGKILLed build leaves no tool-shell files', () => {
+  it('removes the output files of requests still running when tsbuild died', async () => {
+    const module = join(REPO_ROOT, 'dist/process/tool-shell.js');
+    const script = `import { runInToolShell } from ${JSON.stringify(module)}; runInToolShell('sleep', ['0.5'], {}); console.log('asked'); setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const mine = async (): Promise<string[]> => (await readdir(tmpdir())).filter((n) => n.startsWith(`tsbuild-tool-${child.pid}-`));
+    try {
+      await new Promise<void>((resolve) => child.stdout.on('data', () => resolve()));
+      for (let i = 0; i < 20 && !(await mine()).length; i++) await sleep(20);
+      expect(await mine()).not.toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    for (let i = 0; i < 50 && (await mine()).length; i++) await sleep(100);
+    expect(await mine()).toEqual([]);
+  });
 });
