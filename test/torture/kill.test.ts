@@ -143,7 +143,8 @@ describe('kills at random moments', () => {
       stat.tried++;
 
       if (sig === 'SIGINT' && !finished) {
-        if (r.exitCode !== 130) problems.push(`${label}: exit ${r.exitCode ?? r.signal}, not 130:\n${r.stderr.slice(-1500)}`);
+        // death by the default SIGINT action (before tsbuild's handler is installed) is what a shell reports as 130 too
+        if (r.exitCode !== 130 && r.signal !== 'SIGINT') problems.push(`${label}: exit ${r.exitCode ?? r.signal}, not 130:\n${r.stderr.slice(-1500)}`);
         if (existsSync(dest)) problems.push(`${label}: the archive was written at dest after the interrupt`);
         const beside = (await readdir(dir)).filter((f) => f.startsWith(`${basename(dest)}.tmp-`));
         if (beside.length) problems.push(`${label}: left beside the output: ${beside.join(', ')}`);
@@ -161,7 +162,9 @@ describe('kills at random moments', () => {
         const pushed = await registryDigest(reg.url, `torture/${name}`, 'latest');
         if (pushed !== reference) problems.push(`${label}: the registry holds ${pushed} after the rebuild, not ${reference}`);
       }
-      const left = await leftovers(state, { dests: [dest], pids: [child.pid, again.pid] });
+      let left = await leftovers(state, { dests: [dest], pids: [child.pid, again.pid] });
+      // a killed container's runc (or a killed build's tool shell) exits a moment after the sweep kills what it waited for
+      if (left.length) left = await sleep(1000).then(() => leftovers(state, { dests: [dest], pids: [child.pid, again.pid] }));
       if (left.length) problems.push(`${label}: left after the rebuild finished:\n  ${left.join('\n  ')}`);
       if (problems.length === 0) {
         tally.held++;
