@@ -3,7 +3,7 @@
  * chunks that overlap by the needle's length), file names and symlink targets. Symlinks are not
  * followed and only regular files are opened (a FIFO would block), so any tree can be scanned.
  */
-import { open, readdir, readlink, lstat } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface GrepOptions {
@@ -57,4 +57,20 @@ export async function fileContains(path: string, needle: Buffer, maxBytes = Infi
   } finally {
     await fh.close();
   }
+}
+
+/** Whether `path` lies on a memory-backed filesystem (tmpfs, ramfs): gone at reboot, never on a disk. */
+export async function onMemoryFs(path: string): Promise<boolean> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  let best = { point: '', type: '' };
+  for (const line of info.split('\n')) {
+    const [pre, post] = line.split(' - ');
+    const point = pre?.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    const type = post?.split(' ')[0];
+    if (!point || !type) continue;
+    const under = point === '/' || path === point || path.startsWith(point + '/');
+    // the last mount on a point hides the earlier ones
+    if (under && point.length >= best.point.length) best = { point, type };
+  }
+  return best.type === 'tmpfs' || best.type === 'ramfs';
 }
