@@ -1,7 +1,7 @@
 /**
  * Shrinks a failing input while it still fails the same way: drops chunks of lines, halving the
- * chunk size (ddmin-style), then chunks of characters, within a budget of tries (each try is a
- * real build).
+ * chunk size (ddmin-style), halves long runs of a repeated unit, then drops chunks of characters,
+ * within a budget of tries (each try is a real build).
  */
 export async function minimise(text: string, stillFails: (candidate: string) => Promise<boolean>, budget = 80): Promise<string> {
   let tries = 0;
@@ -27,6 +27,17 @@ export async function minimise(text: string, stillFails: (candidate: string) => 
     }
     return parts;
   };
-  const lines = await shrink(text.split('\n'), '\n');
-  return (await shrink([...lines.join('\n')], '')).join('');
+  let current = (await shrink(text.split('\n'), '\n')).join('\n');
+  // a long run of one unit (a fuzzer's very long word) shrinks by halves before char by char
+  for (const run of current.match(/(.{1,4}?)\1{63,}/gs) ?? []) {
+    const unit = /^(.{1,4}?)\1*$/s.exec(run)?.[1] ?? run;
+    let keep = run.length / unit.length;
+    while (keep > 1 && tries < budget) {
+      const shorter = current.replace(run.slice(0, keep * unit.length), unit.repeat(Math.floor(keep / 2)));
+      if (!(await attempt(shorter))) break;
+      current = shorter;
+      keep = Math.floor(keep / 2);
+    }
+  }
+  return (await shrink([...current], '')).join('');
 }
