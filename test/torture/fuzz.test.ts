@@ -50,6 +50,11 @@ function localBase(seed: Seed): string {
   return seed.name.startsWith('fixtures/') ? seed.text : seed.text.replace(/^(\s*FROM\s+)(?!--)\S+/gim, `$1${FROM_BASE}`);
 }
 
+/** Long runs of one unit written as `(unit)×N`, so a finding with a 20,000-character word can be read. */
+function compact(s: string): string {
+  return s.replace(/(.{1,4}?)\1{15,}/gs, (run, unit: string) => `(${unit})×${run.length / unit.length}`);
+}
+
 async function inParallel<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -145,8 +150,8 @@ describe('mutated Dockerfiles', () => {
       const key = r.timedOut ? 'hang' : r.exitCode === null ? `signal ${r.signal}` : `exit ${r.exitCode}`;
       tally.set(key, (tally.get(key) ?? 0) + 1);
       if (!bad) return;
-      const small = await minimise(m.text, async (t) => verdict(await build(t, m.seed.context)) === bad, bad === 'hang' ? 4 : 60);
-      findings.push(`${bad} from ${m.seed.name} after ${m.edits.join('; ')}\nminimised: ${JSON.stringify(small.length > 2000 ? small.slice(0, 2000) + '…' : small)}\n${r.stderr.slice(-1500)}`);
+      const small = await minimise(m.text, async (t) => verdict(await build(t, m.seed.context)) === bad, bad === 'hang' ? 4 : 100);
+      findings.push(`${bad} from ${m.seed.name} after ${m.edits.join('; ')}\nminimised (${small.length} bytes): ${compact(JSON.stringify(small))}\n${compact(r.stderr.split('\n').filter((l) => /error|^\s+at /i.test(l)).join('\n') || r.stderr).slice(-1500)}`);
     });
     expect(findings).toEqual([]);
   }, 600_000 * SCALE);

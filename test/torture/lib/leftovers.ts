@@ -77,7 +77,7 @@ export async function processesMentioning(needles: string[]): Promise<string[]> 
   for (const pid of await list('/proc')) {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
     const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (needles.some((n) => cmd.includes(n))) out.push(`${pid} ${cmd.replace(/\0/g, ' ').trim().slice(0, 160)}`);
+    if (needles.some((n) => cmd.includes(n + '/') || cmd.split('\0').includes(n))) out.push(`${pid} ${cmd.replace(/\0/g, ' ').trim().slice(0, 160)}`);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 /**
  * Shrinks a failing input while it still fails the same way: drops chunks of lines, halving the
- * chunk size (ddmin-style), halves long runs of a repeated unit, then drops chunks of characters,
+ * chunk size (ddmin-style), after halving long runs of a repeated unit, then chunks of characters,
  * within a budget of tries (each try is a real build).
  */
 export async function minimise(text: string, stillFails: (candidate: string) => Promise<boolean>, budget = 80): Promise<string> {
@@ -27,7 +27,7 @@ export async function minimise(text: string, stillFails: (candidate: string) => 
     }
     return parts;
   };
-  let current = (await shrink(text.split('\n'), '\n')).join('\n');
+  let current = text;
   // a long run of one unit (a fuzzer's very long word) shrinks by halves before char by char
   for (const run of current.match(/(.{1,4}?)\1{63,}/gs) ?? []) {
     const unit = /^(.{1,4}?)\1*$/s.exec(run)?.[1] ?? run;
@@ -39,5 +39,6 @@ export async function minimise(text: string, stillFails: (candidate: string) => 
       keep = Math.floor(keep / 2);
     }
   }
+  current = (await shrink(current.split('\n'), '\n')).join('\n');
   return (await shrink([...current], '')).join('');
 }
