@@ -53,7 +53,10 @@ class ToolShell {
     // No directory of its own: a process killed without an exit event (a test runner's worker)
     // would leave it behind. Files are per request and gone once answered.
     this.prefix = join(tmpdir(), `tsbuild-tool-${process.pid}-${randomBytes(4).toString('hex')}-`);
-    this.child = spawn('bash', ['--noprofile', '--norc', '-c', 'while IFS= read -r line; do eval "$line"; done'], {
+    // When tsbuild dies (even by SIGKILL) the loop reads EOF; the shell then waits for its jobs
+    // and removes their output files ($1 is the prefix), which nobody is left to read.
+    const loop = `trap 'wait; rm -f -- "$1"*' EXIT; trap exit TERM; while IFS= read -r line; do eval "$line"; done`;
+    this.child = spawn('bash', ['--noprofile', '--norc', '-c', loop, 'bash', this.prefix], {
       env,
       cwd: '/',
       stdio: ['pipe', 'ignore', 'ignore', 'pipe'],
