@@ -9,6 +9,7 @@ import { stepCgroupParents, sweepStaleCgroups } from './sweep-cgroups.js';
 const canRun = process.getuid?.() === 0 && existsSync('/proc/self/cgroup');
 const deadName = `tsbuild-deadbeef.${process.pid}.1-${Date.now().toString(16)}`;
 const liveName = `tsbuild-deadbeef.${process.pid}.2-${Date.now().toString(16)}`;
+const untokenedName = `tsbuild-${Date.now().toString(16)}`;
 
 describe.skipIf(!canRun)('sweepStaleCgroups', () => {
   const made: string[] = [];
@@ -20,7 +21,7 @@ describe.skipIf(!canRun)('sweepStaleCgroups', () => {
     const parents = await stepCgroupParents();
     expect(parents.length).toBeGreaterThan(0);
     for (const p of parents) {
-      for (const name of [deadName, liveName]) {
+      for (const name of [deadName, liveName, untokenedName]) {
         await mkdir(join(p, name));
         made.push(join(p, name));
       }
@@ -29,12 +30,14 @@ describe.skipIf(!canRun)('sweepStaleCgroups', () => {
     const exited = new Promise((r) => sleeper.on('exit', r));
     await writeFile(join(parents[0]!, deadName, 'cgroup.procs'), String(sleeper.pid));
 
-    const removed = await sweepStaleCgroups((name) => name === deadName);
+    // a sweep that finds no other build on its own state dir calls every untokened name dead
+    const removed = await sweepStaleCgroups((name) => name !== liveName);
     expect(removed).toBe(parents.length);
     await exited;
     for (const p of parents) {
       expect(existsSync(join(p, deadName)), p).toBe(false);
       expect(existsSync(join(p, liveName)), p).toBe(true);
+      expect(existsSync(join(p, untokenedName)), p).toBe(true);
     }
   });
 });

@@ -1,5 +1,6 @@
 import { readdir, readFile, rmdir } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { ownerInName } from './owner.js';
 
 /**
  * Each RUN step runs in a cgroup of its own named after its container (`tsbuild-<owner>-<rand>`),
@@ -7,7 +8,9 @@ import { dirname, join, relative } from 'node:path';
  * beside it, in its parent) and removes when the container goes. One is left only when runc
  * was killed before it recorded the container: this removes those of dead owners, in the places
  * runc started from this process's cgroup would have made them, after killing what still runs
- * there. Returns how many were removed.
+ * there. Returns how many were removed. Cgroups are the whole machine's, not one state dir's:
+ * a name without an owner token (another tool's, an older tsbuild's) is never touched, whatever
+ * `dead` says of it, so a build on one state dir cannot kill a step of a build on another.
  */
 export async function sweepStaleCgroups(dead: (name: string) => boolean): Promise<number> {
   let removed = 0;
@@ -19,7 +22,7 @@ export async function sweepStaleCgroups(dead: (name: string) => boolean): Promis
       continue;
     }
     for (const name of names) {
-      if (!name.startsWith('tsbuild-') || !dead(name)) continue;
+      if (!name.startsWith('tsbuild-') || !ownerInName(name) || !dead(name)) continue;
       if (await removeCgroup(join(dir, name))) removed++;
     }
   }
