@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { removeTree } from '../process/remove-tree.js';
 import { isOwnerAlive, ownerInName, ownerToken } from './owner.js';
 import { isOwnPrivateDir } from './secrets-dir.js';
 import { sweepStaleCgroups } from './sweep-cgroups.js';
@@ -46,7 +47,7 @@ export async function sweepStale(paths: StatePaths, opts: { othersLive: boolean 
   report.cgroups = await sweepStaleCgroups(dead);
   if (staleTmp.length) report.mounts = await detachMountsUnder(staleTmp);
   for (const dir of staleTmp) {
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    await removeTree(dir).catch(() => {});
     report.removed.push(dir);
   }
 
@@ -54,7 +55,7 @@ export async function sweepStale(paths: StatePaths, opts: { othersLive: boolean 
     if (!(name.startsWith('.pending-') || name.startsWith('.removing-') || name.startsWith('.tmp-')) || !dead(name)) continue;
     const p = join(paths.snapshots, name);
     await detachMountsUnder([p]);
-    await rm(p, { recursive: true, force: true }).catch(() => {});
+    await removeTree(p).catch(() => {});
     report.removed.push(p);
   }
 

@@ -1,5 +1,5 @@
 import { chmod, chown, lstat, mkdir } from 'node:fs/promises';
-import { dirname, posix } from 'node:path';
+import { join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import { resolveInRoot } from './resolve-in-root.js';
 
@@ -20,27 +20,31 @@ const lstatOrUndefined = (p: string) => lstat(p).catch(() => undefined);
  * directories get `mode` and the owner. Returns the host path of `dir`.
  */
 export async function mkdirAllInRoot(root: string, dir: string, opts: NewDirs): Promise<string> {
-  let current = '/';
-  for (const part of posix.normalize(dir).split('/').filter(Boolean)) {
-    current = posix.join(current, part);
-    const host = await resolveInRoot(root, current);
-    const st = await lstatOrUndefined(host);
-    if (st?.isDirectory()) continue;
-    if (st) throw new UserError(`${opts.what}: ${current} exists and is not a directory`);
-    // Every component missing after resolving is a plain name under an existing dir in the
-    // root (links on the way were followed), so creating them one by one stays inside it.
-    const missing: string[] = [];
-    for (let p = host; p.length > root.length && !(await lstatOrUndefined(p)); p = dirname(p)) missing.unshift(p);
-    for (const m of missing) {
-      try {
-        await mkdir(m);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new UserError(`${opts.what}: a path on the way to ${current} is not a directory`);
-        throw err;
-      }
-      await chmod(m, opts.mode);
-      await chown(m, opts.uid, opts.gid);
+  // One resolve of the whole path (links on the way followed inside the root), then one walk down
+  // it: resolving each prefix again cost O(depth²) lstats of ever longer paths (a 300-level
+  // WORKDIR took 3.7 s, 1,000 levels over a minute).
+  const host = await resolveInRoot(root, dir);
+  const rel = relative(root, host);
+  let current = root;
+  let creating = false;
+  for (const part of rel === '' ? [] : rel.split('/')) {
+    current = join(current, part);
+    if (!creating) {
+      const st = await lstatOrUndefined(current);
+      if (st?.isDirectory()) continue;
+      if (st) throw new UserError(`${opts.what}: /${relative(root, current)} exists and is not a directory`);
+      // Every component from here is a plain name missing under a real directory in the root,
+      // so creating them one by one stays inside it.
+      creating = true;
     }
+    try {
+      await mkdir(current);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new UserError(`${opts.what}: a path on the way to ${dir} is not a directory`);
+      throw err;
+    }
+    await chmod(current, opts.mode);
+    await chown(current, opts.uid, opts.gid);
   }
-  return resolveInRoot(root, dir);
+  return host;
 }

@@ -3,6 +3,7 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../cache/atomic-write.js';
+import { removeTree } from '../process/remove-tree.js';
 import { ownerToken } from '../cache/owner.js';
 
 /** A layer blob made from a snapshot (or the blob a pulled layer came from). */
@@ -69,18 +70,18 @@ export class SnapshotStore {
 
   /** Moves a finished snapshot into place; if another build got there first, keeps theirs. */
   async commit(p: PendingSnapshot, blob?: LayerBlobRecord): Promise<void> {
-    await rm(p.work, { recursive: true, force: true });
+    await removeTree(p.work);
     if (blob) await writeFileAtomic(join(p.root, 'layer.json'), JSON.stringify(blob));
     try {
       await rename(p.root, this.dir(p.id));
     } catch (err) {
-      if (await this.exists(p.id)) await rm(p.root, { recursive: true, force: true });
+      if (await this.exists(p.id)) await removeTree(p.root);
       else throw err;
     }
   }
 
   async discard(p: PendingSnapshot): Promise<void> {
-    await rm(p.root, { recursive: true, force: true });
+    await removeTree(p.root);
   }
 
   async readBlob(id: string): Promise<LayerBlobRecord | undefined> {
@@ -116,7 +117,7 @@ export class SnapshotStore {
     } catch {
       return;
     }
-    await rm(gone, { recursive: true, force: true });
+    await removeTree(gone);
   }
 }
 

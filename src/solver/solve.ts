@@ -355,6 +355,14 @@ function locate(err: unknown, v: Vertex): unknown {
   // a full disk (or the like) under a step is the machine's fault: say which step met it
   const env = asEnvironmentError(err, v.name);
   if (env !== err) return env;
+  // No filesystem takes a name over 255 bytes or a path over 4,096: the Dockerfile asked for one.
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENAMETOOLONG') {
+    return new UserError(`${v.name}: file name too long`, {
+      ...(v.location ? { location: v.location } : {}),
+      hint: 'Linux allows at most 255 bytes in one path component, and 4,096 in a whole path',
+      cause: err,
+    });
+  }
   if (!(err instanceof UserError) || err.location || !v.location) return err;
   return new UserError(`${v.name}: ${err.message}`, {
     location: v.location,

@@ -59,6 +59,22 @@ describe('build errors', () => {
     expect(err).toMatch(/stages: one, two/);
   });
 
+  it('a name longer than Linux takes, in WORKDIR, a COPY destination or a mount target: exit 1 at its line', async () => {
+    const long = 'a'.repeat(256);
+    for (const [line, df] of [
+      [2, `FROM ${FROM_BASE}\nWORKDIR /${long}\n`],
+      [2, `FROM ${FROM_BASE}\nCOPY a /${long}/\n`],
+      [2, `FROM ${FROM_BASE}\nRUN --mount=type=tmpfs,target=/${long} true\n`],
+      [2, `FROM ${FROM_BASE}\nWORKDIR ${'/a'.repeat(2100)}\n`],
+    ] as const) {
+      const err = await failWith(df, { a: 'x' });
+      expect(err).toMatch(new RegExp(`Dockerfile:${line}:1: .*file name too long`));
+      expect(err).not.toMatch(/internal error/);
+      await fx?.cleanup();
+      fx = undefined;
+    }
+  });
+
   it('an unknown USER', async () => {
     const err = await failWith(`FROM ${FROM_BASE}\nUSER ghost\nRUN true\n`);
     expect(err).toMatch(/unable to find user ghost/);
