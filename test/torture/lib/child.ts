@@ -4,7 +4,7 @@
  * chosen moment after it. A child that outlives its deadline is SIGKILLed and marked timedOut.
  */
 import { spawn } from 'node:child_process';
-import { TSBUILD } from '../../helpers/build-fixture.js';
+import { ALLOW_FIXTURE_BASES, TSBUILD } from '../../helpers/build-fixture.js';
 
 export interface ChildOutcome {
   exitCode: number | null;
@@ -40,7 +40,9 @@ export interface StartOptions {
   isolateNetwork?: boolean;
 }
 
-export function startCli(args: string[], opts: StartOptions = {}): WatchedChild {
+/** Starts a build (granted the fixture bases, as runCli does) and watches its stderr. */
+export function startCli(buildArgs: string[], opts: StartOptions = {}): WatchedChild {
+  const args = [...ALLOW_FIXTURE_BASES, ...buildArgs];
   const [cmd, argv] = opts.isolateNetwork
     ? ['unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', TSBUILD, ...args]]
     : [TSBUILD, args];
