@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import profile from './seccomp/docker-default.json' with { type: 'json' };
 import { DEFAULT_CAPS } from './runtime-spec.js';
-import { hostSeccompArch, parseKernelVersion, profileToSpec, type LinuxSeccomp, type SeccompProfile } from './seccomp.js';
+import { hostSeccompArch, kernelHasX32, parseKernelVersion, profileToSpec, type LinuxSeccomp, type SeccompProfile } from './seccomp.js';
 
 const kernel = { major: 6, minor: 1 };
 const amd64 = (caps: readonly string[], k = kernel): LinuxSeccomp => profileToSpec(profile as SeccompProfile, { arch: 'amd64', caps, kernel: k });
@@ -16,6 +16,16 @@ describe('Docker default seccomp profile → runtime spec', () => {
     expect(spec.architectures).toEqual(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
     expect(profileToSpec(profile as SeccompProfile, { arch: 'arm64', caps: [], kernel }).architectures).toEqual(['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM']);
     expect(profileToSpec(profile as SeccompProfile, { arch: 'riscv64', caps: [], kernel }).architectures).toEqual(['SCMP_ARCH_RISCV64']);
+  });
+
+  it('leaves x32 out where the kernel cannot run it, and only then', () => {
+    const spec = profileToSpec(profile as SeccompProfile, { arch: 'amd64', caps: DEFAULT_CAPS, kernel, omitArches: ['SCMP_ARCH_X32'] });
+    expect(spec.architectures).toEqual(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86']);
+    const config = (text: string | undefined) => (path: string) => (path.startsWith('/boot/') ? text : undefined);
+    expect(kernelHasX32('6.1.0', config('CONFIG_X86_64=y\n# CONFIG_X86_X32_ABI is not set\n'))).toBe(false);
+    expect(kernelHasX32('6.1.0', config('CONFIG_X86_X32_ABI=y\n'))).toBe(true);
+    expect(kernelHasX32('4.19.0', config('CONFIG_X86_X32=y\n'))).toBe(true);
+    expect(kernelHasX32('6.1.0', config(undefined))).toBeUndefined();
   });
 
   it('allows mount, unshare, setns and clone of any kind only with CAP_SYS_ADMIN', () => {

@@ -5,6 +5,7 @@
  * the syscall rules whose `includes` / `excludes` (capabilities in the bounding set,
  * architecture, minimum kernel) hold for this container.
  */
+import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import defaultProfile from './seccomp/docker-default.json' with { type: 'json' };
 
@@ -58,6 +59,8 @@ export interface SeccompTarget {
   caps: readonly string[];
   /** The running kernel's version, for `minKernel`. */
   kernel: { major: number; minor: number };
+  /** Sub-architectures the kernel cannot run, left out of the filter. */
+  omitArches?: readonly string[];
 }
 
 /** Node's process.arch → libseccomp's native name (moby's goToNative). */
@@ -110,7 +113,8 @@ export function profileToSpec(profile: SeccompProfile, target: SeccompTarget): L
   const specArch = NATIVE_TO_SPEC[target.arch];
   const architectures = profile.architectures?.length
     ? [...profile.architectures]
-    : (profile.archMap ?? []).filter((a) => a.architecture === specArch).flatMap((a) => [a.architecture, ...(a.subArchitectures ?? [])]);
+    : (profile.archMap ?? []).filter((a) => a.architecture === specArch).flatMap((a) => [a.architecture, ...(a.subArchitectures ?? [])])
+      .filter((a) => a === specArch || !target.omitArches?.includes(a));
   if (architectures.length) out.architectures = architectures;
   for (const rule of profile.syscalls) {
     if (!applies(rule, target)) continue;
@@ -127,6 +131,30 @@ export function hostSeccompArch(nodeArch: string = process.arch): string {
   return NODE_TO_NATIVE[nodeArch] ?? nodeArch;
 }
 
+/**
+ * Whether the kernel has the x32 ABI, from its build config (/boot/config-RELEASE, else
+ * /proc/config.gz); undefined when neither says. Distribution kernels build it out or switch it
+ * off, and then an x32 syscall cannot succeed whatever the filter says. Each architecture in the
+ * filter costs runc ~6 ms at every RUN's start (libseccomp compiles the rules once per arch).
+ */
+export function kernelHasX32(kernelRelease = release(), read: (path: string) => string | undefined = readConfig): boolean | undefined {
+  const config = read(`/boot/config-${kernelRelease}`) ?? read('/proc/config.gz');
+  if (config === undefined) return undefined;
+  return /^CONFIG_X86_X32(_ABI)?=y$/m.test(config);
+}
+
+function readConfig(path: string): string | undefined {
+  try {
+    const raw = readFileSync(path);
+    if (!path.endsWith('.gz')) return raw.toString('latin1');
+    // zlib loads only here, once per process, and only where /boot has no config (Node >= 20.16)
+    const zlib = process.getBuiltinModule?.('node:zlib') as typeof import('node:zlib') | undefined;
+    return zlib?.gunzipSync(raw).toString('latin1');
+  } catch {
+    return undefined;
+  }
+}
+
 const memo = new Map<string, LinuxSeccomp>();
 
 /** Docker's default profile for a container with bounding set `caps`, on this host. */
@@ -134,7 +162,9 @@ export function defaultSeccomp(caps: readonly string[]): LinuxSeccomp {
   const key = caps.join(',');
   let spec = memo.get(key);
   if (!spec) {
-    spec = profileToSpec(defaultProfile as SeccompProfile, { arch: hostSeccompArch(), caps, kernel: parseKernelVersion(release()) });
+    // x32 only where the kernel has it; where its config cannot be read, Docker's list as it is
+    const omitArches = kernelHasX32() === false ? ['SCMP_ARCH_X32'] : [];
+    spec = profileToSpec(defaultProfile as SeccompProfile, { arch: hostSeccompArch(), caps, kernel: parseKernelVersion(release()), omitArches });
     memo.set(key, spec);
   }
   return spec;
