@@ -7,8 +7,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # (tests, demo); docker-registry: pull tests on 127.0.0.1; busybox-static: the fixture base image;
 # zstd: zstd layer compression (Node 20's zlib has none); openssl: the registry tests' TLS and
 # token-signing certificates; apache2-utils: htpasswd (bcrypt) for the Basic-auth test registry;
-# git: ADD from git repositories (and git daemon in its tests); bzip2, xz-utils: ADD of .tar.bz2/.tar.xz.
-PKGS=(runc attr e2fsprogs skopeo umoci docker-registry busybox-static jq curl ca-certificates zstd openssl apache2-utils git bzip2 xz-utils)
+# git: ADD from git repositories (and git daemon in its tests); bzip2, xz-utils: ADD of .tar.bz2/.tar.xz;
+# iproute2, procps, util-linux: the torture tests (ip, ps, unshare for a loopback-only fuzz network).
+PKGS=(runc attr e2fsprogs skopeo umoci docker-registry busybox-static jq curl ca-certificates zstd openssl apache2-utils git bzip2 xz-utils iproute2 procps util-linux)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
