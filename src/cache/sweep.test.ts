@@ -54,6 +54,27 @@ describe('sweepStale', () => {
     await sweepStale(paths, { othersLive: false });
     expect(await readdir(paths.tmpRoot)).toEqual([live]);
   });
+
+  it("removes a killed build's half-written files anywhere in the state dir, not inside layers or of live writers", async () => {
+    const dead = deadToken();
+    const live = ownerToken();
+    const files = {
+      killed: [`blob-variants/.tmp-snapshot-s1-gzip.json-${dead}-a1`, `blob-sources/.tmp-be76-${dead}-a2`, `cache/3f/.tmp-3f00.json-${dead}-a3`, `content/.tmp-index.json-${dead}-a4`],
+      kept: [`blob-variants/.tmp-snapshot-s2-gzip.json-${live}-b1`, `snapshots/s4/fs/.tmp-x-${dead}-b2`, 'blob-sources/.tmp-no-owner'],
+    };
+    for (const f of [...files.killed, ...files.kept]) {
+      await mkdir(join(root, f, '..'), { recursive: true });
+      await writeFile(join(root, f), '{');
+    }
+    const exists = async (f: string) => (await readdir(join(root, f, '..'))).includes(f.split('/').pop()!);
+    // no killed build shows (no tmp/<dead owner>): nothing searched for
+    expect((await sweepStale(paths, { othersLive: true })).temps).toBe(0);
+    expect(await exists(files.killed[0]!)).toBe(true);
+    await mkdir(join(paths.tmpRoot, dead), { recursive: true });
+    expect((await sweepStale(paths, { othersLive: true })).temps).toBe(files.killed.length);
+    for (const f of files.killed) expect(await exists(f), f).toBe(false);
+    for (const f of files.kept) expect(await exists(f), f).toBe(true);
+  });
 });
 
 const runWritable = (() => {

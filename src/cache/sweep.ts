@@ -26,10 +26,13 @@ export interface SweepReport {
   removed: string[];
   /** Runtime dirs of other state dirs whose builds are all gone (sweepDeadRuntimeDirs). */
   runtimeDirs: string[];
+  /** `.tmp-*` files of atomic writes whose writer was killed (sweepAtomicTemps). */
+  temps: number;
 }
 
-export async function sweepStale(paths: StatePaths, opts: { othersLive: boolean }): Promise<SweepReport> {
-  const report: SweepReport = { containers: 0, cgroups: 0, mounts: 0, removed: [], runtimeDirs: [] };
+/** `deep`: search the whole state dir for killed writers' temp files even if no killed build shows (prune). */
+export async function sweepStale(paths: StatePaths, opts: { othersLive: boolean; deep?: boolean }): Promise<SweepReport> {
+  const report: SweepReport = { containers: 0, cgroups: 0, mounts: 0, removed: [], runtimeDirs: [], temps: 0 };
   const self = ownerToken();
   const dead = (name: string): boolean => {
     const token = ownerInName(name);
@@ -43,6 +46,9 @@ export async function sweepStale(paths: StatePaths, opts: { othersLive: boolean 
   for (const root of [paths.tmpRoot, paths.runtimeTmpRoot, ...shm]) {
     for (const n of await readdir(root).catch(() => [] as string[])) if (dead(n)) staleTmp.push(join(root, n));
   }
+  // Every build keeps a tmp/<owner> dir until it ends: one of a dead owner means a build was
+  // killed, and only then is the whole state dir searched for its half-written files.
+  const killedBuild = staleTmp.some((d) => dirname(d) === paths.tmpRoot);
   report.containers = await killOrphanContainers(paths.runc, dead);
   report.cgroups = await sweepStaleCgroups(dead);
   if (staleTmp.length) report.mounts = await detachMountsUnder(staleTmp);
@@ -66,8 +72,38 @@ export async function sweepStale(paths: StatePaths, opts: { othersLive: boolean 
     report.removed.push(join(ingest, name));
   }
   report.runtimeDirs = await sweepDeadRuntimeDirs(paths.runtime).catch(() => []);
+  if (killedBuild || opts.deep) report.temps = await sweepAtomicTemps(paths.root, dead).catch(() => 0);
   return report;
 }
+
+/**
+ * `.tmp-<name>-<owner>-<rand>` files of atomic writes (atomic-write.ts) a killed build left
+ * anywhere in the state dir: records, blob variants and sources, base-image pins, the content
+ * store's index and blobs. Layer trees and cache mounts are the images' own files and are not
+ * looked into; `tmp/`, snapshots and ingest have their own sweeps above.
+ */
+export async function sweepAtomicTemps(root: string, dead: (name: string) => boolean): Promise<number> {
+  let removed = 0;
+  const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.name.startsWith('.tmp-') && !e.isDirectory()) {
+        if (ownerInName(e.name) && dead(e.name)) {
+          await rm(join(dir, e.name), { force: true }).catch(() => {});
+          removed++;
+        }
+        continue;
+      }
+      if (!e.isDirectory() || depth >= 4 || SWEPT_ELSEWHERE.test(r)) continue;
+      await walk(join(dir, e.name), r, depth + 1);
+    }
+  };
+  await walk(root, '', 0);
+  return removed;
+}
+
+/** Trees sweepAtomicTemps leaves alone: layer contents, cache mounts, and what sweepStale does itself. */
+const SWEPT_ELSEWHERE = /^(tmp|cache-mounts|snapshots\/\.[^/]*|snapshots\/[^/]+\/fs|content\/ingest)$/;
 
 /**
  * `/run/tsbuild/<hash>` of a state dir whose builds were killed stays until that state dir is

@@ -60,7 +60,7 @@ export function pruneCommand(): Command {
       const release = await lock.acquireExclusive({ wait: true, onWait: (m) => process.stderr.write(`${m}...\n`) });
       if (!release) throw new Error('could not take the state lock');
       try {
-        const swept = await sweepStale(paths, { othersLive: false });
+        const swept = await sweepStale(paths, { othersLive: false, deep: true });
         const report = await prune(parts, { ...(flags.all ? { all: true } : {}), ...(keepBytes !== undefined ? { keepBytes } : {}), ...(olderThanMs !== undefined ? { olderThanMs } : {}) });
         const leftovers = swept.removed.length ? `, ${swept.removed.length} leftovers of killed builds` : '';
         process.stdout.write(`removed ${report.snapshots} layer snapshots, ${report.records} cache records, ${report.blobs} blobs${leftovers}: ${formatSize(report.bytes)} freed\n`);
