@@ -72,6 +72,13 @@ export class StatePaths {
   get runtime(): string {
     return (this.runtimeRoot ??= runtimeRootFor(this.root));
   }
+  /**
+   * `<runtime>/state-dir`: the state dir's real path, so a build of another state dir can take
+   * this one's lock before it sweeps a runtime dir killed builds left (sweepDeadRuntimeDirs).
+   */
+  get runtimeMarker(): string {
+    return join(this.runtime, 'state-dir');
+  }
   /** runc's state root. */
   get runc(): string {
     return join(this.runtime, 'runc');

@@ -1,4 +1,5 @@
-import { mkdir, rm, rmdir, statfs } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, rmdir, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { CacheRecords } from './cache-records.js';
@@ -65,7 +66,11 @@ export async function openStateSession(paths: StatePaths, onWait: (message: stri
       await rmdir(paths.shmTmpRoot).catch(() => {});
       // The runtime dir goes too once nothing is in it (another build's things keep it; one
       // that starts meanwhile makes it again, as runc does its --root).
-      for (const dir of [paths.runtimeTmpRoot, paths.runc, paths.runtime]) await rmdir(dir).catch(() => {});
+      for (const dir of [paths.runtimeTmpRoot, paths.runc]) await rmdir(dir).catch(() => {});
+      // Its marker too, once no bundle or container is left (a build that starts meanwhile and
+      // finds none is only not swept by others: the safe side)
+      if (!existsSync(paths.runtimeTmpRoot) && !existsSync(paths.runc)) await unlink(paths.runtimeMarker).catch(() => {});
+      await rmdir(paths.runtime).catch(() => {});
       await release();
       if (!grew || !parts) return;
       const cap = await cacheCap(paths.root);

@@ -1,11 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, symlinkSync, unlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ownerToken, selfOwner } from './owner.js';
-import { StatePaths } from './state-dir.js';
+import { ownerToken, processStartTime, selfOwner } from './owner.js';
+import { StatePaths, stateDirId } from './state-dir.js';
 import { sweepDeadRuntimeDirs, sweepStale } from './sweep.js';
 
 function deadToken(): string {
@@ -119,27 +119,59 @@ describe('sweepDeadRuntimeDirs', () => {
     return dir;
   }
 
-  it('removes the runtime dirs of other state dirs whose owners are all dead, and nothing else', async () => {
+  /** A state dir (under `root`), with a build lease of `leaseOwner` when given, and its runtime dir's name. */
+  async function stateDir(name: string, leaseOwner?: string): Promise<{ root: string; id: string }> {
+    const dir = join(root, name);
+    await mkdir(join(dir, 'locks'), { recursive: true });
+    if (leaseOwner) await writeFile(join(dir, 'locks', `build-${leaseOwner}`), '');
+    return { root: dir, id: stateDirId(dir) };
+  }
+  async function marked(state: { root: string; id: string }, owners: string[]): Promise<string> {
+    const dir = await runtimeDir(state.id, owners);
+    await writeFile(join(dir, 'state-dir'), state.root);
+    await utimes(dir, old, old);
+    return dir;
+  }
+  /** The token of a live process that is not this one (a build of another state dir). */
+  function otherLiveToken(): { token: string; kill(): void } {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    let start: string | undefined;
+    for (let i = 0; i < 100 && !start; i++) start = processStartTime(child.pid!);
+    return { token: ownerToken({ ...selfOwner(), pid: child.pid!, start: start! }), kill: () => child.kill('SIGKILL') };
+  }
+
+  it("removes a runtime dir whose state dir has no running build, under that state dir's lock, and nothing else", async () => {
     const own = await runtimeDir('0000000000000000', [deadToken()]);
-    await runtimeDir('1111111111111111', [deadToken(), deadToken()]);
-    await runtimeDir('2222222222222222', [deadToken(), ownerToken()]);
-    await runtimeDir('3333333333333333', ['mnt-legacy']);
-    await runtimeDir('4444444444444444', [deadToken()], false);
-    await runtimeDir('5555555555555555', []);
+    const idle = await stateDir('idle', deadToken());
+    await marked(idle, [deadToken()]);
+    // a build of it is running (or starting: its lease comes before its first container)
+    const other = otherLiveToken();
+    const busy = await stateDir('busy', other.token);
+    await marked(busy, [deadToken()]);
+    const goneDead = { root: join(root, 'gone-1'), id: stateDirId(join(root, 'gone-1')) };
+    await marked(goneDead, [deadToken()]);
+    const goneLive = { root: join(root, 'gone-2'), id: stateDirId(join(root, 'gone-2')) };
+    await marked(goneLive, [ownerToken()]);
+    await runtimeDir('1111111111111111', [deadToken()]); // no marker: left to its own state dir's builds
+    const wrong = await runtimeDir('2222222222222222', [deadToken()]);
+    await writeFile(join(wrong, 'state-dir'), idle.root); // names a state dir whose id is not its name
     await mkdir(join(shared, `.removing-${deadToken()}-6666666666666666`, 'tmp'), { recursive: true });
     await mkdir(join(shared, `.removing-${ownerToken()}-7777777777777777`, 'tmp'), { recursive: true });
     await mkdir(join(shared, 'not-a-runtime-dir'));
 
-    const removed = await sweepDeadRuntimeDirs(own, shared);
+    const removed = await sweepDeadRuntimeDirs(own, shared).finally(() => other.kill());
     expect(removed).toHaveLength(3);
     expect((await readdir(shared)).sort()).toEqual([
       `.removing-${ownerToken()}-7777777777777777`,
-      '0000000000000000', // its own: sweepStale handles what is inside
-      '2222222222222222', // a live owner
-      '3333333333333333', // an entry without an owner
-      '4444444444444444', // touched in the last seconds: a build may be making its first bundle dir
+      '0000000000000000',
+      '1111111111111111',
+      '2222222222222222',
+      busy.id,
+      goneLive.id,
       'not-a-runtime-dir',
-    ]);
+    ].sort());
+    // the idle state dir's lock was taken and let go: a build of it can start
+    expect(await readdir(join(idle.root, 'locks'))).toEqual([]);
   });
 
   it('leaves the siblings of a runtime dir outside the shared location alone', async () => {

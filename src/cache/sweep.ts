@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
-import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { removeTree } from '../process/remove-tree.js';
 import { isOwnerAlive, ownerInName, ownerToken } from './owner.js';
 import { isOwnPrivateDir } from './secrets-dir.js';
 import { sweepStaleCgroups } from './sweep-cgroups.js';
-import type { StatePaths } from './state-dir.js';
+import { stateDirId, type StatePaths } from './state-dir.js';
+import { StateLock } from './state-lock.js';
 
 /**
  * Removes what killed builds left in the state directory, and only that: every in-flight thing a
@@ -107,12 +109,13 @@ const SWEPT_ELSEWHERE = /^(tmp|cache-mounts|snapshots\/\.[^/]*|snapshots\/[^/]+\
 
 /**
  * `/run/tsbuild/<hash>` of a state dir whose builds were killed stays until that state dir is
- * used again, and may hold a container that still runs. Any build sweeps its siblings: a
- * sibling goes when every owner in it is dead (each bundle dir under `tmp/` is named after its
- * build, which makes it before its first container and removes it last; a container's bundle
- * path names its owner too). One with a live owner, or an entry without a token, is left alone.
- * The dir is first renamed to `.removing-<owner>-<hash>`, so two sweepers never clean one dir
- * and a build of that state dir starting meanwhile makes a fresh one.
+ * used again, and may hold a container that still runs. Any build sweeps its siblings, under
+ * the sibling state dir's own lock: its `state-dir` marker (markRuntimeDir) names it, and only
+ * when no build holds a lease there (the exclusive lock is free, taken without waiting) are its
+ * containers killed and the dir removed, holding that lock, so a build of it starting meanwhile
+ * waits instead of losing its bundle and container to the sweep. A sibling without a marker, or
+ * whose state dir is in use, or (when the state dir is gone) with a live owner, is left alone.
+ * The dir is first renamed to `.removing-<owner>-<hash>`, so two sweepers never clean one dir.
  */
 export async function sweepDeadRuntimeDirs(ownRuntime: string, shared = RUNTIME_PARENT): Promise<string[]> {
   const parent = dirname(ownRuntime);
@@ -127,21 +130,55 @@ export async function sweepDeadRuntimeDirs(ownRuntime: string, shared = RUNTIME_
       if (owner && !isOwnerAlive(owner)) await removeRuntimeDir(dir, removed);
       continue;
     }
-    if (dir === ownRuntime || !/^[0-9a-f]{16}$/.test(name) || !(await ownersAllDead(dir))) continue;
-    // containers first, from where runc made them (its state names its bundle, under this dir)
-    await killOrphanContainers(join(dir, 'runc'), () => true);
-    const claimed = join(parent, `.removing-${ownerToken()}-${name}`);
+    if (dir === ownRuntime || !/^[0-9a-f]{16}$/.test(name)) continue;
+    const release = await claimSibling(dir, name);
+    if (!release) continue;
     try {
-      await rename(dir, claimed);
-    } catch {
-      continue; // another sweeper took it
+      // containers first, from where runc made them (its state names its bundle, under this dir)
+      await killOrphanContainers(join(dir, 'runc'), () => true);
+      const claimed = join(parent, `.removing-${ownerToken()}-${name}`);
+      try {
+        await rename(dir, claimed);
+      } catch {
+        continue; // another sweeper took it
+      }
+      await removeRuntimeDir(claimed, removed);
+    } finally {
+      await release();
     }
-    await removeRuntimeDir(claimed, removed);
   }
   return removed;
 }
 
 const RUNTIME_PARENT = '/run/tsbuild';
+
+/**
+ * Leave to sweep runtime dir `dir` (named `name`): the exclusive lock of the state dir its marker
+ * names, held until the sweep is done; or, where that state dir is gone, a no-op release once
+ * every owner in the dir is dead. Undefined: leave it.
+ */
+async function claimSibling(dir: string, name: string): Promise<(() => Promise<void>) | undefined> {
+  const stateRoot = (await readFile(join(dir, 'state-dir'), 'utf8').catch(() => '')).trim();
+  if (!stateRoot || stateDirId(stateRoot) !== name) return undefined;
+  if (!(await stat(stateRoot).catch(() => undefined))?.isDirectory()) {
+    return (await ownersAllDead(dir)) ? async () => {} : undefined;
+  }
+  return (await new StateLock(stateRoot).acquireExclusive({ wait: false }).catch(() => undefined)) ?? undefined;
+}
+
+/** Writes this state dir's runtime marker (see sweepDeadRuntimeDirs) once per build, before its first container. */
+export function markRuntimeDir(paths: StatePaths): Promise<void> {
+  let done = marked.get(paths);
+  if (!done) {
+    done = (async () => {
+      await mkdir(paths.runtime, { recursive: true });
+      await writeFile(paths.runtimeMarker, realpathSync(paths.root));
+    })();
+    marked.set(paths, done);
+  }
+  return done;
+}
+const marked = new WeakMap<StatePaths, Promise<void>>();
 
 /** How long a runtime dir must have been left untouched before it can be swept. */
 const SETTLED_MS = 5000;

@@ -7,14 +7,19 @@
  * The time limits are shortened through TSBUILD_REGISTRY_TIMEOUTS so the slow modes end fast.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE_LAYOUT, makeFixture } from '../helpers/build-fixture.js';
 import { MISBEHAVIOURS, startMisbehavingRegistry, type MisbehavingRegistry, type Mode } from '../helpers/misbehaving-registry.js';
 
-const LAYER = 'sha256:be767b5744103cd821dd9711297196e0677cb941645021fdeaf7d96a493603cc';
-const MANIFEST = 'sha256:e5e497eac5ada00fdff1bd72799b24897588a689c1fc694295726690b9b5521c';
+// The fixture base is made on each machine (fixtures/base/make-busybox-layout.sh): its layer is
+// reproducible, its manifest (config timestamps) is not, so both are read from the layout.
+const baseIndex = JSON.parse(readFileSync(join(BASE_LAYOUT, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+const MANIFEST = baseIndex.manifests[0]!.digest;
+const baseManifest = JSON.parse(readFileSync(join(BASE_LAYOUT, 'blobs', ...MANIFEST.split(':')), 'utf8')) as { layers: { digest: string }[] };
+const LAYER = baseManifest.layers[0]!.digest;
 const TIMEOUTS = 'request=1,headers=2,idle=2,min-rate=1000,rate-window=1';
 
 /** What the error must say, beyond naming the registry. */

@@ -1,4 +1,5 @@
 import { ownerToken } from '../../cache/owner.js';
+import { markRuntimeDir } from '../../cache/sweep.js';
 import { UserError } from '../../errors.js';
 import { runContainer } from '../../executor/run-container.js';
 import { prepareMounts } from './exec-mounts.js';
@@ -9,6 +10,8 @@ import { withContainerRoot } from './with-rootfs.js';
 export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<VertexResult> {
   const { ctx } = run;
   const parent = run.inputs[0]!.layers;
+  // before anything of this build lands in the runtime dir: siblings sweep it only under our lock
+  await markRuntimeDir(ctx.paths);
   const pending = await ctx.snapshots.prepare(run.snapshotId);
   try {
     const mounts = await prepareMounts(op, run, run.selections);
