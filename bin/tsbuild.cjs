@@ -58,4 +58,5 @@ function loadBundle(argv) {
 }
 
 if (bundleIsCurrent()) loadBundle(process.argv).main(process.argv);
+// biome-ignore lint/nursery/noFloatingPromises: a failed import is an unhandled rejection on purpose: Node prints it and exits 1
 else import(compiled).then((m) => m.main(process.argv));

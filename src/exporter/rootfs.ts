@@ -131,7 +131,7 @@ async function merge(layerRoot: string, root: string, rel: string, opaque: (rel:
     }
     if (st.isDirectory()) {
       if (present && !present.isDirectory()) await rm(dst, { force: true });
-      if (!present || !present.isDirectory()) await mkdir(dst);
+      if (!present?.isDirectory()) await mkdir(dst);
       await merge(layerRoot, root, childRel, opaque);
       await lchown(dst, st.uid, st.gid);
       await chmod(dst, st.mode & 0o7777);

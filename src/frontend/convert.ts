@@ -13,7 +13,7 @@ import type { FsDispatchContext } from './dispatch-common.js';
 import { dispatchCopy } from './dispatch-copy.js';
 import { dispatchRun } from './dispatch-run.js';
 import { dispatchWorkdir } from './dispatch-workdir.js';
-import type { ArgInstruction, CopyInstruction, DockerfileAst, Instruction, Warning } from './instruction-types.js';
+import type { ArgInstruction, DockerfileAst, Instruction, Warning } from './instruction-types.js';
 import { toInstructions } from './instructions.js';
 import { parseDockerfile } from './parser.js';
 import { platformArgs, PROXY_ARGS } from './platform.js';

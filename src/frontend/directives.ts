@@ -46,7 +46,7 @@ export class DirectiveScanner {
       return undefined;
     }
     const m = DIRECTIVE.exec(trimLeftSpace(text.slice(this.commentPrefix.length)));
-    const name = m?.[1]!.toLowerCase();
+    const name = m?.[1]?.toLowerCase();
     if (!m || !(DIRECTIVE_NAMES as readonly string[]).includes(name!)) {
       this.done = true;
       return undefined;

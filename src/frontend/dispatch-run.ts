@@ -9,7 +9,7 @@ import { parseRunMount } from './run-mounts.js';
 import { DEFAULT_PATH, expansionScope, stageEnv, type StageState } from './stage-state.js';
 
 /** The environment a RUN sees: the image ENV plus this stage's ARGs (ENV wins) and proxy args. */
-export function runEnvironment(state: StageState, buildArgs: Map<string, string>): string[] {
+export function runEnvironment(state: StageState): string[] {
   const env = stageEnv(state);
   const out = [...(state.config.Env ?? [])];
   if (!env.has('PATH')) out.unshift(`PATH=${DEFAULT_PATH}`);
@@ -80,7 +80,7 @@ export async function dispatchRun(state: StageState, ins: RunInstruction, ctx: F
   const op: ExecOp = {
     type: 'exec',
     args,
-    env: runEnvironment(state, ctx.buildArgs),
+    env: runEnvironment(state),
     cwd: state.config.WorkingDir || '/',
     user: state.config.User ?? '',
     network: network === 'none' ? 'none' : 'host',

@@ -5,10 +5,12 @@ import { toInstructions } from './instructions.js';
 import { parseDockerfile } from './parser.js';
 
 const typed = (src: string) => toInstructions(parseDockerfile(src, 'Dockerfile'), 'Dockerfile');
-const only = <K extends Instruction['kind']>(src: string, kind: K): Extract<Instruction, { kind: K }> => {
+// An intersection, not Extract: COPY and ADD share one record whose kind is 'COPY' | 'ADD', which Extract drops.
+type InstructionOf<K extends Instruction['kind']> = Instruction & { kind: K };
+const only = <K extends Instruction['kind']>(src: string, kind: K): InstructionOf<K> => {
   const ins = typed(src).instructions.at(-1)!;
   expect(ins.kind).toBe(kind);
-  return ins as Extract<Instruction, { kind: K }>;
+  return ins as InstructionOf<K>;
 };
 
 function errorOf(src: string): UserError {

@@ -160,6 +160,7 @@ function paxHeaderName(name: string): string {
 }
 
 function isAscii(s: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range without NUL is what is being tested for
   return /^[\x01-\x7f]*$/.test(s);
 }
 
@@ -181,5 +182,6 @@ function splitUstarName(name: string): [string, string] | undefined {
 }
 
 function asciiTruncate(s: string, max: number): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range without NUL is what is kept
   return s.replace(/[^\x01-\x7f]/g, '_').slice(0, max);
 }

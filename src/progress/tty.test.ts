@@ -10,8 +10,9 @@ function render(events: Parameters<TtyRenderer['onEvent']>[0][]): string[] {
   const r = new TtyRenderer(out);
   for (const e of events) r.onEvent(e);
   r.close();
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\x1b\[\d*[A-Z]/g, '').split('\n').filter(Boolean);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequences, to strip them
+  const escapes = /\x1b\[\d*[A-Z]/g;
+  return text.replace(escapes, '').split('\n').filter(Boolean);
 }
 
 describe('TtyRenderer', () => {

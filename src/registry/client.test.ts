@@ -43,14 +43,12 @@ describe('RegistryClient against a real registry (docker-registry)', () => {
     reg = await startRegistry();
     await reg.push(img.layout, 'latest', 'test/busybox:latest');
     await reg.push(img.layout, 'multi', 'test/multi:latest', { all: true });
+    store = new ContentStore(join(tmp, 'store'));
+    await store.init();
   });
   afterAll(async () => {
     await reg?.stop();
     if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
-  beforeAll(async () => {
-    store = new ContentStore(join(tmp, 'store'));
-    await store.init();
   });
 
   test('resolves a tag, stores manifest and config, and fetches layers with verified digests', async () => {

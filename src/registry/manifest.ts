@@ -59,13 +59,17 @@ export function parseManifest(bytes: Uint8Array, mediaType: string | undefined, 
 
   if (isIndexMediaType(type)) {
     if (!Array.isArray(doc.manifests)) throw new UserError(`${what}: the index has no manifests list`);
-    doc.manifests.forEach((d, i) => checkDescriptor(d, `${what}: manifests[${i}]`));
+    doc.manifests.forEach((d, i) => {
+      checkDescriptor(d, `${what}: manifests[${i}]`);
+    });
     return { kind: 'index', mediaType: type, index: doc as unknown as ImageIndex };
   }
   if (isManifestMediaType(type)) {
     checkDescriptor(doc.config, `${what}: config`);
     if (!Array.isArray(doc.layers)) throw new UserError(`${what}: the manifest has no layers list`);
-    doc.layers.forEach((d, i) => checkDescriptor(d, `${what}: layers[${i}]`));
+    doc.layers.forEach((d, i) => {
+      checkDescriptor(d, `${what}: layers[${i}]`);
+    });
     return { kind: 'manifest', mediaType: type, manifest: doc as unknown as ImageManifest };
   }
   throw new UserError(`${what}: unsupported manifest media type ${type}`, {

@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { UserError } from '../errors.js';
 import { resolveInRoot } from '../snapshot/resolve-in-root.js';
-import { ContentStore, DigestMismatchError, parseDigest, sha256Digest } from '../cache/content-store.js';
+import { type ContentStore, DigestMismatchError, parseDigest, sha256Digest } from '../cache/content-store.js';
 import type { Descriptor, Digest, ImageManifest } from '../image/types.js';
 import { MediaType } from '../image/types.js';
 import { checkLayersMatchConfig, parseConfig, parseManifest, type ParsedManifest } from './manifest.js';

@@ -4,7 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { probeTls } from './tls-probe.js';
 
 const servers: { close(): void }[] = [];
-afterEach(() => servers.splice(0).forEach((s) => s.close()));
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
 
 function listen(server: Server | ReturnType<typeof createHttpServer>): Promise<number> {
   servers.push(server);

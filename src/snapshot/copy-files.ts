@@ -118,7 +118,7 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
     const owner = ownerOf(e);
     if (e.type === 'dir') {
       if (existing && !existing.isDirectory()) rmSync(target, { recursive: true, force: true });
-      if (!existing || !existing.isDirectory()) mkdirSync(target);
+      if (!existing?.isDirectory()) mkdirSync(target);
       chownSync(target, owner.uid, owner.gid);
       chmodSync(target, modeOf(e.mode, true));
       dirTimes.push({ path: target, atime: e.mtimeMs / 1000, mtime: e.mtimeMs / 1000 });

@@ -144,7 +144,7 @@ async function mustMount(args: string[], cwd: string | undefined, target: string
 
 async function kernelLogTail(): Promise<string> {
   const r = await runTool('dmesg', ['--notime']).catch(() => undefined);
-  if (!r || r.code !== 0) return '';
+  if (r?.code !== 0) return '';
   const lines = r.stdout.toString('utf8').trim().split('\n').filter((l) => l.includes('overlay'));
   return lines.slice(-2).join('\n');
 }

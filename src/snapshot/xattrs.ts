@@ -33,8 +33,12 @@ function flushDumps(): void {
   queued = undefined;
   const roots = [...batch.keys()];
   dumpTrees(roots).then(
-    (maps) => [...batch.values()].forEach((ws, i) => ws.forEach((w) => w.resolve(maps[i]!))),
-    (err: Error) => [...batch.values()].forEach((ws) => ws.forEach((w) => w.reject(err))),
+    (maps) => {
+      for (const [i, ws] of [...batch.values()].entries()) for (const w of ws) w.resolve(maps[i]!);
+    },
+    (err: Error) => {
+      for (const ws of batch.values()) for (const w of ws) w.reject(err);
+    },
   );
 }
 

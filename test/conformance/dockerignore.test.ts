@@ -43,7 +43,10 @@ const title = (c: MatchCase, i: number) => `#${i} ${c.source}: ${JSON.stringify(
 describe.skipIf(!corpusExists)('patternmatcher.json', () => {
   describe('matches', () => {
     pm.matches.forEach((c, i) => {
-      if (c.platform === 'windows') return it.skip(`${title(c, i)} (Windows-only)`, () => {});
+      if (c.platform === 'windows') {
+        it.skip(`${title(c, i)} (Windows-only)`, () => {});
+        return;
+      }
       it(title(c, i), () => {
         if (c.expectError) {
           // Must fail on every call, not only the first.
@@ -67,7 +70,10 @@ describe.skipIf(!corpusExists)('patternmatcher.json', () => {
 
   describe('legacyMatches', () => {
     pm.legacyMatches.forEach((c, i) => {
-      if (c.platform === 'windows') return it.skip(`${title(c, i)} (Windows-only)`, () => {});
+      if (c.platform === 'windows') {
+        it.skip(`${title(c, i)} (Windows-only)`, () => {});
+        return;
+      }
       it(title(c, i), () => {
         if (c.expectError) {
           expect(() => new IgnoreMatcher(c.patterns)).toThrow();

@@ -118,29 +118,29 @@ export async function startMisbehavingRegistry(layout: string): Promise<Misbehav
       // A tag is an index, except where the mode is about what a registry says of a tag's
       // manifest (an index entry's type comes from the index, whatever the Content-Type).
       if (!reference.startsWith('sha256:')) {
-        if (mode === 'wrong-type') return body(manifest, 'application/json');
-        if (mode === 'no-type') return body(manifest);
-        return body(index, 'application/vnd.oci.image.index.v1+json');
+        if (mode === 'wrong-type') return void body(manifest, 'application/json');
+        if (mode === 'no-type') return void body(manifest);
+        return void body(index, 'application/vnd.oci.image.index.v1+json');
       }
       if (reference !== top.digest) return void res.writeHead(404).end();
-      if (mode === 'manifest-digest') return body(Buffer.from(manifest.toString().replace('{', '{ ')), top.mediaType);
+      if (mode === 'manifest-digest') return void body(Buffer.from(manifest.toString().replace('{', '{ ')), top.mediaType);
       if (mode === 'slow-manifest') {
         res.writeHead(200, { 'content-type': top.mediaType, 'content-length': String(manifest.length) });
-        return trickle(res, manifest);
+        return void trickle(res, manifest);
       }
       if (mode === 'huge-manifest' || mode === 'huge-manifest-chunked') {
         res.writeHead(200, { 'content-type': top.mediaType, ...(mode === 'huge-manifest' ? { 'content-length': String(64 << 20) } : {}) });
-        return endless(res);
+        return void endless(res);
       }
-      return body(manifest, top.mediaType);
+      return void body(manifest, top.mediaType);
     }
 
     const data = blobs.get(reference);
     if (!data) return void res.writeHead(404).end();
-    if (reference !== layerDigest || mode === 'good') return body(data, 'application/octet-stream');
-    if (mode === 'blob-digest') return body(corruptLayer, 'application/octet-stream');
+    if (reference !== layerDigest || mode === 'good') return void body(data, 'application/octet-stream');
+    if (mode === 'blob-digest') return void body(corruptLayer, 'application/octet-stream');
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(layer.length) });
-    if (mode === 'slow-blob') return trickle(res, layer);
+    if (mode === 'slow-blob') return void trickle(res, layer);
     if (mode === 'truncated') return void res.write(layer.subarray(0, layer.length >> 1), () => res.socket?.end());
     if (mode === 'reset') return void res.write(layer.subarray(0, layer.length >> 1), () => res.socket?.resetAndDestroy());
     res.end(layer);

@@ -105,7 +105,12 @@ async function startOnce(port: number, opts: RegistryOptions): Promise<TestRegis
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
   child.once('error', (err) => (log += `spawn error: ${err.message}\n`));
 
   const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;

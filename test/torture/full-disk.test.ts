@@ -79,7 +79,7 @@ function expectDiskFullError(r: CliResult, what: RegExp): void {
   expect(r.stderr).toMatch(what);
   expect(r.stderr).toMatch(/no space left on device/);
   expect(r.stderr).toMatch(/^hint: free some space/m);
-  expect(r.stderr).not.toMatch(/internal error|    at /);
+  expect(r.stderr).not.toMatch(/internal error| {4}at /);
 }
 
 describe('a full output filesystem', () => {
@@ -128,7 +128,7 @@ describe('a full state dir', () => {
       execFileSync('mount', ['-o', `remount,size=${kb}k`, state]);
       const r = await build(join(state, 'root'), dest);
       expect([0, 1], r.stderr).toContain(r.exitCode);
-      expect(r.stderr).not.toMatch(/internal error|    at /);
+      expect(r.stderr).not.toMatch(/internal error| {4}at /);
       expect(existsSync(dest), r.stderr).toBe(r.exitCode === 0);
       await rm(dest, { force: true });
       outcomes.set(kb, r);
