@@ -65,13 +65,22 @@ const ENVIRONMENT_ERRNO: Record<string, string> = {
   ENOMEM: 'the machine is out of memory',
 };
 
+/** Permission refused: the machine's doing only where the path is the user's to fix (see `denied` below). */
+const PERMISSION_ERRNO: Record<string, string> = { EACCES: 'permission denied', EPERM: 'operation not permitted' };
+
 /**
  * An errno error the environment caused, as an EnvironmentError naming what failed (`what`, e.g.
- * "writing the OCI archive app.tar"); anything else is returned as it was.
+ * "writing the OCI archive app.tar"); anything else is returned as it was. EACCES and EPERM count
+ * only when the caller gives `denied`, the hint for them: where the path is the user's (the state
+ * dir, an output, the build context), not one tsbuild made itself, where they would be a bug.
  */
-export function asEnvironmentError(err: unknown, what?: string): unknown {
+export function asEnvironmentError(err: unknown, what?: string, opts: { denied?: string } = {}): unknown {
   if (err instanceof UserError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string' && opts.denied && code in PERMISSION_ERRNO) {
+    const path = (err as NodeJS.ErrnoException).path;
+    return new EnvironmentError(`${what ? `${what}: ` : ''}${PERMISSION_ERRNO[code]}${path ? ` (${path})` : ''}`, { hint: opts.denied, cause: err });
+  }
   if (typeof code !== 'string' || !(code in ENVIRONMENT_ERRNO)) return err;
   const reason = code === 'ENOSPC' ? 'no space left on device' : code === 'EDQUOT' ? 'disk quota exceeded' : (err as Error).message;
   const path = (err as NodeJS.ErrnoException).path;
