@@ -71,3 +71,17 @@ describe('stacksWithCauses', () => {
     expect(stacksWithCauses('thrown string')).toBe('thrown string');
   });
 });
+
+describe('asEnvironmentError: permission', () => {
+  it('maps EACCES and EPERM only where the caller says the path is the user\'s to fix', () => {
+    const denied = errno('EACCES', "EACCES: permission denied, open '/state/x'");
+    expect(asEnvironmentError(denied, 'cannot read the build context')).toBe(denied);
+    const e = asEnvironmentError(denied, 'cannot read the build context', { denied: 'make it readable' });
+    expect(e).toBeInstanceOf(EnvironmentError);
+    expect(e).toMatchObject({ message: 'cannot read the build context: permission denied (/state/x)', hint: 'make it readable', cause: denied });
+    expect(asEnvironmentError(errno('EPERM'), 'cannot write x', { denied: 'fix it' })).toMatchObject({ message: 'cannot write x: operation not permitted (/state/x)' });
+    // other codes are unchanged by the option
+    const bug = errno('EBADF');
+    expect(asEnvironmentError(bug, 'x', { denied: 'fix it' })).toBe(bug);
+  });
+});
