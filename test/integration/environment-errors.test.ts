@@ -47,7 +47,7 @@ function expectEnvironmentError(res: CliResult, message: RegExp, hint: RegExp): 
 /** A directory holding a link to every command on PATH but `missing`: node, sh and the rest stay reachable. */
 async function pathWithout(dir: string, missing: string[]): Promise<string> {
   const bin = join(dir, `bin-without-${missing.join('-')}`);
-  await mkdir(bin);
+  await mkdir(bin, { recursive: true });
   const seen = new Set(missing);
   for (const d of (process.env.PATH ?? '').split(':')) {
     for (const name of await readdir(d).catch(() => [] as string[])) {
@@ -72,9 +72,15 @@ describe('environment errors', () => {
       return fx.build(extraArgs, { env: { PATH: await pathWithout(fx.dir, [tool]) } });
     };
 
-    it('runc, at the RUN step', async () => {
+    it('runc, at the RUN step; --debug shows the whole cause chain', async () => {
       const res = await withoutTool('runc', `FROM ${FROM_BASE}\nRUN true\n`);
       expectEnvironmentError(res, /Dockerfile:2:1: .*RUN true: runc is not installed \(or not on PATH\)/, /hint: install it \(apt-get install runc\)/);
+      expect(res.stderr).not.toMatch(/\n\s+at /);
+      const debug = await fx!.build(['--debug'], { env: { PATH: await pathWithout(join(fx!.dir, 'again'), ['runc']) } });
+      // located at the step → the error runc's start made → spawn's ENOENT, each with its stack
+      expect(debug.stderr).toMatch(/\nEnvironmentError: \[stage-0 2\/2\] RUN true: runc is not installed.*\n\s+at /);
+      expect(debug.stderr).toMatch(/\ncaused by: EnvironmentError: runc is not installed.*\n\s+at /);
+      expect(debug.stderr).toMatch(/\ncaused by: Error: spawn runc ENOENT\n\s+at /);
     });
 
     it('getfattr, making the layer blobs', async () => {
