@@ -133,6 +133,14 @@ describe('environment errors', () => {
       expect(existsSync(fx.stateRoot)).toBe(false);
     });
 
+    it('prune by an ordinary user on a state dir a build made as root', async () => {
+      fx = await makeFixture({ Dockerfile: 'FROM scratch\nCOPY a /a\n', a: 'x\n' });
+      expect((await fx.build()).exitCode).toBe(0);
+      await chmod(fx.dir, 0o755);
+      const res = await runCli(['prune'], { env: { TSBUILD_ROOT: fx.stateRoot }, wrapper: ['setpriv', `--reuid=${testUid}`, `--regid=${testGid}`, '--clear-groups'] });
+      expectEnvironmentError(res, /cannot use the state directory .*state \(TSBUILD_ROOT\): permission denied \(.*locks/, /hint: make it writable by the user tsbuild runs as/);
+    });
+
     /** A directory of the ordinary user's that only it may enter. */
     const foreignDir = async (fixture: Fixture): Promise<string> => {
       const dir = join(fixture.dir, 'theirs');
