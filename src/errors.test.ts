@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asEnvironmentError, EnvironmentError, isUserError, UserError } from './errors.js';
+import { asEnvironmentError, EnvironmentError, isUserError, stacksWithCauses, UserError, withLocation } from './errors.js';
 
 function errno(code: string, message = code): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code, path: '/state/x' });
@@ -26,5 +26,62 @@ describe('asEnvironmentError', () => {
     expect(asEnvironmentError(user)).toBe(user);
     const plain = new TypeError('x is undefined');
     expect(asEnvironmentError(plain)).toBe(plain);
+  });
+});
+
+describe('withLocation', () => {
+  const at = { file: 'Dockerfile', line: 3, column: 1, excerpt: 'COPY a b' };
+
+  it('locates an unlocated user error, keeping message, hint, detail and the original as cause', () => {
+    const original = new UserError('bad mode', { hint: 'use 0755', detail: '  more', cause: new Error('root') });
+    const e = withLocation(original, at) as UserError;
+    expect(e).toBeInstanceOf(UserError);
+    expect(e).not.toBeInstanceOf(EnvironmentError);
+    expect(e).toMatchObject({ message: 'bad mode', hint: 'use 0755', detail: '  more', location: at });
+    expect(e.cause).toBe(original);
+  });
+
+  it('keeps an environment error one, and prefixes the message when asked', () => {
+    const e = withLocation(new EnvironmentError('getfattr is not installed', { hint: 'apt-get install attr' }), at, { prefix: '[stage-0 2/3] COPY a b: ' });
+    expect(e).toBeInstanceOf(EnvironmentError);
+    expect(e).toMatchObject({ message: '[stage-0 2/3] COPY a b: getfattr is not installed', hint: 'apt-get install attr', location: at });
+  });
+
+  it('leaves located errors, bugs, and errors without a place to put them as they are', () => {
+    const located = new UserError('x', { location: { file: 'Dockerfile', line: 1, column: 1 } });
+    expect(withLocation(located, at)).toBe(located);
+    const bug = new TypeError('x is undefined');
+    expect(withLocation(bug, at)).toBe(bug);
+    const user = new UserError('y');
+    expect(withLocation(user, undefined)).toBe(user);
+  });
+});
+
+describe('stacksWithCauses', () => {
+  it('prints each stack of the cause chain, once even if the chain loops', () => {
+    const root = new Error('root cause');
+    const top = new UserError('top', { cause: root });
+    const text = stacksWithCauses(top);
+    expect(text).toMatch(/^UserError: top\n\s+at /);
+    expect(text).toMatch(/\ncaused by: Error: root cause\n\s+at /);
+    const a = new Error('a');
+    const b = new Error('b', { cause: a });
+    (a as { cause?: unknown }).cause = b;
+    expect(stacksWithCauses(b).match(/caused by/g)).toHaveLength(1);
+    expect(stacksWithCauses('thrown string')).toBe('thrown string');
+  });
+});
+
+describe('asEnvironmentError: permission', () => {
+  it('maps EACCES and EPERM only where the caller says the path is the user\'s to fix', () => {
+    const denied = errno('EACCES', "EACCES: permission denied, open '/state/x'");
+    expect(asEnvironmentError(denied, 'cannot read the build context')).toBe(denied);
+    const e = asEnvironmentError(denied, 'cannot read the build context', { denied: 'make it readable' });
+    expect(e).toBeInstanceOf(EnvironmentError);
+    expect(e).toMatchObject({ message: 'cannot read the build context: permission denied (/state/x)', hint: 'make it readable', cause: denied });
+    expect(asEnvironmentError(errno('EPERM'), 'cannot write x', { denied: 'fix it' })).toMatchObject({ message: 'cannot write x: operation not permitted (/state/x)' });
+    // other codes are unchanged by the option
+    const bug = errno('EBADF');
+    expect(asEnvironmentError(bug, 'x', { denied: 'fix it' })).toBe(bug);
   });
 });

@@ -37,10 +37,22 @@ export function isUserError(err: unknown): err is UserError {
  * the message says what to do about it.
  */
 export class EnvironmentError extends UserError {
-  constructor(message: string, opts: { hint?: string; detail?: string; cause?: unknown } = {}) {
+  constructor(message: string, opts: { location?: SourceLocation; hint?: string; detail?: string; cause?: unknown } = {}) {
     super(message, opts);
     this.name = 'EnvironmentError';
   }
+}
+
+/**
+ * A user error that has no Dockerfile location yet, located at `location` (its message after
+ * `prefix`, e.g. the step's name): hint and detail kept, the original as its cause, and an
+ * environment error stays one. A located error, a bug, or no location: `err` as it was.
+ */
+export function withLocation(err: unknown, location: SourceLocation | undefined, opts: { prefix?: string } = {}): unknown {
+  if (!(err instanceof UserError) || err.location || !location) return err;
+  const message = `${opts.prefix ?? ''}${err.message}`;
+  const rest = { location, ...(err.hint ? { hint: err.hint } : {}), ...(err.detail ? { detail: err.detail } : {}), cause: err };
+  return err instanceof EnvironmentError ? new EnvironmentError(message, rest) : new UserError(message, rest);
 }
 
 /** errno codes that mean the machine ran out of something or refuses, never a bug of ours. */
@@ -53,13 +65,22 @@ const ENVIRONMENT_ERRNO: Record<string, string> = {
   ENOMEM: 'the machine is out of memory',
 };
 
+/** Permission refused: the machine's doing only where the path is the user's to fix (see `denied` below). */
+const PERMISSION_ERRNO: Record<string, string> = { EACCES: 'permission denied', EPERM: 'operation not permitted' };
+
 /**
  * An errno error the environment caused, as an EnvironmentError naming what failed (`what`, e.g.
- * "writing the OCI archive app.tar"); anything else is returned as it was.
+ * "writing the OCI archive app.tar"); anything else is returned as it was. EACCES and EPERM count
+ * only when the caller gives `denied`, the hint for them: where the path is the user's (the state
+ * dir, an output, the build context), not one tsbuild made itself, where they would be a bug.
  */
-export function asEnvironmentError(err: unknown, what?: string): unknown {
+export function asEnvironmentError(err: unknown, what?: string, opts: { denied?: string } = {}): unknown {
   if (err instanceof UserError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string' && opts.denied && code in PERMISSION_ERRNO) {
+    const path = (err as NodeJS.ErrnoException).path;
+    return new EnvironmentError(`${what ? `${what}: ` : ''}${PERMISSION_ERRNO[code]}${path ? ` (${path})` : ''}`, { hint: opts.denied, cause: err });
+  }
   if (typeof code !== 'string' || !(code in ENVIRONMENT_ERRNO)) return err;
   const reason = code === 'ENOSPC' ? 'no space left on device' : code === 'EDQUOT' ? 'disk quota exceeded' : (err as Error).message;
   const path = (err as NodeJS.ErrnoException).path;
@@ -77,6 +98,21 @@ export function formatUserError(err: UserError): string {
   if (err.detail) lines.push(err.detail);
   if (err.hint) lines.push(`hint: ${err.hint}`);
   return lines.join('\n');
+}
+
+/**
+ * For --debug: the stack of `err`, then of each error in its cause chain ("caused by: …"), the
+ * error a wrapper replaced being what a bug report needs.
+ */
+export function stacksWithCauses(err: unknown): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  for (let e = err; e !== undefined && e !== null && !seen.has(e); e = e instanceof Error ? e.cause : undefined) {
+    seen.add(e);
+    const text = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+    parts.push(parts.length === 0 ? text : `caused by: ${text}`);
+  }
+  return parts.join('\n');
 }
 
 /** Edit distance counting a swap of two neighbours as one edit (optimal string alignment): typos like `chwon`. */

@@ -1,6 +1,6 @@
 import { lstat, readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { UserError } from '../errors.js';
+import { asEnvironmentError, UserError } from '../errors.js';
 import { resolveInRoot } from '../snapshot/resolve-in-root.js';
 
 /**
@@ -15,5 +15,7 @@ export async function readDockerfile(path: string): Promise<string> {
       hint: 'a symlinked Dockerfile is followed only inside its own directory, as BuildKit does; name the file itself with -f PATH',
     });
   }
-  return readFile(inside, 'utf8');
+  return readFile(inside, 'utf8').catch((err: unknown) => {
+    throw asEnvironmentError(err, `cannot read the Dockerfile ${path}`, { denied: 'make it readable by the user tsbuild runs as' });
+  });
 }

@@ -2,7 +2,6 @@
  * One build, end to end: Dockerfile → plan (frontend) → results (solver) → image (layer blobs,
  * config, manifest) → outputs (exporters). This module only wires the others together.
  */
-import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { CacheRecords } from '../cache/cache-records.js';
 import { ContentStore } from '../cache/content-store.js';
@@ -27,9 +26,8 @@ import { exportOutputs } from './outputs.js';
 
 export async function runBuild(req: BuildRequest, emitEvent: EventSink, signal?: AbortSignal): Promise<BuildResult> {
   const paths = new StatePaths(req.stateRoot);
-  const created = await mkdir(paths.root, { recursive: true });
   // Shared lease on the state dir (GC waits for it) and a sweep of what killed builds left.
-  const session = await openStateSession(paths, (message) => emitEvent({ type: 'status', time: Date.now(), message }), signal, { fresh: created !== undefined });
+  const session = await openStateSession(paths, (message) => emitEvent({ type: 'status', time: Date.now(), message }), signal);
   let grew = req.outputs.length > 0 || !!req.cacheFrom?.length;
   const emit: EventSink = (e) => {
     if (e.type === 'vertex.start') grew = true;

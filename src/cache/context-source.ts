@@ -3,7 +3,7 @@ import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
 import { resolveInRoot } from '../snapshot/resolve-in-root.js';
-import { UserError } from '../errors.js';
+import { asEnvironmentError, UserError } from '../errors.js';
 import { hasWildcard, pathMatch } from './path-match.js';
 import { hashFileFast } from './file-hash.js';
 
@@ -277,6 +277,16 @@ async function selectOne(root: string, pattern: string, opts: SelectOptions): Pr
     matches.push({ name, root: match, children });
   }
   return matches;
+}
+
+/**
+ * A file or directory of the build context that tsbuild may not read is the user's to fix (for
+ * selectContext on the build context only: in a stage's rootfs or a checkout it would be a bug).
+ */
+export function contextReadError(err: unknown): unknown {
+  return asEnvironmentError(err, 'cannot read the build context', {
+    denied: 'make it readable by the user tsbuild runs as, or leave it out of the context with .dockerignore',
+  });
 }
 
 /** Selects what COPY's sources name in the context (or a stage's rootfs) and hashes exactly that. */

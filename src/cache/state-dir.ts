@@ -6,7 +6,8 @@ import { ownerToken } from './owner.js';
 
 /** Where tsbuild keeps everything between builds (DESIGN.md: State directory). */
 export function defaultStateRoot(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.TSBUILD_ROOT) return env.TSBUILD_ROOT;
+  // absolute: RUN steps' mounts name it from elsewhere (runc's bundle dir), where a relative path means nothing
+  if (env.TSBUILD_ROOT) return resolve(env.TSBUILD_ROOT);
   if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, 'tsbuild');
   return join(homedir(), '.local', 'share', 'tsbuild');
 }
@@ -20,7 +21,7 @@ export function defaultStateRoot(env: NodeJS.ProcessEnv = process.env): string {
  * writable /run it is `<state dir>/run`.
  */
 export function runtimeRootFor(stateRoot: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (env.TSBUILD_RUNTIME_DIR) return env.TSBUILD_RUNTIME_DIR;
+  if (env.TSBUILD_RUNTIME_DIR) return resolve(env.TSBUILD_RUNTIME_DIR);
   try {
     accessSync('/run', constants.W_OK);
   } catch {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, rmdir, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { asEnvironmentError, EnvironmentError } from '../errors.js';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { CacheRecords } from './cache-records.js';
 import type { ContentStore } from './content-store.js';
@@ -26,13 +27,45 @@ export interface StateSession {
 
 const TEN_GB = 10 * 1024 ** 3;
 
+/**
+ * TSBUILD_CACHE_MAX as a number of bytes (0: no cap), or undefined when unset. A value that is not
+ * a size is the environment's to fix; the CLI checks it before the build (build-preflight.ts).
+ */
+export async function cacheMaxFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+  if (env.TSBUILD_CACHE_MAX === undefined || env.TSBUILD_CACHE_MAX === '') return undefined;
+  const n = (await import('./size.js')).parseSize(env.TSBUILD_CACHE_MAX);
+  if (n === undefined) {
+    throw new EnvironmentError(`TSBUILD_CACHE_MAX=${env.TSBUILD_CACHE_MAX}: not a size (e.g. 5GB, 500MB, 0 for no cap)`, {
+      hint: 'set TSBUILD_CACHE_MAX to a size such as 20GB, to 0 for no cap, or unset it for the default (20% of the disk, at most 10GB)',
+    });
+  }
+  return n;
+}
+
+/**
+ * The state dir could not be made or written: a path that is not a directory, no permission or
+ * no space is the machine's to fix (an EnvironmentError that says how); anything else a bug.
+ */
+export function stateDirError(err: unknown, root: string): unknown {
+  const e = err as NodeJS.ErrnoException | undefined;
+  const set = process.env.TSBUILD_ROOT ? 'TSBUILD_ROOT' : 'the default; TSBUILD_ROOT moves it';
+  // mkdir of the state dir, or of a directory above it, met a file
+  if ((e?.code === 'EEXIST' || e?.code === 'ENOTDIR') && e.path !== undefined && (root === e.path || root.startsWith(`${e.path}/`))) {
+    const why = e.code === 'EEXIST' ? 'it exists and is not a directory' : 'a path above it is not a directory';
+    return new EnvironmentError(`the state directory ${root} (${set}) cannot be made: ${why}`, {
+      hint: 'point TSBUILD_ROOT at a directory, or at a path where one can be made',
+      cause: err,
+    });
+  }
+  return asEnvironmentError(err, `cannot use the state directory ${root} (${set})`, {
+    denied: 'make it writable by the user tsbuild runs as, or point TSBUILD_ROOT at a directory that is',
+  });
+}
+
 /** The cache cap: TSBUILD_CACHE_MAX (a size, or 0 for none), else 20% of the state dir's filesystem or 10 GB, whichever is smaller. */
 export async function cacheCap(root: string, env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
-  if (env.TSBUILD_CACHE_MAX !== undefined && env.TSBUILD_CACHE_MAX !== '') {
-    const n = (await import('./size.js')).parseSize(env.TSBUILD_CACHE_MAX);
-    if (n === undefined) throw new Error(`TSBUILD_CACHE_MAX=${env.TSBUILD_CACHE_MAX}: not a size (e.g. 5GB, 500MB, 0 for no cap)`);
-    return n === 0 ? undefined : n;
-  }
+  const max = await cacheMaxFromEnv(env);
+  if (max !== undefined) return max === 0 ? undefined : max;
   try {
     const fs = await statfs(root);
     return Math.min(TEN_GB, Math.floor(fs.blocks * fs.bsize * 0.2));
@@ -41,19 +74,32 @@ export async function cacheCap(root: string, env: NodeJS.ProcessEnv = process.en
   }
 }
 
-/** `fresh`: this build made the state dir (it holds nothing yet). */
-export async function openStateSession(paths: StatePaths, onWait: (message: string) => void, signal?: AbortSignal, opts: { fresh?: boolean } = {}): Promise<StateSession> {
+/** Makes the state dir if there is none yet, takes a lease on it and sweeps it. */
+export async function openStateSession(paths: StatePaths, onWait: (message: string) => void, signal?: AbortSignal): Promise<StateSession> {
   const lock = new StateLock(paths.root);
-  const release: Release = await lock.acquireShared(onWait, signal);
+  let fresh: boolean;
+  let release: Release;
+  try {
+    // made just now: it holds nothing yet
+    fresh = (await mkdir(paths.root, { recursive: true })) !== undefined;
+    release = await lock.acquireShared(onWait, signal);
+  } catch (err) {
+    throw stateDirError(err, paths.root);
+  }
   // Only the owners' liveness decides what is swept, so sweeping beside other builds is safe.
   const othersLive = (await lock.liveBuilds()).length > 0;
   await sweepStale(paths, { othersLive }).catch(() => {});
-  await mkdir(paths.tmp, { recursive: true });
-  await Promise.all([paths.snapshots, paths.cacheRecords].map((d) => mkdir(d, { recursive: true })));
+  try {
+    await mkdir(paths.tmp, { recursive: true });
+    await Promise.all([paths.snapshots, paths.cacheRecords].map((d) => mkdir(d, { recursive: true })));
+  } catch (err) {
+    await release();
+    throw stateDirError(err, paths.root);
+  }
   const layoutReady = spreadSubdirs([paths.snapshots, paths.cacheRecords], join(paths.root, '.spread'));
   // A state dir made just now holds nothing: the cap check after the build goes by what the
   // filesystem lost meanwhile instead of measuring it (cap-estimate.ts).
-  const freshSince = opts.fresh ? freeBytes(paths.root) : undefined;
+  const freshSince = fresh ? freeBytes(paths.root) : undefined;
   return {
     layoutReady,
     async close({ grew, parts }) {

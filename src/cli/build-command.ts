@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { BuildRequest, ProgressMode } from '../build/build-request.js';
 import { defaultStateRoot } from '../cache/state-dir.js';
 import { UserError } from '../errors.js';
+import { checkBuildEnvironment } from './build-preflight.js';
 import { parseBuildArgs, parseOutput, parseSourceDateEpoch } from './parse-output.js';
 import { parseAllow } from './parse-allow.js';
 import { parseCacheFrom, parseCacheTo } from './parse-cache-option.js';
@@ -92,6 +93,7 @@ export async function toRequest(contextArg: string, flags: BuildFlags): Promise<
 }
 
 export async function build(contextArg: string, flags: BuildFlags): Promise<void> {
+  await checkBuildEnvironment();
   const req = await toRequest(contextArg, flags);
   const [{ runBuild }, { createRenderer }] = await Promise.all([import('../build/run-build.js'), import('../progress/renderer.js')]);
   const renderer = await createRenderer(req.progress, process.stderr);

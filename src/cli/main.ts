@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { asEnvironmentError, formatUserError, isUserError } from '../errors.js';
+import { asEnvironmentError, formatUserError, isUserError, stacksWithCauses } from '../errors.js';
 import { program } from './program.js';
 
 const EXIT_USER_ERROR = 1;
@@ -27,14 +27,13 @@ export async function main(argv: string[]): Promise<void> {
     const err = asEnvironmentError(caught);
     if (isUserError(err)) {
       process.stderr.write(formatUserError(err) + '\n');
-      if (debug && err.stack) process.stderr.write(err.stack + '\n');
-      if (debug && err.cause instanceof Error && err.cause.stack) process.stderr.write(`caused by: ${err.cause.stack}\n`);
+      if (debug) process.stderr.write(stacksWithCauses(err) + '\n');
       process.exitCode = EXIT_USER_ERROR;
       return;
     }
     const e = err as Error;
     process.stderr.write(`internal error: ${e?.message ?? String(err)}\n`);
-    process.stderr.write(debug ? `${e?.stack ?? ''}\n` : 'this is a bug in tsbuild; run again with --debug for the stack trace\n');
+    process.stderr.write(debug ? `${stacksWithCauses(err)}\n` : 'this is a bug in tsbuild; run again with --debug for the stack trace\n');
     process.exitCode = EXIT_INTERNAL;
   } finally {
     finished = true;

@@ -57,7 +57,11 @@ export function pruneCommand(): Command {
       const parts = openStateParts(paths);
       const [{ StateLock }, { sweepStale }, { prune }] = await Promise.all([import('../cache/state-lock.js'), import('../cache/sweep.js'), import('../cache/gc.js')]);
       const lock = new StateLock(paths.root);
-      const release = await lock.acquireExclusive({ wait: true, onWait: (m) => process.stderr.write(`${m}...\n`) });
+      const { stateDirError } = await import('../cache/state-session.js');
+      // a state dir this user may not write (a build's, as root): say so, not "a bug"
+      const release = await lock.acquireExclusive({ wait: true, onWait: (m) => process.stderr.write(`${m}...\n`) }).catch((err: unknown) => {
+        throw stateDirError(err, paths.root);
+      });
       if (!release) throw new Error('could not take the state lock');
       try {
         const swept = await sweepStale(paths, { othersLive: false, deep: true });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { missingTool } from '../process/missing-tool.js';
 import type { ContainerRoot } from './container-root.js';
 import { findMissingMountPoints, removeMountStubs } from './mount-stubs.js';
 import { pidsLimitFromEnv } from './pids-limit.js';
@@ -115,7 +116,8 @@ function spawnRunc(req: RunRequest, id: string, bundle: string): Promise<RunResu
     req.signal?.addEventListener('abort', onAbort, { once: true });
     child.on('error', (err) => {
       req.signal?.removeEventListener('abort', onAbort);
-      reject(new Error(`could not start runc: ${err.message} (is the runc package installed?)`));
+      const code = (err as NodeJS.ErrnoException).code;
+      reject(code === 'ENOENT' ? missingTool('runc', { why: 'tsbuild runs RUN steps in it', cause: err }) : new Error(`could not start runc: ${err.message}`, { cause: err }));
     });
     child.on('close', (code, sig) => {
       req.signal?.removeEventListener('abort', onAbort);

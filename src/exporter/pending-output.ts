@@ -71,12 +71,12 @@ export async function sweepDeadIn(dir: string, prefix: string): Promise<string[]
 
 /**
  * A failure writing an output, named after it (`what`: "cannot write the OCI archive app.tar"):
- * a full disk or quota is the machine's (EnvironmentError), any other errno the user's (a
- * missing directory, no permission); anything else stays what it was (a bug).
+ * a full disk, a quota or no permission is the machine's (EnvironmentError), any other errno the
+ * user's (a missing directory); anything else stays what it was (a bug).
  */
 export function outputError(err: unknown, what: string): unknown {
   if (err instanceof UserError) return err;
-  const env = asEnvironmentError(err, what);
+  const env = asEnvironmentError(err, what, { denied: 'write the output where this user may write, or change the permissions of its directory' });
   if (env !== err) return env;
   if ((err as NodeJS.ErrnoException | undefined)?.code) return new UserError(`${what}: ${(err as Error).message}`, { cause: err });
   return err;

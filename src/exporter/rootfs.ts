@@ -29,7 +29,8 @@ export async function prepareRootfsDir(store: ContentStore, manifest: Descriptor
     await mkdir(target, { recursive: true });
     await applyLayers(store, image.layers, target, opts.signal);
   } catch (err) {
-    if (!existing) await rm(target, { recursive: true, force: true });
+    // (the rm too may be refused: the error that says why is the first one)
+    if (!existing) await rm(target, { recursive: true, force: true }).catch(() => {});
     throw outputError(err, what);
   }
   return existing ? COMMITTED : pendingRename(target, dest, what);

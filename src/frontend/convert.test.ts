@@ -320,6 +320,19 @@ describe('convertDockerfile: stages and --target', () => {
     expect(err.hint).toMatch(/stages: builder/);
   });
 
+  it('an error from expanding a word is located at its instruction', async () => {
+    const err = await convertError('FROM alpine\nENV A=1\nWORKDIR ${NOPE:?must be set}\n');
+    expect(err.message).toBe('failed to process "${NOPE:?must be set}": NOPE: must be set');
+    expect(err.location).toMatchObject({ file: 'Dockerfile', line: 3, column: 1 });
+  });
+
+  it('an ONBUILD trigger\'s error is located in the trigger', async () => {
+    const images = fakeImages({ base: { OnBuild: ['ENV X=${NOPE:?unset}'] } });
+    const err = await convertDockerfile({ file: 'Dockerfile', source: 'FROM base\n', buildArgs: new Map(), resolveImage: images.resolveImage }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect(err).toMatchObject({ message: 'failed to process "${NOPE:?unset}": NOPE: unset', location: { file: 'Dockerfile (ONBUILD of base)', line: 1 } });
+  });
+
   it('a FROM that expands to nothing is a UserError', async () => {
     const err = await convertError('ARG IMG\nFROM $IMG\n');
     expect(err.message).toBe('FROM names an empty image');

@@ -2,7 +2,7 @@
  * Dockerfile → build plan, as a pipeline of small steps (STYLE.md): parse → typed instructions →
  * global ARGs → stages → target → dispatch of the stages the target needs → final image config.
  */
-import { UserError, nearest, type SourceLocation } from '../errors.js';
+import { UserError, nearest, withLocation, type SourceLocation } from '../errors.js';
 import type { Vertex } from '../solver/graph.js';
 import type { BuildPlan, FrontendOptions, ResolvedBase } from './build-plan.js';
 import {
@@ -293,10 +293,19 @@ function dispatchArg(conv: Converter, state: StageState, ins: ArgInstruction): v
   addHistory(state, `ARG ${parts.join(' ')}`, false);
 }
 
+/** The one place instruction errors get their Dockerfile location: whatever escapes unlocated is this instruction's. */
 async function dispatchInstruction(conv: Converter, state: StageState, ins: Instruction, ctx: FsDispatchContext): Promise<void> {
-  const lex = conv.lex;
   state.stepNumber += 1;
   state.currentLocation = ins.location;
+  try {
+    await dispatchByKind(conv, state, ins, ctx);
+  } catch (err) {
+    throw withLocation(err, ins.location);
+  }
+}
+
+function dispatchByKind(conv: Converter, state: StageState, ins: Instruction, ctx: FsDispatchContext): void | Promise<void> {
+  const lex = conv.lex;
   switch (ins.kind) {
     case 'FROM':
       throw new UserError('FROM inside a stage', { location: ins.location });

@@ -62,7 +62,12 @@ describe('COPY/ADD --chmod', () => {
     expect(err.message).toBe("invalid chmod parameter: '64a'. it should be octal string and between 0 and 07777");
     expect(err.location?.line).toBe(2);
     expect((await copyError('COPY --chmod=10000 a /')).message).toMatch(/between 0 and 07777/);
-    expect((await copyError('COPY --chmod=u*x a /')).message).toMatch(/not an octal or symbolic mode/);
+    const symbolic = await copyError('COPY --chmod=u*x a /');
+    expect(symbolic.message).toMatch(/not an octal or symbolic mode/);
+    expect(symbolic.location?.line).toBe(2);
+    // the error the mode parser threw is kept, for --debug
+    expect(symbolic.cause).toBeInstanceOf(UserError);
+    expect((symbolic.cause as UserError).message).toBe(symbolic.message);
   });
 });
 

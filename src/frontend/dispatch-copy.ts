@@ -26,18 +26,13 @@ export function resolveDest(workdir: string | undefined, dest: string): string {
 }
 
 /** Octal stays a number (as BuildKit keeps it); anything else must parse as a symbolic mode. */
-function applyChmod(op: CopyOp, value: string, ins: CopyInstruction): void {
+function applyChmod(op: CopyOp, value: string): void {
   const octal = octalMode(value);
   if (octal !== undefined) {
     op.chmod = octal;
     return;
   }
-  try {
-    parseModeChange(value);
-  } catch (err) {
-    if (err instanceof UserError) throw new UserError(err.message, { location: ins.location, ...(err.hint ? { hint: err.hint } : {}) });
-    throw err;
-  }
+  parseModeChange(value);
   op.chmodSymbolic = value;
 }
 
@@ -48,7 +43,9 @@ function checkExcludes(patterns: string[], ins: CopyInstruction): void {
     for (const p of patterns) new IgnoreMatcher([p.replace(/^!/, '')]).matches('probe');
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
-    throw new UserError(`invalid --exclude pattern in ${JSON.stringify(patterns)}`, { location: ins.location, hint: 'patterns follow .dockerignore syntax: *, ?, [a-z], ** and a leading ! to re-include' });
+    throw new UserError(`invalid --exclude pattern in ${JSON.stringify(patterns)}`, {
+      location: ins.location, hint: 'patterns follow .dockerignore syntax: *, ?, [a-z], ** and a leading ! to re-include', cause: err,
+    });
   }
 }
 
@@ -60,13 +57,7 @@ interface RemoteOptions {
 /** A source word as a URL or git source, or undefined for a local path. COPY refuses both. */
 function remoteSource(p: string, ins: CopyInstruction, opts: RemoteOptions): UrlSource | GitSource | undefined {
   const fail = (message: string, hint?: string) => new UserError(message, { location: ins.location, ...(hint ? { hint } : {}) });
-  let git;
-  try {
-    git = parseGitRef(p);
-  } catch (err) {
-    if (err instanceof UserError) throw fail(err.message, err.hint);
-    throw err;
-  }
+  const git = parseGitRef(p);
   if (git) {
     if (ins.kind === 'COPY') throw fail("source can't be a git ref for COPY", 'use ADD for git repositories');
     if (opts.keepGitDir !== undefined && git.keepGitDir !== undefined && opts.keepGitDir !== git.keepGitDir) throw fail('inconsistent keep-git-dir configuration');
@@ -113,12 +104,7 @@ export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx:
     const doc = /^<<-?["']?([^"']+)["']?$/.exec(word);
     if (doc && heredocs.has(doc[1]!)) {
       const h = heredocs.get(doc[1]!)!;
-      try {
-        inlineFileName(h.name);
-      } catch (err) {
-        if (err instanceof UserError) throw new UserError(err.message, { location: ins.location, ...(err.hint ? { hint: err.hint } : {}) });
-        throw err;
-      }
+      inlineFileName(h.name);
       // Heredoc bodies expand variables but keep their quotes, as BuildKit's heredoc lexer does.
       sources.push({ kind: 'inline', name: h.name, content: h.expand ? HEREDOC_LEX.processWord(h.content, scope) : h.content });
       shownDocs.push(`<<${h.name}`);
@@ -126,13 +112,7 @@ export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx:
     }
     const p = checkPathWord(lex.processWord(word, scope), `${ins.kind} source`, ins.location);
     shown.push(p);
-    let r: UrlSource | GitSource | undefined;
-    try {
-      r = fromInput ? undefined : remoteSource(p, ins, remote);
-    } catch (err) {
-      if (err instanceof UserError && !err.location) throw new UserError(err.message, { location: ins.location, ...(err.hint ? { hint: err.hint } : {}) });
-      throw err;
-    }
+    const r = fromInput ? undefined : remoteSource(p, ins, remote);
     if (r) {
       sources.push(r);
       paths = undefined;
@@ -156,7 +136,7 @@ export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx:
   };
   if (op.exclude.length) checkExcludes(op.exclude, ins);
   if (ins.chown !== undefined) op.chown = lex.processWord(ins.chown, scope);
-  if (ins.chmod !== undefined) applyChmod(op, lex.processWord(ins.chmod, scope), ins);
+  if (ins.chmod !== undefined) applyChmod(op, lex.processWord(ins.chmod, scope));
   if (ins.kind === 'ADD') op.unpackArchives = ins.unpack !== false;
   if (ins.link) op.link = true;
   if (ins.parents) op.parents = true;

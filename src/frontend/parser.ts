@@ -12,7 +12,7 @@
  * more code than BuildKit's own short line algorithm, so that algorithm lives here, tracking
  * positions itself.
  */
-import { UserError, type SourceLocation } from '../errors.js';
+import { UserError, withLocation, type SourceLocation } from '../errors.js';
 import { DirectiveScanner } from './directives.js';
 import { trimLeftSpace, utf8Length } from './go-compat.js';
 import { chompHeredocContent, heredocsFromLine } from './heredoc.js';
@@ -241,7 +241,7 @@ class Parser {
       ins.args = parsed.args;
       ins.json = parsed.json;
     } catch (err) {
-      if (err instanceof LineParseError) throw new UserError(err.message, { location });
+      if (err instanceof LineParseError) throw new UserError(err.message, { location, cause: err });
       throw err;
     }
     return ins;
@@ -253,8 +253,7 @@ class Parser {
     try {
       markers = heredocsFromLine(line);
     } catch (err) {
-      if (err instanceof UserError) throw new UserError(err.message, { location });
-      throw err;
+      throw withLocation(err, location);
     }
     return markers.map((m) => {
       let content = '';
@@ -277,8 +276,7 @@ class Parser {
     try {
       directive = this.directiveScanner.parseLine(text);
     } catch (err) {
-      if (err instanceof UserError) throw new UserError(err.message, { location: { file: this.file, line, column: 1, excerpt: text } });
-      throw err;
+      throw withLocation(err, { file: this.file, line, column: 1, excerpt: text });
     }
     if (!directive) return;
     if (directive.name === 'escape') {

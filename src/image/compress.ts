@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { Duplex, PassThrough } from 'node:stream';
+import { missingTool } from '../process/missing-tool.js';
 import { DEFAULT_GZIP_LEVEL, ParallelGzip } from './parallel-gzip.js';
 import { MediaType } from './types.js';
 import type { LayerCompression } from './layer-compression.js';
@@ -38,7 +39,7 @@ function zstdStream(level: number): Duplex {
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   const duplex = Duplex.from({ writable: child.stdin, readable: out });
   child.on('error', (err: NodeJS.ErrnoException) => {
-    const e = err.code === 'ENOENT' ? new Error('zstd compression needs the zstd program (apt-get install zstd)') : err;
+    const e = err.code === 'ENOENT' ? missingTool('zstd', { why: 'compressing layers with zstd needs it', cause: err }) : err;
     duplex.destroy(e);
   });
   // zstd's exit status is the verdict: end the output only once it says the stream was whole.

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { EnvironmentError } from '../errors.js';
 import { decompressStream, sniffCompression } from './decompress.js';
 
 async function collect(r: Readable): Promise<Buffer> {
@@ -56,7 +57,9 @@ describe('decompressStream', () => {
     const path = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
-      await expect(collect(decompressStream(Readable.from([z])))).rejects.toThrow(/install the zstd program/);
+      const err = await collect(decompressStream(Readable.from([z]))).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EnvironmentError);
+      expect(err).toMatchObject({ message: expect.stringMatching(/^zstd is not installed .*zstd-compressed/), hint: expect.stringMatching(/apt-get install zstd/) });
     } finally {
       process.env.PATH = path;
     }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { PassThrough, Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
+import { missingTool } from '../process/missing-tool.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -97,7 +98,7 @@ async function zstdProcess(source: Readable, out: PassThrough): Promise<void> {
   child.stderr.on('data', (c: Buffer) => stderr.push(c));
   const exited = new Promise<void>((resolve, reject) => {
     child.on('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'ENOENT' ? new Error('layer is zstd-compressed and this Node.js cannot decode zstd; install the zstd program (apt-get install zstd)') : err);
+      reject(err.code === 'ENOENT' ? missingTool('zstd', { why: 'the layer is zstd-compressed and this Node.js cannot decode zstd', cause: err }) : err);
     });
     child.on('close', (code, signal) => {
       if (code === 0) resolve();

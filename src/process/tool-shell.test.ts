@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EnvironmentError } from '../errors.js';
 import { runTool } from '../snapshot/run-tool.js';
 import { runInToolShell } from './tool-shell.js';
 
@@ -32,8 +33,13 @@ describe('the tool shell', () => {
 });
 
 describe('runTool', () => {
-  it('says which tool is missing from PATH', async () => {
-    await expect(runTool('tsbuild-no-such-tool', [])).rejects.toThrow('tsbuild-no-such-tool: not found; tsbuild needs it on PATH');
+  it('a tool missing from PATH is the machine\'s to fix: an environment error naming it', async () => {
+    // through the tool shell (bash's exit 127), and through a plain spawn (ENOENT) for a long command line
+    for (const args of [[], ['x'.repeat(20_000)]]) {
+      const err = await runTool('tsbuild-no-such-tool', args).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EnvironmentError);
+      expect(err).toMatchObject({ message: 'tsbuild-no-such-tool is not installed (or not on PATH)' });
+    }
   });
 
   it('gives the same answers through the shell and through a plain spawn', async () => {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../errors.js';
+import { EnvironmentError, UserError } from '../errors.js';
 import type { Credentials, CredentialsProvider } from './auth.js';
 
 /**
@@ -103,8 +103,9 @@ export async function runHelper(name: string, serverUrl: string, registry: strin
     child.stdin.end(serverUrl);
   });
   if (spawnError) {
-    throw new UserError(`the docker credential helper ${program} (for ${registry}) cannot be run: ${spawnError.code === 'ENOENT' ? 'not found on PATH' : spawnError.message}`, {
+    throw new EnvironmentError(`the docker credential helper ${program} (for ${registry}) cannot be run: ${spawnError.code === 'ENOENT' ? 'not found on PATH' : spawnError.message}`, {
       hint: 'install it, or remove credsStore/credHelpers from your docker config',
+      cause: spawnError,
     });
   }
   if (code !== 0) {

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { PassThrough, type Readable, type Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { UserError } from '../errors.js';
+import { EnvironmentError, UserError } from '../errors.js';
 
 export type ArchiveCompression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
 
@@ -37,7 +37,7 @@ function programStream(kind: 'bzip2' | 'xz' | 'zstd', path: string): Readable {
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   child.stdout.pipe(out, { end: false });
   child.on('error', (err: NodeJS.ErrnoException) => {
-    out.destroy(err.code === 'ENOENT' ? new UserError(`${path} is ${kind}-compressed and the ${cmd} program is not installed`, { hint: `apt-get install ${pkg}` }) : err);
+    out.destroy(err.code === 'ENOENT' ? new EnvironmentError(`${path} is ${kind}-compressed and the ${cmd} program is not installed`, { hint: `apt-get install ${pkg}`, cause: err }) : err);
   });
   child.on('close', (code, signal) => {
     if (ended) return;

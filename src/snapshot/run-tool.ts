@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { missingTool } from '../process/missing-tool.js';
 import { runInToolShell, ToolShellUnavailable } from '../process/tool-shell.js';
 
 export interface ToolResult {
@@ -21,7 +22,7 @@ export async function runTool(cmd: string, args: string[], opts: { cwd?: string;
       const r = await viaShell;
       // bash's "command not found" / "No such file or directory" for the tool itself
       if (r.code === 127 && /^bash: line \d+: [^\n]*(command not found|No such file or directory)/.test(r.stderr)) {
-        throw new Error(`${cmd}: not found; tsbuild needs it on PATH`);
+        throw missingTool(cmd, { cause: new Error(r.stderr) });
       }
       return r;
     } catch (err) {
@@ -43,7 +44,7 @@ function spawnTool(cmd: string, args: string[], opts: { cwd?: string; input?: Bu
     child.stdout!.on('data', (c: Buffer) => out.push(c));
     child.stderr!.on('data', (c: Buffer) => err.push(c));
     child.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') reject(new Error(`${cmd}: not found; tsbuild needs it on PATH`, { cause: e }));
+      if (e.code === 'ENOENT') reject(missingTool(cmd, { cause: e }));
       else reject(e);
     });
     child.on('close', (code, signal) => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import PQueue from 'p-queue';
 import type { CacheRecord } from '../cache/cache-records.js';
-import { asEnvironmentError, UserError } from '../errors.js';
+import { asEnvironmentError, UserError, withLocation } from '../errors.js';
 import type { ContextSelection } from '../cache/context-source.js';
 import { cacheKeyOf, type CacheKey, type KeyRecord } from './cache-key.js';
 import type { MissCause, VertexInfo } from './events.js';
@@ -363,11 +363,5 @@ function locate(err: unknown, v: Vertex): unknown {
       cause: err,
     });
   }
-  if (!(err instanceof UserError) || err.location || !v.location) return err;
-  return new UserError(`${v.name}: ${err.message}`, {
-    location: v.location,
-    ...(err.hint ? { hint: err.hint } : {}),
-    ...(err.detail ? { detail: err.detail } : {}),
-    cause: err,
-  });
+  return withLocation(err, v.location, { prefix: `${v.name}: ` });
 }

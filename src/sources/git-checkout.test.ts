@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, waitForPort } from '../../test/helpers/ports.js';
+import { EnvironmentError } from '../errors.js';
 import { checkoutGit, resolveGitRef } from './git-checkout.js';
 import { userErrorOf } from '../../test/helpers/user-error.js';
 
@@ -55,6 +56,18 @@ afterAll(async () => {
 });
 
 describe('resolveGitRef', () => {
+  it('without git installed: an environment error saying what to install', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      const err = await resolveGitRef({ remote: repo, ref: 'v1' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EnvironmentError);
+      expect(err).toMatchObject({ message: expect.stringMatching(/needs the git program/), hint: 'apt-get install git' });
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
   it('resolves branches, tags (annotated ones to their commit), full refs and the default branch', async () => {
     expect(await resolveGitRef({ remote: repo, ref: 'v1' })).toEqual({ commit: commits.v1, refName: 'refs/tags/v1' });
     expect((await resolveGitRef({ remote: repo, ref: 'v2' })).commit).toBe(commits.v2);

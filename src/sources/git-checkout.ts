@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError } from '../errors.js';
+import { EnvironmentError, UserError } from '../errors.js';
 import { redactUrl } from './http-download.js';
 
 export interface GitResolution {
@@ -37,7 +37,7 @@ function git(args: string[], signal?: AbortSignal): Promise<string> {
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve(out);
-      else if (code === 127) reject(new UserError('ADD from a git repository needs the git program, which is not installed', { hint: 'apt-get install git' }));
+      else if (code === 127) reject(new EnvironmentError('ADD from a git repository needs the git program, which is not installed', { hint: 'apt-get install git' }));
       else reject(new GitFailed(args, err, code));
     });
   });

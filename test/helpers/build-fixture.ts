@@ -36,10 +36,13 @@ const SUBCOMMANDS = new Set(['du', 'prune']);
  */
 export const ALLOW_FIXTURE_BASES = ['--allow', `fs.read=${join(REPO_ROOT, 'fixtures/base')}`];
 
-export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+/** `opts.wrapper`: a command that runs the CLI (e.g. setpriv with its options), given before it. */
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; wrapper?: string[] } = {}): Promise<CliResult> {
   const isBuild = !SUBCOMMANDS.has(args[0] ?? '') && !args.includes('--help') && !args.includes('--version');
+  const cliArgs = isBuild ? [...ALLOW_FIXTURE_BASES, ...args] : args;
+  const [cmd, ...cmdArgs] = opts.wrapper?.length ? [...opts.wrapper, TSBUILD, ...cliArgs] : [TSBUILD, ...cliArgs];
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(TSBUILD, isBuild ? [...ALLOW_FIXTURE_BASES, ...args] : args, { cwd: opts.cwd ?? REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd!, cmdArgs, { cwd: opts.cwd ?? REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -82,7 +85,7 @@ export interface Fixture {
   context: string;
   stateRoot: string;
   archive: string;
-  build(extraArgs?: string[], opts?: { env?: NodeJS.ProcessEnv; input?: string }): Promise<CliResult>;
+  build(extraArgs?: string[], opts?: { env?: NodeJS.ProcessEnv; input?: string; wrapper?: string[] }): Promise<CliResult>;
   unpack(archive?: string): Promise<UnpackedImage>;
   cleanup(): Promise<void>;
 }
@@ -102,6 +105,7 @@ export async function makeFixture(files: Record<string, FileSpec>): Promise<Fixt
       runCli(['--progress=plain', '-t', 'fixture:latest', '-o', `type=oci,dest=${archive}`, ...extraArgs, context], {
         env: { TSBUILD_ROOT: stateRoot, ...opts.env },
         ...(opts.input !== undefined ? { input: opts.input } : {}),
+        ...(opts.wrapper ? { wrapper: opts.wrapper } : {}),
       }),
     unpack: async (which = archive) => unpackArchive(which, join(dir, `unpacked-${unpacks++}`)),
     cleanup: () => rm(dir, { recursive: true, force: true }),

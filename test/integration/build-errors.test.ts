@@ -75,6 +75,14 @@ describe('build errors', () => {
     }
   });
 
+  it('a word\'s expansion error names its line; --debug shows the error that was located', async () => {
+    const err = await failWith(`FROM ${FROM_BASE}\nWORKDIR \${DIR:?must be set}\n`);
+    expect(err).toMatch(/Dockerfile:2:1: failed to process "\$\{DIR:\?must be set\}": DIR: must be set/);
+    const debug = await fx!.build(['--debug']);
+    expect(debug.stderr).toMatch(/\nUserError: failed to process .*\n\s+at /);
+    expect(debug.stderr).toMatch(/\ncaused by: UserError: failed to process [^\n]*\n\s+at [\s\S]*processWord/);
+  });
+
   it('an unknown USER', async () => {
     const err = await failWith(`FROM ${FROM_BASE}\nUSER ghost\nRUN true\n`);
     expect(err).toMatch(/unable to find user ghost/);

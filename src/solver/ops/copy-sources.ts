@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { selectContext, type ContextSelection, type SelectOptions } from '../../cache/context-source.js';
+import { contextReadError, selectContext, type ContextSelection, type SelectOptions } from '../../cache/context-source.js';
 import { IgnoreMatcher } from '../../frontend/dockerignore.js';
 import { resolveGitRef, type GitResolution } from '../../sources/git-checkout.js';
 import { HttpDownloads, type Downloaded } from '../../sources/http-download.js';
@@ -69,6 +69,8 @@ export async function selectContextSources(op: CopyOp, run: Pick<OpRun, 'ctx'>):
         ...(ctx.ignore.canSkipDir ? { canSkipDir: ctx.ignore.canSkipDir } : {}),
         ...(ctx.hashFile ? { hashFile: ctx.hashFile } : {}),
         ...selectOptions(op),
+      }).catch((err: unknown) => {
+        throw contextReadError(err);
       }));
     } else if (s.kind === 'url') out.set(i, await keyUrl(s, ctx));
     else if (s.kind === 'git') out.set(i, await keyGit(s, ctx));

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, chown, copyFile, lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { selectContext, type ContextSelection } from '../../cache/context-source.js';
+import { contextReadError, selectContext, type ContextSelection } from '../../cache/context-source.js';
 import { secretsDir } from '../../cache/secrets-dir.js';
 import { UserError } from '../../errors.js';
 import type { OciMount } from '../../executor/runtime-spec.js';
@@ -25,6 +25,8 @@ export async function selectBindSources(op: ExecOp, ctx: SolveContext): Promise<
       isIgnored: ctx.ignore.isIgnored,
       ...(ctx.ignore.canSkipDir ? { canSkipDir: ctx.ignore.canSkipDir } : {}),
       ...(ctx.hashFile ? { hashFile: ctx.hashFile } : {}),
+    }).catch((err: unknown) => {
+      throw contextReadError(err);
     }));
   }
   return out;
