@@ -32,13 +32,18 @@ function haveDocker() {
   return spawnSync(DOCKER, ['info'], { stdio: 'ignore' }).status === 0;
 }
 const engines = opt('engines', haveDocker() ? 'tsbuild,buildkit' : 'tsbuild').split(',');
-if (!engines.includes('buildkit')) console.error('dockerd is not answering (or --engines leaves it out): timing tsbuild alone, no ratios');
+if (!engines.includes('buildkit'))
+  console.error('dockerd is not answering (or --engines leaves it out): timing tsbuild alone, no ratios');
 
 if (spawnSync('curl', ['-fsS', 'http://127.0.0.1:5000/v2/'], { stdio: 'ignore' }).status !== 0) {
-  console.error('the registry on 127.0.0.1:5000 is not running; the workloads build FROM 127.0.0.1:5000/tsb-base:latest.\nRun: sudo ' + join(BENCH_DIR, 'setup-anchors.sh'));
+  console.error(
+    'the registry on 127.0.0.1:5000 is not running; the workloads build FROM 127.0.0.1:5000/tsb-base:latest.\nRun: sudo ' +
+      join(BENCH_DIR, 'setup-anchors.sh'),
+  );
   process.exit(1);
 }
-if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'inherit' });
+if (!existsSync(join(REPO, 'dist', 'cli', 'main.js')))
+  execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'inherit' });
 
 function stage(wl) {
   const dst = join(WORK, 'work', wl);
@@ -76,8 +81,13 @@ const engine = {
       if (!CPU_PROF) return timed(TSBUILD, args, { TSBUILD_ROOT: this.state(wl) });
       // node refuses --cpu-prof in NODE_OPTIONS: start the entry script as bin/tsbuild would
       const prof = ['--cpu-prof', `--cpu-prof-dir=${join(WORK, 'profiles', wl)}`];
-      const handOver = process.env.NODE_EXTRA_CA_CERTS ? { NODE_EXTRA_CA_CERTS: '', TSBUILD_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } : {};
-      return timed(process.execPath, [...prof, `${TSBUILD}.cjs`, ...args], { TSBUILD_ROOT: this.state(wl), ...handOver });
+      const handOver = process.env.NODE_EXTRA_CA_CERTS
+        ? { NODE_EXTRA_CA_CERTS: '', TSBUILD_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS }
+        : {};
+      return timed(process.execPath, [...prof, `${TSBUILD}.cjs`, ...args], {
+        TSBUILD_ROOT: this.state(wl),
+        ...handOver,
+      });
     },
   },
   buildkit: {
@@ -86,7 +96,10 @@ const engine = {
       spawnSync(DOCKER, ['builder', 'prune', '-af'], { stdio: 'ignore' });
     },
     async build(wl, dir) {
-      const r = await timed(DOCKER, ['build', '--network', 'none', '-t', `tsb-${wl}:docker`, dir], { DOCKER_BUILDKIT: '1', BUILDKIT_PROGRESS: 'plain' });
+      const r = await timed(DOCKER, ['build', '--network', 'none', '-t', `tsb-${wl}:docker`, dir], {
+        DOCKER_BUILDKIT: '1',
+        BUILDKIT_PROGRESS: 'plain',
+      });
       return { secs: r.secs }; // the client's RSS says nothing about the daemon's
     },
   },
@@ -115,14 +128,28 @@ async function measure(wl, scenario, dir, before) {
   // Runs i of both engines ran back to back: the median of their ratios is what the machine's
   // drift over the series (seconds here, on a VM whose disk and memory speed wander) cannot move.
   const pairRatio = times.buildkit?.length ? median(times.tsbuild.map((t, i) => t / times.buildkit[i])) : undefined;
-  const row = { workload: wl, scenario, runs: RUNS, ...Object.fromEntries(engines.map((e) => [e, median(times[e])])), pairRatio, times, tsbuildPeakRssMb: rss.length ? Math.max(...rss) / 1024 : undefined };
+  const row = {
+    workload: wl,
+    scenario,
+    runs: RUNS,
+    ...Object.fromEntries(engines.map((e) => [e, median(times[e])])),
+    pairRatio,
+    times,
+    tsbuildPeakRssMb: rss.length ? Math.max(...rss) / 1024 : undefined,
+  };
   results.push(row);
-  console.error(`${wl} ${scenario}: ${engines.map((e) => `${e} ${median(times[e]).toFixed(3)}s [${times[e].map((t) => t.toFixed(2)).join(' ')}]`).join(', ')}`);
+  console.error(
+    `${wl} ${scenario}: ${engines.map((e) => `${e} ${median(times[e]).toFixed(3)}s [${times[e].map((t) => t.toFixed(2)).join(' ')}]`).join(', ')}`,
+  );
 }
 
 const TARGETS = {
-  'chain cold': 'ratio <= 0.8', 'chain no-op': 'ratio <= 1.0', 'context cold': 'ratio <= 0.8, RSS <= 200 MB', 'context no-op': 'ratio <= 1.0',
-  'incremental edit': 'ratio <= 0.8', 'multistage cold': '<= 3.5 s (critical path 3 s + 0.5 s)',
+  'chain cold': 'ratio <= 0.8',
+  'chain no-op': 'ratio <= 1.0',
+  'context cold': 'ratio <= 0.8, RSS <= 200 MB',
+  'context no-op': 'ratio <= 1.0',
+  'incremental edit': 'ratio <= 0.8',
+  'multistage cold': '<= 3.5 s (critical path 3 s + 0.5 s)',
 };
 
 for (const wl of WORKLOADS) {
@@ -139,8 +166,16 @@ const lines = [
   '',
   `| workload | scenario | tsbuild s | ${engines.includes('buildkit') ? 'BuildKit s | ratio | pair ratio | ' : ''}tsbuild peak RSS | target |`,
   `|---|---|---:|${engines.includes('buildkit') ? '---:|---:|---:|' : ''}---:|---|`,
-  ...results.map((r) => `| ${r.workload} | ${r.scenario} | ${fmt(r.tsbuild)} | ${engines.includes('buildkit') ? `${fmt(r.buildkit)} | ${r.buildkit ? (r.tsbuild / r.buildkit).toFixed(2) : ''} | ${r.pairRatio?.toFixed(2) ?? ''} | ` : ''}${r.tsbuildPeakRssMb ? `${r.tsbuildPeakRssMb.toFixed(0)} MB` : ''} | ${TARGETS[`${r.workload} ${r.scenario}`] ?? ''} |`),
-  ...(engines.includes('buildkit') ? ['', 'ratio: of the two medians; pair ratio: median of the ratios of runs made back to back (less moved by the machine drifting over the series).'] : []),
+  ...results.map(
+    (r) =>
+      `| ${r.workload} | ${r.scenario} | ${fmt(r.tsbuild)} | ${engines.includes('buildkit') ? `${fmt(r.buildkit)} | ${r.buildkit ? (r.tsbuild / r.buildkit).toFixed(2) : ''} | ${r.pairRatio?.toFixed(2) ?? ''} | ` : ''}${r.tsbuildPeakRssMb ? `${r.tsbuildPeakRssMb.toFixed(0)} MB` : ''} | ${TARGETS[`${r.workload} ${r.scenario}`] ?? ''} |`,
+  ),
+  ...(engines.includes('buildkit')
+    ? [
+        '',
+        'ratio: of the two medians; pair ratio: median of the ratios of runs made back to back (less moved by the machine drifting over the series).',
+      ]
+    : []),
 ];
 mkdirSync(WORK, { recursive: true });
 writeFileSync(join(WORK, 'results.json'), JSON.stringify(results, null, 2));

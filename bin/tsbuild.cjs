@@ -37,7 +37,9 @@ function loadBundle(argv) {
   if (cachedData === undefined || script.cachedDataRejected) {
     // The cache holds the functions this run compiled, so only a build is worth recording:
     // --help or du would leave the build code out of it.
-    const isBuild = !argv.slice(2).some((a) => a === '-h' || a === '--help' || a === '-V' || a === '--version') && !['du', 'prune'].includes(argv[2]);
+    const isBuild =
+      !argv.slice(2).some((a) => a === '-h' || a === '--help' || a === '-V' || a === '--version') &&
+      !['du', 'prune'].includes(argv[2]);
     process.once('exit', (code) => {
       if (code !== 0 || !isBuild) return;
       const tmp = `${cacheFile}.${process.pid}.tmp`;

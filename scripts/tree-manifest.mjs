@@ -16,7 +16,10 @@ function walk(rel) {
     let extra = '';
     if (type === 'link') extra = `-> ${readlinkSync(join(root, r))}`;
     if (type === 'file') {
-      extra = createHash('sha256').update(readFileSync(join(root, r))).digest('hex').slice(0, 16);
+      extra = createHash('sha256')
+        .update(readFileSync(join(root, r)))
+        .digest('hex')
+        .slice(0, 16);
       if (st.nlink > 1) {
         const key = `${st.dev}:${st.ino}`;
         extra += seen.has(key) ? ` hardlink=${seen.get(key)}` : '';

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { asEnvironmentError, EnvironmentError, isUserError, stacksWithCauses, UserError, withLocation } from './errors.js';
+import {
+  asEnvironmentError,
+  EnvironmentError,
+  isUserError,
+  stacksWithCauses,
+  UserError,
+  withLocation,
+} from './errors.js';
 
 function errno(code: string, message = code): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code, path: '/state/x' });
@@ -42,9 +49,15 @@ describe('withLocation', () => {
   });
 
   it('keeps an environment error one, and prefixes the message when asked', () => {
-    const e = withLocation(new EnvironmentError('getfattr is not installed', { hint: 'apt-get install attr' }), at, { prefix: '[stage-0 2/3] COPY a b: ' });
+    const e = withLocation(new EnvironmentError('getfattr is not installed', { hint: 'apt-get install attr' }), at, {
+      prefix: '[stage-0 2/3] COPY a b: ',
+    });
     expect(e).toBeInstanceOf(EnvironmentError);
-    expect(e).toMatchObject({ message: '[stage-0 2/3] COPY a b: getfattr is not installed', hint: 'apt-get install attr', location: at });
+    expect(e).toMatchObject({
+      message: '[stage-0 2/3] COPY a b: getfattr is not installed',
+      hint: 'apt-get install attr',
+      location: at,
+    });
   });
 
   it('leaves located errors, bugs, and errors without a place to put them as they are', () => {
@@ -73,13 +86,19 @@ describe('stacksWithCauses', () => {
 });
 
 describe('asEnvironmentError: permission', () => {
-  it('maps EACCES and EPERM only where the caller says the path is the user\'s to fix', () => {
+  it("maps EACCES and EPERM only where the caller says the path is the user's to fix", () => {
     const denied = errno('EACCES', "EACCES: permission denied, open '/state/x'");
     expect(asEnvironmentError(denied, 'cannot read the build context')).toBe(denied);
     const e = asEnvironmentError(denied, 'cannot read the build context', { denied: 'make it readable' });
     expect(e).toBeInstanceOf(EnvironmentError);
-    expect(e).toMatchObject({ message: 'cannot read the build context: permission denied (/state/x)', hint: 'make it readable', cause: denied });
-    expect(asEnvironmentError(errno('EPERM'), 'cannot write x', { denied: 'fix it' })).toMatchObject({ message: 'cannot write x: operation not permitted (/state/x)' });
+    expect(e).toMatchObject({
+      message: 'cannot read the build context: permission denied (/state/x)',
+      hint: 'make it readable',
+      cause: denied,
+    });
+    expect(asEnvironmentError(errno('EPERM'), 'cannot write x', { denied: 'fix it' })).toMatchObject({
+      message: 'cannot write x: operation not permitted (/state/x)',
+    });
     // other codes are unchanged by the option
     const bug = errno('EBADF');
     expect(asEnvironmentError(bug, 'x', { denied: 'fix it' })).toBe(bug);

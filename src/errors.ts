@@ -18,7 +18,10 @@ export class UserError extends Error {
   /** Extra lines shown after the message, e.g. the output tail of a failed RUN. */
   readonly detail?: string;
 
-  constructor(message: string, opts: { location?: SourceLocation; hint?: string; detail?: string; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    opts: { location?: SourceLocation; hint?: string; detail?: string; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'UserError';
     this.location = opts.location;
@@ -37,7 +40,10 @@ export function isUserError(err: unknown): err is UserError {
  * the message says what to do about it.
  */
 export class EnvironmentError extends UserError {
-  constructor(message: string, opts: { location?: SourceLocation; hint?: string; detail?: string; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    opts: { location?: SourceLocation; hint?: string; detail?: string; cause?: unknown } = {},
+  ) {
     super(message, opts);
     this.name = 'EnvironmentError';
   }
@@ -48,16 +54,26 @@ export class EnvironmentError extends UserError {
  * `prefix`, e.g. the step's name): hint and detail kept, the original as its cause, and an
  * environment error stays one. A located error, a bug, or no location: `err` as it was.
  */
-export function withLocation(err: unknown, location: SourceLocation | undefined, opts: { prefix?: string } = {}): unknown {
+export function withLocation(
+  err: unknown,
+  location: SourceLocation | undefined,
+  opts: { prefix?: string } = {},
+): unknown {
   if (!(err instanceof UserError) || err.location || !location) return err;
   const message = `${opts.prefix ?? ''}${err.message}`;
-  const rest = { location, ...(err.hint ? { hint: err.hint } : {}), ...(err.detail ? { detail: err.detail } : {}), cause: err };
+  const rest = {
+    location,
+    ...(err.hint ? { hint: err.hint } : {}),
+    ...(err.detail ? { detail: err.detail } : {}),
+    cause: err,
+  };
   return err instanceof EnvironmentError ? new EnvironmentError(message, rest) : new UserError(message, rest);
 }
 
 /** errno codes that mean the machine ran out of something or refuses, never a bug of ours. */
 const ENVIRONMENT_ERRNO: Record<string, string> = {
-  ENOSPC: 'free some space on that filesystem (tsbuild prune frees the build cache), or point TSBUILD_ROOT or the output elsewhere',
+  ENOSPC:
+    'free some space on that filesystem (tsbuild prune frees the build cache), or point TSBUILD_ROOT or the output elsewhere',
   EDQUOT: 'the disk quota is exhausted: free some space (tsbuild prune frees the build cache) or raise the quota',
   EROFS: 'the filesystem is read-only: point TSBUILD_ROOT or the output at a writable place',
   EMFILE: 'too many open files: raise the limit (ulimit -n)',
@@ -79,12 +95,19 @@ export function asEnvironmentError(err: unknown, what?: string, opts: { denied?:
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code === 'string' && opts.denied && code in PERMISSION_ERRNO) {
     const path = (err as NodeJS.ErrnoException).path;
-    return new EnvironmentError(`${what ? `${what}: ` : ''}${PERMISSION_ERRNO[code]}${path ? ` (${path})` : ''}`, { hint: opts.denied, cause: err });
+    return new EnvironmentError(`${what ? `${what}: ` : ''}${PERMISSION_ERRNO[code]}${path ? ` (${path})` : ''}`, {
+      hint: opts.denied,
+      cause: err,
+    });
   }
   if (typeof code !== 'string' || !(code in ENVIRONMENT_ERRNO)) return err;
-  const reason = code === 'ENOSPC' ? 'no space left on device' : code === 'EDQUOT' ? 'disk quota exceeded' : (err as Error).message;
+  const reason =
+    code === 'ENOSPC' ? 'no space left on device' : code === 'EDQUOT' ? 'disk quota exceeded' : (err as Error).message;
   const path = (err as NodeJS.ErrnoException).path;
-  return new EnvironmentError(`${what ? `${what}: ` : ''}${reason}${path && !what ? ` (${path})` : ''}`, { hint: ENVIRONMENT_ERRNO[code]!, cause: err });
+  return new EnvironmentError(`${what ? `${what}: ` : ''}${reason}${path && !what ? ` (${path})` : ''}`, {
+    hint: ENVIRONMENT_ERRNO[code]!,
+    cause: err,
+  });
 }
 
 /** Formats a user error as one paragraph: `file:line:col: message`, the excerpt, the hint. */
@@ -92,7 +115,9 @@ export function formatUserError(err: UserError): string {
   const where = err.location ? `${err.location.file}:${err.location.line}:${err.location.column}: ` : '';
   const lines = [`error: ${where}${err.message}`];
   if (err.location?.excerpt) {
-    const excerpt = err.location.excerpt.split('\n').map((l, i) => ` ${String(err.location!.line + i).padStart(4)} | ${l}`);
+    const excerpt = err.location.excerpt
+      .split('\n')
+      .map((l, i) => ` ${String(err.location!.line + i).padStart(4)} | ${l}`);
     lines.push(...excerpt);
   }
   if (err.detail) lines.push(err.detail);
@@ -117,7 +142,9 @@ export function stacksWithCauses(err: unknown): string {
 
 /** Edit distance counting a swap of two neighbours as one edit (optimal string alignment): typos like `chwon`. */
 export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;

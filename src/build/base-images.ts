@@ -60,7 +60,10 @@ export class BaseImages {
 
   /** Closes the registry client's connections, if one was made: the build is done with them. */
   close(): void {
-    this.registry?.then(({ client }) => client.close(), () => {});
+    this.registry?.then(
+      ({ client }) => client.close(),
+      () => {},
+    );
   }
 
   /** The build's registry client, for pushes: shares what pulls learnt (tokens, schemes). */
@@ -97,19 +100,27 @@ export class BaseImages {
       // Pinned to what the tag meant last time: no request at all when the blobs are here.
       const current = this.opts.pull ? await client.headManifest(ref) : recorded.digest;
       if (current === recorded.digest) {
-        const pinned = await client.resolve(ref.withDigest(recorded.digest), platform, this.store).catch(() => undefined);
+        const pinned = await client
+          .resolve(ref.withDigest(recorded.digest), platform, this.store)
+          .catch(() => undefined);
         // Gone from both the store and the registry: resolve the tag afresh below.
         if (pinned) return { ...pinned, source: ref.toString() };
       }
     }
     const resolved = await client.resolve(ref, platform, this.store);
     if (recordPath) {
-      const record: TagRecord = { ref: ref.toString(), platform, digest: resolved.ref.digest!, resolvedAt: new Date().toISOString() };
+      const record: TagRecord = {
+        ref: ref.toString(),
+        platform,
+        digest: resolved.ref.digest!,
+        resolvedAt: new Date().toISOString(),
+      };
       await mkdir(join(recordPath, '..'), { recursive: true });
       await writeFileAtomic(recordPath, JSON.stringify(record));
     }
     if (sources) {
-      for (const d of [resolved.configDescriptor, ...resolved.manifest.layers]) await sources.add(d.digest, ref.registry, ref.repository);
+      for (const d of [resolved.configDescriptor, ...resolved.manifest.layers])
+        await sources.add(d.digest, ref.registry, ref.repository);
     }
     return resolved;
   }
@@ -117,14 +128,17 @@ export class BaseImages {
   /** Ensures a layer blob is in the content store; layout blobs were copied when resolved. */
   async fetchBlob(origin: ImageOrigin, desc: Descriptor): Promise<void> {
     if (await this.store.has(desc.digest)) return;
-    if (origin.kind === 'oci-layout') throw new Error(`blob ${desc.digest} of ${origin.dir} is missing from the content store`);
+    if (origin.kind === 'oci-layout')
+      throw new Error(`blob ${desc.digest} of ${origin.dir} is missing from the content store`);
     const ref = this.refs.get(origin.ref) ?? (await import('../registry/reference.js')).parseReference(origin.ref);
     await (await this.client()).client.fetchBlob(ref, desc, this.store);
   }
 }
 
 function tagRecordPath(stateRoot: string, ref: ImageReference, platform: PlatformSpec): string {
-  const key = createHash('sha256').update(`${ref.withDefaultTag().toString()}\n${JSON.stringify(platform)}`).digest('hex');
+  const key = createHash('sha256')
+    .update(`${ref.withDefaultTag().toString()}\n${JSON.stringify(platform)}`)
+    .digest('hex');
   return join(stateRoot, 'resolved-tags', `${key}.json`);
 }
 

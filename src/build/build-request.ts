@@ -21,8 +21,22 @@ export interface OutputSpec {
  * (all stages), `min` only the steps of the final image.
  */
 export type CacheExportSpec =
-  | { type: 'registry'; ref: string; mode: 'min' | 'max'; ignoreError: boolean; compression?: import('../image/compress.js').LayerCompression; insecure?: boolean }
-  | { type: 'local'; dest: string; tag: string; mode: 'min' | 'max'; ignoreError: boolean; compression?: import('../image/compress.js').LayerCompression };
+  | {
+      type: 'registry';
+      ref: string;
+      mode: 'min' | 'max';
+      ignoreError: boolean;
+      compression?: import('../image/compress.js').LayerCompression;
+      insecure?: boolean;
+    }
+  | {
+      type: 'local';
+      dest: string;
+      tag: string;
+      mode: 'min' | 'max';
+      ignoreError: boolean;
+      compression?: import('../image/compress.js').LayerCompression;
+    };
 
 /** `--cache-from`: a cache written by --cache-to, used for steps the state dir has no record of. */
 export type CacheImportSpec =

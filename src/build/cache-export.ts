@@ -41,24 +41,47 @@ export async function exportCaches(specs: CacheExportSpec[], deps: CacheExportDe
       let note = '';
       if (spec.type === 'registry') {
         const [{ pushImage }, { blobSources }, { parseReference }] = await Promise.all([
-          import('../exporter/push-image.js'), import('./registry-setup.js'), import('../registry/reference.js'),
+          import('../exporter/push-image.js'),
+          import('./registry-setup.js'),
+          import('../registry/reference.js'),
         ]);
         const ref = parseReference(spec.ref).withDefaultTag();
         if (ref.digest) throw new UserError(`--cache-to ${spec.ref}: a cache is pushed to a tag, not a digest`);
         const client = await deps.registry();
-        const stats = await pushImage(client.session, deps.store, manifest.descriptor, [ref.toString()], blobSources(deps.stateRoot), deps.signal ? { signal: deps.signal } : {});
+        const stats = await pushImage(
+          client.session,
+          deps.store,
+          manifest.descriptor,
+          [ref.toString()],
+          blobSources(deps.stateRoot),
+          deps.signal ? { signal: deps.signal } : {},
+        );
         note = `, ${stats.uploaded} blobs uploaded, ${stats.mounted} mounted, ${stats.existing} already there`;
       } else {
         const { writeTaggedLayoutDir } = await import('../exporter/oci-layout-dir.js');
         await writeTaggedLayoutDir(deps.store, manifest.descriptor, spec.tag, spec.dest);
       }
-      deps.emit({ type: 'status', time: Date.now(), message: `${message} (${records.length} steps, ${manifest.layers} layers${note})`, done: true, durationMs: Date.now() - started });
+      deps.emit({
+        type: 'status',
+        time: Date.now(),
+        message: `${message} (${records.length} steps, ${manifest.layers} layers${note})`,
+        done: true,
+        durationMs: Date.now() - started,
+      });
     } catch (err) {
       if (!spec.ignoreError || deps.signal?.aborted) {
-        if (err instanceof UserError) throw new UserError(`cannot export the cache to ${where}: ${err.message}`, { ...(err.hint ? { hint: err.hint } : {}), cause: err });
+        if (err instanceof UserError)
+          throw new UserError(`cannot export the cache to ${where}: ${err.message}`, {
+            ...(err.hint ? { hint: err.hint } : {}),
+            cause: err,
+          });
         throw err;
       }
-      deps.emit({ type: 'warning', time: Date.now(), message: `cannot export the cache to ${where} (ignore-error=true): ${err instanceof Error ? err.message : String(err)}` });
+      deps.emit({
+        type: 'warning',
+        time: Date.now(),
+        message: `cannot export the cache to ${where} (ignore-error=true): ${err instanceof Error ? err.message : String(err)}`,
+      });
     }
   }
 }
@@ -80,11 +103,20 @@ function isPrefix(layers: string[], of: string[]): boolean {
 }
 
 /** Puts the cache config and manifest into the store; the layer blobs are made in the wanted encoding where missing. */
-async function writeCacheManifest(records: CacheRecord[], compression: LayerCompression, deps: CacheExportDeps): Promise<{ descriptor: Descriptor; layers: number }> {
+async function writeCacheManifest(
+  records: CacheRecord[],
+  compression: LayerCompression,
+  deps: CacheExportDeps,
+): Promise<{ descriptor: Descriptor; layers: number }> {
   const below = new Map<string, string[]>();
-  for (const r of records) r.layers.forEach((id, i) => { if (!isBaseLayer(id) && !below.has(id)) below.set(id, r.layers.slice(0, i)); });
+  for (const r of records)
+    r.layers.forEach((id, i) => {
+      if (!isBaseLayer(id) && !below.has(id)) below.set(id, r.layers.slice(0, i));
+    });
   const ids = [...below.keys()].sort();
-  const blobs = await Promise.all(ids.map((id) => ensureLayerBlob(deps.snapshots, deps.store, id, below.get(id)!, compression)));
+  const blobs = await Promise.all(
+    ids.map((id) => ensureLayerBlob(deps.snapshots, deps.store, id, below.get(id)!, compression)),
+  );
   const layers: Record<string, CacheLayerBlob> = {};
   const descriptors = new Map<string, Descriptor>();
   ids.forEach((id, i) => {
@@ -94,10 +126,24 @@ async function writeCacheManifest(records: CacheRecord[], compression: LayerComp
   });
   const config: CacheConfig = {
     version: 1,
-    records: records.map((r) => ({ key: r.key, layers: r.layers, createdAt: r.createdAt, description: r.description, ...(r.inputTops ? { inputTops: r.inputTops } : {}) })),
+    records: records.map((r) => ({
+      key: r.key,
+      layers: r.layers,
+      createdAt: r.createdAt,
+      description: r.description,
+      ...(r.inputTops ? { inputTops: r.inputTops } : {}),
+    })),
     layers,
   };
   const configDesc = await deps.store.put(JSON.stringify(config), CACHE_CONFIG_MEDIA_TYPE);
-  const manifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers: [...descriptors.values()] };
-  return { descriptor: await deps.store.put(JSON.stringify(manifest), MediaType.ociManifest), layers: descriptors.size };
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: configDesc,
+    layers: [...descriptors.values()],
+  };
+  return {
+    descriptor: await deps.store.put(JSON.stringify(manifest), MediaType.ociManifest),
+    layers: descriptors.size,
+  };
 }

@@ -6,7 +6,12 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { ContentStore } from '../cache/content-store.js';
-import { CACHE_CONFIG_MEDIA_TYPE, parseCacheConfig, type CacheConfig, type CacheLayerBlob } from '../cache/cache-manifest.js';
+import {
+  CACHE_CONFIG_MEDIA_TYPE,
+  parseCacheConfig,
+  type CacheConfig,
+  type CacheLayerBlob,
+} from '../cache/cache-manifest.js';
 import type { Descriptor, Digest, ImageManifest } from '../image/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
@@ -34,18 +39,35 @@ export function describeCacheImport(spec: CacheImportSpec): string {
 }
 
 /** Reads every --cache-from (in parallel); undefined when none could be read. */
-export async function importCaches(specs: CacheImportSpec[], deps: CacheImportDeps): Promise<ImportedCache | undefined> {
+export async function importCaches(
+  specs: CacheImportSpec[],
+  deps: CacheImportDeps,
+): Promise<ImportedCache | undefined> {
   const started = Date.now();
   const message = `importing cache from ${specs.map(describeCacheImport).join(', ')}`;
   deps.emit({ type: 'status', time: started, message });
-  const loaded = await Promise.all(specs.map((spec) => loadCache(spec, deps).catch((err: unknown) => {
-    if (deps.signal?.aborted) throw err;
-    deps.emit({ type: 'warning', time: Date.now(), message: `cannot import the cache from ${describeCacheImport(spec)}, building without it: ${err instanceof Error ? err.message : String(err)}` });
-    return undefined;
-  })));
+  const loaded = await Promise.all(
+    specs.map((spec) =>
+      loadCache(spec, deps).catch((err: unknown) => {
+        if (deps.signal?.aborted) throw err;
+        deps.emit({
+          type: 'warning',
+          time: Date.now(),
+          message: `cannot import the cache from ${describeCacheImport(spec)}, building without it: ${err instanceof Error ? err.message : String(err)}`,
+        });
+        return undefined;
+      }),
+    ),
+  );
   const caches = loaded.filter((c): c is LoadedCache => !!c);
   const steps = caches.reduce((n, c) => n + c.config.records.length, 0);
-  deps.emit({ type: 'status', time: Date.now(), message: `${message}: ${steps} step${steps === 1 ? '' : 's'}`, done: true, durationMs: Date.now() - started });
+  deps.emit({
+    type: 'status',
+    time: Date.now(),
+    message: `${message}: ${steps} step${steps === 1 ? '' : 's'}`,
+    done: true,
+    durationMs: Date.now() - started,
+  });
   return caches.length ? new ImportedCaches(caches, deps) : undefined;
 }
 
@@ -67,14 +89,19 @@ async function loadCache(spec: CacheImportSpec, deps: CacheImportDeps): Promise<
   }
   if (manifest.config.mediaType !== CACHE_CONFIG_MEDIA_TYPE) {
     const buildkit = manifest.config.mediaType.startsWith('application/vnd.buildkit.cacheconfig');
-    throw new Error(buildkit ? 'it is a BuildKit cache, which tsbuild cannot read' : `it is not a tsbuild cache (its config is ${manifest.config.mediaType})`);
+    throw new Error(
+      buildkit
+        ? 'it is a BuildKit cache, which tsbuild cannot read'
+        : `it is not a tsbuild cache (its config is ${manifest.config.mediaType})`,
+    );
   }
   await fetchBlob(manifest.config);
   const config = parseCacheConfig(await deps.store.read(manifest.config.digest));
   // Every layer a record names must be one the manifest carries, or the cache is not what it says.
   const carried = new Set<string>(manifest.layers.map((l) => l.digest));
   for (const [id, blob] of Object.entries(config.layers)) {
-    if (!carried.has(blob.digest)) throw new Error(`layer ${id} names blob ${blob.digest}, which the cache manifest does not list`);
+    if (!carried.has(blob.digest))
+      throw new Error(`layer ${id} names blob ${blob.digest}, which the cache manifest does not list`);
   }
   return { source, config, fetchBlob };
 }
@@ -84,11 +111,16 @@ class ImportedCaches implements ImportedCache {
   private readonly layers = new Map<string, { blob: CacheLayerBlob; cache: LoadedCache }>();
   private readonly inflight = new Map<string, Promise<void>>();
 
-  constructor(caches: LoadedCache[], private readonly deps: CacheImportDeps) {
+  constructor(
+    caches: LoadedCache[],
+    private readonly deps: CacheImportDeps,
+  ) {
     // The first --cache-from that has a key or layer wins.
     for (const cache of caches) {
-      for (const r of cache.config.records) if (!this.records.has(r.key)) this.records.set(r.key, { ...r, source: cache.source });
-      for (const [id, blob] of Object.entries(cache.config.layers)) if (!this.layers.has(id)) this.layers.set(id, { blob, cache });
+      for (const r of cache.config.records)
+        if (!this.records.has(r.key)) this.records.set(r.key, { ...r, source: cache.source });
+      for (const [id, blob] of Object.entries(cache.config.layers))
+        if (!this.layers.has(id)) this.layers.set(id, { blob, cache });
     }
   }
 
@@ -116,7 +148,10 @@ class ImportedCaches implements ImportedCache {
     if (!entry) throw new Error(`the cache has no layer ${id}`);
     const { blob, cache } = entry;
     await cache.fetchBlob({ mediaType: blob.mediaType, digest: blob.digest as Digest, size: blob.size });
-    const [{ decompressStream }, { unpackLayer }] = await Promise.all([import('../image/decompress.js'), import('../snapshot/unpack.js')]);
+    const [{ decompressStream }, { unpackLayer }] = await Promise.all([
+      import('../image/decompress.js'),
+      import('../snapshot/unpack.js'),
+    ]);
     const pending = await snapshots.prepare(id);
     try {
       // The diffID is checked as the layer is unpacked: it is what the image config will claim.
@@ -131,8 +166,14 @@ class ImportedCaches implements ImportedCache {
       plain.on('error', (err) => tap.destroy(err));
       await unpackLayer(plain.pipe(tap), pending.fs);
       const diffId = `sha256:${hash.digest('hex')}`;
-      if (diffId !== blob.diffId) throw new Error(`layer ${id} (blob ${blob.digest}) unpacks to diffID ${diffId}, the cache says ${blob.diffId}`);
-      await snapshots.commit(pending, { digest: blob.digest, diffId: blob.diffId, size: blob.size, mediaType: blob.mediaType });
+      if (diffId !== blob.diffId)
+        throw new Error(`layer ${id} (blob ${blob.digest}) unpacks to diffID ${diffId}, the cache says ${blob.diffId}`);
+      await snapshots.commit(pending, {
+        digest: blob.digest,
+        diffId: blob.diffId,
+        size: blob.size,
+        mediaType: blob.mediaType,
+      });
     } catch (err) {
       await snapshots.discard(pending);
       throw err;

@@ -11,11 +11,16 @@ import { resolveInRoot } from '../snapshot/resolve-in-root.js';
 export async function readDockerfile(path: string): Promise<string> {
   const inside = await resolveInRoot(dirname(path), '/' + basename(path));
   if (!(await lstat(inside).catch(() => undefined))?.isFile()) {
-    throw new UserError(`no Dockerfile at ${path}: it is not a regular file, or a symlink that leads out of its directory`, {
-      hint: 'a symlinked Dockerfile is followed only inside its own directory, as BuildKit does; name the file itself with -f PATH',
-    });
+    throw new UserError(
+      `no Dockerfile at ${path}: it is not a regular file, or a symlink that leads out of its directory`,
+      {
+        hint: 'a symlinked Dockerfile is followed only inside its own directory, as BuildKit does; name the file itself with -f PATH',
+      },
+    );
   }
   return readFile(inside, 'utf8').catch((err: unknown) => {
-    throw asEnvironmentError(err, `cannot read the Dockerfile ${path}`, { denied: 'make it readable by the user tsbuild runs as' });
+    throw asEnvironmentError(err, `cannot read the Dockerfile ${path}`, {
+      denied: 'make it readable by the user tsbuild runs as',
+    });
   });
 }

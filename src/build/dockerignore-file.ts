@@ -14,8 +14,16 @@ export interface IgnorePredicates {
  * source: a symlink resolves inside the directory it sits in (the context, or the Dockerfile's
  * dir), so a link to a host file reads that path there, and nothing of the host.
  */
-export async function loadDockerignore(contextDir: string, dockerfilePath: string | undefined): Promise<IgnorePredicates> {
-  const candidates: [string, string][] = [...(dockerfilePath ? [[dirname(dockerfilePath), `${basename(dockerfilePath)}.dockerignore`] as [string, string]] : []), [contextDir, '.dockerignore']];
+export async function loadDockerignore(
+  contextDir: string,
+  dockerfilePath: string | undefined,
+): Promise<IgnorePredicates> {
+  const candidates: [string, string][] = [
+    ...(dockerfilePath
+      ? [[dirname(dockerfilePath), `${basename(dockerfilePath)}.dockerignore`] as [string, string]]
+      : []),
+    [contextDir, '.dockerignore'],
+  ];
   for (const [root, name] of candidates) {
     const text = await readInside(root, name);
     if (text === undefined) continue;

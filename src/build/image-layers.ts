@@ -41,7 +41,9 @@ export function layerProvider(deps: LayerProviderDeps, ids: string[], epoch: num
   // Loaded only when an output asks for a re-encoding: it brings the compressors (zlib) along.
   let converter: Promise<LayerConverter> | undefined;
   const convert = (): Promise<LayerConverter> =>
-    (converter ??= import('../exporter/layer-convert.js').then(({ LayerConverter }) => new LayerConverter(deps.store, deps.variantsDir)));
+    (converter ??= import('../exporter/layer-convert.js').then(
+      ({ LayerConverter }) => new LayerConverter(deps.store, deps.variantsDir),
+    ));
   const made = new Map<string, Promise<ImageLayerInput[]>>();
   const one = async (i: number, want: LayerWant): Promise<ImageLayerInput> => {
     deps.signal?.throwIfAborted();
@@ -51,7 +53,10 @@ export function layerProvider(deps: LayerProviderDeps, ids: string[], epoch: num
     if (isBaseLayer(id) && !want.force) {
       // As BuildKit without force-compression: a pulled layer keeps the blob it came in.
       const rec = await ensureLayerBlob(deps.snapshots, deps.store, id, below, 'any', deps.signal);
-      return { descriptor: { mediaType: rec.mediaType, digest: rec.digest as Digest, size: rec.size }, diffId: rec.diffId as DiffId };
+      return {
+        descriptor: { mediaType: rec.mediaType, digest: rec.digest as Digest, size: rec.size },
+        diffId: rec.diffId as DiffId,
+      };
     }
     if (epoch !== undefined && !isBaseLayer(id)) {
       const compression = want.compression === 'any' ? 'uncompressed' : want.compression;
@@ -59,9 +64,21 @@ export function layerProvider(deps: LayerProviderDeps, ids: string[], epoch: num
     }
     const baseWant: BlobWant = explicit ? 'any' : want.compression;
     const rec = await ensureLayerBlob(deps.snapshots, deps.store, id, below, baseWant, deps.signal);
-    const input: ImageLayerInput = { descriptor: { mediaType: rec.mediaType, digest: rec.digest as Digest, size: rec.size }, diffId: rec.diffId as DiffId };
+    const input: ImageLayerInput = {
+      descriptor: { mediaType: rec.mediaType, digest: rec.digest as Digest, size: rec.size },
+      diffId: rec.diffId as DiffId,
+    };
     if (!explicit || want.compression === 'any') return input;
-    return { descriptor: await (await convert()).convert(input.descriptor, input.diffId, want.compression, want.level, deps.signal), diffId: input.diffId };
+    return {
+      descriptor: await (await convert()).convert(
+        input.descriptor,
+        input.diffId,
+        want.compression,
+        want.level,
+        deps.signal,
+      ),
+      diffId: input.diffId,
+    };
   };
   return (want) => {
     const key = `${want.compression}/${want.level ?? ''}/${want.force ? 'force' : ''}`;
@@ -75,7 +92,14 @@ export function layerProvider(deps: LayerProviderDeps, ids: string[], epoch: num
 }
 
 /** A build layer tarred with mtimes clamped to `epoch`, in one compression, made once and recorded. */
-async function clampedLayer(deps: LayerProviderDeps, id: string, below: string[], epoch: number, compression: LayerCompression, level: number | undefined): Promise<ImageLayerInput> {
+async function clampedLayer(
+  deps: LayerProviderDeps,
+  id: string,
+  below: string[],
+  epoch: number,
+  compression: LayerCompression,
+  level: number | undefined,
+): Promise<ImageLayerInput> {
   const record = join(deps.variantsDir, `snapshot-${id}-epoch-${epoch}-${compression}-${level ?? 'default'}.json`);
   try {
     const known = JSON.parse(await readFile(record, 'utf8')) as { descriptor: Descriptor; diffId: DiffId };
@@ -83,14 +107,22 @@ async function clampedLayer(deps: LayerProviderDeps, id: string, below: string[]
   } catch {
     // not made yet
   }
-  const [{ writeLayerTar }, { createLayerBlob }] = await Promise.all([import('../snapshot/layer-tar.js'), import('../image/layer-blob.js')]);
+  const [{ writeLayerTar }, { createLayerBlob }] = await Promise.all([
+    import('../snapshot/layer-tar.js'),
+    import('../image/layer-blob.js'),
+  ]);
   const lowerDirs = deps.snapshots.lowerDirs(below);
-  const writeTar = abortableWrite(deps.signal, (out) => writeLayerTar(deps.snapshots.fsDir(id), out, { lowerDirs, clampMtime: epoch }));
+  const writeTar = abortableWrite(deps.signal, (out) =>
+    writeLayerTar(deps.snapshots.fsDir(id), out, { lowerDirs, clampMtime: epoch }),
+  );
   const blob = await createLayerBlob(writeTar, deps.store, {
     compression,
     ...(level !== undefined ? { level } : {}),
   });
-  const input: ImageLayerInput = { descriptor: { mediaType: blob.mediaType, digest: blob.digest, size: blob.size }, diffId: blob.diffId };
+  const input: ImageLayerInput = {
+    descriptor: { mediaType: blob.mediaType, digest: blob.digest, size: blob.size },
+    diffId: blob.diffId,
+  };
   await mkdir(deps.variantsDir, { recursive: true });
   await writeFileAtomic(record, JSON.stringify(input));
   return input;

@@ -19,7 +19,8 @@ beforeAll(async () => {
 });
 afterAll(async () => rm(tmp, { recursive: true, force: true }));
 
-const check = (dir: string, fsRead: string[] = []) => checkLayoutAccess(`oci-layout://${dir}`, dir, ctx, fsRead, { file: 'Dockerfile', line: 1, column: 1 });
+const check = (dir: string, fsRead: string[] = []) =>
+  checkLayoutAccess(`oci-layout://${dir}`, dir, ctx, fsRead, { file: 'Dockerfile', line: 1, column: 1 });
 
 describe('checkLayoutAccess', () => {
   it('allows a layout in the context, also through a symlink that stays in it', async () => {
@@ -31,7 +32,9 @@ describe('checkLayoutAccess', () => {
     for (const dir of [outside, join(ctx, '../host/layout'), join(ctx, 'out')]) {
       const err = await userErrorOf(check(dir));
       expect(err.message).toMatch(/is outside the build context/);
-      expect(err.hint).toBe(`grant the build read access to it with --allow fs.read=${outside}, or put the layout in the context`);
+      expect(err.hint).toBe(
+        `grant the build read access to it with --allow fs.read=${outside}, or put the layout in the context`,
+      );
       expect(err.location?.line).toBe(1);
     }
   });

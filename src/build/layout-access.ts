@@ -15,12 +15,21 @@ const within = (parent: string, child: string): boolean => {
  * under a directory granted with `--allow fs.read=DIR` (buildx's entitlement; BuildKit itself
  * wants it named with --build-context). Anything else is refused before it is opened.
  */
-export async function checkLayoutAccess(ref: string, dir: string, contextDir: string, fsRead: readonly string[], location?: SourceLocation): Promise<void> {
+export async function checkLayoutAccess(
+  ref: string,
+  dir: string,
+  contextDir: string,
+  fsRead: readonly string[],
+  location?: SourceLocation,
+): Promise<void> {
   const real = await realOrResolved(dir);
   if (within(await realOrResolved(contextDir), real)) return;
   for (const granted of fsRead) if (within(await realOrResolved(granted), real)) return;
-  throw new UserError(`${ref}: ${dir} is outside the build context${real !== resolve(dir) ? ` (it resolves to ${real})` : ''}`, {
-    ...(location ? { location } : {}),
-    hint: `grant the build read access to it with --allow fs.read=${real}, or put the layout in the context`,
-  });
+  throw new UserError(
+    `${ref}: ${dir} is outside the build context${real !== resolve(dir) ? ` (it resolves to ${real})` : ''}`,
+    {
+      ...(location ? { location } : {}),
+      hint: `grant the build read access to it with --allow fs.read=${real}, or put the layout in the context`,
+    },
+  );
 }

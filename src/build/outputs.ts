@@ -104,9 +104,19 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
         case 'image': {
           if (names.length) toName.push({ manifest: image.manifest, names });
           if (out.push) {
-            const [{ pushImage }, { blobSources }] = await Promise.all([import('../exporter/push-image.js'), import('./registry-setup.js')]);
+            const [{ pushImage }, { blobSources }] = await Promise.all([
+              import('../exporter/push-image.js'),
+              import('./registry-setup.js'),
+            ]);
             const client = await ctx.registry();
-            const stats = await pushImage(client.session, store, image.manifest, names, blobSources(req.stateRoot), opts);
+            const stats = await pushImage(
+              client.session,
+              store,
+              image.manifest,
+              names,
+              blobSources(req.stateRoot),
+              opts,
+            );
             note = ` (${stats.uploaded} blobs uploaded, ${stats.mounted} mounted, ${stats.existing} already there)`;
           }
           break;
@@ -153,7 +163,13 @@ async function materialize(ctx: ExportContext, want: LayerWant): Promise<Materia
   const image = buildImage({ ...ctx.image, layers });
   const config = await ctx.store.put(JSON.stringify(image.config), MediaType.ociConfig);
   const manifest = await ctx.store.put(JSON.stringify(image.manifestFor(config)), MediaType.ociManifest);
-  ctx.emit({ type: 'status', time: Date.now(), message: 'exporting layers', done: true, durationMs: Date.now() - started });
+  ctx.emit({
+    type: 'status',
+    time: Date.now(),
+    message: 'exporting layers',
+    done: true,
+    durationMs: Date.now() - started,
+  });
   return { manifest, config };
 }
 

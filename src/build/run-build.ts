@@ -27,7 +27,11 @@ import { exportOutputs } from './outputs.js';
 export async function runBuild(req: BuildRequest, emitEvent: EventSink, signal?: AbortSignal): Promise<BuildResult> {
   const paths = new StatePaths(req.stateRoot);
   // Shared lease on the state dir (GC waits for it) and a sweep of what killed builds left.
-  const session = await openStateSession(paths, (message) => emitEvent({ type: 'status', time: Date.now(), message }), signal);
+  const session = await openStateSession(
+    paths,
+    (message) => emitEvent({ type: 'status', time: Date.now(), message }),
+    signal,
+  );
   let grew = req.outputs.length > 0 || !!req.cacheFrom?.length;
   const emit: EventSink = (e) => {
     if (e.type === 'vertex.start') grew = true;
@@ -39,7 +43,14 @@ export async function runBuild(req: BuildRequest, emitEvent: EventSink, signal?:
   // What the build opened that must not outlive it (the registry client's sockets).
   const closers: (() => void)[] = [];
   try {
-    return await buildInState(req, emit, signal, { paths, store, snapshots, records, layoutReady: session.layoutReady, closers });
+    return await buildInState(req, emit, signal, {
+      paths,
+      store,
+      snapshots,
+      records,
+      layoutReady: session.layoutReady,
+      closers,
+    });
   } finally {
     for (const close of closers) close();
     await session.close({ grew, parts: { store, snapshots, records } }).catch((err: unknown) => {
@@ -61,7 +72,12 @@ interface State {
   closers: (() => void)[];
 }
 
-async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSignal | undefined, { paths, store, snapshots, records, layoutReady, closers }: State): Promise<BuildResult> {
+async function buildInState(
+  req: BuildRequest,
+  emit: EventSink,
+  signal: AbortSignal | undefined,
+  { paths, store, snapshots, records, layoutReady, closers }: State,
+): Promise<BuildResult> {
   await store.init();
 
   const rel = req.dockerfilePath ? relative(process.cwd(), req.dockerfilePath) : '';
@@ -69,7 +85,9 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
   const source = req.dockerfileSource ?? (await readDockerfile(req.dockerfilePath!));
   const ignore = await loadDockerignore(req.contextDir, req.dockerfilePath);
   const bases = new BaseImages(store, req.contextDir, {
-    stateRoot: req.stateRoot, ...(req.pull ? { pull: true } : {}), fsRead: req.allow?.fsRead ?? [],
+    stateRoot: req.stateRoot,
+    ...(req.pull ? { pull: true } : {}),
+    fsRead: req.allow?.fsRead ?? [],
     registry: async () => {
       const { createRegistryClient, blobSources } = await import('./registry-setup.js');
       return { client: createRegistryClient(req), sources: blobSources(req.stateRoot) };
@@ -79,23 +97,42 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
 
   // Reading --cache-from needs nothing from the Dockerfile: it overlaps resolving the base images.
   const importing = req.cacheFrom?.length
-    ? import('./cache-import.js').then((m) => m.importCaches(req.cacheFrom!, { store, snapshots, registry: bases.registryClient, emit, ...(signal ? { signal } : {}) }))
+    ? import('./cache-import.js').then((m) =>
+        m.importCaches(req.cacheFrom!, {
+          store,
+          snapshots,
+          registry: bases.registryClient,
+          emit,
+          ...(signal ? { signal } : {}),
+        }),
+      )
     : Promise.resolve(undefined);
   importing.catch(() => {});
   const plan = await convertDockerfile({
-    file, source, buildArgs: req.buildArgs, ...(req.target ? { target: req.target } : {}),
+    file,
+    source,
+    buildArgs: req.buildArgs,
+    ...(req.target ? { target: req.target } : {}),
     // a full disk while storing a base's manifest or config: say which base
-    resolveImage: (ref, location) => bases.resolve(ref, location).catch((err: unknown) => {
-      throw asEnvironmentError(err, `cannot resolve the base image ${ref}`);
-    }),
+    resolveImage: (ref, location) =>
+      bases.resolve(ref, location).catch((err: unknown) => {
+        throw asEnvironmentError(err, `cannot resolve the base image ${ref}`);
+      }),
     noCache: req.noCache,
     ...(req.noCacheFilter?.length ? { noCacheStages: new Set(req.noCacheFilter) } : {}),
   });
   checkEntitlements(plan.target, req.allow);
   for (const name of req.noCacheFilter ?? []) {
-    if (name !== '*' && !plan.stages.includes(name)) emit({ type: 'warning', time: Date.now(), message: `--no-cache-filter ${name}: no stage of that name is part of this build (stages: ${plan.stages.join(', ')})` });
+    if (name !== '*' && !plan.stages.includes(name))
+      emit({
+        type: 'warning',
+        time: Date.now(),
+        message: `--no-cache-filter ${name}: no stage of that name is part of this build (stages: ${plan.stages.join(', ')})`,
+      });
   }
-  const warnings = plan.warnings.map((w) => (w.location ? `${w.location.file}:${w.location.line}: ${w.message}` : w.message));
+  const warnings = plan.warnings.map((w) =>
+    w.location ? `${w.location.file}:${w.location.line}: ${w.message}` : w.message,
+  );
   for (const message of warnings) emit({ type: 'warning', time: Date.now(), message });
 
   // Context files are checked by stat against the persistent stat cache; misses are explained
@@ -103,34 +140,68 @@ async function buildInState(req: BuildRequest, emit: EventSink, signal: AbortSig
   const statCache = await StatCache.load(paths.root, req.contextDir, hashFileFast);
   const history = new StepHistory({
     index: new StepIndex(stepIndexFile(paths.root, req.contextDir, req.dockerfilePath ?? '-')),
-    cacheDir: paths.cacheRecords, contextDir: req.contextDir, hashes: statCache.hashes, buildArgs: new Set(req.buildArgs.keys()),
+    cacheDir: paths.cacheRecords,
+    contextDir: req.contextDir,
+    hashes: statCache.hashes,
+    buildArgs: new Set(req.buildArgs.keys()),
   });
   const importedCache = await importing;
   await layoutReady;
-  const solver = new Solver({
-    paths, store, snapshots, records, contextDir: req.contextDir, ignore, hashFile: (abs, entry) => statCache.hashFile(abs, entry),
-    fetchBlob: (origin, desc) => bases.fetchBlob(origin, desc), emit, ...(signal ? { signal } : {}),
-    ...(req.secrets ? { secrets: req.secrets } : {}), ...(req.ssh ? { ssh: req.ssh } : {}),
-    ...(importedCache ? { importedCache } : {}),
-  }, { history, noCacheFlag: (v) => (req.noCache ? '--no-cache' : `--no-cache-filter ${v.stage}`) });
+  const solver = new Solver(
+    {
+      paths,
+      store,
+      snapshots,
+      records,
+      contextDir: req.contextDir,
+      ignore,
+      hashFile: (abs, entry) => statCache.hashFile(abs, entry),
+      fetchBlob: (origin, desc) => bases.fetchBlob(origin, desc),
+      emit,
+      ...(signal ? { signal } : {}),
+      ...(req.secrets ? { secrets: req.secrets } : {}),
+      ...(req.ssh ? { ssh: req.ssh } : {}),
+      ...(importedCache ? { importedCache } : {}),
+    },
+    { history, noCacheFlag: (v) => (req.noCache ? '--no-cache' : `--no-cache-filter ${v.stage}`) },
+  );
   const result = await solver.solve(plan.target).finally(() => statCache.save().catch(() => {}));
 
   // Layers are made per encoding an output asks for (src/build/image-layers.ts); the state
   // dir's own layout takes whatever blob a layer has when no output asks for one.
-  const layers = layerProvider({ snapshots, store, variantsDir: join(req.stateRoot, 'blob-variants'), ...(signal ? { signal } : {}) }, result.layers, req.sourceDateEpoch);
+  const layers = layerProvider(
+    { snapshots, store, variantsDir: join(req.stateRoot, 'blob-variants'), ...(signal ? { signal } : {}) },
+    result.layers,
+    req.sourceDateEpoch,
+  );
   // SOURCE_DATE_EPOCH in RFC 3339 without fractions, as BuildKit writes it
-  const created = req.sourceDateEpoch !== undefined ? new Date(req.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : result.createdAt ?? new Date().toISOString();
+  const created =
+    req.sourceDateEpoch !== undefined
+      ? new Date(req.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z')
+      : (result.createdAt ?? new Date().toISOString());
   // The cache goes first: a cache export that fails (a full disk, a registry) must not come
   // after the outputs were put in place, which a failed build never leaves.
   if (req.cacheTo?.length) {
     const { exportCaches } = await import('./cache-export.js');
     await exportCaches(req.cacheTo, {
-      store, snapshots, records, keys: await solver.reachedKeys(), finalLayers: result.layers, registry: bases.registryClient,
-      stateRoot: req.stateRoot, emit, ...(signal ? { signal } : {}),
+      store,
+      snapshots,
+      records,
+      keys: await solver.reachedKeys(),
+      finalLayers: result.layers,
+      registry: bases.registryClient,
+      stateRoot: req.stateRoot,
+      emit,
+      ...(signal ? { signal } : {}),
     });
   }
   const out = await exportOutputs({
-    req, store, emit, layers, image: { ...plan.image, created }, registry: bases.registryClient,
+    req,
+    store,
+    emit,
+    layers,
+    image: { ...plan.image, created },
+    registry: bases.registryClient,
     ...(signal ? { signal } : {}),
   });
   return { manifestDigest: out.manifest.digest, configDigest: out.config.digest, exported: out.exported, warnings };

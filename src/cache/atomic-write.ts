@@ -20,7 +20,11 @@ export interface AtomicWriteOptions {
 }
 
 /** Writes `data` to `target` so a reader sees either the old file or the whole new one, never a part. */
-export async function writeFileAtomic(target: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
   const tmp = tempNameFor(target);
   const fh = await open(tmp, 'w', 0o644);
   try {

@@ -46,8 +46,17 @@ export function parseCacheConfig(bytes: Uint8Array): CacheConfig {
   const layers: Record<string, CacheLayerBlob> = {};
   for (const [id, l] of Object.entries(doc.layers)) {
     if (!SNAPSHOT_ID.test(id)) throw new Error(`malformed snapshot id ${JSON.stringify(id)}`);
-    if (!isObj(l) || typeof l.mediaType !== 'string' || typeof l.digest !== 'string' || !DIGEST.test(l.digest)
-      || typeof l.diffId !== 'string' || !DIGEST.test(l.diffId) || typeof l.size !== 'number' || !Number.isSafeInteger(l.size) || l.size < 0) {
+    if (
+      !isObj(l) ||
+      typeof l.mediaType !== 'string' ||
+      typeof l.digest !== 'string' ||
+      !DIGEST.test(l.digest) ||
+      typeof l.diffId !== 'string' ||
+      !DIGEST.test(l.diffId) ||
+      typeof l.size !== 'number' ||
+      !Number.isSafeInteger(l.size) ||
+      l.size < 0
+    ) {
       throw new Error(`malformed layer entry for ${id}`);
     }
     layers[id] = { mediaType: l.mediaType, digest: l.digest, size: l.size, diffId: l.diffId };
@@ -55,8 +64,13 @@ export function parseCacheConfig(bytes: Uint8Array): CacheConfig {
   const records: CacheConfig['records'] = [];
   for (const r of doc.records) {
     if (!isObj(r) || typeof r.key !== 'string' || !KEY.test(r.key)) throw new Error('a record without a valid key');
-    if (!Array.isArray(r.layers) || !r.layers.every((id) => typeof id === 'string' && SNAPSHOT_ID.test(id))) throw new Error(`record ${r.key}: malformed layers`);
-    if (r.inputTops !== undefined && (!Array.isArray(r.inputTops) || !r.inputTops.every((id) => typeof id === 'string' && (id === '' || SNAPSHOT_ID.test(id))))) {
+    if (!Array.isArray(r.layers) || !r.layers.every((id) => typeof id === 'string' && SNAPSHOT_ID.test(id)))
+      throw new Error(`record ${r.key}: malformed layers`);
+    if (
+      r.inputTops !== undefined &&
+      (!Array.isArray(r.inputTops) ||
+        !r.inputTops.every((id) => typeof id === 'string' && (id === '' || SNAPSHOT_ID.test(id))))
+    ) {
       throw new Error(`record ${r.key}: malformed inputTops`);
     }
     records.push({

@@ -30,7 +30,10 @@ describe('capCheckNeeded', () => {
 
   it('counts space the filesystem lost since the measure as cache growth', async () => {
     const now = Date.now();
-    await writeFile(join(root, 'cache-size.json'), JSON.stringify({ bytes: 1000, free: Number.MAX_SAFE_INTEGER, at: now }));
+    await writeFile(
+      join(root, 'cache-size.json'),
+      JSON.stringify({ bytes: 1000, free: Number.MAX_SAFE_INTEGER, at: now }),
+    );
     expect(capCheckNeeded(root, 1e15, now)).toBe(true);
   });
 

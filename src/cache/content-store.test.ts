@@ -37,7 +37,14 @@ describe('digests', () => {
   it('parseDigest accepts only sha256:<64 lowercase hex>', () => {
     const d = sha256Digest('x');
     expect(parseDigest(d)).toEqual({ algorithm: 'sha256', hex: d.slice(7) });
-    for (const bad of ['sha256:abc', `sha512:${'a'.repeat(64)}`, `sha256:${'A'.repeat(64)}`, `sha256:${'a'.repeat(64)}/../x`, `sha256:../../${'a'.repeat(58)}`, '']) {
+    for (const bad of [
+      'sha256:abc',
+      `sha512:${'a'.repeat(64)}`,
+      `sha256:${'A'.repeat(64)}`,
+      `sha256:${'a'.repeat(64)}/../x`,
+      `sha256:../../${'a'.repeat(58)}`,
+      '',
+    ]) {
       expect(() => parseDigest(bad), bad).toThrow(/malformed digest/);
     }
   });
@@ -54,7 +61,11 @@ describe('ContentStore', () => {
 
   it('init does not overwrite an existing index', async () => {
     await store.init();
-    const d: Descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256Digest('m'), size: 1 };
+    const d: Descriptor = {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: sha256Digest('m'),
+      size: 1,
+    };
     await store.tag('a:1', d);
     const again = new ContentStore(store.root);
     await again.init();
@@ -111,7 +122,9 @@ describe('ContentStore', () => {
       try {
         const pulled = await store.ingest(Readable.from([Buffer.from('downloaded')]));
         expect(sync).toHaveBeenCalledTimes(1);
-        const derived = await store.ingest(Readable.from([Buffer.from('a layer tar')]), undefined, 'layer tar', { durable: false });
+        const derived = await store.ingest(Readable.from([Buffer.from('a layer tar')]), undefined, 'layer tar', {
+          durable: false,
+        });
         expect(sync).toHaveBeenCalledTimes(1);
         expect((await store.read(derived.digest)).toString()).toBe('a layer tar');
         expect(await store.has(pulled.digest)).toBe(true);
@@ -129,7 +142,9 @@ describe('ContentStore', () => {
 
     it('a digest mismatch throws and leaves nothing behind', async () => {
       const expected = sha256Digest('what we wanted');
-      const err = await rejection(store.ingest(Readable.from([Buffer.from('what we got')]), { digest: expected }, 'layer 3'));
+      const err = await rejection(
+        store.ingest(Readable.from([Buffer.from('what we got')]), { digest: expected }, 'layer 3'),
+      );
       expect(err).toBeInstanceOf(DigestMismatchError);
       const e = err as DigestMismatchError;
       expect(e.expected).toBe(expected);
@@ -179,8 +194,17 @@ describe('ContentStore', () => {
   });
 
   describe('tags', () => {
-    const m1: Descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256Digest('m1'), size: 10, annotations: { keep: 'me' } };
-    const m2: Descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256Digest('m2'), size: 20 };
+    const m1: Descriptor = {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: sha256Digest('m1'),
+      size: 10,
+      annotations: { keep: 'me' },
+    };
+    const m2: Descriptor = {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: sha256Digest('m2'),
+      size: 20,
+    };
 
     it('resolveTag is undefined for an unknown name', async () => {
       expect(await store.resolveTag('nope')).toBeUndefined();
@@ -201,7 +225,9 @@ describe('ContentStore', () => {
       expect((await store.resolveTag('app:1'))?.digest).toBe(m2.digest);
       expect((await store.resolveTag('app:2'))?.digest).toBe(m1.digest);
       const index = await store.readIndex();
-      expect(index.manifests.map((d) => [d.annotations?.['org.opencontainers.image.ref.name'], d.digest as Digest])).toEqual([
+      expect(
+        index.manifests.map((d) => [d.annotations?.['org.opencontainers.image.ref.name'], d.digest as Digest]),
+      ).toEqual([
         ['app:2', m1.digest],
         ['app:1', m2.digest],
       ]);

@@ -12,7 +12,11 @@ import type { Descriptor, Digest, ImageIndex } from '../image/types.js';
 import { MediaType } from '../image/types.js';
 
 export class DigestMismatchError extends Error {
-  constructor(readonly expected: string, readonly actual: string, readonly what: string) {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+    readonly what: string,
+  ) {
     super(`${what}: digest mismatch: expected ${expected}, got ${actual}`);
   }
 }
@@ -66,7 +70,11 @@ export class ContentStore {
       const layout = join(this.root, 'oci-layout');
       if (!(await exists(layout))) await writeFileAtomic(layout, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
       const index = join(this.root, 'index.json');
-      if (!(await exists(index))) await writeFileAtomic(index, JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
+      if (!(await exists(index)))
+        await writeFileAtomic(
+          index,
+          JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }),
+        );
     })();
     return this.ready;
   }
@@ -111,7 +119,12 @@ export class ContentStore {
    * its digest (and size, if given) match; otherwise a DigestMismatchError is thrown and nothing
    * is left behind.
    */
-  async ingest(source: Readable, expected?: { digest?: string; size?: number }, what = 'blob', opts: IngestOptions = {}): Promise<{ digest: Digest; size: number }> {
+  async ingest(
+    source: Readable,
+    expected?: { digest?: string; size?: number },
+    what = 'blob',
+    opts: IngestOptions = {},
+  ): Promise<{ digest: Digest; size: number }> {
     await this.init();
     if (expected?.digest && (await this.has(expected.digest))) {
       source.resume();
@@ -160,9 +173,17 @@ export class ContentStore {
    * builds tagging at once both land; an unchanged tag is not rewritten (no-op rebuilds write nothing).
    */
   async tag(name: string, manifest: Descriptor): Promise<void> {
-    const entry: Descriptor = { ...manifest, annotations: { ...(manifest.annotations ?? {}), 'org.opencontainers.image.ref.name': name } };
+    const entry: Descriptor = {
+      ...manifest,
+      annotations: { ...(manifest.annotations ?? {}), 'org.opencontainers.image.ref.name': name },
+    };
     const same = (d: Descriptor | undefined): boolean => JSON.stringify(d) === JSON.stringify(entry);
-    if (same((await this.readIndex()).manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === name))) return;
+    if (
+      same(
+        (await this.readIndex()).manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === name),
+      )
+    )
+      return;
     await withFileMutex(join(this.ingestDir, 'index.lock'), async () => {
       const index = await this.readIndex();
       const kept = index.manifests.filter((d) => d.annotations?.['org.opencontainers.image.ref.name'] !== name);

@@ -4,7 +4,13 @@ import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../errors.js';
 import { IgnoreMatcher } from '../frontend/dockerignore.js';
-import { contextRelative, selectContext, splitParents, type ContextSelection, type SelectOptions } from './context-source.js';
+import {
+  contextRelative,
+  selectContext,
+  splitParents,
+  type ContextSelection,
+  type SelectOptions,
+} from './context-source.js';
 
 const none: SelectOptions = { isIgnored: () => false };
 
@@ -100,7 +106,9 @@ describe('selectContext: what is selected', () => {
 
   it('normalises the pattern to a context-relative path', async () => {
     expect(rels(await selectContext(ctx, ['/src/../a.txt'], none))).toEqual([['a.txt']]);
-    expect(rels(await selectContext(ctx, ['./src/sub/'], none))).toEqual([['src/sub', 'src/sub/c.ts', 'src/sub/notes.md']]);
+    expect(rels(await selectContext(ctx, ['./src/sub/'], none))).toEqual([
+      ['src/sub', 'src/sub/c.ts', 'src/sub/notes.md'],
+    ]);
   });
 
   it('a directory is walked with children sorted, parents before children', async () => {
@@ -115,8 +123,21 @@ describe('selectContext: what is selected', () => {
     const sel = await selectContext(ctx, ['.'], none);
     expect(sel.sources[0]!.matches[0]!.root.rel).toBe('');
     expect(rels(sel)[0]).toEqual([
-      '', 'README.md', 'a.txt', 'b.txt', 'lib', 'lib/x.txt', 'pkg', 'pkg/x.txt', 'pkg/y.txt',
-      'src', 'src/a.ts', 'src/sub', 'src/sub/c.ts', 'src/sub/notes.md', 'src/z.ts',
+      '',
+      'README.md',
+      'a.txt',
+      'b.txt',
+      'lib',
+      'lib/x.txt',
+      'pkg',
+      'pkg/x.txt',
+      'pkg/y.txt',
+      'src',
+      'src/a.ts',
+      'src/sub',
+      'src/sub/c.ts',
+      'src/sub/notes.md',
+      'src/z.ts',
     ]);
   });
 
@@ -206,7 +227,13 @@ describe('selectContext: what is selected', () => {
     const dir = sel.sources[1]!.matches[0]!;
     expect(dir.name).toBe('srclink');
     expect(dir.root).toMatchObject({ rel: 'src', type: 'dir' });
-    expect(dir.children.map((c) => c.rel)).toEqual(['src/a.ts', 'src/sub', 'src/sub/c.ts', 'src/sub/notes.md', 'src/z.ts']);
+    expect(dir.children.map((c) => c.rel)).toEqual([
+      'src/a.ts',
+      'src/sub',
+      'src/sub/c.ts',
+      'src/sub/notes.md',
+      'src/z.ts',
+    ]);
     // an absolute target and `..` stay inside the context
     expect(sel.sources[2]!.matches[0]!.root.rel).toBe('a.txt');
   });
@@ -244,7 +271,12 @@ describe('selectContext: what is selected', () => {
   it('records mode, owner and link count', async () => {
     await chmod(join(ctx, 'a.txt'), 0o4751);
     const sel = await selectContext(ctx, ['a.txt'], none);
-    expect(sel.sources[0]!.matches[0]!.root).toMatchObject({ mode: 0o4751, uid: process.getuid!(), gid: process.getgid!(), nlink: 1 });
+    expect(sel.sources[0]!.matches[0]!.root).toMatchObject({
+      mode: 0o4751,
+      uid: process.getuid!(),
+      gid: process.getgid!(),
+      nlink: 1,
+    });
   });
 });
 
@@ -265,7 +297,18 @@ describe('selectContext: .dockerignore and --exclude', () => {
 
   it('ignored files and skippable dirs are left out of a walk', async () => {
     const sel = await selectContext(ctx, ['.'], ignoring(['*.log', 'build']));
-    expect(rels(sel)[0]).toEqual(['', 'app.js', 'docs', 'docs/a.md', 'docs/b.txt', 'docs/sub', 'docs/sub/c.md', 'secret', 'secret/keep.txt', 'secret/other.txt']);
+    expect(rels(sel)[0]).toEqual([
+      '',
+      'app.js',
+      'docs',
+      'docs/a.md',
+      'docs/b.txt',
+      'docs/sub',
+      'docs/sub/c.md',
+      'secret',
+      'secret/keep.txt',
+      'secret/other.txt',
+    ]);
   });
 
   it('an ignored dir holding a re-included file appears, with only that file, when canSkipDir says no', async () => {
@@ -284,7 +327,10 @@ describe('selectContext: .dockerignore and --exclude', () => {
   });
 
   it('an ignored dir with nothing re-included does not appear even when walked', async () => {
-    const sel = await selectContext(ctx, ['.'], { isIgnored: (r) => r === 'build' || r.startsWith('build/'), canSkipDir: () => false });
+    const sel = await selectContext(ctx, ['.'], {
+      isIgnored: (r) => r === 'build' || r.startsWith('build/'),
+      canSkipDir: () => false,
+    });
     expect(rels(sel)[0]!.filter((r) => r.startsWith('build'))).toEqual([]);
   });
 
@@ -315,17 +361,34 @@ describe('selectContext: .dockerignore and --exclude', () => {
     expect(rels(sel)).toEqual([['docs', 'docs/b.txt', 'docs/sub', 'docs/sub/c.md']]);
     const sel2 = await selectContext(ctx, ['docs'], { ...none, exclude: excluding(['sub']) });
     expect(rels(sel2)).toEqual([['docs', 'docs/a.md', 'docs/b.txt']]);
-    const sel3 = await selectContext(ctx, ['.'], { ...none, exclude: excluding(['docs/sub/*.md', 'build', 'secret', '*.log']) });
+    const sel3 = await selectContext(ctx, ['.'], {
+      ...none,
+      exclude: excluding(['docs/sub/*.md', 'build', 'secret', '*.log']),
+    });
     expect(rels(sel3)[0]).toEqual(['', 'app.js', 'docs', 'docs/a.md', 'docs/b.txt', 'docs/sub']);
   });
 
   it('--exclude patterns are patternmatcher patterns: ** crosses directories, ! re-includes', async () => {
     const sel = await selectContext(ctx, ['.'], { ...none, exclude: excluding(['**/*.md']) });
     expect(rels(sel)[0]).toEqual([
-      '', 'app.js', 'build', 'build/deep', 'build/deep/x.o', 'build/out.bin', 'debug.log',
-      'docs', 'docs/b.txt', 'docs/sub', 'secret', 'secret/keep.txt', 'secret/other.txt',
+      '',
+      'app.js',
+      'build',
+      'build/deep',
+      'build/deep/x.o',
+      'build/out.bin',
+      'debug.log',
+      'docs',
+      'docs/b.txt',
+      'docs/sub',
+      'secret',
+      'secret/keep.txt',
+      'secret/other.txt',
     ]);
-    const sel2 = await selectContext(ctx, ['.'], { ...none, exclude: excluding(['docs', '!docs/sub/c.md', 'build', 'secret', '*.log']) });
+    const sel2 = await selectContext(ctx, ['.'], {
+      ...none,
+      exclude: excluding(['docs', '!docs/sub/c.md', 'build', 'secret', '*.log']),
+    });
     // docs itself is excluded but reappears as the parent of the re-included file
     expect(rels(sel2)[0]).toEqual(['', 'app.js', 'docs', 'docs/sub', 'docs/sub/c.md']);
   });
@@ -377,7 +440,9 @@ describe('selectContext: --parents', () => {
   });
 
   it('the pivot drops the directories above it; a selected directory comes whole', async () => {
-    expect(rels(await selectContext(ctx, ['./x/./y/*.txt'], { ...none, parents }))).toEqual([['x', 'x/y', 'x/y/a.txt', 'x/y/b.txt']]);
+    expect(rels(await selectContext(ctx, ['./x/./y/*.txt'], { ...none, parents }))).toEqual([
+      ['x', 'x/y', 'x/y/a.txt', 'x/y/b.txt'],
+    ]);
     expect(rels(await selectContext(ctx, ['/test/a/b/./c/d'], { ...none, parents }))).toEqual([
       ['test/a/b', 'test/a/b/c', 'test/a/b/c/d', 'test/a/b/c/d/e', 'test/a/b/c/d/e/bay', 'test/a/b/c/d/foo'],
     ]);
@@ -385,7 +450,13 @@ describe('selectContext: --parents', () => {
 
   it('** crosses directories and a wildcard base selects several bases', async () => {
     expect(rels(await selectContext(ctx, ['./src/**/*.txt'], { ...none, parents }))[0]).toEqual([
-      '', 'src', 'src/a.txt', 'src/x', 'src/x/b.txt', 'src/x/y', 'src/x/y/c.txt',
+      '',
+      'src',
+      'src/a.txt',
+      'src/x',
+      'src/x/b.txt',
+      'src/x/y',
+      'src/x/y/c.txt',
     ]);
     expect(rels(await selectContext(ctx, ['/test/a/b*/./c/**/e'], { ...none, parents }))).toEqual([
       ['test/a/b', 'test/a/b/c', 'test/a/b/c/d', 'test/a/b/c/d/e', 'test/a/b/c/d/e/bay'],
@@ -404,7 +475,8 @@ describe('selectContext: the digest', () => {
     await writeTree(ctx, { 'app/main.js': 'main', 'app/lib/util.js': 'util', 'other.txt': 'other', 'top.txt': 'top' });
     await symlink('main.js', join(ctx, 'app', 'entry'));
   });
-  const digest = async (patterns = ['app', 'top.txt'], opts: SelectOptions = none) => (await selectContext(ctx, patterns, opts)).digest;
+  const digest = async (patterns = ['app', 'top.txt'], opts: SelectOptions = none) =>
+    (await selectContext(ctx, patterns, opts)).digest;
 
   it('is a sha256 digest and repeatable', async () => {
     const d = await digest();

@@ -73,7 +73,19 @@ export interface SelectOptions {
 
 function toEntry(rel: string, st: Stats): ContextEntry {
   const type: EntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
-  return { rel, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, dev: st.dev, ino: st.ino, nlink: st.nlink, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+  return {
+    rel,
+    type,
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    size: st.size,
+    dev: st.dev,
+    ino: st.ino,
+    nlink: st.nlink,
+    mtimeMs: st.mtimeMs,
+    ctimeMs: st.ctimeMs,
+  };
 }
 
 /** Normalises a COPY source to a path relative to the context root; `..` cannot climb out. */
@@ -99,7 +111,14 @@ interface WalkFilter {
  * filter. A directory that is itself dropped still appears, right before its children, when
  * something under it is kept (a `!` re-include, or a --parents match deeper down).
  */
-async function walk(root: string, dirRel: string, sourceRel: string, opts: SelectOptions, filter: WalkFilter, out: ContextEntry[]): Promise<void> {
+async function walk(
+  root: string,
+  dirRel: string,
+  sourceRel: string,
+  opts: SelectOptions,
+  filter: WalkFilter,
+  out: ContextEntry[],
+): Promise<void> {
   // Synchronous: a no-op rebuild of a large context is thousands of lstats of a few
   // microseconds each, where thread-pool round trips (even a directory's worth at once) cost
   // more than the calls. The walk visits entries, and recurses, in sorted order.
@@ -155,7 +174,12 @@ function relativeTo(root: string, host: string): string {
  * A matched source as COPY uses it: symlinks on the way and the match itself are followed the
  * way the container would (inside the root, never out of it); the match keeps its own name.
  */
-async function followMatch(root: string, rel: string, pattern: string, opts: SelectOptions): Promise<{ name: string; entry: ContextEntry }> {
+async function followMatch(
+  root: string,
+  rel: string,
+  pattern: string,
+  opts: SelectOptions,
+): Promise<{ name: string; entry: ContextEntry }> {
   const name = posix.basename(rel);
   const host = await resolveSource(root, '/' + rel, true, pattern);
   let st: Stats;
@@ -175,7 +199,9 @@ async function resolveSource(root: string, path: string, followLast: boolean, pa
   try {
     return await resolveInRoot(root, path, followLast);
   } catch (err) {
-    throw new UserError(`"${pattern}": ${err instanceof Error ? err.message : String(err)}`, { hint: 'a symbolic link in the source path points back at itself; fix or remove it' });
+    throw new UserError(`"${pattern}": ${err instanceof Error ? err.message : String(err)}`, {
+      hint: 'a symbolic link in the source path points back at itself; fix or remove it',
+    });
   }
 }
 
@@ -245,7 +271,10 @@ export function splitParents(source: string): { base: string; include: string } 
 }
 
 function notFound(pattern: string, where?: string): UserError {
-  if (where) return new UserError(`"${pattern}" not found in ${where}`, { hint: `paths are looked up in ${where}'s filesystem, from its root` });
+  if (where)
+    return new UserError(`"${pattern}" not found in ${where}`, {
+      hint: `paths are looked up in ${where}'s filesystem, from its root`,
+    });
   return new UserError(`"${pattern}" not found in the build context or excluded by .dockerignore`, {
     hint: 'paths in COPY/ADD are relative to the build context; check the path and your .dockerignore',
   });
@@ -290,7 +319,11 @@ export function contextReadError(err: unknown): unknown {
 }
 
 /** Selects what COPY's sources name in the context (or a stage's rootfs) and hashes exactly that. */
-export async function selectContext(contextDir: string, patterns: string[], opts: SelectOptions): Promise<ContextSelection> {
+export async function selectContext(
+  contextDir: string,
+  patterns: string[],
+  opts: SelectOptions,
+): Promise<ContextSelection> {
   const sources: ContextSelection['sources'] = [];
   for (const pattern of patterns) sources.push({ pattern, matches: await selectOne(contextDir, pattern, opts) });
   const hashFile = opts.hashFile ?? ((abs: string) => hashFileFast(abs));
@@ -313,7 +346,9 @@ export async function selectContext(contextDir: string, patterns: string[], opts
     for (const m of s.matches) {
       h.update(`match ${m.name}\n`);
       for (const e of [m.root, ...m.children]) {
-        h.update(`${e.rel}\0${e.type}\0${e.mode.toString(8)}\0${e.uid}:${e.gid}\0${e.linkTarget ?? ''}\0${contentHashes.get(e.rel) ?? ''}\n`);
+        h.update(
+          `${e.rel}\0${e.type}\0${e.mode.toString(8)}\0${e.uid}:${e.gid}\0${e.linkTarget ?? ''}\0${contentHashes.get(e.rel) ?? ''}\n`,
+        );
       }
     }
   }

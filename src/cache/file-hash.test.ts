@@ -36,7 +36,10 @@ describe('hashFileFast: a FIFO where a file was', () => {
     const fifo = join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
     const settled = await Promise.race([
-      hashFileFast(fifo).then(() => 'settled', () => 'settled'),
+      hashFileFast(fifo).then(
+        () => 'settled',
+        () => 'settled',
+      ),
       new Promise((r) => setTimeout(() => r('hung'), 2000)),
     ]);
     expect(settled).toBe('settled');

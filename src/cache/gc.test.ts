@@ -19,7 +19,12 @@ async function snapshot(id: string, kb: number): Promise<string> {
   await mkdir(join(parts.snapshots.fsDir(id)), { recursive: true });
   await writeFile(join(parts.snapshots.fsDir(id), 'data'), Buffer.alloc(kb * 1024, id));
   const blob = await parts.store.put(`blob of ${id}`, MediaType.ociLayerTar);
-  await parts.snapshots.writeBlob(id, { digest: blob.digest, diffId: blob.digest, size: blob.size, mediaType: blob.mediaType });
+  await parts.snapshots.writeBlob(id, {
+    digest: blob.digest,
+    diffId: blob.digest,
+    size: blob.size,
+    mediaType: blob.mediaType,
+  });
   return blob.digest;
 }
 async function record(name: string, layers: string[], ageMs: number): Promise<string> {
@@ -33,7 +38,12 @@ async function record(name: string, layers: string[], ageMs: number): Promise<st
 beforeEach(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'tsbuild-gc-'));
   const paths = new StatePaths(tmp);
-  parts = { paths, store: new ContentStore(paths.content), snapshots: new SnapshotStore(paths.snapshots), records: new CacheRecords(paths.cacheRecords) };
+  parts = {
+    paths,
+    store: new ContentStore(paths.content),
+    snapshots: new SnapshotStore(paths.snapshots),
+    records: new CacheRecords(paths.cacheRecords),
+  };
   await parts.store.init();
   await parts.snapshots.init();
 });
@@ -50,7 +60,14 @@ describe('prune', () => {
     const recent = await record('new', ['lbase', 'snew'], 0);
     // a tagged image uses snew's blob
     const config = await parts.store.put('{}', MediaType.ociConfig);
-    const manifest = await parts.store.put(JSON.stringify({ schemaVersion: 2, config, layers: [{ mediaType: MediaType.ociLayerTar, digest: newBlob, size: 1 }] }), MediaType.ociManifest);
+    const manifest = await parts.store.put(
+      JSON.stringify({
+        schemaVersion: 2,
+        config,
+        layers: [{ mediaType: MediaType.ociLayerTar, digest: newBlob, size: 1 }],
+      }),
+      MediaType.ociManifest,
+    );
     await parts.store.tag('app:1', manifest);
     const stray = await parts.store.put('stray manifest', MediaType.ociManifest);
 
@@ -131,8 +148,12 @@ describe('blob notes (registry mount hints, re-encoded blob records)', () => {
     await writeFile(join(sources, kept.digest.slice(7)), JSON.stringify(['r/a']));
     await writeFile(join(sources, gone.slice(7)), JSON.stringify(['r/a']));
     await writeFile(join(variants, 'x-gzip-9.json'), JSON.stringify({ digest: kept.digest }));
-    await writeFile(join(variants, 'snapshot-s1-epoch-1-gzip-default.json'), JSON.stringify({ descriptor: { digest: gone } }));
-    const row = () => diskUsage(parts).then((rows) => rows.find((r) => r.kind === 'registry mount hints and blob encodings'));
+    await writeFile(
+      join(variants, 'snapshot-s1-epoch-1-gzip-default.json'),
+      JSON.stringify({ descriptor: { digest: gone } }),
+    );
+    const row = () =>
+      diskUsage(parts).then((rows) => rows.find((r) => r.kind === 'registry mount hints and blob encodings'));
     expect(await row()).toMatchObject({ items: 4, reclaimable: true });
     await prune(parts);
     expect((await readdir(sources)).sort()).toEqual([kept.digest.slice(7)]);

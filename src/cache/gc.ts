@@ -53,7 +53,12 @@ interface Inventory {
 }
 
 /** Every blob an image needs (manifests, configs, nested indexes, and layers unless told not to). */
-async function imageBlobs(store: ContentStore, roots: Descriptor[], withLayers: boolean, out = new Set<string>()): Promise<Set<string>> {
+async function imageBlobs(
+  store: ContentStore,
+  roots: Descriptor[],
+  withLayers: boolean,
+  out = new Set<string>(),
+): Promise<Set<string>> {
   const visit = async (d: Descriptor, depth: number): Promise<void> => {
     if (out.has(d.digest) || depth > 4) return;
     out.add(d.digest);
@@ -86,7 +91,8 @@ async function pinnedBaseBlobs(store: ContentStore, stateRoot: string): Promise<
   const roots: Descriptor[] = [];
   for (const n of await readdir(dir).catch(() => [] as string[])) {
     const digest = readJsonSync<{ digest?: string }>(join(dir, n))?.digest;
-    if (digest && /^sha256:[a-f0-9]{64}$/.test(digest)) roots.push({ mediaType: '', digest: digest as Descriptor['digest'], size: 0 });
+    if (digest && /^sha256:[a-f0-9]{64}$/.test(digest))
+      roots.push({ mediaType: '', digest: digest as Descriptor['digest'], size: 0 });
   }
   return imageBlobs(store, roots, false);
 }
@@ -177,7 +183,9 @@ async function inventory(parts: StateParts): Promise<Inventory> {
   const refCount = new Map<string, number>();
   const encodingsOf = new Map<string, string[]>();
   for (const id of ids) {
-    const rec = readJsonSync<import('../snapshot/snapshot-store.js').LayerBlobRecord>(join(snapshots.dir(id), 'layer.json'));
+    const rec = readJsonSync<import('../snapshot/snapshot-store.js').LayerBlobRecord>(
+      join(snapshots.dir(id), 'layer.json'),
+    );
     const digests = rec ? [rec.digest, ...(rec.variants ?? []).map((v) => v.digest)] : [];
     encodingsOf.set(id, digests);
     for (const d of digests) refCount.set(d, (refCount.get(d) ?? 0) + 1);
@@ -189,7 +197,7 @@ async function inventory(parts: StateParts): Promise<Inventory> {
     infos.push({
       id,
       bytes: await snapshotBytes(snapshots, id),
-      lastUsed: u ? u.lastUsed : statSync(snapshots.dir(id), { throwIfNoEntry: false })?.mtimeMs ?? 0,
+      lastUsed: u ? u.lastUsed : (statSync(snapshots.dir(id), { throwIfNoEntry: false })?.mtimeMs ?? 0),
       height: u?.height ?? 0,
       blobs: own.map((d) => ({ digest: d, size: blobBytes.get(d)! })),
     });
@@ -198,8 +206,14 @@ async function inventory(parts: StateParts): Promise<Inventory> {
   const taggedBytes = blobs.filter((b) => tagged.has(b.digest)).reduce((n, b) => n + b.size, 0);
   const pinnedOnly = blobs.filter((b) => pinned.has(b.digest) && !tagged.has(b.digest) && !refCount.has(b.digest));
   return {
-    snapshots: infos, records: recs, tagged, taggedBytes, unreferenced, blobBytes,
-    pinnedBytes: pinnedOnly.reduce((n, b) => n + b.size, 0), pinnedCount: pinnedOnly.length,
+    snapshots: infos,
+    records: recs,
+    tagged,
+    taggedBytes,
+    unreferenced,
+    blobBytes,
+    pinnedBytes: pinnedOnly.reduce((n, b) => n + b.size, 0),
+    pinnedCount: pinnedOnly.length,
   };
 }
 
@@ -227,26 +241,59 @@ export async function diskUsage(parts: StateParts): Promise<UsageRow[]> {
   const cacheDir = parts.paths.cacheRecords;
   const recordBytes = inv.records.reduce((n, r) => n + r.bytes, 0);
   const [history, files, statCaches, mounts, downloads, tmp, ...others] = await Promise.all([
-    dirUsage(join(cacheDir, 'steps')), dirUsage(join(cacheDir, 'files')), dirUsage(join(cacheDir, 'stat')),
-    dirUsage(parts.paths.cacheMounts), dirUsage(join(parts.paths.root, 'sources', 'http')), dirUsage(parts.paths.tmpRoot),
+    dirUsage(join(cacheDir, 'steps')),
+    dirUsage(join(cacheDir, 'files')),
+    dirUsage(join(cacheDir, 'stat')),
+    dirUsage(parts.paths.cacheMounts),
+    dirUsage(join(parts.paths.root, 'sources', 'http')),
+    dirUsage(parts.paths.tmpRoot),
     ...['blob-sources', 'blob-variants', 'resolved-tags', 'locks'].map((d) => dirUsage(join(parts.paths.root, d))),
   ]);
-  const [sources, variants, ...pins] = others as [{ items: number; bytes: number }, { items: number; bytes: number }, ...{ items: number; bytes: number }[]];
+  const [sources, variants, ...pins] = others as [
+    { items: number; bytes: number },
+    { items: number; bytes: number },
+    ...{ items: number; bytes: number }[],
+  ];
   return [
     { kind: 'step layers (snapshots)', items: steps.length, bytes: sum(steps), reclaimable: true },
     { kind: 'base image layers (snapshots)', items: bases.length, bytes: sum(bases), reclaimable: true },
-    { kind: 'layer blobs (cache)', items: layerBlobs.length, bytes: layerBlobs.reduce((n, b) => n + b.size, 0), reclaimable: true },
-    { kind: 'unreferenced blobs', items: inv.unreferenced.length, bytes: inv.unreferenced.reduce((n, b) => n + b.size, 0), reclaimable: true },
+    {
+      kind: 'layer blobs (cache)',
+      items: layerBlobs.length,
+      bytes: layerBlobs.reduce((n, b) => n + b.size, 0),
+      reclaimable: true,
+    },
+    {
+      kind: 'unreferenced blobs',
+      items: inv.unreferenced.length,
+      bytes: inv.unreferenced.reduce((n, b) => n + b.size, 0),
+      reclaimable: true,
+    },
     { kind: 'tagged images (blobs)', items: inv.tagged.size, bytes: inv.taggedBytes, reclaimable: false },
     { kind: 'base image manifests and configs', items: inv.pinnedCount, bytes: inv.pinnedBytes, reclaimable: false },
     { kind: 'cache records', items: inv.records.length, bytes: recordBytes, reclaimable: true },
-    { kind: 'step history and file lists', items: history.items + files.items, bytes: history.bytes + files.bytes, reclaimable: true },
+    {
+      kind: 'step history and file lists',
+      items: history.items + files.items,
+      bytes: history.bytes + files.bytes,
+      reclaimable: true,
+    },
     { kind: 'stat caches', items: statCaches.items, bytes: statCaches.bytes, reclaimable: true },
     { kind: 'RUN cache mounts', items: mounts.items, bytes: mounts.bytes, reclaimable: true },
     { kind: 'ADD downloads (http cache)', items: downloads.items, bytes: downloads.bytes, reclaimable: true },
     { kind: 'temporary (running builds)', items: tmp.items, bytes: tmp.bytes, reclaimable: false },
-    { kind: 'registry mount hints and blob encodings', items: sources.items + variants.items, bytes: sources.bytes + variants.bytes, reclaimable: true },
-    { kind: 'base image tag pins and locks', items: pins.reduce((n, o) => n + o.items, 0), bytes: pins.reduce((n, o) => n + o.bytes, 0), reclaimable: false },
+    {
+      kind: 'registry mount hints and blob encodings',
+      items: sources.items + variants.items,
+      bytes: sources.bytes + variants.bytes,
+      reclaimable: true,
+    },
+    {
+      kind: 'base image tag pins and locks',
+      items: pins.reduce((n, o) => n + o.items, 0),
+      bytes: pins.reduce((n, o) => n + o.bytes, 0),
+      reclaimable: false,
+    },
   ];
 }
 
@@ -269,7 +316,10 @@ export interface PruneReport {
 
 /** The size GC counts against a cap: everything but tagged images and running builds' scratch. */
 function cacheBytes(inv: Inventory): number {
-  return inv.snapshots.reduce((n, s) => n + s.bytes + s.blobs.reduce((m, b) => m + b.size, 0), 0) + inv.unreferenced.reduce((n, b) => n + b.size, 0);
+  return (
+    inv.snapshots.reduce((n, s) => n + s.bytes + s.blobs.reduce((m, b) => m + b.size, 0), 0) +
+    inv.unreferenced.reduce((n, b) => n + b.size, 0)
+  );
 }
 
 export async function cacheSize(parts: StateParts): Promise<number> {
@@ -309,7 +359,7 @@ export async function prune(parts: StateParts, opts: PruneOptions = {}): Promise
     evicted.add(s.id);
   }
 
-  const present = new Set((await snapshots.list()));
+  const present = new Set(await snapshots.list());
   for (const r of inv.records) {
     if (r.record.layers.every((id) => present.has(id)) && !opts.all) continue;
     await records.remove(r.record.key);

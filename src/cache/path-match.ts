@@ -18,7 +18,9 @@ export function hasWildcard(pattern: string): boolean {
 
 export class BadPatternError extends UserError {
   constructor(pattern: string) {
-    super(`syntax error in pattern "${pattern}"`, { hint: 'check the [...] classes (no empty class, ranges low-high) and escape a trailing \\' });
+    super(`syntax error in pattern "${pattern}"`, {
+      hint: 'check the [...] classes (no empty class, ranges low-high) and escape a trailing \\',
+    });
   }
 }
 

@@ -26,27 +26,30 @@ describe('secretsDir', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it.skipIf(!shmIsTmpfs())('uses /dev/shm when the runtime dir is on a disk, and not a dir someone else put there', async () => {
-    process.env.TSBUILD_RUNTIME_DIR = join(dir, 'run');
-    const squatted = new StatePaths(join(dir, 'state-a'));
-    await symlink(dir, squatted.shmTmpRoot);
-    try {
-      expect(await isOwnPrivateDir(squatted.shmTmpRoot)).toBe(false);
-      const fallback = await secretsDir(squatted);
-      expect(fallback).toEqual({ dir: squatted.tmp, memory: false });
-    } finally {
-      await rm(squatted.shmTmpRoot, { force: true });
-    }
+  it.skipIf(!shmIsTmpfs())(
+    'uses /dev/shm when the runtime dir is on a disk, and not a dir someone else put there',
+    async () => {
+      process.env.TSBUILD_RUNTIME_DIR = join(dir, 'run');
+      const squatted = new StatePaths(join(dir, 'state-a'));
+      await symlink(dir, squatted.shmTmpRoot);
+      try {
+        expect(await isOwnPrivateDir(squatted.shmTmpRoot)).toBe(false);
+        const fallback = await secretsDir(squatted);
+        expect(fallback).toEqual({ dir: squatted.tmp, memory: false });
+      } finally {
+        await rm(squatted.shmTmpRoot, { force: true });
+      }
 
-    const paths = new StatePaths(join(dir, 'state-b'));
-    try {
-      const chosen = await secretsDir(paths);
-      if (!(await isMemoryBacked(paths.runtimeTmp))) expect(chosen).toEqual({ dir: paths.shmTmp, memory: true });
-      expect(await isOwnPrivateDir(paths.shmTmpRoot)).toBe(true);
-    } finally {
-      await rm(paths.shmTmpRoot, { recursive: true, force: true });
-    }
-  });
+      const paths = new StatePaths(join(dir, 'state-b'));
+      try {
+        const chosen = await secretsDir(paths);
+        if (!(await isMemoryBacked(paths.runtimeTmp))) expect(chosen).toEqual({ dir: paths.shmTmp, memory: true });
+        expect(await isOwnPrivateDir(paths.shmTmpRoot)).toBe(true);
+      } finally {
+        await rm(paths.shmTmpRoot, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('tells a private dir from an open one', async () => {
     await mkdir(join(dir, 'open'), { mode: 0o755 });

@@ -15,7 +15,9 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 /** The T flag as lsattr shows it, or undefined where the filesystem has no such flags. */
 function topFlag(path: string): boolean | undefined {
   try {
-    const attrs = execFileSync('lsattr', ['-d', path], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().split(' ')[0]!;
+    const attrs = execFileSync('lsattr', ['-d', path], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .split(' ')[0]!;
     return attrs.includes('T');
   } catch {
     return undefined;

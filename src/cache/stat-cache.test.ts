@@ -38,11 +38,25 @@ afterEach(async () => {
 
 describe('stat cache encoding', () => {
   it('round-trips entries', () => {
-    const m = new Map([['a/b.txt', { dev: 2049, ino: 123456789, size: 10, mtimeMs: 1700000000123.456, ctimeMs: 1700000000999.5, hash: '00ff00ff00ff00ff' }]]);
+    const m = new Map([
+      [
+        'a/b.txt',
+        {
+          dev: 2049,
+          ino: 123456789,
+          size: 10,
+          mtimeMs: 1700000000123.456,
+          ctimeMs: 1700000000999.5,
+          hash: '00ff00ff00ff00ff',
+        },
+      ],
+    ]);
     expect(decodeStatCache(encodeStatCache(m))).toEqual(m);
   });
   it('ignores a torn or foreign file', () => {
-    const buf = encodeStatCache(new Map([['x', { dev: 1, ino: 2, size: 3, mtimeMs: 4, ctimeMs: 5, hash: '0123456789abcdef' }]]));
+    const buf = encodeStatCache(
+      new Map([['x', { dev: 1, ino: 2, size: 3, mtimeMs: 4, ctimeMs: 5, hash: '0123456789abcdef' }]]),
+    );
     expect(decodeStatCache(buf.subarray(0, buf.length - 3)).size).toBe(0);
     const flipped = Buffer.from(buf);
     flipped[20] ^= 1;

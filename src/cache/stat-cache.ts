@@ -61,7 +61,14 @@ export function decodeStatCache(buf: Buffer): Map<string, Entry> {
   const out = new Map<string, Entry>();
   if (buf.length < 20 || !buf.subarray(0, 8).equals(MAGIC)) return out;
   const body = buf.subarray(0, buf.length - 8);
-  if (!createHash('sha256').update(body).digest().subarray(0, 8).equals(buf.subarray(buf.length - 8))) return out;
+  if (
+    !createHash('sha256')
+      .update(body)
+      .digest()
+      .subarray(0, 8)
+      .equals(buf.subarray(buf.length - 8))
+  )
+    return out;
   const count = body.readUInt32LE(8);
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   let o = 12;
@@ -103,7 +110,12 @@ export class StatCache {
     private readonly racyMs: number,
   ) {}
 
-  static async load(stateRoot: string, contextDir: string, hashContent: (abs: string) => Promise<string>, opts: { racyMs?: number } = {}): Promise<StatCache> {
+  static async load(
+    stateRoot: string,
+    contextDir: string,
+    hashContent: (abs: string) => Promise<string>,
+    opts: { racyMs?: number } = {},
+  ): Promise<StatCache> {
     const c = new StatCache(statCacheFile(stateRoot, contextDir), contextDir, hashContent, opts.racyMs ?? RACY_MS);
     try {
       c.entries = decodeStatCache(await readFile(c.file));
@@ -123,9 +135,14 @@ export class StatCache {
    * of tiny syscalls, where the thread pool's round trips would cost more than the calls).
    */
   readonly hashFile = async (abs: string, known?: Partial<StatFields>): Promise<string> => {
-    const st = known?.ctimeMs !== undefined && known.dev !== undefined && known.ino !== undefined && known.size !== undefined && known.mtimeMs !== undefined
-      ? (known as StatFields)
-      : lstatSync(abs);
+    const st =
+      known?.ctimeMs !== undefined &&
+      known.dev !== undefined &&
+      known.ino !== undefined &&
+      known.size !== undefined &&
+      known.mtimeMs !== undefined
+        ? (known as StatFields)
+        : lstatSync(abs);
     const fields: StatFields = { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
     const rel = this.rel(abs);
     this.used.add(rel);

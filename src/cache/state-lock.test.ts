@@ -50,7 +50,9 @@ describe('owner tokens', () => {
     process.kill(child.pid!, 'SIGKILL');
     let state = '';
     for (let i = 0; i < 200 && state !== 'Z'; i++) {
-      state = spawnSync('ps', ['-o', 'stat=', '-p', String(child.pid)], { encoding: 'utf8' }).stdout.trim().slice(0, 1);
+      state = spawnSync('ps', ['-o', 'stat=', '-p', String(child.pid)], { encoding: 'utf8' })
+        .stdout.trim()
+        .slice(0, 1);
     }
     if (state === 'Z') expect(isOwnerAlive(token)).toBe(false);
     await new Promise((r) => child.once('exit', r));
@@ -122,11 +124,15 @@ describe('withFileMutex', () => {
     for (let round = 0; round < 40; round++) {
       await writeFile(path, deadToken());
       const order: string[] = [];
-      await Promise.all(['a', 'b', 'c', 'd', 'e'].map((n) => withFileMutex(path, async () => {
-        order.push(`${n}+`);
-        await new Promise((r) => setTimeout(r, 2));
-        order.push(`${n}-`);
-      })));
+      await Promise.all(
+        ['a', 'b', 'c', 'd', 'e'].map((n) =>
+          withFileMutex(path, async () => {
+            order.push(`${n}+`);
+            await new Promise((r) => setTimeout(r, 2));
+            order.push(`${n}-`);
+          }),
+        ),
+      );
       for (let i = 0; i < order.length; i += 2) expect(order[i]!.slice(0, 1)).toBe(order[i + 1]!.slice(0, 1));
     }
     expect(await readdir(root)).toEqual([]);

@@ -115,7 +115,9 @@ export class StateLock {
     for (;;) {
       const builds = await this.liveBuilds();
       if (builds.length === 0) return release;
-      if (!(await waitOrGiveUp(`waiting for ${builds.length} running build${builds.length > 1 ? 's' : ''} to finish`))) {
+      if (
+        !(await waitOrGiveUp(`waiting for ${builds.length} running build${builds.length > 1 ? 's' : ''} to finish`))
+      ) {
         await release();
         return undefined;
       }

@@ -22,7 +22,10 @@ export interface StateSession {
    */
   layoutReady: Promise<void>;
   /** Frees the lease, removes this build's scratch dir and, when the build added to the cache, applies the cap. */
-  close(opts: { grew: boolean; parts?: { store: ContentStore; snapshots: SnapshotStore; records: CacheRecords } }): Promise<void>;
+  close(opts: {
+    grew: boolean;
+    parts?: { store: ContentStore; snapshots: SnapshotStore; records: CacheRecords };
+  }): Promise<void>;
 }
 
 const TEN_GB = 10 * 1024 ** 3;
@@ -35,9 +38,12 @@ export async function cacheMaxFromEnv(env: NodeJS.ProcessEnv = process.env): Pro
   if (env.TSBUILD_CACHE_MAX === undefined || env.TSBUILD_CACHE_MAX === '') return undefined;
   const n = (await import('./size.js')).parseSize(env.TSBUILD_CACHE_MAX);
   if (n === undefined) {
-    throw new EnvironmentError(`TSBUILD_CACHE_MAX=${env.TSBUILD_CACHE_MAX}: not a size (e.g. 5GB, 500MB, 0 for no cap)`, {
-      hint: 'set TSBUILD_CACHE_MAX to a size such as 20GB, to 0 for no cap, or unset it for the default (20% of the disk, at most 10GB)',
-    });
+    throw new EnvironmentError(
+      `TSBUILD_CACHE_MAX=${env.TSBUILD_CACHE_MAX}: not a size (e.g. 5GB, 500MB, 0 for no cap)`,
+      {
+        hint: 'set TSBUILD_CACHE_MAX to a size such as 20GB, to 0 for no cap, or unset it for the default (20% of the disk, at most 10GB)',
+      },
+    );
   }
   return n;
 }
@@ -50,7 +56,11 @@ export function stateDirError(err: unknown, root: string): unknown {
   const e = err as NodeJS.ErrnoException | undefined;
   const set = process.env.TSBUILD_ROOT ? 'TSBUILD_ROOT' : 'the default; TSBUILD_ROOT moves it';
   // mkdir of the state dir, or of a directory above it, met a file
-  if ((e?.code === 'EEXIST' || e?.code === 'ENOTDIR') && e.path !== undefined && (root === e.path || root.startsWith(`${e.path}/`))) {
+  if (
+    (e?.code === 'EEXIST' || e?.code === 'ENOTDIR') &&
+    e.path !== undefined &&
+    (root === e.path || root.startsWith(`${e.path}/`))
+  ) {
     const why = e.code === 'EEXIST' ? 'it exists and is not a directory' : 'a path above it is not a directory';
     return new EnvironmentError(`the state directory ${root} (${set}) cannot be made: ${why}`, {
       hint: 'point TSBUILD_ROOT at a directory, or at a path where one can be made',
@@ -75,7 +85,11 @@ export async function cacheCap(root: string, env: NodeJS.ProcessEnv = process.en
 }
 
 /** Makes the state dir if there is none yet, takes a lease on it and sweeps it. */
-export async function openStateSession(paths: StatePaths, onWait: (message: string) => void, signal?: AbortSignal): Promise<StateSession> {
+export async function openStateSession(
+  paths: StatePaths,
+  onWait: (message: string) => void,
+  signal?: AbortSignal,
+): Promise<StateSession> {
   const lock = new StateLock(paths.root);
   let fresh: boolean;
   let release: Release;
@@ -115,7 +129,8 @@ export async function openStateSession(paths: StatePaths, onWait: (message: stri
       for (const dir of [paths.runtimeTmpRoot, paths.runc]) await rmdir(dir).catch(() => {});
       // Its marker too, once no bundle or container is left (a build that starts meanwhile and
       // finds none is only not swept by others: the safe side)
-      if (!existsSync(paths.runtimeTmpRoot) && !existsSync(paths.runc)) await unlink(paths.runtimeMarker).catch(() => {});
+      if (!existsSync(paths.runtimeTmpRoot) && !existsSync(paths.runc))
+        await unlink(paths.runtimeMarker).catch(() => {});
       await rmdir(paths.runtime).catch(() => {});
       await release();
       if (!grew || !parts) return;

@@ -38,9 +38,17 @@ describe('StepIndex', () => {
 
 describe('selection files', () => {
   it('round-trips and diffs by path', async () => {
-    await writeSelection(tmp, 'sha256:abc', [{ path: 'a', fingerprint: 'file\t644\t0:0\t\t1' }, { path: 'b', fingerprint: 'file\t644\t0:0\t\t2' }]);
+    await writeSelection(tmp, 'sha256:abc', [
+      { path: 'a', fingerprint: 'file\t644\t0:0\t\t1' },
+      { path: 'b', fingerprint: 'file\t644\t0:0\t\t2' },
+    ]);
     const before = (await readSelection(tmp, 'sha256:abc'))!;
-    const after = decodeSelection(encodeSelection([{ path: 'a', fingerprint: 'file\t644\t0:0\t\t9' }, { path: 'c', fingerprint: 'file\t644\t0:0\t\t3' }]));
+    const after = decodeSelection(
+      encodeSelection([
+        { path: 'a', fingerprint: 'file\t644\t0:0\t\t9' },
+        { path: 'c', fingerprint: 'file\t644\t0:0\t\t3' },
+      ]),
+    );
     expect(diffSelections(before, after)).toEqual({ added: ['c'], removed: ['b'], changed: ['a'] });
     expect(await readSelection(tmp, 'sha256:none')).toBeUndefined();
   });

@@ -19,7 +19,12 @@ export interface StepEntry {
 }
 
 export function stepIndexFile(stateRoot: string, contextDir: string, dockerfile: string): string {
-  return join(stateRoot, 'cache', 'steps', `${createHash('sha256').update(`${contextDir}\0${dockerfile}`).digest('hex').slice(0, 32)}.json`);
+  return join(
+    stateRoot,
+    'cache',
+    'steps',
+    `${createHash('sha256').update(`${contextDir}\0${dockerfile}`).digest('hex').slice(0, 32)}.json`,
+  );
 }
 
 async function readSteps(file: string): Promise<Record<string, StepEntry>> {

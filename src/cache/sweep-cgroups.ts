@@ -52,7 +52,9 @@ async function cgroupMounts(): Promise<CgroupMount[]> {
     const [fstype, , opts] = post.split(' ');
     if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
     out.push({
-      point: unescape(f[4]!), root: unescape(f[3]!), version: fstype === 'cgroup2' ? 2 : 1,
+      point: unescape(f[4]!),
+      root: unescape(f[3]!),
+      version: fstype === 'cgroup2' ? 2 : 1,
       controllers: fstype === 'cgroup' ? (opts ?? '').split(',').filter((o) => o !== 'rw' && o !== 'ro') : [],
     });
   }

@@ -10,7 +10,11 @@ import { sweepDeadRuntimeDirs, sweepStale } from './sweep.js';
 
 function deadToken(): string {
   const stat = spawnSync('sh', ['-c', 'cat /proc/$$/stat'], { encoding: 'utf8' }).stdout;
-  return ownerToken({ ...selfOwner(), pid: Number(stat.split(' ')[0]), start: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]! });
+  return ownerToken({
+    ...selfOwner(),
+    pid: Number(stat.split(' ')[0]),
+    start: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!,
+  });
 }
 
 let root: string;
@@ -59,8 +63,17 @@ describe('sweepStale', () => {
     const dead = deadToken();
     const live = ownerToken();
     const files = {
-      killed: [`blob-variants/.tmp-snapshot-s1-gzip.json-${dead}-a1`, `blob-sources/.tmp-be76-${dead}-a2`, `cache/3f/.tmp-3f00.json-${dead}-a3`, `content/.tmp-index.json-${dead}-a4`],
-      kept: [`blob-variants/.tmp-snapshot-s2-gzip.json-${live}-b1`, `snapshots/s4/fs/.tmp-x-${dead}-b2`, 'blob-sources/.tmp-no-owner'],
+      killed: [
+        `blob-variants/.tmp-snapshot-s1-gzip.json-${dead}-a1`,
+        `blob-sources/.tmp-be76-${dead}-a2`,
+        `cache/3f/.tmp-3f00.json-${dead}-a3`,
+        `content/.tmp-index.json-${dead}-a4`,
+      ],
+      kept: [
+        `blob-variants/.tmp-snapshot-s2-gzip.json-${live}-b1`,
+        `snapshots/s4/fs/.tmp-x-${dead}-b2`,
+        'blob-sources/.tmp-no-owner',
+      ],
     };
     for (const f of [...files.killed, ...files.kept]) {
       await mkdir(join(root, f, '..'), { recursive: true });
@@ -87,18 +100,21 @@ const runWritable = (() => {
 })();
 
 describe('StatePaths.runtime', () => {
-  it.skipIf(!runWritable)('is outside the state dir, under /run, and the same for the same state dir however it is named', () => {
-    expect(paths.runtime.startsWith('/run/tsbuild/')).toBe(true);
-    expect(new StatePaths(`${root}/./`).runtime).toBe(paths.runtime);
-    expect(new StatePaths(`${root}-other`).runtime).not.toBe(paths.runtime);
-    symlinkSync(root, `${root}-link`);
-    try {
-      expect(new StatePaths(`${root}-link`).runtime).toBe(paths.runtime);
-    } finally {
-      unlinkSync(`${root}-link`);
-    }
-    expect(paths.runc).toBe(join(paths.runtime, 'runc'));
-  });
+  it.skipIf(!runWritable)(
+    'is outside the state dir, under /run, and the same for the same state dir however it is named',
+    () => {
+      expect(paths.runtime.startsWith('/run/tsbuild/')).toBe(true);
+      expect(new StatePaths(`${root}/./`).runtime).toBe(paths.runtime);
+      expect(new StatePaths(`${root}-other`).runtime).not.toBe(paths.runtime);
+      symlinkSync(root, `${root}-link`);
+      try {
+        expect(new StatePaths(`${root}-link`).runtime).toBe(paths.runtime);
+      } finally {
+        unlinkSync(`${root}-link`);
+      }
+      expect(paths.runc).toBe(join(paths.runtime, 'runc'));
+    },
+  );
 });
 
 describe('sweepDeadRuntimeDirs', () => {
@@ -161,15 +177,17 @@ describe('sweepDeadRuntimeDirs', () => {
 
     const removed = await sweepDeadRuntimeDirs(own, shared).finally(() => other.kill());
     expect(removed).toHaveLength(3);
-    expect((await readdir(shared)).sort()).toEqual([
-      `.removing-${ownerToken()}-7777777777777777`,
-      '0000000000000000',
-      '1111111111111111',
-      '2222222222222222',
-      busy.id,
-      goneLive.id,
-      'not-a-runtime-dir',
-    ].sort());
+    expect((await readdir(shared)).sort()).toEqual(
+      [
+        `.removing-${ownerToken()}-7777777777777777`,
+        '0000000000000000',
+        '1111111111111111',
+        '2222222222222222',
+        busy.id,
+        goneLive.id,
+        'not-a-runtime-dir',
+      ].sort(),
+    );
     // the idle state dir's lock was taken and let go: a build of it can start
     expect(await readdir(join(idle.root, 'locks'))).toEqual([]);
   });

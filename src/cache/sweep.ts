@@ -33,7 +33,10 @@ export interface SweepReport {
 }
 
 /** `deep`: search the whole state dir for killed writers' temp files even if no killed build shows (prune). */
-export async function sweepStale(paths: StatePaths, opts: { othersLive: boolean; deep?: boolean }): Promise<SweepReport> {
+export async function sweepStale(
+  paths: StatePaths,
+  opts: { othersLive: boolean; deep?: boolean },
+): Promise<SweepReport> {
   const report: SweepReport = { containers: 0, cgroups: 0, mounts: 0, removed: [], runtimeDirs: [], temps: 0 };
   const self = ownerToken();
   const dead = (name: string): boolean => {
@@ -60,7 +63,8 @@ export async function sweepStale(paths: StatePaths, opts: { othersLive: boolean;
   }
 
   for (const name of await readdir(paths.snapshots).catch(() => [] as string[])) {
-    if (!(name.startsWith('.pending-') || name.startsWith('.removing-') || name.startsWith('.tmp-')) || !dead(name)) continue;
+    if (!(name.startsWith('.pending-') || name.startsWith('.removing-') || name.startsWith('.tmp-')) || !dead(name))
+      continue;
     const p = join(paths.snapshots, name);
     await detachMountsUnder([p]);
     await removeTree(p).catch(() => {});
@@ -211,7 +215,9 @@ async function removeRuntimeDir(dir: string, removed: string[]): Promise<void> {
 /** The bundle path runc recorded for container `id`, if its state is readable. */
 async function containerBundle(runcRoot: string, id: string): Promise<string | undefined> {
   try {
-    const state = JSON.parse(await readFile(join(runcRoot, id, 'state.json'), 'utf8')) as { config?: { labels?: string[] } };
+    const state = JSON.parse(await readFile(join(runcRoot, id, 'state.json'), 'utf8')) as {
+      config?: { labels?: string[] };
+    };
     return state.config?.labels?.find((l) => l.startsWith('bundle='))?.slice(7);
   } catch {
     return undefined;
@@ -256,7 +262,11 @@ function unescapeMountinfo(s: string): string {
 /** Lazily detaches every mount at or under `dirs`, deepest first; returns how many. */
 export async function detachMountsUnder(dirs: string[]): Promise<number> {
   const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-  const points = info.split('\n').map((l) => l.split(' ')[4]).filter((p): p is string => !!p).map(unescapeMountinfo)
+  const points = info
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((p): p is string => !!p)
+    .map(unescapeMountinfo)
     .filter((p) => dirs.some((d) => p === d || p.startsWith(d + '/')))
     .sort((a, b) => b.length - a.length);
   for (const p of points) {

@@ -52,19 +52,40 @@ export async function toRequest(contextArg: string, flags: BuildFlags): Promise<
   try {
     if (!(await stat(contextDir)).isDirectory()) throw new Error();
   } catch {
-    throw new UserError(`build context "${contextArg}" is not a directory`, { hint: 'pass the directory holding your sources, e.g. tsbuild -t app .' });
+    throw new UserError(`build context "${contextArg}" is not a directory`, {
+      hint: 'pass the directory holding your sources, e.g. tsbuild -t app .',
+    });
   }
   const req: BuildRequest = {
     contextDir,
     tags: flags.tag,
     buildArgs: parseBuildArgs(flags.buildArg, process.env),
     noCache: !flags.cache,
-    ...(flags.cacheFilter?.length ? { noCacheFilter: flags.cacheFilter.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean) } : {}),
+    ...(flags.cacheFilter?.length
+      ? {
+          noCacheFilter: flags.cacheFilter
+            .flatMap((s) => s.split(','))
+            .map((s) => s.trim())
+            .filter(Boolean),
+        }
+      : {}),
     ...(flags.secret.length ? { secrets: parseSecrets(flags.secret) } : {}),
     ...(flags.ssh.length ? { ssh: parseSsh(flags.ssh, process.env) } : {}),
     outputs: flags.output.map(parseOutput),
-    ...(flags.cacheTo?.length ? { cacheTo: flags.cacheTo.map(parseCacheTo).map((c) => (c.type === 'local' ? { ...c, dest: resolve(c.dest) } : c)) } : {}),
-    ...(flags.cacheFrom?.length ? { cacheFrom: flags.cacheFrom.map(parseCacheFrom).map((c) => (c.type === 'local' ? { ...c, src: resolve(c.src) } : c)) } : {}),
+    ...(flags.cacheTo?.length
+      ? {
+          cacheTo: flags.cacheTo
+            .map(parseCacheTo)
+            .map((c) => (c.type === 'local' ? { ...c, dest: resolve(c.dest) } : c)),
+        }
+      : {}),
+    ...(flags.cacheFrom?.length
+      ? {
+          cacheFrom: flags.cacheFrom
+            .map(parseCacheFrom)
+            .map((c) => (c.type === 'local' ? { ...c, src: resolve(c.src) } : c)),
+        }
+      : {}),
     ...(flags.push ? { push: true } : {}),
     ...(flags.pull ? { pull: true } : {}),
     ...(flags.metadataFile ? { metadataFile: resolve(flags.metadataFile) } : {}),
@@ -77,7 +98,8 @@ export async function toRequest(contextArg: string, flags: BuildFlags): Promise<
   };
   const epoch = parseSourceDateEpoch(req.buildArgs, process.env);
   if (epoch !== undefined) req.sourceDateEpoch = epoch;
-  if (flags.push && req.tags.length === 0) throw new UserError('--push needs a name to push to', { hint: 'add -t REGISTRY/REPO:TAG' });
+  if (flags.push && req.tags.length === 0)
+    throw new UserError('--push needs a name to push to', { hint: 'add -t REGISTRY/REPO:TAG' });
   if (flags.file === '-') {
     req.dockerfileSource = await readStdin();
   } else {
@@ -85,7 +107,9 @@ export async function toRequest(contextArg: string, flags: BuildFlags): Promise<
     try {
       await stat(path);
     } catch {
-      throw new UserError(`no Dockerfile at ${flags.file ?? `${contextArg}/Dockerfile`}`, { hint: 'name it with -f PATH, or -f - to read it from stdin' });
+      throw new UserError(`no Dockerfile at ${flags.file ?? `${contextArg}/Dockerfile`}`, {
+        hint: 'name it with -f PATH, or -f - to read it from stdin',
+      });
     }
     req.dockerfilePath = path;
   }
@@ -95,7 +119,10 @@ export async function toRequest(contextArg: string, flags: BuildFlags): Promise<
 export async function build(contextArg: string, flags: BuildFlags): Promise<void> {
   await checkBuildEnvironment();
   const req = await toRequest(contextArg, flags);
-  const [{ runBuild }, { createRenderer }] = await Promise.all([import('../build/run-build.js'), import('../progress/renderer.js')]);
+  const [{ runBuild }, { createRenderer }] = await Promise.all([
+    import('../build/run-build.js'),
+    import('../progress/renderer.js'),
+  ]);
   const renderer = await createRenderer(req.progress, process.stderr);
   const abort = new AbortController();
   let interrupted = false;
@@ -122,9 +149,11 @@ export async function build(contextArg: string, flags: BuildFlags): Promise<void
     }
     if (req.outputs.length === 0 && !req.push) {
       const tag = req.tags[0];
-      lines.push(tag
-        ? `export it with: tsbuild -t ${tag} -o type=docker,dest=image.tar ${contextArg}  (a cached rebuild), or skopeo copy oci:${req.stateRoot}/content:${tag} docker-archive:image.tar`
-        : 'nothing was kept: give -t NAME to store the image, or -o type=oci,dest=FILE / -o type=docker,dest=FILE to write it out');
+      lines.push(
+        tag
+          ? `export it with: tsbuild -t ${tag} -o type=docker,dest=image.tar ${contextArg}  (a cached rebuild), or skopeo copy oci:${req.stateRoot}/content:${tag} docker-archive:image.tar`
+          : 'nothing was kept: give -t NAME to store the image, or -o type=oci,dest=FILE / -o type=docker,dest=FILE to write it out',
+      );
     }
     process.stderr.write(lines.join('\n') + '\n');
   } catch (err) {
@@ -140,4 +169,3 @@ export async function build(contextArg: string, flags: BuildFlags): Promise<void
     process.off('SIGTERM', onSignal);
   }
 }
-

@@ -12,7 +12,11 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-const failure = (env: NodeJS.ProcessEnv, euid = 0) => checkBuildEnvironment(env, euid).then(() => undefined, (e: unknown) => e);
+const failure = (env: NodeJS.ProcessEnv, euid = 0) =>
+  checkBuildEnvironment(env, euid).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 describe('requireRoot', () => {
   it('passes root, and where there are no uids', () => {
@@ -28,24 +32,34 @@ describe('requireRoot', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(EnvironmentError);
-    expect(err).toMatchObject({ message: expect.stringMatching(/^tsbuild needs to run as root for now \(this is uid 1000\)/), hint: expect.stringMatching(/sudo.*rootless mode is planned/) });
+    expect(err).toMatchObject({
+      message: expect.stringMatching(/^tsbuild needs to run as root for now \(this is uid 1000\)/),
+      hint: expect.stringMatching(/sudo.*rootless mode is planned/),
+    });
   });
 });
 
 describe('checkBuildEnvironment', () => {
   it('accepts the defaults and good settings', async () => {
     expect(await failure({})).toBeUndefined();
-    expect(await failure({ TSBUILD_CACHE_MAX: '5GB', TSBUILD_ROOT: join(dir, 'new/state'), TSBUILD_RUNTIME_DIR: dir })).toBeUndefined();
+    expect(
+      await failure({ TSBUILD_CACHE_MAX: '5GB', TSBUILD_ROOT: join(dir, 'new/state'), TSBUILD_RUNTIME_DIR: dir }),
+    ).toBeUndefined();
   });
 
   it('refuses a non-root user before anything else', async () => {
-    expect(await failure({ TSBUILD_CACHE_MAX: 'lots' }, 1000)).toMatchObject({ message: expect.stringMatching(/needs to run as root/) });
+    expect(await failure({ TSBUILD_CACHE_MAX: 'lots' }, 1000)).toMatchObject({
+      message: expect.stringMatching(/needs to run as root/),
+    });
   });
 
   it('a TSBUILD_CACHE_MAX that is not a size', async () => {
     const err = await failure({ TSBUILD_CACHE_MAX: 'lots' });
     expect(err).toBeInstanceOf(EnvironmentError);
-    expect(err).toMatchObject({ message: 'TSBUILD_CACHE_MAX=lots: not a size (e.g. 5GB, 500MB, 0 for no cap)', hint: expect.stringMatching(/unset it/) });
+    expect(err).toMatchObject({
+      message: 'TSBUILD_CACHE_MAX=lots: not a size (e.g. 5GB, 500MB, 0 for no cap)',
+      hint: expect.stringMatching(/unset it/),
+    });
   });
 
   it('a TSBUILD_ROOT or TSBUILD_RUNTIME_DIR that is a file, or under one', async () => {
@@ -53,6 +67,8 @@ describe('checkBuildEnvironment', () => {
     expect(await failure({ TSBUILD_ROOT: file })).toMatchObject({ message: `TSBUILD_ROOT=${file} is not a directory` });
     const under = await failure({ TSBUILD_RUNTIME_DIR: join(file, 'run') });
     expect(under).toBeInstanceOf(EnvironmentError);
-    expect(under).toMatchObject({ message: `TSBUILD_RUNTIME_DIR=${file}/run is not a directory (a path above it is a file)` });
+    expect(under).toMatchObject({
+      message: `TSBUILD_RUNTIME_DIR=${file}/run is not a directory (a path above it is a file)`,
+    });
   });
 });

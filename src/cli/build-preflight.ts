@@ -7,7 +7,10 @@ import { EnvironmentError } from '../errors.js';
  * after the build would undo it, and a build as an ordinary user fails half-way, on the first
  * file whose owner it sets.
  */
-export async function checkBuildEnvironment(env: NodeJS.ProcessEnv = process.env, euid: number | undefined = process.geteuid?.()): Promise<void> {
+export async function checkBuildEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  euid: number | undefined = process.geteuid?.(),
+): Promise<void> {
   requireRoot(euid);
   // loaded here, not at start-up: the build loads it anyway, other commands never
   const { cacheMaxFromEnv } = await import('../cache/state-session.js');
@@ -19,9 +22,12 @@ export async function checkBuildEnvironment(env: NodeJS.ProcessEnv = process.env
 /** RUN steps under runc, overlay mounts and the owners of files in layers all need root until there is a rootless mode. */
 export function requireRoot(euid: number | undefined): void {
   if (euid === undefined || euid === 0) return;
-  throw new EnvironmentError(`tsbuild needs to run as root for now (this is uid ${euid}): it runs RUN steps with runc, mounts layers with overlayfs and sets the owners of files in them`, {
-    hint: 'run it as root or with sudo; a rootless mode is planned',
-  });
+  throw new EnvironmentError(
+    `tsbuild needs to run as root for now (this is uid ${euid}): it runs RUN steps with runc, mounts layers with overlayfs and sets the owners of files in them`,
+    {
+      hint: 'run it as root or with sudo; a rootless mode is planned',
+    },
+  );
 }
 
 /** A variable naming a directory tsbuild makes when needed: it may be missing, but not be (or be under) something else. */
@@ -31,7 +37,10 @@ async function checkDirSetting(name: string, env: NodeJS.ProcessEnv): Promise<vo
   const found = await stat(resolve(value)).catch((err: NodeJS.ErrnoException) => err);
   const notDir = found instanceof Error ? found.code === 'ENOTDIR' : !found.isDirectory();
   if (!notDir) return;
-  throw new EnvironmentError(`${name}=${value} is not a directory${found instanceof Error ? ' (a path above it is a file)' : ''}`, {
-    hint: `point ${name} at a directory, or at a path where one can be made, or unset it`,
-  });
+  throw new EnvironmentError(
+    `${name}=${value} is not a directory${found instanceof Error ? ' (a path above it is a file)' : ''}`,
+    {
+      hint: `point ${name} at a directory, or at a path where one can be made, or unset it`,
+    },
+  );
 }

@@ -8,11 +8,18 @@ export function duCommand(): Command {
     .option('--json', 'one JSON object instead of the table')
     .action(async (flags: { json?: boolean }) => {
       const [{ defaultStateRoot, StatePaths }, { diskUsage }, { formatSize }, { openStateParts }] = await Promise.all([
-        import('../cache/state-dir.js'), import('../cache/gc.js'), import('../cache/size.js'), import('./state-parts.js'),
+        import('../cache/state-dir.js'),
+        import('../cache/gc.js'),
+        import('../cache/size.js'),
+        import('./state-parts.js'),
       ]);
       const paths = new StatePaths(defaultStateRoot());
       if (!existsSync(paths.root)) {
-        process.stdout.write(flags.json ? JSON.stringify({ root: paths.root, rows: [], total: 0, reclaimable: 0 }) + '\n' : `${paths.root}: no state directory yet\n`);
+        process.stdout.write(
+          flags.json
+            ? JSON.stringify({ root: paths.root, rows: [], total: 0, reclaimable: 0 }) + '\n'
+            : `${paths.root}: no state directory yet\n`,
+        );
         return;
       }
       const rows = await diskUsage(openStateParts(paths));
@@ -22,9 +29,15 @@ export function duCommand(): Command {
         process.stdout.write(JSON.stringify({ root: paths.root, rows, total, reclaimable }) + '\n');
         return;
       }
-      const lines = [['KIND', 'ITEMS', 'SIZE', 'RECLAIMABLE'], ...rows.map((r) => [r.kind, String(r.items), formatSize(r.bytes), r.reclaimable ? 'yes' : 'no'])];
+      const lines = [
+        ['KIND', 'ITEMS', 'SIZE', 'RECLAIMABLE'],
+        ...rows.map((r) => [r.kind, String(r.items), formatSize(r.bytes), r.reclaimable ? 'yes' : 'no']),
+      ];
       const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-      const fmt = (l: string[]): string => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-      process.stdout.write(`${paths.root}\n${lines.map(fmt).join('\n')}\ntotal ${formatSize(total)}, reclaimable by tsbuild prune --all ${formatSize(reclaimable)}\n`);
+      const fmt = (l: string[]): string =>
+        l.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+      process.stdout.write(
+        `${paths.root}\n${lines.map(fmt).join('\n')}\ntotal ${formatSize(total)}, reclaimable by tsbuild prune --all ${formatSize(reclaimable)}\n`,
+      );
     });
 }

@@ -11,7 +11,8 @@ export function flagFields(flag: string, spec: string, hint?: string): Map<strin
   try {
     parts = splitCsv(spec);
   } catch (err) {
-    if (err instanceof CsvQuoteError) throw new UserError(`invalid ${flag} "${spec}": unterminated quote`, hint ? { hint } : {});
+    if (err instanceof CsvQuoteError)
+      throw new UserError(`invalid ${flag} "${spec}": unterminated quote`, hint ? { hint } : {});
     throw err;
   }
   const fields = new Map<string, string>();

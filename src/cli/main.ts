@@ -13,7 +13,9 @@ export async function main(argv: string[]): Promise<void> {
   process.on('beforeExit', () => {
     if (finished) return;
     finished = true;
-    process.stderr.write('internal error: the build stopped before it finished (a pending operation never completed); this is a bug in tsbuild\n');
+    process.stderr.write(
+      'internal error: the build stopped before it finished (a pending operation never completed); this is a bug in tsbuild\n',
+    );
     process.exitCode = EXIT_INTERNAL;
   });
   try {
@@ -33,7 +35,9 @@ export async function main(argv: string[]): Promise<void> {
     }
     const e = err as Error;
     process.stderr.write(`internal error: ${e?.message ?? String(err)}\n`);
-    process.stderr.write(debug ? `${stacksWithCauses(err)}\n` : 'this is a bug in tsbuild; run again with --debug for the stack trace\n');
+    process.stderr.write(
+      debug ? `${stacksWithCauses(err)}\n` : 'this is a bug in tsbuild; run again with --debug for the stack trace\n',
+    );
     process.exitCode = EXIT_INTERNAL;
   } finally {
     finished = true;

@@ -3,7 +3,11 @@ import { parseAllow } from './parse-allow.js';
 
 describe('parseAllow', () => {
   it('reads buildx entitlements, repeated or as a list', () => {
-    expect(parseAllow(['security.insecure', 'network.host,fs.read=/srv/layouts'])).toEqual({ securityInsecure: true, networkHost: true, fsRead: ['/srv/layouts'] });
+    expect(parseAllow(['security.insecure', 'network.host,fs.read=/srv/layouts'])).toEqual({
+      securityInsecure: true,
+      networkHost: true,
+      fsRead: ['/srv/layouts'],
+    });
     expect(parseAllow([])).toEqual({ securityInsecure: false, networkHost: false, fsRead: [] });
   });
 

@@ -12,7 +12,10 @@ const NAMES = ['security.insecure', 'network.host', 'fs.read'] as const;
  */
 export function parseAllow(values: string[]): Entitlements {
   const out: Entitlements = { securityInsecure: false, networkHost: false, fsRead: [] };
-  for (const item of values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean)) {
+  for (const item of values
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = item.indexOf('=');
     const name = eq < 0 ? item : item.slice(0, eq);
     const value = eq < 0 ? undefined : item.slice(eq + 1);

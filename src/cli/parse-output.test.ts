@@ -26,17 +26,33 @@ describe('parseOutput', () => {
 
   it('oci tar=false, names, compression and level', () => {
     expect(parseOutput('type=oci,dest=layout,tar=false')).toEqual({ type: 'oci', dest: 'layout', tar: false });
-    expect(parseOutput('type=docker,dest=x.tar,name=app:1')).toEqual({ type: 'docker', dest: 'x.tar', names: ['app:1'] });
+    expect(parseOutput('type=docker,dest=x.tar,name=app:1')).toEqual({
+      type: 'docker',
+      dest: 'x.tar',
+      names: ['app:1'],
+    });
     expect(parseOutput('type=oci,dest=a.tar,compression=zstd,compression-level=19,force-compression=true')).toEqual({
-      type: 'oci', dest: 'a.tar', compression: 'zstd', compressionLevel: 19, forceCompression: true,
+      type: 'oci',
+      dest: 'a.tar',
+      compression: 'zstd',
+      compressionLevel: 19,
+      forceCompression: true,
     });
     expect(parseOutput('type=oci,dest=a.tar,compression=uncompressed')).toMatchObject({ compression: 'uncompressed' });
   });
 
   it('image and registry outputs; a quoted field may hold commas (several names)', () => {
-    expect(parseOutput('type=image,"name=r/a:1,r/a:2",push=true')).toEqual({ type: 'image', names: ['r/a:1', 'r/a:2'], push: true });
+    expect(parseOutput('type=image,"name=r/a:1,r/a:2",push=true')).toEqual({
+      type: 'image',
+      names: ['r/a:1', 'r/a:2'],
+      push: true,
+    });
     expect(parseOutput('type=registry,name=r/a:1')).toEqual({ type: 'image', names: ['r/a:1'], push: true });
-    expect(parseOutput('type=image,name=r/a:1,registry.insecure=true')).toEqual({ type: 'image', names: ['r/a:1'], insecure: true });
+    expect(parseOutput('type=image,name=r/a:1,registry.insecure=true')).toEqual({
+      type: 'image',
+      names: ['r/a:1'],
+      insecure: true,
+    });
     expect(parseOutput('type=oci,"dest=a,b.tar"')).toEqual({ type: 'oci', dest: 'a,b.tar' });
   });
 
@@ -47,8 +63,12 @@ describe('parseOutput', () => {
   });
 
   it('an unsupported or missing type is a UserError', () => {
-    expect(userErrorOfSync(() => parseOutput('type=cacheonly,dest=out')).message).toBe('unsupported output type "cacheonly" in --output "type=cacheonly,dest=out"');
-    expect(userErrorOfSync(() => parseOutput('dest=out.tar')).message).toBe('unsupported output type "" in --output "dest=out.tar"');
+    expect(userErrorOfSync(() => parseOutput('type=cacheonly,dest=out')).message).toBe(
+      'unsupported output type "cacheonly" in --output "type=cacheonly,dest=out"',
+    );
+    expect(userErrorOfSync(() => parseOutput('dest=out.tar')).message).toBe(
+      'unsupported output type "" in --output "dest=out.tar"',
+    );
   });
 
   it('a missing or empty dest is a UserError', () => {
@@ -64,10 +84,18 @@ describe('parseOutput', () => {
   });
 
   it('bad values are UserErrors', () => {
-    expect(userErrorOfSync(() => parseOutput('type=oci,dest=a,compression=lz4')).message).toMatch(/unknown compression "lz4"/);
-    expect(userErrorOfSync(() => parseOutput('type=oci,dest=a,compression-level=10')).message).toMatch(/gzip must be a whole number from 0 to 9/);
-    expect(userErrorOfSync(() => parseOutput('type=oci,dest=a,compression=zstd,compression-level=23')).message).toMatch(/zstd must be a whole number from 1 to 22/);
-    expect(userErrorOfSync(() => parseOutput('type=oci,dest=a,tar=maybe')).message).toMatch(/tar must be true or false/);
+    expect(userErrorOfSync(() => parseOutput('type=oci,dest=a,compression=lz4')).message).toMatch(
+      /unknown compression "lz4"/,
+    );
+    expect(userErrorOfSync(() => parseOutput('type=oci,dest=a,compression-level=10')).message).toMatch(
+      /gzip must be a whole number from 0 to 9/,
+    );
+    expect(userErrorOfSync(() => parseOutput('type=oci,dest=a,compression=zstd,compression-level=23')).message).toMatch(
+      /zstd must be a whole number from 1 to 22/,
+    );
+    expect(userErrorOfSync(() => parseOutput('type=oci,dest=a,tar=maybe')).message).toMatch(
+      /tar must be true or false/,
+    );
     expect(userErrorOfSync(() => parseOutput('type=docker,dest=a,tar=false')).message).toMatch(/writes a tar only/);
     expect(userErrorOfSync(() => parseOutput('type=oci,"dest=a')).message).toMatch(/unterminated quote/);
   });
@@ -78,14 +106,21 @@ describe('parseSourceDateEpoch', () => {
     expect(parseSourceDateEpoch(new Map([['SOURCE_DATE_EPOCH', '10']]), { SOURCE_DATE_EPOCH: '20' })).toBe(10);
     expect(parseSourceDateEpoch(new Map(), { SOURCE_DATE_EPOCH: '20' })).toBe(20);
     expect(parseSourceDateEpoch(new Map(), {})).toBeUndefined();
-    expect(userErrorOfSync(() => parseSourceDateEpoch(new Map(), { SOURCE_DATE_EPOCH: 'yesterday' })).message).toMatch(/whole number of seconds/);
+    expect(userErrorOfSync(() => parseSourceDateEpoch(new Map(), { SOURCE_DATE_EPOCH: 'yesterday' })).message).toMatch(
+      /whole number of seconds/,
+    );
   });
 });
 
 describe('parseBuildArgs', () => {
   it('K=V sets K, the value kept whole', () => {
     const args = parseBuildArgs(['A=1', 'B=x=y', 'C=', 'D= spaced '], {});
-    expect([...args]).toEqual([['A', '1'], ['B', 'x=y'], ['C', ''], ['D', ' spaced ']]);
+    expect([...args]).toEqual([
+      ['A', '1'],
+      ['B', 'x=y'],
+      ['C', ''],
+      ['D', ' spaced '],
+    ]);
   });
 
   it('K alone takes the value from the environment', () => {
@@ -102,6 +137,8 @@ describe('parseBuildArgs', () => {
   });
 
   it('=V (no name) is a UserError', () => {
-    expect(userErrorOfSync(() => parseBuildArgs(['=value'], {})).message).toBe('invalid --build-arg "=value": the name is empty');
+    expect(userErrorOfSync(() => parseBuildArgs(['=value'], {})).message).toBe(
+      'invalid --build-arg "=value": the name is empty',
+    );
   });
 });

@@ -3,7 +3,8 @@ import type { OutputSpec } from '../build/build-request.js';
 import { LAYER_COMPRESSIONS, levelRange, type LayerCompression } from '../image/layer-compression.js';
 import { flagBool, flagFields } from './flag-fields.js';
 
-const HINT = 'e.g. -o type=oci,dest=app.tar, -o type=docker,dest=app.tar, -o type=local,dest=DIR, -o type=tar,dest=rootfs.tar, -o type=image,name=REG/app:1,push=true';
+const HINT =
+  'e.g. -o type=oci,dest=app.tar, -o type=docker,dest=app.tar, -o type=local,dest=DIR, -o type=tar,dest=rootfs.tar, -o type=image,name=REG/app:1,push=true';
 
 /** Which keys each output type takes (buildx's names). */
 const KEYS: Record<OutputSpec['type'], readonly string[]> = {
@@ -28,38 +29,59 @@ export function parseOutput(spec: string): OutputSpec {
   let type = fields.get('type') ?? '';
   if (type === 'registry') {
     type = 'image';
-    if (fields.has('push') && !flagBool('--output', spec, 'push', fields.get('push')!)) throw new UserError(`--output "${spec}": type=registry always pushes`);
+    if (fields.has('push') && !flagBool('--output', spec, 'push', fields.get('push')!))
+      throw new UserError(`--output "${spec}": type=registry always pushes`);
     fields.set('push', 'true');
   }
   if (!(type in KEYS)) {
-    throw new UserError(`unsupported output type "${type}" in --output "${spec}"`, { hint: `supported: oci, docker, local, tar, image, registry; ${HINT}` });
+    throw new UserError(`unsupported output type "${type}" in --output "${spec}"`, {
+      hint: `supported: oci, docker, local, tar, image, registry; ${HINT}`,
+    });
   }
   const t = type as OutputSpec['type'];
   for (const key of fields.keys()) {
     if (key !== 'type' && !KEYS[t].includes(key)) {
-      throw new UserError(`unknown option "${key}" in --output "${spec}"`, { hint: `type=${t} takes: ${KEYS[t].join(', ')}` });
+      throw new UserError(`unknown option "${key}" in --output "${spec}"`, {
+        hint: `type=${t} takes: ${KEYS[t].join(', ')}`,
+      });
     }
   }
   const out: OutputSpec = { type: t };
   const dest = fields.get('dest');
   if (t !== 'image') {
-    if (!dest) throw new UserError(`--output "${spec}" needs dest=${t === 'local' ? 'DIR' : 'FILE'}${t === 'local' ? '' : ' (or dest=- for stdout)'}`, { hint: HINT });
+    if (!dest)
+      throw new UserError(
+        `--output "${spec}" needs dest=${t === 'local' ? 'DIR' : 'FILE'}${t === 'local' ? '' : ' (or dest=- for stdout)'}`,
+        { hint: HINT },
+      );
     out.dest = dest;
   }
   if (fields.has('tar')) {
     out.tar = flagBool('--output', spec, 'tar', fields.get('tar')!);
-    if (!out.tar && dest === '-') throw new UserError(`--output "${spec}": tar=false writes a directory, which cannot go to stdout`);
-    if (!out.tar && t === 'docker') throw new UserError(`--output "${spec}": the docker exporter writes a tar only`, { hint: 'use type=oci,tar=false for a layout directory' });
+    if (!out.tar && dest === '-')
+      throw new UserError(`--output "${spec}": tar=false writes a directory, which cannot go to stdout`);
+    if (!out.tar && t === 'docker')
+      throw new UserError(`--output "${spec}": the docker exporter writes a tar only`, {
+        hint: 'use type=oci,tar=false for a layout directory',
+      });
   }
   const name = fields.get('name');
-  if (name !== undefined) out.names = name.split(',').map((n) => n.trim()).filter(Boolean);
+  if (name !== undefined)
+    out.names = name
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean);
   if (fields.has('push')) out.push = flagBool('--output', spec, 'push', fields.get('push')!);
-  if (fields.has('registry.insecure')) out.insecure = flagBool('--output', spec, 'registry.insecure', fields.get('registry.insecure')!);
-  if (fields.has('force-compression')) out.forceCompression = flagBool('--output', spec, 'force-compression', fields.get('force-compression')!);
+  if (fields.has('registry.insecure'))
+    out.insecure = flagBool('--output', spec, 'registry.insecure', fields.get('registry.insecure')!);
+  if (fields.has('force-compression'))
+    out.forceCompression = flagBool('--output', spec, 'force-compression', fields.get('force-compression')!);
   const compression = fields.get('compression');
   if (compression !== undefined) {
     if (!LAYER_COMPRESSIONS.includes(compression as LayerCompression)) {
-      throw new UserError(`--output "${spec}": unknown compression "${compression}"`, { hint: `one of: ${LAYER_COMPRESSIONS.join(', ')}` });
+      throw new UserError(`--output "${spec}": unknown compression "${compression}"`, {
+        hint: `one of: ${LAYER_COMPRESSIONS.join(', ')}`,
+      });
     }
     out.compression = compression as LayerCompression;
   }
@@ -70,13 +92,14 @@ export function parseOutput(spec: string): OutputSpec {
     const n = Number(level);
     if (!range) throw new UserError(`--output "${spec}": compression=uncompressed takes no compression-level`);
     if (!/^-?\d+$/.test(level) || n < range[0] || n > range[1]) {
-      throw new UserError(`--output "${spec}": compression-level for ${c} must be a whole number from ${range[0]} to ${range[1]}`);
+      throw new UserError(
+        `--output "${spec}": compression-level for ${c} must be a whole number from ${range[0]} to ${range[1]}`,
+      );
     }
     out.compressionLevel = n;
   }
   return out;
 }
-
 
 /** `--build-arg K=V`, or `--build-arg K` to take the value from the environment (skipped when unset). */
 export function parseBuildArgs(values: string[], env: NodeJS.ProcessEnv): Map<string, string> {

@@ -21,7 +21,10 @@ describe('parseSecrets', () => {
 describe('parseSsh', () => {
   it('takes $SSH_AUTH_SOCK for a bare id and an explicit socket otherwise', () => {
     const s = parseSsh(['default', 'work=/run/agent.sock'], { SSH_AUTH_SOCK: '/tmp/agent.1' });
-    expect([...s]).toEqual([['default', '/tmp/agent.1'], ['work', '/run/agent.sock']]);
+    expect([...s]).toEqual([
+      ['default', '/tmp/agent.1'],
+      ['work', '/run/agent.sock'],
+    ]);
   });
   it('explains when there is no agent', () => {
     expect(() => parseSsh(['default'], {})).toThrow(/no agent socket/);

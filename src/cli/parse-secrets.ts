@@ -11,7 +11,8 @@ export function parseSecrets(values: string[]): Map<string, { file?: string; env
     const file = fields.get('src') ?? fields.get('source');
     const env = fields.get('env');
     for (const k of fields.keys()) {
-      if (!['id', 'src', 'source', 'env', 'type'].includes(k)) throw new UserError(`invalid --secret "${v}": unknown key "${k}"`);
+      if (!['id', 'src', 'source', 'env', 'type'].includes(k))
+        throw new UserError(`invalid --secret "${v}": unknown key "${k}"`);
     }
     out.set(id, file !== undefined ? { file } : { env: env ?? id });
   }
@@ -26,7 +27,10 @@ export function parseSsh(values: string[], env: NodeJS.ProcessEnv): Map<string, 
     const id = eq < 0 ? v : v.slice(0, eq);
     const socket = eq < 0 ? env.SSH_AUTH_SOCK : v.slice(eq + 1);
     if (!id) throw new UserError(`invalid --ssh "${v}": the id is empty`);
-    if (!socket) throw new UserError(`--ssh ${id}: no agent socket`, { hint: 'start ssh-agent (SSH_AUTH_SOCK) or give --ssh ID=/path/to/agent.sock' });
+    if (!socket)
+      throw new UserError(`--ssh ${id}: no agent socket`, {
+        hint: 'start ssh-agent (SSH_AUTH_SOCK) or give --ssh ID=/path/to/agent.sock',
+      });
     out.set(id, socket);
   }
   return out;

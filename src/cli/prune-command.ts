@@ -15,7 +15,10 @@ export async function parseUntil(filters: string[]): Promise<number | undefined>
   let ms: number | undefined;
   for (const f of filters) {
     const m = /^until=(.+)$/.exec(f.trim());
-    if (!m) throw new UserError(`prune --filter ${f}: unknown filter`, { hint: 'the filter tsbuild knows is until=DURATION, e.g. --filter until=24h' });
+    if (!m)
+      throw new UserError(`prune --filter ${f}: unknown filter`, {
+        hint: 'the filter tsbuild knows is until=DURATION, e.g. --filter until=24h',
+      });
     const text = m[1]!.trim();
     const days = /^(\d+(?:\.\d+)?)d$/.exec(text);
     if (days) {
@@ -38,14 +41,25 @@ export function pruneCommand(): Command {
     .description('remove build cache from the state directory (tagged images are kept)')
     .option('-a, --all', 'remove all build cache, not only unreferenced data')
     .option('--keep-storage <size>', 'remove least recently used cache until it takes at most SIZE (e.g. 5GB)')
-    .option('--filter <filter>', 'until=DURATION: remove cache not used for that long (repeatable)', collect, [] as string[])
+    .option(
+      '--filter <filter>',
+      'until=DURATION: remove cache not used for that long (repeatable)',
+      collect,
+      [] as string[],
+    )
     .option('-f, --force', 'do not ask (tsbuild never asks; accepted for docker compatibility)')
     .action(async (flags: PruneFlags) => {
-      const [{ parseSize, formatSize }, { defaultStateRoot, StatePaths }] = await Promise.all([import('../cache/size.js'), import('../cache/state-dir.js')]);
+      const [{ parseSize, formatSize }, { defaultStateRoot, StatePaths }] = await Promise.all([
+        import('../cache/size.js'),
+        import('../cache/state-dir.js'),
+      ]);
       let keepBytes: number | undefined;
       if (flags.keepStorage !== undefined) {
         keepBytes = parseSize(flags.keepStorage);
-        if (keepBytes === undefined) throw new UserError(`--keep-storage ${flags.keepStorage}: not a size`, { hint: 'write it like 5GB, 500MB or a number of bytes' });
+        if (keepBytes === undefined)
+          throw new UserError(`--keep-storage ${flags.keepStorage}: not a size`, {
+            hint: 'write it like 5GB, 500MB or a number of bytes',
+          });
       }
       const olderThanMs = await parseUntil(flags.filter);
       const paths = new StatePaths(defaultStateRoot());
@@ -55,19 +69,31 @@ export function pruneCommand(): Command {
       }
       const { openStateParts } = await import('./state-parts.js');
       const parts = openStateParts(paths);
-      const [{ StateLock }, { sweepStale }, { prune }] = await Promise.all([import('../cache/state-lock.js'), import('../cache/sweep.js'), import('../cache/gc.js')]);
+      const [{ StateLock }, { sweepStale }, { prune }] = await Promise.all([
+        import('../cache/state-lock.js'),
+        import('../cache/sweep.js'),
+        import('../cache/gc.js'),
+      ]);
       const lock = new StateLock(paths.root);
       const { stateDirError } = await import('../cache/state-session.js');
       // a state dir this user may not write (a build's, as root): say so, not "a bug"
-      const release = await lock.acquireExclusive({ wait: true, onWait: (m) => process.stderr.write(`${m}...\n`) }).catch((err: unknown) => {
-        throw stateDirError(err, paths.root);
-      });
+      const release = await lock
+        .acquireExclusive({ wait: true, onWait: (m) => process.stderr.write(`${m}...\n`) })
+        .catch((err: unknown) => {
+          throw stateDirError(err, paths.root);
+        });
       if (!release) throw new Error('could not take the state lock');
       try {
         const swept = await sweepStale(paths, { othersLive: false, deep: true });
-        const report = await prune(parts, { ...(flags.all ? { all: true } : {}), ...(keepBytes !== undefined ? { keepBytes } : {}), ...(olderThanMs !== undefined ? { olderThanMs } : {}) });
+        const report = await prune(parts, {
+          ...(flags.all ? { all: true } : {}),
+          ...(keepBytes !== undefined ? { keepBytes } : {}),
+          ...(olderThanMs !== undefined ? { olderThanMs } : {}),
+        });
         const leftovers = swept.removed.length ? `, ${swept.removed.length} leftovers of killed builds` : '';
-        process.stdout.write(`removed ${report.snapshots} layer snapshots, ${report.records} cache records, ${report.blobs} blobs${leftovers}: ${formatSize(report.bytes)} freed\n`);
+        process.stdout.write(
+          `removed ${report.snapshots} layer snapshots, ${report.records} cache records, ${report.blobs} blobs${leftovers}: ${formatSize(report.bytes)} freed\n`,
+        );
       } finally {
         await release();
       }

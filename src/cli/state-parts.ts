@@ -6,5 +6,10 @@ import { SnapshotStore } from '../snapshot/snapshot-store.js';
 
 /** The stores of a state directory, for the subcommands that look at all of it (du, prune). */
 export function openStateParts(paths: StatePaths): StateParts {
-  return { paths, store: new ContentStore(paths.content), snapshots: new SnapshotStore(paths.snapshots), records: new CacheRecords(paths.cacheRecords) };
+  return {
+    paths,
+    store: new ContentStore(paths.content),
+    snapshots: new SnapshotStore(paths.snapshots),
+    records: new CacheRecords(paths.cacheRecords),
+  };
 }

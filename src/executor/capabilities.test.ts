@@ -13,7 +13,9 @@ describe('capabilities', () => {
   });
 
   it('reads CapEff from a status file', () => {
-    expect(effectiveCaps('Name:\tx\nCapInh:\t0000000000000000\nCapEff:\t0000000000200000\n')).toEqual(['CAP_SYS_ADMIN']);
+    expect(effectiveCaps('Name:\tx\nCapInh:\t0000000000000000\nCapEff:\t0000000000200000\n')).toEqual([
+      'CAP_SYS_ADMIN',
+    ]);
     expect(effectiveCaps('Name:\tx\n')).toEqual([]);
   });
 });

@@ -77,7 +77,8 @@ export async function readRootFile(host: string, rel: string): Promise<string | 
     checkRootFile(await fh.stat(), rel);
     const buf = Buffer.alloc(ROOT_FILE_MAX + 1);
     let size = 0;
-    for (let n = -1; n !== 0 && size < buf.length; size += n) n = (await fh.read(buf, size, buf.length - size, size)).bytesRead;
+    for (let n = -1; n !== 0 && size < buf.length; size += n)
+      n = (await fh.read(buf, size, buf.length - size, size)).bytesRead;
     if (size > ROOT_FILE_MAX) checkRootFile({ isFile: () => true, size }, rel);
     return buf.toString('utf8', 0, size);
   } finally {
@@ -87,9 +88,13 @@ export async function readRootFile(host: string, rel: string): Promise<string | 
 
 function checkRootFile(st: { isFile(): boolean; size: number }, rel: string): void {
   if (!st.isFile()) {
-    throw new UserError(`/${rel} in the image is not a regular file`, { hint: `an earlier step replaced /${rel}; it must be a plain text file for user and group names to be looked up` });
+    throw new UserError(`/${rel} in the image is not a regular file`, {
+      hint: `an earlier step replaced /${rel}; it must be a plain text file for user and group names to be looked up`,
+    });
   }
   if (st.size > ROOT_FILE_MAX) {
-    throw new UserError(`/${rel} in the image is larger than ${ROOT_FILE_MAX >> 20} MiB (${st.size} bytes)`, { hint: 'user and group names are looked up in it; use numeric ids, or keep the file small' });
+    throw new UserError(`/${rel} in the image is larger than ${ROOT_FILE_MAX >> 20} MiB (${st.size} bytes)`, {
+      hint: 'user and group names are looked up in it; use numeric ids, or keep the file small',
+    });
   }
 }

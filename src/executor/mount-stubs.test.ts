@@ -13,7 +13,11 @@ afterEach(async () => {
   await rm(rootfs, { recursive: true, force: true });
 });
 
-const present = async (p: string) => lstat(join(rootfs, p)).then(() => true, () => false);
+const present = async (p: string) =>
+  lstat(join(rootfs, p)).then(
+    () => true,
+    () => false,
+  );
 
 describe('findMissingMountPoints', () => {
   it('lists nothing when every mount point exists', async () => {
@@ -26,17 +30,23 @@ describe('findMissingMountPoints', () => {
   it('lists missing points and their missing parents, deepest first', async () => {
     await mkdir(join(rootfs, 'proc'));
     const missing = await findMissingMountPoints(rootfs, [...SPEC_MOUNT_POINTS, '/a/b/c']);
-    expect(new Set(missing)).toEqual(new Set(['/dev', '/sys', '/etc', '/etc/hosts', '/etc/resolv.conf', '/a', '/a/b', '/a/b/c']));
+    expect(new Set(missing)).toEqual(
+      new Set(['/dev', '/sys', '/etc', '/etc/hosts', '/etc/resolv.conf', '/a', '/a/b', '/a/b/c']),
+    );
     expect(missing).toHaveLength(8);
     // every path comes before its parents
     for (const p of missing) {
-      for (const q of missing) if (p.startsWith(q + '/')) expect(missing.indexOf(p), `${p} before ${q}`).toBeLessThan(missing.indexOf(q));
+      for (const q of missing)
+        if (p.startsWith(q + '/')) expect(missing.indexOf(p), `${p} before ${q}`).toBeLessThan(missing.indexOf(q));
     }
   });
 
   it('a parent that exists is not listed', async () => {
     await mkdir(join(rootfs, 'etc'));
-    expect((await findMissingMountPoints(rootfs, ['/etc/hosts', '/etc/resolv.conf'])).sort()).toEqual(['/etc/hosts', '/etc/resolv.conf']);
+    expect((await findMissingMountPoints(rootfs, ['/etc/hosts', '/etc/resolv.conf'])).sort()).toEqual([
+      '/etc/hosts',
+      '/etc/resolv.conf',
+    ]);
   });
 
   it('a dangling symlink counts as present (lstat)', async () => {

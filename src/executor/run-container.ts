@@ -66,7 +66,10 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
   mkdirSync(req.runcRoot, { recursive: true });
   try {
     const user = await resolveUser(req.root, req.user, `USER ${req.user}`);
-    const stubs = await findMissingMountPoints(req.root, [...SPEC_MOUNT_POINTS, ...(req.mounts ?? []).map((m) => m.destination)]);
+    const stubs = await findMissingMountPoints(req.root, [
+      ...SPEC_MOUNT_POINTS,
+      ...(req.mounts ?? []).map((m) => m.destination),
+    ]);
     const hosts = join(bundle, 'hosts');
     writeFileSync(hosts, hostsFile());
     let pipesDir: string | undefined;
@@ -76,11 +79,22 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
       for (const f of req.files) writeFileSync(join(pipesDir, f.path.split('/').pop()!), f.content, { mode: f.mode });
     }
     const spec = runtimeSpec({
-      rootfs: req.root.path, ...(req.root.overlay ? { rootOverlay: req.root.overlay } : {}), args: req.args, env: req.env, cwd: req.cwd, user, network: req.network,
-      hostname: SANDBOX_HOSTNAME, hostsFile: hosts, resolvConf: '/etc/resolv.conf', ...(pipesDir ? { pipesDir } : {}),
-      ...(req.mounts?.length ? { extraMounts: req.mounts } : {}), ...(req.security ? { security: req.security } : {}),
+      rootfs: req.root.path,
+      ...(req.root.overlay ? { rootOverlay: req.root.overlay } : {}),
+      args: req.args,
+      env: req.env,
+      cwd: req.cwd,
+      user,
+      network: req.network,
+      hostname: SANDBOX_HOSTNAME,
+      hostsFile: hosts,
+      resolvConf: '/etc/resolv.conf',
+      ...(pipesDir ? { pipesDir } : {}),
+      ...(req.mounts?.length ? { extraMounts: req.mounts } : {}),
+      ...(req.security ? { security: req.security } : {}),
       // its own cgroup, beside or below runc's (runc's fs driver: relative to its own cgroup), with a pids limit
-      cgroupsPath: id, pidsLimit,
+      cgroupsPath: id,
+      pidsLimit,
     });
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
     const result = await spawnRunc(req, id, bundle);
@@ -96,7 +110,9 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
 
 function spawnRunc(req: RunRequest, id: string, bundle: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('runc', ['--root', req.runcRoot, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('runc', ['--root', req.runcRoot, 'run', '--bundle', bundle, id], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const tail: string[] = [];
     let partial = '';
     const collect = (chunk: Buffer, stream: 'stdout' | 'stderr'): void => {
@@ -117,7 +133,11 @@ function spawnRunc(req: RunRequest, id: string, bundle: string): Promise<RunResu
     child.on('error', (err) => {
       req.signal?.removeEventListener('abort', onAbort);
       const code = (err as NodeJS.ErrnoException).code;
-      reject(code === 'ENOENT' ? missingTool('runc', { why: 'tsbuild runs RUN steps in it', cause: err }) : new Error(`could not start runc: ${err.message}`, { cause: err }));
+      reject(
+        code === 'ENOENT'
+          ? missingTool('runc', { why: 'tsbuild runs RUN steps in it', cause: err })
+          : new Error(`could not start runc: ${err.message}`, { cause: err }),
+      );
     });
     child.on('close', (code, sig) => {
       req.signal?.removeEventListener('abort', onAbort);

@@ -3,11 +3,27 @@ import { runtimeSpec, SPEC_MOUNT_POINTS, type RuntimeSpecInput } from './runtime
 
 interface Spec {
   ociVersion: string;
-  process: { terminal: boolean; user: { uid: number; gid: number; additionalGids?: number[] }; args: string[]; env: string[]; cwd: string; capabilities: Record<string, string[]>; noNewPrivileges: boolean };
+  process: {
+    terminal: boolean;
+    user: { uid: number; gid: number; additionalGids?: number[] };
+    args: string[];
+    env: string[];
+    cwd: string;
+    capabilities: Record<string, string[]>;
+    noNewPrivileges: boolean;
+  };
   root: { path: string; readonly: boolean };
   hostname: string;
   mounts: { destination: string; type: string; source: string; options: string[] }[];
-  linux: { namespaces: { type: string }[]; maskedPaths: string[]; readonlyPaths: string[]; seccomp?: { defaultAction: string; syscalls: { names: string[] }[] }; devices?: { path: string }[]; resources?: { devices?: { allow: boolean; type?: string; access: string }[]; pids?: { limit: number } }; cgroupsPath?: string };
+  linux: {
+    namespaces: { type: string }[];
+    maskedPaths: string[];
+    readonlyPaths: string[];
+    seccomp?: { defaultAction: string; syscalls: { names: string[] }[] };
+    devices?: { path: string }[];
+    resources?: { devices?: { allow: boolean; type?: string; access: string }[]; pids?: { limit: number } };
+    cgroupsPath?: string;
+  };
 }
 
 const input: RuntimeSpecInput = {
@@ -37,7 +53,11 @@ describe('runtimeSpec', () => {
   });
 
   it('adds additionalGids only when there are some', () => {
-    expect(spec({ user: { uid: 1, gid: 2, additionalGids: [3, 4] } }).process.user).toEqual({ uid: 1, gid: 2, additionalGids: [3, 4] });
+    expect(spec({ user: { uid: 1, gid: 2, additionalGids: [3, 4] } }).process.user).toEqual({
+      uid: 1,
+      gid: 2,
+      additionalGids: [3, 4],
+    });
     expect('additionalGids' in spec().process.user).toBe(false);
   });
 
@@ -46,20 +66,41 @@ describe('runtimeSpec', () => {
   });
 
   it('network none adds a network namespace', () => {
-    expect(spec({ network: 'none' }).linux.namespaces.map((n) => n.type)).toEqual(['pid', 'ipc', 'uts', 'mount', 'network']);
+    expect(spec({ network: 'none' }).linux.namespaces.map((n) => n.type)).toEqual([
+      'pid',
+      'ipc',
+      'uts',
+      'mount',
+      'network',
+    ]);
   });
 
   it('bind-mounts hosts and resolv.conf read-only from the given files', () => {
     const m = spec().mounts;
-    expect(m.find((x) => x.destination === '/etc/hosts')).toEqual({ destination: '/etc/hosts', type: 'bind', source: '/state/run/1/hosts', options: ['rbind', 'ro'] });
-    expect(m.find((x) => x.destination === '/etc/resolv.conf')).toEqual({ destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['rbind', 'ro'] });
+    expect(m.find((x) => x.destination === '/etc/hosts')).toEqual({
+      destination: '/etc/hosts',
+      type: 'bind',
+      source: '/state/run/1/hosts',
+      options: ['rbind', 'ro'],
+    });
+    expect(m.find((x) => x.destination === '/etc/resolv.conf')).toEqual({
+      destination: '/etc/resolv.conf',
+      type: 'bind',
+      source: '/etc/resolv.conf',
+      options: ['rbind', 'ro'],
+    });
     expect(m.find((x) => x.destination === '/proc')?.type).toBe('proc');
     expect(m.find((x) => x.destination === '/sys')?.options).toContain('ro');
   });
 
   it('mounts /dev/pipes only when a pipes dir is given', () => {
     expect(spec().mounts.some((x) => x.destination === '/dev/pipes')).toBe(false);
-    expect(spec({ pipesDir: '/tmp/p' }).mounts.find((x) => x.destination === '/dev/pipes')).toEqual({ destination: '/dev/pipes', type: 'bind', source: '/tmp/p', options: ['rbind', 'ro'] });
+    expect(spec({ pipesDir: '/tmp/p' }).mounts.find((x) => x.destination === '/dev/pipes')).toEqual({
+      destination: '/dev/pipes',
+      type: 'bind',
+      source: '/tmp/p',
+      options: ['rbind', 'ro'],
+    });
   });
 
   it('every top-level mount destination in the rootfs is a declared mount point', () => {
@@ -72,8 +113,20 @@ describe('runtimeSpec', () => {
   it("gives Docker's default capabilities, without SYS_ADMIN", () => {
     const caps = spec().process.capabilities;
     expect([...caps.bounding!].sort()).toEqual([
-      'CAP_AUDIT_WRITE', 'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_MKNOD',
-      'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID', 'CAP_SYS_CHROOT',
+      'CAP_AUDIT_WRITE',
+      'CAP_CHOWN',
+      'CAP_DAC_OVERRIDE',
+      'CAP_FOWNER',
+      'CAP_FSETID',
+      'CAP_KILL',
+      'CAP_MKNOD',
+      'CAP_NET_BIND_SERVICE',
+      'CAP_NET_RAW',
+      'CAP_SETFCAP',
+      'CAP_SETGID',
+      'CAP_SETPCAP',
+      'CAP_SETUID',
+      'CAP_SYS_CHROOT',
     ]);
     expect(caps.inheritable).toBeUndefined();
     expect(caps.ambient).toBeUndefined();
@@ -97,23 +150,29 @@ describe('runtimeSpec', () => {
   it('insecure: every capability in every set, no seccomp, nothing masked or read-only, /sys writable, all devices', () => {
     const caps = ['CAP_CHOWN', 'CAP_SYS_ADMIN', 'CAP_NET_ADMIN'];
     const s = spec({ security: 'insecure', insecureCaps: caps });
-    for (const set of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient']) expect(s.process.capabilities[set], set).toEqual(caps);
+    for (const set of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'])
+      expect(s.process.capabilities[set], set).toEqual(caps);
     expect(s.linux.seccomp).toBeUndefined();
     expect(s.linux.maskedPaths).toEqual([]);
     expect(s.linux.readonlyPaths).toEqual([]);
     expect(s.mounts.find((x) => x.destination === '/sys')?.options).toContain('rw');
-    expect(s.linux.resources?.devices).toEqual([{ allow: true, type: 'c', access: 'rwm' }, { allow: true, type: 'b', access: 'rwm' }]);
+    expect(s.linux.resources?.devices).toEqual([
+      { allow: true, type: 'c', access: 'rwm' },
+      { allow: true, type: 'b', access: 'rwm' },
+    ]);
     expect(s.linux.devices?.map((d) => d.path)).toContain('/dev/fuse');
     // the default is the sandbox
     expect(spec({ security: 'sandbox' })).toEqual(spec());
   });
 
-  it('puts the step in its own cgroup with a pids limit, and allows only runc\'s default devices', () => {
+  it("puts the step in its own cgroup with a pids limit, and allows only runc's default devices", () => {
     const s = spec({ cgroupsPath: 'tsbuild-x-1', pidsLimit: 64 });
     expect(s.linux.cgroupsPath).toBe('tsbuild-x-1');
     expect(s.linux.resources?.pids).toEqual({ limit: 64 });
     expect(s.linux.resources?.devices).toEqual([{ allow: false, access: 'rwm' }]);
     expect(spec().linux.resources?.pids).toBeUndefined();
-    expect(spec({ security: 'insecure', insecureCaps: [], pidsLimit: -1 }).linux.resources?.pids).toEqual({ limit: -1 });
+    expect(spec({ security: 'insecure', insecureCaps: [], pidsLimit: -1 }).linux.resources?.pids).toEqual({
+      limit: -1,
+    });
   });
 });

@@ -42,13 +42,34 @@ export interface RuntimeSpecInput {
  * the bounding, effective and permitted sets, none inheritable or ambient, the same for every USER.
  */
 export const DEFAULT_CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
 ];
 
 const MASKED_PATHS = [
-  '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats',
-  '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
 ];
 const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
@@ -70,7 +91,12 @@ export const SPEC_MOUNT_POINTS = ['/proc', '/dev', '/sys', '/etc/hosts', '/etc/r
  * The sandbox's security settings, or BuildKit's insecure mode: every capability in every set,
  * no seccomp, nothing masked or read-only, /sys writable, every device allowed.
  */
-function securitySettings(input: RuntimeSpecInput): { capabilities: object; linux: object; devices: object[]; sysfs: string } {
+function securitySettings(input: RuntimeSpecInput): {
+  capabilities: object;
+  linux: object;
+  devices: object[];
+  sysfs: string;
+} {
   if (input.security !== 'insecure') {
     return {
       capabilities: { bounding: DEFAULT_CAPS, effective: DEFAULT_CAPS, permitted: DEFAULT_CAPS },
@@ -83,8 +109,15 @@ function securitySettings(input: RuntimeSpecInput): { capabilities: object; linu
   const caps = input.insecureCaps ?? ownCaps();
   return {
     capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps },
-    linux: { maskedPaths: [], readonlyPaths: [], devices: INSECURE_DEVICES.map((d) => ({ ...d, fileMode: 0o660, uid: 0, gid: 0 })) },
-    devices: [{ allow: true, type: 'c', access: 'rwm' }, { allow: true, type: 'b', access: 'rwm' }],
+    linux: {
+      maskedPaths: [],
+      readonlyPaths: [],
+      devices: INSECURE_DEVICES.map((d) => ({ ...d, fileMode: 0o660, uid: 0, gid: 0 })),
+    },
+    devices: [
+      { allow: true, type: 'c', access: 'rwm' },
+      { allow: true, type: 'b', access: 'rwm' },
+    ],
     sysfs: 'rw',
   };
 }
@@ -94,23 +127,45 @@ export function runtimeSpec(input: RuntimeSpecInput): object {
   const namespaces: { type: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   if (input.network === 'none') namespaces.push({ type: 'network' });
   const mounts: object[] = [
-    ...(input.rootOverlay ? [{ destination: '/', type: 'overlay', source: 'overlay', options: input.rootOverlay }] : []),
+    ...(input.rootOverlay
+      ? [{ destination: '/', type: 'overlay', source: 'overlay', options: input.rootOverlay }]
+      : []),
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+    },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+    },
+    {
+      destination: '/dev/shm',
+      type: 'tmpfs',
+      source: 'shm',
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+    },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', security.sysfs] },
     { destination: '/etc/hosts', type: 'bind', source: input.hostsFile, options: ['rbind', 'ro'] },
     { destination: '/etc/resolv.conf', type: 'bind', source: input.resolvConf, options: ['rbind', 'ro'] },
   ];
-  if (input.pipesDir) mounts.push({ destination: '/dev/pipes', type: 'bind', source: input.pipesDir, options: ['rbind', 'ro'] });
+  if (input.pipesDir)
+    mounts.push({ destination: '/dev/pipes', type: 'bind', source: input.pipesDir, options: ['rbind', 'ro'] });
   mounts.push(...(input.extraMounts ?? []));
   return {
     ociVersion: '1.0.2',
     process: {
       terminal: false,
-      user: { uid: input.user.uid, gid: input.user.gid, ...(input.user.additionalGids.length ? { additionalGids: input.user.additionalGids } : {}) },
+      user: {
+        uid: input.user.uid,
+        gid: input.user.gid,
+        ...(input.user.additionalGids.length ? { additionalGids: input.user.additionalGids } : {}),
+      },
       args: input.args,
       env: input.env,
       cwd: input.cwd,
@@ -122,9 +177,13 @@ export function runtimeSpec(input: RuntimeSpecInput): object {
     hostname: input.hostname,
     mounts,
     linux: {
-      namespaces, ...security.linux,
+      namespaces,
+      ...security.linux,
       ...(input.cgroupsPath ? { cgroupsPath: input.cgroupsPath } : {}),
-      resources: { devices: security.devices, ...(input.pidsLimit !== undefined ? { pids: { limit: input.pidsLimit } } : {}) },
+      resources: {
+        devices: security.devices,
+        ...(input.pidsLimit !== undefined ? { pids: { limit: input.pidsLimit } } : {}),
+      },
     },
   };
 }

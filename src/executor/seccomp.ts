@@ -65,16 +65,37 @@ export interface SeccompTarget {
 
 /** Node's process.arch → libseccomp's native name (moby's goToNative). */
 const NODE_TO_NATIVE: Record<string, string> = {
-  ia32: 'x86', x64: 'amd64', arm: 'arm', arm64: 'arm64', mips64el: 'mipsel64', mipsel: 'mipsel',
-  ppc: 'ppc', ppc64: 'ppc64le', s390: 's390', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64',
+  ia32: 'x86',
+  x64: 'amd64',
+  arm: 'arm',
+  arm64: 'arm64',
+  mips64el: 'mipsel64',
+  mipsel: 'mipsel',
+  ppc: 'ppc',
+  ppc64: 'ppc64le',
+  s390: 's390',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+  loong64: 'loong64',
 };
 
 /** libseccomp's native name → the runtime spec's architecture (moby's nativeToSeccomp). */
 const NATIVE_TO_SPEC: Record<string, string> = {
-  x86: 'SCMP_ARCH_X86', amd64: 'SCMP_ARCH_X86_64', arm: 'SCMP_ARCH_ARM', arm64: 'SCMP_ARCH_AARCH64',
-  mips64: 'SCMP_ARCH_MIPS64', mips64n32: 'SCMP_ARCH_MIPS64N32', mipsel64: 'SCMP_ARCH_MIPSEL64',
-  mips3l64n32: 'SCMP_ARCH_MIPSEL64N32', mipsle: 'SCMP_ARCH_MIPSEL', ppc: 'SCMP_ARCH_PPC', ppc64: 'SCMP_ARCH_PPC64',
-  ppc64le: 'SCMP_ARCH_PPC64LE', s390: 'SCMP_ARCH_S390', s390x: 'SCMP_ARCH_S390X', riscv64: 'SCMP_ARCH_RISCV64',
+  x86: 'SCMP_ARCH_X86',
+  amd64: 'SCMP_ARCH_X86_64',
+  arm: 'SCMP_ARCH_ARM',
+  arm64: 'SCMP_ARCH_AARCH64',
+  mips64: 'SCMP_ARCH_MIPS64',
+  mips64n32: 'SCMP_ARCH_MIPS64N32',
+  mipsel64: 'SCMP_ARCH_MIPSEL64',
+  mips3l64n32: 'SCMP_ARCH_MIPSEL64N32',
+  mipsle: 'SCMP_ARCH_MIPSEL',
+  ppc: 'SCMP_ARCH_PPC',
+  ppc64: 'SCMP_ARCH_PPC64',
+  ppc64le: 'SCMP_ARCH_PPC64LE',
+  s390: 'SCMP_ARCH_S390',
+  s390x: 'SCMP_ARCH_S390X',
+  riscv64: 'SCMP_ARCH_RISCV64',
   loong64: 'SCMP_ARCH_LOONGARCH64',
 };
 
@@ -113,13 +134,19 @@ export function profileToSpec(profile: SeccompProfile, target: SeccompTarget): L
   const specArch = NATIVE_TO_SPEC[target.arch];
   const architectures = profile.architectures?.length
     ? [...profile.architectures]
-    : (profile.archMap ?? []).filter((a) => a.architecture === specArch).flatMap((a) => [a.architecture, ...(a.subArchitectures ?? [])])
-      .filter((a) => a === specArch || !target.omitArches?.includes(a));
+    : (profile.archMap ?? [])
+        .filter((a) => a.architecture === specArch)
+        .flatMap((a) => [a.architecture, ...(a.subArchitectures ?? [])])
+        .filter((a) => a === specArch || !target.omitArches?.includes(a));
   if (architectures.length) out.architectures = architectures;
   for (const rule of profile.syscalls) {
     if (!applies(rule, target)) continue;
-    if (rule.name && rule.names?.length) throw new Error(`the seccomp profile gives both 'name' and 'names' for ${rule.name}`);
-    const call: LinuxSeccomp['syscalls'][number] = { names: rule.name ? [rule.name] : [...(rule.names ?? [])], action: rule.action };
+    if (rule.name && rule.names?.length)
+      throw new Error(`the seccomp profile gives both 'name' and 'names' for ${rule.name}`);
+    const call: LinuxSeccomp['syscalls'][number] = {
+      names: rule.name ? [rule.name] : [...(rule.names ?? [])],
+      action: rule.action,
+    };
     if (rule.errnoRet !== undefined) call.errnoRet = rule.errnoRet;
     if (rule.args?.length) call.args = rule.args.map((a) => ({ ...a }));
     out.syscalls.push(call);
@@ -137,7 +164,10 @@ export function hostSeccompArch(nodeArch: string = process.arch): string {
  * off, and then an x32 syscall cannot succeed whatever the filter says. Each architecture in the
  * filter costs runc ~6 ms at every RUN's start (libseccomp compiles the rules once per arch).
  */
-export function kernelHasX32(kernelRelease = release(), read: (path: string) => string | undefined = readConfig): boolean | undefined {
+export function kernelHasX32(
+  kernelRelease = release(),
+  read: (path: string) => string | undefined = readConfig,
+): boolean | undefined {
   const config = read(`/boot/config-${kernelRelease}`) ?? read('/proc/config.gz');
   if (config === undefined) return undefined;
   return /^CONFIG_X86_X32(_ABI)?=y$/m.test(config);
@@ -164,7 +194,12 @@ export function defaultSeccomp(caps: readonly string[]): LinuxSeccomp {
   if (!spec) {
     // x32 only where the kernel has it; where its config cannot be read, Docker's list as it is
     const omitArches = kernelHasX32() === false ? ['SCMP_ARCH_X32'] : [];
-    spec = profileToSpec(defaultProfile as SeccompProfile, { arch: hostSeccompArch(), caps, kernel: parseKernelVersion(release()), omitArches });
+    spec = profileToSpec(defaultProfile as SeccompProfile, {
+      arch: hostSeccompArch(),
+      caps,
+      kernel: parseKernelVersion(release()),
+      omitArches,
+    });
     memo.set(key, spec);
   }
   return spec;

@@ -7,8 +7,17 @@ export interface ResolvedUser {
   additionalGids: number[];
 }
 
-interface PasswdEntry { name: string; uid: number; gid: number; home: string }
-interface GroupEntry { name: string; gid: number; members: string[] }
+interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+interface GroupEntry {
+  name: string;
+  gid: number;
+  members: string[];
+}
 
 async function readLines(root: RootLike, path: string): Promise<string[]> {
   const text = await asContainerRoot(root).readFile(path);
@@ -16,17 +25,21 @@ async function readLines(root: RootLike, path: string): Promise<string[]> {
 }
 
 export async function readPasswd(rootfs: RootLike): Promise<PasswdEntry[]> {
-  return (await readLines(rootfs, 'etc/passwd')).map((l) => {
-    const f = l.split(':');
-    return { name: f[0] ?? '', uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '' };
-  }).filter((e) => Number.isInteger(e.uid) && Number.isInteger(e.gid));
+  return (await readLines(rootfs, 'etc/passwd'))
+    .map((l) => {
+      const f = l.split(':');
+      return { name: f[0] ?? '', uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '' };
+    })
+    .filter((e) => Number.isInteger(e.uid) && Number.isInteger(e.gid));
 }
 
 export async function readGroup(rootfs: RootLike): Promise<GroupEntry[]> {
-  return (await readLines(rootfs, 'etc/group')).map((l) => {
-    const f = l.split(':');
-    return { name: f[0] ?? '', gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) };
-  }).filter((e) => Number.isInteger(e.gid));
+  return (await readLines(rootfs, 'etc/group'))
+    .map((l) => {
+      const f = l.split(':');
+      return { name: f[0] ?? '', gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) };
+    })
+    .filter((e) => Number.isInteger(e.gid));
 }
 
 const NUMERIC = /^\d+$/;
@@ -36,7 +49,12 @@ const NUMERIC = /^\d+$/;
  * in the rootfs's /etc/passwd and /etc/group, numbers used as they are; a user's supplementary
  * groups come from /etc/group. `withSupplementary` is false for --chown, which sets one owner.
  */
-export async function resolveUser(rootfs: RootLike, spec: string, what: string, withSupplementary = true): Promise<ResolvedUser> {
+export async function resolveUser(
+  rootfs: RootLike,
+  spec: string,
+  what: string,
+  withSupplementary = true,
+): Promise<ResolvedUser> {
   if (spec === '') return { uid: 0, gid: 0, additionalGids: [] };
   const [userPart, groupPart] = spec.split(':', 2) as [string, string | undefined];
   const passwd = await readPasswd(rootfs);
@@ -74,8 +92,9 @@ export async function resolveUser(rootfs: RootLike, spec: string, what: string, 
   } else if (groupPart === undefined && !userName && !NUMERIC.test(userPart)) {
     gid = 0;
   }
-  const additionalGids = withSupplementary && userName && groupPart === undefined
-    ? groups.filter((g) => g.members.includes(userName!) && g.gid !== gid).map((g) => g.gid)
-    : [];
+  const additionalGids =
+    withSupplementary && userName && groupPart === undefined
+      ? groups.filter((g) => g.members.includes(userName!) && g.gid !== gid).map((g) => g.gid)
+      : [];
   return { uid, gid, additionalGids };
 }

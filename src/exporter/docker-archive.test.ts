@@ -44,7 +44,8 @@ describe('writeDockerArchive', () => {
     tmp = await mkdtemp(join(tmpdir(), 'tsbuild-docker-archive-test-'));
     img = await sharedBusyboxLayout();
     store = new ContentStore(join(tmp, 'store'));
-    manifest = (await resolveOciLayout(img.layout, 'latest', { os: 'linux', architecture: 'amd64' }, store)).manifestDescriptor;
+    manifest = (await resolveOciLayout(img.layout, 'latest', { os: 'linux', architecture: 'amd64' }, store))
+      .manifestDescriptor;
   });
   afterAll(async () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
@@ -52,10 +53,19 @@ describe('writeDockerArchive', () => {
 
   test('manifest.json has the shape docker load reads, and every file it names is there', async () => {
     const dest = join(tmp, 'image.tar');
-    await writeDockerArchive(store, manifest, ['app:1.0', 'docker.io/library/app:2', 'localhost:5000/team/app', 'user/tool'], dest);
+    await writeDockerArchive(
+      store,
+      manifest,
+      ['app:1.0', 'docker.io/library/app:2', 'localhost:5000/team/app', 'user/tool'],
+      dest,
+    );
     const entries = await readTar(await readFile(dest));
     const files = new Map(entries.map((e) => [e.name, e.data]));
-    expect(entries.map((e) => e.name).filter((n) => !n.startsWith('blobs/'))).toEqual(['index.json', 'manifest.json', 'oci-layout']);
+    expect(entries.map((e) => e.name).filter((n) => !n.startsWith('blobs/'))).toEqual([
+      'index.json',
+      'manifest.json',
+      'oci-layout',
+    ]);
 
     const parsed = JSON.parse(files.get('manifest.json')!.toString()) as DockerManifestEntry[];
     expect(parsed).toEqual([
@@ -88,14 +98,19 @@ describe('writeDockerArchive', () => {
   test('skopeo reads it both as a docker archive and as an OCI archive', async () => {
     const dest = join(tmp, 'both.tar');
     await writeDockerArchive(store, manifest, ['app:1.0'], dest);
-    const asDocker = JSON.parse((await run('skopeo', ['inspect', `docker-archive:${dest}:app:1.0`])).stdout) as { Layers: string[]; Architecture: string };
+    const asDocker = JSON.parse((await run('skopeo', ['inspect', `docker-archive:${dest}:app:1.0`])).stdout) as {
+      Layers: string[];
+      Architecture: string;
+    };
     expect(asDocker.Architecture).toBe('amd64');
     // skopeo names docker-archive layers by diff_id: it serves them decompressed, as docker load reads them
     expect(asDocker.Layers).toEqual(img.diffIds);
     // copying re-reads config and layers and checks them against the manifest skopeo builds from manifest.json
     await run('skopeo', ['copy', '--quiet', `docker-archive:${dest}`, `oci:${join(tmp, 'from-docker')}:x`]);
 
-    const asOci = JSON.parse((await run('skopeo', ['inspect', `oci-archive:${dest}:1.0`])).stdout) as { Digest: string };
+    const asOci = JSON.parse((await run('skopeo', ['inspect', `oci-archive:${dest}:1.0`])).stdout) as {
+      Digest: string;
+    };
     expect(asOci.Digest).toBe(img.manifestDigest);
   });
 
@@ -108,7 +123,10 @@ describe('writeDockerArchive', () => {
   });
 
   test('a multi-platform image cannot be a docker archive', async () => {
-    const index = await store.put(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [manifest, manifest] }), MediaType.ociIndex);
+    const index = await store.put(
+      JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [manifest, manifest] }),
+      MediaType.ociIndex,
+    );
     const err = await writeDockerArchive(store, index, ['app'], join(tmp, 'multi.tar')).catch((e: Error) => e);
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toMatch(/cannot write a multi-platform image/);

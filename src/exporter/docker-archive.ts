@@ -22,12 +22,23 @@ export interface DockerManifestEntry {
  * checks the uncompressed digest against the config's rootfs.diff_ids, so the compressed blobs
  * serve both views; the diff_ids are right by construction of the image.
  */
-export async function writeDockerArchive(store: ContentStore, manifest: Descriptor, names: string[], dest: string): Promise<void> {
+export async function writeDockerArchive(
+  store: ContentStore,
+  manifest: Descriptor,
+  names: string[],
+  dest: string,
+): Promise<void> {
   await (await prepareDockerArchive(store, manifest, names, dest)).commit();
 }
 
 /** writeDockerArchive up to the rename into place (see PendingOutput). */
-export async function prepareDockerArchive(store: ContentStore, manifest: Descriptor, names: string[], dest: string, opts: ExportOptions = {}): Promise<PendingOutput> {
+export async function prepareDockerArchive(
+  store: ContentStore,
+  manifest: Descriptor,
+  names: string[],
+  dest: string,
+  opts: ExportOptions = {},
+): Promise<PendingOutput> {
   const { manifests } = await collectImageBlobs(store, manifest);
   // docker load takes one config per manifest.json entry; a multi-platform index has no single one
   if (manifests.length !== 1) {

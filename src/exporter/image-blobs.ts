@@ -43,8 +43,13 @@ export async function collectImageBlobs(store: ContentStore, root: Descriptor): 
 async function requireBlob(store: ContentStore, d: Descriptor, root: Descriptor): Promise<void> {
   if (!(await store.has(d.digest))) {
     // The solver fetches or creates every blob before exporting; a gap here is a bug, not bad input.
-    throw new Error(`cannot export image ${root.digest}: blob ${d.digest} (${d.mediaType}) is not in the content store`);
+    throw new Error(
+      `cannot export image ${root.digest}: blob ${d.digest} (${d.mediaType}) is not in the content store`,
+    );
   }
   const size = await store.size(d.digest);
-  if (size !== d.size) throw new Error(`cannot export image ${root.digest}: blob ${d.digest} is ${size} bytes in the store, ${d.size} in its descriptor`);
+  if (size !== d.size)
+    throw new Error(
+      `cannot export image ${root.digest}: blob ${d.digest} is ${size} bytes in the store, ${d.size} in its descriptor`,
+    );
 }

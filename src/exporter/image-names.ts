@@ -20,7 +20,10 @@ export interface ImageName {
  */
 export function normalizeImageName(name: string): ImageName {
   const ref = parseReference(name).withDefaultTag();
-  if (ref.digest !== undefined) throw new UserError(`invalid image name ${JSON.stringify(name)}: a name to tag the result with cannot contain a digest`);
+  if (ref.digest !== undefined)
+    throw new UserError(
+      `invalid image name ${JSON.stringify(name)}: a name to tag the result with cannot contain a digest`,
+    );
   return { full: ref.toString(), tag: ref.tag!, familiar: ref.familiar() };
 }
 

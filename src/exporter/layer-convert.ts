@@ -23,7 +23,13 @@ export class LayerConverter {
     private readonly dir: string,
   ) {}
 
-  async convert(source: Descriptor, diffId: DiffId, compression: LayerCompression, level: number | undefined, signal?: AbortSignal): Promise<Descriptor> {
+  async convert(
+    source: Descriptor,
+    diffId: DiffId,
+    compression: LayerCompression,
+    level: number | undefined,
+    signal?: AbortSignal,
+  ): Promise<Descriptor> {
     const record = join(this.dir, `${parseDigest(diffId).hex}-${compression}-${level ?? 'default'}.json`);
     try {
       const known = JSON.parse(await readFile(record, 'utf8')) as Descriptor;
@@ -31,9 +37,13 @@ export class LayerConverter {
     } catch {
       // no record yet
     }
-    const blob = await createLayerBlob(abortableWrite(signal, async (out) => {
-      await pipe(verifyDiffId(decompressStream(this.store.openRead(source.digest)), diffId, source.digest), out);
-    }), this.store, { compression, ...(level !== undefined ? { level } : {}) });
+    const blob = await createLayerBlob(
+      abortableWrite(signal, async (out) => {
+        await pipe(verifyDiffId(decompressStream(this.store.openRead(source.digest)), diffId, source.digest), out);
+      }),
+      this.store,
+      { compression, ...(level !== undefined ? { level } : {}) },
+    );
     const made: Descriptor = { mediaType: blob.mediaType, digest: blob.digest as Digest, size: blob.size };
     await mkdir(this.dir, { recursive: true });
     await writeFileAtomic(record, JSON.stringify(made));
@@ -51,7 +61,13 @@ function verifyDiffId(tar: Readable, diffId: string, blob: string): Readable {
     },
     flush(cb) {
       const actual = `sha256:${hash.digest('hex')}`;
-      cb(actual === diffId ? null : new Error(`layer blob ${blob} unpacks to ${actual}, not its diffID ${diffId}: the content store is damaged`));
+      cb(
+        actual === diffId
+          ? null
+          : new Error(
+              `layer blob ${blob} unpacks to ${actual}, not its diffID ${diffId}: the content store is damaged`,
+            ),
+      );
     },
   });
   tar.on('error', (err) => check.destroy(err));

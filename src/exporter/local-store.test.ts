@@ -26,7 +26,8 @@ describe('storeImage', () => {
     const alt = await addPlatformIndex(img.layout, 'latest', 'arm', [{ os: 'linux', architecture: 'arm64' }]);
     store = new ContentStore(join(tmp, 'content'));
     manifest = (await resolveOciLayout(img.layout, 'latest', amd64, store)).manifestDescriptor;
-    other = (await resolveOciLayout(img.layout, alt.indexDigest, { os: 'linux', architecture: 'arm64' }, store)).manifestDescriptor;
+    other = (await resolveOciLayout(img.layout, alt.indexDigest, { os: 'linux', architecture: 'arm64' }, store))
+      .manifestDescriptor;
   });
   afterAll(async () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
@@ -37,7 +38,9 @@ describe('storeImage', () => {
     expect((await store.resolveTag('app:1.0'))?.digest).toBe(img.manifestDigest);
     expect((await store.resolveTag('localhost:5000/team/app:latest'))?.digest).toBe(img.manifestDigest);
     const index = JSON.parse(await readFile(join(store.root, 'index.json'), 'utf8')) as ImageIndex;
-    expect(index.manifests.find((d) => d.annotations?.['io.containerd.image.name'] === 'docker.io/library/app:1.0')?.digest).toBe(img.manifestDigest);
+    expect(
+      index.manifests.find((d) => d.annotations?.['io.containerd.image.name'] === 'docker.io/library/app:1.0')?.digest,
+    ).toBe(img.manifestDigest);
 
     const { stdout } = await run('skopeo', ['inspect', `oci:${store.root}:app:1.0`]);
     expect((JSON.parse(stdout) as { Digest: string }).Digest).toBe(img.manifestDigest);
@@ -47,7 +50,9 @@ describe('storeImage', () => {
     await storeImage(store, manifest, ['moving']);
     await storeImage(store, other, ['moving']);
     const index = await store.readIndex();
-    const entries = index.manifests.filter((d) => d.annotations?.['org.opencontainers.image.ref.name'] === 'moving:latest');
+    const entries = index.manifests.filter(
+      (d) => d.annotations?.['org.opencontainers.image.ref.name'] === 'moving:latest',
+    );
     expect(entries.map((d) => d.digest)).toEqual([other.digest]);
   });
 

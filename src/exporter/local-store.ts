@@ -3,7 +3,6 @@ import type { Descriptor } from '../image/types.js';
 import { collectImageBlobs } from './image-blobs.js';
 import { ANNOTATION_IMAGE_NAME, normalizeImageNames } from './image-names.js';
 
-
 /**
  * Names a built image in the state directory's content store (its index.json), under each name
  * as the familiar name (`app:1.0`, with the full `docker.io/library/app:1.0` beside it), so later builds and `skopeo … oci:CONTENT:NAME` find
@@ -12,7 +11,12 @@ import { ANNOTATION_IMAGE_NAME, normalizeImageNames } from './image-names.js';
  * `blobsChecked`: the caller made this image in the same build and saw every blob in the store
  * (the build's lease keeps prune out until it ends), so they are not looked up a second time.
  */
-export async function storeImage(store: ContentStore, manifest: Descriptor, names: string[], opts: { blobsChecked?: boolean } = {}): Promise<void> {
+export async function storeImage(
+  store: ContentStore,
+  manifest: Descriptor,
+  names: string[],
+  opts: { blobsChecked?: boolean } = {},
+): Promise<void> {
   const normalized = normalizeImageNames(names);
   // check first, so a name never points at an image whose blobs are not all there
   if (!opts.blobsChecked) await collectImageBlobs(store, manifest);

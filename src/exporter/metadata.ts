@@ -7,8 +7,15 @@ import { outputError, outputTempName, pendingRename, sweepDeadTemps, type Pendin
  * `--metadata-file F`: what buildx writes there for an image build, so scripts written for
  * `docker buildx build --metadata-file` read ours unchanged.
  */
-export async function prepareMetadataFile(path: string, image: { manifest: Descriptor; config: Descriptor; names: string[] }): Promise<PendingOutput> {
-  const descriptor: Descriptor = { mediaType: image.manifest.mediaType, digest: image.manifest.digest, size: image.manifest.size };
+export async function prepareMetadataFile(
+  path: string,
+  image: { manifest: Descriptor; config: Descriptor; names: string[] },
+): Promise<PendingOutput> {
+  const descriptor: Descriptor = {
+    mediaType: image.manifest.mediaType,
+    digest: image.manifest.digest,
+    size: image.manifest.size,
+  };
   const doc: Record<string, unknown> = {
     'containerimage.config.digest': image.config.digest,
     'containerimage.descriptor': descriptor,

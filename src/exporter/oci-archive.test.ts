@@ -32,7 +32,15 @@ async function readTar(bytes: Buffer): Promise<TarEntryInfo[]> {
       const chunks: Buffer[] = [];
       for await (const c of entry) chunks.push(c as Buffer);
       const h = entry.header;
-      out.push({ name: h.name, type: h.type!, mode: h.mode!, uid: h.uid!, gid: h.gid!, mtime: h.mtime!.getTime(), data: Buffer.concat(chunks) });
+      out.push({
+        name: h.name,
+        type: h.type!,
+        mode: h.mode!,
+        uid: h.uid!,
+        gid: h.gid!,
+        mtime: h.mtime!.getTime(),
+        data: Buffer.concat(chunks),
+      });
     }
   })();
   ex.end(bytes);
@@ -50,7 +58,8 @@ describe('writeOciArchive', () => {
     tmp = await mkdtemp(join(tmpdir(), 'tsbuild-oci-archive-test-'));
     img = await sharedBusyboxLayout();
     store = new ContentStore(join(tmp, 'store'));
-    manifest = (await resolveOciLayout(img.layout, 'latest', { os: 'linux', architecture: 'amd64' }, store)).manifestDescriptor;
+    manifest = (await resolveOciLayout(img.layout, 'latest', { os: 'linux', architecture: 'amd64' }, store))
+      .manifestDescriptor;
   });
   afterAll(async () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
@@ -60,23 +69,43 @@ describe('writeOciArchive', () => {
     const dest = join(tmp, 'named.tar');
     await writeOciArchive(store, manifest, ['app:1.0', 'localhost:5000/team/app'], dest);
     const entries = await readTar(await readFile(dest));
-    const blobs = [img.manifestDigest, img.configDigest, ...img.layerDigests].map((d) => `blobs/sha256/${d.slice(7)}`).sort();
+    const blobs = [img.manifestDigest, img.configDigest, ...img.layerDigests]
+      .map((d) => `blobs/sha256/${d.slice(7)}`)
+      .sort();
     expect(entries.map((e) => e.name)).toEqual(['blobs/', 'blobs/sha256/', ...blobs, 'index.json', 'oci-layout']);
     for (const e of entries) {
       expect([e.uid, e.gid, e.mtime]).toEqual([0, 0, 0]);
       expect(e.mode).toBe(e.type === 'directory' ? 0o755 : 0o644);
     }
     const index = JSON.parse(entries.find((e) => e.name === 'index.json')!.data.toString()) as ImageIndex;
-    const target = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: img.manifestDigest, size: img.manifestSize };
+    const target = {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: img.manifestDigest,
+      size: img.manifestSize,
+    };
     expect(index).toEqual({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
       manifests: [
-        { ...target, annotations: { 'io.containerd.image.name': 'docker.io/library/app:1.0', 'org.opencontainers.image.ref.name': '1.0' } },
-        { ...target, annotations: { 'io.containerd.image.name': 'localhost:5000/team/app:latest', 'org.opencontainers.image.ref.name': 'latest' } },
+        {
+          ...target,
+          annotations: {
+            'io.containerd.image.name': 'docker.io/library/app:1.0',
+            'org.opencontainers.image.ref.name': '1.0',
+          },
+        },
+        {
+          ...target,
+          annotations: {
+            'io.containerd.image.name': 'localhost:5000/team/app:latest',
+            'org.opencontainers.image.ref.name': 'latest',
+          },
+        },
       ],
     });
-    expect(JSON.parse(entries.find((e) => e.name === 'oci-layout')!.data.toString())).toEqual({ imageLayoutVersion: '1.0.0' });
+    expect(JSON.parse(entries.find((e) => e.name === 'oci-layout')!.data.toString())).toEqual({
+      imageLayoutVersion: '1.0.0',
+    });
 
     const again = join(tmp, 'named-again.tar');
     await writeOciArchive(store, manifest, ['app:1.0', 'localhost:5000/team/app'], again);
@@ -108,7 +137,9 @@ describe('writeOciArchive', () => {
     await writeOciArchive(store, manifest, [], dest);
     const entries = await readTar(await readFile(dest));
     const index = JSON.parse(entries.find((e) => e.name === 'index.json')!.data.toString()) as ImageIndex;
-    expect(index.manifests).toEqual([{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: img.manifestDigest, size: img.manifestSize }]);
+    expect(index.manifests).toEqual([
+      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: img.manifestDigest, size: img.manifestSize },
+    ]);
     const { stdout } = await run('skopeo', ['inspect', `oci-archive:${dest}`]);
     expect((JSON.parse(stdout) as { Digest: string }).Digest).toBe(img.manifestDigest);
   });
@@ -117,11 +148,14 @@ describe('writeOciArchive', () => {
     const dir = join(tmp, 'failing');
     await mkdir(dir);
     const missing: Descriptor = { ...manifest, digest: `sha256:${'9'.repeat(64)}` as Digest };
-    await expect(writeOciArchive(store, missing, ['app'], join(dir, 'out.tar'))).rejects.toThrow(/is not in the content store/);
+    await expect(writeOciArchive(store, missing, ['app'], join(dir, 'out.tar'))).rejects.toThrow(
+      /is not in the content store/,
+    );
 
     // a store whose layer blob cannot be read after the check: fails mid-stream
     const broken = new ContentStore(join(tmp, 'broken-store'));
-    const m = (await resolveOciLayout(img.layout, 'latest', { os: 'linux', architecture: 'amd64' }, broken)).manifestDescriptor;
+    const m = (await resolveOciLayout(img.layout, 'latest', { os: 'linux', architecture: 'amd64' }, broken))
+      .manifestDescriptor;
     const realPath = broken.blobPath.bind(broken);
     let calls = 0;
     broken.blobPath = (digest: string) => {
@@ -132,14 +166,18 @@ describe('writeOciArchive', () => {
     await expect(writeOciArchive(broken, m, ['app'], join(dir, 'out.tar'))).rejects.toThrow(/EISDIR/);
     expect(await readdir(dir)).toEqual([]);
 
-    const err = await writeOciArchive(store, manifest, ['app'], join(tmp, 'no', 'such', 'dir.tar')).catch((e: Error) => e);
+    const err = await writeOciArchive(store, manifest, ['app'], join(tmp, 'no', 'such', 'dir.tar')).catch(
+      (e: Error) => e,
+    );
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toMatch(/^cannot write the OCI archive .*dir\.tar/);
   });
 
   test('invalid names are user errors naming the name', async () => {
     await expect(writeOciArchive(store, manifest, ['App'], join(tmp, 'x.tar'))).rejects.toThrow(/"App".*lowercase/);
-    await expect(writeOciArchive(store, manifest, [`app@sha256:${'a'.repeat(64)}`], join(tmp, 'x.tar'))).rejects.toThrow(/cannot contain a digest/);
+    await expect(
+      writeOciArchive(store, manifest, [`app@sha256:${'a'.repeat(64)}`], join(tmp, 'x.tar')),
+    ).rejects.toThrow(/cannot contain a digest/);
   });
 
   test('dest - writes to stdout, refusing a terminal', async () => {
@@ -153,7 +191,9 @@ describe('writeOciArchive', () => {
       process.stdout.isTTY = false;
       await writeOciArchive(store, manifest, ['app'], '-');
       process.stdout.isTTY = true;
-      await expect(writeOciArchive(store, manifest, ['app'], '-')).rejects.toThrow(/refusing to write the OCI archive to a terminal/);
+      await expect(writeOciArchive(store, manifest, ['app'], '-')).rejects.toThrow(
+        /refusing to write the OCI archive to a terminal/,
+      );
     } finally {
       process.stdout.isTTY = wasTTY;
       write.mockRestore();

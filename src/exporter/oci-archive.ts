@@ -15,12 +15,23 @@ export const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';
  * `--output type=oci`: the image as a tarred OCI image layout, readable by skopeo
  * (`oci-archive:`), umoci, `docker load` (25+) and `ctr import`.
  */
-export async function writeOciArchive(store: ContentStore, manifest: Descriptor, names: string[], dest: string): Promise<void> {
+export async function writeOciArchive(
+  store: ContentStore,
+  manifest: Descriptor,
+  names: string[],
+  dest: string,
+): Promise<void> {
   await (await prepareOciArchive(store, manifest, names, dest)).commit();
 }
 
 /** writeOciArchive up to the rename into place (see PendingOutput). */
-export async function prepareOciArchive(store: ContentStore, manifest: Descriptor, names: string[], dest: string, opts: ExportOptions = {}): Promise<PendingOutput> {
+export async function prepareOciArchive(
+  store: ContentStore,
+  manifest: Descriptor,
+  names: string[],
+  dest: string,
+  opts: ExportOptions = {},
+): Promise<PendingOutput> {
   return prepareArchive(store, await ociLayoutFiles(store, manifest, names), dest, 'OCI', opts);
 }
 
@@ -29,7 +40,11 @@ export async function prepareOciArchive(store: ContentStore, manifest: Descripto
  * index.json has one entry per name, annotated as buildx's exporter does (containerd's full name,
  * OCI's tag-only ref name), or one plain entry when the image has no name.
  */
-export async function ociLayoutFiles(store: ContentStore, manifest: Descriptor, names: string[]): Promise<ArchiveFile[]> {
+export async function ociLayoutFiles(
+  store: ContentStore,
+  manifest: Descriptor,
+  names: string[],
+): Promise<ArchiveFile[]> {
   const { blobs } = await collectImageBlobs(store, manifest);
   const target: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
   if (manifest.platform) target.platform = manifest.platform;
@@ -38,7 +53,10 @@ export async function ociLayoutFiles(store: ContentStore, manifest: Descriptor, 
     schemaVersion: 2,
     mediaType: MediaType.ociIndex,
     manifests: normalized.length
-      ? normalized.map((n) => ({ ...target, annotations: { [ANNOTATION_IMAGE_NAME]: n.full, [ANNOTATION_REF_NAME]: n.tag } }))
+      ? normalized.map((n) => ({
+          ...target,
+          annotations: { [ANNOTATION_IMAGE_NAME]: n.full, [ANNOTATION_REF_NAME]: n.tag },
+        }))
       : [target],
   };
   return [

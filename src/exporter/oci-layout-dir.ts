@@ -13,7 +13,12 @@ import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, ociLayoutFiles } from './oc
  * is copied to a temp name and renamed, and index.json is written last, so the layout never
  * names a blob it does not hold.
  */
-export async function writeOciLayoutDir(store: ContentStore, manifest: Descriptor, names: string[], dest: string): Promise<void> {
+export async function writeOciLayoutDir(
+  store: ContentStore,
+  manifest: Descriptor,
+  names: string[],
+  dest: string,
+): Promise<void> {
   await (await prepareOciLayoutDir(store, manifest, names, dest)).commit();
 }
 
@@ -21,7 +26,13 @@ export async function writeOciLayoutDir(store: ContentStore, manifest: Descripto
  * writeOciLayoutDir with index.json (what makes the image part of the layout) left for commit;
  * a layout directory this made is removed again on discard.
  */
-export async function prepareOciLayoutDir(store: ContentStore, manifest: Descriptor, names: string[], dest: string, opts: ExportOptions = {}): Promise<PendingOutput> {
+export async function prepareOciLayoutDir(
+  store: ContentStore,
+  manifest: Descriptor,
+  names: string[],
+  dest: string,
+  opts: ExportOptions = {},
+): Promise<PendingOutput> {
   const files = await ociLayoutFiles(store, manifest, names);
   const ours = files.find((f) => f.name === 'index.json');
   if (!ours || !('data' in ours)) throw new Error('ociLayoutFiles gave no index.json');
@@ -34,13 +45,30 @@ export async function prepareOciLayoutDir(store: ContentStore, manifest: Descrip
  * `refName` (`org.opencontainers.image.ref.name`, as `oci:DIR:TAG` and BuildKit's local cache
  * name it), adding to what the layout holds.
  */
-export async function writeTaggedLayoutDir(store: ContentStore, manifest: Descriptor, refName: string, dest: string): Promise<void> {
+export async function writeTaggedLayoutDir(
+  store: ContentStore,
+  manifest: Descriptor,
+  refName: string,
+  dest: string,
+): Promise<void> {
   const files = await ociLayoutFiles(store, manifest, []);
-  const entry: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size, annotations: { [ANNOTATION_REF_NAME]: refName } };
+  const entry: Descriptor = {
+    mediaType: manifest.mediaType,
+    digest: manifest.digest,
+    size: manifest.size,
+    annotations: { [ANNOTATION_REF_NAME]: refName },
+  };
   await (await prepareLayout(store, files, [entry], manifest, dest)).commit();
 }
 
-async function prepareLayout(store: ContentStore, files: Awaited<ReturnType<typeof ociLayoutFiles>>, entries: Descriptor[], manifest: Descriptor, dest: string, opts: ExportOptions = {}): Promise<PendingOutput> {
+async function prepareLayout(
+  store: ContentStore,
+  files: Awaited<ReturnType<typeof ociLayoutFiles>>,
+  entries: Descriptor[],
+  manifest: Descriptor,
+  dest: string,
+  opts: ExportOptions = {},
+): Promise<PendingOutput> {
   const what = `cannot write the OCI layout ${dest}`;
   const made = !(await lstat(dest).catch(() => undefined));
   const discard = async () => {
@@ -54,7 +82,7 @@ async function prepareLayout(store: ContentStore, files: Awaited<ReturnType<type
       if (!('blob' in f)) continue;
       opts.signal?.throwIfAborted();
       const target = join(dest, f.name);
-      if (await sizeOf(target) === f.blob.size) continue;
+      if ((await sizeOf(target)) === f.blob.size) continue;
       const tmp = tempNameFor(target);
       try {
         await copyFile(store.blobPath(f.blob.digest), tmp);
@@ -78,7 +106,10 @@ async function prepareLayout(store: ContentStore, files: Awaited<ReturnType<type
         const index: ImageIndex = {
           schemaVersion: 2,
           mediaType: MediaType.ociIndex,
-          manifests: [...(previous?.manifests ?? []).filter((d) => !taken.has(nameOf(d)) && d.digest !== manifest.digest), ...entries],
+          manifests: [
+            ...(previous?.manifests ?? []).filter((d) => !taken.has(nameOf(d)) && d.digest !== manifest.digest),
+            ...entries,
+          ],
         };
         await writeFileAtomic(join(dest, 'index.json'), JSON.stringify(index));
       } catch (err) {

@@ -76,8 +76,11 @@ export async function sweepDeadIn(dir: string, prefix: string): Promise<string[]
  */
 export function outputError(err: unknown, what: string): unknown {
   if (err instanceof UserError) return err;
-  const env = asEnvironmentError(err, what, { denied: 'write the output where this user may write, or change the permissions of its directory' });
+  const env = asEnvironmentError(err, what, {
+    denied: 'write the output where this user may write, or change the permissions of its directory',
+  });
   if (env !== err) return env;
-  if ((err as NodeJS.ErrnoException | undefined)?.code) return new UserError(`${what}: ${(err as Error).message}`, { cause: err });
+  if ((err as NodeJS.ErrnoException | undefined)?.code)
+    return new UserError(`${what}: ${(err as Error).message}`, { cause: err });
   return err;
 }

@@ -19,7 +19,10 @@ export async function pushImage(
   sources: BlobSources | undefined,
   opts: PusherOptions = {},
 ): Promise<PushStats> {
-  if (names.length === 0) throw new UserError('nothing to push to: the image has no name', { hint: 'name it with -t REGISTRY/REPO:TAG, or name= in --output type=image' });
+  if (names.length === 0)
+    throw new UserError('nothing to push to: the image has no name', {
+      hint: 'name it with -t REGISTRY/REPO:TAG, or name= in --output type=image',
+    });
   const refs: ImageReference[] = names.map((n) => {
     const ref = parseReference(n).withDefaultTag();
     if (ref.digest) throw new UserError(`cannot push to ${n}: a name to push to cannot contain a digest`);

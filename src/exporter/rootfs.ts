@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import type { ContentStore } from '../cache/content-store.js';
 import { UserError } from '../errors.js';
 import { abortableWrite } from '../snapshot/layer-blobs.js';
-import { COMMITTED, outputError, outputTempName, pendingRename, sweepDeadTemps, type ExportOptions, type PendingOutput } from './pending-output.js';
+import {
+  COMMITTED,
+  outputError,
+  outputTempName,
+  pendingRename,
+  sweepDeadTemps,
+  type ExportOptions,
+  type PendingOutput,
+} from './pending-output.js';
 import { decompressStream } from '../image/decompress.js';
 import type { Descriptor, ImageManifest } from '../image/types.js';
 import { OPAQUE_VALUE, OPAQUE_XATTR, isWhiteoutStat } from '../snapshot/overlay-format.js';
@@ -18,10 +26,16 @@ import { dumpXattrTree } from '../snapshot/xattrs.js';
  * their contents). A new DIR is assembled beside itself and renamed into place on commit, so a
  * failed export leaves nothing at DIR; an existing DIR is written into, as BuildKit does.
  */
-export async function prepareRootfsDir(store: ContentStore, manifest: Descriptor, dest: string, opts: ExportOptions = {}): Promise<PendingOutput> {
+export async function prepareRootfsDir(
+  store: ContentStore,
+  manifest: Descriptor,
+  dest: string,
+  opts: ExportOptions = {},
+): Promise<PendingOutput> {
   const image = await store.readJson<ImageManifest>(manifest.digest);
   const existing = await lstat(dest).catch(() => undefined);
-  if (existing && !existing.isDirectory()) throw new UserError(`--output type=local: ${dest} exists and is not a directory`);
+  if (existing && !existing.isDirectory())
+    throw new UserError(`--output type=local: ${dest} exists and is not a directory`);
   if (!existing) await sweepDeadTemps(dest);
   const target = existing ? dest : outputTempName(dest);
   const what = `cannot write the root filesystem to ${dest}`;
@@ -41,7 +55,13 @@ export async function prepareRootfsDir(store: ContentStore, manifest: Descriptor
  * owners and modes as in the image). The layers are applied in `scratch` (a temp dir inside the
  * state directory), which is removed afterwards; the tar waits beside FILE for commit.
  */
-export async function prepareRootfsTar(store: ContentStore, manifest: Descriptor, dest: string, scratch: string, opts: ExportOptions = {}): Promise<PendingOutput> {
+export async function prepareRootfsTar(
+  store: ContentStore,
+  manifest: Descriptor,
+  dest: string,
+  scratch: string,
+  opts: ExportOptions = {},
+): Promise<PendingOutput> {
   const image = await store.readJson<ImageManifest>(manifest.digest);
   const root = join(scratch, `rootfs-${randomBytes(6).toString('hex')}`);
   const what = `cannot write the tar ${dest}`;
@@ -52,14 +72,20 @@ export async function prepareRootfsTar(store: ContentStore, manifest: Descriptor
     });
     const { writeLayerTar } = await import('../snapshot/layer-tar.js');
     if (dest === '-') {
-      if (process.stdout.isTTY) throw new UserError('refusing to write the tar to a terminal', { hint: 'redirect stdout to a file, or set dest=FILE' });
+      if (process.stdout.isTTY)
+        throw new UserError('refusing to write the tar to a terminal', {
+          hint: 'redirect stdout to a file, or set dest=FILE',
+        });
       await writeLayerTar(root, process.stdout, { end: false });
       return COMMITTED;
     }
     await sweepDeadTemps(dest);
     const tmp = outputTempName(dest);
     try {
-      await writeFileFully(tmp, abortableWrite(opts.signal, (out) => writeLayerTar(root, out)));
+      await writeFileFully(
+        tmp,
+        abortableWrite(opts.signal, (out) => writeLayerTar(root, out)),
+      );
       const fh = await open(tmp, 'r');
       try {
         await fh.sync();
@@ -85,7 +111,9 @@ function writeFileFully(path: string, write: (out: NodeJS.WritableStream) => Pro
   return new Promise<void>((resolve, reject) => {
     const out = createWriteStream(path, { flags: 'wx' });
     out.on('error', reject);
-    out.on('close', () => (out.writableFinished ? resolve() : reject(new Error(`${path}: closed before everything was written`))));
+    out.on('close', () =>
+      out.writableFinished ? resolve() : reject(new Error(`${path}: closed before everything was written`)),
+    );
     write(out).catch((err: unknown) => {
       out.destroy(err as Error);
       reject(err);
@@ -94,7 +122,12 @@ function writeFileFully(path: string, write: (out: NodeJS.WritableStream) => Pro
 }
 
 /** Applies each layer onto `root`: unpacked in overlay format beside it, then merged in. */
-async function applyLayers(store: ContentStore, layers: Descriptor[], root: string, signal?: AbortSignal): Promise<void> {
+async function applyLayers(
+  store: ContentStore,
+  layers: Descriptor[],
+  root: string,
+  signal?: AbortSignal,
+): Promise<void> {
   for (const layer of layers) {
     signal?.throwIfAborted();
     const staged = `${root}.layer-${randomBytes(4).toString('hex')}`;
@@ -118,7 +151,8 @@ async function merge(layerRoot: string, root: string, rel: string, opaque: (rel:
   const from = join(layerRoot, rel);
   const to = join(root, rel);
   if (opaque(rel)) {
-    for (const name of await readdir(to).catch(() => [] as string[])) await rm(join(to, name), { recursive: true, force: true });
+    for (const name of await readdir(to).catch(() => [] as string[]))
+      await rm(join(to, name), { recursive: true, force: true });
   }
   for (const name of await readdir(from)) {
     const childRel = rel ? `${rel}/${name}` : name;

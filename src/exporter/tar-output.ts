@@ -5,7 +5,15 @@ import { pack as tarPack, type Headers } from 'tar-stream';
 import type { ContentStore } from '../cache/content-store.js';
 import type { Descriptor } from '../image/types.js';
 import { UserError } from '../errors.js';
-import { COMMITTED, outputError, outputTempName, pendingRename, sweepDeadTemps, type ExportOptions, type PendingOutput } from './pending-output.js';
+import {
+  COMMITTED,
+  outputError,
+  outputTempName,
+  pendingRename,
+  sweepDeadTemps,
+  type ExportOptions,
+  type PendingOutput,
+} from './pending-output.js';
 
 /** A file of an archive: literal bytes, or a blob streamed from the content store. */
 export type ArchiveFile = { name: string; data: Buffer } | { name: string; blob: Descriptor };
@@ -16,18 +24,34 @@ export type ArchiveFile = { name: string; data: Buffer } | { name: string; blob:
  * `dest` `-` is stdout; otherwise the archive is written beside `dest` and renamed into place
  * once complete and fsynced, so a failed or interrupted export never leaves a partial archive.
  */
-export async function writeArchive(store: ContentStore, files: ArchiveFile[], dest: string, kind: string): Promise<void> {
+export async function writeArchive(
+  store: ContentStore,
+  files: ArchiveFile[],
+  dest: string,
+  kind: string,
+): Promise<void> {
   await (await prepareArchive(store, files, dest, kind)).commit();
 }
 
 /** writeArchive up to the rename: the archive complete and fsynced beside `dest`, waiting for commit. */
-export async function prepareArchive(store: ContentStore, files: ArchiveFile[], dest: string, kind: string, opts: ExportOptions = {}): Promise<PendingOutput> {
+export async function prepareArchive(
+  store: ContentStore,
+  files: ArchiveFile[],
+  dest: string,
+  kind: string,
+  opts: ExportOptions = {},
+): Promise<PendingOutput> {
   opts.signal?.throwIfAborted();
   const entries = withParentDirs(files).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const what = `cannot write the ${kind} archive ${dest}`;
   if (dest === '-') {
-    if (process.stdout.isTTY) throw new UserError(`refusing to write the ${kind} archive to a terminal`, { hint: 'redirect stdout to a file, or set dest=FILE' });
-    await produce(store, entries, (chunk) => (process.stdout.write(chunk) ? Promise.resolve() : writable(process.stdout)));
+    if (process.stdout.isTTY)
+      throw new UserError(`refusing to write the ${kind} archive to a terminal`, {
+        hint: 'redirect stdout to a file, or set dest=FILE',
+      });
+    await produce(store, entries, (chunk) =>
+      process.stdout.write(chunk) ? Promise.resolve() : writable(process.stdout),
+    );
     return COMMITTED;
   }
   await sweepDeadTemps(dest);
@@ -102,8 +126,14 @@ async function produce(store: ContentStore, entries: Entry[], write: (chunk: Buf
   const fill = (async () => {
     for (const e of entries) {
       if ('directory' in e) await addEntry(pack, { ...FIXED, name: e.name, type: 'directory', mode: 0o755 });
-      else if ('data' in e) await addEntry(pack, { ...FIXED, name: e.name, type: 'file', mode: 0o644, size: e.data.length }, e.data);
-      else await addEntry(pack, { ...FIXED, name: e.name, type: 'file', mode: 0o644, size: e.blob.size }, createReadStream(store.blobPath(e.blob.digest), { highWaterMark: READ_CHUNK }));
+      else if ('data' in e)
+        await addEntry(pack, { ...FIXED, name: e.name, type: 'file', mode: 0o644, size: e.data.length }, e.data);
+      else
+        await addEntry(
+          pack,
+          { ...FIXED, name: e.name, type: 'file', mode: 0o644, size: e.blob.size },
+          createReadStream(store.blobPath(e.blob.digest), { highWaterMark: READ_CHUNK }),
+        );
     }
     pack.finalize();
   })();
@@ -121,7 +151,9 @@ async function produce(store: ContentStore, entries: Entry[], write: (chunk: Buf
 async function addEntry(pack: Pack, header: Headers, body?: Buffer | Readable): Promise<void> {
   let sink: Writable | undefined;
   const done = new Promise<void>((resolve, reject) => {
-    sink = Buffer.isBuffer(body) ? pack.entry(header, body, (err) => (err ? reject(err) : resolve())) : pack.entry(header, (err) => (err ? reject(err) : resolve()));
+    sink = Buffer.isBuffer(body)
+      ? pack.entry(header, body, (err) => (err ? reject(err) : resolve()))
+      : pack.entry(header, (err) => (err ? reject(err) : resolve()));
   });
   if (!sink) return done; // pack.entry threw: the pack is already destroyed
   // The callback may fail while the body is still being read (the pack destroyed because the

@@ -5,22 +5,43 @@ import { convertDockerfile } from './convert.js';
 
 const resolveImage: BaseImageResolver = async (ref) => ({
   vertexOp: {
-    type: 'image', ref, manifestDigest: `sha256:${'a'.repeat(64)}`,
-    layers: [{ descriptor: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${'b'.repeat(64)}` as Digest, size: 1 }, diffId: `sha256:${'c'.repeat(64)}` as DiffId }],
+    type: 'image',
+    ref,
+    manifestDigest: `sha256:${'a'.repeat(64)}`,
+    layers: [
+      {
+        descriptor: {
+          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+          digest: `sha256:${'b'.repeat(64)}` as Digest,
+          size: 1,
+        },
+        diffId: `sha256:${'c'.repeat(64)}` as DiffId,
+      },
+    ],
     origin: { kind: 'registry', ref },
   },
-  architecture: 'amd64', os: 'linux', config: { Env: ['PATH=/bin'] }, history: [{ created_by: 'base' }],
+  architecture: 'amd64',
+  os: 'linux',
+  config: { Env: ['PATH=/bin'] },
+  history: [{ created_by: 'base' }],
 });
 
 async function warnings(source: string, buildArgs: Record<string, string> = {}) {
-  const plan = await convertDockerfile({ file: 'Dockerfile', source, buildArgs: new Map(Object.entries(buildArgs)), resolveImage });
+  const plan = await convertDockerfile({
+    file: 'Dockerfile',
+    source,
+    buildArgs: new Map(Object.entries(buildArgs)),
+    resolveImage,
+  });
   return plan.warnings;
 }
 
 describe('lint-style warnings (printed once, never fatal)', () => {
   it('the syntax directive is reported as ignored', async () => {
     const w = await warnings('# syntax=docker/dockerfile:1.7\nFROM busybox\n');
-    expect(w.map((x) => x.message)).toEqual(['the syntax directive (docker/dockerfile:1.7) is ignored: tsbuild uses its built-in Dockerfile frontend']);
+    expect(w.map((x) => x.message)).toEqual([
+      'the syntax directive (docker/dockerfile:1.7) is ignored: tsbuild uses its built-in Dockerfile frontend',
+    ]);
   });
 
   it('FROM using a variable no global ARG declares', async () => {
@@ -51,17 +72,24 @@ describe('lint-style warnings (printed once, never fatal)', () => {
   it('MAINTAINER is deprecated, and an unconsumed --build-arg is reported', async () => {
     const w = await warnings('FROM busybox\nMAINTAINER me\n', { UNUSED: '1' });
     expect(w.map((x) => x.message).join('\n')).toMatch(/deprecated/);
-    expect(w.map((x) => x.message).join('\n')).toMatch(/build argument "UNUSED" was given but no ARG in the stages built consumes it/);
+    expect(w.map((x) => x.message).join('\n')).toMatch(
+      /build argument "UNUSED" was given but no ARG in the stages built consumes it/,
+    );
   });
 });
 
 describe('FROM --platform', () => {
   it('accepts the host platform, by name or through $BUILDPLATFORM/$TARGETPLATFORM', async () => {
     const host = (await import('./platform.js')).hostPlatform();
-    await expect(warnings(`FROM --platform=$BUILDPLATFORM busybox AS a\nFROM --platform=\${TARGETPLATFORM} a AS b\nFROM --platform=linux/${host.architecture} b\n`)).resolves.toEqual([]);
+    await expect(
+      warnings(
+        `FROM --platform=$BUILDPLATFORM busybox AS a\nFROM --platform=\${TARGETPLATFORM} a AS b\nFROM --platform=linux/${host.architecture} b\n`,
+      ),
+    ).resolves.toEqual([]);
   });
   it('refuses another platform with the location and a hint', async () => {
-    const other = (await import('./platform.js')).hostPlatform().architecture === 'arm64' ? 'linux/amd64' : 'linux/arm64';
+    const other =
+      (await import('./platform.js')).hostPlatform().architecture === 'arm64' ? 'linux/amd64' : 'linux/arm64';
     await expect(warnings(`FROM busybox\nFROM --platform=${other} busybox\n`)).rejects.toMatchObject({
       message: expect.stringContaining(`FROM --platform=${other}: building for another platform is not supported`),
       location: expect.objectContaining({ line: 2 }),

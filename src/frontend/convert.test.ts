@@ -6,7 +6,10 @@ import type { BaseImageResolver, BuildPlan, FrontendOptions, ResolvedBase } from
 import { convertDockerfile } from './convert.js';
 import { DEFAULT_PATH } from './stage-state.js';
 
-const BASE_HISTORY: HistoryEntry[] = [{ created_by: '/bin/sh -c #(nop) ADD file:abc in / ' }, { created_by: '/bin/sh -c #(nop)  CMD ["/bin/sh"]', empty_layer: true }];
+const BASE_HISTORY: HistoryEntry[] = [
+  { created_by: '/bin/sh -c #(nop) ADD file:abc in / ' },
+  { created_by: '/bin/sh -c #(nop)  CMD ["/bin/sh"]', empty_layer: true },
+];
 
 /** A resolver that records what it was asked for and answers with made-up images. */
 function fakeImages(configs: Record<string, ContainerConfig> = {}) {
@@ -19,7 +22,16 @@ function fakeImages(configs: Record<string, ContainerConfig> = {}) {
         type: 'image',
         ref: `docker.io/library/${ref}`,
         manifestDigest: `sha256:${'a'.repeat(64)}`,
-        layers: [{ descriptor: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${'b'.repeat(64)}` as Digest, size: 1 }, diffId: `sha256:${'c'.repeat(64)}` as DiffId }],
+        layers: [
+          {
+            descriptor: {
+              mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+              digest: `sha256:${'b'.repeat(64)}` as Digest,
+              size: 1,
+            },
+            diffId: `sha256:${'c'.repeat(64)}` as DiffId,
+          },
+        ],
         origin: { kind: 'registry', ref: `docker.io/library/${ref}` },
       },
       architecture: 'amd64',
@@ -34,7 +46,13 @@ function fakeImages(configs: Record<string, ContainerConfig> = {}) {
 
 async function convert(source: string, opts: Partial<FrontendOptions> = {}): Promise<BuildPlan & { calls: string[] }> {
   const images = fakeImages();
-  const plan = await convertDockerfile({ file: 'Dockerfile', source, buildArgs: new Map(), resolveImage: images.resolveImage, ...opts });
+  const plan = await convertDockerfile({
+    file: 'Dockerfile',
+    source,
+    buildArgs: new Map(),
+    resolveImage: images.resolveImage,
+    ...opts,
+  });
   return { ...plan, calls: images.calls };
 }
 
@@ -55,7 +73,10 @@ function chain(plan: BuildPlan): Vertex[] {
   return out;
 }
 const ops = <T extends Vertex['op']['type']>(plan: BuildPlan, type: T) =>
-  chain(plan).filter((v) => v.op.type === type).reverse().map((v) => v.op as Extract<Vertex['op'], { type: T }>);
+  chain(plan)
+    .filter((v) => v.op.type === type)
+    .reverse()
+    .map((v) => v.op as Extract<Vertex['op'], { type: T }>);
 const execs = (plan: BuildPlan) => ops(plan, 'exec') as ExecOp[];
 
 describe('convertDockerfile: ARG and variable scoping', () => {
@@ -86,7 +107,9 @@ describe('convertDockerfile: ARG and variable scoping', () => {
   it('a stage ARG default is used unless --build-arg gives one', async () => {
     const plain = await convert('FROM alpine\nARG MODE=debug\nRUN make\n');
     expect(execs(plain)[0]!.env).toContain('MODE=debug');
-    const given = await convert('FROM alpine\nARG MODE=debug\nRUN make\n', { buildArgs: new Map([['MODE', 'release']]) });
+    const given = await convert('FROM alpine\nARG MODE=debug\nRUN make\n', {
+      buildArgs: new Map([['MODE', 'release']]),
+    });
     expect(execs(given)[0]!.env).toContain('MODE=release');
   });
 
@@ -112,16 +135,27 @@ describe('convertDockerfile: ARG and variable scoping', () => {
   });
 
   it('warns about a --build-arg no built stage consumes, but not about proxy args', async () => {
-    const plan = await convert('FROM alpine\nRUN true\n', { buildArgs: new Map([['UNUSED', '1'], ['HTTP_PROXY', 'http://p:3128']]) });
-    expect(plan.warnings.map((w) => w.message)).toEqual(['build argument "UNUSED" was given but no ARG in the stages built consumes it']);
+    const plan = await convert('FROM alpine\nRUN true\n', {
+      buildArgs: new Map([
+        ['UNUSED', '1'],
+        ['HTTP_PROXY', 'http://p:3128'],
+      ]),
+    });
+    expect(plan.warnings.map((w) => w.message)).toEqual([
+      'build argument "UNUSED" was given but no ARG in the stages built consumes it',
+    ]);
     // the proxy arg reaches RUN without an ARG, outside the cache-keyed env
     expect(execs(plan)[0]!.proxyEnv).toEqual(['HTTP_PROXY=http://p:3128']);
     expect(execs(plan)[0]!.env.some((e) => e.startsWith('HTTP_PROXY='))).toBe(false);
   });
 
   it('a --build-arg consumed only by a stage that is not built is reported', async () => {
-    const plan = await convert('FROM alpine AS other\nARG ONLY_OTHER\nFROM alpine AS final\nRUN true\n', { buildArgs: new Map([['ONLY_OTHER', 'x']]) });
-    expect(plan.warnings.map((w) => w.message)).toEqual(['build argument "ONLY_OTHER" was given but no ARG in the stages built consumes it']);
+    const plan = await convert('FROM alpine AS other\nARG ONLY_OTHER\nFROM alpine AS final\nRUN true\n', {
+      buildArgs: new Map([['ONLY_OTHER', 'x']]),
+    });
+    expect(plan.warnings.map((w) => w.message)).toEqual([
+      'build argument "ONLY_OTHER" was given but no ARG in the stages built consumes it',
+    ]);
   });
 
   // BUG (dispatch-config.ts dispatchEnv): the expansion scope is rebuilt for every pair, so a pair sees
@@ -136,20 +170,22 @@ describe('convertDockerfile: ARG and variable scoping', () => {
 
 describe('convertDockerfile: image config', () => {
   it('collects ENV, LABEL, EXPOSE, VOLUME, USER, WORKDIR, CMD and ENTRYPOINT', async () => {
-    const plan = await convert([
-      'FROM alpine',
-      'ENV A=1 B="two words"',
-      'LABEL org.example.v="1.0" other=x',
-      'EXPOSE 80 53/udp 8000-8001',
-      'VOLUME ["/data", "/cache"]',
-      'USER app:staff',
-      'WORKDIR /srv',
-      'WORKDIR app',
-      'ENTRYPOINT ["/entry"]',
-      'CMD ["serve", "--port", "80"]',
-      'STOPSIGNAL SIGINT',
-      '',
-    ].join('\n'));
+    const plan = await convert(
+      [
+        'FROM alpine',
+        'ENV A=1 B="two words"',
+        'LABEL org.example.v="1.0" other=x',
+        'EXPOSE 80 53/udp 8000-8001',
+        'VOLUME ["/data", "/cache"]',
+        'USER app:staff',
+        'WORKDIR /srv',
+        'WORKDIR app',
+        'ENTRYPOINT ["/entry"]',
+        'CMD ["serve", "--port", "80"]',
+        'STOPSIGNAL SIGINT',
+        '',
+      ].join('\n'),
+    );
     const c = plan.image.config;
     expect(c.Env).toEqual(['PATH=/usr/local/bin:/usr/bin:/bin', 'A=1', 'B=two words']);
     expect(c.Labels).toEqual({ 'org.example.v': '1.0', other: 'x' });
@@ -181,16 +217,31 @@ describe('convertDockerfile: image config', () => {
 
   it('the inherited config is kept and the base image is not modified', async () => {
     const images = fakeImages({ base: { Env: ['PATH=/p', 'KEEP=1'], Labels: { a: '1' }, Cmd: ['/bin/sh'] } });
-    const plan = await convertDockerfile({ file: 'Dockerfile', source: 'FROM base\nLABEL b=2\n', buildArgs: new Map(), resolveImage: images.resolveImage });
+    const plan = await convertDockerfile({
+      file: 'Dockerfile',
+      source: 'FROM base\nLABEL b=2\n',
+      buildArgs: new Map(),
+      resolveImage: images.resolveImage,
+    });
     expect(plan.image.config).toEqual({ Env: ['PATH=/p', 'KEEP=1'], Labels: { a: '1', b: '2' }, Cmd: ['/bin/sh'] });
   });
 
   it('adds the default PATH when the base image has none', async () => {
     const images = fakeImages({ nopath: { Env: ['LANG=C'] }, noenv: {} });
-    const p1 = await convertDockerfile({ file: 'Dockerfile', source: 'FROM nopath\nRUN true\n', buildArgs: new Map(), resolveImage: images.resolveImage });
+    const p1 = await convertDockerfile({
+      file: 'Dockerfile',
+      source: 'FROM nopath\nRUN true\n',
+      buildArgs: new Map(),
+      resolveImage: images.resolveImage,
+    });
     expect(p1.image.config.Env).toEqual([`PATH=${DEFAULT_PATH}`, 'LANG=C']);
     expect((p1.target.op as ExecOp).env).toEqual([`PATH=${DEFAULT_PATH}`, 'LANG=C']);
-    const p2 = await convertDockerfile({ file: 'Dockerfile', source: 'FROM noenv\n', buildArgs: new Map(), resolveImage: images.resolveImage });
+    const p2 = await convertDockerfile({
+      file: 'Dockerfile',
+      source: 'FROM noenv\n',
+      buildArgs: new Map(),
+      resolveImage: images.resolveImage,
+    });
     expect(p2.image.config.Env).toEqual([`PATH=${DEFAULT_PATH}`]);
   });
 
@@ -206,18 +257,27 @@ describe('convertDockerfile: image config', () => {
     const plan = await convert('FROM alpine AS base\nENV A=1\nFROM base\nENV B=2\n');
     expect(plan.calls).toEqual(['alpine']);
     expect(plan.image.config.Env).toEqual(['PATH=/usr/local/bin:/usr/bin:/bin', 'A=1', 'B=2']);
-    expect(plan.image.history.map((h) => h.created_by)).toEqual([...BASE_HISTORY.map((h) => h.created_by), 'ENV A=1', 'ENV B=2']);
+    expect(plan.image.history.map((h) => h.created_by)).toEqual([
+      ...BASE_HISTORY.map((h) => h.created_by),
+      'ENV A=1',
+      'ENV B=2',
+    ]);
   });
 
   // ENV, LABEL, EXPOSE and VOLUME change the stage's config in place (a copy per instruction was
   // quadratic): what a step or another stage took must not change with them.
   it('config changed in place after a RUN or in a later stage leaves earlier steps and stages alone', async () => {
-    const plan = await convert('FROM alpine AS base\nENV A=1\nLABEL l=1\nRUN one\nENV A=2 B=$A\nLABEL l=2\nFROM base AS child\nENV A=3\nLABEL l=3\nEXPOSE 80\nRUN two\n');
+    const plan = await convert(
+      'FROM alpine AS base\nENV A=1\nLABEL l=1\nRUN one\nENV A=2 B=$A\nLABEL l=2\nFROM base AS child\nENV A=3\nLABEL l=3\nEXPOSE 80\nRUN two\n',
+    );
     const [one, two] = execs(plan);
     expect(one!.env).toEqual(['PATH=/usr/local/bin:/usr/bin:/bin', 'A=1']);
     expect(two!.env).toEqual(['PATH=/usr/local/bin:/usr/bin:/bin', 'A=3', 'B=1']);
     expect(plan.image.config.Labels).toEqual({ l: '3' });
-    const base = await convert('FROM alpine AS base\nENV A=1\nLABEL l=1\nRUN one\nENV A=2 B=$A\nLABEL l=2\nFROM base AS child\nENV A=3\n', { target: 'base' });
+    const base = await convert(
+      'FROM alpine AS base\nENV A=1\nLABEL l=1\nRUN one\nENV A=2 B=$A\nLABEL l=2\nFROM base AS child\nENV A=3\n',
+      { target: 'base' },
+    );
     expect(base.image.config.Env).toEqual(['PATH=/usr/local/bin:/usr/bin:/bin', 'A=2', 'B=1']);
     expect(base.image.config.Labels).toEqual({ l: '2' });
   });
@@ -275,14 +335,23 @@ describe('convertDockerfile: stages and --target', () => {
     expect(err.hint).toMatch(/did you mean "final"\?/);
   });
 
-  it('COPY --from a stage name or index makes that stage\'s vertex an input', async () => {
+  it("COPY --from a stage name or index makes that stage's vertex an input", async () => {
     const plan = await convert(multi);
     const [byIndex, byName] = chain(plan);
     const builderRun = byName!.inputs[1]!;
     expect(builderRun.op).toMatchObject({ type: 'exec', args: ['/bin/sh', '-c', 'go build -o /out/app'] });
-    expect(byName!.op).toMatchObject({ type: 'copy', sources: [{ kind: 'vertex', input: 1, paths: ['/out/app'] }], dest: '/usr/bin/app', preserveOwner: true });
+    expect(byName!.op).toMatchObject({
+      type: 'copy',
+      sources: [{ kind: 'vertex', input: 1, paths: ['/out/app'] }],
+      dest: '/usr/bin/app',
+      preserveOwner: true,
+    });
     expect(byIndex!.inputs[1]).toBe(builderRun);
-    expect(byIndex!.op).toMatchObject({ type: 'copy', sources: [{ kind: 'vertex', input: 1, paths: ['/out/app'] }], dest: '/usr/bin/app0' });
+    expect(byIndex!.op).toMatchObject({
+      type: 'copy',
+      sources: [{ kind: 'vertex', input: 1, paths: ['/out/app'] }],
+      dest: '/usr/bin/app0',
+    });
     expect(byName!.inputs[0]!.op).toMatchObject({ type: 'image', ref: 'docker.io/library/alpine' });
   });
 
@@ -314,7 +383,9 @@ describe('convertDockerfile: stages and --target', () => {
 
   it('an unknown --from is a UserError at the COPY, suggesting the nearest stage', async () => {
     const err = await convertError('FROM alpine AS builder\nRUN x\nFROM alpine\nCOPY --from=missingbuilder /x /x\n');
-    expect(err.message).toBe('COPY --from=missingbuilder: no stage is named "missingbuilder" and it could not be used as an image');
+    expect(err.message).toBe(
+      'COPY --from=missingbuilder: no stage is named "missingbuilder" and it could not be used as an image',
+    );
     expect(err.location).toMatchObject({ file: 'Dockerfile', line: 4 });
     expect(err.detail).toMatch(/pull access denied/);
     expect(err.hint).toMatch(/stages: builder/);
@@ -326,11 +397,19 @@ describe('convertDockerfile: stages and --target', () => {
     expect(err.location).toMatchObject({ file: 'Dockerfile', line: 3, column: 1 });
   });
 
-  it('an ONBUILD trigger\'s error is located in the trigger', async () => {
+  it("an ONBUILD trigger's error is located in the trigger", async () => {
     const images = fakeImages({ base: { OnBuild: ['ENV X=${NOPE:?unset}'] } });
-    const err = await convertDockerfile({ file: 'Dockerfile', source: 'FROM base\n', buildArgs: new Map(), resolveImage: images.resolveImage }).catch((e: unknown) => e);
+    const err = await convertDockerfile({
+      file: 'Dockerfile',
+      source: 'FROM base\n',
+      buildArgs: new Map(),
+      resolveImage: images.resolveImage,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect(err).toMatchObject({ message: 'failed to process "${NOPE:?unset}": NOPE: unset', location: { file: 'Dockerfile (ONBUILD of base)', line: 1 } });
+    expect(err).toMatchObject({
+      message: 'failed to process "${NOPE:?unset}": NOPE: unset',
+      location: { file: 'Dockerfile (ONBUILD of base)', line: 1 },
+    });
   });
 
   it('a FROM that expands to nothing is a UserError', async () => {
@@ -373,7 +452,9 @@ describe('convertDockerfile: filesystem ops', () => {
   });
 
   it('SHELL changes the RUNs after it, and is recorded in the config', async () => {
-    const plan = await convert('FROM alpine\nRUN before\nSHELL ["/bin/bash", "-eo", "pipefail", "-c"]\nRUN after\nRUN ["exec", "form"]\n');
+    const plan = await convert(
+      'FROM alpine\nRUN before\nSHELL ["/bin/bash", "-eo", "pipefail", "-c"]\nRUN after\nRUN ["exec", "form"]\n',
+    );
     expect(execs(plan).map((e) => e.args)).toEqual([
       ['/bin/sh', '-c', 'before'],
       ['/bin/bash', '-eo', 'pipefail', '-c', 'after'],
@@ -386,7 +467,9 @@ describe('convertDockerfile: filesystem ops', () => {
     const plan = await convert('FROM alpine\nRUN <<EOF\n#!/usr/bin/env python3\nprint("hi")\nEOF\n');
     const run = execs(plan)[0]!;
     expect(run.args).toEqual(['/dev/pipes/EOF']);
-    expect(run.files).toEqual([{ path: '/dev/pipes/EOF', content: '#!/usr/bin/env python3\nprint("hi")\n', mode: 0o755 }]);
+    expect(run.files).toEqual([
+      { path: '/dev/pipes/EOF', content: '#!/usr/bin/env python3\nprint("hi")\n', mode: 0o755 },
+    ]);
   });
 
   it('a heredoc RUN without a shebang is given to the shell', async () => {
@@ -420,24 +503,26 @@ describe('convertDockerfile: filesystem ops', () => {
 
 describe('convertDockerfile: history', () => {
   it('appends one entry per instruction to the base history; empty_layer exactly for config-only ones', async () => {
-    const plan = await convert([
-      'FROM alpine',
-      'ARG V=1',
-      'ENV A=1',
-      'LABEL l=1',
-      'RUN make',
-      'COPY a /a',
-      'WORKDIR /w',
-      'USER app',
-      'EXPOSE 80',
-      'VOLUME /v',
-      'CMD ["x"]',
-      'ENTRYPOINT ["y"]',
-      'SHELL ["/bin/bash", "-c"]',
-      'STOPSIGNAL SIGTERM',
-      'ADD b /b',
-      '',
-    ].join('\n'));
+    const plan = await convert(
+      [
+        'FROM alpine',
+        'ARG V=1',
+        'ENV A=1',
+        'LABEL l=1',
+        'RUN make',
+        'COPY a /a',
+        'WORKDIR /w',
+        'USER app',
+        'EXPOSE 80',
+        'VOLUME /v',
+        'CMD ["x"]',
+        'ENTRYPOINT ["y"]',
+        'SHELL ["/bin/bash", "-c"]',
+        'STOPSIGNAL SIGTERM',
+        'ADD b /b',
+        '',
+      ].join('\n'),
+    );
     const added = plan.image.history.slice(BASE_HISTORY.length);
     expect(plan.image.history.slice(0, BASE_HISTORY.length)).toEqual(BASE_HISTORY);
     expect(added.map((h) => [h.created_by!.split(' ')[0], !!h.empty_layer])).toEqual([

@@ -6,8 +6,18 @@ import { UserError, nearest, withLocation, type SourceLocation } from '../errors
 import type { Vertex } from '../solver/graph.js';
 import type { BuildPlan, FrontendOptions, ResolvedBase } from './build-plan.js';
 import {
-  addHistory, dispatchCmd, dispatchEnv, dispatchExpose, dispatchHealthcheck, dispatchLabel, dispatchMaintainer,
-  dispatchOnbuild, dispatchShell, dispatchStopSignal, dispatchUser, dispatchVolume,
+  addHistory,
+  dispatchCmd,
+  dispatchEnv,
+  dispatchExpose,
+  dispatchHealthcheck,
+  dispatchLabel,
+  dispatchMaintainer,
+  dispatchOnbuild,
+  dispatchShell,
+  dispatchStopSignal,
+  dispatchUser,
+  dispatchVolume,
 } from './dispatch-config.js';
 import type { FsDispatchContext } from './dispatch-common.js';
 import { dispatchCopy } from './dispatch-copy.js';
@@ -88,7 +98,8 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
 
 function evaluateGlobalArgs(conv: Converter, args: ArgInstruction[]): void {
   const predefined = platformArgs();
-  const scope = (name: string): string | undefined => (conv.globalArgs.has(name) ? conv.globalArgs.get(name) : predefined.get(name));
+  const scope = (name: string): string | undefined =>
+    conv.globalArgs.has(name) ? conv.globalArgs.get(name) : predefined.get(name);
   for (const ins of args) {
     for (const { key, value } of ins.args) {
       let v: string | undefined;
@@ -126,17 +137,30 @@ function convertStage(conv: Converter, stage: Stage): Promise<StageState> {
   conv.inProgress.add(stage.index);
   // Started from a fresh microtask: a chain of thousands of stages (each FROM the one before)
   // would otherwise descend into each other on one stack and overflow it.
-  const p = Promise.resolve().then(() => dispatchStage(conv, stage)).finally(() => conv.inProgress.delete(stage.index));
+  const p = Promise.resolve()
+    .then(() => dispatchStage(conv, stage))
+    .finally(() => conv.inProgress.delete(stage.index));
   conv.converted.set(stage.index, p);
   return p;
 }
 
-async function baseImageVertex(conv: Converter, ref: string, location: Stage['from']['location']): Promise<{ vertex: Vertex; base: ResolvedBase }> {
+async function baseImageVertex(
+  conv: Converter,
+  ref: string,
+  location: Stage['from']['location'],
+): Promise<{ vertex: Vertex; base: ResolvedBase }> {
   let entry = conv.imageVertices.get(ref);
   if (!entry) {
     entry = (async () => {
       const base = await conv.opts.resolveImage(ref, location);
-      const vertex: Vertex = { id: `v${conv.vertexCounter++}`, op: base.vertexOp, inputs: [], name: `[internal] load ${base.vertexOp.ref}`, stage: '', location };
+      const vertex: Vertex = {
+        id: `v${conv.vertexCounter++}`,
+        op: base.vertexOp,
+        inputs: [],
+        name: `[internal] load ${base.vertexOp.ref}`,
+        stage: '',
+        location,
+      };
       return { vertex, base };
     })();
     conv.imageVertices.set(ref, entry);
@@ -148,17 +172,31 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
   const { result: image, unmatched } = conv.lex.processWordWithMatches(stage.from.image, globalScope(conv));
   for (const name of unmatched) {
     if (!conv.globalArgs.has(name) && !platformArgs().has(name)) {
-      warnOnce(conv, `FROM uses $${name}, but no ARG before the first FROM declares it: it expands to an empty string`, stage.from.location);
+      warnOnce(
+        conv,
+        `FROM uses $${name}, but no ARG before the first FROM declares it: it expands to an empty string`,
+        stage.from.location,
+      );
     }
   }
   if (image.trim() === '') {
-    throw new UserError('FROM names an empty image', { location: stage.from.location, hint: 'check the ARG used in FROM has a value (pass --build-arg)' });
+    throw new UserError('FROM names an empty image', {
+      location: stage.from.location,
+      hint: 'check the ARG used in FROM has a value (pass --build-arg)',
+    });
   }
   if (stage.from.platform !== undefined) checkFromPlatform(conv, stage);
   const total = stage.instructions.length + 1;
   const label = `[${stage.name ?? `stage-${stage.index}`} N/${total}]`;
   const base: Omit<StageState, 'vertex' | 'platform' | 'config' | 'history'> = {
-    stage, args: new Map(), misses: new Map(), shell: [...DEFAULT_SHELL], cmdSet: false, label, stepNumber: 1, stepTotal: total,
+    stage,
+    args: new Map(),
+    misses: new Map(),
+    shell: [...DEFAULT_SHELL],
+    cmdSet: false,
+    label,
+    stepNumber: 1,
+    stepTotal: total,
   };
   const parent = findStage(conv.stages, image, stage.index);
   if (parent && parent.name === image.toLowerCase()) {
@@ -176,8 +214,20 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
     };
   }
   if (image.toLowerCase() === 'scratch') {
-    const vertex: Vertex = { id: `v${conv.vertexCounter++}`, op: { type: 'scratch' }, inputs: [], name: '[internal] scratch', stage: '' };
-    return { ...base, vertex, platform: { os: 'linux', architecture: platformArgs().get('TARGETARCH')! }, config: { Env: [`PATH=${DEFAULT_PATH}`] }, history: [] };
+    const vertex: Vertex = {
+      id: `v${conv.vertexCounter++}`,
+      op: { type: 'scratch' },
+      inputs: [],
+      name: '[internal] scratch',
+      stage: '',
+    };
+    return {
+      ...base,
+      vertex,
+      platform: { os: 'linux', architecture: platformArgs().get('TARGETARCH')! },
+      config: { Env: [`PATH=${DEFAULT_PATH}`] },
+      history: [],
+    };
   }
   const { vertex, base: resolved } = await baseImageVertex(conv, image, stage.from.location);
   const config = structuredClone(resolved.config);
@@ -185,7 +235,11 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
   const state: StageState = {
     ...base,
     vertex,
-    platform: { os: resolved.os, architecture: resolved.architecture, ...(resolved.variant ? { variant: resolved.variant } : {}) },
+    platform: {
+      os: resolved.os,
+      architecture: resolved.architecture,
+      ...(resolved.variant ? { variant: resolved.variant } : {}),
+    },
     config,
     history: structuredClone(resolved.history),
     shell: resolved.config.Shell ? [...resolved.config.Shell] : [...DEFAULT_SHELL],
@@ -195,7 +249,12 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
 
 async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState> {
   const state = await initialState(conv, stage);
-  const noCache = !!conv.opts.noCache || !!(conv.opts.noCacheStages && (conv.opts.noCacheStages.has('*') || (stage.name && conv.opts.noCacheStages.has(stage.name))));
+  const noCache =
+    !!conv.opts.noCache ||
+    !!(
+      conv.opts.noCacheStages &&
+      (conv.opts.noCacheStages.has('*') || (stage.name && conv.opts.noCacheStages.has(stage.name)))
+    );
   const ctx: FsDispatchContext = {
     lex: conv.lex,
     buildArgs: conv.opts.buildArgs,
@@ -214,7 +273,11 @@ async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState>
   for (const ins of stage.instructions) await dispatchInstruction(conv, state, ins, ctx);
   for (const [name, location] of state.misses) {
     if (conv.globalArgs.has(name) && !state.args.has(name)) {
-      warnOnce(conv, `$${name} is declared by an ARG before the first FROM, which only FROM lines see: add "ARG ${name}" to this stage to use its value here`, location);
+      warnOnce(
+        conv,
+        `$${name} is declared by an ARG before the first FROM, which only FROM lines see: add "ARG ${name}" to this stage to use its value here`,
+        location,
+      );
     }
   }
   return state;
@@ -228,7 +291,10 @@ function checkFromPlatform(conv: Converter, stage: Stage): void {
   const wanted = conv.lex.processWord(stage.from.platform!, globalScope(conv)).trim();
   const host = platformArgs();
   const [os, arch, variant] = wanted.split('/');
-  const matches = os === host.get('TARGETOS') && arch === host.get('TARGETARCH') && (!variant || variant === host.get('TARGETVARIANT'));
+  const matches =
+    os === host.get('TARGETOS') &&
+    arch === host.get('TARGETARCH') &&
+    (!variant || variant === host.get('TARGETVARIANT'));
   if (!matches) {
     throw new UserError(`FROM --platform=${wanted}: building for another platform is not supported`, {
       location: stage.from.location,
@@ -243,11 +309,19 @@ function warnOnce(conv: Converter, message: string, location: Warning['location'
   conv.warnings.push({ message, ...(location ? { location } : {}) });
 }
 
-async function resolveCopyFrom(conv: Converter, stage: Stage, word: string, ins: { location: SourceLocation; kind: string }): Promise<Vertex> {
+async function resolveCopyFrom(
+  conv: Converter,
+  stage: Stage,
+  word: string,
+  ins: { location: SourceLocation; kind: string },
+): Promise<Vertex> {
   const found = findStage(conv.stages, word);
   if (found) {
     if (found.index === stage.index) {
-      throw new UserError(`${ins.kind} --from=${word} refers to the stage it is in`, { location: ins.location, hint: 'copy from an earlier stage' });
+      throw new UserError(`${ins.kind} --from=${word} refers to the stage it is in`, {
+        location: ins.location,
+        hint: 'copy from an earlier stage',
+      });
     }
     return (await convertStage(conv, found)).vertex;
   }
@@ -256,12 +330,17 @@ async function resolveCopyFrom(conv: Converter, stage: Stage, word: string, ins:
   } catch (err) {
     const names = conv.stages.map((s) => s.name).filter((n): n is string => !!n);
     const guess = nearest(word, names);
-    throw new UserError(`${ins.kind === 'RUN' ? 'RUN --mount from' : `${ins.kind} --from`}=${word}: no stage is named "${word}" and it could not be used as an image`, {
-      location: ins.location,
-      hint: (guess ? `did you mean --from=${guess}? ` : '') + (names.length ? `stages: ${names.join(', ')}` : 'no stage has a name'),
-      detail: err instanceof Error ? `  (${err.message.split('\n')[0]})` : undefined,
-      cause: err,
-    });
+    throw new UserError(
+      `${ins.kind === 'RUN' ? 'RUN --mount from' : `${ins.kind} --from`}=${word}: no stage is named "${word}" and it could not be used as an image`,
+      {
+        location: ins.location,
+        hint:
+          (guess ? `did you mean --from=${guess}? ` : '') +
+          (names.length ? `stages: ${names.join(', ')}` : 'no stage has a name'),
+        detail: err instanceof Error ? `  (${err.message.split('\n')[0]})` : undefined,
+        cause: err,
+      },
+    );
   }
 }
 
@@ -273,7 +352,11 @@ function dispatchArg(conv: Converter, state: StageState, ins: ArgInstruction): v
   for (const { key, value } of ins.args) {
     const usedBefore = state.misses.get(key);
     if (state.misses.has(key) && !conv.globalArgs.has(key)) {
-      warnOnce(conv, `ARG ${key} is used before it is declared${usedBefore ? ` (line ${usedBefore.line})` : ''}: it was empty there`, ins.location);
+      warnOnce(
+        conv,
+        `ARG ${key} is used before it is declared${usedBefore ? ` (line ${usedBefore.line})` : ''}: it was empty there`,
+        ins.location,
+      );
     }
     let v: string | undefined;
     if (conv.opts.buildArgs.has(key)) {
@@ -294,7 +377,12 @@ function dispatchArg(conv: Converter, state: StageState, ins: ArgInstruction): v
 }
 
 /** The one place instruction errors get their Dockerfile location: whatever escapes unlocated is this instruction's. */
-async function dispatchInstruction(conv: Converter, state: StageState, ins: Instruction, ctx: FsDispatchContext): Promise<void> {
+async function dispatchInstruction(
+  conv: Converter,
+  state: StageState,
+  ins: Instruction,
+  ctx: FsDispatchContext,
+): Promise<void> {
   state.stepNumber += 1;
   state.currentLocation = ins.location;
   try {
@@ -304,27 +392,47 @@ async function dispatchInstruction(conv: Converter, state: StageState, ins: Inst
   }
 }
 
-function dispatchByKind(conv: Converter, state: StageState, ins: Instruction, ctx: FsDispatchContext): void | Promise<void> {
+function dispatchByKind(
+  conv: Converter,
+  state: StageState,
+  ins: Instruction,
+  ctx: FsDispatchContext,
+): void | Promise<void> {
   const lex = conv.lex;
   switch (ins.kind) {
     case 'FROM':
       throw new UserError('FROM inside a stage', { location: ins.location });
-    case 'ARG': return dispatchArg(conv, state, ins);
-    case 'ENV': return dispatchEnv(state, ins, lex);
-    case 'LABEL': return dispatchLabel(state, ins, lex);
-    case 'USER': return dispatchUser(state, ins, lex);
-    case 'EXPOSE': return dispatchExpose(state, ins, lex);
-    case 'VOLUME': return dispatchVolume(state, ins, lex);
-    case 'STOPSIGNAL': return dispatchStopSignal(state, ins, lex);
+    case 'ARG':
+      return dispatchArg(conv, state, ins);
+    case 'ENV':
+      return dispatchEnv(state, ins, lex);
+    case 'LABEL':
+      return dispatchLabel(state, ins, lex);
+    case 'USER':
+      return dispatchUser(state, ins, lex);
+    case 'EXPOSE':
+      return dispatchExpose(state, ins, lex);
+    case 'VOLUME':
+      return dispatchVolume(state, ins, lex);
+    case 'STOPSIGNAL':
+      return dispatchStopSignal(state, ins, lex);
     case 'CMD':
-    case 'ENTRYPOINT': return dispatchCmd(state, ins);
-    case 'SHELL': return dispatchShell(state, ins);
-    case 'HEALTHCHECK': return dispatchHealthcheck(state, ins);
-    case 'ONBUILD': return dispatchOnbuild(state, ins);
-    case 'MAINTAINER': return dispatchMaintainer(state, ins, lex);
-    case 'RUN': return dispatchRun(state, ins, ctx);
+    case 'ENTRYPOINT':
+      return dispatchCmd(state, ins);
+    case 'SHELL':
+      return dispatchShell(state, ins);
+    case 'HEALTHCHECK':
+      return dispatchHealthcheck(state, ins);
+    case 'ONBUILD':
+      return dispatchOnbuild(state, ins);
+    case 'MAINTAINER':
+      return dispatchMaintainer(state, ins, lex);
+    case 'RUN':
+      return dispatchRun(state, ins, ctx);
     case 'COPY':
-    case 'ADD': return dispatchCopy(state, ins, ctx);
-    case 'WORKDIR': return dispatchWorkdir(state, ins, ctx);
+    case 'ADD':
+      return dispatchCopy(state, ins, ctx);
+    case 'WORKDIR':
+      return dispatchWorkdir(state, ins, ctx);
   }
 }

@@ -26,6 +26,10 @@ describe('directive lookups', () => {
     expect(detectSyntax('// syntax = img:1 opts\n')).toEqual({ ref: 'img:1', cmdline: 'img:1 opts', line: 1 });
     expect(detectSyntax('{"syntax":"j"}')).toEqual({ ref: 'j', cmdline: 'j', line: 0 });
     expect(findDirective('check', '//check=x\n')).toBeUndefined();
-    expect(findDirective('check', '#!/x\n#check=error=true\n')).toEqual({ ref: 'error=true', cmdline: 'error=true', line: 2 });
+    expect(findDirective('check', '#!/x\n#check=error=true\n')).toEqual({
+      ref: 'error=true',
+      cmdline: 'error=true',
+      line: 2,
+    });
   });
 });

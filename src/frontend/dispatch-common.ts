@@ -18,7 +18,13 @@ export function stepName(state: StageState, text: string): string {
   return `${state.label.replace('N', String(state.stepNumber))} ${text}`;
 }
 
-export function newVertex(state: StageState, ctx: FsDispatchContext, op: Vertex['op'], inputs: Vertex[], ins: { original: string; location: StageState['stage']['from']['location'] }): Vertex {
+export function newVertex(
+  state: StageState,
+  ctx: FsDispatchContext,
+  op: Vertex['op'],
+  inputs: Vertex[],
+  ins: { original: string; location: StageState['stage']['from']['location'] },
+): Vertex {
   return {
     id: ctx.nextVertexId(),
     op,
@@ -35,6 +41,10 @@ export function newVertex(state: StageState, ctx: FsDispatchContext, op: Vertex[
  * NUL byte, so one is the Dockerfile's error at its line, not a crash in a later step.
  */
 export function checkPathWord(path: string, what: string, location: SourceLocation): string {
-  if (path.includes('\0')) throw new UserError(`${what} ${JSON.stringify(path)} contains a NUL byte`, { location, hint: 'paths cannot hold NUL bytes; remove it from the Dockerfile' });
+  if (path.includes('\0'))
+    throw new UserError(`${what} ${JSON.stringify(path)} contains a NUL byte`, {
+      location,
+      hint: 'paths cannot hold NUL bytes; remove it from the Dockerfile',
+    });
   return path;
 }

@@ -1,8 +1,17 @@
 /** Instructions that change only the image config: no filesystem op, an empty_layer history entry. */
 import { UserError } from '../errors.js';
 import type {
-  CmdInstruction, EnvInstruction, ExposeInstruction, HealthcheckInstruction, LabelInstruction,
-  MaintainerInstruction, OnbuildInstruction, ShellInstruction, StopSignalInstruction, UserInstruction, VolumeInstruction,
+  CmdInstruction,
+  EnvInstruction,
+  ExposeInstruction,
+  HealthcheckInstruction,
+  LabelInstruction,
+  MaintainerInstruction,
+  OnbuildInstruction,
+  ShellInstruction,
+  StopSignalInstruction,
+  UserInstruction,
+  VolumeInstruction,
 } from './instruction-types.js';
 import { goQuote } from './go-compat.js';
 import type { ShellLex } from './shell-lexer.js';
@@ -36,7 +45,11 @@ function goQuoteRune(n: number): string {
 }
 
 export function addHistory(state: StageState, createdBy: string, withLayer: boolean): void {
-  state.history.push(withLayer ? { created_by: createdBy, comment: 'buildkit.dockerfile.v0' } : { created_by: createdBy, comment: 'buildkit.dockerfile.v0', empty_layer: true });
+  state.history.push(
+    withLayer
+      ? { created_by: createdBy, comment: 'buildkit.dockerfile.v0' }
+      : { created_by: createdBy, comment: 'buildkit.dockerfile.v0', empty_layer: true },
+  );
 }
 
 export function dispatchEnv(state: StageState, ins: EnvInstruction, lex: ShellLex): void {
@@ -73,7 +86,10 @@ export function dispatchUser(state: StageState, ins: UserInstruction, lex: Shell
 export function parsePortSpec(spec: string, ins: ExposeInstruction): string[] {
   const m = /^(?:(?:[^:]*:)?(?:[^:]*:))?(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(spec);
   if (!m) {
-    throw new UserError(`invalid port "${spec}" in EXPOSE`, { location: ins.location, hint: 'use PORT, PORT/PROTO or START-END/PROTO, e.g. 8080/tcp' });
+    throw new UserError(`invalid port "${spec}" in EXPOSE`, {
+      location: ins.location,
+      hint: 'use PORT, PORT/PROTO or START-END/PROTO, e.g. 8080/tcp',
+    });
   }
   const start = Number(m[1]);
   const end = m[2] === undefined ? start : Number(m[2]);
@@ -94,7 +110,14 @@ export function dispatchExpose(state: StageState, ins: ExposeInstruction, lex: S
   }
   const exposed = (state.config.ExposedPorts ??= {});
   for (const p of ports) exposed[p] = {};
-  addHistory(state, `EXPOSE map[${[...ports].sort().map((p) => `${p}:{}`).join(' ')}]`, false);
+  addHistory(
+    state,
+    `EXPOSE map[${[...ports]
+      .sort()
+      .map((p) => `${p}:{}`)
+      .join(' ')}]`,
+    false,
+  );
 }
 
 export function dispatchVolume(state: StageState, ins: VolumeInstruction, lex: ShellLex): void {
@@ -113,7 +136,10 @@ export function dispatchVolume(state: StageState, ins: VolumeInstruction, lex: S
 export function dispatchStopSignal(state: StageState, ins: StopSignalInstruction, lex: ShellLex): void {
   const sig = lex.processWord(ins.signal, expansionScope(state));
   if (!/^(SIG[A-Z0-9+-]+|\d+)$/i.test(sig)) {
-    throw new UserError(`invalid signal "${sig}" in STOPSIGNAL`, { location: ins.location, hint: 'use a name like SIGTERM or a number' });
+    throw new UserError(`invalid signal "${sig}" in STOPSIGNAL`, {
+      location: ins.location,
+      hint: 'use a name like SIGTERM or a number',
+    });
   }
   state.config.StopSignal = sig;
   addHistory(state, `STOPSIGNAL ${sig}`, false);

@@ -11,7 +11,16 @@ const resolveImage: BaseImageResolver = async (ref) => ({
     type: 'image',
     ref,
     manifestDigest: `sha256:${'a'.repeat(64)}`,
-    layers: [{ descriptor: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${'b'.repeat(64)}` as Digest, size: 1 }, diffId: `sha256:${'c'.repeat(64)}` as DiffId }],
+    layers: [
+      {
+        descriptor: {
+          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+          digest: `sha256:${'b'.repeat(64)}` as Digest,
+          size: 1,
+        },
+        diffId: `sha256:${'c'.repeat(64)}` as DiffId,
+      },
+    ],
     origin: { kind: 'registry', ref },
   },
   architecture: 'amd64',
@@ -21,7 +30,12 @@ const resolveImage: BaseImageResolver = async (ref) => ({
 });
 
 async function copyOp(instruction: string, buildArgs: Record<string, string> = {}): Promise<CopyOp> {
-  const plan = await convertDockerfile({ file: 'Dockerfile', source: `FROM alpine\n${instruction}\n`, buildArgs: new Map(Object.entries(buildArgs)), resolveImage });
+  const plan = await convertDockerfile({
+    file: 'Dockerfile',
+    source: `FROM alpine\n${instruction}\n`,
+    buildArgs: new Map(Object.entries(buildArgs)),
+    resolveImage,
+  });
   return plan.target.op as CopyOp;
 }
 
@@ -57,7 +71,7 @@ describe('COPY/ADD --chmod', () => {
     expect((await copyOp('ARG M=+x\nCOPY --chmod=$M a /a')).chmodSymbolic).toBe('+x');
   });
 
-  it('refuses bad modes at the instruction, with BuildKit\'s wording for numbers', async () => {
+  it("refuses bad modes at the instruction, with BuildKit's wording for numbers", async () => {
     const err = await copyError('ADD --chmod=64a foo /');
     expect(err.message).toBe("invalid chmod parameter: '64a'. it should be octal string and between 0 and 07777");
     expect(err.location?.line).toBe(2);
@@ -79,7 +93,10 @@ describe('COPY --link, --parents, --exclude', () => {
   });
 
   it('expands --exclude patterns and refuses malformed ones', async () => {
-    expect((await copyOp('ARG E=*.md\nCOPY --exclude=$E --exclude=tmp/** . /app/')).exclude).toEqual(['*.md', 'tmp/**']);
+    expect((await copyOp('ARG E=*.md\nCOPY --exclude=$E --exclude=tmp/** . /app/')).exclude).toEqual([
+      '*.md',
+      'tmp/**',
+    ]);
     const err = await copyError('COPY --exclude=[z-a] . /app/');
     expect(err.message).toMatch(/invalid --exclude pattern/);
     expect(err.location).toBeDefined();
@@ -94,9 +111,20 @@ describe('ADD sources', () => {
 
   it('an http(s) URL is a url source named after its last path component', async () => {
     const op = await copyOp(`ADD --checksum=${SHA} https://example.com/dl/tool.tar.gz?x=1 /opt/`);
-    expect(op.sources).toEqual([{ kind: 'url', url: 'https://example.com/dl/tool.tar.gz?x=1', filename: 'tool.tar.gz', checksum: SHA, unpack: false }]);
+    expect(op.sources).toEqual([
+      {
+        kind: 'url',
+        url: 'https://example.com/dl/tool.tar.gz?x=1',
+        filename: 'tool.tar.gz',
+        checksum: SHA,
+        unpack: false,
+      },
+    ]);
     expect((await copyOp('ADD http://example.com/ /x/')).sources[0]).toMatchObject({ filename: '__unnamed__' });
-    expect((await copyOp('ADD --unpack=true http://h/a%20b.tgz /x/')).sources[0]).toMatchObject({ filename: 'a b.tgz', unpack: true });
+    expect((await copyOp('ADD --unpack=true http://h/a%20b.tgz /x/')).sources[0]).toMatchObject({
+      filename: 'a b.tgz',
+      unpack: true,
+    });
   });
 
   it('keeps URLs and local paths in the order written', async () => {
@@ -106,17 +134,37 @@ describe('ADD sources', () => {
   });
 
   it('a .git URL, git://, ssh:// and scp forms are git sources with ref and subdir', async () => {
-    expect((await copyOp('ADD https://h/org/repo.git#v1.2:docs /src')).sources).toEqual([{ kind: 'git', remote: 'https://h/org/repo.git', ref: 'v1.2', subdir: 'docs', keepGitDir: false }]);
-    expect((await copyOp('ADD --keep-git-dir=true git://127.0.0.1:9418/r.git /src')).sources).toEqual([{ kind: 'git', remote: 'git://127.0.0.1:9418/r.git', keepGitDir: true }]);
-    expect((await copyOp('ADD git@github.com:moby/buildkit.git#main /src')).sources[0]).toMatchObject({ kind: 'git', remote: 'git@github.com:moby/buildkit.git', ref: 'main' });
-    expect((await copyOp('ADD --checksum=abc1234 https://h/r.git?branch=dev&subdir=x /src')).sources[0]).toMatchObject({ ref: 'refs/heads/dev', subdir: 'x', checksum: 'abc1234' });
+    expect((await copyOp('ADD https://h/org/repo.git#v1.2:docs /src')).sources).toEqual([
+      { kind: 'git', remote: 'https://h/org/repo.git', ref: 'v1.2', subdir: 'docs', keepGitDir: false },
+    ]);
+    expect((await copyOp('ADD --keep-git-dir=true git://127.0.0.1:9418/r.git /src')).sources).toEqual([
+      { kind: 'git', remote: 'git://127.0.0.1:9418/r.git', keepGitDir: true },
+    ]);
+    expect((await copyOp('ADD git@github.com:moby/buildkit.git#main /src')).sources[0]).toMatchObject({
+      kind: 'git',
+      remote: 'git@github.com:moby/buildkit.git',
+      ref: 'main',
+    });
+    expect((await copyOp('ADD --checksum=abc1234 https://h/r.git?branch=dev&subdir=x /src')).sources[0]).toMatchObject({
+      ref: 'refs/heads/dev',
+      subdir: 'x',
+      checksum: 'abc1234',
+    });
   });
 
   it('--checksum needs exactly one http or git source, in a valid form', async () => {
-    expect((await copyError(`ADD --checksum=${SHA} a b /d/`)).message).toBe("checksum can't be specified for multiple sources");
-    expect((await copyError(`ADD --checksum=${SHA} local.txt /d/`)).message).toBe('checksum requires HTTP(S) or Git sources');
-    expect((await copyError('ADD --checksum=md5:7e55db001d319a94b0b713529a756623 http://h/f /d')).message).toMatch(/unsupported digest algorithm/);
-    expect((await copyError(`ADD --checksum=${SHA.slice(7)} http://h/f /d`)).message).toMatch(/invalid checksum digest format/);
+    expect((await copyError(`ADD --checksum=${SHA} a b /d/`)).message).toBe(
+      "checksum can't be specified for multiple sources",
+    );
+    expect((await copyError(`ADD --checksum=${SHA} local.txt /d/`)).message).toBe(
+      'checksum requires HTTP(S) or Git sources',
+    );
+    expect((await copyError('ADD --checksum=md5:7e55db001d319a94b0b713529a756623 http://h/f /d')).message).toMatch(
+      /unsupported digest algorithm/,
+    );
+    expect((await copyError(`ADD --checksum=${SHA.slice(7)} http://h/f /d`)).message).toMatch(
+      /invalid checksum digest format/,
+    );
     const git = await copyError('ADD --checksum=foobar https://h/r.git#v1 /d');
     expect(git.message).toMatch(/invalid checksum "foobar": expected hex commit hash/);
     expect(git.location?.line).toBe(2);
@@ -128,6 +176,8 @@ describe('ADD sources', () => {
   });
 
   it('keep-git-dir in the flag and the URL must agree', async () => {
-    expect((await copyError('ADD --keep-git-dir=true https://h/r.git?keep-git-dir=false /d')).message).toBe('inconsistent keep-git-dir configuration');
+    expect((await copyError('ADD --keep-git-dir=true https://h/r.git?keep-git-dir=false /d')).message).toBe(
+      'inconsistent keep-git-dir configuration',
+    );
   });
 });

@@ -44,7 +44,9 @@ function checkExcludes(patterns: string[], ins: CopyInstruction): void {
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
     throw new UserError(`invalid --exclude pattern in ${JSON.stringify(patterns)}`, {
-      location: ins.location, hint: 'patterns follow .dockerignore syntax: *, ?, [a-z], ** and a leading ! to re-include', cause: err,
+      location: ins.location,
+      hint: 'patterns follow .dockerignore syntax: *, ?, [a-z], ** and a leading ! to re-include',
+      cause: err,
     });
   }
 }
@@ -56,12 +58,15 @@ interface RemoteOptions {
 
 /** A source word as a URL or git source, or undefined for a local path. COPY refuses both. */
 function remoteSource(p: string, ins: CopyInstruction, opts: RemoteOptions): UrlSource | GitSource | undefined {
-  const fail = (message: string, hint?: string) => new UserError(message, { location: ins.location, ...(hint ? { hint } : {}) });
+  const fail = (message: string, hint?: string) =>
+    new UserError(message, { location: ins.location, ...(hint ? { hint } : {}) });
   const git = parseGitRef(p);
   if (git) {
     if (ins.kind === 'COPY') throw fail("source can't be a git ref for COPY", 'use ADD for git repositories');
-    if (opts.keepGitDir !== undefined && git.keepGitDir !== undefined && opts.keepGitDir !== git.keepGitDir) throw fail('inconsistent keep-git-dir configuration');
-    if (opts.checksum && git.checksum && opts.checksum !== git.checksum) throw fail(`checksum mismatch "${opts.checksum}" != "${git.checksum}"`);
+    if (opts.keepGitDir !== undefined && git.keepGitDir !== undefined && opts.keepGitDir !== git.keepGitDir)
+      throw fail('inconsistent keep-git-dir configuration');
+    if (opts.checksum && git.checksum && opts.checksum !== git.checksum)
+      throw fail(`checksum mismatch "${opts.checksum}" != "${git.checksum}"`);
     const checksum = opts.checksum ?? git.checksum;
     if (checksum !== undefined) parseCommitChecksum(checksum);
     const src: GitSource = { kind: 'git', remote: git.remote, keepGitDir: opts.keepGitDir ?? git.keepGitDir ?? false };
@@ -73,7 +78,13 @@ function remoteSource(p: string, ins: CopyInstruction, opts: RemoteOptions): Url
   if (!/^https?:\/\//i.test(p)) return undefined;
   if (ins.kind === 'COPY') throw fail("source can't be a URL for COPY", 'use ADD to download a file');
   if (opts.checksum !== undefined) parseDigest(opts.checksum);
-  return { kind: 'url', url: p, filename: urlFileName(p), unpack: ins.unpack === true, ...(opts.checksum ? { checksum: opts.checksum } : {}) };
+  return {
+    kind: 'url',
+    url: p,
+    filename: urlFileName(p),
+    unpack: ins.unpack === true,
+    ...(opts.checksum ? { checksum: opts.checksum } : {}),
+  };
 }
 
 export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx: FsDispatchContext): Promise<void> {
@@ -106,7 +117,11 @@ export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx:
       const h = heredocs.get(doc[1]!)!;
       inlineFileName(h.name);
       // Heredoc bodies expand variables but keep their quotes, as BuildKit's heredoc lexer does.
-      sources.push({ kind: 'inline', name: h.name, content: h.expand ? HEREDOC_LEX.processWord(h.content, scope) : h.content });
+      sources.push({
+        kind: 'inline',
+        name: h.name,
+        content: h.expand ? HEREDOC_LEX.processWord(h.content, scope) : h.content,
+      });
       shownDocs.push(`<<${h.name}`);
       continue;
     }
@@ -118,7 +133,8 @@ export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx:
       paths = undefined;
       continue;
     }
-    if (remote.checksum !== undefined) throw new UserError('checksum requires HTTP(S) or Git sources', { location: ins.location });
+    if (remote.checksum !== undefined)
+      throw new UserError('checksum requires HTTP(S) or Git sources', { location: ins.location });
     // Local paths written next to each other form one source; URLs between them keep their place.
     if (!paths) {
       paths = [];

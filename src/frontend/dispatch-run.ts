@@ -37,7 +37,10 @@ function runHistory(state: StageState, args: string[]): string {
   return `RUN ${[...prefix, ...args].join(' ')} # buildkit`;
 }
 
-export function runArgs(state: StageState, ins: RunInstruction): { args: string[]; files: NonNullable<ExecOp['files']> } {
+export function runArgs(
+  state: StageState,
+  ins: RunInstruction,
+): { args: string[]; files: NonNullable<ExecOp['files']> } {
   if (!ins.prependShell) return { args: [...ins.command], files: [] };
   const cmd = ins.command.join(' ');
   if (ins.heredocs.length === 0) return { args: [...state.shell, cmd], files: [] };
@@ -59,7 +62,10 @@ export function runArgs(state: StageState, ins: RunInstruction): { args: string[
 export async function dispatchRun(state: StageState, ins: RunInstruction, ctx: FsDispatchContext): Promise<void> {
   const network = ins.network ?? 'default';
   if (!['default', 'host', 'none'].includes(network)) {
-    throw new UserError(`unsupported network mode "${network}" for RUN --network`, { location: ins.location, hint: 'use default, host or none' });
+    throw new UserError(`unsupported network mode "${network}" for RUN --network`, {
+      location: ins.location,
+      hint: 'use default, host or none',
+    });
   }
   const { args, files } = runArgs(state, ins);
   const inputs: Vertex[] = [state.vertex];

@@ -15,7 +15,12 @@ export function dispatchWorkdir(state: StageState, ins: WorkdirInstruction, ctx:
     addHistory(state, `WORKDIR ${wd}`, false);
     return;
   }
-  const op = { type: 'mkdir' as const, path: wd, mode: 0o755, ...(state.config.User ? { user: state.config.User } : {}) };
+  const op = {
+    type: 'mkdir' as const,
+    path: wd,
+    mode: 0o755,
+    ...(state.config.User ? { user: state.config.User } : {}),
+  };
   state.vertex = newVertex(state, ctx, op, [state.vertex], ins);
   addHistory(state, `WORKDIR ${wd}`, true);
 }

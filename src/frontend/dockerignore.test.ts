@@ -4,7 +4,12 @@ import { IgnoreMatcher, parseDockerignore } from './dockerignore.js';
 
 describe('parseDockerignore', () => {
   it('drops comments and blanks, cleans paths, keeps `!`', () => {
-    expect(parseDockerignore('# c\n  # not a comment\n\n/a/../b/\r\n! ./c//d\n**/*.log\n')).toEqual(['# not a comment', 'b', '!c/d', '**/*.log']);
+    expect(parseDockerignore('# c\n  # not a comment\n\n/a/../b/\r\n! ./c//d\n**/*.log\n')).toEqual([
+      '# not a comment',
+      'b',
+      '!c/d',
+      '**/*.log',
+    ]);
   });
 });
 

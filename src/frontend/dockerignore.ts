@@ -85,7 +85,9 @@ function compile(pattern: string): Compiled {
     } else if (ch === '[') {
       const cls = readGlobClass(chars, pos);
       if (!cls || cls.ranges.some(([lo, hi]) => lo > hi)) return { kind: 'bad' };
-      const body = cls.ranges.map(([lo, hi]) => (lo === hi ? classChar(lo) : `${classChar(lo)}-${classChar(hi)}`)).join('');
+      const body = cls.ranges
+        .map(([lo, hi]) => (lo === hi ? classChar(lo) : `${classChar(lo)}-${classChar(hi)}`))
+        .join('');
       re += `[${cls.negated ? '^' : ''}${body}]`;
       pos = cls.end;
       kind = 'regex';
@@ -146,7 +148,8 @@ export class IgnoreMatcher {
       p = cleanPath(p);
       const exclusion = p.startsWith('!');
       if (exclusion) {
-        if (p.length === 1) throw new UserError('illegal exclusion pattern: "!"', { hint: 'write !<path> to re-include a path' });
+        if (p.length === 1)
+          throw new UserError('illegal exclusion pattern: "!"', { hint: 'write !<path> to re-include a path' });
         p = p.slice(1);
       }
       if (isBadGlob(p)) {

@@ -61,7 +61,8 @@ export function parseFlags(ins: RawInstruction, schema: FlagSchema, owner = ins.
     if (kind === 'bool') {
       values.add(flag.name, boolValue(flag));
     } else {
-      if (flag.value === undefined) throw flagError(`missing a value on flag: --${flag.name}`, flag, `write --${flag.name}=<value>`);
+      if (flag.value === undefined)
+        throw flagError(`missing a value on flag: --${flag.name}`, flag, `write --${flag.name}=<value>`);
       values.add(flag.name, flag.value);
     }
   }
@@ -72,6 +73,7 @@ function boolValue(flag: RawFlag): string {
   if (flag.value === undefined) return 'true';
   const lower = flag.value.toLowerCase();
   if (lower === 'true' || lower === 'false') return lower;
-  if (flag.value === '') throw flagError(`missing a value on flag: --${flag.name}`, flag, `write --${flag.name} or --${flag.name}=false`);
+  if (flag.value === '')
+    throw flagError(`missing a value on flag: --${flag.name}`, flag, `write --${flag.name} or --${flag.name}=false`);
   throw flagError(`expecting boolean value for flag --${flag.name}, not: ${flag.value}`, flag, 'use true or false');
 }

@@ -22,7 +22,9 @@ describe('go-filepath', () => {
   });
 
   it('isBadGlob applies filepath.Match syntax', () => {
-    for (const bad of ['[', '[^', 'a[', '[]a]', '[-]', '[x-]', '[a-b-c]', '\\', '[\\']) expect(isBadGlob(bad), bad).toBe(true);
-    for (const good of ['*', 'a?c', '[abc]', '[^a-z]', '[\\]a]', '[\\-]', 'a]b', '[l-O]']) expect(isBadGlob(good), good).toBe(false);
+    for (const bad of ['[', '[^', 'a[', '[]a]', '[-]', '[x-]', '[a-b-c]', '\\', '[\\'])
+      expect(isBadGlob(bad), bad).toBe(true);
+    for (const good of ['*', 'a?c', '[abc]', '[^a-z]', '[\\]a]', '[\\-]', 'a]b', '[l-O]'])
+      expect(isBadGlob(good), good).toBe(false);
   });
 });

@@ -10,10 +10,20 @@ import type { RawInstruction } from './parser.js';
 const NETWORK_MODES = ['default', 'none', 'host'];
 const SECURITY_MODES = ['sandbox', 'insecure'];
 
-function checkMode(raw: RawInstruction, kind: 'network' | 'security', value: string | undefined, allowed: string[]): void {
+function checkMode(
+  raw: RawInstruction,
+  kind: 'network' | 'security',
+  value: string | undefined,
+  allowed: string[],
+): void {
   if (value === undefined || allowed.includes(value)) return;
   const guess = nearest(value, allowed);
-  failFlag(raw, kind, `unsupported ${kind} mode ${goQuote(value)}`, guess ? `did you mean ${guess}?` : `use one of ${allowed.join(', ')}`);
+  failFlag(
+    raw,
+    kind,
+    `unsupported ${kind} mode ${goQuote(value)}`,
+    guess ? `did you mean ${guess}?` : `use one of ${allowed.join(', ')}`,
+  );
 }
 
 export const convertRun: Converter = (raw) => {
@@ -66,10 +76,12 @@ function durationFlag(raw: RawInstruction, flags: FlagValues, name: string): num
   try {
     nanos = parseGoDuration(text);
   } catch (err) {
-    if (err instanceof DurationError) return failFlag(raw, name, err.message, `--${name} takes a duration such as 30s, 1m30s or 500ms`);
+    if (err instanceof DurationError)
+      return failFlag(raw, name, err.message, `--${name} takes a duration such as 30s, 1m30s or 500ms`);
     throw err;
   }
-  if (nanos !== 0 && nanos < 1_000_000) failFlag(raw, name, `Interval ${goQuote(name)} cannot be less than 1ms`, 'use 0 for the default, or at least 1ms');
+  if (nanos !== 0 && nanos < 1_000_000)
+    failFlag(raw, name, `Interval ${goQuote(name)} cannot be less than 1ms`, 'use 0 for the default, or at least 1ms');
   return nanos;
 }
 
@@ -94,7 +106,12 @@ export const convertHealthcheck: Converter = (raw) => {
     return { kind: 'HEALTHCHECK', ...base(raw), test: ['NONE'] };
   }
   const flags = parseFlags(raw, HEALTHCHECK_FLAGS);
-  if (type !== 'CMD') fail(raw, `Unknown type ${goQuote(type)} in HEALTHCHECK (try CMD)`, 'write HEALTHCHECK CMD <command> or HEALTHCHECK NONE');
+  if (type !== 'CMD')
+    fail(
+      raw,
+      `Unknown type ${goQuote(type)} in HEALTHCHECK (try CMD)`,
+      'write HEALTHCHECK CMD <command> or HEALTHCHECK NONE',
+    );
   const command = commandLine(raw, rest);
   if (command.length === 0) fail(raw, 'Missing command after HEALTHCHECK CMD');
   const hc: HealthcheckInstruction = {

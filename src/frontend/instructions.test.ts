@@ -26,12 +26,20 @@ function errorOf(src: string): UserError {
 describe('toInstructions: records', () => {
   it('FROM lowercases the stage name and warns about its case', () => {
     const ast = typed('FROM --platform=linux/arm64 alpine:3 AS Builder\n');
-    expect(ast.instructions[0]).toMatchObject({ kind: 'FROM', image: 'alpine:3', stageName: 'builder', platform: 'linux/arm64' });
+    expect(ast.instructions[0]).toMatchObject({
+      kind: 'FROM',
+      image: 'alpine:3',
+      stageName: 'builder',
+      platform: 'linux/arm64',
+    });
     expect(ast.warnings.map((w) => w.message)).toEqual(["Stage name 'Builder' should be lowercase"]);
   });
 
   it('RUN keeps shell form whole and collects its flags', () => {
-    const run = only('RUN --mount=type=cache,target=/c --mount=type=secret,id=s --network=none --security=insecure make all\n', 'RUN');
+    const run = only(
+      'RUN --mount=type=cache,target=/c --mount=type=secret,id=s --network=none --security=insecure make all\n',
+      'RUN',
+    );
     expect(run).toMatchObject({
       command: ['make all'],
       prependShell: true,
@@ -49,7 +57,10 @@ describe('toInstructions: records', () => {
   });
 
   it('COPY and ADD read their flags, sources and heredoc sources', () => {
-    const copy = only("COPY --from=build --chown=1:1 --chmod=644 --link --parents --exclude=*.md --exclude=.git a <<'X' /d/\nbody $V\nX\n", 'COPY');
+    const copy = only(
+      "COPY --from=build --chown=1:1 --chmod=644 --link --parents --exclude=*.md --exclude=.git a <<'X' /d/\nbody $V\nX\n",
+      'COPY',
+    );
     expect(copy).toMatchObject({
       sources: ['a', '<<X'],
       dest: '/d/',
@@ -81,7 +92,11 @@ describe('toInstructions: records', () => {
   });
 
   it('ARG, EXPOSE, VOLUME, WORKDIR, USER, STOPSIGNAL', () => {
-    expect(only('ARG A B=1 C=\n', 'ARG').args).toEqual([{ key: 'A' }, { key: 'B', value: '1' }, { key: 'C', value: '' }]);
+    expect(only('ARG A B=1 C=\n', 'ARG').args).toEqual([
+      { key: 'A' },
+      { key: 'B', value: '1' },
+      { key: 'C', value: '' },
+    ]);
     expect(only('EXPOSE 80/tcp $P\n', 'EXPOSE').ports).toEqual(['80/tcp', '$P']);
     expect(only('VOLUME ["/a", "/b"]\n', 'VOLUME').volumes).toEqual(['/a', '/b']);
     expect(only('WORKDIR /a b\n', 'WORKDIR').path).toBe('/a b');
@@ -96,7 +111,10 @@ describe('toInstructions: records', () => {
   });
 
   it('HEALTHCHECK stores durations in nanoseconds', () => {
-    const hc = only('HEALTHCHECK --interval=1m30s --timeout=500ms --start-period=0s --start-interval=2s --retries=3 CMD curl -f x\n', 'HEALTHCHECK');
+    const hc = only(
+      'HEALTHCHECK --interval=1m30s --timeout=500ms --start-period=0s --start-interval=2s --retries=3 CMD curl -f x\n',
+      'HEALTHCHECK',
+    );
     expect(hc).toMatchObject({
       test: ['CMD-SHELL', 'curl -f x'],
       interval: 90_000_000_000,
@@ -131,10 +149,19 @@ describe('toInstructions: errors', () => {
 
   it('unknown, repeated and flagless flags fail the same way, at the flag', () => {
     const unknown = errorOf('FROM a\nCOPY --chowm=1 . /\n');
-    expect(unknown).toMatchObject({ message: 'unknown flag: --chowm', hint: 'did you mean --chown?', location: { line: 2, column: 6 } });
-    expect(errorOf('COPY --bogus=1 . /\n').hint).toBe('COPY accepts --from, --chown, --chmod, --link, --parents, --exclude');
+    expect(unknown).toMatchObject({
+      message: 'unknown flag: --chowm',
+      hint: 'did you mean --chown?',
+      location: { line: 2, column: 6 },
+    });
+    expect(errorOf('COPY --bogus=1 . /\n').hint).toBe(
+      'COPY accepts --from, --chown, --chmod, --link, --parents, --exclude',
+    );
     expect(errorOf('COPY --from=a --from=b . /\n').message).toBe('duplicate flag specified: --from');
-    expect(errorOf('WORKDIR --x=1 /a\n')).toMatchObject({ message: 'unknown flag: --x', hint: 'WORKDIR takes no flags' });
+    expect(errorOf('WORKDIR --x=1 /a\n')).toMatchObject({
+      message: 'unknown flag: --x',
+      hint: 'WORKDIR takes no flags',
+    });
     expect(errorOf('HEALTHCHECK --interval=1s NONE\n').hint).toBe('HEALTHCHECK NONE takes no flags');
     expect(errorOf('COPY --from . /\n').message).toBe('missing a value on flag: --from');
     expect(errorOf('COPY --link=maybe . /\n').message).toBe('expecting boolean value for flag --link, not: maybe');
@@ -166,8 +193,11 @@ describe('toInstructions: errors', () => {
 
   it('ONBUILD checks its trigger now rather than in every child image', () => {
     expect(errorOf('ONBUILD\n').message).toBe('ONBUILD requires at least one argument');
-    expect(errorOf('ONBUILD ONBUILD RUN x\n').message).toBe('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
+    expect(errorOf('ONBUILD ONBUILD RUN x\n').message).toBe("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
     expect(errorOf('ONBUILD MAINTAINER me\n').message).toBe("MAINTAINER isn't allowed as an ONBUILD trigger");
-    expect(errorOf('ONBUILD RUNN x\n')).toMatchObject({ message: 'unknown instruction: RUNN', location: { column: 9 } });
+    expect(errorOf('ONBUILD RUNN x\n')).toMatchObject({
+      message: 'unknown instruction: RUNN',
+      location: { column: 9 },
+    });
   });
 });

@@ -18,14 +18,19 @@ const convertFrom: Converter = (raw, warnings) => {
   const flags = parseFlags(raw, { platform: 'string' });
   const args = raw.args;
   const named = args.length === 3 && args[1]!.toLowerCase() === 'as';
-  if (args.length !== 1 && !named) fail(raw, 'FROM requires either one or three arguments', 'write FROM <image> [AS <name>]');
+  if (args.length !== 1 && !named)
+    fail(raw, 'FROM requires either one or three arguments', 'write FROM <image> [AS <name>]');
   let stageName: string | undefined;
   if (named) {
     stageName = args[2]!.toLowerCase();
     if (!STAGE_NAME.test(stageName)) {
-      fail(raw, `invalid name for build stage: ${goQuote(args[2]!)}, name can't start with a number or contain symbols`);
+      fail(
+        raw,
+        `invalid name for build stage: ${goQuote(args[2]!)}, name can't start with a number or contain symbols`,
+      );
     }
-    if (stageName !== args[2]) warnings.push({ message: `Stage name '${args[2]}' should be lowercase`, location: raw.location });
+    if (stageName !== args[2])
+      warnings.push({ message: `Stage name '${args[2]}' should be lowercase`, location: raw.location });
   }
   return { kind: 'FROM', ...base(raw), image: args[0]!, stageName, platform: flags.string('platform') };
 };
@@ -76,8 +81,9 @@ const convertOnbuild: Converter = (raw) => {
   parseFlags(raw, NO_FLAGS);
   const trigger = raw.trigger;
   if (!trigger) return fail(raw, 'ONBUILD requires at least one argument');
-  if (trigger.keyword === 'ONBUILD') fail(raw, 'Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
-  if (trigger.keyword === 'FROM' || trigger.keyword === 'MAINTAINER') fail(raw, `${trigger.keyword} isn't allowed as an ONBUILD trigger`);
+  if (trigger.keyword === 'ONBUILD') fail(raw, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+  if (trigger.keyword === 'FROM' || trigger.keyword === 'MAINTAINER')
+    fail(raw, `${trigger.keyword} isn't allowed as an ONBUILD trigger`);
   // Check the trigger now: a broken trigger would otherwise only fail in every image built FROM this one.
   convertOne(trigger, []);
   // The expression is re-parsed when the trigger fires, so heredoc bodies travel with it.

@@ -67,7 +67,7 @@ describe('parseDockerfile: structure', () => {
     expect(ins!.trigger!.flags[0]!.location.column).toBe(13);
   });
 
-  it('keeps unknown instructions, with BuildKit\'s single empty argument', () => {
+  it("keeps unknown instructions, with BuildKit's single empty argument", () => {
     expect(parse('FROMM a\n').instructions[0]).toMatchObject({ keyword: 'FROMM', args: [''] });
   });
 });

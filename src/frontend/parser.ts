@@ -210,7 +210,11 @@ class Parser {
   }
 
   /** One logical line (or an ONBUILD trigger inside one) → a raw instruction. */
-  private buildInstruction(line: string, base: number, locate: (offset: number, withExcerpt?: boolean) => SourceLocation): RawInstruction {
+  private buildInstruction(
+    line: string,
+    base: number,
+    locate: (offset: number, withExcerpt?: boolean) => SourceLocation,
+  ): RawInstruction {
     const split = splitCommand(line);
     const keyword = split.keyword.toUpperCase();
     const location = locate(base + split.keywordOffset, true);
@@ -218,7 +222,9 @@ class Parser {
       const body = f.text.slice(2);
       const eq = body.indexOf('=');
       const flagLocation = locate(base + f.offset);
-      return eq < 0 ? { name: body, location: flagLocation } : { name: body.slice(0, eq), value: body.slice(eq + 1), location: flagLocation };
+      return eq < 0
+        ? { name: body, location: flagLocation }
+        : { name: body.slice(0, eq), value: body.slice(eq + 1), location: flagLocation };
     });
     const ins: RawInstruction = {
       keyword,
@@ -261,7 +267,8 @@ class Parser {
         const n = this.next++;
         let candidate = this.lines.text(n);
         if (m.chomp) candidate = chompHeredocContent(candidate);
-        if (candidate === m.name) return { name: m.name, fileDescriptor: m.fileDescriptor, expand: m.expand, chomp: m.chomp, content };
+        if (candidate === m.name)
+          return { name: m.name, fileDescriptor: m.fileDescriptor, expand: m.expand, chomp: m.chomp, content };
         content += this.lines.bodyLine(n);
       }
       throw new UserError('unterminated heredoc', {

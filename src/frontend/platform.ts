@@ -6,7 +6,18 @@ export interface PlatformSpec {
 }
 
 export function hostPlatform(): PlatformSpec {
-  const arch = ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[process.arch] ?? process.arch;
+  const arch =
+    (
+      {
+        x64: 'amd64',
+        arm64: 'arm64',
+        arm: 'arm',
+        ia32: '386',
+        ppc64: 'ppc64le',
+        s390x: 's390x',
+        riscv64: 'riscv64',
+      } as Record<string, string>
+    )[process.arch] ?? process.arch;
   const platform: PlatformSpec = { os: 'linux', architecture: arch };
   if (arch === 'arm64') platform.variant = 'v8';
   return platform;
@@ -30,5 +41,14 @@ export function platformArgs(p: PlatformSpec = hostPlatform()): Map<string, stri
 
 /** Proxy ARGs usable without declaration and kept out of history (BuildKit's allow-list). */
 export const PROXY_ARGS = new Set([
-  'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy',
+  'HTTP_PROXY',
+  'http_proxy',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'FTP_PROXY',
+  'ftp_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'ALL_PROXY',
+  'all_proxy',
 ]);

@@ -9,20 +9,56 @@ const parse = (text: string, vars: Record<string, string> = {}) =>
 describe('parseRunMount', () => {
   it('bind is the default type, read-only, source defaulting to the root', () => {
     expect(parse('target=/src')).toEqual({ type: 'bind', target: '/src', source: '/', readonly: true });
-    expect(parse('type=bind,src=app,dst=/a,rw,from=build')).toEqual({ type: 'bind', target: '/a', source: 'app', readonly: false, from: 'build' });
+    expect(parse('type=bind,src=app,dst=/a,rw,from=build')).toEqual({
+      type: 'bind',
+      target: '/a',
+      source: 'app',
+      readonly: false,
+      from: 'build',
+    });
   });
   it('cache: id defaults to the target; sharing, mode, uid, gid', () => {
-    expect(parse('type=cache,target=/root/.cache')).toEqual({ type: 'cache', target: '/root/.cache', id: '/root/.cache', sharing: 'shared', readonly: false, mode: 0o755, uid: 0, gid: 0 });
-    expect(parse('type=cache,target=/c,id=go,sharing=locked,mode=0700,uid=1000,gid=1000')).toMatchObject({ id: 'go', sharing: 'locked', mode: 0o700, uid: 1000, gid: 1000 });
+    expect(parse('type=cache,target=/root/.cache')).toEqual({
+      type: 'cache',
+      target: '/root/.cache',
+      id: '/root/.cache',
+      sharing: 'shared',
+      readonly: false,
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+    });
+    expect(parse('type=cache,target=/c,id=go,sharing=locked,mode=0700,uid=1000,gid=1000')).toMatchObject({
+      id: 'go',
+      sharing: 'locked',
+      mode: 0o700,
+      uid: 1000,
+      gid: 1000,
+    });
   });
   it('tmpfs with a size, secret and ssh defaults', () => {
     expect(parse('type=tmpfs,target=/t,size=64m')).toEqual({ type: 'tmpfs', target: '/t', size: 64 * 1024 * 1024 });
-    expect(parse('type=secret,id=npmrc')).toEqual({ type: 'secret', id: 'npmrc', target: '/run/secrets/npmrc', required: false, mode: 0o400, uid: 0, gid: 0 });
-    expect(parse('type=secret,target=/etc/key,required')).toMatchObject({ id: 'key', target: '/etc/key', required: true });
+    expect(parse('type=secret,id=npmrc')).toEqual({
+      type: 'secret',
+      id: 'npmrc',
+      target: '/run/secrets/npmrc',
+      required: false,
+      mode: 0o400,
+      uid: 0,
+      gid: 0,
+    });
+    expect(parse('type=secret,target=/etc/key,required')).toMatchObject({
+      id: 'key',
+      target: '/etc/key',
+      required: true,
+    });
     expect(parse('type=ssh')).toMatchObject({ type: 'ssh', id: 'default', target: '/run/buildkit/ssh_agent.0' });
   });
   it('expands variables in values', () => {
-    expect(parse('type=cache,target=$DIR,id=$ID', { DIR: '/cache', ID: 'x' })).toMatchObject({ target: '/cache', id: 'x' });
+    expect(parse('type=cache,target=$DIR,id=$ID', { DIR: '/cache', ID: 'x' })).toMatchObject({
+      target: '/cache',
+      id: 'x',
+    });
   });
   it('errors carry the location and suggest the nearest name', () => {
     const err = (() => {

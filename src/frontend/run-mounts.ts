@@ -35,7 +35,9 @@ function int(v: string | undefined, key: string, base: 8 | 10, fail: (m: string)
 function parseSize(v: string, fail: (m: string) => never): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(v.trim());
   if (!m) return fail(`invalid size: ${v}`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[
+    m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'
+  ];
   return Math.floor(Number(m[1]) * mult);
 }
 
@@ -43,7 +45,12 @@ function parseSize(v: string, fail: (m: string) => never): number {
  * Parses one `--mount` value. `expand` applies the stage's variables to each value, as BuildKit
  * does for mount options. `index` numbers ssh mounts for their default target.
  */
-export function parseRunMount(text: string, expand: (word: string) => string, location: SourceLocation, index: number): ParsedMount {
+export function parseRunMount(
+  text: string,
+  expand: (word: string) => string,
+  location: SourceLocation,
+  index: number,
+): ParsedMount {
   const fail = (message: string, hint?: string): never => {
     throw new UserError(`RUN --mount=${text}: ${message}`, { location, ...(hint ? { hint } : {}) });
   };
@@ -67,12 +74,18 @@ export function parseRunMount(text: string, expand: (word: string) => string, lo
   const allowed = KEYS[type];
   if (!allowed) {
     const guess = nearest(type, Object.keys(KEYS));
-    return fail(`unsupported mount type "${type}"`, guess ? `did you mean type=${guess}?` : `use one of ${Object.keys(KEYS).join(', ')}`);
+    return fail(
+      `unsupported mount type "${type}"`,
+      guess ? `did you mean type=${guess}?` : `use one of ${Object.keys(KEYS).join(', ')}`,
+    );
   }
   for (const key of kv.keys()) {
     if (!allowed.includes(key)) {
       const guess = nearest(key, allowed);
-      fail(`unknown option "${key}" for a ${type} mount`, guess ? `did you mean ${guess}?` : `options: ${allowed.join(', ')}`);
+      fail(
+        `unknown option "${key}" for a ${type} mount`,
+        guess ? `did you mean ${guess}?` : `options: ${allowed.join(', ')}`,
+      );
     }
   }
   const absolute = (p: string): string => posix.normalize(p.startsWith('/') ? p : `/${p}`);
@@ -81,7 +94,12 @@ export function parseRunMount(text: string, expand: (word: string) => string, lo
     if (!t) return fail('a target is required', `add target=/path`);
     return absolute(t);
   };
-  const readonly = kv.has('rw') || kv.has('readwrite') ? !bool(kv.get('rw') ?? kv.get('readwrite'), 'rw', fail) : kv.has('readonly') ? bool(kv.get('readonly'), 'readonly', fail) : undefined;
+  const readonly =
+    kv.has('rw') || kv.has('readwrite')
+      ? !bool(kv.get('rw') ?? kv.get('readwrite'), 'rw', fail)
+      : kv.has('readonly')
+        ? bool(kv.get('readonly'), 'readonly', fail)
+        : undefined;
   const mode = int(kv.get('mode'), 'mode', 8, fail);
   const uid = int(kv.get('uid'), 'uid', 10, fail);
   const gid = int(kv.get('gid'), 'gid', 10, fail);
@@ -89,34 +107,58 @@ export function parseRunMount(text: string, expand: (word: string) => string, lo
   switch (type) {
     case 'bind':
       return {
-        type: 'bind', target: targetOf(), source: kv.get('source') ?? '/', readonly: readonly ?? true,
+        type: 'bind',
+        target: targetOf(),
+        source: kv.get('source') ?? '/',
+        readonly: readonly ?? true,
         ...(from ? { from } : {}),
       };
     case 'cache': {
       const target = targetOf();
       const sharing = kv.get('sharing') ?? 'shared';
-      if (sharing !== 'shared' && sharing !== 'private' && sharing !== 'locked') fail(`invalid sharing "${sharing}"`, 'use shared, private or locked');
+      if (sharing !== 'shared' && sharing !== 'private' && sharing !== 'locked')
+        fail(`invalid sharing "${sharing}"`, 'use shared, private or locked');
       if (from) fail('cache mounts with from= are not supported yet', 'seed the cache in a RUN step instead');
-      return { type: 'cache', target, id: kv.get('id') || target, sharing: sharing as 'shared', readonly: readonly ?? false, mode: mode ?? 0o755, uid: uid ?? 0, gid: gid ?? 0 };
+      return {
+        type: 'cache',
+        target,
+        id: kv.get('id') || target,
+        sharing: sharing as 'shared',
+        readonly: readonly ?? false,
+        mode: mode ?? 0o755,
+        uid: uid ?? 0,
+        gid: gid ?? 0,
+      };
     }
     case 'tmpfs': {
       const size = kv.get('size');
       return { type: 'tmpfs', target: targetOf(), ...(size !== undefined ? { size: parseSize(size, fail) } : {}) };
     }
     case 'secret': {
-      if (kv.has('env')) fail('secrets as environment variables (env=) are not supported yet', 'mount the secret as a file and read it');
+      if (kv.has('env'))
+        fail('secrets as environment variables (env=) are not supported yet', 'mount the secret as a file and read it');
       const id = kv.get('id') ?? (kv.get('target') ? posix.basename(kv.get('target')!) : undefined);
       if (!id) return fail('a secret mount needs id= or target=');
       return {
-        type: 'secret', id, target: targetOf(`/run/secrets/${id}`), required: kv.has('required') ? bool(kv.get('required'), 'required', fail) : false,
-        mode: mode ?? 0o400, uid: uid ?? 0, gid: gid ?? 0,
+        type: 'secret',
+        id,
+        target: targetOf(`/run/secrets/${id}`),
+        required: kv.has('required') ? bool(kv.get('required'), 'required', fail) : false,
+        mode: mode ?? 0o400,
+        uid: uid ?? 0,
+        gid: gid ?? 0,
       };
     }
     default: {
       const id = kv.get('id') || 'default';
       return {
-        type: 'ssh', id, target: targetOf(`/run/buildkit/ssh_agent.${index}`), required: kv.has('required') ? bool(kv.get('required'), 'required', fail) : false,
-        mode: mode ?? 0o600, uid: uid ?? 0, gid: gid ?? 0,
+        type: 'ssh',
+        id,
+        target: targetOf(`/run/buildkit/ssh_agent.${index}`),
+        required: kv.has('required') ? bool(kv.get('required'), 'required', fail) : false,
+        mode: mode ?? 0o600,
+        uid: uid ?? 0,
+        gid: gid ?? 0,
       };
     }
   }

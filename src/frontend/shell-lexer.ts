@@ -375,7 +375,10 @@ export class ShellLex {
     return this.run(word, env).words;
   }
 
-  private run(word: string, env: EnvLookup): { result: string; words: string[]; matched: Set<string>; unmatched: Set<string> } {
+  private run(
+    word: string,
+    env: EnvLookup,
+  ): { result: string; words: string[]; matched: Set<string>; unmatched: Set<string> } {
     const sw = new ShellWord(this, env, word);
     try {
       const { result, words } = sw.process();

@@ -14,7 +14,10 @@ describe('splitCommand', () => {
   });
 
   it('stops at `--` and at the first word that is not a flag', () => {
-    expect(splitCommand('COPY --link -- --weird /d')).toMatchObject({ flags: [{ text: '--link' }], args: '--weird /d' });
+    expect(splitCommand('COPY --link -- --weird /d')).toMatchObject({
+      flags: [{ text: '--link' }],
+      args: '--weird /d',
+    });
     expect(splitCommand('RUN echo --not-a-flag')).toMatchObject({ flags: [], args: 'echo --not-a-flag' });
     expect(splitCommand('CMD --x [ "a" ]').args).toBe('[ "a" ]');
   });

@@ -59,7 +59,9 @@ export function resolveTarget(stages: Stage[], target: string | undefined, file:
   const names = stages.map((s) => s.name).filter((n): n is string => !!n);
   const guess = nearest(target, names);
   throw new UserError(`target stage "${target}" could not be found in ${file}`, {
-    hint: (guess ? `did you mean "${guess}"? ` : '') + (names.length ? `stages: ${names.join(', ')}` : 'no stage has a name (use FROM image AS name)'),
+    hint:
+      (guess ? `did you mean "${guess}"? ` : '') +
+      (names.length ? `stages: ${names.join(', ')}` : 'no stage has a name (use FROM image AS name)'),
   });
 }
 

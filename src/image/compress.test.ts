@@ -21,7 +21,8 @@ function mixed(size: number): Buffer {
     const kind = seed[0]! % 3;
     const len = 200_000 + (seed[1]! << 10);
     let piece: Buffer;
-    if (kind === 0) piece = Buffer.from('the quick brown fox jumps over the lazy dog\n'.repeat(Math.ceil(len / 44)).slice(0, len));
+    if (kind === 0)
+      piece = Buffer.from('the quick brown fox jumps over the lazy dog\n'.repeat(Math.ceil(len / 44)).slice(0, len));
     else {
       const blocks: Buffer[] = [];
       for (let i = 0; i < len; i += 32) blocks.push((seed = createHash('sha256').update(seed).digest()));
@@ -45,7 +46,12 @@ function pieces(data: Buffer, sizes: number[]): Readable {
   return Readable.from(out);
 }
 
-async function compress(data: Buffer, kind: 'gzip' | 'zstd' | 'uncompressed', sizes = [65536], level?: number): Promise<Buffer> {
+async function compress(
+  data: Buffer,
+  kind: 'gzip' | 'zstd' | 'uncompressed',
+  sizes = [65536],
+  level?: number,
+): Promise<Buffer> {
   return buffer(pieces(data, sizes).pipe(compressStream(kind, level)));
 }
 
@@ -84,7 +90,9 @@ describe('parallel gzip', () => {
 
   it('level 9 compresses at least as well as the default', async () => {
     const text = Buffer.from('abcdefgh'.repeat(300_000));
-    expect((await compress(text, 'gzip', [65536], 9)).length).toBeLessThanOrEqual((await compress(text, 'gzip')).length);
+    expect((await compress(text, 'gzip', [65536], 9)).length).toBeLessThanOrEqual(
+      (await compress(text, 'gzip')).length,
+    );
   });
 });
 

@@ -18,7 +18,6 @@ export function layerMediaType(c: LayerCompression): string {
   return c === 'gzip' ? MediaType.ociLayerGzip : c === 'zstd' ? MediaType.ociLayerZstd : MediaType.ociLayerTar;
 }
 
-
 /** A stream that compresses what is written to it. Every kind gives the same bytes for the same input. */
 export function compressStream(c: LayerCompression, level?: number): Duplex {
   if (c === 'gzip') return new ParallelGzip(level ?? DEFAULT_GZIP_LEVEL);
@@ -39,14 +38,18 @@ function zstdStream(level: number): Duplex {
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   const duplex = Duplex.from({ writable: child.stdin, readable: out });
   child.on('error', (err: NodeJS.ErrnoException) => {
-    const e = err.code === 'ENOENT' ? missingTool('zstd', { why: 'compressing layers with zstd needs it', cause: err }) : err;
+    const e =
+      err.code === 'ENOENT' ? missingTool('zstd', { why: 'compressing layers with zstd needs it', cause: err }) : err;
     duplex.destroy(e);
   });
   // zstd's exit status is the verdict: end the output only once it says the stream was whole.
   child.stdout.pipe(out, { end: false });
   child.on('close', (code, signal) => {
     if (code === 0) out.end();
-    else duplex.destroy(new Error(`zstd failed (${signal ?? `exit ${code}`}): ${Buffer.concat(stderr).toString().trim()}`));
+    else
+      duplex.destroy(
+        new Error(`zstd failed (${signal ?? `exit ${code}`}): ${Buffer.concat(stderr).toString().trim()}`),
+      );
   });
   duplex.on('close', () => {
     if (child.exitCode === null && child.signalCode === null) child.kill();

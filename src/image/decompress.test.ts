@@ -13,7 +13,8 @@ async function collect(r: Readable): Promise<Buffer> {
 }
 
 /** Splits into small chunks so the sniffer has to gather its header across several. */
-const trickle = (b: Buffer) => Readable.from(Array.from({ length: Math.ceil(b.length / 3) }, (_, i) => b.subarray(i * 3, i * 3 + 3)));
+const trickle = (b: Buffer) =>
+  Readable.from(Array.from({ length: Math.ceil(b.length / 3) }, (_, i) => b.subarray(i * 3, i * 3 + 3)));
 
 const hasZstd = (() => {
   try {
@@ -25,7 +26,15 @@ const hasZstd = (() => {
 })();
 
 describe('decompressStream', () => {
-  const plain = Buffer.concat([randomBytes(8000).toString('hex').match(/.{1,3}/g)!.map((s) => Buffer.from(`${s} `)), [Buffer.alloc(1024)]].flat());
+  const plain = Buffer.concat(
+    [
+      randomBytes(8000)
+        .toString('hex')
+        .match(/.{1,3}/g)!
+        .map((s) => Buffer.from(`${s} `)),
+      [Buffer.alloc(1024)],
+    ].flat(),
+  );
 
   it('passes a plain tar through, however it is chunked', async () => {
     expect((await collect(decompressStream(trickle(plain)))).equals(plain)).toBe(true);
@@ -59,7 +68,10 @@ describe('decompressStream', () => {
     try {
       const err = await collect(decompressStream(Readable.from([z]))).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(EnvironmentError);
-      expect(err).toMatchObject({ message: expect.stringMatching(/^zstd is not installed .*zstd-compressed/), hint: expect.stringMatching(/apt-get install zstd/) });
+      expect(err).toMatchObject({
+        message: expect.stringMatching(/^zstd is not installed .*zstd-compressed/),
+        hint: expect.stringMatching(/apt-get install zstd/),
+      });
     } finally {
       process.env.PATH = path;
     }

@@ -98,11 +98,16 @@ async function zstdProcess(source: Readable, out: PassThrough): Promise<void> {
   child.stderr.on('data', (c: Buffer) => stderr.push(c));
   const exited = new Promise<void>((resolve, reject) => {
     child.on('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'ENOENT' ? missingTool('zstd', { why: 'the layer is zstd-compressed and this Node.js cannot decode zstd', cause: err }) : err);
+      reject(
+        err.code === 'ENOENT'
+          ? missingTool('zstd', { why: 'the layer is zstd-compressed and this Node.js cannot decode zstd', cause: err })
+          : err,
+      );
     });
     child.on('close', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new Error(`zstd -d failed (${signal ?? `exit ${code}`}): ${Buffer.concat(stderr).toString().trim()}`));
+      else
+        reject(new Error(`zstd -d failed (${signal ?? `exit ${code}`}): ${Buffer.concat(stderr).toString().trim()}`));
     });
   });
   const feed = pipeline(source, child.stdin).catch((err: NodeJS.ErrnoException) => {

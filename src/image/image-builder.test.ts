@@ -9,7 +9,8 @@ function layer(n: number, opts: { fromBase?: boolean; mediaType?: string } = {})
     diffId: `sha256:diff${n}` as DiffId,
   };
 }
-const h = (createdBy: string, empty = false): HistoryEntry => (empty ? { created_by: createdBy, empty_layer: true } : { created_by: createdBy });
+const h = (createdBy: string, empty = false): HistoryEntry =>
+  empty ? { created_by: createdBy, empty_layer: true } : { created_by: createdBy };
 const configDesc: Descriptor = { mediaType: MediaType.ociConfig, digest: d(9) as Digest, size: 9 };
 
 function input(layers: ImageLayerInput[], history: HistoryEntry[], over: Partial<ImageInput> = {}): ImageInput {
@@ -18,7 +19,12 @@ function input(layers: ImageLayerInput[], history: HistoryEntry[], over: Partial
 
 describe('buildImage', () => {
   it('writes the config with diff_ids in layer order', () => {
-    const { config } = buildImage(input([layer(1, { fromBase: true }), layer(2), layer(3)], [h('base'), h('ENV A=1', true), h('RUN a'), h('COPY b')]));
+    const { config } = buildImage(
+      input(
+        [layer(1, { fromBase: true }), layer(2), layer(3)],
+        [h('base'), h('ENV A=1', true), h('RUN a'), h('COPY b')],
+      ),
+    );
     expect(config.architecture).toBe('amd64');
     expect(config.os).toBe('linux');
     expect(config.config).toEqual({ Cmd: ['sh'] });
@@ -35,7 +41,9 @@ describe('buildImage', () => {
   });
 
   it('adds history for base layers that had none, so history lines up with diff_ids', () => {
-    const { config } = buildImage(input([layer(1, { fromBase: true }), layer(2, { fromBase: true }), layer(3)], [h('RUN true')]));
+    const { config } = buildImage(
+      input([layer(1, { fromBase: true }), layer(2, { fromBase: true }), layer(3)], [h('RUN true')]),
+    );
     expect(config.rootfs.diff_ids).toHaveLength(3);
     expect(config.history).toEqual([h(''), h(''), h('RUN true')]);
   });
@@ -62,7 +70,11 @@ describe('buildImage', () => {
   });
 
   it('sets created on the config and on history entries lacking it', () => {
-    const { config } = buildImage(input([layer(1)], [{ created: '2000-01-01T00:00:00Z', created_by: 'old' }, h('new', true)], { created: '2024-05-06T07:08:09Z' }));
+    const { config } = buildImage(
+      input([layer(1)], [{ created: '2000-01-01T00:00:00Z', created_by: 'old' }, h('new', true)], {
+        created: '2024-05-06T07:08:09Z',
+      }),
+    );
     expect(config.created).toBe('2024-05-06T07:08:09Z');
     expect(config.history!.map((e) => e.created)).toEqual(['2000-01-01T00:00:00Z', '2024-05-06T07:08:09Z']);
   });

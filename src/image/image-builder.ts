@@ -23,7 +23,10 @@ export interface ImageInput {
  * allows none at all), entries are added for its layers at the front, as BuildKit's exporter
  * does, so history and rootfs.diff_ids line up.
  */
-export function buildImage(input: ImageInput): { config: ImageConfig; manifestFor(configDesc: Descriptor): ImageManifest } {
+export function buildImage(input: ImageInput): {
+  config: ImageConfig;
+  manifestFor(configDesc: Descriptor): ImageManifest;
+} {
   const history = input.history.map((h) => ({ ...h }));
   const claimed = history.filter((h) => !h.empty_layer).length;
   for (let i = claimed; i < input.layers.length; i++) history.unshift({ created_by: '' });
@@ -46,7 +49,11 @@ export function buildImage(input: ImageInput): { config: ImageConfig; manifestFo
       schemaVersion: 2,
       mediaType: MediaType.ociManifest,
       config: configDesc,
-      layers: kept.map((l) => ({ mediaType: ociLayerType(l.descriptor.mediaType), digest: l.descriptor.digest, size: l.descriptor.size })),
+      layers: kept.map((l) => ({
+        mediaType: ociLayerType(l.descriptor.mediaType),
+        digest: l.descriptor.digest,
+        size: l.descriptor.size,
+      })),
     }),
   };
 }

@@ -5,7 +5,12 @@ import type { DiffId, Digest } from './types.js';
 
 /** Where the compressed bytes go; ContentStore.ingest fits (it hashes and commits them). */
 export interface BlobSink {
-  ingest(source: Readable, expected?: undefined, what?: string, opts?: { durable?: boolean }): Promise<{ digest: Digest | string; size: number }>;
+  ingest(
+    source: Readable,
+    expected?: undefined,
+    what?: string,
+    opts?: { durable?: boolean },
+  ): Promise<{ digest: Digest | string; size: number }>;
 }
 
 export interface LayerBlob {

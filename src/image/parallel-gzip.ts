@@ -24,7 +24,11 @@ const ALWAYS_LZ_LEVEL = 7;
 
 function gzipAsync(data: Buffer, opts: ZlibOptions): Promise<Buffer> {
   // chunkSize: one output buffer per call; the 16 KiB default costs a threadpool hop per 16 KiB.
-  return new Promise((resolve, reject) => gzip(data, { chunkSize: Math.max(64 << 10, data.length + 1024), ...opts }, (err, out) => (err ? reject(err) : resolve(out))));
+  return new Promise((resolve, reject) =>
+    gzip(data, { chunkSize: Math.max(64 << 10, data.length + 1024), ...opts }, (err, out) =>
+      err ? reject(err) : resolve(out),
+    ),
+  );
 }
 
 /**

@@ -91,7 +91,19 @@ export function encodeTarHeader(h: TarHeader): Buffer {
 
   const data = Buffer.concat(pax.map(([k, v]) => paxRecord(k, v)));
   const paxName = asciiTruncate(paxHeaderName(h.name), 100);
-  const paxBlock = ustarBlock({ name: paxName, prefix: '', mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: 0, typeflag: 'x', linkname: '', devmajor: 0, devminor: 0 });
+  const paxBlock = ustarBlock({
+    name: paxName,
+    prefix: '',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: data.length,
+    mtime: 0,
+    typeflag: 'x',
+    linkname: '',
+    devmajor: 0,
+    devminor: 0,
+  });
   return Buffer.concat([paxBlock, data, Buffer.alloc(padding(data.length)), block]);
 }
 

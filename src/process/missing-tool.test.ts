@@ -8,7 +8,9 @@ describe('missingTool', () => {
     expect(e).toBeInstanceOf(EnvironmentError);
     expect(e.message).toBe('getfattr is not installed (or not on PATH)');
     expect(e.hint).toBe('install it (apt-get install attr) or add the directory that holds it to PATH');
-    expect(missingTool('runc', { why: 'tsbuild runs RUN steps in it' }).message).toBe('runc is not installed (or not on PATH): tsbuild runs RUN steps in it');
+    expect(missingTool('runc', { why: 'tsbuild runs RUN steps in it' }).message).toBe(
+      'runc is not installed (or not on PATH): tsbuild runs RUN steps in it',
+    );
     expect(missingTool('zstd').hint).toMatch(/apt-get install zstd\b/);
     expect(missingTool('mount').hint).toMatch(/apt-get install mount\b/);
     expect(missingTool('git').hint).toMatch(/apt-get install git\b/);

@@ -27,7 +27,9 @@ describe('removeTree', () => {
         dir = join(root, `alias${alias}`);
       }
       // Node's own rm fails on it: that is the case this handles
-      await expect(rm(join(root, 'deep'), { recursive: true, force: true })).rejects.toMatchObject({ code: 'ENAMETOOLONG' });
+      await expect(rm(join(root, 'deep'), { recursive: true, force: true })).rejects.toMatchObject({
+        code: 'ENAMETOOLONG',
+      });
       await removeTree(join(root, 'deep'));
       expect(existsSync(join(root, 'deep'))).toBe(false);
     } finally {

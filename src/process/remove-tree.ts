@@ -13,7 +13,9 @@ export async function removeTree(path: string): Promise<void> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENAMETOOLONG') throw err;
     await new Promise<void>((resolve, reject) => {
-      execFile('rm', ['-rf', '--one-file-system', '--', path], (e, _out, stderr) => (e ? reject(new Error(`rm -rf ${path}: ${stderr.trim() || e.message}`, { cause: e })) : resolve()));
+      execFile('rm', ['-rf', '--one-file-system', '--', path], (e, _out, stderr) =>
+        e ? reject(new Error(`rm -rf ${path}: ${stderr.trim() || e.message}`, { cause: e })) : resolve(),
+      );
     });
   }
 }

@@ -14,7 +14,11 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('the tool shell', () => {
   it('runs a tool with its arguments as given, in a cwd, with stdin, and returns code, stdout and stderr', async () => {
-    const r = await runInToolShell('sh', ['-c', 'pwd; cat; printf "%s|" "$@"; echo oops >&2; exit 3', 'sh', "it's", 'a $HOME `x` "q"', ''], { cwd: dir, input: 'from stdin\n' })!;
+    const r = await runInToolShell(
+      'sh',
+      ['-c', 'pwd; cat; printf "%s|" "$@"; echo oops >&2; exit 3', 'sh', "it's", 'a $HOME `x` "q"', ''],
+      { cwd: dir, input: 'from stdin\n' },
+    )!;
     expect(r.code).toBe(3);
     expect(r.stdout.toString()).toBe(`${dir}\nfrom stdin\nit's|a $HOME \`x\` "q"||`);
     expect(r.stderr).toBe('oops');
@@ -22,7 +26,9 @@ describe('the tool shell', () => {
 
   it('keeps binary output intact and runs requests side by side', async () => {
     const started = Date.now();
-    const rs = await Promise.all([1, 2, 3, 4].map((i) => runInToolShell('sh', ['-c', `sleep 0.3; printf '\\000\\377${i}'`], {})!));
+    const rs = await Promise.all(
+      [1, 2, 3, 4].map((i) => runInToolShell('sh', ['-c', `sleep 0.3; printf '\\000\\377${i}'`], {})!),
+    );
     expect(Date.now() - started).toBeLessThan(1100);
     expect(rs.map((r) => [...r.stdout])).toEqual([1, 2, 3, 4].map((i) => [0, 255, 48 + i]));
   });
@@ -33,7 +39,7 @@ describe('the tool shell', () => {
 });
 
 describe('runTool', () => {
-  it('a tool missing from PATH is the machine\'s to fix: an environment error naming it', async () => {
+  it("a tool missing from PATH is the machine's to fix: an environment error naming it", async () => {
     // through the tool shell (bash's exit 127), and through a plain spawn (ENOENT) for a long command line
     for (const args of [[], ['x'.repeat(20_000)]]) {
       const err = await runTool('tsbuild-no-such-tool', args).catch((e: unknown) => e);

@@ -69,7 +69,9 @@ class ToolShell {
     this.input.on('error', () => this.fail(new Error('the tool shell stopped reading')));
     this.child.on('spawn', () => (this.started = true));
     this.child.on('error', (err) => this.fail(this.started ? err : new ToolShellUnavailable(err.message)));
-    this.child.on('exit', (code, signal) => this.fail(new Error(`the tool shell exited (${signal ?? `code ${code}`})`)));
+    this.child.on('exit', (code, signal) =>
+      this.fail(new Error(`the tool shell exited (${signal ?? `code ${code}`})`)),
+    );
     this.child.unref();
     (this.input as unknown as { unref?(): void }).unref?.();
     (replies as unknown as { unref?(): void }).unref?.();
@@ -148,7 +150,11 @@ let shell: ToolShell | undefined;
  * returns undefined when the request must be a plain spawn instead (a very long command line).
  * LC_ALL=C keeps the tools' messages and escaping independent of the user's locale.
  */
-export function runInToolShell(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer | string }): Promise<ShellResult> | undefined {
+export function runInToolShell(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; input?: Buffer | string },
+): Promise<ShellResult> | undefined {
   if (!shell || shell.dead) shell = new ToolShell({ ...process.env, LC_ALL: 'C' });
   return shell.run(cmd, args, opts);
 }

@@ -6,11 +6,17 @@ export interface Renderer {
   close(): void;
 }
 
-export async function createRenderer(mode: 'auto' | 'plain' | 'tty' | 'json', out: NodeJS.WriteStream): Promise<Renderer> {
+export async function createRenderer(
+  mode: 'auto' | 'plain' | 'tty' | 'json',
+  out: NodeJS.WriteStream,
+): Promise<Renderer> {
   const resolved = mode === 'auto' ? (out.isTTY ? 'tty' : 'plain') : mode;
   switch (resolved) {
-    case 'json': return new (await import('./json.js')).JsonRenderer(out);
-    case 'tty': return new (await import('./tty.js')).TtyRenderer(out);
-    default: return new (await import('./plain.js')).PlainRenderer(out);
+    case 'json':
+      return new (await import('./json.js')).JsonRenderer(out);
+    case 'tty':
+      return new (await import('./tty.js')).TtyRenderer(out);
+    default:
+      return new (await import('./plain.js')).PlainRenderer(out);
   }
 }

@@ -20,7 +20,12 @@ describe('TtyRenderer', () => {
     const lines = render([
       { type: 'vertex.cached', vertex: { id: 'a', name: '[1/3] RUN a' }, time: 0, from: 'reg/app:cache' },
       { type: 'vertex.cached', vertex: { id: 'b', name: '[2/3] RUN b' }, time: 0 },
-      { type: 'vertex.start', vertex: { id: 'c', name: '[3/3] COPY src/ /src/' }, time: 0, reason: 'files changed: src/a.txt' },
+      {
+        type: 'vertex.start',
+        vertex: { id: 'c', name: '[3/3] COPY src/ /src/' },
+        time: 0,
+        reason: 'files changed: src/a.txt',
+      },
       { type: 'vertex.done', vertex: { id: 'c', name: '[3/3] COPY src/ /src/' }, time: 1200, durationMs: 1200 },
     ]);
     expect(lines[1]).toMatch(/=> \[1\/3\] RUN a +CACHED \(reg\/app:cache\)$/);

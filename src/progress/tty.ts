@@ -32,14 +32,28 @@ export class TtyRenderer implements Renderer {
   onEvent(e: SolverEvent): void {
     switch (e.type) {
       case 'vertex.start':
-        this.rows.set(e.vertex.id, { name: e.vertex.name, state: 'running', start: e.time, ...(e.reason ? { reason: e.reason } : {}) });
+        this.rows.set(e.vertex.id, {
+          name: e.vertex.name,
+          state: 'running',
+          start: e.time,
+          ...(e.reason ? { reason: e.reason } : {}),
+        });
         break;
       case 'vertex.cached':
-        this.rows.set(e.vertex.id, { name: e.vertex.name, state: 'cached', start: e.time, end: e.time, ...(e.from ? { from: e.from } : {}) });
+        this.rows.set(e.vertex.id, {
+          name: e.vertex.name,
+          state: 'cached',
+          start: e.time,
+          end: e.time,
+          ...(e.from ? { from: e.from } : {}),
+        });
         break;
       case 'vertex.log': {
         const row = this.rows.get(e.vertex.id);
-        const line = e.data.split('\n').filter((l) => l.trim() !== '').pop();
+        const line = e.data
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .pop();
         if (row && line) row.lastLine = line;
         break;
       }
@@ -68,7 +82,8 @@ export class TtyRenderer implements Renderer {
     const out = [`[+] Building ${((now - this.t0) / 1000).toFixed(1)}s`];
     for (const r of this.rows.values()) {
       const secs = (((r.end ?? now) - r.start) / 1000).toFixed(1);
-      const tag = r.state === 'cached' ? (r.from ? `CACHED (${r.from})` : 'CACHED') : r.state === 'error' ? 'ERROR' : `${secs}s`;
+      const tag =
+        r.state === 'cached' ? (r.from ? `CACHED (${r.from})` : 'CACHED') : r.state === 'error' ? 'ERROR' : `${secs}s`;
       const left = `${r.state === 'running' ? '=>' : ' =>'} ${r.name}`;
       out.push(fit(left, tag, width));
       if (r.reason) out.push(`   ↳ ${r.reason}`.slice(0, width - 1));

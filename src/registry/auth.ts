@@ -111,7 +111,13 @@ export class RegistryAuth {
    * Answers a 401 from `host`. Returns the Authorization header to retry with, or undefined when
    * the challenge cannot be met (e.g. Basic without credentials), so the caller reports the 401.
    */
-  async answer(registry: string, host: string, scopes: string[], header: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
+  async answer(
+    registry: string,
+    host: string,
+    scopes: string[],
+    header: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
     if (!header) return undefined;
     const challenges = parseWwwAuthenticate(header);
     const creds = await this.credentials?.(registry);
@@ -119,7 +125,10 @@ export class RegistryAuth {
     if (bearer) {
       const { token, expiresIn } = await fetchToken(this.http, registry, bearer, scopes, creds, signal, this.attempts);
       const value = `Bearer ${token}`;
-      this.cache.set(`${host} ${scopes.join(' ')}`, { value, expires: Date.now() + Math.max(expiresIn - 10, 1) * 1000 });
+      this.cache.set(`${host} ${scopes.join(' ')}`, {
+        value,
+        expires: Date.now() + Math.max(expiresIn - 10, 1) * 1000,
+      });
       return value;
     }
     if (challenges.some((c) => c.scheme === 'basic') && creds) {
@@ -157,7 +166,12 @@ async function fetchToken(
   let request: HttpRequest;
   if (creds?.identityToken) {
     // The distribution token spec's OAuth2 flow: a refresh token is POSTed, never sent as Basic.
-    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'tsbuild', access_type: 'offline' });
+    const form = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: creds.identityToken,
+      client_id: 'tsbuild',
+      access_type: 'offline',
+    });
     if (challenge.params.service) form.set('service', challenge.params.service);
     form.set('scope', wanted.join(' '));
     headers['content-type'] = 'application/x-www-form-urlencoded';
@@ -174,13 +188,20 @@ async function fetchToken(
       const res = await http.request(request);
       if (res.status === 401 || res.status === 403) {
         res.discard();
-        throw new UserError(`authentication to registry ${registry} failed: the token service ${url.host} refused ${creds ? 'the credentials' : 'anonymous access'}`, {
-          hint: creds ? 'check the credentials in your docker config (docker login)' : 'log in first (docker login writes ~/.docker/config.json, which tsbuild reads)',
-        });
+        throw new UserError(
+          `authentication to registry ${registry} failed: the token service ${url.host} refused ${creds ? 'the credentials' : 'anonymous access'}`,
+          {
+            hint: creds
+              ? 'check the credentials in your docker config (docker login)'
+              : 'log in first (docker login writes ~/.docker/config.json, which tsbuild reads)',
+          },
+        );
       }
       if (res.status < 200 || res.status > 299) {
         res.discard();
-        throw new UserError(`the token service ${url.host} of registry ${registry} answered ${res.status} ${res.statusText}`);
+        throw new UserError(
+          `the token service ${url.host} of registry ${registry} answered ${res.status} ${res.statusText}`,
+        );
       }
       text = await res.text();
       break;
@@ -191,12 +212,17 @@ async function fetchToken(
         continue;
       }
       if (isSlow(err)) {
-        throw new EnvironmentError(`the token service ${url.host} of registry ${registry} is too slow: ${describeCause(err)}`, {
-          cause: err,
-          hint: `try again later, or allow more time with ${TIMEOUTS_ENV}`,
-        });
+        throw new EnvironmentError(
+          `the token service ${url.host} of registry ${registry} is too slow: ${describeCause(err)}`,
+          {
+            cause: err,
+            hint: `try again later, or allow more time with ${TIMEOUTS_ENV}`,
+          },
+        );
       }
-      throw new UserError(`cannot reach the token service ${url.host} of registry ${registry}: ${describeCause(err)}`, { cause: err });
+      throw new UserError(`cannot reach the token service ${url.host} of registry ${registry}: ${describeCause(err)}`, {
+        cause: err,
+      });
     }
   }
   let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
@@ -206,7 +232,8 @@ async function fetchToken(
     throw new UserError(`the token service ${url.host} of registry ${registry} sent an unreadable answer`);
   }
   const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
-  if (typeof token !== 'string' || !token) throw new UserError(`the token service ${url.host} of registry ${registry} sent no token`);
+  if (typeof token !== 'string' || !token)
+    throw new UserError(`the token service ${url.host} of registry ${registry} sent no token`);
   // The distribution token spec: a token without expires_in lasts at least 60 seconds.
   const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
   return { token, expiresIn };

@@ -35,7 +35,9 @@ export class BlobSources {
   /** Repositories of `registry` other than `repository` known to hold the blob, most recent first. */
   async mountCandidates(digest: string, registry: string, repository: string): Promise<string[]> {
     const prefix = `${registry}/`;
-    return (await this.get(digest)).filter((s) => s.startsWith(prefix) && s !== `${registry}/${repository}`).map((s) => s.slice(prefix.length));
+    return (await this.get(digest))
+      .filter((s) => s.startsWith(prefix) && s !== `${registry}/${repository}`)
+      .map((s) => s.slice(prefix.length));
   }
 
   private path(digest: string): string {

@@ -21,7 +21,12 @@ const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).
 
 const layer = gzipSync(Buffer.from('pretend this is a tar'));
 const config = Buffer.from(
-  JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256('pretend this is a tar')] } }),
+  JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    config: {},
+    rootfs: { type: 'layers', diff_ids: [sha256('pretend this is a tar')] },
+  }),
 );
 const manifest = Buffer.from(
   JSON.stringify({
@@ -41,12 +46,18 @@ async function listen(handler: Handler): Promise<{ server: Server; host: string 
 }
 
 /** Serves the image above at repository `repo`, tag `latest`; `tweak` can override any answer. */
-function registryHandler(repo: string, tweak: (path: string, req: IncomingMessage, res: ServerResponse) => boolean = () => false): Handler {
+function registryHandler(
+  repo: string,
+  tweak: (path: string, req: IncomingMessage, res: ServerResponse) => boolean = () => false,
+): Handler {
   return (req, res, url) => {
     if (tweak(url.pathname, req, res)) return;
     const blobs: Record<string, Buffer> = { [sha256(config)]: config, [sha256(layer)]: layer };
     if (url.pathname === '/v2/') return void res.end('{}');
-    if (url.pathname === `/v2/${repo}/manifests/latest` || url.pathname === `/v2/${repo}/manifests/${sha256(manifest)}`) {
+    if (
+      url.pathname === `/v2/${repo}/manifests/latest` ||
+      url.pathname === `/v2/${repo}/manifests/${sha256(manifest)}`
+    ) {
       res.setHeader('content-type', 'application/vnd.oci.image.manifest.v1+json');
       res.setHeader('docker-content-digest', sha256(manifest));
       return void res.end(manifest);
@@ -91,7 +102,10 @@ describe('RegistryClient against a scripted registry', () => {
       }
       if (req.headers.authorization !== 'Bearer tok-1') {
         res.statusCode = 401;
-        res.setHeader('www-authenticate', `Bearer realm="http://${host}/token",service="fake-registry",scope="repository:team/app:pull"`);
+        res.setHeader(
+          'www-authenticate',
+          `Bearer realm="http://${host}/token",service="fake-registry",scope="repository:team/app:pull"`,
+        );
         return void res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED' }] }));
       }
       registryHandler('team/app')(req, res, url);
@@ -122,7 +136,9 @@ describe('RegistryClient against a scripted registry', () => {
       }
       registryHandler('app')(req, res, url);
     });
-    const client = new RegistryClient({ credentials: (registry) => (registry === host ? { username: 'u', password: 'p' } : undefined) });
+    const client = new RegistryClient({
+      credentials: (registry) => (registry === host ? { username: 'u', password: 'p' } : undefined),
+    });
     await client.resolve(parseReference(`${host}/app`), platform, freshStore());
     expect(seen).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
   });
@@ -140,9 +156,13 @@ describe('RegistryClient against a scripted registry', () => {
     const r = await withCreds.resolve(parseReference(`${host}/app`), platform, freshStore());
     expect(r.manifestDescriptor.digest).toBe(sha256(manifest));
 
-    const err = await new RegistryClient().resolve(parseReference(`${host}/app`), platform, freshStore()).catch((e: Error) => e);
+    const err = await new RegistryClient()
+      .resolve(parseReference(`${host}/app`), platform, freshStore())
+      .catch((e: Error) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toBe(`pull access denied for ${host}/app:latest: the repository does not exist or needs credentials`);
+    expect((err as Error).message).toBe(
+      `pull access denied for ${host}/app:latest: the repository does not exist or needs credentials`,
+    );
   });
 
   test('a manifest whose content does not match the requested digest is rejected', async () => {
@@ -156,7 +176,9 @@ describe('RegistryClient against a scripted registry', () => {
       }),
     );
     const store = freshStore();
-    const err = await new RegistryClient().resolve(parseReference(`${host}/app@${sha256(manifest)}`), platform, store).catch((e: Error) => e);
+    const err = await new RegistryClient()
+      .resolve(parseReference(`${host}/app@${sha256(manifest)}`), platform, store)
+      .catch((e: Error) => e);
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toBe(
       `digest mismatch for ${host}/app@${sha256(manifest)}: asked for ${sha256(manifest)}, registry ${host} sent content with digest ${sha256(other)}`,
@@ -164,7 +186,7 @@ describe('RegistryClient against a scripted registry', () => {
     expect(await store.has(sha256(other))).toBe(false);
   });
 
-  test('a manifest that does not match the registry\'s own Docker-Content-Digest is rejected', async () => {
+  test("a manifest that does not match the registry's own Docker-Content-Digest is rejected", async () => {
     const host = await serve(
       registryHandler('app', (path, _req, res) => {
         if (path !== '/v2/app/manifests/latest') return false;
@@ -173,7 +195,9 @@ describe('RegistryClient against a scripted registry', () => {
         return true;
       }),
     );
-    const err = await new RegistryClient().resolve(parseReference(`${host}/app`), platform, freshStore()).catch((e: Error) => e);
+    const err = await new RegistryClient()
+      .resolve(parseReference(`${host}/app`), platform, freshStore())
+      .catch((e: Error) => e);
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toMatch(/^digest mismatch for .*app:latest: registry .* says sha256:f{64}/);
   });
@@ -194,7 +218,9 @@ describe('RegistryClient against a scripted registry', () => {
     const r = await client.resolve(ref, platform, store);
     const err = await client.fetchBlob(ref, r.manifest.layers[0]!, store).catch((e: Error) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toBe(`digest mismatch in blob ${sha256(layer)} of ${host}/app:latest from registry ${host}: expected ${sha256(layer)}, got ${sha256(corrupt)}`);
+    expect((err as Error).message).toBe(
+      `digest mismatch in blob ${sha256(layer)} of ${host}/app:latest from registry ${host}: expected ${sha256(layer)}, got ${sha256(corrupt)}`,
+    );
     expect(await store.has(sha256(layer))).toBe(false);
     expect(await store.has(sha256(corrupt))).toBe(false);
   });
@@ -229,7 +255,7 @@ describe('RegistryClient against a scripted registry', () => {
     expect(storageAuth).toBeUndefined();
   });
 
-  test('503 is retried; a persistent 500 is reported with the registry\'s message', async () => {
+  test("503 is retried; a persistent 500 is reported with the registry's message", async () => {
     let calls = 0;
     const flaky = await serve(
       registryHandler('app', (path, _req, res) => {
@@ -246,9 +272,13 @@ describe('RegistryClient against a scripted registry', () => {
       res.statusCode = 500;
       res.end(JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'disk on fire' }] }));
     });
-    const err = await new RegistryClient().resolve(parseReference(`${broken}/app`), platform, freshStore()).catch((e: Error) => e);
+    const err = await new RegistryClient()
+      .resolve(parseReference(`${broken}/app`), platform, freshStore())
+      .catch((e: Error) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toBe(`registry ${broken} failed to serve manifest of ${broken}/app:latest: 500 Internal Server Error`);
+    expect((err as Error).message).toBe(
+      `registry ${broken} failed to serve manifest of ${broken}/app:latest: 500 Internal Server Error`,
+    );
     expect((err as UserError).detail).toBe('UNKNOWN: disk on fire');
   });
 
@@ -261,7 +291,9 @@ describe('RegistryClient against a scripted registry', () => {
         return true;
       }),
     );
-    const err = await new RegistryClient().resolve(parseReference(`${host}/app`), platform, freshStore()).catch((e: Error) => e);
+    const err = await new RegistryClient()
+      .resolve(parseReference(`${host}/app`), platform, freshStore())
+      .catch((e: Error) => e);
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toMatch(/schema 1 manifest format/);
   });
@@ -307,9 +339,13 @@ describe('RegistryClient against a scripted registry', () => {
       }),
     );
     const store = freshStore();
-    const err = await new RegistryClient().resolve(parseReference(`${host}/app`), platform, store).catch((e: Error) => e);
+    const err = await new RegistryClient()
+      .resolve(parseReference(`${host}/app`), platform, store)
+      .catch((e: Error) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toBe(`${host}/app:latest: config: unsupported or malformed digest "sha256:../../etc" (only sha256 is supported)`);
+    expect((err as Error).message).toBe(
+      `${host}/app:latest: config: unsupported or malformed digest "sha256:../../etc" (only sha256 is supported)`,
+    );
     await store.init();
     expect(await readdir(store.blobsDir)).toEqual([]);
   });
@@ -348,7 +384,11 @@ describe('RegistryClient against a scripted registry', () => {
     const ref = parseReference(`${host}/app`);
     const descs = [
       { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer) as Digest, size: layer.length },
-      { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer2) as Digest, size: layer2.length },
+      {
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest: sha256(layer2) as Digest,
+        size: layer2.length,
+      },
     ];
     await Promise.all(descs.map((d) => client.fetchBlob(ref, d, store)));
     expect(most).toBe(2);
@@ -372,7 +412,11 @@ describe('RegistryClient against a scripted registry', () => {
       }),
     );
     const store = freshStore();
-    await new RegistryClient().fetchBlob(parseReference(`${host}/app`), { mediaType: 'x', digest: sha256(big) as Digest, size: big.length }, store);
+    await new RegistryClient().fetchBlob(
+      parseReference(`${host}/app`),
+      { mediaType: 'x', digest: sha256(big) as Digest, size: big.length },
+      store,
+    );
     expect(await store.has(sha256(big))).toBe(true);
     expect(ranges).toHaveLength(2);
     expect(ranges[1]).toMatch(/^bytes=\d+-$/);
@@ -403,8 +447,15 @@ describe('RegistryClient against a scripted registry', () => {
     }
     const store = new RacedStore(join(tmp, `store-${n++}`));
     await store.init();
-    await new RegistryClient().fetchBlob(parseReference(`${host}/app`), { mediaType: 'x', digest: sha256(big) as Digest, size: big.length }, store);
-    const outcome = await Promise.race([answerClosed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open after 5 s'), 5000).unref())]);
+    await new RegistryClient().fetchBlob(
+      parseReference(`${host}/app`),
+      { mediaType: 'x', digest: sha256(big) as Digest, size: big.length },
+      store,
+    );
+    const outcome = await Promise.race([
+      answerClosed.then(() => 'closed'),
+      new Promise((r) => setTimeout(() => r('still open after 5 s'), 5000).unref()),
+    ]);
     expect(outcome).toBe('closed');
   });
 });

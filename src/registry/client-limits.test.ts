@@ -20,7 +20,14 @@ const platform = { os: 'linux', architecture: 'amd64' };
 const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const layer = Buffer.alloc(4000, 'l');
-const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256('x')] } }));
+const config = Buffer.from(
+  JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    config: {},
+    rootfs: { type: 'layers', diff_ids: [sha256('x')] },
+  }),
+);
 const manifestDoc = (withType = true) => ({
   schemaVersion: 2,
   ...(withType ? { mediaType: OCI_MANIFEST } : {}),
@@ -71,7 +78,10 @@ describe('registry client limits', () => {
   });
 
   async function failure(p: Promise<unknown>): Promise<UserError> {
-    const err = await p.then(() => undefined, (e: unknown) => e);
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(UserError);
     return err as UserError;
   }
@@ -139,34 +149,49 @@ describe('registry client limits', () => {
       }, 50);
     });
     const store = freshStore();
-    const client = new RegistryClient({ attempts: 1, http: { deadlineMs: 200, minBytesPerSecond: 1000, rateWindowMs: 200 } });
-    await client.fetchBlob(parseReference(`${host}/app`), { mediaType: 'x', digest: sha256(layer) as Digest, size: layer.length }, store);
+    const client = new RegistryClient({
+      attempts: 1,
+      http: { deadlineMs: 200, minBytesPerSecond: 1000, rateWindowMs: 200 },
+    });
+    await client.fetchBlob(
+      parseReference(`${host}/app`),
+      { mediaType: 'x', digest: sha256(layer) as Digest, size: layer.length },
+      store,
+    );
     expect(await store.has(sha256(layer))).toBe(true);
   });
 
   describe('manifest media types (containerd: the Content-Type decides)', () => {
-    const withType = (type: string | undefined, body = manifest) => (req: IncomingMessage, res: ServerResponse, path: string) => {
-      if (path === '/v2/app/manifests/latest') {
-        res.writeHead(200, { ...(type !== undefined ? { 'content-type': type } : {}), 'content-length': String(body.length) });
-        return void res.end(req.method === 'HEAD' ? undefined : body);
-      }
-      if (path === `/v2/app/blobs/${sha256(config)}`) return void res.end(config);
-      res.writeHead(404).end();
-    };
+    const withType =
+      (type: string | undefined, body = manifest) =>
+      (req: IncomingMessage, res: ServerResponse, path: string) => {
+        if (path === '/v2/app/manifests/latest') {
+          res.writeHead(200, {
+            ...(type !== undefined ? { 'content-type': type } : {}),
+            'content-length': String(body.length),
+          });
+          return void res.end(req.method === 'HEAD' ? undefined : body);
+        }
+        if (path === `/v2/app/blobs/${sha256(config)}`) return void res.end(config);
+        res.writeHead(404).end();
+      };
 
     test.each([
       ['application/json', /gives media type "application\/json", which is not a manifest or index type/],
       [undefined, /gives no media type/],
       ['application/octet-stream', /gives media type "application\/octet-stream"/],
       ['text/plain', /schema 1/],
-    ])('Content-Type %s is refused naming the registry, even for a document that says it is an OCI manifest; nothing is stored', async (type, message) => {
-      const host = await serve(withType(type));
-      const store = freshStore();
-      const err = await failure(new RegistryClient().resolve(parseReference(`${host}/app`), platform, store));
-      expect(err.message).toMatch(message);
-      if (type !== 'text/plain') expect(err.message).toContain(`registry ${host}`);
-      expect(await blobFiles(store)).toEqual([]);
-    });
+    ])(
+      'Content-Type %s is refused naming the registry, even for a document that says it is an OCI manifest; nothing is stored',
+      async (type, message) => {
+        const host = await serve(withType(type));
+        const store = freshStore();
+        const err = await failure(new RegistryClient().resolve(parseReference(`${host}/app`), platform, store));
+        expect(err.message).toMatch(message);
+        if (type !== 'text/plain') expect(err.message).toContain(`registry ${host}`);
+        expect(await blobFiles(store)).toEqual([]);
+      },
+    );
 
     test('parameters are ignored, as containerd strips them: "…manifest.v1+json; charset=utf-8" is a manifest', async () => {
       const host = await serve(withType(`${OCI_MANIFEST}; charset=utf-8`));
@@ -182,10 +207,14 @@ describe('registry client limits', () => {
     });
 
     test('a Content-Type that the document contradicts (an index sent as a manifest) is refused', async () => {
-      const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }));
+      const index = Buffer.from(
+        JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }),
+      );
       const host = await serve(withType(OCI_MANIFEST, index));
       const err = await failure(new RegistryClient().resolve(parseReference(`${host}/app`), platform, freshStore()));
-      expect(err.message).toMatch(/sent as application\/vnd\.oci\.image\.manifest\.v1\+json, but the document is an index/);
+      expect(err.message).toMatch(
+        /sent as application\/vnd\.oci\.image\.manifest\.v1\+json, but the document is an index/,
+      );
     });
   });
 
@@ -204,7 +233,9 @@ describe('registry client limits', () => {
       pump();
     });
     const err = await failure(new RegistryClient().resolve(parseReference(`${host}/app`), platform, freshStore()));
-    expect(err.message).toContain(`registry ${host} sent a manifest of ${64 << 20} bytes; the limit is ${MANIFEST_MAX_BYTES}`);
+    expect(err.message).toContain(
+      `registry ${host} sent a manifest of ${64 << 20} bytes; the limit is ${MANIFEST_MAX_BYTES}`,
+    );
     expect(written).toBeLessThan(32 << 20);
   });
 

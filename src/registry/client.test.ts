@@ -79,7 +79,11 @@ describe('RegistryClient against a real registry (docker-registry)', () => {
     const ref = parseReference(`${reg.host}/test/busybox:latest`);
     const r = await client.resolve(ref, amd64, s);
     const layer = r.manifest.layers[0]!;
-    await Promise.all([client.fetchBlob(ref, layer, s), client.fetchBlob(ref, layer, s), client.fetchBlob(ref, layer, s)]);
+    await Promise.all([
+      client.fetchBlob(ref, layer, s),
+      client.fetchBlob(ref, layer, s),
+      client.fetchBlob(ref, layer, s),
+    ]);
     expect(await s.has(layer.digest)).toBe(true);
   });
 
@@ -88,7 +92,11 @@ describe('RegistryClient against a real registry (docker-registry)', () => {
     expect(r.manifestDescriptor.digest).toBe(img.manifestDigest);
 
     const closed = await freePort();
-    const offline = await client.resolve(parseReference(`127.0.0.1:${closed}/test/busybox@${img.manifestDigest}`), amd64, store);
+    const offline = await client.resolve(
+      parseReference(`127.0.0.1:${closed}/test/busybox@${img.manifestDigest}`),
+      amd64,
+      store,
+    );
     expect(offline.configDescriptor.digest).toBe(img.configDigest);
   });
 
@@ -107,14 +115,20 @@ describe('RegistryClient against a real registry (docker-registry)', () => {
   });
 
   test('an index without the platform is a clear error listing what it has', async () => {
-    const err = await rejection(client.resolve(parseReference(`${reg.host}/test/multi:latest`), { os: 'linux', architecture: 's390x' }, store));
+    const err = await rejection(
+      client.resolve(parseReference(`${reg.host}/test/multi:latest`), { os: 'linux', architecture: 's390x' }, store),
+    );
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toBe(`${reg.host}/test/multi:latest has no image for platform linux/s390x`);
     expect((err as UserError).hint).toContain('linux/amd64, linux/arm64/v8');
   });
 
   test('an unknown tag, repository or digest is "image not found"', async () => {
-    for (const name of [`${reg.host}/test/busybox:nope`, `${reg.host}/test/nothing:latest`, `${reg.host}/test/busybox@sha256:${'0'.repeat(64)}`]) {
+    for (const name of [
+      `${reg.host}/test/busybox:nope`,
+      `${reg.host}/test/nothing:latest`,
+      `${reg.host}/test/busybox@sha256:${'0'.repeat(64)}`,
+    ]) {
       const err = await rejection(client.resolve(parseReference(name), amd64, store));
       expect(err).toBeInstanceOf(UserError);
       expect(err.message).toBe(`image not found: ${name}`);
@@ -124,7 +138,11 @@ describe('RegistryClient against a real registry (docker-registry)', () => {
   test('a blob of the wrong size is rejected and not stored', async () => {
     const s = new ContentStore(join(tmp, 'store-size'));
     const ref = parseReference(`${reg.host}/test/busybox:latest`);
-    const desc: Descriptor = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: img.layerDigests[0] as Digest, size: 1234 };
+    const desc: Descriptor = {
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+      digest: img.layerDigests[0] as Digest,
+      size: 1234,
+    };
     const err = await rejection(client.fetchBlob(ref, desc, s));
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toMatch(/mismatch.*expected 1234 bytes/);
@@ -143,6 +161,8 @@ describe('RegistryClient against a real registry (docker-registry)', () => {
     const port = await freePort();
     const err = await rejection(client.resolve(parseReference(`127.0.0.1:${port}/x/y`), amd64, store));
     expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toBe(`cannot reach registry 127.0.0.1:${port} for 127.0.0.1:${port}/x/y:latest: connection refused`);
+    expect(err.message).toBe(
+      `cannot reach registry 127.0.0.1:${port} for 127.0.0.1:${port}/x/y:latest: connection refused`,
+    );
   });
 });

@@ -3,7 +3,13 @@ import { UserError } from '../errors.js';
 import { type ContentStore, DigestMismatchError, sha256Digest } from '../cache/content-store.js';
 import type { Descriptor, Digest } from '../image/types.js';
 import type { HttpResponse } from './http.js';
-import { MANIFEST_ACCEPT, checkLayersMatchConfig, parseConfig, parseManifest, type ParsedManifest } from './manifest.js';
+import {
+  MANIFEST_ACCEPT,
+  checkLayersMatchConfig,
+  parseConfig,
+  parseManifest,
+  type ParsedManifest,
+} from './manifest.js';
 import { formatPlatform, selectManifest, type PlatformSpec } from './platform.js';
 import type { ImageReference } from './reference.js';
 import type { RegistryResolvedImage } from './resolved-image.js';
@@ -53,9 +59,19 @@ export class RegistryClient {
    */
   async headManifest(ref: ImageReference, opts: CallOptions = {}): Promise<Digest | undefined> {
     const display = ref.withDefaultTag().familiar();
-    const res = await this.send(ref, 'HEAD', this.session.repoUrl(ref.registry, ref.repository, `manifests/${ref.manifestReference}`), `manifest of ${display}`, opts.signal, { accept: MANIFEST_ACCEPT.join(', ') });
+    const res = await this.send(
+      ref,
+      'HEAD',
+      this.session.repoUrl(ref.registry, ref.repository, `manifests/${ref.manifestReference}`),
+      `manifest of ${display}`,
+      opts.signal,
+      { accept: MANIFEST_ACCEPT.join(', ') },
+    );
     res.discard();
-    if (res.status === 404) throw new UserError(`image not found: ${display}`, { detail: `registry ${ref.registry} answered: 404 Not Found` });
+    if (res.status === 404)
+      throw new UserError(`image not found: ${display}`, {
+        detail: `registry ${ref.registry} answered: 404 Not Found`,
+      });
     const digest = res.header('docker-content-digest');
     return res.status === 200 && digest && /^sha256:[a-f0-9]{64}$/.test(digest) ? (digest as Digest) : undefined;
   }
@@ -65,13 +81,19 @@ export class RegistryClient {
    * index), verifies digests, and puts manifest and config into `store`. Layers are left to
    * fetchBlob. A reference pinned by digest whose blobs are already in the store needs no network.
    */
-  async resolve(ref: ImageReference, platform: PlatformSpec, store: ContentStore, opts: CallOptions = {}): Promise<RegistryResolvedImage> {
+  async resolve(
+    ref: ImageReference,
+    platform: PlatformSpec,
+    store: ContentStore,
+    opts: CallOptions = {},
+  ): Promise<RegistryResolvedImage> {
     const display = ref.withDefaultTag().familiar();
     const top = await this.loadManifest(ref, ref.manifestReference, ref.digest, undefined, store, display, opts.signal);
     let current = top;
     let indexDescriptor: Descriptor | undefined;
     for (let depth = 0; current.parsed.kind === 'index'; depth++) {
-      if (depth >= MAX_INDEX_DEPTH) throw new UserError(`${display}: indexes nested deeper than ${MAX_INDEX_DEPTH} levels`);
+      if (depth >= MAX_INDEX_DEPTH)
+        throw new UserError(`${display}: indexes nested deeper than ${MAX_INDEX_DEPTH} levels`);
       indexDescriptor ??= current.descriptor;
       const manifests = current.parsed.index.manifests;
       const chosen = selectManifest(manifests, platform);
@@ -103,9 +125,21 @@ export class RegistryClient {
    * The single manifest `ref` names, as it is (no platform selection), verified and put into
    * `store`: for artifacts such as an exported build cache, which are not images to run.
    */
-  async fetchManifest(ref: ImageReference, store: ContentStore, opts: CallOptions = {}): Promise<{ descriptor: Descriptor; manifest: import('../image/types.js').ImageManifest }> {
+  async fetchManifest(
+    ref: ImageReference,
+    store: ContentStore,
+    opts: CallOptions = {},
+  ): Promise<{ descriptor: Descriptor; manifest: import('../image/types.js').ImageManifest }> {
     const display = ref.withDefaultTag().familiar();
-    const loaded = await this.loadManifest(ref, ref.manifestReference, ref.digest, undefined, store, display, opts.signal);
+    const loaded = await this.loadManifest(
+      ref,
+      ref.manifestReference,
+      ref.digest,
+      undefined,
+      store,
+      display,
+      opts.signal,
+    );
     if (loaded.parsed.kind !== 'manifest') throw new UserError(`${display} is an image index, not a single manifest`);
     return { descriptor: loaded.descriptor, manifest: loaded.parsed.manifest };
   }
@@ -122,14 +156,21 @@ export class RegistryClient {
     return running;
   }
 
-  private async download(ref: ImageReference, desc: Descriptor, store: ContentStore, signal: AbortSignal | undefined): Promise<void> {
+  private async download(
+    ref: ImageReference,
+    desc: Descriptor,
+    store: ContentStore,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const display = ref.withDefaultTag().familiar();
     const what = `blob ${desc.digest} of ${display}`;
     const url = this.session.repoUrl(ref.registry, ref.repository, `blobs/${desc.digest}`);
     const first = await this.send(ref, 'GET', url, what, signal, { stream: true });
     if (first.status === 404) {
       first.discard();
-      throw new UserError(`${what} is missing from registry ${ref.registry}`, { hint: 'the image in the registry is incomplete; push it again' });
+      throw new UserError(`${what} is missing from registry ${ref.registry}`, {
+        hint: 'the image in the registry is incomplete; push it again',
+      });
     }
     if (first.status !== 200) throw await unexpected(first, what, ref.registry);
     // The answer being read now. Ingest may not read it at all (another build committed the blob
@@ -142,14 +183,20 @@ export class RegistryClient {
     } catch (err) {
       if (err instanceof DigestMismatchError) {
         const size = err.what.endsWith(' size');
-        throw new UserError(`${size ? 'size' : 'digest'} mismatch in ${what} from registry ${ref.registry}: expected ${err.expected}, got ${err.actual}`, {
-          cause: err,
-          hint: 'the registry (or something between it and you) served different content than the manifest names',
-        });
+        throw new UserError(
+          `${size ? 'size' : 'digest'} mismatch in ${what} from registry ${ref.registry}: expected ${err.expected}, got ${err.actual}`,
+          {
+            cause: err,
+            hint: 'the registry (or something between it and you) served different content than the manifest names',
+          },
+        );
       }
       if (signal?.aborted || err instanceof UserError) throw err;
       if (isSlow(err)) throw this.session.failure(ref.registry, url, what, display, err);
-      if (isTransient(err)) throw new UserError(`download of ${what} from registry ${ref.registry} failed: ${describeCause(err)}`, { cause: err });
+      if (isTransient(err))
+        throw new UserError(`download of ${what} from registry ${ref.registry} failed: ${describeCause(err)}`, {
+          cause: err,
+        });
       throw err;
     } finally {
       if (!reading.res.body.readableEnded) reading.res.body.destroy();
@@ -161,7 +208,14 @@ export class RegistryClient {
    * (a 200 answer to the Range request is skipped up to where we were). Stops early when the
    * registry sends more than the descriptor's size: the store's size check then fails.
    */
-  private async *resumable(ref: ImageReference, url: URL, desc: Descriptor, what: string, reading: { res: HttpResponse }, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  private async *resumable(
+    ref: ImageReference,
+    url: URL,
+    desc: Descriptor,
+    what: string,
+    reading: { res: HttpResponse },
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<Buffer> {
     let res = reading.res;
     let received = 0;
     let skip = 0;
@@ -195,7 +249,9 @@ export class RegistryClient {
         const start = /^bytes (\d+)-/.exec(res.header('content-range') ?? '')?.[1];
         if (Number(start) !== received) {
           res.discard();
-          throw new UserError(`${what}: registry ${ref.registry} resumed the download at the wrong offset (${start ?? 'none'} instead of ${received})`);
+          throw new UserError(
+            `${what}: registry ${ref.registry} resumed the download at the wrong offset (${start ?? 'none'} instead of ${received})`,
+          );
         }
         skip = 0;
       } else if (res.status === 200) {
@@ -208,12 +264,23 @@ export class RegistryClient {
     }
   }
 
-  private send(ref: ImageReference, method: 'GET' | 'HEAD', url: URL, what: string, signal: AbortSignal | undefined, h: { accept?: string; range?: string; stream?: boolean } = {}): Promise<HttpResponse> {
+  private send(
+    ref: ImageReference,
+    method: 'GET' | 'HEAD',
+    url: URL,
+    what: string,
+    signal: AbortSignal | undefined,
+    h: { accept?: string; range?: string; stream?: boolean } = {},
+  ): Promise<HttpResponse> {
     const headers: Record<string, string> = {};
     if (h.accept) headers.accept = h.accept;
     if (h.range) headers.range = h.range;
     return this.session.send(ref.registry, {
-      method, url, headers, what, access: 'pull',
+      method,
+      url,
+      headers,
+      what,
+      access: 'pull',
       scopes: [`repository:${ref.repository}:pull`],
       display: ref.withDefaultTag().familiar(),
       ...(signal ? { signal } : {}),
@@ -234,7 +301,9 @@ export class RegistryClient {
     display: string,
     signal: AbortSignal | undefined,
   ): Promise<LoadedManifest> {
-    const what = listed ? `${display} (manifest ${listed.digest} for ${formatPlatform(listed.platform ?? { os: '?', architecture: '?' })})` : display;
+    const what = listed
+      ? `${display} (manifest ${listed.digest} for ${formatPlatform(listed.platform ?? { os: '?', architecture: '?' })})`
+      : display;
     if (expectedDigest && (await store.has(expectedDigest))) {
       const bytes = await store.read(expectedDigest);
       const parsed = parseManifest(bytes, listed?.mediaType, what);
@@ -249,57 +318,85 @@ export class RegistryClient {
       res = await this.send(ref, 'GET', url, `manifest of ${display}`, signal, { accept: MANIFEST_ACCEPT.join(', ') });
       if (res.status === 404) {
         const summary = await errorSummary(res);
-        if (listed) throw new UserError(`image not found: ${what}: the index lists it, but the registry does not have it (${summary})`);
+        if (listed)
+          throw new UserError(
+            `image not found: ${what}: the index lists it, but the registry does not have it (${summary})`,
+          );
         throw new UserError(`image not found: ${display}`, { detail: `registry ${ref.registry} answered: ${summary}` });
       }
       if (res.status !== 200) throw await unexpected(res, `manifest of ${display}`, ref.registry);
       const length = Number(res.header('content-length') ?? 0);
       if (length > MANIFEST_MAX_BYTES) {
         res.discard();
-        throw new UserError(`${what}: registry ${ref.registry} sent a manifest of ${length} bytes; the limit is ${MANIFEST_MAX_BYTES} (as containerd's)`);
+        throw new UserError(
+          `${what}: registry ${ref.registry} sent a manifest of ${length} bytes; the limit is ${MANIFEST_MAX_BYTES} (as containerd's)`,
+        );
       }
       try {
         bytes = await res.buffer(MANIFEST_MAX_BYTES);
         break;
       } catch (err) {
-        if ((err as { code?: string }).code === 'ETOOBIG') throw new UserError(`${what}: registry ${ref.registry} sent a manifest of more than ${MANIFEST_MAX_BYTES} bytes (the limit, as containerd's)`);
+        if ((err as { code?: string }).code === 'ETOOBIG')
+          throw new UserError(
+            `${what}: registry ${ref.registry} sent a manifest of more than ${MANIFEST_MAX_BYTES} bytes (the limit, as containerd's)`,
+          );
         if (signal?.aborted) throw err;
         if (isTransient(err) && attempt < this.attempts) {
           await sleep(backoff(attempt), signal);
           continue;
         }
         if (isSlow(err)) throw this.session.failure(ref.registry, url, `manifest of ${display}`, display, err);
-        throw new UserError(`download of the manifest of ${display} from registry ${ref.registry} failed: ${describeCause(err)}`, { cause: err });
+        throw new UserError(
+          `download of the manifest of ${display} from registry ${ref.registry} failed: ${describeCause(err)}`,
+          { cause: err },
+        );
       }
     }
 
     const digest = sha256Digest(bytes);
     if (expectedDigest && digest !== expectedDigest) {
-      throw new UserError(`digest mismatch for ${what}: asked for ${expectedDigest}, registry ${ref.registry} sent content with digest ${digest}`);
+      throw new UserError(
+        `digest mismatch for ${what}: asked for ${expectedDigest}, registry ${ref.registry} sent content with digest ${digest}`,
+      );
     }
     // For a tag, the registry's own header is the only thing to check the bytes against.
     const claimed = res.header('docker-content-digest');
     if (!expectedDigest && claimed && claimed.startsWith('sha256:') && claimed !== digest) {
-      throw new UserError(`digest mismatch for ${what}: registry ${ref.registry} says ${claimed}, the content it sent has digest ${digest}`);
+      throw new UserError(
+        `digest mismatch for ${what}: registry ${ref.registry} says ${claimed}, the content it sent has digest ${digest}`,
+      );
     }
     if (listed && listed.size !== bytes.length) {
-      throw new UserError(`size mismatch for ${what}: the index says ${listed.size} bytes, the registry sent ${bytes.length}`);
+      throw new UserError(
+        `size mismatch for ${what}: the index says ${listed.size} bytes, the registry sent ${bytes.length}`,
+      );
     }
     // An index's entry names its manifest's type; a manifest asked for by tag or digest is what
     // the registry's Content-Type says (containerd's resolver), nothing else.
-    const parsed = parseManifest(bytes, listed ? listed.mediaType : res.header('content-type') ?? '', what, listed ? `the index entry` : `registry ${ref.registry}`);
+    const parsed = parseManifest(
+      bytes,
+      listed ? listed.mediaType : (res.header('content-type') ?? ''),
+      what,
+      listed ? `the index entry` : `registry ${ref.registry}`,
+    );
     await store.put(bytes, parsed.mediaType);
     return { descriptor: descriptorFor(parsed, digest, bytes.length, listed), parsed };
   }
-
 }
 
 /** An answer a well-behaved registry does not give to this request. */
 async function unexpected(res: HttpResponse, what: string, registry: string): Promise<UserError> {
-  return new UserError(`registry ${registry} answered ${res.status} ${res.statusText} for ${what}`, { detail: await errorSummary(res) });
+  return new UserError(`registry ${registry} answered ${res.status} ${res.statusText} for ${what}`, {
+    detail: await errorSummary(res),
+  });
 }
 
-function descriptorFor(parsed: ParsedManifest, digest: Digest, size: number, listed: Descriptor | undefined): Descriptor {
+function descriptorFor(
+  parsed: ParsedManifest,
+  digest: Digest,
+  size: number,
+  listed: Descriptor | undefined,
+): Descriptor {
   const d: Descriptor = { mediaType: parsed.mediaType, digest, size };
   if (listed?.platform) d.platform = listed.platform;
   return d;

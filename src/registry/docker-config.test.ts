@@ -51,7 +51,9 @@ describe('docker config credentials', () => {
   it('no config file: no credentials; a broken one: a UserError naming it', async () => {
     expect(await dockerConfigCredentials({ DOCKER_CONFIG: join(tmp, 'none') })('docker.io')).toBeUndefined();
     const dir = await configDir('{not json');
-    const err = await Promise.resolve(dockerConfigCredentials({ DOCKER_CONFIG: dir })('docker.io')).catch((e: Error) => e);
+    const err = await Promise.resolve(dockerConfigCredentials({ DOCKER_CONFIG: dir })('docker.io')).catch(
+      (e: Error) => e,
+    );
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toBe(`the docker config ${join(dir, 'config.json')} is not valid JSON`);
   });
@@ -70,7 +72,14 @@ describe('docker config credentials', () => {
     await helper('broken', 'echo "keychain is locked" >&2; exit 3');
     const dir = await configDir({
       credsStore: 'store',
-      credHelpers: { 'a.example': 'echo', 'docker.io': 'echo', 't.example': 'token', 'n.example': 'none', 'b.example': 'broken', 'm.example': 'missing' },
+      credHelpers: {
+        'a.example': 'echo',
+        'docker.io': 'echo',
+        't.example': 'token',
+        'n.example': 'none',
+        'b.example': 'broken',
+        'm.example': 'missing',
+      },
       auths: { 'z.example': { auth: b64('z:z') } },
     });
     const creds = dockerConfigCredentials({ DOCKER_CONFIG: dir, PATH: `${bin}:${process.env.PATH}` });
@@ -80,8 +89,12 @@ describe('docker config credentials', () => {
     expect(await creds('t.example')).toEqual({ username: '', password: '', identityToken: 'idtok' });
     expect(await creds('n.example')).toBeUndefined();
     const broken = await Promise.resolve(creds('b.example')).catch((e: Error) => e);
-    expect((broken as Error).message).toBe('the docker credential helper docker-credential-broken failed for b.example (exit 3): keychain is locked');
+    expect((broken as Error).message).toBe(
+      'the docker credential helper docker-credential-broken failed for b.example (exit 3): keychain is locked',
+    );
     const missing = await Promise.resolve(creds('m.example')).catch((e: Error) => e);
-    expect((missing as Error).message).toBe('the docker credential helper docker-credential-missing (for m.example) cannot be run: not found on PATH');
+    expect((missing as Error).message).toBe(
+      'the docker credential helper docker-credential-missing (for m.example) cannot be run: not found on PATH',
+    );
   });
 });

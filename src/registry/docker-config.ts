@@ -54,7 +54,9 @@ async function readConfig(path: string): Promise<DockerConfigFile | undefined> {
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error('not an object');
     return doc as DockerConfigFile;
   } catch {
-    throw new UserError(`the docker config ${path} is not valid JSON`, { hint: 'fix or remove it; docker login rewrites it' });
+    throw new UserError(`the docker config ${path} is not valid JSON`, {
+      hint: 'fix or remove it; docker login rewrites it',
+    });
   }
 }
 
@@ -65,9 +67,15 @@ export function configKeyHost(key: string): string {
   return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
 }
 
-async function lookup(config: DockerConfigFile, registry: string, path: string, env: NodeJS.ProcessEnv): Promise<Credentials | undefined> {
+async function lookup(
+  config: DockerConfigFile,
+  registry: string,
+  path: string,
+  env: NodeJS.ProcessEnv,
+): Promise<Credentials | undefined> {
   const serverUrl = registry === 'docker.io' ? DOCKER_HUB_KEY : registry;
-  const helper = Object.entries(config.credHelpers ?? {}).find(([k]) => configKeyHost(k) === registry)?.[1] ?? config.credsStore;
+  const helper =
+    Object.entries(config.credHelpers ?? {}).find(([k]) => configKeyHost(k) === registry)?.[1] ?? config.credsStore;
   if (helper) return runHelper(helper, serverUrl, registry, env);
   const entry = Object.entries(config.auths ?? {}).find(([k]) => configKeyHost(k) === registry)?.[1];
   if (!entry) return undefined;
@@ -76,7 +84,10 @@ async function lookup(config: DockerConfigFile, registry: string, path: string, 
   if (entry.auth) {
     const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 0) throw new UserError(`the docker config ${path} has an invalid "auth" entry for ${registry}`, { hint: `log in again: docker login ${registry}` });
+    if (colon < 0)
+      throw new UserError(`the docker config ${path} has an invalid "auth" entry for ${registry}`, {
+        hint: `log in again: docker login ${registry}`,
+      });
     username = decoded.slice(0, colon);
     password = decoded.slice(colon + 1);
   }
@@ -89,9 +100,19 @@ async function lookup(config: DockerConfigFile, registry: string, path: string, 
  * `{"Username","Secret"}` on stdout; "credentials not found" is not an error. A username of
  * `<token>` means the secret is an identity token.
  */
-export async function runHelper(name: string, serverUrl: string, registry: string, env: NodeJS.ProcessEnv = process.env): Promise<Credentials | undefined> {
+export async function runHelper(
+  name: string,
+  serverUrl: string,
+  registry: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Credentials | undefined> {
   const program = `docker-credential-${name}`;
-  const { code, stdout, stderr, spawnError } = await new Promise<{ code: number | null; stdout: string; stderr: string; spawnError?: NodeJS.ErrnoException }>((resolve) => {
+  const { code, stdout, stderr, spawnError } = await new Promise<{
+    code: number | null;
+    stdout: string;
+    stderr: string;
+    spawnError?: NodeJS.ErrnoException;
+  }>((resolve) => {
     const child = spawn(program, ['get'], { stdio: ['pipe', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
@@ -103,15 +124,20 @@ export async function runHelper(name: string, serverUrl: string, registry: strin
     child.stdin.end(serverUrl);
   });
   if (spawnError) {
-    throw new EnvironmentError(`the docker credential helper ${program} (for ${registry}) cannot be run: ${spawnError.code === 'ENOENT' ? 'not found on PATH' : spawnError.message}`, {
-      hint: 'install it, or remove credsStore/credHelpers from your docker config',
-      cause: spawnError,
-    });
+    throw new EnvironmentError(
+      `the docker credential helper ${program} (for ${registry}) cannot be run: ${spawnError.code === 'ENOENT' ? 'not found on PATH' : spawnError.message}`,
+      {
+        hint: 'install it, or remove credsStore/credHelpers from your docker config',
+        cause: spawnError,
+      },
+    );
   }
   if (code !== 0) {
     if (/credentials not found/i.test(stdout + stderr)) return undefined;
     // Only the helper's own words: they never contain the secret it failed to give.
-    throw new UserError(`the docker credential helper ${program} failed for ${registry} (exit ${code}): ${(stdout || stderr).trim().split('\n')[0]}`);
+    throw new UserError(
+      `the docker credential helper ${program} failed for ${registry} (exit ${code}): ${(stdout || stderr).trim().split('\n')[0]}`,
+    );
   }
   let answer: { Username?: unknown; Secret?: unknown };
   try {

@@ -47,7 +47,11 @@ export interface TlsSettings {
 
 /** A failure of ours: `ETIMEDOUT` (no answer, a stall, the deadline), `ESLOW` (below the minimum rate), `ETOOBIG`. */
 export class HttpError extends Error {
-  constructor(message: string, readonly code: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -85,7 +89,10 @@ export class HttpClient {
   private readonly https = new Map<string, HttpsAgent>();
   private readonly limits: Required<HttpClientOptions>;
 
-  constructor(private readonly tls: (host: string) => TlsSettings = () => ({}), opts: HttpClientOptions = {}) {
+  constructor(
+    private readonly tls: (host: string) => TlsSettings = () => ({}),
+    opts: HttpClientOptions = {},
+  ) {
     this.limits = { ...DEFAULT_HTTP_LIMITS, ...definedOnly(opts) };
   }
 
@@ -97,7 +104,13 @@ export class HttpClient {
     else if (req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH') headers['content-length'] = '0';
     return new Promise<HttpResponse>((resolve, reject) => {
       if (req.signal?.aborted) return reject(req.signal.reason);
-      const r = send(req.url, { method: req.method, headers, agent: secure ? this.httpsAgent(req.url.host) : (this.httpAgent ??= new (httpModule().Agent)({ keepAlive: true, maxSockets: 16 })) });
+      const r = send(req.url, {
+        method: req.method,
+        headers,
+        agent: secure
+          ? this.httpsAgent(req.url.host)
+          : (this.httpAgent ??= new (httpModule().Agent)({ keepAlive: true, maxSockets: 16 })),
+      });
       const { headersTimeoutMs, idleTimeoutMs, deadlineMs } = this.limits;
       let settled = false;
       let response: IncomingMessage | undefined;
@@ -123,11 +136,19 @@ export class HttpClient {
       const startTimers = () => {
         if (done) return;
         if (!response) {
-          headersTimer = setTimeout(() => r.destroy(new HttpError(`no answer within ${seconds(headersTimeoutMs)}`, 'ETIMEDOUT')), headersTimeoutMs).unref();
+          headersTimer = setTimeout(
+            () => r.destroy(new HttpError(`no answer within ${seconds(headersTimeoutMs)}`, 'ETIMEDOUT')),
+            headersTimeoutMs,
+          ).unref();
         }
         if (!req.stream) {
           deadlineTimer = setTimeout(() => {
-            const err = new HttpError(response ? `the answer took longer than ${seconds(deadlineMs)}` : `no answer within ${seconds(deadlineMs)}`, 'ETIMEDOUT');
+            const err = new HttpError(
+              response
+                ? `the answer took longer than ${seconds(deadlineMs)}`
+                : `no answer within ${seconds(deadlineMs)}`,
+              'ETIMEDOUT',
+            );
             if (response) response.destroy(err);
             else r.destroy(err);
           }, deadlineMs).unref();
@@ -144,7 +165,9 @@ export class HttpClient {
         response = res;
         clearTimeout(headersTimer);
         settled = true;
-        res.setTimeout(idleTimeoutMs, () => res.destroy(new HttpError(`sent nothing for ${seconds(idleTimeoutMs)}`, 'ETIMEDOUT')));
+        res.setTimeout(idleTimeoutMs, () =>
+          res.destroy(new HttpError(`sent nothing for ${seconds(idleTimeoutMs)}`, 'ETIMEDOUT')),
+        );
         res.once('close', finish);
         resolve(wrap(res, req.url, req.stream ? this.limits : undefined));
       });
@@ -156,7 +179,12 @@ export class HttpClient {
     let agent = this.https.get(host);
     if (!agent) {
       const t = this.tls(host);
-      agent = new (httpsModule().Agent)({ keepAlive: true, maxSockets: 16, ...(t.ca ? { ca: t.ca } : {}), rejectUnauthorized: !t.skipVerify });
+      agent = new (httpsModule().Agent)({
+        keepAlive: true,
+        maxSockets: 16,
+        ...(t.ca ? { ca: t.ca } : {}),
+        rejectUnauthorized: !t.skipVerify,
+      });
       this.https.set(host, agent);
     }
     return agent;
@@ -218,7 +246,12 @@ function rateFloor(res: IncomingMessage, minRate: number, windowMs: number): Rea
       if (elapsed >= windowMs) {
         const rate = (bytes * 1000) / elapsed;
         if (rate < minRate) {
-          return cb(new HttpError(`sent ${bytes} bytes in ${seconds(elapsed)} (${rate < 10 ? rate.toFixed(1) : Math.round(rate)} B/s), below the minimum of ${minRate} B/s`, 'ESLOW'));
+          return cb(
+            new HttpError(
+              `sent ${bytes} bytes in ${seconds(elapsed)} (${rate < 10 ? rate.toFixed(1) : Math.round(rate)} B/s), below the minimum of ${minRate} B/s`,
+              'ESLOW',
+            ),
+          );
         }
         windowStart = Date.now();
         bytes = 0;

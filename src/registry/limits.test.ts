@@ -8,19 +8,30 @@ describe('TSBUILD_REGISTRY_TIMEOUTS', () => {
   });
 
   test('seconds (fractions allowed) and bytes per second', () => {
-    expect(registryLimitsFromEnv({ TSBUILD_REGISTRY_TIMEOUTS: 'request=0.5, headers=2,idle=3,min-rate=100,rate-window=0.25' })).toEqual({
-      deadlineMs: 500, headersTimeoutMs: 2000, idleTimeoutMs: 3000, minBytesPerSecond: 100, rateWindowMs: 250,
+    expect(
+      registryLimitsFromEnv({
+        TSBUILD_REGISTRY_TIMEOUTS: 'request=0.5, headers=2,idle=3,min-rate=100,rate-window=0.25',
+      }),
+    ).toEqual({
+      deadlineMs: 500,
+      headersTimeoutMs: 2000,
+      idleTimeoutMs: 3000,
+      minBytesPerSecond: 100,
+      rateWindowMs: 250,
     });
   });
 
-  test.each(['request', 'request=', 'request=-1', 'request=0', 'requests=5', 'idle=soon'])('%j is an environment error naming the variable', (spec) => {
-    let err: unknown;
-    try {
-      registryLimitsFromEnv({ TSBUILD_REGISTRY_TIMEOUTS: spec });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(EnvironmentError);
-    expect((err as Error).message).toContain('TSBUILD_REGISTRY_TIMEOUTS');
-  });
+  test.each(['request', 'request=', 'request=-1', 'request=0', 'requests=5', 'idle=soon'])(
+    '%j is an environment error naming the variable',
+    (spec) => {
+      let err: unknown;
+      try {
+        registryLimitsFromEnv({ TSBUILD_REGISTRY_TIMEOUTS: spec });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(EnvironmentError);
+      expect((err as Error).message).toContain('TSBUILD_REGISTRY_TIMEOUTS');
+    },
+  );
 });

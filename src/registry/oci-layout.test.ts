@@ -33,7 +33,10 @@ describe('resolveOciLayout', () => {
   beforeAll(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'tsbuild-oci-layout-test-'));
     img = await makeBusyboxLayout(join(tmp, 'layout'));
-    multi = await addPlatformIndex(img.layout, 'latest', 'multi', [{ os: 'linux', architecture: 'arm64', variant: 'v8' }, amd64]);
+    multi = await addPlatformIndex(img.layout, 'latest', 'multi', [
+      { os: 'linux', architecture: 'arm64', variant: 'v8' },
+      amd64,
+    ]);
   });
   afterAll(async () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
@@ -43,7 +46,11 @@ describe('resolveOciLayout', () => {
     const store = freshStore();
     const r = await resolveOciLayout(img.layout, undefined, amd64, store);
     expect(r.source).toBe(`oci-layout://${img.layout}`);
-    expect(r.manifestDescriptor).toEqual({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: img.manifestDigest, size: img.manifestSize });
+    expect(r.manifestDescriptor).toEqual({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: img.manifestDigest,
+      size: img.manifestSize,
+    });
     expect(r.configDescriptor.digest).toBe(img.configDigest);
     expect(r.config.rootfs.diff_ids).toEqual(img.diffIds);
     for (const d of [img.manifestDigest, img.configDigest, ...img.layerDigests]) expect(await store.has(d)).toBe(true);
@@ -63,7 +70,9 @@ describe('resolveOciLayout', () => {
     expect((err as UserError).message).toMatch(/no readable index\.json/);
     await rm(join(linked, 'index.json'));
     await cp(join(img.layout, 'index.json'), join(linked, 'index.json'));
-    await expect(resolveOciLayout(linked, undefined, amd64, freshStore())).rejects.toThrow(/the layout is missing blob/);
+    await expect(resolveOciLayout(linked, undefined, amd64, freshStore())).rejects.toThrow(
+      /the layout is missing blob/,
+    );
   });
 
   test('resolves a tagged index to the platform', async () => {
@@ -85,7 +94,19 @@ describe('resolveOciLayout', () => {
   test('a layout with one untagged image is used without a tag', async () => {
     const dir = join(tmp, 'untagged');
     await cp(img.layout, dir, { recursive: true });
-    await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: img.manifestDigest, size: img.manifestSize }] }));
+    await writeFile(
+      join(dir, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [
+          {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: img.manifestDigest,
+            size: img.manifestSize,
+          },
+        ],
+      }),
+    );
     const r = await resolveOciLayout(dir, undefined, amd64, freshStore());
     expect(r.manifestDescriptor.digest).toBe(img.manifestDigest);
     const err = await resolveOciLayout(dir, 'v1', amd64, freshStore()).catch((e: Error) => e);
@@ -101,7 +122,12 @@ describe('resolveOciLayout', () => {
   });
 
   test('a platform the index lacks', async () => {
-    const err = await resolveOciLayout(img.layout, 'multi', { os: 'linux', architecture: 'riscv64' }, freshStore()).catch((e: Error) => e);
+    const err = await resolveOciLayout(
+      img.layout,
+      'multi',
+      { os: 'linux', architecture: 'riscv64' },
+      freshStore(),
+    ).catch((e: Error) => e);
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toBe(`oci-layout://${img.layout}:multi has no image for platform linux/riscv64`);
   });
@@ -122,7 +148,11 @@ describe('resolveOciLayout', () => {
     const store = freshStore();
     const err = await resolveOciLayout(dir, 'latest', amd64, store).catch((e: Error) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toMatch(new RegExp(`^oci-layout://${dir}:latest: layer 1: digest mismatch: blob ${img.layerDigests[0]} in the layout has digest sha256:[a-f0-9]{64}$`));
+    expect((err as Error).message).toMatch(
+      new RegExp(
+        `^oci-layout://${dir}:latest: layer 1: digest mismatch: blob ${img.layerDigests[0]} in the layout has digest sha256:[a-f0-9]{64}$`,
+      ),
+    );
     expect(await store.has(img.layerDigests[0]!)).toBe(false);
   });
 

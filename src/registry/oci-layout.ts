@@ -32,14 +32,21 @@ export interface OciLayoutRef {
 export function parseOciLayoutRef(s: string): OciLayoutRef {
   const rest = s.startsWith('oci-layout://') ? s.slice('oci-layout://'.length) : s;
   const at = rest.lastIndexOf('@');
-  if (at > 0 && /^sha256:[a-f0-9]{64}$/.test(rest.slice(at + 1))) return { dir: rest.slice(0, at), tag: rest.slice(at + 1) };
+  if (at > 0 && /^sha256:[a-f0-9]{64}$/.test(rest.slice(at + 1)))
+    return { dir: rest.slice(0, at), tag: rest.slice(at + 1) };
   const colon = rest.lastIndexOf(':');
-  if (colon > 0 && /^[\w][\w.-]{0,127}$/.test(rest.slice(colon + 1))) return { dir: rest.slice(0, colon), tag: rest.slice(colon + 1) };
+  if (colon > 0 && /^[\w][\w.-]{0,127}$/.test(rest.slice(colon + 1)))
+    return { dir: rest.slice(0, colon), tag: rest.slice(colon + 1) };
   if (!rest) throw new UserError(`invalid OCI layout reference ${JSON.stringify(s)}: no directory`);
   return { dir: rest };
 }
 
-export async function resolveOciLayout(dir: string, tag: string | undefined, platform: PlatformSpec, store: ContentStore): Promise<LayoutResolvedImage> {
+export async function resolveOciLayout(
+  dir: string,
+  tag: string | undefined,
+  platform: PlatformSpec,
+  store: ContentStore,
+): Promise<LayoutResolvedImage> {
   const source = `oci-layout://${dir}${tag === undefined ? '' : tag.startsWith('sha256:') ? `@${tag}` : `:${tag}`}`;
   const root = resolvePath(dir);
   await checkLayoutMarker(root, source);
@@ -48,7 +55,8 @@ export async function resolveOciLayout(dir: string, tag: string | undefined, pla
   let loaded = await loadManifest(root, chooseFromIndex(index, tag, platform, source), source);
   let indexDescriptor: Descriptor | undefined;
   for (let depth = 0; loaded.parsed.kind === 'index'; depth++) {
-    if (depth >= MAX_INDEX_DEPTH) throw new UserError(`${source}: indexes nested deeper than ${MAX_INDEX_DEPTH} levels`);
+    if (depth >= MAX_INDEX_DEPTH)
+      throw new UserError(`${source}: indexes nested deeper than ${MAX_INDEX_DEPTH} levels`);
     indexDescriptor ??= loaded.descriptor;
     const chosen = selectManifest(loaded.parsed.index.manifests, platform);
     if (!chosen) throw noPlatform(source, loaded.parsed.index.manifests, platform);
@@ -62,7 +70,8 @@ export async function resolveOciLayout(dir: string, tag: string | undefined, pla
   const config = parseConfig(await store.read(manifest.config.digest), `${source}: config`);
   checkLayersMatchConfig(manifest, config, source);
   // one at a time: a layout may have hundreds of layers, and this is local disk anyway
-  for (const [i, layer] of manifest.layers.entries()) await copyLayoutBlob(root, layer, store, `${source}: layer ${i + 1}`);
+  for (const [i, layer] of manifest.layers.entries())
+    await copyLayoutBlob(root, layer, store, `${source}: layer ${i + 1}`);
 
   return {
     source,
@@ -82,16 +91,22 @@ async function checkLayoutMarker(root: string, source: string): Promise<void> {
     marker = JSON.parse(await readFile(await layoutFile(root, 'oci-layout'), 'utf8'));
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new UserError(`${source}: ${root} is not an OCI image layout (${missing ? 'no oci-layout file' : 'unreadable oci-layout file'})`, {
-      hint: 'create one with `skopeo copy docker://IMAGE oci:DIR:TAG` or buildx `--output type=oci,tar=false,dest=DIR`',
-    });
+    throw new UserError(
+      `${source}: ${root} is not an OCI image layout (${missing ? 'no oci-layout file' : 'unreadable oci-layout file'})`,
+      {
+        hint: 'create one with `skopeo copy docker://IMAGE oci:DIR:TAG` or buildx `--output type=oci,tar=false,dest=DIR`',
+      },
+    );
   }
   if (typeof (marker as { imageLayoutVersion?: unknown })?.imageLayoutVersion !== 'string') {
     throw new UserError(`${source}: ${join(root, 'oci-layout')} has no imageLayoutVersion`);
   }
 }
 
-async function readIndexJson(root: string, source: string): Promise<Extract<ParsedManifest, { kind: 'index' }>['index']> {
+async function readIndexJson(
+  root: string,
+  source: string,
+): Promise<Extract<ParsedManifest, { kind: 'index' }>['index']> {
   let bytes: Buffer;
   try {
     bytes = await readFile(await layoutFile(root, 'index.json'));
@@ -105,23 +120,33 @@ async function readIndexJson(root: string, source: string): Promise<Extract<Pars
 
 /** Picks the index.json entry the user meant: by digest, by tag, or the only image there is. */
 /** With no `platform` (an artifact, not an image to run), a name must name one entry. */
-function chooseFromIndex(index: { manifests: Descriptor[] }, tag: string | undefined, platform: PlatformSpec | undefined, source: string): Wanted {
+function chooseFromIndex(
+  index: { manifests: Descriptor[] },
+  tag: string | undefined,
+  platform: PlatformSpec | undefined,
+  source: string,
+): Wanted {
   if (tag?.startsWith('sha256:')) {
     // A digest may also name a blob the index does not list; the document itself says what it is.
     return index.manifests.find((d) => d.digest === tag) ?? { digest: tag as Digest };
   }
   const name = tag ?? 'latest';
   // containerd's exporter also writes the full name; accept either way of writing it
-  let matches = index.manifests.filter((d) => d.annotations?.[REF_NAME] === name || d.annotations?.[CONTAINERD_NAME] === name);
+  let matches = index.manifests.filter(
+    (d) => d.annotations?.[REF_NAME] === name || d.annotations?.[CONTAINERD_NAME] === name,
+  );
   if (matches.length === 0 && tag === undefined && index.manifests.length === 1) matches = index.manifests;
   if (matches.length === 0) {
     const tags = [...new Set(index.manifests.map((d) => d.annotations?.[REF_NAME]).filter((t): t is string => !!t))];
     throw new UserError(`${source}: the layout has no image tagged ${JSON.stringify(name)}`, {
-      hint: tags.length ? `its tags are: ${tags.join(', ')}` : 'its images have no tags; name one by digest (oci-layout://DIR@sha256:…)',
+      hint: tags.length
+        ? `its tags are: ${tags.join(', ')}`
+        : 'its images have no tags; name one by digest (oci-layout://DIR@sha256:…)',
     });
   }
   if (matches.length === 1) return matches[0]!;
-  if (!platform) throw new UserError(`${source}: ${matches.length} entries are tagged ${JSON.stringify(name)}; name one by digest`);
+  if (!platform)
+    throw new UserError(`${source}: ${matches.length} entries are tagged ${JSON.stringify(name)}; name one by digest`);
   // Several entries under one name (one per platform, as some tools write): choose like an index.
   const chosen = selectManifest(matches, platform);
   if (!chosen) throw noPlatform(source, matches, platform);
@@ -161,12 +186,16 @@ async function readSmallBlob(root: string, wanted: Wanted, source: string): Prom
   } catch {
     throw new UserError(`${source}: the layout is missing blob ${wanted.digest}`);
   }
-  if (size > MANIFEST_MAX_BYTES) throw new UserError(`${source}: manifest ${wanted.digest} is ${size} bytes, too big to be a manifest`);
+  if (size > MANIFEST_MAX_BYTES)
+    throw new UserError(`${source}: manifest ${wanted.digest} is ${size} bytes, too big to be a manifest`);
   const bytes = await readFile(path);
   const digest = sha256Digest(bytes);
-  if (digest !== wanted.digest) throw new UserError(`${source}: digest mismatch: blob ${wanted.digest} has content with digest ${digest}`);
+  if (digest !== wanted.digest)
+    throw new UserError(`${source}: digest mismatch: blob ${wanted.digest} has content with digest ${digest}`);
   if (wanted.size !== undefined && wanted.size !== bytes.length) {
-    throw new UserError(`${source}: size mismatch: blob ${wanted.digest} is ${bytes.length} bytes, its descriptor says ${wanted.size}`);
+    throw new UserError(
+      `${source}: size mismatch: blob ${wanted.digest} is ${bytes.length} bytes, its descriptor says ${wanted.size}`,
+    );
   }
   return bytes;
 }
@@ -175,7 +204,11 @@ async function readSmallBlob(root: string, wanted: Wanted, source: string): Prom
  * The single manifest tagged `tag` (or with digest `tag`) in the layout at `dir`, verified and
  * put into `store`, with no platform selection: for artifacts such as an exported build cache.
  */
-export async function readLayoutManifest(dir: string, tag: string, store: ContentStore): Promise<{ descriptor: Descriptor; manifest: ImageManifest }> {
+export async function readLayoutManifest(
+  dir: string,
+  tag: string,
+  store: ContentStore,
+): Promise<{ descriptor: Descriptor; manifest: ImageManifest }> {
   const source = `${dir}${tag.startsWith('sha256:') ? `@${tag}` : `:${tag}`}`;
   const root = resolvePath(dir);
   await checkLayoutMarker(root, source);
@@ -199,7 +232,10 @@ export async function copyLayoutBlob(root: string, desc: Descriptor, store: Cont
     await store.ingest(createReadStream(path), { digest: desc.digest, size: desc.size }, what);
   } catch (err) {
     if (err instanceof DigestMismatchError) {
-      throw new UserError(`${what}: digest mismatch: blob ${desc.digest} in the layout has ${err.what.endsWith('size') ? 'size' : 'digest'} ${err.actual}`, { cause: err });
+      throw new UserError(
+        `${what}: digest mismatch: blob ${desc.digest} in the layout has ${err.what.endsWith('size') ? 'size' : 'digest'} ${err.actual}`,
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -210,7 +246,9 @@ function layoutBlobPath(root: string, digest: string, what: string): Promise<str
   try {
     hex = parseDigest(digest).hex;
   } catch {
-    throw new UserError(`${what}: unsupported or malformed digest ${JSON.stringify(digest)} (only sha256 is supported)`);
+    throw new UserError(
+      `${what}: unsupported or malformed digest ${JSON.stringify(digest)} (only sha256 is supported)`,
+    );
   }
   return layoutFile(root, `blobs/sha256/${hex}`);
 }

@@ -3,7 +3,11 @@ import type { Descriptor, Digest } from '../image/types.js';
 import { defaultPlatform, formatPlatform, normalizePlatform, selectManifest } from './platform.js';
 
 function entry(platform: string | undefined, n: number): Descriptor {
-  const d: Descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${String(n).padStart(64, '0')}` as Digest, size: 1 };
+  const d: Descriptor = {
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    digest: `sha256:${String(n).padStart(64, '0')}` as Digest,
+    size: 1,
+  };
   if (platform) {
     const [os, architecture, variant] = platform.split('/');
     d.platform = { os: os!, architecture: architecture!, ...(variant ? { variant } : {}) };
@@ -58,7 +62,7 @@ describe('normalizePlatform', () => {
     expect(formatPlatform(normalizePlatform({ os: os!, architecture: architecture!, variant }))).toBe(expected);
   });
 
-  test('the default platform names node\'s architecture the OCI way', () => {
+  test("the default platform names node's architecture the OCI way", () => {
     const p = defaultPlatform();
     expect(p.os).toBe('linux');
     expect(p.architecture).toBe(process.arch === 'x64' ? 'amd64' : process.arch);

@@ -45,8 +45,18 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-async function inspect(reg: TestRegistry, name: string, extra: string[] = []): Promise<{ Digest: string; Layers: string[] }> {
-  const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', ...reg.skopeoArgs('inspect'), ...extra, `docker://${reg.host}/${name}`]);
+async function inspect(
+  reg: TestRegistry,
+  name: string,
+  extra: string[] = [],
+): Promise<{ Digest: string; Layers: string[] }> {
+  const { stdout } = await run('skopeo', [
+    'inspect',
+    '--tls-verify=false',
+    ...reg.skopeoArgs('inspect'),
+    ...extra,
+    `docker://${reg.host}/${name}`,
+  ]);
   return JSON.parse(stdout) as { Digest: string; Layers: string[] };
 }
 
@@ -70,7 +80,10 @@ describe('push to a plain-HTTP registry', () => {
     const client = new RegistryClient();
     const sources = new BlobSources(join(tmp, `sources-${n++}`));
     const pusher = new Pusher(client.session, store, sources);
-    const first = await pusher.push(content, [parseReference(`${reg.host}/team/app:1.0`), parseReference(`${reg.host}/team/app:latest`)]);
+    const first = await pusher.push(content, [
+      parseReference(`${reg.host}/team/app:1.0`),
+      parseReference(`${reg.host}/team/app:latest`),
+    ]);
     expect(first).toEqual({ uploaded: 2, mounted: 0, existing: 0 });
     for (const tag of ['1.0', 'latest']) {
       const info = await inspect(reg, `team/app:${tag}`);
@@ -79,19 +92,31 @@ describe('push to a plain-HTTP registry', () => {
     }
     await skopeoCopy(`docker://${reg.host}/team/app:1.0`, `oci:${join(tmp, 'copied')}:x`);
 
-    expect(await pusher.push(content, [parseReference(`${reg.host}/team/app:1.0`)])).toEqual({ uploaded: 0, mounted: 0, existing: 2 });
-    expect(await pusher.push(content, [parseReference(`${reg.host}/other/app:1`)])).toEqual({ uploaded: 0, mounted: 2, existing: 0 });
+    expect(await pusher.push(content, [parseReference(`${reg.host}/team/app:1.0`)])).toEqual({
+      uploaded: 0,
+      mounted: 0,
+      existing: 2,
+    });
+    expect(await pusher.push(content, [parseReference(`${reg.host}/other/app:1`)])).toEqual({
+      uploaded: 0,
+      mounted: 2,
+      existing: 0,
+    });
     expect((await inspect(reg, 'other/app:1')).Digest).toBe(img.manifestDigest);
   });
 
   test('a chunked upload broken mid-chunk resumes where the registry says it is', async () => {
     // the second PATCH loses its connection after 1000 bytes
-    const proxy = await startFlakyProxy(reg.port, { cutRequest: (r, nth) => (r.method === 'PATCH' && nth === 2 ? 1000 : undefined) });
+    const proxy = await startFlakyProxy(reg.port, {
+      cutRequest: (r, nth) => (r.method === 'PATCH' && nth === 2 ? 1000 : undefined),
+    });
     try {
       const client = new RegistryClient();
       const pusher = new Pusher(client.session, store, undefined, { chunkSize: 64 << 10, parallel: 1 });
       const stats = await pusher.push(content, [parseReference(`${proxy.host}/resume/app:1`)]).catch((err: Error) => {
-        throw new Error(`${err.message}\n${proxy.requests.map((r) => `${r.method} ${r.url.replace(/_state=[^&]+/, '_state=…')} ${r.contentRange ?? ''} ${r.range ?? ''} → ${r.status}`).join('\n')}`);
+        throw new Error(
+          `${err.message}\n${proxy.requests.map((r) => `${r.method} ${r.url.replace(/_state=[^&]+/, '_state=…')} ${r.contentRange ?? ''} ${r.range ?? ''} → ${r.status}`).join('\n')}`,
+        );
       });
       expect(stats.uploaded).toBe(2);
       const patches = proxy.requests.filter((r) => r.method === 'PATCH');
@@ -109,9 +134,12 @@ describe('push to a plain-HTTP registry', () => {
   });
 
   test('a blob download cut off midway is resumed with a Range request', async () => {
-    await new Pusher(new RegistryClient().session, store, undefined).push(content, [parseReference(`${reg.host}/pull/app:1`)]);
+    await new Pusher(new RegistryClient().session, store, undefined).push(content, [
+      parseReference(`${reg.host}/pull/app:1`),
+    ]);
     const proxy = await startFlakyProxy(reg.port, {
-      cutResponse: (r, nth) => (r.method === 'GET' && /\/blobs\/sha256:/.test(r.url) && !r.range && nth <= 3 ? 5000 : undefined),
+      cutResponse: (r, nth) =>
+        r.method === 'GET' && /\/blobs\/sha256:/.test(r.url) && !r.range && nth <= 3 ? 5000 : undefined,
     });
     try {
       const client = new RegistryClient();
@@ -121,7 +149,10 @@ describe('push to a plain-HTTP registry', () => {
       await client.fetchBlob(ref, r.manifest.layers[0]!, s);
       expect(await s.has(r.manifest.layers[0]!.digest)).toBe(true);
       // where it resumed depends on how much of the cut answer was read before the reset
-      expect(proxy.requests.some((q) => /^bytes=\d+-$/.test(q.range ?? '')), JSON.stringify(proxy.requests)).toBe(true);
+      expect(
+        proxy.requests.some((q) => /^bytes=\d+-$/.test(q.range ?? '')),
+        JSON.stringify(proxy.requests),
+      ).toBe(true);
       expect(await readdir(join(s.root, 'ingest'))).toEqual([]);
     } finally {
       await proxy.stop();
@@ -134,7 +165,9 @@ describe('push to a plain-HTTP registry', () => {
     const s = new ContentStore(join(tmp, `store-${n++}`));
     const err = await rejection(new RegistryClient().fetchBlob(parseReference(`${reg.host}/team/app:1.0`), lying, s));
     expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toBe(`size mismatch in blob ${layer.digest} of ${reg.host}/team/app:1.0 from registry ${reg.host}: expected ${lying.size} bytes, got ${layer.size} bytes`);
+    expect(err.message).toBe(
+      `size mismatch in blob ${layer.digest} of ${reg.host}/team/app:1.0 from registry ${reg.host}: expected ${lying.size} bytes, got ${layer.size} bytes`,
+    );
     expect(await s.has(layer.digest)).toBe(false);
     expect(await readdir(join(s.root, 'ingest'))).toEqual([]);
   });
@@ -150,12 +183,22 @@ describe('TLS registry with a private CA', () => {
 
   test('verified with --registry-ca or SSL_CERT_FILE; refused with a hint without them', async () => {
     const ref = parseReference(`${reg.host}/tls/busybox:1`);
-    const withCa = await new RegistryClient({ caFiles: [reg.caFile!] }).resolve(ref, amd64, new ContentStore(join(tmp, `store-${n++}`)));
+    const withCa = await new RegistryClient({ caFiles: [reg.caFile!] }).resolve(
+      ref,
+      amd64,
+      new ContentStore(join(tmp, `store-${n++}`)),
+    );
     expect(withCa.manifestDescriptor.digest).toBe(img.manifestDigest);
-    const withEnv = await new RegistryClient({ env: { SSL_CERT_FILE: reg.caFile! } }).resolve(ref, amd64, new ContentStore(join(tmp, `store-${n++}`)));
+    const withEnv = await new RegistryClient({ env: { SSL_CERT_FILE: reg.caFile! } }).resolve(
+      ref,
+      amd64,
+      new ContentStore(join(tmp, `store-${n++}`)),
+    );
     expect(withEnv.manifestDescriptor.digest).toBe(img.manifestDigest);
 
-    const err = await rejection(new RegistryClient({ env: {} }).resolve(ref, amd64, new ContentStore(join(tmp, `store-${n++}`))));
+    const err = await rejection(
+      new RegistryClient({ env: {} }).resolve(ref, amd64, new ContentStore(join(tmp, `store-${n++}`))),
+    );
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toMatch(new RegExp(`^cannot reach registry ${reg.host} for ${reg.host}/tls/busybox:1: `));
     expect((err as UserError).hint).toMatch(/--registry-ca FILE \(or SSL_CERT_FILE\).*--insecure-registry/);
@@ -163,7 +206,9 @@ describe('TLS registry with a private CA', () => {
 
   test('--insecure-registry skips the check; push works over TLS', async () => {
     const client = new RegistryClient({ insecureHosts: [reg.host], env: {} });
-    const stats = await new Pusher(client.session, store, undefined).push(content, [parseReference(`${reg.host}/tls/pushed:1`)]);
+    const stats = await new Pusher(client.session, store, undefined).push(content, [
+      parseReference(`${reg.host}/tls/pushed:1`),
+    ]);
     expect(stats.uploaded).toBe(2);
     expect((await inspect(reg, 'tls/pushed:1')).Digest).toBe(img.manifestDigest);
   });
@@ -189,15 +234,31 @@ describe('htpasswd (Basic) registry', () => {
     const dir = await dockerConfigDir({ auths: { [`http://${reg.host}`]: { auth } } });
     const client = new RegistryClient({ credentials: dockerConfigCredentials({ DOCKER_CONFIG: dir }) });
     await new Pusher(client.session, store, undefined).push(content, [parseReference(`${reg.host}/basic/app:1`)]);
-    const pulled = await client.resolve(parseReference(`${reg.host}/basic/app:1`), amd64, new ContentStore(join(tmp, `store-${n++}`)));
+    const pulled = await client.resolve(
+      parseReference(`${reg.host}/basic/app:1`),
+      amd64,
+      new ContentStore(join(tmp, `store-${n++}`)),
+    );
     expect(pulled.manifestDescriptor.digest).toBe(img.manifestDigest);
 
-    const anonymous = new RegistryClient({ credentials: dockerConfigCredentials({ DOCKER_CONFIG: join(tmp, 'nowhere') }) });
-    const pushErr = await rejection(new Pusher(anonymous.session, store, undefined).push(content, [parseReference(`${reg.host}/basic/app:2`)]));
-    expect(pushErr.message).toBe(`push access denied for ${reg.host}/basic/app:2: the repository does not exist or needs credentials`);
-    const pullErr = await rejection(anonymous.resolve(parseReference(`${reg.host}/basic/app:1`), amd64, new ContentStore(join(tmp, `store-${n++}`))));
-    expect(pullErr.message).toBe(`pull access denied for ${reg.host}/basic/app:1: the repository does not exist or needs credentials`);
-    expect(`${pushErr.message} ${(pushErr as UserError).detail} ${(pushErr as UserError).hint}`).not.toContain(reg.user.password);
+    const anonymous = new RegistryClient({
+      credentials: dockerConfigCredentials({ DOCKER_CONFIG: join(tmp, 'nowhere') }),
+    });
+    const pushErr = await rejection(
+      new Pusher(anonymous.session, store, undefined).push(content, [parseReference(`${reg.host}/basic/app:2`)]),
+    );
+    expect(pushErr.message).toBe(
+      `push access denied for ${reg.host}/basic/app:2: the repository does not exist or needs credentials`,
+    );
+    const pullErr = await rejection(
+      anonymous.resolve(parseReference(`${reg.host}/basic/app:1`), amd64, new ContentStore(join(tmp, `store-${n++}`))),
+    );
+    expect(pullErr.message).toBe(
+      `pull access denied for ${reg.host}/basic/app:1: the repository does not exist or needs credentials`,
+    );
+    expect(`${pushErr.message} ${(pushErr as UserError).detail} ${(pushErr as UserError).hint}`).not.toContain(
+      reg.user.password,
+    );
   });
 
   test('credentials from a credential helper (credHelpers), run as docker runs it', async () => {
@@ -205,11 +266,18 @@ describe('htpasswd (Basic) registry', () => {
     await mkdir(bin, { recursive: true });
     const helper = join(bin, 'docker-credential-tsbtest');
     // answers only for this registry, as `docker-credential-* get` does (server URL on stdin)
-    await writeFile(helper, `#!/bin/sh\nread server\nif [ "$server" = "${reg.host}" ]; then printf '{"ServerURL":"%s","Username":"${reg.user.username}","Secret":"${reg.user.password}"}' "$server"; else echo "credentials not found in native keychain"; exit 1; fi\n`);
+    await writeFile(
+      helper,
+      `#!/bin/sh\nread server\nif [ "$server" = "${reg.host}" ]; then printf '{"ServerURL":"%s","Username":"${reg.user.username}","Secret":"${reg.user.password}"}' "$server"; else echo "credentials not found in native keychain"; exit 1; fi\n`,
+    );
     await chmod(helper, 0o755);
     const dir = await dockerConfigDir({ credHelpers: { [reg.host]: 'tsbtest' }, credsStore: 'absent-store' });
-    const client = new RegistryClient({ credentials: dockerConfigCredentials({ DOCKER_CONFIG: dir, PATH: `${bin}:${process.env.PATH}` }) });
-    const stats = await new Pusher(client.session, store, undefined).push(content, [parseReference(`${reg.host}/helper/app:1`)]);
+    const client = new RegistryClient({
+      credentials: dockerConfigCredentials({ DOCKER_CONFIG: dir, PATH: `${bin}:${process.env.PATH}` }),
+    });
+    const stats = await new Pusher(client.session, store, undefined).push(content, [
+      parseReference(`${reg.host}/helper/app:1`),
+    ]);
     expect(stats.uploaded + stats.existing + stats.mounted).toBe(2);
     expect((await inspect(reg, 'helper/app:1')).Digest).toBe(img.manifestDigest);
   });
@@ -228,23 +296,47 @@ describe('token-auth registry (a token server of our own)', () => {
     const sources = new BlobSources(join(tmp, `sources-${n++}`));
     const pusher = new Pusher(client.session, store, sources);
     expect((await pusher.push(content, [parseReference(`${reg.host}/tok/app:1`)])).uploaded).toBe(2);
-    expect(reg.tokens!.requests.some((r) => r.scopes.includes('repository:tok/app:pull,push') && r.user === creds.username)).toBe(true);
+    expect(
+      reg.tokens!.requests.some((r) => r.scopes.includes('repository:tok/app:pull,push') && r.user === creds.username),
+    ).toBe(true);
     expect((await pusher.push(content, [parseReference(`${reg.host}/tok/copy:1`)])).mounted).toBe(2);
-    expect(reg.tokens!.requests.some((r) => r.scopes.includes('repository:tok/copy:pull,push') && r.scopes.includes('repository:tok/app:pull'))).toBe(true);
+    expect(
+      reg.tokens!.requests.some(
+        (r) => r.scopes.includes('repository:tok/copy:pull,push') && r.scopes.includes('repository:tok/app:pull'),
+      ),
+    ).toBe(true);
     expect((await inspect(reg, 'tok/copy:1')).Digest).toBe(img.manifestDigest);
 
-    const pulled = await client.resolve(parseReference(`${reg.host}/tok/app:1`), amd64, new ContentStore(join(tmp, `store-${n++}`)));
+    const pulled = await client.resolve(
+      parseReference(`${reg.host}/tok/app:1`),
+      amd64,
+      new ContentStore(join(tmp, `store-${n++}`)),
+    );
     expect(pulled.manifestDescriptor.digest).toBe(img.manifestDigest);
 
-    const err = await rejection(new RegistryClient().resolve(parseReference(`${reg.host}/tok/app:1`), amd64, new ContentStore(join(tmp, `store-${n++}`))));
+    const err = await rejection(
+      new RegistryClient().resolve(
+        parseReference(`${reg.host}/tok/app:1`),
+        amd64,
+        new ContentStore(join(tmp, `store-${n++}`)),
+      ),
+    );
     expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toBe(`pull access denied for ${reg.host}/tok/app:1: the repository does not exist or needs credentials`);
+    expect(err.message).toBe(
+      `pull access denied for ${reg.host}/tok/app:1: the repository does not exist or needs credentials`,
+    );
   });
 
   test('an identity token (docker login with a token service) is exchanged with the OAuth2 POST', async () => {
-    const dir = await dockerConfigDir({ auths: { [reg.host]: { auth: Buffer.from('<token>:').toString('base64'), identitytoken: reg.tokens!.refreshToken } } });
+    const dir = await dockerConfigDir({
+      auths: {
+        [reg.host]: { auth: Buffer.from('<token>:').toString('base64'), identitytoken: reg.tokens!.refreshToken },
+      },
+    });
     const client = new RegistryClient({ credentials: dockerConfigCredentials({ DOCKER_CONFIG: dir }) });
-    const stats = await new Pusher(client.session, store, undefined).push(content, [parseReference(`${reg.host}/tok/oauth:1`)]);
+    const stats = await new Pusher(client.session, store, undefined).push(content, [
+      parseReference(`${reg.host}/tok/oauth:1`),
+    ]);
     expect(stats.uploaded + stats.existing + stats.mounted).toBe(2);
     expect(reg.tokens!.requests.some((r) => r.method === 'POST' && r.grant === 'refresh_token')).toBe(true);
   });

@@ -129,8 +129,14 @@ export class Pusher {
         let res: HttpResponse;
         try {
           res = await this.send(ref, {
-            method: 'PATCH', url: location, what, retry: false,
-            headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + length - 1}` },
+            method: 'PATCH',
+            url: location,
+            what,
+            retry: false,
+            headers: {
+              'content-type': 'application/octet-stream',
+              'content-range': `${offset}-${offset + length - 1}`,
+            },
             body: chunk,
           });
         } catch (err) {
@@ -165,7 +171,11 @@ export class Pusher {
   }
 
   /** The offset to go on from: GET on the upload says which bytes it holds (`Range: 0-N`). */
-  private async resumePoint(ref: ImageReference, location: URL, what: string): Promise<{ location: URL; offset: number }> {
+  private async resumePoint(
+    ref: ImageReference,
+    location: URL,
+    what: string,
+  ): Promise<{ location: URL; offset: number }> {
     const res = await this.send(ref, { method: 'GET', url: location, what });
     res.discard();
     if (res.status >= 400) {
@@ -176,20 +186,33 @@ export class Pusher {
     // distribution says `0-0` for an empty upload as well as for one byte: take the likelier 0
     const m = /^(?:bytes=)?0-(\d+)$/.exec(res.header('range') ?? '');
     const end = m ? Number(m[1]) : -1;
-    return { location: res.header('location') ? this.location(res, ref, what) : location, offset: end > 0 ? end + 1 : 0 };
+    return {
+      location: res.header('location') ? this.location(res, ref, what) : location,
+      offset: end > 0 ? end + 1 : 0,
+    };
   }
 
-  private async putManifest(ref: ImageReference, reference: string, m: { descriptor: Descriptor; bytes: Buffer }): Promise<void> {
+  private async putManifest(
+    ref: ImageReference,
+    reference: string,
+    m: { descriptor: Descriptor; bytes: Buffer },
+  ): Promise<void> {
     const what = `manifest ${m.descriptor.digest}`;
     const res = await this.send(ref, {
-      method: 'PUT', url: this.url(ref, `manifests/${reference}`), what,
-      headers: { 'content-type': m.descriptor.mediaType }, body: m.bytes,
+      method: 'PUT',
+      url: this.url(ref, `manifests/${reference}`),
+      what,
+      headers: { 'content-type': m.descriptor.mediaType },
+      body: m.bytes,
     });
-    if (res.status !== 201 && res.status !== 200) throw await unexpected(res, ref, `pushing ${what} as ${ref.familiar()}`);
+    if (res.status !== 201 && res.status !== 200)
+      throw await unexpected(res, ref, `pushing ${what} as ${ref.familiar()}`);
     const digest = res.header('docker-content-digest');
     res.discard();
     if (digest && digest !== sha256Digest(m.bytes)) {
-      throw new UserError(`registry ${ref.registry} stored ${what} of ${ref.familiar()} under digest ${digest}`, { hint: 'the registry rewrote the manifest; it cannot be pushed there unchanged' });
+      throw new UserError(`registry ${ref.registry} stored ${what} of ${ref.familiar()} under digest ${digest}`, {
+        hint: 'the registry rewrote the manifest; it cannot be pushed there unchanged',
+      });
     }
   }
 
@@ -203,7 +226,10 @@ export class Pusher {
     return new URL(loc, res.url);
   }
 
-  private send(ref: ImageReference, o: Pick<SendOptions, 'method' | 'url' | 'what' | 'headers' | 'body' | 'retry'> & { extraScopes?: string[] }): Promise<HttpResponse> {
+  private send(
+    ref: ImageReference,
+    o: Pick<SendOptions, 'method' | 'url' | 'what' | 'headers' | 'body' | 'retry'> & { extraScopes?: string[] },
+  ): Promise<HttpResponse> {
     return this.session.send(ref.registry, {
       ...o,
       what: `${o.what} of ${ref.familiar()}`,
@@ -217,6 +243,8 @@ export class Pusher {
 
 async function unexpected(res: HttpResponse, ref: ImageReference, doing: string): Promise<UserError> {
   const summary = await errorSummary(res);
-  return new UserError(`push of ${ref.familiar()} failed: registry ${ref.registry} answered ${res.status} ${res.statusText} when ${doing}`, { detail: summary });
+  return new UserError(
+    `push of ${ref.familiar()} failed: registry ${ref.registry} answered ${res.status} ${res.statusText} when ${doing}`,
+    { detail: summary },
+  );
 }
-

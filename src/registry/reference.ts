@@ -20,7 +20,9 @@ const ipv6Address = '\\[(?:[a-fA-F0-9:]+)\\]';
 const domain = `(?:${domainComponent}(?:\\.${domainComponent})*|${ipv6Address})(?::[0-9]+)?`;
 const tagPattern = '[\\w][\\w.-]{0,127}';
 const digestPattern = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
-const referenceRegexp = new RegExp(`^((?:${domain}/)?${pathComponent}(?:/${pathComponent})*)(?::(${tagPattern}))?(?:@(${digestPattern}))?$`);
+const referenceRegexp = new RegExp(
+  `^((?:${domain}/)?${pathComponent}(?:/${pathComponent})*)(?::(${tagPattern}))?(?:@(${digestPattern}))?$`,
+);
 const anchoredIdentifier = /^[a-f0-9]{64}$/;
 
 export class ImageReference {
@@ -45,7 +47,9 @@ export class ImageReference {
 
   /** Docker's TagNameOnly: a reference with neither tag nor digest means `:latest`. */
   withDefaultTag(): ImageReference {
-    return this.tag === undefined && this.digest === undefined ? new ImageReference(this.registry, this.repository, 'latest') : this;
+    return this.tag === undefined && this.digest === undefined
+      ? new ImageReference(this.registry, this.repository, 'latest')
+      : this;
   }
 
   withDigest(digest: Digest): ImageReference {
@@ -86,9 +90,14 @@ export function parseReference(s: string): ImageReference {
   const m = referenceRegexp.exec(`${registry}/${remainder}`);
   if (!m) throw invalid('invalid reference format');
   const [, name, tag, digest] = m;
-  if (name!.length > NAME_TOTAL_LENGTH_MAX) throw invalid(`repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`);
+  if (name!.length > NAME_TOTAL_LENGTH_MAX)
+    throw invalid(`repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`);
   if (digest !== undefined && !/^sha256:[a-f0-9]{64}$/.test(digest)) {
-    throw invalid(digest.startsWith('sha256:') ? 'sha256 digest must be 64 lowercase hex characters' : 'only sha256 digests are supported');
+    throw invalid(
+      digest.startsWith('sha256:')
+        ? 'sha256 digest must be 64 lowercase hex characters'
+        : 'only sha256 digests are supported',
+    );
   }
   return new ImageReference(registry, name!.slice(registry.length + 1), tag, digest as Digest | undefined);
 }

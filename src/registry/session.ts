@@ -5,7 +5,18 @@ import { TIMEOUTS_ENV, registryLimitsFromEnv } from './limits.js';
 import { isInsecureRegistryHost } from './reference.js';
 import { probeTls } from './tls-probe.js';
 import { trustedCas } from './tls-trust.js';
-import { USER_AGENT, backoff, describeCause, errorSummary, isNotTls, isRedirect, isSlow, isTlsError, isTransient, sleep } from './transport.js';
+import {
+  USER_AGENT,
+  backoff,
+  describeCause,
+  errorSummary,
+  isNotTls,
+  isRedirect,
+  isSlow,
+  isTlsError,
+  isTransient,
+  sleep,
+} from './transport.js';
 
 export interface RegistrySessionOptions {
   /** `--insecure-registry`: plain HTTP allowed and certificates not checked, as docker does. */
@@ -63,11 +74,15 @@ export class RegistrySession {
     this.attempts = Math.max(1, opts.attempts ?? 3);
     // Reading CA bundles costs; a build that only speaks plain HTTP (or nothing) never pays it.
     let ca: string[] | undefined | null = null;
-    const cas = (): string[] | undefined => (ca === null ? (ca = trustedCas(opts.caFiles ?? [], opts.env ?? process.env)) : ca);
-    this.http = new HttpClient((host) => {
-      const c = cas();
-      return { ...(c ? { ca: c } : {}), skipVerify: this.insecure.has(host) };
-    }, { ...registryLimitsFromEnv(opts.env ?? process.env), ...opts.http });
+    const cas = (): string[] | undefined =>
+      ca === null ? (ca = trustedCas(opts.caFiles ?? [], opts.env ?? process.env)) : ca;
+    this.http = new HttpClient(
+      (host) => {
+        const c = cas();
+        return { ...(c ? { ca: c } : {}), skipVerify: this.insecure.has(host) };
+      },
+      { ...registryLimitsFromEnv(opts.env ?? process.env), ...opts.http },
+    );
     this.auth = new RegistryAuth(this.http, opts.credentials, this.attempts);
   }
 
@@ -115,7 +130,8 @@ export class RegistrySession {
     for (;;) {
       const endpoint = this.endpoint(registry);
       // A URL made before the registry was found to speak plain HTTP still names https.
-      if (url.host === endpoint.host && url.protocol !== endpoint.protocol) url = new URL(url.href.replace(/^https?:/, endpoint.protocol));
+      if (url.host === endpoint.host && url.protocol !== endpoint.protocol)
+        url = new URL(url.href.replace(/^https?:/, endpoint.protocol));
       const origin = endpoint.origin;
       const toRegistry = url.origin === origin;
       const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...o.headers };
@@ -124,7 +140,14 @@ export class RegistrySession {
 
       let res: HttpResponse;
       try {
-        res = await this.http.request({ method: o.method, url, headers, ...(o.body ? { body: o.body } : {}), ...(o.signal ? { signal: o.signal } : {}), ...(o.stream ? { stream: true } : {}) });
+        res = await this.http.request({
+          method: o.method,
+          url,
+          headers,
+          ...(o.body ? { body: o.body } : {}),
+          ...(o.signal ? { signal: o.signal } : {}),
+          ...(o.stream ? { stream: true } : {}),
+        });
       } catch (err) {
         if (o.signal?.aborted) throw err;
         if (toRegistry && url.protocol === 'https:' && this.mayUseHttp(registry) && isNotTls(err)) {
@@ -143,7 +166,8 @@ export class RegistrySession {
       if (isRedirect(res.status) && (o.method === 'GET' || o.method === 'HEAD')) {
         const location = res.header('location');
         res.discard();
-        if (!location || ++redirects > 10) throw new UserError(`registry ${registry} redirected ${o.what} ${location ? 'too many times' : 'nowhere'}`);
+        if (!location || ++redirects > 10)
+          throw new UserError(`registry ${registry} redirected ${o.what} ${location ? 'too many times' : 'nowhere'}`);
         url = new URL(location, url);
         continue;
       }
@@ -154,7 +178,8 @@ export class RegistrySession {
         if (await this.auth.answer(registry, url.host, o.scopes, challenge, o.signal)) continue;
         throw accessDenied(o.access, o.display, registry, '401 Unauthorized');
       }
-      if (res.status < 400 || (res.status < 500 && res.status !== 401 && res.status !== 403 && res.status !== 429)) return res;
+      if (res.status < 400 || (res.status < 500 && res.status !== 401 && res.status !== 403 && res.status !== 429))
+        return res;
       // A request that must not be repeated blindly: its caller decides what a 5xx means.
       if (!retry && res.status >= 500) return res;
 
@@ -171,7 +196,9 @@ export class RegistrySession {
         await sleep(backoff(attempt++), o.signal);
         continue;
       }
-      throw new UserError(`registry ${registry} failed to serve ${o.what}: ${res.status} ${res.statusText}`, { detail: summary });
+      throw new UserError(`registry ${registry} failed to serve ${o.what}: ${res.status} ${res.statusText}`, {
+        detail: summary,
+      });
     }
   }
 
@@ -193,7 +220,10 @@ export class RegistrySession {
         ? undefined
         : `if ${registry} has a certificate from a private CA, pass it with --registry-ca FILE (or SSL_CERT_FILE); to skip the check, --insecure-registry ${registry}`;
     } else if (/refused/.test(describeCause(err))) hint = 'is the registry running, and is the host and port right?';
-    return new UserError(`cannot reach registry ${where} for ${display}: ${describeCause(err)}`, { cause: err, ...(hint ? { hint } : {}) });
+    return new UserError(`cannot reach registry ${where} for ${display}: ${describeCause(err)}`, {
+      cause: err,
+      ...(hint ? { hint } : {}),
+    });
   }
 
   close(): void {
@@ -204,8 +234,9 @@ export class RegistrySession {
 function accessDenied(access: 'pull' | 'push', display: string, registry: string, summary: string): UserError {
   return new UserError(`${access} access denied for ${display}: the repository does not exist or needs credentials`, {
     detail: `registry ${registry} answered: ${summary}`,
-    hint: access === 'pull'
-      ? 'check the image name; for a private image, log in to the registry first (docker login; tsbuild reads its config.json)'
-      : 'log in to the registry first (docker login; tsbuild reads its config.json), and check that you may push to this repository',
+    hint:
+      access === 'pull'
+        ? 'check the image name; for a private image, log in to the registry first (docker login; tsbuild reads its config.json)'
+        : 'log in to the registry first (docker login; tsbuild reads its config.json), and check that you may push to this repository',
   });
 }

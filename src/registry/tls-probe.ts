@@ -43,5 +43,8 @@ function clientHello(): Buffer {
     Buffer.from([0x01, 0x00]), // compression_methods: null
   ]);
   const handshake = Buffer.concat([Buffer.from([0x01, 0x00, (body.length >> 8) & 0xff, body.length & 0xff]), body]);
-  return Buffer.concat([Buffer.from([0x16, 0x03, 0x01, (handshake.length >> 8) & 0xff, handshake.length & 0xff]), handshake]);
+  return Buffer.concat([
+    Buffer.from([0x16, 0x03, 0x01, (handshake.length >> 8) & 0xff, handshake.length & 0xff]),
+    handshake,
+  ]);
 }

@@ -20,14 +20,19 @@ const load = createRequire(import.meta.url);
  */
 export function trustedCas(caFiles: string[], env: NodeJS.ProcessEnv): string[] | undefined {
   const files = [
-    ...(env.TSBUILD_EXTRA_CA_CERTS ? [{ path: env.TSBUILD_EXTRA_CA_CERTS, from: 'NODE_EXTRA_CA_CERTS', optional: true }] : []),
+    ...(env.TSBUILD_EXTRA_CA_CERTS
+      ? [{ path: env.TSBUILD_EXTRA_CA_CERTS, from: 'NODE_EXTRA_CA_CERTS', optional: true }]
+      : []),
     ...(env.SSL_CERT_FILE ? [{ path: env.SSL_CERT_FILE, from: 'SSL_CERT_FILE', optional: false }] : []),
     ...caFiles.map((path) => ({ path, from: '--registry-ca', optional: false })),
   ];
   if (files.length === 0) return undefined;
   const { rootCertificates } = load('node:tls') as typeof import('node:tls');
   // Passing `ca` replaces node's store, NODE_EXTRA_CA_CERTS included, so both are put back.
-  const defaults = [...rootCertificates, ...(env.NODE_EXTRA_CA_CERTS ? readCerts(env.NODE_EXTRA_CA_CERTS, 'NODE_EXTRA_CA_CERTS') : [])];
+  const defaults = [
+    ...rootCertificates,
+    ...(env.NODE_EXTRA_CA_CERTS ? readCerts(env.NODE_EXTRA_CA_CERTS, 'NODE_EXTRA_CA_CERTS') : []),
+  ];
   const known = new Set(defaults.map(bodyOf));
   const added: string[] = [];
   for (const f of files) {
@@ -48,7 +53,9 @@ function readCerts(path: string, from: string, optional = false): string[] {
     pem = readFileSync(path, 'utf8');
   } catch (err) {
     if (optional) return [];
-    throw new UserError(`cannot read the CA certificates ${path} (${from}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UserError(
+      `cannot read the CA certificates ${path} (${from}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
   if (!certs) throw new UserError(`${path} (${from}) holds no PEM certificate`);

@@ -52,8 +52,22 @@ export function isSlow(err: unknown): boolean {
 /** Whether a failed request is worth repeating: the network hiccupped, nothing says the server is absent. */
 export function isTransient(err: unknown): boolean {
   const code = errorCode(err);
-  if (code === undefined) return (err instanceof TypeError && err.message === 'terminated') || (err instanceof Error && err.message === 'aborted');
-  return ['ECONNRESET', 'ETIMEDOUT', 'ESLOW', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'].includes(code);
+  if (code === undefined)
+    return (
+      (err instanceof TypeError && err.message === 'terminated') || (err instanceof Error && err.message === 'aborted')
+    );
+  return [
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'ESLOW',
+    'EAI_AGAIN',
+    'EPIPE',
+    'ECONNABORTED',
+    'ERR_STREAM_PREMATURE_CLOSE',
+    'UND_ERR_SOCKET',
+    'UND_ERR_HEADERS_TIMEOUT',
+    'UND_ERR_BODY_TIMEOUT',
+  ].includes(code);
 }
 
 /**
@@ -63,7 +77,11 @@ export function isTransient(err: unknown): boolean {
 export function isNotTls(err: unknown): boolean {
   const code = errorCode(err);
   const message = String((err as { message?: unknown })?.message ?? '');
-  return code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || /wrong version number|packet length too long|unknown protocol/.test(message);
+  return (
+    code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
+    code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' ||
+    /wrong version number|packet length too long|unknown protocol/.test(message)
+  );
 }
 
 /** Exponential backoff: 0.2 s, 0.8 s, 3.2 s… */
@@ -76,7 +94,11 @@ export function isRedirect(status: number): boolean {
 }
 
 /** Reads the distribution API's `{"errors":[{code,message}]}` body into one line, for error messages. */
-export async function errorSummary(res: { status: number; statusText: string; text(): Promise<string> }): Promise<string> {
+export async function errorSummary(res: {
+  status: number;
+  statusText: string;
+  text(): Promise<string>;
+}): Promise<string> {
   let text: string;
   try {
     text = await res.text();

@@ -22,7 +22,10 @@ async function readHead(stream: Readable, n: number): Promise<Buffer> {
 /** A tar header block whose checksum field agrees with its bytes (unsigned or signed sum, as Go accepts). */
 export function isTarHeader(block: Buffer): boolean {
   if (block.length < 512 || block.every((b) => b === 0)) return false;
-  const field = block.toString('latin1', 148, 156).replace(/[\0 ]+$/, '').trim();
+  const field = block
+    .toString('latin1', 148, 156)
+    .replace(/[\0 ]+$/, '')
+    .trim();
   if (!/^[0-7]+$/.test(field)) return false;
   const want = parseInt(field, 8);
   let unsigned = 0;

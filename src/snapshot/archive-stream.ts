@@ -37,12 +37,22 @@ function programStream(kind: 'bzip2' | 'xz' | 'zstd', path: string): Readable {
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   child.stdout.pipe(out, { end: false });
   child.on('error', (err: NodeJS.ErrnoException) => {
-    out.destroy(err.code === 'ENOENT' ? new EnvironmentError(`${path} is ${kind}-compressed and the ${cmd} program is not installed`, { hint: `apt-get install ${pkg}`, cause: err }) : err);
+    out.destroy(
+      err.code === 'ENOENT'
+        ? new EnvironmentError(`${path} is ${kind}-compressed and the ${cmd} program is not installed`, {
+            hint: `apt-get install ${pkg}`,
+            cause: err,
+          })
+        : err,
+    );
   });
   child.on('close', (code, signal) => {
     if (ended) return;
     if (code === 0) out.end();
-    else out.destroy(new UserError(`cannot decompress ${path} (${kind}): ${stderr.trim() || `${cmd} ${signal ?? `exit ${code}`}`}`));
+    else
+      out.destroy(
+        new UserError(`cannot decompress ${path} (${kind}): ${stderr.trim() || `${cmd} ${signal ?? `exit ${code}`}`}`),
+      );
   });
   // A reader that stops early (the archive sniffer) must not leave the program running.
   out.on('close', () => {

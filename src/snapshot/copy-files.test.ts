@@ -1,4 +1,19 @@
-import { chmod, chown, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  link,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -37,7 +52,14 @@ async function select(...patterns: string[]): Promise<SelectedMatch[]> {
 }
 
 async function copy(patterns: string[], destPath: string, over: Partial<CopyRequest> = {}): Promise<void> {
-  await copyIntoRoot({ destRoot: dest, dest: destPath, sources: [{ srcRoot: src, matches: await select(...patterns) }], inline: [], preserveOwner: false, ...over });
+  await copyIntoRoot({
+    destRoot: dest,
+    dest: destPath,
+    sources: [{ srcRoot: src, matches: await select(...patterns) }],
+    inline: [],
+    preserveOwner: false,
+    ...over,
+  });
 }
 
 const read = (p: string) => readFile(join(dest, p), 'utf8');
@@ -68,7 +90,9 @@ describe('copyIntoRoot: destinations', () => {
 
   it('several files need a destination ending in / (or an existing directory)', async () => {
     const err = await userErrorOf(copy(['a.txt', 'b.txt'], '/multi'));
-    expect(err.message).toBe('When using COPY with more than one source file, the destination must be a directory and end with a /');
+    expect(err.message).toBe(
+      'When using COPY with more than one source file, the destination must be a directory and end with a /',
+    );
     expect(err.hint).toMatch(/\/multi\//);
     expect(await lstat(join(dest, 'multi')).catch(() => undefined)).toBeUndefined();
     await copy(['a.txt', 'b.txt'], '/multi/');
@@ -88,7 +112,13 @@ describe('copyIntoRoot: destinations', () => {
   });
 
   it('an empty selection (a wildcard matching nothing) copies nothing and creates nothing', async () => {
-    await copyIntoRoot({ destRoot: dest, dest: '/nothing/here/', sources: [{ srcRoot: src, matches: [] }], inline: [], preserveOwner: false });
+    await copyIntoRoot({
+      destRoot: dest,
+      dest: '/nothing/here/',
+      sources: [{ srcRoot: src, matches: [] }],
+      inline: [],
+      preserveOwner: false,
+    });
     expect(await readdir(dest)).toEqual([]);
   });
 
@@ -122,7 +152,14 @@ describe('copyIntoRoot: destinations', () => {
   });
 
   it('inline (heredoc) files are written with 0644 and the owner', async () => {
-    await copyIntoRoot({ destRoot: dest, dest: '/etc/app/', sources: [], inline: [{ name: 'conf', content: 'x=1\n' }], preserveOwner: false, owner: { uid: 7, gid: 8 } });
+    await copyIntoRoot({
+      destRoot: dest,
+      dest: '/etc/app/',
+      sources: [],
+      inline: [{ name: 'conf', content: 'x=1\n' }],
+      preserveOwner: false,
+      owner: { uid: 7, gid: 8 },
+    });
     expect(await read('etc/app/conf')).toBe('x=1\n');
     expect(await modeOf('etc/app/conf')).toBe(0o644);
     expect(await ownerOf('etc/app/conf')).toEqual([7, 8]);
@@ -194,7 +231,7 @@ describe('copyIntoRoot: owners and modes', () => {
     expect(await modeOf('p')).toBe(0o755);
   });
 
-  it('a symbolic --chmod applies to each entry\'s own mode (X only where something can execute)', async () => {
+  it("a symbolic --chmod applies to each entry's own mode (X only where something can execute)", async () => {
     await chmod(join(src, 'dir/one'), 0o744);
     await copy(['dir', 'a.txt'], '/s/', { chmod: parseModeChange('go-rwx,a+X') });
     expect(await modeOf('s/one')).toBe(0o711); // 0744 → go-rwx → 0700 → a+X (u had x) → 0711
@@ -210,7 +247,14 @@ describe('copyIntoRoot: owners and modes', () => {
   });
 
   it('heredoc files start from 0644 under a symbolic --chmod', async () => {
-    await copyIntoRoot({ destRoot: dest, dest: '/h/', sources: [], inline: [{ name: 'run.sh', content: 'x' }], preserveOwner: false, chmod: parseModeChange('+x') });
+    await copyIntoRoot({
+      destRoot: dest,
+      dest: '/h/',
+      sources: [],
+      inline: [{ name: 'run.sh', content: 'x' }],
+      preserveOwner: false,
+      chmod: parseModeChange('+x'),
+    });
     expect(await modeOf('h/run.sh')).toBe(0o755);
   });
 

@@ -1,4 +1,16 @@
-import { chmodSync, chownSync, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+} from 'node:fs';
 import { chmod, chown, copyFile, lstat, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { UserError } from '../errors.js';
@@ -64,7 +76,13 @@ async function plan(req: CopyRequest): Promise<Placement[]> {
     for (const match of source.matches) {
       let kind: Placement['kind'] = match.root.type === 'dir' ? 'contents' : 'entry';
       // ADD only: the archive code (and its decompressors) loads when a source may be one
-      if (kind === 'entry' && source.unpack && match.root.type === 'file' && (await (await import('./archive-sniff.js')).isTarArchive(join(source.srcRoot, match.root.rel)))) kind = 'extract';
+      if (
+        kind === 'entry' &&
+        source.unpack &&
+        match.root.type === 'file' &&
+        (await (await import('./archive-sniff.js')).isTarArchive(join(source.srcRoot, match.root.rel)))
+      )
+        kind = 'extract';
       out.push({ kind, srcRoot: source.srcRoot, match });
     }
   }
@@ -81,9 +99,12 @@ function checkSingleDestination(req: CopyRequest, placements: Placement[], destI
   let taken = false;
   for (const kind of [...placements.map((p) => p.kind), ...req.inline.map(() => 'entry' as const)]) {
     if (taken) {
-      throw new UserError(`When using ${req.instruction ?? 'COPY'} with more than one source file, the destination must be a directory and end with a /`, {
-        hint: `write the destination as ${req.dest}/ to copy the sources into that directory`,
-      });
+      throw new UserError(
+        `When using ${req.instruction ?? 'COPY'} with more than one source file, the destination must be a directory and end with a /`,
+        {
+          hint: `write the destination as ${req.dest}/ to copy the sources into that directory`,
+        },
+      );
     }
     if (kind !== 'entry') isDir = true;
     else if (!isDir) taken = true;
@@ -102,7 +123,8 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
   const dirTimes: { path: string; atime: number; mtime: number }[] = [];
   const links = new Map<string, string>();
 
-  const ownerOf = (e: ContextEntry): Owner => req.owner ?? (req.preserveOwner ? { uid: e.uid, gid: e.gid } : defaultOwner);
+  const ownerOf = (e: ContextEntry): Owner =>
+    req.owner ?? (req.preserveOwner ? { uid: e.uid, gid: e.gid } : defaultOwner);
   const modeOf = (mode: number, isDir: boolean): number =>
     req.chmod === undefined ? mode : typeof req.chmod === 'number' ? req.chmod : req.chmod.apply(mode, isDir);
 
@@ -167,7 +189,10 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
     } else if (kind === 'extract') {
       const target = await mkdirAll(req.destRoot, req.dest, defaultOwner);
       const { extractArchive } = await import('./extract-archive.js');
-      await extractArchive(join(srcRoot, match.root.rel), target, { label: match.name, ...(req.owner ? { owner: req.owner } : {}) });
+      await extractArchive(join(srcRoot, match.root.rel), target, {
+        label: match.name,
+        ...(req.owner ? { owner: req.owner } : {}),
+      });
     } else {
       await place(srcRoot, match.root, await entryTarget(match.name));
     }

@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, utimesSync, writeFileSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  utimesSync,
+  writeFileSync,
+  symlinkSync,
+} from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +51,8 @@ function listing(root: string, times: Set<string>): Record<string, string> {
     for (const name of readdirSync(join(root, rel))) {
       const r = rel ? `${rel}/${name}` : name;
       const st = lstatSync(join(root, r));
-      out[r] = `${(st.mode & 0o177777).toString(8)} ${st.uid}:${st.gid}${times.has(r) ? ` ${Math.floor(st.mtimeMs / 1000)}` : ''}`;
+      out[r] =
+        `${(st.mode & 0o177777).toString(8)} ${st.uid}:${st.gid}${times.has(r) ? ` ${Math.floor(st.mtimeMs / 1000)}` : ''}`;
       if (st.isDirectory()) walk(r);
     }
   };
@@ -51,7 +61,10 @@ function listing(root: string, times: Set<string>): Record<string, string> {
 }
 
 /** What the same writes leave in an upper dir through a real overlay mount, and through copyUpForNewPath. */
-async function bothWays(path: string, write: (root: string) => void): Promise<{ mounted: Record<string, string>; direct: Record<string, string> }> {
+async function bothWays(
+  path: string,
+  write: (root: string) => void,
+): Promise<{ mounted: Record<string, string>; direct: Record<string, string> }> {
   const up = join(dir, 'upper');
   const work = join(dir, 'work');
   const target = join(dir, 'mnt');

@@ -33,7 +33,10 @@ export async function copyUpForNewPath(lowerDirs: string[], upperDir: string, pa
     break;
   }
   if (copied.length) {
-    const xattrs = await readXattrs(copied.map((c) => c.lower), '-');
+    const xattrs = await readXattrs(
+      copied.map((c) => c.lower),
+      '-',
+    );
     for (const attrs of xattrs.values()) for (const name of attrs.keys()) if (isPortableXattr(name)) return false;
   }
   for (const c of copied) {

@@ -24,7 +24,8 @@ export class DestTree {
    */
   static normalize(name: string, what = 'entry'): string {
     const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-    if (parts.includes('..')) throw new UserError(`refusing layer tar ${what} ${JSON.stringify(name)}: '..' would escape the layer`);
+    if (parts.includes('..'))
+      throw new UserError(`refusing layer tar ${what} ${JSON.stringify(name)}: '..' would escape the layer`);
     return parts.join('/');
   }
 
@@ -42,7 +43,9 @@ export class DestTree {
         chmodSync(this.abs(cur), 0o755); // exactly 0755 whatever the process umask
       } else if (!st.isDirectory()) {
         const what = st.isSymbolicLink() ? 'a symlink' : 'not a directory';
-        throw new UserError(`refusing layer tar entry ${JSON.stringify(entry)}: ${cur} is ${what}, writing through it could leave the layer`);
+        throw new UserError(
+          `refusing layer tar entry ${JSON.stringify(entry)}: ${cur} is ${what}, writing through it could leave the layer`,
+        );
       }
       this.dirs.add(cur);
     }
@@ -58,7 +61,8 @@ export class DestTree {
       if (this.dirs.has(cur)) continue;
       const st = await lstatOrNull(this.abs(cur));
       if (st === null) return false;
-      if (!st.isDirectory()) throw new UserError(`refusing layer tar entry ${JSON.stringify(entry)}: ${cur} is not a directory`);
+      if (!st.isDirectory())
+        throw new UserError(`refusing layer tar entry ${JSON.stringify(entry)}: ${cur} is not a directory`);
       this.dirs.add(cur);
     }
     return true;

@@ -1,5 +1,18 @@
 import { execFile } from 'node:child_process';
-import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,7 +45,11 @@ async function tarOf(name: string, entries: Spec[]): Promise<string> {
   pack.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise((r) => pack.on('end', r));
   for (const { body, ...h } of entries) {
-    await new Promise<void>((resolve, reject) => pack.entry({ mode: 0o644, mtime: new Date(1_600_000_000_000), ...h }, body ?? '', (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      pack.entry({ mode: 0o644, mtime: new Date(1_600_000_000_000), ...h }, body ?? '', (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
   }
   pack.finalize();
   await done;
@@ -41,7 +58,8 @@ async function tarOf(name: string, entries: Spec[]): Promise<string> {
   return path;
 }
 
-const extract = (archive: string, owner?: { uid: number; gid: number }) => extractArchive(archive, dest, { label: 'x.tar', ...(owner ? { owner } : {}) });
+const extract = (archive: string, owner?: { uid: number; gid: number }) =>
+  extractArchive(archive, dest, { label: 'x.tar', ...(owner ? { owner } : {}) });
 
 /** A tree made with the tar program, in every compression ADD accepts. */
 async function realArchives(): Promise<Record<string, string>> {
@@ -55,7 +73,12 @@ async function realArchives(): Promise<Record<string, string>> {
   await chmod(join(src, 'top/inner'), 0o750);
   await chmod(join(src, 'top/y'), 0o4755); // after chown, which clears setuid
   const out: Record<string, string> = {};
-  for (const [kind, flag] of [['tar', ''], ['tar.gz', 'z'], ['tar.bz2', 'j'], ['tar.xz', 'J']] as const) {
+  for (const [kind, flag] of [
+    ['tar', ''],
+    ['tar.gz', 'z'],
+    ['tar.bz2', 'j'],
+    ['tar.xz', 'J'],
+  ] as const) {
     out[kind] = join(tmp, `t.${kind}`);
     await run('tar', [`-c${flag}f`, out[kind]!, '-C', src, 'top']);
   }
@@ -79,12 +102,13 @@ describe('isTarArchive', () => {
     await writeFile(join(tmp, 'text.tar'), 'hello'.repeat(200));
     await writeFile(join(tmp, 'zero'), '');
     await writeFile(join(tmp, 'broken.gz'), Buffer.from([0x1f, 0x8b, 1, 2, 3]));
-    for (const f of ['plain.gz', 'empty.tar', 'text.tar', 'zero', 'broken.gz']) expect(await isTarArchive(join(tmp, f)), f).toBe(false);
+    for (const f of ['plain.gz', 'empty.tar', 'text.tar', 'zero', 'broken.gz'])
+      expect(await isTarArchive(join(tmp, f)), f).toBe(false);
   });
 });
 
 describe('extractArchive', () => {
-  it('extracts every compression with the archive\'s owners, modes, links and times', async () => {
+  it("extracts every compression with the archive's owners, modes, links and times", async () => {
     for (const [kind, path] of Object.entries(await realArchives())) {
       await rm(dest, { recursive: true, force: true });
       await mkdir(dest);
@@ -99,7 +123,13 @@ describe('extractArchive', () => {
   });
 
   it('--chown gives every entry that owner', async () => {
-    await extract(await tarOf('o.tar', [{ name: 'd', type: 'directory', uid: 5, gid: 6 }, { name: 'd/f', uid: 5, gid: 6, body: 'f' }]), { uid: 100, gid: 200 });
+    await extract(
+      await tarOf('o.tar', [
+        { name: 'd', type: 'directory', uid: 5, gid: 6 },
+        { name: 'd/f', uid: 5, gid: 6, body: 'f' },
+      ]),
+      { uid: 100, gid: 200 },
+    );
     for (const p of ['d', 'd/f']) {
       const st = await lstat(join(dest, p));
       expect([st.uid, st.gid]).toEqual([100, 200]);
@@ -108,7 +138,12 @@ describe('extractArchive', () => {
 
   it('keeps the destination\'s own metadata for the archive\'s "./" entry and makes missing parents 0755 0:0', async () => {
     await chmod(dest, 0o711);
-    await extract(await tarOf('p.tar', [{ name: './', type: 'directory', mode: 0o777 }, { name: './a/b/c.txt', uid: 7, gid: 7, body: 'c' }]));
+    await extract(
+      await tarOf('p.tar', [
+        { name: './', type: 'directory', mode: 0o777 },
+        { name: './a/b/c.txt', uid: 7, gid: 7, body: 'c' },
+      ]),
+    );
     expect((await stat(dest)).mode & 0o7777).toBe(0o711);
     const a = await lstat(join(dest, 'a'));
     expect([a.mode & 0o7777, a.uid, a.gid]).toEqual([0o755, 0, 0]);
@@ -122,13 +157,15 @@ describe('extractArchive', () => {
     await mkdir(join(dest, 'was-dir'));
     await writeFile(join(dest, 'was-dir/inside'), 'i');
     await writeFile(join(dest, 'same'), 'old');
-    await extract(await tarOf('r.tar', [
-      { name: 'keep', type: 'directory', mode: 0o700 },
-      { name: 'keep/new', body: 'new' },
-      { name: 'was-file', type: 'directory' },
-      { name: 'was-dir', body: 'now a file' },
-      { name: 'same', body: 'new' },
-    ]));
+    await extract(
+      await tarOf('r.tar', [
+        { name: 'keep', type: 'directory', mode: 0o700 },
+        { name: 'keep/new', body: 'new' },
+        { name: 'was-file', type: 'directory' },
+        { name: 'was-dir', body: 'now a file' },
+        { name: 'same', body: 'new' },
+      ]),
+    );
     expect((await readdir(join(dest, 'keep'))).sort()).toEqual(['new', 'old']);
     expect((await lstat(join(dest, 'keep'))).mode & 0o7777).toBe(0o700);
     expect((await lstat(join(dest, 'was-file'))).isDirectory()).toBe(true);
@@ -140,12 +177,14 @@ describe('extractArchive', () => {
     const outside = join(tmp, 'outside');
     await mkdir(outside);
     await symlink(outside, join(dest, 'hostlink'));
-    await extract(await tarOf('a.tar', [
-      { name: '/etc/abs.txt', body: 'abs' },
-      { name: 'root', type: 'symlink', linkname: '/' },
-      { name: 'root/via-link.txt', body: 'via' },
-      { name: 'hostlink/escaped.txt', body: 'no' },
-    ]));
+    await extract(
+      await tarOf('a.tar', [
+        { name: '/etc/abs.txt', body: 'abs' },
+        { name: 'root', type: 'symlink', linkname: '/' },
+        { name: 'root/via-link.txt', body: 'via' },
+        { name: 'hostlink/escaped.txt', body: 'no' },
+      ]),
+    );
     expect(await readFile(join(dest, 'etc/abs.txt'), 'utf8')).toBe('abs');
     expect(await readFile(join(dest, 'via-link.txt'), 'utf8')).toBe('via');
     expect(await readdir(outside)).toEqual([]);
@@ -168,10 +207,12 @@ describe('extractArchive', () => {
   });
 
   it('allows symlinks that stay inside, absolute ones included (they resolve in the image)', async () => {
-    await extract(await tarOf('ok.tar', [
-      { name: 'd/up', type: 'symlink', linkname: '../x' },
-      { name: 'abs', type: 'symlink', linkname: '/etc/passwd' },
-    ]));
+    await extract(
+      await tarOf('ok.tar', [
+        { name: 'd/up', type: 'symlink', linkname: '../x' },
+        { name: 'abs', type: 'symlink', linkname: '/etc/passwd' },
+      ]),
+    );
     expect(await readlink(join(dest, 'd/up'))).toBe('../x');
     expect(await readlink(join(dest, 'abs'))).toBe('/etc/passwd');
   });

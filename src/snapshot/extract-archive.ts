@@ -42,7 +42,8 @@ function breakout(label: string, what: string): UserError {
 /** An entry name as a path relative to the destination, or undefined for the destination itself. */
 function entryPath(label: string, name: string): string | undefined {
   const clean = posix.normalize(name.replace(/^\/+/, ''));
-  if (clean === '..' || clean.startsWith('../')) throw breakout(label, `${JSON.stringify(name)} is outside of the destination`);
+  if (clean === '..' || clean.startsWith('../'))
+    throw breakout(label, `${JSON.stringify(name)} is outside of the destination`);
   const rel = clean.replace(/\/+$/, '');
   return rel === '' || rel === '.' ? undefined : rel;
 }
@@ -105,7 +106,13 @@ async function extractEntry(
   xattrs: XattrWrite[],
 ): Promise<void> {
   const h = entry.header;
-  if (h.type === 'pax-global-header' || h.type === 'pax-header' || h.type === 'gnu-long-path' || h.type === 'gnu-long-link-path') return;
+  if (
+    h.type === 'pax-global-header' ||
+    h.type === 'pax-header' ||
+    h.type === 'gnu-long-path' ||
+    h.type === 'gnu-long-link-path'
+  )
+    return;
   const rel = entryPath(opts.label, h.name);
   if (rel === undefined) return; // the archive's "./": the destination itself keeps its metadata
   const pax = ((h as { pax?: Record<string, string> }).pax ?? {}) as Record<string, string>;
@@ -113,7 +120,10 @@ async function extractEntry(
     mode: (h.mode ?? 0) & 0o7777,
     uid: opts.owner?.uid ?? paxInt(pax.uid) ?? h.uid ?? 0,
     gid: opts.owner?.gid ?? paxInt(pax.gid) ?? h.gid ?? 0,
-    mtime: pax.mtime !== undefined && Number.isFinite(Number(pax.mtime)) ? new Date(Number(pax.mtime) * 1000) : (h.mtime ?? new Date(0)),
+    mtime:
+      pax.mtime !== undefined && Number.isFinite(Number(pax.mtime))
+        ? new Date(Number(pax.mtime) * 1000)
+        : (h.mtime ?? new Date(0)),
   };
   const parent = posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
   // Missing parents are made 0755 root-owned, as docker's MkdirAllAndChownNew does.
@@ -134,7 +144,11 @@ async function extractEntry(
     case 'contiguous-file':
     case undefined:
     case null: {
-      const fh = await open(host, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      const fh = await open(
+        host,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o600,
+      );
       try {
         for await (const chunk of entry) await fh.write(chunk as Buffer);
         await fh.chown(meta.uid, meta.gid); // before chmod: chown clears setuid/setgid
@@ -147,7 +161,8 @@ async function extractEntry(
     }
     case 'symlink': {
       const target = h.linkname ?? '';
-      if (!staysInside(parent, target.replace(/^\/+/, ''))) throw breakout(opts.label, `invalid symlink ${JSON.stringify(h.name)} -> ${JSON.stringify(target)}`);
+      if (!staysInside(parent, target.replace(/^\/+/, '')))
+        throw breakout(opts.label, `invalid symlink ${JSON.stringify(h.name)} -> ${JSON.stringify(target)}`);
       await symlink(target, host);
       await lchown(host, meta.uid, meta.gid);
       await lutimes(host, meta.mtime, meta.mtime);
@@ -155,19 +170,25 @@ async function extractEntry(
     }
     case 'link': {
       const targetRel = entryPath(opts.label, h.linkname ?? '');
-      if (targetRel === undefined) throw breakout(opts.label, `invalid hard link ${JSON.stringify(h.name)} -> ${JSON.stringify(h.linkname)}`);
+      if (targetRel === undefined)
+        throw breakout(opts.label, `invalid hard link ${JSON.stringify(h.name)} -> ${JSON.stringify(h.linkname)}`);
       const targetHost = await resolveInRoot(destDir, '/' + targetRel, false);
       try {
         await link(targetHost, host);
       } catch {
-        throw new UserError(`ADD ${opts.label}: ${JSON.stringify(h.name)} is a hard link to ${JSON.stringify(h.linkname)}, which the archive does not hold before it`);
+        throw new UserError(
+          `ADD ${opts.label}: ${JSON.stringify(h.name)} is a hard link to ${JSON.stringify(h.linkname)}, which the archive does not hold before it`,
+        );
       }
       return; // a hard link shares its target's metadata
     }
     case 'character-device':
     case 'block-device':
     case 'fifo': {
-      const kind = h.type === 'fifo' ? ['p'] : [h.type === 'block-device' ? 'b' : 'c', String(h.devmajor ?? 0), String(h.devminor ?? 0)];
+      const kind =
+        h.type === 'fifo'
+          ? ['p']
+          : [h.type === 'block-device' ? 'b' : 'c', String(h.devmajor ?? 0), String(h.devminor ?? 0)];
       await runToolChecked('mknod', ['-m', meta.mode.toString(8), '--', host, ...kind]);
       await lchown(host, meta.uid, meta.gid);
       await chmod(host, meta.mode);
@@ -175,7 +196,9 @@ async function extractEntry(
       break;
     }
     default:
-      throw new UserError(`ADD ${opts.label}: unhandled tar entry type ${JSON.stringify(h.type)} for ${JSON.stringify(h.name)}`);
+      throw new UserError(
+        `ADD ${opts.label}: unhandled tar entry type ${JSON.stringify(h.type)} for ${JSON.stringify(h.name)}`,
+      );
   }
   for (const [k, v] of rawPax ?? []) {
     if (!k.startsWith('SCHILY.xattr.')) continue;

@@ -14,15 +14,17 @@ describe('parseModeChange: octal', () => {
     expect(octalMode('u+x')).toBeUndefined();
   });
 
-  it('refuses non-octal numbers and values above 07777 with BuildKit\'s message', () => {
-    expect(() => parseModeChange('64a')).toThrow("invalid chmod parameter: '64a'. it should be octal string and between 0 and 07777");
+  it("refuses non-octal numbers and values above 07777 with BuildKit's message", () => {
+    expect(() => parseModeChange('64a')).toThrow(
+      "invalid chmod parameter: '64a'. it should be octal string and between 0 and 07777",
+    );
     expect(() => parseModeChange('10000')).toThrow(/between 0 and 07777/);
     expect(() => parseModeChange('89')).toThrow(UserError);
   });
 });
 
 describe('parseModeChange: symbolic (chmod(1), relative to the source mode)', () => {
-  it('BuildKit\'s own cases (testChmodNonOctal): files 0666, dirs 0124', () => {
+  it("BuildKit's own cases (testChmodNonOctal): files 0666, dirs 0124", () => {
     expect(apply('go-w', 0o666)).toBe(0o644);
     expect(apply('u=rw,g=r,o=r', 0o666)).toBe(0o644);
     expect(apply('a+X', 0o666)).toBe(0o666);

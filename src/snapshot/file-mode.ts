@@ -19,7 +19,13 @@ const WRITE = 0o222;
 const EXEC = 0o111;
 const UMASK = 0o022;
 
-type Cmd = { op: '+' | '-' | 'X' | 'u' | 'g' | 'o'; bits: number; copyTo?: { u: boolean; g: boolean; o: boolean }; set?: boolean; clear?: boolean };
+type Cmd = {
+  op: '+' | '-' | 'X' | 'u' | 'g' | 'o';
+  bits: number;
+  copyTo?: { u: boolean; g: boolean; o: boolean };
+  set?: boolean;
+  clear?: boolean;
+};
 
 /** A parsed --chmod: `apply` gives the mode a copied entry gets from its source mode. */
 export interface ModeChange {
@@ -69,7 +75,10 @@ function parseSymbolic(text: string): Cmd[] {
     }
     // u, g, o: copy one class's bits onto the classes in `who`
     const c: Cmd = { op: op as 'u' | 'g' | 'o', bits: who !== 0 ? 0o7777 : mask };
-    c.copyTo = who !== 0 ? { u: (who & 0o400) !== 0, g: (who & 0o040) !== 0, o: (who & 0o004) !== 0 } : { u: true, g: true, o: true };
+    c.copyTo =
+      who !== 0
+        ? { u: (who & 0o400) !== 0, g: (who & 0o040) !== 0, o: (who & 0o004) !== 0 }
+        : { u: true, g: true, o: true };
     if (oparg === '+') c.set = true;
     if (oparg === '-') c.clear = true;
     if (oparg === '=') c.set = c.clear = true;
@@ -100,7 +109,7 @@ function parseSymbolic(text: string): Cmd[] {
       who &= ~S_ISTXT;
       let perm = 0;
       let permX = 0;
-      for (;; s = s.slice(1)) {
+      for (; ; s = s.slice(1)) {
         const b = s[0] ?? '';
         if (b === 'r') perm |= READ;
         else if (b === 's') {

@@ -11,6 +11,7 @@ describe('inlineFileName', () => {
   });
 
   it('refuses a name with a directory part, or none left, as BuildKit fails to make it', () => {
-    for (const name of ['../../../../tmp/victim.txt', 'sub/x', '..', '/', 'a/..']) expect(() => inlineFileName(name)).toThrow(UserError);
+    for (const name of ['../../../../tmp/victim.txt', 'sub/x', '..', '/', 'a/..'])
+      expect(() => inlineFileName(name)).toThrow(UserError);
   });
 });

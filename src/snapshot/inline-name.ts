@@ -10,11 +10,17 @@ import { UserError } from '../errors.js';
  */
 export function inlineFileName(name: string): string {
   if (name.includes('\0')) throw new UserError(`heredoc name ${JSON.stringify(name)} contains a NUL byte`);
-  const parts = posix.normalize('/' + name).split('/').filter(Boolean);
+  const parts = posix
+    .normalize('/' + name)
+    .split('/')
+    .filter(Boolean);
   if (parts.length !== 1) {
-    throw new UserError(`heredoc name ${name} is not a file name: an inline document is one file, copied into the destination by its name`, {
-      hint: `name it with a plain file name (e.g. <<${parts.at(-1) ?? 'EOF'}) and put the directory in the destination`,
-    });
+    throw new UserError(
+      `heredoc name ${name} is not a file name: an inline document is one file, copied into the destination by its name`,
+      {
+        hint: `name it with a plain file name (e.g. <<${parts.at(-1) ?? 'EOF'}) and put the directory in the destination`,
+      },
+    );
   }
   return parts[0]!;
 }

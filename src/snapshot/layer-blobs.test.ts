@@ -35,7 +35,10 @@ describe('ensureLayerBlob', () => {
     expect(gz.diffId).toBe(plain.diffId);
     expect(gunzipSync(await store.read(gz.digest)).equals(tar)).toBe(true);
 
-    const rec = JSON.parse(await readFile(join(snapshots.dir('s1'), 'layer.json'), 'utf8')) as { digest: string; variants: { digest: string }[] };
+    const rec = JSON.parse(await readFile(join(snapshots.dir('s1'), 'layer.json'), 'utf8')) as {
+      digest: string;
+      variants: { digest: string }[];
+    };
     expect(rec.digest).toBe(plain.digest);
     expect(rec.variants.map((v) => v.digest)).toEqual([gz.digest]);
     // asked again, both come from the record
@@ -44,7 +47,10 @@ describe('ensureLayerBlob', () => {
   });
 
   it('shares one making between concurrent callers', async () => {
-    const [a, b] = await Promise.all([ensureLayerBlob(snapshots, store, 's1', [], 'any'), ensureLayerBlob(snapshots, store, 's1', [], 'any')]);
+    const [a, b] = await Promise.all([
+      ensureLayerBlob(snapshots, store, 's1', [], 'any'),
+      ensureLayerBlob(snapshots, store, 's1', [], 'any'),
+    ]);
     expect(a).toEqual(b);
   });
 

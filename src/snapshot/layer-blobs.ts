@@ -33,7 +33,14 @@ export function isBaseLayer(id: string): boolean {
  * `below` is the chain under it (bottom first): directories that overlay copied up unchanged
  * are left out of the tar by comparing with it.
  */
-export function ensureLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: string, below: string[], want: BlobWant = 'gzip', signal?: AbortSignal): Promise<LayerBlobRef> {
+export function ensureLayerBlob(
+  snapshots: SnapshotStore,
+  store: ContentStore,
+  id: string,
+  below: string[],
+  want: BlobWant = 'gzip',
+  signal?: AbortSignal,
+): Promise<LayerBlobRef> {
   // One making per layer and encoding at a time in this process: outputs asking for the same
   // layer at once share it.
   const key = `${store.root}\0${id}\0${want}`;
@@ -47,12 +54,22 @@ export function ensureLayerBlob(snapshots: SnapshotStore, store: ContentStore, i
 
 const inflight = new Map<string, Promise<LayerBlobRef>>();
 
-async function makeLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: string, below: string[], want: BlobWant, signal?: AbortSignal): Promise<LayerBlobRef> {
+async function makeLayerBlob(
+  snapshots: SnapshotStore,
+  store: ContentStore,
+  id: string,
+  below: string[],
+  want: BlobWant,
+  signal?: AbortSignal,
+): Promise<LayerBlobRef> {
   const rec = await snapshots.readBlob(id);
-  const encodings = rec ? [{ digest: rec.digest, size: rec.size, mediaType: rec.mediaType }, ...(rec.variants ?? [])] : [];
+  const encodings = rec
+    ? [{ digest: rec.digest, size: rec.size, mediaType: rec.mediaType }, ...(rec.variants ?? [])]
+    : [];
   const present: typeof encodings = [];
   for (const e of encodings) if (await store.has(e.digest)) present.push(e);
-  const fits = (e: (typeof encodings)[number]): boolean => want === 'any' || compressionOfMediaType(e.mediaType) === want;
+  const fits = (e: (typeof encodings)[number]): boolean =>
+    want === 'any' || compressionOfMediaType(e.mediaType) === want;
   const found = present.find(fits);
   if (found && rec) return { ...found, diffId: rec.diffId };
 
@@ -60,24 +77,38 @@ async function makeLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: 
   // this blob needs (a cached build loads none; a plain tar of a snapshot, no zlib).
   const plain = present.find((e) => compressionOfMediaType(e.mediaType) === 'uncompressed');
   const source = plain ?? (isBaseLayer(id) ? present[0] : undefined);
-  if (isBaseLayer(id) && !source) throw new Error(`base layer ${id}: its blob ${rec?.digest ?? '(unknown)'} is not in the content store`);
-  const writeTar = abortableWrite(signal, source
-    ? async (out: NodeJS.WritableStream) => {
-        const { decompressStream } = await import('../image/decompress.js');
-        await pipeline(decompressStream(store.openRead(source.digest)), out as NodeJS.WritableStream & import('node:stream').Writable);
-      }
-    : async (out: NodeJS.WritableStream) => {
-        const { writeLayerTar } = await import('./layer-tar.js');
-        await writeLayerTar(snapshots.fsDir(id), out, { lowerDirs: snapshots.lowerDirs(below) });
-      });
+  if (isBaseLayer(id) && !source)
+    throw new Error(`base layer ${id}: its blob ${rec?.digest ?? '(unknown)'} is not in the content store`);
+  const writeTar = abortableWrite(
+    signal,
+    source
+      ? async (out: NodeJS.WritableStream) => {
+          const { decompressStream } = await import('../image/decompress.js');
+          await pipeline(
+            decompressStream(store.openRead(source.digest)),
+            out as NodeJS.WritableStream & import('node:stream').Writable,
+          );
+        }
+      : async (out: NodeJS.WritableStream) => {
+          const { writeLayerTar } = await import('./layer-tar.js');
+          await writeLayerTar(snapshots.fsDir(id), out, { lowerDirs: snapshots.lowerDirs(below) });
+        },
+  );
   const compression: LayerCompression = want === 'any' ? 'uncompressed' : want;
   // A plain tar is its own diffID: one pass, hashed once (by the store), never compressed.
   // Re-encoding the stored plain tar: its digest is the diffID already (it was hashed when stored).
   const knownDiffId = plain && rec ? (rec.diffId as import('../image/types.js').DiffId) : undefined;
-  const blob = compression === 'uncompressed'
-    ? await plainTarBlob(writeTar, store)
-    : await (await import('../image/layer-blob.js')).createLayerBlob(writeTar, store, { compression, ...(knownDiffId ? { knownDiffId } : {}) });
-  if (rec && blob.diffId !== rec.diffId) throw new Error(`layer ${id}: the new ${blob.mediaType} blob has diffID ${blob.diffId}, the layer record says ${rec.diffId}`);
+  const blob =
+    compression === 'uncompressed'
+      ? await plainTarBlob(writeTar, store)
+      : await (await import('../image/layer-blob.js')).createLayerBlob(writeTar, store, {
+          compression,
+          ...(knownDiffId ? { knownDiffId } : {}),
+        });
+  if (rec && blob.diffId !== rec.diffId)
+    throw new Error(
+      `layer ${id}: the new ${blob.mediaType} blob has diffID ${blob.diffId}, the layer record says ${rec.diffId}`,
+    );
   const made = { digest: blob.digest, size: blob.size, mediaType: blob.mediaType };
   const next: LayerBlobRecord = rec
     ? { ...rec, variants: [...(rec.variants ?? []).filter((v) => v.digest !== made.digest), made] }
@@ -90,7 +121,10 @@ async function makeLayerBlob(snapshots: SnapshotStore, store: ContentStore, id: 
  * `write` made to stop when the build is cancelled: its output stream is destroyed with the
  * signal's reason, which fails the whole blob chain (nothing is committed to the store).
  */
-export function abortableWrite(signal: AbortSignal | undefined, write: (out: NodeJS.WritableStream) => Promise<void>): (out: NodeJS.WritableStream) => Promise<void> {
+export function abortableWrite(
+  signal: AbortSignal | undefined,
+  write: (out: NodeJS.WritableStream) => Promise<void>,
+): (out: NodeJS.WritableStream) => Promise<void> {
   if (!signal) return write;
   return async (out) => {
     signal.throwIfAborted();
@@ -106,7 +140,10 @@ export function abortableWrite(signal: AbortSignal | undefined, write: (out: Nod
   };
 }
 
-async function plainTarBlob(writeTar: (out: NodeJS.WritableStream) => Promise<void>, store: ContentStore): Promise<{ digest: string; diffId: string; size: number; mediaType: string }> {
+async function plainTarBlob(
+  writeTar: (out: NodeJS.WritableStream) => Promise<void>,
+  store: ContentStore,
+): Promise<{ digest: string; diffId: string; size: number; mediaType: string }> {
   const tar = new PassThrough({ highWaterMark: 1 << 20 });
   const writing = writeTar(tar).then(
     () => {

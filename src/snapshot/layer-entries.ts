@@ -3,7 +3,15 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TarHeader } from '../image/tar-header.js';
 import { lookupInChain } from './lower-lookup.js';
-import { OPAQUE_MARKER, OPAQUE_VALUE, OPAQUE_XATTR, WHITEOUT_PREFIX, isPortableXattr, isWhiteoutStat, splitDev } from './overlay-format.js';
+import {
+  OPAQUE_MARKER,
+  OPAQUE_VALUE,
+  OPAQUE_XATTR,
+  WHITEOUT_PREFIX,
+  isPortableXattr,
+  isWhiteoutStat,
+  splitDev,
+} from './overlay-format.js';
 import { dumpXattrTree, type XattrMap } from './xattrs.js';
 
 export interface LayerEntryOptions {
@@ -49,7 +57,10 @@ export async function layerEntries(layerDir: string, opts: LayerEntryOptions = {
   for (const [rel, attrs] of xattrs) {
     // With these the upperdir is not a self-contained diff (data or names live in lower layers).
     for (const bad of ['trusted.overlay.redirect', 'trusted.overlay.metacopy']) {
-      if (attrs.has(bad)) throw new Error(`${join(layerDir, rel)} has ${bad}: the layer was written by an overlay mount without redirect_dir=off,metacopy=off and cannot be exported`);
+      if (attrs.has(bad))
+        throw new Error(
+          `${join(layerDir, rel)} has ${bad}: the layer was written by an overlay mount without redirect_dir=off,metacopy=off and cannot be exported`,
+        );
     }
   }
   const isOpaque = (rel: string) => xattrs.get(rel)?.get(OPAQUE_XATTR)?.toString('latin1') === OPAQUE_VALUE;
@@ -84,13 +95,16 @@ function readTree(dir: Node, isOpaque: (rel: string) => boolean): void {
   dir.children = names.map((raw) => {
     const name = raw.toString('utf8');
     // Tar names here are UTF-8; a name that is not would silently become another name.
-    if (!Buffer.from(name, 'utf8').equals(raw)) throw new Error(`file name is not valid UTF-8 in ${dir.abs}: ${JSON.stringify(raw.toString('latin1'))}`);
+    if (!Buffer.from(name, 'utf8').equals(raw))
+      throw new Error(`file name is not valid UTF-8 in ${dir.abs}: ${JSON.stringify(raw.toString('latin1'))}`);
     const rel = dir.rel ? `${dir.rel}/${name}` : name;
     const abs = join(dir.abs, name);
     const st = lstatSync(abs, { bigint: true });
     const node: Node = { rel, abs, st, opaque: st.isDirectory() && isOpaque(rel) };
     if (name.startsWith(WHITEOUT_PREFIX) && !isWhiteoutStat(st)) {
-      throw new Error(`${abs}: a file named ${WHITEOUT_PREFIX}* cannot be stored in an OCI layer (it would read as a whiteout)`);
+      throw new Error(
+        `${abs}: a file named ${WHITEOUT_PREFIX}* cannot be stored in an OCI layer (it would read as a whiteout)`,
+      );
     }
     if (st.isDirectory()) readTree(node, isOpaque);
     return node;
@@ -112,7 +126,10 @@ async function changedNodes(root: Node, lowerDirs: string[]): Promise<Set<Node>>
     return onlyDirs;
   };
   mark(root, false);
-  const below = await lookupInChain(lowerDirs, [...candidates].map((n) => n.rel));
+  const below = await lookupInChain(
+    lowerDirs,
+    [...candidates].map((n) => n.rel),
+  );
 
   const included = new Set<Node>();
   const decide = (n: Node): boolean => {
@@ -157,14 +174,30 @@ async function toEntries(n: Node, xattrs: XattrMap | undefined): Promise<LayerEn
   if (st.isSymbolicLink()) return [{ ...base, name: n.rel, type: 'symlink', linkname: readlinkSync(n.abs) }];
   if (st.isCharacterDevice() || st.isBlockDevice()) {
     const { major, minor } = splitDev(st.rdev);
-    return [{ ...base, name: n.rel, type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major, devminor: minor }];
+    return [
+      {
+        ...base,
+        name: n.rel,
+        type: st.isCharacterDevice() ? 'character-device' : 'block-device',
+        devmajor: major,
+        devminor: minor,
+      },
+    ];
   }
   if (st.isFIFO()) return [{ ...base, name: n.rel, type: 'fifo' }];
   return []; // sockets: no tar representation, and meaningless once their process is gone
 }
 
 function marker(name: string, st: BigIntStats): LayerEntry {
-  return { name, type: 'file', mode: Number(st.mode & 0o777n), uid: Number(st.uid), gid: Number(st.gid), size: 0, mtime: Number(st.mtimeMs / 1000n) };
+  return {
+    name,
+    type: 'file',
+    mode: Number(st.mode & 0o777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    size: 0,
+    mtime: Number(st.mtimeMs / 1000n),
+  };
 }
 
 function portable(attrs: Map<string, Buffer> | undefined): Map<string, Buffer> | undefined {
@@ -187,6 +220,15 @@ function linkRepeatedInodes(entries: LayerEntry[]): LayerEntry[] {
       first.set(e.inode, e.name);
       return e;
     }
-    return { name: e.name, type: 'link', linkname: target, mode: e.mode, uid: e.uid, gid: e.gid, size: 0, mtime: e.mtime };
+    return {
+      name: e.name,
+      type: 'link',
+      linkname: target,
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      size: 0,
+      mtime: e.mtime,
+    };
   });
 }

@@ -52,7 +52,8 @@ async function list(tar: Buffer): Promise<ListedEntry[]> {
     const h = e.header;
     const entry: ListedEntry = { name: h.name, type: h.type!, mode: h.mode!, uid: h.uid!, gid: h.gid!, size: h.size! };
     if (h.linkname) entry.linkname = h.linkname;
-    if (h.type === 'character-device' || h.type === 'block-device') Object.assign(entry, { devmajor: h.devmajor, devminor: h.devminor });
+    if (h.type === 'character-device' || h.type === 'block-device')
+      Object.assign(entry, { devmajor: h.devmajor, devminor: h.devminor });
     if (h.type === 'file' && h.size) entry.content = Buffer.concat(chunks).toString('utf8');
     entries.push(entry);
   }
@@ -151,7 +152,13 @@ describe('writeLayerTar', () => {
     expect(tar.includes('trusted.overlay')).toBe(false);
 
     // security.capability travels as a binary PAX record, byte for byte.
-    const cap = execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'security.capability', join(upper, 'new', 'captool')]);
+    const cap = execFileSync('getfattr', [
+      '--absolute-names',
+      '--only-values',
+      '-n',
+      'security.capability',
+      join(upper, 'new', 'captool'),
+    ]);
     const key = Buffer.from(' SCHILY.xattr.security.capability=');
     const at = tar.indexOf(key);
     expect(at).toBeGreaterThan(0);
@@ -160,7 +167,15 @@ describe('writeLayerTar', () => {
 
     // GNU tar agrees with the format, PAX names and hard links included.
     const gnu = execFileSync('tar', ['-tvf', '-'], { input: tar }).toString().trim().split('\n');
-    expect(gnu.map((l) => l.split(/\s+/).slice(5).join(' ').replace(/ (->|link to) .*$/, ''))).toEqual(names);
+    expect(
+      gnu.map((l) =>
+        l
+          .split(/\s+/)
+          .slice(5)
+          .join(' ')
+          .replace(/ (->|link to) .*$/, ''),
+      ),
+    ).toEqual(names);
   });
 
   it('keeps unchanged copied-up dirs when no chain is given, and is deterministic', async () => {
@@ -217,7 +232,11 @@ describe('chunking', () => {
     const fill = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff));
     // ~9 MB in all: small files around the 256 KiB read-at-once limit and chunk edges, large
     // files read in 1 MiB pieces (one not a multiple of 512), empty files and headers between
-    for (let i = 0; i < 40; i++) want.set(`small/f${String(i).padStart(2, '0')}`, fill([0, 1, 511, 512, 513, 100_000, 262_144, 262_145][i % 8]!, i));
+    for (let i = 0; i < 40; i++)
+      want.set(
+        `small/f${String(i).padStart(2, '0')}`,
+        fill([0, 1, 511, 512, 513, 100_000, 262_144, 262_145][i % 8]!, i),
+      );
     want.set('big-a', fill((3 << 20) + 77, 1));
     want.set('big-b', fill(4 << 20, 2));
     for (const [rel, data] of want) await writeFile(join(layer, rel), data);
@@ -242,7 +261,12 @@ describe('chunking', () => {
     expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
     for (const [rel, data] of want) expect(got.get(rel)!.equals(data), rel).toBe(true);
     // and GNU tar reads the same archive
-    expect(execFileSync('tar', ['-tf', '-'], { input: tar, maxBuffer: 1 << 20 }).toString().trim().split('\n').length).toBe(want.size + 1);
+    expect(
+      execFileSync('tar', ['-tf', '-'], { input: tar, maxBuffer: 1 << 20 })
+        .toString()
+        .trim()
+        .split('\n').length,
+    ).toBe(want.size + 1);
   });
 });
 

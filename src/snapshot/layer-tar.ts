@@ -13,7 +13,11 @@ export interface LayerTarOptions extends LayerEntryOptions {
  * depend only on the tree's content and metadata, so the same snapshot always has the same
  * diffID.
  */
-export async function writeLayerTar(layerDir: string, out: NodeJS.WritableStream, opts: LayerTarOptions = {}): Promise<void> {
+export async function writeLayerTar(
+  layerDir: string,
+  out: NodeJS.WritableStream,
+  opts: LayerTarOptions = {},
+): Promise<void> {
   const entries = await layerEntries(layerDir, opts);
   let expected = TAR_TRAILER.length;
   for (const e of entries) expected += TAR_BLOCK + (e.type === 'file' ? e.size + padding(e.size) : 0);
@@ -101,7 +105,10 @@ class BatchingWriter {
   };
 
   /** `expected`: about how many bytes the whole tar has, so a small layer gets a small chunk. */
-  constructor(private readonly out: NodeJS.WritableStream, expected: number) {
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    expected: number,
+  ) {
     this.chunk = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(expected, TAR_BLOCK)));
     out.on('error', this.onError);
   }

@@ -17,7 +17,8 @@ export type LowerState =
  * replaced is asked again.
  */
 const opaqueMemo = new Map<string, boolean>();
-const memoKey = (layer: string, rel: string, st: BigIntStats | null): string => `${join(layer, rel)}\0${st?.ino}\0${st?.ctimeNs}`;
+const memoKey = (layer: string, rel: string, st: BigIntStats | null): string =>
+  `${join(layer, rel)}\0${st?.ino}\0${st?.ctimeNs}`;
 
 /**
  * Resolves relative paths (no leading '/', '/'-separated) in a chain of overlay-format layer
@@ -67,7 +68,11 @@ export async function lookupInChain(lowerDirs: string[], paths: string[]): Promi
           break;
         }
         if (i === parts.length) {
-          state = st.isDirectory() ? { kind: 'dir', stat: st, layer } : isWhiteoutStat(st) ? { kind: 'absent' } : { kind: 'other', stat: st, layer };
+          state = st.isDirectory()
+            ? { kind: 'dir', stat: st, layer }
+            : isWhiteoutStat(st)
+              ? { kind: 'absent' }
+              : { kind: 'other', stat: st, layer };
         } else if (!st.isDirectory()) {
           // a file or whiteout where a parent dir should be
           state = st.isSymbolicLink() ? { kind: 'absent', viaSymlink: true } : { kind: 'absent' };

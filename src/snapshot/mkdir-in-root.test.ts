@@ -32,11 +32,15 @@ describe('mkdirAllInRoot', () => {
 
   it('a file on the way, or a symlink loop, is a UserError', async () => {
     await writeFile(join(root, 'f'), '');
-    expect((await userErrorOf(mkdirAllInRoot(root, '/f/sub', opts))).message).toBe('WORKDIR /x: /f exists and is not a directory');
+    expect((await userErrorOf(mkdirAllInRoot(root, '/f/sub', opts))).message).toBe(
+      'WORKDIR /x: /f exists and is not a directory',
+    );
     await symlink('/f/deeper', join(root, 'tofile'));
     expect((await userErrorOf(mkdirAllInRoot(root, '/tofile/sub', opts))).message).toMatch(/not a directory/);
     await symlink('/loop', join(root, 'loop'));
-    expect((await userErrorOf(mkdirAllInRoot(root, '/loop/sub', opts))).message).toMatch(/too many levels of symbolic links/);
+    expect((await userErrorOf(mkdirAllInRoot(root, '/loop/sub', opts))).message).toMatch(
+      /too many levels of symbolic links/,
+    );
   });
 
   it('makes a path 1,000 levels deep in one walk (resolving each prefix again took over a minute)', async () => {

@@ -40,7 +40,8 @@ export async function mkdirAllInRoot(root: string, dir: string, opts: NewDirs): 
     try {
       await mkdir(current);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new UserError(`${opts.what}: a path on the way to ${dir} is not a directory`);
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR')
+        throw new UserError(`${opts.what}: a path on the way to ${dir} is not a directory`);
       throw err;
     }
     await chmod(current, opts.mode);

@@ -32,7 +32,9 @@ async function mount(m: Parameters<typeof mountOverlay>[0]): Promise<void> {
 
 function xattr(path: string, name: string): string | undefined {
   try {
-    return execFileSync('getfattr', ['--only-values', '-h', '-n', name, path], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    return execFileSync('getfattr', ['--only-values', '-h', '-n', name, path], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).toString();
   } catch {
     return undefined;
   }
@@ -114,7 +116,9 @@ describe('mountOverlay', () => {
     expect((await readdir(target!)).length).toBe(150);
     await unmount(target!);
 
-    const more = Array.from({ length: 200 }, (_, i) => join(root, `${String(i).padStart(4, '0')}${'a'.repeat(16)}`, 'fs'));
+    const more = Array.from({ length: 200 }, (_, i) =>
+      join(root, `${String(i).padStart(4, '0')}${'a'.repeat(16)}`, 'fs'),
+    );
     for (const l of more) await mkdir(l, { recursive: true });
     await expect(mountOverlay({ lowerDirs: more, target: target! })).rejects.toBeInstanceOf(UserError);
     expect(await isMounted(target!)).toBe(false);

@@ -61,7 +61,11 @@ export const VOLATILE_SUPPORTED = ((): boolean => {
  * so fewer layers fit in the kernel's page of options. Undefined when this chain cannot be
  * mounted that way (no lower layer, or too many layers): the caller mounts on the host instead.
  */
-export function rootOverlayOptions(m: { lowerDirs: string[]; upperDir: string; workDir: string }): string[] | undefined {
+export function rootOverlayOptions(m: {
+  lowerDirs: string[];
+  upperDir: string;
+  workDir: string;
+}): string[] | undefined {
   if (m.lowerDirs.length === 0) return undefined;
   const lowers = m.lowerDirs.map((d) => resolve(d));
   const upper = resolve(m.upperDir);
@@ -117,12 +121,18 @@ export async function mountOverlay(m: OverlayMount): Promise<void> {
   // Paths relative to the common parent (mount runs there) keep ~150 hashed layer ids in a page.
   const cwd = commonParent(all);
   const rel = (p: string) => relative(cwd, p) || '.';
-  const data = overlayOptions(layers.map(rel), upper && work ? { upperDir: rel(upper), workDir: rel(work), volatile: m.volatile === true } : undefined).join(',');
+  const data = overlayOptions(
+    layers.map(rel),
+    upper && work ? { upperDir: rel(upper), workDir: rel(work), volatile: m.volatile === true } : undefined,
+  ).join(',');
   if (Buffer.byteLength(data) > MOUNT_DATA_MAX) {
     if (filler && m.emptyDir === undefined) await rm(filler, { recursive: true, force: true });
-    throw new UserError(`too many layers to mount: ${m.lowerDirs.length} layers need ${Buffer.byteLength(data)} bytes of overlay options, the kernel takes ${MOUNT_DATA_MAX}`, {
-      hint: 'squash some RUN/COPY steps together (fewer layers in the stage)',
-    });
+    throw new UserError(
+      `too many layers to mount: ${m.lowerDirs.length} layers need ${Buffer.byteLength(data)} bytes of overlay options, the kernel takes ${MOUNT_DATA_MAX}`,
+      {
+        hint: 'squash some RUN/COPY steps together (fewer layers in the stage)',
+      },
+    );
   }
   try {
     await mustMount(['-t', 'overlay', '-o', data, 'tsbuild', target], cwd, target);
@@ -138,14 +148,20 @@ async function mustMount(args: string[], cwd: string | undefined, target: string
   if (r.code !== 0) {
     // The kernel's real reason is only in the kernel log (e.g. "overlapping lowerdir path").
     const why = await kernelLogTail();
-    throw new Error(`mount ${target} failed: ${r.stderr}${why ? `\n${why}` : ''}\n(mount ${args.join(' ')}${cwd ? ` in ${cwd}` : ''})`);
+    throw new Error(
+      `mount ${target} failed: ${r.stderr}${why ? `\n${why}` : ''}\n(mount ${args.join(' ')}${cwd ? ` in ${cwd}` : ''})`,
+    );
   }
 }
 
 async function kernelLogTail(): Promise<string> {
   const r = await runTool('dmesg', ['--notime']).catch(() => undefined);
   if (r?.code !== 0) return '';
-  const lines = r.stdout.toString('utf8').trim().split('\n').filter((l) => l.includes('overlay'));
+  const lines = r.stdout
+    .toString('utf8')
+    .trim()
+    .split('\n')
+    .filter((l) => l.includes('overlay'));
   return lines.slice(-2).join('\n');
 }
 
@@ -201,7 +217,8 @@ function unescapeMountinfo(s: string): string {
 function commonParent(paths: string[]): string {
   let common = dirname(paths[0]!);
   for (const p of paths) {
-    while (common !== '/' && !(p === common || p.startsWith(common.endsWith('/') ? common : `${common}/`))) common = dirname(common);
+    while (common !== '/' && !(p === common || p.startsWith(common.endsWith('/') ? common : `${common}/`)))
+      common = dirname(common);
   }
   return common;
 }

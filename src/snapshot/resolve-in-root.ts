@@ -9,7 +9,10 @@ import { UserError } from '../errors.js';
  * component is not followed (for lstat-like use). Missing components are kept as written.
  */
 export async function resolveInRoot(root: string, path: string, followLast = true): Promise<string> {
-  const parts = posix.normalize('/' + path).split('/').filter(Boolean);
+  const parts = posix
+    .normalize('/' + path)
+    .split('/')
+    .filter(Boolean);
   const resolved: string[] = [];
   let hops = 0;
   while (parts.length) {
@@ -29,7 +32,10 @@ export async function resolveInRoot(root: string, path: string, followLast = tru
       isLink = false;
     }
     if (isLink && (!last || followLast)) {
-      if (++hops > 255) throw new UserError(`too many levels of symbolic links resolving ${path}`, { hint: "a symlink on the way leads back to itself (a loop)" });
+      if (++hops > 255)
+        throw new UserError(`too many levels of symbolic links resolving ${path}`, {
+          hint: 'a symlink on the way leads back to itself (a loop)',
+        });
       const target = await readlink(host);
       const targetParts = target.split('/').filter(Boolean);
       if (target.startsWith('/')) resolved.length = 0;

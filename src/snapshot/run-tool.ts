@@ -15,7 +15,11 @@ export interface ToolResult {
  * which spares node's main thread the fork.
  * LC_ALL=C keeps messages and getfattr's name escaping independent of the user's locale.
  */
-export async function runTool(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer | string } = {}): Promise<ToolResult> {
+export async function runTool(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; input?: Buffer | string } = {},
+): Promise<ToolResult> {
   const viaShell = runInToolShell(cmd, args, opts);
   if (viaShell) {
     try {
@@ -48,7 +52,11 @@ function spawnTool(cmd: string, args: string[], opts: { cwd?: string; input?: Bu
       else reject(e);
     });
     child.on('close', (code, signal) => {
-      resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8').trim() });
+      resolve({
+        code: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out),
+        stderr: Buffer.concat(err).toString('utf8').trim(),
+      });
     });
     if (opts.input !== undefined) {
       child.stdin!.on('error', () => {
@@ -59,7 +67,11 @@ function spawnTool(cmd: string, args: string[], opts: { cwd?: string; input?: Bu
   });
 }
 
-export async function runToolChecked(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer | string } = {}): Promise<Buffer> {
+export async function runToolChecked(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; input?: Buffer | string } = {},
+): Promise<Buffer> {
   const r = await runTool(cmd, args, opts);
   if (r.code !== 0) throw new Error(`${cmd} failed (exit ${r.code}): ${r.stderr || '(no output)'}`);
   return r.stdout;

@@ -15,7 +15,12 @@ afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-const blob: LayerBlobRecord = { digest: `sha256:${'1'.repeat(64)}`, diffId: `sha256:${'2'.repeat(64)}`, size: 42, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' };
+const blob: LayerBlobRecord = {
+  digest: `sha256:${'1'.repeat(64)}`,
+  diffId: `sha256:${'2'.repeat(64)}`,
+  size: 42,
+  mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+};
 
 describe('SnapshotStore', () => {
   it('names paths under the root', () => {

@@ -1,6 +1,20 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  link,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  readlink,
+  rm,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -42,7 +56,11 @@ async function handmade(specs: Spec[]): Promise<Buffer> {
   const done = new Promise((r) => pack.on('end', r));
   for (const { body, ...h } of specs) {
     await new Promise<void>((resolve, reject) => {
-      pack.entry({ mode: h.type === 'directory' ? 0o755 : 0o644, mtime: new Date(1_000_000_000_000), ...h }, body ?? '', (err) => (err ? reject(err) : resolve()));
+      pack.entry(
+        { mode: h.type === 'directory' ? 0o755 : 0o644, mtime: new Date(1_000_000_000_000), ...h },
+        body ?? '',
+        (err) => (err ? reject(err) : resolve()),
+      );
     });
   }
   pack.finalize();
@@ -52,7 +70,9 @@ async function handmade(specs: Spec[]): Promise<Buffer> {
 
 const xattr = (path: string, name: string): Buffer | undefined => {
   try {
-    return execFileSync('getfattr', ['--absolute-names', '--only-values', '-h', '-n', name, path], { stdio: ['ignore', 'pipe', 'ignore'] });
+    return execFileSync('getfattr', ['--absolute-names', '--only-values', '-h', '-n', name, path], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
   } catch {
     return undefined;
   }
@@ -170,7 +190,12 @@ describe('unpackLayer', () => {
       { name: '.wh.app', type: 'file' },
       { name: 'app/', type: 'directory' },
       { name: 'app/new', type: 'file', body: 'n' },
-      { name: 'f', type: 'file', body: 'x', pax: { 'SCHILY.xattr.trusted.overlay.redirect': '/etc', 'SCHILY.xattr.user.ok': 'yes' } },
+      {
+        name: 'f',
+        type: 'file',
+        body: 'x',
+        pax: { 'SCHILY.xattr.trusted.overlay.redirect': '/etc', 'SCHILY.xattr.user.ok': 'yes' },
+      },
     ]);
     const dest = join(tmp, 'dest');
     await unpackLayer(Readable.from([tar]), dest);
@@ -194,7 +219,8 @@ describe('unpackLayer', () => {
       await unpackLayer(Readable.from([tar]), dest);
       expect(await readFile(join(dest, 'g'.repeat(150), 'h'.repeat(120), 'file'), 'utf8')).toBe('deep');
       expect(await readlink(join(dest, 'longlink'))).toBe('t'.repeat(130));
-      if (format.includes('--xattrs')) expect(xattr(join(dest, 'cap'), 'security.capability')).toEqual(xattr(join(src, 'cap'), 'security.capability'));
+      if (format.includes('--xattrs'))
+        expect(xattr(join(dest, 'cap'), 'security.capability')).toEqual(xattr(join(src, 'cap'), 'security.capability'));
     }
   });
 
@@ -267,7 +293,10 @@ describe('unpackLayer', () => {
     });
 
     it('keeps symlinks as data: an absolute target is never followed', async () => {
-      await unpackLayer(Readable.from([await handmade([{ name: 'etc/passwd', type: 'symlink', linkname: '/etc/shadow' }])]), dest);
+      await unpackLayer(
+        Readable.from([await handmade([{ name: 'etc/passwd', type: 'symlink', linkname: '/etc/shadow' }])]),
+        dest,
+      );
       expect(await readlink(join(dest, 'etc', 'passwd'))).toBe('/etc/shadow');
       expect(existsSync(join(outside, 'pwned'))).toBe(false);
     });

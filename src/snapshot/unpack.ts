@@ -1,9 +1,32 @@
-import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  symlinkSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
 import tarStream from 'tar-stream';
 import { UserError } from '../errors.js';
 import { PaxTap } from '../image/pax-tap.js';
 import { DestTree, isAtOrUnder, lstatOrNull } from './dest-tree.js';
-import { OPAQUE_MARKER, OPAQUE_VALUE, OPAQUE_XATTR, WHITEOUT_PREFIX, isPortableXattr, isWhiteoutStat } from './overlay-format.js';
+import {
+  OPAQUE_MARKER,
+  OPAQUE_VALUE,
+  OPAQUE_XATTR,
+  WHITEOUT_PREFIX,
+  isPortableXattr,
+  isWhiteoutStat,
+} from './overlay-format.js';
 import { runToolChecked } from './run-tool.js';
 import { writeXattrs, type XattrWrite } from './xattrs.js';
 
@@ -47,7 +70,8 @@ export async function unpackLayer(tar: NodeJS.ReadableStream, destDir: string): 
     await u.finish();
   } catch (err) {
     extract.destroy();
-    if ('destroy' in tar && typeof tar.destroy === 'function') (tar as NodeJS.ReadableStream & { destroy(): void }).destroy();
+    if ('destroy' in tar && typeof tar.destroy === 'function')
+      (tar as NodeJS.ReadableStream & { destroy(): void }).destroy();
     throw err;
   }
 }
@@ -69,7 +93,10 @@ class Unpacker {
       mode: (h.mode ?? 0) & 0o7777,
       uid: paxInt(pax.uid) ?? h.uid ?? 0,
       gid: paxInt(pax.gid) ?? h.gid ?? 0,
-      mtime: pax.mtime !== undefined && Number.isFinite(Number(pax.mtime)) ? new Date(Number(pax.mtime) * 1000) : (h.mtime ?? new Date(0)),
+      mtime:
+        pax.mtime !== undefined && Number.isFinite(Number(pax.mtime))
+          ? new Date(Number(pax.mtime) * 1000)
+          : (h.mtime ?? new Date(0)),
     };
     const base = rel.slice(rel.lastIndexOf('/') + 1);
     const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
@@ -88,7 +115,10 @@ class Unpacker {
       return;
     }
     if (rel === '') {
-      if (h.type !== 'directory') throw new UserError(`refusing layer tar entry ${JSON.stringify(h.name)}: the layer root can only be a directory`);
+      if (h.type !== 'directory')
+        throw new UserError(
+          `refusing layer tar entry ${JSON.stringify(h.name)}: the layer root can only be a directory`,
+        );
       this.dirMeta.set('', meta);
       this.setXattrs('', rawPax);
       return;
@@ -129,7 +159,9 @@ class Unpacker {
         this.setXattrs(rel, rawPax);
         return;
       default:
-        throw new UserError(`unsupported entry type ${JSON.stringify(h.type)} for ${JSON.stringify(h.name)} in layer tar`);
+        throw new UserError(
+          `unsupported entry type ${JSON.stringify(h.type)} for ${JSON.stringify(h.name)} in layer tar`,
+        );
     }
   }
 
@@ -137,9 +169,11 @@ class Unpacker {
   async finish(): Promise<void> {
     await this.flushNodes();
     const writes: XattrWrite[] = [];
-    for (const rel of this.opaque) writes.push({ path: this.tree.abs(rel), name: OPAQUE_XATTR, value: Buffer.from(OPAQUE_VALUE) });
+    for (const rel of this.opaque)
+      writes.push({ path: this.tree.abs(rel), name: OPAQUE_XATTR, value: Buffer.from(OPAQUE_VALUE) });
     // After every chown: the kernel drops security.capability when a file changes owner.
-    for (const [rel, attrs] of this.xattrs) for (const [name, value] of attrs) writes.push({ path: this.tree.abs(rel), name, value });
+    for (const [rel, attrs] of this.xattrs)
+      for (const [name, value] of attrs) writes.push({ path: this.tree.abs(rel), name, value });
     await writeXattrs(writes);
     // Deepest first: setting a child's metadata would otherwise not disturb the parent, but
     // creating children does, so times go on after everything below exists.
@@ -171,7 +205,11 @@ class Unpacker {
     // O_EXCL|O_NOFOLLOW: replace() just removed what was there, so anything found now is foul play.
     // The calls on the file are synchronous: a base image is mostly small files, where a
     // thread-pool round trip per call cost more than the call; only the tar stream is awaited.
-    const fd = openSync(this.tree.abs(rel), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const fd = openSync(
+      this.tree.abs(rel),
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
     try {
       for await (const chunk of entry) writeAll(fd, chunk as Buffer);
       // chown before chmod: chown clears setuid/setgid.
@@ -187,12 +225,16 @@ class Unpacker {
     const target = DestTree.normalize(linkname, 'hard link target');
     if (target === rel) return;
     if (target === '' || !(await this.tree.checkParent(target, entryName))) {
-      throw new UserError(`layer tar entry ${JSON.stringify(entryName)} links to ${JSON.stringify(linkname)}, which is not in this layer`);
+      throw new UserError(
+        `layer tar entry ${JSON.stringify(entryName)} links to ${JSON.stringify(linkname)}, which is not in this layer`,
+      );
     }
     if (this.pending.has(target)) await this.flushNodes();
     const st = await lstatOrNull(this.tree.abs(target));
     if (st === null || st.isDirectory()) {
-      throw new UserError(`layer tar entry ${JSON.stringify(entryName)} links to ${JSON.stringify(linkname)}, which is ${st ? 'a directory' : 'not in this layer'}`);
+      throw new UserError(
+        `layer tar entry ${JSON.stringify(entryName)} links to ${JSON.stringify(linkname)}, which is ${st ? 'a directory' : 'not in this layer'}`,
+      );
     }
     await this.replace(rel);
     // link(2) does not follow a symlink target; a link to a symlink links the symlink itself.
@@ -222,7 +264,8 @@ class Unpacker {
       const anc = rel.slice(0, i);
       const p = this.pending.get(anc);
       if (p === undefined) continue;
-      if (!p.whiteout) throw new UserError(`refusing layer tar entry ${JSON.stringify(entryName)}: ${anc} is not a directory`);
+      if (!p.whiteout)
+        throw new UserError(`refusing layer tar entry ${JSON.stringify(entryName)}: ${anc} is not a directory`);
       this.pending.delete(anc);
       this.opaque.add(anc);
     }
@@ -237,7 +280,8 @@ class Unpacker {
 
   /** Forgets deferred work at or under `rel`, which is being replaced. */
   private drop(rel: string): void {
-    for (const map of [this.pending, this.xattrs, this.dirMeta]) for (const k of map.keys()) if (isAtOrUnder(k, rel)) map.delete(k);
+    for (const map of [this.pending, this.xattrs, this.dirMeta])
+      for (const k of map.keys()) if (isAtOrUnder(k, rel)) map.delete(k);
     for (const k of this.opaque) if (isAtOrUnder(k, rel)) this.opaque.delete(k);
   }
 
@@ -273,7 +317,8 @@ class Unpacker {
       args.push([n.mode.toString(8), abs, n.type, String(n.major), String(n.minor)]);
     }
     // One shell for many nodes; each group of five arguments is one mknod.
-    const script = 'while [ $# -gt 0 ]; do if [ "$3" = p ]; then mknod -m "$1" -- "$2" p || exit 1; else mknod -m "$1" -- "$2" "$3" "$4" "$5" || exit 1; fi; shift 5; done';
+    const script =
+      'while [ $# -gt 0 ]; do if [ "$3" = p ]; then mknod -m "$1" -- "$2" p || exit 1; else mknod -m "$1" -- "$2" "$3" "$4" "$5" || exit 1; fi; shift 5; done';
     for (const group of groupArgs(args)) await runToolChecked('sh', ['-c', script, 'sh', ...group.flat()]);
     for (const [rel, n] of nodes) {
       const abs = this.tree.abs(rel);

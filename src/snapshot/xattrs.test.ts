@@ -21,8 +21,13 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('dumpXattrTree', () => {
   it('answers calls of the same moment together, each with the paths of its own root', async () => {
-    const [a, ab, plain, again] = await Promise.all([join(dir, 'a'), join(dir, 'ab'), join(dir, 'plain'), join(dir, 'a') + '/'].map((r) => dumpXattrTree(r)));
-    const show = (m: Map<string, Map<string, Buffer>>) => Object.fromEntries([...m].map(([p, attrs]) => [p, Object.fromEntries([...attrs].map(([k, v]) => [k, v.toString()]))]));
+    const [a, ab, plain, again] = await Promise.all(
+      [join(dir, 'a'), join(dir, 'ab'), join(dir, 'plain'), join(dir, 'a') + '/'].map((r) => dumpXattrTree(r)),
+    );
+    const show = (m: Map<string, Map<string, Buffer>>) =>
+      Object.fromEntries(
+        [...m].map(([p, attrs]) => [p, Object.fromEntries([...attrs].map(([k, v]) => [k, v.toString()]))]),
+      );
     expect(show(a!)).toEqual({ '': { 'user.which': 'a-root' }, 'sub/f': { 'user.which': 'a-file' } });
     expect(show(ab!)).toEqual({ '': { 'trusted.overlay.opaque': 'y' }, g: { 'user.which': 'ab-file' } });
     expect(show(plain!)).toEqual({});

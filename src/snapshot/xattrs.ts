@@ -46,7 +46,18 @@ async function dumpTrees(roots: string[]): Promise<XattrMap[]> {
   const maps = roots.map(() => new Map() as XattrMap);
   const index = new Map(roots.map((r, i) => [r, i]));
   for (const group of chunkArgs(roots)) {
-    const r = await runTool('getfattr', ['-R', '-h', '--absolute-names', '-d', '-m', '-', '-e', 'base64', '--', ...group]);
+    const r = await runTool('getfattr', [
+      '-R',
+      '-h',
+      '--absolute-names',
+      '-d',
+      '-m',
+      '-',
+      '-e',
+      'base64',
+      '--',
+      ...group,
+    ]);
     // A layer dir is ours: any file getfattr cannot read is a real problem, not something to skip.
     if (r.code !== 0) throw new Error(`getfattr -R ${group.join(' ')} failed (exit ${r.code}): ${r.stderr}`);
     for (const [path, attrs] of parseDump(r.stdout)) {
@@ -68,7 +79,17 @@ async function dumpTrees(roots: string[]): Promise<XattrMap[]> {
 export async function readXattrs(paths: string[], pattern: string): Promise<XattrMap> {
   const out: XattrMap = new Map();
   for (const group of chunkArgs(paths)) {
-    const stdout = await runToolChecked('getfattr', ['-h', '--absolute-names', '-d', '-m', pattern, '-e', 'base64', '--', ...group]);
+    const stdout = await runToolChecked('getfattr', [
+      '-h',
+      '--absolute-names',
+      '-d',
+      '-m',
+      pattern,
+      '-e',
+      'base64',
+      '--',
+      ...group,
+    ]);
     for (const [path, attrs] of parseDump(stdout)) out.set(path, attrs);
   }
   return out;

@@ -43,14 +43,20 @@ describe('canonicalJson', () => {
 });
 
 describe('cacheKeyOf', () => {
-  const rec: KeyRecord = { op: { type: 'exec', args: ['sh', '-c', 'make'], env: ['A=1'], cwd: '/' }, inputs: ['k1', 'k2'] };
+  const rec: KeyRecord = {
+    op: { type: 'exec', args: ['sh', '-c', 'make'], env: ['A=1'], cwd: '/' },
+    inputs: ['k1', 'k2'],
+  };
 
   it('is a 64-hex sha256', () => {
     expect(cacheKeyOf(rec)).toMatch(/^[a-f0-9]{64}$/);
   });
 
   it('is stable across calls and field order', () => {
-    const reordered: KeyRecord = { inputs: ['k1', 'k2'], op: { cwd: '/', env: ['A=1'], args: ['sh', '-c', 'make'], type: 'exec' } };
+    const reordered: KeyRecord = {
+      inputs: ['k1', 'k2'],
+      op: { cwd: '/', env: ['A=1'], args: ['sh', '-c', 'make'], type: 'exec' },
+    };
     expect(cacheKeyOf(rec)).toBe(cacheKeyOf(rec));
     expect(cacheKeyOf(reordered)).toBe(cacheKeyOf(rec));
   });

@@ -17,7 +17,13 @@ const STEPS = 5_000;
 function chain(steps: number): Vertex {
   let v: Vertex = { id: 'v0', op: { type: 'scratch' }, inputs: [], name: 'scratch', stage: '' };
   for (let i = 1; i <= steps; i++) {
-    v = { id: `v${i}`, op: { type: 'mkdir', path: `/d${i % 7}`, mode: 0o755 }, inputs: [v], name: `[stage-0 ${i}/${steps}] WORKDIR /d${i % 7}`, stage: '0' };
+    v = {
+      id: `v${i}`,
+      op: { type: 'mkdir', path: `/d${i % 7}`, mode: 0o755 },
+      inputs: [v],
+      name: `[stage-0 ${i}/${steps}] WORKDIR /d${i % 7}`,
+      stage: '0',
+    };
   }
   return v;
 }
@@ -26,7 +32,12 @@ function chain(steps: number): Vertex {
 function cachedEverywhere(events: SolverEvent[]): SolveContext {
   const ctx = {
     records: {
-      get: async (key: string): Promise<CacheRecord> => ({ key, layers: [`s${key.slice(0, 19)}`], createdAt: '2026-01-01T00:00:00Z', description: '' }),
+      get: async (key: string): Promise<CacheRecord> => ({
+        key,
+        layers: [`s${key.slice(0, 19)}`],
+        createdAt: '2026-01-01T00:00:00Z',
+        description: '',
+      }),
       put: async () => {},
       touch: async () => {},
     },
@@ -56,7 +67,13 @@ describe('a graph thousands of steps deep', () => {
   it('keys, cache checks and history of 5,000 steps need no deep stack', async () => {
     const target = chain(STEPS);
     const events: SolverEvent[] = [];
-    const history = new StepHistory({ index: memoryIndex(), cacheDir: '/nonexistent', contextDir: '/nonexistent', hashes: new Map(), buildArgs: new Set() });
+    const history = new StepHistory({
+      index: memoryIndex(),
+      cacheDir: '/nonexistent',
+      contextDir: '/nonexistent',
+      hashes: new Map(),
+      buildArgs: new Set(),
+    });
     const solver = new Solver(cachedEverywhere(events), { history });
     const result = await solver.solve(target);
     expect(result.layers).toHaveLength(1);
@@ -66,7 +83,13 @@ describe('a graph thousands of steps deep', () => {
   });
 
   it('a step 20,000 deep gets its history id without recursion', () => {
-    const history = new StepHistory({ index: memoryIndex(), cacheDir: '/nonexistent', contextDir: '/nonexistent', hashes: new Map(), buildArgs: new Set() });
+    const history = new StepHistory({
+      index: memoryIndex(),
+      cacheDir: '/nonexistent',
+      contextDir: '/nonexistent',
+      hashes: new Map(),
+      buildArgs: new Set(),
+    });
     const deep = chain(20_000);
     expect(history.stepId(deep.inputs[0]!.inputs[0]!)).toBe('0/19998/mkdir');
     expect(history.stepId(deep)).toBe('0/20000/mkdir');

@@ -5,7 +5,11 @@ import type { ExecOp, Vertex } from './graph.js';
 
 const base: Vertex = { id: 'v0', op: { type: 'scratch' }, inputs: [], name: 'scratch', stage: '' };
 const run = (security: ExecOp['security'], input: Vertex, line: number): Vertex => ({
-  id: `v${line}`, inputs: [input], name: `RUN ${line}`, stage: '0', location: { file: 'Dockerfile', line, column: 1 },
+  id: `v${line}`,
+  inputs: [input],
+  name: `RUN ${line}`,
+  stage: '0',
+  location: { file: 'Dockerfile', line, column: 1 },
   op: { type: 'exec', args: ['true'], env: [], cwd: '/', user: '', network: 'host', ...(security ? { security } : {}) },
 });
 

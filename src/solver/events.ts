@@ -21,7 +21,12 @@ export type MissCause =
 
 export type SolverEvent =
   | { type: 'vertex.start'; vertex: VertexInfo; time: number; reason?: string; causes?: MissCause[] }
-  | { type: 'vertex.cached'; vertex: VertexInfo; time: number; /** an imported cache (--cache-from) it came from */ from?: string }
+  | {
+      type: 'vertex.cached';
+      vertex: VertexInfo;
+      time: number /** an imported cache (--cache-from) it came from */;
+      from?: string;
+    }
   | { type: 'vertex.log'; vertex: VertexInfo; time: number; stream: 'stdout' | 'stderr'; data: string }
   | { type: 'vertex.done'; vertex: VertexInfo; time: number; durationMs: number }
   | { type: 'vertex.error'; vertex: VertexInfo; time: number; message: string }

@@ -12,7 +12,10 @@ export interface ExplainContext {
   /** Names given with --build-arg in this build: env changes to them are reported as build args. */
   buildArgs: ReadonlySet<string>;
   /** The file lists behind two selection digests (undefined when one was not kept). */
-  diffFiles(before: string, after: string): Promise<{ added: string[]; removed: string[]; changed: string[] } | undefined>;
+  diffFiles(
+    before: string,
+    after: string,
+  ): Promise<{ added: string[]; removed: string[]; changed: string[] } | undefined>;
 }
 
 type OpFields = Record<string, unknown> & { type?: string };
@@ -30,20 +33,32 @@ function envMap(env: unknown): Map<string, string> {
 
 function opCauses(before: OpFields, after: OpFields, buildArgs: ReadonlySet<string>): MissCause[] {
   if (before.type !== after.type) return [{ kind: 'option', field: 'instruction' }];
-  if (after.type === 'image') return [{ kind: 'base-image', ...(typeof before.manifest === 'string' ? { before: before.manifest } : {}), after: String(after.manifest) }];
+  if (after.type === 'image')
+    return [
+      {
+        kind: 'base-image',
+        ...(typeof before.manifest === 'string' ? { before: before.manifest } : {}),
+        after: String(after.manifest),
+      },
+    ];
   const causes: MissCause[] = [];
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
   for (const k of keys) {
     if (canonicalJson(before[k]) === canonicalJson(after[k])) continue;
     if (k === 'args' && after.type === 'exec') {
-      causes.push({ kind: 'command', before: (before.args as string[] | undefined ?? []).join(' '), after: (after.args as string[] | undefined ?? []).join(' ') });
+      causes.push({
+        kind: 'command',
+        before: ((before.args as string[] | undefined) ?? []).join(' '),
+        after: ((after.args as string[] | undefined) ?? []).join(' '),
+      });
     } else if (k === 'env') {
       const b = envMap(before.env);
       const a = envMap(after.env);
       for (const name of [...new Set([...b.keys(), ...a.keys()])].sort()) {
         if (b.get(name) === a.get(name)) continue;
         causes.push({
-          kind: buildArgs.has(name) ? 'build-arg' : 'env', name,
+          kind: buildArgs.has(name) ? 'build-arg' : 'env',
+          name,
           ...(b.has(name) ? { before: b.get(name)! } : {}),
           ...(a.has(name) ? { after: a.get(name)! } : {}),
         });
@@ -69,7 +84,11 @@ export async function explainMiss(before: KeyRecord, after: KeyRecord, ctx: Expl
   for (let i = 0; i < Math.max(bc.length, ac.length); i++) {
     if (bc[i] === ac[i]) continue;
     const diff = bc[i] && ac[i] ? await ctx.diffFiles(bc[i]!, ac[i]!) : undefined;
-    causes.push({ kind: 'files', ...(diff ?? { added: [], removed: [], changed: [] }), ...(diff ? {} : { unknown: true }) });
+    causes.push({
+      kind: 'files',
+      ...(diff ?? { added: [], removed: [], changed: [] }),
+      ...(diff ? {} : { unknown: true }),
+    });
   }
   return causes.length ? causes : [{ kind: 'unknown' }];
 }
@@ -95,22 +114,40 @@ export function describeCauses(causes: MissCause[]): string {
 
 export function describeCause(c: MissCause): string {
   switch (c.kind) {
-    case 'no-cache': return `cache disabled (${c.flag})`;
-    case 'new-step': return 'no earlier build of this step';
-    case 'pruned': return 'its cached result was removed (prune)';
-    case 'parent': return `the parent step changed (${c.step})`;
-    case 'source-step': return `a source step changed (${c.step})`;
-    case 'input-result': return `${c.step} has a new result (it ran again)`;
-    case 'base-image': return c.before ? `the base image changed (${c.before.slice(0, 19)} → ${c.after.slice(0, 19)})` : 'the base image changed';
-    case 'command': return `the command changed (was: ${c.before.length > 60 ? `${c.before.slice(0, 57)}...` : c.before})`;
-    case 'build-arg': return `build arg ${c.name} changed (${quote(c.before)} → ${quote(c.after)})`;
-    case 'env': return `variable ${c.name} changed (${quote(c.before)} → ${quote(c.after)})`;
-    case 'option': return `its ${c.field} changed`;
+    case 'no-cache':
+      return `cache disabled (${c.flag})`;
+    case 'new-step':
+      return 'no earlier build of this step';
+    case 'pruned':
+      return 'its cached result was removed (prune)';
+    case 'parent':
+      return `the parent step changed (${c.step})`;
+    case 'source-step':
+      return `a source step changed (${c.step})`;
+    case 'input-result':
+      return `${c.step} has a new result (it ran again)`;
+    case 'base-image':
+      return c.before
+        ? `the base image changed (${c.before.slice(0, 19)} → ${c.after.slice(0, 19)})`
+        : 'the base image changed';
+    case 'command':
+      return `the command changed (was: ${c.before.length > 60 ? `${c.before.slice(0, 57)}...` : c.before})`;
+    case 'build-arg':
+      return `build arg ${c.name} changed (${quote(c.before)} → ${quote(c.after)})`;
+    case 'env':
+      return `variable ${c.name} changed (${quote(c.before)} → ${quote(c.after)})`;
+    case 'option':
+      return `its ${c.field} changed`;
     case 'files': {
       if (c.unknown) return 'the selected files changed';
-      const parts = [listPaths('changed:', c.changed), listPaths('added:', c.added), listPaths('removed:', c.removed)].filter(Boolean);
+      const parts = [
+        listPaths('changed:', c.changed),
+        listPaths('added:', c.added),
+        listPaths('removed:', c.removed),
+      ].filter(Boolean);
       return `files changed (${parts.join('; ') || 'metadata'})`;
     }
-    case 'unknown': return 'no cached result for this step';
+    case 'unknown':
+      return 'no cached result for this step';
   }
 }

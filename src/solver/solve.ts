@@ -101,7 +101,10 @@ export class Solver {
   private async afterSolve(): Promise<void> {
     const keys: string[] = [];
     for (const p of this.keys.values()) {
-      const k = await p.then((i) => i.key, () => undefined);
+      const k = await p.then(
+        (i) => i.key,
+        () => undefined,
+      );
       if (k) keys.push(k);
     }
     await Promise.all([this.ctx.records.touch?.(keys), this.opts.history?.save()]);
@@ -112,7 +115,10 @@ export class Solver {
     const keys: string[] = [];
     for (const [v, p] of this.keys) {
       if (v.op.type === 'image' || v.op.type === 'scratch') continue;
-      const k = await p.then((i) => i.key, () => undefined);
+      const k = await p.then(
+        (i) => i.key,
+        () => undefined,
+      );
       if (k) keys.push(k);
     }
     return keys;
@@ -178,12 +184,17 @@ export class Solver {
     if (op.type === 'scratch') return { layers: [] };
     if (op.type === 'image') {
       const result = imageLayers(op);
-      const present = async () => (await Promise.all(result.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean);
+      const present = async () =>
+        (await Promise.all(result.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean);
       if (await present()) return result;
       // Another build may be unpacking the same image: wait for it rather than unpack it twice.
       return this.underStepLock(v, (await this.keyOf(v)).key, async () => {
         if (await present()) return result;
-        return this.runOp(v, async () => (await import('./ops/run-image.js')).runImage(op, this.ctx), 'base image layers not unpacked yet');
+        return this.runOp(
+          v,
+          async () => (await import('./ops/run-image.js')).runImage(op, this.ctx),
+          'base image layers not unpacked yet',
+        );
       });
     }
     const keyInfo = await this.keyOf(v);
@@ -191,7 +202,10 @@ export class Solver {
     // they are resolved at once: a cached chain reads its records concurrently, not one by one.
     const inputsReady = Promise.all(v.inputs.map((i) => this.resultOf(i)));
     inputsReady.catch(() => {});
-    if (v.noCache) return this.run(v, keyInfo, inputsReady, [{ kind: 'no-cache', flag: this.opts.noCacheFlag?.(v) ?? '--no-cache' }]);
+    if (v.noCache)
+      return this.run(v, keyInfo, inputsReady, [
+        { kind: 'no-cache', flag: this.opts.noCacheFlag?.(v) ?? '--no-cache' },
+      ]);
     const first = await this.fromRecord(v, keyInfo, inputsReady);
     if ('result' in first) return first.result;
     // A miss is run under the key's step lock: builds sharing the state dir run it once, the
@@ -213,7 +227,12 @@ export class Solver {
     if (!this.ctx.records.lock) return fn();
     const release = await this.ctx.records.lock(key, {
       signal: this.abort.signal,
-      onWait: () => this.ctx.emit({ type: 'status', time: Date.now(), message: `${v.name}: another build is making this step; waiting for its result` }),
+      onWait: () =>
+        this.ctx.emit({
+          type: 'status',
+          time: Date.now(),
+          message: `${v.name}: another build is making this step; waiting for its result`,
+        }),
     });
     try {
       return await fn();
@@ -227,7 +246,11 @@ export class Solver {
    * inputs' current results: a step re-run with --no-cache(-filter) gets a new result, and what
    * was built on the old one is stale. Otherwise why it cannot be used (none: no record).
    */
-  private async fromRecord(v: Vertex, keyInfo: KeyInfo, inputsReady: Promise<VertexResult[]>): Promise<{ result: VertexResult } | { causes?: MissCause[] }> {
+  private async fromRecord(
+    v: Vertex,
+    keyInfo: KeyInfo,
+    inputsReady: Promise<VertexResult[]>,
+  ): Promise<{ result: VertexResult } | { causes?: MissCause[] }> {
     const rec = await this.ctx.records.get(keyInfo.key);
     if (!rec) return {};
     const check = await this.checkRecord(rec, await inputsReady);
@@ -238,39 +261,70 @@ export class Solver {
       return { result: { layers: rec.layers, createdAt: rec.createdAt } };
     }
     // Its layers are gone: pruned. Otherwise an input was made anew under the same key.
-    return { causes: check === 'pruned' ? [{ kind: 'pruned' }] : [{ kind: 'input-result', step: v.inputs[check]?.name ?? 'input' }] };
+    return {
+      causes:
+        check === 'pruned' ? [{ kind: 'pruned' }] : [{ kind: 'input-result', step: v.inputs[check]?.name ?? 'input' }],
+    };
   }
 
-  private async run(v: Vertex, keyInfo: KeyInfo, inputsReady: Promise<VertexResult[]>, known?: MissCause[]): Promise<VertexResult> {
+  private async run(
+    v: Vertex,
+    keyInfo: KeyInfo,
+    inputsReady: Promise<VertexResult[]>,
+    known?: MissCause[],
+  ): Promise<VertexResult> {
     const op = v.op as Exclude<Op, { type: 'image' | 'scratch' }>;
     const inputResults = await inputsReady;
-    const causes = known ?? (this.opts.history ? await this.opts.history.explain(v, keyInfo.key, keyInfo.record).catch((): MissCause[] => [{ kind: 'unknown' }]) : [{ kind: 'unknown' }]);
+    const causes =
+      known ??
+      (this.opts.history
+        ? await this.opts.history
+            .explain(v, keyInfo.key, keyInfo.record)
+            .catch((): MissCause[] => [{ kind: 'unknown' }])
+        : [{ kind: 'unknown' }]);
     const reason = describeCauses(causes);
-    return this.runOp(v, async () => {
-      // A run whose key already has a snapshot (--no-cache, or inputs with new results) must not
-      // be replaced by it (commit keeps an existing one): it gets a name of its own.
-      const plainId = stepSnapshotId(keyInfo.key);
-      const run: OpRun = {
-        ctx: this.ctx,
-        snapshotId: v.noCache || (await this.ctx.snapshots.exists(plainId)) ? freshSnapshotId(keyInfo.key) : plainId,
-        inputs: inputResults,
-        selections: keyInfo.selections,
-        onLog: (stream, data) => this.ctx.emit({ type: 'vertex.log', vertex: this.info(v), time: Date.now(), stream, data }),
-      };
-      let result: VertexResult;
-      switch (op.type) {
-        case 'exec': result = await (await import('./ops/run-exec.js')).runExec(v, op, run); break;
-        case 'copy': result = await (await import('./ops/run-copy.js')).runCopy(v, op, run); break;
-        case 'mkdir': result = await (await import('./ops/run-mkdir.js')).runMkdir(op, run); break;
-      }
-      const createdAt = new Date().toISOString();
-      await this.ctx.records.put({
-        key: keyInfo.key, layers: result.layers, createdAt, description: v.name, keyInputs: keyInfo.record, inputTops: inputResults.map(topLayer),
-      });
-      this.opts.history?.seen(v, keyInfo.key, keyInfo.record);
-      await this.opts.history?.keepSelections(keyInfo.record);
-      return { ...result, createdAt };
-    }, reason, causes);
+    return this.runOp(
+      v,
+      async () => {
+        // A run whose key already has a snapshot (--no-cache, or inputs with new results) must not
+        // be replaced by it (commit keeps an existing one): it gets a name of its own.
+        const plainId = stepSnapshotId(keyInfo.key);
+        const run: OpRun = {
+          ctx: this.ctx,
+          snapshotId: v.noCache || (await this.ctx.snapshots.exists(plainId)) ? freshSnapshotId(keyInfo.key) : plainId,
+          inputs: inputResults,
+          selections: keyInfo.selections,
+          onLog: (stream, data) =>
+            this.ctx.emit({ type: 'vertex.log', vertex: this.info(v), time: Date.now(), stream, data }),
+        };
+        let result: VertexResult;
+        switch (op.type) {
+          case 'exec':
+            result = await (await import('./ops/run-exec.js')).runExec(v, op, run);
+            break;
+          case 'copy':
+            result = await (await import('./ops/run-copy.js')).runCopy(v, op, run);
+            break;
+          case 'mkdir':
+            result = await (await import('./ops/run-mkdir.js')).runMkdir(op, run);
+            break;
+        }
+        const createdAt = new Date().toISOString();
+        await this.ctx.records.put({
+          key: keyInfo.key,
+          layers: result.layers,
+          createdAt,
+          description: v.name,
+          keyInputs: keyInfo.record,
+          inputTops: inputResults.map(topLayer),
+        });
+        this.opts.history?.seen(v, keyInfo.key, keyInfo.record);
+        await this.opts.history?.keepSelections(keyInfo.record);
+        return { ...result, createdAt };
+      },
+      reason,
+      causes,
+    );
   }
 
   /**
@@ -279,7 +333,11 @@ export class Solver {
    * needs no import. The same rule as for local records holds: the record must have been made
    * on the inputs' current results. A download that fails is a warning, and the step runs.
    */
-  private async fromImportedCache(v: Vertex, keyInfo: KeyInfo, inputsReady: Promise<VertexResult[]>): Promise<VertexResult | undefined> {
+  private async fromImportedCache(
+    v: Vertex,
+    keyInfo: KeyInfo,
+    inputsReady: Promise<VertexResult[]>,
+  ): Promise<VertexResult | undefined> {
     const cache = this.ctx.importedCache;
     const rec = cache?.record(keyInfo.key);
     if (!cache || !rec) return undefined;
@@ -291,7 +349,11 @@ export class Solver {
       await fetching;
     } catch (err) {
       if (this.abort.signal.aborted) throw err;
-      this.ctx.emit({ type: 'warning', time: Date.now(), message: `${v.name}: cannot use the cache from ${rec.source}: ${err instanceof Error ? err.message : String(err)}` });
+      this.ctx.emit({
+        type: 'warning',
+        time: Date.now(),
+        message: `${v.name}: cannot use the cache from ${rec.source}: ${err instanceof Error ? err.message : String(err)}`,
+      });
       return undefined;
     }
     if (!(await Promise.all(rec.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean)) return undefined;
@@ -318,7 +380,12 @@ export class Solver {
     return (await Promise.all(rec.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean) ? 'ok' : 'pruned';
   }
 
-  private runOp(v: Vertex, fn: () => Promise<VertexResult>, reason: string, causes?: MissCause[]): Promise<VertexResult> {
+  private runOp(
+    v: Vertex,
+    fn: () => Promise<VertexResult>,
+    reason: string,
+    causes?: MissCause[],
+  ): Promise<VertexResult> {
     return this.queue.add(async () => {
       if (this.abort.signal.aborted) throw this.abort.signal.reason ?? new Error('cancelled');
       const start = Date.now();
@@ -333,7 +400,12 @@ export class Solver {
       } catch (err) {
         const first = !this.abort.signal.aborted;
         if (first) this.abort.abort(err);
-        this.ctx.emit({ type: 'vertex.error', vertex: this.info(v), time: Date.now(), message: first ? (err instanceof Error ? err.message : String(err)) : 'cancelled' });
+        this.ctx.emit({
+          type: 'vertex.error',
+          vertex: this.info(v),
+          time: Date.now(),
+          message: first ? (err instanceof Error ? err.message : String(err)) : 'cancelled',
+        });
         throw err;
       }
     }) as Promise<VertexResult>;
@@ -341,7 +413,9 @@ export class Solver {
 
   /** Steps under a cached step were not looked at, but their results are part of it: say so. */
   private async reportImplicitlyCached(target: Vertex): Promise<void> {
-    const order = inputsFirst(target).filter((v) => !this.reported.has(v) && v.op.type !== 'scratch' && v.op.type !== 'image');
+    const order = inputsFirst(target).filter(
+      (v) => !this.reported.has(v) && v.op.type !== 'scratch' && v.op.type !== 'image',
+    );
     for (const v of order) {
       this.ctx.emit({ type: 'vertex.cached', vertex: this.info(v), time: Date.now() });
       const info = await this.keys.get(v)?.catch(() => undefined);

@@ -60,8 +60,11 @@ export class StepHistory {
     for (const s of sel.sources) {
       for (const m of s.matches) {
         for (const e of [m.root, ...m.children]) {
-          const hash = e.type === 'file' ? this.opts.hashes.get(join(this.opts.contextDir, e.rel)) ?? '' : '';
-          out.push({ path: e.rel || '.', fingerprint: `${e.type}\t${e.mode.toString(8)}\t${e.uid}:${e.gid}\t${e.linkTarget ?? ''}\t${hash}` });
+          const hash = e.type === 'file' ? (this.opts.hashes.get(join(this.opts.contextDir, e.rel)) ?? '') : '';
+          out.push({
+            path: e.rel || '.',
+            fingerprint: `${e.type}\t${e.mode.toString(8)}\t${e.uid}:${e.gid}\t${e.linkTarget ?? ''}\t${hash}`,
+          });
         }
       }
     }

@@ -35,7 +35,13 @@ describe('the step lock', () => {
       emit: (e: SolverEvent) => events.push(e),
     } as unknown as SolveContext;
     const scratch: Vertex = { id: 'v0', op: { type: 'scratch' }, inputs: [], name: 'scratch', stage: '' };
-    const step: Vertex = { id: 'v1', op: { type: 'mkdir', path: '/w', mode: 0o755 }, inputs: [scratch], name: '[0 2/2] WORKDIR /w', stage: '0' };
+    const step: Vertex = {
+      id: 'v1',
+      op: { type: 'mkdir', path: '/w', mode: 0o755 },
+      inputs: [scratch],
+      name: '[0 2/2] WORKDIR /w',
+      stage: '0',
+    };
     const result = await new Solver(ctx).solve(step);
     expect(result).toEqual({ layers: ['s-theirs'], createdAt: '2026-01-01T00:00:00Z' });
     expect(calls).toEqual(['get', 'lock', 'get', 'release']);

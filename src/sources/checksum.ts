@@ -16,9 +16,12 @@ export function parseDigest(text: string): Digest {
   const algorithm = text.slice(0, at);
   const hex = text.slice(at + 1);
   const length = HEX_LENGTH[algorithm];
-  if (length === undefined) throw new UserError(`unsupported digest algorithm "${algorithm}" in checksum "${text}"`, { hint });
+  if (length === undefined)
+    throw new UserError(`unsupported digest algorithm "${algorithm}" in checksum "${text}"`, { hint });
   if (hex.length !== length || !/^[0-9a-f]+$/.test(hex)) {
-    throw new UserError(`invalid checksum digest length or characters: "${text}"`, { hint: `a ${algorithm} digest is ${length} lowercase hex digits` });
+    throw new UserError(`invalid checksum digest length or characters: "${text}"`, {
+      hint: `a ${algorithm} digest is ${length} lowercase hex digits`,
+    });
   }
   return { algorithm: algorithm as Digest['algorithm'], hex };
 }
@@ -26,7 +29,9 @@ export function parseDigest(text: string): Digest {
 /** A git --checksum is a commit hash or a prefix of one, in hex. */
 export function parseCommitChecksum(text: string): string {
   if (!/^[0-9a-f]{4,64}$/.test(text)) {
-    throw new UserError(`invalid checksum "${text}": expected hex commit hash`, { hint: 'give the commit the ref must resolve to, e.g. --checksum=3f2a9c1' });
+    throw new UserError(`invalid checksum "${text}": expected hex commit hash`, {
+      hint: 'give the commit the ref must resolve to, e.g. --checksum=3f2a9c1',
+    });
   }
   return text;
 }

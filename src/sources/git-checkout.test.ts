@@ -46,7 +46,11 @@ beforeAll(async () => {
   commits.feature = await git('rev-parse', 'HEAD');
   await git('checkout', '-q', 'main');
   const port = await freePort();
-  daemon = spawn('git', ['daemon', '--reuseaddr', '--export-all', `--base-path=${tmp}`, '--listen=127.0.0.1', `--port=${port}`, tmp], { stdio: 'ignore' });
+  daemon = spawn(
+    'git',
+    ['daemon', '--reuseaddr', '--export-all', `--base-path=${tmp}`, '--listen=127.0.0.1', `--port=${port}`, tmp],
+    { stdio: 'ignore' },
+  );
   await waitForPort(port);
   daemonUrl = `git://127.0.0.1:${port}/repo.git`;
 });
@@ -62,7 +66,10 @@ describe('resolveGitRef', () => {
     try {
       const err = await resolveGitRef({ remote: repo, ref: 'v1' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(EnvironmentError);
-      expect(err).toMatchObject({ message: expect.stringMatching(/needs the git program/), hint: 'apt-get install git' });
+      expect(err).toMatchObject({
+        message: expect.stringMatching(/needs the git program/),
+        hint: 'apt-get install git',
+      });
     } finally {
       process.env.PATH = path;
     }
@@ -71,7 +78,10 @@ describe('resolveGitRef', () => {
   it('resolves branches, tags (annotated ones to their commit), full refs and the default branch', async () => {
     expect(await resolveGitRef({ remote: repo, ref: 'v1' })).toEqual({ commit: commits.v1, refName: 'refs/tags/v1' });
     expect((await resolveGitRef({ remote: repo, ref: 'v2' })).commit).toBe(commits.v2);
-    expect(await resolveGitRef({ remote: repo, ref: 'feature' })).toEqual({ commit: commits.feature, refName: 'refs/heads/feature' });
+    expect(await resolveGitRef({ remote: repo, ref: 'feature' })).toEqual({
+      commit: commits.feature,
+      refName: 'refs/heads/feature',
+    });
     expect((await resolveGitRef({ remote: repo, ref: 'refs/heads/feature' })).commit).toBe(commits.feature);
     expect(await resolveGitRef({ remote: repo })).toEqual({ commit: commits.v2 });
   });
@@ -81,14 +91,20 @@ describe('resolveGitRef', () => {
   });
 
   it('checks the commit against --checksum', async () => {
-    expect((await resolveGitRef({ remote: repo, ref: 'v1', checksum: commits.v1!.slice(0, 8) })).commit).toBe(commits.v1);
+    expect((await resolveGitRef({ remote: repo, ref: 'v1', checksum: commits.v1!.slice(0, 8) })).commit).toBe(
+      commits.v1,
+    );
     const err = await userErrorOf(resolveGitRef({ remote: repo, ref: 'v1', checksum: commits.v2! }));
     expect(err.message).toMatch(/^expected checksum to match/);
   });
 
   it('a missing ref or repository is a UserError', async () => {
-    expect((await userErrorOf(resolveGitRef({ remote: repo, ref: 'nope' }))).message).toMatch(/does not contain ref nope/);
-    expect((await userErrorOf(resolveGitRef({ remote: join(tmp, 'missing.git'), ref: 'v1' }))).message).toMatch(/git ls-remote .*missing\.git failed/);
+    expect((await userErrorOf(resolveGitRef({ remote: repo, ref: 'nope' }))).message).toMatch(
+      /does not contain ref nope/,
+    );
+    expect((await userErrorOf(resolveGitRef({ remote: join(tmp, 'missing.git'), ref: 'v1' }))).message).toMatch(
+      /git ls-remote .*missing\.git failed/,
+    );
   });
 });
 

@@ -17,7 +17,11 @@ export interface GitResolution {
 }
 
 class GitFailed extends Error {
-  constructor(readonly args: string[], readonly stderr: string, code: number | null) {
+  constructor(
+    readonly args: string[],
+    readonly stderr: string,
+    code: number | null,
+  ) {
     super(`git ${args.join(' ')} failed (exit ${code}): ${stderr.trim()}`);
   }
 }
@@ -37,7 +41,12 @@ function git(args: string[], signal?: AbortSignal): Promise<string> {
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve(out);
-      else if (code === 127) reject(new EnvironmentError('ADD from a git repository needs the git program, which is not installed', { hint: 'apt-get install git' }));
+      else if (code === 127)
+        reject(
+          new EnvironmentError('ADD from a git repository needs the git program, which is not installed', {
+            hint: 'apt-get install git',
+          }),
+        );
       else reject(new GitFailed(args, err, code));
     });
   });
@@ -54,7 +63,10 @@ function gitError(remote: string, what: string, err: unknown): unknown {
 const FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /** The commit `ref` names on `remote` (its default branch when no ref), checked against `checksum`. */
-export async function resolveGitRef(src: { remote: string; ref?: string; checksum?: string }, signal?: AbortSignal): Promise<GitResolution> {
+export async function resolveGitRef(
+  src: { remote: string; ref?: string; checksum?: string },
+  signal?: AbortSignal,
+): Promise<GitResolution> {
   let res: GitResolution | undefined;
   if (src.ref && FULL_COMMIT.test(src.ref)) res = { commit: src.ref };
   else {
@@ -69,7 +81,11 @@ export async function resolveGitRef(src: { remote: string; ref?: string; checksu
       const [sha, name] = line.split('\t');
       if (sha && name) refs.set(name, sha);
     }
-    const candidates = !src.ref ? ['HEAD'] : src.ref.startsWith('refs/') ? [src.ref] : [src.ref, `refs/heads/${src.ref}`, `refs/tags/${src.ref}`];
+    const candidates = !src.ref
+      ? ['HEAD']
+      : src.ref.startsWith('refs/')
+        ? [src.ref]
+        : [src.ref, `refs/heads/${src.ref}`, `refs/tags/${src.ref}`];
     for (const name of candidates) {
       // An annotated tag lists the tag object and, as `^{}`, the commit it points at.
       const commit = refs.get(`${name}^{}`) ?? refs.get(name);
@@ -85,15 +101,21 @@ export async function resolveGitRef(src: { remote: string; ref?: string; checksu
     }
   }
   if (src.checksum && !res.commit.startsWith(src.checksum)) {
-    throw new UserError(`expected checksum to match ${src.checksum}, but ${src.ref ?? 'HEAD'} of ${redactUrl(src.remote)} is commit ${res.commit}`, {
-      hint: 'the ref moved, or --checksum names another commit',
-    });
+    throw new UserError(
+      `expected checksum to match ${src.checksum}, but ${src.ref ?? 'HEAD'} of ${redactUrl(src.remote)} is commit ${res.commit}`,
+      {
+        hint: 'the ref moved, or --checksum names another commit',
+      },
+    );
   }
   return res;
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
@@ -101,9 +123,18 @@ async function exists(path: string): Promise<boolean> {
  * allows it), then by its ref name, then everything. Submodules are checked out too, unless
  * `submodules` is false. Without `keepGitDir` the .git directory is removed afterwards.
  */
-export async function checkoutGit(remote: string, res: GitResolution, dir: string, opts: { keepGitDir: boolean; submodules?: boolean; signal?: AbortSignal }): Promise<void> {
+export async function checkoutGit(
+  remote: string,
+  res: GitResolution,
+  dir: string,
+  opts: { keepGitDir: boolean; submodules?: boolean; signal?: AbortSignal },
+): Promise<void> {
   const inDir = (args: string[]) => git(['-C', dir, ...args], opts.signal);
-  const hasCommit = () => inDir(['cat-file', '-e', `${res.commit}^{commit}`]).then(() => true, () => false);
+  const hasCommit = () =>
+    inDir(['cat-file', '-e', `${res.commit}^{commit}`]).then(
+      () => true,
+      () => false,
+    );
   try {
     await git(['init', '-q', dir], opts.signal);
     await inDir(['remote', 'add', 'origin', remote]);

@@ -75,12 +75,19 @@ export class HttpDownloads {
   }
 
   private async has(digest: string): Promise<boolean> {
-    return stat(this.blobPath(digest.replace(/^sha256:/, ''))).then((s) => s.isFile(), () => false);
+    return stat(this.blobPath(digest.replace(/^sha256:/, ''))).then(
+      (s) => s.isFile(),
+      () => false,
+    );
   }
 
   private downloaded(rec: UrlRecord): Downloaded {
     const lastModified = rec.lastModified ? Date.parse(rec.lastModified) : NaN;
-    return { path: this.blobPath(rec.digest.replace(/^sha256:/, '')), digest: rec.digest, ...(Number.isNaN(lastModified) ? {} : { lastModified }) };
+    return {
+      path: this.blobPath(rec.digest.replace(/^sha256:/, '')),
+      digest: rec.digest,
+      ...(Number.isNaN(lastModified) ? {} : { lastModified }),
+    };
   }
 
   /**
@@ -111,15 +118,21 @@ export class HttpDownloads {
     }
     if (res.status < 200 || res.status >= 400 || !res.body) {
       await res.body?.cancel();
-      throw new UserError(`cannot fetch ${redactUrl(url)}: the server answered ${res.status} ${res.statusText}`.trimEnd(), {
-        hint: 'check the URL; ADD fails on any error status, as docker build does',
-      });
+      throw new UserError(
+        `cannot fetch ${redactUrl(url)}: the server answered ${res.status} ${res.statusText}`.trimEnd(),
+        {
+          hint: 'check the URL; ADD fails on any error status, as docker build does',
+        },
+      );
     }
     const got = await this.save(res.body, want);
     if (want && got.check !== want.hex) {
-      throw new UserError(`checksum mismatch for ${redactUrl(url)}: expected ${want.algorithm}:${want.hex}, got ${want.algorithm}:${got.check}`, {
-        hint: 'the file at this URL changed, or --checksum is wrong; update --checksum only after checking the new file',
-      });
+      throw new UserError(
+        `checksum mismatch for ${redactUrl(url)}: expected ${want.algorithm}:${want.hex}, got ${want.algorithm}:${got.check}`,
+        {
+          hint: 'the file at this URL changed, or --checksum is wrong; update --checksum only after checking the new file',
+        },
+      );
     }
     const next: UrlRecord = { digest: got.digest };
     const etag = res.headers.get('etag');
@@ -131,7 +144,10 @@ export class HttpDownloads {
   }
 
   /** Streams the body into the cache; returns its sha256 digest and the hex of `want`'s algorithm. */
-  private async save(body: ReadableStream<Uint8Array>, want: Digest | undefined): Promise<{ digest: string; check: string }> {
+  private async save(
+    body: ReadableStream<Uint8Array>,
+    want: Digest | undefined,
+  ): Promise<{ digest: string; check: string }> {
     const tmpDir = join(this.dir, 'tmp');
     await mkdir(tmpDir, { recursive: true });
     const tmp = join(tmpDir, `dl-${randomBytes(8).toString('hex')}`);
@@ -145,7 +161,11 @@ export class HttpDownloads {
           cb(null, chunk);
         },
       });
-      await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), hashing, createWriteStream(tmp, { mode: 0o600 }));
+      await pipeline(
+        Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>),
+        hashing,
+        createWriteStream(tmp, { mode: 0o600 }),
+      );
       const hex = sha256.digest('hex');
       await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true });
       await rename(tmp, this.blobPath(hex));

@@ -21,7 +21,11 @@ interface Directives {
   parseDirectiveCheck: LookupCase[];
 }
 
-const data = loadJson<Directives>('directives/directives.json', { parseAll: [], detectSyntax: [], parseDirectiveCheck: [] });
+const data = loadJson<Directives>('directives/directives.json', {
+  parseAll: [],
+  detectSyntax: [],
+  parseDirectiveCheck: [],
+});
 
 function checkLookup(got: DirectiveLookup | undefined, c: LookupCase): void {
   expect(got !== undefined).toBe(c.found);

@@ -30,7 +30,11 @@ interface PatternMatcherData {
   newPatterns: NewPatternsCase[];
 }
 
-const pm = loadJson<PatternMatcherData>('dockerignore/patternmatcher.json', { matches: [], legacyMatches: [], newPatterns: [] });
+const pm = loadJson<PatternMatcherData>('dockerignore/patternmatcher.json', {
+  matches: [],
+  legacyMatches: [],
+  newPatterns: [],
+});
 
 /** Errors surface either when the matcher is built or (for `[l-O]`-style ranges) on every match. */
 function evaluate(c: MatchCase, path: string): boolean {
@@ -38,7 +42,8 @@ function evaluate(c: MatchCase, path: string): boolean {
   return matcher.matches(path);
 }
 
-const title = (c: MatchCase, i: number) => `#${i} ${c.source}: ${JSON.stringify(c.patterns)} ~ ${JSON.stringify(c.path)}`;
+const title = (c: MatchCase, i: number) =>
+  `#${i} ${c.source}: ${JSON.stringify(c.patterns)} ~ ${JSON.stringify(c.path)}`;
 
 describe.skipIf(!corpusExists)('patternmatcher.json', () => {
   describe('matches', () => {

@@ -15,5 +15,10 @@ export function dumpInstruction(ins: RawInstruction): string {
 }
 
 export function dumpDockerfile(df: RawDockerfile): string {
-  return df.instructions.map((i) => `(${dumpInstruction(i)})\n`).join('').trim() + '\n';
+  return (
+    df.instructions
+      .map((i) => `(${dumpInstruction(i)})\n`)
+      .join('')
+      .trim() + '\n'
+  );
 }

@@ -34,7 +34,13 @@ describe.skipIf(!corpusExists)('parser-heredocs.json', () => {
         it(`[${child.index}] ${child.original}`, () => {
           const ins = parsed().instructions[child.index]!;
           expect(ins.original).toBe(child.original);
-          const got = ins.heredocs.map(({ name, fileDescriptor, expand, chomp, content }) => ({ name, fileDescriptor, expand, chomp, content }));
+          const got = ins.heredocs.map(({ name, fileDescriptor, expand, chomp, content }) => ({
+            name,
+            fileDescriptor,
+            expand,
+            chomp,
+            content,
+          }));
           expect(got).toEqual(child.heredocs);
         });
       }
@@ -43,14 +49,18 @@ describe.skipIf(!corpusExists)('parser-heredocs.json', () => {
 });
 
 describe.skipIf(!corpusExists)('heredoc-word.json', () => {
-  const data = loadJson<{ valid: { input: string; name: string }[]; invalid: string[]; notHeredoc: string[] }>('heredoc/heredoc-word.json', {
-    valid: [],
-    invalid: [],
-    notHeredoc: [],
-  });
+  const data = loadJson<{ valid: { input: string; name: string }[]; invalid: string[]; notHeredoc: string[] }>(
+    'heredoc/heredoc-word.json',
+    {
+      valid: [],
+      invalid: [],
+      notHeredoc: [],
+    },
+  );
   for (const c of data.valid) it(`valid ${c.input}`, () => expect(parseHeredoc(c.input)?.name).toBe(c.name));
   for (const input of data.invalid) it(`invalid ${input}`, () => expect(() => parseHeredoc(input)).toThrow());
-  for (const input of data.notHeredoc) it(`not a heredoc ${JSON.stringify(input)}`, () => expect(parseHeredoc(input)).toBeUndefined());
+  for (const input of data.notHeredoc)
+    it(`not a heredoc ${JSON.stringify(input)}`, () => expect(parseHeredoc(input)).toBeUndefined());
 });
 
 describe.skipIf(!corpusExists)('heredocs-from-line.json', () => {
@@ -65,20 +75,27 @@ describe.skipIf(!corpusExists)('chomp.json', () => {
 
 interface CopyCase {
   dockerfile: string;
-  expected: { destPath: string; sourcePaths: string[]; sourceContents: { path: string; data: string; expand: boolean }[] };
+  expected: {
+    destPath: string;
+    sourcePaths: string[];
+    sourceContents: { path: string; data: string; expand: boolean }[];
+  };
 }
 
 describe.skipIf(!corpusExists)('instructions-copy-heredoc.json', () => {
   const cases = loadJson<CopyCase[]>('heredoc/instructions-copy-heredoc.json', []);
   for (const c of cases) {
     it(JSON.stringify(c.dockerfile), () => {
-      const copy = toInstructions(parseDockerfile(c.dockerfile, 'Dockerfile'), 'Dockerfile').instructions[0] as CopyInstruction;
+      const copy = toInstructions(parseDockerfile(c.dockerfile, 'Dockerfile'), 'Dockerfile')
+        .instructions[0] as CopyInstruction;
       expect(copy.kind).toBe('COPY');
       expect(copy.dest).toBe(c.expected.destPath);
       // Heredoc sources stay in `sources` as `<<NAME` placeholders (the contract); the rest are paths.
       const placeholders = new Set(copy.heredocs.map((h) => `<<${h.name}`));
       expect(copy.sources.filter((s) => !placeholders.has(s))).toEqual(c.expected.sourcePaths);
-      expect(copy.heredocs.map((h) => ({ path: h.name, data: h.content, expand: h.expand }))).toEqual(c.expected.sourceContents);
+      expect(copy.heredocs.map((h) => ({ path: h.name, data: h.content, expand: h.expand }))).toEqual(
+        c.expected.sourceContents,
+      );
     });
   }
 });
@@ -101,7 +118,9 @@ describe.skipIf(!corpusExists)('instructions-run-heredoc.json', () => {
       expect(run.command).toEqual(c.cmdLine);
       // BuildKit's RUN files carry the unchomped body plus the chomp flag: that is the parser's
       // heredoc. The typed heredoc follows the contract and is already chomped.
-      expect(raw.instructions[0]!.heredocs.map((h) => ({ name: h.name, data: h.content, chomp: h.chomp }))).toEqual(c.files);
+      expect(raw.instructions[0]!.heredocs.map((h) => ({ name: h.name, data: h.content, chomp: h.chomp }))).toEqual(
+        c.files,
+      );
       expect(run.heredocs.map((h) => ({ name: h.name, content: h.content, chomp: h.chomp }))).toEqual(
         c.files.map((f) => ({ name: f.name, content: f.chomp ? chompHeredocContent(f.data) : f.data, chomp: f.chomp })),
       );

@@ -33,7 +33,11 @@ interface ErrorsData {
   durationFlagCases: DurationCase[];
 }
 
-const data = loadJson<ErrorsData>('instructions-errors/errors.json', { dockerfileCases: [], nodeCases: [], durationFlagCases: [] });
+const data = loadJson<ErrorsData>('instructions-errors/errors.json', {
+  dockerfileCases: [],
+  nodeCases: [],
+  durationFlagCases: [],
+});
 
 /** Converts only the first instruction, as the upstream tests do. */
 function convertFirst(raw: RawDockerfile): UserError {
@@ -78,7 +82,11 @@ describe.skipIf(!corpusExists)('errors.json', () => {
           endLine: 1,
           original: `${c.instruction} ${c.args.join(' ')}`,
         };
-        checkMessage(convertFirst({ directives: { escape: '\\' }, instructions: [node], warnings: [] }), c.expectedError, c.match);
+        checkMessage(
+          convertFirst({ directives: { escape: '\\' }, instructions: [node], warnings: [] }),
+          c.expectedError,
+          c.match,
+        );
       });
     });
   });

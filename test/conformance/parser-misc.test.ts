@@ -11,8 +11,19 @@ interface Misc {
   jsonArrays: { valid: { input: string; expected: string[] }[]; notStringArray: string[]; notStringArrayError: string };
   nameVal: { instruction: string; rest: string; expected: string[] | null; expectError: boolean }[];
   lineNumbers: { dockerfile: string; startLine: number; endLine: number; children: [number, number][] };
-  emptyContinuationWarnings: { dockerfile: string; warningCount: number; shortContains: string[][]; detailContains: string };
-  lineTooLong: { dockerfilePrefix: string; repeatChar: string; repeatCount: number; dockerfileSuffix: string; expectedError: string };
+  emptyContinuationWarnings: {
+    dockerfile: string;
+    warningCount: number;
+    shortContains: string[][];
+    detailContains: string;
+  };
+  lineTooLong: {
+    dockerfilePrefix: string;
+    repeatChar: string;
+    repeatCount: number;
+    dockerfileSuffix: string;
+    expectedError: string;
+  };
 }
 
 const EMPTY: Misc = {

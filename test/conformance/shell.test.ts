@@ -77,7 +77,13 @@ function parseWordsTest(text: string): WordsCase[] {
     const input = fields[0]!.trim();
     const expected = fields[1]!.replace(/^ +/, '');
     const expectError = expected === 'error';
-    cases.push({ line: i + 1, input, env: { ...env }, expected: expectError ? null : expected.split(','), expectError });
+    cases.push({
+      line: i + 1,
+      input,
+      env: { ...env },
+      expected: expectError ? null : expected.split(','),
+      expectError,
+    });
   });
   return cases;
 }

@@ -37,12 +37,19 @@ const SUBCOMMANDS = new Set(['du', 'prune']);
 export const ALLOW_FIXTURE_BASES = ['--allow', `fs.read=${join(REPO_ROOT, 'fixtures/base')}`];
 
 /** `opts.wrapper`: a command that runs the CLI (e.g. setpriv with its options), given before it. */
-export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; wrapper?: string[] } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; wrapper?: string[] } = {},
+): Promise<CliResult> {
   const isBuild = !SUBCOMMANDS.has(args[0] ?? '') && !args.includes('--help') && !args.includes('--version');
   const cliArgs = isBuild ? [...ALLOW_FIXTURE_BASES, ...args] : args;
   const [cmd, ...cmdArgs] = opts.wrapper?.length ? [...opts.wrapper, TSBUILD, ...cliArgs] : [TSBUILD, ...cliArgs];
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd!, cmdArgs, { cwd: opts.cwd ?? REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd!, cmdArgs, {
+      cwd: opts.cwd ?? REPO_ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -70,9 +77,15 @@ export async function writeContext(dir: string, files: Record<string, FileSpec>)
 
 export interface UnpackedImage {
   rootfs: string;
-  config: { config: Record<string, unknown>; history?: { created_by?: string; empty_layer?: boolean }[]; rootfs: { diff_ids: string[] } } & Record<string, unknown>;
+  config: {
+    config: Record<string, unknown>;
+    history?: { created_by?: string; empty_layer?: boolean }[];
+    rootfs: { diff_ids: string[] };
+  } & Record<string, unknown>;
   /** lstat of a path inside the image. */
-  stat(path: string): Promise<{ mode: number; uid: number; gid: number; type: 'file' | 'dir' | 'symlink' | 'other'; size: number }>;
+  stat(
+    path: string,
+  ): Promise<{ mode: number; uid: number; gid: number; type: 'file' | 'dir' | 'symlink' | 'other'; size: number }>;
   read(path: string): Promise<string>;
   readlink(path: string): Promise<string>;
   exists(path: string): Promise<boolean>;
@@ -85,7 +98,10 @@ export interface Fixture {
   context: string;
   stateRoot: string;
   archive: string;
-  build(extraArgs?: string[], opts?: { env?: NodeJS.ProcessEnv; input?: string; wrapper?: string[] }): Promise<CliResult>;
+  build(
+    extraArgs?: string[],
+    opts?: { env?: NodeJS.ProcessEnv; input?: string; wrapper?: string[] },
+  ): Promise<CliResult>;
   unpack(archive?: string): Promise<UnpackedImage>;
   cleanup(): Promise<void>;
 }
@@ -100,7 +116,10 @@ export async function makeFixture(files: Record<string, FileSpec>): Promise<Fixt
   await writeContext(context, files);
   let unpacks = 0;
   return {
-    dir, context, stateRoot, archive,
+    dir,
+    context,
+    stateRoot,
+    archive,
     build: (extraArgs = [], opts = {}) =>
       runCli(['--progress=plain', '-t', 'fixture:latest', '-o', `type=oci,dest=${archive}`, ...extraArgs, context], {
         env: { TSBUILD_ROOT: stateRoot, ...opts.env },
@@ -118,7 +137,9 @@ export async function unpackArchive(archive: string, into: string): Promise<Unpa
   const bundle = join(into, 'bundle');
   await mkdir(layout, { recursive: true });
   await run('tar', ['-xf', archive, '-C', layout]);
-  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
+  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as {
+    manifests: { annotations?: Record<string, string> }[];
+  };
   const tag = index.manifests[0]?.annotations?.['org.opencontainers.image.ref.name'];
   if (!tag) throw new Error('archive index has no ref.name annotation for umoci');
   await run('umoci', ['unpack', '--image', `${layout}:${tag}`, bundle]);
@@ -127,17 +148,26 @@ export async function unpackArchive(archive: string, into: string): Promise<Unpa
   const config = JSON.parse(stdout) as UnpackedImage['config'];
   const p = (path: string): string => join(rootfs, path);
   return {
-    rootfs, bundle, config,
+    rootfs,
+    bundle,
+    config,
     stat: async (path) => {
       const st = await lstat(p(path));
       return {
-        mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size,
+        mode: st.mode & 0o7777,
+        uid: st.uid,
+        gid: st.gid,
+        size: st.size,
         type: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other',
       };
     },
     read: (path) => readFile(p(path), 'utf8'),
     readlink: (path) => readlink(p(path)),
-    exists: async (path) => lstat(p(path)).then(() => true, () => false),
+    exists: async (path) =>
+      lstat(p(path)).then(
+        () => true,
+        () => false,
+      ),
   };
 }
 
@@ -149,7 +179,9 @@ export async function runBundle(bundle: string, args?: string[]): Promise<{ exit
   if (args) spec.process.args = args;
   await writeFile(configPath, JSON.stringify(spec));
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('runc', ['run', '--bundle', bundle, `tsbuild-it-${process.pid}-${Date.now()}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('runc', ['run', '--bundle', bundle, `tsbuild-it-${process.pid}-${Date.now()}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));

@@ -60,7 +60,10 @@ export async function makeBusyboxLayout(layout: string, opts: BusyboxLayoutOptio
       }
     }
     await mkdir(join(rootfs, 'etc'), { recursive: true });
-    await writeFile(join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+    await writeFile(
+      join(rootfs, 'etc', 'passwd'),
+      'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+    );
     await writeFile(join(rootfs, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
     await mkdir(join(rootfs, 'tmp'), { recursive: true });
     await chmod(join(rootfs, 'tmp'), 0o1777);
@@ -71,7 +74,16 @@ export async function makeBusyboxLayout(layout: string, opts: BusyboxLayoutOptio
       await writeFile(target, content);
     }
     await umoci('repack', '--image', image, bundle);
-    await umoci('config', '--image', image, '--config.cmd', 'sh', '--config.env', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(opts.config ?? []));
+    await umoci(
+      'config',
+      '--image',
+      image,
+      '--config.cmd',
+      'sh',
+      '--config.env',
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      ...(opts.config ?? []),
+    );
     await umoci('gc', '--layout', layout);
   } finally {
     await rm(bundle, { recursive: true, force: true });
@@ -112,10 +124,15 @@ export function sharedBusyboxLayout(): Promise<LayoutImage> {
 
 /** Describes the image tagged `tag` in `layout` (which must be a single-platform manifest). */
 export async function readLayoutImage(layout: string, tag: string): Promise<LayoutImage> {
-  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string; size: number; annotations?: Record<string, string> }[] };
+  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as {
+    manifests: { digest: string; size: number; annotations?: Record<string, string> }[];
+  };
   const desc = index.manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === tag);
   if (!desc) throw new Error(`no ${tag} in ${layout}`);
-  const manifest = JSON.parse(await readBlob(layout, desc.digest)) as { config: { digest: string }; layers: { digest: string }[] };
+  const manifest = JSON.parse(await readBlob(layout, desc.digest)) as {
+    config: { digest: string };
+    layers: { digest: string }[];
+  };
   const config = JSON.parse(await readBlob(layout, manifest.config.digest)) as { rootfs: { diff_ids: string[] } };
   return {
     layout,
@@ -145,9 +162,15 @@ export async function addPlatformIndex(
   fromTag: string,
   toTag: string,
   platforms: PlatformEntry[],
-): Promise<{ indexDigest: string; indexSize: number; manifests: { platform: PlatformEntry; manifestDigest: string; configDigest: string }[] }> {
+): Promise<{
+  indexDigest: string;
+  indexSize: number;
+  manifests: { platform: PlatformEntry; manifestDigest: string; configDigest: string }[];
+}> {
   const base = await readLayoutImage(layout, fromTag);
-  const manifest = JSON.parse(await readBlob(layout, base.manifestDigest)) as Record<string, unknown> & { config: { digest: string; size: number } };
+  const manifest = JSON.parse(await readBlob(layout, base.manifestDigest)) as Record<string, unknown> & {
+    config: { digest: string; size: number };
+  };
   const config = JSON.parse(await readBlob(layout, base.configDigest)) as Record<string, unknown>;
   const entries = [];
   const out = [];
@@ -156,12 +179,24 @@ export async function addPlatformIndex(
     if (p.variant) cfg.variant = p.variant;
     else delete cfg.variant;
     const cfgDesc = await writeBlob(layout, JSON.stringify(cfg));
-    const man = { ...manifest, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { ...manifest.config, digest: cfgDesc.digest, size: cfgDesc.size } };
+    const man = {
+      ...manifest,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { ...manifest.config, digest: cfgDesc.digest, size: cfgDesc.size },
+    };
     const manDesc = await writeBlob(layout, JSON.stringify(man));
-    entries.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manDesc.digest, size: manDesc.size, platform: p });
+    entries.push({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: manDesc.digest,
+      size: manDesc.size,
+      platform: p,
+    });
     out.push({ platform: p, manifestDigest: manDesc.digest, configDigest: cfgDesc.digest });
   }
-  const idx = await writeBlob(layout, JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: entries }));
+  const idx = await writeBlob(
+    layout,
+    JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: entries }),
+  );
   const indexPath = join(layout, 'index.json');
   const index = JSON.parse(await readFile(indexPath, 'utf8')) as { manifests: unknown[] };
   index.manifests.push({

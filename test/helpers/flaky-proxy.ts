@@ -46,22 +46,25 @@ export async function startFlakyProxy(upstreamPort: number, rules: ProxyRules = 
     const nth = requests.filter((r) => r.method === seen.method).length;
     const cutReq = rules.cutRequest?.(seen, nth);
     const cutRes = rules.cutResponse?.(seen, nth);
-    const up = request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (upRes: IncomingMessage) => {
-      seen.status = upRes.statusCode;
-      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, upRes.headers);
-      if (cutRes === undefined) return void upRes.pipe(res);
-      let sent = 0;
-      upRes.on('data', (c: Buffer) => {
-        if (sent >= cutRes) return;
-        const part = c.subarray(0, cutRes - sent);
-        sent += part.length;
-        if (sent < cutRes) return void res.write(part);
-        upRes.destroy();
-        // flush what was written, then close the connection mid-body
-        res.write(part, () => res.socket?.end());
-      });
-      upRes.on('end', () => res.end());
-    });
+    const up = request(
+      { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers },
+      (upRes: IncomingMessage) => {
+        seen.status = upRes.statusCode;
+        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, upRes.headers);
+        if (cutRes === undefined) return void upRes.pipe(res);
+        let sent = 0;
+        upRes.on('data', (c: Buffer) => {
+          if (sent >= cutRes) return;
+          const part = c.subarray(0, cutRes - sent);
+          sent += part.length;
+          if (sent < cutRes) return void res.write(part);
+          upRes.destroy();
+          // flush what was written, then close the connection mid-body
+          res.write(part, () => res.socket?.end());
+        });
+        upRes.on('end', () => res.end());
+      },
+    );
     up.on('error', () => res.socket?.destroy());
     if (cutReq === undefined) return void req.pipe(up);
     let forwarded = 0;

@@ -46,18 +46,34 @@ export interface MisbehavingRegistry {
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 export async function startMisbehavingRegistry(layout: string): Promise<MisbehavingRegistry> {
-  const layoutIndex = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string; mediaType: string }[] };
+  const layoutIndex = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as {
+    manifests: { digest: string; mediaType: string }[];
+  };
   const top = layoutIndex.manifests[0]!;
   const blob = (digest: string) => readFile(join(layout, 'blobs', 'sha256', digest.slice('sha256:'.length)));
   const manifest = await blob(top.digest);
   const layerDigest = (JSON.parse(manifest.toString()) as { layers: { digest: string }[] }).layers[0]!.digest;
   const blobs = new Map<string, Buffer>();
-  for (const d of [top.digest, layerDigest, (JSON.parse(manifest.toString()) as { config: { digest: string } }).config.digest]) blobs.set(d, await blob(d));
-  const index = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [{ mediaType: top.mediaType, digest: top.digest, size: manifest.length, platform: { architecture: 'amd64', os: 'linux' } }],
-  }));
+  for (const d of [
+    top.digest,
+    layerDigest,
+    (JSON.parse(manifest.toString()) as { config: { digest: string } }).config.digest,
+  ])
+    blobs.set(d, await blob(d));
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        {
+          mediaType: top.mediaType,
+          digest: top.digest,
+          size: manifest.length,
+          platform: { architecture: 'amd64', os: 'linux' },
+        },
+      ],
+    }),
+  );
   const layer = blobs.get(layerDigest)!;
   const corruptLayer = Buffer.from(layer);
   corruptLayer[corruptLayer.length >> 1]! ^= 0xff;
@@ -98,18 +114,33 @@ export async function startMisbehavingRegistry(layout: string): Promise<Misbehav
     const mode = reg.mode;
     const path = new URL(req.url!, 'http://x').pathname;
     reg.seen.push(`${req.method} ${path}`);
-    if (mode === '500') return void res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"it broke"}]}');
-    if (path === '/token') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `never-good-${reg.requests}`, expires_in: 300 }));
+    if (mode === '500')
+      return void res
+        .writeHead(500, { 'content-type': 'application/json' })
+        .end('{"errors":[{"code":"UNKNOWN","message":"it broke"}]}');
+    if (path === '/token')
+      return void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ token: `never-good-${reg.requests}`, expires_in: 300 }));
     if (mode === '401-loop') {
-      return void res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${reg.host}/token",service="misbehaving"`, 'content-type': 'application/json' })
+      return void res
+        .writeHead(401, {
+          'www-authenticate': `Bearer realm="http://${reg.host}/token",service="misbehaving"`,
+          'content-type': 'application/json',
+        })
         .end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
     }
-    if (path === '/v2/' || path === '/v2') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    if (path === '/v2/' || path === '/v2')
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(path);
     if (!m) return void res.writeHead(404).end();
     const [, , kind, reference] = m as unknown as [string, string, string, string];
     const body = (b: Buffer, type?: string) => {
-      res.writeHead(200, { ...(type ? { 'content-type': type } : {}), 'content-length': String(b.length), 'docker-content-digest': sha256(b) });
+      res.writeHead(200, {
+        ...(type ? { 'content-type': type } : {}),
+        'content-length': String(b.length),
+        'docker-content-digest': sha256(b),
+      });
       res.end(req.method === 'HEAD' ? undefined : b);
     };
 
@@ -123,13 +154,17 @@ export async function startMisbehavingRegistry(layout: string): Promise<Misbehav
         return void body(index, 'application/vnd.oci.image.index.v1+json');
       }
       if (reference !== top.digest) return void res.writeHead(404).end();
-      if (mode === 'manifest-digest') return void body(Buffer.from(manifest.toString().replace('{', '{ ')), top.mediaType);
+      if (mode === 'manifest-digest')
+        return void body(Buffer.from(manifest.toString().replace('{', '{ ')), top.mediaType);
       if (mode === 'slow-manifest') {
         res.writeHead(200, { 'content-type': top.mediaType, 'content-length': String(manifest.length) });
         return void trickle(res, manifest);
       }
       if (mode === 'huge-manifest' || mode === 'huge-manifest-chunked') {
-        res.writeHead(200, { 'content-type': top.mediaType, ...(mode === 'huge-manifest' ? { 'content-length': String(64 << 20) } : {}) });
+        res.writeHead(200, {
+          'content-type': top.mediaType,
+          ...(mode === 'huge-manifest' ? { 'content-length': String(64 << 20) } : {}),
+        });
         return void endless(res);
       }
       return void body(manifest, top.mediaType);
@@ -142,7 +177,8 @@ export async function startMisbehavingRegistry(layout: string): Promise<Misbehav
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(layer.length) });
     if (mode === 'slow-blob') return void trickle(res, layer);
     if (mode === 'truncated') return void res.write(layer.subarray(0, layer.length >> 1), () => res.socket?.end());
-    if (mode === 'reset') return void res.write(layer.subarray(0, layer.length >> 1), () => res.socket?.resetAndDestroy());
+    if (mode === 'reset')
+      return void res.write(layer.subarray(0, layer.length >> 1), () => res.socket?.resetAndDestroy());
     res.end(layer);
   };
 

@@ -95,8 +95,18 @@ async function startOnce(port: number, opts: RegistryOptions): Promise<TestRegis
     lines.push('auth:', '  htpasswd:', '    realm: tsbuild-test', `    path: ${join(root, 'htpasswd')}`);
   }
   if (opts.auth === 'token') {
-    tokens = await startTokenServer(root, { users: { [USER.username]: USER.password }, anonymousPull: opts.anonymousPull ?? false });
-    lines.push('auth:', '  token:', `    realm: ${tokens.realm}`, `    service: ${tokens.service}`, `    issuer: ${tokens.issuer}`, `    rootcertbundle: ${tokens.certFile}`);
+    tokens = await startTokenServer(root, {
+      users: { [USER.username]: USER.password },
+      anonymousPull: opts.anonymousPull ?? false,
+    });
+    lines.push(
+      'auth:',
+      '  token:',
+      `    realm: ${tokens.realm}`,
+      `    service: ${tokens.service}`,
+      `    issuer: ${tokens.issuer}`,
+      `    rootcertbundle: ${tokens.certFile}`,
+    );
   }
   const config = join(root, 'config.yml');
   await writeFile(config, [...lines, ''].join('\n'));
@@ -146,7 +156,10 @@ async function startOnce(port: number, opts: RegistryOptions): Promise<TestRegis
     user: USER,
     ...(tokens ? { tokens } : {}),
     async push(layout, tag, repoAndTag, o = {}) {
-      await skopeoCopy(`oci:${layout}:${tag}`, `docker://${host}/${repoAndTag}`, [...(o.all ? ['--all'] : []), ...reg.skopeoArgs('dest')]);
+      await skopeoCopy(`oci:${layout}:${tag}`, `docker://${host}/${repoAndTag}`, [
+        ...(o.all ? ['--all'] : []),
+        ...reg.skopeoArgs('dest'),
+      ]);
     },
     skopeoArgs(side) {
       const prefix = side === 'inspect' ? '--' : `--${side}-`;
@@ -190,15 +203,50 @@ function probe(url: string, ca: Buffer | undefined): Promise<number> {
 async function makeCertificates(dir: string): Promise<string> {
   const p = (name: string) => join(dir, name);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await run('openssl', ['req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.pem'), '-days', '2', '-subj', '/CN=tsbuild test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  await run('openssl', [
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    p('ca.key'),
+    '-out',
+    p('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=tsbuild test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   await run('openssl', ['req', ...ec, '-keyout', p('server.key'), '-out', p('server.csr'), '-subj', '/CN=127.0.0.1']);
   await writeFile(p('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  await run('openssl', ['x509', '-req', '-in', p('server.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('server.pem'), '-days', '2', '-extfile', p('server.ext')]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    p('server.csr'),
+    '-CA',
+    p('ca.pem'),
+    '-CAkey',
+    p('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    p('server.pem'),
+    '-days',
+    '2',
+    '-extfile',
+    p('server.ext'),
+  ]);
   return p('ca.pem');
 }
 
 /** `skopeo copy` with TLS verification off on both sides (test registries speak plain HTTP). */
 export async function skopeoCopy(src: string, dest: string, extraArgs: string[] = []): Promise<void> {
-  await run('skopeo', ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', ...extraArgs, src, dest], { maxBuffer: 16 << 20 });
+  await run(
+    'skopeo',
+    ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', ...extraArgs, src, dest],
+    { maxBuffer: 16 << 20 },
+  );
 }

@@ -35,10 +35,27 @@ export interface TokenServer {
   stop(): Promise<void>;
 }
 
-export async function startTokenServer(dir: string, opts: { users: Record<string, string>; anonymousPull: boolean }): Promise<TokenServer> {
+export async function startTokenServer(
+  dir: string,
+  opts: { users: Record<string, string>; anonymousPull: boolean },
+): Promise<TokenServer> {
   const keyFile = join(dir, 'token.key');
   const certFile = join(dir, 'token.pem');
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=tsbuild test token signer']);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=tsbuild test token signer',
+  ]);
   const key = createPrivateKey(await readFile(keyFile));
   const certDer = new X509Certificate(await readFile(certFile)).raw.toString('base64');
   const service = 'tsbuild-test-registry';
@@ -49,7 +66,16 @@ export async function startTokenServer(dir: string, opts: { users: Record<string
   const jwt = (sub: string, access: { type: string; name: string; actions: string[] }[]): string => {
     const now = Math.floor(Date.now() / 1000);
     const header = { typ: 'JWT', alg: 'RS256', x5c: [certDer] };
-    const claims = { iss: issuer, sub, aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access };
+    const claims = {
+      iss: issuer,
+      sub,
+      aud: service,
+      exp: now + 300,
+      nbf: now - 10,
+      iat: now,
+      jti: randomBytes(8).toString('hex'),
+      access,
+    };
     const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const signing = `${enc(header)}.${enc(claims)}`;
     return `${signing}.${sign('sha256', Buffer.from(signing), key).toString('base64url')}`;
@@ -57,7 +83,11 @@ export async function startTokenServer(dir: string, opts: { users: Record<string
 
   const grant = (user: string | undefined, scopes: string[]) =>
     scopes.flatMap((s) => {
-      const [type, name, actions] = [s.slice(0, s.indexOf(':')), s.slice(s.indexOf(':') + 1, s.lastIndexOf(':')), s.slice(s.lastIndexOf(':') + 1)];
+      const [type, name, actions] = [
+        s.slice(0, s.indexOf(':')),
+        s.slice(s.indexOf(':') + 1, s.lastIndexOf(':')),
+        s.slice(s.lastIndexOf(':') + 1),
+      ];
       const allowed = actions.split(',').filter((a) => user !== undefined || (opts.anonymousPull && a === 'pull'));
       return allowed.length ? [{ type, name, actions: allowed }] : [];
     });
@@ -70,7 +100,10 @@ export async function startTokenServer(dir: string, opts: { users: Record<string
         return void res.end();
       }
       let user: string | undefined;
-      let scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+      let scopes = url.searchParams
+        .getAll('scope')
+        .flatMap((s) => s.split(' '))
+        .filter(Boolean);
       let grantType: string | undefined;
       const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
       if (basic) {
@@ -91,10 +124,17 @@ export async function startTokenServer(dir: string, opts: { users: Record<string
           user = u;
         } else return deny(res);
       }
-      requests.push({ method: req.method!, scopes, ...(user ? { user } : {}), ...(grantType ? { grant: grantType } : {}) });
+      requests.push({
+        method: req.method!,
+        scopes,
+        ...(user ? { user } : {}),
+        ...(grantType ? { grant: grantType } : {}),
+      });
       const token = jwt(user ?? '', grant(user, scopes));
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(req.method === 'POST' ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 }));
+      res.end(
+        JSON.stringify(req.method === 'POST' ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 }),
+      );
     })();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

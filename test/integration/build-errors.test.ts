@@ -41,7 +41,9 @@ describe('build errors', () => {
   });
 
   it('--from naming no stage', async () => {
-    const err = await failWith(`FROM ${FROM_BASE} AS builder\nRUN true\nFROM ${FROM_BASE}\nCOPY --from=buidler /x /x\n`);
+    const err = await failWith(
+      `FROM ${FROM_BASE} AS builder\nRUN true\nFROM ${FROM_BASE}\nCOPY --from=buidler /x /x\n`,
+    );
     expect(err).toMatch(/Dockerfile:4:1: .*--from=buidler/);
     expect(err).toMatch(/did you mean --from=builder\?/);
   });
@@ -75,7 +77,7 @@ describe('build errors', () => {
     }
   });
 
-  it('a word\'s expansion error names its line; --debug shows the error that was located', async () => {
+  it("a word's expansion error names its line; --debug shows the error that was located", async () => {
     const err = await failWith(`FROM ${FROM_BASE}\nWORKDIR \${DIR:?must be set}\n`);
     expect(err).toMatch(/Dockerfile:2:1: failed to process "\$\{DIR:\?must be set\}": DIR: must be set/);
     const debug = await fx!.build(['--debug']);
@@ -91,7 +93,10 @@ describe('build errors', () => {
   it('a failed build leaves a state dir the next build uses', async () => {
     fx = await makeFixture({ Dockerfile: `FROM ${FROM_BASE}\nRUN echo ok > /ok\nRUN exit 1\n` });
     expect((await fx.build()).exitCode).not.toBe(0);
-    await (await import('node:fs/promises')).writeFile(`${fx.context}/Dockerfile`, `FROM ${FROM_BASE}\nRUN echo ok > /ok\nRUN true\n`);
+    await (await import('node:fs/promises')).writeFile(
+      `${fx.context}/Dockerfile`,
+      `FROM ${FROM_BASE}\nRUN echo ok > /ok\nRUN true\n`,
+    );
     const res = await fx.build();
     expect(res.exitCode, res.stderr).toBe(0);
     expect(res.stderr).toMatch(/RUN echo ok > \/ok\n#\d+ CACHED/);

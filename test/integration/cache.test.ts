@@ -9,7 +9,8 @@ function stepLines(stderr: string, name: string): string[] {
   if (!n) return [];
   return stderr.split('\n').filter((l) => l.startsWith(`#${n} `));
 }
-const ran = (r: CliResult): string[] => r.stderr.split('\n').filter((l) => / running: /.test(l) && !l.includes('base image layers'));
+const ran = (r: CliResult): string[] =>
+  r.stderr.split('\n').filter((l) => / running: /.test(l) && !l.includes('base image layers'));
 const digest = (r: CliResult): string | undefined => /image (sha256:[a-f0-9]{64})/.exec(r.stderr)?.[1];
 
 describe('the cache across builds', () => {
@@ -56,15 +57,24 @@ describe('the cache across builds', () => {
     const r = await f.build();
     expect(r.exitCode).toBe(0);
     expect(ran(r)).toHaveLength(2);
-    expect(stepLines(r.stderr, '[base 5/6] COPY src/').join('\n')).toMatch(/running: files changed \(changed: src\/y\.js\)/);
-    expect(stepLines(r.stderr, '[base 6/6] RUN').join('\n')).toMatch(/running: the parent step changed \(\[base 5\/6\] COPY src\/ \/src\/\)/);
+    expect(stepLines(r.stderr, '[base 5/6] COPY src/').join('\n')).toMatch(
+      /running: files changed \(changed: src\/y\.js\)/,
+    );
+    expect(stepLines(r.stderr, '[base 6/6] RUN').join('\n')).toMatch(
+      /running: the parent step changed \(\[base 5\/6\] COPY src\/ \/src\/\)/,
+    );
     expect(stepLines(r.stderr, '[base 3/6] COPY a.txt').join('\n')).toMatch(/CACHED/);
   });
 
   it('names a changed build arg, in plain and in json progress', async () => {
-    const r = await runCli(['--progress=json', '--build-arg', 'V=2', '-t', 'fixture:latest', f.context], { env: { TSBUILD_ROOT: f.stateRoot } });
+    const r = await runCli(['--progress=json', '--build-arg', 'V=2', '-t', 'fixture:latest', f.context], {
+      env: { TSBUILD_ROOT: f.stateRoot },
+    });
     expect(r.exitCode).toBe(0);
-    const events = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; vertex?: { name: string }; causes?: unknown[] });
+    const events = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type: string; vertex?: { name: string }; causes?: unknown[] });
     const start = events.find((e) => e.type === 'vertex.start' && e.vertex?.name.startsWith('[base 4/6] RUN'));
     expect(start?.causes).toEqual([{ kind: 'build-arg', name: 'V', before: '1', after: '2' }]);
     expect(events.find((e) => e.type === 'vertex.cached' && e.vertex?.name.startsWith('[base 3/6]'))).toBeDefined();
@@ -90,10 +100,14 @@ describe('the cache across builds', () => {
     const p = await runCli(['prune', '--all'], { env });
     expect(p.exitCode).toBe(0);
     expect(p.stdout).toMatch(/removed \d+ layer snapshots/);
-    const after = JSON.parse((await runCli(['du', '--json'], { env })).stdout) as { rows: { kind: string; items: number }[] };
+    const after = JSON.parse((await runCli(['du', '--json'], { env })).stdout) as {
+      rows: { kind: string; items: number }[];
+    };
     expect(after.rows.find((r) => r.kind === 'step layers (snapshots)')!.items).toBe(0);
     const { execFile } = await import('node:child_process');
-    const inspect = await new Promise<number>((res) => execFile('skopeo', ['inspect', `oci:${f.stateRoot}/content:fixture:latest`], (err) => res(err ? 1 : 0)));
+    const inspect = await new Promise<number>((res) =>
+      execFile('skopeo', ['inspect', `oci:${f.stateRoot}/content:fixture:latest`], (err) => res(err ? 1 : 0)),
+    );
     expect(inspect).toBe(0);
 
     const r = await f.build();
@@ -105,7 +119,9 @@ describe('the cache across builds', () => {
     const env = { TSBUILD_ROOT: f.stateRoot, TSBUILD_CACHE_MAX: '1' };
     const r = await runCli(['--progress=plain', '--build-arg', 'V=3', '-t', 'fixture:latest', f.context], { env });
     expect(r.exitCode).toBe(0);
-    const du = JSON.parse((await runCli(['du', '--json'], { env })).stdout) as { rows: { kind: string; items: number }[] };
+    const du = JSON.parse((await runCli(['du', '--json'], { env })).stdout) as {
+      rows: { kind: string; items: number }[];
+    };
     expect(du.rows.find((x) => x.kind === 'step layers (snapshots)')!.items).toBe(0);
     const again = await f.build();
     expect(again.exitCode).toBe(0);
@@ -136,8 +152,12 @@ describe('--no-cache and --no-cache-filter', () => {
 
     const r = await f.build(['--no-cache-filter', 'gen']);
     expect(r.exitCode).toBe(0);
-    expect(stepLines(r.stderr, '[gen 2/2] RUN').join('\n')).toMatch(/running: cache disabled \(--no-cache-filter gen\)/);
-    expect(stepLines(r.stderr, '[stage-2 2/3] COPY --from=gen').join('\n')).toMatch(/running: \[gen 2\/2\] RUN .* has a new result/);
+    expect(stepLines(r.stderr, '[gen 2/2] RUN').join('\n')).toMatch(
+      /running: cache disabled \(--no-cache-filter gen\)/,
+    );
+    expect(stepLines(r.stderr, '[stage-2 2/3] COPY --from=gen').join('\n')).toMatch(
+      /running: \[gen 2\/2\] RUN .* has a new result/,
+    );
     expect(stepLines(r.stderr, '[other 2/2] RUN').join('\n')).toMatch(/CACHED/);
     const after = await (await f.unpack()).read('/token');
     expect(after).not.toBe(before);

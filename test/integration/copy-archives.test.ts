@@ -49,20 +49,21 @@ describe('ADD of local archives', () => {
 
   beforeAll(async () => {
     fx = await makeFixture({
-      Dockerfile: [
-        `FROM ${FROM_BASE}`,
-        'ADD pkg.tar /tar/',
-        'ADD pkg.tgz /gz',
-        'ADD pkg.tar.bz2 /bz2/',
-        'ADD pkg.tar.xz /xz/',
-        'ADD pkg.tar.zst /zst/',
-        'ADD pkg.t* /many',
-        'ADD --chown=42:43 pkg.tgz /chowned/',
-        'ADD --unpack=false pkg.tgz /kept/',
-        'COPY pkg.tgz /copied/',
-        'RUN mkdir -p /existing/pkg/bin && echo old > /existing/pkg/old && echo old > /existing/pkg/README',
-        'ADD pkg.tar.xz /existing/',
-      ].join('\n') + '\n',
+      Dockerfile:
+        [
+          `FROM ${FROM_BASE}`,
+          'ADD pkg.tar /tar/',
+          'ADD pkg.tgz /gz',
+          'ADD pkg.tar.bz2 /bz2/',
+          'ADD pkg.tar.xz /xz/',
+          'ADD pkg.tar.zst /zst/',
+          'ADD pkg.t* /many',
+          'ADD --chown=42:43 pkg.tgz /chowned/',
+          'ADD --unpack=false pkg.tgz /kept/',
+          'COPY pkg.tgz /copied/',
+          'RUN mkdir -p /existing/pkg/bin && echo old > /existing/pkg/old && echo old > /existing/pkg/README',
+          'ADD pkg.tar.xz /existing/',
+        ].join('\n') + '\n',
     });
     await writeArchives(fx.context);
     const res = await fx.build();
@@ -71,7 +72,7 @@ describe('ADD of local archives', () => {
   });
   afterAll(async () => fx?.cleanup());
 
-  it('extracts tar, gzip, bzip2, xz and zstd archives with the archive\'s owners, modes and links', async () => {
+  it("extracts tar, gzip, bzip2, xz and zstd archives with the archive's owners, modes and links", async () => {
     for (const d of ['/tar', '/gz', '/bz2', '/xz', '/zst', '/many']) {
       expect(await img.read(`${d}/pkg/README`), d).toBe('readme\n');
       const tool = await img.stat(`${d}/pkg/bin/tool`);
@@ -107,7 +108,11 @@ describe('ADD of a hostile archive', () => {
 
   for (const [name, entries, message] of [
     ['dotdot.tar', [{ name: '../../escape.txt' }], /"..\/..\/escape.txt" is outside of the destination/],
-    ['symlink.tar', [{ name: 'up', type: 'symlink', linkname: '../../../etc' }], /invalid symlink "up" -> "..\/..\/..\/etc"/],
+    [
+      'symlink.tar',
+      [{ name: 'up', type: 'symlink', linkname: '../../../etc' }],
+      /invalid symlink "up" -> "..\/..\/..\/etc"/,
+    ],
   ] as const) {
     it(`fails the step at its line, writing nothing outside: ${name}`, async () => {
       await fx?.cleanup();

@@ -19,7 +19,7 @@ async function listing(rootfs: string): Promise<string[]> {
  * against the listing dockerd's BuildKit produced for them (expected-files.txt, which notes the
  * places where current BuildKit, and tsbuild, deliberately differ from that 0.8 BuildKit).
  */
-describe('COPY/ADD fixtures match BuildKit\'s images', () => {
+describe("COPY/ADD fixtures match BuildKit's images", () => {
   let dir: string;
   let basePaths: Set<string>;
 
@@ -33,11 +33,16 @@ describe('COPY/ADD fixtures match BuildKit\'s images', () => {
   for (const fixture of ['copy-basics', 'copy-archives']) {
     it(fixture, async () => {
       const archive = join(dir, `${fixture}.tar`);
-      const res = await runCli(['--progress=plain', '-t', `${fixture}:latest`, '-o', `type=oci,dest=${archive}`, `fixtures/${fixture}`], { env: { TSBUILD_ROOT: join(dir, 'state') } });
+      const res = await runCli(
+        ['--progress=plain', '-t', `${fixture}:latest`, '-o', `type=oci,dest=${archive}`, `fixtures/${fixture}`],
+        { env: { TSBUILD_ROOT: join(dir, 'state') } },
+      );
       expect(res.exitCode, res.stderr).toBe(0);
       const img = await unpackArchive(archive, join(dir, `unpacked-${fixture}`));
       const added = (await listing(img.rootfs)).filter((l) => !basePaths.has(l.split(' ')[0]!));
-      const expected = (await readFile(join(REPO_ROOT, 'fixtures', fixture, 'expected-files.txt'), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#'));
+      const expected = (await readFile(join(REPO_ROOT, 'fixtures', fixture, 'expected-files.txt'), 'utf8'))
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'));
       expect(added.join('\n')).toBe(expected.join('\n'));
     });
   }

@@ -49,7 +49,18 @@ class GitServers {
     await run('git', ['init', '-q', '-b', 'main', this.work]);
     await run('git', ['init', '-q', '--bare', '-b', 'main', this.bare]);
     const port = await freePort();
-    this.daemon = spawn('git', ['daemon', '--reuseaddr', '--export-all', `--base-path=${join(this.root, 'srv')}`, '--listen=127.0.0.1', `--port=${port}`], { stdio: 'ignore' });
+    this.daemon = spawn(
+      'git',
+      [
+        'daemon',
+        '--reuseaddr',
+        '--export-all',
+        `--base-path=${join(this.root, 'srv')}`,
+        '--listen=127.0.0.1',
+        `--port=${port}`,
+      ],
+      { stdio: 'ignore' },
+    );
     await waitForPort(port, 'no git daemon');
     this.gitUrl = `git://127.0.0.1:${port}/repo.git`;
     const base = join(this.root, 'srv');
@@ -80,23 +91,28 @@ describe('ADD from git repositories', () => {
 
   beforeAll(async () => {
     await repo.start();
-    commits.v1 = await repo.commit({ 'README': 'v1\n', 'docs/guide.md': 'guide v1\n', 'docs/img/a.txt': 'a\n' }, 'v1', 'v1');
-    commits.v2 = await repo.commit({ 'README': 'v2\n' }, 'v2');
+    commits.v1 = await repo.commit(
+      { README: 'v1\n', 'docs/guide.md': 'guide v1\n', 'docs/img/a.txt': 'a\n' },
+      'v1',
+      'v1',
+    );
+    commits.v2 = await repo.commit({ README: 'v2\n' }, 'v2');
   });
   afterAll(async () => {
     await fx?.cleanup();
     await repo.stop();
   });
 
-  it('copies a ref\'s tree or a directory of it, over git:// and dumb http, with --keep-git-dir', async () => {
+  it("copies a ref's tree or a directory of it, over git:// and dumb http, with --keep-git-dir", async () => {
     fx = await makeFixture({
-      Dockerfile: [
-        `FROM ${FROM_BASE}`,
-        `ADD ${repo.httpUrl}#v1:docs /docs/`,
-        `ADD ${repo.gitUrl} /head`,
-        `ADD --keep-git-dir=true ${repo.gitUrl}#v1 /kept/`,
-        `ADD --checksum=${commits.v1!.slice(0, 10)} ${repo.httpUrl}?tag=v1&subdir=docs/img /img/`,
-      ].join('\n') + '\n',
+      Dockerfile:
+        [
+          `FROM ${FROM_BASE}`,
+          `ADD ${repo.httpUrl}#v1:docs /docs/`,
+          `ADD ${repo.gitUrl} /head`,
+          `ADD --keep-git-dir=true ${repo.gitUrl}#v1 /kept/`,
+          `ADD --checksum=${commits.v1!.slice(0, 10)} ${repo.httpUrl}?tag=v1&subdir=docs/img /img/`,
+        ].join('\n') + '\n',
     });
     const res = await fx.build();
     expect(res.exitCode, res.stderr).toBe(0);
@@ -117,7 +133,7 @@ describe('ADD from git repositories', () => {
     const again = await fx.build();
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.stderr).not.toMatch(/#\d+ running/);
-    commits.v3 = await repo.commit({ 'README': 'v3\n' }, 'v3');
+    commits.v3 = await repo.commit({ README: 'v3\n' }, 'v3');
     const moved = await fx.build();
     expect(moved.exitCode, moved.stderr).toBe(0);
     expect(moved.stderr).toMatch(/#\d+ \[stage-0 3\/5\] ADD git:\/\/.*\n#\d+ running/);
@@ -125,8 +141,10 @@ describe('ADD from git repositories', () => {
     expect(await (await fx.unpack()).read('/head/README')).toBe('v3\n');
   });
 
-  it('a checksum that is not the ref\'s commit, or a ref that does not exist, fails at the ADD line', async () => {
-    const bad = await makeFixture({ Dockerfile: `FROM ${FROM_BASE}\nADD --checksum=${commits.v2} ${repo.gitUrl}#v1 /x/\n` });
+  it("a checksum that is not the ref's commit, or a ref that does not exist, fails at the ADD line", async () => {
+    const bad = await makeFixture({
+      Dockerfile: `FROM ${FROM_BASE}\nADD --checksum=${commits.v2} ${repo.gitUrl}#v1 /x/\n`,
+    });
     try {
       const res = await bad.build();
       expect(res.exitCode).toBe(1);

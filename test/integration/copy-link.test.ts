@@ -13,16 +13,17 @@ describe('COPY --link', () => {
 
   beforeAll(async () => {
     fx = await makeFixture({
-      Dockerfile: [
-        'ARG VARIANT=a',
-        `FROM ${FROM_BASE} AS base-a`,
-        'RUN mkdir -m 700 /app && chown 5:5 /app && echo a > /base.txt',
-        `FROM ${FROM_BASE} AS base-b`,
-        'RUN echo b > /base.txt',
-        'FROM base-${VARIANT}',
-        'COPY --link --chown=nobody files/ /app/',
-        'COPY --chown=nobody files/ /plain/',
-      ].join('\n') + '\n',
+      Dockerfile:
+        [
+          'ARG VARIANT=a',
+          `FROM ${FROM_BASE} AS base-a`,
+          'RUN mkdir -m 700 /app && chown 5:5 /app && echo a > /base.txt',
+          `FROM ${FROM_BASE} AS base-b`,
+          'RUN echo b > /base.txt',
+          'FROM base-${VARIANT}',
+          'COPY --link --chown=nobody files/ /app/',
+          'COPY --chown=nobody files/ /plain/',
+        ].join('\n') + '\n',
       'files/run.sh': { content: '#!/bin/sh\n', mode: 0o755 },
       'files/sub/data.txt': 'data',
     });

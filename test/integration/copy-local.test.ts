@@ -9,27 +9,28 @@ describe('COPY of local files', () => {
 
   beforeAll(async () => {
     fx = await makeFixture({
-      Dockerfile: [
-        `FROM ${FROM_BASE} AS stage`,
-        'RUN mkdir -p /out/sub && echo s > /out/sub/s.txt && echo m > /out/m.md && chmod 640 /out/m.md',
-        `FROM ${FROM_BASE}`,
-        'COPY --chmod=u=rwx,go=rx src/a.txt /sym1/',
-        'COPY --chmod=go-w,a+X dir /sym2/',
-        'COPY --chmod=0750 dir /oct/',
-        'COPY --exclude=*.md --exclude=sub dir /ex1/',
-        'COPY --exclude=**/*.log --exclude=!keep.log logs /ex2/',
-        'COPY --exclude=*.md --from=stage /out/ /ex3/',
-        'COPY --parents dir/sub/deep.txt /par1/',
-        'COPY --parents ./dir/./sub/*.txt /par2/',
-        'COPY --parents src/*.txt dir/*.md /par3/',
-        'COPY --from=stage --parents /out/./sub /par4/',
-        'COPY *.nothing /none/',
-        'COPY src/a.txt src/b.txt /multi/',
-        'COPY s?c/[ab].txt /wild/',
-        'COPY dir /contents',
-        'WORKDIR /wd',
-        'COPY src/a.txt .',
-      ].join('\n') + '\n',
+      Dockerfile:
+        [
+          `FROM ${FROM_BASE} AS stage`,
+          'RUN mkdir -p /out/sub && echo s > /out/sub/s.txt && echo m > /out/m.md && chmod 640 /out/m.md',
+          `FROM ${FROM_BASE}`,
+          'COPY --chmod=u=rwx,go=rx src/a.txt /sym1/',
+          'COPY --chmod=go-w,a+X dir /sym2/',
+          'COPY --chmod=0750 dir /oct/',
+          'COPY --exclude=*.md --exclude=sub dir /ex1/',
+          'COPY --exclude=**/*.log --exclude=!keep.log logs /ex2/',
+          'COPY --exclude=*.md --from=stage /out/ /ex3/',
+          'COPY --parents dir/sub/deep.txt /par1/',
+          'COPY --parents ./dir/./sub/*.txt /par2/',
+          'COPY --parents src/*.txt dir/*.md /par3/',
+          'COPY --from=stage --parents /out/./sub /par4/',
+          'COPY *.nothing /none/',
+          'COPY src/a.txt src/b.txt /multi/',
+          'COPY s?c/[ab].txt /wild/',
+          'COPY dir /contents',
+          'WORKDIR /wd',
+          'COPY src/a.txt .',
+        ].join('\n') + '\n',
       'src/a.txt': 'A',
       'src/b.txt': 'B',
       'dir/top.md': 'top',
@@ -50,7 +51,7 @@ describe('COPY of local files', () => {
 
   const mode = async (p: string) => (await img.stat(p)).mode;
 
-  it('symbolic --chmod applies to each file and directory\'s own mode', async () => {
+  it("symbolic --chmod applies to each file and directory's own mode", async () => {
     expect(await mode('/sym1/a.txt')).toBe(0o755);
     expect(await mode('/sym2/run.sh')).toBe(0o755); // 0744 go-w → 0744, a+X (u has x) → 0755
     expect(await mode('/sym2/plain')).toBe(0o644); // 0664 go-w → 0644, nothing executable
@@ -113,7 +114,9 @@ describe('COPY errors', () => {
 
   it('several files to a destination that is not a directory', async () => {
     const err = await failWith(`FROM ${FROM_BASE}\nCOPY a b /dest\n`, { a: 'a', b: 'b' });
-    expect(err).toMatch(/Dockerfile:2:1: .*When using COPY with more than one source file, the destination must be a directory and end with a \//);
+    expect(err).toMatch(
+      /Dockerfile:2:1: .*When using COPY with more than one source file, the destination must be a directory and end with a \//,
+    );
     expect(err).toMatch(/hint: write the destination as \/dest\//);
   });
 
@@ -146,7 +149,9 @@ describe('COPY --from an image reference', () => {
   });
 
   it('pulls the image and copies from its filesystem, owners and links kept', async () => {
-    fx = await makeFixture({ Dockerfile: `FROM scratch\nCOPY --from=${reg.host}/tsb/busybox:1 /bin/busybox /bin/sh /from-image/\n` });
+    fx = await makeFixture({
+      Dockerfile: `FROM scratch\nCOPY --from=${reg.host}/tsb/busybox:1 /bin/busybox /bin/sh /from-image/\n`,
+    });
     const res = await fx.build();
     expect(res.exitCode, res.stderr).toBe(0);
     const img = await fx.unpack();

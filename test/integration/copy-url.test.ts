@@ -66,19 +66,20 @@ describe('ADD from http URLs', () => {
     await srv.stop();
   });
 
-  it('downloads under the URL\'s file name, mode 0600, mtime from Last-Modified; archives only with --unpack=true', async () => {
+  it("downloads under the URL's file name, mode 0600, mtime from Last-Modified; archives only with --unpack=true", async () => {
     fx = await makeFixture({
-      Dockerfile: [
-        `FROM ${FROM_BASE}`,
-        `ARG SERVER=${srv.url}`,
-        'ADD ${SERVER}/dl/hello.txt /u1/',
-        'ADD ${SERVER}/dl/hello.txt /u2/renamed.txt',
-        'ADD --chmod=755 --chown=7:8 ${SERVER}/dl/hello.txt /u3/',
-        'ADD ${SERVER}/dl/a.tgz /u4/',
-        'ADD --unpack=true ${SERVER}/dl/a.tgz /u5/',
-        'ADD ${SERVER}/dl/hello.txt local.txt /u6/',
-        'RUN stat -c %Y /u1/hello.txt > /mtime',
-      ].join('\n') + '\n',
+      Dockerfile:
+        [
+          `FROM ${FROM_BASE}`,
+          `ARG SERVER=${srv.url}`,
+          'ADD ${SERVER}/dl/hello.txt /u1/',
+          'ADD ${SERVER}/dl/hello.txt /u2/renamed.txt',
+          'ADD --chmod=755 --chown=7:8 ${SERVER}/dl/hello.txt /u3/',
+          'ADD ${SERVER}/dl/a.tgz /u4/',
+          'ADD --unpack=true ${SERVER}/dl/a.tgz /u5/',
+          'ADD ${SERVER}/dl/hello.txt local.txt /u6/',
+          'RUN stat -c %Y /u1/hello.txt > /mtime',
+        ].join('\n') + '\n',
       'local.txt': 'local\n',
     });
     const res = await fx.build();

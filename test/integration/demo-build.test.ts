@@ -16,9 +16,22 @@ describe('fixtures/demo', () => {
   let first: Awaited<ReturnType<typeof runCli>>;
   const archive = (n: number): string => join(dir, `demo-${n}.tar`);
   const build = (n: number, extra: string[] = []) =>
-    runCli(['-t', 'demo:1.0', '--build-arg', 'GREETING=hello', '--progress=plain', '-o', `type=oci,dest=${archive(n)}`, ...extra, 'fixtures/demo'], {
-      env: { TSBUILD_ROOT: state },
-    });
+    runCli(
+      [
+        '-t',
+        'demo:1.0',
+        '--build-arg',
+        'GREETING=hello',
+        '--progress=plain',
+        '-o',
+        `type=oci,dest=${archive(n)}`,
+        ...extra,
+        'fixtures/demo',
+      ],
+      {
+        env: { TSBUILD_ROOT: state },
+      },
+    );
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tsbuild-demo-'));
@@ -95,7 +108,21 @@ describe('fixtures/demo', () => {
     await cp(join(REPO_ROOT, 'fixtures/demo'), copy, { recursive: true });
     await cp(join(REPO_ROOT, 'fixtures/base'), join(dir, 'base'), { recursive: true });
     // its base, ../base/busybox, is outside the context: granted as for fixtures/base
-    const res = await runCli(['-t', 'demo:1.0', '--build-arg', 'GREETING=hello', '--progress=plain', '--allow', `fs.read=${join(dir, 'base')}`, '-o', `type=oci,dest=${archive(4)}`, copy], { env: { TSBUILD_ROOT: state } });
+    const res = await runCli(
+      [
+        '-t',
+        'demo:1.0',
+        '--build-arg',
+        'GREETING=hello',
+        '--progress=plain',
+        '--allow',
+        `fs.read=${join(dir, 'base')}`,
+        '-o',
+        `type=oci,dest=${archive(4)}`,
+        copy,
+      ],
+      { env: { TSBUILD_ROOT: state } },
+    );
     expect(res.exitCode, res.stderr).toBe(0);
     expect(res.stderr).not.toMatch(/#\d+ running:/);
   });

@@ -14,7 +14,10 @@ describe('Dockerfile-specific .dockerignore', () => {
     const dockerfile = join(fx.dir, 'build', 'app.Dockerfile');
     await writeFile(dockerfile, `FROM ${FROM_BASE}\nCOPY . /ctx/\n`);
     await writeFile(`${dockerfile}.dockerignore`, 'b.txt\n');
-    const res = await runCli(['--progress=plain', '-t', 'x:1', '-f', dockerfile, '-o', `type=oci,dest=${fx.archive}`, fx.context], { env: { TSBUILD_ROOT: fx.stateRoot } });
+    const res = await runCli(
+      ['--progress=plain', '-t', 'x:1', '-f', dockerfile, '-o', `type=oci,dest=${fx.archive}`, fx.context],
+      { env: { TSBUILD_ROOT: fx.stateRoot } },
+    );
     expect(res.exitCode, res.stderr).toBe(0);
     const img = await fx.unpack();
     expect(await img.exists('/ctx/a.txt')).toBe(true);

@@ -74,9 +74,15 @@ describe('environment errors', () => {
 
     it('runc, at the RUN step; --debug shows the whole cause chain', async () => {
       const res = await withoutTool('runc', `FROM ${FROM_BASE}\nRUN true\n`);
-      expectEnvironmentError(res, /Dockerfile:2:1: .*RUN true: runc is not installed \(or not on PATH\)/, /hint: install it \(apt-get install runc\)/);
+      expectEnvironmentError(
+        res,
+        /Dockerfile:2:1: .*RUN true: runc is not installed \(or not on PATH\)/,
+        /hint: install it \(apt-get install runc\)/,
+      );
       expect(res.stderr).not.toMatch(/\n\s+at /);
-      const debug = await fx!.build(['--debug'], { env: { PATH: await pathWithout(join(fx!.dir, 'again'), ['runc']) } });
+      const debug = await fx!.build(['--debug'], {
+        env: { PATH: await pathWithout(join(fx!.dir, 'again'), ['runc']) },
+      });
       // located at the step → the error runc's start made → spawn's ENOENT, each with its stack
       expect(debug.stderr).toMatch(/\nEnvironmentError: \[stage-0 2\/2\] RUN true: runc is not installed.*\n\s+at /);
       expect(debug.stderr).toMatch(/\ncaused by: EnvironmentError: runc is not installed.*\n\s+at /);
@@ -90,13 +96,23 @@ describe('environment errors', () => {
 
     it('mount, at the step that mounts a layer chain', async () => {
       const res = await withoutTool('mount', `FROM ${FROM_BASE}\nCOPY --chown=nobody a /a\n`);
-      expectEnvironmentError(res, /Dockerfile:2:1: .*COPY --chown=nobody a \/a: mount is not installed/, /apt-get install mount\b/);
+      expectEnvironmentError(
+        res,
+        /Dockerfile:2:1: .*COPY --chown=nobody a \/a: mount is not installed/,
+        /apt-get install mount\b/,
+      );
     });
 
     it('zstd, for zstd-compressed layers', async () => {
       fx = await makeFixture({ Dockerfile: `FROM ${FROM_BASE}\nCOPY a /a\n`, a: 'x\n' });
-      const res = await fx.build(['-o', `type=oci,dest=${join(fx.dir, 'z.tar')},compression=zstd`], { env: { PATH: await pathWithout(fx.dir, ['zstd']) } });
-      expectEnvironmentError(res, /zstd is not installed \(or not on PATH\): compressing layers with zstd needs it/, /apt-get install zstd\b/);
+      const res = await fx.build(['-o', `type=oci,dest=${join(fx.dir, 'z.tar')},compression=zstd`], {
+        env: { PATH: await pathWithout(fx.dir, ['zstd']) },
+      });
+      expectEnvironmentError(
+        res,
+        /zstd is not installed \(or not on PATH\): compressing layers with zstd needs it/,
+        /apt-get install zstd\b/,
+      );
     });
   });
 
@@ -113,13 +129,24 @@ describe('environment errors', () => {
       fx = await makeFixture({ Dockerfile: `FROM ${FROM_BASE}\nRUN true\n` });
       const file = join(fx.dir, 'a-file');
       await writeFile(file, '');
-      expectEnvironmentError(await fx.build([], { env: { TSBUILD_ROOT: file } }), /TSBUILD_ROOT=.*a-file is not a directory/, /point TSBUILD_ROOT at a directory/);
-      expectEnvironmentError(await fx.build([], { env: { TSBUILD_RUNTIME_DIR: join(file, 'run') } }), /TSBUILD_RUNTIME_DIR=.*a-file\/run is not a directory \(a path above it is a file\)/, /point TSBUILD_RUNTIME_DIR/);
+      expectEnvironmentError(
+        await fx.build([], { env: { TSBUILD_ROOT: file } }),
+        /TSBUILD_ROOT=.*a-file is not a directory/,
+        /point TSBUILD_ROOT at a directory/,
+      );
+      expectEnvironmentError(
+        await fx.build([], { env: { TSBUILD_RUNTIME_DIR: join(file, 'run') } }),
+        /TSBUILD_RUNTIME_DIR=.*a-file\/run is not a directory \(a path above it is a file\)/,
+        /point TSBUILD_RUNTIME_DIR/,
+      );
     });
 
     it('relative TSBUILD_ROOT and TSBUILD_RUNTIME_DIR are taken from the working directory, RUN steps included', async () => {
       fx = await makeFixture({ Dockerfile: `FROM ${FROM_BASE}\nRUN echo hi > /hi\n` });
-      const res = await runCli(['--progress=plain', '-o', `type=oci,dest=${fx.archive}`, 'context'], { cwd: fx.dir, env: { TSBUILD_ROOT: 'rel-state', TSBUILD_RUNTIME_DIR: 'rel-run' } });
+      const res = await runCli(['--progress=plain', '-o', `type=oci,dest=${fx.archive}`, 'context'], {
+        cwd: fx.dir,
+        env: { TSBUILD_ROOT: 'rel-state', TSBUILD_RUNTIME_DIR: 'rel-run' },
+      });
       expect(res.exitCode, res.stderr).toBe(0);
       expect(existsSync(join(fx.dir, 'rel-state', 'content'))).toBe(true);
     });
@@ -128,8 +155,14 @@ describe('environment errors', () => {
   describe.runIf(isRoot && hasSetpriv)('permissions', () => {
     it('an ordinary user is told tsbuild needs root, before anything is written', async () => {
       fx = await makeFixture({ Dockerfile: 'FROM scratch\nCOPY a /a\n', a: 'x\n' });
-      const res = await fx.build([], { wrapper: ['setpriv', `--reuid=${testUid}`, `--regid=${testGid}`, '--clear-groups'] });
-      expectEnvironmentError(res, new RegExp(`error: tsbuild needs to run as root for now \\(this is uid ${testUid}\\)`), /hint: run it as root or with sudo; a rootless mode is planned/);
+      const res = await fx.build([], {
+        wrapper: ['setpriv', `--reuid=${testUid}`, `--regid=${testGid}`, '--clear-groups'],
+      });
+      expectEnvironmentError(
+        res,
+        new RegExp(`error: tsbuild needs to run as root for now \\(this is uid ${testUid}\\)`),
+        /hint: run it as root or with sudo; a rootless mode is planned/,
+      );
       expect(existsSync(fx.stateRoot)).toBe(false);
     });
 
@@ -137,8 +170,15 @@ describe('environment errors', () => {
       fx = await makeFixture({ Dockerfile: 'FROM scratch\nCOPY a /a\n', a: 'x\n' });
       expect((await fx.build()).exitCode).toBe(0);
       await chmod(fx.dir, 0o755);
-      const res = await runCli(['prune'], { env: { TSBUILD_ROOT: fx.stateRoot }, wrapper: ['setpriv', `--reuid=${testUid}`, `--regid=${testGid}`, '--clear-groups'] });
-      expectEnvironmentError(res, /cannot use the state directory .*state \(TSBUILD_ROOT\): permission denied \(.*locks/, /hint: make it writable by the user tsbuild runs as/);
+      const res = await runCli(['prune'], {
+        env: { TSBUILD_ROOT: fx.stateRoot },
+        wrapper: ['setpriv', `--reuid=${testUid}`, `--regid=${testGid}`, '--clear-groups'],
+      });
+      expectEnvironmentError(
+        res,
+        /cannot use the state directory .*state \(TSBUILD_ROOT\): permission denied \(.*locks/,
+        /hint: make it writable by the user tsbuild runs as/,
+      );
     });
 
     /** A directory of the ordinary user's that only it may enter. */
@@ -154,16 +194,28 @@ describe('environment errors', () => {
       fx = await makeFixture({ Dockerfile: 'FROM scratch\nCOPY a /a\n', a: 'x\n' });
       const theirs = await foreignDir(fx);
       const res = await fx.build([], { env: { TSBUILD_ROOT: join(theirs, 'state') }, wrapper: ROOT_WITHOUT_DAC });
-      expectEnvironmentError(res, /cannot use the state directory .*theirs\/state \(TSBUILD_ROOT\): permission denied/, /hint: make it writable by the user tsbuild runs as, or point TSBUILD_ROOT/);
+      expectEnvironmentError(
+        res,
+        /cannot use the state directory .*theirs\/state \(TSBUILD_ROOT\): permission denied/,
+        /hint: make it writable by the user tsbuild runs as, or point TSBUILD_ROOT/,
+      );
     });
 
     it('an output this user may not write', async () => {
       fx = await makeFixture({ Dockerfile: 'FROM scratch\nCOPY a /a\n', a: 'x\n' });
       const theirs = await foreignDir(fx);
       const oci = await fx.build(['-o', `type=oci,dest=${join(theirs, 'image.tar')}`], { wrapper: ROOT_WITHOUT_DAC });
-      expectEnvironmentError(oci, /cannot write the OCI archive .*theirs\/image\.tar: permission denied \(/, /hint: write the output where this user may write/);
+      expectEnvironmentError(
+        oci,
+        /cannot write the OCI archive .*theirs\/image\.tar: permission denied \(/,
+        /hint: write the output where this user may write/,
+      );
       const local = await fx.build(['-o', `type=local,dest=${join(theirs, 'rootfs')}`], { wrapper: ROOT_WITHOUT_DAC });
-      expectEnvironmentError(local, /cannot write the root filesystem to .*theirs\/rootfs: permission denied \(/, /hint: write the output where this user may write/);
+      expectEnvironmentError(
+        local,
+        /cannot write the root filesystem to .*theirs\/rootfs: permission denied \(/,
+        /hint: write the output where this user may write/,
+      );
     });
 
     it('a context file this user may not read, at the COPY that reads it', async () => {
@@ -171,7 +223,11 @@ describe('environment errors', () => {
       await chown(join(fx.context, 'a'), testUid, testGid);
       await chmod(join(fx.context, 'a'), 0o600);
       const res = await fx.build([], { wrapper: ROOT_WITHOUT_DAC });
-      expectEnvironmentError(res, /Dockerfile:2:1: .*COPY a \/a: cannot read the build context: permission denied \(.*context\/a\)/, /hint: make it readable by the user tsbuild runs as, or leave it out of the context with \.dockerignore/);
+      expectEnvironmentError(
+        res,
+        /Dockerfile:2:1: .*COPY a \/a: cannot read the build context: permission denied \(.*context\/a\)/,
+        /hint: make it readable by the user tsbuild runs as, or leave it out of the context with \.dockerignore/,
+      );
     });
   });
 });

@@ -13,39 +13,40 @@ describe('heredocs', () => {
   let img: UnpackedImage;
   beforeAll(async () => {
     fx = await makeFixture({
-      Dockerfile: [
-        `FROM ${FROM_BASE}`,
-        'ARG WHO=tsbuild',
-        'RUN <<EOF',
-        'echo one > /one',
-        'echo "two $WHO" > /two',
-        'EOF',
-        'RUN <<EOF',
-        '#!/bin/sh',
-        'echo "script $0" > /script',
-        'EOF',
-        'RUN cat <<EOF > /expanded',
-        'home=$HOME who=$WHO',
-        'EOF',
-        "RUN cat <<'EOF' > /literal",
-        'home=$HOME',
-        'EOF',
-        'RUN cat <<-EOF > /chomped',
-        '\tindented',
-        '\tEOF',
-        'RUN <<A cat > /a && <<B cat > /b',
-        'from a',
-        'A',
-        'from b',
-        'B',
-        'COPY <<EOF /etc/app.conf',
-        'who=$WHO',
-        'quoted="kept"',
-        'EOF',
-        "COPY <<'EOF' /etc/raw.conf",
-        'who=$WHO',
-        'EOF',
-      ].join('\n') + '\n',
+      Dockerfile:
+        [
+          `FROM ${FROM_BASE}`,
+          'ARG WHO=tsbuild',
+          'RUN <<EOF',
+          'echo one > /one',
+          'echo "two $WHO" > /two',
+          'EOF',
+          'RUN <<EOF',
+          '#!/bin/sh',
+          'echo "script $0" > /script',
+          'EOF',
+          'RUN cat <<EOF > /expanded',
+          'home=$HOME who=$WHO',
+          'EOF',
+          "RUN cat <<'EOF' > /literal",
+          'home=$HOME',
+          'EOF',
+          'RUN cat <<-EOF > /chomped',
+          '\tindented',
+          '\tEOF',
+          'RUN <<A cat > /a && <<B cat > /b',
+          'from a',
+          'A',
+          'from b',
+          'B',
+          'COPY <<EOF /etc/app.conf',
+          'who=$WHO',
+          'quoted="kept"',
+          'EOF',
+          "COPY <<'EOF' /etc/raw.conf",
+          'who=$WHO',
+          'EOF',
+        ].join('\n') + '\n',
     });
     const res = await fx.build();
     if (res.exitCode !== 0) throw new Error(res.stderr);
@@ -95,13 +96,19 @@ describe('ONBUILD', () => {
     const built = await parent.build();
     expect(built.exitCode, built.stderr).toBe(0);
     const parentImg = await parent.unpack();
-    expect((parentImg.config.config as Record<string, unknown>).OnBuild).toEqual(['RUN echo triggered > /trig', 'COPY marker.txt /marker.txt']);
+    expect((parentImg.config.config as Record<string, unknown>).OnBuild).toEqual([
+      'RUN echo triggered > /trig',
+      'COPY marker.txt /marker.txt',
+    ]);
     expect(await parentImg.exists('/trig')).toBe(false);
 
     const layout = join(parent.dir, 'parent-layout');
     await mkdir(layout);
     await run('tar', ['-xf', parent.archive, '-C', layout]);
-    child = await makeFixture({ Dockerfile: `FROM oci-layout://${layout}:latest\nRUN test -f /trig && echo child > /child\n`, 'marker.txt': 'from the child context' });
+    child = await makeFixture({
+      Dockerfile: `FROM oci-layout://${layout}:latest\nRUN test -f /trig && echo child > /child\n`,
+      'marker.txt': 'from the child context',
+    });
     const res = await child.build(['--allow', `fs.read=${layout}`]);
     expect(res.exitCode, res.stderr).toBe(0);
     const img = await child.unpack();

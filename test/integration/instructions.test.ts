@@ -10,32 +10,33 @@ describe('instructions in one image', () => {
 
   beforeAll(async () => {
     fx = await makeFixture({
-      Dockerfile: [
-        'ARG BASE',
-        `FROM \${BASE:-${FROM_BASE}}`,
-        'ARG NAME=tsb',
-        'ENV HOME_DIR=/home/app GREETING="hello world"',
-        'LABEL a=1 "b c"="two words" name=${NAME}',
-        'WORKDIR /srv/$NAME',
-        'COPY files/ ./data/',
-        'COPY --chown=app single.txt script.sh /opt/',
-        'COPY link /opt/link',
-        'RUN rm /etc/group && rm -rf /var/tmp && mkdir -p /var/tmp/new && echo "$GREETING from $NAME" > /hello.txt',
-        'RUN ["/bin/sh", "-c", "id -u > /srv/uid-root.txt"]',
-        'USER app',
-        'RUN id > /tmp/id.txt && pwd > /tmp/pwd.txt && env | sort > /tmp/env.txt',
-        'USER 0',
-        'SHELL ["/bin/sh", "-ec"]',
-        'RUN test "$(cat /tmp/pwd.txt)" = /srv/tsb',
-        'EXPOSE 8080 53/udp 9000-9001',
-        'VOLUME /data',
-        'VOLUME ["/cache"]',
-        'STOPSIGNAL SIGQUIT',
-        'HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD wget -q -O- http://localhost:8080/ || exit 1',
-        'ONBUILD RUN echo triggered',
-        'ENTRYPOINT ["/bin/sh", "-c"]',
-        'CMD ["cat /hello.txt"]',
-      ].join('\n') + '\n',
+      Dockerfile:
+        [
+          'ARG BASE',
+          `FROM \${BASE:-${FROM_BASE}}`,
+          'ARG NAME=tsb',
+          'ENV HOME_DIR=/home/app GREETING="hello world"',
+          'LABEL a=1 "b c"="two words" name=${NAME}',
+          'WORKDIR /srv/$NAME',
+          'COPY files/ ./data/',
+          'COPY --chown=app single.txt script.sh /opt/',
+          'COPY link /opt/link',
+          'RUN rm /etc/group && rm -rf /var/tmp && mkdir -p /var/tmp/new && echo "$GREETING from $NAME" > /hello.txt',
+          'RUN ["/bin/sh", "-c", "id -u > /srv/uid-root.txt"]',
+          'USER app',
+          'RUN id > /tmp/id.txt && pwd > /tmp/pwd.txt && env | sort > /tmp/env.txt',
+          'USER 0',
+          'SHELL ["/bin/sh", "-ec"]',
+          'RUN test "$(cat /tmp/pwd.txt)" = /srv/tsb',
+          'EXPOSE 8080 53/udp 9000-9001',
+          'VOLUME /data',
+          'VOLUME ["/cache"]',
+          'STOPSIGNAL SIGQUIT',
+          'HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD wget -q -O- http://localhost:8080/ || exit 1',
+          'ONBUILD RUN echo triggered',
+          'ENTRYPOINT ["/bin/sh", "-c"]',
+          'CMD ["cat /hello.txt"]',
+        ].join('\n') + '\n',
       'files/a.txt': 'A',
       'files/sub/b.sh': { content: '#!/bin/sh\necho b\n', mode: 0o750 },
       'single.txt': 'single',
@@ -54,7 +55,11 @@ describe('instructions in one image', () => {
 
   it('ENV, ARG and LABEL with substitution', () => {
     const c = img.config.config as Record<string, unknown>;
-    expect(c.Env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME_DIR=/home/app', 'GREETING=hello world']);
+    expect(c.Env).toEqual([
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      'HOME_DIR=/home/app',
+      'GREETING=hello world',
+    ]);
     expect(c.Labels).toEqual({ a: '1', 'b c': 'two words', name: 'tsb' });
     expect(c.WorkingDir).toBe('/srv/tsb');
   });
@@ -66,7 +71,9 @@ describe('instructions in one image', () => {
     expect(c.StopSignal).toBe('SIGQUIT');
     expect(c.Healthcheck).toEqual({
       Test: ['CMD-SHELL', 'wget -q -O- http://localhost:8080/ || exit 1'],
-      Interval: 30_000_000_000, Timeout: 5_000_000_000, Retries: 3,
+      Interval: 30_000_000_000,
+      Timeout: 5_000_000_000,
+      Retries: 3,
     });
     expect(c.OnBuild).toEqual(['RUN echo triggered']);
     expect(c.Shell).toEqual(['/bin/sh', '-ec']);
@@ -128,16 +135,17 @@ describe('RUN roots', () => {
 
   it('reads USER through a symlinked /etc/passwd (that step mounts its root on the host) and leaves nothing mounted', async () => {
     fx = await makeFixture({
-      Dockerfile: [
-        `FROM ${FROM_BASE}`,
-        'RUN mv /etc/passwd /etc/passwd.real && ln -s passwd.real /etc/passwd',
-        'USER app',
-        'RUN id -u > /tmp/uid',
-        'USER root',
-        'RUN rm /etc/passwd && mv /etc/passwd.real /etc/passwd',
-        'USER app',
-        'RUN id -u >> /tmp/uid',
-      ].join('\n') + '\n',
+      Dockerfile:
+        [
+          `FROM ${FROM_BASE}`,
+          'RUN mv /etc/passwd /etc/passwd.real && ln -s passwd.real /etc/passwd',
+          'USER app',
+          'RUN id -u > /tmp/uid',
+          'USER root',
+          'RUN rm /etc/passwd && mv /etc/passwd.real /etc/passwd',
+          'USER app',
+          'RUN id -u >> /tmp/uid',
+        ].join('\n') + '\n',
     });
     const res = await fx.build();
     expect(res.exitCode, res.stderr).toBe(0);
@@ -154,23 +162,27 @@ describe('stages', () => {
 
   it('runs independent stages at the same time and skips stages the target does not need', async () => {
     fx = await makeFixture({
-      Dockerfile: [
-        `FROM ${FROM_BASE} AS a`,
-        'RUN sleep 1 && echo a > /a',
-        `FROM ${FROM_BASE} AS b`,
-        'RUN sleep 1 && echo b > /b',
-        `FROM ${FROM_BASE} AS broken`,
-        'RUN exit 1',
-        `FROM ${FROM_BASE} AS final`,
-        'COPY --from=a /a /a',
-        'COPY --from=1 /b /b',
-        `FROM ${FROM_BASE} AS after`,
-        'RUN exit 2',
-      ].join('\n') + '\n',
+      Dockerfile:
+        [
+          `FROM ${FROM_BASE} AS a`,
+          'RUN sleep 1 && echo a > /a',
+          `FROM ${FROM_BASE} AS b`,
+          'RUN sleep 1 && echo b > /b',
+          `FROM ${FROM_BASE} AS broken`,
+          'RUN exit 1',
+          `FROM ${FROM_BASE} AS final`,
+          'COPY --from=a /a /a',
+          'COPY --from=1 /b /b',
+          `FROM ${FROM_BASE} AS after`,
+          'RUN exit 2',
+        ].join('\n') + '\n',
     });
     const res = await fx.build(['--target', 'final', '--progress=json']);
     expect(res.exitCode, res.stderr).toBe(0);
-    const events = res.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; vertex?: { name: string }; time: number });
+    const events = res.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type: string; vertex?: { name: string }; time: number });
     const span = (name: string) => {
       const start = events.find((e) => e.type === 'vertex.start' && e.vertex?.name.includes(name))!;
       const done = events.find((e) => e.type === 'vertex.done' && e.vertex?.name.includes(name))!;
@@ -190,14 +202,15 @@ describe('stages', () => {
   it('FROM a stage inherits its config; ENTRYPOINT resets an inherited CMD', async () => {
     await fx?.cleanup();
     fx = await makeFixture({
-      Dockerfile: [
-        `FROM ${FROM_BASE} AS base`,
-        'ENV A=1',
-        'CMD ["echo", "base"]',
-        'WORKDIR /w',
-        'FROM base',
-        'ENTRYPOINT ["/bin/echo"]',
-      ].join('\n') + '\n',
+      Dockerfile:
+        [
+          `FROM ${FROM_BASE} AS base`,
+          'ENV A=1',
+          'CMD ["echo", "base"]',
+          'WORKDIR /w',
+          'FROM base',
+          'ENTRYPOINT ["/bin/echo"]',
+        ].join('\n') + '\n',
     });
     const res = await fx.build();
     expect(res.exitCode, res.stderr).toBe(0);

@@ -14,7 +14,10 @@ import { FROM_BASE, makeFixture, runCli, unpackArchive, type Fixture } from '../
 import { dockerdRunning } from '../helpers/dockerd.js';
 
 const run = promisify(execFile);
-const sha = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
+const sha = async (file: string) =>
+  createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 
 const DOCKERFILE = `FROM ${FROM_BASE}
 RUN echo made > /made && rm /bin/true && mkdir -p /gone && touch /gone/x
@@ -30,16 +33,27 @@ describe('outputs', () => {
 
   beforeAll(async () => {
     fx = await makeFixture({ Dockerfile: DOCKERFILE, 'a.txt': 'from the context\n' });
-    const res = await runCli([
-      '--progress=plain', '-t', 'outputs:1',
-      '-o', `type=oci,dest=${out('image.oci.tar')}`,
-      '-o', `type=oci,tar=false,dest=${out('layout')},compression=zstd`,
-      '-o', `type=docker,dest=${out('image.docker.tar')},compression=uncompressed`,
-      '-o', `type=local,dest=${out('rootfs')}`,
-      '-o', `type=tar,dest=${out('rootfs.tar')}`,
-      '--metadata-file', out('meta.json'),
-      fx.context,
-    ], { env: { TSBUILD_ROOT: fx.stateRoot } });
+    const res = await runCli(
+      [
+        '--progress=plain',
+        '-t',
+        'outputs:1',
+        '-o',
+        `type=oci,dest=${out('image.oci.tar')}`,
+        '-o',
+        `type=oci,tar=false,dest=${out('layout')},compression=zstd`,
+        '-o',
+        `type=docker,dest=${out('image.docker.tar')},compression=uncompressed`,
+        '-o',
+        `type=local,dest=${out('rootfs')}`,
+        '-o',
+        `type=tar,dest=${out('rootfs.tar')}`,
+        '--metadata-file',
+        out('meta.json'),
+        fx.context,
+      ],
+      { env: { TSBUILD_ROOT: fx.stateRoot } },
+    );
     stderr = res.stderr;
     expect(res.exitCode, res.stderr).toBe(0);
   });
@@ -53,7 +67,9 @@ describe('outputs', () => {
     expect(existsSync(join(root, 'gone'))).toBe(false);
     // /home was replaced by an opaque directory: nothing of the base's /home/app shows through
     expect(await readdir(join(root, 'home'))).toEqual(['only']);
-    expect((await lstat(join(root, 'bin/sh'))).isSymbolicLink() || (await lstat(join(root, 'bin/sh'))).isFile()).toBe(true);
+    expect((await lstat(join(root, 'bin/sh'))).isSymbolicLink() || (await lstat(join(root, 'bin/sh'))).isFile()).toBe(
+      true,
+    );
     // no whiteout markers or overlay leftovers
     const all = (await readdir(root, { recursive: true })).map(String);
     expect(all.filter((p) => p.includes('.wh.'))).toEqual([]);
@@ -76,10 +92,22 @@ describe('outputs', () => {
     const manifest = JSON.parse(stdout) as { layers: { mediaType: string }[] };
     // the pulled base keeps its gzip blob (no force-compression); the build's layers are zstd
     expect(manifest.layers.map((l) => l.mediaType.split('+')[1])).toEqual(['gzip', 'zstd', 'zstd', 'zstd']);
-    const next = await makeFixture({ Dockerfile: `FROM oci-layout://${out('layout')}:1\nRUN cat /made /app/a.txt > /both\n` });
+    const next = await makeFixture({
+      Dockerfile: `FROM oci-layout://${out('layout')}:1\nRUN cat /made /app/a.txt > /both\n`,
+    });
     try {
       // type=local rather than umoci, which cannot read zstd layers
-      const res = await runCli(['--progress=plain', '--allow', `fs.read=${out('layout')}`, '-o', `type=local,dest=${join(next.dir, 'fs')}`, next.context], { env: { TSBUILD_ROOT: next.stateRoot } });
+      const res = await runCli(
+        [
+          '--progress=plain',
+          '--allow',
+          `fs.read=${out('layout')}`,
+          '-o',
+          `type=local,dest=${join(next.dir, 'fs')}`,
+          next.context,
+        ],
+        { env: { TSBUILD_ROOT: next.stateRoot } },
+      );
       expect(res.exitCode, res.stderr).toBe(0);
       expect(await readFile(join(next.dir, 'fs', 'both'), 'utf8')).toBe('made\nfrom the context\n');
     } finally {
@@ -91,7 +119,9 @@ describe('outputs', () => {
     const img = await unpackArchive(out('image.oci.tar'), join(fx.dir, 'unpacked'));
     expect(await img.read('/made')).toBe('made\n');
     const meta = JSON.parse(await readFile(out('meta.json'), 'utf8')) as Record<string, string>;
-    const index = JSON.parse((await run('tar', ['-xOf', out('image.oci.tar'), 'index.json'])).stdout) as { manifests: { digest: string }[] };
+    const index = JSON.parse((await run('tar', ['-xOf', out('image.oci.tar'), 'index.json'])).stdout) as {
+      manifests: { digest: string }[];
+    };
     expect(meta['containerimage.digest']).toBe(index.manifests[0]!.digest);
     expect(meta['image.name']).toBe('docker.io/library/outputs:1');
     expect(meta['containerimage.config.digest']).toMatch(/^sha256:[a-f0-9]{64}$/);
@@ -118,18 +148,37 @@ describe('reproducible builds', () => {
     try {
       for (let i = 0; i < 2; i++) {
         const fx = await makeFixture({ Dockerfile: DOCKERFILE, 'a.txt': 'from the context\n' });
-        const res = await runCli(['--progress=plain', '-t', 'repro:1', '-o', `type=oci,dest=${join(fx.dir, 'i.tar')}`, '-o', `type=tar,dest=${join(fx.dir, 'r.tar')}`, fx.context], {
-          env: { TSBUILD_ROOT: fx.stateRoot, SOURCE_DATE_EPOCH: String(epoch) },
-        });
+        const res = await runCli(
+          [
+            '--progress=plain',
+            '-t',
+            'repro:1',
+            '-o',
+            `type=oci,dest=${join(fx.dir, 'i.tar')}`,
+            '-o',
+            `type=tar,dest=${join(fx.dir, 'r.tar')}`,
+            fx.context,
+          ],
+          {
+            env: { TSBUILD_ROOT: fx.stateRoot, SOURCE_DATE_EPOCH: String(epoch) },
+          },
+        );
         expect(res.exitCode, res.stderr).toBe(0);
-        results.push({ oci: await sha(join(fx.dir, 'i.tar')), rootfs: await sha(join(fx.dir, 'r.tar')), digest: /image (sha256:\S+)/.exec(res.stderr)![1]!, fx });
+        results.push({
+          oci: await sha(join(fx.dir, 'i.tar')),
+          rootfs: await sha(join(fx.dir, 'r.tar')),
+          digest: /image (sha256:\S+)/.exec(res.stderr)![1]!,
+          fx,
+        });
       }
       expect(results[1]!.digest).toBe(results[0]!.digest);
       expect(results[1]!.oci).toBe(results[0]!.oci);
       expect(results[1]!.rootfs).toBe(results[0]!.rootfs);
 
       const fx = results[0]!.fx;
-      const config = JSON.parse((await run('skopeo', ['inspect', '--config', '--raw', `oci-archive:${join(fx.dir, 'i.tar')}`])).stdout) as { created: string; history: { created: string }[] };
+      const config = JSON.parse(
+        (await run('skopeo', ['inspect', '--config', '--raw', `oci-archive:${join(fx.dir, 'i.tar')}`])).stdout,
+      ) as { created: string; history: { created: string }[] };
       expect(config.created).toBe('2023-11-14T22:13:20Z');
       expect(config.history.at(-1)!.created).toBe('2023-11-14T22:13:20Z');
       // files the build made have their mtime clamped to the epoch

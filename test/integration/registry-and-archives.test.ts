@@ -24,7 +24,9 @@ describe('FROM a registry image', () => {
   });
 
   it('pulls, verifies and builds on it; a cached rebuild reuses the pulled layers', async () => {
-    fx = await makeFixture({ Dockerfile: `FROM ${reg.host}/tsb/busybox:1\nRUN echo pulled > /p.txt\nCMD ["cat", "/p.txt"]\n` });
+    fx = await makeFixture({
+      Dockerfile: `FROM ${reg.host}/tsb/busybox:1\nRUN echo pulled > /p.txt\nCMD ["cat", "/p.txt"]\n`,
+    });
     const res = await fx.build();
     expect(res.exitCode, res.stderr).toBe(0);
     const img = await fx.unpack();
@@ -58,7 +60,11 @@ describe('docker archive output', () => {
     expect(res.exitCode, res.stderr).toBe(0);
     await run('mkdir', ['-p', join(fx.dir, 'd')]);
     await run('tar', ['-xf', dest, '-C', join(fx.dir, 'd')]);
-    const manifest = JSON.parse(await readFile(join(fx.dir, 'd', 'manifest.json'), 'utf8')) as { Config: string; RepoTags: string[]; Layers: string[] }[];
+    const manifest = JSON.parse(await readFile(join(fx.dir, 'd', 'manifest.json'), 'utf8')) as {
+      Config: string;
+      RepoTags: string[];
+      Layers: string[];
+    }[];
     expect(manifest).toHaveLength(1);
     expect(manifest[0]!.RepoTags).toEqual(expect.arrayContaining(['fixture:latest', 'app:1.0']));
     expect(manifest[0]!.Layers).toHaveLength(2);

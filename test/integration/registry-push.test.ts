@@ -16,7 +16,13 @@ import { skopeoCopy, startRegistry, type TestRegistry } from '../helpers/registr
 const run = promisify(execFile);
 
 async function inspect(reg: TestRegistry, name: string, raw = false): Promise<Record<string, unknown>> {
-  const { stdout } = await run('skopeo', ['inspect', ...(raw ? ['--raw'] : []), '--tls-verify=false', ...reg.skopeoArgs('inspect'), `docker://${reg.host}/${name}`]);
+  const { stdout } = await run('skopeo', [
+    'inspect',
+    ...(raw ? ['--raw'] : []),
+    '--tls-verify=false',
+    ...reg.skopeoArgs('inspect'),
+    `docker://${reg.host}/${name}`,
+  ]);
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
@@ -69,7 +75,12 @@ describe('base images from a registry', () => {
     expect(first.exitCode, first.stderr).toBe(0);
     // retag to an image with one more layer (built by us from the same base)
     await writeFile(join(fx.context, 'Dockerfile'), `FROM ${proxy.host}/tsb/moving:1\nRUN echo new > /new\n`);
-    const other = await tsbuild(fx, ['-o', `type=oci,tar=false,dest=${join(fx.dir, 'newbase')}`, '-t', 'newbase:latest']);
+    const other = await tsbuild(fx, [
+      '-o',
+      `type=oci,tar=false,dest=${join(fx.dir, 'newbase')}`,
+      '-t',
+      'newbase:latest',
+    ]);
     expect(other.exitCode, other.stderr).toBe(0);
     await reg.push(join(fx.dir, 'newbase'), 'latest', 'tsb/moving:1');
 
@@ -113,10 +124,13 @@ async function startMangler(upstreamPort: number): Promise<{ host: string; stop(
       res.setHeader('content-type', 'application/vnd.oci.image.manifest.v1+json');
       return void res.end('{"schemaVersion": 2, "layers": [');
     }
-    const up = request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (u) => {
-      res.writeHead(u.statusCode ?? 502, u.headers);
-      u.pipe(res);
-    });
+    const up = request(
+      { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers },
+      (u) => {
+        res.writeHead(u.statusCode ?? 502, u.headers);
+        u.pipe(res);
+      },
+    );
     req.pipe(up);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -129,7 +143,9 @@ describe('push', () => {
   let fx: Fixture;
   beforeAll(async () => {
     reg = await startRegistry();
-    fx = await makeFixture({ Dockerfile: `FROM oci-layout://${BASE_LAYOUT}\nRUN echo pushed > /p\nCMD ["cat", "/p"]\n` });
+    fx = await makeFixture({
+      Dockerfile: `FROM oci-layout://${BASE_LAYOUT}\nRUN echo pushed > /p\nCMD ["cat", "/p"]\n`,
+    });
   });
   afterAll(async () => {
     await fx?.cleanup();
@@ -138,20 +154,36 @@ describe('push', () => {
 
   it('-t … --push pushes every tag; skopeo reads and copies it; --metadata-file says what was pushed', async () => {
     const meta = join(fx.dir, 'meta.json');
-    const res = await tsbuild(fx, ['-t', `${reg.host}/team/app:1.0`, '-t', `${reg.host}/team/app:latest`, '--push', '--metadata-file', meta]);
+    const res = await tsbuild(fx, [
+      '-t',
+      `${reg.host}/team/app:1.0`,
+      '-t',
+      `${reg.host}/team/app:latest`,
+      '--push',
+      '--metadata-file',
+      meta,
+    ]);
     expect(res.exitCode, res.stderr).toBe(0);
     expect(res.stderr).toContain(`pushed ${reg.host}/team/app:1.0, ${reg.host}/team/app:latest`);
     const metadata = JSON.parse(await readFile(meta, 'utf8')) as Record<string, unknown>;
     const digest = metadata['containerimage.digest'];
     expect(metadata['image.name']).toBe(`${reg.host}/team/app:1.0,${reg.host}/team/app:latest`);
-    expect(metadata['containerimage.descriptor']).toMatchObject({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest });
+    expect(metadata['containerimage.descriptor']).toMatchObject({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest,
+    });
     for (const tag of ['1.0', 'latest']) expect((await inspect(reg, `team/app:${tag}`)).Digest).toBe(digest);
-    const config = JSON.parse((await run('skopeo', ['inspect', '--config', '--raw', '--tls-verify=false', `docker://${reg.host}/team/app:1.0`])).stdout) as { config: { Cmd: string[] } };
+    const config = JSON.parse(
+      (await run('skopeo', ['inspect', '--config', '--raw', '--tls-verify=false', `docker://${reg.host}/team/app:1.0`]))
+        .stdout,
+    ) as { config: { Cmd: string[] } };
     expect(config.config.Cmd).toEqual(['cat', '/p']);
     const copied = join(fx.dir, 'copied');
     await skopeoCopy(`docker://${reg.host}/team/app:1.0`, `oci:${copied}:x`);
     expect(JSON.parse(await readFile(join(copied, 'index.json'), 'utf8')).manifests[0].digest).toBe(digest);
-    expect(metadata['containerimage.config.digest']).toBe((await inspect(reg, 'team/app:1.0', true) as { config: { digest: string } }).config.digest);
+    expect(metadata['containerimage.config.digest']).toBe(
+      ((await inspect(reg, 'team/app:1.0', true)) as { config: { digest: string } }).config.digest,
+    );
   });
 
   it('pushing the same image again uploads no blob; another repository of the registry mounts them', async () => {
@@ -165,10 +197,16 @@ describe('push', () => {
   });
 
   it('type=registry with compression=zstd pushes zstd layers under the OCI media type', async () => {
-    const res = await tsbuild(fx, ['-o', `type=registry,name=${reg.host}/team/zstd:1,compression=zstd,force-compression=true`]);
+    const res = await tsbuild(fx, [
+      '-o',
+      `type=registry,name=${reg.host}/team/zstd:1,compression=zstd,force-compression=true`,
+    ]);
     expect(res.exitCode, res.stderr).toBe(0);
     const manifest = (await inspect(reg, 'team/zstd:1', true)) as { layers: { mediaType: string }[] };
-    expect(manifest.layers.map((l) => l.mediaType)).toEqual(['application/vnd.oci.image.layer.v1.tar+zstd', 'application/vnd.oci.image.layer.v1.tar+zstd']);
+    expect(manifest.layers.map((l) => l.mediaType)).toEqual([
+      'application/vnd.oci.image.layer.v1.tar+zstd',
+      'application/vnd.oci.image.layer.v1.tar+zstd',
+    ]);
   });
 
   it('--push without -t is an error saying what is missing', async () => {
@@ -196,7 +234,9 @@ describe('authenticated and TLS registries', () => {
   it('credentials come from $DOCKER_CONFIG/config.json and never reach the state dir or the output', async () => {
     const noCreds = await tsbuild(fx, [], { DOCKER_CONFIG: join(fx.dir, 'empty') });
     expect(noCreds.exitCode).toBe(1);
-    expect(noCreds.stderr).toContain(`error: pull access denied for ${basic.host}/private/base:1: the repository does not exist or needs credentials`);
+    expect(noCreds.stderr).toContain(
+      `error: pull access denied for ${basic.host}/private/base:1: the repository does not exist or needs credentials`,
+    );
 
     const dockerConfig = join(fx.dir, 'docker');
     await mkdir(dockerConfig, { recursive: true });
@@ -205,7 +245,9 @@ describe('authenticated and TLS registries', () => {
     const res = await tsbuild(fx, ['-t', `${basic.host}/private/app:1`, '--push'], { DOCKER_CONFIG: dockerConfig });
     expect(res.exitCode, res.stderr).toBe(0);
     expect((await inspect(basic, 'private/app:1')).Digest).toBeTruthy();
-    const { stdout } = await run('grep', ['-rlF', '-e', basic.user.password, '-e', auth, fx.stateRoot]).catch((e: { stdout: string }) => e);
+    const { stdout } = await run('grep', ['-rlF', '-e', basic.user.password, '-e', auth, fx.stateRoot]).catch(
+      (e: { stdout: string }) => e,
+    );
     expect(stdout).toBe('');
     expect(res.stderr + res.stdout).not.toContain(basic.user.password);
   });
@@ -217,7 +259,9 @@ describe('authenticated and TLS registries', () => {
       expect(refused.exitCode).toBe(1);
       expect(refused.stderr).toContain(`error: cannot reach registry ${tls.host} for ${tls.host}/secure/base:1`);
       expect(refused.stderr).toContain('--registry-ca FILE');
-      const withFlag = await tsbuild(tfx, ['--registry-ca', tls.caFile!, '-t', `${tls.host}/secure/app:1`, '--push'], { SSL_CERT_FILE: '' });
+      const withFlag = await tsbuild(tfx, ['--registry-ca', tls.caFile!, '-t', `${tls.host}/secure/app:1`, '--push'], {
+        SSL_CERT_FILE: '',
+      });
       expect(withFlag.exitCode, withFlag.stderr).toBe(0);
       expect((await inspect(tls, 'secure/app:1')).Digest).toBeTruthy();
       const withEnv = await tsbuild(tfx, ['--pull'], { SSL_CERT_FILE: tls.caFile! });

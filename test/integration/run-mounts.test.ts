@@ -8,22 +8,29 @@ describe('RUN --mount', () => {
   let fx: Fixture;
   let img: UnpackedImage;
   let first: string;
-  const dockerfile = [
-    `FROM ${FROM_BASE} AS tools`,
-    'RUN mkdir -p /opt/tool && echo tool-v1 > /opt/tool/version',
-    `FROM ${FROM_BASE}`,
-    'RUN --mount=type=bind,target=/ctx cat /ctx/src/a.txt > /from-context && ls -a /ctx > /ctx-listing',
-    'RUN --mount=type=bind,source=src/a.txt,target=/one.txt cp /one.txt /single-file',
-    'RUN --mount=type=bind,from=tools,source=/opt/tool,target=/t cat /t/version > /from-stage',
-    'RUN --mount=type=bind,target=/ctx,rw echo scribble > /ctx/new && test -f /ctx/new',
-    'RUN --mount=type=cache,target=/var/cache/app,id=appcache echo run >> /var/cache/app/log && wc -l < /var/cache/app/log > /cache-count',
-    'RUN --mount=type=tmpfs,target=/scratch,size=1m df /scratch | tail -1 | grep -q tmpfs && echo tmpfs > /tmpfs-ok',
-    'RUN --mount=type=secret,id=token cat /run/secrets/token | wc -c > /secret-len && stat -c %a /run/secrets/token > /secret-mode',
-    'RUN --mount=type=secret,id=absent test ! -e /run/secrets/absent && echo skipped > /absent-ok',
-  ].join('\n') + '\n';
+  const dockerfile =
+    [
+      `FROM ${FROM_BASE} AS tools`,
+      'RUN mkdir -p /opt/tool && echo tool-v1 > /opt/tool/version',
+      `FROM ${FROM_BASE}`,
+      'RUN --mount=type=bind,target=/ctx cat /ctx/src/a.txt > /from-context && ls -a /ctx > /ctx-listing',
+      'RUN --mount=type=bind,source=src/a.txt,target=/one.txt cp /one.txt /single-file',
+      'RUN --mount=type=bind,from=tools,source=/opt/tool,target=/t cat /t/version > /from-stage',
+      'RUN --mount=type=bind,target=/ctx,rw echo scribble > /ctx/new && test -f /ctx/new',
+      'RUN --mount=type=cache,target=/var/cache/app,id=appcache echo run >> /var/cache/app/log && wc -l < /var/cache/app/log > /cache-count',
+      'RUN --mount=type=tmpfs,target=/scratch,size=1m df /scratch | tail -1 | grep -q tmpfs && echo tmpfs > /tmpfs-ok',
+      'RUN --mount=type=secret,id=token cat /run/secrets/token | wc -c > /secret-len && stat -c %a /run/secrets/token > /secret-mode',
+      'RUN --mount=type=secret,id=absent test ! -e /run/secrets/absent && echo skipped > /absent-ok',
+    ].join('\n') + '\n';
 
   beforeAll(async () => {
-    fx = await makeFixture({ Dockerfile: dockerfile, 'src/a.txt': 'A\n', 'hidden.key': 'k', '.dockerignore': '*.key\ntoken.txt\n', 'token.txt': 's3cr3t' });
+    fx = await makeFixture({
+      Dockerfile: dockerfile,
+      'src/a.txt': 'A\n',
+      'hidden.key': 'k',
+      '.dockerignore': '*.key\ntoken.txt\n',
+      'token.txt': 's3cr3t',
+    });
     const res = await fx.build(['--secret', `id=token,src=${join(fx.context, 'token.txt')}`]);
     first = res.stderr;
     if (res.exitCode !== 0) throw new Error(res.stderr);
@@ -77,7 +84,9 @@ describe('RUN --mount', () => {
   });
 
   it('a required secret that is not given is an error naming it', async () => {
-    const bad = await makeFixture({ Dockerfile: `FROM ${FROM_BASE}\nRUN --mount=type=secret,id=npmrc,required cat /run/secrets/npmrc\n` });
+    const bad = await makeFixture({
+      Dockerfile: `FROM ${FROM_BASE}\nRUN --mount=type=secret,id=npmrc,required cat /run/secrets/npmrc\n`,
+    });
     try {
       const res = await bad.build();
       expect(res.exitCode).toBe(1);

@@ -5,16 +5,28 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StatePaths } from '../../src/cache/state-dir.js';
-import { ALLOW_FIXTURE_BASES, FROM_BASE, makeFixture, runCli, TSBUILD, type Fixture } from '../helpers/build-fixture.js';
+import {
+  ALLOW_FIXTURE_BASES,
+  FROM_BASE,
+  makeFixture,
+  runCli,
+  TSBUILD,
+  type Fixture,
+} from '../helpers/build-fixture.js';
 
 const run = promisify(execFile);
 
 /** Starts a build and SIGKILLs it after `ms`; resolves once it is dead. */
 function killedBuild(f: Fixture, ms: number, extra: string[]): Promise<void> {
   return new Promise((resolve) => {
-    const child = spawn(TSBUILD, [...ALLOW_FIXTURE_BASES, '--progress=plain', '-t', 'fixture:latest', ...extra, f.context], {
-      env: { ...process.env, TSBUILD_ROOT: f.stateRoot }, stdio: 'ignore',
-    });
+    const child = spawn(
+      TSBUILD,
+      [...ALLOW_FIXTURE_BASES, '--progress=plain', '-t', 'fixture:latest', ...extra, f.context],
+      {
+        env: { ...process.env, TSBUILD_ROOT: f.stateRoot },
+        stdio: 'ignore',
+      },
+    );
     const timer = setTimeout(() => child.kill('SIGKILL'), ms);
     child.on('exit', () => {
       clearTimeout(timer);
@@ -27,14 +39,18 @@ function killedBuild(f: Fixture, ms: number, extra: string[]): Promise<void> {
 async function leftovers(state: string): Promise<string[]> {
   const out: string[] = [];
   const mounts = await readFile('/proc/self/mountinfo', 'utf8');
-  for (const l of mounts.split('\n')) if (l.split(' ')[4]?.startsWith(state + '/')) out.push(`mount ${l.split(' ')[4]}`);
-  for (const n of await readdir(join(state, 'snapshots')).catch(() => [] as string[])) if (n.startsWith('.')) out.push(`snapshots/${n}`);
+  for (const l of mounts.split('\n'))
+    if (l.split(' ')[4]?.startsWith(state + '/')) out.push(`mount ${l.split(' ')[4]}`);
+  for (const n of await readdir(join(state, 'snapshots')).catch(() => [] as string[]))
+    if (n.startsWith('.')) out.push(`snapshots/${n}`);
   for (const n of await readdir(join(state, 'tmp')).catch(() => [] as string[])) out.push(`tmp/${n}`);
   for (const n of await readdir(join(state, 'content', 'ingest')).catch(() => [] as string[])) out.push(`ingest/${n}`);
   const paths = new StatePaths(state);
   for (const n of await readdir(paths.runtimeTmpRoot).catch(() => [] as string[])) out.push(`runtime tmp/${n}`);
   // runc makes its --root when it lists one: ask only where there is one
-  const { stdout } = existsSync(paths.runc) ? await run('runc', ['--root', paths.runc, 'list', '-q']).catch(() => ({ stdout: '' })) : { stdout: '' };
+  const { stdout } = existsSync(paths.runc)
+    ? await run('runc', ['--root', paths.runc, 'list', '-q']).catch(() => ({ stdout: '' }))
+    : { stdout: '' };
   for (const id of stdout.split('\n').filter(Boolean)) out.push(`runc ${id}`);
   return out;
 }
@@ -65,13 +81,17 @@ describe('state directory safety', () => {
     for (const [i, ms] of delays.entries()) {
       await killedBuild(f, ms, ['--build-arg', `N=${i}`, '-o', `type=oci,dest=${f.archive}`]);
       seen.push(...(await leftovers(f.stateRoot)));
-      const r = await runCli(['--progress=plain', '-t', 'fixture:latest', '--build-arg', `N=${i}`, f.context], { env: { TSBUILD_ROOT: f.stateRoot } });
+      const r = await runCli(['--progress=plain', '-t', 'fixture:latest', '--build-arg', `N=${i}`, f.context], {
+        env: { TSBUILD_ROOT: f.stateRoot },
+      });
       expect(r.exitCode, `rebuild after a kill at ${ms} ms:\n${r.stderr}`).toBe(0);
       expect(await leftovers(f.stateRoot)).toEqual([]);
     }
     // the kills did land mid-build: there was something to sweep (a mount, a pending snapshot, a container…)
     expect(seen.length).toBeGreaterThan(0);
-    console.log(`after the kills, swept: ${[...new Set(seen.map((s) => s.replace(/[-.][0-9a-f.]{8,}.*$/, '…')))].join(', ')}`);
+    console.log(
+      `after the kills, swept: ${[...new Set(seen.map((s) => s.replace(/[-.][0-9a-f.]{8,}.*$/, '…')))].join(', ')}`,
+    );
     const img = await run('skopeo', ['inspect', `oci:${f.stateRoot}/content:fixture:latest`]);
     expect(JSON.parse(img.stdout)).toHaveProperty('Layers');
   }, 240_000);
@@ -84,7 +104,9 @@ describe('state directory safety', () => {
     ]);
     expect(a.exitCode, a.stderr).toBe(0);
     expect(b.exitCode, b.stderr).toBe(0);
-    const index = JSON.parse(await readFile(join(f.stateRoot, 'content', 'index.json'), 'utf8')) as { manifests: { annotations: Record<string, string> }[] };
+    const index = JSON.parse(await readFile(join(f.stateRoot, 'content', 'index.json'), 'utf8')) as {
+      manifests: { annotations: Record<string, string> }[];
+    };
     const names = index.manifests.map((m) => m.annotations['org.opencontainers.image.ref.name']);
     expect(names).toEqual(expect.arrayContaining(['one:latest', 'two:latest']));
     expect(await leftovers(f.stateRoot)).toEqual([]);

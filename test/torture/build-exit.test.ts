@@ -20,7 +20,11 @@ interface TimedRun {
 
 function timedCli(args: string[], env: NodeJS.ProcessEnv): Promise<TimedRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSBUILD, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(TSBUILD, args, {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     let last = Date.now();
     child.stdout.on('data', () => (last = Date.now()));
@@ -52,12 +56,24 @@ describe('a build exits as soon as it is done', () => {
   it('four builds at once on a fresh state dir, pulling from a registry: each exits within 2 s of its last line', async () => {
     for (let round = 0; round < 3; round++) {
       const stateRoot = join(dir, `state-${round}`);
-      const runs = await Promise.all([0, 1, 2, 3].map(async (i) => {
-        const context = join(dir, `ctx-${round}-${i}`);
-        await mkdir(context, { recursive: true });
-        await writeFile(join(context, 'Dockerfile'), `FROM ${reg.host}/tsb/busybox:1\nRUN echo ${i} > /n.txt\n`);
-        return timedCli(['--progress=plain', '-t', `exit${i}:latest`, '-o', `type=oci,dest=${join(dir, `img-${round}-${i}.tar`)}`, context], { TSBUILD_ROOT: stateRoot });
-      }));
+      const runs = await Promise.all(
+        [0, 1, 2, 3].map(async (i) => {
+          const context = join(dir, `ctx-${round}-${i}`);
+          await mkdir(context, { recursive: true });
+          await writeFile(join(context, 'Dockerfile'), `FROM ${reg.host}/tsb/busybox:1\nRUN echo ${i} > /n.txt\n`);
+          return timedCli(
+            [
+              '--progress=plain',
+              '-t',
+              `exit${i}:latest`,
+              '-o',
+              `type=oci,dest=${join(dir, `img-${round}-${i}.tar`)}`,
+              context,
+            ],
+            { TSBUILD_ROOT: stateRoot },
+          );
+        }),
+      );
       for (const r of runs) {
         expect(r.exitCode, r.stderr).toBe(0);
         // Generous for a loaded machine; the bug was a minute.

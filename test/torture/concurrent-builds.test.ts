@@ -11,7 +11,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ALLOW_FIXTURE_BASES, FROM_BASE, makeFixture, runCli, TSBUILD, type CliResult, type Fixture } from '../helpers/build-fixture.js';
+import {
+  ALLOW_FIXTURE_BASES,
+  FROM_BASE,
+  makeFixture,
+  runCli,
+  TSBUILD,
+  type CliResult,
+  type Fixture,
+} from '../helpers/build-fixture.js';
 
 const PREFIX = [
   `FROM ${FROM_BASE}`,
@@ -41,9 +49,21 @@ afterEach(async () => {
 
 async function build(f: Fixture, dockerfile: string, tag: string): Promise<Build> {
   const meta = join(f.dir, `${tag}-${Math.random().toString(36).slice(2)}.json`);
-  const result = await runCli(['--progress=json', '-f', join(f.context, dockerfile), '-o', `type=oci,dest=${meta}.tar`, '--metadata-file', meta, f.context], {
-    env: { TSBUILD_ROOT: f.stateRoot },
-  });
+  const result = await runCli(
+    [
+      '--progress=json',
+      '-f',
+      join(f.context, dockerfile),
+      '-o',
+      `type=oci,dest=${meta}.tar`,
+      '--metadata-file',
+      meta,
+      f.context,
+    ],
+    {
+      env: { TSBUILD_ROOT: f.stateRoot },
+    },
+  );
   const ran = new Map<string, number>();
   for (const line of result.stderr.split('\n')) {
     if (!line.startsWith('{')) continue;
@@ -52,7 +72,10 @@ async function build(f: Fixture, dockerfile: string, tag: string): Promise<Build
     const step = e.vertex!.name.replace(/^\[[^\]]*\] /, '');
     ran.set(step, (ran.get(step) ?? 0) + 1);
   }
-  const digest = result.exitCode === 0 ? (JSON.parse(await readFile(meta, 'utf8')) as Record<string, string>)['containerimage.digest']! : '';
+  const digest =
+    result.exitCode === 0
+      ? (JSON.parse(await readFile(meta, 'utf8')) as Record<string, string>)['containerimage.digest']!
+      : '';
   return { result, digest, ran };
 }
 
@@ -62,12 +85,19 @@ async function build(f: Fixture, dockerfile: string, tag: string): Promise<Build
  * that gets in first makes the builds wait for it, and they would then start one by one instead
  * of together.
  */
-async function pruneLoop(f: Fixture, args: string[], stop: Promise<unknown>, afterLeases = 0): Promise<{ runs: number; failures: string[] }> {
+async function pruneLoop(
+  f: Fixture,
+  args: string[],
+  stop: Promise<unknown>,
+  afterLeases = 0,
+): Promise<{ runs: number; failures: string[] }> {
   let stopped = false;
   void stop.finally(() => (stopped = true));
   const out = { runs: 0, failures: [] as string[] };
   while (!stopped && afterLeases > 0) {
-    const leases = (await readdir(join(f.stateRoot, 'locks')).catch(() => [] as string[])).filter((n) => n.startsWith('build-'));
+    const leases = (await readdir(join(f.stateRoot, 'locks')).catch(() => [] as string[])).filter((n) =>
+      n.startsWith('build-'),
+    );
     if (leases.length >= afterLeases) break;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -102,14 +132,19 @@ describe('concurrent builds on one state dir', () => {
     expect(prunes.failures).toEqual([]);
     const ran = totals(builds);
     // every step of the Dockerfile (and the base image's unpack) ran exactly once among the four
-    expect([...ran.values()].every((n) => n === 1), JSON.stringify([...ran])).toBe(true);
+    expect(
+      [...ran.values()].every((n) => n === 1),
+      JSON.stringify([...ran]),
+    ).toBe(true);
     expect(ran.size).toBe(PREFIX.length - 1 + 2 + 1);
     expect(new Set(builds.map((b) => b.digest)).size).toBe(1);
     const again = await build(f, 'Dockerfile.0', 'again');
     expect(again.result.exitCode, again.result.stderr).toBe(0);
     expect([...again.ran]).toEqual([]);
     expect(again.digest).toBe(builds[0]!.digest);
-    console.log(`4 builds of one Dockerfile: steps run ${JSON.stringify(Object.fromEntries(ran))}; ${prunes.runs} prunes beside them`);
+    console.log(
+      `4 builds of one Dockerfile: steps run ${JSON.stringify(Object.fromEntries(ran))}; ${prunes.runs} prunes beside them`,
+    );
   }, 120_000);
 
   it('eight builds of four Dockerfiles sharing a prefix, prune looping beside them: each step runs once', async () => {
@@ -120,7 +155,10 @@ describe('concurrent builds on one state dir', () => {
     for (const b of builds) expect(b.result.exitCode, b.result.stderr).toBe(0);
     expect(prunes.failures).toEqual([]);
     const ran = totals(builds);
-    expect([...ran.values()].every((n) => n === 1), JSON.stringify([...ran])).toBe(true);
+    expect(
+      [...ran.values()].every((n) => n === 1),
+      JSON.stringify([...ran]),
+    ).toBe(true);
     // the prefix (base unpack + 4 steps) once, and 2 RUNs per variant ('ENV' makes no step)
     expect(ran.size).toBe(1 + (PREFIX.length - 1) + 4 * 2);
     for (let n = 0; n < 4; n++) {
@@ -131,7 +169,9 @@ describe('concurrent builds on one state dir', () => {
       expect(again.digest).toBe(builds[n]!.digest);
     }
     expect(new Set(builds.map((b) => b.digest)).size).toBe(4);
-    console.log(`8 builds of 4 overlapping Dockerfiles: ${ran.size} steps, each run ${[...new Set(ran.values())].join('/')} time(s); ${prunes.runs} prunes beside them`);
+    console.log(
+      `8 builds of 4 overlapping Dockerfiles: ${ran.size} steps, each run ${[...new Set(ran.values())].join('/')} time(s); ${prunes.runs} prunes beside them`,
+    );
   }, 180_000);
 
   it('prune --all looping beside four builds never breaks one', async () => {
@@ -147,7 +187,9 @@ describe('concurrent builds on one state dir', () => {
     // what the builds and prunes left is a state dir the next builds use
     const again = await Promise.all([build(f, 'Dockerfile.0', 'after0'), build(f, 'Dockerfile.1', 'after1')]);
     for (const b of again) expect(b.result.exitCode, b.result.stderr).toBe(0);
-    console.log(`prune --all beside 4 builds: ${prunes.runs} prunes, steps run ${JSON.stringify(Object.fromEntries(totals(builds)))}`);
+    console.log(
+      `prune --all beside 4 builds: ${prunes.runs} prunes, steps run ${JSON.stringify(Object.fromEntries(totals(builds)))}`,
+    );
   }, 180_000);
 
   it('a build SIGKILLed while it runs a shared step does not block the build waiting for it', async () => {
@@ -169,10 +211,25 @@ describe('concurrent builds on one state dir', () => {
 });
 
 /** A build whose progress lines can be waited for while it runs. */
-function streamBuild(f: Fixture): { child: ChildProcess; seen(match: (line: string) => boolean): Promise<void>; exit: Promise<{ code: number | null; stderr: string }> } {
-  const child = spawn(TSBUILD, [...ALLOW_FIXTURE_BASES, '--progress=json', '-o', `type=oci,dest=${join(f.dir, `${Math.random()}.tar`)}`, f.context], {
-    env: { ...process.env, TSBUILD_ROOT: f.stateRoot }, stdio: ['ignore', 'ignore', 'pipe'],
-  });
+function streamBuild(f: Fixture): {
+  child: ChildProcess;
+  seen(match: (line: string) => boolean): Promise<void>;
+  exit: Promise<{ code: number | null; stderr: string }>;
+} {
+  const child = spawn(
+    TSBUILD,
+    [
+      ...ALLOW_FIXTURE_BASES,
+      '--progress=json',
+      '-o',
+      `type=oci,dest=${join(f.dir, `${Math.random()}.tar`)}`,
+      f.context,
+    ],
+    {
+      env: { ...process.env, TSBUILD_ROOT: f.stateRoot },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   const waiters: { match: (line: string) => boolean; resolve(): void }[] = [];
   child.stderr!.on('data', (c: Buffer) => {
@@ -184,14 +241,17 @@ function streamBuild(f: Fixture): { child: ChildProcess; seen(match: (line: stri
       }
     }
   });
-  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stderr })),
+  );
   return {
     child,
     exit,
-    seen: (match) => new Promise<void>((resolve, reject) => {
-      if (stderr.split('\n').some(match)) return resolve();
-      waiters.push({ match, resolve });
-      void exit.then(() => reject(new Error(`the build ended before the line awaited:\n${stderr}`)));
-    }),
+    seen: (match) =>
+      new Promise<void>((resolve, reject) => {
+        if (stderr.split('\n').some(match)) return resolve();
+        waiters.push({ match, resolve });
+        void exit.then(() => reject(new Error(`the build ended before the line awaited:\n${stderr}`)));
+      }),
   };
 }

@@ -18,7 +18,11 @@ import { ALLOW_FIXTURE_BASES, FROM_BASE, REPO_ROOT, runCli, TSBUILD } from '../h
 /** The token of a process that has exited. */
 function deadToken(): string {
   const stat = spawnSync('sh', ['-c', 'cat /proc/$$/stat'], { encoding: 'utf8' }).stdout;
-  return ownerToken({ ...selfOwner(), pid: Number(stat.split(' ')[0]), start: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]! });
+  return ownerToken({
+    ...selfOwner(),
+    pid: Number(stat.split(' ')[0]),
+    start: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!,
+  });
 }
 
 let dir: string;
@@ -32,10 +36,14 @@ afterAll(async () => {
   // a failed test may leave a container and the killed build's mounts
   for (const rt of runtimeDirs) {
     const runc = join(rt, 'runc');
-    for (const id of await readdir(runc).catch(() => [] as string[])) spawnSync('runc', ['--root', runc, 'delete', '-f', id]);
+    for (const id of await readdir(runc).catch(() => [] as string[]))
+      spawnSync('runc', ['--root', runc, 'delete', '-f', id]);
     await rm(rt, { recursive: true, force: true });
   }
-  const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' ')[4] ?? '').filter((p) => dir && p.startsWith(dir + '/'));
+  const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((p) => dir && p.startsWith(dir + '/'));
   for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -67,7 +75,9 @@ describe('dest.tmp-* of a killed archive write', () => {
     const legacy = 'image.tar.tmp-cccccccccccc';
     const other = `other.tar.tmp-${deadToken()}-dddddddddddd`;
     for (const n of [dead, live, legacy, other]) await writeFile(join(out, n), 'partial');
-    const r = await runCli(['--progress=plain', '-o', `type=oci,dest=${join(out, 'image.tar')}`, ctx], { env: { TSBUILD_ROOT: join(dir, 'state-small') } });
+    const r = await runCli(['--progress=plain', '-o', `type=oci,dest=${join(out, 'image.tar')}`, ctx], {
+      env: { TSBUILD_ROOT: join(dir, 'state-small') },
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     expect((await readdir(out)).sort()).toEqual(['image.tar', live, legacy, other].sort());
   });
@@ -83,7 +93,10 @@ describe('dest.tmp-* of a killed archive write', () => {
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     let finished = false;
     void exited.then(() => (finished = true));
-    await until(async () => finished || (await readdir(out)).some((n) => n.startsWith('image.tar.tmp-')), 'the archive temp file');
+    await until(
+      async () => finished || (await readdir(out)).some((n) => n.startsWith('image.tar.tmp-')),
+      'the archive temp file',
+    );
     child.kill('SIGKILL');
     await exited;
     const left = (await readdir(out)).filter((n) => n.startsWith('image.tar.tmp-'));
@@ -94,12 +107,14 @@ describe('dest.tmp-* of a killed archive write', () => {
     expect(await readdir(out)).toEqual(['image.tar']);
   }, 240_000);
 
-  test('type=local: a dead writer\'s temp directory goes too', async () => {
+  test("type=local: a dead writer's temp directory goes too", async () => {
     const ctx = await context('local', `FROM ${FROM_BASE}\nCOPY a /a\n`, { a: 'a' });
     const out = join(dir, 'out-local');
     const dead = join(out, `rootfs.tmp-${deadToken()}-aaaaaaaaaaaa`);
     await mkdir(join(dead, 'etc'), { recursive: true });
-    const r = await runCli(['--progress=plain', '-o', `type=local,dest=${join(out, 'rootfs')}`, ctx], { env: { TSBUILD_ROOT: join(dir, 'state-local') } });
+    const r = await runCli(['--progress=plain', '-o', `type=local,dest=${join(out, 'rootfs')}`, ctx], {
+      env: { TSBUILD_ROOT: join(dir, 'state-local') },
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(await readdir(out)).toEqual(['rootfs']);
   });
@@ -114,14 +129,20 @@ describe('/run/tsbuild/<hash> of a state dir not used again', () => {
     runtimeDirs.push(runtimeA);
     const runcA = join(runtimeA, 'runc');
     const ctx = await context('sleeper', `FROM ${FROM_BASE}\nRUN sleep 600\n`);
-    const child = spawn(TSBUILD, [...ALLOW_FIXTURE_BASES, '--progress=plain', ctx], { cwd: REPO_ROOT, env: { ...process.env, TSBUILD_ROOT: stateA }, stdio: 'ignore' });
+    const child = spawn(TSBUILD, [...ALLOW_FIXTURE_BASES, '--progress=plain', ctx], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, TSBUILD_ROOT: stateA },
+      stdio: 'ignore',
+    });
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     // the RUN's container is running
     let id = '';
     let pid = 0;
     await until(() => {
       const list = spawnSync('runc', ['--root', runcA, 'list', '--format', 'json'], { encoding: 'utf8' });
-      const running = (JSON.parse(list.stdout || 'null') as { id: string; pid: number; status: string }[] | null)?.find((c) => c.status === 'running');
+      const running = (JSON.parse(list.stdout || 'null') as { id: string; pid: number; status: string }[] | null)?.find(
+        (c) => c.status === 'running',
+      );
       if (running) ({ id, pid } = running);
       return !!running;
     }, 'the RUN container');
@@ -132,13 +153,20 @@ describe('/run/tsbuild/<hash> of a state dir not used again', () => {
 
     // a runtime dir is swept once it has been still for a few seconds (a build may be making it)
     // (any build sweeps it, so one running beside this test may do it first: then it is gone already)
-    const lastChange = (): number => Math.max(...[runtimeA, join(runtimeA, 'tmp'), runcA].map((d) => statSync(d, { throwIfNoEntry: false })?.mtimeMs ?? 0));
+    const lastChange = (): number =>
+      Math.max(
+        ...[runtimeA, join(runtimeA, 'tmp'), runcA].map((d) => statSync(d, { throwIfNoEntry: false })?.mtimeMs ?? 0),
+      );
     await until(() => !existsSync(runtimeA) || Date.now() - lastChange() > 6000, 'the runtime dir to settle', 30_000);
     const ctxB = await context('other', `FROM ${FROM_BASE}\nCOPY a /a\n`, { a: 'b' });
     const r = await runCli(['--progress=plain', ctxB], { env: { TSBUILD_ROOT: join(dir, 'state-b') } });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(existsSync(runtimeA)).toBe(false);
-    await until(() => !existsSync(`/proc/${pid}`) || readFileSafe(`/proc/${pid}/stat`).includes(') Z'), `container ${id} to be gone`, 10_000);
+    await until(
+      () => !existsSync(`/proc/${pid}`) || readFileSafe(`/proc/${pid}/stat`).includes(') Z'),
+      `container ${id} to be gone`,
+      10_000,
+    );
   }, 240_000);
 });
 

@@ -31,12 +31,16 @@ async function tmpfs(name: string, size: string): Promise<string> {
 }
 
 function build(stateRoot: string, dest: string, type = 'oci', extra: string[] = []): Promise<CliResult> {
-  return runCli(['--progress=plain', ...EPOCH, '-o', `type=${type},dest=${dest}`, ...extra, context], { env: { TSBUILD_ROOT: stateRoot } });
+  return runCli(['--progress=plain', ...EPOCH, '-o', `type=${type},dest=${dest}`, ...extra, context], {
+    env: { TSBUILD_ROOT: stateRoot },
+  });
 }
 
 /** The names in the state dir's content store (index.json ref.name annotations). */
 async function tagsIn(stateRoot: string): Promise<string[]> {
-  const index = JSON.parse(await readFile(join(stateRoot, 'content', 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
+  const index = JSON.parse(await readFile(join(stateRoot, 'content', 'index.json'), 'utf8')) as {
+    manifests: { annotations?: Record<string, string> }[];
+  };
   return index.manifests.map((m) => m.annotations?.['org.opencontainers.image.ref.name'] ?? '');
 }
 
@@ -109,13 +113,15 @@ describe('a full output filesystem', () => {
 test('--cache-to on a full disk: exit 1, and the image output is not left behind', async () => {
   const cacheOut = await tmpfs('cache-to', '8m');
   const dest = join(dir, 'cache-to.tar');
-  const r = await build(join(dir, 'state-cache-to'), dest, 'oci', ['--cache-to', `type=local,dest=${join(cacheOut, 'cache')}`]);
+  const r = await build(join(dir, 'state-cache-to'), dest, 'oci', [
+    '--cache-to',
+    `type=local,dest=${join(cacheOut, 'cache')}`,
+  ]);
   expectDiskFullError(r, /cache.*no space left on device/);
   expect(await readdir(dir)).not.toContain('cache-to.tar');
 });
 
 describe('a full state dir', () => {
-
   test('filled to the last page: never exit 70, exit 1 leaves nothing at dest, and where only the cap has no room it warns', async () => {
     // The smallest state filesystem the build fits on (a binary search in pages): there the
     // build's own writes fit but the automatic cap (20% of a small filesystem, so it runs) has no
@@ -146,8 +152,16 @@ describe('a full state dir', () => {
     expect(edge.stderr).toMatch(/WARNING: the cache cap was not applied: no space left on device/);
   }, 240_000);
   const roomLater: { name: string; size: string; what: RegExp }[] = [
-    { name: 'COPY meets the full disk: exit 1 naming the step', size: '8m', what: /COPY big \/big: no space left on device/ },
-    { name: 'the layer blob meets the full disk: exit 1 naming the export', size: '20m', what: /cannot make the image's layer blobs in .*: no space left on device/ },
+    {
+      name: 'COPY meets the full disk: exit 1 naming the step',
+      size: '8m',
+      what: /COPY big \/big: no space left on device/,
+    },
+    {
+      name: 'the layer blob meets the full disk: exit 1 naming the export',
+      size: '20m',
+      what: /cannot make the image's layer blobs in .*: no space left on device/,
+    },
   ];
   for (const [i, { name, size, what }] of roomLater.entries()) {
     test(`${name}, nothing at dest, no tag, and the state dir builds once there is room`, async () => {
@@ -164,7 +178,7 @@ describe('a full state dir', () => {
     });
   }
 
-  test('the archive on the state dir\'s own full disk: exit 1, nothing at dest, no tag', async () => {
+  test("the archive on the state dir's own full disk: exit 1, nothing at dest, no tag", async () => {
     const state = await tmpfs('state-archive', '34m');
     const dest = join(state, 'image.tar');
     const r = await build(join(state, 'root'), dest, 'oci', ['-t', 'full-archive:1']);

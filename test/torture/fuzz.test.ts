@@ -47,7 +47,9 @@ function verdict(r: ChildOutcome): string | undefined {
 
 /** The corpus's FROM lines name Docker Hub images: the local base instead (fixtures use it already). */
 function localBase(seed: Seed): string {
-  return seed.name.startsWith('fixtures/') ? seed.text : seed.text.replace(/^(\s*FROM\s+)(?!--)\S+/gim, `$1${FROM_BASE}`);
+  return seed.name.startsWith('fixtures/')
+    ? seed.text
+    : seed.text.replace(/^(\s*FROM\s+)(?!--)\S+/gim, `$1${FROM_BASE}`);
 }
 
 /** Long runs of one unit written as `(unit)×N`, so a finding with a 20,000-character word can be read. */
@@ -64,12 +66,24 @@ async function inParallel<T>(items: T[], fn: (item: T) => Promise<void>): Promis
 }
 
 describe("the fuzzer's verdict", () => {
-  const outcome = (o: Partial<ChildOutcome>): ChildOutcome => ({ exitCode: 1, signal: null, stdout: '', stderr: '', timedOut: false, ms: 1, ...o });
+  const outcome = (o: Partial<ChildOutcome>): ChildOutcome => ({
+    exitCode: 1,
+    signal: null,
+    stdout: '',
+    stderr: '',
+    timedOut: false,
+    ms: 1,
+    ...o,
+  });
   it('takes exit 0, 1 and 2 and flags exit 70, stack traces, internal errors and hangs', () => {
     expect([0, 1, 2].map((exitCode) => verdict(outcome({ exitCode })))).toEqual([undefined, undefined, undefined]);
     expect(verdict(outcome({ exitCode: 70 }))).toBe('exit 70');
-    expect(verdict(outcome({ stderr: 'TypeError: x is undefined\n    at parse (/app/dist/bundle/tsbuild.cjs:10:5)\n' }))).toBe('stack trace');
-    expect(verdict(outcome({ stderr: 'RangeError: Maximum call stack size exceeded\n    at /app/x.js:1:2\n' }))).toBe('stack trace');
+    expect(
+      verdict(outcome({ stderr: 'TypeError: x is undefined\n    at parse (/app/dist/bundle/tsbuild.cjs:10:5)\n' })),
+    ).toBe('stack trace');
+    expect(verdict(outcome({ stderr: 'RangeError: Maximum call stack size exceeded\n    at /app/x.js:1:2\n' }))).toBe(
+      'stack trace',
+    );
     expect(verdict(outcome({ stderr: 'internal error: boom\n' }))).toBe('internal error');
     expect(verdict(outcome({ exitCode: null, signal: 'SIGKILL', timedOut: true }))).toBe('hang');
     expect(verdict(outcome({ exitCode: 134 }))).toBe('exit 134');
@@ -88,7 +102,14 @@ describe('mutated Dockerfiles', () => {
   const build = (text: string, context: string): Promise<ChildOutcome> => {
     const file = join(dir, 'mutants', `m${n++}.Dockerfile`);
     return writeFile(file, text)
-      .then(() => startCli(['--progress=plain', '-f', file, context], { env: { TSBUILD_ROOT: state }, timeoutMs: HANG_MS, isolateNetwork: true }).result)
+      .then(
+        () =>
+          startCli(['--progress=plain', '-f', file, context], {
+            env: { TSBUILD_ROOT: state },
+            timeoutMs: HANG_MS,
+            isolateNetwork: true,
+          }).result,
+      )
       .finally(() => rm(file, { force: true }));
   };
 
@@ -116,7 +137,9 @@ describe('mutated Dockerfiles', () => {
           if (text !== undefined) seeds.push({ name: `${group}/${name}`, text, context: empty });
         }
       }
-      const heredocs = JSON.parse(await readFile(join(CORPUS, 'heredoc', 'parser-heredocs.json'), 'utf8')) as { documents: { name: string; dockerfile: string }[] };
+      const heredocs = JSON.parse(await readFile(join(CORPUS, 'heredoc', 'parser-heredocs.json'), 'utf8')) as {
+        documents: { name: string; dockerfile: string }[];
+      };
       for (const d of heredocs.documents) seeds.push({ name: `heredoc/${d.name}`, text: d.dockerfile, context: empty });
     }
     // The unmutated seeds once each: they fill the cache and must pass the same checks.
@@ -130,29 +153,49 @@ describe('mutated Dockerfiles', () => {
   afterAll(async () => {
     if (state) await destroyState(state);
     if (dir) await rm(dir, { recursive: true, force: true });
-    const byCode = [...tally].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}: ${v}`).join(', ');
-    console.log(`[torture] fuzz: ${n} builds of ${[...tally.values()].reduce((a, b) => a + b, 0)} mutants of ${seeds?.length ?? 0} Dockerfiles; by outcome ${byCode}; TORTURE_SEED ${tortureSeed()}, TORTURE_SCALE ${SCALE}`);
+    const byCode = [...tally]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ');
+    console.log(
+      `[torture] fuzz: ${n} builds of ${[...tally.values()].reduce((a, b) => a + b, 0)} mutants of ${seeds?.length ?? 0} Dockerfiles; by outcome ${byCode}; TORTURE_SEED ${tortureSeed()}, TORTURE_SCALE ${SCALE}`,
+    );
   });
 
-  it(`${COUNT} mutants: no exit 70, no stack trace, no hang`, async () => {
-    const fixtures = seeds.filter((s) => s.name.startsWith('fixtures/'));
-    const corpus = seeds.filter((s) => !s.name.startsWith('fixtures/'));
-    const mutants = Array.from({ length: COUNT }, () => {
-      // half from the fixtures, which build far; the corpus has many files but little to build
-      const seed = corpus.length && rng.chance(0.5) ? rng.pick(corpus) : rng.pick(fixtures);
-      // a few keep their Docker Hub names (the unreachable-registry path costs ~1.5 s a build)
-      const text = rng.chance(0.1) ? seed.text : localBase(seed);
-      return { seed, ...mutate(text, rng) };
-    });
-    await inParallel(mutants, async (m) => {
-      const r = await build(m.text, m.seed.context);
-      const bad = verdict(r);
-      const key = r.timedOut ? 'hang' : r.exitCode === null ? `signal ${r.signal}` : `exit ${r.exitCode}`;
-      tally.set(key, (tally.get(key) ?? 0) + 1);
-      if (!bad) return;
-      const small = await minimise(m.text, async (t) => verdict(await build(t, m.seed.context)) === bad, bad === 'hang' ? 4 : 100);
-      findings.push(`${bad} from ${m.seed.name} after ${m.edits.join('; ')}\nminimised (${small.length} bytes): ${compact(JSON.stringify(small))}\n${compact(r.stderr.split('\n').filter((l) => /error|^\s+at /i.test(l)).join('\n') || r.stderr).slice(-1500)}`);
-    });
-    expect(findings).toEqual([]);
-  }, 600_000 * SCALE);
+  it(
+    `${COUNT} mutants: no exit 70, no stack trace, no hang`,
+    async () => {
+      const fixtures = seeds.filter((s) => s.name.startsWith('fixtures/'));
+      const corpus = seeds.filter((s) => !s.name.startsWith('fixtures/'));
+      const mutants = Array.from({ length: COUNT }, () => {
+        // half from the fixtures, which build far; the corpus has many files but little to build
+        const seed = corpus.length && rng.chance(0.5) ? rng.pick(corpus) : rng.pick(fixtures);
+        // a few keep their Docker Hub names (the unreachable-registry path costs ~1.5 s a build)
+        const text = rng.chance(0.1) ? seed.text : localBase(seed);
+        return { seed, ...mutate(text, rng) };
+      });
+      await inParallel(mutants, async (m) => {
+        const r = await build(m.text, m.seed.context);
+        const bad = verdict(r);
+        const key = r.timedOut ? 'hang' : r.exitCode === null ? `signal ${r.signal}` : `exit ${r.exitCode}`;
+        tally.set(key, (tally.get(key) ?? 0) + 1);
+        if (!bad) return;
+        const small = await minimise(
+          m.text,
+          async (t) => verdict(await build(t, m.seed.context)) === bad,
+          bad === 'hang' ? 4 : 100,
+        );
+        findings.push(
+          `${bad} from ${m.seed.name} after ${m.edits.join('; ')}\nminimised (${small.length} bytes): ${compact(JSON.stringify(small))}\n${compact(
+            r.stderr
+              .split('\n')
+              .filter((l) => /error|^\s+at /i.test(l))
+              .join('\n') || r.stderr,
+          ).slice(-1500)}`,
+        );
+      });
+      expect(findings).toEqual([]);
+    },
+    600_000 * SCALE,
+  );
 });

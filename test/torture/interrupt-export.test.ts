@@ -33,9 +33,17 @@ afterAll(async () => {
 });
 
 /** Runs a build and sends one SIGINT as its stderr shows each of `markers` in turn; resolves with the exit code. */
-function buildAndInterrupt(args: string[], stateRoot: string, ...markers: RegExp[]): Promise<{ exitCode: number | null; stderr: string; sent: boolean }> {
+function buildAndInterrupt(
+  args: string[],
+  stateRoot: string,
+  ...markers: RegExp[]
+): Promise<{ exitCode: number | null; stderr: string; sent: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSBUILD, [...ALLOW_FIXTURE_BASES, ...args], { cwd: REPO_ROOT, env: { ...process.env, TSBUILD_ROOT: stateRoot }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(TSBUILD, [...ALLOW_FIXTURE_BASES, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, TSBUILD_ROOT: stateRoot },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     let next = 0;
     child.stderr.on('data', (c: Buffer) => {
@@ -52,7 +60,9 @@ function buildAndInterrupt(args: string[], stateRoot: string, ...markers: RegExp
 }
 
 async function tagsIn(stateRoot: string): Promise<string[]> {
-  const index = JSON.parse(await readFile(join(stateRoot, 'content', 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
+  const index = JSON.parse(await readFile(join(stateRoot, 'content', 'index.json'), 'utf8')) as {
+    manifests: { annotations?: Record<string, string> }[];
+  };
   return index.manifests.map((m) => m.annotations?.['org.opencontainers.image.ref.name'] ?? '');
 }
 
@@ -64,7 +74,14 @@ describe('Ctrl-C during export', () => {
   test('while the layer blob is made: exit 130, no archive, no name; the next build works', async () => {
     const state = join(dir, 'state-layers');
     const dest = join(dir, 'out-layers.tar');
-    const args = ['--progress=plain', '-t', 'interrupted:1', '-o', `type=oci,dest=${dest},compression-level=9`, context];
+    const args = [
+      '--progress=plain',
+      '-t',
+      'interrupted:1',
+      '-o',
+      `type=oci,dest=${dest},compression-level=9`,
+      context,
+    ];
     const r = await buildAndInterrupt(args, state, /^#- exporting layers$/m);
     expect(r.sent, r.stderr).toBe(true);
     expect(r.exitCode, r.stderr).toBe(130);
@@ -84,7 +101,16 @@ describe('Ctrl-C during export', () => {
     const state = join(dir, 'state-archives');
     const first = join(dir, 'out-first.tar');
     const second = join(dir, 'out-second.tar');
-    const args = ['--progress=plain', '-t', 'interrupted:2', '-o', `type=oci,dest=${first}`, '-o', `type=docker,dest=${second}`, context];
+    const args = [
+      '--progress=plain',
+      '-t',
+      'interrupted:2',
+      '-o',
+      `type=oci,dest=${first}`,
+      '-o',
+      `type=docker,dest=${second}`,
+      context,
+    ];
     const r = await buildAndInterrupt(args, state, /^#- exporting to docker archive .*out-second\.tar$/m);
     expect(r.sent, r.stderr).toBe(true);
     expect(r.exitCode, r.stderr).toBe(130);

@@ -46,11 +46,20 @@ const PHASES: Record<PhaseName, { start?: RegExp; end(startLine?: string): RegEx
 };
 
 const WHILE: Record<PhaseName, string> = {
-  resolve: 'resolving and pulling the base', copy: 'COPY copies the context', run: 'a RUN runs',
-  export: 'exporting to an OCI archive', push: 'pushing to a registry',
+  resolve: 'resolving and pulling the base',
+  copy: 'COPY copies the context',
+  run: 'a RUN runs',
+  export: 'exporting to an OCI archive',
+  push: 'pushing to a registry',
 };
 
-const tally = { tried: 0, held: 0, late: 0, missed: 0, byPhase: new Map<string, { tried: number; held: number; late: number }>() };
+const tally = {
+  tried: 0,
+  held: 0,
+  late: 0,
+  missed: 0,
+  byPhase: new Map<string, { tried: number; held: number; late: number }>(),
+};
 
 describe('kills at random moments', () => {
   let dir: string;
@@ -61,8 +70,15 @@ describe('kills at random moments', () => {
   let trial = 0;
 
   const argsFor = (name: string, dest: string): string[] => [
-    '--progress=plain', '--insecure-registry', reg.host, '-t', `${reg.host}/torture/${name}:latest`, '--push',
-    '-o', `type=oci,dest=${dest}`, context,
+    '--progress=plain',
+    '--insecure-registry',
+    reg.host,
+    '-t',
+    `${reg.host}/torture/${name}:latest`,
+    '--push',
+    '-o',
+    `type=oci,dest=${dest}`,
+    context,
   ];
   const envFor = (state: string): NodeJS.ProcessEnv => ({ TSBUILD_ROOT: state, SOURCE_DATE_EPOCH: EPOCH });
 
@@ -72,14 +88,18 @@ describe('kills at random moments', () => {
     reg = await startRegistry();
     await reg.push(BASE_LAYOUT, 'latest', 'torture/base:latest');
     await mkdir(join(context, 'data', 'many'), { recursive: true });
-    for (let i = 0; i < 800; i++) await writeFile(join(context, 'data', 'many', `f${i}.txt`), `file ${i}\n`.repeat(1 + (i % 50)));
+    for (let i = 0; i < 800; i++)
+      await writeFile(join(context, 'data', 'many', `f${i}.txt`), `file ${i}\n`.repeat(1 + (i % 50)));
     await writeFile(join(context, 'data', 'big.bin'), randomBytes(8 << 20));
-    await writeFile(join(context, 'Dockerfile'), [
-      `FROM ${reg.host}/torture/base:latest`,
-      'COPY data/ /data/',
-      'RUN sleep 0.5 && find /data -type f | sort | xargs cat | md5sum > /sum && seq 1 20000 > /seq',
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(context, 'Dockerfile'),
+      [
+        `FROM ${reg.host}/torture/base:latest`,
+        'COPY data/ /data/',
+        'RUN sleep 0.5 && find /data -type f | sort | xargs cat | md5sum > /sum && seq 1 20000 > /seq',
+        '',
+      ].join('\n'),
+    );
 
     // The clean build: the reference digest, and when each phase starts and ends.
     const state = join(dir, 'state-clean');
@@ -102,8 +122,12 @@ describe('kills at random moments', () => {
   afterAll(async () => {
     await reg?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
-    const phases = [...tally.byPhase].map(([k, v]) => `${k} ${v.held}/${v.tried}${v.late ? ` (${v.late} late)` : ''}`).join(', ');
-    console.log(`[torture] kill: ${tally.held} of ${tally.tried} kills held (${phases}); ${tally.late} landed after their phase, ${tally.missed} missed the build; TORTURE_SEED ${tortureSeed()}, TORTURE_SCALE ${SCALE}`);
+    const phases = [...tally.byPhase]
+      .map(([k, v]) => `${k} ${v.held}/${v.tried}${v.late ? ` (${v.late} late)` : ''}`)
+      .join(', ');
+    console.log(
+      `[torture] kill: ${tally.held} of ${tally.tried} kills held (${phases}); ${tally.late} landed after their phase, ${tally.missed} missed the build; TORTURE_SEED ${tortureSeed()}, TORTURE_SCALE ${SCALE}`,
+    );
   });
 
   /** One kill in `phase`, then the checks; returns what did not hold. */
@@ -149,12 +173,15 @@ describe('kills at random moments', () => {
 
       if (sig === 'SIGINT' && !finished) {
         // death by the default SIGINT action (before tsbuild's handler is installed) is what a shell reports as 130 too
-        if (r.exitCode !== 130 && r.signal !== 'SIGINT') problems.push(`${label}: exit ${r.exitCode ?? r.signal}, not 130:\n${r.stderr.slice(-1500)}`);
+        if (r.exitCode !== 130 && r.signal !== 'SIGINT')
+          problems.push(`${label}: exit ${r.exitCode ?? r.signal}, not 130:\n${r.stderr.slice(-1500)}`);
         if (existsSync(dest)) problems.push(`${label}: the archive was written at dest after the interrupt`);
         const beside = (await readdir(dir)).filter((f) => f.startsWith(`${basename(dest)}.tmp-`));
         if (beside.length) problems.push(`${label}: left beside the output: ${beside.join(', ')}`);
-        if (await registryDigest(reg.url, `torture/${name}`, 'latest')) problems.push(`${label}: the image was pushed and tagged after the interrupt`);
-        if ((await storedNames(state)).length) problems.push(`${label}: a tag was stored after the interrupt: ${(await storedNames(state)).join(', ')}`);
+        if (await registryDigest(reg.url, `torture/${name}`, 'latest'))
+          problems.push(`${label}: the image was pushed and tagged after the interrupt`);
+        if ((await storedNames(state)).length)
+          problems.push(`${label}: a tag was stored after the interrupt: ${(await storedNames(state)).join(', ')}`);
       }
 
       const again = startCli(argsFor(name, dest), { env: envFor(state) });
@@ -165,11 +192,13 @@ describe('kills at random moments', () => {
         const digest = printedDigest(r2.stderr);
         if (digest !== reference) problems.push(`${label}: the rebuild made ${digest}, a clean build ${reference}`);
         const pushed = await registryDigest(reg.url, `torture/${name}`, 'latest');
-        if (pushed !== reference) problems.push(`${label}: the registry holds ${pushed} after the rebuild, not ${reference}`);
+        if (pushed !== reference)
+          problems.push(`${label}: the registry holds ${pushed} after the rebuild, not ${reference}`);
       }
       let left = await leftovers(state, { dests: [dest], pids: [child.pid, again.pid] });
       // a killed container's runc (or a killed build's tool shell) exits a moment after the sweep kills what it waited for
-      if (left.length) left = await sleep(1000).then(() => leftovers(state, { dests: [dest], pids: [child.pid, again.pid] }));
+      if (left.length)
+        left = await sleep(1000).then(() => leftovers(state, { dests: [dest], pids: [child.pid, again.pid] }));
       if (left.length) problems.push(`${label}: left after the rebuild finished:\n  ${left.join('\n  ')}`);
       if (problems.length === 0) {
         tally.held++;
@@ -184,11 +213,15 @@ describe('kills at random moments', () => {
 
   for (const sig of ['SIGKILL', 'SIGINT'] as const) {
     for (const phase of Object.keys(PHASES) as PhaseName[]) {
-      it(`${sig} while ${WHILE[phase]}`, async () => {
-        const problems: string[] = [];
-        for (let i = 0; i < TRIALS; i++) problems.push(...(await killOnce(phase, sig, i)));
-        expect(problems).toEqual([]);
-      }, 60_000 * TRIALS);
+      it(
+        `${sig} while ${WHILE[phase]}`,
+        async () => {
+          const problems: string[] = [];
+          for (let i = 0; i < TRIALS; i++) problems.push(...(await killOnce(phase, sig, i)));
+          expect(problems).toEqual([]);
+        },
+        60_000 * TRIALS,
+      );
     }
   }
 });
@@ -197,8 +230,11 @@ describe('a SIGKILLed build leaves no tool-shell files', () => {
   it('removes the output files of requests still running when tsbuild died', async () => {
     const module = join(REPO_ROOT, 'dist/process/tool-shell.js');
     const script = `import { runInToolShell } from ${JSON.stringify(module)}; runInToolShell('sleep', ['0.5'], {}); console.log('asked'); setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const mine = async (): Promise<string[]> => (await readdir(tmpdir())).filter((n) => n.startsWith(`tsbuild-tool-${child.pid}-`));
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const mine = async (): Promise<string[]> =>
+      (await readdir(tmpdir())).filter((n) => n.startsWith(`tsbuild-tool-${child.pid}-`));
     try {
       await new Promise<void>((resolve) => child.stdout.on('data', () => resolve()));
       for (let i = 0; i < 20 && !(await mine()).length; i++) await sleep(20);

@@ -17,7 +17,9 @@ describe('RUN --security=insecure', () => {
   });
 
   it('needs --allow security.insecure', async () => {
-    fx = await makeFixture({ Dockerfile: `FROM ${FROM_BASE}\nRUN echo sandboxed\nRUN --security=insecure echo insecure > /ran\n` });
+    fx = await makeFixture({
+      Dockerfile: `FROM ${FROM_BASE}\nRUN echo sandboxed\nRUN --security=insecure echo insecure > /ran\n`,
+    });
     const res = await fx.build();
     expect(res.exitCode).toBe(1);
     expect(res.stderr).toMatch(/Dockerfile:3:\d+: .*security\.insecure is not allowed/);
@@ -46,12 +48,15 @@ describe('RUN --security=insecure', () => {
 
     // the same commands with the other security mode are other steps: not taken from the cache
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(`${fx.context}/Dockerfile`, [
-      `FROM ${FROM_BASE}`,
-      'RUN grep -E "^(Seccomp|CapEff|CapBnd):" /proc/self/status > /status && mount -t tmpfs t /tmp && echo mounted > /mounted',
-      'RUN echo same > /same',
-      '',
-    ].join('\n'));
+    await writeFile(
+      `${fx.context}/Dockerfile`,
+      [
+        `FROM ${FROM_BASE}`,
+        'RUN grep -E "^(Seccomp|CapEff|CapBnd):" /proc/self/status > /status && mount -t tmpfs t /tmp && echo mounted > /mounted',
+        'RUN echo same > /same',
+        '',
+      ].join('\n'),
+    );
     const again = await fx.build(['--allow', 'security.insecure']);
     expect(again.exitCode).toBe(1); // sandboxed, mount is denied: the step really ran again
     expect(again.stderr).toMatch(/permission denied|not permitted/i);

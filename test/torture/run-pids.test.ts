@@ -33,7 +33,9 @@ describe('RUN pids cgroup', () => {
     const marker = String(3000 + (process.pid % 1000));
     // 40 background sleeps, then exit: with no limit the step succeeds at once (the kernel kills
     // the sleeps when the shell, pid 1 of the container, exits)
-    fx = await makeFixture({ Dockerfile: `FROM ${FROM_BASE}\nRUN for i in $(seq 1 40); do sleep ${marker} & done; echo all started\n` });
+    fx = await makeFixture({
+      Dockerfile: `FROM ${FROM_BASE}\nRUN for i in $(seq 1 40); do sleep ${marker} & done; echo all started\n`,
+    });
     const res = await fx.build([], { env: { TSBUILD_PIDS_LIMIT: '20' } });
     expect(res.exitCode, res.stderr).toBe(1);
     expect(res.stderr).toMatch(/can't fork|Resource temporarily unavailable/);
@@ -45,7 +47,7 @@ describe('RUN pids cgroup', () => {
     expect(ok.exitCode, ok.stderr).toBe(0);
   }, 60_000);
 
-  it("runs each step in its own cgroup, removed after the step", async () => {
+  it('runs each step in its own cgroup, removed after the step', async () => {
     fx = await makeFixture({ Dockerfile: `FROM ${FROM_BASE}\nRUN cat /proc/self/cgroup > /cg\n` });
     const res = await fx.build();
     expect(res.exitCode, res.stderr).toBe(0);
@@ -57,7 +59,10 @@ describe('RUN pids cgroup', () => {
     // no cgroup namespace: the paths are the host's; the step's cgroup is gone from every hierarchy
     for (const line of lines) {
       const [, controllers, path] = line.split(':') as [string, string, string];
-      const mount = controllers === '' ? ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((m) => existsSync(join(m, 'cgroup.controllers'))) : `/sys/fs/cgroup/${controllers.replace('name=', '')}`;
+      const mount =
+        controllers === ''
+          ? ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((m) => existsSync(join(m, 'cgroup.controllers')))
+          : `/sys/fs/cgroup/${controllers.replace('name=', '')}`;
       if (mount && existsSync(mount)) expect(existsSync(join(mount, path)), join(mount, path)).toBe(false);
     }
   }, 60_000);

@@ -34,6 +34,8 @@ describe('RUN sandbox', () => {
     expect((await img.read('/mount.rc')).trim()).not.toBe('0');
     expect((await img.read('/chroot.rc')).trim()).toBe('0');
     // Docker's 14 default capabilities (bits 0,1,3-8,10,13,18,27,29,31), as BuildKit gives RUN
-    expect(await img.read('/caps')).toBe('CapInh:\t0000000000000000\nCapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\n');
+    expect(await img.read('/caps')).toBe(
+      'CapInh:\t0000000000000000\nCapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\n',
+    );
   }, 60_000);
 });

@@ -32,7 +32,11 @@ async function running(marker: string, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     for (const pid of await readdir('/proc')) {
-      if (/^\d+$/.test(pid) && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) === `sleep\0${marker}\0`) return;
+      if (
+        /^\d+$/.test(pid) &&
+        (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) === `sleep\0${marker}\0`
+      )
+        return;
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -51,7 +55,9 @@ describe('secrets leave nothing behind', () => {
 
   it('keeps the secret on a tmpfs during the step and nowhere in the state dir after it', async () => {
     const value = `s3cret-${randomBytes(12).toString('hex')}`;
-    fx = await makeFixture({ Dockerfile: `FROM ${FROM_BASE}\nRUN --mount=type=secret,id=s grep " /run/secrets/s " /proc/self/mountinfo > /mountinfo && wc -c < /run/secrets/s > /len\n` });
+    fx = await makeFixture({
+      Dockerfile: `FROM ${FROM_BASE}\nRUN --mount=type=secret,id=s grep " /run/secrets/s " /proc/self/mountinfo > /mountinfo && wc -c < /run/secrets/s > /len\n`,
+    });
     const secretFile = join(fx.dir, 'secret.txt');
     await writeFile(secretFile, value);
     const res = await fx.build(['--secret', `id=s,src=${secretFile}`]);
@@ -65,7 +71,9 @@ describe('secrets leave nothing behind', () => {
 
     // with the runtime dir on a tmpfs, the secret goes there
     runtimeDir = await mkdtemp('/dev/shm/tsbuild-test-runtime-');
-    const again = await fx.build(['--no-cache', '--secret', `id=s,src=${secretFile}`], { env: { TSBUILD_RUNTIME_DIR: runtimeDir } });
+    const again = await fx.build(['--no-cache', '--secret', `id=s,src=${secretFile}`], {
+      env: { TSBUILD_RUNTIME_DIR: runtimeDir },
+    });
     expect(again.exitCode, again.stderr).toBe(0);
     const mi = await (await fx.unpack()).read('/mountinfo');
     expect(mi.split(' - ')[1]?.split(' ')[0]).toBe('tmpfs');
@@ -80,9 +88,22 @@ describe('secrets leave nothing behind', () => {
     fx = await makeFixture({ Dockerfile: `FROM ${FROM_BASE}\nRUN --mount=type=secret,id=s sleep ${marker}\n` });
     const secretFile = join(fx.dir, 'secret.txt');
     await writeFile(secretFile, value);
-    const child = spawn(TSBUILD, [...ALLOW_FIXTURE_BASES, '--progress=plain', '--secret', `id=s,src=${secretFile}`, '-o', `type=oci,dest=${fx.archive}`, fx.context], {
-      env: { ...process.env, TSBUILD_ROOT: fx.stateRoot }, stdio: 'ignore',
-    });
+    const child = spawn(
+      TSBUILD,
+      [
+        ...ALLOW_FIXTURE_BASES,
+        '--progress=plain',
+        '--secret',
+        `id=s,src=${secretFile}`,
+        '-o',
+        `type=oci,dest=${fx.archive}`,
+        fx.context,
+      ],
+      {
+        env: { ...process.env, TSBUILD_ROOT: fx.stateRoot },
+        stdio: 'ignore',
+      },
+    );
     const exited = new Promise((r) => child.on('exit', r));
     await running(marker, 30_000);
     child.kill('SIGKILL');

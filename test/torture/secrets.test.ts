@@ -39,9 +39,12 @@ describe('secrets are never written down', () => {
   const outputs: string[] = [];
 
   const build = (context: string, extra: string[], stateRoot = state): ReturnType<typeof startCli> =>
-    startCli(['--secret', `id=s,src=${join(secretDir, 'secret.txt')}`, '--secret', `id=e,env=${ENV_VAR}`, ...extra, context], {
-      env: { TSBUILD_ROOT: stateRoot, [ENV_VAR]: ENV_SECRET },
-    });
+    startCli(
+      ['--secret', `id=s,src=${join(secretDir, 'secret.txt')}`, '--secret', `id=e,env=${ENV_VAR}`, ...extra, context],
+      {
+        env: { TSBUILD_ROOT: stateRoot, [ENV_VAR]: ENV_SECRET },
+      },
+    );
 
   async function context(name: string, lines: string[]): Promise<string> {
     const c = join(dir, name);
@@ -54,7 +57,9 @@ describe('secrets are never written down', () => {
   async function whereFound(extraOutput: ChildOutcome): Promise<string[]> {
     outputs.push(extraOutput.stdout, extraOutput.stderr);
     const fresh = (await readdir('/tmp')).filter((n) => !tmpBefore.has(`/tmp/${n}`)).map((n) => join('/tmp', n));
-    const shm = (await readdir('/dev/shm').catch(() => [] as string[])).filter((n) => !tmpBefore.has(`/dev/shm/${n}`)).map((n) => join('/dev/shm', n));
+    const shm = (await readdir('/dev/shm').catch(() => [] as string[]))
+      .filter((n) => !tmpBefore.has(`/dev/shm/${n}`))
+      .map((n) => join('/dev/shm', n));
     const roots = [state, new StatePaths(state).runtime, ...fresh, ...shm];
     const hits: string[] = [];
     for (const secret of [FILE_SECRET, ENV_SECRET]) {
@@ -84,11 +89,20 @@ describe('secrets are never written down', () => {
   it('after a build that succeeds: not in the state dir, /tmp, the image or the output', async () => {
     const c = await context('ok', USES);
     const archive = join(dir, 'image.tar');
-    const r = await build(c, ['--progress=plain', '-t', 'secrets:ok', '-o', `type=oci,dest=${archive}`, '--metadata-file', join(dir, 'meta.json')]).result;
+    const r = await build(c, [
+      '--progress=plain',
+      '-t',
+      'secrets:ok',
+      '-o',
+      `type=oci,dest=${archive}`,
+      '--metadata-file',
+      join(dir, 'meta.json'),
+    ]).result;
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^#\d+ [\d.]+ read-it$/m); // the step's output, not its name
     expect(await whereFound(r)).toEqual([]);
-    for (const secret of [FILE_SECRET, ENV_SECRET]) expect(await archiveBlobsContaining(archive, Buffer.from(secret))).toEqual([]);
+    for (const secret of [FILE_SECRET, ENV_SECRET])
+      expect(await archiveBlobsContaining(archive, Buffer.from(secret))).toEqual([]);
   }, 120_000);
 
   it('the search finds a secret that a step writes into the image', async () => {
@@ -107,7 +121,10 @@ describe('secrets are never written down', () => {
   }, 120_000);
 
   it('after a build whose RUN fails with the secret mounted', async () => {
-    const c = await context('fails', [...USES.slice(0, 2), 'RUN --mount=type=secret,id=s test "$(cat /run/secrets/s)" = "not the secret"']);
+    const c = await context('fails', [
+      ...USES.slice(0, 2),
+      'RUN --mount=type=secret,id=s test "$(cat /run/secrets/s)" = "not the secret"',
+    ]);
     const r = await build(c, ['--progress=json', '-o', `type=oci,dest=${join(dir, 'never.tar')}`]).result;
     expect(r.exitCode, r.stderr).toBe(1);
     expect(await whereFound(r)).toEqual([]);
@@ -118,14 +135,18 @@ describe('secrets are never written down', () => {
       'RUN --mount=type=secret,id=s --mount=type=secret,id=e cat /run/secrets/s /run/secrets/e > /dev/null && echo holding-the-secret && sleep 60',
     ]);
     const child = build(c, ['--progress=plain']);
-    expect(await child.waitFor(/^#\d+ [\d.]+ holding-the-secret$/), child.lines.map((l) => l.text).join('\n')).toBeDefined();
+    expect(
+      await child.waitFor(/^#\d+ [\d.]+ holding-the-secret$/),
+      child.lines.map((l) => l.text).join('\n'),
+    ).toBeDefined();
     child.signal('SIGKILL');
     const killed = await child.result;
     expect(killed.signal).toBe('SIGKILL');
     // A killed build cannot clean up: what it leaves may stay in memory (a tmpfs, as BuildKit's
     // secret mounts) until the next build sweeps it, but never on a disk.
     const afterKill: string[] = [];
-    for (const hit of await whereFound(killed)) if (!(await onMemoryFs(hit.replace(/ \(.*\)$/, '')))) afterKill.push(hit);
+    for (const hit of await whereFound(killed))
+      if (!(await onMemoryFs(hit.replace(/ \(.*\)$/, '')))) afterKill.push(hit);
     // the next build sweeps what the killed one left; it must not find (or leave) a secret either
     const next = await build(await context('next', USES.slice(0, 1)), ['--progress=plain']).result;
     expect(next.exitCode, next.stderr).toBe(0);

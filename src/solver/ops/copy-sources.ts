@@ -7,7 +7,12 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { contextReadError, selectContext, type ContextSelection, type SelectOptions } from '../../cache/context-source.js';
+import {
+  contextReadError,
+  selectContext,
+  type ContextSelection,
+  type SelectOptions,
+} from '../../cache/context-source.js';
 import { IgnoreMatcher } from '../../frontend/dockerignore.js';
 import { resolveGitRef, type GitResolution } from '../../sources/git-checkout.js';
 import { HttpDownloads, type Downloaded } from '../../sources/http-download.js';
@@ -59,19 +64,25 @@ export async function keyGit(src: GitSource, ctx: SolveContext): Promise<Context
 }
 
 /** Selects a COPY's sources (context files, URLs, git refs) while computing the key; reused to copy. */
-export async function selectContextSources(op: CopyOp, run: Pick<OpRun, 'ctx'>): Promise<Map<number, ContextSelection>> {
+export async function selectContextSources(
+  op: CopyOp,
+  run: Pick<OpRun, 'ctx'>,
+): Promise<Map<number, ContextSelection>> {
   const out = new Map<number, ContextSelection>();
   const { ctx } = run;
   for (const [i, s] of op.sources.entries()) {
     if (s.kind === 'context') {
-      out.set(i, await selectContext(ctx.contextDir, s.paths, {
-        isIgnored: ctx.ignore.isIgnored,
-        ...(ctx.ignore.canSkipDir ? { canSkipDir: ctx.ignore.canSkipDir } : {}),
-        ...(ctx.hashFile ? { hashFile: ctx.hashFile } : {}),
-        ...selectOptions(op),
-      }).catch((err: unknown) => {
-        throw contextReadError(err);
-      }));
+      out.set(
+        i,
+        await selectContext(ctx.contextDir, s.paths, {
+          isIgnored: ctx.ignore.isIgnored,
+          ...(ctx.ignore.canSkipDir ? { canSkipDir: ctx.ignore.canSkipDir } : {}),
+          ...(ctx.hashFile ? { hashFile: ctx.hashFile } : {}),
+          ...selectOptions(op),
+        }).catch((err: unknown) => {
+          throw contextReadError(err);
+        }),
+      );
     } else if (s.kind === 'url') out.set(i, await keyUrl(s, ctx));
     else if (s.kind === 'git') out.set(i, await keyGit(s, ctx));
   }

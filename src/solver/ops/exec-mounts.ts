@@ -21,13 +21,16 @@ export async function selectBindSources(op: ExecOp, ctx: SolveContext): Promise<
   const out = new Map<number, ContextSelection>();
   for (const [i, m] of (op.mounts ?? []).entries()) {
     if (m.type !== 'bind' || m.input !== undefined) continue;
-    out.set(i, await selectContext(ctx.contextDir, [m.source], {
-      isIgnored: ctx.ignore.isIgnored,
-      ...(ctx.ignore.canSkipDir ? { canSkipDir: ctx.ignore.canSkipDir } : {}),
-      ...(ctx.hashFile ? { hashFile: ctx.hashFile } : {}),
-    }).catch((err: unknown) => {
-      throw contextReadError(err);
-    }));
+    out.set(
+      i,
+      await selectContext(ctx.contextDir, [m.source], {
+        isIgnored: ctx.ignore.isIgnored,
+        ...(ctx.ignore.canSkipDir ? { canSkipDir: ctx.ignore.canSkipDir } : {}),
+        ...(ctx.hashFile ? { hashFile: ctx.hashFile } : {}),
+      }).catch((err: unknown) => {
+        throw contextReadError(err);
+      }),
+    );
   }
   return out;
 }
@@ -56,7 +59,11 @@ async function lockCache(key: string): Promise<() => void> {
 
 const privateInUse = new Set<string>();
 
-export async function prepareMounts(op: ExecOp, run: OpRun, bindSelections: Map<number, ContextSelection>): Promise<PreparedMounts> {
+export async function prepareMounts(
+  op: ExecOp,
+  run: OpRun,
+  bindSelections: Map<number, ContextSelection>,
+): Promise<PreparedMounts> {
   const { ctx } = run;
   const releases: (() => Promise<void> | void)[] = [];
   const mounts: OciMount[] = [];
@@ -67,14 +74,26 @@ export async function prepareMounts(op: ExecOp, run: OpRun, bindSelections: Map<
   try {
     for (const [i, m] of (op.mounts ?? []).entries()) {
       switch (m.type) {
-        case 'bind': mounts.push(await bindMount(m, run, bindSelections.get(i), releases)); break;
-        case 'cache': mounts.push(await cacheMount(m, ctx, releases)); break;
-        case 'tmpfs': mounts.push({ destination: m.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', ...(m.size ? [`size=${m.size}`] : [])] }); break;
+        case 'bind':
+          mounts.push(await bindMount(m, run, bindSelections.get(i), releases));
+          break;
+        case 'cache':
+          mounts.push(await cacheMount(m, ctx, releases));
+          break;
+        case 'tmpfs':
+          mounts.push({
+            destination: m.target,
+            type: 'tmpfs',
+            source: 'tmpfs',
+            options: ['nosuid', 'nodev', 'mode=1777', ...(m.size ? [`size=${m.size}`] : [])],
+          });
+          break;
         default: {
           const mount = m.type === 'secret' ? await secretMount(m, ctx, releases) : sshMount(m, ctx);
           if (!mount) break;
           mounts.push(mount);
-          if (m.type === 'ssh' && !env.some((e) => e.startsWith('SSH_AUTH_SOCK='))) env.push(`SSH_AUTH_SOCK=${m.target}`);
+          if (m.type === 'ssh' && !env.some((e) => e.startsWith('SSH_AUTH_SOCK=')))
+            env.push(`SSH_AUTH_SOCK=${m.target}`);
         }
       }
     }
@@ -85,7 +104,12 @@ export async function prepareMounts(op: ExecOp, run: OpRun, bindSelections: Map<
   return { mounts, env, release };
 }
 
-async function bindMount(m: BindMount, run: OpRun, selection: ContextSelection | undefined, releases: (() => Promise<void> | void)[]): Promise<OciMount> {
+async function bindMount(
+  m: BindMount,
+  run: OpRun,
+  selection: ContextSelection | undefined,
+  releases: (() => Promise<void> | void)[],
+): Promise<OciMount> {
   const options = ['rbind', m.readonly ? 'ro' : 'rw'];
   if (m.input !== undefined) {
     const rootfs = await acquireRootfs(run.ctx, run.inputs[m.input]!.layers, !m.readonly);
@@ -104,7 +128,13 @@ async function bindMount(m: BindMount, run: OpRun, selection: ContextSelection |
   releases.push(() => rm(dir, { recursive: true, force: true }));
   const match = selection!.sources[0]!.matches[0]!;
   if (match.root.type === 'dir') {
-    await copyIntoRoot({ destRoot: dir, dest: '/', sources: [{ srcRoot: run.ctx.contextDir, matches: [match] }], inline: [], preserveOwner: false });
+    await copyIntoRoot({
+      destRoot: dir,
+      dest: '/',
+      sources: [{ srcRoot: run.ctx.contextDir, matches: [match] }],
+      inline: [],
+      preserveOwner: false,
+    });
     return { destination: m.target, type: 'bind', source: dir, options };
   }
   const file = join(dir, match.name);
@@ -113,7 +143,11 @@ async function bindMount(m: BindMount, run: OpRun, selection: ContextSelection |
   return { destination: m.target, type: 'bind', source: file, options };
 }
 
-async function cacheMount(m: CacheMount, ctx: SolveContext, releases: (() => Promise<void> | void)[]): Promise<OciMount> {
+async function cacheMount(
+  m: CacheMount,
+  ctx: SolveContext,
+  releases: (() => Promise<void> | void)[],
+): Promise<OciMount> {
   const key = createHash('sha256').update(m.id).digest('hex').slice(0, 32);
   const root = join(ctx.paths.root, 'cache-mounts');
   let dir = join(root, key);
@@ -143,10 +177,17 @@ async function cacheMount(m: CacheMount, ctx: SolveContext, releases: (() => Pro
   return { destination: m.target, type: 'bind', source: dir, options: ['rbind', m.readonly ? 'ro' : 'rw'] };
 }
 
-async function secretMount(m: SecretMount, ctx: SolveContext, releases: (() => Promise<void> | void)[]): Promise<OciMount | undefined> {
+async function secretMount(
+  m: SecretMount,
+  ctx: SolveContext,
+  releases: (() => Promise<void> | void)[],
+): Promise<OciMount | undefined> {
   const src = ctx.secrets?.get(m.id);
   if (!src) {
-    if (m.required) throw new UserError(`secret "${m.id}" is required but was not provided`, { hint: `pass --secret id=${m.id},src=FILE (or env=VAR)` });
+    if (m.required)
+      throw new UserError(`secret "${m.id}" is required but was not provided`, {
+        hint: `pass --secret id=${m.id},src=FILE (or env=VAR)`,
+      });
     return undefined;
   }
   let value: Buffer;
@@ -172,7 +213,10 @@ async function secretMount(m: SecretMount, ctx: SolveContext, releases: (() => P
 function sshMount(m: SecretMount, ctx: SolveContext): OciMount | undefined {
   const socket = ctx.ssh?.get(m.id);
   if (!socket) {
-    if (m.required) throw new UserError(`ssh agent "${m.id}" is required but was not forwarded`, { hint: `pass --ssh ${m.id} (uses $SSH_AUTH_SOCK) or --ssh ${m.id}=/path/to/agent.sock` });
+    if (m.required)
+      throw new UserError(`ssh agent "${m.id}" is required but was not forwarded`, {
+        hint: `pass --ssh ${m.id} (uses $SSH_AUTH_SOCK) or --ssh ${m.id}=/path/to/agent.sock`,
+      });
     return undefined;
   }
   return { destination: m.target, type: 'bind', source: socket, options: ['rbind'] };

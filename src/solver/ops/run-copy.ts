@@ -34,7 +34,18 @@ interface Fetched {
 function urlSource(src: UrlSource, file: Downloaded): CopySource {
   const match: SelectedMatch = {
     name: src.filename,
-    root: { rel: basename(file.path), type: 'file', mode: 0o600, uid: 0, gid: 0, size: 0, dev: 0, ino: 0, nlink: 1, mtimeMs: file.lastModified ?? 0 },
+    root: {
+      rel: basename(file.path),
+      type: 'file',
+      mode: 0o600,
+      uid: 0,
+      gid: 0,
+      size: 0,
+      dev: 0,
+      ino: 0,
+      nlink: 1,
+      mtimeMs: file.lastModified ?? 0,
+    },
     children: [],
   };
   return { srcRoot: dirname(file.path), matches: [match], unpack: src.unpack };
@@ -55,13 +66,23 @@ async function fetchRemotes(op: CopyOp, run: OpRun): Promise<Fetched> {
       let remote = sel ? remotes.get(sel) : undefined;
       if (!remote) remote = remotes.get(s.kind === 'url' ? await keyUrl(s, ctx) : await keyGit(s, ctx))!;
       if (s.kind === 'url') {
-        const file = remote.kind === 'url' && remote.file ? remote.file : await downloads(ctx).fetch(s.url, { ...(s.checksum ? { checksum: s.checksum } : {}), signal: ctx.signal });
+        const file =
+          remote.kind === 'url' && remote.file
+            ? remote.file
+            : await downloads(ctx).fetch(s.url, {
+                ...(s.checksum ? { checksum: s.checksum } : {}),
+                signal: ctx.signal,
+              });
         sources.set(i, urlSource(s, file));
       } else if (remote.kind === 'git') {
         const dir = join(ctx.paths.tmp, `git-${randomBytes(6).toString('hex')}`);
         dirs.push(dir);
         await checkoutGit(s.remote, remote.git, dir, { keepGitDir: s.keepGitDir, signal: ctx.signal });
-        const sel = await selectContext(dir, [s.subdir ?? '.'], { isIgnored: () => false, hashFile: async () => '', where: `repository ${redactUrl(s.remote)} at ${remote.git.commit.slice(0, 12)}` });
+        const sel = await selectContext(dir, [s.subdir ?? '.'], {
+          isIgnored: () => false,
+          hashFile: async () => '',
+          where: `repository ${redactUrl(s.remote)} at ${remote.git.commit.slice(0, 12)}`,
+        });
         sources.set(i, { srcRoot: dir, matches: sel.sources.flatMap((x) => x.matches) });
       }
     }
@@ -73,16 +94,29 @@ async function fetchRemotes(op: CopyOp, run: OpRun): Promise<Fetched> {
 }
 
 /** Copies every source of `op` into `destRoot`, mounting the stages it copies from meanwhile. */
-async function copyAll(vertex: Vertex, op: CopyOp, run: OpRun, fetched: Fetched, destRoot: string, owner: Owner | undefined, chmod: number | ModeChange | undefined): Promise<void> {
+async function copyAll(
+  vertex: Vertex,
+  op: CopyOp,
+  run: OpRun,
+  fetched: Fetched,
+  destRoot: string,
+  owner: Owner | undefined,
+  chmod: number | ModeChange | undefined,
+): Promise<void> {
   const { ctx } = run;
   const slots: (CopySource | undefined)[] = [];
   const mounts: { slot: number; layers: string[]; paths: string[]; where: string }[] = [];
   for (const [i, s] of op.sources.entries()) {
     if (s.kind === 'context') {
-      slots.push({ srcRoot: ctx.contextDir, matches: run.selections.get(i)!.sources.flatMap((x) => x.matches), unpack: !!op.unpackArchives });
+      slots.push({
+        srcRoot: ctx.contextDir,
+        matches: run.selections.get(i)!.sources.flatMap((x) => x.matches),
+        unpack: !!op.unpackArchives,
+      });
     } else if (s.kind === 'vertex') {
       const from = vertex.inputs[s.input];
-      const where = from?.op.type === 'image' ? `image ${from.op.ref}` : `stage ${JSON.stringify(from?.stage ?? String(s.input))}`;
+      const where =
+        from?.op.type === 'image' ? `image ${from.op.ref}` : `stage ${JSON.stringify(from?.stage ?? String(s.input))}`;
       mounts.push({ slot: slots.length, layers: run.inputs[s.input]!.layers, paths: s.paths, where });
       slots.push(undefined);
     } else if (s.kind === 'url' || s.kind === 'git') slots.push(fetched.sources.get(i));
@@ -92,7 +126,12 @@ async function copyAll(vertex: Vertex, op: CopyOp, run: OpRun, fetched: Fetched,
     if (k < mounts.length) {
       const m = mounts[k]!;
       await withRootfs(ctx, m.layers, undefined, async (srcRoot) => {
-        const sel = await selectContext(srcRoot, m.paths, { isIgnored: () => false, hashFile: async () => '', where: m.where, ...selectOptions(op) });
+        const sel = await selectContext(srcRoot, m.paths, {
+          isIgnored: () => false,
+          hashFile: async () => '',
+          where: m.where,
+          ...selectOptions(op),
+        });
         slots[m.slot] = { srcRoot, matches: sel.sources.flatMap((x) => x.matches) };
         await copy(k + 1);
       });
@@ -118,7 +157,12 @@ function chmodOf(op: CopyOp): number | ModeChange | undefined {
 
 async function chownOf(op: CopyOp, root: string): Promise<Owner | undefined> {
   if (!op.chown) return undefined;
-  const u = await resolveUser(root, op.chown, `${op.unpackArchives === undefined ? 'COPY' : 'ADD'} --chown=${op.chown}`, false);
+  const u = await resolveUser(
+    root,
+    op.chown,
+    `${op.unpackArchives === undefined ? 'COPY' : 'ADD'} --chown=${op.chown}`,
+    false,
+  );
   return { uid: u.uid, gid: u.gid };
 }
 
@@ -159,10 +203,19 @@ export async function runCopy(vertex: Vertex, op: CopyOp, run: OpRun): Promise<V
  */
 async function linkedLayer(vertex: Vertex, op: CopyOp, run: OpRun, fetched: Fetched): Promise<string> {
   const { ctx } = run;
-  const owner = op.chown ? await withRootfs(ctx, run.inputs[0]!.layers, undefined, (root) => chownOf(op, root)) : undefined;
+  const owner = op.chown
+    ? await withRootfs(ctx, run.inputs[0]!.layers, undefined, (root) => chownOf(op, root))
+    : undefined;
   const key = createHash('sha256')
     .update('tsbuild-link-v1\n')
-    .update(canonicalJson({ op, owner, content: [...run.selections].map(([i, s]) => [i, s.digest]), from: run.inputs.slice(1).map((r) => r.layers) }))
+    .update(
+      canonicalJson({
+        op,
+        owner,
+        content: [...run.selections].map(([i, s]) => [i, s.digest]),
+        from: run.inputs.slice(1).map((r) => r.layers),
+      }),
+    )
     .digest('hex');
   const id = `k${key.slice(0, 19)}`;
   if (await ctx.snapshots.exists(id)) return id;
@@ -177,7 +230,12 @@ async function linkedLayer(vertex: Vertex, op: CopyOp, run: OpRun, fetched: Fetc
       throw err;
     });
     const [stored] = await Promise.all([ctx.store.ingest(tar, undefined, 'layer tar', { durable: false }), writing]);
-    await ctx.snapshots.commit(pending, { digest: stored.digest, diffId: stored.digest, size: stored.size, mediaType: MediaType.ociLayerTar });
+    await ctx.snapshots.commit(pending, {
+      digest: stored.digest,
+      diffId: stored.digest,
+      size: stored.size,
+      mediaType: MediaType.ociLayerTar,
+    });
   } catch (err) {
     await ctx.snapshots.discard(pending);
     throw err;

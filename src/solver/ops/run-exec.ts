@@ -38,7 +38,9 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
       throw new UserError(`${vertex.name} failed: the command exited with code ${result.exitCode}`, {
         ...(vertex.location ? { location: vertex.location } : {}),
         ...(result.hint ? { hint: result.hint } : {}),
-        detail: result.outputTail.length ? `last ${result.outputTail.length} lines of output:\n${result.outputTail.map((l) => `  > ${l}`).join('\n')}` : '(the step printed nothing)',
+        detail: result.outputTail.length
+          ? `last ${result.outputTail.length} lines of output:\n${result.outputTail.map((l) => `  > ${l}`).join('\n')}`
+          : '(the step printed nothing)',
       });
     }
     await ctx.snapshots.commit(pending);

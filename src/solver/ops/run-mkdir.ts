@@ -11,7 +11,9 @@ export async function runMkdir(op: MkdirOp, run: OpRun): Promise<VertexResult> {
   const pending = await ctx.snapshots.prepare(run.snapshotId);
   try {
     await withRootfs(ctx, parent, pending, async (root) => {
-      const owner = op.user ? await resolveUser(root, op.user, `WORKDIR ${op.path} (USER ${op.user})`, false) : { uid: 0, gid: 0 };
+      const owner = op.user
+        ? await resolveUser(root, op.user, `WORKDIR ${op.path} (USER ${op.user})`, false)
+        : { uid: 0, gid: 0 };
       await mkdirAllInRoot(root, op.path, { ...owner, mode: op.mode, what: `WORKDIR ${op.path}` });
     });
     await ctx.snapshots.commit(pending);

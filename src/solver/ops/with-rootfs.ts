@@ -14,7 +14,11 @@ interface MountedRootfs {
 }
 
 /** Mounts a layer chain (bottom first) at a fresh mount point, writes going to `upper` when given. */
-async function mountChain(ctx: SolveContext, layers: string[], upper?: { upperDir: string; workDir: string }): Promise<MountedRootfs> {
+async function mountChain(
+  ctx: SolveContext,
+  layers: string[],
+  upper?: { upperDir: string; workDir: string },
+): Promise<MountedRootfs> {
   const target = join(ctx.paths.tmp, `mnt-${randomBytes(6).toString('hex')}`);
   await mkdir(target, { recursive: true });
   try {
@@ -41,7 +45,12 @@ async function mountChain(ctx: SolveContext, layers: string[], upper?: { upperDi
  * Mounts a layer chain (bottom first) as one rootfs, writable into `pending` when given, runs
  * `fn` on the mount point and always unmounts.
  */
-export async function withRootfs<T>(ctx: SolveContext, layers: string[], pending: PendingSnapshot | undefined, fn: (root: string) => Promise<T>): Promise<T> {
+export async function withRootfs<T>(
+  ctx: SolveContext,
+  layers: string[],
+  pending: PendingSnapshot | undefined,
+  fn: (root: string) => Promise<T>,
+): Promise<T> {
   const mounted = await mountChain(ctx, layers, pending ? { upperDir: pending.fs, workDir: pending.work } : undefined);
   try {
     return await fn(mounted.path);
@@ -85,7 +94,12 @@ export async function acquireRootfs(ctx: SolveContext, layers: string[], writabl
  * in the layer dirs. Otherwise (too many layers for one mount call, a symlink on the way to a
  * looked-up path) the chain is mounted on the host as before.
  */
-export async function withContainerRoot<T>(ctx: SolveContext, layers: string[], pending: PendingSnapshot, fn: (root: ContainerRoot) => Promise<T>): Promise<T> {
+export async function withContainerRoot<T>(
+  ctx: SolveContext,
+  layers: string[],
+  pending: PendingSnapshot,
+  fn: (root: ContainerRoot) => Promise<T>,
+): Promise<T> {
   const direct = layerChainRoot(ctx, layers, pending);
   if (direct) {
     try {

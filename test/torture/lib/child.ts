@@ -47,7 +47,11 @@ export function startCli(buildArgs: string[], opts: StartOptions = {}): WatchedC
     ? ['unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', TSBUILD, ...args]]
     : [TSBUILD, args];
   const t0 = Date.now();
-  const child = spawn(cmd, argv as string[], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(cmd, argv as string[], {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const lines: { text: string; at: number }[] = [];
   const waiters: { re: RegExp; resolve(at: number | undefined): void }[] = [];
   let stdout = '';

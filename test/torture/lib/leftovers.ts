@@ -42,7 +42,8 @@ export async function leftovers(stateRoot: string, opts: LeftoverOptions = {}): 
   }
   for (const p of await processesMentioning([stateRoot, runtime])) out.push(`process ${p}`);
   for (const dest of opts.dests ?? []) {
-    for (const n of await list(dirname(dest))) if (n.startsWith(`${basename(dest)}.tmp-`)) out.push(`beside the output: ${n}`);
+    for (const n of await list(dirname(dest)))
+      if (n.startsWith(`${basename(dest)}.tmp-`)) out.push(`beside the output: ${n}`);
   }
   for (const pid of opts.pids ?? []) {
     for (const n of await list('/tmp')) if (n.startsWith(`tsbuild-tool-${pid}-`)) out.push(`/tmp/${n}`);
@@ -77,7 +78,8 @@ export async function processesMentioning(needles: string[]): Promise<string[]> 
   for (const pid of await list('/proc')) {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
     const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (needles.some((n) => cmd.includes(n + '/') || cmd.split('\0').includes(n))) out.push(`${pid} ${cmd.replace(/\0/g, ' ').trim().slice(0, 160)}`);
+    if (needles.some((n) => cmd.includes(n + '/') || cmd.split('\0').includes(n)))
+      out.push(`${pid} ${cmd.replace(/\0/g, ' ').trim().slice(0, 160)}`);
   }
   return out;
 }

@@ -10,7 +10,14 @@ import { seededRng } from './prng.js';
 describe('torture helpers', () => {
   it('the same seed gives the same mutants, another seed others', () => {
     const text = 'FROM a\nRUN echo hi\nCOPY x /y\n';
-    const run = (seed: number) => Array.from({ length: 20 }, ((rng) => () => mutate(text, rng).text)(seededRng(seed)));
+    const run = (seed: number) =>
+      Array.from(
+        { length: 20 },
+        (
+          (rng) => () =>
+            mutate(text, rng).text
+        )(seededRng(seed)),
+      );
     expect(run(7)).toEqual(run(7));
     expect(run(7)).not.toEqual(run(8));
   });

@@ -3,7 +3,11 @@
  * chunk size (ddmin-style), after halving long runs of a repeated unit, then chunks of characters,
  * within a budget of tries (each try is a real build).
  */
-export async function minimise(text: string, stillFails: (candidate: string) => Promise<boolean>, budget = 80): Promise<string> {
+export async function minimise(
+  text: string,
+  stillFails: (candidate: string) => Promise<boolean>,
+  budget = 80,
+): Promise<string> {
   let tries = 0;
   const attempt = async (candidate: string): Promise<boolean> => {
     if (tries >= budget) return false;

@@ -26,7 +26,10 @@ const MANIFEST_TYPES = [
 
 /** The digest a plain-HTTP registry holds for repo:tag, or undefined when it has none. */
 export async function registryDigest(url: string, repo: string, tag: string): Promise<string | undefined> {
-  const res = await fetch(`${url}/v2/${repo}/manifests/${tag}`, { method: 'HEAD', headers: { Accept: MANIFEST_TYPES } });
+  const res = await fetch(`${url}/v2/${repo}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: { Accept: MANIFEST_TYPES },
+  });
   if (res.status === 404) return undefined;
   if (!res.ok) throw new Error(`HEAD ${repo}:${tag}: ${res.status}`);
   return res.headers.get('docker-content-digest') ?? undefined;
@@ -46,7 +49,8 @@ export async function archiveBlobsContaining(archive: string, needle: Buffer): P
       const raw = await readFile(join(blobs, name));
       let plain = raw;
       if (raw[0] === 0x1f && raw[1] === 0x8b) plain = gunzipSync(raw);
-      else if (raw.readUInt32LE(0) === 0xfd2fb528) plain = execFileSync('zstd', ['-dc'], { input: raw, maxBuffer: 1 << 30 });
+      else if (raw.readUInt32LE(0) === 0xfd2fb528)
+        plain = execFileSync('zstd', ['-dc'], { input: raw, maxBuffer: 1 << 30 });
       if (plain.includes(needle) || raw.includes(needle)) hits.push(`sha256:${name}`);
     }
     for (const f of ['index.json', 'manifest.json', 'oci-layout']) {
