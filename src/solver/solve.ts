@@ -7,17 +7,18 @@ import { cacheKeyOf, type CacheKey, type KeyRecord } from './cache-key.js';
 import type { MissCause, VertexInfo } from './events.js';
 import { describeCauses } from './explain.js';
 import type { StepHistory } from './step-history.js';
-import { inputsFirst, type Op, type Vertex } from './graph.js';
+import { inputsFirst, type Vertex } from './graph.js';
+import { kindOf, type OpKind, type OpKinds, type StepKind } from './op-kind.js';
+import { CacheMountHolds } from './ops/cache-mount-holds.js';
+import { opKinds } from './ops/kinds.js';
 import type { OpRun, SolveContext, VertexResult } from './ops/op-context.js';
-import { imageLayers } from './ops/image-layers.js';
 
-// The op runners (and what they load: the executor, the unpacker, tar code) are imported when a
-// step actually runs: a cached build never pays for loading them.
-
+/** A vertex's key, and what computing it learned that running the op needs. */
 interface KeyInfo {
   key: CacheKey;
   record: KeyRecord;
   selections: Map<number, ContextSelection>;
+  learned?: unknown;
 }
 
 export interface SolveOptions {
@@ -27,6 +28,8 @@ export interface SolveOptions {
   history?: StepHistory;
   /** The flag that disabled the cache for `noCache` vertices, for the explanation (default --no-cache). */
   noCacheFlag?: (v: Vertex) => string;
+  /** The op kinds (default ops/kinds.ts); tests put fake ones in. */
+  kinds?: OpKinds;
 }
 
 /** Step layers are named after their cache key; 20 chars keep ~150 layers inside the one-page overlay option limit. */
@@ -63,9 +66,12 @@ export class Solver {
   private readonly abort = new AbortController();
   private readonly ctx: SolveContext;
   private readonly opts: SolveOptions;
+  private readonly kinds: OpKinds;
+  private readonly cacheMounts = new CacheMountHolds();
 
   constructor(ctx: Omit<SolveContext, 'signal'> & { signal?: AbortSignal }, opts: SolveOptions = {}) {
     this.opts = opts;
+    this.kinds = opts.kinds ?? opKinds;
     this.queue = new PQueue({ concurrency: opts.concurrency ?? 8 });
     if (ctx.signal) ctx.signal.addEventListener('abort', () => this.abort.abort(ctx.signal!.reason), { once: true });
     this.ctx = { ...ctx, signal: this.abort.signal };
@@ -86,14 +92,18 @@ export class Solver {
     }
   }
 
+  private kind(v: Vertex): OpKind<Vertex['op']> {
+    return kindOf(this.kinds, v.op);
+  }
+
   /**
    * Base images are needed whenever anything above them runs, and making them present (pull,
-   * unpack) is independent of hashing the context: start them at once so the two overlap.
+   * unpack) is independent of hashing the context: start sources at once so the two overlap.
    * When everything is cached this is a few stats. Failures surface where the result is awaited.
    */
   private prefetchImages(target: Vertex): void {
     for (const v of inputsFirst(target)) {
-      if (v.op.type === 'image') this.resultOf(v).catch(() => {});
+      if (!this.kind(v).cacheable) this.resultOf(v).catch(() => {});
     }
   }
 
@@ -110,11 +120,11 @@ export class Solver {
     await Promise.all([this.ctx.records.touch?.(keys), this.opts.history?.save()]);
   }
 
-  /** The cache keys of every step this build reached (for --cache-to); image and scratch sources have none worth exporting. */
+  /** The cache keys of every step this build reached (for --cache-to); sources (image, scratch) have none worth exporting. */
   async reachedKeys(): Promise<string[]> {
     const keys: string[] = [];
     for (const [v, p] of this.keys) {
-      if (v.op.type === 'image' || v.op.type === 'scratch') continue;
+      if (!this.kind(v).cacheable) continue;
       const k = await p.then(
         (i) => i.key,
         () => undefined,
@@ -140,30 +150,17 @@ export class Solver {
 
   private async computeKey(v: Vertex): Promise<KeyInfo> {
     const inputs = await Promise.all(v.inputs.map(async (i) => (await this.keys.get(i)!).key));
-    const selections = new Map<number, ContextSelection>();
-    let op: unknown = v.op;
-    const content: string[] = [];
-    if (v.op.type === 'image') op = { type: 'image', manifest: v.op.manifestDigest };
-    // A proxy setting changes how a RUN reaches the network, not what it builds (BuildKit agrees).
-    if (v.op.type === 'exec' && v.op.proxyEnv) op = { ...v.op, proxyEnv: undefined };
-    if (v.op.type === 'exec' && v.op.mounts) {
-      const { selectBindSources } = await import('./ops/exec-mounts.js');
-      for (const [i, sel] of await selectBindSources(v.op, this.ctx)) {
-        selections.set(i, sel);
-        content.push(sel.digest);
-      }
-    }
-    if (v.op.type === 'copy') {
-      const copyOp = v.op;
-      const { selectContextSources } = await import('./ops/copy-sources.js');
-      for (const [i, sel] of await selectContextSources(copyOp, { ctx: this.ctx })) {
-        selections.set(i, sel);
-        content.push(sel.digest);
-      }
-    }
-    const record: KeyRecord = { op, inputs, ...(content.length ? { content } : {}) };
+    const parts = await this.kind(v).key(v.op, this.ctx);
+    const selections = parts.selections ?? new Map<number, ContextSelection>();
+    const content = [...selections.values()].map((sel) => sel.digest);
+    const record: KeyRecord = { op: parts.op, inputs, ...(content.length ? { content } : {}) };
     if (selections.size) this.opts.history?.noteSelections(selections);
-    return { key: cacheKeyOf(record), record, selections };
+    return {
+      key: cacheKeyOf(record),
+      record,
+      selections,
+      ...(parts.learned !== undefined ? { learned: parts.learned } : {}),
+    };
   }
 
   private resultOf(v: Vertex): Promise<VertexResult> {
@@ -180,21 +177,16 @@ export class Solver {
   }
 
   private async computeResult(v: Vertex): Promise<VertexResult> {
-    const op: Op = v.op;
-    if (op.type === 'scratch') return { layers: [] };
-    if (op.type === 'image') {
-      const result = imageLayers(op);
+    const kind = this.kind(v);
+    if (!kind.cacheable) {
+      const result = kind.result(v.op);
       const present = async () =>
         (await Promise.all(result.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean);
       if (await present()) return result;
       // Another build may be unpacking the same image: wait for it rather than unpack it twice.
       return this.underStepLock(v, (await this.keyOf(v)).key, async () => {
         if (await present()) return result;
-        return this.runOp(
-          v,
-          async () => (await import('./ops/run-image.js')).runImage(op, this.ctx),
-          'base image layers not unpacked yet',
-        );
+        return this.runOp(v, () => kind.materialize(v.op, this.ctx), kind.missingReason);
       });
     }
     const keyInfo = await this.keyOf(v);
@@ -203,7 +195,7 @@ export class Solver {
     const inputsReady = Promise.all(v.inputs.map((i) => this.resultOf(i)));
     inputsReady.catch(() => {});
     if (v.noCache)
-      return this.run(v, keyInfo, inputsReady, [
+      return this.run(v, kind, keyInfo, inputsReady, [
         { kind: 'no-cache', flag: this.opts.noCacheFlag?.(v) ?? '--no-cache' },
       ]);
     const first = await this.fromRecord(v, keyInfo, inputsReady);
@@ -218,7 +210,7 @@ export class Solver {
       if ('result' in again) return again.result;
       const imported = await this.fromImportedCache(v, keyInfo, inputsReady);
       if (imported) return imported;
-      return this.run(v, keyInfo, inputsReady, again.causes ?? first.causes);
+      return this.run(v, kind, keyInfo, inputsReady, again.causes ?? first.causes);
     });
   }
 
@@ -269,11 +261,11 @@ export class Solver {
 
   private async run(
     v: Vertex,
+    kind: StepKind<Vertex['op']>,
     keyInfo: KeyInfo,
     inputsReady: Promise<VertexResult[]>,
     known?: MissCause[],
   ): Promise<VertexResult> {
-    const op = v.op as Exclude<Op, { type: 'image' | 'scratch' }>;
     const inputResults = await inputsReady;
     const causes =
       known ??
@@ -294,21 +286,12 @@ export class Solver {
           snapshotId: v.noCache || (await this.ctx.snapshots.exists(plainId)) ? freshSnapshotId(keyInfo.key) : plainId,
           inputs: inputResults,
           selections: keyInfo.selections,
+          ...(keyInfo.learned !== undefined ? { learned: keyInfo.learned } : {}),
+          cacheMounts: this.cacheMounts,
           onLog: (stream, data) =>
             this.ctx.emit({ type: 'vertex.log', vertex: this.info(v), time: Date.now(), stream, data }),
         };
-        let result: VertexResult;
-        switch (op.type) {
-          case 'exec':
-            result = await (await import('./ops/run-exec.js')).runExec(v, op, run);
-            break;
-          case 'copy':
-            result = await (await import('./ops/run-copy.js')).runCopy(v, op, run);
-            break;
-          case 'mkdir':
-            result = await (await import('./ops/run-mkdir.js')).runMkdir(op, run);
-            break;
-        }
+        const result = await kind.run(v, v.op, run);
         const createdAt = new Date().toISOString();
         await this.ctx.records.put({
           key: keyInfo.key,
@@ -413,9 +396,7 @@ export class Solver {
 
   /** Steps under a cached step were not looked at, but their results are part of it: say so. */
   private async reportImplicitlyCached(target: Vertex): Promise<void> {
-    const order = inputsFirst(target).filter(
-      (v) => !this.reported.has(v) && v.op.type !== 'scratch' && v.op.type !== 'image',
-    );
+    const order = inputsFirst(target).filter((v) => !this.reported.has(v) && this.kind(v).cacheable);
     for (const v of order) {
       this.ctx.emit({ type: 'vertex.cached', vertex: this.info(v), time: Date.now() });
       const info = await this.keys.get(v)?.catch(() => undefined);

@@ -3,7 +3,7 @@
  * their hashes), a URL's content or --checksum, a git ref's commit. Kept apart from running the
  * copy (run-copy.ts), so a build whose steps are all cached never loads the copy machinery
  * (archive extraction and its decompressors among it). What key time learnt of a URL or git
- * source is kept here for the run.
+ * source travels with the key to the run (OpKey.learned).
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -17,12 +17,16 @@ import { IgnoreMatcher } from '../../frontend/dockerignore.js';
 import { resolveGitRef, type GitResolution } from '../../sources/git-checkout.js';
 import { HttpDownloads, type Downloaded } from '../../sources/http-download.js';
 import type { CopyOp, GitSource, UrlSource } from '../graph.js';
-import type { OpRun, SolveContext } from './op-context.js';
+import type { SolveContext } from './op-context.js';
 
-type Remote = { kind: 'url'; file?: Downloaded } | { kind: 'git'; git: GitResolution };
+/** What key time learnt about a URL (its download, unless --checksum spared it) or a git source (its commit). */
+export type Remote = { kind: 'url'; file?: Downloaded } | { kind: 'git'; git: GitResolution };
 
-/** What key time learnt about a URL or git source, found again by its selection when the step runs. */
-export const remotes = new WeakMap<ContextSelection, Remote>();
+/** A source's cache-key content, and what was learnt making it. */
+export interface KeyedRemote {
+  selection: ContextSelection;
+  remote: Remote;
+}
 
 export function downloads(ctx: SolveContext): HttpDownloads {
   return new HttpDownloads(join(ctx.paths.root, 'sources', 'http'));
@@ -42,7 +46,7 @@ function digestOf(text: string): string {
 }
 
 /** The cache-key content of a URL: its --checksum when given (no request), else what it downloads to. */
-export async function keyUrl(src: UrlSource, ctx: SolveContext): Promise<ContextSelection> {
+export async function keyUrl(src: UrlSource, ctx: SolveContext): Promise<KeyedRemote> {
   let remote: Remote = { kind: 'url' };
   let key = `url\0${src.filename}\0${src.checksum ?? ''}`;
   if (!src.checksum) {
@@ -50,26 +54,26 @@ export async function keyUrl(src: UrlSource, ctx: SolveContext): Promise<Context
     remote = { kind: 'url', file };
     key = `url\0${src.filename}\0${file.digest}\0${file.lastModified ?? ''}`;
   }
-  const sel: ContextSelection = { sources: [], digest: digestOf(key) };
-  remotes.set(sel, remote);
-  return sel;
+  return { selection: { sources: [], digest: digestOf(key) }, remote };
 }
 
 /** The cache-key content of a git source: the commit its ref resolves to now. */
-export async function keyGit(src: GitSource, ctx: SolveContext): Promise<ContextSelection> {
+export async function keyGit(src: GitSource, ctx: SolveContext): Promise<KeyedRemote> {
   const git = await resolveGitRef(src, ctx.signal);
-  const sel: ContextSelection = { sources: [], digest: digestOf(`git\0${git.commit}`) };
-  remotes.set(sel, { kind: 'git', git });
-  return sel;
+  return { selection: { sources: [], digest: digestOf(`git\0${git.commit}`) }, remote: { kind: 'git', git } };
 }
 
 /** Selects a COPY's sources (context files, URLs, git refs) while computing the key; reused to copy. */
 export async function selectContextSources(
   op: CopyOp,
-  run: Pick<OpRun, 'ctx'>,
-): Promise<Map<number, ContextSelection>> {
+  ctx: SolveContext,
+): Promise<{ selections: Map<number, ContextSelection>; remotes: Map<number, Remote> }> {
   const out = new Map<number, ContextSelection>();
-  const { ctx } = run;
+  const remotes = new Map<number, Remote>();
+  const keyed = (i: number, k: KeyedRemote): void => {
+    out.set(i, k.selection);
+    remotes.set(i, k.remote);
+  };
   for (const [i, s] of op.sources.entries()) {
     if (s.kind === 'context') {
       out.set(
@@ -83,8 +87,8 @@ export async function selectContextSources(
           throw contextReadError(err);
         }),
       );
-    } else if (s.kind === 'url') out.set(i, await keyUrl(s, ctx));
-    else if (s.kind === 'git') out.set(i, await keyGit(s, ctx));
+    } else if (s.kind === 'url') keyed(i, await keyUrl(s, ctx));
+    else if (s.kind === 'git') keyed(i, await keyGit(s, ctx));
   }
-  return out;
+  return { selections: out, remotes };
 }

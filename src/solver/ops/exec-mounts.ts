@@ -41,24 +41,6 @@ export interface PreparedMounts {
   release(): Promise<void>;
 }
 
-// One holder at a time per cache id for sharing=locked, within this process.
-const cacheLocks = new Map<string, Promise<void>>();
-
-async function lockCache(key: string): Promise<() => void> {
-  const previous = cacheLocks.get(key) ?? Promise.resolve();
-  let unlock!: () => void;
-  const held = new Promise<void>((r) => (unlock = r));
-  const chained = previous.then(() => held);
-  cacheLocks.set(key, chained);
-  await previous;
-  return () => {
-    unlock();
-    if (cacheLocks.get(key) === chained) cacheLocks.delete(key);
-  };
-}
-
-const privateInUse = new Set<string>();
-
 export async function prepareMounts(
   op: ExecOp,
   run: OpRun,
@@ -78,7 +60,7 @@ export async function prepareMounts(
           mounts.push(await bindMount(m, run, bindSelections.get(i), releases));
           break;
         case 'cache':
-          mounts.push(await cacheMount(m, ctx, releases));
+          mounts.push(await cacheMount(m, run, releases));
           break;
         case 'tmpfs':
           mounts.push({
@@ -143,24 +125,20 @@ async function bindMount(
   return { destination: m.target, type: 'bind', source: file, options };
 }
 
-async function cacheMount(
-  m: CacheMount,
-  ctx: SolveContext,
-  releases: (() => Promise<void> | void)[],
-): Promise<OciMount> {
+async function cacheMount(m: CacheMount, run: OpRun, releases: (() => Promise<void> | void)[]): Promise<OciMount> {
+  const { ctx } = run;
   const key = createHash('sha256').update(m.id).digest('hex').slice(0, 32);
   const root = join(ctx.paths.root, 'cache-mounts');
   let dir = join(root, key);
-  if (m.sharing === 'locked') releases.push(await lockCache(key));
+  if (m.sharing === 'locked') releases.push(await run.cacheMounts.lock(key));
   if (m.sharing === 'private') {
-    if (privateInUse.has(key)) {
+    const taken = run.cacheMounts.takePrivate(key);
+    if (taken) releases.push(taken);
+    else {
       // Another RUN holds it: this one gets a fresh, throwaway directory, as BuildKit does.
       dir = join(ctx.paths.tmp, `cache-${key}-${randomBytes(4).toString('hex')}`);
       const d = dir;
       releases.push(() => rm(d, { recursive: true, force: true }));
-    } else {
-      privateInUse.add(key);
-      releases.push(() => void privateInUse.delete(key));
     }
   }
   let created = false;

@@ -4,6 +4,7 @@ import type { ContextSelection } from '../../cache/context-source.js';
 import type { StatePaths } from '../../cache/state-dir.js';
 import type { Descriptor } from '../../image/types.js';
 import type { SnapshotStore } from '../../snapshot/snapshot-store.js';
+import type { CacheMountHolds } from './cache-mount-holds.js';
 import type { EventSink } from '../events.js';
 import type { ImageOrigin } from '../graph.js';
 
@@ -56,12 +57,16 @@ export interface VertexResult {
   createdAt?: string;
 }
 
-export interface OpRun {
+export interface OpRun<L = unknown> {
   ctx: SolveContext;
   /** The snapshot id this op's layer gets. */
   snapshotId: string;
   inputs: VertexResult[];
   /** Selections made while computing the key (context sources), reused when the op runs. */
   selections: Map<number, ContextSelection>;
+  /** What else computing the key learned (OpKey.learned): it travels with the key, not through module state. */
+  learned?: L;
+  /** The cache mounts this build's steps hold (per build, owned by the Solver). */
+  cacheMounts: CacheMountHolds;
   onLog(stream: 'stdout' | 'stderr', data: string): void;
 }

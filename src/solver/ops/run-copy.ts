@@ -22,8 +22,11 @@ import { redactUrl, type Downloaded } from '../../sources/http-download.js';
 import { canonicalJson } from '../cache-key.js';
 import type { CopyOp, UrlSource, Vertex } from '../graph.js';
 import type { OpRun, VertexResult } from './op-context.js';
-import { downloads, keyGit, keyUrl, remotes, selectOptions } from './copy-sources.js';
+import { downloads, keyGit, keyUrl, selectOptions, type Remote } from './copy-sources.js';
 import { withRootfs } from './with-rootfs.js';
+
+/** A copy's run gets what its key learnt of its URL and git sources, by source index. */
+type CopyRun = OpRun<Map<number, Remote>>;
 
 interface Fetched {
   sources: Map<number, CopySource>;
@@ -52,7 +55,7 @@ function urlSource(src: UrlSource, file: Downloaded): CopySource {
 }
 
 /** Downloads and checks out what the step copies from outside the build, before anything is mounted. */
-async function fetchRemotes(op: CopyOp, run: OpRun): Promise<Fetched> {
+async function fetchRemotes(op: CopyOp, run: CopyRun): Promise<Fetched> {
   const { ctx } = run;
   const sources = new Map<number, CopySource>();
   const dirs: string[] = [];
@@ -62,9 +65,7 @@ async function fetchRemotes(op: CopyOp, run: OpRun): Promise<Fetched> {
   try {
     for (const [i, s] of op.sources.entries()) {
       if (s.kind !== 'url' && s.kind !== 'git') continue;
-      const sel = run.selections.get(i);
-      let remote = sel ? remotes.get(sel) : undefined;
-      if (!remote) remote = remotes.get(s.kind === 'url' ? await keyUrl(s, ctx) : await keyGit(s, ctx))!;
+      const remote = run.learned?.get(i) ?? (s.kind === 'url' ? await keyUrl(s, ctx) : await keyGit(s, ctx)).remote;
       if (s.kind === 'url') {
         const file =
           remote.kind === 'url' && remote.file
@@ -97,7 +98,7 @@ async function fetchRemotes(op: CopyOp, run: OpRun): Promise<Fetched> {
 async function copyAll(
   vertex: Vertex,
   op: CopyOp,
-  run: OpRun,
+  run: CopyRun,
   fetched: Fetched,
   destRoot: string,
   owner: Owner | undefined,
@@ -166,7 +167,7 @@ async function chownOf(op: CopyOp, root: string): Promise<Owner | undefined> {
   return { uid: u.uid, gid: u.gid };
 }
 
-export async function runCopy(vertex: Vertex, op: CopyOp, run: OpRun): Promise<VertexResult> {
+export async function runCopy(vertex: Vertex, op: CopyOp, run: CopyRun): Promise<VertexResult> {
   const { ctx } = run;
   const parent = run.inputs[0]!.layers;
   const fetched = await fetchRemotes(op, run);
@@ -201,7 +202,7 @@ export async function runCopy(vertex: Vertex, op: CopyOp, run: OpRun): Promise<V
  * layers and the --chown ids (resolved in the base image, the one thing read from below), and
  * its tar is made now, from the layer alone, so it is the same blob over any base.
  */
-async function linkedLayer(vertex: Vertex, op: CopyOp, run: OpRun, fetched: Fetched): Promise<string> {
+async function linkedLayer(vertex: Vertex, op: CopyOp, run: CopyRun, fetched: Fetched): Promise<string> {
   const { ctx } = run;
   const owner = op.chown
     ? await withRootfs(ctx, run.inputs[0]!.layers, undefined, (root) => chownOf(op, root))

@@ -1,0 +1,55 @@
+/**
+ * The op kinds the frontend's graphs are made of. Runners (and what they load: the executor,
+ * the unpacker, tar code) are imported when a step actually runs: a cached build never pays
+ * for loading them.
+ */
+import type { CopyOp } from '../graph.js';
+import type { OpKinds, StepKind } from '../op-kind.js';
+import type { Remote } from './copy-sources.js';
+import { imageLayers } from './image-layers.js';
+
+/** A COPY's key resolves its URL and git sources: the run uses what it found (the download, the commit). */
+const copy: StepKind<CopyOp, Map<number, Remote>> = {
+  cacheable: true,
+  async key(op, ctx) {
+    const { selectContextSources } = await import('./copy-sources.js');
+    const { selections, remotes } = await selectContextSources(op, ctx);
+    return { op, selections, learned: remotes };
+  },
+  run: async (v, op, run) => (await import('./run-copy.js')).runCopy(v, op, run),
+};
+
+export const opKinds: OpKinds = {
+  scratch: {
+    cacheable: false,
+    key: (op) => ({ op }),
+    result: () => ({ layers: [] }),
+    materialize: async () => ({ layers: [] }),
+    missingReason: 'scratch has no layers',
+  },
+  image: {
+    cacheable: false,
+    // the manifest names the image's content; ref and origin say only where it came from
+    key: (op) => ({ op: { type: 'image', manifest: op.manifestDigest } }),
+    result: imageLayers,
+    materialize: async (op, ctx) => (await import('./run-image.js')).runImage(op, ctx),
+    missingReason: 'base image layers not unpacked yet',
+  },
+  exec: {
+    cacheable: true,
+    async key(op, ctx) {
+      // A proxy setting changes how a RUN reaches the network, not what it builds (BuildKit agrees).
+      const keyed = op.proxyEnv ? { ...op, proxyEnv: undefined } : op;
+      if (!op.mounts) return { op: keyed };
+      const { selectBindSources } = await import('./exec-mounts.js');
+      return { op: keyed, selections: await selectBindSources(op, ctx) };
+    },
+    run: async (v, op, run) => (await import('./run-exec.js')).runExec(v, op, run),
+  },
+  copy,
+  mkdir: {
+    cacheable: true,
+    key: (op) => ({ op }),
+    run: async (_v, op, run) => (await import('./run-mkdir.js')).runMkdir(op, run),
+  },
+};
