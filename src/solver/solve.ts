@@ -79,7 +79,7 @@ export class Solver {
 
   async solve(target: Vertex): Promise<VertexResult> {
     try {
-      this.prefetchImages(target);
+      this.prefetchSources(target);
       const result = await this.resultOf(target);
       await this.reportImplicitlyCached(target);
       return result;
@@ -101,7 +101,7 @@ export class Solver {
    * unpack) is independent of hashing the context: start sources at once so the two overlap.
    * When everything is cached this is a few stats. Failures surface where the result is awaited.
    */
-  private prefetchImages(target: Vertex): void {
+  private prefetchSources(target: Vertex): void {
     for (const v of inputsFirst(target)) {
       if (!this.kind(v).cacheable) this.resultOf(v).catch(() => {});
     }

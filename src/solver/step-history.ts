@@ -49,9 +49,11 @@ export class StepHistory {
     for (const sel of selections.values()) this.selections.set(sel.digest, sel);
   }
 
-  /** The step got a result under this key (cached or run): remember it for the next build. */
+  /**
+   * The step got a result under this key (cached or run): remember it for the next build. The
+   * solver calls this for cached steps only (op kinds with `cacheable`): sources have no record.
+   */
   seen(v: Vertex, key: CacheKey, record: KeyRecord): void {
-    if (v.op.type === 'image' || v.op.type === 'scratch') return;
     this.opts.index.record(this.stepId(v), { key, name: v.name, inputs: record });
   }
 
