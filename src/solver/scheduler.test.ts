@@ -189,6 +189,21 @@ describe('the scheduler', () => {
     expect(state.records.get(key)?.layers).toEqual(['s-imported']);
   });
 
+  it('hands a run what its key computation learned', async () => {
+    const seen: unknown[] = [];
+    const learning: StepKind<ExecOp, { args: string[] }> = {
+      cacheable: true,
+      key: (op) => ({ op, learned: { args: op.args } }),
+      run: async (_v, _op, r) => {
+        seen.push(r.learned);
+        return { layers: [r.snapshotId] };
+      },
+    };
+    const solver = new Solver(contextOf(memoryState(), []), { kinds: { ...opKinds, exec: learning } });
+    await solver.solve(run('a', [scratch()]));
+    expect(seen).toEqual([{ args: ['/bin/sh', '-c', 'a'] }]);
+  });
+
   it('runs a step again when an input it was recorded on got a new result', async () => {
     const state = memoryState();
     await solverOf(state, []).solve(run('b', [run('a', [scratch()])]));
