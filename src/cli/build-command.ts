@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { BuildRequest, ProgressMode } from '../build/build-request.js';
+import type { BuildRequest, ProgressMode } from '../pipeline/build-request.js';
 import { defaultStateRoot } from '../cache/state-dir.js';
 import { UserError } from '../errors.js';
 import { checkBuildEnvironment } from './build-preflight.js';
@@ -120,7 +120,7 @@ export async function build(contextArg: string, flags: BuildFlags): Promise<void
   await checkBuildEnvironment();
   const req = await toRequest(contextArg, flags);
   const [{ runBuild }, { createRenderer }] = await Promise.all([
-    import('../build/run-build.js'),
+    import('../pipeline/run-build.js'),
     import('../progress/renderer.js'),
   ]);
   const renderer = await createRenderer(req.progress, process.stderr);

@@ -1,5 +1,5 @@
 import { UserError } from '../errors.js';
-import type { OutputSpec } from '../build/build-request.js';
+import type { OutputSpec } from '../pipeline/build-request.js';
 import { LAYER_COMPRESSIONS, levelRange, type LayerCompression } from '../image/layer-compression.js';
 import { flagBool, flagFields } from './flag-fields.js';
 

@@ -167,7 +167,7 @@ async function buildInState(
   );
   const result = await solver.solve(plan.target).finally(() => statCache.save().catch(() => {}));
 
-  // Layers are made per encoding an output asks for (src/build/image-layers.ts); the state
+  // Layers are made per encoding an output asks for (src/pipeline/image-layers.ts); the state
   // dir's own layout takes whatever blob a layer has when no output asks for one.
   const layers = layerProvider(
     { snapshots, store, variantsDir: join(req.stateRoot, 'blob-variants'), ...(signal ? { signal } : {}) },
