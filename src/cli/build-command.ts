@@ -123,6 +123,7 @@ export async function build(contextArg: string, flags: BuildFlags): Promise<void
     import('../pipeline/run-build.js'),
     import('../progress/renderer.js'),
   ]);
+  const { printReport } = await import('../exporter/exporters.js');
   const renderer = await createRenderer(req.progress, process.stderr);
   const abort = new AbortController();
   let interrupted = false;
@@ -138,15 +139,7 @@ export async function build(contextArg: string, flags: BuildFlags): Promise<void
     const result = await runBuild(req, (e) => renderer.onEvent(e), abort.signal);
     renderer.close();
     const lines = [`image ${result.manifestDigest}`];
-    for (const e of result.exported) {
-      if (e.startsWith('store:')) lines.push(`stored as ${e.slice(6)} in ${req.stateRoot}/content`);
-      else if (e.startsWith('pushed:')) lines.push(`pushed ${e.slice(7)}`);
-      else if (e.startsWith('named:')) lines.push(`named ${e.slice(6)}`);
-      else if (e.startsWith('local:')) lines.push(`wrote the root filesystem to ${e.slice(6)}`);
-      else if (e.startsWith('tar:')) lines.push(`wrote the root filesystem as tar ${e.slice(4)}`);
-      else if (e.startsWith('oci-layout:')) lines.push(`wrote OCI layout ${e.slice(11)}`);
-      else lines.push(`wrote ${e.replace(/^(\w+):/, '$1 archive ')}`);
-    }
+    lines.push(...result.exported.map(printReport));
     if (req.outputs.length === 0 && !req.push) {
       const tag = req.tags[0];
       lines.push(
