@@ -71,7 +71,7 @@ export async function toRequest(contextArg: string, flags: BuildFlags): Promise<
       : {}),
     ...(flags.secret.length ? { secrets: parseSecrets(flags.secret) } : {}),
     ...(flags.ssh.length ? { ssh: parseSsh(flags.ssh, process.env) } : {}),
-    outputs: flags.output.map(parseOutput),
+    outputs: flags.output.map((o) => parseOutput(o)),
     ...(flags.cacheTo?.length
       ? {
           cacheTo: flags.cacheTo

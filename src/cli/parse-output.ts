@@ -1,27 +1,29 @@
 import { UserError } from '../errors.js';
+import type { Exporter } from '../exporter/exporter.js';
 import { EXPORTERS, exporterOrAlias, exporterTypes } from '../exporter/exporters.js';
-import type { OutputSpec } from '../exporter/output-spec.js';
+import { COMMON_OUTPUT_KEYS, type OutputSpec } from '../exporter/output-spec.js';
 import { LAYER_COMPRESSIONS, levelRange, type LayerCompression } from '../image/layer-compression.js';
 import { flagBool, flagFields } from './flag-fields.js';
 
-const HINT = `e.g. ${EXPORTERS.map((e) => e.example).join(', ')}`;
+const hintFor = (table: readonly Exporter[]): string => `e.g. ${table.map((e) => e.example).join(', ')}`;
 
 /**
  * buildx's `--output` grammar: a CSV record of key=value fields (quotes allow commas, as
  * `"name=a:1,b:1"`), or a bare path (`-o DIR`, a local export; `-o -`, a tar on stdout), checked
  * against the exporter table (src/exporter/exporters.ts): its types, aliases and keys.
  */
-export function parseOutput(spec: string): OutputSpec {
+export function parseOutput(spec: string, table: readonly Exporter[] = EXPORTERS): OutputSpec {
+  const HINT = hintFor(table);
   if (!spec.includes('=')) {
     if (!spec.trim()) throw new UserError('--output needs a value', { hint: HINT });
     return spec.trim() === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: spec.trim() };
   }
   const fields = flagFields('--output', spec, HINT);
   const type = fields.get('type') ?? '';
-  const found = exporterOrAlias(type);
+  const found = exporterOrAlias(type, table);
   if (!found) {
     throw new UserError(`unsupported output type "${type}" in --output "${spec}"`, {
-      hint: `supported: ${exporterTypes().join(', ')}; ${HINT}`,
+      hint: `supported: ${exporterTypes(table).join(', ')}; ${HINT}`,
     });
   }
   const { exporter } = found;
@@ -44,6 +46,9 @@ export function parseOutput(spec: string): OutputSpec {
         { hint: HINT },
       );
     out.dest = dest;
+  }
+  for (const [key, value] of fields) {
+    if (key !== 'type' && !COMMON_OUTPUT_KEYS.includes(key)) out.options = { ...out.options, [key]: value };
   }
   if (fields.has('tar')) {
     out.tar = flagBool('--output', spec, 'tar', fields.get('tar')!);

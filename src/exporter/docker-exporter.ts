@@ -1,5 +1,5 @@
 import { UserError } from '../errors.js';
-import type { Exporter, ExportReport } from './exporter.js';
+import { ARCHIVE_KEYS, type Exporter, type ExportReport } from './exporter.js';
 
 interface DockerReport extends ExportReport {
   type: 'docker';
@@ -9,7 +9,7 @@ interface DockerReport extends ExportReport {
 /** `type=docker`: a `docker load` archive. */
 export const dockerExporter: Exporter<DockerReport> = {
   type: 'docker',
-  keys: ['dest', 'tar', 'name', 'compression', 'compression-level', 'force-compression'],
+  keys: ARCHIVE_KEYS,
   dest: 'FILE',
   example: '-o type=docker,dest=app.tar',
   validate(out, spec) {

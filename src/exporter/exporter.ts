@@ -64,5 +64,15 @@ export interface Exporter<R extends ExportReport = ExportReport> {
   print(report: R): string;
 }
 
+/** The keys of the image archive exporters (oci, docker). */
+export const ARCHIVE_KEYS: readonly string[] = [
+  'dest',
+  'tar',
+  'name',
+  'compression',
+  'compression-level',
+  'force-compression',
+];
+
 /** Erases an exporter's report type for the table. */
 export const entry = <R extends ExportReport>(e: Exporter<R>): Exporter => e as unknown as Exporter;

@@ -19,17 +19,20 @@ export function exporterFor(type: string): Exporter | undefined {
 }
 
 /** The exporter a `type=` or one of its aliases names. */
-export function exporterOrAlias(type: string): { exporter: Exporter; alias?: string } | undefined {
-  const direct = exporterFor(type);
+export function exporterOrAlias(
+  type: string,
+  table: readonly Exporter[] = EXPORTERS,
+): { exporter: Exporter; alias?: string } | undefined {
+  const direct = table.find((e) => e.type === type);
   if (direct) return { exporter: direct };
-  const aliased = EXPORTERS.find((e) => e.aliases && Object.hasOwn(e.aliases, type));
+  const aliased = table.find((e) => e.aliases && Object.hasOwn(e.aliases, type));
   return aliased && { exporter: aliased, alias: type };
 }
 
 /** Every `type=` accepted: the exporters', then their aliases. */
-export const exporterTypes = (): string[] => [
-  ...EXPORTERS.map((e) => e.type),
-  ...EXPORTERS.flatMap((e) => Object.keys(e.aliases ?? {})),
+export const exporterTypes = (table: readonly Exporter[] = EXPORTERS): string[] => [
+  ...table.map((e) => e.type),
+  ...table.flatMap((e) => Object.keys(e.aliases ?? {})),
 ];
 
 /** The image was named in the state directory's store with a -t name. */

@@ -1,4 +1,4 @@
-import type { Exporter, ExportReport } from './exporter.js';
+import { ARCHIVE_KEYS, type Exporter, type ExportReport } from './exporter.js';
 
 interface OciReport extends ExportReport {
   type: 'oci';
@@ -9,7 +9,7 @@ interface OciReport extends ExportReport {
 /** `type=oci`: an OCI image layout as a tar (or a directory with tar=false). */
 export const ociExporter: Exporter<OciReport> = {
   type: 'oci',
-  keys: ['dest', 'tar', 'name', 'compression', 'compression-level', 'force-compression'],
+  keys: ARCHIVE_KEYS,
   dest: 'FILE',
   example: '-o type=oci,dest=app.tar',
   describe: (out) =>

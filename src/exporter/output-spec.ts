@@ -16,4 +16,18 @@ export interface OutputSpec {
   compression?: LayerCompression;
   compressionLevel?: number;
   forceCompression?: boolean;
+  /** Keys an exporter takes beyond the common ones above, as given: its own `validate` and `export` read them. */
+  options?: Record<string, string>;
 }
+
+/** The keys `OutputSpec` has fields for; any other key an exporter takes lands in `options`. */
+export const COMMON_OUTPUT_KEYS: readonly string[] = [
+  'dest',
+  'tar',
+  'name',
+  'push',
+  'registry.insecure',
+  'compression',
+  'compression-level',
+  'force-compression',
+];
