@@ -59,7 +59,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
     store,
     stateRoot: req.stateRoot,
     registry: ctx.registry,
-    blobSources: async () => (await import('./registry-setup.js')).blobSources(req.stateRoot),
+    blobSources: async () => (await import('../registry/registry-setup.js')).blobSources(req.stateRoot),
     ...(signal ? { signal } : {}),
   };
   let primary: (Materialized & { names: string[] }) | undefined;
