@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { BuildRequest, ProgressMode } from '../build/build-request.js';
+import type { BuildRequest, ProgressMode } from '../pipeline/build-request.js';
 import { defaultStateRoot } from '../cache/state-dir.js';
 import { UserError } from '../errors.js';
 import { checkBuildEnvironment } from './build-preflight.js';
@@ -71,7 +71,7 @@ export async function toRequest(contextArg: string, flags: BuildFlags): Promise<
       : {}),
     ...(flags.secret.length ? { secrets: parseSecrets(flags.secret) } : {}),
     ...(flags.ssh.length ? { ssh: parseSsh(flags.ssh, process.env) } : {}),
-    outputs: flags.output.map(parseOutput),
+    outputs: flags.output.map((o) => parseOutput(o)),
     ...(flags.cacheTo?.length
       ? {
           cacheTo: flags.cacheTo
@@ -120,9 +120,10 @@ export async function build(contextArg: string, flags: BuildFlags): Promise<void
   await checkBuildEnvironment();
   const req = await toRequest(contextArg, flags);
   const [{ runBuild }, { createRenderer }] = await Promise.all([
-    import('../build/run-build.js'),
+    import('../pipeline/run-build.js'),
     import('../progress/renderer.js'),
   ]);
+  const { printReport } = await import('../exporter/exporters.js');
   const renderer = await createRenderer(req.progress, process.stderr);
   const abort = new AbortController();
   let interrupted = false;
@@ -138,15 +139,7 @@ export async function build(contextArg: string, flags: BuildFlags): Promise<void
     const result = await runBuild(req, (e) => renderer.onEvent(e), abort.signal);
     renderer.close();
     const lines = [`image ${result.manifestDigest}`];
-    for (const e of result.exported) {
-      if (e.startsWith('store:')) lines.push(`stored as ${e.slice(6)} in ${req.stateRoot}/content`);
-      else if (e.startsWith('pushed:')) lines.push(`pushed ${e.slice(7)}`);
-      else if (e.startsWith('named:')) lines.push(`named ${e.slice(6)}`);
-      else if (e.startsWith('local:')) lines.push(`wrote the root filesystem to ${e.slice(6)}`);
-      else if (e.startsWith('tar:')) lines.push(`wrote the root filesystem as tar ${e.slice(4)}`);
-      else if (e.startsWith('oci-layout:')) lines.push(`wrote OCI layout ${e.slice(11)}`);
-      else lines.push(`wrote ${e.replace(/^(\w+):/, '$1 archive ')}`);
-    }
+    lines.push(...result.exported.map(printReport));
     if (req.outputs.length === 0 && !req.push) {
       const tag = req.tags[0];
       lines.push(

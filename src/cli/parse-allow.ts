@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { nearest, UserError } from '../errors.js';
-import type { Entitlements } from '../build/build-request.js';
+import type { Entitlements } from '../pipeline/build-request.js';
 
 const NAMES = ['security.insecure', 'network.host', 'fs.read'] as const;
 

@@ -1,5 +1,5 @@
 import { nearest, UserError } from '../errors.js';
-import type { CacheExportSpec, CacheImportSpec } from '../build/build-request.js';
+import type { CacheExportSpec, CacheImportSpec } from '../pipeline/build-request.js';
 import { LAYER_COMPRESSIONS, type LayerCompression } from '../image/layer-compression.js';
 import { flagBool, flagFields } from './flag-fields.js';
 

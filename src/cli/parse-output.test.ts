@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { userErrorOfSync } from '../../test/helpers/user-error.js';
+import { UserError } from '../errors.js';
+import type { Exporter } from '../exporter/exporter.js';
+import { EXPORTERS } from '../exporter/exporters.js';
 import { parseBuildArgs, parseOutput, parseSourceDateEpoch } from './parse-output.js';
 
 describe('parseOutput', () => {
@@ -140,5 +143,42 @@ describe('parseBuildArgs', () => {
     expect(userErrorOfSync(() => parseBuildArgs(['=value'], {})).message).toBe(
       'invalid --build-arg "=value": the name is empty',
     );
+  });
+});
+
+describe('parseOutput against a table with a new exporter', () => {
+  // what adding an output type takes: one Exporter (its own keys and checks) and a table entry
+  const s3: Exporter = {
+    type: 's3',
+    keys: ['bucket', 'name'],
+    example: '-o type=s3,bucket=B',
+    validate(out, spec) {
+      if (!out.options?.bucket) throw new UserError(`--output "${spec}" needs bucket=NAME`);
+    },
+    describe: () => 'uploading',
+    export: async () => ({ report: { type: 's3' } }),
+    print: () => 'uploaded',
+  };
+  const table = [...EXPORTERS, s3];
+
+  it('takes its own keys into options and runs its checks', () => {
+    expect(parseOutput('type=s3,bucket=b1,name=a:1', table)).toEqual({
+      type: 's3',
+      names: ['a:1'],
+      options: { bucket: 'b1' },
+    });
+    expect(() => parseOutput('type=s3,name=a:1', table)).toThrow('needs bucket=NAME');
+    expect(() => parseOutput('type=s3,region=x', table)).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('"region"'), hint: 'type=s3 takes: bucket, name' }),
+    );
+  });
+
+  it('lists it among the supported types', () => {
+    expect(() => parseOutput('type=gcs', table)).toThrow(
+      expect.objectContaining({
+        hint: expect.stringContaining('supported: oci, docker, local, tar, image, s3, registry'),
+      }),
+    );
+    expect(() => parseOutput('type=s3,bucket=b')).toThrow('unsupported output type "s3"');
   });
 });

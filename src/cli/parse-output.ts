@@ -1,70 +1,61 @@
 import { UserError } from '../errors.js';
-import type { OutputSpec } from '../build/build-request.js';
+import type { Exporter } from '../exporter/exporter.js';
+import { EXPORTERS, exporterOrAlias, exporterTypes } from '../exporter/exporters.js';
+import { COMMON_OUTPUT_KEYS, type OutputSpec } from '../exporter/output-spec.js';
 import { LAYER_COMPRESSIONS, levelRange, type LayerCompression } from '../image/layer-compression.js';
 import { flagBool, flagFields } from './flag-fields.js';
 
-const HINT =
-  'e.g. -o type=oci,dest=app.tar, -o type=docker,dest=app.tar, -o type=local,dest=DIR, -o type=tar,dest=rootfs.tar, -o type=image,name=REG/app:1,push=true';
-
-/** Which keys each output type takes (buildx's names). */
-const KEYS: Record<OutputSpec['type'], readonly string[]> = {
-  oci: ['dest', 'tar', 'name', 'compression', 'compression-level', 'force-compression'],
-  docker: ['dest', 'tar', 'name', 'compression', 'compression-level', 'force-compression'],
-  local: ['dest'],
-  tar: ['dest'],
-  image: ['name', 'push', 'compression', 'compression-level', 'force-compression', 'registry.insecure'],
-};
+const hintFor = (table: readonly Exporter[]): string => `e.g. ${table.map((e) => e.example).join(', ')}`;
 
 /**
  * buildx's `--output` grammar: a CSV record of key=value fields (quotes allow commas, as
- * `"name=a:1,b:1"`), or a bare path (`-o DIR`, a local export; `-o -`, a tar on stdout).
- * `type=registry` is `type=image,push=true`.
+ * `"name=a:1,b:1"`), or a bare path (`-o DIR`, a local export; `-o -`, a tar on stdout), checked
+ * against the exporter table (src/exporter/exporters.ts): its types, aliases and keys.
  */
-export function parseOutput(spec: string): OutputSpec {
+export function parseOutput(spec: string, table: readonly Exporter[] = EXPORTERS): OutputSpec {
+  const HINT = hintFor(table);
   if (!spec.includes('=')) {
     if (!spec.trim()) throw new UserError('--output needs a value', { hint: HINT });
     return spec.trim() === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: spec.trim() };
   }
   const fields = flagFields('--output', spec, HINT);
-  let type = fields.get('type') ?? '';
-  if (type === 'registry') {
-    type = 'image';
-    if (fields.has('push') && !flagBool('--output', spec, 'push', fields.get('push')!))
-      throw new UserError(`--output "${spec}": type=registry always pushes`);
-    fields.set('push', 'true');
-  }
-  if (!(type in KEYS)) {
+  const type = fields.get('type') ?? '';
+  const found = exporterOrAlias(type, table);
+  if (!found) {
     throw new UserError(`unsupported output type "${type}" in --output "${spec}"`, {
-      hint: `supported: oci, docker, local, tar, image, registry; ${HINT}`,
+      hint: `supported: ${exporterTypes(table).join(', ')}; ${HINT}`,
     });
   }
-  const t = type as OutputSpec['type'];
+  const { exporter } = found;
+  if (found.alias)
+    exporter.aliases![found.alias]!(fields, spec, (key) => flagBool('--output', spec, key, fields.get(key)!));
+  const t = exporter.type;
   for (const key of fields.keys()) {
-    if (key !== 'type' && !KEYS[t].includes(key)) {
+    if (key !== 'type' && !exporter.keys.includes(key)) {
       throw new UserError(`unknown option "${key}" in --output "${spec}"`, {
-        hint: `type=${t} takes: ${KEYS[t].join(', ')}`,
+        hint: `type=${t} takes: ${exporter.keys.join(', ')}`,
       });
     }
   }
   const out: OutputSpec = { type: t };
   const dest = fields.get('dest');
-  if (t !== 'image') {
+  if (exporter.dest) {
     if (!dest)
       throw new UserError(
-        `--output "${spec}" needs dest=${t === 'local' ? 'DIR' : 'FILE'}${t === 'local' ? '' : ' (or dest=- for stdout)'}`,
+        `--output "${spec}" needs dest=${exporter.dest}${exporter.dest === 'DIR' ? '' : ' (or dest=- for stdout)'}`,
         { hint: HINT },
       );
     out.dest = dest;
+  }
+  for (const [key, value] of fields) {
+    if (key !== 'type' && !COMMON_OUTPUT_KEYS.includes(key)) out.options = { ...out.options, [key]: value };
   }
   if (fields.has('tar')) {
     out.tar = flagBool('--output', spec, 'tar', fields.get('tar')!);
     if (!out.tar && dest === '-')
       throw new UserError(`--output "${spec}": tar=false writes a directory, which cannot go to stdout`);
-    if (!out.tar && t === 'docker')
-      throw new UserError(`--output "${spec}": the docker exporter writes a tar only`, {
-        hint: 'use type=oci,tar=false for a layout directory',
-      });
   }
+  exporter.validate?.(out, spec);
   const name = fields.get('name');
   if (name !== undefined)
     out.names = name

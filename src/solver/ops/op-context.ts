@@ -31,7 +31,7 @@ export interface SolveContext {
   importedCache?: ImportedCache;
 }
 
-/** Records and layers of imported caches (src/build/cache-import.ts). */
+/** Records and layers of imported caches (src/pipeline/cache-import.ts). */
 export interface ImportedCache {
   record(key: string): ImportedRecord | undefined;
   /** Whether an imported cache holds the blob of snapshot `id`. */

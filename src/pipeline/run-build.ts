@@ -17,7 +17,8 @@ import { checkEntitlements } from '../solver/entitlements.js';
 import type { EventSink } from '../solver/events.js';
 import { Solver } from '../solver/solve.js';
 import { StepHistory } from '../solver/step-history.js';
-import { BaseImages } from './base-images.js';
+import { BaseImages } from '../registry/base-images.js';
+import { baseImageResolver } from './base-image-resolver.js';
 import type { BuildRequest, BuildResult } from './build-request.js';
 import { readDockerfile } from './dockerfile-file.js';
 import { loadDockerignore } from './dockerignore-file.js';
@@ -87,12 +88,19 @@ async function buildInState(
   const bases = new BaseImages(store, req.contextDir, {
     stateRoot: req.stateRoot,
     ...(req.pull ? { pull: true } : {}),
-    fsRead: req.allow?.fsRead ?? [],
     registry: async () => {
-      const { createRegistryClient, blobSources } = await import('./registry-setup.js');
-      return { client: createRegistryClient(req), sources: blobSources(req.stateRoot) };
+      const [{ createRegistryClient, blobSources }, { insecureRegistryHosts }] = await Promise.all([
+        import('../registry/registry-setup.js'),
+        import('./insecure-registries.js'),
+      ]);
+      const client = createRegistryClient({
+        insecureHosts: insecureRegistryHosts(req),
+        caFiles: req.registryCas ?? [],
+      });
+      return { client, sources: blobSources(req.stateRoot) };
     },
   });
+  const resolveBase = baseImageResolver(bases, req.contextDir, req.allow?.fsRead ?? []);
   closers.push(() => bases.close());
 
   // Reading --cache-from needs nothing from the Dockerfile: it overlaps resolving the base images.
@@ -115,7 +123,7 @@ async function buildInState(
     ...(req.target ? { target: req.target } : {}),
     // a full disk while storing a base's manifest or config: say which base
     resolveImage: (ref, location) =>
-      bases.resolve(ref, location).catch((err: unknown) => {
+      resolveBase(ref, location).catch((err: unknown) => {
         throw asEnvironmentError(err, `cannot resolve the base image ${ref}`);
       }),
     noCache: req.noCache,
@@ -167,7 +175,7 @@ async function buildInState(
   );
   const result = await solver.solve(plan.target).finally(() => statCache.save().catch(() => {}));
 
-  // Layers are made per encoding an output asks for (src/build/image-layers.ts); the state
+  // Layers are made per encoding an output asks for (src/pipeline/image-layers.ts); the state
   // dir's own layout takes whatever blob a layer has when no output asks for one.
   const layers = layerProvider(
     { snapshots, store, variantsDir: join(req.stateRoot, 'blob-variants'), ...(signal ? { signal } : {}) },

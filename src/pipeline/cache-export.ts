@@ -42,7 +42,7 @@ export async function exportCaches(specs: CacheExportSpec[], deps: CacheExportDe
       if (spec.type === 'registry') {
         const [{ pushImage }, { blobSources }, { parseReference }] = await Promise.all([
           import('../exporter/push-image.js'),
-          import('./registry-setup.js'),
+          import('../registry/registry-setup.js'),
           import('../registry/reference.js'),
         ]);
         const ref = parseReference(spec.ref).withDefaultTag();

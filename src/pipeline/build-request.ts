@@ -1,20 +1,8 @@
 /** Everything the CLI parsed, as the build pipeline takes it. */
-export interface OutputSpec {
-  /** `image` is buildx's image exporter (`type=registry` is `image` with push). */
-  type: 'oci' | 'docker' | 'local' | 'tar' | 'image';
-  /** A file or directory path, or `-` for stdout; none for `image`. */
-  dest?: string;
-  /** oci: false writes a layout directory instead of a tar. */
-  tar?: boolean;
-  /** `name=`: the names for this output, instead of the -t names. */
-  names?: string[];
-  push?: boolean;
-  /** `registry.insecure=true`: the names' registries may use plain HTTP and unchecked TLS. */
-  insecure?: boolean;
-  compression?: import('../image/compress.js').LayerCompression;
-  compressionLevel?: number;
-  forceCompression?: boolean;
-}
+import type { ExportReport } from '../exporter/exporter.js';
+import type { OutputSpec } from '../exporter/output-spec.js';
+
+export type { OutputSpec };
 
 /**
  * `--cache-to`: where to write the build cache. `max` exports every step the build reached
@@ -95,7 +83,7 @@ export interface BuildRequest {
 export interface BuildResult {
   manifestDigest: string;
   configDigest: string;
-  /** Where the image went, for the summary line. */
-  exported: string[];
+  /** Where the image went, for the closing summary (each printed by its exporter). */
+  exported: ExportReport[];
   warnings: string[];
 }

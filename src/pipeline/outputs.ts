@@ -1,9 +1,10 @@
-import { join } from 'node:path';
 import type { ContentStore } from '../cache/content-store.js';
 import { buildImage, type ImageInput } from '../image/image-builder.js';
 import { MediaType, type Descriptor } from '../image/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { EventSink } from '../solver/events.js';
+import type { ExporterContext, ExportReport } from '../exporter/exporter.js';
+import { exporterFor, type StoredReport } from '../exporter/exporters.js';
 import { outputError, type PendingOutput } from '../exporter/pending-output.js';
 import type { BuildRequest, OutputSpec } from './build-request.js';
 import type { LayerProvider, LayerWant } from './image-layers.js';
@@ -24,7 +25,7 @@ export interface ExportResult {
   /** The image that was stored, pushed or written first: what the build reports. */
   manifest: Descriptor;
   config: Descriptor;
-  exported: string[];
+  exported: ExportReport[];
 }
 
 interface Materialized {
@@ -40,7 +41,6 @@ interface Materialized {
  */
 export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
   const { req, store, emit, signal } = ctx;
-  const opts = signal ? { signal } : {};
   const outputs: OutputSpec[] = [...req.outputs];
   if (req.push && !outputs.some((o) => o.type === 'image' && o.push)) outputs.push({ type: 'image', push: true });
   const images = new Map<string, Promise<Materialized>>();
@@ -54,7 +54,14 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
     return p;
   };
 
-  const done: string[] = [];
+  const done: ExportReport[] = [];
+  const exportContext: Omit<ExporterContext, 'names'> = {
+    store,
+    stateRoot: req.stateRoot,
+    registry: ctx.registry,
+    blobSources: async () => (await import('../registry/registry-setup.js')).blobSources(req.stateRoot),
+    ...(signal ? { signal } : {}),
+  };
   let primary: (Materialized & { names: string[] }) | undefined;
   // Every file output is written beside its dest and put in place only once all outputs and the
   // tags are ready: an export that fails anywhere leaves no output and no tag (PendingOutput).
@@ -69,61 +76,26 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
       };
       const names = out.names ?? req.tags;
       const start = Date.now();
-      const message = describe(out, names);
+      // the CLI checked every -o against the exporter table
+      const exporter = exporterFor(out.type);
+      if (!exporter) throw new Error(`no exporter for output type "${out.type}"`);
+      const message = exporter.describe(out, names);
       emit({ type: 'status', time: start, message });
       signal?.throwIfAborted();
       const image = await imageFor(want);
       signal?.throwIfAborted();
       primary ??= { ...image, names };
-      let note = '';
-      switch (out.type) {
-        case 'oci':
-          if (out.tar === false) {
-            const { prepareOciLayoutDir } = await import('../exporter/oci-layout-dir.js');
-            pending.push(await prepareOciLayoutDir(store, image.manifest, names, out.dest!, opts));
-          } else {
-            const { prepareOciArchive } = await import('../exporter/oci-archive.js');
-            pending.push(await prepareOciArchive(store, image.manifest, names, out.dest!, opts));
-          }
-          break;
-        case 'docker': {
-          const { prepareDockerArchive } = await import('../exporter/docker-archive.js');
-          pending.push(await prepareDockerArchive(store, image.manifest, names, out.dest!, opts));
-          break;
-        }
-        case 'local': {
-          const { prepareRootfsDir } = await import('../exporter/rootfs.js');
-          pending.push(await prepareRootfsDir(store, image.manifest, out.dest!, opts));
-          break;
-        }
-        case 'tar': {
-          const { prepareRootfsTar } = await import('../exporter/rootfs.js');
-          pending.push(await prepareRootfsTar(store, image.manifest, out.dest!, join(req.stateRoot, 'tmp'), opts));
-          break;
-        }
-        case 'image': {
-          if (names.length) toName.push({ manifest: image.manifest, names });
-          if (out.push) {
-            const [{ pushImage }, { blobSources }] = await Promise.all([
-              import('../exporter/push-image.js'),
-              import('./registry-setup.js'),
-            ]);
-            const client = await ctx.registry();
-            const stats = await pushImage(
-              client.session,
-              store,
-              image.manifest,
-              names,
-              blobSources(req.stateRoot),
-              opts,
-            );
-            note = ` (${stats.uploaded} blobs uploaded, ${stats.mounted} mounted, ${stats.existing} already there)`;
-          }
-          break;
-        }
-      }
-      emit({ type: 'status', time: Date.now(), message: message + note, done: true, durationMs: Date.now() - start });
-      done.push(summary(out, names));
+      const step = await exporter.export(image, out, { ...exportContext, names });
+      if (step.pending) pending.push(step.pending);
+      if (step.name) toName.push(step.name);
+      emit({
+        type: 'status',
+        time: Date.now(),
+        message: message + (step.note ?? ''),
+        done: true,
+        durationMs: Date.now() - start,
+      });
+      done.push(step.report);
     }
 
     // With -t the image is also named in the state dir: the first output's image, else one made
@@ -143,7 +115,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
           throw outputError(err, `cannot name the image ${names.join(', ')} in ${store.root}`);
         });
       }
-      done.push(...req.tags.map((t) => `store:${t}`));
+      done.push(...req.tags.map((name): StoredReport => ({ type: 'store', name, root: req.stateRoot })));
     }
     // past the last check: the names are set, so the outputs go in place too; each leaves the list as it goes in place; should one fail, the rest are discarded below
     while (pending.length) await pending.shift()!.commit();
@@ -171,26 +143,4 @@ async function materialize(ctx: ExportContext, want: LayerWant): Promise<Materia
     durationMs: Date.now() - started,
   });
   return { manifest, config };
-}
-
-function describe(out: OutputSpec, names: string[]): string {
-  switch (out.type) {
-    case 'oci':
-      return out.tar === false ? `exporting to OCI layout ${out.dest}` : `exporting to oci archive ${out.dest}`;
-    case 'docker':
-      return `exporting to docker archive ${out.dest}`;
-    case 'local':
-      return `exporting the root filesystem to ${out.dest}`;
-    case 'tar':
-      return `exporting the root filesystem as tar ${out.dest}`;
-    case 'image':
-      return out.push ? `pushing ${names.join(', ')}` : `naming the image ${names.join(', ')}`;
-  }
-}
-
-/** `kind:where` lines the CLI turns into its closing summary. */
-function summary(out: OutputSpec, names: string[]): string {
-  if (out.type === 'image') return out.push ? `pushed:${names.join(', ')}` : `named:${names.join(', ')}`;
-  if (out.type === 'oci' && out.tar === false) return `oci-layout:${out.dest}`;
-  return `${out.type}:${out.dest}`;
 }

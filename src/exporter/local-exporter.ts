@@ -1,0 +1,26 @@
+import type { Exporter, ExportReport } from './exporter.js';
+
+interface LocalReport extends ExportReport {
+  type: 'local';
+  dest: string;
+}
+
+/** `type=local`: the image's root filesystem as a directory. */
+export const localExporter: Exporter<LocalReport> = {
+  type: 'local',
+  keys: ['dest'],
+  dest: 'DIR',
+  example: '-o type=local,dest=DIR',
+  describe: (out) => `exporting the root filesystem to ${out.dest}`,
+  async export(image, out, ctx) {
+    const { prepareRootfsDir } = await import('./rootfs.js');
+    const pending = await prepareRootfsDir(
+      ctx.store,
+      image.manifest,
+      out.dest!,
+      ctx.signal ? { signal: ctx.signal } : {},
+    );
+    return { report: { type: 'local', dest: out.dest! }, pending };
+  },
+  print: (r) => `wrote the root filesystem to ${r.dest}`,
+};
