@@ -10,19 +10,15 @@ async function ensureLayer(ctx: SolveContext, op: ImageSourceOp, layer: ImageLay
   const id = baseLayerSnapshotId(layer);
   if (await ctx.snapshots.exists(id)) return;
   await ctx.fetchBlob(op.origin, layer.descriptor);
-  const pending = await ctx.snapshots.prepare(id);
-  try {
+  await ctx.snapshots.create(id, async (pending) => {
     await unpackLayer(decompressStream(ctx.store.openRead(layer.descriptor.digest)), pending.fs);
-    await ctx.snapshots.commit(pending, {
+    return {
       digest: layer.descriptor.digest,
       diffId: layer.diffId,
       size: layer.descriptor.size,
       mediaType: layer.descriptor.mediaType,
-    });
-  } catch (err) {
-    await ctx.snapshots.discard(pending);
-    throw err;
-  }
+    };
+  });
 }
 
 /** Makes every layer of a base image available as a snapshot (pull + unpack what is missing). */

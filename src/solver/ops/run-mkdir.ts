@@ -8,18 +8,13 @@ import { withRootfs } from './with-rootfs.js';
 export async function runMkdir(op: MkdirOp, run: OpRun): Promise<VertexResult> {
   const { ctx } = run;
   const parent = run.inputs[0]!.layers;
-  const pending = await ctx.snapshots.prepare(run.snapshotId);
-  try {
-    await withRootfs(ctx, parent, pending, async (root) => {
+  await ctx.snapshots.create(run.snapshotId, (pending) =>
+    withRootfs(ctx, parent, pending, async (root) => {
       const owner = op.user
         ? await resolveUser(root, op.user, `WORKDIR ${op.path} (USER ${op.user})`, false)
         : { uid: 0, gid: 0 };
       await mkdirAllInRoot(root, op.path, { ...owner, mode: op.mode, what: `WORKDIR ${op.path}` });
-    });
-    await ctx.snapshots.commit(pending);
-  } catch (err) {
-    await ctx.snapshots.discard(pending);
-    throw err;
-  }
+    }),
+  );
   return { layers: [...parent, run.snapshotId] };
 }
