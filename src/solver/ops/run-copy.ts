@@ -17,6 +17,7 @@ import { copyIntoRoot, type CopySource, type Owner } from '../../snapshot/copy-f
 import { copyUpForNewPath } from '../../snapshot/copy-up.js';
 import { parseModeChange, type ModeChange } from '../../snapshot/file-mode.js';
 import { writeLayerTar } from '../../snapshot/layer-tar.js';
+import { linkedSnapshotId } from '../../snapshot/snapshot-id.js';
 import { checkoutGit } from '../../sources/git-checkout.js';
 import { redactUrl, type Downloaded } from '../../sources/http-download.js';
 import { canonicalJson } from '../cache-key.js';
@@ -213,7 +214,7 @@ async function linkedLayer(vertex: Vertex, op: CopyOp, run: CopyRun, fetched: Fe
       }),
     )
     .digest('hex');
-  const id = `k${key.slice(0, 19)}`;
+  const id = linkedSnapshotId(key);
   if (await ctx.snapshots.exists(id)) return id;
   await ctx.snapshots.create(id, async (pending) => {
     await copyAll(vertex, op, run, fetched, pending.fs, owner, chmodOf(op));

@@ -1,13 +1,14 @@
-import { baseLayerSnapshotId, imageLayers } from './image-layers.js';
+import { baseLayerSnapshotId } from '../../snapshot/snapshot-id.js';
+import { imageLayers } from './image-layers.js';
 import { decompressStream } from '../../image/decompress.js';
 import { unpackLayer } from '../../snapshot/unpack.js';
 import type { ImageLayer, ImageSourceOp } from '../graph.js';
 import type { SolveContext, VertexResult } from './op-context.js';
 
-export { baseLayerSnapshotId, imageLayers };
+export { imageLayers };
 
 async function ensureLayer(ctx: SolveContext, op: ImageSourceOp, layer: ImageLayer): Promise<void> {
-  const id = baseLayerSnapshotId(layer);
+  const id = baseLayerSnapshotId(layer.diffId);
   if (await ctx.snapshots.exists(id)) return;
   await ctx.fetchBlob(op.origin, layer.descriptor);
   await ctx.snapshots.create(id, async (pending) => {
