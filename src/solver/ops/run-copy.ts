@@ -24,7 +24,7 @@ import { canonicalJson } from '../cache-key.js';
 import type { CopyOp, UrlSource, Vertex } from '../graph.js';
 import type { OpRun, VertexResult } from './op-context.js';
 import { downloads, keyGit, keyUrl, selectOptions, type Remote } from './copy-sources.js';
-import { withRootfs } from './with-rootfs.js';
+import { withRootfs } from '../../snapshot/mount-chain.js';
 
 /** A copy's run gets what its key learnt of its URL and git sources, by source index. */
 type CopyRun = OpRun<Map<number, Remote>>;

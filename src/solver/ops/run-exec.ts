@@ -5,7 +5,7 @@ import { runContainer } from '../../executor/run-container.js';
 import { prepareMounts } from './exec-mounts.js';
 import type { ExecOp, Vertex } from '../graph.js';
 import type { OpRun, VertexResult } from './op-context.js';
-import { withContainerRoot } from './with-rootfs.js';
+import { withContainerRoot } from './container-root-of-chain.js';
 
 export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<VertexResult> {
   const { ctx } = run;

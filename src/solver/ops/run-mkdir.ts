@@ -2,7 +2,7 @@ import { resolveUser } from '../../executor/user.js';
 import { mkdirAllInRoot } from '../../snapshot/mkdir-in-root.js';
 import type { MkdirOp } from '../graph.js';
 import type { OpRun, VertexResult } from './op-context.js';
-import { withRootfs } from './with-rootfs.js';
+import { withRootfs } from '../../snapshot/mount-chain.js';
 
 /** WORKDIR: mkdir -p, new directories owned by the USER in effect, existing ones untouched. */
 export async function runMkdir(op: MkdirOp, run: OpRun): Promise<VertexResult> {
