@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { selectContext, type SelectedMatch } from '../cache/context-source.js';
 import { copyIntoRoot, type CopyRequest } from './copy-files.js';
+import { idMappingFromRanges } from './id-mapping.js';
 import { parseModeChange } from './file-mode.js';
 import { userErrorOf } from '../../test/helpers/user-error.js';
 
@@ -276,6 +277,42 @@ describe('copyIntoRoot: owners and modes', () => {
     await utimes(join(src, 'b.txt'), t, t);
     await copy(['b.txt'], '/app/');
     expect((await stat(join(dest, 'app/b.txt'))).mtime.getTime()).toBe(t.getTime());
+  });
+});
+
+describe('copyIntoRoot: id mapping', () => {
+  const ids = idMappingFromRanges(
+    [{ containerID: 0, hostID: 100_000, size: 65_536 }],
+    [{ containerID: 0, hostID: 200_000, size: 65_536 }],
+  );
+
+  it('shifts the 0:0 default, created parents and inline files', async () => {
+    await copy(['a.txt', 'dir'], '/app/x/', { idMapping: ids });
+    expect(await ownerOf('app')).toEqual([100_000, 200_000]);
+    expect(await ownerOf('app/x/a.txt')).toEqual([100_000, 200_000]);
+    expect(await ownerOf('app/x/one')).toEqual([100_000, 200_000]);
+    expect(await ownerOf('app/x/sub')).toEqual([100_000, 200_000]);
+    await copyIntoRoot({
+      destRoot: dest,
+      dest: '/inline',
+      sources: [],
+      inline: [{ name: 'doc', content: 'hi' }],
+      preserveOwner: false,
+      idMapping: ids,
+    });
+    expect(await ownerOf('inline')).toEqual([100_000, 200_000]);
+  });
+
+  it('shifts a --chown owner', async () => {
+    await copy(['a.txt'], '/c/', { owner: { uid: 1234, gid: 5678 }, idMapping: ids });
+    expect(await ownerOf('c')).toEqual([101_234, 205_678]);
+    expect(await ownerOf('c/a.txt')).toEqual([101_234, 205_678]);
+  });
+
+  it('keeps preserved owners as they are: they come from host files already mapped', async () => {
+    await copy(['a.txt'], '/p/', { preserveOwner: true, idMapping: ids });
+    expect(await ownerOf('p/a.txt')).toEqual([1000, 1001]);
+    expect(await ownerOf('p')).toEqual([100_000, 200_000]);
   });
 });
 

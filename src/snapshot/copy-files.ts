@@ -17,6 +17,7 @@ import { UserError } from '../errors.js';
 import type { ContextEntry, SelectedMatch } from '../cache/context-source.js';
 import type { ModeChange } from './file-mode.js';
 import { inlineFileName } from './inline-name.js';
+import { IDENTITY_MAPPING, type IdMapping } from './id-mapping.js';
 import { mkdirAllInRoot } from './mkdir-in-root.js';
 import { resolveInRoot } from './resolve-in-root.js';
 
@@ -47,6 +48,11 @@ export interface CopyRequest {
   chmod?: number | ModeChange;
   /** The instruction, for messages (default COPY). */
   instruction?: 'COPY' | 'ADD';
+  /**
+   * Host owners of the image's ids (default identity): applied to --chown, the 0:0 default and
+   * archive owners, not to preserved owners, which are read from host files already mapped.
+   */
+  idMapping?: IdMapping;
 }
 
 async function statOrUndefined(p: string) {
@@ -113,7 +119,9 @@ function checkSingleDestination(req: CopyRequest, placements: Placement[], destI
 
 /** Copies selected files into a rootfs with Docker's COPY/ADD rules for destinations, owners and modes. */
 export async function copyIntoRoot(req: CopyRequest): Promise<void> {
-  const defaultOwner: Owner = req.owner ?? { uid: 0, gid: 0 };
+  const ids = req.idMapping ?? IDENTITY_MAPPING;
+  const chownOwner: Owner | undefined = req.owner && { uid: ids.uid(req.owner.uid), gid: ids.gid(req.owner.gid) };
+  const defaultOwner: Owner = chownOwner ?? { uid: ids.uid(0), gid: ids.gid(0) };
   const placements = await plan(req);
   // A wildcard that matched nothing copies nothing and creates nothing, as in BuildKit.
   if (placements.length === 0 && req.inline.length === 0) return;
@@ -124,7 +132,7 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
   const links = new Map<string, string>();
 
   const ownerOf = (e: ContextEntry): Owner =>
-    req.owner ?? (req.preserveOwner ? { uid: e.uid, gid: e.gid } : defaultOwner);
+    chownOwner ?? (req.preserveOwner ? { uid: e.uid, gid: e.gid } : defaultOwner);
   const modeOf = (mode: number, isDir: boolean): number =>
     req.chmod === undefined ? mode : typeof req.chmod === 'number' ? req.chmod : req.chmod.apply(mode, isDir);
 
@@ -192,6 +200,7 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
       await extractArchive(join(srcRoot, match.root.rel), target, {
         label: match.name,
         ...(req.owner ? { owner: req.owner } : {}),
+        ...(req.idMapping ? { idMapping: req.idMapping } : {}),
       });
     } else {
       await place(srcRoot, match.root, await entryTarget(match.name));

@@ -21,6 +21,7 @@ import tarStream from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTarArchive } from './archive-sniff.js';
 import { extractArchive } from './extract-archive.js';
+import { idMappingFromRanges } from './id-mapping.js';
 import { userErrorOf } from '../../test/helpers/user-error.js';
 
 const run = promisify(execFile);
@@ -134,6 +135,27 @@ describe('extractArchive', () => {
       const st = await lstat(join(dest, p));
       expect([st.uid, st.gid]).toEqual([100, 200]);
     }
+  });
+
+  it("shifts the archive's owners, a --chown owner and created parents through the id mapping", async () => {
+    const idMapping = idMappingFromRanges(
+      [{ containerID: 0, hostID: 100_000, size: 65_536 }],
+      [{ containerID: 0, hostID: 200_000, size: 65_536 }],
+    );
+    const archive = await tarOf('m.tar', [
+      { name: 'p/d/f', uid: 5, gid: 6, body: 'f' },
+      { name: 'p/l', type: 'symlink', linkname: 'd/f', uid: 7, gid: 8 },
+    ]);
+    const owner = async (p: string) => {
+      const st = await lstat(join(dest, p));
+      return [st.uid, st.gid];
+    };
+    await extractArchive(archive, dest, { label: 'm.tar', idMapping });
+    expect(await owner('p')).toEqual([100_000, 200_000]);
+    expect(await owner('p/d/f')).toEqual([100_005, 200_006]);
+    expect(await owner('p/l')).toEqual([100_007, 200_008]);
+    await extractArchive(archive, dest, { label: 'm.tar', idMapping, owner: { uid: 1, gid: 2 } });
+    expect(await owner('p/d/f')).toEqual([100_001, 200_002]);
   });
 
   it('keeps the destination\'s own metadata for the archive\'s "./" entry and makes missing parents 0755 0:0', async () => {

@@ -15,6 +15,7 @@ import { UserError } from '../errors.js';
 import { PaxTap } from '../image/pax-tap.js';
 import { openArchive } from './archive-stream.js';
 import { isPortableXattr } from './overlay-format.js';
+import { IDENTITY_MAPPING, type IdMapping } from './id-mapping.js';
 import { resolveInRoot } from './resolve-in-root.js';
 import { runToolChecked } from './run-tool.js';
 import { writeXattrs, type XattrWrite } from './xattrs.js';
@@ -24,6 +25,8 @@ export interface ExtractOptions {
   owner?: { uid: number; gid: number };
   /** For messages: the archive as the user named it. */
   label: string;
+  /** Host owners of the image's ids (default identity). */
+  idMapping?: IdMapping;
 }
 
 interface Meta {
@@ -118,8 +121,8 @@ async function extractEntry(
   const pax = ((h as { pax?: Record<string, string> }).pax ?? {}) as Record<string, string>;
   const meta: Meta = {
     mode: (h.mode ?? 0) & 0o7777,
-    uid: opts.owner?.uid ?? paxInt(pax.uid) ?? h.uid ?? 0,
-    gid: opts.owner?.gid ?? paxInt(pax.gid) ?? h.gid ?? 0,
+    uid: (opts.idMapping ?? IDENTITY_MAPPING).uid(opts.owner?.uid ?? paxInt(pax.uid) ?? h.uid ?? 0),
+    gid: (opts.idMapping ?? IDENTITY_MAPPING).gid(opts.owner?.gid ?? paxInt(pax.gid) ?? h.gid ?? 0),
     mtime:
       pax.mtime !== undefined && Number.isFinite(Number(pax.mtime))
         ? new Date(Number(pax.mtime) * 1000)
@@ -128,7 +131,7 @@ async function extractEntry(
   const parent = posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
   // Missing parents are made 0755 root-owned, as docker's MkdirAllAndChownNew does.
   const parentHost = await resolveInRoot(destDir, '/' + parent, true);
-  if (!(await lstatOrUndefined(parentHost))) await mkdirAll(destDir, parent);
+  if (!(await lstatOrUndefined(parentHost))) await mkdirAll(destDir, parent, opts.idMapping ?? IDENTITY_MAPPING);
   const host = await resolveInRoot(destDir, '/' + rel, false);
   const existing = await lstatOrUndefined(host);
   if (existing && !(existing.isDirectory() && h.type === 'directory')) await rm(host, { recursive: true, force: true });
@@ -207,8 +210,8 @@ async function extractEntry(
   }
 }
 
-/** mkdir -p inside the destination root; created directories get 0755 and 0:0. */
-async function mkdirAll(root: string, rel: string): Promise<void> {
+/** mkdir -p inside the destination root; created directories get 0755 and 0:0 (through `ids`). */
+async function mkdirAll(root: string, rel: string, ids: IdMapping): Promise<void> {
   let current = '';
   for (const part of rel.split('/')) {
     current = current ? `${current}/${part}` : part;
@@ -219,7 +222,7 @@ async function mkdirAll(root: string, rel: string): Promise<void> {
     // recursive: a symlink on the way may lead to directories that do not exist yet (all inside the root)
     await mkdir(host, { mode: 0o755, recursive: true });
     await chmod(host, 0o755);
-    await lchown(host, 0, 0);
+    await lchown(host, ids.uid(0), ids.gid(0));
   }
 }
 

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ContentStore } from '../cache/content-store.js';
 import { compressionOfMediaType, type LayerCompression } from '../image/layer-compression.js';
 import { MediaType } from '../image/types.js';
+import { snapshotKind } from './snapshot-id.js';
 import type { LayerBlobRecord, SnapshotStore } from './snapshot-store.js';
 
 /**
@@ -21,7 +22,7 @@ export interface LayerBlobRef {
 
 /** Pulled base layers: their tar is the blob they came in (re-tarring the unpacked dir would change its diffID). */
 export function isBaseLayer(id: string): boolean {
-  return id.startsWith('l');
+  return snapshotKind(id) === 'base';
 }
 
 /**

@@ -82,6 +82,62 @@ describe('SnapshotStore', () => {
     expect(await store.exists('gone')).toBe(false);
   });
 
+  it('create commits what fn wrote, with the blob it returns, and returns it', async () => {
+    const got = await store.create('c1', async (p) => {
+      expect(p.id).toBe('c1');
+      await writeFile(join(p.fs, 'hello'), 'hi');
+      return blob;
+    });
+    expect(got).toEqual(blob);
+    expect(await readFile(join(store.fsDir('c1'), 'hello'), 'utf8')).toBe('hi');
+    expect(await store.readBlob('c1')).toEqual(blob);
+    expect((await readdir(store.root)).sort()).toEqual(['c1']);
+  });
+
+  it('create without a blob commits no layer.json', async () => {
+    await store.create('c2', async (p) => {
+      await writeFile(join(p.fs, 'x'), 'x');
+    });
+    expect((await readdir(store.dir('c2'))).sort()).toEqual(['fs']);
+  });
+
+  it('create discards and rethrows when fn throws', async () => {
+    const boom = new Error('boom');
+    await expect(
+      store.create('c3', async (p) => {
+        await writeFile(join(p.fs, 'x'), 'x');
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    expect(await readdir(store.root)).toEqual([]);
+  });
+
+  it('create discards when the signal was aborted while fn ran', async () => {
+    const abort = new AbortController();
+    const reason = new Error('cancelled by test');
+    await expect(
+      store.create(
+        'c4',
+        async () => {
+          abort.abort(reason);
+        },
+        { signal: abort.signal },
+      ),
+    ).rejects.toBe(reason);
+    expect(await readdir(store.root)).toEqual([]);
+  });
+
+  it('create keeps the snapshot another build committed first', async () => {
+    await store.create('c5', async (p) => {
+      await writeFile(join(p.fs, 'who'), 'first');
+      await store.create('c5', async (q) => {
+        await writeFile(join(q.fs, 'who'), 'second');
+      });
+    });
+    expect(await readFile(join(store.fsDir('c5'), 'who'), 'utf8')).toBe('second');
+    expect((await readdir(store.root)).sort()).toEqual(['c5']);
+  });
+
   it('exists needs an fs directory', async () => {
     await mkdir(store.dir('half'));
     expect(await store.exists('half')).toBe(false);

@@ -80,6 +80,29 @@ export class SnapshotStore {
     }
   }
 
+  /**
+   * Makes snapshot `id`: `fn` fills the pending snapshot, which is committed when it resolves
+   * (with the layer blob record it returns, if any) and discarded when it throws or `signal`
+   * was aborted meanwhile. Returns what `fn` returned.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most fns are async functions that return nothing
+  async create<T extends LayerBlobRecord | void>(
+    id: string,
+    fn: (pending: PendingSnapshot) => Promise<T>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<T> {
+    const pending = await this.prepare(id);
+    try {
+      const result = await fn(pending);
+      if (options.signal?.aborted) throw options.signal.reason ?? new Error('cancelled');
+      await this.commit(pending, result || undefined);
+      return result;
+    } catch (err) {
+      await this.discard(pending);
+      throw err;
+    }
+  }
+
   async discard(p: PendingSnapshot): Promise<void> {
     await removeTree(p.root);
   }

@@ -23,6 +23,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../errors.js';
 import { writeLayerTar } from './layer-tar.js';
 import { mountOverlay, unmount } from './overlay.js';
+import { idMappingFromRanges } from './id-mapping.js';
 import { unpackLayer } from './unpack.js';
 
 let tmp: string;
@@ -161,6 +162,45 @@ describe('unpackLayer', () => {
     mounted = view;
     expect(await readdir(join(view, 'etc'))).toEqual([]);
     expect(await readdir(join(view, 'opt', 'app'))).toEqual(['v2']);
+  });
+
+  it('gives files, dirs, symlinks, devices and whiteouts their owners through the id mapping', async () => {
+    const tar = await handmade([
+      { name: 'dir', type: 'directory', uid: 0, gid: 0 },
+      { name: 'dir/f', type: 'file', uid: 1000, gid: 1001, body: 'x' },
+      { name: 'link', type: 'symlink', linkname: 'dir/f', uid: 5, gid: 6 },
+      { name: 'fifo', type: 'fifo', uid: 7, gid: 8 },
+      { name: '.wh.gone', type: 'file', uid: 0, gid: 3 },
+      { name: 'big', type: 'file', pax: { uid: '70000', gid: '70001' }, body: 'y' },
+    ]);
+    const dest = join(tmp, 'dest');
+    const shift = 100_000;
+    const ids = idMappingFromRanges(
+      [{ containerID: 0, hostID: shift, size: 80_000 }],
+      [{ containerID: 0, hostID: 2 * shift, size: 80_000 }],
+    );
+    await unpackLayer(Readable.from([tar]), dest, { idMapping: ids });
+    const owner = async (rel: string) => {
+      const st = await lstat(join(dest, rel));
+      return [st.uid, st.gid];
+    };
+    expect(await owner('dir')).toEqual([shift, 2 * shift]);
+    expect(await owner('dir/f')).toEqual([shift + 1000, 2 * shift + 1001]);
+    expect(await owner('link')).toEqual([shift + 5, 2 * shift + 6]);
+    expect(await owner('fifo')).toEqual([shift + 7, 2 * shift + 8]);
+    expect(await owner('gone')).toEqual([shift, 2 * shift + 3]);
+    expect(await owner('big')).toEqual([shift + 70000, 2 * shift + 70001]);
+  });
+
+  it('refuses an owner the id mapping does not cover', async () => {
+    const tar = await handmade([{ name: 'f', type: 'file', uid: 70000, gid: 0, body: 'x' }]);
+    const ids = idMappingFromRanges(
+      [{ containerID: 0, hostID: 1000, size: 65536 }],
+      [{ containerID: 0, hostID: 1000, size: 65536 }],
+    );
+    await expect(unpackLayer(Readable.from([tar]), join(tmp, 'dest'), { idMapping: ids })).rejects.toThrow(
+      /uid 70000 has no host id/,
+    );
   });
 
   it('turns whiteouts into 0/0 devices and opaque markers into the overlay xattr', async () => {

@@ -27,6 +27,7 @@ import {
   isPortableXattr,
   isWhiteoutStat,
 } from './overlay-format.js';
+import { IDENTITY_MAPPING, type IdMapping } from './id-mapping.js';
 import { runToolChecked } from './run-tool.js';
 import { writeXattrs, type XattrWrite } from './xattrs.js';
 
@@ -49,11 +50,16 @@ interface PendingNode extends Meta {
  * Extracts an uncompressed OCI layer tar into `destDir` in overlay format: `.wh.name` becomes a
  * 0/0 character device, `.wh..wh..opq` the opaque xattr on its directory. Every write stays
  * inside destDir (see DestTree); entries with '..' or that would pass through a symlink or a
- * non-directory are refused, which fails the unpack.
+ * non-directory are refused, which fails the unpack. Owners (of whiteouts too) go through
+ * `idMapping`.
  */
-export async function unpackLayer(tar: NodeJS.ReadableStream, destDir: string): Promise<void> {
+export async function unpackLayer(
+  tar: NodeJS.ReadableStream,
+  destDir: string,
+  { idMapping = IDENTITY_MAPPING }: { idMapping?: IdMapping } = {},
+): Promise<void> {
   mkdirSync(destDir, { recursive: true });
-  const u = new Unpacker(new DestTree(destDir));
+  const u = new Unpacker(new DestTree(destDir), idMapping);
   const extract = tarStream.extract();
   const tap = new PaxTap();
   tar.on('error', (err: Error) => extract.destroy(err));
@@ -82,7 +88,10 @@ class Unpacker {
   private readonly xattrs = new Map<string, Map<string, Buffer>>();
   private readonly dirMeta = new Map<string, Meta>();
 
-  constructor(private readonly tree: DestTree) {}
+  constructor(
+    private readonly tree: DestTree,
+    private readonly ids: IdMapping,
+  ) {}
 
   /** `rawPax`: the entry's PAX records as bytes (xattr values are binary). */
   async entry(entry: tarStream.Entry, rawPax: Map<string, Buffer> | undefined): Promise<void> {
@@ -91,8 +100,8 @@ class Unpacker {
     const pax = ((h as { pax?: Record<string, string> }).pax ?? {}) as Record<string, string>;
     const meta: Meta = {
       mode: (h.mode ?? 0) & 0o7777,
-      uid: paxInt(pax.uid) ?? h.uid ?? 0,
-      gid: paxInt(pax.gid) ?? h.gid ?? 0,
+      uid: this.ids.uid(paxInt(pax.uid) ?? h.uid ?? 0),
+      gid: this.ids.gid(paxInt(pax.gid) ?? h.gid ?? 0),
       mtime:
         pax.mtime !== undefined && Number.isFinite(Number(pax.mtime))
           ? new Date(Number(pax.mtime) * 1000)

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import PQueue from 'p-queue';
 import type { CacheRecord } from '../cache/cache-records.js';
 import { asEnvironmentError, UserError, withLocation } from '../errors.js';
@@ -9,6 +8,7 @@ import { describeCauses } from './explain.js';
 import type { StepHistory } from './step-history.js';
 import { inputsFirst, type Vertex } from './graph.js';
 import { kindOf, type OpKind, type OpKinds, type StepKind } from './op-kind.js';
+import { freshStepSnapshotId, stepSnapshotId } from '../snapshot/snapshot-id.js';
 import { CacheMountHolds } from './ops/cache-mount-holds.js';
 import { opKinds } from './ops/kinds.js';
 import type { OpRun, SolveContext, VertexResult } from './ops/op-context.js';
@@ -30,16 +30,6 @@ export interface SolveOptions {
   noCacheFlag?: (v: Vertex) => string;
   /** The op kinds (default ops/kinds.ts); tests put fake ones in. */
   kinds?: OpKinds;
-}
-
-/** Step layers are named after their cache key; 20 chars keep ~150 layers inside the one-page overlay option limit. */
-export function stepSnapshotId(key: string): string {
-  return `s${key.slice(0, 19)}`;
-}
-
-/** The layer of a run whose key already has one (--no-cache, new input results): the key's prefix and a random part, same length. */
-function freshSnapshotId(key: string): string {
-  return `s${key.slice(0, 11)}${randomBytes(4).toString('hex')}`;
 }
 
 /** The top layer of a result ('' for none): what a record remembers of each input. */
@@ -283,7 +273,8 @@ export class Solver {
         const plainId = stepSnapshotId(keyInfo.key);
         const run: OpRun = {
           ctx: this.ctx,
-          snapshotId: v.noCache || (await this.ctx.snapshots.exists(plainId)) ? freshSnapshotId(keyInfo.key) : plainId,
+          snapshotId:
+            v.noCache || (await this.ctx.snapshots.exists(plainId)) ? freshStepSnapshotId(keyInfo.key) : plainId,
           inputs: inputResults,
           selections: keyInfo.selections,
           ...(keyInfo.learned !== undefined ? { learned: keyInfo.learned } : {}),

@@ -14,7 +14,7 @@ import { copyIntoRoot } from '../../snapshot/copy-files.js';
 import { resolveInRoot } from '../../snapshot/resolve-in-root.js';
 import type { BindMount, CacheMount, ExecOp, SecretMount } from '../graph.js';
 import type { OpRun, SolveContext } from './op-context.js';
-import { acquireRootfs } from './with-rootfs.js';
+import { acquireRootfs } from '../../snapshot/mount-chain.js';
 
 /** Context bind mounts select their source like COPY does (after .dockerignore): keyed on content. */
 export async function selectBindSources(op: ExecOp, ctx: SolveContext): Promise<Map<number, ContextSelection>> {

@@ -4,6 +4,7 @@ import type { ContextSelection } from '../../cache/context-source.js';
 import type { StatePaths } from '../../cache/state-dir.js';
 import type { Descriptor } from '../../image/types.js';
 import type { SnapshotStore } from '../../snapshot/snapshot-store.js';
+import type { SnapshotId } from '../../snapshot/snapshot-id.js';
 import type { CacheMountHolds } from './cache-mount-holds.js';
 import type { EventSink } from '../events.js';
 import type { ImageOrigin } from '../graph.js';
@@ -60,7 +61,7 @@ export interface VertexResult {
 export interface OpRun<L = unknown> {
   ctx: SolveContext;
   /** The snapshot id this op's layer gets. */
-  snapshotId: string;
+  snapshotId: SnapshotId;
   inputs: VertexResult[];
   /** Selections made while computing the key (context sources), reused when the op runs. */
   selections: Map<number, ContextSelection>;

@@ -17,13 +17,14 @@ import { copyIntoRoot, type CopySource, type Owner } from '../../snapshot/copy-f
 import { copyUpForNewPath } from '../../snapshot/copy-up.js';
 import { parseModeChange, type ModeChange } from '../../snapshot/file-mode.js';
 import { writeLayerTar } from '../../snapshot/layer-tar.js';
+import { linkedSnapshotId } from '../../snapshot/snapshot-id.js';
 import { checkoutGit } from '../../sources/git-checkout.js';
 import { redactUrl, type Downloaded } from '../../sources/http-download.js';
 import { canonicalJson } from '../cache-key.js';
 import type { CopyOp, UrlSource, Vertex } from '../graph.js';
 import type { OpRun, VertexResult } from './op-context.js';
 import { downloads, keyGit, keyUrl, selectOptions, type Remote } from './copy-sources.js';
-import { withRootfs } from './with-rootfs.js';
+import { withRootfs } from '../../snapshot/mount-chain.js';
 
 /** A copy's run gets what its key learnt of its URL and git sources, by source index. */
 type CopyRun = OpRun<Map<number, Remote>>;
@@ -173,8 +174,7 @@ export async function runCopy(vertex: Vertex, op: CopyOp, run: CopyRun): Promise
   const fetched = await fetchRemotes(op, run);
   try {
     if (op.link) return { layers: [...parent, await linkedLayer(vertex, op, run, fetched)] };
-    const pending = await ctx.snapshots.prepare(run.snapshotId);
-    try {
+    await ctx.snapshots.create(run.snapshotId, async (pending) => {
       // Into a path nothing below has, the copy goes straight into the upper dir (copy-up.ts);
       // --chown names are looked up in the mounted rootfs.
       if (!op.chown && (await copyUpForNewPath(ctx.snapshots.lowerDirs(parent), pending.fs, op.dest))) {
@@ -184,11 +184,7 @@ export async function runCopy(vertex: Vertex, op: CopyOp, run: CopyRun): Promise
           await copyAll(vertex, op, run, fetched, destRoot, await chownOf(op, destRoot), chmodOf(op));
         });
       }
-      await ctx.snapshots.commit(pending);
-    } catch (err) {
-      await ctx.snapshots.discard(pending);
-      throw err;
-    }
+    });
     return { layers: [...parent, run.snapshotId] };
   } finally {
     await fetched.cleanup();
@@ -218,10 +214,9 @@ async function linkedLayer(vertex: Vertex, op: CopyOp, run: CopyRun, fetched: Fe
       }),
     )
     .digest('hex');
-  const id = `k${key.slice(0, 19)}`;
+  const id = linkedSnapshotId(key);
   if (await ctx.snapshots.exists(id)) return id;
-  const pending = await ctx.snapshots.prepare(id);
-  try {
+  await ctx.snapshots.create(id, async (pending) => {
     await copyAll(vertex, op, run, fetched, pending.fs, owner, chmodOf(op));
     // The plain tar is recorded as the layer's blob: every other encoding is made from it, so
     // nothing ever re-tars this layer against the chain it happens to sit on.
@@ -231,15 +226,12 @@ async function linkedLayer(vertex: Vertex, op: CopyOp, run: CopyRun, fetched: Fe
       throw err;
     });
     const [stored] = await Promise.all([ctx.store.ingest(tar, undefined, 'layer tar', { durable: false }), writing]);
-    await ctx.snapshots.commit(pending, {
+    return {
       digest: stored.digest,
       diffId: stored.digest,
       size: stored.size,
       mediaType: MediaType.ociLayerTar,
-    });
-  } catch (err) {
-    await ctx.snapshots.discard(pending);
-    throw err;
-  }
+    };
+  });
   return id;
 }

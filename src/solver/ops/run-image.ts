@@ -1,28 +1,25 @@
-import { baseLayerSnapshotId, imageLayers } from './image-layers.js';
+import { baseLayerSnapshotId } from '../../snapshot/snapshot-id.js';
+import { imageLayers } from './image-layers.js';
 import { decompressStream } from '../../image/decompress.js';
 import { unpackLayer } from '../../snapshot/unpack.js';
 import type { ImageLayer, ImageSourceOp } from '../graph.js';
 import type { SolveContext, VertexResult } from './op-context.js';
 
-export { baseLayerSnapshotId, imageLayers };
+export { imageLayers };
 
 async function ensureLayer(ctx: SolveContext, op: ImageSourceOp, layer: ImageLayer): Promise<void> {
-  const id = baseLayerSnapshotId(layer);
+  const id = baseLayerSnapshotId(layer.diffId);
   if (await ctx.snapshots.exists(id)) return;
   await ctx.fetchBlob(op.origin, layer.descriptor);
-  const pending = await ctx.snapshots.prepare(id);
-  try {
+  await ctx.snapshots.create(id, async (pending) => {
     await unpackLayer(decompressStream(ctx.store.openRead(layer.descriptor.digest)), pending.fs);
-    await ctx.snapshots.commit(pending, {
+    return {
       digest: layer.descriptor.digest,
       diffId: layer.diffId,
       size: layer.descriptor.size,
       mediaType: layer.descriptor.mediaType,
-    });
-  } catch (err) {
-    await ctx.snapshots.discard(pending);
-    throw err;
-  }
+    };
+  });
 }
 
 /** Makes every layer of a base image available as a snapshot (pull + unpack what is missing). */

@@ -1,0 +1,34 @@
+import { UserError } from '../errors.js';
+
+/**
+ * How a uid or gid as the image has it (in a layer tar, a --chown, USER) becomes the owner of a
+ * file on the host. Identity when tsbuild runs as root; a rootless build will map the image's 0
+ * to the user's own id and the rest into its subordinate range (/etc/subuid), as the container's
+ * user namespace does, so the files it writes read back with the image's owners inside it.
+ */
+export interface IdMapping {
+  uid(containerId: number): number;
+  gid(containerId: number): number;
+}
+
+export const IDENTITY_MAPPING: IdMapping = { uid: (n) => n, gid: (n) => n };
+
+/** One range of an OCI runtime spec's `linux.uidMappings` / `gidMappings`. */
+export interface IdRange {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
+/** A mapping from OCI-style ranges; an id no range covers cannot be written (as in a user namespace). */
+export function idMappingFromRanges(uids: IdRange[], gids: IdRange[]): IdMapping {
+  const map = (ranges: IdRange[], what: string) => (n: number) => {
+    const r = ranges.find((r) => n >= r.containerID && n < r.containerID + r.size);
+    if (!r)
+      throw new UserError(`${what} ${n} has no host id in this build's id mapping`, {
+        hint: 'files owned by it cannot be written; widen the mapping (/etc/subuid, /etc/subgid)',
+      });
+    return r.hostID + (n - r.containerID);
+  };
+  return { uid: map(uids, 'uid'), gid: map(gids, 'gid') };
+}
