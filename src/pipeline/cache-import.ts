@@ -152,8 +152,7 @@ class ImportedCaches implements ImportedCache {
       import('../image/decompress.js'),
       import('../snapshot/unpack.js'),
     ]);
-    const pending = await snapshots.prepare(id);
-    try {
+    await snapshots.create(id, async (pending) => {
       // The diffID is checked as the layer is unpacked: it is what the image config will claim.
       const hash = createHash('sha256');
       const tap = new Transform({
@@ -168,15 +167,7 @@ class ImportedCaches implements ImportedCache {
       const diffId = `sha256:${hash.digest('hex')}`;
       if (diffId !== blob.diffId)
         throw new Error(`layer ${id} (blob ${blob.digest}) unpacks to diffID ${diffId}, the cache says ${blob.diffId}`);
-      await snapshots.commit(pending, {
-        digest: blob.digest,
-        diffId: blob.diffId,
-        size: blob.size,
-        mediaType: blob.mediaType,
-      });
-    } catch (err) {
-      await snapshots.discard(pending);
-      throw err;
-    }
+      return { digest: blob.digest, diffId: blob.diffId, size: blob.size, mediaType: blob.mediaType };
+    });
   }
 }
