@@ -55,7 +55,9 @@ export async function sweepStale(
   // killed, and only then is the whole state dir searched for its half-written files.
   const killedBuild = staleTmp.some((d) => dirname(d) === paths.tmpRoot);
   report.containers = await killOrphanContainers(paths.runc, dead);
-  report.cgroups = await sweepStaleCgroups(dead);
+  // Step cgroups outlive their build only when runc was killed with it: looked for (~2-4 ms, the
+  // machine's cgroup mounts) only where this state dir shows a killed build, and by prune.
+  if (staleTmp.length || report.containers || opts.deep) report.cgroups = await sweepStaleCgroups(dead);
   if (staleTmp.length) report.mounts = await detachMountsUnder(staleTmp);
   for (const dir of staleTmp) {
     await removeTree(dir).catch(() => {});
