@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, symlinkSync, unlinkSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { accessSync, constants, realpathSync, symlinkSync, unlinkSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ownerToken, processStartTime, selfOwner } from './owner.js';
 import { StatePaths, stateDirId } from './state-dir.js';
-import { sweepDeadRuntimeDirs, sweepStale } from './sweep.js';
+import { markRuntimeDir, sweepDeadRuntimeDirs, sweepStale } from './sweep.js';
 
 function deadToken(): string {
   const stat = spawnSync('sh', ['-c', 'cat /proc/$$/stat'], { encoding: 'utf8' }).stdout;
@@ -196,5 +196,23 @@ describe('sweepDeadRuntimeDirs', () => {
     await runtimeDir('1111111111111111', [deadToken()]);
     expect(await sweepDeadRuntimeDirs(join(shared, 'elsewhere', 'x'), shared)).toEqual([]);
     expect(await readdir(shared)).toEqual(['1111111111111111']);
+  });
+});
+
+describe('markRuntimeDir', () => {
+  it("writes the state dir's path, and a runtime dir it cannot write is no failure of the build", async () => {
+    const saved = process.env.TSBUILD_RUNTIME_DIR;
+    try {
+      process.env.TSBUILD_RUNTIME_DIR = join(root, 'runtime');
+      const ok = new StatePaths(root);
+      await markRuntimeDir(ok);
+      expect(await readFile(ok.runtimeMarker, 'utf8')).toBe(realpathSync(root));
+      await writeFile(join(root, 'a-file'), '');
+      process.env.TSBUILD_RUNTIME_DIR = join(root, 'a-file', 'runtime');
+      await expect(markRuntimeDir(new StatePaths(root))).resolves.toBeUndefined();
+    } finally {
+      if (saved === undefined) delete process.env.TSBUILD_RUNTIME_DIR;
+      else process.env.TSBUILD_RUNTIME_DIR = saved;
+    }
   });
 });

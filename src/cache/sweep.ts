@@ -172,13 +172,26 @@ async function claimSibling(dir: string, name: string): Promise<(() => Promise<v
   return (await new StateLock(stateRoot).acquireExclusive({ wait: false }).catch(() => undefined)) ?? undefined;
 }
 
-/** Writes this state dir's runtime marker (see sweepDeadRuntimeDirs) once per build, before its first container. */
+/**
+ * Writes this state dir's runtime marker (see sweepDeadRuntimeDirs) once per build, before its
+ * first container. Another build of this state dir ending meanwhile may remove the empty runtime
+ * dir between the mkdir and the write: then again. A marker that cannot be written only leaves
+ * the dir to this state dir's own sweeps (the safe side), so that is no failure of the build.
+ */
 export function markRuntimeDir(paths: StatePaths): Promise<void> {
   let done = marked.get(paths);
   if (!done) {
     done = (async () => {
-      await mkdir(paths.runtime, { recursive: true });
-      await writeFile(paths.runtimeMarker, realpathSync(paths.root));
+      const root = realpathSync(paths.root);
+      for (let tries = 0; tries < 3; tries++) {
+        try {
+          await mkdir(paths.runtime, { recursive: true });
+          await writeFile(paths.runtimeMarker, root);
+          return;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return;
+        }
+      }
     })();
     marked.set(paths, done);
   }
