@@ -1,27 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isOwnerAlive, ownerInName, ownerToken, processStartTime, selfOwner } from './owner.js';
+import { deadToken, liveProcess } from '../../test/helpers/owner-tokens.js';
+import { isOwnerAlive, ownerInName, ownerToken } from './owner.js';
 import { acquireFileMutex, StateLock, withFileMutex } from './state-lock.js';
-
-/** The owner token of a process that has exited. */
-function deadToken(): string {
-  const r = spawnSync('sh', ['-c', 'cat /proc/$$/stat'], { encoding: 'utf8' });
-  const stat = r.stdout;
-  const pid = Number(stat.split(' ')[0]);
-  const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
-  return ownerToken({ ...selfOwner(), pid, start });
-}
-
-/** A live process (sleep) and its token; kill it when done. */
-function liveProcess(): { token: string; kill(): void } {
-  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
-  let start: string | undefined;
-  for (let i = 0; i < 100 && !start; i++) start = processStartTime(child.pid!);
-  return { token: ownerToken({ ...selfOwner(), pid: child.pid!, start: start! }), kill: () => child.kill('SIGKILL') };
-}
 
 let root: string;
 beforeEach(async () => {
@@ -41,10 +25,7 @@ describe('owner tokens', () => {
   });
 
   it('count a killed process its parent has not reaped (a zombie) as dead', async () => {
-    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
-    let start: string | undefined;
-    for (let i = 0; i < 100 && !start; i++) start = processStartTime(child.pid!);
-    const token = ownerToken({ ...selfOwner(), pid: child.pid!, start: start! });
+    const { token, child } = liveProcess();
     expect(isOwnerAlive(token)).toBe(true);
     // kill(2) directly, so node's child handle does not reap it before we look
     process.kill(child.pid!, 'SIGKILL');

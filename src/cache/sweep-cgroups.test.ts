@@ -3,20 +3,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ownerToken, processStartTime, selfOwner } from './owner.js';
+import { liveProcess } from '../../test/helpers/owner-tokens.js';
 import { stepCgroupParents, sweepStaleCgroups } from './sweep-cgroups.js';
 
 // Needs root and a mounted cgroup hierarchy (a real runc host), as RUN does.
 const canRun = process.getuid?.() === 0 && existsSync('/proc/self/cgroup');
 // Both names carry a live process's token, so the sweeps of builds running beside this test leave
 // them alone; which one counts as dead is this test's predicate's say.
-const holder = spawn('sleep', ['600'], { stdio: 'ignore' });
-let holderStart: string | undefined;
-for (let i = 0; i < 1000 && !holderStart; i++) holderStart = processStartTime(holder.pid!);
-const holderToken = ownerToken({ ...selfOwner(), pid: holder.pid!, start: holderStart ?? '0' });
-afterAll(() => {
-  holder.kill('SIGKILL');
-});
+const holder = liveProcess(600);
+afterAll(() => holder.kill());
+const holderToken = holder.token;
 const deadName = `tsbuild-${holderToken}-1${Date.now().toString(16)}`;
 const liveName = `tsbuild-${holderToken}-2${Date.now().toString(16)}`;
 const untokenedName = `tsbuild-${Date.now().toString(16)}`;

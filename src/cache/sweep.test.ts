@@ -1,21 +1,12 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, realpathSync, symlinkSync, unlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ownerToken, processStartTime, selfOwner } from './owner.js';
+import { deadToken, liveProcess } from '../../test/helpers/owner-tokens.js';
+import { ownerToken } from './owner.js';
 import { StatePaths, stateDirId } from './state-dir.js';
 import { markRuntimeDir, sweepDeadRuntimeDirs, sweepStale } from './sweep.js';
-
-function deadToken(): string {
-  const stat = spawnSync('sh', ['-c', 'cat /proc/$$/stat'], { encoding: 'utf8' }).stdout;
-  return ownerToken({
-    ...selfOwner(),
-    pid: Number(stat.split(' ')[0]),
-    start: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!,
-  });
-}
 
 let root: string;
 let paths: StatePaths;
@@ -148,20 +139,13 @@ describe('sweepDeadRuntimeDirs', () => {
     await utimes(dir, old, old);
     return dir;
   }
-  /** The token of a live process that is not this one (a build of another state dir). */
-  function otherLiveToken(): { token: string; kill(): void } {
-    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
-    let start: string | undefined;
-    for (let i = 0; i < 100 && !start; i++) start = processStartTime(child.pid!);
-    return { token: ownerToken({ ...selfOwner(), pid: child.pid!, start: start! }), kill: () => child.kill('SIGKILL') };
-  }
 
   it("removes a runtime dir whose state dir has no running build, under that state dir's lock, and nothing else", async () => {
     const own = await runtimeDir('0000000000000000', [deadToken()]);
     const idle = await stateDir('idle', deadToken());
     await marked(idle, [deadToken()]);
     // a build of it is running (or starting: its lease comes before its first container)
-    const other = otherLiveToken();
+    const other = liveProcess();
     const busy = await stateDir('busy', other.token);
     await marked(busy, [deadToken()]);
     const goneDead = { root: join(root, 'gone-1'), id: stateDirId(join(root, 'gone-1')) };

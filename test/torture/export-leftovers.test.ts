@@ -11,19 +11,10 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ownerToken, selfOwner } from '../../src/cache/owner.js';
+import { ownerToken } from '../../src/cache/owner.js';
 import { runtimeRootFor } from '../../src/cache/state-dir.js';
 import { ALLOW_FIXTURE_BASES, FROM_BASE, REPO_ROOT, runCli, TSBUILD } from '../helpers/build-fixture.js';
-
-/** The token of a process that has exited. */
-function deadToken(): string {
-  const stat = spawnSync('sh', ['-c', 'cat /proc/$$/stat'], { encoding: 'utf8' }).stdout;
-  return ownerToken({
-    ...selfOwner(),
-    pid: Number(stat.split(' ')[0]),
-    start: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!,
-  });
-}
+import { deadToken } from '../helpers/owner-tokens.js';
 
 let dir: string;
 const runtimeDirs: string[] = [];
