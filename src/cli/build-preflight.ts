@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { EnvironmentError } from '../errors.js';
+import { pidsLimitFromEnv } from '../executor/pids-limit.js';
+import { registryLimitsFromEnv } from '../registry/limits.js';
 
 /**
  * What a build needs of the machine, checked before it writes anything: a bad setting found
@@ -15,6 +17,9 @@ export async function checkBuildEnvironment(
   // loaded here, not at start-up: the build loads it anyway, other commands never
   const { cacheMaxFromEnv } = await import('../cache/state-session.js');
   await cacheMaxFromEnv(env);
+  // read again where they are used (the first RUN, the first registry request): checked here too
+  pidsLimitFromEnv(env);
+  registryLimitsFromEnv(env);
   await checkDirSetting('TSBUILD_ROOT', env);
   await checkDirSetting('TSBUILD_RUNTIME_DIR', env);
 }

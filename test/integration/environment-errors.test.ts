@@ -125,6 +125,23 @@ describe('environment errors', () => {
       expect(existsSync(fx.stateRoot)).toBe(false);
     });
 
+    it('a bad TSBUILD_PIDS_LIMIT or TSBUILD_REGISTRY_TIMEOUTS fails before the build, not at the first RUN or pull', async () => {
+      fx = await makeFixture({ Dockerfile: `FROM ${FROM_BASE}\nRUN true\n` });
+      for (const [env, message, hint] of [
+        [
+          { TSBUILD_PIDS_LIMIT: 'lots' },
+          /TSBUILD_PIDS_LIMIT="lots" is not a number of processes/,
+          /whole number of at least 1/,
+        ],
+        [{ TSBUILD_REGISTRY_TIMEOUTS: 'soon' }, /TSBUILD_REGISTRY_TIMEOUTS: cannot use "soon"/, /NAME=NUMBER pairs/],
+      ] as const) {
+        const res = await fx.build([], { env });
+        expectEnvironmentError(res, message, hint);
+        expect(res.stderr).not.toMatch(/RUN true/);
+        expect(existsSync(fx.stateRoot)).toBe(false);
+      }
+    });
+
     it('a TSBUILD_ROOT or TSBUILD_RUNTIME_DIR that is a file', async () => {
       fx = await makeFixture({ Dockerfile: `FROM ${FROM_BASE}\nRUN true\n` });
       const file = join(fx.dir, 'a-file');
