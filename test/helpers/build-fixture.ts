@@ -36,14 +36,18 @@ const SUBCOMMANDS = new Set(['du', 'prune']);
  */
 export const ALLOW_FIXTURE_BASES = ['--allow', `fs.read=${join(REPO_ROOT, 'fixtures/base')}`];
 
-/** `opts.wrapper`: a command that runs the CLI (e.g. setpriv with its options), given before it. */
+/**
+ * `opts.wrapper`: a command that runs the CLI (e.g. setpriv with its options), given before it;
+ * `opts.launcher`: another copy of bin/tsbuild to run.
+ */
 export function runCli(
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; wrapper?: string[] } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; wrapper?: string[]; launcher?: string } = {},
 ): Promise<CliResult> {
   const isBuild = !SUBCOMMANDS.has(args[0] ?? '') && !args.includes('--help') && !args.includes('--version');
   const cliArgs = isBuild ? [...ALLOW_FIXTURE_BASES, ...args] : args;
-  const [cmd, ...cmdArgs] = opts.wrapper?.length ? [...opts.wrapper, TSBUILD, ...cliArgs] : [TSBUILD, ...cliArgs];
+  const launcher = opts.launcher ?? TSBUILD;
+  const [cmd, ...cmdArgs] = opts.wrapper?.length ? [...opts.wrapper, launcher, ...cliArgs] : [launcher, ...cliArgs];
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd!, cmdArgs, {
       cwd: opts.cwd ?? REPO_ROOT,
@@ -100,7 +104,7 @@ export interface Fixture {
   archive: string;
   build(
     extraArgs?: string[],
-    opts?: { env?: NodeJS.ProcessEnv; input?: string; wrapper?: string[] },
+    opts?: { env?: NodeJS.ProcessEnv; input?: string; wrapper?: string[]; launcher?: string },
   ): Promise<CliResult>;
   unpack(archive?: string): Promise<UnpackedImage>;
   cleanup(): Promise<void>;
@@ -125,6 +129,7 @@ export async function makeFixture(files: Record<string, FileSpec>): Promise<Fixt
         env: { TSBUILD_ROOT: stateRoot, ...opts.env },
         ...(opts.input !== undefined ? { input: opts.input } : {}),
         ...(opts.wrapper ? { wrapper: opts.wrapper } : {}),
+        ...(opts.launcher ? { launcher: opts.launcher } : {}),
       }),
     unpack: async (which = archive) => unpackArchive(which, join(dir, `unpacked-${unpacks++}`)),
     cleanup: () => rm(dir, { recursive: true, force: true }),

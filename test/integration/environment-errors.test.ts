@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FROM_BASE, makeFixture, runCli, type CliResult, type Fixture } from '../helpers/build-fixture.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FROM_BASE, makeFixture, REPO_ROOT, runCli, type CliResult, type Fixture } from '../helpers/build-fixture.js';
 
 /**
  * The machine's fault, not the Dockerfile's and not tsbuild's: exit 1 and a message that says
@@ -32,6 +33,27 @@ beforeAll(() => {
   }
   testUid = Number(execFileSync('id', ['-u', TEST_USER], { encoding: 'utf8' }));
   testGid = Number(execFileSync('id', ['-g', TEST_USER], { encoding: 'utf8' }));
+});
+
+/**
+ * The CLI where the ordinary user can run it: the checkout may sit below a directory only root
+ * may enter (a clone in a mktemp dir), so the launcher and the built bundle are copied to one of
+ * their own (timestamps kept: bin/tsbuild.cjs takes the bundle only while it is current).
+ */
+let userCliDir: string | undefined;
+async function cliForUser(): Promise<string> {
+  if (!userCliDir) {
+    const dir = await mkdtemp(join(tmpdir(), 'tsbuild-cli-'));
+    await chmod(dir, 0o755);
+    for (const part of ['bin', 'dist', 'package.json']) {
+      await cp(join(REPO_ROOT, part), join(dir, part), { recursive: true, preserveTimestamps: true });
+    }
+    userCliDir = dir;
+  }
+  return join(userCliDir, 'bin', 'tsbuild');
+}
+afterAll(async () => {
+  if (userCliDir) await rm(userCliDir, { recursive: true, force: true });
 });
 
 /** Root without the capabilities that let it read and write what other users own. */
@@ -174,6 +196,7 @@ describe('environment errors', () => {
       fx = await makeFixture({ Dockerfile: 'FROM scratch\nCOPY a /a\n', a: 'x\n' });
       const res = await fx.build([], {
         wrapper: ['setpriv', `--reuid=${testUid}`, `--regid=${testGid}`, '--clear-groups'],
+        launcher: await cliForUser(),
       });
       expectEnvironmentError(
         res,
@@ -190,6 +213,7 @@ describe('environment errors', () => {
       const res = await runCli(['prune'], {
         env: { TSBUILD_ROOT: fx.stateRoot },
         wrapper: ['setpriv', `--reuid=${testUid}`, `--regid=${testGid}`, '--clear-groups'],
+        launcher: await cliForUser(),
       });
       expectEnvironmentError(
         res,
