@@ -1,8 +1,8 @@
 import { mkdir, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-write.js';
-import { isOwnerAlive } from './owner.js';
-import { acquireFileMutex, type Release } from './state-lock.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
+import { isOwnerAlive } from '../store/owner.js';
+import { acquireFileMutex, type Release } from '../store/state-lock.js';
 
 /** What a cached step produced: its rootfs as a chain of snapshot ids, bottom first. */
 export interface CacheRecord {

@@ -1,6 +1,6 @@
 import { readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
 
 /**
  * Whether the automatic cap must be checked after a build, without measuring the cache. A full

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../errors.js';
-import { IgnoreMatcher } from '../frontend/dockerignore.js';
+import { IgnoreMatcher } from './dockerignore.js';
 import {
   contextRelative,
   selectContext,

@@ -2,38 +2,13 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
-import { resolveInRoot } from '../snapshot/resolve-in-root.js';
+import { resolveInRoot } from '../store/resolve-in-root.js';
 import { asEnvironmentError, UserError } from '../errors.js';
 import { hasWildcard, pathMatch } from './path-match.js';
 import { hashFileFast } from './file-hash.js';
+import type { ContextEntry, EntryType, SelectedMatch } from '../snapshot/context-entry.js';
 
-export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
-
-export interface ContextEntry {
-  /** Posix path relative to the context root ('' is the root itself). */
-  rel: string;
-  type: EntryType;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  dev: number;
-  ino: number;
-  nlink: number;
-  mtimeMs: number;
-  /** Kept so the stat cache can check a file by this lstat alone (StatCache.hashFile). */
-  ctimeMs?: number;
-  linkTarget?: string;
-}
-
-export interface SelectedMatch {
-  /** The name the match is copied under: the last component of what the pattern matched. */
-  name: string;
-  /** The matched path itself (file or directory), a symlink already followed inside the root. */
-  root: ContextEntry;
-  /** For a directory: everything under it that is not ignored or excluded, parents before children. */
-  children: ContextEntry[];
-}
+export type { ContextEntry, EntryType, SelectedMatch };
 
 export interface ContextSelection {
   sources: { pattern: string; matches: SelectedMatch[] }[];

@@ -6,9 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MediaType } from '../image/types.js';
 import { SnapshotStore } from '../snapshot/snapshot-store.js';
 import { CacheRecords } from './cache-records.js';
-import { ContentStore } from './content-store.js';
+import { ContentStore } from '../store/content-store.js';
 import { diskUsage, prune, type StateParts } from './gc.js';
-import { StatePaths } from './state-dir.js';
+import { StatePaths } from '../store/state-paths.js';
 
 const key = (s: string) => createHash('sha256').update(s).digest('hex');
 let tmp: string;
@@ -140,7 +140,7 @@ describe('blob notes (registry mount hints, re-encoded blob records)', () => {
     // a blob a snapshot references survives prune; its notes with it
     const kept = { digest: await snapshot('s1', 1) };
     await record('one', ['s1'], 0);
-    const gone = (await import('./content-store.js')).sha256Digest(Buffer.from('gone blob'));
+    const gone = (await import('../store/content-store.js')).sha256Digest(Buffer.from('gone blob'));
     const sources = join(parts.paths.root, 'blob-sources');
     const variants = join(parts.paths.root, 'blob-variants');
     await mkdir(sources, { recursive: true });

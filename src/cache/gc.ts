@@ -1,15 +1,15 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
 import { join } from 'node:path';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { Descriptor, ImageIndex, ImageManifest } from '../image/types.js';
 import type { CacheRecords } from './cache-records.js';
-import type { ContentStore } from './content-store.js';
+import type { ContentStore } from '../store/content-store.js';
 import { selectionFile } from './selection-files.js';
 import { isBaseLayer } from '../snapshot/layer-blobs.js';
 import { duSync } from '../snapshot/snapshot-store.js';
-import type { StatePaths } from './state-dir.js';
+import type { StatePaths } from '../store/state-paths.js';
 
 /**
  * What the state directory holds, and garbage collection of the build cache.

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isMemoryBacked, isOwnPrivateDir, secretsDir } from './secrets-dir.js';
-import { StatePaths } from './state-dir.js';
+import { StatePaths } from '../store/state-paths.js';
 
 function shmIsTmpfs(): boolean {
   try {

@@ -6,7 +6,7 @@
  * memory-backed, the state dir's tmp/ as before (README: Secrets).
  */
 import { lstat, mkdir, statfs } from 'node:fs/promises';
-import type { StatePaths } from './state-dir.js';
+import type { StatePaths } from '../store/state-paths.js';
 
 const TMPFS_MAGIC = 0x01021994;
 const RAMFS_MAGIC = 0x858458f6;

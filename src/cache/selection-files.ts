@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
 
 /**
  * The file list behind a context selection digest: one line per selected entry, so a later

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { asEnvironmentError, EnvironmentError } from '../errors.js';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { CacheRecords } from './cache-records.js';
-import type { ContentStore } from './content-store.js';
+import type { ContentStore } from '../store/content-store.js';
 import { capCheckNeeded, freeBytes, recordCacheSize } from './cap-estimate.js';
-import { StateLock, type Release } from './state-lock.js';
-import type { StatePaths } from './state-dir.js';
-import { spreadSubdirs } from './spread-subdirs.js';
+import { StateLock, type Release } from '../store/state-lock.js';
+import type { StatePaths } from '../store/state-paths.js';
+import { spreadSubdirs } from '../store/spread-subdirs.js';
 import { detachMountsUnder, sweepStale } from './sweep.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readdir, readFile, rmdir } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { ownerInName } from './owner.js';
+import { ownerInName } from '../store/owner.js';
 
 /**
  * Each RUN step runs in a cgroup of its own named after its container (`tsbuild-<owner>-<rand>`),

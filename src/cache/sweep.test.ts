@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deadToken, liveProcess } from '../../test/helpers/owner-tokens.js';
-import { ownerToken } from './owner.js';
-import { StatePaths, stateDirId } from './state-dir.js';
+import { ownerToken } from '../store/owner.js';
+import { StatePaths, stateDirId } from '../store/state-paths.js';
 import { markRuntimeDir, sweepDeadRuntimeDirs, sweepStale } from './sweep.js';
 
 let root: string;

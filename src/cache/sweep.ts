@@ -3,11 +3,11 @@ import { realpathSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { removeTree } from '../process/remove-tree.js';
-import { isOwnerAlive, ownerInName, ownerToken } from './owner.js';
+import { isOwnerAlive, ownerInName, ownerToken } from '../store/owner.js';
 import { isOwnPrivateDir } from './secrets-dir.js';
 import { sweepStaleCgroups } from './sweep-cgroups.js';
-import { stateDirId, type StatePaths } from './state-dir.js';
-import { StateLock } from './state-lock.js';
+import { stateDirId, type StatePaths } from '../store/state-paths.js';
+import { StateLock } from '../store/state-lock.js';
 
 /**
  * Removes what killed builds left in the state directory, and only that: every in-flight thing a

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BuildRequest, ProgressMode } from '../pipeline/build-request.js';
-import { defaultStateRoot } from '../cache/state-dir.js';
+import { defaultStateRoot } from '../store/state-paths.js';
 import { UserError } from '../errors.js';
 import { checkBuildEnvironment } from './build-preflight.js';
 import { parseBuildArgs, parseOutput, parseSourceDateEpoch } from './parse-output.js';

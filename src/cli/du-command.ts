@@ -8,7 +8,7 @@ export function duCommand(): Command {
     .option('--json', 'one JSON object instead of the table')
     .action(async (flags: { json?: boolean }) => {
       const [{ defaultStateRoot, StatePaths }, { diskUsage }, { formatSize }, { openStateParts }] = await Promise.all([
-        import('../cache/state-dir.js'),
+        import('../store/state-paths.js'),
         import('../cache/gc.js'),
         import('../cache/size.js'),
         import('./state-parts.js'),

@@ -51,7 +51,7 @@ export function pruneCommand(): Command {
     .action(async (flags: PruneFlags) => {
       const [{ parseSize, formatSize }, { defaultStateRoot, StatePaths }] = await Promise.all([
         import('../cache/size.js'),
-        import('../cache/state-dir.js'),
+        import('../store/state-paths.js'),
       ]);
       let keepBytes: number | undefined;
       if (flags.keepStorage !== undefined) {
@@ -70,7 +70,7 @@ export function pruneCommand(): Command {
       const { openStateParts } = await import('./state-parts.js');
       const parts = openStateParts(paths);
       const [{ StateLock }, { sweepStale }, { prune }] = await Promise.all([
-        import('../cache/state-lock.js'),
+        import('../store/state-lock.js'),
         import('../cache/sweep.js'),
         import('../cache/gc.js'),
       ]);

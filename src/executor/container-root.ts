@@ -2,7 +2,7 @@ import { constants, lstatSync } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { resolveInRoot } from '../snapshot/resolve-in-root.js';
+import { resolveInRoot } from '../store/resolve-in-root.js';
 
 /**
  * A RUN's root filesystem as runc gets it, and how tsbuild looks into it before runc starts

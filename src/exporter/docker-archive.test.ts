@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ContentStore } from '../cache/content-store.js';
+import { ContentStore } from '../store/content-store.js';
 import { UserError } from '../errors.js';
 import type { Descriptor, ImageConfig, ImageIndex } from '../image/types.js';
 import { MediaType } from '../image/types.js';

@@ -1,4 +1,4 @@
-import type { ContentStore } from '../cache/content-store.js';
+import type { ContentStore } from '../store/content-store.js';
 import type { Descriptor } from '../image/types.js';
 import { UserError } from '../errors.js';
 import { collectImageBlobs } from './image-blobs.js';

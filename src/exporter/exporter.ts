@@ -1,4 +1,4 @@
-import type { ContentStore } from '../cache/content-store.js';
+import type { ContentStore } from '../store/content-store.js';
 import type { Descriptor } from '../image/types.js';
 import type { BlobSources } from '../registry/blob-sources.js';
 import type { RegistryClient } from '../registry/client.js';

@@ -1,4 +1,4 @@
-import type { ContentStore } from '../cache/content-store.js';
+import type { ContentStore } from '../store/content-store.js';
 import type { Descriptor, ImageIndex, ImageManifest } from '../image/types.js';
 import { isIndexMediaType } from '../image/types.js';
 

@@ -1,4 +1,4 @@
-import type { ContentStore } from '../cache/content-store.js';
+import type { ContentStore } from '../store/content-store.js';
 import type { Descriptor } from '../image/types.js';
 import { collectImageBlobs } from './image-blobs.js';
 import { ANNOTATION_IMAGE_NAME, normalizeImageNames } from './image-names.js';

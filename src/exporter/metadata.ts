@@ -1,4 +1,4 @@
-import { writeFileAtomic } from '../cache/atomic-write.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
 import type { Descriptor } from '../image/types.js';
 import { normalizeImageNames } from './image-names.js';
 import { outputError, outputTempName, pendingRename, sweepDeadTemps, type PendingOutput } from './pending-output.js';

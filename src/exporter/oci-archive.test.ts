@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { extract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { ContentStore } from '../cache/content-store.js';
+import { ContentStore } from '../store/content-store.js';
 import { UserError } from '../errors.js';
 import type { Descriptor, Digest, ImageIndex } from '../image/types.js';
 import { resolveOciLayout } from '../registry/oci-layout.js';

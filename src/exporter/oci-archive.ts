@@ -1,5 +1,5 @@
-import type { ContentStore } from '../cache/content-store.js';
-import { parseDigest } from '../cache/content-store.js';
+import type { ContentStore } from '../store/content-store.js';
+import { parseDigest } from '../store/content-store.js';
 import type { Descriptor, ImageIndex } from '../image/types.js';
 import { MediaType } from '../image/types.js';
 import { collectImageBlobs } from './image-blobs.js';

@@ -1,7 +1,7 @@
 import { copyFile, lstat, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempNameFor, writeFileAtomic } from '../cache/atomic-write.js';
-import type { ContentStore } from '../cache/content-store.js';
+import { tempNameFor, writeFileAtomic } from '../store/atomic-write.js';
+import type { ContentStore } from '../store/content-store.js';
 import { outputError, sweepDeadIn, type ExportOptions, type PendingOutput } from './pending-output.js';
 import { MediaType, type Descriptor, type ImageIndex } from '../image/types.js';
 import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, ociLayoutFiles } from './oci-archive.js';

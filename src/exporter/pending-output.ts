@@ -1,7 +1,7 @@
 import { readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { isOwnerAlive, ownerInName, ownerToken } from '../cache/owner.js';
+import { isOwnerAlive, ownerInName, ownerToken } from '../store/owner.js';
 import { asEnvironmentError, UserError } from '../errors.js';
 
 /**

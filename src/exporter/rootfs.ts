@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, lchown, lstat, lutimes, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ContentStore } from '../cache/content-store.js';
+import type { ContentStore } from '../store/content-store.js';
 import { UserError } from '../errors.js';
 import { abortableWrite } from '../snapshot/layer-blobs.js';
 import {

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { pack as tarPack, type Headers } from 'tar-stream';
-import type { ContentStore } from '../cache/content-store.js';
+import type { ContentStore } from '../store/content-store.js';
 import type { Descriptor } from '../image/types.js';
 import { UserError } from '../errors.js';
 import {

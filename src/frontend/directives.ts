@@ -4,7 +4,7 @@
  * the scan for good — so `# escape=` after any other comment is just a comment.
  */
 import { UserError } from '../errors.js';
-import { trimLeftSpace } from './go-compat.js';
+import { trimLeftSpace } from '../go-compat.js';
 
 export const DIRECTIVE_NAMES = ['syntax', 'escape', 'check'] as const;
 

@@ -13,7 +13,7 @@ import type {
   UserInstruction,
   VolumeInstruction,
 } from './instruction-types.js';
-import { goQuote } from './go-compat.js';
+import { goQuote } from '../go-compat.js';
 import type { ShellLex } from './shell-lexer.js';
 import { expansionScope, setStageEnv, type StageState } from './stage-state.js';
 

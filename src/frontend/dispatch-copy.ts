@@ -9,7 +9,7 @@ import { parseGitRef } from '../sources/git-ref.js';
 import { urlFileName } from '../sources/http-download.js';
 import { addHistory } from './dispatch-config.js';
 import { checkPathWord, newVertex, type FsDispatchContext } from './dispatch-common.js';
-import { IgnoreMatcher } from './dockerignore.js';
+import { IgnoreMatcher } from '../cache/dockerignore.js';
 import type { CopyInstruction } from './instruction-types.js';
 import { ShellLex } from './shell-lexer.js';
 import { expansionScope, type StageState } from './stage-state.js';

@@ -2,7 +2,7 @@
 import { nearest } from '../errors.js';
 import { DurationError, parseGoDuration } from './duration.js';
 import { NO_FLAGS, parseFlags, type FlagValues } from './flags.js';
-import { goQuote } from './go-compat.js';
+import { goQuote } from '../go-compat.js';
 import { base, commandLine, fail, failFlag, typedHeredoc, type Converter } from './instruction-common.js';
 import type { CmdInstruction, HealthcheckInstruction, RunInstruction } from './instruction-types.js';
 import type { RawInstruction } from './parser.js';

@@ -4,7 +4,7 @@
  * checked here is only what can be checked without variables (BuildKit's instructions package).
  */
 import { UserError, nearest } from '../errors.js';
-import { goQuote } from './go-compat.js';
+import { goQuote } from '../go-compat.js';
 import { NO_FLAGS, parseFlags } from './flags.js';
 import type { DockerfileAst, Instruction, KeyValue, Warning } from './instruction-types.js';
 import { convertAdd, convertCopy } from './instructions-copy.js';

@@ -3,7 +3,7 @@
  * JSON exec form or shell form, whitespace-split lists, key/value triples. Nothing is unquoted or
  * expanded here — that happens later, with the stage's variables in scope.
  */
-import { goQuote, isSpace, trimLeftSpace } from './go-compat.js';
+import { goQuote, isSpace, trimLeftSpace } from '../go-compat.js';
 
 export interface ParsedArgs {
   args: string[];

@@ -14,7 +14,7 @@
  */
 import { UserError, withLocation, type SourceLocation } from '../errors.js';
 import { DirectiveScanner } from './directives.js';
-import { trimLeftSpace, utf8Length } from './go-compat.js';
+import { trimLeftSpace, utf8Length } from '../go-compat.js';
 import { chompHeredocContent, heredocsFromLine } from './heredoc.js';
 import type { Heredoc, ParsedDirectives, Warning } from './instruction-types.js';
 import { LINE_PARSERS, LineParseError, parseIgnore } from './line-parsers.js';

@@ -5,7 +5,7 @@
  * expanded with these rules, so `ENV a="x y"` and `COPY $SRC /d` behave exactly as in BuildKit.
  */
 import { UserError } from '../errors.js';
-import { goQuote, isSpace } from './go-compat.js';
+import { goQuote, isSpace } from '../go-compat.js';
 import { PatternError, replacePattern, trimPrefix, trimSuffix } from './shell-pattern.js';
 
 export type EnvLookup = (name: string) => string | undefined;

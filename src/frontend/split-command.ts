@@ -2,7 +2,7 @@
  * Splits one logical Dockerfile line into keyword, leading `--flags` and the rest, as BuildKit's
  * splitCommand does. Offsets into the line are kept so errors can point at the exact flag.
  */
-import { isSpace, trimLeftSpace, trimSpace } from './go-compat.js';
+import { isSpace, trimLeftSpace, trimSpace } from '../go-compat.js';
 
 export interface FlagWord {
   /** The flag as one word, quotes and `\` escapes removed: `--from=a b` for `--from="a b"`. */

@@ -4,7 +4,7 @@
  */
 import type { CacheRecord, CacheRecords } from '../cache/cache-records.js';
 import { CACHE_CONFIG_MEDIA_TYPE, type CacheConfig, type CacheLayerBlob } from '../cache/cache-manifest.js';
-import type { ContentStore } from '../cache/content-store.js';
+import type { ContentStore } from '../store/content-store.js';
 import { UserError } from '../errors.js';
 import type { LayerCompression } from '../image/compress.js';
 import { MediaType, type Descriptor } from '../image/types.js';

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
-import type { ContentStore } from '../cache/content-store.js';
+import type { ContentStore } from '../store/content-store.js';
 import {
   CACHE_CONFIG_MEDIA_TYPE,
   parseCacheConfig,

@@ -1,7 +1,7 @@
 import { lstat, readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { asEnvironmentError, UserError } from '../errors.js';
-import { resolveInRoot } from '../snapshot/resolve-in-root.js';
+import { resolveInRoot } from '../store/resolve-in-root.js';
 
 /**
  * Reads the Dockerfile as BuildKit reads it through the local source of its directory: a symlink

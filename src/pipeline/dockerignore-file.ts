@@ -1,7 +1,7 @@
 import { lstat, readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { IgnoreMatcher, parseDockerignore } from '../frontend/dockerignore.js';
-import { resolveInRoot } from '../snapshot/resolve-in-root.js';
+import { IgnoreMatcher, parseDockerignore } from '../cache/dockerignore.js';
+import { resolveInRoot } from '../store/resolve-in-root.js';
 
 export interface IgnorePredicates {
   isIgnored(rel: string): boolean;

@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../cache/atomic-write.js';
-import type { ContentStore } from '../cache/content-store.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
+import type { ContentStore } from '../store/content-store.js';
 import type { LayerConverter } from '../exporter/layer-convert.js';
 import type { LayerCompression } from '../image/compress.js';
 import type { ImageLayerInput } from '../image/image-builder.js';

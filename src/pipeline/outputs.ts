@@ -1,4 +1,4 @@
-import type { ContentStore } from '../cache/content-store.js';
+import type { ContentStore } from '../store/content-store.js';
 import { buildImage, type ImageInput } from '../image/image-builder.js';
 import { MediaType, type Descriptor } from '../image/types.js';
 import type { RegistryClient } from '../registry/client.js';

@@ -4,10 +4,10 @@
  */
 import { join, relative } from 'node:path';
 import { CacheRecords } from '../cache/cache-records.js';
-import { ContentStore } from '../cache/content-store.js';
+import { ContentStore } from '../store/content-store.js';
 import { hashFileFast } from '../cache/file-hash.js';
 import { StatCache } from '../cache/stat-cache.js';
-import { StatePaths } from '../cache/state-dir.js';
+import { StatePaths } from '../store/state-paths.js';
 import { openStateSession } from '../cache/state-session.js';
 import { StepIndex, stepIndexFile } from '../cache/step-index.js';
 import { asEnvironmentError, EnvironmentError } from '../errors.js';

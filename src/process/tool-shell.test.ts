@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvironmentError } from '../errors.js';
-import { runTool } from '../snapshot/run-tool.js';
+import { runTool } from './run-tool.js';
 import { runInToolShell } from './tool-shell.js';
 
 let dir: string;

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { ContentStore } from '../cache/content-store.js';
+import type { ContentStore } from '../store/content-store.js';
 import type { Descriptor } from '../image/types.js';
 import type { BlobSources } from './blob-sources.js';
 import type { RegistryClient } from './client.js';

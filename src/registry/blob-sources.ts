@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../cache/atomic-write.js';
-import { parseDigest } from '../cache/content-store.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
+import { parseDigest } from '../store/content-store.js';
 
 /**
  * Where a blob is known to exist in registries (`registry/repository`), learnt from pulls and

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { ContentStore } from '../cache/content-store.js';
+import { ContentStore } from '../store/content-store.js';
 import { UserError } from '../errors.js';
 import type { Digest } from '../image/types.js';
 import { RegistryClient } from './client.js';

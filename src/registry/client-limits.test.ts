@@ -10,7 +10,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { ContentStore } from '../cache/content-store.js';
+import { ContentStore } from '../store/content-store.js';
 import { EnvironmentError, UserError } from '../errors.js';
 import type { Digest } from '../image/types.js';
 import { MANIFEST_MAX_BYTES, RegistryClient } from './client.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ContentStore } from '../cache/content-store.js';
+import { ContentStore } from '../store/content-store.js';
 import { UserError } from '../errors.js';
 import type { Descriptor, Digest } from '../image/types.js';
 import { addPlatformIndex, makeBusyboxLayout, type LayoutImage } from '../../test/helpers/busybox-layout.js';

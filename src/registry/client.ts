@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { UserError } from '../errors.js';
-import { type ContentStore, DigestMismatchError, sha256Digest } from '../cache/content-store.js';
+import { type ContentStore, DigestMismatchError, sha256Digest } from '../store/content-store.js';
 import type { Descriptor, Digest } from '../image/types.js';
 import type { HttpResponse } from './http.js';
 import {

@@ -2,7 +2,7 @@ import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ContentStore } from '../cache/content-store.js';
+import { ContentStore } from '../store/content-store.js';
 import { UserError } from '../errors.js';
 import { addPlatformIndex, makeBusyboxLayout, type LayoutImage } from '../../test/helpers/busybox-layout.js';
 import { parseOciLayoutRef, resolveOciLayout } from './oci-layout.js';

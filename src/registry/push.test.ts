@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ContentStore } from '../cache/content-store.js';
+import { ContentStore } from '../store/content-store.js';
 import { UserError } from '../errors.js';
 import type { Descriptor } from '../image/types.js';
 import { makeBusyboxLayout, type LayoutImage } from '../../test/helpers/busybox-layout.js';

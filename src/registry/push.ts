@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { UserError } from '../errors.js';
-import type { ContentStore } from '../cache/content-store.js';
-import { sha256Digest } from '../cache/content-store.js';
+import type { ContentStore } from '../store/content-store.js';
+import { sha256Digest } from '../store/content-store.js';
 import type { Descriptor } from '../image/types.js';
 import type { BlobSources } from './blob-sources.js';
 import type { HttpResponse } from './http.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../cache/atomic-write.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
 import type { Digest } from '../image/types.js';
 import type { PlatformSpec } from './platform.js';
 import type { ImageReference } from './reference.js';

@@ -14,12 +14,12 @@ import {
 import { chmod, chown, copyFile, lstat, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { UserError } from '../errors.js';
-import type { ContextEntry, SelectedMatch } from '../cache/context-source.js';
+import type { ContextEntry, SelectedMatch } from './context-entry.js';
 import type { ModeChange } from './file-mode.js';
 import { inlineFileName } from './inline-name.js';
 import { IDENTITY_MAPPING, type IdMapping } from './id-mapping.js';
 import { mkdirAllInRoot } from './mkdir-in-root.js';
-import { resolveInRoot } from './resolve-in-root.js';
+import { resolveInRoot } from '../store/resolve-in-root.js';
 
 export interface Owner {
   uid: number;

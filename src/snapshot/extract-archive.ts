@@ -16,8 +16,8 @@ import { PaxTap } from '../image/pax-tap.js';
 import { openArchive } from './archive-stream.js';
 import { isPortableXattr } from './overlay-format.js';
 import { IDENTITY_MAPPING, type IdMapping } from './id-mapping.js';
-import { resolveInRoot } from './resolve-in-root.js';
-import { runToolChecked } from './run-tool.js';
+import { resolveInRoot } from '../store/resolve-in-root.js';
+import { runToolChecked } from '../process/run-tool.js';
 import { writeXattrs, type XattrWrite } from './xattrs.js';
 
 export interface ExtractOptions {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ContentStore } from '../cache/content-store.js';
+import { ContentStore } from '../store/content-store.js';
 import { MediaType } from '../image/types.js';
 import { ensureLayerBlob } from './layer-blobs.js';
 import { SnapshotStore } from './snapshot-store.js';

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ContentStore } from '../cache/content-store.js';
+import type { ContentStore } from '../store/content-store.js';
 import { compressionOfMediaType, type LayerCompression } from '../image/layer-compression.js';
 import { MediaType } from '../image/types.js';
 import { snapshotKind } from './snapshot-id.js';

@@ -1,7 +1,7 @@
 import { chmod, chown, lstat, mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { UserError } from '../errors.js';
-import { resolveInRoot } from './resolve-in-root.js';
+import { resolveInRoot } from '../store/resolve-in-root.js';
 
 export interface NewDirs {
   uid: number;

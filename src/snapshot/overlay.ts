@@ -4,7 +4,7 @@ import { release, tmpdir } from 'node:os';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
-import { runTool } from './run-tool.js';
+import { runTool } from '../process/run-tool.js';
 
 export interface OverlayMount {
   /** Layer dirs in overlay format, top first. */

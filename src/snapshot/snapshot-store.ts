@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { lstatSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../cache/atomic-write.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
 import { removeTree } from '../process/remove-tree.js';
-import { ownerToken } from '../cache/owner.js';
+import { ownerToken } from '../store/owner.js';
 
 /** A layer blob made from a snapshot (or the blob a pulled layer came from). */
 export interface LayerBlobRecord {

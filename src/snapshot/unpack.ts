@@ -28,7 +28,7 @@ import {
   isWhiteoutStat,
 } from './overlay-format.js';
 import { IDENTITY_MAPPING, type IdMapping } from './id-mapping.js';
-import { runToolChecked } from './run-tool.js';
+import { runToolChecked } from '../process/run-tool.js';
 import { writeXattrs, type XattrWrite } from './xattrs.js';
 
 interface Meta {

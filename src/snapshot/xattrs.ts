@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { chunkArgs, runTool, runToolChecked } from './run-tool.js';
+import { chunkArgs, runTool, runToolChecked } from '../process/run-tool.js';
 
 /** path → (xattr name → raw value). */
 export type XattrMap = Map<string, Map<string, Buffer>>;

@@ -10,7 +10,7 @@ import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { writeFileAtomic } from '../cache/atomic-write.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
 import { UserError } from '../errors.js';
 import { parseDigest, type Digest } from './checksum.js';
 

@@ -1,7 +1,7 @@
 /** BuildKit dockerignore/ corpus (moby/patternmatcher and ignorefile): pattern matching and .dockerignore reading. */
 import { describe, expect, it } from 'vitest';
-import { IgnoreMatcher, parseDockerignore } from '../../src/frontend/dockerignore.js';
-import { cleanPath } from '../../src/frontend/go-filepath.js';
+import { IgnoreMatcher, parseDockerignore } from '../../src/cache/dockerignore.js';
+import { cleanPath } from '../../src/cache/go-filepath.js';
 import { corpusExists, loadJson, noteMissingCorpus } from './corpus.js';
 
 noteMissingCorpus('dockerignore');

@@ -1,5 +1,5 @@
 /** BuildKit's AST dump (parser.Node.Dump), rebuilt from raw instructions for golden comparison. */
-import { goQuote } from '../../src/frontend/go-compat.js';
+import { goQuote } from '../../src/go-compat.js';
 import type { RawDockerfile, RawInstruction } from '../../src/frontend/parser.js';
 
 function flagText(f: RawInstruction['flags'][number]): string {

@@ -3,7 +3,7 @@
  * leftovers (src/cache/owner.ts).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { ownerToken, processStartTime, selfOwner } from '../../src/cache/owner.js';
+import { ownerToken, processStartTime, selfOwner } from '../../src/store/owner.js';
 
 /** The owner token of a process that has exited. */
 export function deadToken(): string {

@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StatePaths } from '../../src/cache/state-dir.js';
+import { StatePaths } from '../../src/store/state-paths.js';
 import {
   ALLOW_FIXTURE_BASES,
   FROM_BASE,

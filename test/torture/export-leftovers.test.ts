@@ -11,8 +11,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ownerToken } from '../../src/cache/owner.js';
-import { runtimeRootFor } from '../../src/cache/state-dir.js';
+import { ownerToken } from '../../src/store/owner.js';
+import { runtimeRootFor } from '../../src/store/state-paths.js';
 import { ALLOW_FIXTURE_BASES, FROM_BASE, REPO_ROOT, runCli, TSBUILD } from '../helpers/build-fixture.js';
 import { deadToken } from '../helpers/owner-tokens.js';
 

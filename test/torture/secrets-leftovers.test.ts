@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stateDirId } from '../../src/cache/state-dir.js';
+import { stateDirId } from '../../src/store/state-paths.js';
 import { ALLOW_FIXTURE_BASES, FROM_BASE, makeFixture, TSBUILD, type Fixture } from '../helpers/build-fixture.js';
 
 /** Every regular file under `dir` whose bytes contain `needle`. */

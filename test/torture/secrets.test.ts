@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StatePaths } from '../../src/cache/state-dir.js';
+import { StatePaths } from '../../src/store/state-paths.js';
 import { FROM_BASE } from '../helpers/build-fixture.js';
 import { startCli, type ChildOutcome } from './lib/child.js';
 import { grepTree, onMemoryFs } from './lib/grep-tree.js';

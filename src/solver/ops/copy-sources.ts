@@ -13,7 +13,7 @@ import {
   type ContextSelection,
   type SelectOptions,
 } from '../../cache/context-source.js';
-import { IgnoreMatcher } from '../../frontend/dockerignore.js';
+import { IgnoreMatcher } from '../../cache/dockerignore.js';
 import { resolveGitRef, type GitResolution } from '../../sources/git-checkout.js';
 import { HttpDownloads, type Downloaded } from '../../sources/http-download.js';
 import type { CopyOp, GitSource, UrlSource } from '../graph.js';

@@ -11,7 +11,7 @@ import { secretsDir } from '../../cache/secrets-dir.js';
 import { UserError } from '../../errors.js';
 import type { OciMount } from '../../executor/runtime-spec.js';
 import { copyIntoRoot } from '../../snapshot/copy-files.js';
-import { resolveInRoot } from '../../snapshot/resolve-in-root.js';
+import { resolveInRoot } from '../../store/resolve-in-root.js';
 import type { BindMount, CacheMount, ExecOp, SecretMount } from '../graph.js';
 import type { OpRun, SolveContext } from './op-context.js';
 import { acquireRootfs } from '../../snapshot/mount-chain.js';

@@ -1,7 +1,7 @@
 import type { CacheRecords } from '../../cache/cache-records.js';
-import type { ContentStore } from '../../cache/content-store.js';
+import type { ContentStore } from '../../store/content-store.js';
 import type { ContextSelection } from '../../cache/context-source.js';
-import type { StatePaths } from '../../cache/state-dir.js';
+import type { StatePaths } from '../../store/state-paths.js';
 import type { Descriptor } from '../../image/types.js';
 import type { SnapshotStore } from '../../snapshot/snapshot-store.js';
 import type { SnapshotId } from '../../snapshot/snapshot-id.js';

@@ -1,4 +1,4 @@
-import { ownerToken } from '../../cache/owner.js';
+import { ownerToken } from '../../store/owner.js';
 import { markRuntimeDir } from '../../cache/sweep.js';
 import { UserError } from '../../errors.js';
 import { runContainer } from '../../executor/run-container.js';

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { StatePaths } from '../../../src/cache/state-dir.js';
+import { StatePaths } from '../../../src/store/state-paths.js';
 import { detachMountsUnder } from '../../../src/cache/sweep.js';
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@
  * wins, `!` re-includes, and a path is excluded when it or any parent directory matches.
  */
 import { UserError } from '../errors.js';
-import { goQuote, trimSpace } from './go-compat.js';
+import { goQuote, trimSpace } from '../go-compat.js';
 import { cleanPath, dirPath, isBadGlob, readGlobClass } from './go-filepath.js';
 
 /** The patterns of a .dockerignore file, comments and blanks dropped, paths cleaned. */

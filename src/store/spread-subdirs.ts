@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { runTool } from '../snapshot/run-tool.js';
+import { runTool } from '../process/run-tool.js';
 
 /**
  * Marks `dirs` as tops of directory hierarchies for ext4's Orlov allocator (chattr +T), so the

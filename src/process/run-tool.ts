@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { missingTool } from '../process/missing-tool.js';
-import { runInToolShell, ToolShellUnavailable } from '../process/tool-shell.js';
+import { missingTool } from './missing-tool.js';
+import { runInToolShell, ToolShellUnavailable } from './tool-shell.js';
 
 export interface ToolResult {
   code: number;
