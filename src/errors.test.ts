@@ -6,6 +6,7 @@ import {
   stacksWithCauses,
   UserError,
   withLocation,
+  withPrefix,
 } from './errors.js';
 
 function errno(code: string, message = code): NodeJS.ErrnoException {
@@ -67,6 +68,29 @@ describe('withLocation', () => {
     expect(withLocation(bug, at)).toBe(bug);
     const user = new UserError('y');
     expect(withLocation(user, undefined)).toBe(user);
+  });
+});
+
+describe('withPrefix', () => {
+  it('says what was being done, keeping class, location, hint, detail and the original as cause', () => {
+    const at = { file: 'Dockerfile', line: 2, column: 1 };
+    const full = new EnvironmentError('no space left on device', { hint: 'free some space', location: at });
+    const e = withPrefix(full, 'cannot export the cache to /c: ') as EnvironmentError;
+    expect(e).toBeInstanceOf(EnvironmentError);
+    expect(e).toMatchObject({
+      message: 'cannot export the cache to /c: no space left on device',
+      hint: 'free some space',
+      location: at,
+    });
+    expect(e.cause).toBe(full);
+    const user = withPrefix(new UserError('bad ref', { detail: '  x' }), 'p: ');
+    expect(user).not.toBeInstanceOf(EnvironmentError);
+    expect(user).toMatchObject({ message: 'p: bad ref', detail: '  x' });
+  });
+
+  it('leaves bugs as they are', () => {
+    const bug = new TypeError('x is undefined');
+    expect(withPrefix(bug, 'p: ')).toBe(bug);
   });
 });
 

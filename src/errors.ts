@@ -60,9 +60,21 @@ export function withLocation(
   opts: { prefix?: string } = {},
 ): unknown {
   if (!(err instanceof UserError) || err.location || !location) return err;
-  const message = `${opts.prefix ?? ''}${err.message}`;
+  return rebuilt(err, `${opts.prefix ?? ''}${err.message}`, location);
+}
+
+/**
+ * A user error with `prefix` before its message (what was being done when it happened): its
+ * class, location, hint and detail kept, the original as its cause. Anything else as it was.
+ */
+export function withPrefix(err: unknown, prefix: string): unknown {
+  if (!(err instanceof UserError)) return err;
+  return rebuilt(err, `${prefix}${err.message}`, err.location);
+}
+
+function rebuilt(err: UserError, message: string, location: SourceLocation | undefined): UserError {
   const rest = {
-    location,
+    ...(location ? { location } : {}),
     ...(err.hint ? { hint: err.hint } : {}),
     ...(err.detail ? { detail: err.detail } : {}),
     cause: err,

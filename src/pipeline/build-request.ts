@@ -1,35 +1,15 @@
 /** Everything the CLI parsed, as the build pipeline takes it. */
 import type { ExportReport } from '../exporter/exporter.js';
 import type { OutputSpec } from '../exporter/output-spec.js';
+import type { CacheExportSpec, CacheImportSpec } from '../cache/remote/backends.js';
 
 export type { OutputSpec };
 
 /**
- * `--cache-to`: where to write the build cache. `max` exports every step the build reached
- * (all stages), `min` only the steps of the final image.
+ * `--cache-to` (`max` exports every step the build reached, `min` only the final image's) and
+ * `--cache-from`, as their backends (src/cache/remote/) parsed them.
  */
-export type CacheExportSpec =
-  | {
-      type: 'registry';
-      ref: string;
-      mode: 'min' | 'max';
-      ignoreError: boolean;
-      compression?: import('../image/compress.js').LayerCompression;
-      insecure?: boolean;
-    }
-  | {
-      type: 'local';
-      dest: string;
-      tag: string;
-      mode: 'min' | 'max';
-      ignoreError: boolean;
-      compression?: import('../image/compress.js').LayerCompression;
-    };
-
-/** `--cache-from`: a cache written by --cache-to, used for steps the state dir has no record of. */
-export type CacheImportSpec =
-  | { type: 'registry'; ref: string; insecure?: boolean }
-  | { type: 'local'; src: string; tag: string };
+export type { CacheExportSpec, CacheImportSpec };
 
 /** `--allow`: what the build may do beyond the default sandbox (buildx's entitlements). */
 export interface Entitlements {

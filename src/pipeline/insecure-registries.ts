@@ -1,4 +1,5 @@
 import { parseReference } from '../registry/reference.js';
+import { remoteCacheFor } from '../cache/remote/backends.js';
 import type { BuildRequest } from './build-request.js';
 
 /** The registries a build may reach over plain HTTP: `--insecure-registry`, and those of `registry.insecure=true` outputs and caches. */
@@ -9,7 +10,8 @@ export function insecureRegistryHosts(req: BuildRequest): string[] {
     for (const name of out.names ?? req.tags) insecure.add(parseReference(name).registry);
   }
   for (const c of [...(req.cacheTo ?? []), ...(req.cacheFrom ?? [])]) {
-    if (c.type === 'registry' && c.insecure) insecure.add(parseReference(c.ref).registry);
+    const host = remoteCacheFor(c.type)?.insecureRegistry?.(c);
+    if (host) insecure.add(host);
   }
   return [...insecure];
 }

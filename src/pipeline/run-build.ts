@@ -105,9 +105,10 @@ async function buildInState(
 
   // Reading --cache-from needs nothing from the Dockerfile: it overlaps resolving the base images.
   const importing = req.cacheFrom?.length
-    ? import('./cache-import.js').then((m) =>
+    ? import('../cache/remote/cache-import.js').then((m) =>
         m.importCaches(req.cacheFrom!, {
           store,
+          stateRoot: req.stateRoot,
           snapshots,
           registry: bases.registryClient,
           emit,
@@ -190,7 +191,7 @@ async function buildInState(
   // The cache goes first: a cache export that fails (a full disk, a registry) must not come
   // after the outputs were put in place, which a failed build never leaves.
   if (req.cacheTo?.length) {
-    const { exportCaches } = await import('./cache-export.js');
+    const { exportCaches } = await import('../cache/remote/cache-export.js');
     await exportCaches(req.cacheTo, {
       store,
       snapshots,

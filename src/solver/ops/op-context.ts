@@ -8,6 +8,7 @@ import type { SnapshotId } from '../../snapshot/snapshot-id.js';
 import type { CacheMountHolds } from './cache-mount-holds.js';
 import type { EventSink } from '../events.js';
 import type { ImageOrigin } from '../graph.js';
+import type { ImportedCache, ImportedRecord } from '../../cache/remote/imported-cache.js';
 
 /** Everything an op needs from the outside world, handed in by whoever runs the build. */
 export interface SolveContext {
@@ -32,24 +33,7 @@ export interface SolveContext {
   importedCache?: ImportedCache;
 }
 
-/** Records and layers of imported caches (src/pipeline/cache-import.ts). */
-export interface ImportedCache {
-  record(key: string): ImportedRecord | undefined;
-  /** Whether an imported cache holds the blob of snapshot `id`. */
-  hasLayer(id: string): boolean;
-  /** Makes snapshot `id` exist in the state dir, from the imported blob (download and unpack). */
-  materialize(id: string): Promise<void>;
-}
-
-export interface ImportedRecord {
-  key: string;
-  layers: string[];
-  createdAt: string;
-  description: string;
-  inputTops?: string[];
-  /** Which --cache-from it came from, for the progress line. */
-  source: string;
-}
+export type { ImportedCache, ImportedRecord };
 
 /** A vertex's result: its rootfs as snapshot ids, bottom first. */
 export interface VertexResult {

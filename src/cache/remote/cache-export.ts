@@ -1,82 +1,49 @@
 /**
  * `--cache-to`: writes the records of the steps this build reached, with their layers, as the
- * cache manifest of src/cache/cache-manifest.ts, to a registry or an OCI layout directory.
+ * cache manifest of ../cache-manifest.ts, through the backend its type names (backends.ts).
  */
-import type { CacheRecord, CacheRecords } from '../cache/cache-records.js';
-import { CACHE_CONFIG_MEDIA_TYPE, type CacheConfig, type CacheLayerBlob } from '../cache/cache-manifest.js';
-import type { ContentStore } from '../store/content-store.js';
-import { UserError } from '../errors.js';
-import type { LayerCompression } from '../image/compress.js';
-import { MediaType, type Descriptor } from '../image/types.js';
-import type { RegistryClient } from '../registry/client.js';
-import { ensureLayerBlob, isBaseLayer } from '../snapshot/layer-blobs.js';
-import type { SnapshotStore } from '../snapshot/snapshot-store.js';
-import type { EventSink } from '../solver/events.js';
-import type { CacheExportSpec } from './build-request.js';
+import type { CacheRecord, CacheRecords } from '../cache-records.js';
+import { CACHE_CONFIG_MEDIA_TYPE, type CacheConfig, type CacheLayerBlob } from '../cache-manifest.js';
+import { withPrefix } from '../../errors.js';
+import type { LayerCompression } from '../../image/compress.js';
+import { MediaType, type Descriptor } from '../../image/types.js';
+import { ensureLayerBlob, isBaseLayer } from '../../snapshot/layer-blobs.js';
+import type { SnapshotStore } from '../../snapshot/snapshot-store.js';
+import { type CacheExportSpec, remoteCacheFor } from './backends.js';
+import type { CacheEvent, RemoteCacheContext } from './remote-cache.js';
 
-export interface CacheExportDeps {
-  store: ContentStore;
+export interface CacheExportDeps extends RemoteCacheContext {
   snapshots: SnapshotStore;
   records: CacheRecords;
   /** Keys of the steps the build reached. */
   keys: string[];
   /** The final image's layers: `mode=min` exports only the steps whose result is a part of it. */
   finalLayers: string[];
-  registry: () => Promise<RegistryClient>;
-  stateRoot: string;
-  emit: EventSink;
-  signal?: AbortSignal;
+  emit: (event: CacheEvent) => void;
 }
 
 export async function exportCaches(specs: CacheExportSpec[], deps: CacheExportDeps): Promise<void> {
   const all = await exportableRecords(deps);
   for (const spec of specs) {
-    const where = spec.type === 'registry' ? spec.ref : spec.dest;
+    const backend = remoteCacheFor(spec.type);
+    if (!backend) throw new Error(`no cache backend of type ${spec.type}`);
+    const where = backend.describeTo(spec);
     const started = Date.now();
     const message = `exporting cache to ${where}`;
     deps.emit({ type: 'status', time: started, message });
     try {
       const records = spec.mode === 'min' ? all.filter((r) => isPrefix(r.layers, deps.finalLayers)) : all;
       const manifest = await writeCacheManifest(records, spec.compression ?? 'gzip', deps);
-      let note = '';
-      if (spec.type === 'registry') {
-        const [{ pushImage }, { blobSources }, { parseReference }] = await Promise.all([
-          import('../exporter/push-image.js'),
-          import('../registry/registry-setup.js'),
-          import('../registry/reference.js'),
-        ]);
-        const ref = parseReference(spec.ref).withDefaultTag();
-        if (ref.digest) throw new UserError(`--cache-to ${spec.ref}: a cache is pushed to a tag, not a digest`);
-        const client = await deps.registry();
-        const stats = await pushImage(
-          client.session,
-          deps.store,
-          manifest.descriptor,
-          [ref.toString()],
-          blobSources(deps.stateRoot),
-          deps.signal ? { signal: deps.signal } : {},
-        );
-        note = `, ${stats.uploaded} blobs uploaded, ${stats.mounted} mounted, ${stats.existing} already there`;
-      } else {
-        const { writeTaggedLayoutDir } = await import('../exporter/oci-layout-dir.js');
-        await writeTaggedLayoutDir(deps.store, manifest.descriptor, spec.tag, spec.dest);
-      }
+      const note = await backend.write(spec, manifest.descriptor, deps);
       deps.emit({
         type: 'status',
         time: Date.now(),
-        message: `${message} (${records.length} steps, ${manifest.layers} layers${note})`,
+        message: `${message} (${records.length} steps, ${manifest.layers} layers${note ? `, ${note}` : ''})`,
         done: true,
         durationMs: Date.now() - started,
       });
     } catch (err) {
-      if (!spec.ignoreError || deps.signal?.aborted) {
-        if (err instanceof UserError)
-          throw new UserError(`cannot export the cache to ${where}: ${err.message}`, {
-            ...(err.hint ? { hint: err.hint } : {}),
-            cause: err,
-          });
-        throw err;
-      }
+      if (!spec.ignoreError || deps.signal?.aborted) throw withPrefix(err, `cannot export the cache to ${where}: `);
       deps.emit({
         type: 'warning',
         time: Date.now(),

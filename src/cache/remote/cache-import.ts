@@ -1,30 +1,20 @@
 /**
- * `--cache-from`: loads the caches `--cache-to` wrote (src/cache/cache-manifest.ts) and hands
- * the solver their records; a layer is downloaded and unpacked only when a step hits on it.
- * A cache that cannot be read is a warning, never a failure: the build runs without it.
+ * `--cache-from`: loads the caches `--cache-to` wrote (../cache-manifest.ts), through their
+ * backends (backends.ts), and hands the solver their records; a layer is downloaded and unpacked
+ * only when a step hits on it. A cache that cannot be read is a warning, never a failure: the build runs without it.
  */
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
-import type { ContentStore } from '../store/content-store.js';
-import {
-  CACHE_CONFIG_MEDIA_TYPE,
-  parseCacheConfig,
-  type CacheConfig,
-  type CacheLayerBlob,
-} from '../cache/cache-manifest.js';
-import type { Descriptor, Digest, ImageManifest } from '../image/types.js';
-import type { RegistryClient } from '../registry/client.js';
-import type { SnapshotStore } from '../snapshot/snapshot-store.js';
-import type { EventSink } from '../solver/events.js';
-import type { ImportedCache, ImportedRecord } from '../solver/ops/op-context.js';
-import type { CacheImportSpec } from './build-request.js';
+import { CACHE_CONFIG_MEDIA_TYPE, parseCacheConfig, type CacheConfig, type CacheLayerBlob } from '../cache-manifest.js';
+import type { Descriptor, Digest } from '../../image/types.js';
+import type { SnapshotStore } from '../../snapshot/snapshot-store.js';
+import { type CacheImportSpec, remoteCacheFor } from './backends.js';
+import type { ImportedCache, ImportedRecord } from './imported-cache.js';
+import type { CacheEvent, RemoteCacheContext } from './remote-cache.js';
 
-export interface CacheImportDeps {
-  store: ContentStore;
+export interface CacheImportDeps extends RemoteCacheContext {
   snapshots: SnapshotStore;
-  registry: () => Promise<RegistryClient>;
-  emit: EventSink;
-  signal?: AbortSignal;
+  emit: (event: CacheEvent) => void;
 }
 
 /** One readable cache: its config, and how to get one of its blobs into the store. */
@@ -35,7 +25,13 @@ interface LoadedCache {
 }
 
 export function describeCacheImport(spec: CacheImportSpec): string {
-  return spec.type === 'registry' ? spec.ref : `${spec.src}${spec.tag === 'latest' ? '' : `:${spec.tag}`}`;
+  return backendOf(spec).describeFrom(spec);
+}
+
+function backendOf(spec: CacheImportSpec) {
+  const backend = remoteCacheFor(spec.type);
+  if (!backend) throw new Error(`no cache backend of type ${spec.type}`);
+  return backend;
 }
 
 /** Reads every --cache-from (in parallel); undefined when none could be read. */
@@ -73,20 +69,7 @@ export async function importCaches(
 
 async function loadCache(spec: CacheImportSpec, deps: CacheImportDeps): Promise<LoadedCache> {
   const source = describeCacheImport(spec);
-  let manifest: ImageManifest;
-  let fetchBlob: (desc: Descriptor) => Promise<void>;
-  if (spec.type === 'registry') {
-    const { parseReference } = await import('../registry/reference.js');
-    const ref = parseReference(spec.ref).withDefaultTag();
-    const client = await deps.registry();
-    const opts = deps.signal ? { signal: deps.signal } : {};
-    ({ manifest } = await client.fetchManifest(ref, deps.store, opts));
-    fetchBlob = (desc) => client.fetchBlob(ref, desc, deps.store, opts);
-  } else {
-    const { copyLayoutBlob, readLayoutManifest } = await import('../registry/oci-layout.js');
-    ({ manifest } = await readLayoutManifest(spec.src, spec.tag, deps.store));
-    fetchBlob = (desc) => copyLayoutBlob(spec.src, desc, deps.store, `${source}: blob ${desc.digest}`);
-  }
+  const { manifest, fetchBlob } = await backendOf(spec).read(spec, deps);
   if (manifest.config.mediaType !== CACHE_CONFIG_MEDIA_TYPE) {
     const buildkit = manifest.config.mediaType.startsWith('application/vnd.buildkit.cacheconfig');
     throw new Error(
@@ -149,8 +132,8 @@ class ImportedCaches implements ImportedCache {
     const { blob, cache } = entry;
     await cache.fetchBlob({ mediaType: blob.mediaType, digest: blob.digest as Digest, size: blob.size });
     const [{ decompressStream }, { unpackLayer }] = await Promise.all([
-      import('../image/decompress.js'),
-      import('../snapshot/unpack.js'),
+      import('../../image/decompress.js'),
+      import('../../snapshot/unpack.js'),
     ]);
     await snapshots.create(id, async (pending) => {
       // The diffID is checked as the layer is unpacked: it is what the image config will claim.
