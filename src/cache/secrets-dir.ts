@@ -49,13 +49,14 @@ export interface SecretsDir {
   memory: boolean;
 }
 
-const chosen = new Map<string, Promise<SecretsDir>>();
+/** Chosen once per build: keyed by the build's StatePaths, so it goes with the build. */
+const chosen = new WeakMap<StatePaths, Promise<SecretsDir>>();
 
 export function secretsDir(paths: StatePaths): Promise<SecretsDir> {
-  let found = chosen.get(paths.root);
+  let found = chosen.get(paths);
   if (!found) {
     found = choose(paths);
-    chosen.set(paths.root, found);
+    chosen.set(paths, found);
   }
   return found;
 }
