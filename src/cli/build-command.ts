@@ -36,6 +36,7 @@ export interface BuildFlags {
   push?: boolean;
   pull?: boolean;
   metadataFile?: string;
+  iidfile?: string;
   insecureRegistry?: string[];
   registryCa?: string[];
   allow?: string[];
@@ -89,6 +90,7 @@ export async function toRequest(contextArg: string, flags: BuildFlags): Promise<
     ...(flags.push ? { push: true } : {}),
     ...(flags.pull ? { pull: true } : {}),
     ...(flags.metadataFile ? { metadataFile: resolve(flags.metadataFile) } : {}),
+    ...(flags.iidfile ? { iidFile: resolve(flags.iidfile) } : {}),
     ...(flags.insecureRegistry?.length ? { insecureRegistries: flags.insecureRegistry } : {}),
     ...(flags.registryCa?.length ? { registryCas: flags.registryCa.map((f) => resolve(f)) } : {}),
     ...(flags.allow?.length ? { allow: parseAllow(flags.allow) } : {}),
@@ -138,7 +140,8 @@ export async function build(contextArg: string, flags: BuildFlags): Promise<void
   try {
     const result = await runBuild(req, (e) => renderer.onEvent(e), abort.signal);
     renderer.close();
-    const lines = [`image ${result.manifestDigest}`];
+    // docker's image ID (the config digest), then the manifest the outputs hold, which a registry names
+    const lines = [`image ${result.configDigest}`, `manifest ${result.manifestDigest}`];
     lines.push(...result.exported.map(printReport));
     if (req.outputs.length === 0 && !req.push) {
       const tag = req.tags[0];

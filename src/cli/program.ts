@@ -1,14 +1,18 @@
 import { Command, Option } from 'commander';
 import { build, collect, version, type BuildFlags } from './build-command.js';
 import { duCommand } from './du-command.js';
+import { historyCommand } from './history-command.js';
+import { imagesCommand } from './images-command.js';
+import { inspectCommand } from './inspect-command.js';
+import { loadCommand } from './load-command.js';
 import { pruneCommand } from './prune-command.js';
+import { rmiCommand } from './rmi-command.js';
+import { saveCommand } from './save-command.js';
+import { tagCommand } from './tag-command.js';
 
-/** The command line: `tsbuild [flags] [context]` builds; subcommands are added here. */
-export function program(): Command {
-  const cmd = new Command('tsbuild')
-    .description('Build a container image from a Dockerfile')
-    .version(version(), '--version')
-    .argument('[context]', 'the build context directory', '.')
+/** The build's flags, on both `tsbuild [flags] CONTEXT` and `tsbuild build [flags] CONTEXT`. */
+function withBuildOptions(cmd: Command): Command {
+  return cmd
     .option('-t, --tag <name>', 'name the image (repeatable)', collect, [] as string[])
     .option('-f, --file <path>', 'the Dockerfile (default: <context>/Dockerfile; - reads stdin)')
     .option(
@@ -53,6 +57,7 @@ export function program(): Command {
     .option('--push', 'push the -t names to their registries (same as -o type=registry)')
     .option('--pull', 'check the registry for newer versions of base images')
     .option('--metadata-file <file>', 'write the image digest, config digest and names as JSON (like buildx)')
+    .option('--iidfile <file>', 'write the image ID (sha256:<config digest>) to FILE, as docker build does')
     .option(
       '--insecure-registry <host>',
       'a registry that may use plain HTTP or a certificate that is not checked (repeatable)',
@@ -74,12 +79,43 @@ export function program(): Command {
     .addOption(
       new Option('--progress <mode>', 'progress output').choices(['auto', 'plain', 'tty', 'json']).default('auto'),
     )
-    .option('--debug', 'show stack traces for errors')
+    .option('--debug', 'show stack traces for errors');
+}
+
+/**
+ * The command line: `tsbuild [flags] [context]` builds, as does `tsbuild build [flags] CONTEXT`
+ * (docker's spelling); the image and state commands are subcommands. A context dir named like a
+ * subcommand is given as `./images`, `./build`. Options are positional: the root's flags come
+ * before a subcommand's name, so `tsbuild build -t x .` gives -t to `build`.
+ */
+export function program(): Command {
+  const cmd = withBuildOptions(
+    new Command('tsbuild')
+      .description('Build a container image from a Dockerfile')
+      .version(version(), '--version')
+      .argument('[context]', 'the build context directory', '.'),
+  )
+    .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .exitOverride()
     .action(async (context: string, flags: BuildFlags) => build(context, flags));
-  // `tsbuild du` / `tsbuild prune`; a context dir of that name is given as ./du
-  cmd.addCommand(duCommand().exitOverride());
-  cmd.addCommand(pruneCommand().exitOverride());
+  const build_ = withBuildOptions(
+    new Command('build')
+      .description('build an image (docker build)')
+      .argument('<context>', 'the build context directory'),
+  ).action(async (context: string, flags: BuildFlags) => build(context, flags));
+  for (const sub of [
+    build_,
+    imagesCommand(),
+    tagCommand(),
+    rmiCommand(),
+    inspectCommand(),
+    historyCommand(),
+    saveCommand(),
+    loadCommand(),
+    duCommand(),
+    pruneCommand(),
+  ])
+    cmd.addCommand(sub.showSuggestionAfterError(true).exitOverride());
   return cmd;
 }

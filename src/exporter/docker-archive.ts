@@ -3,7 +3,7 @@ import type { Descriptor } from '../image/types.js';
 import { UserError } from '../errors.js';
 import { collectImageBlobs } from './image-blobs.js';
 import { normalizeImageNames } from './image-names.js';
-import { blobPath, ociLayoutFiles } from './oci-archive.js';
+import { blobPath, ociLayoutFilesOf, type ArchiveImage } from './oci-archive.js';
 import type { ExportOptions, PendingOutput } from './pending-output.js';
 import { prepareArchive } from './tar-output.js';
 
@@ -39,20 +39,33 @@ export async function prepareDockerArchive(
   dest: string,
   opts: ExportOptions = {},
 ): Promise<PendingOutput> {
-  const { manifests } = await collectImageBlobs(store, manifest);
-  // docker load takes one config per manifest.json entry; a multi-platform index has no single one
-  if (manifests.length !== 1) {
-    throw new UserError(`the docker exporter cannot write a multi-platform image (${manifests.length} platforms)`, {
-      hint: 'build for one --platform, or use --output type=oci',
+  return prepareDockerArchiveOf(store, [{ manifest, names }], dest, opts);
+}
+
+/** prepareDockerArchive for several images (`tsbuild save A B`): one manifest.json entry each. */
+export async function prepareDockerArchiveOf(
+  store: ContentStore,
+  images: readonly ArchiveImage[],
+  dest: string,
+  opts: ExportOptions = {},
+): Promise<PendingOutput> {
+  const entries: DockerManifestEntry[] = [];
+  for (const { manifest, names } of images) {
+    const { manifests } = await collectImageBlobs(store, manifest);
+    // docker load takes one config per manifest.json entry; a multi-platform index has no single one
+    if (manifests.length !== 1) {
+      throw new UserError(`the docker exporter cannot write a multi-platform image (${manifests.length} platforms)`, {
+        hint: 'build for one --platform, or use --output type=oci',
+      });
+    }
+    const image = manifests[0]!.manifest;
+    entries.push({
+      Config: blobPath(image.config.digest),
+      RepoTags: normalizeImageNames(names).map((n) => n.familiar),
+      Layers: image.layers.map((l) => blobPath(l.digest)),
     });
   }
-  const image = manifests[0]!.manifest;
-  const entry: DockerManifestEntry = {
-    Config: blobPath(image.config.digest),
-    RepoTags: normalizeImageNames(names).map((n) => n.familiar),
-    Layers: image.layers.map((l) => blobPath(l.digest)),
-  };
-  const files = await ociLayoutFiles(store, manifest, names);
-  files.push({ name: 'manifest.json', data: Buffer.from(JSON.stringify([entry])) });
+  const files = await ociLayoutFilesOf(store, images);
+  files.push({ name: 'manifest.json', data: Buffer.from(JSON.stringify(entries)) });
   return prepareArchive(store, files, dest, 'docker', opts);
 }

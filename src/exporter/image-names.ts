@@ -1,5 +1,5 @@
 import { UserError } from '../errors.js';
-import { parseReference } from '../registry/reference.js';
+import { ImageReference, parseReference } from '../registry/reference.js';
 
 /** containerd's annotation for an image's full name, which buildx and tsbuild write too. */
 export const ANNOTATION_IMAGE_NAME = 'io.containerd.image.name';
@@ -12,6 +12,8 @@ export interface ImageName {
   tag: string;
   /** docker's short form: `app:latest`, `localhost:5000/app:1` (manifest.json RepoTags). */
   familiar: string;
+  /** docker's short form of the repository alone: `app`, `localhost:5000/app` (the REPOSITORY column). */
+  repository: string;
 }
 
 /**
@@ -24,7 +26,8 @@ export function normalizeImageName(name: string): ImageName {
     throw new UserError(
       `invalid image name ${JSON.stringify(name)}: a name to tag the result with cannot contain a digest`,
     );
-  return { full: ref.toString(), tag: ref.tag!, familiar: ref.familiar() };
+  const repository = new ImageReference(ref.registry, ref.repository).familiar();
+  return { full: ref.toString(), tag: ref.tag!, familiar: ref.familiar(), repository };
 }
 
 /** Normalizes every name, keeping the first of any that normalize to the same image name. */

@@ -34,3 +34,19 @@ export async function prepareMetadataFile(
   }
   return pendingRename(tmp, path, what);
 }
+
+/**
+ * `--iidfile F`: the image ID, `sha256:<config digest>` without a newline, as `docker build
+ * --iidfile` writes it; put in place with the build's other outputs.
+ */
+export async function prepareIidFile(path: string, config: Descriptor): Promise<PendingOutput> {
+  const what = `cannot write the image ID file ${path}`;
+  await sweepDeadTemps(path);
+  const tmp = outputTempName(path);
+  try {
+    await writeFileAtomic(tmp, config.digest);
+  } catch (err) {
+    throw outputError(err, what);
+  }
+  return pendingRename(tmp, path, what);
+}

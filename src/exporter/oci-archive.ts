@@ -32,7 +32,17 @@ export async function prepareOciArchive(
   dest: string,
   opts: ExportOptions = {},
 ): Promise<PendingOutput> {
-  return prepareArchive(store, await ociLayoutFiles(store, manifest, names), dest, 'OCI', opts);
+  return prepareOciArchiveOf(store, [{ manifest, names }], dest, opts);
+}
+
+/** prepareOciArchive for several images (`tsbuild save --format oci A B`). */
+export async function prepareOciArchiveOf(
+  store: ContentStore,
+  images: readonly ArchiveImage[],
+  dest: string,
+  opts: ExportOptions = {},
+): Promise<PendingOutput> {
+  return prepareArchive(store, await ociLayoutFilesOf(store, images), dest, 'OCI', opts);
 }
 
 /**
@@ -40,29 +50,39 @@ export async function prepareOciArchive(
  * index.json has one entry per name, annotated as buildx's exporter does (containerd's full name,
  * OCI's tag-only ref name), or one plain entry when the image has no name.
  */
-export async function ociLayoutFiles(
-  store: ContentStore,
-  manifest: Descriptor,
-  names: string[],
-): Promise<ArchiveFile[]> {
-  const { blobs } = await collectImageBlobs(store, manifest);
-  const target: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
-  if (manifest.platform) target.platform = manifest.platform;
-  const normalized = normalizeImageNames(names);
-  const index: ImageIndex = {
-    schemaVersion: 2,
-    mediaType: MediaType.ociIndex,
-    manifests: normalized.length
-      ? normalized.map((n) => ({
-          ...target,
-          annotations: { [ANNOTATION_IMAGE_NAME]: n.full, [ANNOTATION_REF_NAME]: n.tag },
-        }))
-      : [target],
-  };
+export function ociLayoutFiles(store: ContentStore, manifest: Descriptor, names: string[]): Promise<ArchiveFile[]> {
+  return ociLayoutFilesOf(store, [{ manifest, names }]);
+}
+
+/** An image of a multi-image archive (`tsbuild save A B`) and the names it goes under. */
+export interface ArchiveImage {
+  manifest: Descriptor;
+  names: string[];
+}
+
+/** ociLayoutFiles for several images: their index entries in order, each blob once. */
+export async function ociLayoutFilesOf(store: ContentStore, images: readonly ArchiveImage[]): Promise<ArchiveFile[]> {
+  const blobs = new Map<string, Descriptor>();
+  const entries: Descriptor[] = [];
+  for (const { manifest, names } of images) {
+    for (const b of (await collectImageBlobs(store, manifest)).blobs) if (!blobs.has(b.digest)) blobs.set(b.digest, b);
+    const target: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
+    if (manifest.platform) target.platform = manifest.platform;
+    const normalized = normalizeImageNames(names);
+    entries.push(
+      ...(normalized.length
+        ? normalized.map((n) => ({
+            ...target,
+            annotations: { [ANNOTATION_IMAGE_NAME]: n.full, [ANNOTATION_REF_NAME]: n.tag },
+          }))
+        : [target]),
+    );
+  }
+  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: entries };
   return [
     { name: 'oci-layout', data: Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })) },
     { name: 'index.json', data: Buffer.from(JSON.stringify(index)) },
-    ...blobs.map((b) => ({ name: blobPath(b.digest), blob: b })),
+    ...[...blobs.values()].map((b) => ({ name: blobPath(b.digest), blob: b })),
   ];
 }
 

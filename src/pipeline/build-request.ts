@@ -48,6 +48,8 @@ export interface BuildRequest {
   cacheFrom?: CacheImportSpec[];
   /** `--metadata-file`: where to write buildx's build metadata JSON. */
   metadataFile?: string;
+  /** `--iidfile`: where to write the image ID (`sha256:<config digest>`), as docker build does. */
+  iidFile?: string;
   /** `--insecure-registry`: registries that may use plain HTTP and unchecked TLS. */
   insecureRegistries?: string[];
   /** `--registry-ca`: extra CA certificates (PEM files) for registries. */

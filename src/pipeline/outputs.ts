@@ -106,6 +106,10 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
       const { prepareMetadataFile } = await import('../exporter/metadata.js');
       pending.push(await prepareMetadataFile(req.metadataFile, stored));
     }
+    if (req.iidFile) {
+      const { prepareIidFile } = await import('../exporter/metadata.js');
+      pending.push(await prepareIidFile(req.iidFile, stored.config));
+    }
     // Cancelled (Ctrl-C) while the outputs were written: nothing is named or put in place.
     signal?.throwIfAborted();
     if (toName.length) {

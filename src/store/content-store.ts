@@ -193,6 +193,22 @@ export class ContentStore {
     });
   }
 
+  /**
+   * Rewrites index.json's manifest list with `change` (untag, retag, add an unnamed image) under
+   * the same file mutex as `tag`. `change` gets the current entries and returns the new ones, or
+   * undefined to leave the file as it is.
+   */
+  async updateIndex(change: (manifests: Descriptor[]) => Descriptor[] | undefined): Promise<void> {
+    await this.init();
+    await withFileMutex(join(this.ingestDir, 'index.lock'), async () => {
+      const index = await this.readIndex();
+      const next = change(index.manifests);
+      if (!next) return;
+      index.manifests = next;
+      await writeFileAtomic(join(this.root, 'index.json'), JSON.stringify(index));
+    });
+  }
+
   /** Every blob digest in the store (for GC and du). */
   async listBlobs(): Promise<{ digest: Digest; size: number }[]> {
     const out: { digest: Digest; size: number }[] = [];

@@ -28,7 +28,7 @@ export interface CliResult {
 }
 
 /** Subcommands of the CLI; anything else is a build. */
-const SUBCOMMANDS = new Set(['du', 'prune']);
+const SUBCOMMANDS = new Set(['du', 'prune', 'images', 'tag', 'rmi', 'inspect', 'history', 'save', 'load']);
 
 /**
  * Builds read the fixture base layouts (FROM_BASE) from outside their temp contexts, which the
@@ -45,7 +45,12 @@ export function runCli(
   opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; wrapper?: string[]; launcher?: string } = {},
 ): Promise<CliResult> {
   const isBuild = !SUBCOMMANDS.has(args[0] ?? '') && !args.includes('--help') && !args.includes('--version');
-  const cliArgs = isBuild ? [...ALLOW_FIXTURE_BASES, ...args] : args;
+  // `build` takes the build's flags after its name (the root's flags come before a subcommand)
+  const cliArgs = !isBuild
+    ? args
+    : args[0] === 'build'
+      ? ['build', ...ALLOW_FIXTURE_BASES, ...args.slice(1)]
+      : [...ALLOW_FIXTURE_BASES, ...args];
   const launcher = opts.launcher ?? TSBUILD;
   const [cmd, ...cmdArgs] = opts.wrapper?.length ? [...opts.wrapper, launcher, ...cliArgs] : [launcher, ...cliArgs];
   return new Promise((resolvePromise, reject) => {

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
-/** The manifest digest from the CLI's closing `image sha256:…` line. */
+/** The manifest digest from the CLI's closing `manifest sha256:…` line (`image` is the config digest, docker's ID). */
 export function printedDigest(stderr: string): string | undefined {
-  return /^image (sha256:[0-9a-f]{64})$/m.exec(stderr)?.[1];
+  return /^manifest (sha256:[0-9a-f]{64})$/m.exec(stderr)?.[1];
 }
 
 /** The names in a state dir's content/index.json. */

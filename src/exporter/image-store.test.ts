@@ -1,0 +1,77 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ContentStore } from '../store/content-store.js';
+import type { Descriptor, ImageManifest } from '../image/types.js';
+import { resolveOciLayout } from '../registry/oci-layout.js';
+import { sharedBusyboxLayout } from '../../test/helpers/busybox-layout.js';
+import { UserError } from '../errors.js';
+import { ImageStore } from './image-store.js';
+import { storeImage } from './local-store.js';
+
+describe('ImageStore', () => {
+  let tmp: string;
+  let store: ContentStore;
+  let images: ImageStore;
+  let manifest: Descriptor;
+  let configDigest: string;
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'tsbuild-image-store-test-'));
+    const img = await sharedBusyboxLayout();
+    store = new ContentStore(join(tmp, 'content'));
+    manifest = (await resolveOciLayout(img.layout, 'latest', { os: 'linux', architecture: 'amd64' }, store))
+      .manifestDescriptor;
+    configDigest = (await store.readJson<ImageManifest>(manifest.digest)).config.digest;
+    await storeImage(store, manifest, ['app', 'localhost:5000/team/app:1']);
+    images = new ImageStore(store);
+  });
+  afterAll(async () => {
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  test('lists names as docker shows them, and the config digest as the image ID', async () => {
+    const list = await images.list();
+    expect(list.map((i) => [i.name?.repository, i.name?.tag, i.name?.familiar])).toEqual([
+      ['app', 'latest', 'app:latest'],
+      ['localhost:5000/team/app', '1', 'localhost:5000/team/app:1'],
+    ]);
+    const details = await images.details(list[0]!.target);
+    expect(details.id).toBe(configDigest);
+    expect(details.size).toBeGreaterThan(manifest.size);
+  });
+
+  test('finds an image by short or full name, by name@digest, and by a unique ID prefix', async () => {
+    for (const ref of ['app', 'app:latest', 'docker.io/library/app', 'library/app:latest'])
+      expect((await images.resolve(ref)).images.map((i) => i.name?.full)).toEqual(['docker.io/library/app:latest']);
+    expect((await images.resolve(`app@${manifest.digest}`)).images).toHaveLength(1);
+    const byId = await images.resolve(configDigest.slice(7, 19));
+    expect(byId.byId).toBe(true);
+    expect(byId.images).toHaveLength(2);
+    expect((await images.resolve(configDigest)).images).toHaveLength(2);
+    await expect(images.resolve('other')).rejects.toThrow('No such image: other');
+  });
+
+  test('tag adds a name; rmi of an ID with several names needs force; rmi of a name untags only it', async () => {
+    expect((await images.tag('app', 'app:2')).familiar).toBe('app:2');
+    expect((await images.resolve('app:2')).images[0]!.target.digest).toBe(manifest.digest);
+    await expect(images.remove(configDigest.slice(7, 19))).rejects.toBeInstanceOf(UserError);
+    expect(await images.remove('app:2')).toEqual({ untagged: ['app:2'] });
+    const forced = await images.remove(configDigest, { force: true });
+    expect(forced.untagged.sort()).toEqual(['app:latest', 'localhost:5000/team/app:1']);
+    expect(forced.deleted).toBe(configDigest);
+    expect(await images.list()).toEqual([]);
+    // the blobs stay for prune to take
+    expect(await store.has(manifest.digest)).toBe(true);
+  });
+
+  test('an image without a name is kept as an unnamed entry, once', async () => {
+    await images.add(manifest, []);
+    await images.add(manifest, []);
+    const list = await images.list();
+    expect(list).toHaveLength(1);
+    expect(list[0]!.name).toBeUndefined();
+    expect((await images.remove(configDigest.slice(7))).deleted).toBe(configDigest);
+  });
+});

@@ -1,0 +1,189 @@
+import type { ContentStore } from '../store/content-store.js';
+import { UserError } from '../errors.js';
+import type { Descriptor, Digest, ImageConfig, ImageIndex, ImageManifest } from '../image/types.js';
+import { isIndexMediaType } from '../image/types.js';
+import { defaultPlatform, selectManifest } from '../registry/platform.js';
+import { storeImage } from './local-store.js';
+import { ANNOTATION_IMAGE_NAME, normalizeImageName, type ImageName } from './image-names.js';
+
+const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';
+
+/** One entry of the state directory's index.json: an image and the name it is stored under, if any. */
+export interface StoredImage {
+  /** What the entry points at (a manifest, or an index for a multi-platform image), without its annotations. */
+  target: Descriptor;
+  /** Undefined for an image loaded without a name. */
+  name?: ImageName;
+}
+
+/** An image as `images`, `inspect` and `history` show it. */
+export interface ImageDetails {
+  /** docker's image ID: the digest of the config (of this machine's platform, for a multi-platform image). */
+  id: Digest;
+  target: Descriptor;
+  /** The single-platform manifest the ID and config come from. */
+  manifest: Descriptor;
+  config: ImageConfig;
+  layers: Descriptor[];
+  /** Bytes the image takes in the store: manifests, config and layer blobs as stored (each once). */
+  size: number;
+}
+
+/**
+ * The images of a state directory's content store (its index.json), with docker's rules for
+ * names and IDs: `app` means `docker.io/library/app:latest`, an image's ID is its config digest and
+ * any unique prefix of it names the image too. The CLI's image commands read and change the
+ * store only through this.
+ */
+export class ImageStore {
+  private readonly detailsCache = new Map<string, Promise<ImageDetails>>();
+
+  constructor(readonly content: ContentStore) {}
+
+  /** Every entry of index.json, named or not. */
+  async list(): Promise<StoredImage[]> {
+    const index = await this.content.readIndex();
+    return index.manifests.map((d) => {
+      const target = plainDescriptor(d);
+      const name = entryName(d);
+      return name ? { target, name } : { target };
+    });
+  }
+
+  /** Config, layers and size of an entry's image (read once per target). */
+  details(target: Descriptor): Promise<ImageDetails> {
+    let p = this.detailsCache.get(target.digest);
+    if (!p) {
+      p = readDetails(this.content, target);
+      this.detailsCache.set(target.digest, p);
+    }
+    return p;
+  }
+
+  /**
+   * The entries `ref` names, as docker looks an image up: a name (tag defaulted to latest), a name
+   * with the manifest digest, or an image ID (`sha256:…` or a unique hex prefix of it). A name
+   * gives one entry; an ID every entry of that image. Throws "No such image" when nothing matches.
+   */
+  async resolve(ref: string): Promise<{ images: StoredImage[]; byId: boolean }> {
+    const all = await this.list();
+    let name: ImageName | undefined;
+    let digest: string | undefined;
+    try {
+      const at = ref.lastIndexOf('@');
+      if (at > 0) {
+        digest = ref.slice(at + 1);
+        name = normalizeImageName(ref.slice(0, at));
+      } else name = normalizeImageName(ref);
+    } catch {
+      name = undefined;
+    }
+    if (name) {
+      const hit = all.find(
+        (i) =>
+          i.name?.full === name.full ||
+          (digest !== undefined && i.name?.repository === name.repository && i.target.digest === digest),
+      );
+      if (hit) return { images: [hit], byId: false };
+    }
+    const id = /^(?:sha256:)?([a-f0-9]{1,64})$/.exec(ref)?.[1];
+    if (id) {
+      const withIds = await Promise.all(all.map(async (i) => ({ i, id: (await this.details(i.target)).id })));
+      const hits = withIds.filter((x) => x.id.slice('sha256:'.length).startsWith(id));
+      const ids = new Set(hits.map((h) => h.id));
+      if (ids.size > 1)
+        throw new UserError(`${ref} names more than one image (${[...ids].map((d) => d.slice(7, 19)).join(', ')})`, {
+          hint: 'give more of the image ID, or a name',
+        });
+      if (hits.length) return { images: hits.map((h) => h.i), byId: true };
+    }
+    throw new UserError(`No such image: ${ref}`, { hint: 'tsbuild images lists the images in the state directory' });
+  }
+
+  /** `tag SOURCE TARGET`: names the image SOURCE names (one of its entries) TARGET too. */
+  async tag(source: string, target: string): Promise<ImageName> {
+    const name = normalizeImageName(target);
+    const { images } = await this.resolve(source);
+    await storeImage(this.content, images[0]!.target, [target]);
+    return name;
+  }
+
+  /**
+   * `rmi REF`: removes the entries REF names. Only the name goes: the blobs stay until the next
+   * prune (or the cache cap) finds nothing referring to them. An ID whose image has several names
+   * is refused unless `force`, as docker refuses it.
+   */
+  async remove(ref: string, opts: { force?: boolean } = {}): Promise<{ untagged: string[]; deleted?: Digest }> {
+    const { images, byId } = await this.resolve(ref);
+    const { id } = await this.details(images[0]!.target);
+    const names = new Set(images.flatMap((i) => (i.name ? [i.name.full] : [])));
+    if (byId && names.size > 1 && !opts.force)
+      throw new UserError(
+        `conflict: unable to delete ${id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`,
+        { hint: `remove it by name, or add --force to remove all its names` },
+      );
+    const gone = new Set(images.map((i) => entryKey(i)));
+    await this.content.updateIndex((manifests) => manifests.filter((d) => !gone.has(entryKey(storedOf(d)))));
+    const left = await this.list();
+    const stillThere = await Promise.all(left.map(async (i) => (await this.details(i.target)).id === id));
+    const untagged = images.flatMap((i) => (i.name ? [i.name.familiar] : []));
+    return stillThere.some(Boolean) ? { untagged } : { untagged, deleted: id };
+  }
+
+  /** Stores `target` under `names`, or as an unnamed entry when there are none (a loaded image without a name). */
+  async add(target: Descriptor, names: string[]): Promise<void> {
+    if (names.length) {
+      await storeImage(this.content, target, names);
+      return;
+    }
+    const plain = plainDescriptor(target);
+    await this.content.updateIndex((manifests) =>
+      manifests.some((d) => d.digest === plain.digest && !entryName(d)) ? undefined : [...manifests, plain],
+    );
+  }
+}
+
+/** The name an index.json entry is stored under: containerd's full name, else the ref name tsbuild writes (`app:1.0`). */
+function entryName(d: Descriptor): ImageName | undefined {
+  for (const key of [ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME]) {
+    const value = d.annotations?.[key];
+    if (!value) continue;
+    try {
+      return normalizeImageName(value);
+    } catch {
+      // a name another tool wrote that docker would not take: try the other annotation
+    }
+  }
+  return undefined;
+}
+
+function plainDescriptor(d: Descriptor): Descriptor {
+  const out: Descriptor = { mediaType: d.mediaType, digest: d.digest, size: d.size };
+  if (d.platform) out.platform = d.platform;
+  return out;
+}
+
+function storedOf(d: Descriptor): StoredImage {
+  const name = entryName(d);
+  return name ? { target: plainDescriptor(d), name } : { target: plainDescriptor(d) };
+}
+
+const entryKey = (i: StoredImage): string => `${i.target.digest} ${i.name?.full ?? ''}`;
+
+async function readDetails(store: ContentStore, target: Descriptor): Promise<ImageDetails> {
+  const blobs = new Map<string, number>([[target.digest, target.size]]);
+  let manifestDesc = target;
+  if (isIndexMediaType(target.mediaType)) {
+    const index = await store.readJson<ImageIndex>(target.digest);
+    const chosen = selectManifest(index.manifests, defaultPlatform()) ?? index.manifests[0];
+    if (!chosen) throw new UserError(`image ${target.digest} is an empty index`);
+    for (const m of index.manifests) blobs.set(m.digest, m.size);
+    manifestDesc = chosen;
+  }
+  const manifest = await store.readJson<ImageManifest>(manifestDesc.digest);
+  const config = await store.readJson<ImageConfig>(manifest.config.digest);
+  for (const b of [manifest.config, ...manifest.layers]) blobs.set(b.digest, b.size);
+  let size = 0;
+  for (const n of blobs.values()) size += n;
+  return { id: manifest.config.digest, target, manifest: manifestDesc, config, layers: manifest.layers, size };
+}
