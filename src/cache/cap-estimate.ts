@@ -1,5 +1,5 @@
 import { readFileSync, statfsSync } from 'node:fs';
-import { join } from 'node:path';
+import { StatePaths } from '../store/state-paths.js';
 import { writeFileAtomic } from '../store/atomic-write.js';
 
 /**
@@ -10,7 +10,6 @@ import { writeFileAtomic } from '../store/atomic-write.js';
  * lost since (other writers only make that guess larger). The measure is redone when that guess
  * comes near the cap, and in any case after a while, since space others freed can hide growth.
  */
-const FILE = 'cache-size.json';
 const MAX_AGE_MS = 10 * 60_000;
 
 interface Measure {
@@ -33,7 +32,7 @@ export function capCheckNeeded(root: string, cap: number, now = Date.now(), fres
   if (freshSince !== undefined) return Math.max(0, freshSince - freeBytes(root)) > cap * 0.9;
   let last: Measure;
   try {
-    last = JSON.parse(readFileSync(join(root, FILE), 'utf8')) as Measure;
+    last = JSON.parse(readFileSync(new StatePaths(root).cacheSizeFile, 'utf8')) as Measure;
     if (![last.bytes, last.free, last.at].every(Number.isFinite)) return true;
     if (now - last.at > MAX_AGE_MS || now < last.at) return true;
     return last.bytes + Math.max(0, last.free - freeBytes(root)) > cap * 0.9;
@@ -44,5 +43,5 @@ export function capCheckNeeded(root: string, cap: number, now = Date.now(), fres
 
 export async function recordCacheSize(root: string, bytes: number, now = Date.now()): Promise<void> {
   const m: Measure = { bytes, free: freeBytes(root), at: now };
-  await writeFileAtomic(join(root, FILE), JSON.stringify(m), { sync: false }).catch(() => {});
+  await writeFileAtomic(new StatePaths(root).cacheSizeFile, JSON.stringify(m), { sync: false }).catch(() => {});
 }

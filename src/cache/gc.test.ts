@@ -2,13 +2,19 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MediaType } from '../image/types.js';
 import { SnapshotStore } from '../snapshot/snapshot-store.js';
 import { CacheRecords } from './cache-records.js';
 import { ContentStore } from '../store/content-store.js';
 import { diskUsage, prune, type StateParts } from './gc.js';
 import { StatePaths } from '../store/state-paths.js';
+import { stateOwners } from '../pipeline/state-owners.js';
+import { parseReference } from '../registry/reference.js';
+import { tagPinPath, writeTagPin } from '../registry/tag-pins.js';
+import { HttpDownloads } from '../sources/http-download.js';
 
 const key = (s: string) => createHash('sha256').update(s).digest('hex');
 let tmp: string;
@@ -38,11 +44,14 @@ async function record(name: string, layers: string[], ageMs: number): Promise<st
 beforeEach(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'tsbuild-gc-'));
   const paths = new StatePaths(tmp);
+  const store = new ContentStore(paths.content);
   parts = {
     paths,
-    store: new ContentStore(paths.content),
+    store,
     snapshots: new SnapshotStore(paths.snapshots),
     records: new CacheRecords(paths.cacheRecords),
+    // the real owners, as the CLI and the pipeline wire them
+    owners: await stateOwners(paths, store),
   };
   await parts.store.init();
   await parts.snapshots.init();
@@ -122,16 +131,66 @@ describe('diskUsage', () => {
 });
 
 describe('ADD download cache', () => {
-  it('du counts sources/http as reclaimable and prune --all empties it', async () => {
-    const dir = join(parts.paths.root, 'sources', 'http');
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'one'), Buffer.alloc(8192, 1));
-    const row = (await diskUsage(parts)).find((r) => r.kind === 'ADD downloads (http cache)');
-    expect(row).toMatchObject({ items: 1, reclaimable: true });
-    expect(row!.bytes).toBeGreaterThanOrEqual(8192);
+  let server: Server;
+  let url: string;
+  const body = Buffer.alloc(8192, 1);
+  beforeAll(async () => {
+    server = createServer((_req, res) => res.writeHead(200, { etag: '"e"' }).end(body));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/file`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  const row = async (kind: string) => (await diskUsage(parts)).find((r) => r.kind === kind)!;
+
+  it('du counts the downloads it holds as reclaimable; prune keeps them, prune --all removes them', async () => {
+    const got = await new HttpDownloads(parts.paths.httpDownloads, parts.store).fetch(url);
+    expect(await parts.store.has(got.digest)).toBe(true);
+    expect(await row('ADD downloads (http cache)')).toMatchObject({ items: 1, reclaimable: true });
+    expect((await row('ADD downloads (http cache)')).bytes).toBeGreaterThanOrEqual(8192);
+    expect(await row('unreferenced blobs')).toMatchObject({ items: 0, bytes: 0 });
+    // held: neither garbage nor counted against the cap
+    expect(await prune(parts, { keepBytes: 0 })).toMatchObject({ blobs: 0 });
+    expect(await parts.store.has(got.digest)).toBe(true);
+
+    const report = await prune(parts, { all: true });
+    expect(report.blobs).toBe(1);
+    expect(report.bytes).toBeGreaterThanOrEqual(8192);
+    expect(await parts.store.has(got.digest)).toBe(false);
+    expect(await row('ADD downloads (http cache)')).toMatchObject({ items: 0, bytes: 0 });
+  });
+
+  it('prune --all also removes what an older layout left in its directory', async () => {
+    const old = join(parts.paths.httpDownloads, 'blobs', 'sha256');
+    await mkdir(old, { recursive: true });
+    await writeFile(join(old, 'f'.repeat(64)), body);
+    expect((await row('ADD downloads (http cache)')).bytes).toBeGreaterThanOrEqual(8192);
     await prune(parts, { all: true });
-    const after = (await diskUsage(parts)).find((r) => r.kind === 'ADD downloads (http cache)');
-    expect(after).toMatchObject({ items: 0, bytes: 0 });
+    expect(await row('ADD downloads (http cache)')).toMatchObject({ items: 0, bytes: 0 });
+  });
+});
+
+describe('base image tag pins', () => {
+  it('keep the manifest and config they name (not the layers), through prune --all', async () => {
+    const config = await parts.store.put('{"pinned":1}', MediaType.ociConfig);
+    const layer = await parts.store.put('pinned layer', MediaType.ociLayerTar);
+    const manifest = await parts.store.put(
+      JSON.stringify({ schemaVersion: 2, config, layers: [layer] }),
+      MediaType.ociManifest,
+    );
+    const platform = { os: 'linux', architecture: 'amd64' };
+    await writeTagPin(tagPinPath(parts.paths.root, parseReference('base:1'), platform), {
+      ref: 'base:1',
+      platform,
+      digest: manifest.digest,
+      resolvedAt: new Date().toISOString(),
+    });
+    const row = (await diskUsage(parts)).find((r) => r.kind === 'base image manifests and configs');
+    expect(row).toMatchObject({ items: 2, reclaimable: false });
+    await prune(parts, { all: true });
+    expect(await parts.store.has(manifest.digest)).toBe(true);
+    expect(await parts.store.has(config.digest)).toBe(true);
+    expect(await parts.store.has(layer.digest)).toBe(false);
   });
 });
 
@@ -141,8 +200,8 @@ describe('blob notes (registry mount hints, re-encoded blob records)', () => {
     const kept = { digest: await snapshot('s1', 1) };
     await record('one', ['s1'], 0);
     const gone = (await import('../store/content-store.js')).sha256Digest(Buffer.from('gone blob'));
-    const sources = join(parts.paths.root, 'blob-sources');
-    const variants = join(parts.paths.root, 'blob-variants');
+    const sources = parts.paths.blobSources;
+    const variants = parts.paths.blobVariants;
     await mkdir(sources, { recursive: true });
     await mkdir(variants, { recursive: true });
     await writeFile(join(sources, kept.digest.slice(7)), JSON.stringify(['r/a']));

@@ -10,6 +10,7 @@ import { selectionFile } from './selection-files.js';
 import { isBaseLayer } from '../snapshot/layer-blobs.js';
 import { duSync } from '../snapshot/snapshot-store.js';
 import type { StatePaths } from '../store/state-paths.js';
+import type { StateOwners } from './state-owners.js';
 
 /**
  * What the state directory holds, and garbage collection of the build cache.
@@ -20,7 +21,8 @@ import type { StatePaths } from '../store/state-paths.js';
  * shared by many steps goes only after all of them. Evicting a snapshot deletes the records
  * that name it (a chain with a hole is useless). Blobs that nothing references (manifests and
  * configs of untagged builds, blobs of evicted snapshots) go first. Images tagged in
- * content/index.json are never touched: they are the user's, not cache.
+ * content/index.json are never touched: they are the user's, not cache. Blobs other modules'
+ * records name (base image pins, ADD's downloads) are theirs to tell (StateParts.owners).
  *
  * Every function here that deletes must run under the exclusive state lock.
  */
@@ -29,6 +31,8 @@ export interface StateParts {
   store: ContentStore;
   snapshots: SnapshotStore;
   records: CacheRecords;
+  /** The owners of the other records that name blobs (see state-owners.ts). */
+  owners: StateOwners;
 }
 
 interface SnapshotInfo {
@@ -48,6 +52,8 @@ interface Inventory {
   taggedBytes: number;
   pinnedBytes: number;
   pinnedCount: number;
+  /** Blobs ADD's URL records hold, with their sizes. */
+  downloads: { digest: string; size: number }[];
   unreferenced: { digest: string; size: number }[];
   blobBytes: Map<string, number>;
 }
@@ -82,18 +88,14 @@ export async function taggedBlobs(store: ContentStore): Promise<Set<string>> {
 }
 
 /**
- * Manifests and configs of base images whose tag the registry client pinned
- * (`resolved-tags/*.json`): kept so a cached build can resolve its FROM without the network.
- * Their layer blobs go with the base layer snapshots that reference them.
+ * Manifests and configs of base images whose tag the registry client pinned: kept so a cached
+ * build can resolve its FROM without the network. Their layer blobs go with the base layer
+ * snapshots that reference them.
  */
-async function pinnedBaseBlobs(store: ContentStore, stateRoot: string): Promise<Set<string>> {
-  const dir = join(stateRoot, 'resolved-tags');
-  const roots: Descriptor[] = [];
-  for (const n of await readdir(dir).catch(() => [] as string[])) {
-    const digest = readJsonSync<{ digest?: string }>(join(dir, n))?.digest;
-    if (digest && /^sha256:[a-f0-9]{64}$/.test(digest))
-      roots.push({ mediaType: '', digest: digest as Descriptor['digest'], size: 0 });
-  }
+async function pinnedBaseBlobs(store: ContentStore, owners: StateOwners): Promise<Set<string>> {
+  const roots: Descriptor[] = (await owners.tagPins.pinnedManifests())
+    .filter((digest) => /^sha256:[a-f0-9]{64}$/.test(digest))
+    .map((digest) => ({ mediaType: '', digest: digest as Descriptor['digest'], size: 0 }));
   return imageBlobs(store, roots, false);
 }
 
@@ -163,7 +165,8 @@ function readJsonSync<T>(path: string): T | undefined {
 async function inventory(parts: StateParts): Promise<Inventory> {
   const { store, snapshots, records } = parts;
   const tagged = await taggedBlobs(store);
-  const pinned = await pinnedBaseBlobs(store, parts.paths.root);
+  const pinned = await pinnedBaseBlobs(store, parts.owners);
+  const held = await parts.owners.downloads.heldBlobs();
   const blobs = listBlobsSync(store);
   const blobBytes = new Map(blobs.map((b) => [b.digest as string, b.size]));
   const recs = listRecordsSync(records);
@@ -193,7 +196,9 @@ async function inventory(parts: StateParts): Promise<Inventory> {
   const infos: SnapshotInfo[] = [];
   for (const id of ids) {
     const u = used.get(id);
-    const own = (encodingsOf.get(id) ?? []).filter((d) => !tagged.has(d) && refCount.get(d) === 1 && blobBytes.has(d));
+    const own = (encodingsOf.get(id) ?? []).filter(
+      (d) => !tagged.has(d) && !held.has(d) && refCount.get(d) === 1 && blobBytes.has(d),
+    );
     infos.push({
       id,
       bytes: await snapshotBytes(snapshots, id),
@@ -202,9 +207,15 @@ async function inventory(parts: StateParts): Promise<Inventory> {
       blobs: own.map((d) => ({ digest: d, size: blobBytes.get(d)! })),
     });
   }
-  const unreferenced = blobs.filter((b) => !tagged.has(b.digest) && !refCount.has(b.digest) && !pinned.has(b.digest));
+  const unreferenced = blobs.filter(
+    (b) => !tagged.has(b.digest) && !refCount.has(b.digest) && !pinned.has(b.digest) && !held.has(b.digest),
+  );
   const taggedBytes = blobs.filter((b) => tagged.has(b.digest)).reduce((n, b) => n + b.size, 0);
   const pinnedOnly = blobs.filter((b) => pinned.has(b.digest) && !tagged.has(b.digest) && !refCount.has(b.digest));
+  // a download that is also a tagged image's or a snapshot's blob is counted there
+  const downloads = blobs.filter(
+    (b) => held.has(b.digest) && !tagged.has(b.digest) && !refCount.has(b.digest) && !pinned.has(b.digest),
+  );
   return {
     snapshots: infos,
     records: recs,
@@ -214,6 +225,7 @@ async function inventory(parts: StateParts): Promise<Inventory> {
     blobBytes,
     pinnedBytes: pinnedOnly.reduce((n, b) => n + b.size, 0),
     pinnedCount: pinnedOnly.length,
+    downloads,
   };
 }
 
@@ -238,16 +250,16 @@ export async function diskUsage(parts: StateParts): Promise<UsageRow[]> {
   const bases = inv.snapshots.filter((s) => isBaseLayer(s.id));
   const sum = (xs: { bytes: number }[]): number => xs.reduce((n, x) => n + x.bytes, 0);
   const layerBlobs = inv.snapshots.flatMap((s) => s.blobs);
-  const cacheDir = parts.paths.cacheRecords;
+  const { paths } = parts;
   const recordBytes = inv.records.reduce((n, r) => n + r.bytes, 0);
-  const [history, files, statCaches, mounts, downloads, tmp, ...others] = await Promise.all([
-    dirUsage(join(cacheDir, 'steps')),
-    dirUsage(join(cacheDir, 'files')),
-    dirUsage(join(cacheDir, 'stat')),
-    dirUsage(parts.paths.cacheMounts),
-    dirUsage(join(parts.paths.root, 'sources', 'http')),
-    dirUsage(parts.paths.tmpRoot),
-    ...['blob-sources', 'blob-variants', 'resolved-tags', 'locks'].map((d) => dirUsage(join(parts.paths.root, d))),
+  const [history, files, statCaches, mounts, urlRecords, tmp, ...others] = await Promise.all([
+    dirUsage(paths.stepIndexes),
+    dirUsage(paths.selectionFiles),
+    dirUsage(paths.statCaches),
+    dirUsage(paths.cacheMounts),
+    dirUsage(paths.httpDownloads),
+    dirUsage(paths.tmpRoot),
+    ...[paths.blobSources, paths.blobVariants, paths.resolvedTags, paths.locks].map(dirUsage),
   ]);
   const [sources, variants, ...pins] = others as [
     { items: number; bytes: number },
@@ -280,7 +292,12 @@ export async function diskUsage(parts: StateParts): Promise<UsageRow[]> {
     },
     { kind: 'stat caches', items: statCaches.items, bytes: statCaches.bytes, reclaimable: true },
     { kind: 'RUN cache mounts', items: mounts.items, bytes: mounts.bytes, reclaimable: true },
-    { kind: 'ADD downloads (http cache)', items: downloads.items, bytes: downloads.bytes, reclaimable: true },
+    {
+      kind: 'ADD downloads (http cache)',
+      items: inv.downloads.length,
+      bytes: inv.downloads.reduce((n, b) => n + b.size, 0) + urlRecords.bytes,
+      reclaimable: true,
+    },
     { kind: 'temporary (running builds)', items: tmp.items, bytes: tmp.bytes, reclaimable: false },
     {
       kind: 'registry mount hints and blob encodings',
@@ -333,6 +350,9 @@ export async function cacheSize(parts: StateParts): Promise<number> {
 export async function prune(parts: StateParts, opts: PruneOptions = {}): Promise<PruneReport> {
   const { store, snapshots, records, paths } = parts;
   const now = opts.now ?? Date.now();
+  // ADD's download cache: forgotten first, so its blobs go below as garbage; a later build asks
+  // the server again (or trusts --checksum's blob while it lasts).
+  if (opts.all) await parts.owners.downloads.forgetAll();
   const inv = await inventory(parts);
   const report: PruneReport = { snapshots: 0, records: 0, blobs: 0, bytes: 0 };
 
@@ -369,18 +389,17 @@ export async function prune(parts: StateParts, opts: PruneOptions = {}): Promise
     report.bytes += r.bytes;
   }
 
+  // Registry mount hints: a note whose blob has left the store is useless; with --all every note goes.
+  report.records += await parts.owners.blobSources.prune({ all: opts.all === true, has: (d) => store.has(d) });
   report.records += await pruneBlobNotes(paths.root, store, opts.all === true);
   await records.sweepLocks();
 
   if (opts.all) {
     // The step history stays (a few KB): the next build can still say its cache was pruned.
-    for (const d of ['files', 'stat']) await rm(join(paths.cacheRecords, d), { recursive: true, force: true });
+    for (const d of [paths.selectionFiles, paths.statCaches]) await rm(d, { recursive: true, force: true });
     await rm(paths.cacheMounts, { recursive: true, force: true });
-    // ADD's download cache: a later build asks the server again (or trusts --checksum's blob).
-    await rm(join(paths.root, 'sources', 'http'), { recursive: true, force: true });
   } else if (opts.olderThanMs !== undefined) {
-    for (const d of ['steps', 'stat']) {
-      const dir = join(paths.cacheRecords, d);
+    for (const dir of [paths.stepIndexes, paths.statCaches]) {
       for (const n of await readdir(dir).catch(() => [] as string[])) {
         const st = await stat(join(dir, n)).catch(() => undefined);
         if (st && st.mtimeMs < now - opts.olderThanMs) await rm(join(dir, n), { force: true });
@@ -391,8 +410,7 @@ export async function prune(parts: StateParts, opts: PruneOptions = {}): Promise
 }
 
 /**
- * Small per-blob notes: `blob-sources/<hex>` (registries a blob was seen in, for cross-repo
- * mounts on push) and `blob-variants/*.json` (re-encoded or SOURCE_DATE_EPOCH layer blobs).
+ * Small per-blob notes: `blob-variants/*.json` (re-encoded or SOURCE_DATE_EPOCH layer blobs).
  * A note whose blob has left the store is useless and goes; with --all every note goes.
  */
 async function pruneBlobNotes(root: string, store: ContentStore, all: boolean): Promise<number> {
@@ -401,11 +419,6 @@ async function pruneBlobNotes(root: string, store: ContentStore, all: boolean): 
     await rm(path, { force: true });
     removed++;
   };
-  const sourcesDir = join(root, 'blob-sources');
-  for (const n of await readdir(sourcesDir).catch(() => [] as string[])) {
-    if (n.startsWith('.')) continue;
-    if (all || !/^[a-f0-9]{64}$/.test(n) || !(await store.has(`sha256:${n}`))) await drop(join(sourcesDir, n));
-  }
   const variantsDir = join(root, 'blob-variants');
   for (const n of await readdir(variantsDir).catch(() => [] as string[])) {
     if (n.startsWith('.')) continue;

@@ -14,8 +14,9 @@ export interface SelectedFile {
   fingerprint: string;
 }
 
-export function selectionFile(cacheDir: string, digest: string): string {
-  return join(cacheDir, 'files', digest.replace(/^sha256:/, ''));
+/** `dir` is the state dir's StatePaths.selectionFiles. */
+export function selectionFile(dir: string, digest: string): string {
+  return join(dir, digest.replace(/^sha256:/, ''));
 }
 
 export function encodeSelection(files: SelectedFile[]): string {
@@ -31,15 +32,15 @@ export function decodeSelection(text: string): Map<string, string> {
   return out;
 }
 
-export async function writeSelection(cacheDir: string, digest: string, files: SelectedFile[]): Promise<void> {
-  const file = selectionFile(cacheDir, digest);
+export async function writeSelection(dir: string, digest: string, files: SelectedFile[]): Promise<void> {
+  const file = selectionFile(dir, digest);
   await mkdir(join(file, '..'), { recursive: true });
   await writeFileAtomic(file, encodeSelection(files), { sync: false });
 }
 
-export async function readSelection(cacheDir: string, digest: string): Promise<Map<string, string> | undefined> {
+export async function readSelection(dir: string, digest: string): Promise<Map<string, string> | undefined> {
   try {
-    return decodeSelection(await readFile(selectionFile(cacheDir, digest), 'utf8'));
+    return decodeSelection(await readFile(selectionFile(dir, digest), 'utf8'));
   } catch {
     return undefined;
   }

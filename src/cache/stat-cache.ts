@@ -33,8 +33,9 @@ interface Entry extends StatFields {
   hash: string;
 }
 
-export function statCacheFile(stateRoot: string, contextDir: string): string {
-  return join(stateRoot, 'cache', 'stat', createHash('sha256').update(contextDir).digest('hex').slice(0, 32));
+/** `dir` is the state dir's StatePaths.statCaches. */
+export function statCacheFile(dir: string, contextDir: string): string {
+  return join(dir, createHash('sha256').update(contextDir).digest('hex').slice(0, 32));
 }
 
 export function encodeStatCache(entries: Map<string, Entry>): Buffer {
@@ -111,12 +112,12 @@ export class StatCache {
   ) {}
 
   static async load(
-    stateRoot: string,
+    dir: string,
     contextDir: string,
     hashContent: (abs: string) => Promise<string>,
     opts: { racyMs?: number } = {},
   ): Promise<StatCache> {
-    const c = new StatCache(statCacheFile(stateRoot, contextDir), contextDir, hashContent, opts.racyMs ?? RACY_MS);
+    const c = new StatCache(statCacheFile(dir, contextDir), contextDir, hashContent, opts.racyMs ?? RACY_MS);
     try {
       c.entries = decodeStatCache(await readFile(c.file));
     } catch {

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, rmdir, statfs, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import { asEnvironmentError, EnvironmentError } from '../errors.js';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { CacheRecords } from './cache-records.js';
+import type { StateOwners } from './state-owners.js';
 import type { ContentStore } from '../store/content-store.js';
 import { capCheckNeeded, freeBytes, recordCacheSize } from './cap-estimate.js';
 import { StateLock, type Release } from '../store/state-lock.js';
@@ -24,7 +24,7 @@ export interface StateSession {
   /** Frees the lease, removes this build's scratch dir and, when the build added to the cache, applies the cap. */
   close(opts: {
     grew: boolean;
-    parts?: { store: ContentStore; snapshots: SnapshotStore; records: CacheRecords };
+    parts?: { store: ContentStore; snapshots: SnapshotStore; records: CacheRecords; owners(): Promise<StateOwners> };
   }): Promise<void>;
 }
 
@@ -110,7 +110,7 @@ export async function openStateSession(
     await release();
     throw stateDirError(err, paths.root);
   }
-  const layoutReady = spreadSubdirs([paths.snapshots, paths.cacheRecords], join(paths.root, '.spread'));
+  const layoutReady = spreadSubdirs([paths.snapshots, paths.cacheRecords], paths.spreadMarker);
   // A state dir made just now holds nothing: the cap check after the build goes by what the
   // filesystem lost meanwhile instead of measuring it (cap-estimate.ts).
   const freshSince = fresh ? freeBytes(paths.root) : undefined;
@@ -141,7 +141,7 @@ export async function openStateSession(
       if (!exclusive) return;
       try {
         const { cacheSize, prune } = await import('./gc.js');
-        const state = { paths, ...parts };
+        const state = { paths, ...parts, owners: await parts.owners() };
         let size = await cacheSize(state);
         if (size > cap) size -= (await prune(state, { keepBytes: cap })).bytes;
         await recordCacheSize(paths.root, size);

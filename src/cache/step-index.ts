@@ -18,13 +18,9 @@ export interface StepEntry {
   inputs?: { op: unknown; inputs: string[]; content?: string[] };
 }
 
-export function stepIndexFile(stateRoot: string, contextDir: string, dockerfile: string): string {
-  return join(
-    stateRoot,
-    'cache',
-    'steps',
-    `${createHash('sha256').update(`${contextDir}\0${dockerfile}`).digest('hex').slice(0, 32)}.json`,
-  );
+/** `dir` is the state dir's StatePaths.stepIndexes. */
+export function stepIndexFile(dir: string, contextDir: string, dockerfile: string): string {
+  return join(dir, `${createHash('sha256').update(`${contextDir}\0${dockerfile}`).digest('hex').slice(0, 32)}.json`);
 }
 
 async function readSteps(file: string): Promise<Record<string, StepEntry>> {

@@ -6,8 +6,9 @@ import { removeTree } from '../process/remove-tree.js';
 import { isOwnerAlive, ownerInName, ownerToken } from '../store/owner.js';
 import { isOwnPrivateDir } from './secrets-dir.js';
 import { sweepStaleCgroups } from './sweep-cgroups.js';
-import { stateDirId, type StatePaths } from '../store/state-paths.js';
+import { RuntimePaths, stateDirId, type StatePaths } from '../store/state-paths.js';
 import { StateLock } from '../store/state-lock.js';
+import { ContentStore } from '../store/content-store.js';
 
 /**
  * Removes what killed builds left in the state directory, and only that: every in-flight thing a
@@ -73,7 +74,7 @@ export async function sweepStale(
     report.removed.push(p);
   }
 
-  const ingest = join(paths.content, 'ingest');
+  const ingest = new ContentStore(paths.content).ingestDir;
   for (const name of await readdir(ingest).catch(() => [] as string[])) {
     if (name === 'index.lock' || !dead(name)) continue;
     await rm(join(ingest, name), { force: true }).catch(() => {});
@@ -141,7 +142,7 @@ export async function sweepDeadRuntimeDirs(ownRuntime: string, shared = RUNTIME_
     if (!release) continue;
     try {
       // containers first, from where runc made them (its state names its bundle, under this dir)
-      await killOrphanContainers(join(dir, 'runc'), () => true);
+      await killOrphanContainers(new RuntimePaths(dir).runc, () => true);
       const claimed = join(parent, `.removing-${ownerToken()}-${name}`);
       try {
         await rename(dir, claimed);
@@ -164,7 +165,7 @@ const RUNTIME_PARENT = '/run/tsbuild';
  * every owner in the dir is dead. Undefined: leave it.
  */
 async function claimSibling(dir: string, name: string): Promise<(() => Promise<void>) | undefined> {
-  const stateRoot = (await readFile(join(dir, 'state-dir'), 'utf8').catch(() => '')).trim();
+  const stateRoot = (await readFile(new RuntimePaths(dir).marker, 'utf8').catch(() => '')).trim();
   if (!stateRoot || stateDirId(stateRoot) !== name) return undefined;
   if (!(await stat(stateRoot).catch(() => undefined))?.isDirectory()) {
     return (await ownersAllDead(dir)) ? async () => {} : undefined;
@@ -205,23 +206,24 @@ const SETTLED_MS = 5000;
 async function ownersAllDead(dir: string): Promise<boolean> {
   // A build makes `<dir>/tmp/<owner>` with mkdir -p: for a moment its dir holds no token yet.
   // Any change in the last seconds may be that, and the dir is left for a later sweep.
-  for (const d of [dir, join(dir, 'tmp'), join(dir, 'runc')]) {
+  const rt = new RuntimePaths(dir);
+  for (const d of [dir, rt.tmpRoot, rt.runc]) {
     const st = await stat(d).catch(() => undefined);
     if (st && Date.now() - st.mtimeMs < SETTLED_MS) return false;
   }
-  for (const n of await readdir(join(dir, 'tmp')).catch(() => [] as string[])) {
+  for (const n of await readdir(rt.tmpRoot).catch(() => [] as string[])) {
     const owner = ownerInName(n);
     if (!owner || isOwnerAlive(owner)) return false;
   }
-  for (const id of await readdir(join(dir, 'runc')).catch(() => [] as string[])) {
-    const owner = (await containerBundle(join(dir, 'runc'), id))?.split('/').find((seg) => ownerInName(seg) === seg);
+  for (const id of await readdir(rt.runc).catch(() => [] as string[])) {
+    const owner = (await containerBundle(rt.runc, id))?.split('/').find((seg) => ownerInName(seg) === seg);
     if (owner && isOwnerAlive(owner)) return false;
   }
   return true;
 }
 
 async function removeRuntimeDir(dir: string, removed: string[]): Promise<void> {
-  await killOrphanContainers(join(dir, 'runc'), () => true);
+  await killOrphanContainers(new RuntimePaths(dir).runc, () => true);
   await detachMountsUnder([dir]);
   await rm(dir, { recursive: true, force: true }).catch(() => {});
   removed.push(dir);

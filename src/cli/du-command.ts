@@ -22,7 +22,7 @@ export function duCommand(): Command {
         );
         return;
       }
-      const rows = await diskUsage(openStateParts(paths));
+      const rows = await diskUsage(await openStateParts(paths));
       const total = rows.reduce((n, r) => n + r.bytes, 0);
       const reclaimable = rows.filter((r) => r.reclaimable).reduce((n, r) => n + r.bytes, 0);
       if (flags.json) {

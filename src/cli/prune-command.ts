@@ -68,7 +68,7 @@ export function pruneCommand(): Command {
         return;
       }
       const { openStateParts } = await import('./state-parts.js');
-      const parts = openStateParts(paths);
+      const parts = await openStateParts(paths);
       const [{ StateLock }, { sweepStale }, { prune }] = await Promise.all([
         import('../store/state-lock.js'),
         import('../cache/sweep.js'),

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { StatePaths } from '../store/state-paths.js';
 import type { Exporter, ExportReport } from './exporter.js';
 
 interface TarReport extends ExportReport {
@@ -16,7 +16,13 @@ export const tarExporter: Exporter<TarReport> = {
   async export(image, out, ctx) {
     const { prepareRootfsTar } = await import('./rootfs.js');
     const opts = ctx.signal ? { signal: ctx.signal } : {};
-    const pending = await prepareRootfsTar(ctx.store, image.manifest, out.dest!, join(ctx.stateRoot, 'tmp'), opts);
+    const pending = await prepareRootfsTar(
+      ctx.store,
+      image.manifest,
+      out.dest!,
+      new StatePaths(ctx.stateRoot).tmpRoot,
+      opts,
+    );
     return { report: { type: 'tar', dest: out.dest! }, pending };
   },
   print: (r) => `wrote the root filesystem as tar ${r.dest}`,

@@ -24,6 +24,7 @@ import { readDockerfile } from './dockerfile-file.js';
 import { loadDockerignore } from './dockerignore-file.js';
 import { layerProvider } from './image-layers.js';
 import { exportOutputs } from './outputs.js';
+import { stateOwners } from './state-owners.js';
 
 export async function runBuild(req: BuildRequest, emitEvent: EventSink, signal?: AbortSignal): Promise<BuildResult> {
   const paths = new StatePaths(req.stateRoot);
@@ -54,7 +55,8 @@ export async function runBuild(req: BuildRequest, emitEvent: EventSink, signal?:
     });
   } finally {
     for (const close of closers) close();
-    await session.close({ grew, parts: { store, snapshots, records } }).catch((err: unknown) => {
+    const owners = () => stateOwners(paths, store);
+    await session.close({ grew, parts: { store, snapshots, records, owners } }).catch((err: unknown) => {
       // The cap trims the cache after the build; a disk too full for its bookkeeping must not
       // undo a build whose outputs are in place: say so, and let prune do it.
       const env = asEnvironmentError(err, 'the cache cap was not applied');
@@ -146,10 +148,10 @@ async function buildInState(
 
   // Context files are checked by stat against the persistent stat cache; misses are explained
   // against the step history (see docs/cache.md).
-  const statCache = await StatCache.load(paths.root, req.contextDir, hashFileFast);
+  const statCache = await StatCache.load(paths.statCaches, req.contextDir, hashFileFast);
   const history = new StepHistory({
-    index: new StepIndex(stepIndexFile(paths.root, req.contextDir, req.dockerfilePath ?? '-')),
-    cacheDir: paths.cacheRecords,
+    index: new StepIndex(stepIndexFile(paths.stepIndexes, req.contextDir, req.dockerfilePath ?? '-')),
+    selectionsDir: paths.selectionFiles,
     contextDir: req.contextDir,
     hashes: statCache.hashes,
     buildArgs: new Set(req.buildArgs.keys()),

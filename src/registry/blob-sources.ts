@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../store/atomic-write.js';
 import { parseDigest } from '../store/content-store.js';
@@ -12,7 +12,7 @@ import { parseDigest } from '../store/content-store.js';
 const MAX_SOURCES = 8;
 
 export class BlobSources {
-  constructor(private readonly dir: string) {}
+  constructor(readonly dir: string) {}
 
   async get(digest: string): Promise<string[]> {
     try {
@@ -38,6 +38,29 @@ export class BlobSources {
     return (await this.get(digest))
       .filter((s) => s.startsWith(prefix) && s !== `${registry}/${repository}`)
       .map((s) => s.slice(prefix.length));
+  }
+
+  /** Every blob with a note. */
+  async list(): Promise<string[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    return names.filter((n) => /^[a-f0-9]{64}$/.test(n)).map((hex) => `sha256:${hex}`);
+  }
+
+  /**
+   * Drops the notes of blobs `has` says are gone (every note with `all`), and files not named like
+   * a note: a note without its blob only names registries for nothing. Temp files (dot names) are
+   * the sweep's. Returns how many files went. Run under the exclusive state lock (GC).
+   */
+  async prune(opts: { all: boolean; has: (digest: string) => Promise<boolean> }): Promise<number> {
+    let removed = 0;
+    for (const n of await readdir(this.dir).catch(() => [] as string[])) {
+      if (n.startsWith('.')) continue;
+      if (opts.all || !/^[a-f0-9]{64}$/.test(n) || !(await opts.has(`sha256:${n}`))) {
+        await rm(join(this.dir, n), { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 
   private path(digest: string): string {

@@ -1,7 +1,7 @@
-import { join } from 'node:path';
 import { BlobSources } from './blob-sources.js';
 import { RegistryClient } from './client.js';
 import { dockerConfigCredentials } from './docker-config.js';
+import { StatePaths } from '../store/state-paths.js';
 
 /**
  * The one registry client of a build (pulls and pushes share its tokens and what it learnt
@@ -18,5 +18,5 @@ export function createRegistryClient(opts: { insecureHosts: string[]; caFiles: s
 
 /** Where blobs were seen in registries, for cross-repository mounts on push. */
 export function blobSources(stateRoot: string): BlobSources {
-  return new BlobSources(join(stateRoot, 'blob-sources'));
+  return new BlobSources(new StatePaths(stateRoot).blobSources);
 }

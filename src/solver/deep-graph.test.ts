@@ -69,7 +69,7 @@ describe('a graph thousands of steps deep', () => {
     const events: SolverEvent[] = [];
     const history = new StepHistory({
       index: memoryIndex(),
-      cacheDir: '/nonexistent',
+      selectionsDir: '/nonexistent',
       contextDir: '/nonexistent',
       hashes: new Map(),
       buildArgs: new Set(),
@@ -85,7 +85,7 @@ describe('a graph thousands of steps deep', () => {
   it('a step 20,000 deep gets its history id without recursion', () => {
     const history = new StepHistory({
       index: memoryIndex(),
-      cacheDir: '/nonexistent',
+      selectionsDir: '/nonexistent',
       contextDir: '/nonexistent',
       hashes: new Map(),
       buildArgs: new Set(),

@@ -9,8 +9,8 @@ import type { Vertex } from './graph.js';
 
 export interface StepHistoryOptions {
   index: StepIndex;
-  /** The state dir's cache/ folder (selection file lists live under it). */
-  cacheDir: string;
+  /** Where the selection file lists live (StatePaths.selectionFiles). */
+  selectionsDir: string;
   contextDir: string;
   /** Content hashes handed out this build, by absolute path (the stat cache fills it). */
   hashes: ReadonlyMap<string, string>;
@@ -77,7 +77,7 @@ export class StepHistory {
   async keepSelections(record: KeyRecord): Promise<void> {
     for (const digest of record.content ?? []) {
       const sel = this.selections.get(digest);
-      if (sel) await writeSelection(this.opts.cacheDir, digest, this.files(sel)).catch(() => {});
+      if (sel) await writeSelection(this.opts.selectionsDir, digest, this.files(sel)).catch(() => {});
     }
   }
 
@@ -89,7 +89,7 @@ export class StepHistory {
       inputNames: v.inputs.map((i) => i.name),
       buildArgs: this.opts.buildArgs,
       diffFiles: async (before, after) => {
-        const was = await readSelection(this.opts.cacheDir, before);
+        const was = await readSelection(this.opts.selectionsDir, before);
         const sel = this.selections.get(after);
         if (!was || !sel) return undefined;
         const now = new Map(this.files(sel).map((f) => [f.path, f.fingerprint]));

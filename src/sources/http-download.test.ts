@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HttpDownloads, redactUrl, urlFileName } from './http-download.js';
+import { ContentStore } from '../store/content-store.js';
 import { userErrorOf } from '../../test/helpers/user-error.js';
 
 const BODY = 'hello from the test server\n';
@@ -34,8 +35,11 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 let dir: string;
+let store: ContentStore;
+const downloads = () => new HttpDownloads(join(dir, 'http'), store);
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tsbuild-http-test-'));
+  store = new ContentStore(join(dir, 'content'));
   requests = [];
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
@@ -56,7 +60,7 @@ describe('urlFileName / redactUrl', () => {
 
 describe('HttpDownloads', () => {
   it('downloads, hashes and remembers Last-Modified; a second fetch is answered by a 304', async () => {
-    const dl = new HttpDownloads(dir);
+    const dl = downloads();
     const first = await dl.fetch(`${base}/file.txt`);
     expect(first.digest).toBe(SHA);
     expect(first.lastModified).toBe(Date.parse(LAST_MODIFIED));
@@ -67,11 +71,11 @@ describe('HttpDownloads', () => {
   });
 
   it('follows redirects', async () => {
-    expect((await new HttpDownloads(dir).fetch(`${base}/redirect`)).digest).toBe(SHA);
+    expect((await downloads().fetch(`${base}/redirect`)).digest).toBe(SHA);
   });
 
   it('verifies --checksum, and a cached blob of that digest needs no request at all', async () => {
-    const dl = new HttpDownloads(dir);
+    const dl = downloads();
     await dl.fetch(`${base}/file.txt`, { checksum: SHA });
     requests = [];
     const cached = await dl.fetch(`${base}/file.txt`, { checksum: SHA });
@@ -82,23 +86,74 @@ describe('HttpDownloads', () => {
 
   it('verifies sha512 checksums too', async () => {
     const sha512 = `sha512:${createHash('sha512').update(BODY).digest('hex')}`;
-    expect((await new HttpDownloads(dir).fetch(`${base}/file.txt`, { checksum: sha512 })).digest).toBe(SHA);
+    expect((await downloads().fetch(`${base}/file.txt`, { checksum: sha512 })).digest).toBe(SHA);
   });
 
-  it('a checksum mismatch is a UserError naming both digests', async () => {
+  it('a checksum mismatch is a UserError naming both digests, and stores nothing', async () => {
     const wrong = `sha256:${'0'.repeat(64)}`;
-    const err = await userErrorOf(new HttpDownloads(dir).fetch(`${base}/file.txt`, { checksum: wrong }));
+    const err = await userErrorOf(downloads().fetch(`${base}/file.txt`, { checksum: wrong }));
     expect(err.message).toBe(`checksum mismatch for ${base}/file.txt: expected ${wrong}, got ${SHA}`);
+    expect(await store.listBlobs()).toEqual([]);
+    expect(await downloads().heldBlobs()).toEqual(new Set());
+  });
+
+  it('a sha512 checksum mismatch names both sha512 digests', async () => {
+    const wrong = `sha512:${'0'.repeat(128)}`;
+    const err = await userErrorOf(downloads().fetch(`${base}/file.txt`, { checksum: wrong }));
+    const got = createHash('sha512').update(BODY).digest('hex');
+    expect(err.message).toBe(`checksum mismatch for ${base}/file.txt: expected ${wrong}, got sha512:${got}`);
+  });
+
+  it('keeps the bytes in the content store and only the URL records of its own', async () => {
+    const dl = downloads();
+    const got = await dl.fetch(`${base}/file.txt`);
+    expect(got.path).toBe(store.blobPath(SHA));
+    expect(await store.has(SHA)).toBe(true);
+    expect(await readdir(dl.dir)).toEqual(['urls']);
+  });
+
+  it('a blob the store already holds answers a --checksum without a request', async () => {
+    await store.put(BODY, 'application/octet-stream');
+    const got = await downloads().fetch(`${base}/file.txt`, { checksum: SHA });
+    expect(await readFile(got.path, 'utf8')).toBe(BODY);
+    expect(requests).toEqual([]);
+  });
+});
+
+describe('HttpDownloads as a blob holder (GC)', () => {
+  it('holds the blobs its URL records name, until it forgets them all', async () => {
+    const dl = downloads();
+    await dl.fetch(`${base}/file.txt`);
+    await dl.fetch(`${base}/redirect`);
+    expect(await dl.heldBlobs()).toEqual(new Set([SHA]));
+    await dl.forgetAll();
+    expect(await dl.heldBlobs()).toEqual(new Set());
+    requests = [];
+    // forgotten: the next fetch asks unconditionally
+    await dl.fetch(`${base}/file.txt`);
+    expect(requests.map((r) => r.headers['if-none-match'])).toEqual([undefined]);
+  });
+
+  it('a record that names no sha256 blob holds nothing and sends no If-None-Match', async () => {
+    const dl = downloads();
+    await dl.fetch(`${base}/file.txt`);
+    const urls = join(dl.dir, 'urls');
+    const [name] = await readdir(urls);
+    await writeFile(join(urls, name!), JSON.stringify({ digest: 'sha256:../../x', etag: '"v1"' }));
+    expect(await dl.heldBlobs()).toEqual(new Set());
+    requests = [];
+    expect((await dl.fetch(`${base}/file.txt`)).digest).toBe(SHA);
+    expect(requests.map((r) => r.headers['if-none-match'])).toEqual([undefined]);
   });
 
   it('an error status and an unreachable server are UserErrors', async () => {
-    const err = await userErrorOf(new HttpDownloads(dir).fetch(`${base}/missing`));
+    const err = await userErrorOf(downloads().fetch(`${base}/missing`));
     expect(err.message).toMatch(/the server answered 404/);
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const err2 = await userErrorOf(new HttpDownloads(dir).fetch(`http://127.0.0.1:${port}/x`));
+    const err2 = await userErrorOf(downloads().fetch(`http://127.0.0.1:${port}/x`));
     expect(err2.message).toMatch(new RegExp(`cannot fetch http://127.0.0.1:${port}/x: .*ECONNREFUSED`));
   });
 });

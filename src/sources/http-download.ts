@@ -1,21 +1,21 @@
 /**
- * ADD <http(s) URL>: downloads into a content-addressed cache (`blobs/sha256/<hex>`), with the
- * URL's ETag and Last-Modified kept beside it (`urls/<sha256 of url>.json`) so a rebuild asks
- * with If-None-Match and reuses the file on 304, as BuildKit's http source does. Every file is
- * written to a temp name and renamed, so a killed build leaves no half file under a digest.
+ * ADD <http(s) URL>: downloads into the content store (ingest → verify → commit, fsynced: it came
+ * from outside), with the URL's ETag and Last-Modified kept in this module's own records
+ * (`<StatePaths.httpDownloads>/urls/<sha256 of url>.json` → digest) so a rebuild asks with
+ * If-None-Match and reuses the file on 304, as BuildKit's http source does. The records are what
+ * keeps their blobs from GC (heldBlobs), until `prune --all` forgets them.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { writeFileAtomic } from '../store/atomic-write.js';
+import { DigestMismatchError, type ContentStore } from '../store/content-store.js';
 import { UserError } from '../errors.js';
 import { parseDigest, type Digest } from './checksum.js';
 
 export interface Downloaded {
-  /** Host path of the downloaded bytes (inside the cache: read it, never modify it). */
+  /** Host path of the downloaded bytes (a content-store blob: read it, never modify it). */
   path: string;
   /** `sha256:<hex>` of the content. */
   digest: string;
@@ -56,52 +56,45 @@ export function redactUrl(url: string): string {
 }
 
 export class HttpDownloads {
-  constructor(readonly dir: string) {}
+  /** `dir` holds the URL records (StatePaths.httpDownloads); the bytes go to `store`. */
+  constructor(
+    readonly dir: string,
+    private readonly store: ContentStore,
+  ) {}
 
-  private blobPath(hex: string): string {
-    return join(this.dir, 'blobs', 'sha256', hex);
+  private get recordsDir(): string {
+    return join(this.dir, 'urls');
   }
 
   private recordPath(url: string): string {
-    return join(this.dir, 'urls', `${createHash('sha256').update(url).digest('hex')}.json`);
+    return join(this.recordsDir, `${createHash('sha256').update(url).digest('hex')}.json`);
   }
 
   private async record(url: string): Promise<UrlRecord | undefined> {
-    try {
-      return JSON.parse(await readFile(this.recordPath(url), 'utf8')) as UrlRecord;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private async has(digest: string): Promise<boolean> {
-    return stat(this.blobPath(digest.replace(/^sha256:/, ''))).then(
-      (s) => s.isFile(),
-      () => false,
-    );
+    return readRecord(this.recordPath(url));
   }
 
   private downloaded(rec: UrlRecord): Downloaded {
     const lastModified = rec.lastModified ? Date.parse(rec.lastModified) : NaN;
     return {
-      path: this.blobPath(rec.digest.replace(/^sha256:/, '')),
+      path: this.store.blobPath(rec.digest),
       digest: rec.digest,
       ...(Number.isNaN(lastModified) ? {} : { lastModified }),
     };
   }
 
   /**
-   * The file behind `url`, fetched unless the cache can answer: with `checksum`, a cached blob
+   * The file behind `url`, fetched unless the cache can answer: with `checksum`, a stored blob
    * of that sha256 needs no request at all; without, a 304 to If-None-Match reuses the last one.
    */
   async fetch(url: string, opts: { checksum?: string; signal?: AbortSignal } = {}): Promise<Downloaded> {
     const want = opts.checksum ? parseDigest(opts.checksum) : undefined;
     const rec = await this.record(url);
-    if (want?.algorithm === 'sha256' && (await this.has(`sha256:${want.hex}`))) {
+    if (want?.algorithm === 'sha256' && (await this.store.has(`sha256:${want.hex}`))) {
       return this.downloaded(rec?.digest === `sha256:${want.hex}` ? rec : { digest: `sha256:${want.hex}` });
     }
     const headers: Record<string, string> = { 'user-agent': 'tsbuild' };
-    if (!want && rec?.etag && (await this.has(rec.digest))) headers['if-none-match'] = rec.etag;
+    if (!want && rec?.etag && (await this.store.has(rec.digest))) headers['if-none-match'] = rec.etag;
     let res: Response;
     try {
       res = await fetch(url, { headers, redirect: 'follow', ...(opts.signal ? { signal: opts.signal } : {}) });
@@ -143,40 +136,67 @@ export class HttpDownloads {
     return this.downloaded(next);
   }
 
-  /** Streams the body into the cache; returns its sha256 digest and the hex of `want`'s algorithm. */
+  /**
+   * Streams the body into the content store; returns its sha256 digest and the hex of `want`'s
+   * algorithm. A sha256 `want` is the store's expected digest, so a mismatch commits nothing.
+   */
   private async save(
     body: ReadableStream<Uint8Array>,
     want: Digest | undefined,
   ): Promise<{ digest: string; check: string }> {
-    const tmpDir = join(this.dir, 'tmp');
-    await mkdir(tmpDir, { recursive: true });
-    const tmp = join(tmpDir, `dl-${randomBytes(8).toString('hex')}`);
-    const sha256 = createHash('sha256');
     const other = want && want.algorithm !== 'sha256' ? createHash(want.algorithm) : undefined;
+    const web = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>);
+    // hashed on the way through; a generator, not pipe(), so a broken connection fails the ingest
+    const source = other
+      ? Readable.from(
+          (async function* () {
+            for await (const chunk of web) {
+              other.update(chunk as Buffer);
+              yield chunk as Buffer;
+            }
+          })(),
+        )
+      : web;
+    const expected = want?.algorithm === 'sha256' ? { digest: `sha256:${want.hex}` } : undefined;
     try {
-      const hashing = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          sha256.update(chunk);
-          other?.update(chunk);
-          cb(null, chunk);
-        },
-      });
-      await pipeline(
-        Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>),
-        hashing,
-        createWriteStream(tmp, { mode: 0o600 }),
-      );
-      const hex = sha256.digest('hex');
-      await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true });
-      await rename(tmp, this.blobPath(hex));
-      return { digest: `sha256:${hex}`, check: other ? other.digest('hex') : hex };
-    } finally {
-      await rm(tmp, { force: true });
+      const { digest } = await this.store.ingest(source, expected, 'download');
+      return { digest, check: other ? other.digest('hex') : digest.slice('sha256:'.length) };
+    } catch (err) {
+      if (err instanceof DigestMismatchError && expected) {
+        return { digest: err.actual, check: err.actual.slice('sha256:'.length) };
+      }
+      throw err;
     }
   }
 
   private async writeRecord(url: string, rec: UrlRecord): Promise<void> {
-    await mkdir(join(this.dir, 'urls'), { recursive: true });
+    await mkdir(this.recordsDir, { recursive: true });
     await writeFileAtomic(this.recordPath(url), JSON.stringify(rec));
+  }
+
+  /** The blobs the URL records name: GC keeps them while the records last. */
+  async heldBlobs(): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const n of await readdir(this.recordsDir).catch(() => [] as string[])) {
+      if (!n.endsWith('.json') || n.startsWith('.')) continue;
+      const rec = await readRecord(join(this.recordsDir, n));
+      if (rec) out.add(rec.digest);
+    }
+    return out;
+  }
+
+  /** Forgets every URL (prune --all): their blobs become garbage, and a later build asks the server again. */
+  async forgetAll(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A URL record; none when absent, unreadable or naming no sha256 blob. */
+async function readRecord(path: string): Promise<UrlRecord | undefined> {
+  try {
+    const rec = JSON.parse(await readFile(path, 'utf8')) as UrlRecord;
+    return typeof rec.digest === 'string' && /^sha256:[a-f0-9]{64}$/.test(rec.digest) ? rec : undefined;
+  } catch {
+    return undefined;
   }
 }

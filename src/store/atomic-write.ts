@@ -13,10 +13,27 @@ export function tempNameFor(target: string): string {
 
 export interface AtomicWriteOptions {
   /**
-   * fsync before the rename (default). Caches whose loss costs only time skip it: their readers
-   * check the content and ignore a torn file.
+   * fsync before the rename and the directory after it (default). Caches whose loss costs only
+   * time skip both: their readers check the content and ignore a torn file.
    */
   sync?: boolean;
+}
+
+/**
+ * fsyncs a directory, so a rename into it survives a power loss: fsyncing the file makes its
+ * data durable, not the directory entry that names it (containerd's content commit does the same).
+ */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } catch (err) {
+    // a filesystem that cannot fsync a directory (some FUSE and network ones) offers nothing more
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'ENOTSUP') throw err;
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Writes `data` to `target` so a reader sees either the old file or the whole new one, never a part. */
@@ -40,4 +57,5 @@ export async function writeFileAtomic(
     await rm(tmp, { force: true });
     throw err;
   }
+  if (opts.sync !== false) await syncDir(dirname(target));
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { writeFileAtomic } from './atomic-write.js';
+import { syncDir, writeFileAtomic } from './atomic-write.js';
 import { ownerToken } from './owner.js';
 import { withFileMutex } from './state-lock.js';
 import type { Descriptor, Digest, ImageIndex } from '../image/types.js';
@@ -38,7 +38,7 @@ export interface IngestOptions {
    * re-encoded blob): it is renamed into place without an fsync. Snapshot dirs are never fsynced
    * (docs/design-deviations.md), so syncing a tar of one bought nothing after a power loss, and
    * it cost a flush of the whole layer to disk on every export (~0.3 s for 200 MB here).
-   * Downloaded blobs, configs and manifests are still fsynced.
+   * Downloaded blobs, configs and manifests are still fsynced, and blobs/sha256/ after their rename.
    */
   durable?: boolean;
 }
@@ -47,8 +47,8 @@ export interface IngestOptions {
  * The content store: an OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/<hex>`).
  * Blobs are immutable and named by their digest; every write goes to a temp file, is verified
  * and renamed, so a killed build never leaves a blob whose content disagrees with its name.
- * Blobs are fsynced before the rename unless they are made from what the state dir already holds
- * (see IngestOptions).
+ * Blobs are fsynced before the rename, and their directory after it, unless they are made from
+ * what the state dir already holds (see IngestOptions).
  */
 export class ContentStore {
   private ready: Promise<void> | undefined;
@@ -59,7 +59,8 @@ export class ContentStore {
     return join(this.root, 'blobs', 'sha256');
   }
 
-  private get ingestDir(): string {
+  /** Blobs being written (named after their writer's owner token, so a killed build's are swept). */
+  get ingestDir(): string {
     return join(this.root, 'ingest');
   }
 
@@ -155,6 +156,7 @@ export class ContentStore {
         await fh.close();
       }
       await rename(tmp, this.blobPath(digest));
+      if (opts.durable !== false) await syncDir(this.blobsDir);
       return { digest, size };
     } catch (err) {
       await rm(tmp, { force: true });

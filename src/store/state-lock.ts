@@ -2,6 +2,7 @@ import { mkdir, open, readdir, readFile, stat, unlink, writeFile } from 'node:fs
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isOwnerAlive, ownerToken } from './owner.js';
+import { StatePaths } from './state-paths.js';
 
 /**
  * Who may touch the state directory at the same time (`<state>/locks/`):
@@ -26,7 +27,7 @@ export class StateLock {
   readonly dir: string;
 
   constructor(stateRoot: string) {
-    this.dir = join(stateRoot, 'locks');
+    this.dir = new StatePaths(stateRoot).locks;
   }
 
   private get exclusivePath(): string {

@@ -41,6 +41,26 @@ export function stateDirId(stateRoot: string): string {
   return createHash('sha256').update(real).digest('hex').slice(0, 16);
 }
 
+/**
+ * The layout of a runtime dir (runtimeRootFor): this state dir's, and other state dirs' ones that
+ * a sweep meets beside it under /run/tsbuild.
+ */
+export class RuntimePaths {
+  constructor(readonly root: string) {}
+  /** The state dir's real path (see StatePaths.runtimeMarker). */
+  get marker(): string {
+    return join(this.root, 'state-dir');
+  }
+  /** runc's state root. */
+  get runc(): string {
+    return join(this.root, 'runc');
+  }
+  /** Every build's bundle dirs: `tmp/<owner>/`. */
+  get tmpRoot(): string {
+    return join(this.root, 'tmp');
+  }
+}
+
 /** The fixed layout of the state directory. */
 export class StatePaths {
   private runtimeRoot: string | undefined;
@@ -54,9 +74,45 @@ export class StatePaths {
   get snapshots(): string {
     return join(this.root, 'snapshots');
   }
-  /** Cache records: `<key>.json`. */
+  /** Cache records: `<key[:2]>/<key>.json` (cache-records.ts). */
   get cacheRecords(): string {
     return join(this.root, 'cache');
+  }
+  /** Step history for miss explanations: one file per context and Dockerfile (step-index.ts). */
+  get stepIndexes(): string {
+    return join(this.cacheRecords, 'steps');
+  }
+  /** The file lists behind context selection digests (selection-files.ts). */
+  get selectionFiles(): string {
+    return join(this.cacheRecords, 'files');
+  }
+  /** Stat caches, one per context directory (stat-cache.ts). */
+  get statCaches(): string {
+    return join(this.cacheRecords, 'stat');
+  }
+  /** The cache size last measured, for the cap check (cap-estimate.ts). */
+  get cacheSizeFile(): string {
+    return join(this.root, 'cache-size.json');
+  }
+  /** Marks a layout whose snapshot and record dirs are spread into subdirs (spread-subdirs.ts). */
+  get spreadMarker(): string {
+    return join(this.root, '.spread');
+  }
+  /** Base image tag pins: `<sha256 of ref and platform>.json` (registry/tag-pins.ts). */
+  get resolvedTags(): string {
+    return join(this.root, 'resolved-tags');
+  }
+  /** Registries each blob was seen in, for cross-repo mounts: `<hex>` (registry/blob-sources.ts). */
+  get blobSources(): string {
+    return join(this.root, 'blob-sources');
+  }
+  /** Re-encoded and SOURCE_DATE_EPOCH layer blobs' records. */
+  get blobVariants(): string {
+    return join(this.root, 'blob-variants');
+  }
+  /** ADD's http cache: the URL records (sources/http-download.ts); the bytes are in the content store. */
+  get httpDownloads(): string {
+    return join(this.root, 'sources', 'http');
   }
   /**
    * This process's scratch space for in-flight work (mount points, runc bundles, scratch dirs):
@@ -78,11 +134,11 @@ export class StatePaths {
    * this one's lock before it sweeps a runtime dir killed builds left (sweepDeadRuntimeDirs).
    */
   get runtimeMarker(): string {
-    return join(this.runtime, 'state-dir');
+    return new RuntimePaths(this.runtime).marker;
   }
   /** runc's state root. */
   get runc(): string {
-    return join(this.runtime, 'runc');
+    return new RuntimePaths(this.runtime).runc;
   }
   /** This process's RUN bundles: `<runtime>/tmp/<owner>/`, swept like `tmp` when the owner is gone. */
   get runtimeTmp(): string {
@@ -90,7 +146,7 @@ export class StatePaths {
   }
   /** Every build's bundle dirs. */
   get runtimeTmpRoot(): string {
-    return join(this.runtime, 'tmp');
+    return new RuntimePaths(this.runtime).tmpRoot;
   }
   /**
    * Every build's secrets dirs in /dev/shm, used when the runtime dir is not memory-backed

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FROM_BASE, makeFixture, type Fixture } from '../helpers/build-fixture.js';
+import { FROM_BASE, makeFixture, runCli, type Fixture } from '../helpers/build-fixture.js';
 
 const run = promisify(execFile);
 const LAST_MODIFIED = 'Tue, 02 Mar 2021 10:20:30 GMT';
@@ -109,6 +109,22 @@ describe('ADD from http URLs', () => {
     const changed = await fx.build();
     expect(changed.exitCode, changed.stderr).toBe(0);
     expect(changed.stderr).toMatch(/#\d+ running/);
+    expect(await (await fx.unpack()).read('/u1/hello.txt')).toBe('hello again\n');
+  });
+
+  it('prune keeps the downloads its URL records hold; prune --all forgets them', async () => {
+    const env = { TSBUILD_ROOT: fx.stateRoot };
+    expect((await runCli(['prune'], { env })).exitCode).toBe(0);
+    srv.log.length = 0;
+    const kept = await fx.build();
+    expect(kept.exitCode, kept.stderr).toBe(0);
+    expect(srv.log.length).toBeGreaterThan(0);
+    expect(srv.log.every((r) => r.conditional)).toBe(true);
+    expect((await runCli(['prune', '--all'], { env })).exitCode).toBe(0);
+    srv.log.length = 0;
+    const forgotten = await fx.build();
+    expect(forgotten.exitCode, forgotten.stderr).toBe(0);
+    expect(srv.log.some((r) => !r.conditional)).toBe(true);
     expect(await (await fx.unpack()).read('/u1/hello.txt')).toBe('hello again\n');
   });
 });

@@ -6,7 +6,6 @@
  * source travels with the key to the run (OpKey.learned).
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import {
   contextReadError,
   selectContext,
@@ -29,7 +28,7 @@ export interface KeyedRemote {
 }
 
 export function downloads(ctx: SolveContext): HttpDownloads {
-  return new HttpDownloads(join(ctx.paths.root, 'sources', 'http'));
+  return new HttpDownloads(ctx.paths.httpDownloads, ctx.store);
 }
 
 /** --exclude and --parents as the context walk takes them; empty wildcards are allowed, as in BuildKit. */

@@ -128,7 +128,7 @@ async function bindMount(
 async function cacheMount(m: CacheMount, run: OpRun, releases: (() => Promise<void> | void)[]): Promise<OciMount> {
   const { ctx } = run;
   const key = createHash('sha256').update(m.id).digest('hex').slice(0, 32);
-  const root = join(ctx.paths.root, 'cache-mounts');
+  const root = ctx.paths.cacheMounts;
   let dir = join(root, key);
   if (m.sharing === 'locked') releases.push(await run.cacheMounts.lock(key));
   if (m.sharing === 'private') {
