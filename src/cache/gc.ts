@@ -8,6 +8,7 @@ import type { CacheRecords } from './cache-records.js';
 import type { ContentStore } from '../store/content-store.js';
 import { selectionFile } from './selection-files.js';
 import { isBaseLayer } from '../snapshot/layer-blobs.js';
+import { encodedBlobsOf } from '../snapshot/layer-encodings.js';
 import { duSync } from '../snapshot/snapshot-store.js';
 import type { StatePaths } from '../store/state-paths.js';
 
@@ -15,7 +16,7 @@ import type { StatePaths } from '../store/state-paths.js';
  * What the state directory holds, and garbage collection of the build cache.
  *
  * The unit of eviction is a snapshot (a layer directory), with the blobs only it references
- * (its layer.json encodings, unless a tagged image uses them). A snapshot's last use is the
+ * (its layer encodings, unless a tagged image uses them). A snapshot's last use is the
  * newest last use (mtime) of the cache records whose layer chain contains it, so a base layer
  * shared by many steps goes only after all of them. Evicting a snapshot deletes the records
  * that name it (a chain with a hole is useless). Blobs that nothing references (manifests and
@@ -183,10 +184,7 @@ async function inventory(parts: StateParts): Promise<Inventory> {
   const refCount = new Map<string, number>();
   const encodingsOf = new Map<string, string[]>();
   for (const id of ids) {
-    const rec = readJsonSync<import('../snapshot/snapshot-store.js').LayerBlobRecord>(
-      join(snapshots.dir(id), 'layer.json'),
-    );
-    const digests = rec ? [rec.digest, ...(rec.variants ?? []).map((v) => v.digest)] : [];
+    const digests = encodedBlobsOf(snapshots, id);
     encodingsOf.set(id, digests);
     for (const d of digests) refCount.set(d, (refCount.get(d) ?? 0) + 1);
   }
@@ -369,7 +367,7 @@ export async function prune(parts: StateParts, opts: PruneOptions = {}): Promise
     report.bytes += r.bytes;
   }
 
-  report.records += await pruneBlobNotes(paths.root, store, opts.all === true);
+  report.records += await pruneBlobNotes(paths.root, store, opts.all === true, snapshots);
   await records.sweepLocks();
 
   if (opts.all) {
@@ -392,10 +390,16 @@ export async function prune(parts: StateParts, opts: PruneOptions = {}): Promise
 
 /**
  * Small per-blob notes: `blob-sources/<hex>` (registries a blob was seen in, for cross-repo
- * mounts on push) and `blob-variants/*.json` (re-encoded or SOURCE_DATE_EPOCH layer blobs).
- * A note whose blob has left the store is useless and goes; with --all every note goes.
+ * mounts on push) and the layer encodings of snapshots (src/snapshot/layer-encodings.ts).
+ * A note whose blob has left the store is useless and goes; with --all every mount hint goes
+ * (and every snapshot, with its encodings).
  */
-async function pruneBlobNotes(root: string, store: ContentStore, all: boolean): Promise<number> {
+async function pruneBlobNotes(
+  root: string,
+  store: ContentStore,
+  all: boolean,
+  snapshots: SnapshotStore,
+): Promise<number> {
   let removed = 0;
   const drop = async (path: string) => {
     await rm(path, { force: true });
@@ -406,14 +410,8 @@ async function pruneBlobNotes(root: string, store: ContentStore, all: boolean): 
     if (n.startsWith('.')) continue;
     if (all || !/^[a-f0-9]{64}$/.test(n) || !(await store.has(`sha256:${n}`))) await drop(join(sourcesDir, n));
   }
-  const variantsDir = join(root, 'blob-variants');
-  for (const n of await readdir(variantsDir).catch(() => [] as string[])) {
-    if (n.startsWith('.')) continue;
-    const path = join(variantsDir, n);
-    const doc = readJsonSync<{ digest?: string; descriptor?: { digest?: string } }>(path);
-    const digest = doc?.digest ?? doc?.descriptor?.digest;
-    if (all || !digest || !/^sha256:[a-f0-9]{64}$/.test(digest) || !(await store.has(digest))) await drop(path);
-  }
+  // Layer encodings are the snapshotter's index; `blob-variants/` held them before it.
+  removed += await snapshots.encodings.prune((d) => store.has(d), join(root, 'blob-variants'));
   return removed;
 }
 
