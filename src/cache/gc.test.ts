@@ -25,12 +25,19 @@ async function snapshot(id: string, kb: number): Promise<string> {
   await mkdir(join(parts.snapshots.fsDir(id)), { recursive: true });
   await writeFile(join(parts.snapshots.fsDir(id), 'data'), Buffer.alloc(kb * 1024, id));
   const blob = await parts.store.put(`blob of ${id}`, MediaType.ociLayerTar);
-  await parts.snapshots.writeBlob(id, {
-    digest: blob.digest,
-    diffId: blob.digest,
-    size: blob.size,
-    mediaType: blob.mediaType,
-  });
+  await parts.snapshots.encodings.add(
+    id,
+    [
+      {
+        digest: blob.digest,
+        diffId: blob.digest,
+        size: blob.size,
+        mediaType: blob.mediaType,
+        compression: 'uncompressed',
+      },
+    ],
+    blob.digest,
+  );
   return blob.digest;
 }
 async function record(name: string, layers: string[], ageMs: number): Promise<string> {
@@ -194,29 +201,30 @@ describe('base image tag pins', () => {
   });
 });
 
-describe('blob notes (registry mount hints, re-encoded blob records)', () => {
-  it('prune drops the notes of blobs that left the store; --all drops them all', async () => {
+describe('blob notes (registry mount hints, layer encodings)', () => {
+  it('prune drops the notes of blobs that left the store, and the old blob-variants dir; --all drops them all', async () => {
     // a blob a snapshot references survives prune; its notes with it
     const kept = { digest: await snapshot('s1', 1) };
     await record('one', ['s1'], 0);
     const gone = (await import('../store/content-store.js')).sha256Digest(Buffer.from('gone blob'));
+    await parts.snapshots.encodings.add('s1', [
+      { digest: gone, diffId: gone, size: 9, mediaType: MediaType.ociLayerGzip, compression: 'gzip', level: 9 },
+    ]);
     const sources = parts.paths.blobSources;
     const variants = parts.paths.blobVariants;
     await mkdir(sources, { recursive: true });
     await mkdir(variants, { recursive: true });
     await writeFile(join(sources, kept.digest.slice(7)), JSON.stringify(['r/a']));
     await writeFile(join(sources, gone.slice(7)), JSON.stringify(['r/a']));
+    // what the previous version wrote there: cache, made again from the index when needed
     await writeFile(join(variants, 'x-gzip-9.json'), JSON.stringify({ digest: kept.digest }));
-    await writeFile(
-      join(variants, 'snapshot-s1-epoch-1-gzip-default.json'),
-      JSON.stringify({ descriptor: { digest: gone } }),
-    );
     const row = () =>
       diskUsage(parts).then((rows) => rows.find((r) => r.kind === 'registry mount hints and blob encodings'));
-    expect(await row()).toMatchObject({ items: 4, reclaimable: true });
+    expect(await row()).toMatchObject({ items: 3, reclaimable: true });
     await prune(parts);
     expect((await readdir(sources)).sort()).toEqual([kept.digest.slice(7)]);
-    expect(await readdir(variants)).toEqual(['x-gzip-9.json']);
+    expect(await readdir(parts.paths.root)).not.toContain('blob-variants');
+    expect(parts.snapshots.encodings.of('s1')?.encodings.map((e) => e.digest)).toEqual([kept.digest]);
     await prune(parts, { all: true });
     expect(await row()).toMatchObject({ items: 0 });
   });

@@ -8,6 +8,7 @@ import type { CacheRecords } from './cache-records.js';
 import type { ContentStore } from '../store/content-store.js';
 import { selectionFile } from './selection-files.js';
 import { isBaseLayer } from '../snapshot/layer-blobs.js';
+import { encodedBlobsOf } from '../snapshot/layer-encodings.js';
 import { duSync } from '../snapshot/snapshot-store.js';
 import type { StatePaths } from '../store/state-paths.js';
 import type { StateOwners } from './state-owners.js';
@@ -16,7 +17,7 @@ import type { StateOwners } from './state-owners.js';
  * What the state directory holds, and garbage collection of the build cache.
  *
  * The unit of eviction is a snapshot (a layer directory), with the blobs only it references
- * (its layer.json encodings, unless a tagged image uses them). A snapshot's last use is the
+ * (its layer encodings, unless a tagged image uses them). A snapshot's last use is the
  * newest last use (mtime) of the cache records whose layer chain contains it, so a base layer
  * shared by many steps goes only after all of them. Evicting a snapshot deletes the records
  * that name it (a chain with a hole is useless). Blobs that nothing references (manifests and
@@ -154,14 +155,6 @@ function listBlobsSync(store: ContentStore): { digest: string; size: number }[] 
   return out;
 }
 
-function readJsonSync<T>(path: string): T | undefined {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
-
 async function inventory(parts: StateParts): Promise<Inventory> {
   const { store, snapshots, records } = parts;
   const tagged = await taggedBlobs(store);
@@ -186,10 +179,7 @@ async function inventory(parts: StateParts): Promise<Inventory> {
   const refCount = new Map<string, number>();
   const encodingsOf = new Map<string, string[]>();
   for (const id of ids) {
-    const rec = readJsonSync<import('../snapshot/snapshot-store.js').LayerBlobRecord>(
-      join(snapshots.dir(id), 'layer.json'),
-    );
-    const digests = rec ? [rec.digest, ...(rec.variants ?? []).map((v) => v.digest)] : [];
+    const digests = encodedBlobsOf(snapshots, id);
     encodingsOf.set(id, digests);
     for (const d of digests) refCount.set(d, (refCount.get(d) ?? 0) + 1);
   }
@@ -391,7 +381,9 @@ export async function prune(parts: StateParts, opts: PruneOptions = {}): Promise
 
   // Registry mount hints: a note whose blob has left the store is useless; with --all every note goes.
   report.records += await parts.owners.blobSources.prune({ all: opts.all === true, has: (d) => store.has(d) });
-  report.records += await pruneBlobNotes(paths.root, store, opts.all === true);
+  // Layer encodings are the snapshotter's index (blob-variants/ held them before it); with --all
+  // every snapshot went above, its encodings with it.
+  report.records += await snapshots.encodings.prune((d) => store.has(d), paths.blobVariants);
   await records.sweepLocks();
 
   if (opts.all) {
@@ -407,27 +399,6 @@ export async function prune(parts: StateParts, opts: PruneOptions = {}): Promise
     }
   }
   return report;
-}
-
-/**
- * Small per-blob notes: `blob-variants/*.json` (re-encoded or SOURCE_DATE_EPOCH layer blobs).
- * A note whose blob has left the store is useless and goes; with --all every note goes.
- */
-async function pruneBlobNotes(root: string, store: ContentStore, all: boolean): Promise<number> {
-  let removed = 0;
-  const drop = async (path: string) => {
-    await rm(path, { force: true });
-    removed++;
-  };
-  const variantsDir = join(root, 'blob-variants');
-  for (const n of await readdir(variantsDir).catch(() => [] as string[])) {
-    if (n.startsWith('.')) continue;
-    const path = join(variantsDir, n);
-    const doc = readJsonSync<{ digest?: string; descriptor?: { digest?: string } }>(path);
-    const digest = doc?.digest ?? doc?.descriptor?.digest;
-    if (all || !digest || !/^sha256:[a-f0-9]{64}$/.test(digest) || !(await store.has(digest))) await drop(path);
-  }
-  return removed;
 }
 
 /** A snapshot's disk usage, measured once and kept in `<id>/size` (a committed snapshot never changes). */

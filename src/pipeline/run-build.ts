@@ -2,7 +2,7 @@
  * One build, end to end: Dockerfile → plan (frontend) → results (solver) → image (layer blobs,
  * config, manifest) → outputs (exporters). This module only wires the others together.
  */
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { CacheRecords } from '../cache/cache-records.js';
 import { ContentStore } from '../store/content-store.js';
 import { hashFileFast } from '../cache/file-hash.js';
@@ -178,13 +178,9 @@ async function buildInState(
   );
   const result = await solver.solve(plan.target).finally(() => statCache.save().catch(() => {}));
 
-  // Layers are made per encoding an output asks for (src/pipeline/image-layers.ts); the state
+  // Layers are made per encoding an output asks for (src/snapshot/layer-reencode.ts); the state
   // dir's own layout takes whatever blob a layer has when no output asks for one.
-  const layers = layerProvider(
-    { snapshots, store, variantsDir: join(req.stateRoot, 'blob-variants'), ...(signal ? { signal } : {}) },
-    result.layers,
-    req.sourceDateEpoch,
-  );
+  const layers = layerProvider({ snapshots, store, ...(signal ? { signal } : {}) }, result.layers, req.sourceDateEpoch);
   // SOURCE_DATE_EPOCH in RFC 3339 without fractions, as BuildKit writes it
   const created =
     req.sourceDateEpoch !== undefined

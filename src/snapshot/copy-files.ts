@@ -63,7 +63,7 @@ async function statOrUndefined(p: string) {
   }
 }
 
-/** mkdir -p inside the rootfs, giving directories it creates `owner` and 0755 (as BuildKit does). */
+/** mkdir -p inside the rootfs, giving directories it creates `owner` (host ids, mapped already) and 0755 (as BuildKit does). */
 const mkdirAll = (root: string, dir: string, owner: Owner): Promise<string> =>
   mkdirAllInRoot(root, dir, { uid: owner.uid, gid: owner.gid, mode: 0o755, what: `cannot copy to ${dir}` });
 

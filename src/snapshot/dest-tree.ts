@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdirSync, rmSync, unlinkSync, type BigIntStats } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, rmSync, unlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -12,7 +12,21 @@ export class DestTree {
   /** Rels verified to be real directories (not symlinks) inside root. */
   private readonly dirs = new Set<string>(['']);
 
-  constructor(readonly root: string) {}
+  /**
+   * `implicitOwner`: the host owner of directories made because an entry's parent was missing
+   * (the image's root, mapped); absent, they keep the unpacking process's owner.
+   */
+  constructor(
+    readonly root: string,
+    private readonly implicitOwner?: { uid: number; gid: number },
+  ) {}
+
+  /** Makes a directory no entry described: 0755, owned by the image's root. */
+  mkdirImplicit(rel: string): void {
+    mkdirSync(this.abs(rel));
+    chmodSync(this.abs(rel), 0o755); // exactly 0755 whatever the process umask
+    if (this.implicitOwner) chownSync(this.abs(rel), this.implicitOwner.uid, this.implicitOwner.gid);
+  }
 
   abs(rel: string): string {
     return rel === '' ? this.root : join(this.root, rel);
@@ -29,7 +43,7 @@ export class DestTree {
     return parts.join('/');
   }
 
-  /** Makes every ancestor of `rel` a real directory (creating missing ones 0755 root:root). */
+  /** Makes every ancestor of `rel` a real directory (creating missing ones 0755, the image's root's). */
   async ensureParent(rel: string, entry: string): Promise<void> {
     const parts = rel.split('/');
     parts.pop();
@@ -39,8 +53,7 @@ export class DestTree {
       if (this.dirs.has(cur)) continue;
       const st = await lstatOrNull(this.abs(cur));
       if (st === null) {
-        mkdirSync(this.abs(cur));
-        chmodSync(this.abs(cur), 0o755); // exactly 0755 whatever the process umask
+        this.mkdirImplicit(cur);
       } else if (!st.isDirectory()) {
         const what = st.isSymbolicLink() ? 'a symlink' : 'not a directory';
         throw new UserError(

@@ -9,9 +9,20 @@ import { UserError } from '../errors.js';
 export interface IdMapping {
   uid(containerId: number): number;
   gid(containerId: number): number;
+  /** The reverse, for a layer tar written from a snapshot: the owner on the host as the image has it. */
+  imageUid(hostId: number): number;
+  imageGid(hostId: number): number;
 }
 
-export const IDENTITY_MAPPING: IdMapping = { uid: (n) => n, gid: (n) => n };
+export const IDENTITY_MAPPING: IdMapping = {
+  uid: (n) => n,
+  gid: (n) => n,
+  imageUid: (n) => n,
+  imageGid: (n) => n,
+};
+
+/** The kernel's default overflowuid/overflowgid: how an unmapped id appears inside a user namespace. */
+const OVERFLOW_ID = 65534;
 
 /** One range of an OCI runtime spec's `linux.uidMappings` / `gidMappings`. */
 export interface IdRange {
@@ -30,5 +41,11 @@ export function idMappingFromRanges(uids: IdRange[], gids: IdRange[]): IdMapping
       });
     return r.hostID + (n - r.containerID);
   };
-  return { uid: map(uids, 'uid'), gid: map(gids, 'gid') };
+  // A host id outside every range is what a user namespace shows as its overflow id (65534):
+  // a file the build could not have given that owner, exported as nobody rather than failing.
+  const unmap = (ranges: IdRange[]) => (n: number) => {
+    const r = ranges.find((r) => n >= r.hostID && n < r.hostID + r.size);
+    return r ? r.containerID + (n - r.hostID) : OVERFLOW_ID;
+  };
+  return { uid: map(uids, 'uid'), gid: map(gids, 'gid'), imageUid: unmap(uids), imageGid: unmap(gids) };
 }

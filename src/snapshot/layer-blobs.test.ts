@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -35,12 +35,16 @@ describe('ensureLayerBlob', () => {
     expect(gz.diffId).toBe(plain.diffId);
     expect(gunzipSync(await store.read(gz.digest)).equals(tar)).toBe(true);
 
-    const rec = JSON.parse(await readFile(join(snapshots.dir('s1'), 'layer.json'), 'utf8')) as {
-      digest: string;
-      variants: { digest: string }[];
+    const rec = JSON.parse(await readFile(join(snapshots.dir('s1'), 'encodings.json'), 'utf8')) as {
+      diffId: string;
+      encodings: { digest: string; compression: string; level?: number; epoch?: number }[];
     };
-    expect(rec.digest).toBe(plain.digest);
-    expect(rec.variants.map((v) => v.digest)).toEqual([gz.digest]);
+    expect(rec.diffId).toBe(plain.diffId);
+    expect(rec.encodings).toMatchObject([
+      { digest: plain.digest, compression: 'uncompressed' },
+      { digest: gz.digest, compression: 'gzip' },
+    ]);
+    expect(rec.encodings.every((e) => e.level === undefined && e.epoch === undefined)).toBe(true);
     // asked again, both come from the record
     expect(await ensureLayerBlob(snapshots, store, 's1', [], 'gzip')).toEqual(gz);
     expect(await ensureLayerBlob(snapshots, store, 's1', [], 'any')).toEqual(plain);
@@ -59,5 +63,33 @@ describe('ensureLayerBlob', () => {
     await store.removeBlob(plain.digest);
     expect(await ensureLayerBlob(snapshots, store, 's1', [], 'any')).toEqual(plain);
     expect(await store.has(plain.digest)).toBe(true);
+  });
+
+  it("reads the previous version's layer.json: a pulled base layer keeps its blob", async () => {
+    const tar = await ensureLayerBlob(snapshots, store, 's1', [], 'any');
+    await mkdir(snapshots.fsDir('lbase'), { recursive: true });
+    await writeFile(
+      join(snapshots.dir('lbase'), 'layer.json'),
+      JSON.stringify({ digest: tar.digest, diffId: tar.diffId, size: tar.size, mediaType: MediaType.ociLayerTar }),
+    );
+    // the base snapshot's fs is empty: the blob can only come from the record
+    expect(await ensureLayerBlob(snapshots, store, 'lbase', [], 'any')).toEqual(tar);
+    const gz = await ensureLayerBlob(snapshots, store, 'lbase', [], 'gzip');
+    expect(gz.diffId).toBe(tar.diffId);
+    expect(gunzipSync(await store.read(gz.digest)).equals(await store.read(tar.digest))).toBe(true);
+    // the first write moves the record to the index
+    expect((await readdir(snapshots.dir('lbase'))).sort()).toEqual(['encodings.json', 'fs']);
+  });
+
+  it('a base layer whose pulled blob is gone is an error naming it', async () => {
+    await mkdir(snapshots.fsDir('lgone'), { recursive: true });
+    const digest = `sha256:${'3'.repeat(64)}`;
+    await writeFile(
+      join(snapshots.dir('lgone'), 'layer.json'),
+      JSON.stringify({ digest, diffId: digest, size: 1, mediaType: MediaType.ociLayerGzip }),
+    );
+    await expect(ensureLayerBlob(snapshots, store, 'lgone', [], 'gzip')).rejects.toThrow(
+      `base layer lgone: its blob ${digest} is not in the content store`,
+    );
   });
 });

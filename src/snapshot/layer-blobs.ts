@@ -1,10 +1,12 @@
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ContentStore } from '../store/content-store.js';
-import { compressionOfMediaType, type LayerCompression } from '../image/layer-compression.js';
+import type { LayerCompression } from '../image/layer-compression.js';
 import { MediaType } from '../image/types.js';
+import type { IdMapping } from './id-mapping.js';
+import type { LayerEncoding } from './layer-encodings.js';
 import { snapshotKind } from './snapshot-id.js';
-import type { LayerBlobRecord, SnapshotStore } from './snapshot-store.js';
+import type { SnapshotStore } from './snapshot-store.js';
 
 /**
  * Which blob of a layer to have: a given encoding (an archive or a registry asks for one), or
@@ -26,13 +28,14 @@ export function isBaseLayer(id: string): boolean {
 }
 
 /**
- * The OCI blob of a snapshot in the encoding wanted, made the first time someone needs it and
- * recorded in the snapshot's layer.json (first blob as the record, later encodings as
- * `variants`) so no encoding is ever made twice. A new encoding is made from a blob already in
- * the store when there is one (the plain tar, or a base layer's pulled blob), else by tarring the
- * snapshot. A step that changed nothing still gets its (empty) layer, as BuildKit's images have.
- * `below` is the chain under it (bottom first): directories that overlay copied up unchanged
- * are left out of the tar by comparing with it.
+ * The OCI blob of a snapshot in the encoding wanted, at the compressor's default level and as
+ * committed (no SOURCE_DATE_EPOCH), made the first time someone needs it and recorded in the
+ * snapshot's layer encodings (src/snapshot/layer-encodings.ts) so no encoding is ever made twice.
+ * A new encoding is made from a blob already in the store when there is one (the plain tar, or
+ * a base layer's pulled blob), else by tarring the snapshot. A step that changed nothing still
+ * gets its (empty) layer, as BuildKit's images have. `below` is the chain under it (bottom
+ * first): directories that overlay copied up unchanged are left out of the tar by comparing
+ * with it. `idMapping` gives the files' owners back as the image has them.
  */
 export function ensureLayerBlob(
   snapshots: SnapshotStore,
@@ -41,19 +44,25 @@ export function ensureLayerBlob(
   below: string[],
   want: BlobWant = 'gzip',
   signal?: AbortSignal,
+  idMapping?: IdMapping,
 ): Promise<LayerBlobRef> {
   // One making per layer and encoding at a time in this process: outputs asking for the same
   // layer at once share it.
   const key = `${store.root}\0${id}\0${want}`;
   let p = inflight.get(key);
   if (!p) {
-    p = makeLayerBlob(snapshots, store, id, below, want, signal).finally(() => inflight.delete(key));
+    p = makeLayerBlob(snapshots, store, id, below, want, signal, idMapping).finally(() => inflight.delete(key));
     inflight.set(key, p);
   }
   return p;
 }
 
 const inflight = new Map<string, Promise<LayerBlobRef>>();
+
+/** The encodings `ensureLayerBlob` may hand out: as committed, at the default level or as received. */
+function isCommittedDefault(e: LayerEncoding): boolean {
+  return e.epoch === undefined && (e.received === true || e.level === undefined);
+}
 
 async function makeLayerBlob(
   snapshots: SnapshotStore,
@@ -62,24 +71,22 @@ async function makeLayerBlob(
   below: string[],
   want: BlobWant,
   signal?: AbortSignal,
+  idMapping?: IdMapping,
 ): Promise<LayerBlobRef> {
-  const rec = await snapshots.readBlob(id);
-  const encodings = rec
-    ? [{ digest: rec.digest, size: rec.size, mediaType: rec.mediaType }, ...(rec.variants ?? [])]
-    : [];
-  const present: typeof encodings = [];
-  for (const e of encodings) if (await store.has(e.digest)) present.push(e);
-  const fits = (e: (typeof encodings)[number]): boolean =>
-    want === 'any' || compressionOfMediaType(e.mediaType) === want;
-  const found = present.find(fits);
-  if (found && rec) return { ...found, diffId: rec.diffId };
+  const rec = snapshots.encodings.of(id);
+  const present: LayerEncoding[] = [];
+  for (const e of rec?.encodings ?? []) if (isCommittedDefault(e) && (await store.has(e.digest))) present.push(e);
+  const found = present.find((e) => want === 'any' || e.compression === want);
+  if (found) return refOf(found);
 
   // Making a blob: the tar, decompression and compression code load only now, and only what
   // this blob needs (a cached build loads none; a plain tar of a snapshot, no zlib).
-  const plain = present.find((e) => compressionOfMediaType(e.mediaType) === 'uncompressed');
+  const plain = present.find((e) => e.compression === 'uncompressed');
   const source = plain ?? (isBaseLayer(id) ? present[0] : undefined);
-  if (isBaseLayer(id) && !source)
-    throw new Error(`base layer ${id}: its blob ${rec?.digest ?? '(unknown)'} is not in the content store`);
+  if (isBaseLayer(id) && !source) {
+    const pulled = rec?.encodings.find((e) => e.received)?.digest;
+    throw new Error(`base layer ${id}: its blob ${pulled ?? '(unknown)'} is not in the content store`);
+  }
   const writeTar = abortableWrite(
     signal,
     source
@@ -92,13 +99,16 @@ async function makeLayerBlob(
         }
       : async (out: NodeJS.WritableStream) => {
           const { writeLayerTar } = await import('./layer-tar.js');
-          await writeLayerTar(snapshots.fsDir(id), out, { lowerDirs: snapshots.lowerDirs(below) });
+          await writeLayerTar(snapshots.fsDir(id), out, {
+            lowerDirs: snapshots.lowerDirs(below),
+            ...(idMapping ? { idMapping } : {}),
+          });
         },
   );
   const compression: LayerCompression = want === 'any' ? 'uncompressed' : want;
   // A plain tar is its own diffID: one pass, hashed once (by the store), never compressed.
   // Re-encoding the stored plain tar: its digest is the diffID already (it was hashed when stored).
-  const knownDiffId = plain && rec ? (rec.diffId as import('../image/types.js').DiffId) : undefined;
+  const knownDiffId = plain ? (plain.diffId as import('../image/types.js').DiffId) : undefined;
   const blob =
     compression === 'uncompressed'
       ? await plainTarBlob(writeTar, store)
@@ -106,16 +116,23 @@ async function makeLayerBlob(
           compression,
           ...(knownDiffId ? { knownDiffId } : {}),
         });
-  if (rec && blob.diffId !== rec.diffId)
+  if (rec?.diffId && blob.diffId !== rec.diffId)
     throw new Error(
       `layer ${id}: the new ${blob.mediaType} blob has diffID ${blob.diffId}, the layer record says ${rec.diffId}`,
     );
-  const made = { digest: blob.digest, size: blob.size, mediaType: blob.mediaType };
-  const next: LayerBlobRecord = rec
-    ? { ...rec, variants: [...(rec.variants ?? []).filter((v) => v.digest !== made.digest), made] }
-    : { ...made, diffId: blob.diffId };
-  await snapshots.writeBlob(id, next);
-  return { ...made, diffId: blob.diffId };
+  const made: LayerEncoding = {
+    digest: blob.digest,
+    size: blob.size,
+    mediaType: blob.mediaType,
+    diffId: blob.diffId,
+    compression,
+  };
+  await snapshots.encodings.add(id, [made], blob.diffId);
+  return refOf(made);
+}
+
+export function refOf(e: LayerEncoding): LayerBlobRef {
+  return { digest: e.digest, diffId: e.diffId, size: e.size, mediaType: e.mediaType };
 }
 
 /**

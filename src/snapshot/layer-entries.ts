@@ -2,6 +2,7 @@ import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs'
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TarHeader } from '../image/tar-header.js';
+import { IDENTITY_MAPPING, type IdMapping } from './id-mapping.js';
 import { lookupInChain } from './lower-lookup.js';
 import {
   OPAQUE_MARKER,
@@ -29,6 +30,8 @@ export interface LayerEntryOptions {
    * Older mtimes (files copied from the context) are kept.
    */
   clampMtime?: number;
+  /** Owners on the host back to the image's (the reverse of what unpack and copy applied); identity when absent. */
+  idMapping?: IdMapping;
 }
 
 /** One tar entry of a layer; `source` is the file whose bytes follow the header. */
@@ -81,6 +84,12 @@ export async function layerEntries(layerDir: string, opts: LayerEntryOptions = {
   await visit(root);
 
   if (opts.clampMtime !== undefined) for (const e of entries) e.mtime = Math.min(e.mtime, opts.clampMtime);
+  const ids = opts.idMapping;
+  if (ids && ids !== IDENTITY_MAPPING)
+    for (const e of entries) {
+      e.uid = ids.imageUid(e.uid);
+      e.gid = ids.imageGid(e.gid);
+    }
   const keyed = entries.map((e) => ({ e, key: Buffer.from(e.name, 'utf8') }));
   keyed.sort((a, b) => Buffer.compare(a.key, b.key));
   return linkRepeatedInodes(keyed.map((k) => k.e));

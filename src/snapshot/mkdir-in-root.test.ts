@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { userErrorOf } from '../../test/helpers/user-error.js';
+import { idMappingFromRanges } from './id-mapping.js';
 import { mkdirAllInRoot } from './mkdir-in-root.js';
 
 let root: string;
@@ -22,6 +23,21 @@ describe('mkdirAllInRoot', () => {
       const st = await lstat(join(root, d));
       expect([st.isDirectory(), st.mode & 0o777, st.uid, st.gid]).toEqual([true, 0o750, 7, 8]);
     }
+  });
+
+  it('gives the created dirs the owner through the id mapping', async () => {
+    const idMapping = idMappingFromRanges(
+      [{ containerID: 0, hostID: 100_000, size: 65_536 }],
+      [{ containerID: 0, hostID: 200_000, size: 65_536 }],
+    );
+    await mkdir(join(root, 'have'));
+    await mkdirAllInRoot(root, '/have/new/deeper', { ...opts, idMapping });
+    for (const d of ['have/new', 'have/new/deeper']) {
+      const st = await lstat(join(root, d));
+      expect([st.uid, st.gid]).toEqual([100_007, 200_008]);
+    }
+    // an existing directory is left as it is
+    expect((await lstat(join(root, 'have'))).uid).toBe(process.getuid?.());
   });
 
   it('a relative link climbing out stays in the root', async () => {

@@ -2,10 +2,14 @@ import { chmod, chown, lstat, mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import { resolveInRoot } from '../store/resolve-in-root.js';
+import { IDENTITY_MAPPING, type IdMapping } from './id-mapping.js';
 
 export interface NewDirs {
+  /** The owner of created directories as the image has it; `idMapping` gives the host's. */
   uid: number;
   gid: number;
+  /** Identity when absent. */
+  idMapping?: IdMapping;
   mode: number;
   /** Names the instruction in the message when a path on the way is not a directory. */
   what: string;
@@ -24,6 +28,9 @@ export async function mkdirAllInRoot(root: string, dir: string, opts: NewDirs): 
   // it: resolving each prefix again cost O(depth²) lstats of ever longer paths (a 300-level
   // WORKDIR took 3.7 s, 1,000 levels over a minute).
   const host = await resolveInRoot(root, dir);
+  const ids = opts.idMapping ?? IDENTITY_MAPPING;
+  const uid = ids.uid(opts.uid);
+  const gid = ids.gid(opts.gid);
   const rel = relative(root, host);
   let current = root;
   let creating = false;
@@ -45,7 +52,7 @@ export async function mkdirAllInRoot(root: string, dir: string, opts: NewDirs): 
       throw err;
     }
     await chmod(current, opts.mode);
-    await chown(current, opts.uid, opts.gid);
+    await chown(current, uid, gid);
   }
   return host;
 }

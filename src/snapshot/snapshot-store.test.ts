@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SnapshotStore, type LayerBlobRecord } from './snapshot-store.js';
+import { SnapshotStore } from './snapshot-store.js';
 
 let tmp: string;
 let store: SnapshotStore;
@@ -14,13 +14,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
-
-const blob: LayerBlobRecord = {
-  digest: `sha256:${'1'.repeat(64)}`,
-  diffId: `sha256:${'2'.repeat(64)}`,
-  size: 42,
-  mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-};
 
 describe('SnapshotStore', () => {
   it('names paths under the root', () => {
@@ -37,29 +30,17 @@ describe('SnapshotStore', () => {
     expect((await stat(p.work)).isDirectory()).toBe(true);
     await writeFile(join(p.fs, 'hello'), 'hi');
     expect(await store.exists('s1')).toBe(false);
-    expect(await store.readBlob('s1')).toBeUndefined();
   });
 
-  it('commit moves the snapshot into place, drops work/ and records the blob', async () => {
+  it('commit moves the snapshot into place with what was written beside fs/, and drops work/', async () => {
     const p = await store.prepare('s1');
     await writeFile(join(p.fs, 'hello'), 'hi');
-    await store.commit(p, blob);
+    await writeFile(join(p.root, 'encodings.json'), '{"encodings":[]}');
+    await store.commit(p);
     expect(await store.exists('s1')).toBe(true);
     expect(await readFile(join(store.fsDir('s1'), 'hello'), 'utf8')).toBe('hi');
-    expect((await readdir(store.dir('s1'))).sort()).toEqual(['fs', 'layer.json']);
-    expect(await store.readBlob('s1')).toEqual(blob);
+    expect((await readdir(store.dir('s1'))).sort()).toEqual(['encodings.json', 'fs']);
     expect((await readdir(store.root)).filter((n) => n.startsWith('.pending-'))).toEqual([]);
-  });
-
-  it('commit without a blob leaves readBlob undefined until writeBlob', async () => {
-    const p = await store.prepare('s2');
-    await store.commit(p);
-    expect(await store.exists('s2')).toBe(true);
-    expect(await store.readBlob('s2')).toBeUndefined();
-    const variants = [{ digest: blob.digest, size: blob.size, mediaType: blob.mediaType }];
-    await store.writeBlob('s2', { ...blob, variants });
-    expect(await store.readBlob('s2')).toEqual({ ...blob, variants });
-    expect((await readdir(store.dir('s2'))).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
   });
 
   it('commit when the id already exists keeps the existing snapshot and cleans up', async () => {
@@ -67,10 +48,9 @@ describe('SnapshotStore', () => {
     const second = await store.prepare('dup');
     await writeFile(join(first.fs, 'who'), 'first');
     await writeFile(join(second.fs, 'who'), 'second');
-    await store.commit(first, blob);
-    await store.commit(second, { ...blob, size: 99 });
+    await store.commit(first);
+    await store.commit(second);
     expect(await readFile(join(store.fsDir('dup'), 'who'), 'utf8')).toBe('first');
-    expect(await store.readBlob('dup')).toEqual(blob);
     expect((await readdir(store.root)).sort()).toEqual(['dup']);
   });
 
@@ -82,23 +62,16 @@ describe('SnapshotStore', () => {
     expect(await store.exists('gone')).toBe(false);
   });
 
-  it('create commits what fn wrote, with the blob it returns, and returns it', async () => {
+  it('create commits what fn wrote and returns what fn returned', async () => {
     const got = await store.create('c1', async (p) => {
       expect(p.id).toBe('c1');
       await writeFile(join(p.fs, 'hello'), 'hi');
-      return blob;
+      return 42;
     });
-    expect(got).toEqual(blob);
+    expect(got).toBe(42);
     expect(await readFile(join(store.fsDir('c1'), 'hello'), 'utf8')).toBe('hi');
-    expect(await store.readBlob('c1')).toEqual(blob);
+    expect((await readdir(store.dir('c1'))).sort()).toEqual(['fs']);
     expect((await readdir(store.root)).sort()).toEqual(['c1']);
-  });
-
-  it('create without a blob commits no layer.json', async () => {
-    await store.create('c2', async (p) => {
-      await writeFile(join(p.fs, 'x'), 'x');
-    });
-    expect((await readdir(store.dir('c2'))).sort()).toEqual(['fs']);
   });
 
   it('create discards and rethrows when fn throws', async () => {
@@ -143,12 +116,5 @@ describe('SnapshotStore', () => {
     expect(await store.exists('half')).toBe(false);
     await writeFile(join(store.dir('half'), 'fs'), 'not a dir');
     expect(await store.exists('half')).toBe(false);
-  });
-
-  it('a corrupt layer.json reads as no blob', async () => {
-    const p = await store.prepare('bad');
-    await store.commit(p);
-    await writeFile(join(store.dir('bad'), 'layer.json'), '{');
-    expect(await store.readBlob('bad')).toBeUndefined();
   });
 });

@@ -1,20 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { lstatSync, readdirSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../store/atomic-write.js';
 import { removeTree } from '../process/remove-tree.js';
 import { ownerToken } from '../store/owner.js';
-
-/** A layer blob made from a snapshot (or the blob a pulled layer came from). */
-export interface LayerBlobRecord {
-  digest: string;
-  diffId: string;
-  size: number;
-  mediaType: string;
-  /** Other encodings of the same layer made later (same diffId), e.g. gzip for an archive when `digest` is the plain tar. */
-  variants?: { digest: string; size: number; mediaType: string }[];
-}
+import { LayerEncodings } from './layer-encodings.js';
 
 /** A snapshot being written: its dirs live under a temp name until `commit` renames it into place. */
 export interface PendingSnapshot {
@@ -25,11 +15,14 @@ export interface PendingSnapshot {
 }
 
 /**
- * Layer directories: `<root>/<id>/fs` in overlay format, plus `<id>/layer.json` once its blob
- * exists. A snapshot appears under its id only complete (rename), so a killed build leaves at
+ * Layer directories: `<root>/<id>/fs` in overlay format, plus `<id>/encodings.json` once a blob
+ * of it exists (`encodings`, src/snapshot/layer-encodings.ts). A snapshot appears under its id only complete (rename), so a killed build leaves at
  * worst a `.pending-*` dir that is never read and is swept later.
  */
 export class SnapshotStore {
+  /** The blobs made of each snapshot's layer. */
+  readonly encodings = new LayerEncodings(this);
+
   constructor(readonly root: string) {}
 
   dir(id: string): string {
@@ -69,9 +62,8 @@ export class SnapshotStore {
   }
 
   /** Moves a finished snapshot into place; if another build got there first, keeps theirs. */
-  async commit(p: PendingSnapshot, blob?: LayerBlobRecord): Promise<void> {
+  async commit(p: PendingSnapshot): Promise<void> {
     await removeTree(p.work);
-    if (blob) await writeFileAtomic(join(p.root, 'layer.json'), JSON.stringify(blob));
     try {
       await rename(p.root, this.dir(p.id));
     } catch (err) {
@@ -82,11 +74,9 @@ export class SnapshotStore {
 
   /**
    * Makes snapshot `id`: `fn` fills the pending snapshot, which is committed when it resolves
-   * (with the layer blob record it returns, if any) and discarded when it throws or `signal`
-   * was aborted meanwhile. Returns what `fn` returned.
+   * and discarded when it throws or `signal` was aborted meanwhile. Returns what `fn` returned.
    */
-  // biome-ignore lint/suspicious/noConfusingVoidType: most fns are async functions that return nothing
-  async create<T extends LayerBlobRecord | void>(
+  async create<T>(
     id: string,
     fn: (pending: PendingSnapshot) => Promise<T>,
     options: { signal?: AbortSignal } = {},
@@ -95,7 +85,7 @@ export class SnapshotStore {
     try {
       const result = await fn(pending);
       if (options.signal?.aborted) throw options.signal.reason ?? new Error('cancelled');
-      await this.commit(pending, result || undefined);
+      await this.commit(pending);
       return result;
     } catch (err) {
       await this.discard(pending);
@@ -105,19 +95,6 @@ export class SnapshotStore {
 
   async discard(p: PendingSnapshot): Promise<void> {
     await removeTree(p.root);
-  }
-
-  async readBlob(id: string): Promise<LayerBlobRecord | undefined> {
-    try {
-      return JSON.parse(await readFile(join(this.dir(id), 'layer.json'), 'utf8')) as LayerBlobRecord;
-    } catch {
-      return undefined;
-    }
-  }
-
-  async writeBlob(id: string, blob: LayerBlobRecord): Promise<void> {
-    // No fsync: it names blobs that were fsynced before it; lost, the blob is made again.
-    await writeFileAtomic(join(this.dir(id), 'layer.json'), JSON.stringify(blob), { sync: false });
   }
 
   async init(): Promise<void> {

@@ -192,6 +192,65 @@ describe('unpackLayer', () => {
     expect(await owner('big')).toEqual([shift + 70000, 2 * shift + 70001]);
   });
 
+  it('gives implicit directories the mapped root, and the layer tar maps owners back', async () => {
+    const tar = await handmade([
+      { name: 'deep/er/f', type: 'file', uid: 1000, gid: 1001, body: 'x' },
+      { name: 'op/.wh..wh..opq', type: 'file' },
+      { name: 'dir/', type: 'directory', uid: 5, gid: 6 },
+      { name: 'dir/.wh.gone', type: 'file', uid: 7, gid: 8 },
+    ]);
+    const dest = join(tmp, 'dest');
+    const shift = 100_000;
+    const ids = idMappingFromRanges(
+      [{ containerID: 0, hostID: shift, size: 80_000 }],
+      [{ containerID: 0, hostID: 2 * shift, size: 80_000 }],
+    );
+    await unpackLayer(Readable.from([tar]), dest, { idMapping: ids });
+    const owner = async (rel: string) => {
+      const st = await lstat(join(dest, rel));
+      return [st.uid, st.gid];
+    };
+    // no entry described these: they are the image's root's, on the host
+    expect(await owner('deep')).toEqual([shift, 2 * shift]);
+    expect(await owner('deep/er')).toEqual([shift, 2 * shift]);
+    expect(await owner('op')).toEqual([shift, 2 * shift]);
+    expect(await owner('deep/er/f')).toEqual([shift + 1000, 2 * shift + 1001]);
+
+    // written back as a layer with the same mapping, every owner is the image's again
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    await writeLayerTar(dest, out, { idMapping: ids });
+    const owners = new Map<string, [number, number]>();
+    const extract = tarStream.extract();
+    const done = new Promise<void>((resolve, reject) => {
+      extract.on('entry', (h, stream, next) => {
+        owners.set(h.name, [h.uid ?? -1, h.gid ?? -1]);
+        stream.resume();
+        next();
+      });
+      extract.on('finish', resolve);
+      extract.on('error', reject);
+    });
+    extract.end(Buffer.concat(chunks));
+    await done;
+    expect(Object.fromEntries(owners)).toMatchObject({
+      'deep/': [0, 0],
+      'deep/er/': [0, 0],
+      'deep/er/f': [1000, 1001],
+      'op/': [0, 0],
+      'op/.wh..wh..opq': [0, 0],
+      'dir/': [5, 6],
+      'dir/.wh.gone': [7, 8],
+    });
+    // without the mapping the tar would carry the host's ids
+    const plain = new PassThrough();
+    const raw: Buffer[] = [];
+    plain.on('data', (c: Buffer) => raw.push(c));
+    await writeLayerTar(dest, plain);
+    expect(Buffer.concat(raw).equals(Buffer.concat(chunks))).toBe(false);
+  });
+
   it('refuses an owner the id mapping does not cover', async () => {
     const tar = await handmade([{ name: 'f', type: 'file', uid: 70000, gid: 0, body: 'x' }]);
     const ids = idMappingFromRanges(

@@ -59,7 +59,10 @@ export async function unpackLayer(
   { idMapping = IDENTITY_MAPPING }: { idMapping?: IdMapping } = {},
 ): Promise<void> {
   mkdirSync(destDir, { recursive: true });
-  const u = new Unpacker(new DestTree(destDir), idMapping);
+  // Under a real mapping the image's root is not the unpacking process: implicit dirs get its
+  // mapped ids. Identity leaves them to the process, as it always did (a non-root unpack cannot chown).
+  const implicitOwner = idMapping === IDENTITY_MAPPING ? undefined : { uid: idMapping.uid(0), gid: idMapping.gid(0) };
+  const u = new Unpacker(new DestTree(destDir, implicitOwner), idMapping);
   const extract = tarStream.extract();
   const tap = new PaxTap();
   tar.on('error', (err: Error) => extract.destroy(err));
@@ -301,8 +304,7 @@ class Unpacker {
     if (st !== null || this.pending.has(rel)) {
       throw new UserError(`refusing layer tar entry ${JSON.stringify(entryName)}: ${rel} is not a directory`);
     }
-    mkdirSync(this.tree.abs(rel));
-    chmodSync(this.tree.abs(rel), 0o755);
+    this.tree.mkdirImplicit(rel);
     this.tree.markDir(rel);
   }
 

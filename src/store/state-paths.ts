@@ -70,7 +70,7 @@ export class StatePaths {
   get content(): string {
     return join(this.root, 'content');
   }
-  /** One folder per layer: `<id>/fs` (overlay format) and `<id>/layer.json` once exported. */
+  /** One folder per layer: `<id>/fs` (overlay format) and `<id>/encodings.json` once exported. */
   get snapshots(): string {
     return join(this.root, 'snapshots');
   }

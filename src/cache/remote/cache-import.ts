@@ -3,8 +3,6 @@
  * backends (backends.ts), and hands the solver their records; a layer is downloaded and unpacked
  * only when a step hits on it. A cache that cannot be read is a warning, never a failure: the build runs without it.
  */
-import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
 import { CACHE_CONFIG_MEDIA_TYPE, parseCacheConfig, type CacheConfig, type CacheLayerBlob } from '../cache-manifest.js';
 import type { Descriptor, Digest } from '../../image/types.js';
 import type { SnapshotStore } from '../../snapshot/snapshot-store.js';
@@ -131,26 +129,8 @@ class ImportedCaches implements ImportedCache {
     if (!entry) throw new Error(`the cache has no layer ${id}`);
     const { blob, cache } = entry;
     await cache.fetchBlob({ mediaType: blob.mediaType, digest: blob.digest as Digest, size: blob.size });
-    const [{ decompressStream }, { unpackLayer }] = await Promise.all([
-      import('../../image/decompress.js'),
-      import('../../snapshot/unpack.js'),
-    ]);
-    await snapshots.create(id, async (pending) => {
-      // The diffID is checked as the layer is unpacked: it is what the image config will claim.
-      const hash = createHash('sha256');
-      const tap = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          hash.update(chunk);
-          cb(null, chunk);
-        },
-      });
-      const plain = decompressStream(store.openRead(blob.digest));
-      plain.on('error', (err) => tap.destroy(err));
-      await unpackLayer(plain.pipe(tap), pending.fs);
-      const diffId = `sha256:${hash.digest('hex')}`;
-      if (diffId !== blob.diffId)
-        throw new Error(`layer ${id} (blob ${blob.digest}) unpacks to diffID ${diffId}, the cache says ${blob.diffId}`);
-      return { digest: blob.digest, diffId: blob.diffId, size: blob.size, mediaType: blob.mediaType };
-    });
+    const { snapshotFromBlob } = await import('../../snapshot/snapshot-from-blob.js');
+    // The diffID is checked as the layer is unpacked: it is what the image config will claim.
+    await snapshotFromBlob(snapshots, store, id, blob, { verifyDiffId: true, claimedBy: 'the cache' });
   }
 }

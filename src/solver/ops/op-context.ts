@@ -1,3 +1,4 @@
+import type { IdMapping } from '../../snapshot/id-mapping.js';
 import type { CacheRecords } from '../../cache/cache-records.js';
 import type { ContentStore } from '../../store/content-store.js';
 import type { ContextSelection } from '../../cache/context-source.js';
@@ -31,6 +32,8 @@ export interface SolveContext {
   signal: AbortSignal;
   /** Caches imported with --cache-from: consulted for keys the state dir has no usable record of. */
   importedCache?: ImportedCache;
+  /** Image owners to host owners for what steps write (identity when absent; a rootless build maps). */
+  idMapping?: IdMapping;
 }
 
 export type { ImportedCache, ImportedRecord };

@@ -148,6 +148,7 @@ async function copyAll(
       instruction: op.unpackArchives === undefined ? 'COPY' : 'ADD',
       ...(owner ? { owner } : {}),
       ...(chmod !== undefined ? { chmod } : {}),
+      ...(ctx.idMapping ? { idMapping: ctx.idMapping } : {}),
     });
   };
   await copy(0);

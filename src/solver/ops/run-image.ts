@@ -1,7 +1,6 @@
 import { baseLayerSnapshotId } from '../../snapshot/snapshot-id.js';
 import { imageLayers } from './image-layers.js';
-import { decompressStream } from '../../image/decompress.js';
-import { unpackLayer } from '../../snapshot/unpack.js';
+import { snapshotFromBlob } from '../../snapshot/snapshot-from-blob.js';
 import type { ImageLayer, ImageSourceOp } from '../graph.js';
 import type { SolveContext, VertexResult } from './op-context.js';
 
@@ -11,15 +10,13 @@ async function ensureLayer(ctx: SolveContext, op: ImageSourceOp, layer: ImageLay
   const id = baseLayerSnapshotId(layer.diffId);
   if (await ctx.snapshots.exists(id)) return;
   await ctx.fetchBlob(op.origin, layer.descriptor);
-  await ctx.snapshots.create(id, async (pending) => {
-    await unpackLayer(decompressStream(ctx.store.openRead(layer.descriptor.digest)), pending.fs);
-    return {
-      digest: layer.descriptor.digest,
-      diffId: layer.diffId,
-      size: layer.descriptor.size,
-      mediaType: layer.descriptor.mediaType,
-    };
-  });
+  await snapshotFromBlob(
+    ctx.snapshots,
+    ctx.store,
+    id,
+    { ...layer.descriptor, diffId: layer.diffId },
+    ctx.idMapping ? { idMapping: ctx.idMapping } : {},
+  );
 }
 
 /** Makes every layer of a base image available as a snapshot (pull + unpack what is missing). */

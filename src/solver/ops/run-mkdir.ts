@@ -13,7 +13,12 @@ export async function runMkdir(op: MkdirOp, run: OpRun): Promise<VertexResult> {
       const owner = op.user
         ? await resolveUser(root, op.user, `WORKDIR ${op.path} (USER ${op.user})`, false)
         : { uid: 0, gid: 0 };
-      await mkdirAllInRoot(root, op.path, { ...owner, mode: op.mode, what: `WORKDIR ${op.path}` });
+      await mkdirAllInRoot(root, op.path, {
+        ...owner,
+        mode: op.mode,
+        what: `WORKDIR ${op.path}`,
+        ...(ctx.idMapping ? { idMapping: ctx.idMapping } : {}),
+      });
     }),
   );
   return { layers: [...parent, run.snapshotId] };
