@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { BuildRequest, ProgressMode } from '../pipeline/build-request.js';
+import type { BuildRequest, OutputSpec, ProgressMode } from '../pipeline/build-request.js';
 import { defaultStateRoot } from '../store/state-paths.js';
 import { UserError } from '../errors.js';
-import { checkBuildEnvironment } from './build-preflight.js';
+import { checkBuildEnvironment, checkBuildRequest } from './build-preflight.js';
 import { parseBuildArgs, parseOutput, parseSourceDateEpoch } from './parse-output.js';
 import { parseAllow } from './parse-allow.js';
 import { parseCacheFrom, parseCacheTo } from './parse-cache-option.js';
@@ -31,7 +31,12 @@ export interface BuildFlags {
   cacheFrom?: string[];
   secret: string[];
   ssh: string[];
-  progress: ProgressMode;
+  /** `--progress`; when not given, `BUILDKIT_PROGRESS`, else auto (resolveProgress). */
+  progress?: string;
+  /** `-q`: only the image ID on stdout. */
+  quiet?: boolean;
+  /** `--load`: into the local docker (`-o type=docker` without dest). */
+  load?: boolean;
   debug?: boolean;
   push?: boolean;
   pull?: boolean;
@@ -40,6 +45,27 @@ export interface BuildFlags {
   insecureRegistry?: string[];
   registryCa?: string[];
   allow?: string[];
+}
+
+export const PROGRESS_MODES: readonly ProgressMode[] = ['auto', 'plain', 'tty', 'json', 'rawjson', 'quiet'];
+
+/**
+ * The progress mode as buildx picks it: `--progress`, else `BUILDKIT_PROGRESS`, else auto; `-q`
+ * is quiet, and cannot go with another mode given on the command line.
+ */
+export function resolveProgress(flags: Pick<BuildFlags, 'progress' | 'quiet'>, env: NodeJS.ProcessEnv): ProgressMode {
+  const check = (mode: string, where: string): ProgressMode => {
+    if ((PROGRESS_MODES as readonly string[]).includes(mode)) return mode as ProgressMode;
+    throw new UserError(`${where} "${mode}" is not a progress mode`, { hint: `one of: ${PROGRESS_MODES.join(', ')}` });
+  };
+  if (flags.progress !== undefined) {
+    const mode = check(flags.progress, '--progress');
+    if (flags.quiet && mode !== 'auto' && mode !== 'quiet')
+      throw new UserError(`progress=${mode} and quiet cannot be used together`, { hint: 'leave out -q or --progress' });
+    return flags.quiet ? 'quiet' : mode;
+  }
+  if (flags.quiet) return 'quiet';
+  return env.BUILDKIT_PROGRESS ? check(env.BUILDKIT_PROGRESS, 'BUILDKIT_PROGRESS') : 'auto';
 }
 
 async function readStdin(): Promise<string> {
@@ -72,7 +98,11 @@ export async function toRequest(contextArg: string, flags: BuildFlags): Promise<
       : {}),
     ...(flags.secret.length ? { secrets: parseSecrets(flags.secret) } : {}),
     ...(flags.ssh.length ? { ssh: parseSsh(flags.ssh, process.env) } : {}),
-    outputs: flags.output.map((o) => parseOutput(o)),
+    outputs: [
+      ...flags.output.map((o) => parseOutput(o)),
+      // buildx's shorthand for -o type=docker (given once, whatever -o also says)
+      ...(flags.load && !flags.output.some((o) => isLoadOutput(parseOutput(o))) ? [{ type: 'docker' }] : []),
+    ],
     ...(flags.cacheTo?.length
       ? {
           cacheTo: flags.cacheTo
@@ -94,7 +124,7 @@ export async function toRequest(contextArg: string, flags: BuildFlags): Promise<
     ...(flags.insecureRegistry?.length ? { insecureRegistries: flags.insecureRegistry } : {}),
     ...(flags.registryCa?.length ? { registryCas: flags.registryCa.map((f) => resolve(f)) } : {}),
     ...(flags.allow?.length ? { allow: parseAllow(flags.allow) } : {}),
-    progress: flags.progress,
+    progress: resolveProgress(flags, process.env),
     stateRoot: defaultStateRoot(),
     ...(flags.target ? { target: flags.target } : {}),
   };
@@ -118,9 +148,12 @@ export async function toRequest(contextArg: string, flags: BuildFlags): Promise<
   return req;
 }
 
+const isLoadOutput = (o: OutputSpec): boolean => o.type === 'docker' && o.dest === undefined;
+
 export async function build(contextArg: string, flags: BuildFlags): Promise<void> {
   await checkBuildEnvironment();
   const req = await toRequest(contextArg, flags);
+  await checkBuildRequest(req);
   const [{ runBuild }, { createRenderer }] = await Promise.all([
     import('../pipeline/run-build.js'),
     import('../progress/renderer.js'),
@@ -140,6 +173,11 @@ export async function build(contextArg: string, flags: BuildFlags): Promise<void
   try {
     const result = await runBuild(req, (e) => renderer.onEvent(e), abort.signal);
     renderer.close();
+    if (flags.quiet || req.progress === 'quiet') {
+      // -q: the image ID alone, as docker build -q prints it; --progress=quiet: nothing
+      if (flags.quiet) process.stdout.write(`${result.configDigest}\n`);
+      return;
+    }
     // docker's image ID (the config digest), then the manifest the outputs hold, which a registry names
     const lines = [`image ${result.configDigest}`, `manifest ${result.manifestDigest}`];
     lines.push(...result.exported.map(printReport));
@@ -148,7 +186,7 @@ export async function build(contextArg: string, flags: BuildFlags): Promise<void
       lines.push(
         tag
           ? `export it with: tsbuild -t ${tag} -o type=docker,dest=image.tar ${contextArg}  (a cached rebuild), or skopeo copy oci:${req.stateRoot}/content:${tag} docker-archive:image.tar`
-          : 'nothing was kept: give -t NAME to store the image, or -o type=oci,dest=FILE / -o type=docker,dest=FILE to write it out',
+          : 'nothing was kept: give -t NAME to store the image, --load to load it into docker, or -o type=oci,dest=FILE / -o type=docker,dest=FILE to write it out',
       );
     }
     process.stderr.write(lines.join('\n') + '\n');

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { EnvironmentError } from '../errors.js';
+import { dirname, resolve } from 'node:path';
+import { EnvironmentError, isUserError, UserError } from '../errors.js';
+import type { BuildRequest } from '../pipeline/build-request.js';
 import { pidsLimitFromEnv } from '../executor/pids-limit.js';
 import { registryLimitsFromEnv } from '../registry/limits.js';
 
@@ -47,5 +48,63 @@ async function checkDirSetting(name: string, env: NodeJS.ProcessEnv): Promise<vo
     {
       hint: `point ${name} at a directory, or at a path where one can be made, or unset it`,
     },
+  );
+}
+
+/**
+ * What the request names that the build would otherwise find wrong only at its end, after every
+ * step ran: image names (-t, name=, push targets), the directories of the files it writes, and
+ * the docker CLI that --load needs.
+ */
+export async function checkBuildRequest(req: BuildRequest, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const [{ normalizeImageName }, { exporterFor }] = await Promise.all([
+    import('../exporter/image-names.js'),
+    import('../exporter/exporters.js'),
+  ]);
+  const checkName = (name: string, flag: string): void => {
+    try {
+      normalizeImageName(name);
+    } catch (err) {
+      if (!isUserError(err)) throw err;
+      // docker's words for a bad -t
+      throw new UserError(`invalid argument ${JSON.stringify(name)} for ${flag}: ${err.message}`, {
+        hint: 'a name is [REGISTRY/]REPOSITORY[:TAG], lowercase, e.g. app:1.0 or localhost:5000/team/app',
+      });
+    }
+  };
+  for (const tag of req.tags) checkName(tag, '"-t, --tag" flag');
+  for (const out of req.outputs) {
+    for (const name of out.names ?? []) checkName(name, `--output type=${out.type},name=`);
+    if (out.push && !(out.names ?? req.tags).length)
+      throw new UserError(`--output type=${out.type},push=true has no name to push to`, {
+        hint: 'name it with -t REGISTRY/REPO:TAG, or name= in the --output',
+      });
+    if (out.dest !== undefined && out.dest !== '-' && exporterFor(out.type)?.dest === 'FILE')
+      await checkParentDir(out.dest, `the ${out.type} output`);
+    if (out.type === 'docker' && out.dest === undefined) {
+      const [{ findOnPath }, { LOAD_ALTERNATIVES }] = await Promise.all([
+        import('../process/find-on-path.js'),
+        import('../exporter/docker-load.js'),
+      ]);
+      if (!findOnPath('docker', env))
+        throw new EnvironmentError('--load needs the docker CLI, and docker is not installed (or not on PATH)', {
+          hint: LOAD_ALTERNATIVES,
+        });
+    }
+  }
+  if (req.iidFile) await checkParentDir(req.iidFile, '--iidfile');
+  if (req.metadataFile) await checkParentDir(req.metadataFile, '--metadata-file');
+}
+
+/** A file the build writes at its end: its directory must be there now (the build makes none, as buildx). */
+async function checkParentDir(file: string, what: string): Promise<void> {
+  const dir = dirname(resolve(file));
+  const found = await stat(dir).catch((err: NodeJS.ErrnoException) => err);
+  if (!(found instanceof Error) && found.isDirectory()) return;
+  // another failure (no permission to look) is left for the write to report
+  if (found instanceof Error && found.code !== 'ENOENT' && found.code !== 'ENOTDIR') return;
+  throw new UserError(
+    `${what} ${file}: ${found instanceof Error && found.code === 'ENOENT' ? `its directory ${dir} does not exist` : `${dir} is not a directory`}`,
+    { hint: `make the directory first (mkdir -p ${dir}), or write the file elsewhere` },
   );
 }

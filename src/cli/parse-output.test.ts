@@ -74,6 +74,14 @@ describe('parseOutput', () => {
     );
   });
 
+  it('type=docker without dest is the local docker (--load); tar= needs a dest there', () => {
+    expect(parseOutput('type=docker')).toEqual({ type: 'docker' });
+    expect(parseOutput('type=docker,name=app:1')).toEqual({ type: 'docker', names: ['app:1'] });
+    expect(userErrorOfSync(() => parseOutput('type=docker,tar=true')).message).toMatch(
+      /tar= needs dest=FILE; without dest the image goes into the local docker/,
+    );
+  });
+
   it('a missing or empty dest is a UserError', () => {
     expect(userErrorOfSync(() => parseOutput('type=oci')).message).toMatch(/needs dest=FILE/);
     expect(userErrorOfSync(() => parseOutput('type=oci,dest=')).message).toMatch(/needs dest=FILE/);

@@ -39,13 +39,14 @@ export function parseOutput(spec: string, table: readonly Exporter[] = EXPORTERS
   }
   const out: OutputSpec = { type: t };
   const dest = fields.get('dest');
+  // an exporter may do something else without dest (type=docker: into the local docker)
   if (exporter.dest) {
-    if (!dest)
+    if (dest) out.dest = dest;
+    else if (!exporter.withoutDest)
       throw new UserError(
         `--output "${spec}" needs dest=${exporter.dest}${exporter.dest === 'DIR' ? '' : ' (or dest=- for stdout)'}`,
         { hint: HINT },
       );
-    out.dest = dest;
   }
   for (const [key, value] of fields) {
     if (key !== 'type' && !COMMON_OUTPUT_KEYS.includes(key)) out.options = { ...out.options, [key]: value };

@@ -1,11 +1,13 @@
 import { Command, Option } from 'commander';
-import { build, collect, version, type BuildFlags } from './build-command.js';
+import { build, collect, PROGRESS_MODES, version, type BuildFlags } from './build-command.js';
 import { duCommand } from './du-command.js';
 import { historyCommand } from './history-command.js';
 import { imagesCommand } from './images-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { loadCommand } from './load-command.js';
 import { pruneCommand } from './prune-command.js';
+import { pullCommand } from './pull-command.js';
+import { pushCommand } from './push-command.js';
 import { rmiCommand } from './rmi-command.js';
 import { saveCommand } from './save-command.js';
 import { tagCommand } from './tag-command.js';
@@ -55,6 +57,8 @@ function withBuildOptions(cmd: Command): Command {
       [] as string[],
     )
     .option('--push', 'push the -t names to their registries (same as -o type=registry)')
+    .option('--load', 'load the image into the local docker with docker load (same as -o type=docker)')
+    .option('-q, --quiet', 'print only the image ID (sha256:…) on success, nothing else')
     .option('--pull', 'check the registry for newer versions of base images')
     .option('--metadata-file <file>', 'write the image digest, config digest and names as JSON (like buildx)')
     .option('--iidfile <file>', 'write the image ID (sha256:<config digest>) to FILE, as docker build does')
@@ -77,7 +81,9 @@ function withBuildOptions(cmd: Command): Command {
       [] as string[],
     )
     .addOption(
-      new Option('--progress <mode>', 'progress output').choices(['auto', 'plain', 'tty', 'json']).default('auto'),
+      new Option('--progress <mode>', 'progress output (default: $BUILDKIT_PROGRESS, else auto)').choices(
+        PROGRESS_MODES,
+      ),
     )
     .option('--debug', 'show stack traces for errors');
 }
@@ -113,6 +119,8 @@ export function program(): Command {
     historyCommand(),
     saveCommand(),
     loadCommand(),
+    pullCommand(),
+    pushCommand(),
     duCommand(),
     pruneCommand(),
   ])

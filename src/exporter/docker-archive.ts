@@ -5,7 +5,7 @@ import { collectImageBlobs } from './image-blobs.js';
 import { normalizeImageNames } from './image-names.js';
 import { blobPath, ociLayoutFilesOf, type ArchiveImage } from './oci-archive.js';
 import type { ExportOptions, PendingOutput } from './pending-output.js';
-import { prepareArchive } from './tar-output.js';
+import { prepareArchive, type ArchiveFile } from './tar-output.js';
 
 /** One entry of `manifest.json`, the file `docker load` reads (moby image/tarexport). */
 export interface DockerManifestEntry {
@@ -49,6 +49,11 @@ export async function prepareDockerArchiveOf(
   dest: string,
   opts: ExportOptions = {},
 ): Promise<PendingOutput> {
+  return prepareArchive(store, await dockerArchiveFiles(store, images), dest, 'docker', opts);
+}
+
+/** The files of a docker archive of `images`: the OCI layout's and manifest.json. */
+export async function dockerArchiveFiles(store: ContentStore, images: readonly ArchiveImage[]): Promise<ArchiveFile[]> {
   const entries: DockerManifestEntry[] = [];
   for (const { manifest, names } of images) {
     const { manifests } = await collectImageBlobs(store, manifest);
@@ -67,5 +72,5 @@ export async function prepareDockerArchiveOf(
   }
   const files = await ociLayoutFilesOf(store, images);
   files.push({ name: 'manifest.json', data: Buffer.from(JSON.stringify(entries)) });
-  return prepareArchive(store, files, dest, 'docker', opts);
+  return files;
 }

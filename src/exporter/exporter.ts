@@ -53,6 +53,8 @@ export interface Exporter<R extends ExportReport = ExportReport> {
   keys: readonly string[];
   /** Whether `dest=` is required, and what it names (a FILE may be `-`, stdout). */
   dest?: 'FILE' | 'DIR';
+  /** Where `dest` may be left out: what the exporter does then (for help and hints). */
+  withoutDest?: string;
   /** An example `-o` for hints. */
   example: string;
   /** Checks between options, once `dest` and `tar` are parsed. */

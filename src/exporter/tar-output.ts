@@ -99,6 +99,23 @@ export async function prepareArchive(
   return pendingRename(tmp, dest, what);
 }
 
+/**
+ * Streams the archive into `out` (a pipe to another program), each chunk written before the next
+ * is made; rejects when `out` closes before the end. The caller ends `out`'s use: this does not end it.
+ */
+export async function streamArchive(
+  store: ContentStore,
+  files: ArchiveFile[],
+  out: Writable,
+  opts: ExportOptions = {},
+): Promise<void> {
+  const entries = withParentDirs(files).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  await produce(store, entries, (chunk) => {
+    opts.signal?.throwIfAborted();
+    return out.write(chunk) ? Promise.resolve() : writable(out);
+  });
+}
+
 type Entry = ArchiveFile | { name: string; directory: true };
 
 function withParentDirs(files: ArchiveFile[]): Entry[] {

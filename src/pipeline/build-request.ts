@@ -21,7 +21,8 @@ export interface Entitlements {
   fsRead: string[];
 }
 
-export type ProgressMode = 'auto' | 'plain' | 'tty' | 'json';
+/** `--progress`: buildx's modes; `rawjson` is the json stream, `quiet` shows nothing. */
+export type ProgressMode = 'auto' | 'plain' | 'tty' | 'json' | 'rawjson' | 'quiet';
 
 export interface BuildRequest {
   contextDir: string;

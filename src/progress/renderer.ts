@@ -7,12 +7,16 @@ export interface Renderer {
 }
 
 export async function createRenderer(
-  mode: 'auto' | 'plain' | 'tty' | 'json',
+  mode: 'auto' | 'plain' | 'tty' | 'json' | 'rawjson' | 'quiet',
   out: NodeJS.WriteStream,
 ): Promise<Renderer> {
   const resolved = mode === 'auto' ? (out.isTTY ? 'tty' : 'plain') : mode;
   switch (resolved) {
+    case 'quiet':
+      // -q: the build says nothing unless it fails (the CLI prints the error)
+      return { onEvent() {}, close() {} };
     case 'json':
+    case 'rawjson':
       return new (await import('./json.js')).JsonRenderer(out);
     case 'tty':
       return new (await import('./tty.js')).TtyRenderer(out);

@@ -30,6 +30,8 @@ export interface PusherOptions {
   /** Tries per chunk after a broken connection, resuming where the registry says it is. */
   attempts?: number;
   signal?: AbortSignal;
+  /** Told of each blob once it is in the repository, and how it got there (`from`: the repository it was mounted from). */
+  onBlob?: (desc: Descriptor, outcome: keyof PushStats, from?: string) => void;
 }
 
 const DEFAULT_CHUNK = 16 << 20;
@@ -67,7 +69,11 @@ export class Pusher {
       const repo = group[0]!;
       const queue = [...content.blobs];
       const worker = async () => {
-        for (let d = queue.shift(); d; d = queue.shift()) stats[await this.pushBlob(repo, d)]++;
+        for (let d = queue.shift(); d; d = queue.shift()) {
+          const { outcome, from } = await this.pushBlob(repo, d);
+          stats[outcome]++;
+          this.opts.onBlob?.(d, outcome, from);
+        }
       };
       await Promise.all(Array.from({ length: Math.min(this.parallel, queue.length) }, worker));
       const root = content.manifests.at(-1)!;
@@ -77,13 +83,13 @@ export class Pusher {
     return stats;
   }
 
-  private async pushBlob(ref: ImageReference, desc: Descriptor): Promise<keyof PushStats> {
+  private async pushBlob(ref: ImageReference, desc: Descriptor): Promise<{ outcome: keyof PushStats; from?: string }> {
     const what = `blob ${desc.digest}`;
     const head = await this.send(ref, { method: 'HEAD', url: this.url(ref, `blobs/${desc.digest}`), what });
     head.discard();
     if (head.status === 200) {
       await this.sources?.add(desc.digest, ref.registry, ref.repository);
-      return 'existing';
+      return { outcome: 'existing' };
     }
     let location: URL | undefined;
     for (const from of (await this.sources?.mountCandidates(desc.digest, ref.registry, ref.repository)) ?? []) {
@@ -94,7 +100,7 @@ export class Pusher {
       res.discard();
       if (res.status === 201) {
         await this.sources?.add(desc.digest, ref.registry, ref.repository);
-        return 'mounted';
+        return { outcome: 'mounted', from };
       }
       // 202: the registry could not mount and opened an ordinary upload instead
       if (res.status === 202) {
@@ -104,7 +110,7 @@ export class Pusher {
     }
     await this.upload(ref, desc, location);
     await this.sources?.add(desc.digest, ref.registry, ref.repository);
-    return 'uploaded';
+    return { outcome: 'uploaded' };
   }
 
   private async startUpload(ref: ImageReference, what: string): Promise<URL> {

@@ -28,7 +28,19 @@ export interface CliResult {
 }
 
 /** Subcommands of the CLI; anything else is a build. */
-const SUBCOMMANDS = new Set(['du', 'prune', 'images', 'tag', 'rmi', 'inspect', 'history', 'save', 'load']);
+const SUBCOMMANDS = new Set([
+  'du',
+  'prune',
+  'images',
+  'tag',
+  'rmi',
+  'inspect',
+  'history',
+  'save',
+  'load',
+  'pull',
+  'push',
+]);
 
 /**
  * Builds read the fixture base layouts (FROM_BASE) from outside their temp contexts, which the
