@@ -7,6 +7,7 @@ import { inspectCommand } from './inspect-command.js';
 import { loadCommand } from './load-command.js';
 import { pruneCommand } from './prune-command.js';
 import { rmiCommand } from './rmi-command.js';
+import { runCommand } from './run-command.js';
 import { saveCommand } from './save-command.js';
 import { tagCommand } from './tag-command.js';
 
@@ -113,6 +114,7 @@ export function program(): Command {
     historyCommand(),
     saveCommand(),
     loadCommand(),
+    runCommand(),
     duCommand(),
     pruneCommand(),
   ])

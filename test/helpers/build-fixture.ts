@@ -28,7 +28,7 @@ export interface CliResult {
 }
 
 /** Subcommands of the CLI; anything else is a build. */
-const SUBCOMMANDS = new Set(['du', 'prune', 'images', 'tag', 'rmi', 'inspect', 'history', 'save', 'load']);
+const SUBCOMMANDS = new Set(['du', 'prune', 'images', 'tag', 'rmi', 'inspect', 'history', 'save', 'load', 'run']);
 
 /**
  * Builds read the fixture base layouts (FROM_BASE) from outside their temp contexts, which the
