@@ -9,6 +9,7 @@ import { pruneCommand } from './prune-command.js';
 import { pullCommand } from './pull-command.js';
 import { pushCommand } from './push-command.js';
 import { rmiCommand } from './rmi-command.js';
+import { runCommand } from './run-command.js';
 import { saveCommand } from './save-command.js';
 import { tagCommand } from './tag-command.js';
 
@@ -121,6 +122,7 @@ export function program(): Command {
     loadCommand(),
     pullCommand(),
     pushCommand(),
+    runCommand(),
     duCommand(),
     pruneCommand(),
   ])

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { missingTool } from '../process/missing-tool.js';
+import { runAttached, type StartFailure } from './attached-runc.js';
 import type { ContainerRoot } from './container-root.js';
 import { findMissingMountPoints, removeMountStubs } from './mount-stubs.js';
 import { pidsLimitFromEnv } from './pids-limit.js';
@@ -33,6 +34,15 @@ export interface RunRequest {
   owner?: string;
   onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
   signal?: AbortSignal;
+  /** The container's hostname (default: BuildKit's, for RUN). */
+  hostname?: string;
+  /** Part of the runc container's id after the owner (default: random). */
+  name?: string;
+  /**
+   * Attached to this process's stdio as `docker run` is (onOutput is not called): stdin passed
+   * on, a terminal, signals forwarded (see attached-runc.ts).
+   */
+  attach?: { stdin: boolean; tty: boolean };
 }
 
 export interface RunResult {
@@ -41,6 +51,8 @@ export interface RunResult {
   outputTail: string[];
   /** What a failure may have come from, when the output says (the pids limit). */
   hint?: string;
+  /** Set when runc could not start the process at all (attached runs only). */
+  startFailure?: StartFailure;
 }
 
 export const SANDBOX_HOSTNAME = 'buildkitsandbox';
@@ -48,8 +60,8 @@ const TAIL_LINES = 20;
 /** How shells and runtimes report a failed fork or thread start (EAGAIN). */
 const FORK_FAILED = /can't fork|cannot fork|fork: retry|Resource temporarily unavailable|pthread_create|EAGAIN/i;
 
-function hostsFile(): string {
-  return `127.0.0.1\tlocalhost ${SANDBOX_HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
+function hostsFile(hostname: string): string {
+  return `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
 }
 
 /**
@@ -58,7 +70,8 @@ function hostsFile(): string {
  */
 export async function runContainer(req: RunRequest): Promise<RunResult> {
   const pidsLimit = pidsLimitFromEnv();
-  const id = `tsbuild-${req.owner ? `${req.owner}-` : ''}${randomBytes(8).toString('hex')}`;
+  const id = `tsbuild-${req.owner ? `${req.owner}-` : ''}${req.name ?? randomBytes(8).toString('hex')}`;
+  const hostname = req.hostname ?? SANDBOX_HOSTNAME;
   const bundle = join(req.bundleParent, id);
   // The bundle's few small files are written synchronously: per RUN, thread-pool round trips
   // for them cost more than the calls, and a chain of RUN steps pays them in series.
@@ -71,7 +84,7 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
       ...(req.mounts ?? []).map((m) => m.destination),
     ]);
     const hosts = join(bundle, 'hosts');
-    writeFileSync(hosts, hostsFile());
+    writeFileSync(hosts, hostsFile(hostname));
     let pipesDir: string | undefined;
     if (req.files?.length) {
       pipesDir = join(bundle, 'pipes');
@@ -86,7 +99,7 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
       cwd: req.cwd,
       user,
       network: req.network,
-      hostname: SANDBOX_HOSTNAME,
+      hostname,
       hostsFile: hosts,
       resolvConf: '/etc/resolv.conf',
       ...(pipesDir ? { pipesDir } : {}),
@@ -95,9 +108,21 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
       // its own cgroup, beside or below runc's (runc's fs driver: relative to its own cgroup), with a pids limit
       cgroupsPath: id,
       pidsLimit,
+      ...(req.attach?.tty ? { terminal: true } : {}),
     });
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
-    const result = await spawnRunc(req, id, bundle);
+    const result: RunResult = req.attach
+      ? {
+          ...(await runAttached({
+            runcRoot: req.runcRoot,
+            bundle,
+            id,
+            ...req.attach,
+            ...(req.signal ? { signal: req.signal } : {}),
+          })),
+          outputTail: [],
+        }
+      : await spawnRunc(req, id, bundle);
     await removeMountStubs(req.root.writableDir, stubs);
     if (result.exitCode !== 0 && pidsLimit > 0 && result.outputTail.some((l) => FORK_FAILED.test(l))) {
       result.hint = `a process could not be started: the step may have reached its limit of ${pidsLimit} processes and threads (raise it with TSBUILD_PIDS_LIMIT=N, or max)`;

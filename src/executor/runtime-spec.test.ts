@@ -176,3 +176,10 @@ describe('runtimeSpec', () => {
     });
   });
 });
+
+describe('runtimeSpec terminal', () => {
+  it('gives the process a terminal only when asked (tsbuild run -t)', () => {
+    expect(spec().process.terminal).toBe(false);
+    expect(spec({ terminal: true }).process.terminal).toBe(true);
+  });
+});

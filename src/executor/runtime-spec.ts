@@ -35,6 +35,8 @@ export interface RuntimeSpecInput {
   cgroupsPath?: string;
   /** pids.max of that cgroup; -1 is no limit. */
   pidsLimit?: number;
+  /** The process gets a terminal (runc makes a pty; `tsbuild run -t`). */
+  terminal?: boolean;
 }
 
 /**
@@ -160,7 +162,7 @@ export function runtimeSpec(input: RuntimeSpecInput): object {
   return {
     ociVersion: '1.0.2',
     process: {
-      terminal: false,
+      terminal: input.terminal === true,
       user: {
         uid: input.user.uid,
         gid: input.user.gid,

@@ -40,6 +40,7 @@ const SUBCOMMANDS = new Set([
   'load',
   'pull',
   'push',
+  'run',
 ]);
 
 /**

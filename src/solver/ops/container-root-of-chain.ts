@@ -2,20 +2,20 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { mountedRoot, NeedsMountedRoot, readRootFile, type ContainerRoot } from '../../executor/container-root.js';
 import { lookupInChain } from '../../snapshot/lower-lookup.js';
-import { withRootfs } from '../../snapshot/mount-chain.js';
+import { withRootfs, type ChainMountContext } from '../../snapshot/mount-chain.js';
 import { rootOverlayOptions } from '../../snapshot/overlay.js';
 import type { PendingSnapshot } from '../../snapshot/snapshot-store.js';
-import type { SolveContext } from './op-context.js';
 
 /**
  * Runs `fn` on the root of a RUN step: the layer chain with writes going to `pending`. Where it
  * can, runc mounts that overlay itself, inside the container (no mount and umount processes, and
  * nothing left mounted if the build dies), and the few files tsbuild reads first are looked up
  * in the layer dirs. Otherwise (too many layers for one mount call, a symlink on the way to a
- * looked-up path) the chain is mounted on the host as before.
+ * looked-up path) the chain is mounted on the host as before. `tsbuild run` roots its containers
+ * here too (a SolveContext is a ChainMountContext).
  */
 export async function withContainerRoot<T>(
-  ctx: SolveContext,
+  ctx: ChainMountContext,
   layers: string[],
   pending: PendingSnapshot,
   fn: (root: ContainerRoot) => Promise<T>,
@@ -31,7 +31,7 @@ export async function withContainerRoot<T>(
   return withRootfs(ctx, layers, pending, (path) => fn(mountedRoot(path)));
 }
 
-function layerChainRoot(ctx: SolveContext, layers: string[], pending: PendingSnapshot): ContainerRoot | undefined {
+function layerChainRoot(ctx: ChainMountContext, layers: string[], pending: PendingSnapshot): ContainerRoot | undefined {
   const lowers = ctx.snapshots.lowerDirs(layers);
   const overlay = rootOverlayOptions({ lowerDirs: lowers, upperDir: pending.fs, workDir: pending.work });
   if (!overlay) return undefined;
