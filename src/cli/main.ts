@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
 import { asEnvironmentError, formatUserError, isUserError, stacksWithCauses } from '../errors.js';
+import { foreignFlagHint } from './foreign-flags.js';
 import { program } from './program.js';
 
 const EXIT_USER_ERROR = 1;
@@ -22,6 +23,9 @@ export async function main(argv: string[]): Promise<void> {
     await program().parseAsync(argv);
   } catch (caught) {
     if (caught instanceof CommanderError) {
+      const unknown = caught.code === 'commander.unknownOption' && /'([^']+)'/.exec(caught.message)?.[1];
+      const hint = unknown && foreignFlagHint(unknown);
+      if (hint) process.stderr.write(`hint: ${hint}\n`);
       process.exitCode = caught.exitCode === 0 ? 0 : EXIT_USAGE;
       return;
     }

@@ -24,9 +24,10 @@ export function pushCommand(): Command {
     .option('-a, --all-tags', 'push every stored tag of the repository')
     .option('-q, --quiet', 'print only the digest lines')
     .action(async (name: string, flags: PushFlags) => {
-      const [{ parseReference, ImageReference }, { pushImage }] = await Promise.all([
+      const [{ parseReference, ImageReference }, { pushImage }, { manifestForPush }] = await Promise.all([
         import('../registry/reference.js'),
         import('../exporter/push-image.js'),
+        import('../exporter/push-layers.js'),
       ]);
       const ref = parseReference(name);
       const repository = new ImageReference(ref.registry, ref.repository).familiar();
@@ -52,14 +53,15 @@ export function pushCommand(): Command {
         const { client, sources } = await registryFromFlags(flags, paths.root);
         try {
           for (const image of targets) {
-            await pushImage(client.session, store.content, image.target, [image.name!.full], sources, {
+            const manifest = await manifestForPush(store.content, image.target);
+            await pushImage(client.session, store.content, manifest, [image.name!.full], sources, {
               // docker lists the layers only
               onBlob: (desc, outcome, from) => {
                 if (!desc.mediaType.includes('config'))
                   out(`${desc.digest.slice(7, 19)}: ${OUTCOME[outcome]}${from ? ` ${from}` : ''}`);
               },
             });
-            process.stdout.write(`${image.name!.tag}: digest: ${image.target.digest} size: ${image.target.size}\n`);
+            process.stdout.write(`${image.name!.tag}: digest: ${manifest.digest} size: ${manifest.size}\n`);
           }
         } finally {
           client.close();

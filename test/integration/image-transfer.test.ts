@@ -140,7 +140,7 @@ describe('push and pull', () => {
       )
     ).stdout;
 
-  it('push sends a stored image as its build stored it; a second push finds every layer there', async (ctx) => {
+  it('push sends a stored image gzipped as the build\'s --push sends it; a second push finds every layer there', async (ctx) => {
     if (!reg) {
       ctx.skip('docker-registry is not installed here: push and pull are skipped');
       return;
@@ -159,8 +159,14 @@ describe('push and pull', () => {
     expect(sha256(manifest)).toBe(pushed);
     expect(String(manifest.length)).toBe(digestLine![2]);
     expect(sha256(await skopeo('demo:1', true))).toBe(iid);
-    const layers = (JSON.parse(manifest.toString()) as { layers: { digest: string }[] }).layers;
+    const layers = (JSON.parse(manifest.toString()) as { layers: { digest: string; mediaType: string }[] }).layers;
     expect(lines.slice(1, -1).sort()).toEqual(layers.map((l) => `${l.digest.slice(7, 19)}: Pushed`).sort());
+    // the -t build stored plain tars; docker push and the build's --push send gzip, the same blobs
+    expect(new Set(layers.map((l) => l.mediaType))).toEqual(new Set(['application/vnd.oci.image.layer.v1.tar+gzip']));
+    const meta = join(dir, 'direct-push.json');
+    const direct = await cli(['build', '-q', '--push', '--metadata-file', meta, '-t', `${reg.host}/direct:1`, 'fixtures/demo']);
+    expect(direct.exitCode, direct.stderr).toBe(0);
+    expect(JSON.parse(await readFile(meta, 'utf8'))['containerimage.digest']).toBe(pushed);
 
     const again = await cli(['push', `${reg.host}/demo:1`]);
     expect(again.stdout).toContain(': Layer already exists\n');

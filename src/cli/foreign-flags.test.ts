@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { foreignFlagHint } from './foreign-flags.js';
+
+describe('foreignFlagHint', () => {
+  it('names a docker build flag tsbuild does not take, with what to do', () => {
+    expect(foreignFlagHint('--sbom=true')).toBe(
+      '--sbom is a docker build flag that tsbuild does not take: tsbuild writes no SBOM attestation',
+    );
+    expect(foreignFlagHint('--platform')).toMatch(/host platform only/);
+    expect(foreignFlagHint('-m')).toMatch(/^-m is a docker build flag.*memory limits/);
+  });
+
+  it('says nothing about flags docker does not have', () => {
+    expect(foreignFlagHint('--foo')).toBeUndefined();
+    expect(foreignFlagHint('--tagg')).toBeUndefined();
+  });
+});

@@ -1,0 +1,45 @@
+/**
+ * Flags of `docker buildx build` and the classic `docker build` that tsbuild does not take, with
+ * what to do instead: someone who types one knows it from docker, and "unknown option" alone
+ * reads as a typo.
+ */
+const FOREIGN_FLAGS: Record<string, string> = {
+  '--platform': 'tsbuild builds for the host platform only',
+  '--builder': 'tsbuild has no builder instances: it builds in its own process',
+  '--attest': 'tsbuild writes no attestations',
+  '--sbom': 'tsbuild writes no SBOM attestation',
+  '--provenance': 'tsbuild writes no provenance attestation',
+  '--build-context': 'named build contexts are not supported yet: use a stage or an oci-layout:// base',
+  '--call': 'build checks and outlines (--call, --check) are not supported yet',
+  '--check': 'build checks (--check) are not supported yet',
+  '--label': 'use LABEL in the Dockerfile',
+  '--annotation': 'image annotations are not supported yet',
+  '--network': 'RUN uses the host network by default; RUN --network=none isolates a step',
+  '--add-host': 'extra /etc/hosts entries for RUN are not supported yet',
+  '--shm-size': 'RUN gets a 64 MiB /dev/shm, as BuildKit gives by default',
+  '--ulimit': 'per-build ulimits are not supported yet',
+  '--cgroup-parent': 'per-build cgroup settings are not supported yet',
+  '--memory': 'memory limits for RUN are not supported yet',
+  '--memory-swap': 'memory limits for RUN are not supported yet',
+  '--cpu-shares': 'CPU limits for RUN are not supported yet',
+  '--cpu-period': 'CPU limits for RUN are not supported yet',
+  '--cpu-quota': 'CPU limits for RUN are not supported yet',
+  '--cpuset-cpus': 'CPU limits for RUN are not supported yet',
+  '--cpuset-mems': 'CPU limits for RUN are not supported yet',
+  '--isolation': 'RUN always runs under runc',
+  '--squash': 'squashing layers is not supported (BuildKit dropped it too)',
+  '--compress': 'the context is read in place, never sent: there is nothing to compress',
+  '--stream': 'the context is read in place, never sent',
+  '--force-rm': 'tsbuild never keeps a RUN container',
+  '--rm': 'tsbuild never keeps a RUN container: drop the flag',
+  '--disable-content-trust': 'tsbuild does not verify image signatures: drop the flag',
+  '--security-opt':
+    'RUN runs with the default seccomp profile; --allow security.insecure lifts it for RUN --security=insecure',
+};
+
+/** What to tell someone who typed `option` (as commander quotes it: `--sbom=true`), when docker has it. */
+export function foreignFlagHint(option: string): string | undefined {
+  const name = option.split('=')[0]!;
+  const why = FOREIGN_FLAGS[name === '-m' ? '--memory' : name];
+  return why && `${name} is a docker build flag that tsbuild does not take: ${why}`;
+}
