@@ -189,7 +189,8 @@ export async function build(contextArg: string, flags: BuildFlags): Promise<void
           : 'nothing was kept: give -t NAME to store the image, --load to load it into docker, or -o type=oci,dest=FILE / -o type=docker,dest=FILE to write it out',
       );
     }
-    process.stderr.write(lines.join('\n') + '\n');
+    // the JSON stream carries only events: its last one, the result, says all this
+    if (req.progress !== 'json') process.stderr.write(lines.join('\n') + '\n');
   } catch (err) {
     renderer.close();
     if (interrupted) {

@@ -2,6 +2,7 @@
  * One build, end to end: Dockerfile → plan (frontend) → results (solver) → image (layer blobs,
  * config, manifest) → outputs (exporters). This module only wires the others together.
  */
+import { setMaxListeners } from 'node:events';
 import { relative } from 'node:path';
 import { CacheRecords } from '../cache/cache-records.js';
 import { ContentStore } from '../store/content-store.js';
@@ -14,7 +15,7 @@ import { asEnvironmentError, EnvironmentError } from '../errors.js';
 import { convertDockerfile } from '../frontend/convert.js';
 import { SnapshotStore } from '../snapshot/snapshot-store.js';
 import { checkEntitlements } from '../solver/entitlements.js';
-import type { EventSink } from '../solver/events.js';
+import type { EventSink, SolverEvent } from '../solver/events.js';
 import { Solver } from '../solver/solve.js';
 import { StepHistory } from '../solver/step-history.js';
 import { BaseImages } from '../registry/base-images.js';
@@ -24,16 +25,91 @@ import { readDockerfile } from './dockerfile-file.js';
 import { loadDockerignore } from './dockerignore-file.js';
 import { layerProvider } from './image-layers.js';
 import { exportOutputs } from './outputs.js';
+import { BuildLog } from '../progress/build-log.js';
+import { printReport } from '../exporter/exporters.js';
 import { stateOwners } from './state-owners.js';
 
+/**
+ * One build, its events going to `emitEvent` and to the build's log in the state dir (kept for
+ * `tsbuild history logs`), the last of them the `result` event.
+ */
 export async function runBuild(req: BuildRequest, emitEvent: EventSink, signal?: AbortSignal): Promise<BuildResult> {
+  const started = Date.now();
+  // Every running step and every layer being written listens for the cancel: dozens at once are
+  // no leak, and node's warning would land in the middle of the live progress view.
+  if (signal) setMaxListeners(0, signal);
   const paths = new StatePaths(req.stateRoot);
+  // Opened once the state dir is (the session makes it, and tells a new one from an old one);
+  // what comes before (waiting for the state lock) is kept until then.
+  let log: BuildLog | undefined;
+  let early: SolverEvent[] | undefined = [];
+  const startLog = async (): Promise<void> => {
+    log = await openBuildLog(paths, req);
+    for (const e of early ?? []) log?.write(e);
+    early = undefined;
+  };
+  const emit: EventSink = (e) => {
+    if (log) log.write(e);
+    else early?.push(e);
+    emitEvent(e);
+  };
+  try {
+    const result = await buildWithSession(req, paths, emit, startLog, signal);
+    const outputs = result.exported.map(printReport);
+    emit({
+      type: 'result',
+      time: Date.now(),
+      durationMs: Date.now() - started,
+      result: {
+        ok: true,
+        imageId: result.configDigest,
+        manifestDigest: result.manifestDigest,
+        names: req.tags,
+        outputs,
+      },
+    });
+    return result;
+  } catch (err) {
+    emit({
+      type: 'result',
+      time: Date.now(),
+      durationMs: Date.now() - started,
+      result: {
+        ok: false,
+        error: err instanceof Error ? err.message : String(err),
+        ...(signal?.aborted ? { interrupted: true } : {}),
+      },
+    });
+    throw err;
+  } finally {
+    await log?.close();
+  }
+}
+
+/** The build's log; a state dir that cannot take it (full, read-only) costs the log, not the build. */
+async function openBuildLog(paths: StatePaths, req: BuildRequest): Promise<BuildLog | undefined> {
+  return BuildLog.open(paths.buildLogs, {
+    context: req.contextDir,
+    ...(req.dockerfilePath ? { dockerfile: req.dockerfilePath } : {}),
+    ...(req.target ? { target: req.target } : {}),
+    tags: req.tags,
+  }).catch(() => undefined);
+}
+
+async function buildWithSession(
+  req: BuildRequest,
+  paths: StatePaths,
+  emitEvent: EventSink,
+  startLog: () => Promise<void>,
+  signal?: AbortSignal,
+): Promise<BuildResult> {
   // Shared lease on the state dir (GC waits for it) and a sweep of what killed builds left.
   const session = await openStateSession(
     paths,
     (message) => emitEvent({ type: 'status', time: Date.now(), message }),
     signal,
   );
+  await startLog();
   let grew = req.outputs.length > 0 || !!req.cacheFrom?.length;
   const emit: EventSink = (e) => {
     if (e.type === 'vertex.start') grew = true;

@@ -1,7 +1,10 @@
 import type { SolverEvent } from '../solver/events.js';
 import type { Renderer } from './renderer.js';
 
-/** One JSON object per line per event, for tools. */
+/**
+ * One JSON object per line per event, for tools; nothing else is written to the stream. The last
+ * line is the `result` event: the image ID, manifest digest, names, outputs and duration, or the error.
+ */
 export class JsonRenderer implements Renderer {
   constructor(private readonly out: NodeJS.WritableStream) {}
   onEvent(e: SolverEvent): void {

@@ -1,4 +1,5 @@
 import type { SolverEvent } from '../solver/events.js';
+import { humanBytes } from './bytes.js';
 import type { Renderer } from './renderer.js';
 
 /** BuildKit-style plain lines for CI logs: `#N name`, `#N 0.123 output`, `#N DONE 0.4s`. */
@@ -8,6 +9,7 @@ export class PlainRenderer implements Renderer {
   private readonly partial = new Map<string, string>();
   private next = 1;
   private readonly t0 = Date.now();
+  private durationMs: number | undefined;
 
   constructor(private readonly out: NodeJS.WritableStream) {}
 
@@ -60,12 +62,28 @@ export class PlainRenderer implements Renderer {
         this.write(`#${n} ERROR: ${e.message.split('\n')[0]}`);
         break;
       }
+      case 'vertex.canceled': {
+        const n = this.num(e.vertex.id);
+        this.flushPartial(e.vertex.id, n);
+        this.write(`#${n} CANCELED`);
+        break;
+      }
+      case 'progress': {
+        // a finished transfer only: plain logs are read later, byte counts on the way mean nothing there
+        if (!e.done) break;
+        const n = this.num(`progress:${e.id}`);
+        this.write(`#${n} ${e.name}: ${humanBytes(e.current)} done`);
+        break;
+      }
       case 'status':
         if (e.done) this.write(`#- ${e.message}: done ${((e.durationMs ?? 0) / 1000).toFixed(1)}s`);
         else this.write(`#- ${e.message}`);
         break;
       case 'warning':
         this.write(`WARNING: ${e.message}`);
+        break;
+      case 'result':
+        this.durationMs = e.durationMs;
         break;
     }
   }
@@ -77,6 +95,7 @@ export class PlainRenderer implements Renderer {
   }
 
   close(): void {
-    this.write(`#- total ${((Date.now() - this.t0) / 1000).toFixed(2)}s`);
+    // a replayed log (tsbuild history logs) took the time its result says, not the replay's
+    this.write(`#- total ${((this.durationMs ?? Date.now() - this.t0) / 1000).toFixed(2)}s`);
   }
 }

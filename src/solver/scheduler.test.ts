@@ -134,6 +134,12 @@ describe('the scheduler', () => {
     expect(runs).toHaveLength(2);
     expect(sawAbort).toEqual([runs[0]]);
     expect(started(events)).toEqual(runs);
+    // the failure is the one error; the sibling it stopped is cancelled, not failed
+    const ends = events.filter((e) => e.type === 'vertex.error' || e.type === 'vertex.canceled');
+    expect(ends.map((e) => [e.type, 'vertex' in e ? e.vertex.name : ''])).toEqual([
+      ['vertex.error', runs[1]],
+      ['vertex.canceled', runs[0]],
+    ]);
   });
 
   it('runs what misses, and nothing on a second solve with the same records', async () => {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import type { CacheRecord } from '../cache/cache-records.js';
 import { asEnvironmentError, UserError, withLocation } from '../errors.js';
@@ -65,10 +66,15 @@ export class Solver {
     this.queue = new PQueue({ concurrency: opts.concurrency ?? 8 });
     if (ctx.signal) ctx.signal.addEventListener('abort', () => this.abort.abort(ctx.signal!.reason), { once: true });
     this.ctx = { ...ctx, signal: this.abort.signal };
+    // each running step listens for the cancel: many at once is no leak (and node's warning would break the live view)
+    setMaxListeners(0, this.abort.signal);
   }
 
   async solve(target: Vertex): Promise<VertexResult> {
     try {
+      // the steps every build reports (run or cached); a base image shows only when it is pulled
+      const steps = inputsFirst(target).filter((v) => this.kind(v).cacheable);
+      this.ctx.emit({ type: 'plan', time: Date.now(), vertices: steps.map((v) => this.info(v)) });
       this.prefetchSources(target);
       const result = await this.resultOf(target);
       await this.reportImplicitlyCached(target);
@@ -372,13 +378,17 @@ export class Solver {
         this.ctx.emit({ type: 'vertex.done', vertex: this.info(v), time: Date.now(), durationMs: Date.now() - start });
         return r;
       } catch (err) {
-        const first = !this.abort.signal.aborted;
-        if (first) this.abort.abort(err);
+        // Stopped by another step's failure or an interrupt: CANCELED, as BuildKit shows it, not an error of its own.
+        if (this.abort.signal.aborted) {
+          this.ctx.emit({ type: 'vertex.canceled', vertex: this.info(v), time: Date.now() });
+          throw err;
+        }
+        this.abort.abort(err);
         this.ctx.emit({
           type: 'vertex.error',
           vertex: this.info(v),
           time: Date.now(),
-          message: first ? (err instanceof Error ? err.message : String(err)) : 'cancelled',
+          message: err instanceof Error ? err.message : String(err),
         });
         throw err;
       }

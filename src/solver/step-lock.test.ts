@@ -45,7 +45,8 @@ describe('the step lock', () => {
     const result = await new Solver(ctx).solve(step);
     expect(result).toEqual({ layers: ['s-theirs'], createdAt: '2026-01-01T00:00:00Z' });
     expect(calls).toEqual(['get', 'lock', 'get', 'release']);
-    expect(events.map((e) => e.type)).toEqual(['status', 'vertex.cached']);
-    expect(events[0]).toMatchObject({ message: expect.stringContaining('another build is making this step') });
+    expect(events.map((e) => e.type)).toEqual(['plan', 'status', 'vertex.cached']);
+    expect(events[0]).toMatchObject({ vertices: [{ id: step.id, name: step.name }] });
+    expect(events[1]).toMatchObject({ message: expect.stringContaining('another build is making this step') });
   });
 });

@@ -166,4 +166,8 @@ export class StatePaths {
   get cacheMounts(): string {
     return join(this.root, 'cache-mounts');
   }
+  /** Every build's full log, `<build id>.jsonl`, the newest kept (progress/build-log.ts; `tsbuild history`). */
+  get buildLogs(): string {
+    return join(this.root, 'builds');
+  }
 }
