@@ -50,6 +50,17 @@ export class EnvironmentError extends UserError {
 }
 
 /**
+ * The command line asks for something that cannot be: a context that is neither a directory nor a
+ * URL, stdin named for two things. Printed like any user error, with exit code 2 (README: usage).
+ */
+export class UsageError extends UserError {
+  constructor(message: string, opts: ConstructorParameters<typeof UserError>[1] = {}) {
+    super(message, opts);
+    this.name = 'UsageError';
+  }
+}
+
+/**
  * A user error that has no Dockerfile location yet, located at `location` (its message after
  * `prefix`, e.g. the step's name): hint and detail kept, the original as its cause, and an
  * environment error stays one. A located error, a bug, or no location: `err` as it was.
@@ -79,7 +90,8 @@ function rebuilt(err: UserError, message: string, location: SourceLocation | und
     ...(err.detail ? { detail: err.detail } : {}),
     cause: err,
   };
-  return err instanceof EnvironmentError ? new EnvironmentError(message, rest) : new UserError(message, rest);
+  if (err instanceof EnvironmentError) return new EnvironmentError(message, rest);
+  return err instanceof UsageError ? new UsageError(message, rest) : new UserError(message, rest);
 }
 
 /** errno codes that mean the machine ran out of something or refuses, never a bug of ours. */

@@ -66,6 +66,18 @@ describe('stat cache encoding', () => {
 });
 
 describe('StatCache', () => {
+  it('for a fresh scratch copy of a context: hashes each file once per build and keeps no file', async () => {
+    const p = await oldFile('a.txt', 'hello');
+    const c = StatCache.forFreshFiles(ctx, hashContent);
+    const h = await c.hashFile(p);
+    expect(await c.hashFile(p)).toBe(h);
+    expect(reads).toEqual([p]);
+    expect(c.hashes.get(p)).toBe(h);
+    await c.save();
+    await expect(readFile(statCacheFile(state, ctx))).rejects.toThrow(/ENOENT/);
+    await expect(import('node:fs/promises').then((fs) => fs.readdir(state))).rejects.toThrow(/ENOENT/);
+  });
+
   it('answers an unchanged file from stat alone in the next build', async () => {
     const p = await oldFile('a.txt', 'hello');
     const first = await StatCache.load(state, ctx, hashContent, { racyMs: 1 });

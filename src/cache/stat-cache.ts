@@ -126,6 +126,17 @@ export class StatCache {
     return c;
   }
 
+  /**
+   * For a context whose every file was written just now (a scratch copy of a git checkout or an
+   * archive): no recorded stat could vouch for one (new inodes, new ctimes), so none is read or
+   * kept, and the files are hashed once each this build. Their content hashes still make the
+   * cache keys, so a rebuild from the same commit or archive hits every step. Nothing else writes
+   * the copy while the build reads it, so no entry is racy, however new its times.
+   */
+  static forFreshFiles(contextDir: string, hashContent: (abs: string) => Promise<string>): StatCache {
+    return new StatCache('', contextDir, hashContent, Number.NEGATIVE_INFINITY);
+  }
+
   private rel(abs: string): string {
     return abs.startsWith(this.contextDir + '/') ? abs.slice(this.contextDir.length + 1) : abs;
   }
@@ -173,7 +184,7 @@ export class StatCache {
    * No fsync: a torn file fails its checksum and is ignored.
    */
   async save(): Promise<void> {
-    if (!this.dirty) return;
+    if (!this.dirty || this.file === '') return;
     for (const [rel, e] of this.entries) {
       if (this.used.has(rel)) continue;
       try {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BuildRequest, OutputSpec, ProgressMode } from '../pipeline/build-request.js';
+import { parseBoolArg, resolveBuildContext } from '../sources/build-context.js';
 import { defaultStateRoot } from '../store/state-paths.js';
 import { UserError } from '../errors.js';
 import { checkBuildEnvironment, checkBuildRequest } from './build-preflight.js';
@@ -68,23 +68,12 @@ export function resolveProgress(flags: Pick<BuildFlags, 'progress' | 'quiet'>, e
   return env.BUILDKIT_PROGRESS ? check(env.BUILDKIT_PROGRESS, 'BUILDKIT_PROGRESS') : 'auto';
 }
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-export async function toRequest(contextArg: string, flags: BuildFlags): Promise<BuildRequest> {
-  const contextDir = resolve(contextArg);
-  try {
-    if (!(await stat(contextDir)).isDirectory()) throw new Error();
-  } catch {
-    throw new UserError(`build context "${contextArg}" is not a directory`, {
-      hint: 'pass the directory holding your sources, e.g. tsbuild -t app .',
-    });
-  }
-  const req: BuildRequest = {
-    contextDir,
+/** The request for the build, and what removes its context's scratch copy (a git checkout, an archive's files) after it. */
+export async function toRequest(
+  contextArg: string,
+  flags: BuildFlags,
+): Promise<{ req: BuildRequest; cleanup: () => Promise<void> }> {
+  const fields: Omit<BuildRequest, 'contextDir'> = {
     tags: flags.tag,
     buildArgs: parseBuildArgs(flags.buildArg, process.env),
     noCache: !flags.cache,
@@ -128,32 +117,33 @@ export async function toRequest(contextArg: string, flags: BuildFlags): Promise<
     stateRoot: defaultStateRoot(),
     ...(flags.target ? { target: flags.target } : {}),
   };
-  const epoch = parseSourceDateEpoch(req.buildArgs, process.env);
-  if (epoch !== undefined) req.sourceDateEpoch = epoch;
-  if (flags.push && req.tags.length === 0)
+  const epoch = parseSourceDateEpoch(fields.buildArgs, process.env);
+  if (epoch !== undefined) fields.sourceDateEpoch = epoch;
+  if (flags.push && fields.tags.length === 0)
     throw new UserError('--push needs a name to push to', { hint: 'add -t REGISTRY/REPO:TAG' });
-  if (flags.file === '-') {
-    req.dockerfileSource = await readStdin();
-  } else {
-    const path = flags.file ? resolve(flags.file) : resolve(contextDir, 'Dockerfile');
-    try {
-      await stat(path);
-    } catch {
-      throw new UserError(`no Dockerfile at ${flags.file ?? `${contextArg}/Dockerfile`}`, {
-        hint: 'name it with -f PATH, or -f - to read it from stdin',
-      });
-    }
-    req.dockerfilePath = path;
-  }
-  return req;
+  await checkBuildRequest(fields);
+  // last: fetching a git or URL context is the first work, done once every flag is known to be good
+  const context = await resolveBuildContext(contextArg, {
+    ...(flags.file !== undefined ? { file: flags.file } : {}),
+    stateRoot: fields.stateRoot,
+    keepGitDir: parseBoolArg(fields.buildArgs.get('BUILDKIT_CONTEXT_KEEP_GIT_DIR')),
+    stdin: process.stdin,
+  });
+  const req: BuildRequest = {
+    contextDir: context.dir,
+    ...(context.dockerfilePath !== undefined ? { dockerfilePath: context.dockerfilePath } : {}),
+    ...(context.dockerfileSource !== undefined ? { dockerfileSource: context.dockerfileSource } : {}),
+    ...(context.fetched ? { fetchedContext: context.fetched } : {}),
+    ...fields,
+  };
+  return { req, cleanup: context.cleanup };
 }
 
 const isLoadOutput = (o: OutputSpec): boolean => o.type === 'docker' && o.dest === undefined;
 
 export async function build(contextArg: string, flags: BuildFlags): Promise<void> {
   await checkBuildEnvironment();
-  const req = await toRequest(contextArg, flags);
-  await checkBuildRequest(req);
+  const { req, cleanup } = await toRequest(contextArg, flags);
   const [{ runBuild }, { createRenderer }] = await Promise.all([
     import('../pipeline/run-build.js'),
     import('../progress/renderer.js'),
@@ -202,5 +192,6 @@ export async function build(contextArg: string, flags: BuildFlags): Promise<void
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await cleanup();
   }
 }

@@ -56,7 +56,10 @@ async function checkDirSetting(name: string, env: NodeJS.ProcessEnv): Promise<vo
  * step ran: image names (-t, name=, push targets), the directories of the files it writes, and
  * the docker CLI that --load needs.
  */
-export async function checkBuildRequest(req: BuildRequest, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function checkBuildRequest(
+  req: Pick<BuildRequest, 'tags' | 'outputs' | 'iidFile' | 'metadataFile'>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   const [{ normalizeImageName }, { exporterFor }] = await Promise.all([
     import('../exporter/image-names.js'),
     import('../exporter/exporters.js'),

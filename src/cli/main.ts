@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { asEnvironmentError, formatUserError, isUserError, stacksWithCauses } from '../errors.js';
+import { asEnvironmentError, formatUserError, isUserError, stacksWithCauses, UsageError } from '../errors.js';
 import { foreignFlagHint } from './foreign-flags.js';
 import { program } from './program.js';
 
@@ -34,7 +34,7 @@ export async function main(argv: string[]): Promise<void> {
     if (isUserError(err)) {
       process.stderr.write(formatUserError(err) + '\n');
       if (debug) process.stderr.write(stacksWithCauses(err) + '\n');
-      process.exitCode = EXIT_USER_ERROR;
+      process.exitCode = err instanceof UsageError ? EXIT_USAGE : EXIT_USER_ERROR;
       return;
     }
     const e = err as Error;

@@ -1,6 +1,7 @@
 /** Everything the CLI parsed, as the build pipeline takes it. */
 import type { ExportReport } from '../exporter/exporter.js';
 import type { OutputSpec } from '../exporter/output-spec.js';
+import type { FetchedContext } from '../sources/build-context.js';
 import type { CacheExportSpec, CacheImportSpec } from '../cache/remote/backends.js';
 
 export type { OutputSpec };
@@ -26,6 +27,12 @@ export type ProgressMode = 'auto' | 'plain' | 'tty' | 'json' | 'rawjson' | 'quie
 
 export interface BuildRequest {
   contextDir: string;
+  /**
+   * Set when `contextDir` is a scratch copy of a context from stdin, git or a URL
+   * (sources/build-context.ts): how messages name its Dockerfile, and the key its step history is
+   * kept under (its stat cache is not kept: the files are new each time).
+   */
+  fetchedContext?: FetchedContext;
   /** Path of the Dockerfile, or undefined when `source` came from stdin. */
   dockerfilePath?: string;
   dockerfileSource?: string;

@@ -160,7 +160,9 @@ async function buildInState(
   await store.init();
 
   const rel = req.dockerfilePath ? relative(process.cwd(), req.dockerfilePath) : '';
-  const file = req.dockerfilePath ? (rel && !rel.startsWith('..') ? rel : req.dockerfilePath) : 'Dockerfile (stdin)';
+  const file =
+    req.fetchedContext?.dockerfileName ??
+    (req.dockerfilePath ? (rel && !rel.startsWith('..') ? rel : req.dockerfilePath) : 'Dockerfile (stdin)');
   const source = req.dockerfileSource ?? (await readDockerfile(req.dockerfilePath!));
   const ignore = await loadDockerignore(req.contextDir, req.dockerfilePath);
   const bases = new BaseImages(store, req.contextDir, {
@@ -224,9 +226,18 @@ async function buildInState(
 
   // Context files are checked by stat against the persistent stat cache; misses are explained
   // against the step history (see docs/cache.md).
-  const statCache = await StatCache.load(paths.statCaches, req.contextDir, hashFileFast);
+  // A fetched context's files are new each build: no stat cache, and the step history is kept
+  // under its source (repository, URL), not the scratch dir's name.
+  const fetched = req.fetchedContext;
+  const statCache = fetched
+    ? StatCache.forFreshFiles(req.contextDir, hashFileFast)
+    : await StatCache.load(paths.statCaches, req.contextDir, hashFileFast);
   const history = new StepHistory({
-    index: new StepIndex(stepIndexFile(paths.stepIndexes, req.contextDir, req.dockerfilePath ?? '-')),
+    index: new StepIndex(
+      fetched
+        ? stepIndexFile(paths.stepIndexes, fetched.key, fetched.dockerfileName)
+        : stepIndexFile(paths.stepIndexes, req.contextDir, req.dockerfilePath ?? '-'),
+    ),
     selectionsDir: paths.selectionFiles,
     contextDir: req.contextDir,
     hashes: statCache.hashes,

@@ -25,6 +25,8 @@ export interface ExtractOptions {
   owner?: { uid: number; gid: number };
   /** For messages: the archive as the user named it. */
   label: string;
+  /** For messages: what extracts it (default `ADD`; a build context's archive says so). */
+  what?: string;
   /** Host owners of the image's ids (default identity). */
   idMapping?: IdMapping;
 }
@@ -36,17 +38,22 @@ interface Meta {
   mtime: Date;
 }
 
-function breakout(label: string, what: string): UserError {
-  return new UserError(`ADD ${label}: ${what}`, {
+/** How messages name the archive: `ADD <label>`. */
+function named(opts: ExtractOptions): string {
+  return `${opts.what ?? 'ADD'} ${opts.label}`;
+}
+
+function breakout(opts: ExtractOptions, what: string): UserError {
+  return new UserError(`${named(opts)}: ${what}`, {
     hint: 'the archive tries to write outside the destination directory; it is refused, as docker refuses it',
   });
 }
 
 /** An entry name as a path relative to the destination, or undefined for the destination itself. */
-function entryPath(label: string, name: string): string | undefined {
+function entryPath(opts: ExtractOptions, name: string): string | undefined {
   const clean = posix.normalize(name.replace(/^\/+/, ''));
   if (clean === '..' || clean.startsWith('../'))
-    throw breakout(label, `${JSON.stringify(name)} is outside of the destination`);
+    throw breakout(opts, `${JSON.stringify(name)} is outside of the destination`);
   const rel = clean.replace(/\/+$/, '');
   return rel === '' || rel === '.' ? undefined : rel;
 }
@@ -90,8 +97,11 @@ export async function extractArchive(archivePath: string, destDir: string, opts:
     extract.destroy();
     tar.destroy();
     if (err instanceof UserError) throw err;
-    throw new UserError(`ADD ${opts.label}: cannot extract: ${err instanceof Error ? err.message : String(err)}`, {
-      hint: 'the archive looks damaged; ADD --unpack=false copies it without extracting',
+    throw new UserError(`${named(opts)}: cannot extract: ${err instanceof Error ? err.message : String(err)}`, {
+      hint:
+        opts.what === undefined
+          ? 'the archive looks damaged; ADD --unpack=false copies it without extracting'
+          : 'the archive looks damaged or cut short; make it again (tar -czf ctx.tar.gz -C DIR .)',
     });
   }
   // Best effort, as docker: a filesystem without xattr support must not fail the build.
@@ -116,7 +126,7 @@ async function extractEntry(
     h.type === 'gnu-long-link-path'
   )
     return;
-  const rel = entryPath(opts.label, h.name);
+  const rel = entryPath(opts, h.name);
   if (rel === undefined) return; // the archive's "./": the destination itself keeps its metadata
   const pax = ((h as { pax?: Record<string, string> }).pax ?? {}) as Record<string, string>;
   const meta: Meta = {
@@ -165,22 +175,22 @@ async function extractEntry(
     case 'symlink': {
       const target = h.linkname ?? '';
       if (!staysInside(parent, target.replace(/^\/+/, '')))
-        throw breakout(opts.label, `invalid symlink ${JSON.stringify(h.name)} -> ${JSON.stringify(target)}`);
+        throw breakout(opts, `invalid symlink ${JSON.stringify(h.name)} -> ${JSON.stringify(target)}`);
       await symlink(target, host);
       await lchown(host, meta.uid, meta.gid);
       await lutimes(host, meta.mtime, meta.mtime);
       break;
     }
     case 'link': {
-      const targetRel = entryPath(opts.label, h.linkname ?? '');
+      const targetRel = entryPath(opts, h.linkname ?? '');
       if (targetRel === undefined)
-        throw breakout(opts.label, `invalid hard link ${JSON.stringify(h.name)} -> ${JSON.stringify(h.linkname)}`);
+        throw breakout(opts, `invalid hard link ${JSON.stringify(h.name)} -> ${JSON.stringify(h.linkname)}`);
       const targetHost = await resolveInRoot(destDir, '/' + targetRel, false);
       try {
         await link(targetHost, host);
       } catch {
         throw new UserError(
-          `ADD ${opts.label}: ${JSON.stringify(h.name)} is a hard link to ${JSON.stringify(h.linkname)}, which the archive does not hold before it`,
+          `${named(opts)}: ${JSON.stringify(h.name)} is a hard link to ${JSON.stringify(h.linkname)}, which the archive does not hold before it`,
         );
       }
       return; // a hard link shares its target's metadata
@@ -200,7 +210,7 @@ async function extractEntry(
     }
     default:
       throw new UserError(
-        `ADD ${opts.label}: unhandled tar entry type ${JSON.stringify(h.type)} for ${JSON.stringify(h.name)}`,
+        `${named(opts)}: unhandled tar entry type ${JSON.stringify(h.type)} for ${JSON.stringify(h.name)}`,
       );
   }
   for (const [k, v] of rawPax ?? []) {

@@ -1,6 +1,7 @@
 /**
- * ADD <git URL>: the ref is resolved to a commit with `git ls-remote` (that commit is the cache
- * key, as in BuildKit), and the commit is checked out into a fresh directory when the step runs.
+ * ADD <git URL> and a git build context: the ref is resolved to a commit with `git ls-remote`
+ * (that commit is ADD's cache key, as in BuildKit), and the commit is checked out into a fresh
+ * directory when the step runs (or, for a context, before the build starts).
  * The git program does the transport work, so https, dumb http, git:// and ssh (with the user's
  * own keys and agent) all work the way they do for `git clone`.
  */
@@ -43,7 +44,7 @@ function git(args: string[], signal?: AbortSignal): Promise<string> {
       if (code === 0) resolve(out);
       else if (code === 127)
         reject(
-          new EnvironmentError('ADD from a git repository needs the git program, which is not installed', {
+          new EnvironmentError('a git source (ADD or a build context) needs the git program, which is not installed', {
             hint: 'apt-get install git',
           }),
         );

@@ -22,6 +22,27 @@ describe('parseGitRef: which sources are git', () => {
     });
   });
 
+  it('a build context also takes github.com/… (BuildKit, deprecated) and file:// (tsbuild); ADD takes neither', () => {
+    expect(parseGitRef('github.com/moby/buildkit#v0.12.0:frontend', { context: true })).toEqual({
+      remote: 'https://github.com/moby/buildkit',
+      ref: 'v0.12.0',
+      subdir: 'frontend',
+    });
+    expect(parseGitRef('file:///srv/repo.git#main:app', { context: true })).toEqual({
+      remote: 'file:///srv/repo.git',
+      ref: 'main',
+      subdir: 'app',
+    });
+    expect(parseGitRef('file:///srv/repo?branch=dev&keep-git-dir=1', { context: true })).toEqual({
+      remote: 'file:///srv/repo',
+      ref: 'refs/heads/dev',
+      keepGitDir: true,
+    });
+    expect(parseGitRef('file:///srv/repo.git')).toBeUndefined();
+    expect(parseGitRef('github.com/moby/buildkit')).toBeUndefined();
+    expect(parseGitRef('./repo.git#main', { context: true })).toBeUndefined();
+  });
+
   it('local paths, unknown schemes and the deprecated github.com/ form are not git', () => {
     for (const p of [
       './x.git',

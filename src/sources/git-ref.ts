@@ -4,6 +4,11 @@
  * http(s) URL is git only when its path ends in `.git`. The fragment is `#ref:subdir` (or the CSV
  * form `##ref=…,subdir=…,commit=…`); the query may carry ref, tag, branch, subdir, commit or
  * checksum, keep-git-dir and submodules.
+ *
+ * A build context takes two more forms (`{ context: true }`): `github.com/owner/repo`, which
+ * BuildKit still accepts for contexts only (deprecated: it looks like a local path), and
+ * `file://PATH`, a repository on this machine, which BuildKit refuses ("invalid protocol") and
+ * tsbuild takes because git itself fetches from it (docs/design-deviations.md).
  */
 import { UserError } from '../errors.js';
 
@@ -29,8 +34,13 @@ function bad(src: string, why: string): UserError {
 }
 
 /** The git source `src` names, or undefined when it is a local path or a plain (non-git) URL. */
-export function parseGitRef(src: string): GitRef | undefined {
-  if (src.startsWith('./') || src.startsWith('../') || src.startsWith('github.com/')) return undefined;
+export function parseGitRef(src: string, opts: { context?: boolean } = {}): GitRef | undefined {
+  if (src.startsWith('./') || src.startsWith('../')) return undefined;
+  if (src.startsWith('github.com/')) return opts.context ? parseUrl(`https://${src}`, opts, false) : undefined;
+  return parseUrl(src, opts, true);
+}
+
+function parseUrl(src: string, opts: { context?: boolean }, httpNeedsGitSuffix: boolean): GitRef | undefined {
   const hashAt = src.indexOf('#');
   const beforeFragment = hashAt < 0 ? src : src.slice(0, hashAt);
   const fragment = hashAt < 0 ? '' : src.slice(hashAt + 1);
@@ -38,11 +48,11 @@ export function parseGitRef(src: string): GitRef | undefined {
   let remote: string;
   let query = '';
   if (scheme !== undefined) {
-    if (!GIT_SCHEMES.has(scheme)) return undefined;
+    if (!GIT_SCHEMES.has(scheme) && !(opts.context && scheme === 'file')) return undefined;
     const q = beforeFragment.indexOf('?');
     remote = q < 0 ? beforeFragment : beforeFragment.slice(0, q);
     query = q < 0 ? '' : beforeFragment.slice(q + 1);
-    if (scheme === 'http' || scheme === 'https') {
+    if ((scheme === 'http' || scheme === 'https') && httpNeedsGitSuffix) {
       let path: string;
       try {
         path = new URL(remote).pathname;
@@ -62,7 +72,8 @@ export function parseGitRef(src: string): GitRef | undefined {
   return ref;
 }
 
-function applyFragment(src: string, fragment: string, ref: GitRef): void {
+/** What a `#ref:subdir` (or `##ref=…,subdir=…,commit=…`) fragment asks for, into `ref`. */
+export function applyFragment(src: string, fragment: string, ref: GitRef): void {
   if (fragment === '') return;
   if (!fragment.startsWith('#')) {
     const colon = fragment.indexOf(':');

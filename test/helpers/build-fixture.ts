@@ -55,7 +55,7 @@ export const ALLOW_FIXTURE_BASES = ['--allow', `fs.read=${join(REPO_ROOT, 'fixtu
  */
 export function runCli(
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; wrapper?: string[]; launcher?: string } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer; wrapper?: string[]; launcher?: string } = {},
 ): Promise<CliResult> {
   const isBuild = !SUBCOMMANDS.has(args[0] ?? '') && !args.includes('--help') && !args.includes('--version');
   // `build` takes the build's flags after its name (the root's flags come before a subcommand)

@@ -50,7 +50,7 @@ describe('build -t, images, tag, inspect, history, save, rmi, load, prune', () =
 
   it('`build` takes the build flags after it, as docker build does', async () => {
     const r = await cli(['build', '-t', 'x', 'no-such-dir']);
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(2); // a usage error, as the README has it
     expect(r.stderr).toContain('build context "no-such-dir" is not a directory');
   });
 
