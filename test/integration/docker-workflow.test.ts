@@ -113,6 +113,8 @@ describe('the docker workflow without a daemon', () => {
     expect((await cli(['images', '-q'])).stdout).toBe('');
     expect((await cli(['prune', '--all'])).exitCode).toBe(0);
     expect(await blobCount()).toBeLessThan(before);
-    expect(await blobCount()).toBe(0);
+    // what stays is the pulled tag's pin (its manifest and config: a later FROM of that name
+    // resolves without the network), which prune never counts as cache
+    expect(await blobCount()).toBe(reg ? 2 : 0);
   }, 300_000);
 });
