@@ -28,6 +28,7 @@ export const dockerExporter: Exporter<DockerReport> = {
   },
   describe: (out) =>
     out.dest === undefined ? 'loading the image into docker' : `exporting to docker archive ${out.dest}`,
+  irreversible: (out) => out.dest === undefined,
   async export(image, out, ctx) {
     const opts = ctx.signal ? { signal: ctx.signal } : {};
     if (out.dest === undefined) {

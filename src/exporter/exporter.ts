@@ -61,6 +61,12 @@ export interface Exporter<R extends ExportReport = ExportReport> {
   validate?(out: OutputSpec, spec: string): void;
   /** The status line while it runs. */
   describe(out: OutputSpec, names: string[]): string;
+  /**
+   * Whether this output's effect cannot be taken back once made (a push, a docker load): such
+   * exports run after every other output is written, and once one is done the build puts the
+   * rest in place whatever an interrupt says, so what it leaves is never half an export.
+   */
+  irreversible?(out: OutputSpec): boolean;
   export(image: ExportedImage, out: OutputSpec, ctx: ExporterContext): Promise<ExportStep<R>>;
   /** The report's line in the build's closing summary. */
   print(report: R): string;

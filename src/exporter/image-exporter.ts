@@ -19,6 +19,7 @@ export const imageExporter: Exporter<ImageReport> = {
   keys: ['name', 'push', 'compression', 'compression-level', 'force-compression', 'registry.insecure'],
   example: '-o type=image,name=REG/app:1,push=true',
   describe: (out, names) => (out.push ? `pushing ${names.join(', ')}` : `naming the image ${names.join(', ')}`),
+  irreversible: (out) => out.push === true,
   async export(image, out, ctx) {
     const report: ImageReport = { type: 'image', names: ctx.names, pushed: !!out.push };
     const name = ctx.names.length ? { manifest: image.manifest, names: ctx.names } : undefined;

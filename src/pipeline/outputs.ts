@@ -67,7 +67,15 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
   // tags are ready: an export that fails anywhere leaves no output and no tag (PendingOutput).
   const pending: PendingOutput[] = [];
   const toName: { manifest: Descriptor; names: string[] }[] = [];
+  // Set once an output that cannot be taken back (a push, a docker load) is made: from then on
+  // the build puts every output in place and names the image whatever an interrupt says.
+  let irreversibleDone = false;
+  const checkInterrupt = (): void => {
+    if (!irreversibleDone) signal?.throwIfAborted();
+  };
   try {
+    // the image each output gets, in the order given (the first is the build's image)
+    const planned = [];
     for (const out of outputs) {
       const want: LayerWant = {
         compression: out.compression ?? 'gzip',
@@ -75,17 +83,27 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
         ...(out.forceCompression ? { force: true } : {}),
       };
       const names = out.names ?? req.tags;
-      const start = Date.now();
       // the CLI checked every -o against the exporter table
       const exporter = exporterFor(out.type);
       if (!exporter) throw new Error(`no exporter for output type "${out.type}"`);
+      planned.push({ out, want, names, exporter, irreversible: exporter.irreversible?.(out) === true });
+    }
+    // what cannot be taken back goes last, once every other output is written beside its dest
+    const order = [...planned.filter((p) => !p.irreversible), ...planned.filter((p) => p.irreversible)];
+    for (const { out, want, names, exporter, irreversible } of order) {
+      const start = Date.now();
       const message = exporter.describe(out, names);
       emit({ type: 'status', time: start, message });
-      signal?.throwIfAborted();
+      checkInterrupt();
       const image = await imageFor(want);
-      signal?.throwIfAborted();
-      primary ??= { ...image, names };
-      const step = await exporter.export(image, out, { ...exportContext, names });
+      checkInterrupt();
+      const step = await exporter.export(image, out, {
+        ...exportContext,
+        names,
+        // a second push is not stopped halfway once the first has landed
+        ...(irreversibleDone ? { signal: undefined } : {}),
+      });
+      if (irreversible) irreversibleDone = true;
       if (step.pending) pending.push(step.pending);
       if (step.name) toName.push(step.name);
       emit({
@@ -97,6 +115,8 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
       });
       done.push(step.report);
     }
+    const first = planned[0];
+    if (first) primary = { ...(await imageFor(first.want)), names: first.names };
 
     // With -t the image is also named in the state dir: the first output's image, else one made
     // with whatever blobs the layers already have (new layers: their plain tar, no compression cost).
@@ -111,7 +131,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
       pending.push(await prepareIidFile(req.iidFile, stored.config));
     }
     // Cancelled (Ctrl-C) while the outputs were written: nothing is named or put in place.
-    signal?.throwIfAborted();
+    checkInterrupt();
     if (toName.length) {
       const { storeImage } = await import('../exporter/local-store.js');
       for (const { manifest, names } of toName) {

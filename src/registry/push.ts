@@ -78,7 +78,11 @@ export class Pusher {
       await Promise.all(Array.from({ length: Math.min(this.parallel, queue.length) }, worker));
       const root = content.manifests.at(-1)!;
       for (const m of content.manifests.slice(0, -1)) await this.putManifest(repo, m.descriptor.digest, m);
-      for (const r of group) await this.putManifest(r, r.tag ?? root.descriptor.digest, root);
+      // Naming the image is the push's last, atomic step: once asked for, it is seen through (an
+      // aborted request would leave it unknown whether the registry took it); the registry
+      // deadlines still bound it.
+      this.opts.signal?.throwIfAborted();
+      for (const r of group) await this.putManifest(r, r.tag ?? root.descriptor.digest, root, { seeThrough: true });
     }
     return stats;
   }
@@ -202,6 +206,7 @@ export class Pusher {
     ref: ImageReference,
     reference: string,
     m: { descriptor: Descriptor; bytes: Buffer },
+    opts: { seeThrough?: boolean } = {},
   ): Promise<void> {
     const what = `manifest ${m.descriptor.digest}`;
     const res = await this.send(ref, {
@@ -210,6 +215,7 @@ export class Pusher {
       what,
       headers: { 'content-type': m.descriptor.mediaType },
       body: m.bytes,
+      ...(opts.seeThrough ? { seeThrough: true } : {}),
     });
     if (res.status !== 201 && res.status !== 200)
       throw await unexpected(res, ref, `pushing ${what} as ${ref.familiar()}`);
@@ -234,15 +240,20 @@ export class Pusher {
 
   private send(
     ref: ImageReference,
-    o: Pick<SendOptions, 'method' | 'url' | 'what' | 'headers' | 'body' | 'retry'> & { extraScopes?: string[] },
+    o: Pick<SendOptions, 'method' | 'url' | 'what' | 'headers' | 'body' | 'retry'> & {
+      extraScopes?: string[];
+      /** Not stopped by the push's abort signal. */
+      seeThrough?: boolean;
+    },
   ): Promise<HttpResponse> {
+    const { seeThrough, ...rest } = o;
     return this.session.send(ref.registry, {
-      ...o,
+      ...rest,
       what: `${o.what} of ${ref.familiar()}`,
       access: 'push',
       display: ref.familiar(),
       scopes: [`repository:${ref.repository}:pull,push`, ...(o.extraScopes ?? [])],
-      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+      ...(this.opts.signal && !seeThrough ? { signal: this.opts.signal } : {}),
     });
   }
 }
