@@ -7,6 +7,8 @@ import {
   UserError,
   withLocation,
   withPrefix,
+  asUsageError,
+  UsageError,
 } from './errors.js';
 
 function errno(code: string, message = code): NodeJS.ErrnoException {
@@ -91,6 +93,24 @@ describe('withPrefix', () => {
   it('leaves bugs as they are', () => {
     const bug = new TypeError('x is undefined');
     expect(withPrefix(bug, 'p: ')).toBe(bug);
+  });
+});
+
+describe('asUsageError', () => {
+  it('makes a bad flag value a usage error, keeping hint and detail', () => {
+    const bad = new UserError('unsupported output type "x"', { hint: 'supported: oci', detail: '  d' });
+    const e = asUsageError(bad);
+    expect(e).toBeInstanceOf(UsageError);
+    expect(e).toMatchObject({ message: bad.message, hint: 'supported: oci', detail: '  d', cause: bad });
+  });
+
+  it('leaves environment errors, usage errors and bugs as they are', () => {
+    const env = new EnvironmentError('no docker');
+    expect(asUsageError(env)).toBe(env);
+    const usage = new UsageError('u');
+    expect(asUsageError(usage)).toBe(usage);
+    const bug = new TypeError('t');
+    expect(asUsageError(bug)).toBe(bug);
   });
 });
 

@@ -83,6 +83,19 @@ export function withPrefix(err: unknown, prefix: string): unknown {
   return rebuilt(err, `${prefix}${err.message}`, err.location);
 }
 
+/**
+ * A user error in what was typed on the command line (a bad flag value) as a usage error, exit 2:
+ * message, hint and detail kept, the original as its cause. Environment errors and bugs as they were.
+ */
+export function asUsageError(err: unknown): unknown {
+  if (!(err instanceof UserError) || err instanceof EnvironmentError || err instanceof UsageError) return err;
+  return new UsageError(err.message, {
+    ...(err.hint ? { hint: err.hint } : {}),
+    ...(err.detail ? { detail: err.detail } : {}),
+    cause: err,
+  });
+}
+
 function rebuilt(err: UserError, message: string, location: SourceLocation | undefined): UserError {
   const rest = {
     ...(location ? { location } : {}),

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { BuildRequest, OutputSpec, ProgressMode } from '../pipeline/build-request.js';
 import { parseBoolArg, resolveBuildContext } from '../sources/build-context.js';
 import { defaultStateRoot } from '../store/state-paths.js';
-import { UserError } from '../errors.js';
+import { asUsageError, UserError } from '../errors.js';
 import { checkBuildEnvironment, checkBuildRequest } from './build-preflight.js';
 import { parseBuildArgs, parseOutput, parseSourceDateEpoch } from './parse-output.js';
 import { parseAllow } from './parse-allow.js';
@@ -73,7 +73,40 @@ export async function toRequest(
   contextArg: string,
   flags: BuildFlags,
 ): Promise<{ req: BuildRequest; cleanup: () => Promise<void> }> {
-  const fields: Omit<BuildRequest, 'contextDir'> = {
+  // BUILDKIT_PROGRESS is the environment's: a bad value there is not the command line's
+  const progress = resolveProgress(flags, process.env);
+  let fields: Omit<BuildRequest, 'contextDir'>;
+  try {
+    fields = requestFields(flags, progress);
+  } catch (err) {
+    // a flag whose value does not parse is bad usage, as an unknown flag is: exit 2
+    throw asUsageError(err);
+  }
+  const epoch = parseSourceDateEpoch(fields.buildArgs, process.env);
+  if (epoch !== undefined) fields.sourceDateEpoch = epoch;
+  if (flags.push && fields.tags.length === 0)
+    throw new UserError('--push needs a name to push to', { hint: 'add -t REGISTRY/REPO:TAG' });
+  await checkBuildRequest(fields);
+  // last: fetching a git or URL context is the first work, done once every flag is known to be good
+  const context = await resolveBuildContext(contextArg, {
+    ...(flags.file !== undefined ? { file: flags.file } : {}),
+    stateRoot: fields.stateRoot,
+    keepGitDir: parseBoolArg(fields.buildArgs.get('BUILDKIT_CONTEXT_KEEP_GIT_DIR')),
+    stdin: process.stdin,
+  });
+  const req: BuildRequest = {
+    contextDir: context.dir,
+    ...(context.dockerfilePath !== undefined ? { dockerfilePath: context.dockerfilePath } : {}),
+    ...(context.dockerfileSource !== undefined ? { dockerfileSource: context.dockerfileSource } : {}),
+    ...(context.fetched ? { fetchedContext: context.fetched } : {}),
+    ...fields,
+  };
+  return { req, cleanup: context.cleanup };
+}
+
+/** The request as the flags give it, each flag's value parsed (a UserError for one that does not parse). */
+function requestFields(flags: BuildFlags, progress: ProgressMode): Omit<BuildRequest, 'contextDir'> {
+  return {
     tags: flags.tag,
     buildArgs: parseBuildArgs(flags.buildArg, process.env),
     noCache: !flags.cache,
@@ -113,30 +146,10 @@ export async function toRequest(
     ...(flags.insecureRegistry?.length ? { insecureRegistries: flags.insecureRegistry } : {}),
     ...(flags.registryCa?.length ? { registryCas: flags.registryCa.map((f) => resolve(f)) } : {}),
     ...(flags.allow?.length ? { allow: parseAllow(flags.allow) } : {}),
-    progress: resolveProgress(flags, process.env),
+    progress,
     stateRoot: defaultStateRoot(),
     ...(flags.target ? { target: flags.target } : {}),
   };
-  const epoch = parseSourceDateEpoch(fields.buildArgs, process.env);
-  if (epoch !== undefined) fields.sourceDateEpoch = epoch;
-  if (flags.push && fields.tags.length === 0)
-    throw new UserError('--push needs a name to push to', { hint: 'add -t REGISTRY/REPO:TAG' });
-  await checkBuildRequest(fields);
-  // last: fetching a git or URL context is the first work, done once every flag is known to be good
-  const context = await resolveBuildContext(contextArg, {
-    ...(flags.file !== undefined ? { file: flags.file } : {}),
-    stateRoot: fields.stateRoot,
-    keepGitDir: parseBoolArg(fields.buildArgs.get('BUILDKIT_CONTEXT_KEEP_GIT_DIR')),
-    stdin: process.stdin,
-  });
-  const req: BuildRequest = {
-    contextDir: context.dir,
-    ...(context.dockerfilePath !== undefined ? { dockerfilePath: context.dockerfilePath } : {}),
-    ...(context.dockerfileSource !== undefined ? { dockerfileSource: context.dockerfileSource } : {}),
-    ...(context.fetched ? { fetchedContext: context.fetched } : {}),
-    ...fields,
-  };
-  return { req, cleanup: context.cleanup };
 }
 
 const isLoadOutput = (o: OutputSpec): boolean => o.type === 'docker' && o.dest === undefined;

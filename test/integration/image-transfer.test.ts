@@ -140,7 +140,7 @@ describe('push and pull', () => {
       )
     ).stdout;
 
-  it('push sends a stored image gzipped as the build\'s --push sends it; a second push finds every layer there', async (ctx) => {
+  it("push sends a stored image gzipped as the build's --push sends it; a second push finds every layer there", async (ctx) => {
     if (!reg) {
       ctx.skip('docker-registry is not installed here: push and pull are skipped');
       return;
@@ -164,7 +164,16 @@ describe('push and pull', () => {
     // the -t build stored plain tars; docker push and the build's --push send gzip, the same blobs
     expect(new Set(layers.map((l) => l.mediaType))).toEqual(new Set(['application/vnd.oci.image.layer.v1.tar+gzip']));
     const meta = join(dir, 'direct-push.json');
-    const direct = await cli(['build', '-q', '--push', '--metadata-file', meta, '-t', `${reg.host}/direct:1`, 'fixtures/demo']);
+    const direct = await cli([
+      'build',
+      '-q',
+      '--push',
+      '--metadata-file',
+      meta,
+      '-t',
+      `${reg.host}/direct:1`,
+      'fixtures/demo',
+    ]);
     expect(direct.exitCode, direct.stderr).toBe(0);
     expect(JSON.parse(await readFile(meta, 'utf8'))['containerimage.digest']).toBe(pushed);
 
