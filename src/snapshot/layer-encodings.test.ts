@@ -26,6 +26,14 @@ const enc = (digest: string, more: Partial<LayerEncoding> = {}): LayerEncoding =
 });
 
 describe('LayerEncodings', () => {
+  it('a record that cannot be written fails the add that asked, and nothing else (no unhandled rejection)', async () => {
+    // no such snapshot dir: the write fails as a full disk would
+    await expect(snapshots.encodings.add('gone', [enc(d('1'))], d('0'))).rejects.toThrow(/ENOENT/);
+    // the next add of the same snapshot is not held up by the failed one
+    await mkdir(snapshots.fsDir('gone'), { recursive: true });
+    await expect(snapshots.encodings.add('gone', [enc(d('2'))], d('0'))).resolves.toMatchObject({ diffId: d('0') });
+  });
+
   it('records each encoding with compression, level and epoch, and lists its blobs', async () => {
     expect(snapshots.encodings.of('s1')).toBeUndefined();
     await snapshots.encodings.add('s1', [enc(d('1'))], d('0'));

@@ -86,6 +86,8 @@ export class LayerEncodings {
     const tracked = next.finally(() => {
       if (this.writing.get(id) === tracked) this.writing.delete(id);
     });
+    // the caller sees a failure through `next`; this copy only orders the next write
+    tracked.catch(() => {});
     this.writing.set(id, tracked);
     return next;
   }
