@@ -1,6 +1,5 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
-import { writeFileAtomic } from '../store/atomic-write.js';
 import { join } from 'node:path';
 import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { Descriptor, ImageIndex, ImageManifest } from '../image/types.js';
@@ -100,69 +99,14 @@ async function pinnedBaseBlobs(store: ContentStore, owners: StateOwners): Promis
   return imageBlobs(store, roots, false);
 }
 
-/**
- * Reads the whole cache's metadata. Synchronous on purpose: it runs after every build that ran
- * something (the automatic cap), with nothing else to do meanwhile, and thousands of tiny reads
- * cost several times more through the thread pool.
- */
-function listRecordsSync(records: CacheRecords): Inventory['records'] {
-  const out: Inventory['records'] = [];
-  let shards: string[] = [];
-  try {
-    shards = readdirSync(records.dir).filter((d) => /^[a-f0-9]{2}$/.test(d));
-  } catch {
-    return out;
-  }
-  for (const shard of shards) {
-    let names: string[] = [];
-    try {
-      names = readdirSync(join(records.dir, shard));
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      if (!/^[a-f0-9]{64}\.json$/.test(name)) continue;
-      try {
-        const path = join(records.dir, shard, name);
-        const record = JSON.parse(readFileSync(path, 'utf8')) as Inventory['records'][number]['record'];
-        if (!Array.isArray(record.layers)) continue;
-        const st = statSync(path);
-        out.push({ record, lastUsed: st.mtimeMs, bytes: st.size });
-      } catch {
-        // half-written or removed meanwhile: not a record
-      }
-    }
-  }
-  return out;
-}
-
-function listBlobsSync(store: ContentStore): { digest: string; size: number }[] {
-  const out: { digest: string; size: number }[] = [];
-  let names: string[] = [];
-  try {
-    names = readdirSync(store.blobsDir);
-  } catch {
-    return out;
-  }
-  for (const hex of names) {
-    if (!/^[a-f0-9]{64}$/.test(hex)) continue;
-    try {
-      out.push({ digest: `sha256:${hex}`, size: statSync(join(store.blobsDir, hex)).size });
-    } catch {
-      // removed meanwhile
-    }
-  }
-  return out;
-}
-
 async function inventory(parts: StateParts): Promise<Inventory> {
   const { store, snapshots, records } = parts;
   const tagged = await taggedBlobs(store);
   const pinned = await pinnedBaseBlobs(store, parts.owners);
   const held = await parts.owners.downloads.heldBlobs();
-  const blobs = listBlobsSync(store);
+  const blobs = store.listBlobsSync();
   const blobBytes = new Map(blobs.map((b) => [b.digest as string, b.size]));
-  const recs = listRecordsSync(records);
+  const recs = records.listSync();
   const used = new Map<string, { lastUsed: number; height: number }>();
   for (const r of recs) {
     r.record.layers.forEach((id, i) => {
@@ -170,12 +114,7 @@ async function inventory(parts: StateParts): Promise<Inventory> {
       used.set(id, { lastUsed: Math.max(u?.lastUsed ?? 0, r.lastUsed), height: Math.max(u?.height ?? 0, i) });
     });
   }
-  let ids: string[] = [];
-  try {
-    ids = readdirSync(snapshots.root).filter((n) => !n.startsWith('.'));
-  } catch {
-    // no snapshots yet
-  }
+  const ids = snapshots.listSync();
   const refCount = new Map<string, number>();
   const encodingsOf = new Map<string, string[]>();
   for (const id of ids) {
@@ -191,7 +130,7 @@ async function inventory(parts: StateParts): Promise<Inventory> {
     );
     infos.push({
       id,
-      bytes: await snapshotBytes(snapshots, id),
+      bytes: await snapshots.diskUsage(id),
       lastUsed: u ? u.lastUsed : (statSync(snapshots.dir(id), { throwIfNoEntry: false })?.mtimeMs ?? 0),
       height: u?.height ?? 0,
       blobs: own.map((d) => ({ digest: d, size: blobBytes.get(d)! })),
@@ -399,20 +338,4 @@ export async function prune(parts: StateParts, opts: PruneOptions = {}): Promise
     }
   }
   return report;
-}
-
-/** A snapshot's disk usage, measured once and kept in `<id>/size` (a committed snapshot never changes). */
-async function snapshotBytes(snapshots: SnapshotStore, id: string): Promise<number> {
-  const file = join(snapshots.dir(id), 'size');
-  let kept = NaN;
-  try {
-    kept = Number(readFileSync(file, 'utf8'));
-  } catch {
-    // not measured yet
-  }
-  if (Number.isFinite(kept) && kept > 0) return kept;
-  const bytes = duSync(snapshots.dir(id));
-  // atomic: a torn number would be a wrong size, not an unreadable one
-  await writeFileAtomic(file, String(bytes), { sync: false }).catch(() => {});
-  return bytes;
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeTree } from '../process/remove-tree.js';
+import { writeFileAtomic } from '../store/atomic-write.js';
 import { ownerToken } from '../store/owner.js';
 import { LayerEncodings } from './layer-encodings.js';
 
@@ -104,6 +105,31 @@ export class SnapshotStore {
   /** Committed snapshot ids (no pending or half-removed ones). */
   async list(): Promise<string[]> {
     return (await readdir(this.root).catch(() => [] as string[])).filter((n) => !n.startsWith('.'));
+  }
+
+  /** A snapshot's disk usage, measured once and kept in `<id>/size` (a committed snapshot never changes). */
+  async diskUsage(id: string): Promise<number> {
+    const file = join(this.dir(id), 'size');
+    let kept = Number.NaN;
+    try {
+      kept = Number(readFileSync(file, 'utf8'));
+    } catch {
+      // not measured yet
+    }
+    if (Number.isFinite(kept) && kept > 0) return kept;
+    const bytes = duSync(this.dir(id));
+    // atomic: a torn number would be a wrong size, not an unreadable one
+    await writeFileAtomic(file, String(bytes), { sync: false }).catch(() => {});
+    return bytes;
+  }
+
+  /** The same, synchronously (GC's inventory: see ContentStore.listBlobsSync). */
+  listSync(): string[] {
+    try {
+      return readdirSync(this.root).filter((n) => !n.startsWith('.'));
+    } catch {
+      return [];
+    }
   }
 
   /**
