@@ -383,6 +383,10 @@ async function resolveCopyFrom(
         hint: 'copy from an earlier stage',
       });
     }
+    // a stage replaced by a directory is read in place, only what the step selects (as BuildKit
+    // transfers only the followed paths)
+    const replaced = found.name ? lookupNamedContext(conv.opts.namedContexts, found.name) : undefined;
+    if (replaced?.kind === 'local') return { localContext: replaced.name };
     return (await convertStage(conv, found)).vertex;
   }
   const named = lookupNamedContext(conv.opts.namedContexts, word);
