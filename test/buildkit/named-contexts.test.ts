@@ -17,7 +17,7 @@ import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 const run = promisify(execFile);
 
 /** The names of the steps served from the cache (`#N CACHED` after the step's `#N [stage i/n] …` line). */
-export function cachedSteps({ r }: { r: CliResult }): string[] {
+function cachedSteps({ r }: { r: CliResult }): string[] {
   const names = new Map<string, string>();
   const out: string[] = [];
   for (const line of r.stderr.split('\n')) {
