@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BuildRequest, OutputSpec, ProgressMode } from '../pipeline/build-request.js';
-import { parseBoolArg, resolveBuildContext } from '../sources/build-context.js';
+import { fetchNamedContext, parseBoolArg, resolveBuildContext } from '../sources/build-context.js';
 import { defaultStateRoot } from '../store/state-paths.js';
 import { asUsageError, UserError } from '../errors.js';
 import { checkBuildEnvironment, checkBuildRequest } from './build-preflight.js';
@@ -9,6 +9,9 @@ import { parseBuildArgs, parseOutput, parseSourceDateEpoch } from './parse-outpu
 import { parseAllow } from './parse-allow.js';
 import { parseCacheFrom, parseCacheTo } from './parse-cache-option.js';
 import { parseSecrets, parseSsh } from './parse-secrets.js';
+import { parseBuildContexts } from './parse-build-context.js';
+import { parseAnnotations, parseLabels, runSettings } from './parse-run-flags.js';
+import { platformArgs } from '../frontend/platform.js';
 
 export const EXIT_INTERRUPTED = 130;
 
@@ -45,6 +48,13 @@ export interface BuildFlags {
   insecureRegistry?: string[];
   registryCa?: string[];
   allow?: string[];
+  buildContext?: string[];
+  label?: string[];
+  annotation?: string[];
+  network?: string;
+  addHost?: string[];
+  shmSize?: string;
+  ulimit?: string[];
 }
 
 export const PROGRESS_MODES: readonly ProgressMode[] = ['auto', 'plain', 'tty', 'json', 'rawjson', 'quiet'];
@@ -88,12 +98,28 @@ export async function toRequest(
     throw new UserError('--push needs a name to push to', { hint: 'add -t REGISTRY/REPO:TAG' });
   await checkBuildRequest(fields);
   // last: fetching a git or URL context is the first work, done once every flag is known to be good
+  const keepGitDir = parseBoolArg(fields.buildArgs.get('BUILDKIT_CONTEXT_KEEP_GIT_DIR'));
   const context = await resolveBuildContext(contextArg, {
     ...(flags.file !== undefined ? { file: flags.file } : {}),
     stateRoot: fields.stateRoot,
-    keepGitDir: parseBoolArg(fields.buildArgs.get('BUILDKIT_CONTEXT_KEEP_GIT_DIR')),
+    keepGitDir,
     stdin: process.stdin,
   });
+  const cleanups = [context.cleanup];
+  const cleanup = async (): Promise<void> => {
+    for (const c of cleanups) await c();
+  };
+  try {
+    for (const [name, spec] of fields.namedContexts ?? []) {
+      if (spec.kind !== 'git' && spec.kind !== 'url') continue;
+      const fetched = await fetchNamedContext(name, spec.value, { stateRoot: fields.stateRoot, keepGitDir });
+      cleanups.push(fetched.cleanup);
+      fields.namedContexts!.set(name, { kind: 'dir', dir: fetched.dir, fetched: true });
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
   const req: BuildRequest = {
     contextDir: context.dir,
     ...(context.dockerfilePath !== undefined ? { dockerfilePath: context.dockerfilePath } : {}),
@@ -101,7 +127,7 @@ export async function toRequest(
     ...(context.fetched ? { fetchedContext: context.fetched } : {}),
     ...fields,
   };
-  return { req, cleanup: context.cleanup };
+  return { req, cleanup };
 }
 
 /** The request as the flags give it, each flag's value parsed (a UserError for one that does not parse). */
@@ -146,10 +172,21 @@ function requestFields(flags: BuildFlags, progress: ProgressMode): Omit<BuildReq
     ...(flags.insecureRegistry?.length ? { insecureRegistries: flags.insecureRegistry } : {}),
     ...(flags.registryCa?.length ? { registryCas: flags.registryCa.map((f) => resolve(f)) } : {}),
     ...(flags.allow?.length ? { allow: parseAllow(flags.allow) } : {}),
+    ...(flags.buildContext?.length ? { namedContexts: parseBuildContexts(flags.buildContext) } : {}),
+    ...(flags.label?.length ? { labels: parseLabels(flags.label) } : {}),
+    ...(flags.annotation?.length
+      ? { annotations: parseAnnotations(flags.annotation, platformArgs().get('TARGETPLATFORM')!) }
+      : {}),
+    ...withRunSettings(flags),
     progress,
     stateRoot: defaultStateRoot(),
     ...(flags.target ? { target: flags.target } : {}),
   };
+}
+
+function withRunSettings(flags: BuildFlags): Pick<BuildRequest, 'runSettings'> {
+  const settings = runSettings(flags);
+  return settings ? { runSettings: settings } : {};
 }
 
 const isLoadOutput = (o: OutputSpec): boolean => o.type === 'docker' && o.dest === undefined;

@@ -4,7 +4,7 @@ import { parseSecrets, parseSsh } from './parse-secrets.js';
 
 describe('parseSecrets', () => {
   it('reads src=, env= and a bare id (its own env var), like buildx', () => {
-    const s = parseSecrets(['id=npmrc,src=/home/me/.npmrc', 'id=token,env=GH_TOKEN', 'id=API_KEY']);
+    const s = parseSecrets(['id=npmrc,src=/home/me/.npmrc', 'id=token,env=GH_TOKEN', 'id=API_KEY'], { API_KEY: 'k' });
     expect([...s]).toEqual([
       ['npmrc', { file: '/home/me/.npmrc' }],
       ['token', { env: 'GH_TOKEN' }],
@@ -15,6 +15,27 @@ describe('parseSecrets', () => {
     expect(() => parseSecrets(['src=/x'])).toThrow(/id= is required/);
     expect(() => parseSecrets(['npmrc'])).toThrow(UserError);
     expect(() => parseSecrets(['id=a,sauce=/x'])).toThrow(/unknown key "sauce"/);
+  });
+});
+
+describe('parseSecrets, type=', () => {
+  it('type=env takes the variable from env=, src= or the id (buildx)', () => {
+    const s = parseSecrets(['type=env,id=a,env=VAR_A', 'type=env,id=b,src=VAR_B', 'type=env,id=C'], {});
+    expect([...s]).toEqual([
+      ['a', { env: 'VAR_A' }],
+      ['b', { env: 'VAR_B' }],
+      ['C', { env: 'C' }],
+    ]);
+  });
+  it('type=file reads src=; a bare id is the file of that name when no such variable is set', () => {
+    const s = parseSecrets(['type=file,id=a,src=/x', 'id=ghost'], {});
+    expect([...s]).toEqual([
+      ['a', { file: '/x' }],
+      ['ghost', { file: 'ghost' }],
+    ]);
+  });
+  it('refuses another type', () => {
+    expect(() => parseSecrets(['type=socket,id=a'], {})).toThrow(/unsupported secret type "socket"/);
   });
 });
 

@@ -15,78 +15,113 @@ import { tagCommand } from './tag-command.js';
 
 /** The build's flags, on both `tsbuild [flags] CONTEXT` and `tsbuild build [flags] CONTEXT`. */
 function withBuildOptions(cmd: Command): Command {
-  return cmd
-    .option('-t, --tag <name>', 'name the image (repeatable)', collect, [] as string[])
-    .option('-f, --file <path>', 'the Dockerfile (default: <context>/Dockerfile; - reads stdin)')
-    .option(
-      '--build-arg <key=value>',
-      'set a build-time ARG; KEY alone takes it from the environment (repeatable)',
-      collect,
-      [] as string[],
-    )
-    .option('--target <stage>', 'build this stage and what it needs, not the last one')
-    .option('--no-cache', 'run every step, ignoring cached results')
-    .option(
-      '--no-cache-filter <stage>',
-      'run the steps of these stages even when cached (repeatable, or a comma list)',
-      collect,
-      [] as string[],
-    )
-    .option(
-      '--secret <id=…,src=FILE|env=VAR>',
-      'a secret for RUN --mount=type=secret (repeatable)',
-      collect,
-      [] as string[],
-    )
-    .option('--ssh <id[=socket]>', 'forward an ssh agent to RUN --mount=type=ssh (repeatable)', collect, [] as string[])
-    .option(
-      '-o, --output <spec>',
-      'type=oci|docker|local|tar|image|registry,dest=…,name=…,push=true,compression=gzip|zstd|uncompressed,compression-level=N (repeatable)',
-      collect,
-      [] as string[],
-    )
-    .option(
-      '--cache-to <spec>',
-      'export the build cache: type=registry,ref=REF[,mode=max|min] or type=local,dest=DIR (repeatable)',
-      collect,
-      [] as string[],
-    )
-    .option(
-      '--cache-from <spec>',
-      'use a cache exported with --cache-to: type=registry,ref=REF, type=local,src=DIR, or REF (repeatable)',
-      collect,
-      [] as string[],
-    )
-    .option('--push', 'push the -t names to their registries (same as -o type=registry)')
-    .option('--load', 'load the image into the local docker with docker load (same as -o type=docker)')
-    .option('-q, --quiet', 'print only the image ID (sha256:…) on success, nothing else')
-    .option('--pull', 'check the registry for newer versions of base images')
-    .option('--metadata-file <file>', 'write the image digest, config digest and names as JSON (like buildx)')
-    .option('--iidfile <file>', 'write the image ID (sha256:<config digest>) to FILE, as docker build does')
-    .option(
-      '--insecure-registry <host>',
-      'a registry that may use plain HTTP or a certificate that is not checked (repeatable)',
-      collect,
-      [] as string[],
-    )
-    .option(
-      '--registry-ca <file>',
-      'trust this CA certificate (PEM) for registries, besides the system ones and SSL_CERT_FILE (repeatable)',
-      collect,
-      [] as string[],
-    )
-    .option(
-      '--allow <entitlement>',
-      'grant security.insecure (RUN --security=insecure), network.host, fs.read=DIR (repeatable)',
-      collect,
-      [] as string[],
-    )
-    .addOption(
-      new Option('--progress <mode>', 'progress output (default: $BUILDKIT_PROGRESS, else auto)').choices(
-        PROGRESS_MODES,
-      ),
-    )
-    .option('--debug', 'show stack traces for errors');
+  return (
+    cmd
+      .option('-t, --tag <name>', 'name the image (repeatable)', collect, [] as string[])
+      .option('-f, --file <path>', 'the Dockerfile (default: <context>/Dockerfile; - reads stdin)')
+      .option(
+        '--build-arg <key=value>',
+        'set a build-time ARG; KEY alone takes it from the environment (repeatable)',
+        collect,
+        [] as string[],
+      )
+      .option('--target <stage>', 'build this stage and what it needs, not the last one')
+      .option('--no-cache', 'run every step, ignoring cached results')
+      .option(
+        '--no-cache-filter <stage>',
+        'run the steps of these stages even when cached (repeatable, or a comma list)',
+        collect,
+        [] as string[],
+      )
+      .option(
+        '--secret <id=…,src=FILE|env=VAR>',
+        'a secret for RUN --mount=type=secret (repeatable)',
+        collect,
+        [] as string[],
+      )
+      .option(
+        '--ssh <id[=socket]>',
+        'forward an ssh agent to RUN --mount=type=ssh (repeatable)',
+        collect,
+        [] as string[],
+      )
+      .option(
+        '-o, --output <spec>',
+        'type=oci|docker|local|tar|image|registry,dest=…,name=…,push=true,compression=gzip|zstd|uncompressed,compression-level=N (repeatable)',
+        collect,
+        [] as string[],
+      )
+      .option(
+        '--cache-to <spec>',
+        'export the build cache: type=registry,ref=REF[,mode=max|min] or type=local,dest=DIR (repeatable)',
+        collect,
+        [] as string[],
+      )
+      .option(
+        '--cache-from <spec>',
+        'use a cache exported with --cache-to: type=registry,ref=REF, type=local,src=DIR, or REF (repeatable)',
+        collect,
+        [] as string[],
+      )
+      .option('--push', 'push the -t names to their registries (same as -o type=registry)')
+      .option('--load', 'load the image into the local docker with docker load (same as -o type=docker)')
+      .option('-q, --quiet', 'print only the image ID (sha256:…) on success, nothing else')
+      .option('--pull', 'check the registry for newer versions of base images')
+      .option('--metadata-file <file>', 'write the image digest, config digest and names as JSON (like buildx)')
+      .option('--iidfile <file>', 'write the image ID (sha256:<config digest>) to FILE, as docker build does')
+      .option(
+        '--insecure-registry <host>',
+        'a registry that may use plain HTTP or a certificate that is not checked (repeatable)',
+        collect,
+        [] as string[],
+      )
+      .option(
+        '--registry-ca <file>',
+        'trust this CA certificate (PEM) for registries, besides the system ones and SSL_CERT_FILE (repeatable)',
+        collect,
+        [] as string[],
+      )
+      .option(
+        '--allow <entitlement>',
+        'grant security.insecure (RUN --security=insecure), network.host, fs.read=DIR (repeatable)',
+        collect,
+        [] as string[],
+      )
+      // Named contexts, image metadata and the RUN environment (buildx's flags of those names)
+      .option(
+        '--build-context <name=value>',
+        'a named context replacing the stage or image NAME: DIR, docker-image://REF, oci-layout://DIR[:TAG], a git or https URL (repeatable)',
+        collect,
+        [] as string[],
+      )
+      .option(
+        '--label <key=value>',
+        'set a label on the image, after the Dockerfile LABELs (repeatable)',
+        collect,
+        [] as string[],
+      )
+      .option(
+        '--annotation <[type:]key=value>',
+        'annotate the image: manifest (default) or manifest-descriptor (repeatable)',
+        collect,
+        [] as string[],
+      )
+      .option('--network <mode>', 'the network of every RUN without its own --network: default, none, host')
+      .option('--add-host <host:ip>', 'add a line to /etc/hosts of every RUN (repeatable)', collect, [] as string[])
+      .option('--shm-size <bytes>', 'size of /dev/shm in RUN (e.g. 128m; default 64m)')
+      .option(
+        '--ulimit <name=soft[:hard]>',
+        'a resource limit for RUN, e.g. nofile=1024:2048 (repeatable)',
+        collect,
+        [] as string[],
+      )
+      .addOption(
+        new Option('--progress <mode>', 'progress output (default: $BUILDKIT_PROGRESS, else auto)').choices(
+          PROGRESS_MODES,
+        ),
+      )
+      .option('--debug', 'show stack traces for errors')
+  );
 }
 
 /**

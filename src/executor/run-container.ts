@@ -7,7 +7,7 @@ import { runAttached, type StartFailure } from './attached-runc.js';
 import type { ContainerRoot } from './container-root.js';
 import { findMissingMountPoints, removeMountStubs } from './mount-stubs.js';
 import { pidsLimitFromEnv } from './pids-limit.js';
-import { runtimeSpec, SPEC_MOUNT_POINTS } from './runtime-spec.js';
+import { runtimeSpec, SPEC_MOUNT_POINTS, toSpecJson } from './runtime-spec.js';
 import { resolveUser } from './user.js';
 
 export interface RunRequest {
@@ -36,6 +36,12 @@ export interface RunRequest {
   signal?: AbortSignal;
   /** The container's hostname (default: BuildKit's, for RUN). */
   hostname?: string;
+  /** `--add-host`: /etc/hosts lines after the standard ones. */
+  extraHosts?: { host: string; ip: string }[];
+  /** `--shm-size`: bytes of /dev/shm. */
+  shmSize?: number;
+  /** `--ulimit`. */
+  ulimits?: { name: string; soft: string; hard: string }[];
   /** Part of the runc container's id after the owner (default: random). */
   name?: string;
   /**
@@ -60,8 +66,12 @@ const TAIL_LINES = 20;
 /** How shells and runtimes report a failed fork or thread start (EAGAIN). */
 const FORK_FAILED = /can't fork|cannot fork|fork: retry|Resource temporarily unavailable|pthread_create|EAGAIN/i;
 
-function hostsFile(hostname: string): string {
-  return `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
+/** BuildKit's hosts file: localhost and the hostname, then each --add-host as `IP<TAB>HOST`. */
+function hostsFile(hostname: string, extra: readonly { host: string; ip: string }[] = []): string {
+  return (
+    `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n` +
+    extra.map((h) => `${h.ip}\t${h.host}\n`).join('')
+  );
 }
 
 /**
@@ -84,7 +94,7 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
       ...(req.mounts ?? []).map((m) => m.destination),
     ]);
     const hosts = join(bundle, 'hosts');
-    writeFileSync(hosts, hostsFile(hostname));
+    writeFileSync(hosts, hostsFile(hostname, req.extraHosts));
     let pipesDir: string | undefined;
     if (req.files?.length) {
       pipesDir = join(bundle, 'pipes');
@@ -109,8 +119,10 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
       cgroupsPath: id,
       pidsLimit,
       ...(req.attach?.tty ? { terminal: true } : {}),
+      ...(req.shmSize !== undefined ? { shmSize: req.shmSize } : {}),
+      ...(req.ulimits?.length ? { ulimits: req.ulimits } : {}),
     });
-    writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+    writeFileSync(join(bundle, 'config.json'), toSpecJson(spec));
     const result: RunResult = req.attach
       ? {
           ...(await runAttached({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runtimeSpec, SPEC_MOUNT_POINTS, type RuntimeSpecInput } from './runtime-spec.js';
+import { runtimeSpec, SPEC_MOUNT_POINTS, toSpecJson, type RuntimeSpecInput } from './runtime-spec.js';
 
 interface Spec {
   ociVersion: string;
@@ -181,5 +181,28 @@ describe('runtimeSpec terminal', () => {
   it('gives the process a terminal only when asked (tsbuild run -t)', () => {
     expect(spec().process.terminal).toBe(false);
     expect(spec({ terminal: true }).process.terminal).toBe(true);
+  });
+});
+
+describe('runtimeSpec: --shm-size and --ulimit', () => {
+  it('sizes /dev/shm in KiB (64 MiB by default) and writes rlimits as exact uint64s (-1: RLIM_INFINITY)', () => {
+    const shm = (over: Partial<RuntimeSpecInput>) =>
+      spec(over)
+        .mounts.find((m) => m.destination === '/dev/shm')!
+        .options.find((o) => o.startsWith('size='));
+    expect(shm({})).toBe('size=65536k');
+    expect(shm({ shmSize: 134217728 })).toBe('size=131072k');
+    const json = toSpecJson(
+      runtimeSpec({
+        ...input,
+        ulimits: [
+          { name: 'nofile', soft: '1062', hard: '2048' },
+          { name: 'core', soft: '-1', hard: '-1' },
+        ],
+      }),
+    );
+    expect(json).toContain('"rlimits":[{"type":"RLIMIT_NOFILE","hard":2048,"soft":1062}');
+    expect(json).toContain('{"type":"RLIMIT_CORE","hard":18446744073709551615,"soft":18446744073709551615}');
+    expect(JSON.parse(toSpecJson(spec())).process.rlimits).toBeUndefined();
   });
 });

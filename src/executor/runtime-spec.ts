@@ -1,4 +1,5 @@
 /** The OCI runtime spec (config.json) tsbuild hands to runc for one RUN. */
+import { randomBytes } from 'node:crypto';
 import { ownCaps } from './capabilities.js';
 import { defaultSeccomp } from './seccomp.js';
 import type { ResolvedUser } from './user.js';
@@ -37,6 +38,29 @@ export interface RuntimeSpecInput {
   pidsLimit?: number;
   /** The process gets a terminal (runc makes a pty; `tsbuild run -t`). */
   terminal?: boolean;
+  /** Bytes of /dev/shm (default 64 MiB, as BuildKit). */
+  shmSize?: number;
+  /** `--ulimit`: process rlimits (`nofile` → RLIMIT_NOFILE); values as decimal strings, -1 unlimited. */
+  ulimits?: { name: string; soft: string; hard: string }[];
+}
+
+/** RLIM_INFINITY: what -1 means in docker's ulimit syntax. */
+const RLIM_INFINITY = 18446744073709551615n;
+
+/** A limit as the spec's uint64; past 2^53 a JS number would round, so the caller writes these with toSpecJson. */
+function rlimitValue(v: string): bigint {
+  const n = BigInt(v);
+  return n < 0n ? RLIM_INFINITY : n;
+}
+
+/** The spec as config.json: JSON, with the bigint rlimits written as exact integers. */
+export function toSpecJson(spec: object): string {
+  // a marker no argument or variable of the spec can hold by chance
+  const mark = `bigint-${randomBytes(8).toString('hex')}:`;
+  return JSON.stringify(spec, (_k, v: unknown) => (typeof v === 'bigint' ? `${mark}${v}` : v)).replace(
+    new RegExp(`"${mark}(\\d+)"`, 'g'),
+    '$1',
+  );
 }
 
 /**
@@ -149,7 +173,13 @@ export function runtimeSpec(input: RuntimeSpecInput): object {
       destination: '/dev/shm',
       type: 'tmpfs',
       source: 'shm',
-      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+      options: [
+        'nosuid',
+        'noexec',
+        'nodev',
+        'mode=1777',
+        `size=${input.shmSize !== undefined ? Math.floor(input.shmSize / 1024) : 65536}k`,
+      ],
     },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', security.sysfs] },
@@ -174,6 +204,15 @@ export function runtimeSpec(input: RuntimeSpecInput): object {
       capabilities: security.capabilities,
       // as BuildKit (oci.WithNewPrivileges): setuid programs such as sudo or su work in RUN
       noNewPrivileges: false,
+      ...(input.ulimits?.length
+        ? {
+            rlimits: input.ulimits.map((u) => ({
+              type: `RLIMIT_${u.name.toUpperCase()}`,
+              hard: rlimitValue(u.hard),
+              soft: rlimitValue(u.soft),
+            })),
+          }
+        : {}),
     },
     root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,

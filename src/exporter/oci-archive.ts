@@ -68,12 +68,14 @@ export async function ociLayoutFilesOf(store: ContentStore, images: readonly Arc
     for (const b of (await collectImageBlobs(store, manifest)).blobs) if (!blobs.has(b.digest)) blobs.set(b.digest, b);
     const target: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
     if (manifest.platform) target.platform = manifest.platform;
+    // the build's manifest-descriptor annotations (--annotation), beside the names
+    if (manifest.annotations) target.annotations = { ...manifest.annotations };
     const normalized = normalizeImageNames(names);
     entries.push(
       ...(normalized.length
         ? normalized.map((n) => ({
             ...target,
-            annotations: { [ANNOTATION_IMAGE_NAME]: n.full, [ANNOTATION_REF_NAME]: n.tag },
+            annotations: { ...target.annotations, [ANNOTATION_IMAGE_NAME]: n.full, [ANNOTATION_REF_NAME]: n.tag },
           }))
         : [target]),
     );

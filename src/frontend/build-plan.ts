@@ -1,5 +1,5 @@
 import type { ContainerConfig, HistoryEntry } from '../image/types.js';
-import type { Vertex } from '../solver/graph.js';
+import type { Ulimit, Vertex } from '../solver/graph.js';
 import type { Warning } from './instruction-types.js';
 
 /** What the frontend hands on: the vertex whose result is the image, and its config. */
@@ -43,4 +43,22 @@ export interface FrontendOptions {
   /** Stages whose steps skip the cache (--no-cache-filter); `*` for all. */
   noCacheStages?: Set<string>;
   noCache?: boolean;
+  /** `--build-context`, keyed as BuildKit looks names up (familiar form, without `:latest`). */
+  namedContexts?: Map<string, NamedContext>;
+  runSettings?: RunSettings;
+}
+
+/**
+ * A `--build-context` as the frontend uses it: an image reference the resolver takes (a registry
+ * name or `oci-layout://DIR…`), the empty image, or a directory the solver reads by this name.
+ */
+export type NamedContext = { kind: 'image'; ref: string } | { kind: 'scratch' } | { kind: 'local'; name: string };
+
+/** The build flags that shape every RUN (`--network`, `--add-host`, `--shm-size`, `--ulimit`). */
+export interface RunSettings {
+  /** `--network none|host`: the network of a RUN that names none (or says `default`). */
+  network?: 'none' | 'host';
+  extraHosts?: { host: string; ip: string }[];
+  shmSize?: number;
+  ulimits?: Ulimit[];
 }

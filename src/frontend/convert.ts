@@ -4,7 +4,7 @@
  */
 import { UserError, nearest, withLocation, type SourceLocation } from '../errors.js';
 import type { Vertex } from '../solver/graph.js';
-import type { BuildPlan, FrontendOptions, ResolvedBase } from './build-plan.js';
+import type { BuildPlan, FrontendOptions, NamedContext, ResolvedBase } from './build-plan.js';
 import {
   addHistory,
   dispatchCmd,
@@ -19,7 +19,7 @@ import {
   dispatchUser,
   dispatchVolume,
 } from './dispatch-config.js';
-import type { FsDispatchContext } from './dispatch-common.js';
+import type { FromSource, FsDispatchContext } from './dispatch-common.js';
 import { dispatchCopy } from './dispatch-copy.js';
 import { dispatchRun } from './dispatch-run.js';
 import { dispatchWorkdir } from './dispatch-workdir.js';
@@ -30,6 +30,7 @@ import { platformArgs, PROXY_ARGS } from './platform.js';
 import { ShellLex } from './shell-lexer.js';
 import { DEFAULT_PATH, DEFAULT_SHELL, envLookup, expansionScope, type Stage, type StageState } from './stage-state.js';
 import { findStage, resolveTarget, splitStages } from './stages.js';
+import { lookupNamedContext } from './named-contexts.js';
 
 export function parseToAst(source: string, file: string): DockerfileAst {
   return toInstructions(parseDockerfile(source, file), file);
@@ -46,6 +47,8 @@ interface Converter {
   converted: Map<number, Promise<StageState>>;
   inProgress: Set<number>;
   imageVertices: Map<string, Promise<{ vertex: Vertex; base: ResolvedBase }>>;
+  /** The `--build-context` directories FROM uses, one vertex each. */
+  localVertices: Map<string, Vertex>;
   vertexCounter: number;
 }
 
@@ -63,6 +66,7 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
     converted: new Map(),
     inProgress: new Set(),
     imageVertices: new Map(),
+    localVertices: new Map(),
     vertexCounter: 0,
   };
   if (ast.directives.syntax) {
@@ -186,18 +190,7 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
     });
   }
   if (stage.from.platform !== undefined) checkFromPlatform(conv, stage);
-  const total = stage.instructions.length + 1;
-  const label = `[${stage.name ?? `stage-${stage.index}`} N/${total}]`;
-  const base: Omit<StageState, 'vertex' | 'platform' | 'config' | 'history'> = {
-    stage,
-    args: new Map(),
-    misses: new Map(),
-    shell: [...DEFAULT_SHELL],
-    cmdSet: false,
-    label,
-    stepNumber: 1,
-    stepTotal: total,
-  };
+  const base = stageBase(stage);
   const parent = findStage(conv.stages, image, stage.index);
   if (parent && parent.name === image.toLowerCase()) {
     const p = await convertStage(conv, parent);
@@ -213,26 +206,52 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
       misses: new Map(),
     };
   }
-  if (image.toLowerCase() === 'scratch') {
-    const vertex: Vertex = {
-      id: `v${conv.vertexCounter++}`,
-      op: { type: 'scratch' },
-      inputs: [],
-      name: '[internal] scratch',
-      stage: '',
-    };
-    return {
-      ...base,
-      vertex,
-      platform: { os: 'linux', architecture: platformArgs().get('TARGETARCH')! },
-      config: { Env: [`PATH=${DEFAULT_PATH}`] },
-      history: [],
-    };
-  }
-  const { vertex, base: resolved } = await baseImageVertex(conv, image, stage.from.location);
+  if (image.toLowerCase() === 'scratch') return scratchState(conv, base);
+  const named = lookupNamedContext(conv.opts.namedContexts, image);
+  if (named) return namedContextState(conv, base, named, stage.from.location);
+  return imageState(conv, base, image, stage.from.location);
+}
+
+type StateBase = Omit<StageState, 'vertex' | 'platform' | 'config' | 'history'>;
+
+function stageBase(stage: Stage): StateBase {
+  const total = stage.instructions.length + 1;
+  return {
+    stage,
+    args: new Map(),
+    misses: new Map(),
+    shell: [...DEFAULT_SHELL],
+    cmdSet: false,
+    label: `[${stage.name ?? `stage-${stage.index}`} N/${total}]`,
+    stepNumber: 1,
+    stepTotal: total,
+  };
+}
+
+function scratchVertex(conv: Converter): Vertex {
+  return { id: `v${conv.vertexCounter++}`, op: { type: 'scratch' }, inputs: [], name: '[internal] scratch', stage: '' };
+}
+
+function scratchState(conv: Converter, base: StateBase, vertex: Vertex = scratchVertex(conv)): StageState {
+  return {
+    ...base,
+    vertex,
+    platform: { os: 'linux', architecture: platformArgs().get('TARGETARCH')! },
+    config: { Env: [`PATH=${DEFAULT_PATH}`] },
+    history: [],
+  };
+}
+
+async function imageState(
+  conv: Converter,
+  base: StateBase,
+  image: string,
+  location: Stage['from']['location'],
+): Promise<StageState> {
+  const { vertex, base: resolved } = await baseImageVertex(conv, image, location);
   const config = structuredClone(resolved.config);
   if (!envLookup(config.Env).has('PATH')) config.Env = [`PATH=${DEFAULT_PATH}`, ...(config.Env ?? [])];
-  const state: StageState = {
+  return {
     ...base,
     vertex,
     platform: {
@@ -244,10 +263,50 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
     history: structuredClone(resolved.history),
     shell: resolved.config.Shell ? [...resolved.config.Shell] : [...DEFAULT_SHELL],
   };
-  return state;
+}
+
+/**
+ * A `--build-context` directory as a rootfs (FROM, or a stage it replaces): its files, after its
+ * own .dockerignore, copied onto an empty image, as BuildKit's local source is.
+ */
+function localContextVertex(conv: Converter, name: string): Vertex {
+  let vertex = conv.localVertices.get(name);
+  if (!vertex) {
+    vertex = {
+      id: `v${conv.vertexCounter++}`,
+      op: {
+        type: 'copy',
+        sources: [{ kind: 'context', paths: ['/'], context: name }],
+        dest: '/',
+        exclude: [],
+        preserveOwner: false,
+        cwd: '/',
+      },
+      inputs: [scratchVertex(conv)],
+      name: `[context ${name}] load from client`,
+      stage: '',
+    };
+    conv.localVertices.set(name, vertex);
+  }
+  return vertex;
+}
+
+/** The state a `--build-context` gives FROM: its image (config and all), the empty image, or its directory. */
+function namedContextState(
+  conv: Converter,
+  base: StateBase,
+  named: NamedContext,
+  location: Stage['from']['location'],
+): Promise<StageState> | StageState {
+  if (named.kind === 'image') return imageState(conv, base, named.ref, location);
+  if (named.kind === 'scratch') return scratchState(conv, base);
+  return scratchState(conv, base, localContextVertex(conv, named.name));
 }
 
 async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState> {
+  // A named context called like the stage replaces the whole stage, as in BuildKit.
+  const replacement = stage.name ? lookupNamedContext(conv.opts.namedContexts, stage.name) : undefined;
+  if (replacement) return namedContextState(conv, stageBase(stage), replacement, stage.from.location);
   const state = await initialState(conv, stage);
   const noCache =
     !!conv.opts.noCache ||
@@ -261,6 +320,7 @@ async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState>
     noCache,
     nextVertexId: () => `v${conv.vertexCounter++}`,
     resolveFrom: (word, ins) => resolveCopyFrom(conv, stage, word, ins),
+    ...(conv.opts.runSettings ? { runSettings: conv.opts.runSettings } : {}),
   };
   const triggers = state.config.OnBuild ?? [];
   if (triggers.length) {
@@ -314,7 +374,7 @@ async function resolveCopyFrom(
   stage: Stage,
   word: string,
   ins: { location: SourceLocation; kind: string },
-): Promise<Vertex> {
+): Promise<FromSource> {
   const found = findStage(conv.stages, word);
   if (found) {
     if (found.index === stage.index) {
@@ -323,8 +383,16 @@ async function resolveCopyFrom(
         hint: 'copy from an earlier stage',
       });
     }
+    // a stage replaced by a directory is read in place, only what the step selects (as BuildKit
+    // transfers only the followed paths)
+    const replaced = found.name ? lookupNamedContext(conv.opts.namedContexts, found.name) : undefined;
+    if (replaced?.kind === 'local') return { localContext: replaced.name };
     return (await convertStage(conv, found)).vertex;
   }
+  const named = lookupNamedContext(conv.opts.namedContexts, word);
+  if (named?.kind === 'local') return { localContext: named.name };
+  if (named?.kind === 'scratch') return scratchVertex(conv);
+  if (named) return (await baseImageVertex(conv, named.ref, ins.location)).vertex;
   try {
     return (await baseImageVertex(conv, word, ins.location)).vertex;
   } catch (err) {

@@ -1,5 +1,6 @@
 /** What the filesystem instructions share: the dispatch context and how a step's vertex is made. */
 import type { Vertex } from '../solver/graph.js';
+import type { RunSettings } from './build-plan.js';
 import { UserError, type SourceLocation } from '../errors.js';
 import type { ShellLex } from './shell-lexer.js';
 import type { StageState } from './stage-state.js';
@@ -10,9 +11,17 @@ export interface FsDispatchContext {
   buildArgs: Map<string, string>;
   noCache: boolean;
   nextVertexId(): string;
-  /** The vertex a `--from` word names (stage name, index, or image), resolved by the caller. */
-  resolveFrom(word: string, ins: { location: SourceLocation; kind: string }): Promise<Vertex>;
+  /**
+   * What a `--from` word names (stage name, index, image, or a `--build-context` directory, which
+   * is read in place), resolved by the caller.
+   */
+  resolveFrom(word: string, ins: { location: SourceLocation; kind: string }): Promise<FromSource>;
+  /** `--network`, `--add-host`, `--shm-size`, `--ulimit`, for every RUN. */
+  runSettings?: RunSettings;
 }
+
+/** A `--from` source: a vertex's rootfs, or a `--build-context` directory by name. */
+export type FromSource = Vertex | { localContext: string };
 
 export function stepName(state: StageState, text: string): string {
   return `${state.label.replace('N', String(state.stepNumber))} ${text}`;

@@ -94,10 +94,15 @@ export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx:
   const dest = resolveDest(state.config.WorkingDir, destWord);
   const inputs: Vertex[] = [state.vertex];
   let fromInput = 0;
+  let fromContext: string | undefined;
   if (ins.from !== undefined) {
     const fromWord = lex.processWord(ins.from, scope);
-    inputs.push(await ctx.resolveFrom(fromWord, ins));
-    fromInput = 1;
+    const from = await ctx.resolveFrom(fromWord, ins);
+    if ('localContext' in from) fromContext = from.localContext;
+    else {
+      inputs.push(from);
+      fromInput = 1;
+    }
   }
   const remote: RemoteOptions = {};
   if (ins.checksum !== undefined) remote.checksum = lex.processWord(ins.checksum, scope);
@@ -127,7 +132,7 @@ export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx:
     }
     const p = checkPathWord(lex.processWord(word, scope), `${ins.kind} source`, ins.location);
     shown.push(p);
-    const r = fromInput ? undefined : remoteSource(p, ins, remote);
+    const r = fromInput || fromContext !== undefined ? undefined : remoteSource(p, ins, remote);
     if (r) {
       sources.push(r);
       paths = undefined;
@@ -138,7 +143,11 @@ export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx:
     // Local paths written next to each other form one source; URLs between them keep their place.
     if (!paths) {
       paths = [];
-      sources.push(fromInput ? { kind: 'vertex', input: fromInput, paths } : { kind: 'context', paths });
+      sources.push(
+        fromInput
+          ? { kind: 'vertex', input: fromInput, paths }
+          : { kind: 'context', paths, ...(fromContext !== undefined ? { context: fromContext } : {}) },
+      );
     }
     paths.push(p);
   }

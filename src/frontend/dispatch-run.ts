@@ -77,8 +77,12 @@ export async function dispatchRun(state: StageState, ins: RunInstruction, ctx: F
     if (parsed.type === 'ssh') sshCount++;
     const { from, ...mount } = parsed;
     if (from !== undefined && mount.type === 'bind') {
-      inputs.push(await ctx.resolveFrom(from, ins));
-      mounts.push({ ...mount, input: inputs.length - 1 });
+      const src = await ctx.resolveFrom(from, ins);
+      if ('localContext' in src) mounts.push({ ...mount, context: src.localContext });
+      else {
+        inputs.push(src);
+        mounts.push({ ...mount, input: inputs.length - 1 });
+      }
     } else {
       mounts.push(mount);
     }
@@ -89,8 +93,13 @@ export async function dispatchRun(state: StageState, ins: RunInstruction, ctx: F
     env: runEnvironment(state),
     cwd: state.config.WorkingDir || '/',
     user: state.config.User ?? '',
-    network: network === 'none' ? 'none' : 'host',
+    // `default` is the build's --network (BuildKit's force-network-mode), else the host's
+    network: network === 'default' ? (ctx.runSettings?.network ?? 'host') : network === 'none' ? 'none' : 'host',
   };
+  const run = ctx.runSettings;
+  if (run?.extraHosts?.length) op.extraHosts = run.extraHosts;
+  if (run?.shmSize !== undefined) op.shmSize = run.shmSize;
+  if (run?.ulimits?.length) op.ulimits = run.ulimits;
   // the parser has checked the value; `sandbox` is the default and stays out of the op (and its key)
   if (ins.security === 'insecure') op.security = 'insecure';
   if (mounts.length) op.mounts = mounts;

@@ -15,6 +15,8 @@ export interface ImageInput {
   config: ContainerConfig;
   history: HistoryEntry[];
   layers: ImageLayerInput[];
+  /** `--annotation manifest:…`: the manifest's own annotations (absent: the field is left out). */
+  manifestAnnotations?: Record<string, string>;
 }
 
 /**
@@ -54,6 +56,9 @@ export function buildImage(input: ImageInput): {
         digest: l.descriptor.digest,
         size: l.descriptor.size,
       })),
+      ...(input.manifestAnnotations && Object.keys(input.manifestAnnotations).length
+        ? { annotations: { ...input.manifestAnnotations } }
+        : {}),
     }),
   };
 }

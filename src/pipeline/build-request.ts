@@ -3,8 +3,29 @@ import type { ExportReport } from '../exporter/exporter.js';
 import type { OutputSpec } from '../exporter/output-spec.js';
 import type { FetchedContext } from '../sources/build-context.js';
 import type { CacheExportSpec, CacheImportSpec } from '../cache/remote/backends.js';
+import type { RunSettings } from '../frontend/build-plan.js';
+import type { Ulimit } from '../solver/graph.js';
 
-export type { OutputSpec };
+export type { OutputSpec, RunSettings, Ulimit };
+
+/**
+ * `--build-context NAME=VALUE`: an image (`docker-image://REF`; `scratch` is the empty image), an
+ * OCI layout (`oci-layout://DIR[:TAG|@DIGEST]`, DIR absolute), or a directory (a local one as it
+ * is, or a git repository or URL fetched into a scratch dir: `fetched`).
+ */
+export type NamedContextSpec =
+  | { kind: 'image'; ref: string }
+  | { kind: 'oci-layout'; ref: string; dir: string }
+  | { kind: 'dir'; dir: string; fetched?: boolean }
+  | { kind: 'git' | 'url'; value: string };
+
+/** `--annotation`, by where each goes (BuildKit's exporter types). */
+export interface Annotations {
+  manifest: Record<string, string>;
+  index: Record<string, string>;
+  manifestDescriptor: Record<string, string>;
+  indexDescriptor: Record<string, string>;
+}
 
 /**
  * `--cache-to` (`max` exports every step the build reached, `min` only the final image's) and
@@ -68,6 +89,14 @@ export interface BuildRequest {
   sourceDateEpoch?: number;
   progress: ProgressMode;
   stateRoot: string;
+  /** `--build-context`, keyed by name as BuildKit looks it up (familiar form, without `:latest`). */
+  namedContexts?: Map<string, NamedContextSpec>;
+  /** `--label`: set on the image's config after the Dockerfile's LABELs (buildx). */
+  labels?: Record<string, string>;
+  /** `--annotation`. */
+  annotations?: Annotations;
+  /** `--network`, `--add-host`, `--shm-size`, `--ulimit`: for every RUN; absent when none was given. */
+  runSettings?: RunSettings;
 }
 
 export interface BuildResult {

@@ -156,9 +156,17 @@ async function materialize(ctx: ExportContext, want: LayerWant): Promise<Materia
   const layers = await ctx.layers(want).catch((err: unknown) => {
     throw outputError(err, `cannot make the image's layer blobs in ${ctx.store.root}`);
   });
-  const image = buildImage({ ...ctx.image, layers });
+  const annotations = ctx.req.annotations;
+  const image = buildImage({
+    ...ctx.image,
+    layers,
+    ...(annotations ? { manifestAnnotations: annotations.manifest } : {}),
+  });
   const config = await ctx.store.put(JSON.stringify(image.config), MediaType.ociConfig);
-  const manifest = await ctx.store.put(JSON.stringify(image.manifestFor(config)), MediaType.ociManifest);
+  let manifest = await ctx.store.put(JSON.stringify(image.manifestFor(config)), MediaType.ociManifest);
+  // `manifest-descriptor:` annotations ride on the descriptor: an OCI layout's index.json shows them
+  if (annotations && Object.keys(annotations.manifestDescriptor).length)
+    manifest = { ...manifest, annotations: { ...annotations.manifestDescriptor } };
   ctx.emit({
     type: 'status',
     time: Date.now(),

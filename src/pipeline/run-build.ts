@@ -13,6 +13,8 @@ import { openStateSession } from '../cache/state-session.js';
 import { StepIndex, stepIndexFile } from '../cache/step-index.js';
 import { asEnvironmentError, EnvironmentError } from '../errors.js';
 import { convertDockerfile } from '../frontend/convert.js';
+import type { NamedContext } from '../frontend/build-plan.js';
+import type { ContextDir } from '../solver/ops/op-context.js';
 import { SnapshotStore } from '../snapshot/snapshot-store.js';
 import { checkEntitlements } from '../solver/entitlements.js';
 import type { EventSink, SolverEvent } from '../solver/events.js';
@@ -180,7 +182,12 @@ async function buildInState(
       return { client, sources: blobSources(req.stateRoot) };
     },
   });
-  const resolveBase = baseImageResolver(bases, req.contextDir, req.allow?.fsRead ?? []);
+  // a layout named with --build-context is one the user gave the build: it may be read (as BuildKit
+  // reads OCI layouts only when named so)
+  const layoutGrants = [...(req.namedContexts?.values() ?? [])].flatMap((c) =>
+    c.kind === 'oci-layout' ? [c.dir] : [],
+  );
+  const resolveBase = baseImageResolver(bases, req.contextDir, [...(req.allow?.fsRead ?? []), ...layoutGrants]);
   closers.push(() => bases.close());
 
   // Reading --cache-from needs nothing from the Dockerfile: it overlaps resolving the base images.
@@ -209,7 +216,12 @@ async function buildInState(
       }),
     noCache: req.noCache,
     ...(req.noCacheFilter?.length ? { noCacheStages: new Set(req.noCacheFilter) } : {}),
+    ...(req.namedContexts?.size ? { namedContexts: frontendContexts(req.namedContexts) } : {}),
+    ...(req.runSettings ? { runSettings: req.runSettings } : {}),
   });
+  // buildx's --label: after the Dockerfile's LABELs, on the final image only
+  if (req.labels && Object.keys(req.labels).length)
+    plan.image.config.Labels = { ...(plan.image.config.Labels ?? {}), ...req.labels };
   checkEntitlements(plan.target, req.allow);
   for (const name of req.noCacheFilter ?? []) {
     if (name !== '*' && !plan.stages.includes(name))
@@ -243,6 +255,7 @@ async function buildInState(
     hashes: statCache.hashes,
     buildArgs: new Set(req.buildArgs.keys()),
   });
+  const namedDirs = await namedContextDirs(req, paths);
   const importedCache = await importing;
   await layoutReady;
   const solver = new Solver(
@@ -260,10 +273,14 @@ async function buildInState(
       ...(req.secrets ? { secrets: req.secrets } : {}),
       ...(req.ssh ? { ssh: req.ssh } : {}),
       ...(importedCache ? { importedCache } : {}),
+      ...(namedDirs.size ? { namedContexts: namedDirs } : {}),
     },
     { history, noCacheFlag: (v) => (req.noCache ? '--no-cache' : `--no-cache-filter ${v.stage}`) },
   );
-  const result = await solver.solve(plan.target).finally(() => statCache.save().catch(() => {}));
+  const result = await solver.solve(plan.target).finally(async () => {
+    await statCache.save().catch(() => {});
+    for (const c of namedDirs.values()) await c.statCache.save().catch(() => {});
+  });
 
   // Layers are made per encoding an output asks for (src/snapshot/layer-reencode.ts); the state
   // dir's own layout takes whatever blob a layer has when no output asks for one.
@@ -299,4 +316,40 @@ async function buildInState(
     ...(signal ? { signal } : {}),
   });
   return { manifestDigest: out.manifest.digest, configDigest: out.config.digest, exported: out.exported, warnings };
+}
+
+/** `--build-context` as the frontend takes it: images by reference, directories by name. */
+function frontendContexts(specs: NonNullable<BuildRequest['namedContexts']>): Map<string, NamedContext> {
+  const out = new Map<string, NamedContext>();
+  for (const [name, spec] of specs) {
+    if (spec.kind === 'image')
+      out.set(name, spec.ref === 'scratch' ? { kind: 'scratch' } : { kind: 'image', ref: spec.ref });
+    else if (spec.kind === 'oci-layout') out.set(name, { kind: 'image', ref: spec.ref });
+    else out.set(name, { kind: 'local', name });
+  }
+  return out;
+}
+
+/**
+ * The `--build-context` directories the solver reads, each with its own `.dockerignore` (at its
+ * root, as BuildKit reads a named local context's) and stat cache (none for a fetched copy).
+ */
+async function namedContextDirs(
+  req: BuildRequest,
+  paths: StatePaths,
+): Promise<Map<string, ContextDir & { statCache: StatCache }>> {
+  const out = new Map<string, ContextDir & { statCache: StatCache }>();
+  for (const [name, spec] of req.namedContexts ?? []) {
+    if (spec.kind !== 'dir') continue;
+    const statCache = spec.fetched
+      ? StatCache.forFreshFiles(spec.dir, hashFileFast)
+      : await StatCache.load(paths.statCaches, spec.dir, hashFileFast);
+    out.set(name, {
+      dir: spec.dir,
+      ignore: await loadDockerignore(spec.dir, undefined),
+      hashFile: (abs, entry) => statCache.hashFile(abs, entry),
+      statCache,
+    });
+  }
+  return out;
 }

@@ -31,8 +31,10 @@ export interface BindMount {
   target: string;
   /** Path inside the source (context root or the vertex's rootfs). */
   source: string;
-  /** Index into the vertex's inputs; absent: the build context. */
+  /** Index into the vertex's inputs; absent: the build context (or `context`). */
   input?: number;
+  /** A `--build-context` directory by name, when `input` is absent. */
+  context?: string;
   /** Writes land in a throwaway layer when false (BuildKit's rw bind). */
   readonly: boolean;
 }
@@ -69,6 +71,13 @@ export interface SecretMount {
 
 export type RunMount = BindMount | CacheMount | TmpfsMount | SecretMount;
 
+/** `--ulimit`: an rlimit for RUN (`nofile`, …); soft and hard as decimal strings (-1: unlimited). */
+export interface Ulimit {
+  name: string;
+  soft: string;
+  hard: string;
+}
+
 export interface ExecOp {
   type: 'exec';
   args: string[];
@@ -84,6 +93,12 @@ export interface ExecOp {
   proxyEnv?: string[];
   /** Files to write into a private temp dir bind-mounted read-only (heredoc scripts). */
   files?: { path: string; content: string; mode: number }[];
+  /** `--add-host`: lines of /etc/hosts after the standard ones (part of the key, as in BuildKit). */
+  extraHosts?: { host: string; ip: string }[];
+  /** `--shm-size`: bytes of /dev/shm (default 64 MiB). */
+  shmSize?: number;
+  /** `--ulimit`. */
+  ulimits?: Ulimit[];
 }
 
 /** A file the copy op takes from the build context, already selected and hashed. */
@@ -91,6 +106,8 @@ export interface ContextSource {
   kind: 'context';
   /** Patterns/paths as expanded, relative to the context root. */
   paths: string[];
+  /** A `--build-context` directory by name; absent: the build's context. */
+  context?: string;
 }
 
 export interface VertexSource {

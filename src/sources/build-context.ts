@@ -8,7 +8,7 @@
  * content store, re-validated by ETag), and the snapshotter's safe extraction.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -136,6 +136,17 @@ async function gitContext(
   scratch: string,
   opts: ContextOptions,
 ): Promise<Omit<BuildContext, 'cleanup'>> {
+  const dir = await checkoutContext(git, scratch, opts);
+  const fetched = { name: redactUrl(arg), key: `git ${git.remote}#:${git.subdir ?? ''}` };
+  return dockerfileIn(dir, fetched, opts);
+}
+
+/** The repository's tree at the ref (its subdir, when one is named), checked out under `scratch`. */
+async function checkoutContext(
+  git: GitRef,
+  scratch: string,
+  opts: Pick<ContextOptions, 'keepGitDir' | 'signal'>,
+): Promise<string> {
   const { checkoutGit, resolveGitRef } = await import('./git-checkout.js');
   const resolved = await resolveGitRef(git, opts.signal);
   const repo = join(scratch, 'repo');
@@ -144,17 +155,47 @@ async function gitContext(
     ...(git.submodules !== undefined ? { submodules: git.submodules } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
-  let dir = repo;
-  if (git.subdir) {
-    dir = await resolveInRoot(repo, '/' + git.subdir);
-    if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
-      throw new UserError(`no directory ${git.subdir} in the repository at commit ${resolved.commit}`, {
-        hint: 'name a directory of the repository after the ref: #REF:SUBDIR',
-      });
-    }
+  if (!git.subdir) return repo;
+  const dir = await resolveInRoot(repo, '/' + git.subdir);
+  if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
+    throw new UserError(`no directory ${git.subdir} in the repository at commit ${resolved.commit}`, {
+      hint: 'name a directory of the repository after the ref: #REF:SUBDIR',
+    });
   }
-  const fetched = { name: redactUrl(arg), key: `git ${git.remote}#:${git.subdir ?? ''}` };
-  return dockerfileIn(dir, fetched, opts);
+  return dir;
+}
+
+/**
+ * A `--build-context NAME=` git repository or http(s) URL, fetched into a scratch dir as
+ * BuildKit's named contexts have them: a repository's tree at the ref (and subdir), or the
+ * downloaded file as the one file `context` (BuildKit's llb.HTTP with Filename "context"; not
+ * extracted).
+ */
+export async function fetchNamedContext(
+  name: string,
+  value: string,
+  opts: Pick<ContextOptions, 'stateRoot' | 'keepGitDir' | 'signal'>,
+): Promise<{ dir: string; cleanup(): Promise<void> }> {
+  const form = classifyContext(value);
+  const paths = new StatePaths(opts.stateRoot);
+  await mkdir(paths.tmp, { recursive: true });
+  const scratch = await mkdtemp(join(paths.tmp, 'context-'));
+  const cleanup = () => rm(scratch, { recursive: true, force: true });
+  try {
+    if (form?.kind === 'git') return { dir: await checkoutContext(form.git, scratch, opts), cleanup };
+    if (form?.kind !== 'url') throw new Error(`fetchNamedContext: ${value} is no git or URL context`);
+    const { HttpDownloads } = await import('./http-download.js');
+    const { ContentStore } = await import('../store/content-store.js');
+    const downloads = new HttpDownloads(paths.httpDownloads, new ContentStore(paths.content));
+    const file = (await downloads.fetch(form.url, opts.signal ? { signal: opts.signal } : {})).path;
+    const dir = join(scratch, 'context');
+    await mkdir(dir);
+    await copyFile(file, join(dir, 'context'));
+    return { dir, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw withPrefix(err, `build context ${name} (${redactUrl(value)}): `);
+  }
 }
 
 /** The start of a file: enough to tell an archive from text. */

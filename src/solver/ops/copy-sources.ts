@@ -16,7 +16,7 @@ import { IgnoreMatcher } from '../../cache/dockerignore.js';
 import { resolveGitRef, type GitResolution } from '../../sources/git-checkout.js';
 import { HttpDownloads, type Downloaded } from '../../sources/http-download.js';
 import type { CopyOp, GitSource, UrlSource } from '../graph.js';
-import type { SolveContext } from './op-context.js';
+import { contextDirOf, type SolveContext } from './op-context.js';
 
 /** What key time learnt about a URL (its download, unless --checksum spared it) or a git source (its commit). */
 export type Remote = { kind: 'url'; file?: Downloaded } | { kind: 'git'; git: GitResolution };
@@ -75,12 +75,13 @@ export async function selectContextSources(
   };
   for (const [i, s] of op.sources.entries()) {
     if (s.kind === 'context') {
+      const from = contextDirOf(ctx, s.context);
       out.set(
         i,
-        await selectContext(ctx.contextDir, s.paths, {
-          isIgnored: ctx.ignore.isIgnored,
-          ...(ctx.ignore.canSkipDir ? { canSkipDir: ctx.ignore.canSkipDir } : {}),
-          ...(ctx.hashFile ? { hashFile: ctx.hashFile } : {}),
+        await selectContext(from.dir, s.paths, {
+          isIgnored: from.ignore.isIgnored,
+          ...(from.ignore.canSkipDir ? { canSkipDir: from.ignore.canSkipDir } : {}),
+          ...(from.hashFile ? { hashFile: from.hashFile } : {}),
           ...selectOptions(op),
         }).catch((err: unknown) => {
           throw contextReadError(err);

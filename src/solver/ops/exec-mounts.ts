@@ -13,7 +13,7 @@ import type { OciMount } from '../../executor/runtime-spec.js';
 import { copyIntoRoot } from '../../snapshot/copy-files.js';
 import { resolveInRoot } from '../../store/resolve-in-root.js';
 import type { BindMount, CacheMount, ExecOp, SecretMount } from '../graph.js';
-import type { OpRun, SolveContext } from './op-context.js';
+import { contextDirOf, type OpRun, type SolveContext } from './op-context.js';
 import { acquireRootfs } from '../../snapshot/mount-chain.js';
 
 /** Context bind mounts select their source like COPY does (after .dockerignore): keyed on content. */
@@ -21,12 +21,13 @@ export async function selectBindSources(op: ExecOp, ctx: SolveContext): Promise<
   const out = new Map<number, ContextSelection>();
   for (const [i, m] of (op.mounts ?? []).entries()) {
     if (m.type !== 'bind' || m.input !== undefined) continue;
+    const from = contextDirOf(ctx, m.context);
     out.set(
       i,
-      await selectContext(ctx.contextDir, [m.source], {
-        isIgnored: ctx.ignore.isIgnored,
-        ...(ctx.ignore.canSkipDir ? { canSkipDir: ctx.ignore.canSkipDir } : {}),
-        ...(ctx.hashFile ? { hashFile: ctx.hashFile } : {}),
+      await selectContext(from.dir, [m.source], {
+        isIgnored: from.ignore.isIgnored,
+        ...(from.ignore.canSkipDir ? { canSkipDir: from.ignore.canSkipDir } : {}),
+        ...(from.hashFile ? { hashFile: from.hashFile } : {}),
       }).catch((err: unknown) => {
         throw contextReadError(err);
       }),
@@ -113,14 +114,14 @@ async function bindMount(
     await copyIntoRoot({
       destRoot: dir,
       dest: '/',
-      sources: [{ srcRoot: run.ctx.contextDir, matches: [match] }],
+      sources: [{ srcRoot: contextDirOf(run.ctx, m.context).dir, matches: [match] }],
       inline: [],
       preserveOwner: false,
     });
     return { destination: m.target, type: 'bind', source: dir, options };
   }
   const file = join(dir, match.name);
-  await copyFile(join(run.ctx.contextDir, match.root.rel), file);
+  await copyFile(join(contextDirOf(run.ctx, m.context).dir, match.root.rel), file);
   await chmod(file, match.root.mode);
   return { destination: m.target, type: 'bind', source: file, options };
 }

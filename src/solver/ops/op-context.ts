@@ -11,6 +11,25 @@ import type { EventSink } from '../events.js';
 import type { ImageOrigin } from '../graph.js';
 import type { ImportedCache, ImportedRecord } from '../../cache/remote/imported-cache.js';
 
+/** A directory the build reads files from: the context, or a `--build-context` one. */
+export interface ContextDir {
+  dir: string;
+  /** Its .dockerignore as predicates (the frontend owns the pattern syntax). */
+  ignore: { isIgnored(rel: string): boolean; canSkipDir?(rel: string): boolean };
+  /** Content hash of one of its files; a stat cache can answer without reading (default: read and hash). */
+  hashFile?: (abs: string, entry: import('../../cache/context-source.js').ContextEntry) => Promise<string>;
+}
+
+/** The directory a context source or bind mount reads: the build's context, or the `--build-context` named. */
+export function contextDirOf(ctx: SolveContext, name: string | undefined): ContextDir {
+  if (name === undefined)
+    return { dir: ctx.contextDir, ignore: ctx.ignore, ...(ctx.hashFile ? { hashFile: ctx.hashFile } : {}) };
+  const named = ctx.namedContexts?.get(name);
+  // the frontend names only contexts the request has
+  if (!named) throw new Error(`no --build-context named ${name}`);
+  return named;
+}
+
 /** Everything an op needs from the outside world, handed in by whoever runs the build. */
 export interface SolveContext {
   paths: StatePaths;
@@ -34,6 +53,8 @@ export interface SolveContext {
   importedCache?: ImportedCache;
   /** Image owners to host owners for what steps write (identity when absent; a rootless build maps). */
   idMapping?: IdMapping;
+  /** `--build-context` directories, by the name the graph's sources give. */
+  namedContexts?: Map<string, ContextDir>;
 }
 
 export type { ImportedCache, ImportedRecord };

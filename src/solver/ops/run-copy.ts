@@ -22,7 +22,7 @@ import { checkoutGit } from '../../sources/git-checkout.js';
 import { redactUrl, type Downloaded } from '../../sources/http-download.js';
 import { canonicalJson } from '../cache-key.js';
 import type { CopyOp, UrlSource, Vertex } from '../graph.js';
-import type { OpRun, VertexResult } from './op-context.js';
+import { contextDirOf, type OpRun, type VertexResult } from './op-context.js';
 import { downloads, keyGit, keyUrl, selectOptions, type Remote } from './copy-sources.js';
 import { withRootfs } from '../../snapshot/mount-chain.js';
 
@@ -111,7 +111,7 @@ async function copyAll(
   for (const [i, s] of op.sources.entries()) {
     if (s.kind === 'context') {
       slots.push({
-        srcRoot: ctx.contextDir,
+        srcRoot: contextDirOf(ctx, s.context).dir,
         matches: run.selections.get(i)!.sources.flatMap((x) => x.matches),
         unpack: !!op.unpackArchives,
       });
