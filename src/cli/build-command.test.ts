@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { userErrorOfSync } from '../../test/helpers/user-error.js';
+import { UsageError } from '../errors.js';
 import { resolveProgress } from './build-command.js';
 
 describe('resolveProgress', () => {
@@ -27,5 +28,11 @@ describe('resolveProgress', () => {
     expect(env.message).toBe('BUILDKIT_PROGRESS "fancy" is not a progress mode');
     expect(env.hint).toBe('one of: auto, plain, tty, json, rawjson, quiet');
     expect(userErrorOfSync(() => resolveProgress({ progress: 'x' }, {})).message).toMatch(/^--progress "x"/);
+  });
+
+  it('a bad --progress (or one that clashes with -q) is a usage error; a bad BUILDKIT_PROGRESS is not', () => {
+    expect(userErrorOfSync(() => resolveProgress({ progress: 'BOGUS' }, {}))).toBeInstanceOf(UsageError);
+    expect(userErrorOfSync(() => resolveProgress({ quiet: true, progress: 'plain' }, {}))).toBeInstanceOf(UsageError);
+    expect(userErrorOfSync(() => resolveProgress({}, { BUILDKIT_PROGRESS: 'BOGUS' }))).not.toBeInstanceOf(UsageError);
   });
 });

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { BuildRequest, OutputSpec, ProgressMode } from '../pipeline/build-request.js';
 import { fetchNamedContext, parseBoolArg, resolveBuildContext } from '../sources/build-context.js';
 import { defaultStateRoot } from '../store/state-paths.js';
-import { asUsageError, UserError } from '../errors.js';
+import { asUsageError, UsageError, UserError } from '../errors.js';
 import { checkBuildEnvironment, checkBuildRequest } from './build-preflight.js';
 import { parseBuildArgs, parseOutput, parseSourceDateEpoch } from './parse-output.js';
 import { parseAllow } from './parse-allow.js';
@@ -64,18 +64,21 @@ export const PROGRESS_MODES: readonly ProgressMode[] = ['auto', 'plain', 'tty', 
  * is quiet, and cannot go with another mode given on the command line.
  */
 export function resolveProgress(flags: Pick<BuildFlags, 'progress' | 'quiet'>, env: NodeJS.ProcessEnv): ProgressMode {
-  const check = (mode: string, where: string): ProgressMode => {
+  // a bad --progress is the command line's (usage, exit 2); a bad BUILDKIT_PROGRESS the environment's (exit 1)
+  const check = (mode: string, where: string, Err: typeof UserError): ProgressMode => {
     if ((PROGRESS_MODES as readonly string[]).includes(mode)) return mode as ProgressMode;
-    throw new UserError(`${where} "${mode}" is not a progress mode`, { hint: `one of: ${PROGRESS_MODES.join(', ')}` });
+    throw new Err(`${where} "${mode}" is not a progress mode`, { hint: `one of: ${PROGRESS_MODES.join(', ')}` });
   };
   if (flags.progress !== undefined) {
-    const mode = check(flags.progress, '--progress');
+    const mode = check(flags.progress, '--progress', UsageError);
     if (flags.quiet && mode !== 'auto' && mode !== 'quiet')
-      throw new UserError(`progress=${mode} and quiet cannot be used together`, { hint: 'leave out -q or --progress' });
+      throw new UsageError(`progress=${mode} and quiet cannot be used together`, {
+        hint: 'leave out -q or --progress',
+      });
     return flags.quiet ? 'quiet' : mode;
   }
   if (flags.quiet) return 'quiet';
-  return env.BUILDKIT_PROGRESS ? check(env.BUILDKIT_PROGRESS, 'BUILDKIT_PROGRESS') : 'auto';
+  return env.BUILDKIT_PROGRESS ? check(env.BUILDKIT_PROGRESS, 'BUILDKIT_PROGRESS', UserError) : 'auto';
 }
 
 /** The request for the build, and what removes its context's scratch copy (a git checkout, an archive's files) after it. */

@@ -10,6 +10,7 @@ interface ImagesFlags {
   trunc?: boolean;
   format?: string;
   all?: boolean;
+  digests?: boolean;
 }
 
 /** `tsbuild images [REPOSITORY[:TAG]]`: the images in the state directory's store, as `docker images` lists them. */
@@ -20,6 +21,7 @@ export function imagesCommand(): Command {
     .option('-q, --quiet', 'only the image IDs')
     .option('--no-trunc', 'full image IDs')
     .option('--format <format>', "json (one object a line), table, or a template like '{{.Repository}}:{{.Tag}}'")
+    .option('--digests', 'show the digest each repository has the image under (after a pull or push)')
     .option('-a, --all', 'accepted for docker compatibility (tsbuild keeps no intermediate images)')
     .action(async (reference: string | undefined, flags: ImagesFlags) => {
       const { images } = await openImages();
@@ -44,6 +46,7 @@ export function imagesCommand(): Command {
         [
           { header: 'REPOSITORY', field: 'Repository' },
           { header: 'TAG', field: 'Tag' },
+          ...(flags.digests ? [{ header: 'DIGEST', field: 'Digest' }] : []),
           { header: 'IMAGE ID', field: 'ID' },
           { header: 'CREATED', field: 'CreatedSince' },
           { header: 'SIZE', field: 'Size' },
@@ -61,7 +64,7 @@ export function imageRow(image: StoredImage, details: ImageDetails, noTrunc: boo
       Containers: 'N/A',
       CreatedAt: createdAt(details.config.created),
       CreatedSince: createdSince(details.config.created, now),
-      Digest: '<none>',
+      Digest: image.repoDigest?.slice(image.repoDigest.lastIndexOf('@') + 1) ?? '<none>',
       ID: formatImageId(details.id, noTrunc),
       Repository: image.name?.repository ?? '<none>',
       SharedSize: 'N/A',

@@ -41,7 +41,7 @@ export async function inspectDocument(store: ImageStore, details: ImageDetails):
   return {
     Id: details.id,
     RepoTags: [...new Set(tags)],
-    RepoDigests: [],
+    RepoDigests: await store.repoDigests(details.id),
     Parent: '',
     Comment: '',
     Created: c.created ?? '',

@@ -35,8 +35,10 @@ export function pullCommand(): Command {
       const storedName = tagged?.familiar();
       const { paths, images } = await openImages();
       const store = images ?? new ImageStore(new ContentStore(paths.content));
+      const { TransferLine } = await import('./transfer-line.js');
+      const bytes = new TransferLine(process.stdout, 'Downloading');
       const out = (line: string): void => {
-        if (!flags.quiet) process.stdout.write(`${line}\n`);
+        if (!flags.quiet) bytes.print(line);
       };
       await withStateLease(paths, async () => {
         await store.content.init();
@@ -46,10 +48,17 @@ export function pullCommand(): Command {
           stateRoot: paths.root,
           platform: defaultPlatform(),
           registry: () => registryFromFlags(flags, paths.root),
-          onLayer: (layer, outcome) =>
-            out(`${layer.digest.slice(7, 19)}: ${outcome === 'exists' ? 'Already exists' : 'Pull complete'}`),
+          ...(flags.quiet
+            ? {}
+            : { onBytes: (layer, done, total) => bytes.update(layer.digest.slice(7, 19), done, total) }),
+          onLayer: (layer, outcome) => {
+            bytes.end(layer.digest.slice(7, 19));
+            out(`${layer.digest.slice(7, 19)}: ${outcome === 'exists' ? 'Already exists' : 'Pull complete'}`);
+          },
         });
+        bytes.clear();
         await store.add(pulled.manifest, storedName ? [storedName] : []);
+        if (storedName) await store.recordRepoDigest(storedName, pulled.digest);
         const upToDate = before?.target.digest === pulled.manifest.digest;
         out(`Digest: ${pulled.digest}`);
         const shown = tagged ?? ref.withDigest(pulled.digest);

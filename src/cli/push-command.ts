@@ -36,8 +36,10 @@ export function pushCommand(): Command {
         throw new UserError("tag can't be used with --all-tags/-a", { hint: `tsbuild push -a ${repository}` });
       const { paths, images } = await openImages();
       const store = requireImages(images, name);
+      const { TransferLine } = await import('./transfer-line.js');
+      const bytes = new TransferLine(process.stdout, 'Pushing');
       const out = (line: string): void => {
-        if (!flags.quiet) process.stdout.write(`${line}\n`);
+        if (!flags.quiet) bytes.print(line);
       };
       await withStateLease(paths, async () => {
         const full = ref.withDefaultTag().toString();
@@ -56,11 +58,17 @@ export function pushCommand(): Command {
             const manifest = await manifestForPush(store.content, image.target);
             await pushImage(client.session, store.content, manifest, [image.name!.full], sources, {
               // docker lists the layers only
+              ...(flags.quiet
+                ? {}
+                : { onBytes: (desc, done, total) => bytes.update(desc.digest.slice(7, 19), done, total) }),
               onBlob: (desc, outcome, from) => {
+                bytes.end(desc.digest.slice(7, 19));
                 if (!desc.mediaType.includes('config'))
                   out(`${desc.digest.slice(7, 19)}: ${OUTCOME[outcome]}${from ? ` ${from}` : ''}`);
               },
             });
+            await store.recordRepoDigest(image.name!.full, manifest.digest);
+            bytes.clear();
             process.stdout.write(`${image.name!.tag}: digest: ${manifest.digest} size: ${manifest.size}\n`);
           }
         } finally {

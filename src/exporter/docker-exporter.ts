@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { archiveTransfer } from './transfer-names.js';
 import { ARCHIVE_KEYS, type Exporter, type ExportReport } from './exporter.js';
 
 interface DockerReport extends ExportReport {
@@ -30,7 +31,7 @@ export const dockerExporter: Exporter<DockerReport> = {
     out.dest === undefined ? 'loading the image into docker' : `exporting to docker archive ${out.dest}`,
   irreversible: (out) => out.dest === undefined,
   async export(image, out, ctx) {
-    const opts = ctx.signal ? { signal: ctx.signal } : {};
+    const opts = { ...(ctx.signal ? { signal: ctx.signal } : {}), ...archiveTransfer(ctx.transfer, out.dest) };
     if (out.dest === undefined) {
       // as a push, it happens here, not with the file outputs' commit: docker cannot be asked to take it back
       const { loadIntoDocker } = await import('./docker-load.js');

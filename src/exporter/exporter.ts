@@ -16,6 +16,18 @@ export interface ExportedImage {
   config: Descriptor;
 }
 
+/** One transfer's bytes, as exporters report them (the pipeline turns them into progress events). */
+export interface TransferUpdate {
+  /** Names one transfer (a blob pushed to a repository, an archive written). */
+  id: string;
+  name: string;
+  current: number;
+  total?: number;
+  done?: boolean;
+}
+
+export type TransferReporter = (t: TransferUpdate) => void;
+
 export interface ExporterContext {
   store: ContentStore;
   stateRoot: string;
@@ -25,6 +37,8 @@ export interface ExporterContext {
   registry: () => Promise<RegistryClient>;
   /** Where blobs were seen in registries, for cross-repository mounts on push. */
   blobSources: () => Promise<BlobSources>;
+  /** Byte progress of what the export moves (throttled by the receiver). */
+  transfer?: TransferReporter;
   signal?: AbortSignal;
 }
 
@@ -37,6 +51,8 @@ export interface ExportStep<R extends ExportReport = ExportReport> {
   name?: { manifest: Descriptor; names: string[] };
   /** Appended to the output's status line once done. */
   note?: string;
+  /** Names pushed, and the manifest digest their registry has: recorded on the stored names (RepoDigests). */
+  pushed?: { names: string[]; digest: Descriptor['digest'] };
 }
 
 /**

@@ -1,5 +1,7 @@
 import { UserError } from '../errors.js';
+import type { PusherOptions } from '../registry/push.js';
 import type { Exporter, ExportReport } from './exporter.js';
+import { pushTransfers } from './transfer-names.js';
 
 interface ImageReport extends ExportReport {
   type: 'image';
@@ -26,10 +28,14 @@ export const imageExporter: Exporter<ImageReport> = {
     if (!out.push) return { report, ...(name ? { name } : {}) };
     const { pushImage } = await import('./push-image.js');
     const client = await ctx.registry();
-    const opts = ctx.signal ? { signal: ctx.signal } : {};
+    const { transfer } = ctx;
+    const opts: PusherOptions = {
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(transfer ? pushTransfers(transfer) : {}),
+    };
     const stats = await pushImage(client.session, ctx.store, image.manifest, ctx.names, await ctx.blobSources(), opts);
     const note = ` (${stats.uploaded} blobs uploaded, ${stats.mounted} mounted, ${stats.existing} already there)`;
-    return { report, note, ...(name ? { name } : {}) };
+    return { report, note, pushed: { names: ctx.names, digest: image.manifest.digest }, ...(name ? { name } : {}) };
   },
   print: (r) => (r.pushed ? `pushed ${r.names.join(', ')}` : `named ${r.names.join(', ')}`),
 };

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ContentStore } from '../store/content-store.js';
-import type { Descriptor, ImageManifest } from '../image/types.js';
+import type { Descriptor, Digest, ImageManifest } from '../image/types.js';
+import { taggedBlobs } from '../cache/gc.js';
 import { resolveOciLayout } from '../registry/oci-layout.js';
 import { sharedBusyboxLayout } from '../../test/helpers/busybox-layout.js';
 import { UserError } from '../errors.js';
@@ -64,6 +65,26 @@ describe('ImageStore', () => {
     expect(await images.list()).toEqual([]);
     // the blobs stay for prune to take
     expect(await store.has(manifest.digest)).toBe(true);
+  });
+
+  test('a repo digest is recorded on a stored name, shown for its image, kept by a rebuild, and holds no blob', async () => {
+    await storeImage(store, manifest, ['reg.example/app:1', 'other:1']);
+    const digest = `sha256:${'d'.repeat(64)}` as Digest;
+    const roots = await taggedBlobs(store);
+    await images.recordRepoDigest('reg.example/app:1', digest);
+    // the GC's roots are the same: an annotation refers to nothing
+    expect(await taggedBlobs(store)).toEqual(roots);
+    expect(await images.repoDigests(configDigest as Digest)).toEqual([`reg.example/app@${digest}`]);
+    const named = (await images.list()).find((i) => i.name?.familiar === 'reg.example/app:1');
+    expect(named?.repoDigest).toBe(`reg.example/app@${digest}`);
+    // naming the same image again (a rebuild) keeps it, and writes index.json no more
+    const before = JSON.stringify(await store.readIndex());
+    await storeImage(store, manifest, ['reg.example/app:1']);
+    expect(JSON.stringify(await store.readIndex())).toBe(before);
+    // rmi takes the record with the name
+    await images.remove('reg.example/app:1');
+    expect(await images.repoDigests(configDigest as Digest)).toEqual([]);
+    await images.remove('other:1');
   });
 
   test('an image without a name is kept as an unnamed entry, once', async () => {

@@ -7,6 +7,8 @@ import { storeImage } from './local-store.js';
 import { ANNOTATION_IMAGE_NAME, normalizeImageName, type ImageName } from './image-names.js';
 
 const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';
+export { ANNOTATION_REPO_DIGEST } from './local-store.js';
+import { ANNOTATION_REPO_DIGEST } from './local-store.js';
 
 /** One entry of the state directory's index.json: an image and the name it is stored under, if any. */
 export interface StoredImage {
@@ -14,6 +16,11 @@ export interface StoredImage {
   target: Descriptor;
   /** Undefined for an image loaded without a name. */
   name?: ImageName;
+  /**
+   * The digest the name's repository has the image under, once pulled from or pushed to it
+   * (docker's RepoDigests): `repository@digest` with the name's familiar repository.
+   */
+  repoDigest?: string;
 }
 
 /** An image as `images`, `inspect` and `history` show it. */
@@ -43,11 +50,41 @@ export class ImageStore {
   /** Every entry of index.json, named or not. */
   async list(): Promise<StoredImage[]> {
     const index = await this.content.readIndex();
-    return index.manifests.map((d) => {
-      const target = plainDescriptor(d);
-      const name = entryName(d);
-      return name ? { target, name } : { target };
+    return index.manifests.map(storedOf);
+  }
+
+  /**
+   * Records that the stored name `name` is `digest` in its registry (after a pull or a push of
+   * it), as an annotation of its index.json entry: RepoDigests for inspect and `images
+   * --digests`. An annotation refers to no blob, so the GC's roots stay what they were; the
+   * record goes with the entry (rmi), and a rebuild naming the same image keeps it (storeImage).
+   */
+  async recordRepoDigest(name: string, digest: Digest): Promise<void> {
+    const full = normalizeImageName(name).full;
+    await this.content.updateIndex((manifests) => {
+      let changed = false;
+      const next = manifests.map((d) => {
+        if (entryName(d)?.full !== full || d.annotations?.[ANNOTATION_REPO_DIGEST] === digest) return d;
+        changed = true;
+        // in the order storeImage writes them, so a rebuild naming the same image rewrites nothing
+        const { [ANNOTATION_REF_NAME]: refName, ...rest } = d.annotations ?? {};
+        const annotations = {
+          ...rest,
+          [ANNOTATION_REPO_DIGEST]: digest,
+          ...(refName ? { [ANNOTATION_REF_NAME]: refName } : {}),
+        };
+        return { ...d, annotations };
+      });
+      return changed ? next : undefined;
     });
+  }
+
+  /** docker's RepoDigests of an image: `repository@digest` of each of its names that has one. */
+  async repoDigests(id: Digest): Promise<string[]> {
+    const out = new Set<string>();
+    for (const i of await this.list())
+      if (i.repoDigest && (await this.details(i.target)).id === id) out.add(i.repoDigest);
+    return [...out].sort();
   }
 
   /** Config, layers and size of an entry's image (read once per target). */
@@ -165,7 +202,13 @@ function plainDescriptor(d: Descriptor): Descriptor {
 
 function storedOf(d: Descriptor): StoredImage {
   const name = entryName(d);
-  return name ? { target: plainDescriptor(d), name } : { target: plainDescriptor(d) };
+  if (!name) return { target: plainDescriptor(d) };
+  const digest = d.annotations?.[ANNOTATION_REPO_DIGEST];
+  return {
+    target: plainDescriptor(d),
+    name,
+    ...(digest && /^sha256:[a-f0-9]{64}$/.test(digest) ? { repoDigest: `${name.repository}@${digest}` } : {}),
+  };
 }
 
 const entryKey = (i: StoredImage): string => `${i.target.digest} ${i.name?.full ?? ''}`;

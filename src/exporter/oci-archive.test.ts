@@ -10,7 +10,7 @@ import { UserError } from '../errors.js';
 import type { Descriptor, Digest, ImageIndex } from '../image/types.js';
 import { resolveOciLayout } from '../registry/oci-layout.js';
 import { sharedBusyboxLayout, type LayoutImage } from '../../test/helpers/busybox-layout.js';
-import { writeOciArchive } from './oci-archive.js';
+import { prepareOciArchive, writeOciArchive } from './oci-archive.js';
 
 const run = promisify(execFile);
 
@@ -142,6 +142,19 @@ describe('writeOciArchive', () => {
     ]);
     const { stdout } = await run('skopeo', ['inspect', `oci-archive:${dest}`]);
     expect((JSON.parse(stdout) as { Digest: string }).Digest).toBe(img.manifestDigest);
+  });
+
+  test('reports its bytes against the size it will have, ending with the file’s size', async () => {
+    const dest = join(tmp, 'progress.tar');
+    const seen: [number, number, boolean][] = [];
+    const pending = await prepareOciArchive(store, manifest, ['app:1'], dest, {
+      onBytes: (done, total, finished) => seen.push([done, total, finished]),
+    });
+    await pending.commit();
+    const size = (await stat(dest)).size;
+    expect(seen[0]).toEqual([0, size, false]);
+    expect(seen.at(-1)).toEqual([size, size, true]);
+    expect(seen.every(([done, total]) => done <= total && total === size)).toBe(true);
   });
 
   test('a failed export leaves neither the archive nor a temp file', async () => {

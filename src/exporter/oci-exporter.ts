@@ -1,3 +1,4 @@
+import { archiveTransfer } from './transfer-names.js';
 import { ARCHIVE_KEYS, type Exporter, type ExportReport } from './exporter.js';
 
 interface OciReport extends ExportReport {
@@ -15,7 +16,7 @@ export const ociExporter: Exporter<OciReport> = {
   describe: (out) =>
     out.tar === false ? `exporting to OCI layout ${out.dest}` : `exporting to oci archive ${out.dest}`,
   async export(image, out, ctx) {
-    const opts = ctx.signal ? { signal: ctx.signal } : {};
+    const opts = { ...(ctx.signal ? { signal: ctx.signal } : {}), ...archiveTransfer(ctx.transfer, out.dest) };
     const report: OciReport = { type: 'oci', dest: out.dest!, layout: out.tar === false };
     if (out.tar === false) {
       const { prepareOciLayoutDir } = await import('./oci-layout-dir.js');

@@ -19,6 +19,8 @@ export interface PendingOutput {
 export interface ExportOptions {
   /** The build's cancellation: checked while the output is written. */
   signal?: AbortSignal;
+  /** Told the bytes written so far and the whole (per chunk; the receiver throttles), and once more at the end. */
+  onBytes?: (done: number, total: number, finished: boolean) => void;
 }
 
 /** For outputs that cannot wait (stdout, a directory written in place). */

@@ -49,8 +49,11 @@ export async function prepareArchive(
       throw new UserError(`refusing to write the ${kind} archive to a terminal`, {
         hint: 'redirect stdout to a file, or set dest=FILE',
       });
-    await produce(store, entries, (chunk) =>
-      process.stdout.write(chunk) ? Promise.resolve() : writable(process.stdout),
+    await produce(
+      store,
+      entries,
+      (chunk) => (process.stdout.write(chunk) ? Promise.resolve() : writable(process.stdout)),
+      opts.onBytes,
     );
     return COMMITTED;
   }
@@ -79,12 +82,17 @@ export async function prepareArchive(
         off += bytesWritten;
       }
     };
-    await produce(store, entries, async (chunk) => {
-      opts.signal?.throwIfAborted();
-      batch.push(chunk);
-      batchSize += chunk.length;
-      if (batchSize >= WRITE_BATCH) await flush();
-    });
+    await produce(
+      store,
+      entries,
+      async (chunk) => {
+        opts.signal?.throwIfAborted();
+        batch.push(chunk);
+        batchSize += chunk.length;
+        if (batchSize >= WRITE_BATCH) await flush();
+      },
+      opts.onBytes,
+    );
     await flush();
     await fh.sync();
     // close can fail too (a delayed write error on network filesystems): it is awaited, not dropped
@@ -110,10 +118,15 @@ export async function streamArchive(
   opts: ExportOptions = {},
 ): Promise<void> {
   const entries = withParentDirs(files).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  await produce(store, entries, (chunk) => {
-    opts.signal?.throwIfAborted();
-    return out.write(chunk) ? Promise.resolve() : writable(out);
-  });
+  await produce(
+    store,
+    entries,
+    (chunk) => {
+      opts.signal?.throwIfAborted();
+      return out.write(chunk) ? Promise.resolve() : writable(out);
+    },
+    opts.onBytes,
+  );
 }
 
 type Entry = ArchiveFile | { name: string; directory: true };
@@ -134,11 +147,27 @@ const READ_CHUNK = 4 << 20;
 
 type Pack = ReturnType<typeof tarPack>;
 
-/** Packs `entries` and hands the tar to `write` chunk by chunk, each written before the next is made. */
-async function produce(store: ContentStore, entries: Entry[], write: (chunk: Buffer) => Promise<void>): Promise<void> {
+/**
+ * Packs `entries` and hands the tar to `write` chunk by chunk, each written before the next is
+ * made; `onBytes` hears how much of the tar's size (known beforehand) was handed over.
+ */
+async function produce(
+  store: ContentStore,
+  entries: Entry[],
+  write: (chunk: Buffer) => Promise<void>,
+  onBytes?: ExportOptions['onBytes'],
+): Promise<void> {
   const pack = tarPack();
+  const total = tarSize(entries);
+  let written = 0;
   const drain = (async () => {
-    for await (const chunk of pack) await write(chunk);
+    onBytes?.(0, total, false);
+    for await (const chunk of pack) {
+      await write(chunk);
+      written += chunk.length;
+      onBytes?.(written, Math.max(total, written), false);
+    }
+    onBytes?.(written, written, true);
   })();
   const fill = (async () => {
     for (const e of entries) {
@@ -162,6 +191,16 @@ async function produce(store: ContentStore, entries: Entry[], write: (chunk: Buf
     await Promise.allSettled([fill, drain]);
     throw err;
   }
+}
+
+/** The tar's size: a 512-byte header per entry, contents padded to 512 bytes, two zero blocks at the end. */
+function tarSize(entries: Entry[]): number {
+  let size = 1024;
+  for (const e of entries) {
+    const n = 'directory' in e ? 0 : 'data' in e ? e.data.length : e.blob.size;
+    size += 512 + Math.ceil(n / 512) * 512;
+  }
+  return size;
 }
 
 /** Adds one entry and resolves once tar-stream has taken all of it (its callback, which also reports failure). */

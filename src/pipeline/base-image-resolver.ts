@@ -3,19 +3,69 @@ import { hostPlatform } from '../frontend/platform.js';
 import type { DiffId } from '../image/types.js';
 import type { BaseImageOrigin, BaseImages } from '../registry/base-images.js';
 import type { ResolvedImage } from '../registry/resolved-image.js';
+import type { EventSink } from '../solver/events.js';
 
 /**
  * The frontend's FROM resolver: the host's platform, oci-layout dirs inside the context or under
- * an `--allow fs.read` dir, and the resolved image as the op the solver pulls layers with.
+ * an `--allow fs.read` dir, and the resolved image as the op the solver pulls layers with. A
+ * registry image shows as a step while it is resolved (`[internal] load metadata for REF`, as
+ * BuildKit shows it): a registry that takes long to answer, or never does, is seen waiting.
  */
-export function baseImageResolver(bases: BaseImages, contextDir: string, fsRead: readonly string[]): BaseImageResolver {
+export function baseImageResolver(
+  bases: BaseImages,
+  contextDir: string,
+  fsRead: readonly string[],
+  emit: EventSink,
+  signal?: AbortSignal,
+): BaseImageResolver {
   return async (ref, location) => {
-    const { image, origin } = await bases.resolve(ref, hostPlatform(), async (dir) => {
-      const { checkLayoutAccess } = await import('./layout-access.js');
-      await checkLayoutAccess(ref, dir, contextDir, fsRead, location);
-    });
+    const resolving = () =>
+      bases.resolve(ref, hostPlatform(), async (dir) => {
+        const { checkLayoutAccess } = await import('./layout-access.js');
+        await checkLayoutAccess(ref, dir, contextDir, fsRead, location);
+      });
+    const { image, origin } = ref.startsWith('oci-layout://')
+      ? await resolving()
+      : await asStep(await metadataVertex(ref), resolving, emit, signal);
     return toResolvedBase(image, origin);
   };
+}
+
+/** The step a registry reference's resolution shows as; a reference that does not parse fails in resolve. */
+async function metadataVertex(ref: string): Promise<{ id: string; name: string }> {
+  const { parseReference } = await import('../registry/reference.js');
+  let full = ref;
+  try {
+    full = parseReference(ref).withDefaultTag().toString();
+  } catch {
+    // resolve says what is wrong with it
+  }
+  return { id: `metadata:${full}`, name: `[internal] load metadata for ${full}` };
+}
+
+async function asStep<T>(
+  vertex: { id: string; name: string },
+  work: () => Promise<T>,
+  emit: EventSink,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  const start = Date.now();
+  emit({ type: 'vertex.start', vertex, time: start });
+  try {
+    const result = await work();
+    emit({ type: 'vertex.done', vertex, time: Date.now(), durationMs: Date.now() - start });
+    return result;
+  } catch (err) {
+    if (signal?.aborted) emit({ type: 'vertex.canceled', vertex, time: Date.now() });
+    else
+      emit({
+        type: 'vertex.error',
+        vertex,
+        time: Date.now(),
+        message: err instanceof Error ? err.message : String(err),
+      });
+    throw err;
+  }
 }
 
 function toResolvedBase(image: ResolvedImage, origin: BaseImageOrigin): ResolvedBase {

@@ -3,7 +3,7 @@ import { buildImage, type ImageInput } from '../image/image-builder.js';
 import { MediaType, type Descriptor } from '../image/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { EventSink } from '../solver/events.js';
-import type { ExporterContext, ExportReport } from '../exporter/exporter.js';
+import type { ExporterContext, ExportReport, ExportStep, TransferReporter } from '../exporter/exporter.js';
 import { exporterFor, type StoredReport } from '../exporter/exporters.js';
 import { outputError, type PendingOutput } from '../exporter/pending-output.js';
 import type { BuildRequest, OutputSpec } from './build-request.js';
@@ -18,6 +18,8 @@ export interface ExportContext {
   emit: EventSink;
   /** The build's registry client (shared with pulls), made on first use. */
   registry: () => Promise<RegistryClient>;
+  /** Byte progress of pushes and archives (throttled: transfer-progress.ts). */
+  transfer?: TransferReporter;
   signal?: AbortSignal;
 }
 
@@ -60,6 +62,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
     stateRoot: req.stateRoot,
     registry: ctx.registry,
     blobSources: async () => (await import('../registry/registry-setup.js')).blobSources(req.stateRoot),
+    ...(ctx.transfer ? { transfer: ctx.transfer } : {}),
     ...(signal ? { signal } : {}),
   };
   let primary: (Materialized & { names: string[] }) | undefined;
@@ -67,6 +70,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
   // tags are ready: an export that fails anywhere leaves no output and no tag (PendingOutput).
   const pending: PendingOutput[] = [];
   const toName: { manifest: Descriptor; names: string[] }[] = [];
+  const pushed: NonNullable<ExportStep['pushed']>[] = [];
   // Set once an output that cannot be taken back (a push, a docker load) is made: from then on
   // the build puts every output in place and names the image whatever an interrupt says.
   let irreversibleDone = false;
@@ -106,6 +110,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
       if (irreversible) irreversibleDone = true;
       if (step.pending) pending.push(step.pending);
       if (step.name) toName.push(step.name);
+      if (step.pushed) pushed.push(step.pushed);
       emit({
         type: 'status',
         time: Date.now(),
@@ -140,6 +145,21 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
         });
       }
       done.push(...req.tags.map((name): StoredReport => ({ type: 'store', name, root: req.stateRoot })));
+      // what the registry has each pushed name under, on the stored names (docker's RepoDigests)
+      if (pushed.length) {
+        const { ImageStore } = await import('../exporter/image-store.js');
+        const images = new ImageStore(store);
+        // a record that cannot be written (a full disk) costs inspect's RepoDigests, not the pushed build
+        for (const p of pushed)
+          for (const name of p.names)
+            await images.recordRepoDigest(name, p.digest).catch((err: unknown) =>
+              emit({
+                type: 'warning',
+                time: Date.now(),
+                message: `the repo digest of ${name} was not recorded: ${String(err)}`,
+              }),
+            );
+      }
     }
     // past the last check: the names are set, so the outputs go in place too; each leaves the list as it goes in place; should one fail, the rest are discarded below
     while (pending.length) await pending.shift()!.commit();

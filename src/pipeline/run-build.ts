@@ -27,6 +27,7 @@ import { readDockerfile } from './dockerfile-file.js';
 import { loadDockerignore } from './dockerignore-file.js';
 import { layerProvider } from './image-layers.js';
 import { exportOutputs } from './outputs.js';
+import { blobTransfer, shortDigest, transferProgress } from './transfer-progress.js';
 import { BuildLog } from '../progress/build-log.js';
 import { printReport } from '../exporter/exporters.js';
 import { stateOwners } from './state-owners.js';
@@ -187,7 +188,13 @@ async function buildInState(
   const layoutGrants = [...(req.namedContexts?.values() ?? [])].flatMap((c) =>
     c.kind === 'oci-layout' ? [c.dir] : [],
   );
-  const resolveBase = baseImageResolver(bases, req.contextDir, [...(req.allow?.fsRead ?? []), ...layoutGrants]);
+  const resolveBase = baseImageResolver(
+    bases,
+    req.contextDir,
+    [...(req.allow?.fsRead ?? []), ...layoutGrants],
+    emit,
+    signal,
+  );
   closers.push(() => bases.close());
 
   // Reading --cache-from needs nothing from the Dockerfile: it overlaps resolving the base images.
@@ -258,6 +265,8 @@ async function buildInState(
   const namedDirs = await namedContextDirs(req, paths);
   const importedCache = await importing;
   await layoutReady;
+  // byte counts of pulls, pushes and exports: a few events a second at most (transfer-progress.ts)
+  const transfers = transferProgress(emit);
   const solver = new Solver(
     {
       paths,
@@ -267,7 +276,11 @@ async function buildInState(
       contextDir: req.contextDir,
       ignore,
       hashFile: (abs, entry) => statCache.hashFile(abs, entry),
-      fetchBlob: (origin, desc) => bases.fetchBlob(origin, desc),
+      fetchBlob: async (origin, desc) => {
+        const pull = blobTransfer(transfers, `pull:${desc.digest}`, `pulling ${shortDigest(desc.digest)}`);
+        await bases.fetchBlob(origin, desc, pull.onBytes);
+        pull.finish();
+      },
       emit,
       ...(signal ? { signal } : {}),
       ...(req.secrets ? { secrets: req.secrets } : {}),
@@ -313,6 +326,7 @@ async function buildInState(
     layers,
     image: { ...plan.image, created },
     registry: bases.registryClient,
+    transfer: transfers,
     ...(signal ? { signal } : {}),
   });
   return { manifestDigest: out.manifest.digest, configDigest: out.config.digest, exported: out.exported, warnings };

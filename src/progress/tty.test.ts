@@ -154,6 +154,18 @@ describe('TtyRenderer', () => {
     t.redraw();
     expect(t.screen.text()[2]).toMatch(/=> pushing sha256:ab +1\.50MB \/ 4\.00MB 0\.0s$/);
     expect(t.screen.text()[0]).toMatch(/\(0\/1\)$/);
+    // once done it keeps its size, as BuildKit's `=> => sha256:… 4.00MB / 4.00MB`
+    r.onEvent({
+      type: 'progress',
+      time: 0,
+      id: 'push:sha256:ab',
+      name: 'pushing sha256:ab',
+      current: 4_000_000,
+      total: 4_000_000,
+      done: true,
+    });
+    t.redraw();
+    expect(t.screen.text()[2]).toMatch(/ => pushing sha256:ab +4\.00MB \/ 4\.00MB 0\.0s$/);
     r.close();
   });
 });

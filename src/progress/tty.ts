@@ -249,7 +249,8 @@ function tagOf(r: Row, now: number): string {
     case 'canceled':
       return 'CANCELED';
     default:
-      if (r.bytes && r.state === 'running')
+      // a finished transfer keeps its size, as BuildKit's `=> => sha256:… 20.00MB / 20.00MB 0.3s`
+      if (r.bytes)
         return `${humanBytes(r.bytes.current)}${r.bytes.total !== undefined ? ` / ${humanBytes(r.bytes.total)}` : ''} ${secs}`;
       return secs;
   }

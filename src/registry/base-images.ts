@@ -111,12 +111,19 @@ export class BaseImages {
     return resolved;
   }
 
-  /** Ensures a layer blob is in the content store; layout blobs were copied when resolved. */
-  async fetchBlob(origin: BaseImageOrigin, desc: Descriptor): Promise<void> {
+  /**
+   * Ensures a layer blob is in the content store; layout blobs were copied when resolved.
+   * `onBytes` hears of a download's progress (see RegistryClient.fetchBlob).
+   */
+  async fetchBlob(
+    origin: BaseImageOrigin,
+    desc: Descriptor,
+    onBytes?: (done: number, total: number) => void,
+  ): Promise<void> {
     if (await this.store.has(desc.digest)) return;
     if (origin.kind === 'oci-layout')
       throw new Error(`blob ${desc.digest} of ${origin.dir} is missing from the content store`);
     const ref = this.refs.get(origin.ref) ?? (await import('./reference.js')).parseReference(origin.ref);
-    await (await this.client()).client.fetchBlob(ref, desc, this.store);
+    await (await this.client()).client.fetchBlob(ref, desc, this.store, onBytes ? { onBytes } : {});
   }
 }

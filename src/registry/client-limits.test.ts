@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +112,28 @@ describe('registry client limits', () => {
     expect(err).toBeInstanceOf(EnvironmentError);
     expect(err.message).toContain(`registry ${host} is too slow`);
     expect(err.message).toContain('no answer within 0.3s');
+  });
+
+  test('a server that takes the connection and never answers (not even TLS) fails within the headers limit, saying which to raise', async () => {
+    const sockets: Socket[] = [];
+    const silent = createNetServer((s) => sockets.push(s.on('error', () => {})));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const started = Date.now();
+      const client = new RegistryClient({ attempts: 1, http: { headersTimeoutMs: 300 } });
+      const err = await failure(client.resolve(parseReference(`${host}/app`), platform, freshStore()));
+      client.close();
+      expect(err).toBeInstanceOf(EnvironmentError);
+      expect(err.message).toContain(`registry ${host} is too slow`);
+      expect(err.message).toContain('no answer within 0.3s');
+      expect(err.hint).toContain('TSBUILD_REGISTRY_TIMEOUTS=headers=');
+      // the TLS probe and the HTTPS handshake each wait the headers limit, not 3 s or the 60 s idle limit
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   test('a blob below the minimum rate fails (after bounded resumes) naming the blob and the rate; nothing of it is kept', async () => {

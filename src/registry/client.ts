@@ -24,6 +24,15 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+export interface FetchBlobOptions extends CallOptions {
+  /**
+   * Told the bytes received so far, with the blob's size: once as the download starts and then
+   * per chunk (the caller throttles what it shows). Not called for a blob already in the store,
+   * nor for a caller that joins a download already under way.
+   */
+  onBytes?: (done: number, total: number) => void;
+}
+
 // A manifest is a small JSON document; anything bigger is not one, and is not read into memory.
 // containerd's MaxManifestSize, to the byte (its 4 * 1048 * 1048 is 4 MiB with a typo kept).
 export const MANIFEST_MAX_BYTES = 4 * 1048 * 1048;
@@ -145,12 +154,17 @@ export class RegistryClient {
   }
 
   /** Streams a blob (layer or config) of `ref`'s repository into `store`, verifying digest and size. */
-  async fetchBlob(ref: ImageReference, desc: Descriptor, store: ContentStore, opts: CallOptions = {}): Promise<void> {
+  async fetchBlob(
+    ref: ImageReference,
+    desc: Descriptor,
+    store: ContentStore,
+    opts: FetchBlobOptions = {},
+  ): Promise<void> {
     if (await store.has(desc.digest)) return;
     const key = `${store.root}\0${desc.digest}`;
     let running = this.downloads.get(key);
     if (!running) {
-      running = this.download(ref, desc, store, opts.signal).finally(() => this.downloads.delete(key));
+      running = this.download(ref, desc, store, opts.signal, opts.onBytes).finally(() => this.downloads.delete(key));
       this.downloads.set(key, running);
     }
     return running;
@@ -161,6 +175,7 @@ export class RegistryClient {
     desc: Descriptor,
     store: ContentStore,
     signal: AbortSignal | undefined,
+    onBytes: ((done: number, total: number) => void) | undefined,
   ): Promise<void> {
     const display = ref.withDefaultTag().familiar();
     const what = `blob ${desc.digest} of ${display}`;
@@ -177,7 +192,8 @@ export class RegistryClient {
     // meanwhile), and a generator that never started runs no finally: an unread answer holds its
     // socket, and the process, until the idle timeout.
     const reading = { res: first };
-    const body = Readable.from(this.resumable(ref, url, desc, what, reading, signal));
+    onBytes?.(0, desc.size);
+    const body = Readable.from(this.resumable(ref, url, desc, what, reading, signal, onBytes));
     try {
       await store.ingest(body, { digest: desc.digest, size: desc.size }, what);
     } catch (err) {
@@ -215,6 +231,7 @@ export class RegistryClient {
     what: string,
     reading: { res: HttpResponse },
     signal: AbortSignal | undefined,
+    onBytes: ((done: number, total: number) => void) | undefined,
   ): AsyncGenerator<Buffer> {
     let res = reading.res;
     let received = 0;
@@ -234,6 +251,7 @@ export class RegistryClient {
             res.body.destroy();
             throw new DigestMismatchError(`${desc.size} bytes`, `more than ${desc.size} bytes`, `${what} size`);
           }
+          onBytes?.(received, desc.size);
           yield c;
         }
         if (received >= desc.size) return;

@@ -45,14 +45,21 @@ export interface TlsSettings {
   skipVerify?: boolean;
 }
 
+/** Which of the time limits (HttpClientOptions) ran out, by its TSBUILD_REGISTRY_TIMEOUTS name. */
+export type HttpLimit = 'request' | 'headers' | 'idle' | 'min-rate';
+
 /** A failure of ours: `ETIMEDOUT` (no answer, a stall, the deadline), `ESLOW` (below the minimum rate), `ETOOBIG`. */
 export class HttpError extends Error {
+  /** The time limit that ran out, for a hint that says which one to raise. */
+  readonly limit: HttpLimit | undefined;
+
   constructor(
     message: string,
     readonly code: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; limit?: HttpLimit },
   ) {
     super(message, options);
+    this.limit = options?.limit;
   }
 }
 
@@ -87,7 +94,7 @@ const httpsModule = (): typeof NodeHttps => (nodeHttps ??= load('node:https') as
 export class HttpClient {
   private httpAgent: HttpAgent | undefined;
   private readonly https = new Map<string, HttpsAgent>();
-  private readonly limits: Required<HttpClientOptions>;
+  readonly limits: Required<HttpClientOptions>;
 
   constructor(
     private readonly tls: (host: string) => TlsSettings = () => ({}),
@@ -119,8 +126,10 @@ export class HttpClient {
       // the socket is gone nothing needs them (a ref'd timer here kept finished builds alive).
       let headersTimer: NodeJS.Timeout | undefined;
       let deadlineTimer: NodeJS.Timeout | undefined;
+      let connectTimer: NodeJS.Timeout | undefined;
       const finish = () => {
         done = true;
+        clearTimeout(connectTimer);
         clearTimeout(headersTimer);
         clearTimeout(deadlineTimer);
         req.signal?.removeEventListener('abort', onAbort);
@@ -137,7 +146,10 @@ export class HttpClient {
         if (done) return;
         if (!response) {
           headersTimer = setTimeout(
-            () => r.destroy(new HttpError(`no answer within ${seconds(headersTimeoutMs)}`, 'ETIMEDOUT')),
+            () =>
+              r.destroy(
+                new HttpError(`no answer within ${seconds(headersTimeoutMs)}`, 'ETIMEDOUT', { limit: 'headers' }),
+              ),
             headersTimeoutMs,
           ).unref();
         }
@@ -148,13 +160,28 @@ export class HttpClient {
                 ? `the answer took longer than ${seconds(deadlineMs)}`
                 : `no answer within ${seconds(deadlineMs)}`,
               'ETIMEDOUT',
+              { limit: 'request' },
             );
             if (response) response.destroy(err);
             else r.destroy(err);
           }, deadlineMs).unref();
         }
       };
-      r.setTimeout(idleTimeoutMs, () => r.destroy(new HttpError(`stalled for ${seconds(idleTimeoutMs)}`, 'ETIMEDOUT')));
+      r.setTimeout(idleTimeoutMs, () =>
+        r.destroy(new HttpError(`stalled for ${seconds(idleTimeoutMs)}`, 'ETIMEDOUT', { limit: 'idle' })),
+      );
+      // A new connection is timed too: a server that accepts it and never finishes the TLS
+      // handshake would keep the request from being sent, and the timers above from starting.
+      r.once('socket', (socket) => {
+        if (r.reusedSocket || (!secure && !socket.connecting)) return;
+        const [limit, ms]: [HttpLimit, number] =
+          !req.stream && deadlineMs < headersTimeoutMs ? ['request', deadlineMs] : ['headers', headersTimeoutMs];
+        connectTimer = setTimeout(
+          () => r.destroy(new HttpError(`no answer within ${seconds(ms)}`, 'ETIMEDOUT', { limit })),
+          ms,
+        ).unref();
+        socket.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
+      });
       const onAbort = () => r.destroy(req.signal!.reason as Error);
       req.signal?.addEventListener('abort', onAbort, { once: true });
       r.on('error', fail);
@@ -166,7 +193,7 @@ export class HttpClient {
         clearTimeout(headersTimer);
         settled = true;
         res.setTimeout(idleTimeoutMs, () =>
-          res.destroy(new HttpError(`sent nothing for ${seconds(idleTimeoutMs)}`, 'ETIMEDOUT')),
+          res.destroy(new HttpError(`sent nothing for ${seconds(idleTimeoutMs)}`, 'ETIMEDOUT', { limit: 'idle' })),
         );
         res.once('close', finish);
         resolve(wrap(res, req.url, req.stream ? this.limits : undefined));
@@ -250,6 +277,7 @@ function rateFloor(res: IncomingMessage, minRate: number, windowMs: number): Rea
             new HttpError(
               `sent ${bytes} bytes in ${seconds(elapsed)} (${rate < 10 ? rate.toFixed(1) : Math.round(rate)} B/s), below the minimum of ${minRate} B/s`,
               'ESLOW',
+              { limit: 'min-rate' },
             ),
           );
         }

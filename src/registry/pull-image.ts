@@ -19,6 +19,8 @@ export interface PullOptions {
   registry: () => Promise<{ client: RegistryClient; sources?: BlobSources }>;
   /** Told of each layer: already in the store, or downloaded now. */
   onLayer?: (layer: Descriptor, outcome: 'exists' | 'downloaded') => void;
+  /** Told a layer download's bytes so far (see RegistryClient.fetchBlob). */
+  onBytes?: (layer: Descriptor, done: number, total: number) => void;
 }
 
 /** Layers downloaded at once, as docker's default max-concurrent-downloads. */
@@ -47,7 +49,9 @@ export async function pullImage(store: ContentStore, ref: string, opts: PullOpti
     const worker = async (): Promise<void> => {
       for (let layer = queue.shift(); layer; layer = queue.shift()) {
         const had = await store.has(layer.digest);
-        if (!had) await bases.fetchBlob(origin, layer);
+        const onBytes = opts.onBytes;
+        if (!had)
+          await bases.fetchBlob(origin, layer, onBytes ? (done, total) => onBytes(layer, done, total) : undefined);
         opts.onLayer?.(layer, had ? 'exists' : 'downloaded');
       }
     };

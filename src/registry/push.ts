@@ -32,6 +32,11 @@ export interface PusherOptions {
   signal?: AbortSignal;
   /** Told of each blob once it is in the repository, and how it got there (`from`: the repository it was mounted from). */
   onBlob?: (desc: Descriptor, outcome: keyof PushStats, from?: string) => void;
+  /**
+   * Told the bytes of a blob the registry has taken so far: once as its upload starts and after
+   * each chunk (the caller throttles what it shows). Blobs skipped or mounted send none.
+   */
+  onBytes?: (desc: Descriptor, done: number, total: number) => void;
 }
 
 const DEFAULT_CHUNK = 16 << 20;
@@ -128,6 +133,7 @@ export class Pusher {
     const what = `blob ${desc.digest}`;
     let location = opened ?? (await this.startUpload(ref, what));
     const fh = await open(this.store.blobPath(desc.digest), 'r');
+    this.opts.onBytes?.(desc, 0, desc.size);
     try {
       let offset = 0;
       let failures = 0;
@@ -169,6 +175,7 @@ export class Pusher {
         res.discard();
         location = this.location(res, ref, what);
         offset += length;
+        this.opts.onBytes?.(desc, offset, desc.size);
       }
     } finally {
       await fh.close();

@@ -1,6 +1,6 @@
 import { EnvironmentError, UserError } from '../errors.js';
 import { RegistryAuth, type CredentialsProvider } from './auth.js';
-import { HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse } from './http.js';
+import { HttpClient, type HttpClientOptions, HttpError, type HttpRequest, type HttpResponse } from './http.js';
 import { TIMEOUTS_ENV, registryLimitsFromEnv } from './limits.js';
 import { isInsecureRegistryHost } from './reference.js';
 import { probeTls } from './tls-probe.js';
@@ -17,6 +17,9 @@ import {
   isTransient,
   sleep,
 } from './transport.js';
+
+/** The TLS probe's wait for an answer at most: a server that speaks either answers at once. */
+const PROBE_TIMEOUT_MS = 3000;
 
 export interface RegistrySessionOptions {
   /** `--insecure-registry`: plain HTTP allowed and certificates not checked, as docker does. */
@@ -96,7 +99,11 @@ export class RegistrySession {
     let p = this.probes.get(registry);
     if (!p) {
       const url = this.endpoint(registry);
-      p = probeTls(url.hostname, Number(url.port || 443)).then((tls) => {
+      // A registry that takes the connection and says nothing must not hold the build longer
+      // than the time limits the user chose (TSBUILD_REGISTRY_TIMEOUTS) allow an answer.
+      const { headersTimeoutMs, idleTimeoutMs } = this.http.limits;
+      const timeout = Math.min(PROBE_TIMEOUT_MS, headersTimeoutMs, idleTimeoutMs);
+      p = probeTls(url.hostname, Number(url.port || 443), timeout).then((tls) => {
         if (tls === false) this.plainHttp.add(registry);
       });
       this.probes.set(registry, p);
@@ -211,7 +218,7 @@ export class RegistrySession {
     if (isSlow(err)) {
       return new EnvironmentError(`registry ${where} is too slow: ${what}: ${describeCause(err)}`, {
         cause: err,
-        hint: `the registry or the network to it is slow or stuck; try again later, or allow more time with ${TIMEOUTS_ENV} (e.g. ${TIMEOUTS_ENV}=request=300,min-rate=256)`,
+        hint: `the registry or the network to it is slow or stuck; try again later, or allow more time with ${TIMEOUTS_ENV} (${raiseExample(err)})`,
       });
     }
     let hint: string | undefined;
@@ -228,6 +235,21 @@ export class RegistrySession {
 
   close(): void {
     this.http.close();
+  }
+}
+
+/** How to raise the limit that ran out, e.g. `TSBUILD_REGISTRY_TIMEOUTS=headers=120`. */
+function raiseExample(err: unknown): string {
+  const limit = err instanceof HttpError ? err.limit : undefined;
+  switch (limit) {
+    case 'headers':
+    case 'idle':
+    case 'request':
+      return `e.g. ${TIMEOUTS_ENV}=${limit}=300, in seconds`;
+    case 'min-rate':
+      return `e.g. ${TIMEOUTS_ENV}=min-rate=256, in bytes/s`;
+    default:
+      return `e.g. ${TIMEOUTS_ENV}=request=300,min-rate=256`;
   }
 }
 

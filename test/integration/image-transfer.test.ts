@@ -53,6 +53,13 @@ describe('build -q, BUILDKIT_PROGRESS', () => {
     const bad = await cli(['build', 'fixtures/demo'], { BUILDKIT_PROGRESS: 'fancy' });
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toContain('BUILDKIT_PROGRESS "fancy" is not a progress mode');
+    // the same word on the command line is bad usage
+    const flag = await cli(['build', '--progress', 'BOGUS', 'fixtures/demo']);
+    expect(flag.exitCode).toBe(2);
+    expect(flag.stderr).toMatch(/--progress.*BOGUS.*(auto, plain, tty, json, rawjson, quiet)/);
+    const clash = await cli(['build', '-q', '--progress', 'plain', 'fixtures/demo']);
+    expect(clash.exitCode).toBe(2);
+    expect(clash.stderr).toContain('progress=plain and quiet cannot be used together');
   }, 120_000);
 });
 
@@ -176,6 +183,12 @@ describe('push and pull', () => {
     ]);
     expect(direct.exitCode, direct.stderr).toBe(0);
     expect(JSON.parse(await readFile(meta, 'utf8'))['containerimage.digest']).toBe(pushed);
+    // both pushes recorded what the registry has the image under (docker's RepoDigests)
+    const digests = await cli(['inspect', '-f', '{{json .RepoDigests}}', `${reg.host}/demo:1`]);
+    expect(JSON.parse(digests.stdout)).toEqual([`${reg.host}/demo@${pushed}`, `${reg.host}/direct@${pushed}`].sort());
+    const listed = await cli(['images', '--digests', `${reg.host}/direct`]);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^REPOSITORY +TAG +DIGEST +IMAGE ID +CREATED +SIZE$/);
+    expect(listed.stdout.split('\n')[1]).toMatch(new RegExp(`^${reg.host}/direct +1 +${pushed} +`));
 
     const again = await cli(['push', `${reg.host}/demo:1`]);
     expect(again.stdout).toContain(': Layer already exists\n');
@@ -218,6 +231,10 @@ describe('push and pull', () => {
       if (root === empty) expect(lines.filter((l) => l.endsWith(': Pull complete')).length).toBeGreaterThan(0);
       const id = await runCli(['inspect', '-f', '{{.Id}}', `${reg.host}/demo:1`], { env: { TSBUILD_ROOT: root } });
       expect(id.stdout).toBe(`${iid}\n`);
+      const repoDigests = await runCli(['inspect', '-f', '{{json .RepoDigests}}', `${reg.host}/demo:1`], {
+        env: { TSBUILD_ROOT: root },
+      });
+      expect(JSON.parse(repoDigests.stdout)).toContain(`${reg.host}/demo@${pushed}`);
       const saved = join(dir, `pulled-${root === state ? 'a' : 'b'}.tar`);
       expect(
         (await runCli(['save', '--format', 'oci', '-o', saved, `${reg.host}/demo:1`], { env: { TSBUILD_ROOT: root } }))
