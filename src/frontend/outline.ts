@@ -77,7 +77,7 @@ export function outline(input: OutlineInput): Outline {
           if (value === undefined && !input.buildArgs.has(key) && globals.has(key)) {
             used.add(key);
             values.set(key, globalValues.get(key));
-          } else if (!stageArgs.has(key)) {
+          } else {
             addArgs(
               { ...ins, args: [{ key, ...(value !== undefined ? { value } : {}) }] },
               stageArgs,
@@ -152,6 +152,8 @@ function addArgs(
     if (input.buildArgs.has(key)) v = input.buildArgs.get(key);
     values.set(key, v);
     const description = docComment(ins.comments, key);
+    // a redeclared ARG keeps what its earlier values used (`ARG FOO=${FOO}x`)
+    for (const dep of into.get(key)?.deps ?? []) deps.add(dep);
     into.set(key, {
       arg: { name: key, ...(description ? { description } : {}), ...(v ? { value: v } : {}), location: at(ins) },
       deps,
