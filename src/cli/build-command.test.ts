@@ -36,3 +36,16 @@ describe('resolveProgress', () => {
     expect(userErrorOfSync(() => resolveProgress({}, { BUILDKIT_PROGRESS: 'BOGUS' }))).not.toBeInstanceOf(UsageError);
   });
 });
+
+describe('--call (buildx)', () => {
+  it('reads NAME[,format=json]; build is an ordinary build', async () => {
+    const { parseCall } = await import('./build-command.js');
+    expect(parseCall('check')).toEqual({ name: 'check', format: 'text' });
+    expect(parseCall('check,format=json')).toEqual({ name: 'check', format: 'json' });
+    expect(parseCall('outline')).toEqual({ name: 'outline', format: 'text' });
+    expect(parseCall('targets,format=json')).toEqual({ name: 'targets', format: 'json' });
+    expect(parseCall('build')).toBeUndefined();
+    expect(() => parseCall('nosuch')).toThrow(/unknown request "nosuch"/);
+    expect(() => parseCall('check,fmt=json')).toThrow(/unknown option/);
+  });
+});

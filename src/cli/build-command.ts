@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { BuildRequest, OutputSpec, ProgressMode } from '../pipeline/build-request.js';
+import type { BuildRequest, FrontendCall, OutputSpec, ProgressMode } from '../pipeline/build-request.js';
 import { fetchNamedContext, parseBoolArg, resolveBuildContext } from '../sources/build-context.js';
 import { defaultStateRoot } from '../store/state-paths.js';
 import { asUsageError, UsageError, UserError } from '../errors.js';
@@ -55,6 +55,9 @@ export interface BuildFlags {
   addHost?: string[];
   shmSize?: string;
   ulimit?: string[];
+  /** `--call=NAME[,format=json]`; `--check` is `--call=check`. */
+  call?: string;
+  check?: boolean;
 }
 
 export const PROGRESS_MODES: readonly ProgressMode[] = ['auto', 'plain', 'tty', 'json', 'rawjson', 'quiet'];
@@ -184,12 +187,45 @@ function requestFields(flags: BuildFlags, progress: ProgressMode): Omit<BuildReq
     progress,
     stateRoot: defaultStateRoot(),
     ...(flags.target ? { target: flags.target } : {}),
+    ...callField(flags),
   };
 }
 
 function withRunSettings(flags: BuildFlags): Pick<BuildRequest, 'runSettings'> {
   const settings = runSettings(flags);
   return settings ? { runSettings: settings } : {};
+}
+
+/** `--call` as buildx reads it: `NAME[,format=json|raw]`; `build` (or nothing) is a build. */
+export function parseCall(value: string): FrontendCall | undefined {
+  const [name = '', ...options] = value.split(',').map((s) => s.trim());
+  let format: FrontendCall['format'] = 'text';
+  for (const option of options) {
+    const [key, v = ''] = option.split('=', 2) as [string, string?];
+    if (key !== 'format' || !['json', 'raw', ''].includes(v))
+      throw new UserError(`--call: unknown option ${JSON.stringify(option)}`, { hint: 'the option is format=json' });
+    if (v === 'json') format = 'json';
+  }
+  const names: Record<string, FrontendCall['name'] | 'build'> = {
+    build: 'build',
+    check: 'check',
+    lint: 'check',
+    outline: 'outline',
+    targets: 'targets',
+  };
+  const known = names[name];
+  if (!known)
+    throw new UserError(`--call: unknown request ${JSON.stringify(name)}`, {
+      hint: 'one of: build, check, outline, targets',
+    });
+  return known === 'build' ? undefined : { name: known, format };
+}
+
+function callField(flags: BuildFlags): { call?: FrontendCall } {
+  if (flags.check && flags.call !== undefined && !/^check(,|$)/.test(flags.call))
+    throw new UserError('--check and --call cannot be used together', { hint: '--check is --call=check' });
+  const call = parseCall(flags.call ?? (flags.check ? 'check' : 'build'));
+  return call ? { call } : {};
 }
 
 const isLoadOutput = (o: OutputSpec): boolean => o.type === 'docker' && o.dest === undefined;
@@ -216,6 +252,13 @@ export async function build(contextArg: string, flags: BuildFlags): Promise<void
   try {
     const result = await runBuild(req, (e) => renderer.onEvent(e), abort.signal);
     renderer.close();
+    if (result.call) {
+      // the answer goes to stdout as buildx prints it; a Dockerfile error in a check to stderr
+      process.stdout.write(result.call.output);
+      if (result.call.error) process.stderr.write(`ERROR: ${result.call.error}`);
+      process.exitCode = result.call.exitCode;
+      return;
+    }
     if (flags.quiet || req.progress === 'quiet') {
       // -q: the image ID alone, as docker build -q prints it; --progress=quiet: nothing
       if (flags.quiet) process.stdout.write(`${result.configDigest}\n`);

@@ -120,6 +120,11 @@ function withBuildOptions(cmd: Command): Command {
           PROGRESS_MODES,
         ),
       )
+      .option(
+        '--call <request>',
+        'build (default), or ask the frontend instead of building: check, outline, targets; ",format=json" for JSON',
+      )
+      .option('--check', 'run the build checks and build nothing (same as --call=check); exit 1 when one fires')
       .option('--debug', 'show stack traces for errors')
   );
 }

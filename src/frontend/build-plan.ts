@@ -1,5 +1,6 @@
 import type { ContainerConfig, HistoryEntry } from '../image/types.js';
 import type { Ulimit, Vertex } from '../solver/graph.js';
+import type { ContextIgnore } from './checks/copy-ignored-file.js';
 import type { Warning } from './instruction-types.js';
 
 /** What the frontend hands on: the vertex whose result is the image, and its config. */
@@ -43,6 +44,12 @@ export interface FrontendOptions {
   /** Stages whose steps skip the cache (--no-cache-filter); `*` for all. */
   noCacheStages?: Set<string>;
   noCache?: boolean;
+  /** `--check` without `--target`: convert every stage, so every stage is checked. */
+  allStages?: boolean;
+  /** Where warnings go (the plan's list); given by a caller that wants them even when conversion fails. */
+  warnings?: Warning[];
+  /** The context's .dockerignore, for the CopyIgnoredFile check. */
+  contextIgnore?: ContextIgnore;
   /** `--build-context`, keyed as BuildKit looks names up (familiar form, without `:latest`). */
   namedContexts?: Map<string, NamedContext>;
   runSettings?: RunSettings;

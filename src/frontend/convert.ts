@@ -23,18 +23,45 @@ import type { FromSource, FsDispatchContext } from './dispatch-common.js';
 import { dispatchCopy } from './dispatch-copy.js';
 import { dispatchRun } from './dispatch-run.js';
 import { dispatchWorkdir } from './dispatch-workdir.js';
+import { parseCheckOptions } from './checks/check-options.js';
+import { checkCopyIgnored } from './checks/copy-ignored-file.js';
+import { checkDefaultBaseNames, checkFromLine } from './checks/from-checks.js';
+import {
+  checkExposePorts,
+  checkLegacyKeyValue,
+  checkSecretKeys,
+  checkShellForm,
+  checkUndefinedVars,
+  checkUsedOnce,
+  checkWorkdir,
+} from './checks/instruction-checks.js';
+import { Linter } from './checks/linter.js';
+import { RULES } from './checks/rules.js';
+import { checkInstructionCasing, checkStageNames } from './checks/stage-checks.js';
 import type { ArgInstruction, DockerfileAst, Instruction, Warning } from './instruction-types.js';
 import { toInstructions } from './instructions.js';
+import { checkSyntaxDirective } from './syntax-directive.js';
 import { parseDockerfile } from './parser.js';
 import { platformArgs, PROXY_ARGS } from './platform.js';
 import { ShellLex } from './shell-lexer.js';
-import { DEFAULT_PATH, DEFAULT_SHELL, envLookup, expansionScope, type Stage, type StageState } from './stage-state.js';
+import {
+  DEFAULT_PATH,
+  DEFAULT_SHELL,
+  envLookup,
+  expansionScope,
+  stageEnv,
+  type Stage,
+  type StageState,
+} from './stage-state.js';
 import { findStage, resolveTarget, splitStages } from './stages.js';
 import { lookupNamedContext } from './named-contexts.js';
 
-export function parseToAst(source: string, file: string): DockerfileAst {
-  return toInstructions(parseDockerfile(source, file), file);
+export function parseToAst(source: string, file: string, lint?: Linter): DockerfileAst {
+  return toInstructions(parseDockerfile(source, file), file, lint);
 }
+
+/** Build args that set up the frontend itself: never "not consumed". */
+const FRONTEND_ARGS = new Set(['BUILDKIT_DOCKERFILE_CHECK', 'BUILDKIT_SYNTAX']);
 
 interface Converter {
   opts: FrontendOptions;
@@ -44,6 +71,7 @@ interface Converter {
   globalArgs: Map<string, string | undefined>;
   consumedArgs: Set<string>;
   warnings: Warning[];
+  lint: Linter;
   converted: Map<number, Promise<StageState>>;
   inProgress: Set<number>;
   imageVertices: Map<string, Promise<{ vertex: Vertex; base: ResolvedBase }>>;
@@ -53,8 +81,19 @@ interface Converter {
 }
 
 export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPlan> {
-  const ast = parseToAst(opts.source, opts.file);
+  // the caller's list keeps the checks that ran before an error (--check reports both)
+  const warnings = opts.warnings ?? [];
+  const raw = parseDockerfile(opts.source, opts.file);
+  checkSyntaxDirective(raw.directives.syntax, opts.buildArgs, opts.file);
+  // BUILDKIT_DOCKERFILE_CHECK replaces the directive, as in BuildKit
+  const lint = Linter.create(
+    parseCheckOptions(opts.buildArgs.get('BUILDKIT_DOCKERFILE_CHECK') ?? raw.directives.check ?? ''),
+    warnings,
+  );
+  const ast = toInstructions(raw, opts.file, lint);
   const { globalArgs, stages } = splitStages(ast);
+  checkStageNames(stages, lint);
+  checkInstructionCasing(stages, lint);
   const conv: Converter = {
     opts,
     ast,
@@ -62,27 +101,29 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
     lex: new ShellLex(ast.directives.escape),
     globalArgs: new Map(),
     consumedArgs: new Set(),
-    warnings: [...ast.warnings],
+    warnings,
+    lint,
     converted: new Map(),
     inProgress: new Set(),
     imageVertices: new Map(),
     localVertices: new Map(),
     vertexCounter: 0,
   };
-  if (ast.directives.syntax) {
-    conv.warnings.push({
-      message: `the syntax directive (${ast.directives.syntax}) is ignored: tsbuild uses its built-in Dockerfile frontend`,
-      location: { file: opts.file, line: 1, column: 1 },
-    });
-  }
+  checkDefaultBaseNames(stages, conv.lex, defaultGlobalScope(conv, globalArgs), lint);
   evaluateGlobalArgs(conv, globalArgs);
+  const known = new Set([...conv.globalArgs.keys(), ...platformArgs().keys()]);
+  for (const stage of stages) checkFromLine(stage, conv.lex, globalValues(conv), known, lint);
   const target = resolveTarget(stages, opts.target, opts.file);
   const state = await convertStage(conv, target);
+  // --check without --target: every stage, as BuildKit lints them all
+  if (opts.allStages) for (const stage of stages) await convertStage(conv, stage);
   for (const key of opts.buildArgs.keys()) {
-    if (!conv.consumedArgs.has(key) && !PROXY_ARGS.has(key) && !platformArgs().has(key)) {
+    if (!conv.consumedArgs.has(key) && !PROXY_ARGS.has(key) && !platformArgs().has(key) && !FRONTEND_ARGS.has(key)) {
       conv.warnings.push({ message: `build argument "${key}" was given but no ARG in the stages built consumes it` });
     }
   }
+  const violation = lint.violation();
+  if (violation) throw violation;
   const config = { ...state.config };
   if (config.OnBuild && config.OnBuild.length === 0) delete config.OnBuild;
   return {
@@ -113,6 +154,29 @@ function evaluateGlobalArgs(conv: Converter, args: ArgInstruction[]): void {
       conv.globalArgs.set(key, v);
     }
   }
+}
+
+/** The global ARGs' values as they would be with no --build-arg (InvalidDefaultArgInFrom). */
+function defaultGlobalScope(conv: Converter, args: ArgInstruction[]): (name: string) => string | undefined {
+  const predefined = platformArgs();
+  const values = new Map<string, string | undefined>();
+  const scope = (name: string): string | undefined => (values.has(name) ? values.get(name) : predefined.get(name));
+  for (const ins of args) {
+    for (const { key, value } of ins.args) {
+      try {
+        values.set(key, value !== undefined ? conv.lex.processWord(value, scope) : predefined.get(key));
+      } catch {
+        values.set(key, undefined);
+      }
+    }
+  }
+  return scope;
+}
+
+/** Global ARG values for the checks: like globalScope, without marking any ARG consumed. */
+function globalValues(conv: Converter): (name: string) => string | undefined {
+  const predefined = platformArgs();
+  return (name) => (conv.globalArgs.has(name) ? conv.globalArgs.get(name) : predefined.get(name));
 }
 
 /** Global ARGs (and the predefined platform ARGs) as FROM sees them. */
@@ -173,16 +237,7 @@ async function baseImageVertex(
 }
 
 async function initialState(conv: Converter, stage: Stage): Promise<StageState> {
-  const { result: image, unmatched } = conv.lex.processWordWithMatches(stage.from.image, globalScope(conv));
-  for (const name of unmatched) {
-    if (!conv.globalArgs.has(name) && !platformArgs().has(name)) {
-      warnOnce(
-        conv,
-        `FROM uses $${name}, but no ARG before the first FROM declares it: it expands to an empty string`,
-        stage.from.location,
-      );
-    }
-  }
+  const image = conv.lex.processWord(stage.from.image, globalScope(conv));
   if (image.trim() === '') {
     throw new UserError('FROM names an empty image', {
       location: stage.from.location,
@@ -203,7 +258,7 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
       history: [...p.history],
       shell: [...p.shell],
       ...(p.author ? { author: p.author } : {}),
-      misses: new Map(),
+      workdirSet: p.workdirSet,
     };
   }
   if (image.toLowerCase() === 'scratch') return scratchState(conv, base);
@@ -219,7 +274,9 @@ function stageBase(stage: Stage): StateBase {
   return {
     stage,
     args: new Map(),
-    misses: new Map(),
+    unmatched: new Set(),
+    workdirSet: false,
+    usedOnce: new Map(),
     shell: [...DEFAULT_SHELL],
     cmdSet: false,
     label: `[${stage.name ?? `stage-${stage.index}`} N/${total}]`,
@@ -249,6 +306,7 @@ async function imageState(
   location: Stage['from']['location'],
 ): Promise<StageState> {
   const { vertex, base: resolved } = await baseImageVertex(conv, image, location);
+  checkBasePlatform(conv, base.stage, image, resolved);
   const config = structuredClone(resolved.config);
   if (!envLookup(config.Env).has('PATH')) config.Env = [`PATH=${DEFAULT_PATH}`, ...(config.Env ?? [])];
   return {
@@ -331,16 +389,21 @@ async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState>
     }
   }
   for (const ins of stage.instructions) await dispatchInstruction(conv, state, ins, ctx);
-  for (const [name, location] of state.misses) {
-    if (conv.globalArgs.has(name) && !state.args.has(name)) {
-      warnOnce(
-        conv,
-        `$${name} is declared by an ARG before the first FROM, which only FROM lines see: add "ARG ${name}" to this stage to use its value here`,
-        location,
-      );
-    }
-  }
   return state;
+}
+
+/** InvalidBaseImagePlatform: a base image that is not for the platform being built. */
+function checkBasePlatform(conv: Converter, stage: Stage, image: string, base: ResolvedBase): void {
+  const host = platformArgs();
+  if (base.os === host.get('TARGETOS') && base.architecture === host.get('TARGETARCH')) return;
+  const actual = [base.os, base.architecture, base.variant].filter(Boolean).join('/');
+  conv.lint
+    .withComments(stage.from.comments)
+    .run(
+      RULES.InvalidBaseImagePlatform,
+      { location: stage.from.location, endLine: stage.from.endLine },
+      RULES.InvalidBaseImagePlatform.format(image, host.get('TARGETPLATFORM')!, actual),
+    );
 }
 
 /**
@@ -349,6 +412,12 @@ async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState>
  */
 function checkFromPlatform(conv: Converter, stage: Stage): void {
   const wanted = conv.lex.processWord(stage.from.platform!, globalScope(conv)).trim();
+  if (wanted === '') {
+    throw new UserError(`empty platform value from expression ${stage.from.platform}`, {
+      location: stage.from.location,
+      hint: 'declare the ARG the expression uses before the first FROM, or use $BUILDPLATFORM / $TARGETPLATFORM',
+    });
+  }
   const host = platformArgs();
   const [os, arch, variant] = wanted.split('/');
   const matches =
@@ -361,12 +430,6 @@ function checkFromPlatform(conv: Converter, stage: Stage): void {
       hint: `tsbuild builds for the host platform (${host.get('TARGETPLATFORM')}); remove --platform or use --platform=$BUILDPLATFORM`,
     });
   }
-}
-
-/** Lint-style warnings are printed once however many times the same thing happens. */
-function warnOnce(conv: Converter, message: string, location: Warning['location']): void {
-  if (conv.warnings.some((w) => w.message === message)) return;
-  conv.warnings.push({ message, ...(location ? { location } : {}) });
 }
 
 async function resolveCopyFrom(
@@ -418,14 +481,6 @@ function dispatchArg(conv: Converter, state: StageState, ins: ArgInstruction): v
   // Defaults expand against the scope before this instruction, ENV winning over ARG as everywhere.
   const scope = expansionScope(state);
   for (const { key, value } of ins.args) {
-    const usedBefore = state.misses.get(key);
-    if (state.misses.has(key) && !conv.globalArgs.has(key)) {
-      warnOnce(
-        conv,
-        `ARG ${key} is used before it is declared${usedBefore ? ` (line ${usedBefore.line})` : ''}: it was empty there`,
-        ins.location,
-      );
-    }
     let v: string | undefined;
     if (conv.opts.buildArgs.has(key)) {
       v = conv.opts.buildArgs.get(key);
@@ -453,11 +508,92 @@ async function dispatchInstruction(
 ): Promise<void> {
   state.stepNumber += 1;
   state.currentLocation = ins.location;
+  const lint = conv.lint.withComments(ins.comments);
+  // an ARG declares its names for the instructions after it, not for its own defaults
+  const ownArgs = ins.kind === 'ARG' ? ins.args.map((a) => a.key).filter((k) => !state.args.has(k)) : [];
+  // names this instruction adds are no suggestion for its own words (BuildKit expands before applying)
+  const ownEnv = ins.kind === 'ENV' ? ins.pairs.map((p) => p.key).filter((k) => !stageEnv(state).has(k)) : [];
+  state.unmatched = new Set();
   try {
+    checkBeforeDispatch(conv, state, ins, lint);
     await dispatchByKind(conv, state, ins, ctx);
   } catch (err) {
     throw withLocation(err, ins.location);
   }
+  if (state.unmatched.size === 0) return;
+  checkUndefinedVars(
+    ins,
+    state.unmatched,
+    (name) => state.args.has(name) && !ownArgs.includes(name),
+    () =>
+      [...stageEnv(state).keys(), ...[...state.args].filter(([, v]) => v !== undefined).map(([k]) => k)].filter(
+        (k) => !ownEnv.includes(k) && !ownArgs.includes(k),
+      ),
+    lint,
+  );
+}
+
+/** The build checks of one instruction that BuildKit runs while building its stage. */
+function checkBeforeDispatch(conv: Converter, state: StageState, ins: Instruction, lint: Linter): void {
+  switch (ins.kind) {
+    case 'ENV':
+      checkLegacyKeyValue(ins, lint);
+      checkSecretKeys(
+        ins,
+        ins.pairs.map((p) => p.key),
+        lint,
+      );
+      return;
+    case 'LABEL':
+      checkLegacyKeyValue(ins, lint);
+      return;
+    case 'ARG':
+      checkSecretKeys(
+        ins,
+        ins.args.map((a) => a.key),
+        lint,
+      );
+      return;
+    case 'WORKDIR':
+      checkWorkdir(ins, state.workdirSet, lint);
+      state.workdirSet = true;
+      return;
+    case 'CMD':
+    case 'ENTRYPOINT':
+      checkUsedOnce(ins, state.usedOnce, lint);
+      checkShellForm(ins, !!state.config.Shell?.length, lint);
+      return;
+    case 'HEALTHCHECK':
+      checkUsedOnce(ins, state.usedOnce, lint);
+      return;
+    case 'EXPOSE': {
+      const scope = quietScope(state);
+      checkExposePorts(
+        ins,
+        ins.ports.flatMap((w) => conv.lex.processWords(w, scope)),
+        lint,
+      );
+      return;
+    }
+    case 'COPY':
+    case 'ADD': {
+      if (ins.from !== undefined) return;
+      const scope = quietScope(state);
+      checkCopyIgnored(
+        ins,
+        ins.sources.map((w) => conv.lex.processWord(w, scope)),
+        conv.opts.contextIgnore,
+        lint,
+      );
+      return;
+    }
+  }
+}
+
+/** The stage's variables without recording misses: for checks that expand a word a second time. */
+function quietScope(state: StageState): (name: string) => string | undefined {
+  const env = stageEnv(state);
+  return (name) => (env.has(name) ? env.get(name) : state.args.get(name));
 }
 
 function dispatchByKind(

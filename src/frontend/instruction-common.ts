@@ -1,11 +1,12 @@
 /** Helpers shared by the instruction converters: one way to fail, one way to count arguments. */
 import { UserError, type SourceLocation } from '../errors.js';
 import { NO_FLAGS, parseFlags } from './flags.js';
-import type { Heredoc, Instruction, Warning } from './instruction-types.js';
+import type { Linter } from './checks/linter.js';
+import type { Heredoc, Instruction } from './instruction-types.js';
 import { chompHeredocContent } from './heredoc.js';
 import type { RawHeredoc, RawInstruction } from './parser.js';
 
-export type Converter = (raw: RawInstruction, warnings: Warning[]) => Instruction;
+export type Converter = (raw: RawInstruction, lint: Linter) => Instruction;
 
 export function fail(raw: RawInstruction, message: string, hint?: string): never {
   throw new UserError(message, { location: raw.location, hint });
@@ -17,8 +18,20 @@ export function failFlag(raw: RawInstruction, flag: string, message: string, hin
   throw new UserError(message, { location: given?.location ?? raw.location, hint });
 }
 
-export function base(raw: RawInstruction): { location: SourceLocation; original: string } {
-  return { location: raw.location, original: raw.original };
+export function base(raw: RawInstruction): {
+  location: SourceLocation;
+  original: string;
+  endLine: number;
+  writtenKeyword: string;
+  comments: string[];
+} {
+  return {
+    location: raw.location,
+    original: raw.original,
+    endLine: raw.endLine,
+    writtenKeyword: raw.writtenKeyword,
+    comments: raw.comments,
+  };
 }
 
 export function requireAtLeastOne(raw: RawInstruction): void {

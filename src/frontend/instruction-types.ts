@@ -20,6 +20,12 @@ interface Base {
   location: SourceLocation;
   /** The instruction as written (continuations joined with spaces, heredoc bodies excluded): used for history and errors. */
   original: string;
+  /** Last physical line, heredoc bodies included (where build checks point). */
+  endLine: number;
+  /** The keyword as written (`From`, `copy`), for ConsistentInstructionCasing. */
+  writtenKeyword: string;
+  /** The `#` comments right above the instruction (`# check=…` there applies to it; descriptions for outline). */
+  comments: string[];
 }
 
 export interface FromInstruction extends Base {
@@ -27,6 +33,8 @@ export interface FromInstruction extends Base {
   image: string;
   /** `AS name`, lowercased as BuildKit does. */
   stageName?: string;
+  /** The `AS` name as written. */
+  writtenStageName?: string;
   platform?: string;
 }
 
@@ -70,11 +78,14 @@ export interface EnvInstruction extends Base {
   kind: 'ENV';
   /** Key and value as written (value unexpanded, quotes kept: expansion removes them). */
   pairs: KeyValue[];
+  /** Some pair was written `KEY value` (the LegacyKeyValueFormat check). */
+  legacyFormat: boolean;
 }
 
 export interface LabelInstruction extends Base {
   kind: 'LABEL';
   pairs: KeyValue[];
+  legacyFormat: boolean;
 }
 
 export interface ArgInstruction extends Base {
@@ -167,8 +178,13 @@ export interface ParsedDirectives {
 }
 
 export interface Warning {
+  /** For a build check, its detail (`Stage name 'Foo' should be lowercase`). */
   message: string;
   location?: SourceLocation;
+  /** Last line of the instruction a build check points at. */
+  endLine?: number;
+  /** Set for BuildKit's build checks (checks/rules.ts); tsbuild's own warnings have none. */
+  rule?: { name: string; description: string; url?: string };
 }
 
 /** A whole Dockerfile, typed: what the frontend's dispatch consumes. */
@@ -176,5 +192,4 @@ export interface DockerfileAst {
   file: string;
   directives: ParsedDirectives;
   instructions: Instruction[];
-  warnings: Warning[];
 }

@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../errors.js';
-import type { Instruction } from './instruction-types.js';
+import { DEFAULT_CHECK_OPTIONS } from './checks/check-options.js';
+import { Linter } from './checks/linter.js';
+import type { Instruction, Warning } from './instruction-types.js';
 import { toInstructions } from './instructions.js';
 import { parseDockerfile } from './parser.js';
 
-const typed = (src: string) => toInstructions(parseDockerfile(src, 'Dockerfile'), 'Dockerfile');
+const typed = (src: string) => {
+  const warnings: Warning[] = [];
+  const ast = toInstructions(
+    parseDockerfile(src, 'Dockerfile'),
+    'Dockerfile',
+    Linter.create(DEFAULT_CHECK_OPTIONS, warnings),
+  );
+  return { ...ast, warnings };
+};
 // An intersection, not Extract: COPY and ADD share one record whose kind is 'COPY' | 'ADD', which Extract drops.
 type InstructionOf<K extends Instruction['kind']> = Instruction & { kind: K };
 const only = <K extends Instruction['kind']>(src: string, kind: K): InstructionOf<K> => {
@@ -32,7 +42,9 @@ describe('toInstructions: records', () => {
       stageName: 'builder',
       platform: 'linux/arm64',
     });
-    expect(ast.warnings.map((w) => w.message)).toEqual(["Stage name 'Builder' should be lowercase"]);
+    expect(ast.warnings.map((w) => [w.rule?.name, w.message])).toEqual([
+      ['StageNameCasing', "Stage name 'Builder' should be lowercase"],
+    ]);
   });
 
   it('RUN keeps shell form whole and collects its flags', () => {
@@ -77,7 +89,7 @@ describe('toInstructions: records', () => {
     expect(only('ADD --unpack=false a.tgz /d\n', 'ADD').unpack).toBe(false);
   });
 
-  it('ENV and LABEL keep values as written, and warn about the legacy form', () => {
+  it('ENV and LABEL keep values as written, and mark the legacy form (checked when the stage is built)', () => {
     const ast = typed('ENV A="x y" B=z\nENV C the rest\nLABEL "k"=v\n');
     expect(ast.instructions.map((i) => ('pairs' in i ? i.pairs : []))).toEqual([
       [
@@ -87,8 +99,12 @@ describe('toInstructions: records', () => {
       [{ key: 'C', value: 'the rest' }],
       [{ key: '"k"', value: 'v' }],
     ]);
-    expect(ast.warnings).toHaveLength(1);
-    expect(ast.warnings[0]!.message).toContain('legacy "ENV key value" format');
+    expect(ast.instructions.map((i) => ('legacyFormat' in i ? i.legacyFormat : undefined))).toEqual([
+      false,
+      true,
+      false,
+    ]);
+    expect(ast.warnings).toEqual([]);
   });
 
   it('ARG, EXPOSE, VOLUME, WORKDIR, USER, STOPSIGNAL', () => {
@@ -135,7 +151,9 @@ describe('toInstructions: records', () => {
   it('MAINTAINER works but warns', () => {
     const ast = typed('MAINTAINER me <me@example.com>\n');
     expect(ast.instructions[0]).toMatchObject({ kind: 'MAINTAINER', maintainer: 'me <me@example.com>' });
-    expect(ast.warnings[0]!.message).toContain('deprecated');
+    expect(ast.warnings.map((w) => [w.rule?.name, w.message])).toEqual([
+      ['MaintainerDeprecated', 'Maintainer instruction is deprecated in favor of using label'],
+    ]);
   });
 });
 

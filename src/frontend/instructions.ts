@@ -6,7 +6,10 @@
 import { UserError, nearest } from '../errors.js';
 import { goQuote } from '../go-compat.js';
 import { NO_FLAGS, parseFlags } from './flags.js';
-import type { DockerfileAst, Instruction, KeyValue, Warning } from './instruction-types.js';
+import { Linter } from './checks/linter.js';
+import { RULES } from './checks/rules.js';
+import { checkDefinitionDescription } from './checks/definition-description.js';
+import type { DockerfileAst, Instruction, KeyValue } from './instruction-types.js';
 import { convertAdd, convertCopy } from './instructions-copy.js';
 import { convertCmd, convertHealthcheck, convertRun, convertShell } from './instructions-exec.js';
 import { base, fail, requireExactlyOne, requireAtLeastOne, type Converter } from './instruction-common.js';
@@ -14,29 +17,43 @@ import type { RawDockerfile, RawInstruction } from './parser.js';
 
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 
-const convertFrom: Converter = (raw, warnings) => {
+const convertFrom: Converter = (raw, lint) => {
   const flags = parseFlags(raw, { platform: 'string' });
   const args = raw.args;
   const named = args.length === 3 && args[1]!.toLowerCase() === 'as';
   if (args.length !== 1 && !named)
     fail(raw, 'FROM requires either one or three arguments', 'write FROM <image> [AS <name>]');
   let stageName: string | undefined;
+  const span = { location: raw.location, endLine: raw.endLine };
   if (named) {
     stageName = args[2]!.toLowerCase();
+    if (stageName !== args[2]) lint.run(RULES.StageNameCasing, span, RULES.StageNameCasing.format(args[2]!));
+    const from = raw.writtenKeyword;
+    const as = args[1]!;
+    // a FROM of mixed case is ConsistentInstructionCasing's business
+    const fromCase = from === from.toLowerCase() ? 'lower' : from === from.toUpperCase() ? 'upper' : undefined;
+    if (fromCase && as !== (fromCase === 'lower' ? as.toLowerCase() : as.toUpperCase()))
+      lint.run(RULES.FromAsCasing, span, RULES.FromAsCasing.format(from, as));
     if (!STAGE_NAME.test(stageName)) {
       fail(
         raw,
         `invalid name for build stage: ${goQuote(args[2]!)}, name can't start with a number or contain symbols`,
       );
     }
-    if (stageName !== args[2])
-      warnings.push({ message: `Stage name '${args[2]}' should be lowercase`, location: raw.location });
+    checkDefinitionDescription(lint, 'FROM', [stageName], raw);
   }
-  return { kind: 'FROM', ...base(raw), image: args[0]!, stageName, platform: flags.string('platform') };
+  return {
+    kind: 'FROM',
+    ...base(raw),
+    image: args[0]!,
+    stageName,
+    ...(named ? { writtenStageName: args[2]! } : {}),
+    platform: flags.string('platform'),
+  };
 };
 
 /** ENV and LABEL arrive as (key, value, separator) triples; "" as separator marks `KEY value`. */
-function keyValues(raw: RawInstruction, warnings: Warning[]): KeyValue[] {
+function keyValues(raw: RawInstruction): { pairs: KeyValue[]; legacyFormat: boolean } {
   parseFlags(raw, NO_FLAGS);
   const { args, keyword } = raw;
   requireAtLeastOne(raw);
@@ -48,16 +65,11 @@ function keyValues(raw: RawInstruction, warnings: Warning[]): KeyValue[] {
     pairs.push({ key: args[i]!, value: args[i + 1]! });
     if (args[i + 2] === '') legacy = true;
   }
-  if (legacy) {
-    warnings.push({
-      message: `"${keyword} key=value" should be used instead of legacy "${keyword} key value" format`,
-      location: raw.location,
-    });
-  }
-  return pairs;
+  // reported when the stage is built (LegacyKeyValueFormat), as BuildKit does
+  return { pairs, legacyFormat: legacy };
 }
 
-const convertArg: Converter = (raw) => {
+const convertArg: Converter = (raw, lint) => {
   parseFlags(raw, NO_FLAGS);
   requireAtLeastOne(raw);
   const args = raw.args.map((word) => {
@@ -66,6 +78,12 @@ const convertArg: Converter = (raw) => {
     if (eq === 0) fail(raw, 'ARG names can not be blank');
     return { key: word.slice(0, eq), value: word.slice(eq + 1) };
   });
+  checkDefinitionDescription(
+    lint,
+    'ARG',
+    args.map((a) => a.key),
+    raw,
+  );
   return { kind: 'ARG', ...base(raw), args };
 };
 
@@ -85,7 +103,7 @@ const convertOnbuild: Converter = (raw) => {
   if (trigger.keyword === 'FROM' || trigger.keyword === 'MAINTAINER')
     fail(raw, `${trigger.keyword} isn't allowed as an ONBUILD trigger`);
   // Check the trigger now: a broken trigger would otherwise only fail in every image built FROM this one.
-  convertOne(trigger, []);
+  convertOne(trigger, Linter.silent());
   // The expression is re-parsed when the trigger fires, so heredoc bodies travel with it.
   let expression = raw.original.replace(/^[\t\n\f\r ]*onbuild[\t\n\f\r ]*/i, '');
   for (const h of raw.heredocs) expression += '\n' + h.content + h.name;
@@ -101,15 +119,19 @@ const CONVERTERS: Readonly<Record<string, Converter>> = {
   HEALTHCHECK: convertHealthcheck,
   COPY: convertCopy,
   ADD: convertAdd,
-  ENV: (raw, w) => ({ kind: 'ENV', ...base(raw), pairs: keyValues(raw, w) }),
-  LABEL: (raw, w) => ({ kind: 'LABEL', ...base(raw), pairs: keyValues(raw, w) }),
+  ENV: (raw) => ({ kind: 'ENV', ...base(raw), ...keyValues(raw) }),
+  LABEL: (raw) => ({ kind: 'LABEL', ...base(raw), ...keyValues(raw) }),
   ARG: convertArg,
   WORKDIR: (raw) => ({ kind: 'WORKDIR', ...base(raw), path: requireExactlyOne(raw) }),
   USER: (raw) => ({ kind: 'USER', ...base(raw), user: requireExactlyOne(raw) }),
   STOPSIGNAL: (raw) => ({ kind: 'STOPSIGNAL', ...base(raw), signal: requireExactlyOne(raw) }),
-  MAINTAINER: (raw, w) => {
+  MAINTAINER: (raw, lint) => {
+    lint.run(
+      RULES.MaintainerDeprecated,
+      { location: raw.location, endLine: raw.endLine },
+      RULES.MaintainerDeprecated.format(),
+    );
     const maintainer = requireExactlyOne(raw);
-    w.push({ message: 'MAINTAINER instruction is deprecated in favor of using LABEL', location: raw.location });
     return { kind: 'MAINTAINER', ...base(raw), maintainer };
   },
   EXPOSE: (raw) => {
@@ -123,7 +145,7 @@ const CONVERTERS: Readonly<Record<string, Converter>> = {
 
 export const INSTRUCTION_NAMES: readonly string[] = Object.keys(CONVERTERS);
 
-function convertOne(raw: RawInstruction, warnings: Warning[]): Instruction {
+function convertOne(raw: RawInstruction, lint: Linter): Instruction {
   const convert = CONVERTERS[raw.keyword];
   if (!convert) {
     const guess = nearest(raw.keyword, INSTRUCTION_NAMES);
@@ -132,15 +154,18 @@ function convertOne(raw: RawInstruction, warnings: Warning[]): Instruction {
       hint: guess ? `did you mean ${guess}?` : `instructions are ${INSTRUCTION_NAMES.join(', ')}`,
     });
   }
-  return convert(raw, warnings);
+  return convert(raw, lint.withComments(raw.comments));
 }
 
 /**
  * Types every instruction of a parsed Dockerfile. Throws a UserError at the first instruction
- * that is unknown, has a bad flag, or has the wrong arguments; collects lint-style warnings.
+ * that is unknown, has a bad flag, or has the wrong arguments; runs the build checks that need
+ * only one instruction (those before the error stay reported, as in BuildKit).
  */
-export function toInstructions(raw: RawDockerfile, file: string): DockerfileAst {
-  const warnings: Warning[] = [...raw.warnings];
-  const instructions = raw.instructions.map((ins) => convertOne(ins, warnings));
-  return { file, directives: raw.directives, instructions, warnings };
+export function toInstructions(raw: RawDockerfile, file: string, lint: Linter = Linter.silent()): DockerfileAst {
+  for (const { location } of raw.emptyContinuations) {
+    lint.run(RULES.NoEmptyContinuation, { location }, RULES.NoEmptyContinuation.format());
+  }
+  const instructions = raw.instructions.map((ins) => convertOne(ins, lint));
+  return { file, directives: raw.directives, instructions };
 }

@@ -45,12 +45,15 @@ describe('parseDockerfile: structure', () => {
     expect(ins!.args).toEqual(['"x', 'y"', '/d']);
   });
 
-  it('skips comments and blank lines inside a continuation, warning about the blank ones', () => {
+  it('skips comments and blank lines inside a continuation, noting the blank ones at the last line', () => {
     const df = parse('RUN a \\\n# note\n\n  b\n');
     expect(df.instructions[0]!.args).toEqual(['a   b']);
-    expect(df.warnings).toHaveLength(1);
-    expect(df.warnings[0]!.message).toContain('Empty continuation line found in: RUN a   b');
-    expect(df.warnings[0]!.location?.line).toBe(1);
+    expect(df.emptyContinuations.map((e) => [e.location.line, e.instruction])).toEqual([[4, 'RUN a   b']]);
+  });
+
+  it('keeps the comments above each instruction as BuildKit does (an empty # starts afresh, directives left out)', () => {
+    const df = parse('# check=skip=all\n# a one\nARG a\n# x\n#\n# b two\n\nARG b\nARG c\n');
+    expect(df.instructions.map((i) => i.comments)).toEqual([['a one'], ['b two'], []]);
   });
 
   it('reads CRLF files and a BOM like LF files', () => {

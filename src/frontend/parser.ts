@@ -16,7 +16,7 @@ import { UserError, withLocation, type SourceLocation } from '../errors.js';
 import { DirectiveScanner } from './directives.js';
 import { trimLeftSpace, utf8Length } from '../go-compat.js';
 import { chompHeredocContent, heredocsFromLine } from './heredoc.js';
-import type { Heredoc, ParsedDirectives, Warning } from './instruction-types.js';
+import type { Heredoc, ParsedDirectives } from './instruction-types.js';
 import { LINE_PARSERS, LineParseError, parseIgnore } from './line-parsers.js';
 import { splitCommand } from './split-command.js';
 
@@ -53,12 +53,18 @@ export interface RawInstruction {
   original: string;
   /** ONBUILD only: the trigger instruction, parsed like any other (its heredocs included). */
   trigger?: RawInstruction;
+  /**
+   * The `#` comment lines since the previous instruction, without `#` and trimmed, as BuildKit
+   * keeps them: an empty `#` line starts afresh, parser directives are left out.
+   */
+  comments: string[];
 }
 
 export interface RawDockerfile {
   directives: ParsedDirectives;
   instructions: RawInstruction[];
-  warnings: Warning[];
+  /** Instructions with a blank line inside their continuation, at their last line (NoEmptyContinuation). */
+  emptyContinuations: { location: SourceLocation; instruction: string }[];
 }
 
 /** bufio.Scanner's default limit, which is BuildKit's line limit. */
@@ -137,7 +143,8 @@ class Parser {
   private readonly directives: ParsedDirectives = { escape: '\\' };
   private continuation = continuationPattern('\\');
   private readonly instructions: RawInstruction[] = [];
-  private readonly warnings: Warning[] = [];
+  private readonly emptyContinuations: RawDockerfile['emptyContinuations'] = [];
+  private comments: string[] = [];
   private next = 1;
 
   constructor(
@@ -155,7 +162,11 @@ class Parser {
         hint: 'a Dockerfile needs at least a FROM instruction',
       });
     }
-    return { directives: this.directives, instructions: this.instructions, warnings: this.warnings };
+    return {
+      directives: this.directives,
+      instructions: this.instructions,
+      emptyContinuations: this.emptyContinuations,
+    };
   }
 
   private parseInstruction(): void {
@@ -163,7 +174,11 @@ class Parser {
     const text = this.lines.text(startLine);
     const lead = text.length - trimLeftSpace(text).length;
     const first = text.slice(lead);
-    this.checkDirective(first, startLine);
+    const isDirective = this.checkDirective(first, startLine);
+    if (isComment(first) && !isDirective) {
+      const comment = first.slice(1).trim();
+      this.comments = comment === '' ? [] : [...this.comments, comment];
+    }
 
     let [joined, ended] = this.trimContinuation(isComment(first) ? '' : first);
     if (ended && joined === '') return; // blank or comment line
@@ -192,9 +207,10 @@ class Parser {
     };
 
     if (emptyContinuation) {
-      this.warnings.push({
-        message: `Empty continuation line found in: ${joined} (empty continuation lines will become errors in a future release)`,
-        location: locate(0, true),
+      // BuildKit points at the instruction's last line
+      this.emptyContinuations.push({
+        location: { file: this.file, line: lastTextLine, column: 1, excerpt: this.lines.text(lastTextLine) },
+        instruction: joined,
       });
     }
 
@@ -206,6 +222,8 @@ class Parser {
     }
     ins.endLine = this.next - 1;
     if (ins.trigger) ins.trigger.endLine = ins.endLine;
+    ins.comments = this.comments;
+    this.comments = [];
     this.instructions.push(ins);
   }
 
@@ -236,6 +254,7 @@ class Parser {
       location,
       endLine: location.line,
       original: line,
+      comments: [],
     };
     if (keyword === 'ONBUILD') {
       if (split.args !== '') ins.trigger = this.buildInstruction(split.args, base + split.argsOffset, locate);
@@ -278,14 +297,15 @@ class Parser {
     });
   }
 
-  private checkDirective(text: string, line: number): void {
+  /** True when the line is a parser directive. */
+  private checkDirective(text: string, line: number): boolean {
     let directive;
     try {
       directive = this.directiveScanner.parseLine(text);
     } catch (err) {
       throw withLocation(err, { file: this.file, line, column: 1, excerpt: text });
     }
-    if (!directive) return;
+    if (!directive) return false;
     if (directive.name === 'escape') {
       if (directive.value !== '\\' && directive.value !== '`') {
         throw new UserError(`invalid escape token '${directive.value}' does not match \` or \\`, {
@@ -299,6 +319,7 @@ class Parser {
     } else if (directive.name === 'check') {
       this.directives.check = directive.value;
     }
+    return true;
   }
 
   /** Removes a trailing continuation escape; reports whether the logical line ends here. */

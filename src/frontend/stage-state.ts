@@ -1,6 +1,7 @@
 import type { SourceLocation } from '../errors.js';
 import type { ContainerConfig, HistoryEntry } from '../image/types.js';
 import type { Vertex } from '../solver/graph.js';
+import type { CheckSpan } from './checks/linter.js';
 import type { FromInstruction, Instruction } from './instruction-types.js';
 
 /** One `FROM … [AS name]` block of a Dockerfile. */
@@ -28,8 +29,12 @@ export interface StageState {
   cmdSet: boolean;
   /** The instruction being dispatched, for warnings raised while expanding its words. */
   currentLocation?: SourceLocation;
-  /** Variables an expanded word used that had no value in the stage, first use kept (for lint warnings). */
-  misses: Map<string, SourceLocation | undefined>;
+  /** Variables the current instruction's words used that had no value in the stage (the UndefinedVar check). */
+  unmatched: Set<string>;
+  /** A WORKDIR was set in this stage or the stage it is built on (the WorkdirRelativePath check). */
+  workdirSet: boolean;
+  /** The last CMD, ENTRYPOINT and HEALTHCHECK of this stage (the MultipleInstructionsDisallowed check). */
+  usedOnce: Map<string, CheckSpan>;
   /** Display prefix, `[name n/N]`. */
   label: string;
   stepNumber: number;
@@ -107,7 +112,7 @@ export function expansionScope(state: StageState): (name: string) => string | un
   return (name) => {
     if (env.has(name)) return env.get(name);
     if (state.args.has(name)) return state.args.get(name);
-    if (!state.misses.has(name)) state.misses.set(name, state.currentLocation);
+    state.unmatched.add(name);
     return undefined;
   };
 }

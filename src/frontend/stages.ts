@@ -13,20 +13,11 @@ export function splitStages(ast: DockerfileAst): SplitDockerfile {
   const globalArgs: ArgInstruction[] = [];
   const stages: Stage[] = [];
   let current: Stage | undefined;
-  const seen = new Map<string, Stage>();
   for (const ins of ast.instructions) {
     if (ins.kind === 'FROM') {
       current = { index: stages.length, from: ins, instructions: [] };
-      if (ins.stageName) {
-        current.name = ins.stageName;
-        if (seen.has(ins.stageName)) {
-          throw new UserError(`duplicate stage name "${ins.stageName}"`, {
-            location: ins.location,
-            hint: `stage "${ins.stageName}" is already defined at line ${seen.get(ins.stageName)!.from.location.line}; give each stage its own name`,
-          });
-        }
-        seen.set(ins.stageName, current);
-      }
+      // a name used twice is the DuplicateStageName check, not an error: the later stage takes it (BuildKit)
+      if (ins.stageName) current.name = ins.stageName;
       stages.push(current);
       continue;
     }
@@ -54,7 +45,7 @@ export function splitStages(ast: DockerfileAst): SplitDockerfile {
 /** The stage `--target` names (the last stage without one). */
 export function resolveTarget(stages: Stage[], target: string | undefined, file: string): Stage {
   if (target === undefined || target === '') return stages[stages.length - 1]!;
-  const found = stages.find((s) => s.name === target.toLowerCase());
+  const found = stages.findLast((s) => s.name === target.toLowerCase());
   if (found) return found;
   const names = stages.map((s) => s.name).filter((n): n is string => !!n);
   const guess = nearest(target, names);
@@ -67,7 +58,7 @@ export function resolveTarget(stages: Stage[], target: string | undefined, file:
 
 /** A stage by `--from`/`FROM` word: a name, or a number for a stage index. */
 export function findStage(stages: Stage[], word: string, before?: number): Stage | undefined {
-  const byName = stages.find((s) => s.name === word.toLowerCase() && (before === undefined || s.index < before));
+  const byName = stages.findLast((s) => s.name === word.toLowerCase() && (before === undefined || s.index < before));
   if (byName) return byName;
   if (/^\d+$/.test(word)) {
     const i = Number(word);

@@ -97,6 +97,14 @@ export interface BuildRequest {
   annotations?: Annotations;
   /** `--network`, `--add-host`, `--shm-size`, `--ulimit`: for every RUN; absent when none was given. */
   runSettings?: RunSettings;
+  /** `--call` / `--check`: run a frontend request instead of building (nothing is built or exported). */
+  call?: FrontendCall;
+}
+
+/** `--call=NAME[,format=json]` (buildx); `build` is an ordinary build and is not one. */
+export interface FrontendCall {
+  name: 'check' | 'outline' | 'targets';
+  format: 'text' | 'json';
 }
 
 export interface BuildResult {
@@ -105,4 +113,6 @@ export interface BuildResult {
   /** Where the image went, for the closing summary (each printed by its exporter). */
   exported: ExportReport[];
   warnings: string[];
+  /** For a `--call` request: what to print on stdout, and the exit code (1 when a check fired). */
+  call?: { output: string; exitCode: number; error?: string };
 }

@@ -6,6 +6,8 @@ import { resolveInRoot } from '../store/resolve-in-root.js';
 export interface IgnorePredicates {
   isIgnored(rel: string): boolean;
   canSkipDir?(rel: string): boolean;
+  /** The cleaned patterns, exclusions with their `!` (the CopyIgnoredFile check). */
+  patterns?: readonly string[];
 }
 
 /**
@@ -31,6 +33,7 @@ export async function loadDockerignore(
     return {
       isIgnored: (rel) => matcher.matches(rel),
       canSkipDir: (rel) => matcher.canSkipDir(rel),
+      patterns: matcher.patterns,
     };
   }
   return { isIgnored: () => false };

@@ -15,6 +15,8 @@ import { asEnvironmentError, EnvironmentError } from '../errors.js';
 import { convertDockerfile } from '../frontend/convert.js';
 import type { NamedContext } from '../frontend/build-plan.js';
 import type { ContextDir } from '../solver/ops/op-context.js';
+import { shortForm } from '../frontend/checks/lint-report.js';
+import type { Warning } from '../frontend/instruction-types.js';
 import { SnapshotStore } from '../snapshot/snapshot-store.js';
 import { checkEntitlements } from '../solver/entitlements.js';
 import type { EventSink, SolverEvent } from '../solver/events.js';
@@ -197,6 +199,13 @@ async function buildInState(
   );
   closers.push(() => bases.close());
 
+  const contextIgnore = ignore.patterns ? { isIgnored: ignore.isIgnored, patterns: ignore.patterns } : undefined;
+  if (req.call) {
+    const { runFrontendCall } = await import('./frontend-call.js');
+    const call = await runFrontendCall(req, { file, source, resolveImage: resolveBase, contextIgnore });
+    return { manifestDigest: '', configDigest: '', exported: [], warnings: [], call };
+  }
+
   // Reading --cache-from needs nothing from the Dockerfile: it overlaps resolving the base images.
   const importing = req.cacheFrom?.length
     ? import('../cache/remote/cache-import.js').then((m) =>
@@ -211,10 +220,19 @@ async function buildInState(
       )
     : Promise.resolve(undefined);
   importing.catch(() => {});
+  // the checks that ran before a Dockerfile error are still reported, as BuildKit does
+  const checked: Warning[] = [];
+  const emitWarnings = (list: Warning[]): string[] => {
+    // BuildKit's short form for build checks (`Rule: detail (line N)`), listed at the end of the build
+    const messages = list.map(shortForm);
+    for (const message of messages) emit({ type: 'warning', time: Date.now(), message });
+    return messages;
+  };
   const plan = await convertDockerfile({
     file,
     source,
     buildArgs: req.buildArgs,
+    warnings: checked,
     ...(req.target ? { target: req.target } : {}),
     // a full disk while storing a base's manifest or config: say which base
     resolveImage: (ref, location) =>
@@ -225,6 +243,10 @@ async function buildInState(
     ...(req.noCacheFilter?.length ? { noCacheStages: new Set(req.noCacheFilter) } : {}),
     ...(req.namedContexts?.size ? { namedContexts: frontendContexts(req.namedContexts) } : {}),
     ...(req.runSettings ? { runSettings: req.runSettings } : {}),
+    ...(contextIgnore ? { contextIgnore } : {}),
+  }).catch((err: unknown) => {
+    emitWarnings(checked);
+    throw err;
   });
   // buildx's --label: after the Dockerfile's LABELs, on the final image only
   if (req.labels && Object.keys(req.labels).length)
@@ -238,10 +260,7 @@ async function buildInState(
         message: `--no-cache-filter ${name}: no stage of that name is part of this build (stages: ${plan.stages.join(', ')})`,
       });
   }
-  const warnings = plan.warnings.map((w) =>
-    w.location ? `${w.location.file}:${w.location.line}: ${w.message}` : w.message,
-  );
-  for (const message of warnings) emit({ type: 'warning', time: Date.now(), message });
+  const warnings = emitWarnings(plan.warnings);
 
   // Context files are checked by stat against the persistent stat cache; misses are explained
   // against the step history (see docs/cache.md).

@@ -81,9 +81,10 @@ describe.skipIf(!corpusExists)('errors.json', () => {
           location,
           endLine: 1,
           original: `${c.instruction} ${c.args.join(' ')}`,
+          comments: [],
         };
         checkMessage(
-          convertFirst({ directives: { escape: '\\' }, instructions: [node], warnings: [] }),
+          convertFirst({ directives: { escape: '\\' }, instructions: [node], emptyContinuations: [] }),
           c.expectedError,
           c.match,
         );
