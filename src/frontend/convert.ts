@@ -554,10 +554,18 @@ function checkBeforeDispatch(conv: Converter, state: StageState, ins: Instructio
         lint,
       );
       return;
-    case 'WORKDIR':
-      checkWorkdir(ins, state.workdirSet, lint);
+    case 'WORKDIR': {
+      // BuildKit checks the path as expanded: `WORKDIR $APP_HOME` with APP_HOME=/app is absolute
+      let path = ins.path;
+      try {
+        path = conv.lex.processWord(ins.path, quietScope(state));
+      } catch {
+        // a word that does not expand fails at dispatch, with its own error
+      }
+      checkWorkdir({ ...ins, path }, state.workdirSet, lint);
       state.workdirSet = true;
       return;
+    }
     case 'CMD':
     case 'ENTRYPOINT':
       checkUsedOnce(ins, state.usedOnce, lint);

@@ -4,6 +4,7 @@ import type { Renderer } from './renderer.js';
 
 /** BuildKit-style plain lines for CI logs: `#N name`, `#N 0.123 output`, `#N DONE 0.4s`. */
 export class PlainRenderer implements Renderer {
+  private readonly warnings: string[] = [];
   private readonly numbers = new Map<string, number>();
   private readonly started = new Map<string, number>();
   private readonly partial = new Map<string, string>();
@@ -80,7 +81,8 @@ export class PlainRenderer implements Renderer {
         else this.write(`#- ${e.message}`);
         break;
       case 'warning':
-        this.write(`WARNING: ${e.message}`);
+        // at the end, as BuildKit lists its warnings: the log's last lines are what people read
+        this.warnings.push(e.message);
         break;
       case 'result':
         this.durationMs = e.durationMs;
@@ -97,5 +99,6 @@ export class PlainRenderer implements Renderer {
   close(): void {
     // a replayed log (tsbuild history logs) took the time its result says, not the replay's
     this.write(`#- total ${((this.durationMs ?? Date.now() - this.t0) / 1000).toFixed(2)}s`);
+    for (const w of this.warnings.splice(0)) this.write(`WARNING: ${w}`);
   }
 }

@@ -307,6 +307,8 @@ COPY Dockerfile \\
     });
     await checkLinterWarnings({ dockerfile: '\nFROM scratch AS a\nWORKDIR /app\n\nFROM a AS b\nWORKDIR subdir/\n' });
     await checkLinterWarnings({ dockerfile: '\nFROM scratch\n# check=skip=WorkdirRelativePath\nWORKDIR app/\n' });
+    // checked as expanded, as BuildKit dispatches it (fixtures/demo's `WORKDIR $APP_HOME`)
+    await checkLinterWarnings({ dockerfile: '\nFROM scratch\nENV APP_HOME=/app\nWORKDIR $APP_HOME\n' });
   });
 
   it('testUnmatchedVars', async () => {
