@@ -47,6 +47,18 @@ interface Converter {
   inProgress: Set<number>;
   imageVertices: Map<string, Promise<{ vertex: Vertex; base: ResolvedBase }>>;
   vertexCounter: number;
+  /** The predefined ARGs: the platform ones and TARGETSTAGE. */
+  predefined: Map<string, string>;
+}
+
+/** Build args BuildKit's frontend reads itself: never reported as unused. */
+const FRONTEND_ARGS = new Set(['BUILDKIT_SANDBOX_HOSTNAME', 'SOURCE_DATE_EPOCH']);
+
+/** BuildKit's predefined ARGs: the platform's, and TARGETSTAGE (the target, else the last stage's name, else "default"). */
+function predefinedArgs(stages: Stage[], target: string | undefined): Map<string, string> {
+  const args = platformArgs();
+  args.set('TARGETSTAGE', target || stages[stages.length - 1]?.name || 'default');
+  return args;
 }
 
 export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPlan> {
@@ -64,6 +76,7 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
     inProgress: new Set(),
     imageVertices: new Map(),
     vertexCounter: 0,
+    predefined: predefinedArgs(stages, opts.target),
   };
   if (ast.directives.syntax) {
     conv.warnings.push({
@@ -75,7 +88,7 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
   const target = resolveTarget(stages, opts.target, opts.file);
   const state = await convertStage(conv, target);
   for (const key of opts.buildArgs.keys()) {
-    if (!conv.consumedArgs.has(key) && !PROXY_ARGS.has(key) && !platformArgs().has(key)) {
+    if (!conv.consumedArgs.has(key) && !PROXY_ARGS.has(key) && !conv.predefined.has(key) && !FRONTEND_ARGS.has(key)) {
       conv.warnings.push({ message: `build argument "${key}" was given but no ARG in the stages built consumes it` });
     }
   }
@@ -97,7 +110,7 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
 }
 
 function evaluateGlobalArgs(conv: Converter, args: ArgInstruction[]): void {
-  const predefined = platformArgs();
+  const predefined = conv.predefined;
   const scope = (name: string): string | undefined =>
     conv.globalArgs.has(name) ? conv.globalArgs.get(name) : predefined.get(name);
   for (const ins of args) {
@@ -113,7 +126,7 @@ function evaluateGlobalArgs(conv: Converter, args: ArgInstruction[]): void {
 
 /** Global ARGs (and the predefined platform ARGs) as FROM sees them. */
 function globalScope(conv: Converter): (name: string) => string | undefined {
-  const predefined = platformArgs();
+  const predefined = conv.predefined;
   return (name) => {
     if (conv.globalArgs.has(name)) {
       conv.consumedArgs.add(name);
@@ -171,7 +184,7 @@ async function baseImageVertex(
 async function initialState(conv: Converter, stage: Stage): Promise<StageState> {
   const { result: image, unmatched } = conv.lex.processWordWithMatches(stage.from.image, globalScope(conv));
   for (const name of unmatched) {
-    if (!conv.globalArgs.has(name) && !platformArgs().has(name)) {
+    if (!conv.globalArgs.has(name) && !conv.predefined.has(name)) {
       warnOnce(
         conv,
         `FROM uses $${name}, but no ARG before the first FROM declares it: it expands to an empty string`,
@@ -345,7 +358,7 @@ async function resolveCopyFrom(
 }
 
 function dispatchArg(conv: Converter, state: StageState, ins: ArgInstruction): void {
-  const predefined = platformArgs();
+  const predefined = conv.predefined;
   const parts: string[] = [];
   // Defaults expand against the scope before this instruction, ENV winning over ARG as everywhere.
   const scope = expansionScope(state);

@@ -95,7 +95,16 @@ export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx:
   const inputs: Vertex[] = [state.vertex];
   let fromInput = 0;
   if (ins.from !== undefined) {
-    const fromWord = lex.processWord(ins.from, scope);
+    // BuildKit resolves --from before any variable has a value, so it refuses one there
+    if (lex.processWord(ins.from, () => undefined) !== ins.from)
+      throw new UserError(
+        'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround',
+        {
+          location: ins.location,
+          hint: `ARG X=… before the first FROM, then FROM $X AS src and ${ins.kind} --from=src`,
+        },
+      );
+    const fromWord = ins.from;
     inputs.push(await ctx.resolveFrom(fromWord, ins));
     fromInput = 1;
   }

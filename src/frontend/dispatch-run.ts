@@ -73,10 +73,16 @@ export async function dispatchRun(state: StageState, ins: RunInstruction, ctx: F
   const scope = expansionScope(state);
   let sshCount = 0;
   for (const text of ins.mounts) {
-    const parsed = parseRunMount(text, (w) => ctx.lex.processWord(w, scope), ins.location, sshCount);
+    const parsed = parseRunMount(
+      text,
+      (w) => ctx.lex.processWord(w, scope),
+      ins.location,
+      sshCount,
+      state.config.WorkingDir || '/',
+    );
     if (parsed.type === 'ssh') sshCount++;
     const { from, ...mount } = parsed;
-    if (from !== undefined && mount.type === 'bind') {
+    if (from !== undefined && (mount.type === 'bind' || mount.type === 'cache')) {
       inputs.push(await ctx.resolveFrom(from, ins));
       mounts.push({ ...mount, input: inputs.length - 1 });
     } else {
@@ -95,6 +101,9 @@ export async function dispatchRun(state: StageState, ins: RunInstruction, ctx: F
   if (ins.security === 'insecure') op.security = 'insecure';
   if (mounts.length) op.mounts = mounts;
   if (files.length) op.files = files;
+  // read by the frontend from the build args, declared or not, as BuildKit does
+  const hostname = ctx.buildArgs.get('BUILDKIT_SANDBOX_HOSTNAME');
+  if (hostname) op.hostname = hostname;
   const proxyEnv = proxyEnvironment(state, ctx.buildArgs);
   if (proxyEnv.length) op.proxyEnv = proxyEnv;
   state.vertex = newVertex(state, ctx, op, inputs, ins);

@@ -47,6 +47,13 @@ export interface CacheMount {
   mode: number;
   uid: number;
   gid: number;
+  /**
+   * `from=`: index into the vertex's inputs whose rootfs seeds the cache the first time it is made
+   * (a cache per id and seed, as BuildKit keys it `id:ref`); absent: an empty cache.
+   */
+  input?: number;
+  /** `source=`: the sub-directory of the cache that is mounted; absent: the whole cache. */
+  source?: string;
 }
 
 export interface TmpfsMount {
@@ -60,7 +67,10 @@ export interface TmpfsMount {
 export interface SecretMount {
   type: 'secret' | 'ssh';
   id: string;
+  /** Empty for a secret given only as an environment variable (`env=` without `target=`). */
   target: string;
+  /** `env=VAR` (secrets): the value is also (or, without `target=`, only) this variable. */
+  env?: string;
   required: boolean;
   mode: number;
   uid: number;
@@ -84,6 +94,8 @@ export interface ExecOp {
   proxyEnv?: string[];
   /** Files to write into a private temp dir bind-mounted read-only (heredoc scripts). */
   files?: { path: string; content: string; mode: number }[];
+  /** BUILDKIT_SANDBOX_HOSTNAME; absent: the executor's default (`buildkitsandbox`). */
+  hostname?: string;
 }
 
 /** A file the copy op takes from the build context, already selected and hashed. */
