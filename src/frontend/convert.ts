@@ -29,6 +29,7 @@ import { parseDockerfile } from './parser.js';
 import { platformArgs, PROXY_ARGS } from './platform.js';
 import { ShellLex } from './shell-lexer.js';
 import { DEFAULT_PATH, DEFAULT_SHELL, envLookup, expansionScope, type Stage, type StageState } from './stage-state.js';
+import { resolveEpochValue } from './source-date-epoch.js';
 import { findStage, resolveTarget, splitStages } from './stages.js';
 
 export function parseToAst(source: string, file: string): DockerfileAst {
@@ -85,6 +86,7 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
     });
   }
   evaluateGlobalArgs(conv, globalArgs);
+  const epoch = dockerfileEpoch(conv, globalArgs);
   const target = resolveTarget(stages, opts.target, opts.file);
   const state = await convertStage(conv, target);
   for (const key of opts.buildArgs.keys()) {
@@ -106,7 +108,28 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
     },
     stages: [...conv.converted.keys()].sort((a, b) => a - b).map((i) => stages[i]!.name ?? `stage-${i}`),
     warnings: conv.warnings,
+    ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
   };
+}
+
+/** SOURCE_DATE_EPOCH from a global ARG's default or --build-arg (source-date-epoch.ts). */
+function dockerfileEpoch(conv: Converter, args: ArgInstruction[]): number | undefined {
+  const name = 'SOURCE_DATE_EPOCH';
+  const declared = args.find((a) => a.args.some((kv) => kv.key === name));
+  const value = conv.globalArgs.has(name) ? conv.globalArgs.get(name) : conv.opts.buildArgs.get(name);
+  const resolved = resolveEpochValue(
+    value,
+    conv.stages,
+    (w) => conv.lex.processWord(w, globalScope(conv)),
+    declared?.location,
+  );
+  if (resolved.kind === 'seconds') return resolved.seconds;
+  if (resolved.kind === 'stage')
+    throw new UserError(`SOURCE_DATE_EPOCH from the date of stage "${resolved.stage.name}" is not supported yet`, {
+      location: resolved.stage.from.location,
+      hint: `give SOURCE_DATE_EPOCH as a number of seconds (e.g. the commit's: git log -1 --format=%ct)`,
+    });
+  return undefined;
 }
 
 function evaluateGlobalArgs(conv: Converter, args: ArgInstruction[]): void {
@@ -199,8 +222,11 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
     });
   }
   if (stage.from.platform !== undefined) checkFromPlatform(conv, stage);
-  const total = stage.instructions.length + 1;
-  const label = `[${stage.name ?? `stage-${stage.index}`} N/${total}]`;
+  // BuildKit numbers only the steps that make a filesystem vertex, plus FROM of an image
+  const parentStage = findStage(conv.stages, image, stage.index);
+  const fromImage = image.toLowerCase() !== 'scratch' && !(parentStage && parentStage.name === image.toLowerCase());
+  const total = (fromImage ? 1 : 0) + countSteps(stage.instructions);
+  const label = stage.name ?? `stage-${stage.index}`;
   const base: Omit<StageState, 'vertex' | 'platform' | 'config' | 'history'> = {
     stage,
     args: new Map(),
@@ -208,7 +234,7 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
     shell: [...DEFAULT_SHELL],
     cmdSet: false,
     label,
-    stepNumber: 1,
+    stepNumber: fromImage ? 1 : 0,
     stepTotal: total,
   };
   const parent = findStage(conv.stages, image, stage.index);
@@ -238,7 +264,8 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
       ...base,
       vertex,
       platform: { os: 'linux', architecture: platformArgs().get('TARGETARCH')! },
-      config: { Env: [`PATH=${DEFAULT_PATH}`] },
+      // BuildKit's empty image has WorkingDir "/" (dockerfile2llb/image.go emptyImage)
+      config: { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' },
       history: [],
     };
   }
@@ -273,15 +300,16 @@ async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState>
     buildArgs: conv.opts.buildArgs,
     noCache,
     nextVertexId: () => `v${conv.vertexCounter++}`,
-    resolveFrom: (word, ins) => resolveCopyFrom(conv, stage, word, ins),
+    resolveFrom: (word, ins, mountTarget) => resolveCopyFrom(conv, stage, word, ins, mountTarget),
   };
   const triggers = state.config.OnBuild ?? [];
   if (triggers.length) {
     state.config.OnBuild = null;
-    for (const trigger of triggers) {
-      const ast = parseToAst(trigger, `${conv.opts.file} (ONBUILD of ${stage.from.image})`);
-      for (const ins of ast.instructions) await dispatchInstruction(conv, state, ins, ctx);
-    }
+    const parsed = triggers.map(
+      (t) => parseToAst(t, `${conv.opts.file} (ONBUILD of ${stage.from.image})`).instructions,
+    );
+    state.stepTotal += parsed.reduce((n, list) => n + countSteps(list), 0);
+    for (const list of parsed) for (const ins of list) await dispatchInstruction(conv, state, ins, ctx);
   }
   for (const ins of stage.instructions) await dispatchInstruction(conv, state, ins, ctx);
   for (const [name, location] of state.misses) {
@@ -316,6 +344,11 @@ function checkFromPlatform(conv: Converter, stage: Stage): void {
   }
 }
 
+/** The instructions BuildKit numbers in step names: those that make a filesystem vertex. */
+function countSteps(instructions: Instruction[]): number {
+  return instructions.filter((i) => ['ADD', 'COPY', 'RUN', 'WORKDIR'].includes(i.kind)).length;
+}
+
 /** Lint-style warnings are printed once however many times the same thing happens. */
 function warnOnce(conv: Converter, message: string, location: Warning['location']): void {
   if (conv.warnings.some((w) => w.message === message)) return;
@@ -327,6 +360,7 @@ async function resolveCopyFrom(
   stage: Stage,
   word: string,
   ins: { location: SourceLocation; kind: string },
+  mountTarget?: string,
 ): Promise<Vertex> {
   const found = findStage(conv.stages, word);
   if (found) {
@@ -335,6 +369,16 @@ async function resolveCopyFrom(
         location: ins.location,
         hint: 'copy from an earlier stage',
       });
+    }
+    // BuildKit dispatches stages in file order: a later one is not there yet
+    if (found.index > stage.index) {
+      const current = stage.name ?? `stage-${stage.index}`;
+      throw new UserError(
+        ins.kind === 'RUN'
+          ? `cannot mount from stage "${word}" to "${mountTarget ?? ''}", stage needs to be defined before current command`
+          : `cannot copy from stage "${word}", it needs to be defined before current stage "${current}"`,
+        { location: ins.location, hint: `move stage "${word}" above stage "${current}" in the Dockerfile` },
+      );
     }
     return (await convertStage(conv, found)).vertex;
   }
@@ -396,7 +440,6 @@ async function dispatchInstruction(
   ins: Instruction,
   ctx: FsDispatchContext,
 ): Promise<void> {
-  state.stepNumber += 1;
   state.currentLocation = ins.location;
   try {
     await dispatchByKind(conv, state, ins, ctx);

@@ -11,11 +11,17 @@ export interface FsDispatchContext {
   noCache: boolean;
   nextVertexId(): string;
   /** The vertex a `--from` word names (stage name, index, or image), resolved by the caller. */
-  resolveFrom(word: string, ins: { location: SourceLocation; kind: string }): Promise<Vertex>;
+  resolveFrom(word: string, ins: { location: SourceLocation; kind: string }, mountTarget?: string): Promise<Vertex>;
 }
 
+/**
+ * `[stage n/N] TEXT` as BuildKit's prefixCommand writes it: each call is the stage's next step,
+ * the number padded to the width of the total (`[app  3/12]`).
+ */
 export function stepName(state: StageState, text: string): string {
-  return `${state.label.replace('N', String(state.stepNumber))} ${text}`;
+  state.stepNumber += 1;
+  const width = String(state.stepTotal).length;
+  return `[${state.label} ${String(state.stepNumber).padStart(width)}/${state.stepTotal}] ${text}`;
 }
 
 export function newVertex(

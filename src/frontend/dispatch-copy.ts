@@ -18,7 +18,8 @@ const HEREDOC_LEX = new ShellLex('\\', { skipProcessQuotes: true });
 
 /** Makes `dest` absolute against WORKDIR, keeping a trailing slash (it means "a directory"). */
 export function resolveDest(workdir: string | undefined, dest: string): string {
-  const trailing = dest.endsWith('/') || dest.endsWith('/.') || dest === '.';
+  // an empty destination is the WORKDIR itself, as `.` is (BuildKit's convert_copy.go)
+  const trailing = dest.endsWith('/') || dest.endsWith('/.') || dest === '.' || dest === '';
   let abs = posix.isAbsolute(dest) ? dest : posix.join(workdir || '/', dest);
   abs = posix.normalize(abs);
   if (trailing && !abs.endsWith('/')) abs += '/';

@@ -19,13 +19,24 @@ export function runEnvironment(state: StageState): string[] {
   return out;
 }
 
-/** Proxy build args nobody declared: given to RUN, kept out of the cache key and history. */
+/**
+ * Proxy build args, given to RUN in both cases (`http_proxy` also sets `HTTP_PROXY`), as BuildKit's
+ * executor does (proxyEnvFromBuildArgs, proxyEnvList); kept out of the cache key and history.
+ * A name the stage declares itself (ARG or ENV) keeps its own value.
+ */
 export function proxyEnvironment(state: StageState, buildArgs: Map<string, string>): string[] {
   const env = stageEnv(state);
+  const values = new Map<string, string>();
+  // sorted as BuildKit walks them: for the same name in both cases, the lower-case one wins
+  for (const k of [...buildArgs.keys()].sort()) {
+    const lower = k.toLowerCase();
+    if (PROXY_ARGS.has(k) && PROXY_ARGS.has(lower)) values.set(lower, buildArgs.get(k)!);
+  }
   const out: string[] = [];
-  for (const k of PROXY_ARGS) {
-    const v = buildArgs.get(k);
-    if (v !== undefined && !state.args.has(k) && !env.has(k)) out.push(`${k}=${v}`);
+  for (const [lower, v] of values) {
+    for (const k of [lower.toUpperCase(), lower]) {
+      if (!state.args.has(k) && !env.has(k)) out.push(`${k}=${v}`);
+    }
   }
   return out;
 }
@@ -83,7 +94,7 @@ export async function dispatchRun(state: StageState, ins: RunInstruction, ctx: F
     if (parsed.type === 'ssh') sshCount++;
     const { from, ...mount } = parsed;
     if (from !== undefined && (mount.type === 'bind' || mount.type === 'cache')) {
-      inputs.push(await ctx.resolveFrom(from, ins));
+      inputs.push(await ctx.resolveFrom(from, ins, mount.target));
       mounts.push({ ...mount, input: inputs.length - 1 });
     } else {
       mounts.push(mount);

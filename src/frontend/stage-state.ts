@@ -30,8 +30,9 @@ export interface StageState {
   currentLocation?: SourceLocation;
   /** Variables an expanded word used that had no value in the stage, first use kept (for lint warnings). */
   misses: Map<string, SourceLocation | undefined>;
-  /** Display prefix, `[name n/N]`. */
+  /** The stage's name in step names (`[label n/N]`). */
   label: string;
+  /** Steps named so far (FROM of an image counts as the first). */
   stepNumber: number;
   stepTotal: number;
 }

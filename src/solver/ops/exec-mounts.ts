@@ -143,6 +143,8 @@ async function cacheMount(m: CacheMount, run: OpRun, releases: (() => Promise<vo
   const root = ctx.paths.cacheMounts;
   let dir = join(root, key);
   if (m.sharing === 'locked') releases.push(await run.cacheMounts.lock(key));
+  // --no-cache empties the cache mounts the build uses (BuildKit: moby/buildkit#2447), once per build
+  if (run.noCache && run.cacheMounts.firstEmptying(key)) await rm(dir, { recursive: true, force: true });
   if (m.sharing === 'private') {
     const taken = run.cacheMounts.takePrivate(key);
     if (taken) releases.push(taken);
