@@ -211,7 +211,7 @@ describe('BuildKit image config and history', () => {
     expect(img.config.config.WorkingDir).toBe('/');
   });
 
-  it('testHistoryDescriptions: EXPOSE history reads `EXPOSE [1234/udp 2375/tcp 5000/tcp]`', async () => {
+  it('testExportedHistory (its EXPOSE entry): history reads `EXPOSE [1234/udp 2375/tcp 5000/tcp]`', async () => {
     const r = await open({ Dockerfile: 'FROM scratch\nEXPOSE 2375 5000 1234/udp\n' });
     const { img } = await image(r);
     expect(img.config.history?.at(-1)?.created_by).toBe('EXPOSE [1234/udp 2375/tcp 5000/tcp]');
