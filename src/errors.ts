@@ -194,6 +194,22 @@ export function editDistance(a: string, b: string): number {
 }
 
 /** The candidate nearest to `word` (case-insensitive), if it is close enough to be a likely typo. */
+/** BuildKit's suggest.Search: the closest candidate at an edit distance under 3, none for an exact match. */
+export function suggestLikeBuildKit(word: string, candidates: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
+  if (candidates.some((c) => c.toLowerCase() === w)) return undefined;
+  let best: string | undefined;
+  let bestDist = 3;
+  for (const c of candidates) {
+    const d = editDistance(w, c.toLowerCase());
+    if (d < bestDist) {
+      bestDist = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
 export function nearest(word: string, candidates: readonly string[]): string | undefined {
   const w = word.toLowerCase();
   let best: string | undefined;

@@ -47,7 +47,15 @@ export interface SelectOptions {
 }
 
 function toEntry(rel: string, st: Stats): ContextEntry {
-  const type: EntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+  const type: EntryType = st.isFile()
+    ? 'file'
+    : st.isDirectory()
+      ? 'dir'
+      : st.isSymbolicLink()
+        ? 'symlink'
+        : st.isSocket()
+          ? 'socket'
+          : 'other';
   return {
     rel,
     type,
@@ -245,12 +253,14 @@ export function splitParents(source: string): { base: string; include: string } 
   return { base, include };
 }
 
+/** BuildKit's words are the core (`failed to compute cache key: "/x" not found`), where we looked follows. */
 function notFound(pattern: string, where?: string): UserError {
+  const core = `failed to compute cache key: "${posix.join('/', pattern)}" not found`;
   if (where)
-    return new UserError(`"${pattern}" not found in ${where}`, {
+    return new UserError(`${core} in ${where}`, {
       hint: `paths are looked up in ${where}'s filesystem, from its root`,
     });
-  return new UserError(`"${pattern}" not found in the build context or excluded by .dockerignore`, {
+  return new UserError(`${core} (not in the build context, or excluded by .dockerignore)`, {
     hint: 'paths in COPY/ADD are relative to the build context; check the path and your .dockerignore',
   });
 }

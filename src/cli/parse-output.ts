@@ -105,9 +105,14 @@ export function parseBuildArgs(values: string[], env: NodeJS.ProcessEnv): Map<st
   return args;
 }
 
-/** SOURCE_DATE_EPOCH, from `--build-arg SOURCE_DATE_EPOCH=N` or the environment (as buildx passes it). */
+/**
+ * SOURCE_DATE_EPOCH, from `--build-arg SOURCE_DATE_EPOCH=N` or the environment (as buildx passes it).
+ * A build arg that is not a number may name a stage or `context`: the frontend resolves it.
+ */
 export function parseSourceDateEpoch(buildArgs: Map<string, string>, env: NodeJS.ProcessEnv): number | undefined {
-  const raw = buildArgs.get('SOURCE_DATE_EPOCH') ?? env.SOURCE_DATE_EPOCH;
+  const arg = buildArgs.get('SOURCE_DATE_EPOCH');
+  if (arg !== undefined && !/^\d+$/.test(arg)) return undefined;
+  const raw = arg ?? env.SOURCE_DATE_EPOCH;
   if (raw === undefined || raw === '') return undefined;
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
     throw new UserError(`SOURCE_DATE_EPOCH must be a whole number of seconds since 1970, not "${raw}"`);

@@ -63,40 +63,48 @@ describe('readPasswd / readGroup', () => {
 });
 
 describe('resolveUser', () => {
-  it('empty is root', async () => {
-    expect(await resolveUser(root, '', 'USER')).toEqual({ uid: 0, gid: 0, additionalGids: [] });
+  it('empty is user 0, looked up: root with its groups, the primary one listed (CVE-2023-25173)', async () => {
+    expect(await resolveUser(root, '', 'USER')).toEqual({ uid: 0, gid: 0, additionalGids: [0] });
   });
 
   it('a name takes uid, primary gid and supplementary groups from the rootfs', async () => {
-    expect(await resolveUser(root, 'app', 'USER')).toEqual({ uid: 1000, gid: 1000, additionalGids: [33, 999, 29] });
-    expect(await resolveUser(root, 'web', 'USER')).toEqual({ uid: 1001, gid: 33, additionalGids: [999, 29] });
-    expect(await resolveUser(root, 'daemon', 'USER')).toEqual({ uid: 1, gid: 1, additionalGids: [] });
+    expect(await resolveUser(root, 'app', 'USER')).toEqual({
+      uid: 1000,
+      gid: 1000,
+      additionalGids: [1000, 33, 999, 29],
+    });
+    expect(await resolveUser(root, 'web', 'USER')).toEqual({ uid: 1001, gid: 33, additionalGids: [33, 999, 29] });
+    expect(await resolveUser(root, 'daemon', 'USER')).toEqual({ uid: 1, gid: 1, additionalGids: [1] });
   });
 
   it('a uid in passwd is looked up like its name', async () => {
-    expect(await resolveUser(root, '1000', 'USER')).toEqual({ uid: 1000, gid: 1000, additionalGids: [33, 999, 29] });
-    expect(await resolveUser(root, '0', 'USER')).toEqual({ uid: 0, gid: 0, additionalGids: [] });
+    expect(await resolveUser(root, '1000', 'USER')).toEqual({
+      uid: 1000,
+      gid: 1000,
+      additionalGids: [1000, 33, 999, 29],
+    });
+    expect(await resolveUser(root, '0', 'USER')).toEqual({ uid: 0, gid: 0, additionalGids: [0] });
   });
 
   it('a uid missing from passwd is used as is, with gid 0', async () => {
-    expect(await resolveUser(root, '4242', 'USER')).toEqual({ uid: 4242, gid: 0, additionalGids: [] });
-    expect(await resolveUser(bare, '4242', 'USER')).toEqual({ uid: 4242, gid: 0, additionalGids: [] });
+    expect(await resolveUser(root, '4242', 'USER')).toEqual({ uid: 4242, gid: 0, additionalGids: [0] });
+    expect(await resolveUser(bare, '4242', 'USER')).toEqual({ uid: 4242, gid: 0, additionalGids: [0] });
   });
 
   it('name:group sets that group and no supplementary groups', async () => {
-    expect(await resolveUser(root, 'app:staff', 'USER')).toEqual({ uid: 1000, gid: 50, additionalGids: [] });
-    expect(await resolveUser(root, 'app:docker', 'USER')).toEqual({ uid: 1000, gid: 999, additionalGids: [] });
+    expect(await resolveUser(root, 'app:staff', 'USER')).toEqual({ uid: 1000, gid: 50, additionalGids: [50] });
+    expect(await resolveUser(root, 'app:docker', 'USER')).toEqual({ uid: 1000, gid: 999, additionalGids: [999] });
   });
 
   it('uid:gid is numeric throughout, even without passwd/group', async () => {
-    expect(await resolveUser(root, '1000:4000', 'USER')).toEqual({ uid: 1000, gid: 4000, additionalGids: [] });
-    expect(await resolveUser(bare, '123:456', 'USER')).toEqual({ uid: 123, gid: 456, additionalGids: [] });
-    expect(await resolveUser(root, 'app:33', 'USER')).toEqual({ uid: 1000, gid: 33, additionalGids: [] });
-    expect(await resolveUser(root, '5000:staff', 'USER')).toEqual({ uid: 5000, gid: 50, additionalGids: [] });
+    expect(await resolveUser(root, '1000:4000', 'USER')).toEqual({ uid: 1000, gid: 4000, additionalGids: [4000] });
+    expect(await resolveUser(bare, '123:456', 'USER')).toEqual({ uid: 123, gid: 456, additionalGids: [456] });
+    expect(await resolveUser(root, 'app:33', 'USER')).toEqual({ uid: 1000, gid: 33, additionalGids: [33] });
+    expect(await resolveUser(root, '5000:staff', 'USER')).toEqual({ uid: 5000, gid: 50, additionalGids: [50] });
   });
 
   it('user: with an empty group keeps the primary group', async () => {
-    expect(await resolveUser(root, 'web:', 'USER')).toEqual({ uid: 1001, gid: 33, additionalGids: [] });
+    expect(await resolveUser(root, 'web:', 'USER')).toEqual({ uid: 1001, gid: 33, additionalGids: [33] });
   });
 
   it('an unknown user name is a UserError naming the instruction and the user', async () => {
@@ -122,7 +130,7 @@ describe('resolveUser', () => {
       await mkdir(join(r, 'etc'));
       await writeFile(join(r, 'etc', 'passwd'), 'u:x:10:20::/:/bin/sh\n');
       await writeFile(join(r, 'etc', 'group'), 'g20:x:20:u\ng30:x:30:u\n');
-      expect(await resolveUser(r, 'u', 'USER')).toEqual({ uid: 10, gid: 20, additionalGids: [30] });
+      expect(await resolveUser(r, 'u', 'USER')).toEqual({ uid: 10, gid: 20, additionalGids: [20, 30] });
     } finally {
       await rm(r, { recursive: true, force: true });
     }

@@ -55,7 +55,8 @@ export async function resolveUser(
   what: string,
   withSupplementary = true,
 ): Promise<ResolvedUser> {
-  if (spec === '') return { uid: 0, gid: 0, additionalGids: [] };
+  // no USER is user "0", looked up like any other (BuildKit's GetUser): root's groups apply
+  if (spec === '') spec = '0';
   const [userPart, groupPart] = spec.split(':', 2) as [string, string | undefined];
   const passwd = await readPasswd(rootfs);
   let uid: number;
@@ -92,9 +93,10 @@ export async function resolveUser(
   } else if (groupPart === undefined && !userName && !NUMERIC.test(userPart)) {
     gid = 0;
   }
-  const additionalGids =
-    withSupplementary && userName && groupPart === undefined
-      ? groups.filter((g) => g.members.includes(userName!) && g.gid !== gid).map((g) => g.gid)
-      : [];
+  if (!withSupplementary) return { uid, gid, additionalGids: [] };
+  const member =
+    userName && groupPart === undefined ? groups.filter((g) => g.members.includes(userName!)).map((g) => g.gid) : [];
+  // the primary gid is always listed too: the CVE-2023-25173 fix containerd and BuildKit made
+  const additionalGids = member.includes(gid) ? member : [gid, ...member];
   return { uid, gid, additionalGids };
 }

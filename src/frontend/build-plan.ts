@@ -18,6 +18,8 @@ export interface BuildPlan {
   /** Names of every stage the target needs, for display. */
   stages: string[];
   warnings: Warning[];
+  /** SOURCE_DATE_EPOCH the Dockerfile gives (`ARG SOURCE_DATE_EPOCH=…` before the first FROM, or --build-arg). */
+  sourceDateEpoch?: number;
 }
 
 /** What the frontend needs to know about a base image to dispatch a stage on it. */

@@ -53,15 +53,13 @@ import {
   type Stage,
   type StageState,
 } from './stage-state.js';
+import { resolveEpochValue } from './source-date-epoch.js';
 import { findStage, resolveTarget, splitStages } from './stages.js';
 import { lookupNamedContext } from './named-contexts.js';
 
 export function parseToAst(source: string, file: string, lint?: Linter): DockerfileAst {
   return toInstructions(parseDockerfile(source, file), file, lint);
 }
-
-/** Build args that set up the frontend itself: never "not consumed". */
-const FRONTEND_ARGS = new Set(['BUILDKIT_DOCKERFILE_CHECK', 'BUILDKIT_SYNTAX']);
 
 interface Converter {
   opts: FrontendOptions;
@@ -78,6 +76,23 @@ interface Converter {
   /** The `--build-context` directories FROM uses, one vertex each. */
   localVertices: Map<string, Vertex>;
   vertexCounter: number;
+  /** The predefined ARGs: the platform ones and TARGETSTAGE. */
+  predefined: Map<string, string>;
+}
+
+/** Build args BuildKit's frontend reads itself: never reported as unused. */
+const FRONTEND_ARGS = new Set([
+  'BUILDKIT_DOCKERFILE_CHECK',
+  'BUILDKIT_SYNTAX',
+  'BUILDKIT_SANDBOX_HOSTNAME',
+  'SOURCE_DATE_EPOCH',
+]);
+
+/** BuildKit's predefined ARGs: the platform's, and TARGETSTAGE (the target, else the last stage's name, else "default"). */
+function predefinedArgs(stages: Stage[], target: string | undefined): Map<string, string> {
+  const args = platformArgs();
+  args.set('TARGETSTAGE', target || stages[stages.length - 1]?.name || 'default');
+  return args;
 }
 
 export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPlan> {
@@ -108,17 +123,19 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
     imageVertices: new Map(),
     localVertices: new Map(),
     vertexCounter: 0,
+    predefined: predefinedArgs(stages, opts.target),
   };
   checkDefaultBaseNames(stages, conv.lex, defaultGlobalScope(conv, globalArgs), lint);
   evaluateGlobalArgs(conv, globalArgs);
-  const known = new Set([...conv.globalArgs.keys(), ...platformArgs().keys()]);
+  const known = new Set([...conv.globalArgs.keys(), ...conv.predefined.keys()]);
   for (const stage of stages) checkFromLine(stage, conv.lex, globalValues(conv), known, lint);
+  const epoch = dockerfileEpoch(conv, globalArgs);
   const target = resolveTarget(stages, opts.target, opts.file);
   const state = await convertStage(conv, target);
   // --check without --target: every stage, as BuildKit lints them all
   if (opts.allStages) for (const stage of stages) await convertStage(conv, stage);
   for (const key of opts.buildArgs.keys()) {
-    if (!conv.consumedArgs.has(key) && !PROXY_ARGS.has(key) && !platformArgs().has(key) && !FRONTEND_ARGS.has(key)) {
+    if (!conv.consumedArgs.has(key) && !PROXY_ARGS.has(key) && !conv.predefined.has(key) && !FRONTEND_ARGS.has(key)) {
       conv.warnings.push({ message: `build argument "${key}" was given but no ARG in the stages built consumes it` });
     }
   }
@@ -138,11 +155,32 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
     },
     stages: [...conv.converted.keys()].sort((a, b) => a - b).map((i) => stages[i]!.name ?? `stage-${i}`),
     warnings: conv.warnings,
+    ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
   };
 }
 
+/** SOURCE_DATE_EPOCH from a global ARG's default or --build-arg (source-date-epoch.ts). */
+function dockerfileEpoch(conv: Converter, args: ArgInstruction[]): number | undefined {
+  const name = 'SOURCE_DATE_EPOCH';
+  const declared = args.find((a) => a.args.some((kv) => kv.key === name));
+  const value = conv.globalArgs.has(name) ? conv.globalArgs.get(name) : conv.opts.buildArgs.get(name);
+  const resolved = resolveEpochValue(
+    value,
+    conv.stages,
+    (w) => conv.lex.processWord(w, globalScope(conv)),
+    declared?.location,
+  );
+  if (resolved.kind === 'seconds') return resolved.seconds;
+  if (resolved.kind === 'stage')
+    throw new UserError(`SOURCE_DATE_EPOCH from the date of stage "${resolved.stage.name}" is not supported yet`, {
+      location: resolved.stage.from.location,
+      hint: `give SOURCE_DATE_EPOCH as a number of seconds (e.g. the commit's: git log -1 --format=%ct)`,
+    });
+  return undefined;
+}
+
 function evaluateGlobalArgs(conv: Converter, args: ArgInstruction[]): void {
-  const predefined = platformArgs();
+  const predefined = conv.predefined;
   const scope = (name: string): string | undefined =>
     conv.globalArgs.has(name) ? conv.globalArgs.get(name) : predefined.get(name);
   for (const ins of args) {
@@ -181,7 +219,7 @@ function globalValues(conv: Converter): (name: string) => string | undefined {
 
 /** Global ARGs (and the predefined platform ARGs) as FROM sees them. */
 function globalScope(conv: Converter): (name: string) => string | undefined {
-  const predefined = platformArgs();
+  const predefined = conv.predefined;
   return (name) => {
     if (conv.globalArgs.has(name)) {
       conv.consumedArgs.add(name);
@@ -245,7 +283,10 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
     });
   }
   if (stage.from.platform !== undefined) checkFromPlatform(conv, stage);
-  const base = stageBase(stage);
+  // BuildKit numbers only the steps that make a filesystem vertex, plus FROM of an image
+  const parentStage = findStage(conv.stages, image, stage.index);
+  const fromImage = image.toLowerCase() !== 'scratch' && !(parentStage && parentStage.name === image.toLowerCase());
+  const base = stageBase(stage, fromImage);
   const parent = findStage(conv.stages, image, stage.index);
   if (parent && parent.name === image.toLowerCase()) {
     const p = await convertStage(conv, parent);
@@ -269,8 +310,7 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
 
 type StateBase = Omit<StageState, 'vertex' | 'platform' | 'config' | 'history'>;
 
-function stageBase(stage: Stage): StateBase {
-  const total = stage.instructions.length + 1;
+function stageBase(stage: Stage, fromImage: boolean): StateBase {
   return {
     stage,
     args: new Map(),
@@ -279,9 +319,9 @@ function stageBase(stage: Stage): StateBase {
     usedOnce: new Map(),
     shell: [...DEFAULT_SHELL],
     cmdSet: false,
-    label: `[${stage.name ?? `stage-${stage.index}`} N/${total}]`,
-    stepNumber: 1,
-    stepTotal: total,
+    label: stage.name ?? `stage-${stage.index}`,
+    stepNumber: fromImage ? 1 : 0,
+    stepTotal: (fromImage ? 1 : 0) + countSteps(stage.instructions),
   };
 }
 
@@ -294,7 +334,8 @@ function scratchState(conv: Converter, base: StateBase, vertex: Vertex = scratch
     ...base,
     vertex,
     platform: { os: 'linux', architecture: platformArgs().get('TARGETARCH')! },
-    config: { Env: [`PATH=${DEFAULT_PATH}`] },
+    // BuildKit's empty image has WorkingDir "/" (dockerfile2llb/image.go emptyImage)
+    config: { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' },
     history: [],
   };
 }
@@ -364,7 +405,7 @@ function namedContextState(
 async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState> {
   // A named context called like the stage replaces the whole stage, as in BuildKit.
   const replacement = stage.name ? lookupNamedContext(conv.opts.namedContexts, stage.name) : undefined;
-  if (replacement) return namedContextState(conv, stageBase(stage), replacement, stage.from.location);
+  if (replacement) return namedContextState(conv, stageBase(stage, false), replacement, stage.from.location);
   const state = await initialState(conv, stage);
   const noCache =
     !!conv.opts.noCache ||
@@ -377,16 +418,17 @@ async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState>
     buildArgs: conv.opts.buildArgs,
     noCache,
     nextVertexId: () => `v${conv.vertexCounter++}`,
-    resolveFrom: (word, ins) => resolveCopyFrom(conv, stage, word, ins),
+    resolveFrom: (word, ins, mountTarget) => resolveCopyFrom(conv, stage, word, ins, mountTarget),
     ...(conv.opts.runSettings ? { runSettings: conv.opts.runSettings } : {}),
   };
   const triggers = state.config.OnBuild ?? [];
   if (triggers.length) {
     state.config.OnBuild = null;
-    for (const trigger of triggers) {
-      const ast = parseToAst(trigger, `${conv.opts.file} (ONBUILD of ${stage.from.image})`);
-      for (const ins of ast.instructions) await dispatchInstruction(conv, state, ins, ctx);
-    }
+    const parsed = triggers.map(
+      (t) => parseToAst(t, `${conv.opts.file} (ONBUILD of ${stage.from.image})`).instructions,
+    );
+    state.stepTotal += parsed.reduce((n, list) => n + countSteps(list), 0);
+    for (const list of parsed) for (const ins of list) await dispatchInstruction(conv, state, ins, ctx);
   }
   for (const ins of stage.instructions) await dispatchInstruction(conv, state, ins, ctx);
   return state;
@@ -432,11 +474,17 @@ function checkFromPlatform(conv: Converter, stage: Stage): void {
   }
 }
 
+/** The instructions BuildKit numbers in step names: those that make a filesystem vertex. */
+function countSteps(instructions: Instruction[]): number {
+  return instructions.filter((i) => ['ADD', 'COPY', 'RUN', 'WORKDIR'].includes(i.kind)).length;
+}
+
 async function resolveCopyFrom(
   conv: Converter,
   stage: Stage,
   word: string,
   ins: { location: SourceLocation; kind: string },
+  mountTarget?: string,
 ): Promise<FromSource> {
   const found = findStage(conv.stages, word);
   if (found) {
@@ -450,6 +498,16 @@ async function resolveCopyFrom(
     // transfers only the followed paths)
     const replaced = found.name ? lookupNamedContext(conv.opts.namedContexts, found.name) : undefined;
     if (replaced?.kind === 'local') return { localContext: replaced.name };
+    // BuildKit dispatches stages in file order: a later one is not there yet
+    if (found.index > stage.index) {
+      const current = stage.name ?? `stage-${stage.index}`;
+      throw new UserError(
+        ins.kind === 'RUN'
+          ? `cannot mount from stage "${word}" to "${mountTarget ?? ''}", stage needs to be defined before current command`
+          : `cannot copy from stage "${word}", it needs to be defined before current stage "${current}"`,
+        { location: ins.location, hint: `move stage "${word}" above stage "${current}" in the Dockerfile` },
+      );
+    }
     return (await convertStage(conv, found)).vertex;
   }
   const named = lookupNamedContext(conv.opts.namedContexts, word);
@@ -476,7 +534,7 @@ async function resolveCopyFrom(
 }
 
 function dispatchArg(conv: Converter, state: StageState, ins: ArgInstruction): void {
-  const predefined = platformArgs();
+  const predefined = conv.predefined;
   const parts: string[] = [];
   // Defaults expand against the scope before this instruction, ENV winning over ARG as everywhere.
   const scope = expansionScope(state);
@@ -506,7 +564,6 @@ async function dispatchInstruction(
   ins: Instruction,
   ctx: FsDispatchContext,
 ): Promise<void> {
-  state.stepNumber += 1;
   state.currentLocation = ins.location;
   const lint = conv.lint.withComments(ins.comments);
   // an ARG declares its names for the instructions after it, not for its own defaults

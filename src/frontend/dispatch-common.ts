@@ -15,7 +15,7 @@ export interface FsDispatchContext {
    * What a `--from` word names (stage name, index, image, or a `--build-context` directory, which
    * is read in place), resolved by the caller.
    */
-  resolveFrom(word: string, ins: { location: SourceLocation; kind: string }): Promise<FromSource>;
+  resolveFrom(word: string, ins: { location: SourceLocation; kind: string }, mountTarget?: string): Promise<FromSource>;
   /** `--network`, `--add-host`, `--shm-size`, `--ulimit`, for every RUN. */
   runSettings?: RunSettings;
 }
@@ -23,8 +23,14 @@ export interface FsDispatchContext {
 /** A `--from` source: a vertex's rootfs, or a `--build-context` directory by name. */
 export type FromSource = Vertex | { localContext: string };
 
+/**
+ * `[stage n/N] TEXT` as BuildKit's prefixCommand writes it: each call is the stage's next step,
+ * the number padded to the width of the total (`[app  3/12]`).
+ */
 export function stepName(state: StageState, text: string): string {
-  return `${state.label.replace('N', String(state.stepNumber))} ${text}`;
+  state.stepNumber += 1;
+  const width = String(state.stepTotal).length;
+  return `[${state.label} ${String(state.stepNumber).padStart(width)}/${state.stepTotal}] ${text}`;
 }
 
 export function newVertex(

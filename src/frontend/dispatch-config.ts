@@ -110,14 +110,8 @@ export function dispatchExpose(state: StageState, ins: ExposeInstruction, lex: S
   }
   const exposed = (state.config.ExposedPorts ??= {});
   for (const p of ports) exposed[p] = {};
-  addHistory(
-    state,
-    `EXPOSE map[${[...ports]
-      .sort()
-      .map((p) => `${p}:{}`)
-      .join(' ')}]`,
-    false,
-  );
+  // today's BuildKit writes the sorted list (0.8 wrote Go's map syntax, `EXPOSE map[80/tcp:{}]`)
+  addHistory(state, `EXPOSE [${[...ports].sort().join(' ')}]`, false);
 }
 
 export function dispatchVolume(state: StageState, ins: VolumeInstruction, lex: ShellLex): void {

@@ -18,7 +18,8 @@ const HEREDOC_LEX = new ShellLex('\\', { skipProcessQuotes: true });
 
 /** Makes `dest` absolute against WORKDIR, keeping a trailing slash (it means "a directory"). */
 export function resolveDest(workdir: string | undefined, dest: string): string {
-  const trailing = dest.endsWith('/') || dest.endsWith('/.') || dest === '.';
+  // an empty destination is the WORKDIR itself, as `.` is (BuildKit's convert_copy.go)
+  const trailing = dest.endsWith('/') || dest.endsWith('/.') || dest === '.' || dest === '';
   let abs = posix.isAbsolute(dest) ? dest : posix.join(workdir || '/', dest);
   abs = posix.normalize(abs);
   if (trailing && !abs.endsWith('/')) abs += '/';
@@ -96,8 +97,16 @@ export async function dispatchCopy(state: StageState, ins: CopyInstruction, ctx:
   let fromInput = 0;
   let fromContext: string | undefined;
   if (ins.from !== undefined) {
-    const fromWord = lex.processWord(ins.from, scope);
-    const from = await ctx.resolveFrom(fromWord, ins);
+    // BuildKit resolves --from before any variable has a value, so it refuses one there
+    if (lex.processWord(ins.from, () => undefined) !== ins.from)
+      throw new UserError(
+        'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround',
+        {
+          location: ins.location,
+          hint: `ARG X=… before the first FROM, then FROM $X AS src and ${ins.kind} --from=src`,
+        },
+      );
+    const from = await ctx.resolveFrom(ins.from, ins);
     if ('localContext' in from) fromContext = from.localContext;
     else {
       inputs.push(from);

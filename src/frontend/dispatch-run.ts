@@ -19,13 +19,24 @@ export function runEnvironment(state: StageState): string[] {
   return out;
 }
 
-/** Proxy build args nobody declared: given to RUN, kept out of the cache key and history. */
+/**
+ * Proxy build args, given to RUN in both cases (`http_proxy` also sets `HTTP_PROXY`), as BuildKit's
+ * executor does (proxyEnvFromBuildArgs, proxyEnvList); kept out of the cache key and history.
+ * A name the stage declares itself (ARG or ENV) keeps its own value.
+ */
 export function proxyEnvironment(state: StageState, buildArgs: Map<string, string>): string[] {
   const env = stageEnv(state);
+  const values = new Map<string, string>();
+  // sorted as BuildKit walks them: for the same name in both cases, the lower-case one wins
+  for (const k of [...buildArgs.keys()].sort()) {
+    const lower = k.toLowerCase();
+    if (PROXY_ARGS.has(k) && PROXY_ARGS.has(lower)) values.set(lower, buildArgs.get(k)!);
+  }
   const out: string[] = [];
-  for (const k of PROXY_ARGS) {
-    const v = buildArgs.get(k);
-    if (v !== undefined && !state.args.has(k) && !env.has(k)) out.push(`${k}=${v}`);
+  for (const [lower, v] of values) {
+    for (const k of [lower.toUpperCase(), lower]) {
+      if (!state.args.has(k) && !env.has(k)) out.push(`${k}=${v}`);
+    }
   }
   return out;
 }
@@ -73,13 +84,28 @@ export async function dispatchRun(state: StageState, ins: RunInstruction, ctx: F
   const scope = expansionScope(state);
   let sshCount = 0;
   for (const text of ins.mounts) {
-    const parsed = parseRunMount(text, (w) => ctx.lex.processWord(w, scope), ins.location, sshCount);
+    const parsed = parseRunMount(
+      text,
+      (w) => ctx.lex.processWord(w, scope),
+      ins.location,
+      sshCount,
+      state.config.WorkingDir || '/',
+    );
     if (parsed.type === 'ssh') sshCount++;
     const { from, ...mount } = parsed;
-    if (from !== undefined && mount.type === 'bind') {
-      const src = await ctx.resolveFrom(from, ins);
-      if ('localContext' in src) mounts.push({ ...mount, context: src.localContext });
-      else {
+    if (from !== undefined && (mount.type === 'bind' || mount.type === 'cache')) {
+      const src = await ctx.resolveFrom(from, ins, mount.target);
+      if ('localContext' in src) {
+        if (mount.type === 'cache')
+          throw new UserError(
+            `RUN --mount=type=cache,from=${from}: a cache cannot be seeded from a --build-context directory`,
+            {
+              location: ins.location,
+              hint: 'seed it from a stage that copies the directory in',
+            },
+          );
+        mounts.push({ ...mount, context: src.localContext });
+      } else {
         inputs.push(src);
         mounts.push({ ...mount, input: inputs.length - 1 });
       }
@@ -104,6 +130,9 @@ export async function dispatchRun(state: StageState, ins: RunInstruction, ctx: F
   if (ins.security === 'insecure') op.security = 'insecure';
   if (mounts.length) op.mounts = mounts;
   if (files.length) op.files = files;
+  // read by the frontend from the build args, declared or not, as BuildKit does
+  const hostname = ctx.buildArgs.get('BUILDKIT_SANDBOX_HOSTNAME');
+  if (hostname) op.hostname = hostname;
   const proxyEnv = proxyEnvironment(state, ctx.buildArgs);
   if (proxyEnv.length) op.proxyEnv = proxyEnv;
   state.vertex = newVertex(state, ctx, op, inputs, ins);

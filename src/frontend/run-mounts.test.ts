@@ -7,6 +7,24 @@ const parse = (text: string, vars: Record<string, string> = {}) =>
   parseRunMount(text, (w) => w.replace(/\$(\w+)/g, (_, n: string) => vars[n] ?? ''), loc, 0);
 
 describe('parseRunMount', () => {
+  it('secret env=: without a target the secret is only the variable; with one, both (BuildKit)', () => {
+    expect(parse('type=secret,id=pw,env=PW')).toMatchObject({ type: 'secret', id: 'pw', env: 'PW', target: '' });
+    expect(parse('type=secret,id=pw,env=PW,target=/s')).toMatchObject({ env: 'PW', target: '/s' });
+    expect(parse('type=secret,source=real,id=other')).toMatchObject({ id: 'real', target: '/run/secrets/real' });
+    expect(() => parse('type=secret,id=pw,env=1X')).toThrow(/invalid env "1X"/);
+  });
+  it('cache from= and source=; from= takes no variable (BuildKit wording)', () => {
+    expect(parse('type=cache,target=/c,from=seed,source=deps')).toMatchObject({ from: 'seed', source: '/deps' });
+    expect(parse('type=cache,target=/c,source=/')).not.toHaveProperty('source');
+    expect(() => parse('type=cache,target=/c,from=$X')).toThrow(/'from' doesn't support variable expansion/);
+    expect(parse('from=a$,target=/c')).toMatchObject({ from: 'a$' });
+  });
+  it('a relative target of a bind, cache or tmpfs mount is under the WORKDIR; "/" is refused', () => {
+    const inWorkdir = (text: string) => parseRunMount(text, (w) => w, loc, 0, '/work');
+    expect(inWorkdir('type=tmpfs,target=rel')).toMatchObject({ target: '/work/rel' });
+    expect(inWorkdir('type=cache,target=/abs')).toMatchObject({ target: '/abs' });
+    expect(() => parse('type=tmpfs,target=/')).toThrow(/invalid mount target "\/"/);
+  });
   it('bind is the default type, read-only, source defaulting to the root', () => {
     expect(parse('target=/src')).toEqual({ type: 'bind', target: '/src', source: '/', readonly: true });
     expect(parse('type=bind,src=app,dst=/a,rw,from=build')).toEqual({

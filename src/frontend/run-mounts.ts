@@ -3,7 +3,7 @@
  * `key=value` or bare flags, checked per mount type the way BuildKit's instructions package does.
  */
 import { posix } from 'node:path';
-import { UserError, nearest, type SourceLocation } from '../errors.js';
+import { UserError, nearest, suggestLikeBuildKit, type SourceLocation } from '../errors.js';
 import { splitCsv } from '../csv.js';
 import type { RunMount } from '../solver/graph.js';
 
@@ -14,7 +14,7 @@ const KEYS: Record<string, string[]> = {
   bind: ['type', 'target', 'source', 'from', 'readonly', 'rw', 'readwrite'],
   cache: ['type', 'target', 'id', 'sharing', 'readonly', 'rw', 'readwrite', 'mode', 'uid', 'gid', 'from', 'source'],
   tmpfs: ['type', 'target', 'size'],
-  secret: ['type', 'id', 'target', 'required', 'mode', 'uid', 'gid', 'env'],
+  secret: ['type', 'id', 'source', 'target', 'required', 'mode', 'uid', 'gid', 'env'],
   ssh: ['type', 'id', 'target', 'required', 'mode', 'uid', 'gid'],
 };
 const ALIASES: Record<string, string> = { dst: 'target', destination: 'target', src: 'source', ro: 'readonly' };
@@ -50,6 +50,7 @@ export function parseRunMount(
   expand: (word: string) => string,
   location: SourceLocation,
   index: number,
+  workdir = '/',
 ): ParsedMount {
   const fail = (message: string, hint?: string): never => {
     throw new UserError(`RUN --mount=${text}: ${message}`, { location, ...(hint ? { hint } : {}) });
@@ -66,14 +67,18 @@ export function parseRunMount(
     const eq = f.indexOf('=');
     const rawKey = (eq < 0 ? f : f.slice(0, eq)).trim().toLowerCase();
     const key = ALIASES[rawKey] ?? rawKey;
-    const value = eq < 0 ? undefined : expand(f.slice(eq + 1));
+    const raw = eq < 0 ? undefined : f.slice(eq + 1);
+    // BuildKit: resolved before any variable has a value (a `$` at the very end is a plain `$`)
+    if (key === 'from' && raw !== undefined && raw.indexOf('$') !== -1 && raw.indexOf('$') !== raw.length - 1)
+      fail("'from' doesn't support variable expansion, define alias stage instead");
+    const value = raw === undefined ? undefined : expand(raw);
     if (value?.includes('\0')) fail(`${key} contains a NUL byte`, 'paths and ids cannot hold NUL bytes');
     kv.set(key, value);
   }
   const type = kv.get('type') ?? 'bind';
   const allowed = KEYS[type];
   if (!allowed) {
-    const guess = nearest(type, Object.keys(KEYS));
+    const guess = suggestLikeBuildKit(type, Object.keys(KEYS));
     return fail(
       `unsupported mount type "${type}"`,
       guess ? `did you mean type=${guess}?` : `use one of ${Object.keys(KEYS).join(', ')}`,
@@ -83,7 +88,7 @@ export function parseRunMount(
     if (!allowed.includes(key)) {
       const guess = nearest(key, allowed);
       fail(
-        `unknown option "${key}" for a ${type} mount`,
+        `unexpected key '${key}' for mount type '${type}'`,
         guess ? `did you mean ${guess}?` : `options: ${allowed.join(', ')}`,
       );
     }
@@ -93,6 +98,13 @@ export function parseRunMount(
     const t = kv.get('target') ?? fallback;
     if (!t) return fail('a target is required', `add target=/path`);
     return absolute(t);
+  };
+  // BuildKit: a relative target of a bind, cache or tmpfs mount is under the WORKDIR; "/" is refused
+  const fsTarget = (): string => {
+    const t = targetOf();
+    const joined = kv.get('target')!.startsWith('/') ? t : posix.join('/', workdir, kv.get('target')!);
+    if (joined === '/') fail(`invalid mount target "/"`, 'mount somewhere below the root');
+    return joined;
   };
   const readonly =
     kv.has('rw') || kv.has('readwrite')
@@ -108,17 +120,17 @@ export function parseRunMount(
     case 'bind':
       return {
         type: 'bind',
-        target: targetOf(),
+        target: fsTarget(),
         source: kv.get('source') ?? '/',
         readonly: readonly ?? true,
         ...(from ? { from } : {}),
       };
     case 'cache': {
-      const target = targetOf();
+      const target = fsTarget();
       const sharing = kv.get('sharing') ?? 'shared';
       if (sharing !== 'shared' && sharing !== 'private' && sharing !== 'locked')
         fail(`invalid sharing "${sharing}"`, 'use shared, private or locked');
-      if (from) fail('cache mounts with from= are not supported yet', 'seed the cache in a RUN step instead');
+      const source = kv.get('source');
       return {
         type: 'cache',
         target,
@@ -128,21 +140,27 @@ export function parseRunMount(
         mode: mode ?? 0o755,
         uid: uid ?? 0,
         gid: gid ?? 0,
+        ...(from ? { from } : {}),
+        ...(source !== undefined && posix.join('/', source) !== '/' ? { source: posix.join('/', source) } : {}),
       };
     }
     case 'tmpfs': {
       const size = kv.get('size');
-      return { type: 'tmpfs', target: targetOf(), ...(size !== undefined ? { size: parseSize(size, fail) } : {}) };
+      return { type: 'tmpfs', target: fsTarget(), ...(size !== undefined ? { size: parseSize(size, fail) } : {}) };
     }
     case 'secret': {
-      if (kv.has('env'))
-        fail('secrets as environment variables (env=) are not supported yet', 'mount the secret as a file and read it');
-      const id = kv.get('id') ?? (kv.get('target') ? posix.basename(kv.get('target')!) : undefined);
-      if (!id) return fail('a secret mount needs id= or target=');
+      // BuildKit: source= names the secret as id= does (and wins); env= alone gives no file
+      const id = kv.get('source') || kv.get('id') || (kv.get('target') ? posix.basename(kv.get('target')!) : undefined);
+      if (!id) return fail('one of source, target required', 'add id=NAME');
+      const env = kv.get('env');
+      if (env !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(env))
+        fail(`invalid env "${env}"`, 'env= takes a variable name');
+      const fileless = env !== undefined && !kv.get('target');
       return {
         type: 'secret',
         id,
-        target: targetOf(`/run/secrets/${id}`),
+        target: fileless ? '' : targetOf(`/run/secrets/${posix.basename(id)}`),
+        ...(env !== undefined ? { env } : {}),
         required: kv.has('required') ? bool(kv.get('required'), 'required', fail) : false,
         mode: mode ?? 0o400,
         uid: uid ?? 0,

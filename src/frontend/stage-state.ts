@@ -35,8 +35,9 @@ export interface StageState {
   workdirSet: boolean;
   /** The last CMD, ENTRYPOINT and HEALTHCHECK of this stage (the MultipleInstructionsDisallowed check). */
   usedOnce: Map<string, CheckSpan>;
-  /** Display prefix, `[name n/N]`. */
+  /** The stage's name in step names (`[label n/N]`). */
   label: string;
+  /** Steps named so far (FROM of an image counts as the first). */
   stepNumber: number;
   stepTotal: number;
 }

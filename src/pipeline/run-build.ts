@@ -316,11 +316,13 @@ async function buildInState(
 
   // Layers are made per encoding an output asks for (src/snapshot/layer-reencode.ts); the state
   // dir's own layout takes whatever blob a layer has when no output asks for one.
-  const layers = layerProvider({ snapshots, store, ...(signal ? { signal } : {}) }, result.layers, req.sourceDateEpoch);
+  // the command line's (build arg, then environment) over the Dockerfile's ARG default
+  const epoch = req.sourceDateEpoch ?? plan.sourceDateEpoch;
+  const layers = layerProvider({ snapshots, store, ...(signal ? { signal } : {}) }, result.layers, epoch);
   // SOURCE_DATE_EPOCH in RFC 3339 without fractions, as BuildKit writes it
   const created =
-    req.sourceDateEpoch !== undefined
-      ? new Date(req.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z')
+    epoch !== undefined
+      ? new Date(epoch * 1000).toISOString().replace('.000Z', 'Z')
       : (result.createdAt ?? new Date().toISOString());
   // The cache goes first: a cache export that fails (a full disk, a registry) must not come
   // after the outputs were put in place, which a failed build never leaves.

@@ -3,7 +3,8 @@
  * it (copy-files.ts): the snapshotter's view of a source tree, named here so the copier does not
  * depend on how the selection was made.
  */
-export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
+/** `socket`: becomes an empty regular file when copied, as BuildKit's context transfer makes it. */
+export type EntryType = 'file' | 'dir' | 'symlink' | 'socket' | 'other';
 
 export interface ContextEntry {
   /** Posix path relative to the context root ('' is the root itself). */

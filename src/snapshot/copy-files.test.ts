@@ -224,12 +224,17 @@ describe('copyIntoRoot: owners and modes', () => {
     expect(await ownerOf('app/sub/two')).toEqual([5, 6]);
   });
 
-  it('--chmod sets the mode of copied files and directories, not of created parents', async () => {
+  it('an octal --chmod sets the mode of copied files and directories and of the parents it creates (BuildKit testCopyChmod)', async () => {
+    await mkdir(join(dest, 'existing'));
+    await chmod(join(dest, 'existing'), 0o700);
     await copy(['dir'], '/p/app/', { chmod: 0o751 });
+    await copy(['a.txt'], '/existing/new/a.txt', { chmod: 0o770 });
     expect(await modeOf('p/app/one')).toBe(0o751);
     expect(await modeOf('p/app/sub')).toBe(0o751);
     expect(await modeOf('p/app/sub/two')).toBe(0o751);
-    expect(await modeOf('p')).toBe(0o755);
+    expect(await modeOf('p')).toBe(0o751);
+    expect(await modeOf('existing/new')).toBe(0o770);
+    expect(await modeOf('existing')).toBe(0o700);
   });
 
   it("a symbolic --chmod applies to each entry's own mode (X only where something can execute)", async () => {

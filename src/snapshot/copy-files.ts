@@ -7,6 +7,7 @@ import {
   lstatSync,
   lutimesSync,
   mkdirSync,
+  writeFileSync,
   rmSync,
   symlinkSync,
   utimesSync,
@@ -63,9 +64,12 @@ async function statOrUndefined(p: string) {
   }
 }
 
-/** mkdir -p inside the rootfs, giving directories it creates `owner` (host ids, mapped already) and 0755 (as BuildKit does). */
-const mkdirAll = (root: string, dir: string, owner: Owner): Promise<string> =>
-  mkdirAllInRoot(root, dir, { uid: owner.uid, gid: owner.gid, mode: 0o755, what: `cannot copy to ${dir}` });
+/**
+ * mkdir -p inside the rootfs, giving directories it creates `owner` (host ids, mapped already) and
+ * 0755, or an octal --chmod's mode (as BuildKit's fsutil copy does: `perm = *ci.Mode`).
+ */
+const mkdirAll = (root: string, dir: string, owner: Owner, mode = 0o755): Promise<string> =>
+  mkdirAllInRoot(root, dir, { uid: owner.uid, gid: owner.gid, mode, what: `cannot copy to ${dir}` });
 
 /** Larger files are copied by the thread pool, so a huge one does not stall the event loop. */
 const SYNC_COPY_MAX = 4 << 20;
@@ -122,6 +126,7 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
   const ids = req.idMapping ?? IDENTITY_MAPPING;
   const chownOwner: Owner | undefined = req.owner && { uid: ids.uid(req.owner.uid), gid: ids.gid(req.owner.gid) };
   const defaultOwner: Owner = chownOwner ?? { uid: ids.uid(0), gid: ids.gid(0) };
+  const newDirMode = typeof req.chmod === 'number' ? req.chmod : 0o755;
   const placements = await plan(req);
   // A wildcard that matched nothing copies nothing and creates nothing, as in BuildKit.
   if (placements.length === 0 && req.inline.length === 0) return;
@@ -168,8 +173,10 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
       lutimesSync(target, e.mtimeMs / 1000, e.mtimeMs / 1000);
       return;
     }
-    if (e.type !== 'file') return; // sockets, fifos and devices are not copied from a context
-    if (e.size > SYNC_COPY_MAX) await copyFile(src, target);
+    if (e.type === 'socket') writeFileSync(target, '');
+    else if (e.type !== 'file')
+      return; // fifos and devices are not copied from a context
+    else if (e.size > SYNC_COPY_MAX) await copyFile(src, target);
     else copyFileSync(src, target);
     chownSync(target, owner.uid, owner.gid);
     chmodSync(target, modeOf(e.mode, false));
@@ -181,21 +188,21 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
   // source may have made), or as the destination itself.
   const entryTarget = async (name: string): Promise<string> =>
     destIsDir || (await statOrUndefined(await resolveInRoot(req.destRoot, req.dest)))?.isDirectory()
-      ? join(await mkdirAll(req.destRoot, req.dest, defaultOwner), name)
-      : join(await mkdirAll(req.destRoot, posix.dirname(req.dest), defaultOwner), posix.basename(req.dest));
+      ? join(await mkdirAll(req.destRoot, req.dest, defaultOwner, newDirMode), name)
+      : join(await mkdirAll(req.destRoot, posix.dirname(req.dest), defaultOwner, newDirMode), posix.basename(req.dest));
 
   for (const { kind, srcRoot, match } of placements) {
     if (kind === 'contents') {
       // A directory source copies its contents; a destination it has to create gets 0755 and the
       // copy's owner, not the source directory's metadata (as BuildKit's MkdirAll does).
-      const target = await mkdirAll(req.destRoot, req.dest, defaultOwner);
+      const target = await mkdirAll(req.destRoot, req.dest, defaultOwner, newDirMode);
       const base = match.root.rel;
       for (const child of match.children) {
         const rel = base ? child.rel.slice(base.length + 1) : child.rel;
         await place(srcRoot, child, join(target, rel));
       }
     } else if (kind === 'extract') {
-      const target = await mkdirAll(req.destRoot, req.dest, defaultOwner);
+      const target = await mkdirAll(req.destRoot, req.dest, defaultOwner, newDirMode);
       const { extractArchive } = await import('./extract-archive.js');
       await extractArchive(join(srcRoot, match.root.rel), target, {
         label: match.name,

@@ -213,12 +213,10 @@ describe('extractArchive', () => {
     expect(await readFile(join(dest, outside, 'escaped.txt'), 'utf8')).toBe('no');
   });
 
-  it('refuses names, symlinks and hard links that climb out with ..', async () => {
+  it('refuses names and hard links that climb out with ..', async () => {
     for (const [i, entries, what] of [
       [1, [{ name: '../evil', body: 'x' }], /"..\/evil" is outside of the destination/],
       [2, [{ name: 'a/../../evil', body: 'x' }], /outside of the destination/],
-      [3, [{ name: 'up', type: 'symlink', linkname: '../../etc' }], /invalid symlink "up" -> "..\/..\/etc"/],
-      [4, [{ name: 'd/up', type: 'symlink', linkname: '../../x' }], /invalid symlink/],
       [5, [{ name: 'h', type: 'link', linkname: '../x' }], /outside of the destination/],
     ] as const) {
       const err = await userErrorOf(extract(await tarOf(`bad${i}.tar`, [...entries] as Spec[])));
@@ -228,15 +226,19 @@ describe('extractArchive', () => {
     expect(await readdir(tmp)).not.toContain('evil');
   });
 
-  it('allows symlinks that stay inside, absolute ones included (they resolve in the image)', async () => {
+  it('keeps symlinks whatever they point at, `..` out included (BuildKit: chroot extraction); writes through them stay inside', async () => {
     await extract(
       await tarOf('ok.tar', [
         { name: 'd/up', type: 'symlink', linkname: '../x' },
         { name: 'abs', type: 'symlink', linkname: '/etc/passwd' },
+        { name: 'out', type: 'symlink', linkname: '../../../outside-dir' },
+        { name: 'out/through.txt', body: 'in' },
       ]),
     );
     expect(await readlink(join(dest, 'd/up'))).toBe('../x');
     expect(await readlink(join(dest, 'abs'))).toBe('/etc/passwd');
+    expect(await readlink(join(dest, 'out'))).toBe('../../../outside-dir');
+    expect(await readFile(join(dest, 'outside-dir/through.txt'), 'utf8')).toBe('in');
   });
 
   it('a damaged archive is a UserError suggesting --unpack=false', async () => {

@@ -1,8 +1,8 @@
 /**
  * ADD's extraction of a local archive into a directory of the rootfs, with docker's Untar rules
  * (BuildKit calls chrootarchive.Untar): the destination directory acts as the root — absolute
- * names and symlinks already there resolve inside it, and an entry, hard link or symlink that
- * climbs out with `..` fails the build. Owners, modes, times and xattrs come from the archive
+ * names and symlinks already there resolve inside it, and an entry or hard link that climbs out
+ * with `..` fails the build; a symlink may point anywhere (it resolves inside the rootfs). Owners, modes, times and xattrs come from the archive
  * (every owner is the --chown user when one is given); an existing entry is replaced unless
  * both it and the archive's are directories, which merge. `.wh.` files are ordinary files here:
  * an archive is not a layer.
@@ -56,19 +56,6 @@ function entryPath(opts: ExtractOptions, name: string): string | undefined {
     throw breakout(opts, `${JSON.stringify(name)} is outside of the destination`);
   const rel = clean.replace(/\/+$/, '');
   return rel === '' || rel === '.' ? undefined : rel;
-}
-
-/** True when `target`, seen from `from` (a directory, relative to the root), stays under the root. */
-function staysInside(from: string, target: string): boolean {
-  const parts = from === '' ? [] : from.split('/');
-  for (const seg of target.split('/')) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') {
-      if (parts.length === 0) return false;
-      parts.pop();
-    } else parts.push(seg);
-  }
-  return true;
 }
 
 async function lstatOrUndefined(path: string) {
@@ -173,9 +160,10 @@ async function extractEntry(
       break;
     }
     case 'symlink': {
+      // Any target is kept, `..` out of the destination too: BuildKit extracts in a chroot of the
+      // destination, where such a link is allowed and resolves inside the rootfs; every path this
+      // extraction and later copies follow is resolved inside the root (resolveInRoot).
       const target = h.linkname ?? '';
-      if (!staysInside(parent, target.replace(/^\/+/, '')))
-        throw breakout(opts, `invalid symlink ${JSON.stringify(h.name)} -> ${JSON.stringify(target)}`);
       await symlink(target, host);
       await lchown(host, meta.uid, meta.gid);
       await lutimes(host, meta.mtime, meta.mtime);

@@ -49,6 +49,13 @@ export interface CacheMount {
   mode: number;
   uid: number;
   gid: number;
+  /**
+   * `from=`: index into the vertex's inputs whose rootfs seeds the cache the first time it is made
+   * (a cache per id and seed, as BuildKit keys it `id:ref`); absent: an empty cache.
+   */
+  input?: number;
+  /** `source=`: the sub-directory of the cache that is mounted; absent: the whole cache. */
+  source?: string;
 }
 
 export interface TmpfsMount {
@@ -62,7 +69,10 @@ export interface TmpfsMount {
 export interface SecretMount {
   type: 'secret' | 'ssh';
   id: string;
+  /** Empty for a secret given only as an environment variable (`env=` without `target=`). */
   target: string;
+  /** `env=VAR` (secrets): the value is also (or, without `target=`, only) this variable. */
+  env?: string;
   required: boolean;
   mode: number;
   uid: number;
@@ -99,6 +109,8 @@ export interface ExecOp {
   shmSize?: number;
   /** `--ulimit`. */
   ulimits?: Ulimit[];
+  /** BUILDKIT_SANDBOX_HOSTNAME; absent: the executor's default (`buildkitsandbox`). */
+  hostname?: string;
 }
 
 /** A file the copy op takes from the build context, already selected and hashed. */

@@ -285,6 +285,7 @@ export class Solver {
           selections: keyInfo.selections,
           ...(keyInfo.learned !== undefined ? { learned: keyInfo.learned } : {}),
           cacheMounts: this.cacheMounts,
+          ...(v.noCache ? { noCache: true } : {}),
           onLog: (stream, data) =>
             this.ctx.emit({ type: 'vertex.log', vertex: this.info(v), time: Date.now(), stream, data }),
         };

@@ -117,11 +117,19 @@ export async function resolveBuildContext(arg: string, opts: ContextOptions): Pr
   }
 }
 
+/** `Dockerfile`, else `dockerfile` when only that is there (BuildKit's dockerui falls back to it too). */
+async function defaultDockerfile(dir: string): Promise<string> {
+  const upper = resolve(dir, 'Dockerfile');
+  if (await exists(upper)) return upper;
+  const lower = resolve(dir, 'dockerfile');
+  return (await exists(lower)) ? lower : upper;
+}
+
 /** A local directory: the Dockerfile is `-f` (relative to the working directory), else `<dir>/Dockerfile`. */
 async function localContext(arg: string, dir: string, opts: ContextOptions): Promise<BuildContext> {
   const cleanup = async () => {};
   if (opts.file === '-') return { dir, dockerfileSource: await readText(opts.stdin), cleanup };
-  const path = opts.file ? resolve(opts.file) : resolve(dir, 'Dockerfile');
+  const path = opts.file ? resolve(opts.file) : await defaultDockerfile(dir);
   if (!(await exists(path))) {
     throw new UserError(`no Dockerfile at ${opts.file ?? `${arg}/Dockerfile`}`, {
       hint: 'name it with -f PATH, or -f - to read it from stdin',
@@ -286,7 +294,7 @@ async function dockerfileIn(
       hint: 'with a git or URL context, -f names a file inside it (or an absolute path on this machine)',
     });
   }
-  const path = join(dir, rel);
+  const path = opts.file === undefined ? await defaultDockerfile(dir) : join(dir, rel);
   if (!(await exists(path))) {
     throw new UserError(`no Dockerfile ${rel} in it`, {
       hint: 'name the Dockerfile with -f PATH inside the context (after any :subdir of a git URL), or -f - to read it from stdin',

@@ -108,11 +108,6 @@ describe('ADD of a hostile archive', () => {
 
   for (const [name, entries, message] of [
     ['dotdot.tar', [{ name: '../../escape.txt' }], /"..\/..\/escape.txt" is outside of the destination/],
-    [
-      'symlink.tar',
-      [{ name: 'up', type: 'symlink', linkname: '../../../etc' }],
-      /invalid symlink "up" -> "..\/..\/..\/etc"/,
-    ],
   ] as const) {
     it(`fails the step at its line, writing nothing outside: ${name}`, async () => {
       await fx?.cleanup();

@@ -127,7 +127,7 @@ describe('COPY errors', () => {
 
   it('--parents naming a path that does not exist', async () => {
     const err = await failWith(`FROM ${FROM_BASE}\nCOPY --parents x/nope /dest/\n`, { 'x/a': 'a' });
-    expect(err).toMatch(/Dockerfile:2:1: .*"x\/nope" not found/);
+    expect(err).toMatch(/Dockerfile:2:1: .*"\/x\/nope" not found/);
   });
 
   it('a path missing in a --from stage names the stage', async () => {

@@ -6,6 +6,14 @@
 export class CacheMountHolds {
   private readonly locks = new Map<string, Promise<void>>();
   private readonly privateInUse = new Set<string>();
+  private readonly emptied = new Set<string>();
+
+  /** True the first time a step of this build asks for cache `key`: a --no-cache build empties it once, then shares it. */
+  firstEmptying(key: string): boolean {
+    if (this.emptied.has(key)) return false;
+    this.emptied.add(key);
+    return true;
+  }
 
   /** Waits until no other step of this build holds cache `key` locked; the returned function lets it go. */
   async lock(key: string): Promise<() => void> {

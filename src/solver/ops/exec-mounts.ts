@@ -4,8 +4,9 @@
  * releasing it all after the run.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, chown, copyFile, lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, copyFile, lstat, mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
 import { contextReadError, selectContext, type ContextSelection } from '../../cache/context-source.js';
 import { secretsDir } from '../../cache/secrets-dir.js';
 import { UserError } from '../../errors.js';
@@ -15,6 +16,7 @@ import { resolveInRoot } from '../../store/resolve-in-root.js';
 import type { BindMount, CacheMount, ExecOp, SecretMount } from '../graph.js';
 import { contextDirOf, type OpRun, type SolveContext } from './op-context.js';
 import { acquireRootfs } from '../../snapshot/mount-chain.js';
+import { runTool } from '../../process/run-tool.js';
 
 /** Context bind mounts select their source like COPY does (after .dockerignore): keyed on content. */
 export async function selectBindSources(op: ExecOp, ctx: SolveContext): Promise<Map<number, ContextSelection>> {
@@ -71,8 +73,15 @@ export async function prepareMounts(
             options: ['nosuid', 'nodev', 'mode=1777', ...(m.size ? [`size=${m.size}`] : [])],
           });
           break;
+        case 'secret': {
+          const secret = await secretMount(m, ctx, releases);
+          if (!secret) break;
+          if (m.env !== undefined) env.push(`${m.env}=${secret.value.toString('utf8')}`);
+          if (secret.mount) mounts.push(secret.mount);
+          break;
+        }
         default: {
-          const mount = m.type === 'secret' ? await secretMount(m, ctx, releases) : sshMount(m, ctx);
+          const mount = await sshMount(m, ctx, releases);
           if (!mount) break;
           mounts.push(mount);
           if (m.type === 'ssh' && !env.some((e) => e.startsWith('SSH_AUTH_SOCK=')))
@@ -128,10 +137,15 @@ async function bindMount(
 
 async function cacheMount(m: CacheMount, run: OpRun, releases: (() => Promise<void> | void)[]): Promise<OciMount> {
   const { ctx } = run;
-  const key = createHash('sha256').update(m.id).digest('hex').slice(0, 32);
+  // A cache seeded from a stage is its own cache per seed, as BuildKit keys it `id:ref`.
+  const seed = m.input !== undefined ? run.inputs[m.input]!.layers : undefined;
+  const identity = seed ? `${m.id}:${seed.join(',')}` : m.id;
+  const key = createHash('sha256').update(identity).digest('hex').slice(0, 32);
   const root = ctx.paths.cacheMounts;
   let dir = join(root, key);
   if (m.sharing === 'locked') releases.push(await run.cacheMounts.lock(key));
+  // --no-cache empties the cache mounts the build uses (BuildKit: moby/buildkit#2447), once per build
+  if (run.noCache && run.cacheMounts.firstEmptying(key)) await rm(dir, { recursive: true, force: true });
   if (m.sharing === 'private') {
     const taken = run.cacheMounts.takePrivate(key);
     if (taken) releases.push(taken);
@@ -146,25 +160,74 @@ async function cacheMount(m: CacheMount, run: OpRun, releases: (() => Promise<vo
   try {
     await lstat(dir);
   } catch {
-    await mkdir(dir, { recursive: true });
+    if (seed?.length) await seedCache(run, seed, dir);
+    else await mkdir(dir, { recursive: true });
     created = true;
   }
-  if (created) {
+  if (created && !seed?.length) {
     await chmod(dir, m.mode);
     await chown(dir, m.uid, m.gid);
   }
-  return { destination: m.target, type: 'bind', source: dir, options: ['rbind', m.readonly ? 'ro' : 'rw'] };
+  const source = m.source ? await cacheSubdir(dir, m.source) : dir;
+  return { destination: m.target, type: 'bind', source, options: ['rbind', m.readonly ? 'ro' : 'rw'] };
 }
 
+/** A new cache that starts as a copy of the `from=` stage's filesystem, put in place whole. */
+async function seedCache(run: OpRun, layers: string[], dir: string): Promise<void> {
+  const rootfs = await acquireRootfs(run.ctx, layers, false);
+  const tmp = join(run.ctx.paths.tmp, `cache-seed-${randomBytes(6).toString('hex')}`);
+  try {
+    await mkdir(tmp);
+    const r = await runTool('cp', ['-a', '--', `${rootfs.path}/.`, tmp]);
+    if (r.code !== 0) throw new Error(`cp of the cache's from= stage failed: ${r.stderr.trim()}`);
+    await mkdir(dirname(dir), { recursive: true });
+    await rename(tmp, dir).catch(async (err: NodeJS.ErrnoException) => {
+      // another build made it first: theirs is as good
+      if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+      await rm(tmp, { recursive: true, force: true });
+    });
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  } finally {
+    await rootfs.release();
+  }
+}
+
+/**
+ * `source=` inside a cache: the cache's content is written by earlier RUN steps, so a symlink on
+ * the way may point anywhere on the host. It is refused unless its real path stays inside the
+ * cache (BuildKit's check, and its words); a missing directory is made, inside the cache.
+ */
+async function cacheSubdir(dir: string, source: string): Promise<string> {
+  const root = await realpath(dir);
+  let real: string;
+  try {
+    real = await realpath(join(dir, source));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(await resolveInRoot(dir, source), { recursive: true });
+    real = await realpath(join(dir, source));
+  }
+  if (real !== root && !real.startsWith(`${root}/`)) {
+    throw new UserError(
+      `mount source subpath "${source.replace(/^\//, '')}" resolves to "${real}" which escapes the mount root`,
+      { hint: 'a symlink in the cache points outside it; remove it (or use another cache id)' },
+    );
+  }
+  return real;
+}
+
+/** A secret's value, and its file mount unless it is given only as an environment variable. */
 async function secretMount(
   m: SecretMount,
   ctx: SolveContext,
   releases: (() => Promise<void> | void)[],
-): Promise<OciMount | undefined> {
+): Promise<{ value: Buffer; mount?: OciMount } | undefined> {
   const src = ctx.secrets?.get(m.id);
   if (!src) {
     if (m.required)
-      throw new UserError(`secret "${m.id}" is required but was not provided`, {
+      throw new UserError(`secret ${m.id}: not found`, {
         hint: `pass --secret id=${m.id},src=FILE (or env=VAR)`,
       });
     return undefined;
@@ -177,6 +240,7 @@ async function secretMount(
       throw new UserError(`secret "${m.id}": cannot read ${src.file}: ${(err as Error).message}`);
     }
   } else value = Buffer.from(process.env[src.env ?? m.id] ?? '', 'utf8');
+  if (!m.target) return { value };
   // A private directory on a memory-backed filesystem (secrets-dir.ts), removed after the run:
   // the value never enters a layer, key or record, nor a disk.
   const dir = join((await secretsDir(ctx.paths)).dir, `secret-${randomBytes(8).toString('hex')}`);
@@ -186,17 +250,48 @@ async function secretMount(
   await writeFile(file, value, { mode: 0o600 });
   await chown(file, m.uid, m.gid);
   await chmod(file, m.mode);
-  return { destination: m.target, type: 'bind', source: file, options: ['rbind', 'ro'] };
+  return { value, mount: { destination: m.target, type: 'bind', source: file, options: ['rbind', 'ro'] } };
 }
 
-function sshMount(m: SecretMount, ctx: SolveContext): OciMount | undefined {
+/**
+ * The agent is reached through a socket of our own that relays to the forwarded one, as BuildKit
+ * does: it gets the mount's mode, uid and gid without touching the user's socket.
+ */
+async function sshMount(
+  m: SecretMount,
+  ctx: SolveContext,
+  releases: (() => Promise<void> | void)[],
+): Promise<OciMount | undefined> {
   const socket = ctx.ssh?.get(m.id);
   if (!socket) {
     if (m.required)
-      throw new UserError(`ssh agent "${m.id}" is required but was not forwarded`, {
+      throw new UserError(`no SSH key "${m.id}" forwarded from the client`, {
         hint: `pass --ssh ${m.id} (uses $SSH_AUTH_SOCK) or --ssh ${m.id}=/path/to/agent.sock`,
       });
     return undefined;
   }
-  return { destination: m.target, type: 'bind', source: socket, options: ['rbind'] };
+  const dir = join((await secretsDir(ctx.paths)).dir, `ssh-${randomBytes(8).toString('hex')}`);
+  await mkdir(dir, { mode: 0o700 });
+  const path = join(dir, 'agent.sock');
+  const open = new Set<Socket>();
+  const server = createServer((conn) => {
+    const agent = connect(socket);
+    open.add(conn).add(agent);
+    conn.pipe(agent).pipe(conn);
+    conn.on('error', () => agent.destroy());
+    agent.on('error', () => conn.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolve());
+  });
+  releases.push(async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of open) s.destroy();
+    await closed;
+    await rm(dir, { recursive: true, force: true });
+  });
+  await chown(path, m.uid, m.gid);
+  await chmod(path, m.mode);
+  return { destination: m.target, type: 'bind', source: path, options: ['rbind'] };
 }

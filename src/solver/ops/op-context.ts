@@ -77,5 +77,7 @@ export interface OpRun<L = unknown> {
   learned?: L;
   /** The cache mounts this build's steps hold (per build, owned by the Solver). */
   cacheMounts: CacheMountHolds;
+  /** The step skips the cache (--no-cache, --no-cache-filter): its cache mounts start empty, as BuildKit's do. */
+  noCache?: boolean;
   onLog(stream: 'stdout' | 'stderr', data: string): void;
 }

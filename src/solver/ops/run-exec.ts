@@ -20,7 +20,7 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
         runContainer({
           root,
           args: op.args,
-          env: [...op.env, ...(op.proxyEnv ?? []), ...mounts.env],
+          env: withOverrides(op.env, [...(op.proxyEnv ?? []), ...mounts.env]),
           mounts: mounts.mounts,
           cwd: op.cwd,
           user: op.user,
@@ -30,6 +30,7 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
           ...(op.extraHosts ? { extraHosts: op.extraHosts } : {}),
           ...(op.shmSize !== undefined ? { shmSize: op.shmSize } : {}),
           ...(op.ulimits ? { ulimits: op.ulimits } : {}),
+          ...(op.hostname ? { hostname: op.hostname } : {}),
           bundleParent: ctx.paths.runtimeTmp,
           runcRoot: ctx.paths.runc,
           owner: ownerToken(),
@@ -52,4 +53,11 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
     { signal: ctx.signal },
   );
   return { layers: [...parent, run.snapshotId] };
+}
+
+/** `base` with each `KEY=value` of `over` replacing the same KEY (a secret env= over an ENV of that name). */
+function withOverrides(base: string[], over: string[]): string[] {
+  if (!over.length) return base;
+  const keys = new Set(over.map((e) => e.slice(0, e.indexOf('='))));
+  return [...base.filter((e) => !keys.has(e.slice(0, e.indexOf('=')))), ...over];
 }
