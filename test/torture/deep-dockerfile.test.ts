@@ -23,7 +23,8 @@ describe('Dockerfiles thousands of steps long', () => {
     expect(r.stderr).not.toContain('Maximum call stack size exceeded');
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('too many layers to mount');
-    expect(r.stderr).toMatch(/WORKDIR \/w \[stage-0 \d+\/5001\]|\[stage-0 \d+\/5001\] WORKDIR \/w/);
+    // BuildKit numbers FROM and the steps that make a filesystem (the 2,500 WORKDIRs), not ENV
+    expect(r.stderr).toMatch(/\[stage-0 +\d+\/2501\] WORKDIR \/w/);
   }, 120_000);
 
   it('a chain of 1,500 stages, each FROM the one before, builds', async () => {
