@@ -11,6 +11,7 @@ import { parseCacheFrom, parseCacheTo } from './parse-cache-option.js';
 import { parseSecrets, parseSsh } from './parse-secrets.js';
 import { parseBuildContexts } from './parse-build-context.js';
 import { parseAnnotations, parseLabels, runSettings } from './parse-run-flags.js';
+import { parseResources } from './parse-resources.js';
 import { platformArgs } from '../frontend/platform.js';
 
 export const EXIT_INTERRUPTED = 130;
@@ -55,6 +56,15 @@ export interface BuildFlags {
   addHost?: string[];
   shmSize?: string;
   ulimit?: string[];
+  memory?: string;
+  memorySwap?: string;
+  cpus?: string;
+  cpuQuota?: string;
+  cpuPeriod?: string;
+  cpuShares?: string;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  cgroupParent?: string;
   /** `--call=NAME[,format=json]`; `--check` is `--call=check`. */
   call?: string;
   check?: boolean;
@@ -184,6 +194,7 @@ function requestFields(flags: BuildFlags, progress: ProgressMode): Omit<BuildReq
       ? { annotations: parseAnnotations(flags.annotation, platformArgs().get('TARGETPLATFORM')!) }
       : {}),
     ...withRunSettings(flags),
+    ...withResources(flags),
     progress,
     stateRoot: defaultStateRoot(),
     ...(flags.target ? { target: flags.target } : {}),
@@ -194,6 +205,11 @@ function requestFields(flags: BuildFlags, progress: ProgressMode): Omit<BuildReq
 function withRunSettings(flags: BuildFlags): Pick<BuildRequest, 'runSettings'> {
   const settings = runSettings(flags);
   return settings ? { runSettings: settings } : {};
+}
+
+function withResources(flags: BuildFlags): Pick<BuildRequest, 'resources'> {
+  const resources = parseResources(flags);
+  return resources ? { resources } : {};
 }
 
 /** `--call` as buildx reads it: `NAME[,format=json|raw]`; `build` (or nothing) is a build. */

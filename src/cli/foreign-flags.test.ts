@@ -7,11 +7,18 @@ describe('foreignFlagHint', () => {
       '--sbom is a docker build flag that tsbuild does not take: tsbuild writes no SBOM attestation',
     );
     expect(foreignFlagHint('--platform')).toMatch(/host platform only/);
-    expect(foreignFlagHint('-m')).toMatch(/^-m is a docker build flag.*memory limits/);
+    expect(foreignFlagHint('--squash')).toMatch(/^--squash is a docker build flag/);
   });
 
   it('says nothing about flags docker does not have', () => {
     expect(foreignFlagHint('--foo')).toBeUndefined();
     expect(foreignFlagHint('--tagg')).toBeUndefined();
+  });
+
+  it('no longer lists the resource flags tsbuild takes', () => {
+    for (const flag of ['--memory', '-m', '--memory-swap', '--cpu-shares', '--cpu-period', '--cpu-quota'])
+      expect(foreignFlagHint(flag)).toBeUndefined();
+    for (const flag of ['--cpuset-cpus', '--cpuset-mems', '--cgroup-parent'])
+      expect(foreignFlagHint(flag)).toBeUndefined();
   });
 });

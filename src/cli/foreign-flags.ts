@@ -11,14 +11,6 @@ const FOREIGN_FLAGS: Record<string, string> = {
   '--provenance': 'tsbuild writes no provenance attestation',
   '--call': 'build checks and outlines (--call, --check) are not supported yet',
   '--check': 'build checks (--check) are not supported yet',
-  '--cgroup-parent': 'per-build cgroup settings are not supported yet',
-  '--memory': 'memory limits for RUN are not supported yet',
-  '--memory-swap': 'memory limits for RUN are not supported yet',
-  '--cpu-shares': 'CPU limits for RUN are not supported yet',
-  '--cpu-period': 'CPU limits for RUN are not supported yet',
-  '--cpu-quota': 'CPU limits for RUN are not supported yet',
-  '--cpuset-cpus': 'CPU limits for RUN are not supported yet',
-  '--cpuset-mems': 'CPU limits for RUN are not supported yet',
   '--isolation': 'RUN always runs under runc',
   '--squash': 'squashing layers is not supported (BuildKit dropped it too)',
   '--compress': 'the context is read in place, never sent: there is nothing to compress',
@@ -33,6 +25,6 @@ const FOREIGN_FLAGS: Record<string, string> = {
 /** What to tell someone who typed `option` (as commander quotes it: `--sbom=true`), when docker has it. */
 export function foreignFlagHint(option: string): string | undefined {
   const name = option.split('=')[0]!;
-  const why = FOREIGN_FLAGS[name === '-m' ? '--memory' : name];
+  const why = FOREIGN_FLAGS[name];
   return why && `${name} is a docker build flag that tsbuild does not take: ${why}`;
 }

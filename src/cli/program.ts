@@ -115,6 +115,16 @@ function withBuildOptions(cmd: Command): Command {
         collect,
         [] as string[],
       )
+      // the limits of every RUN's cgroup, as classic docker build took them
+      .option('-m, --memory <bytes>', 'memory limit for every RUN (e.g. 512m, 2g); a RUN over it is killed')
+      .option('--memory-swap <bytes>', 'memory plus swap for every RUN (default: twice --memory; -1 unlimited swap)')
+      .option('--cpus <number>', 'CPUs every RUN may use (e.g. 1.5)')
+      .option('--cpu-quota <us>', 'CPU time (µs) every RUN may use per --cpu-period')
+      .option('--cpu-period <us>', 'the CPU CFS period (µs, default 100000)')
+      .option('-c, --cpu-shares <weight>', "every RUN's CPU weight relative to other processes (default 1024)")
+      .option('--cpuset-cpus <list>', 'the CPUs every RUN may run on (e.g. 0-3 or 0,1)')
+      .option('--cpuset-mems <list>', 'the memory nodes every RUN may use (NUMA)')
+      .option('--cgroup-parent <path>', "make each RUN step's cgroup below this one")
       .addOption(
         new Option('--progress <mode>', 'progress output (default: $BUILDKIT_PROGRESS, else auto)').choices(
           PROGRESS_MODES,

@@ -7,7 +7,9 @@ import { runAttached, type StartFailure } from './attached-runc.js';
 import type { ContainerRoot } from './container-root.js';
 import { findMissingMountPoints, removeMountStubs } from './mount-stubs.js';
 import { pidsLimitFromEnv } from './pids-limit.js';
+import { stepCgroupsPath, type StepResources } from './resources.js';
 import { runtimeSpec, SPEC_MOUNT_POINTS, toSpecJson } from './runtime-spec.js';
+import { removeKeptContainer, swapAccounted, type StepUsage } from './step-usage.js';
 import { resolveUser } from './user.js';
 
 export interface RunRequest {
@@ -42,6 +44,8 @@ export interface RunRequest {
   shmSize?: number;
   /** `--ulimit`. */
   ulimits?: { name: string; soft: string; hard: string }[];
+  /** `--memory`, `--cpus`, `--cgroup-parent`, …: limits of the step's cgroup. */
+  resources?: StepResources;
   /** Part of the runc container's id after the owner (default: random). */
   name?: string;
   /**
@@ -59,6 +63,8 @@ export interface RunResult {
   hint?: string;
   /** Set when runc could not start the process at all (attached runs only). */
   startFailure?: StartFailure;
+  /** What the step used, from its cgroup (not for attached runs). */
+  usage?: StepUsage;
 }
 
 export const SANDBOX_HOSTNAME = 'buildkitsandbox';
@@ -115,9 +121,11 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
       ...(pipesDir ? { pipesDir } : {}),
       ...(req.mounts?.length ? { extraMounts: req.mounts } : {}),
       ...(req.security ? { security: req.security } : {}),
-      // its own cgroup, beside or below runc's (runc's fs driver: relative to its own cgroup), with a pids limit
-      cgroupsPath: id,
+      // its own cgroup, beside or below runc's (runc's fs driver: relative to its own cgroup) or below
+      // --cgroup-parent, with a pids limit and the build's resource limits
+      cgroupsPath: stepCgroupsPath(id, req.resources),
       pidsLimit,
+      ...(req.resources ? { resources: req.resources, swapAccounted: swapAccounted() } : {}),
       ...(req.attach?.tty ? { terminal: true } : {}),
       ...(req.shmSize !== undefined ? { shmSize: req.shmSize } : {}),
       ...(req.ulimits?.length ? { ulimits: req.ulimits } : {}),
@@ -147,7 +155,8 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
 
 function spawnRunc(req: RunRequest, id: string, bundle: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('runc', ['--root', req.runcRoot, 'run', '--bundle', bundle, id], {
+    // --keep: the stopped container keeps its cgroup until its counters are read (step-usage.ts)
+    const child = spawn('runc', ['--root', req.runcRoot, 'run', '--keep', '--bundle', bundle, id], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const tail: string[] = [];
@@ -180,7 +189,8 @@ function spawnRunc(req: RunRequest, id: string, bundle: string): Promise<RunResu
       req.signal?.removeEventListener('abort', onAbort);
       if (partial) tail.push(partial);
       if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
-      resolve({ exitCode: code ?? (sig ? 128 : 1), outputTail: tail });
+      const result: RunResult = { exitCode: code ?? (sig ? 128 : 1), outputTail: tail };
+      removeKeptContainer(req.runcRoot, id).then((usage) => resolve(usage ? { ...result, usage } : result), reject);
     });
   });
 }

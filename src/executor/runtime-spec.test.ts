@@ -206,3 +206,52 @@ describe('runtimeSpec: --shm-size and --ulimit', () => {
     expect(JSON.parse(toSpecJson(spec())).process.rlimits).toBeUndefined();
   });
 });
+
+describe('runtimeSpec resources', () => {
+  const resources = (over: Partial<RuntimeSpecInput>) =>
+    (runtimeSpec({ ...input, ...over }) as { linux: { resources: Record<string, unknown> } }).linux.resources;
+
+  it('puts memory and CPU limits into linux.resources beside the pids limit', () => {
+    const r = resources({
+      pidsLimit: 4096,
+      resources: { memoryBytes: 32 << 20, nanoCpus: 1_500_000_000, cpuShares: 512, cpusetCpus: '0', cpusetMems: '0' },
+      swapAccounted: true,
+    });
+    expect(r.pids).toEqual({ limit: 4096 });
+    // dockerd: --memory alone allows as much swap again
+    expect(r.memory).toEqual({ limit: 32 << 20, swap: 64 << 20 });
+    expect(r.cpu).toEqual({ period: 100000, quota: 150000, shares: 512, cpus: '0', mems: '0' });
+  });
+
+  it('leaves swap out where the kernel does not account it, and takes --memory-swap as given', () => {
+    expect(resources({ resources: { memoryBytes: 32 << 20 }, swapAccounted: false }).memory).toEqual({
+      limit: 32 << 20,
+    });
+    expect(
+      resources({ resources: { memoryBytes: 32 << 20, memorySwapBytes: -1 }, swapAccounted: true }).memory,
+    ).toEqual({ limit: 32 << 20, swap: -1 });
+  });
+
+  it('takes --cpu-quota and --cpu-period as they are', () => {
+    expect(resources({ resources: { cpuQuota: 25000, cpuPeriod: 50000 } }).cpu).toEqual({
+      quota: 25000,
+      period: 50000,
+    });
+  });
+
+  it('has no memory or cpu section without limits', () => {
+    const r = resources({ pidsLimit: 10 });
+    expect(r.memory).toBeUndefined();
+    expect(r.cpu).toBeUndefined();
+  });
+});
+
+describe('stepCgroupsPath', () => {
+  it('puts the step below --cgroup-parent, relative or absolute', async () => {
+    const { stepCgroupsPath } = await import('./resources.js');
+    expect(stepCgroupsPath('tsbuild-x', undefined)).toBe('tsbuild-x');
+    expect(stepCgroupsPath('tsbuild-x', { cgroupParent: 'ci/job' })).toBe('ci/job/tsbuild-x');
+    expect(stepCgroupsPath('tsbuild-x', { cgroupParent: '/ci/' })).toBe('/ci/tsbuild-x');
+    expect(stepCgroupsPath('tsbuild-x', { cgroupParent: '/' })).toBe('/tsbuild-x');
+  });
+});

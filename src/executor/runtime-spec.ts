@@ -1,6 +1,7 @@
 /** The OCI runtime spec (config.json) tsbuild hands to runc for one RUN. */
 import { randomBytes } from 'node:crypto';
 import { ownCaps } from './capabilities.js';
+import { resourcesSpec, type StepResources } from './resources.js';
 import { defaultSeccomp } from './seccomp.js';
 import type { ResolvedUser } from './user.js';
 
@@ -36,6 +37,9 @@ export interface RuntimeSpecInput {
   cgroupsPath?: string;
   /** pids.max of that cgroup; -1 is no limit. */
   pidsLimit?: number;
+  /** The build's memory and CPU limits for that cgroup; swap is limited only where the kernel accounts it. */
+  resources?: StepResources;
+  swapAccounted?: boolean;
   /** The process gets a terminal (runc makes a pty; `tsbuild run -t`). */
   terminal?: boolean;
   /** Bytes of /dev/shm (default 64 MiB, as BuildKit). */
@@ -224,6 +228,7 @@ export function runtimeSpec(input: RuntimeSpecInput): object {
       resources: {
         devices: security.devices,
         ...(input.pidsLimit !== undefined ? { pids: { limit: input.pidsLimit } } : {}),
+        ...(input.resources ? resourcesSpec(input.resources, input.swapAccounted === true) : {}),
       },
     },
   };

@@ -5,11 +5,14 @@ import { outputError, outputTempName, pendingRename, sweepDeadTemps, type Pendin
 
 /**
  * `--metadata-file F`: what buildx writes there for an image build, so scripts written for
- * `docker buildx build --metadata-file` read ours unchanged.
+ * `docker buildx build --metadata-file` read ours unchanged, and tsbuild's own `tsbuild.steps`:
+ * each step with its time, and for RUN steps peak memory and CPU time (objects as the pipeline
+ * made them; the exporter only writes them).
  */
 export async function prepareMetadataFile(
   path: string,
   image: { manifest: Descriptor; config: Descriptor; names: string[] },
+  steps?: object[],
 ): Promise<PendingOutput> {
   const descriptor: Descriptor = {
     mediaType: image.manifest.mediaType,
@@ -23,6 +26,7 @@ export async function prepareMetadataFile(
   };
   const names = normalizeImageNames(image.names).map((n) => n.full);
   if (names.length) doc['image.name'] = names.join(',');
+  if (steps) doc['tsbuild.steps'] = steps;
   // written beside `path` and renamed with the build's other outputs (PendingOutput)
   const what = `cannot write the metadata file ${path}`;
   await sweepDeadTemps(path);

@@ -5,6 +5,7 @@ import type { FetchedContext } from '../sources/build-context.js';
 import type { CacheExportSpec, CacheImportSpec } from '../cache/remote/backends.js';
 import type { RunSettings } from '../frontend/build-plan.js';
 import type { Ulimit } from '../solver/graph.js';
+import type { StepResources } from '../executor/resources.js';
 
 export type { OutputSpec, RunSettings, Ulimit };
 
@@ -97,6 +98,8 @@ export interface BuildRequest {
   annotations?: Annotations;
   /** `--network`, `--add-host`, `--shm-size`, `--ulimit`: for every RUN; absent when none was given. */
   runSettings?: RunSettings;
+  /** `--memory`, `--cpus`, `--cgroup-parent`, …: limits of every RUN's cgroup (no part of any cache key). */
+  resources?: StepResources;
   /** `--call` / `--check`: run a frontend request instead of building (nothing is built or exported). */
   call?: FrontendCall;
 }

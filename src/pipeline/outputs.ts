@@ -8,6 +8,7 @@ import { exporterFor, type StoredReport } from '../exporter/exporters.js';
 import { outputError, type PendingOutput } from '../exporter/pending-output.js';
 import type { BuildRequest, OutputSpec } from './build-request.js';
 import type { LayerProvider, LayerWant } from './image-layers.js';
+import type { StepRecord } from './step-report.js';
 
 export interface ExportContext {
   req: BuildRequest;
@@ -21,6 +22,8 @@ export interface ExportContext {
   /** Byte progress of pushes and archives (throttled: transfer-progress.ts). */
   transfer?: TransferReporter;
   signal?: AbortSignal;
+  /** The build's steps with their time and usage, for `--metadata-file`'s `tsbuild.steps`. */
+  steps?: () => StepRecord[];
 }
 
 export interface ExportResult {
@@ -129,7 +132,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
     if (req.tags.length) toName.push({ manifest: stored.manifest, names: req.tags });
     if (req.metadataFile) {
       const { prepareMetadataFile } = await import('../exporter/metadata.js');
-      pending.push(await prepareMetadataFile(req.metadataFile, stored));
+      pending.push(await prepareMetadataFile(req.metadataFile, stored, ctx.steps?.()));
     }
     if (req.iidFile) {
       const { prepareIidFile } = await import('../exporter/metadata.js');

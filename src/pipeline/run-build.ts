@@ -33,6 +33,7 @@ import { blobTransfer, shortDigest, transferProgress } from './transfer-progress
 import { BuildLog } from '../progress/build-log.js';
 import { printReport } from '../exporter/exporters.js';
 import { stateOwners } from './state-owners.js';
+import { StepReport } from './step-report.js';
 
 /**
  * One build, its events going to `emitEvent` and to the build's log in the state dir (kept for
@@ -116,8 +117,10 @@ async function buildWithSession(
   );
   await startLog();
   let grew = req.outputs.length > 0 || !!req.cacheFrom?.length;
+  const steps = new StepReport();
   const emit: EventSink = (e) => {
     if (e.type === 'vertex.start') grew = true;
+    steps.observe(e);
     emitEvent(e);
   };
   const store = new ContentStore(paths.content);
@@ -133,6 +136,7 @@ async function buildWithSession(
       records,
       layoutReady: session.layoutReady,
       closers,
+      steps,
     });
   } finally {
     for (const close of closers) close();
@@ -154,13 +158,14 @@ interface State {
   snapshots: SnapshotStore;
   records: CacheRecords;
   closers: (() => void)[];
+  steps: StepReport;
 }
 
 async function buildInState(
   req: BuildRequest,
   emit: EventSink,
   signal: AbortSignal | undefined,
-  { paths, store, snapshots, records, layoutReady, closers }: State,
+  { paths, store, snapshots, records, layoutReady, closers, steps }: State,
 ): Promise<BuildResult> {
   await store.init();
 
@@ -306,6 +311,7 @@ async function buildInState(
       ...(req.ssh ? { ssh: req.ssh } : {}),
       ...(importedCache ? { importedCache } : {}),
       ...(namedDirs.size ? { namedContexts: namedDirs } : {}),
+      ...(req.resources ? { resources: req.resources } : {}),
     },
     { history, noCacheFlag: (v) => (req.noCache ? '--no-cache' : `--no-cache-filter ${v.stage}`) },
   );
@@ -348,6 +354,7 @@ async function buildInState(
     image: { ...plan.image, created },
     registry: bases.registryClient,
     transfer: transfers,
+    steps: () => steps.list(),
     ...(signal ? { signal } : {}),
   });
   return { manifestDigest: out.manifest.digest, configDigest: out.config.digest, exported: out.exported, warnings };

@@ -1,8 +1,12 @@
 import type { SolverEvent } from '../solver/events.js';
 import { humanBytes } from './bytes.js';
 import type { Renderer } from './renderer.js';
+import { usageText } from './usage-text.js';
 
-/** BuildKit-style plain lines for CI logs: `#N name`, `#N 0.123 output`, `#N DONE 0.4s`. */
+/**
+ * BuildKit-style plain lines for CI logs: `#N name`, `#N 0.123 output`, `#N DONE 0.4s`; a RUN
+ * step's DONE line adds what it used: `#N DONE 2.1s (peak 31.8 MiB, cpu 1.20s)`.
+ */
 export class PlainRenderer implements Renderer {
   private readonly warnings: string[] = [];
   private readonly numbers = new Map<string, number>();
@@ -54,7 +58,8 @@ export class PlainRenderer implements Renderer {
       case 'vertex.done': {
         const n = this.num(e.vertex.id);
         this.flushPartial(e.vertex.id, n);
-        this.write(`#${n} DONE ${(e.durationMs / 1000).toFixed(1)}s`);
+        const usage = usageText(e);
+        this.write(`#${n} DONE ${(e.durationMs / 1000).toFixed(1)}s${usage ? ` (${usage})` : ''}`);
         break;
       }
       case 'vertex.error': {

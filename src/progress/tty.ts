@@ -2,6 +2,7 @@ import type { SolverEvent } from '../solver/events.js';
 import { humanBytes } from './bytes.js';
 import type { Renderer } from './renderer.js';
 import { type FrameRow, layoutFrame } from './tty-layout.js';
+import { usageText } from './usage-text.js';
 
 /** Lines of a running step's output kept under it, as BuildKit's progressui shows them (its termHeight). */
 export const LOG_LINES = 6;
@@ -22,6 +23,8 @@ interface Row {
   bytes?: { current: number; total?: number };
   /** Whether it is one of the `(n/m)` count's steps (transfers are not: they belong to a step). */
   counted: boolean;
+  /** What a finished RUN step used (`peak 31.8 MiB, cpu 1.20s`), before its time. */
+  usage?: string;
   /** A status row: the message a status event opened it with (its `done` event may add a note). */
   status?: string;
 }
@@ -82,9 +85,13 @@ export class TtyRenderer implements Renderer {
         if (row) addOutput(row, e.data);
         break;
       }
-      case 'vertex.done':
+      case 'vertex.done': {
         this.finish(e.vertex.id, 'done', e.time);
+        const row = this.rows.get(e.vertex.id);
+        const usage = usageText(e);
+        if (row && usage) row.usage = usage;
         break;
+      }
       case 'vertex.error':
         this.finish(e.vertex.id, 'error', e.time);
         break;
@@ -252,7 +259,7 @@ function tagOf(r: Row, now: number): string {
       // a finished transfer keeps its size, as BuildKit's `=> => sha256:… 20.00MB / 20.00MB 0.3s`
       if (r.bytes)
         return `${humanBytes(r.bytes.current)}${r.bytes.total !== undefined ? ` / ${humanBytes(r.bytes.total)}` : ''} ${secs}`;
-      return secs;
+      return r.usage ? `${r.usage}  ${secs}` : secs;
   }
 }
 

@@ -4,6 +4,14 @@ export interface VertexInfo {
   name: string;
 }
 
+/** What a RUN step's processes used, from its cgroup (absent where the kernel has no such counter). */
+export interface StepUsage {
+  /** The most memory its processes held at once (the cgroup's count, page cache included). */
+  peakMemoryBytes?: number;
+  /** CPU time of all its processes, user and system. */
+  cpuSeconds?: number;
+}
+
 /** Why a step ran instead of being taken from the cache: one entry per input that changed. */
 export type MissCause =
   | { kind: 'no-cache'; flag: string }
@@ -28,7 +36,7 @@ export type SolverEvent =
       from?: string;
     }
   | { type: 'vertex.log'; vertex: VertexInfo; time: number; stream: 'stdout' | 'stderr'; data: string }
-  | { type: 'vertex.done'; vertex: VertexInfo; time: number; durationMs: number }
+  | ({ type: 'vertex.done'; vertex: VertexInfo; time: number; durationMs: number } & StepUsage)
   | { type: 'vertex.error'; vertex: VertexInfo; time: number; message: string }
   /** Stopped because another step failed or the build was interrupted: not a failure of its own. */
   | { type: 'vertex.canceled'; vertex: VertexInfo; time: number }

@@ -4,7 +4,7 @@ import type { CacheRecord } from '../cache/cache-records.js';
 import { asEnvironmentError, UserError, withLocation } from '../errors.js';
 import type { ContextSelection } from '../cache/context-source.js';
 import { cacheKeyOf, type CacheKey, type KeyRecord } from './cache-key.js';
-import type { MissCause, VertexInfo } from './events.js';
+import type { MissCause, StepUsage, VertexInfo } from './events.js';
 import { describeCauses } from './explain.js';
 import type { StepHistory } from './step-history.js';
 import { inputsFirst, type Vertex } from './graph.js';
@@ -273,7 +273,7 @@ export class Solver {
     const reason = describeCauses(causes);
     return this.runOp(
       v,
-      async () => {
+      async (onUsage) => {
         // A run whose key already has a snapshot (--no-cache, or inputs with new results) must not
         // be replaced by it (commit keeps an existing one): it gets a name of its own.
         const plainId = stepSnapshotId(keyInfo.key);
@@ -288,6 +288,7 @@ export class Solver {
           ...(v.noCache ? { noCache: true } : {}),
           onLog: (stream, data) =>
             this.ctx.emit({ type: 'vertex.log', vertex: this.info(v), time: Date.now(), stream, data }),
+          onUsage,
         };
         const result = await kind.run(v, v.op, run);
         const createdAt = new Date().toISOString();
@@ -363,7 +364,7 @@ export class Solver {
 
   private runOp(
     v: Vertex,
-    fn: () => Promise<VertexResult>,
+    fn: (onUsage: (u: StepUsage) => void) => Promise<VertexResult>,
     reason: string,
     causes?: MissCause[],
   ): Promise<VertexResult> {
@@ -372,11 +373,18 @@ export class Solver {
       const start = Date.now();
       this.reported.add(v);
       this.ctx.emit({ type: 'vertex.start', vertex: this.info(v), time: start, reason, ...(causes ? { causes } : {}) });
+      let usage: StepUsage = {};
       try {
-        const r = await fn().catch((err: unknown) => {
+        const r = await fn((u) => (usage = u)).catch((err: unknown) => {
           throw locate(err, v);
         });
-        this.ctx.emit({ type: 'vertex.done', vertex: this.info(v), time: Date.now(), durationMs: Date.now() - start });
+        this.ctx.emit({
+          type: 'vertex.done',
+          vertex: this.info(v),
+          time: Date.now(),
+          durationMs: Date.now() - start,
+          ...usage,
+        });
         return r;
       } catch (err) {
         // Stopped by another step's failure or an interrupt: CANCELED, as BuildKit shows it, not an error of its own.

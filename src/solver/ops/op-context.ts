@@ -10,6 +10,8 @@ import type { CacheMountHolds } from './cache-mount-holds.js';
 import type { EventSink } from '../events.js';
 import type { ImageOrigin } from '../graph.js';
 import type { ImportedCache, ImportedRecord } from '../../cache/remote/imported-cache.js';
+import type { StepResources } from '../../executor/resources.js';
+import type { StepUsage } from '../events.js';
 
 /** A directory the build reads files from: the context, or a `--build-context` one. */
 export interface ContextDir {
@@ -55,6 +57,11 @@ export interface SolveContext {
   idMapping?: IdMapping;
   /** `--build-context` directories, by the name the graph's sources give. */
   namedContexts?: Map<string, ContextDir>;
+  /**
+   * `--memory`, `--cpus`, `--cgroup-parent`, …: limits of every RUN's cgroup. Not part of any key:
+   * a limit changes whether a step succeeds, not what it makes.
+   */
+  resources?: StepResources;
 }
 
 export type { ImportedCache, ImportedRecord };
@@ -80,4 +87,6 @@ export interface OpRun<L = unknown> {
   /** The step skips the cache (--no-cache, --no-cache-filter): its cache mounts start empty, as BuildKit's do. */
   noCache?: boolean;
   onLog(stream: 'stdout' | 'stderr', data: string): void;
+  /** What the step's processes used (RUN steps, from their cgroup): shown when the step ends. */
+  onUsage?(usage: StepUsage): void;
 }

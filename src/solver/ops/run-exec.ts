@@ -2,6 +2,8 @@ import { ownerToken } from '../../store/owner.js';
 import { markRuntimeDir } from '../../cache/sweep.js';
 import { UserError } from '../../errors.js';
 import { runContainer } from '../../executor/run-container.js';
+import type { StepUsage } from '../../executor/step-usage.js';
+import { binaryBytes } from '../../binary-bytes.js';
 import { prepareMounts } from './exec-mounts.js';
 import type { ExecOp, Vertex } from '../graph.js';
 import type { OpRun, VertexResult } from './op-context.js';
@@ -31,6 +33,7 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
           ...(op.shmSize !== undefined ? { shmSize: op.shmSize } : {}),
           ...(op.ulimits ? { ulimits: op.ulimits } : {}),
           ...(op.hostname ? { hostname: op.hostname } : {}),
+          ...(ctx.resources ? { resources: ctx.resources } : {}),
           bundleParent: ctx.paths.runtimeTmp,
           runcRoot: ctx.paths.runc,
           owner: ownerToken(),
@@ -38,16 +41,21 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
           signal: ctx.signal,
         }),
       ).finally(() => mounts.release());
+      if (result.usage) run.onUsage?.(usageShown(result.usage));
       // before the exit code: a command killed by cancellation did not fail
       if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('cancelled');
       if (result.exitCode !== 0) {
-        throw new UserError(`${vertex.name} failed: the command exited with code ${result.exitCode}`, {
-          ...(vertex.location ? { location: vertex.location } : {}),
-          ...(result.hint ? { hint: result.hint } : {}),
-          detail: result.outputTail.length
-            ? `last ${result.outputTail.length} lines of output:\n${result.outputTail.map((l) => `  > ${l}`).join('\n')}`
-            : '(the step printed nothing)',
-        });
+        const oom = result.usage?.oomKills ? outOfMemory(ctx.resources?.memoryBytes) : undefined;
+        throw new UserError(
+          `${vertex.name} failed: the command exited with code ${result.exitCode}${oom?.message ?? ''}`,
+          {
+            ...(vertex.location ? { location: vertex.location } : {}),
+            ...(oom ? { hint: oom.hint } : result.hint ? { hint: result.hint } : {}),
+            detail: result.outputTail.length
+              ? `last ${result.outputTail.length} lines of output:\n${result.outputTail.map((l) => `  > ${l}`).join('\n')}`
+              : '(the step printed nothing)',
+          },
+        );
       }
     },
     { signal: ctx.signal },
@@ -60,4 +68,24 @@ function withOverrides(base: string[], over: string[]): string[] {
   if (!over.length) return base;
   const keys = new Set(over.map((e) => e.slice(0, e.indexOf('='))));
   return [...base.filter((e) => !keys.has(e.slice(0, e.indexOf('=')))), ...over];
+}
+
+function usageShown(u: StepUsage): { peakMemoryBytes?: number; cpuSeconds?: number } {
+  return {
+    ...(u.peakMemoryBytes !== undefined ? { peakMemoryBytes: u.peakMemoryBytes } : {}),
+    ...(u.cpuSeconds !== undefined ? { cpuSeconds: u.cpuSeconds } : {}),
+  };
+}
+
+/** Words for a step the kernel's OOM killer hit: the --memory limit when the build set one. */
+function outOfMemory(limit: number | undefined): { message: string; hint: string } {
+  return limit
+    ? {
+        message: `: killed by the kernel for exceeding its memory limit of ${binaryBytes(limit)} (--memory)`,
+        hint: 'give the build more memory with --memory, or make the step use less',
+      }
+    : {
+        message: ': killed by the kernel for running out of memory',
+        hint: 'the machine, or a cgroup tsbuild runs in, had no more memory for the step',
+      };
 }
