@@ -12,6 +12,7 @@ import { parseSecrets, parseSsh } from './parse-secrets.js';
 import { parseBuildContexts } from './parse-build-context.js';
 import { parseAnnotations, parseLabels, runSettings } from './parse-run-flags.js';
 import { platformArgs } from '../frontend/platform.js';
+import { parsePlatforms } from './parse-platforms.js';
 
 export const EXIT_INTERRUPTED = 130;
 
@@ -50,6 +51,8 @@ export interface BuildFlags {
   allow?: string[];
   buildContext?: string[];
   label?: string[];
+  /** `--platform`, each a comma list. */
+  platform?: string[];
   annotation?: string[];
   network?: string;
   addHost?: string[];
@@ -180,6 +183,7 @@ function requestFields(flags: BuildFlags, progress: ProgressMode): Omit<BuildReq
     ...(flags.allow?.length ? { allow: parseAllow(flags.allow) } : {}),
     ...(flags.buildContext?.length ? { namedContexts: parseBuildContexts(flags.buildContext) } : {}),
     ...(flags.label?.length ? { labels: parseLabels(flags.label) } : {}),
+    ...(flags.platform?.length ? { platforms: parsePlatforms(flags.platform) } : {}),
     ...(flags.annotation?.length
       ? { annotations: parseAnnotations(flags.annotation, platformArgs().get('TARGETPLATFORM')!) }
       : {}),

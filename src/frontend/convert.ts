@@ -42,7 +42,8 @@ import type { ArgInstruction, DockerfileAst, Instruction, Warning } from './inst
 import { toInstructions } from './instructions.js';
 import { checkSyntaxDirective } from './syntax-directive.js';
 import { parseDockerfile } from './parser.js';
-import { platformArgs, PROXY_ARGS } from './platform.js';
+import { hostPlatform, platformArgs, PROXY_ARGS } from './platform.js';
+import { formatPlatform, normalizePlatform, parsePlatform, type PlatformSpec } from '../registry/platform.js';
 import { ShellLex } from './shell-lexer.js';
 import {
   DEFAULT_PATH,
@@ -75,6 +76,10 @@ interface Converter {
   converted: Map<number, Promise<StageState>>;
   inProgress: Set<number>;
   imageVertices: Map<string, Promise<{ vertex: Vertex; base: ResolvedBase }>>;
+  /** The platform this conversion builds for (TARGETPLATFORM); stages run on it unless FROM --platform says otherwise. */
+  target: PlatformSpec;
+  /** The predefined platform ARGs for `target`, built on the host. */
+  predefined: Map<string, string>;
   /** The `--build-context` directories FROM uses, one vertex each. */
   localVertices: Map<string, Vertex>;
   vertexCounter: number;
@@ -106,19 +111,21 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
     converted: new Map(),
     inProgress: new Set(),
     imageVertices: new Map(),
+    target: opts.platform ?? hostPlatform(),
+    predefined: platformArgs(opts.platform ?? hostPlatform()),
     localVertices: new Map(),
     vertexCounter: 0,
   };
   checkDefaultBaseNames(stages, conv.lex, defaultGlobalScope(conv, globalArgs), lint);
   evaluateGlobalArgs(conv, globalArgs);
-  const known = new Set([...conv.globalArgs.keys(), ...platformArgs().keys()]);
+  const known = new Set([...conv.globalArgs.keys(), ...conv.predefined.keys()]);
   for (const stage of stages) checkFromLine(stage, conv.lex, globalValues(conv), known, lint);
   const target = resolveTarget(stages, opts.target, opts.file);
   const state = await convertStage(conv, target);
   // --check without --target: every stage, as BuildKit lints them all
   if (opts.allStages) for (const stage of stages) await convertStage(conv, stage);
   for (const key of opts.buildArgs.keys()) {
-    if (!conv.consumedArgs.has(key) && !PROXY_ARGS.has(key) && !platformArgs().has(key) && !FRONTEND_ARGS.has(key)) {
+    if (!conv.consumedArgs.has(key) && !PROXY_ARGS.has(key) && !conv.predefined.has(key) && !FRONTEND_ARGS.has(key)) {
       conv.warnings.push({ message: `build argument "${key}" was given but no ARG in the stages built consumes it` });
     }
   }
@@ -142,7 +149,7 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
 }
 
 function evaluateGlobalArgs(conv: Converter, args: ArgInstruction[]): void {
-  const predefined = platformArgs();
+  const predefined = conv.predefined;
   const scope = (name: string): string | undefined =>
     conv.globalArgs.has(name) ? conv.globalArgs.get(name) : predefined.get(name);
   for (const ins of args) {
@@ -158,7 +165,7 @@ function evaluateGlobalArgs(conv: Converter, args: ArgInstruction[]): void {
 
 /** The global ARGs' values as they would be with no --build-arg (InvalidDefaultArgInFrom). */
 function defaultGlobalScope(conv: Converter, args: ArgInstruction[]): (name: string) => string | undefined {
-  const predefined = platformArgs();
+  const predefined = conv.predefined;
   const values = new Map<string, string | undefined>();
   const scope = (name: string): string | undefined => (values.has(name) ? values.get(name) : predefined.get(name));
   for (const ins of args) {
@@ -175,13 +182,13 @@ function defaultGlobalScope(conv: Converter, args: ArgInstruction[]): (name: str
 
 /** Global ARG values for the checks: like globalScope, without marking any ARG consumed. */
 function globalValues(conv: Converter): (name: string) => string | undefined {
-  const predefined = platformArgs();
+  const predefined = conv.predefined;
   return (name) => (conv.globalArgs.has(name) ? conv.globalArgs.get(name) : predefined.get(name));
 }
 
 /** Global ARGs (and the predefined platform ARGs) as FROM sees them. */
 function globalScope(conv: Converter): (name: string) => string | undefined {
-  const predefined = platformArgs();
+  const predefined = conv.predefined;
   return (name) => {
     if (conv.globalArgs.has(name)) {
       conv.consumedArgs.add(name);
@@ -216,11 +223,13 @@ async function baseImageVertex(
   conv: Converter,
   ref: string,
   location: Stage['from']['location'],
+  platform: PlatformSpec = conv.target,
 ): Promise<{ vertex: Vertex; base: ResolvedBase }> {
-  let entry = conv.imageVertices.get(ref);
+  const memo = `${ref}\0${formatPlatform(platform)}`;
+  let entry = conv.imageVertices.get(memo);
   if (!entry) {
     entry = (async () => {
-      const base = await conv.opts.resolveImage(ref, location);
+      const base = await conv.opts.resolveImage(ref, location, platform);
       const vertex: Vertex = {
         id: `v${conv.vertexCounter++}`,
         op: base.vertexOp,
@@ -231,7 +240,7 @@ async function baseImageVertex(
       };
       return { vertex, base };
     })();
-    conv.imageVertices.set(ref, entry);
+    conv.imageVertices.set(memo, entry);
   }
   return entry;
 }
@@ -244,8 +253,8 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
       hint: 'check the ARG used in FROM has a value (pass --build-arg)',
     });
   }
-  if (stage.from.platform !== undefined) checkFromPlatform(conv, stage);
-  const base = stageBase(stage);
+  const platform = stage.from.platform !== undefined ? fromPlatform(conv, stage) : conv.target;
+  const base = stageBase(stage, conv.opts.showPlatform ? platform : undefined);
   const parent = findStage(conv.stages, image, stage.index);
   if (parent && parent.name === image.toLowerCase()) {
     const p = await convertStage(conv, parent);
@@ -261,16 +270,18 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
       workdirSet: p.workdirSet,
     };
   }
-  if (image.toLowerCase() === 'scratch') return scratchState(conv, base);
+  if (image.toLowerCase() === 'scratch') return scratchState(conv, base, platform);
   const named = lookupNamedContext(conv.opts.namedContexts, image);
-  if (named) return namedContextState(conv, base, named, stage.from.location);
-  return imageState(conv, base, image, stage.from.location);
+  if (named) return namedContextState(conv, base, named, stage.from.location, platform);
+  return imageState(conv, base, image, stage.from.location, platform);
 }
 
 type StateBase = Omit<StageState, 'vertex' | 'platform' | 'config' | 'history'>;
 
-function stageBase(stage: Stage): StateBase {
+/** `shown`: the platform the step names carry (`[linux/arm64 build 2/4]`), in a build of several. */
+function stageBase(stage: Stage, shown?: PlatformSpec): StateBase {
   const total = stage.instructions.length + 1;
+  const prefix = shown ? `${formatPlatform(shown)} ` : '';
   return {
     stage,
     args: new Map(),
@@ -279,7 +290,7 @@ function stageBase(stage: Stage): StateBase {
     usedOnce: new Map(),
     shell: [...DEFAULT_SHELL],
     cmdSet: false,
-    label: `[${stage.name ?? `stage-${stage.index}`} N/${total}]`,
+    label: `[${prefix}${stage.name ?? `stage-${stage.index}`} N/${total}]`,
     stepNumber: 1,
     stepTotal: total,
   };
@@ -289,11 +300,17 @@ function scratchVertex(conv: Converter): Vertex {
   return { id: `v${conv.vertexCounter++}`, op: { type: 'scratch' }, inputs: [], name: '[internal] scratch', stage: '' };
 }
 
-function scratchState(conv: Converter, base: StateBase, vertex: Vertex = scratchVertex(conv)): StageState {
+function scratchState(
+  conv: Converter,
+  base: StateBase,
+  platform: PlatformSpec,
+  vertex: Vertex = scratchVertex(conv),
+): StageState {
   return {
     ...base,
     vertex,
-    platform: { os: 'linux', architecture: platformArgs().get('TARGETARCH')! },
+    // BuildKit's scratch image: os and architecture, no variant
+    platform: { os: platform.os, architecture: platform.architecture },
     config: { Env: [`PATH=${DEFAULT_PATH}`] },
     history: [],
   };
@@ -304,9 +321,10 @@ async function imageState(
   base: StateBase,
   image: string,
   location: Stage['from']['location'],
+  platform: PlatformSpec,
 ): Promise<StageState> {
-  const { vertex, base: resolved } = await baseImageVertex(conv, image, location);
-  checkBasePlatform(conv, base.stage, image, resolved);
+  const { vertex, base: resolved } = await baseImageVertex(conv, image, location, platform);
+  checkBasePlatform(conv, base.stage, image, resolved, platform);
   const config = structuredClone(resolved.config);
   if (!envLookup(config.Env).has('PATH')) config.Env = [`PATH=${DEFAULT_PATH}`, ...(config.Env ?? [])];
   return {
@@ -355,16 +373,24 @@ function namedContextState(
   base: StateBase,
   named: NamedContext,
   location: Stage['from']['location'],
+  platform: PlatformSpec,
 ): Promise<StageState> | StageState {
-  if (named.kind === 'image') return imageState(conv, base, named.ref, location);
-  if (named.kind === 'scratch') return scratchState(conv, base);
-  return scratchState(conv, base, localContextVertex(conv, named.name));
+  if (named.kind === 'image') return imageState(conv, base, named.ref, location, platform);
+  if (named.kind === 'scratch') return scratchState(conv, base, platform);
+  return scratchState(conv, base, platform, localContextVertex(conv, named.name));
 }
 
 async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState> {
   // A named context called like the stage replaces the whole stage, as in BuildKit.
   const replacement = stage.name ? lookupNamedContext(conv.opts.namedContexts, stage.name) : undefined;
-  if (replacement) return namedContextState(conv, stageBase(stage), replacement, stage.from.location);
+  if (replacement)
+    return namedContextState(
+      conv,
+      stageBase(stage, conv.opts.showPlatform ? conv.target : undefined),
+      replacement,
+      stage.from.location,
+      conv.target,
+    );
   const state = await initialState(conv, stage);
   const noCache =
     !!conv.opts.noCache ||
@@ -393,24 +419,26 @@ async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState>
 }
 
 /** InvalidBaseImagePlatform: a base image that is not for the platform being built. */
-function checkBasePlatform(conv: Converter, stage: Stage, image: string, base: ResolvedBase): void {
-  const host = platformArgs();
-  if (base.os === host.get('TARGETOS') && base.architecture === host.get('TARGETARCH')) return;
+function checkBasePlatform(
+  conv: Converter,
+  stage: Stage,
+  image: string,
+  base: ResolvedBase,
+  platform: PlatformSpec,
+): void {
+  if (base.os === platform.os && base.architecture === platform.architecture) return;
   const actual = [base.os, base.architecture, base.variant].filter(Boolean).join('/');
   conv.lint
     .withComments(stage.from.comments)
     .run(
       RULES.InvalidBaseImagePlatform,
       { location: stage.from.location, endLine: stage.from.endLine },
-      RULES.InvalidBaseImagePlatform.format(image, host.get('TARGETPLATFORM')!, actual),
+      RULES.InvalidBaseImagePlatform.format(image, formatPlatform(platform), actual),
     );
 }
 
-/**
- * `FROM --platform=…`: tsbuild builds for the host only, so the common `$BUILDPLATFORM` /
- * `$TARGETPLATFORM` forms (and the host's own name) are accepted, anything else refused.
- */
-function checkFromPlatform(conv: Converter, stage: Stage): void {
+/** `FROM --platform=…`: the platform the stage is for, its expression expanded with the global ARGs. */
+function fromPlatform(conv: Converter, stage: Stage): PlatformSpec {
   const wanted = conv.lex.processWord(stage.from.platform!, globalScope(conv)).trim();
   if (wanted === '') {
     throw new UserError(`empty platform value from expression ${stage.from.platform}`, {
@@ -418,18 +446,14 @@ function checkFromPlatform(conv: Converter, stage: Stage): void {
       hint: 'declare the ARG the expression uses before the first FROM, or use $BUILDPLATFORM / $TARGETPLATFORM',
     });
   }
-  const host = platformArgs();
-  const [os, arch, variant] = wanted.split('/');
-  const matches =
-    os === host.get('TARGETOS') &&
-    arch === host.get('TARGETARCH') &&
-    (!variant || variant === host.get('TARGETVARIANT'));
-  if (!matches) {
-    throw new UserError(`FROM --platform=${wanted}: building for another platform is not supported`, {
+  const parsed = parsePlatform(wanted);
+  if (!parsed) {
+    throw new UserError(`FROM --platform=${wanted}: not a platform`, {
       location: stage.from.location,
-      hint: `tsbuild builds for the host platform (${host.get('TARGETPLATFORM')}); remove --platform or use --platform=$BUILDPLATFORM`,
+      hint: 'write os/arch[/variant], e.g. linux/arm64, or use $BUILDPLATFORM / $TARGETPLATFORM',
     });
   }
+  return normalizePlatform(parsed);
 }
 
 async function resolveCopyFrom(
@@ -476,7 +500,7 @@ async function resolveCopyFrom(
 }
 
 function dispatchArg(conv: Converter, state: StageState, ins: ArgInstruction): void {
-  const predefined = platformArgs();
+  const predefined = conv.predefined;
   const parts: string[] = [];
   // Defaults expand against the scope before this instruction, ENV winning over ARG as everywhere.
   const scope = expansionScope(state);

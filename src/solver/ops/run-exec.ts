@@ -2,6 +2,8 @@ import { ownerToken } from '../../store/owner.js';
 import { markRuntimeDir } from '../../cache/sweep.js';
 import { UserError } from '../../errors.js';
 import { runContainer } from '../../executor/run-container.js';
+import { checkEmulator } from '../../executor/binfmt.js';
+import { defaultPlatform } from '../../registry/platform.js';
 import { prepareMounts } from './exec-mounts.js';
 import type { ExecOp, Vertex } from '../graph.js';
 import type { OpRun, VertexResult } from './op-context.js';
@@ -10,6 +12,8 @@ import { withContainerRoot } from './container-root-of-chain.js';
 export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<VertexResult> {
   const { ctx } = run;
   const parent = run.inputs[0]!.layers;
+  // another platform's RUN goes through the kernel's emulator: say plainly when there is none
+  if (op.platform) await checkEmulator(op.platform, defaultPlatform().architecture);
   // before anything of this build lands in the runtime dir: siblings sweep it only under our lock
   await markRuntimeDir(ctx.paths);
   await ctx.snapshots.create(
