@@ -94,3 +94,26 @@ describe('converting for a platform (--platform)', () => {
     expect(new Set([...all].map((v) => v.id)).size).toBe(all.size);
   });
 });
+
+describe('keys per platform', () => {
+  it('FROM scratch: a COPY is the same op for every platform, a RUN is not (its platform keys it)', async () => {
+    const source = 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "true"]\n';
+    const ops = async (platform: PlatformSpec) => {
+      const plan = await convertDockerfile({
+        file: 'Dockerfile',
+        source,
+        buildArgs: new Map(),
+        resolveImage,
+        platform,
+      });
+      return inputsFirst(plan.target).map((v) => v.op);
+    };
+    const [amd, arm] = [await ops(AMD64), await ops(ARM64)];
+    expect(amd.map((o) => o.type)).toEqual(['scratch', 'copy', 'exec']);
+    expect(arm[1]).toEqual(amd[1]);
+    const runs = [amd[2] as ExecOp, arm[2] as ExecOp];
+    expect(runs.map((o) => o.platform)).toEqual(
+      host === 'linux/amd64' ? [undefined, 'linux/arm64'] : ['linux/amd64', undefined],
+    );
+  });
+});

@@ -19,7 +19,24 @@ export function baseImageResolver(
   emit: EventSink,
   signal?: AbortSignal,
 ): BaseImageResolver {
-  return async (ref, location, platform) => {
+  // A build for several platforms converts the Dockerfile once per platform: each base is resolved
+  // once per platform it is asked for, so the conversions get the same op and share its vertex.
+  const resolved = new Map<string, Promise<ResolvedBase>>();
+  return (ref, location, platform) => {
+    const memo = `${ref}\0${formatPlatform(platform ?? hostPlatform())}`;
+    let p = resolved.get(memo);
+    if (!p) {
+      p = resolveOnce(ref, location, platform);
+      resolved.set(memo, p);
+    }
+    return p;
+  };
+
+  async function resolveOnce(
+    ref: string,
+    location: Parameters<BaseImageResolver>[1],
+    platform: PlatformSpec | undefined,
+  ): Promise<ResolvedBase> {
     const resolving = () =>
       bases.resolve(ref, platform ?? hostPlatform(), async (dir) => {
         const { checkLayoutAccess } = await import('./layout-access.js');
@@ -29,7 +46,7 @@ export function baseImageResolver(
       ? await resolving()
       : await asStep(await metadataVertex(ref, platform), resolving, emit, signal);
     return toResolvedBase(image, origin);
-  };
+  }
 }
 
 /** The step a registry reference's resolution shows as; a reference that does not parse fails in resolve. */
