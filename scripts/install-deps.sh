@@ -8,8 +8,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # zstd: zstd layer compression (Node 20's zlib has none); openssl: the registry tests' TLS and
 # token-signing certificates; apache2-utils: htpasswd (bcrypt) for the Basic-auth test registry;
 # git: ADD from git repositories (and git daemon in its tests); bzip2, xz-utils: ADD of .tar.bz2/.tar.xz;
-# iproute2, procps, util-linux: the torture tests (ip, ps, unshare for a loopback-only fuzz network).
-PKGS=(runc attr e2fsprogs skopeo umoci docker-registry busybox-static jq curl ca-certificates zstd openssl apache2-utils git bzip2 xz-utils iproute2 procps util-linux)
+# iproute2, procps, util-linux: the torture tests (ip, ps, unshare for a loopback-only fuzz network);
+# qemu-user-static, binfmt-support: RUN for another architecture (--platform), through binfmt_misc
+# handlers registered with the F flag.
+PKGS=(runc attr e2fsprogs skopeo umoci docker-registry busybox-static jq curl ca-certificates zstd openssl apache2-utils git bzip2 xz-utils iproute2 procps util-linux qemu-user-static binfmt-support)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -22,5 +24,18 @@ fi
 if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
   npm ci --no-audit --no-fund
 fi
+# binfmt_misc: where the kernel keeps the emulators' handlers (a container may not have it mounted)
+if [[ ! -e /proc/sys/fs/binfmt_misc/status ]]; then
+  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || echo "cannot mount binfmt_misc: RUN for other architectures will fail" >&2
+fi
+if [[ -e /proc/sys/fs/binfmt_misc/status && ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]]; then
+  update-binfmts --enable 2>/dev/null || true
+fi
+# arm64 packages for the multi-platform tests' base (busybox-static:arm64, downloaded, not installed)
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  dpkg --add-architecture arm64
+  apt-get update
+fi
 npm run --silent build
 bash fixtures/base/make-busybox-layout.sh
+bash fixtures/base/make-multiarch-layout.sh || echo "no multi-platform base: test/integration/multi-platform.test.ts will skip" >&2

@@ -13,6 +13,7 @@ import { parseBuildContexts } from './parse-build-context.js';
 import { parseAnnotations, parseLabels, runSettings } from './parse-run-flags.js';
 import { parseResources } from './parse-resources.js';
 import { platformArgs } from '../frontend/platform.js';
+import { parsePlatforms } from './parse-platforms.js';
 
 export const EXIT_INTERRUPTED = 130;
 
@@ -51,6 +52,8 @@ export interface BuildFlags {
   allow?: string[];
   buildContext?: string[];
   label?: string[];
+  /** `--platform`, each a comma list. */
+  platform?: string[];
   annotation?: string[];
   network?: string;
   addHost?: string[];
@@ -190,6 +193,7 @@ function requestFields(flags: BuildFlags, progress: ProgressMode): Omit<BuildReq
     ...(flags.allow?.length ? { allow: parseAllow(flags.allow) } : {}),
     ...(flags.buildContext?.length ? { namedContexts: parseBuildContexts(flags.buildContext) } : {}),
     ...(flags.label?.length ? { labels: parseLabels(flags.label) } : {}),
+    ...(flags.platform?.length ? { platforms: parsePlatforms(flags.platform) } : {}),
     ...(flags.annotation?.length
       ? { annotations: parseAnnotations(flags.annotation, platformArgs().get('TARGETPLATFORM')!) }
       : {}),

@@ -6,13 +6,14 @@ describe('foreignFlagHint', () => {
     expect(foreignFlagHint('--sbom=true')).toBe(
       '--sbom is a docker build flag that tsbuild does not take: tsbuild writes no SBOM attestation',
     );
-    expect(foreignFlagHint('--platform')).toMatch(/host platform only/);
     expect(foreignFlagHint('--squash')).toMatch(/^--squash is a docker build flag/);
   });
 
   it('says nothing about flags docker does not have', () => {
     expect(foreignFlagHint('--foo')).toBeUndefined();
     expect(foreignFlagHint('--tagg')).toBeUndefined();
+    // tsbuild takes it now
+    expect(foreignFlagHint('--platform')).toBeUndefined();
   });
 
   it('no longer lists the resource flags tsbuild takes', () => {

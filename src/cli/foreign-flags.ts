@@ -4,7 +4,6 @@
  * reads as a typo.
  */
 const FOREIGN_FLAGS: Record<string, string> = {
-  '--platform': 'tsbuild builds for the host platform only',
   '--builder': 'tsbuild has no builder instances: it builds in its own process',
   '--attest': 'tsbuild writes no attestations',
   '--sbom': 'tsbuild writes no SBOM attestation',

@@ -95,6 +95,12 @@ function withBuildOptions(cmd: Command): Command {
         [] as string[],
       )
       .option(
+        '--platform <platforms>',
+        'build for these platforms (comma list: linux/amd64,linux/arm64, arm64, local; repeatable); foreign ones run under QEMU',
+        collect,
+        [] as string[],
+      )
+      .option(
         '--label <key=value>',
         'set a label on the image, after the Dockerfile LABELs (repeatable)',
         collect,

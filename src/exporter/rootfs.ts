@@ -15,7 +15,8 @@ import {
   type PendingOutput,
 } from './pending-output.js';
 import { decompressStream } from '../image/decompress.js';
-import type { Descriptor, ImageManifest } from '../image/types.js';
+import { isIndexMediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../image/types.js';
+import { platformDirName } from '../registry/platform.js';
 import { OPAQUE_VALUE, OPAQUE_XATTR, isWhiteoutStat } from '../snapshot/overlay-format.js';
 import { unpackLayer } from '../snapshot/unpack.js';
 import { dumpXattrTree } from '../snapshot/xattrs.js';
@@ -32,7 +33,7 @@ export async function prepareRootfsDir(
   dest: string,
   opts: ExportOptions = {},
 ): Promise<PendingOutput> {
-  const image = await store.readJson<ImageManifest>(manifest.digest);
+  const parts = await rootfsParts(store, manifest);
   const existing = await lstat(dest).catch(() => undefined);
   if (existing && !existing.isDirectory())
     throw new UserError(`--output type=local: ${dest} exists and is not a directory`);
@@ -40,8 +41,10 @@ export async function prepareRootfsDir(
   const target = existing ? dest : outputTempName(dest);
   const what = `cannot write the root filesystem to ${dest}`;
   try {
-    await mkdir(target, { recursive: true });
-    await applyLayers(store, image.layers, target, opts.signal);
+    for (const part of parts) {
+      await mkdir(join(target, part.dir), { recursive: true });
+      await applyLayers(store, part.layers, join(target, part.dir), opts.signal);
+    }
   } catch (err) {
     // (the rm too may be refused: the error that says why is the first one)
     if (!existing) await rm(target, { recursive: true, force: true }).catch(() => {});
@@ -62,14 +65,17 @@ export async function prepareRootfsTar(
   scratch: string,
   opts: ExportOptions = {},
 ): Promise<PendingOutput> {
-  const image = await store.readJson<ImageManifest>(manifest.digest);
+  const parts = await rootfsParts(store, manifest);
   const root = join(scratch, `rootfs-${randomBytes(6).toString('hex')}`);
   const what = `cannot write the tar ${dest}`;
   try {
     await mkdir(root, { recursive: true });
-    await applyLayers(store, image.layers, root, opts.signal).catch((err: unknown) => {
-      throw outputError(err, `cannot assemble the root filesystem for ${dest} in ${scratch}`);
-    });
+    for (const part of parts) {
+      await mkdir(join(root, part.dir), { recursive: true });
+      await applyLayers(store, part.layers, join(root, part.dir), opts.signal).catch((err: unknown) => {
+        throw outputError(err, `cannot assemble the root filesystem for ${dest} in ${scratch}`);
+      });
+    }
     const { writeLayerTar } = await import('../snapshot/layer-tar.js');
     if (dest === '-') {
       if (process.stdout.isTTY)
@@ -100,6 +106,23 @@ export async function prepareRootfsTar(
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/**
+ * The root filesystems an image gives a local or tar output: a manifest's at the top; an index's
+ * one per platform, each in its own directory named as buildx names it (`linux_amd64`, `linux_arm_v7`).
+ */
+async function rootfsParts(store: ContentStore, root: Descriptor): Promise<{ dir: string; layers: Descriptor[] }[]> {
+  if (!isIndexMediaType(root.mediaType))
+    return [{ dir: '', layers: (await store.readJson<ImageManifest>(root.digest)).layers }];
+  const index = await store.readJson<ImageIndex>(root.digest);
+  const parts: { dir: string; layers: Descriptor[] }[] = [];
+  for (const m of index.manifests) {
+    if (!m.platform) throw new Error(`image ${root.digest}: index entry ${m.digest} names no platform`);
+    const { layers } = await store.readJson<ImageManifest>(m.digest);
+    parts.push({ dir: platformDirName(m.platform), layers });
+  }
+  return parts;
 }
 
 /**

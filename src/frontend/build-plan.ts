@@ -1,4 +1,5 @@
 import type { ContainerConfig, HistoryEntry } from '../image/types.js';
+import type { PlatformSpec } from '../registry/platform.js';
 import type { Ulimit, Vertex } from '../solver/graph.js';
 import type { ContextIgnore } from './checks/copy-ignored-file.js';
 import type { Warning } from './instruction-types.js';
@@ -33,8 +34,12 @@ export interface ResolvedBase {
   history: HistoryEntry[];
 }
 
-/** Resolves `FROM <image>` references (registry or oci-layout://) to their config and layers. */
-export type BaseImageResolver = (ref: string, location: Warning['location']) => Promise<ResolvedBase>;
+/** Resolves `FROM <image>` references (registry or oci-layout://) to their config and layers, for `platform` (absent: the host's). */
+export type BaseImageResolver = (
+  ref: string,
+  location: Warning['location'],
+  platform?: PlatformSpec,
+) => Promise<ResolvedBase>;
 
 export interface FrontendOptions {
   /** The Dockerfile's display name, for errors. */
@@ -55,6 +60,10 @@ export interface FrontendOptions {
   /** `--build-context`, keyed as BuildKit looks names up (familiar form, without `:latest`). */
   namedContexts?: Map<string, NamedContext>;
   runSettings?: RunSettings;
+  /** The platform to build for (TARGETPLATFORM); absent: the host's. */
+  platform?: PlatformSpec;
+  /** Put each stage's platform in its step names (a build for several platforms). */
+  showPlatform?: boolean;
 }
 
 /**

@@ -42,7 +42,8 @@ import type { ArgInstruction, DockerfileAst, Instruction, Warning } from './inst
 import { toInstructions } from './instructions.js';
 import { checkSyntaxDirective } from './syntax-directive.js';
 import { parseDockerfile } from './parser.js';
-import { platformArgs, PROXY_ARGS } from './platform.js';
+import { hostPlatform, platformArgs, PROXY_ARGS } from './platform.js';
+import { formatPlatform, normalizePlatform, parsePlatform, type PlatformSpec } from '../registry/platform.js';
 import { ShellLex } from './shell-lexer.js';
 import {
   DEFAULT_PATH,
@@ -73,10 +74,12 @@ interface Converter {
   converted: Map<number, Promise<StageState>>;
   inProgress: Set<number>;
   imageVertices: Map<string, Promise<{ vertex: Vertex; base: ResolvedBase }>>;
+  /** The platform this conversion builds for (TARGETPLATFORM); stages run on it unless FROM --platform says otherwise. */
+  target: PlatformSpec;
   /** The `--build-context` directories FROM uses, one vertex each. */
   localVertices: Map<string, Vertex>;
   vertexCounter: number;
-  /** The predefined ARGs: the platform ones and TARGETSTAGE. */
+  /** The predefined ARGs: the platform ones for `target` (built on the host) and TARGETSTAGE. */
   predefined: Map<string, string>;
 }
 
@@ -89,8 +92,8 @@ const FRONTEND_ARGS = new Set([
 ]);
 
 /** BuildKit's predefined ARGs: the platform's, and TARGETSTAGE (the target, else the last stage's name, else "default"). */
-function predefinedArgs(stages: Stage[], target: string | undefined): Map<string, string> {
-  const args = platformArgs();
+function predefinedArgs(stages: Stage[], target: string | undefined, platform: PlatformSpec): Map<string, string> {
+  const args = platformArgs(platform);
   args.set('TARGETSTAGE', target || stages[stages.length - 1]?.name || 'default');
   return args;
 }
@@ -121,9 +124,10 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
     converted: new Map(),
     inProgress: new Set(),
     imageVertices: new Map(),
+    target: opts.platform ?? hostPlatform(),
     localVertices: new Map(),
     vertexCounter: 0,
-    predefined: predefinedArgs(stages, opts.target),
+    predefined: predefinedArgs(stages, opts.target, opts.platform ?? hostPlatform()),
   };
   checkDefaultBaseNames(stages, conv.lex, defaultGlobalScope(conv, globalArgs), lint);
   evaluateGlobalArgs(conv, globalArgs);
@@ -196,7 +200,7 @@ function evaluateGlobalArgs(conv: Converter, args: ArgInstruction[]): void {
 
 /** The global ARGs' values as they would be with no --build-arg (InvalidDefaultArgInFrom). */
 function defaultGlobalScope(conv: Converter, args: ArgInstruction[]): (name: string) => string | undefined {
-  const predefined = platformArgs();
+  const predefined = conv.predefined;
   const values = new Map<string, string | undefined>();
   const scope = (name: string): string | undefined => (values.has(name) ? values.get(name) : predefined.get(name));
   for (const ins of args) {
@@ -213,7 +217,7 @@ function defaultGlobalScope(conv: Converter, args: ArgInstruction[]): (name: str
 
 /** Global ARG values for the checks: like globalScope, without marking any ARG consumed. */
 function globalValues(conv: Converter): (name: string) => string | undefined {
-  const predefined = platformArgs();
+  const predefined = conv.predefined;
   return (name) => (conv.globalArgs.has(name) ? conv.globalArgs.get(name) : predefined.get(name));
 }
 
@@ -254,11 +258,13 @@ async function baseImageVertex(
   conv: Converter,
   ref: string,
   location: Stage['from']['location'],
+  platform: PlatformSpec = conv.target,
 ): Promise<{ vertex: Vertex; base: ResolvedBase }> {
-  let entry = conv.imageVertices.get(ref);
+  const memo = `${ref}\0${formatPlatform(platform)}`;
+  let entry = conv.imageVertices.get(memo);
   if (!entry) {
     entry = (async () => {
-      const base = await conv.opts.resolveImage(ref, location);
+      const base = await conv.opts.resolveImage(ref, location, platform);
       const vertex: Vertex = {
         id: `v${conv.vertexCounter++}`,
         op: base.vertexOp,
@@ -269,7 +275,7 @@ async function baseImageVertex(
       };
       return { vertex, base };
     })();
-    conv.imageVertices.set(ref, entry);
+    conv.imageVertices.set(memo, entry);
   }
   return entry;
 }
@@ -282,11 +288,11 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
       hint: 'check the ARG used in FROM has a value (pass --build-arg)',
     });
   }
-  if (stage.from.platform !== undefined) checkFromPlatform(conv, stage);
+  const platform = stage.from.platform !== undefined ? fromPlatform(conv, stage) : conv.target;
   // BuildKit numbers only the steps that make a filesystem vertex, plus FROM of an image
   const parentStage = findStage(conv.stages, image, stage.index);
   const fromImage = image.toLowerCase() !== 'scratch' && !(parentStage && parentStage.name === image.toLowerCase());
-  const base = stageBase(stage, fromImage);
+  const base = stageBase(stage, fromImage, conv.opts.showPlatform ? platform : undefined);
   const parent = findStage(conv.stages, image, stage.index);
   if (parent && parent.name === image.toLowerCase()) {
     const p = await convertStage(conv, parent);
@@ -302,15 +308,17 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
       workdirSet: p.workdirSet,
     };
   }
-  if (image.toLowerCase() === 'scratch') return scratchState(conv, base);
+  if (image.toLowerCase() === 'scratch') return scratchState(conv, base, platform);
   const named = lookupNamedContext(conv.opts.namedContexts, image);
-  if (named) return namedContextState(conv, base, named, stage.from.location);
-  return imageState(conv, base, image, stage.from.location);
+  if (named) return namedContextState(conv, base, named, stage.from.location, platform);
+  return imageState(conv, base, image, stage.from.location, platform);
 }
 
 type StateBase = Omit<StageState, 'vertex' | 'platform' | 'config' | 'history'>;
 
-function stageBase(stage: Stage, fromImage: boolean): StateBase {
+/** `shown`: the platform the step names carry (`[linux/arm64 build 2/4]`), in a build of several. */
+function stageBase(stage: Stage, fromImage: boolean, shown?: PlatformSpec): StateBase {
+  const prefix = shown ? `${formatPlatform(shown)} ` : '';
   return {
     stage,
     args: new Map(),
@@ -319,7 +327,7 @@ function stageBase(stage: Stage, fromImage: boolean): StateBase {
     usedOnce: new Map(),
     shell: [...DEFAULT_SHELL],
     cmdSet: false,
-    label: stage.name ?? `stage-${stage.index}`,
+    label: `${prefix}${stage.name ?? `stage-${stage.index}`}`,
     stepNumber: fromImage ? 1 : 0,
     stepTotal: (fromImage ? 1 : 0) + countSteps(stage.instructions),
   };
@@ -329,11 +337,17 @@ function scratchVertex(conv: Converter): Vertex {
   return { id: `v${conv.vertexCounter++}`, op: { type: 'scratch' }, inputs: [], name: '[internal] scratch', stage: '' };
 }
 
-function scratchState(conv: Converter, base: StateBase, vertex: Vertex = scratchVertex(conv)): StageState {
+function scratchState(
+  conv: Converter,
+  base: StateBase,
+  platform: PlatformSpec,
+  vertex: Vertex = scratchVertex(conv),
+): StageState {
   return {
     ...base,
     vertex,
-    platform: { os: 'linux', architecture: platformArgs().get('TARGETARCH')! },
+    // BuildKit's scratch image: os and architecture, no variant
+    platform: { os: platform.os, architecture: platform.architecture },
     // BuildKit's empty image has WorkingDir "/" (dockerfile2llb/image.go emptyImage)
     config: { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' },
     history: [],
@@ -345,9 +359,10 @@ async function imageState(
   base: StateBase,
   image: string,
   location: Stage['from']['location'],
+  platform: PlatformSpec,
 ): Promise<StageState> {
-  const { vertex, base: resolved } = await baseImageVertex(conv, image, location);
-  checkBasePlatform(conv, base.stage, image, resolved);
+  const { vertex, base: resolved } = await baseImageVertex(conv, image, location, platform);
+  checkBasePlatform(conv, base.stage, image, resolved, platform);
   const config = structuredClone(resolved.config);
   if (!envLookup(config.Env).has('PATH')) config.Env = [`PATH=${DEFAULT_PATH}`, ...(config.Env ?? [])];
   return {
@@ -396,16 +411,24 @@ function namedContextState(
   base: StateBase,
   named: NamedContext,
   location: Stage['from']['location'],
+  platform: PlatformSpec,
 ): Promise<StageState> | StageState {
-  if (named.kind === 'image') return imageState(conv, base, named.ref, location);
-  if (named.kind === 'scratch') return scratchState(conv, base);
-  return scratchState(conv, base, localContextVertex(conv, named.name));
+  if (named.kind === 'image') return imageState(conv, base, named.ref, location, platform);
+  if (named.kind === 'scratch') return scratchState(conv, base, platform);
+  return scratchState(conv, base, platform, localContextVertex(conv, named.name));
 }
 
 async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState> {
   // A named context called like the stage replaces the whole stage, as in BuildKit.
   const replacement = stage.name ? lookupNamedContext(conv.opts.namedContexts, stage.name) : undefined;
-  if (replacement) return namedContextState(conv, stageBase(stage, false), replacement, stage.from.location);
+  if (replacement)
+    return namedContextState(
+      conv,
+      stageBase(stage, false, conv.opts.showPlatform ? conv.target : undefined),
+      replacement,
+      stage.from.location,
+      conv.target,
+    );
   const state = await initialState(conv, stage);
   const noCache =
     !!conv.opts.noCache ||
@@ -435,24 +458,26 @@ async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState>
 }
 
 /** InvalidBaseImagePlatform: a base image that is not for the platform being built. */
-function checkBasePlatform(conv: Converter, stage: Stage, image: string, base: ResolvedBase): void {
-  const host = platformArgs();
-  if (base.os === host.get('TARGETOS') && base.architecture === host.get('TARGETARCH')) return;
+function checkBasePlatform(
+  conv: Converter,
+  stage: Stage,
+  image: string,
+  base: ResolvedBase,
+  platform: PlatformSpec,
+): void {
+  if (base.os === platform.os && base.architecture === platform.architecture) return;
   const actual = [base.os, base.architecture, base.variant].filter(Boolean).join('/');
   conv.lint
     .withComments(stage.from.comments)
     .run(
       RULES.InvalidBaseImagePlatform,
       { location: stage.from.location, endLine: stage.from.endLine },
-      RULES.InvalidBaseImagePlatform.format(image, host.get('TARGETPLATFORM')!, actual),
+      RULES.InvalidBaseImagePlatform.format(image, formatPlatform(platform), actual),
     );
 }
 
-/**
- * `FROM --platform=…`: tsbuild builds for the host only, so the common `$BUILDPLATFORM` /
- * `$TARGETPLATFORM` forms (and the host's own name) are accepted, anything else refused.
- */
-function checkFromPlatform(conv: Converter, stage: Stage): void {
+/** `FROM --platform=…`: the platform the stage is for, its expression expanded with the global ARGs. */
+function fromPlatform(conv: Converter, stage: Stage): PlatformSpec {
   const wanted = conv.lex.processWord(stage.from.platform!, globalScope(conv)).trim();
   if (wanted === '') {
     throw new UserError(`empty platform value from expression ${stage.from.platform}`, {
@@ -460,18 +485,14 @@ function checkFromPlatform(conv: Converter, stage: Stage): void {
       hint: 'declare the ARG the expression uses before the first FROM, or use $BUILDPLATFORM / $TARGETPLATFORM',
     });
   }
-  const host = platformArgs();
-  const [os, arch, variant] = wanted.split('/');
-  const matches =
-    os === host.get('TARGETOS') &&
-    arch === host.get('TARGETARCH') &&
-    (!variant || variant === host.get('TARGETVARIANT'));
-  if (!matches) {
-    throw new UserError(`FROM --platform=${wanted}: building for another platform is not supported`, {
+  const parsed = parsePlatform(wanted);
+  if (!parsed) {
+    throw new UserError(`FROM --platform=${wanted}: not a platform`, {
       location: stage.from.location,
-      hint: `tsbuild builds for the host platform (${host.get('TARGETPLATFORM')}); remove --platform or use --platform=$BUILDPLATFORM`,
+      hint: 'write os/arch[/variant], e.g. linux/arm64, or use $BUILDPLATFORM / $TARGETPLATFORM',
     });
   }
+  return normalizePlatform(parsed);
 }
 
 /** The instructions BuildKit numbers in step names: those that make a filesystem vertex. */

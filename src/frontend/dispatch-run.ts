@@ -5,6 +5,7 @@ import { addHistory } from './dispatch-config.js';
 import { newVertex, type FsDispatchContext } from './dispatch-common.js';
 import type { RunInstruction } from './instruction-types.js';
 import { PROXY_ARGS } from './platform.js';
+import { defaultPlatform, formatPlatform, normalizePlatform, platformsEqual } from '../registry/platform.js';
 import { parseRunMount } from './run-mounts.js';
 import { DEFAULT_PATH, expansionScope, stageEnv, type StageState } from './stage-state.js';
 
@@ -133,6 +134,9 @@ export async function dispatchRun(state: StageState, ins: RunInstruction, ctx: F
   // read by the frontend from the build args, declared or not, as BuildKit does
   const hostname = ctx.buildArgs.get('BUILDKIT_SANDBOX_HOSTNAME');
   if (hostname) op.hostname = hostname;
+  // a stage for another platform runs under the kernel's emulator for it; the platform keys the step
+  if (!platformsEqual(state.platform, defaultPlatform()))
+    op.platform = formatPlatform(normalizePlatform(state.platform));
   const proxyEnv = proxyEnvironment(state, ctx.buildArgs);
   if (proxyEnv.length) op.proxyEnv = proxyEnv;
   state.vertex = newVertex(state, ctx, op, inputs, ins);

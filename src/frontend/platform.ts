@@ -27,10 +27,19 @@ export function formatPlatform(p: PlatformSpec): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }
 
-/** BUILDPLATFORM/TARGETPLATFORM and their parts, as BuildKit predefines them (we only build for the host). */
-export function platformArgs(p: PlatformSpec = hostPlatform()): Map<string, string> {
+/**
+ * BUILDPLATFORM/TARGETPLATFORM and their parts, as BuildKit predefines them: the build platform is
+ * always the host (steps run natively unless a stage asks for another), the target the one being built.
+ */
+export function platformArgs(
+  target: PlatformSpec = hostPlatform(),
+  build: PlatformSpec = hostPlatform(),
+): Map<string, string> {
   const args = new Map<string, string>();
-  for (const prefix of ['BUILD', 'TARGET']) {
+  for (const [prefix, p] of [
+    ['BUILD', build],
+    ['TARGET', target],
+  ] as const) {
     args.set(`${prefix}PLATFORM`, formatPlatform(p));
     args.set(`${prefix}OS`, p.os);
     args.set(`${prefix}ARCH`, p.architecture);

@@ -3,6 +3,7 @@ import { hostPlatform } from '../frontend/platform.js';
 import type { DiffId } from '../image/types.js';
 import type { BaseImageOrigin, BaseImages } from '../registry/base-images.js';
 import type { ResolvedImage } from '../registry/resolved-image.js';
+import { defaultPlatform, formatPlatform, platformsEqual, type PlatformSpec } from '../registry/platform.js';
 import type { EventSink } from '../solver/events.js';
 
 /**
@@ -18,21 +19,38 @@ export function baseImageResolver(
   emit: EventSink,
   signal?: AbortSignal,
 ): BaseImageResolver {
-  return async (ref, location) => {
+  // A build for several platforms converts the Dockerfile once per platform: each base is resolved
+  // once per platform it is asked for, so the conversions get the same op and share its vertex.
+  const resolved = new Map<string, Promise<ResolvedBase>>();
+  return (ref, location, platform) => {
+    const memo = `${ref}\0${formatPlatform(platform ?? hostPlatform())}`;
+    let p = resolved.get(memo);
+    if (!p) {
+      p = resolveOnce(ref, location, platform);
+      resolved.set(memo, p);
+    }
+    return p;
+  };
+
+  async function resolveOnce(
+    ref: string,
+    location: Parameters<BaseImageResolver>[1],
+    platform: PlatformSpec | undefined,
+  ): Promise<ResolvedBase> {
     const resolving = () =>
-      bases.resolve(ref, hostPlatform(), async (dir) => {
+      bases.resolve(ref, platform ?? hostPlatform(), async (dir) => {
         const { checkLayoutAccess } = await import('./layout-access.js');
         await checkLayoutAccess(ref, dir, contextDir, fsRead, location);
       });
     const { image, origin } = ref.startsWith('oci-layout://')
       ? await resolving()
-      : await asStep(await metadataVertex(ref), resolving, emit, signal);
+      : await asStep(await metadataVertex(ref, platform), resolving, emit, signal);
     return toResolvedBase(image, origin);
-  };
+  }
 }
 
 /** The step a registry reference's resolution shows as; a reference that does not parse fails in resolve. */
-async function metadataVertex(ref: string): Promise<{ id: string; name: string }> {
+async function metadataVertex(ref: string, platform?: PlatformSpec): Promise<{ id: string; name: string }> {
   const { parseReference } = await import('../registry/reference.js');
   let full = ref;
   try {
@@ -40,7 +58,9 @@ async function metadataVertex(ref: string): Promise<{ id: string; name: string }
   } catch {
     // resolve says what is wrong with it
   }
-  return { id: `metadata:${full}`, name: `[internal] load metadata for ${full}` };
+  // one step per platform asked for (each resolves its own manifest), named as BuildKit names it
+  const on = platform && !platformsEqual(platform, defaultPlatform()) ? `@${formatPlatform(platform)}` : '';
+  return { id: `metadata:${full}${on}`, name: `[internal] load metadata for ${full}` };
 }
 
 async function asStep<T>(

@@ -1,3 +1,4 @@
+import type { PlatformSpec } from '../registry/platform.js';
 /** Everything the CLI parsed, as the build pipeline takes it. */
 import type { ExportReport } from '../exporter/exporter.js';
 import type { OutputSpec } from '../exporter/output-spec.js';
@@ -92,6 +93,8 @@ export interface BuildRequest {
   stateRoot: string;
   /** `--build-context`, keyed by name as BuildKit looks it up (familiar form, without `:latest`). */
   namedContexts?: Map<string, NamedContextSpec>;
+  /** `--platform`: the platforms to build, normalised, each once, in the order given; absent: the host's. */
+  platforms?: PlatformSpec[];
   /** `--label`: set on the image's config after the Dockerfile's LABELs (buildx). */
   labels?: Record<string, string>;
   /** `--annotation`. */

@@ -1,6 +1,6 @@
 import type { ContentStore } from '../store/content-store.js';
 import { buildImage, type ImageInput } from '../image/image-builder.js';
-import { MediaType, type Descriptor } from '../image/types.js';
+import { MediaType, type Descriptor, type ImageIndex } from '../image/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { EventSink } from '../solver/events.js';
 import type { ExporterContext, ExportReport, ExportStep, TransferReporter } from '../exporter/exporter.js';
@@ -16,6 +16,11 @@ export interface ExportContext {
   /** The image's config, everything but its layers. */
   image: Omit<ImageInput, 'layers'>;
   layers: LayerProvider;
+  /**
+   * A build for several platforms: each platform's image (its config names the platform). The
+   * outputs then get an image index of their manifests, in this order; `image` and `layers` are the first's.
+   */
+  platforms?: { image: Omit<ImageInput, 'layers'>; layers: LayerProvider }[];
   emit: EventSink;
   /** The build's registry client (shared with pulls), made on first use. */
   registry: () => Promise<RegistryClient>;
@@ -172,16 +177,38 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
   }
 }
 
-/** The image's config and manifest with layers in the wanted encoding, put in the store. */
+/**
+ * The image's config and manifest with layers in the wanted encoding, put in the store; for
+ * several platforms, an OCI image index of their manifests (each with its platform), which
+ * stands as both manifest and config (its digest is the image's ID, as buildx reports it).
+ */
 async function materialize(ctx: ExportContext, want: LayerWant): Promise<Materialized> {
+  if (!ctx.platforms) return materializeOne(ctx, ctx.image, ctx.layers, want);
+  const manifests: Descriptor[] = [];
+  for (const p of ctx.platforms) {
+    const { manifest } = await materializeOne(ctx, p.image, p.layers, want);
+    const { os, architecture, variant } = p.image;
+    manifests.push({ ...manifest, platform: { architecture, os, ...(variant ? { variant } : {}) } });
+  }
+  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };
+  const stored = await ctx.store.put(JSON.stringify(index), MediaType.ociIndex);
+  return { manifest: stored, config: stored };
+}
+
+async function materializeOne(
+  ctx: ExportContext,
+  input: Omit<ImageInput, 'layers'>,
+  layerProvider: LayerProvider,
+  want: LayerWant,
+): Promise<Materialized> {
   const started = Date.now();
   ctx.emit({ type: 'status', time: started, message: 'exporting layers' });
-  const layers = await ctx.layers(want).catch((err: unknown) => {
+  const layers = await layerProvider(want).catch((err: unknown) => {
     throw outputError(err, `cannot make the image's layer blobs in ${ctx.store.root}`);
   });
   const annotations = ctx.req.annotations;
   const image = buildImage({
-    ...ctx.image,
+    ...input,
     layers,
     ...(annotations ? { manifestAnnotations: annotations.manifest } : {}),
   });

@@ -13,6 +13,9 @@ import { openStateSession } from '../cache/state-session.js';
 import { StepIndex, stepIndexFile } from '../cache/step-index.js';
 import { asEnvironmentError, EnvironmentError } from '../errors.js';
 import { convertDockerfile } from '../frontend/convert.js';
+import type { BuildPlan } from '../frontend/build-plan.js';
+import { mergeGraphs } from '../solver/graph-merge.js';
+import type { PlatformSpec } from '../registry/platform.js';
 import type { NamedContext } from '../frontend/build-plan.js';
 import type { ContextDir } from '../solver/ops/op-context.js';
 import { shortForm } from '../frontend/checks/lint-report.js';
@@ -233,30 +236,46 @@ async function buildInState(
     for (const message of messages) emit({ type: 'warning', time: Date.now(), message });
     return messages;
   };
-  const plan = await convertDockerfile({
-    file,
-    source,
-    buildArgs: req.buildArgs,
-    warnings: checked,
-    ...(req.target ? { target: req.target } : {}),
-    // a full disk while storing a base's manifest or config: say which base
-    resolveImage: (ref, location) =>
-      resolveBase(ref, location).catch((err: unknown) => {
-        throw asEnvironmentError(err, `cannot resolve the base image ${ref}`);
-      }),
-    noCache: req.noCache,
-    ...(req.noCacheFilter?.length ? { noCacheStages: new Set(req.noCacheFilter) } : {}),
-    ...(req.namedContexts?.size ? { namedContexts: frontendContexts(req.namedContexts) } : {}),
-    ...(req.runSettings ? { runSettings: req.runSettings } : {}),
-    ...(contextIgnore ? { contextIgnore } : {}),
-  }).catch((err: unknown) => {
-    emitWarnings(checked);
-    throw err;
-  });
-  // buildx's --label: after the Dockerfile's LABELs, on the final image only
-  if (req.labels && Object.keys(req.labels).length)
-    plan.image.config.Labels = { ...(plan.image.config.Labels ?? {}), ...req.labels };
-  checkEntitlements(plan.target, req.allow);
+  // One conversion per platform (--platform): each its own TARGET* args, base manifests and step
+  // names; what they have in common is merged into one graph below. Checks are reported once.
+  const platforms = req.platforms ?? [];
+  const several = platforms.length > 1;
+  const plans: BuildPlan[] = [];
+  for (const [i, platform] of (platforms.length ? platforms : [undefined]).entries()) {
+    plans.push(await convertFor(platform, i === 0 ? checked : []));
+  }
+  const plan = plans[0]!;
+  async function convertFor(platform: PlatformSpec | undefined, warningList: Warning[]): Promise<BuildPlan> {
+    return convertDockerfile({
+      file,
+      source,
+      buildArgs: req.buildArgs,
+      warnings: warningList,
+      ...(platform ? { platform } : {}),
+      ...(several ? { showPlatform: true } : {}),
+      ...(req.target ? { target: req.target } : {}),
+      // a full disk while storing a base's manifest or config: say which base
+      resolveImage: (ref, location, on) =>
+        resolveBase(ref, location, on).catch((err: unknown) => {
+          throw asEnvironmentError(err, `cannot resolve the base image ${ref}`);
+        }),
+      noCache: req.noCache,
+      ...(req.noCacheFilter?.length ? { noCacheStages: new Set(req.noCacheFilter) } : {}),
+      ...(req.namedContexts?.size ? { namedContexts: frontendContexts(req.namedContexts) } : {}),
+      ...(req.runSettings ? { runSettings: req.runSettings } : {}),
+      ...(contextIgnore ? { contextIgnore } : {}),
+    }).catch((err: unknown) => {
+      emitWarnings(checked);
+      throw err;
+    });
+  }
+  for (const p of plans) {
+    // buildx's --label: after the Dockerfile's LABELs, on the final image only
+    if (req.labels && Object.keys(req.labels).length)
+      p.image.config.Labels = { ...(p.image.config.Labels ?? {}), ...req.labels };
+    checkEntitlements(p.target, req.allow);
+  }
+  const targets = several ? mergeGraphs(plans.map((p) => p.target)) : [plan.target];
   for (const name of req.noCacheFilter ?? []) {
     if (name !== '*' && !plan.stages.includes(name))
       emit({
@@ -315,21 +334,25 @@ async function buildInState(
     },
     { history, noCacheFlag: (v) => (req.noCache ? '--no-cache' : `--no-cache-filter ${v.stage}`) },
   );
-  const result = await solver.solve(plan.target).finally(async () => {
+  const results = await solver.solveAll(targets).finally(async () => {
     await statCache.save().catch(() => {});
     for (const c of namedDirs.values()) await c.statCache.save().catch(() => {});
   });
 
   // Layers are made per encoding an output asks for (src/snapshot/layer-reencode.ts); the state
   // dir's own layout takes whatever blob a layer has when no output asks for one.
-  // the command line's (build arg, then environment) over the Dockerfile's ARG default
-  const epoch = req.sourceDateEpoch ?? plan.sourceDateEpoch;
-  const layers = layerProvider({ snapshots, store, ...(signal ? { signal } : {}) }, result.layers, epoch);
-  // SOURCE_DATE_EPOCH in RFC 3339 without fractions, as BuildKit writes it
-  const created =
-    epoch !== undefined
-      ? new Date(epoch * 1000).toISOString().replace('.000Z', 'Z')
-      : (result.createdAt ?? new Date().toISOString());
+  const images = plans.map((p, i) => {
+    const result = results[i]!;
+    // the command line's (build arg, then environment) over the Dockerfile's ARG default
+    const epoch = req.sourceDateEpoch ?? p.sourceDateEpoch;
+    const layers = layerProvider({ snapshots, store, ...(signal ? { signal } : {}) }, result.layers, epoch);
+    // SOURCE_DATE_EPOCH in RFC 3339 without fractions, as BuildKit writes it
+    const created =
+      epoch !== undefined
+        ? new Date(epoch * 1000).toISOString().replace('.000Z', 'Z')
+        : (result.createdAt ?? new Date().toISOString());
+    return { image: { ...p.image, created }, layers };
+  });
   // The cache goes first: a cache export that fails (a full disk, a registry) must not come
   // after the outputs were put in place, which a failed build never leaves.
   if (req.cacheTo?.length) {
@@ -339,7 +362,7 @@ async function buildInState(
       snapshots,
       records,
       keys: await solver.reachedKeys(),
-      finalLayers: result.layers,
+      finalLayers: results.map((r) => r.layers),
       registry: bases.registryClient,
       stateRoot: req.stateRoot,
       emit,
@@ -350,8 +373,9 @@ async function buildInState(
     req,
     store,
     emit,
-    layers,
-    image: { ...plan.image, created },
+    layers: images[0]!.layers,
+    image: images[0]!.image,
+    ...(several ? { platforms: images } : {}),
     registry: bases.registryClient,
     transfer: transfers,
     steps: () => steps.list(),

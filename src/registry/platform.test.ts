@@ -1,6 +1,14 @@
 import { describe, expect, test } from 'vitest';
 import type { Descriptor, Digest } from '../image/types.js';
-import { defaultPlatform, formatPlatform, normalizePlatform, selectManifest } from './platform.js';
+import {
+  defaultPlatform,
+  formatPlatform,
+  normalizePlatform,
+  parsePlatform,
+  platformDirName,
+  platformsEqual,
+  selectManifest,
+} from './platform.js';
 
 function entry(platform: string | undefined, n: number): Descriptor {
   const d: Descriptor = {
@@ -66,5 +74,40 @@ describe('normalizePlatform', () => {
     const p = defaultPlatform();
     expect(p.os).toBe('linux');
     expect(p.architecture).toBe(process.arch === 'x64' ? 'amd64' : process.arch);
+  });
+});
+
+describe('parsePlatform (containerd platforms.Parse, normalised)', () => {
+  test.each([
+    ['linux/amd64', 'linux/amd64'],
+    ['amd64', 'linux/amd64'],
+    ['arm64', 'linux/arm64'],
+    ['linux/arm64/v8', 'linux/arm64'],
+    ['linux/aarch64', 'linux/arm64'],
+    ['arm/v7', 'linux/arm/v7'],
+    ['linux/arm/v7', 'linux/arm/v7'],
+    ['linux/arm', 'linux/arm/v7'],
+    ['386', 'linux/386'],
+    ['ppc64le', 'linux/ppc64le'],
+    ['s390x', 'linux/s390x'],
+    ['riscv64', 'linux/riscv64'],
+    ['Linux/AMD64', 'linux/amd64'],
+    ['linux/x86_64', 'linux/amd64'],
+    ['linux', formatPlatform(defaultPlatform())],
+    ['local', formatPlatform(defaultPlatform())],
+    ['linux/sparc', undefined],
+    ['plan9/amd64', undefined],
+    ['linux/amd64/v2/x', undefined],
+    ['', undefined],
+  ])('%s → %s', (value, expected) => {
+    const p = parsePlatform(value);
+    expect(p && formatPlatform(p)).toBe(expected);
+  });
+
+  test('platformsEqual ignores the arm64 v8 variant; platformDirName is buildx’s', () => {
+    expect(platformsEqual({ os: 'linux', architecture: 'arm64', variant: 'v8' }, parsePlatform('arm64')!)).toBe(true);
+    expect(platformsEqual(parsePlatform('amd64')!, parsePlatform('arm64')!)).toBe(false);
+    expect(platformDirName(parsePlatform('linux/arm/v7')!)).toBe('linux_arm_v7');
+    expect(platformDirName({ os: 'linux', architecture: 'arm64', variant: 'v8' })).toBe('linux_arm64');
   });
 });

@@ -122,3 +122,62 @@ export function selectManifest(manifests: readonly Descriptor[], wanted: Platfor
   }
   return best;
 }
+
+/** Architectures containerd's Parse takes without an OS (`arm64` is `linux/arm64`). */
+const KNOWN_ARCHES = new Set([
+  '386',
+  'amd64',
+  'arm',
+  'arm64',
+  'aarch64',
+  'armhf',
+  'armel',
+  'i386',
+  'x86_64',
+  'x86-64',
+  'ppc64le',
+  'ppc64',
+  's390x',
+  'riscv64',
+  'mips64le',
+  'mips64',
+  'loong64',
+  'wasm',
+]);
+
+const KNOWN_OSES = new Set(['linux', 'windows', 'darwin', 'freebsd', 'netbsd', 'openbsd', 'solaris', 'illumos']);
+
+/**
+ * One `--platform` value, as containerd's platforms.Parse reads it: `os/arch[/variant]`, a bare
+ * architecture (`arm64`: `linux/arm64`), `arch/variant` (`arm/v7`), a bare OS (`linux`: the host's architecture), or
+ * `local` (the host). Normalised, so `linux/aarch64` and `linux/arm64/v8` are both `linux/arm64`.
+ * Undefined when it is none of these.
+ */
+export function parsePlatform(value: string): PlatformSpec | undefined {
+  const spec = value.trim().toLowerCase();
+  if (spec === 'local') return defaultPlatform();
+  const parts = spec.split('/');
+  if (parts.some((p) => !/^[a-z0-9_.-]+$/.test(p)) || parts.length > 3) return undefined;
+  if (parts.length === 1) {
+    const [one] = parts as [string];
+    if (KNOWN_ARCHES.has(one)) return normalizePlatform({ os: 'linux', architecture: one });
+    if (KNOWN_OSES.has(one)) return normalizePlatform({ os: one, architecture: defaultPlatform().architecture });
+    return undefined;
+  }
+  // `arm/v7`: an architecture and its variant, on Linux (containerd reads it so)
+  if (parts.length === 2 && KNOWN_ARCHES.has(parts[0]!))
+    return normalizePlatform({ os: 'linux', architecture: parts[0]!, variant: parts[1]! });
+  const [os, architecture, variant] = parts as [string, string, string | undefined];
+  if (!KNOWN_OSES.has(os) || !KNOWN_ARCHES.has(architecture)) return undefined;
+  return normalizePlatform({ os, architecture, ...(variant ? { variant } : {}) });
+}
+
+/** Whether two platforms are the same once normalised (`linux/arm64/v8` is `linux/arm64`). */
+export function platformsEqual(a: PlatformSpec, b: PlatformSpec): boolean {
+  return samePlatform(normalizePlatform(a), normalizePlatform(b));
+}
+
+/** buildx's name of a platform's subdirectory in a local or tar output: `linux_arm64`, `linux_arm_v7`. */
+export function platformDirName(p: PlatformSpec): string {
+  return formatPlatform(normalizePlatform(p)).replaceAll('/', '_');
+}

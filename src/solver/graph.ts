@@ -111,6 +111,11 @@ export interface ExecOp {
   ulimits?: Ulimit[];
   /** BUILDKIT_SANDBOX_HOSTNAME; absent: the executor's default (`buildkitsandbox`). */
   hostname?: string;
+  /**
+   * The platform the command is for (`linux/arm64`), when it is not the host's: run through the
+   * kernel's binfmt_misc emulator for it, and part of the key, so no other platform's record stands for it.
+   */
+  platform?: string;
 }
 
 /** A file the copy op takes from the build context, already selected and hashed. */

@@ -71,14 +71,22 @@ export class Solver {
   }
 
   async solve(target: Vertex): Promise<VertexResult> {
+    return (await this.solveAll([target]))[0]!;
+  }
+
+  /**
+   * Runs several graphs at once (a build for several platforms): one plan, the steps they share
+   * (the same vertex) run once, and the first failure anywhere cancels everything.
+   */
+  async solveAll(targets: readonly Vertex[]): Promise<VertexResult[]> {
     try {
       // the steps every build reports (run or cached); a base image shows only when it is pulled
-      const steps = inputsFirst(target).filter((v) => this.kind(v).cacheable);
+      const steps = [...new Set(targets.flatMap((t) => inputsFirst(t)))].filter((v) => this.kind(v).cacheable);
       this.ctx.emit({ type: 'plan', time: Date.now(), vertices: steps.map((v) => this.info(v)) });
-      this.prefetchSources(target);
-      const result = await this.resultOf(target);
-      await this.reportImplicitlyCached(target);
-      return result;
+      for (const target of targets) this.prefetchSources(target);
+      const results = await Promise.all(targets.map((t) => this.resultOf(t)));
+      for (const target of targets) await this.reportImplicitlyCached(target);
+      return results;
     } catch (err) {
       if (!this.abort.signal.aborted) this.abort.abort(err);
       await this.queue.onIdle().catch(() => {});
@@ -408,6 +416,7 @@ export class Solver {
   private async reportImplicitlyCached(target: Vertex): Promise<void> {
     const order = inputsFirst(target).filter((v) => !this.reported.has(v) && this.kind(v).cacheable);
     for (const v of order) {
+      this.reported.add(v);
       this.ctx.emit({ type: 'vertex.cached', vertex: this.info(v), time: Date.now() });
       const info = await this.keys.get(v)?.catch(() => undefined);
       if (info) this.opts.history?.seen(v, info.key, info.record);

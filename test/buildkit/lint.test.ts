@@ -289,7 +289,7 @@ COPY Dockerfile \\
       dockerfile:
         '\nARG MY_OS=linux\nARG MY_ARCH=amd64\nFROM --platform=linux/${MYARCH} busybox\nCOPY Dockerfile .\n\t',
       warnings: [w('UndefinedArgInFrom', 4, "FROM argument 'MYARCH' is not declared (did you mean MY_ARCH?)")],
-      // tsbuild's own error for a platform it cannot build, where BuildKit fails to parse linux/
+      // tsbuild's own words for a value that is no platform (BuildKit fails to parse linux/ too)
       buildErr: /FROM --platform=linux\//,
     });
     await checkLinterWarnings({
@@ -487,7 +487,7 @@ ARG alternate_password
   });
 
   it('testFromPlatformFlagConstDisallowed', async () => {
-    // tsbuild builds for the host only: the constant is the host's platform here
+    // the host's platform as the constant: the build needs no emulator
     const host = process.arch === 'arm64' ? 'linux/arm64' : 'linux/amd64';
     await checkLinterWarnings({
       dockerfile: `\nFROM --platform=${host} scratch\n`,

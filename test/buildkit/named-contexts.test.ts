@@ -123,7 +123,7 @@ describe('named contexts (--build-context)', () => {
     );
   });
 
-  it.skip('testNamedImageContextPlatform (skip: builds for darwin/ppc64le; tsbuild builds for the host platform only)', () => {});
+  it.skip('testNamedImageContextPlatform (skip: builds for darwin/ppc64le; tsbuild builds Linux images only)', () => {});
 
   it('testNamedImageContextTimestamps', async () => {
     const base = `${reg.host}/buildkit/testnamedimagecontexttimestamps:latest`;
@@ -241,7 +241,7 @@ describe('named contexts (--build-context)', () => {
     expect(await b.read('foo')).toBe('foo is bar\n');
   });
 
-  it.skip('testNamedMultiplatformInputContext (skip: builds linux/amd64 and linux/arm64; tsbuild builds for the host platform only)', () => {});
+  it.skip('testNamedMultiplatformInputContext (skip: a named context per platform (a stage built for each platform as input); not ported yet)', () => {});
 
   // BuildKit measures the bytes sent from the client; tsbuild reads a named directory in place,
   // so "filtered" shows as the keys: a step that reads only /foo stays cached when bar changes.

@@ -17,8 +17,8 @@ export interface CacheExportDeps extends RemoteCacheContext {
   records: CacheRecords;
   /** Keys of the steps the build reached. */
   keys: string[];
-  /** The final image's layers: `mode=min` exports only the steps whose result is a part of it. */
-  finalLayers: string[];
+  /** Each final image's layers (one per platform): `mode=min` exports only the steps whose result is a part of one. */
+  finalLayers: string[][];
   emit: (event: CacheEvent) => void;
 }
 
@@ -32,7 +32,8 @@ export async function exportCaches(specs: CacheExportSpec[], deps: CacheExportDe
     const message = `exporting cache to ${where}`;
     deps.emit({ type: 'status', time: started, message });
     try {
-      const records = spec.mode === 'min' ? all.filter((r) => isPrefix(r.layers, deps.finalLayers)) : all;
+      const records =
+        spec.mode === 'min' ? all.filter((r) => deps.finalLayers.some((f) => isPrefix(r.layers, f))) : all;
       const manifest = await writeCacheManifest(records, spec.compression ?? 'gzip', deps);
       const note = await backend.write(spec, manifest.descriptor, deps);
       deps.emit({

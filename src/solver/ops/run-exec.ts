@@ -4,6 +4,8 @@ import { UserError } from '../../errors.js';
 import { runContainer } from '../../executor/run-container.js';
 import type { StepUsage } from '../../executor/step-usage.js';
 import { binaryBytes } from '../../binary-bytes.js';
+import { checkEmulator } from '../../executor/binfmt.js';
+import { defaultPlatform } from '../../registry/platform.js';
 import { prepareMounts } from './exec-mounts.js';
 import type { ExecOp, Vertex } from '../graph.js';
 import type { OpRun, VertexResult } from './op-context.js';
@@ -12,6 +14,8 @@ import { withContainerRoot } from './container-root-of-chain.js';
 export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<VertexResult> {
   const { ctx } = run;
   const parent = run.inputs[0]!.layers;
+  // another platform's RUN goes through the kernel's emulator: say plainly when there is none
+  if (op.platform) await checkEmulator(op.platform, defaultPlatform().architecture);
   // before anything of this build lands in the runtime dir: siblings sweep it only under our lock
   await markRuntimeDir(ctx.paths);
   await ctx.snapshots.create(
