@@ -5,6 +5,14 @@ import { fetchNamedContext, parseBoolArg, resolveBuildContext } from '../sources
 import { defaultStateRoot } from '../store/state-paths.js';
 import { asUsageError, UsageError, UserError } from '../errors.js';
 import { checkBuildEnvironment, checkBuildRequest } from './build-preflight.js';
+import {
+  chooseIsolation,
+  inUserNamespace,
+  reexecInUserNamespace,
+  rootlessBanner,
+  rootlessIds,
+  rootlessRuntimeDir,
+} from './isolation.js';
 import { parseBuildArgs, parseOutput, parseSourceDateEpoch } from './parse-output.js';
 import { parseAllow } from './parse-allow.js';
 import { parseCacheFrom, parseCacheTo } from './parse-cache-option.js';
@@ -52,6 +60,8 @@ export interface BuildFlags {
   allow?: string[];
   buildContext?: string[];
   label?: string[];
+  /** `--isolation`: runc or rootless; by default runc for root, rootless for another user. */
+  isolation?: string;
   /** `--platform`, each a comma list. */
   platform?: string[];
   annotation?: string[];
@@ -95,6 +105,34 @@ export function resolveProgress(flags: Pick<BuildFlags, 'progress' | 'quiet'>, e
   }
   if (flags.quiet) return 'quiet';
   return env.BUILDKIT_PROGRESS ? check(env.BUILDKIT_PROGRESS, 'BUILDKIT_PROGRESS', UserError) : 'auto';
+}
+
+/**
+ * Rootless mode, outside the user namespace: runs this build again inside one and reports true
+ * (it has run). Everything else goes on here: root's builds, and the build the re-run makes.
+ */
+async function enteredUserNamespace(flags: BuildFlags): Promise<boolean> {
+  const euid = process.geteuid?.();
+  const mode = chooseIsolation(flags.isolation, euid);
+  if (mode === 'runc') {
+    // root of a user namespace it did not make (a userns-remapped container) is rootless already
+    if (flags.isolation === 'runc' && inUserNamespace())
+      throw new UsageError('--isolation runc cannot run inside a user namespace', { hint: 'use --isolation rootless' });
+    return false;
+  }
+  if (inUserNamespace()) return false;
+  if (euid === undefined || euid === 0)
+    throw new UsageError('--isolation rootless is for a user other than root', {
+      hint: 'run it as that user, or leave out --isolation as root',
+    });
+  const ids = await rootlessIds(euid, process.getegid!());
+  const env = { ...process.env };
+  const runtimeDir = rootlessRuntimeDir(defaultStateRoot(env), env);
+  if (runtimeDir) env.TSBUILD_RUNTIME_DIR = runtimeDir;
+  const progress = resolveProgress(flags, env);
+  if (progress !== 'quiet' && progress !== 'json' && !flags.quiet) process.stderr.write(`${rootlessBanner(ids)}\n`);
+  await reexecInUserNamespace(ids, env);
+  return true;
 }
 
 /** The request for the build, and what removes its context's scratch copy (a git checkout, an archive's files) after it. */
@@ -251,6 +289,7 @@ function callField(flags: BuildFlags): { call?: FrontendCall } {
 const isLoadOutput = (o: OutputSpec): boolean => o.type === 'docker' && o.dest === undefined;
 
 export async function build(contextArg: string, flags: BuildFlags): Promise<void> {
+  if (await enteredUserNamespace(flags)) return;
   await checkBuildEnvironment();
   const { req, cleanup } = await toRequest(contextArg, flags);
   const [{ runBuild }, { createRenderer }] = await Promise.all([

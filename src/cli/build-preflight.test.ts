@@ -35,8 +35,8 @@ describe('requireRoot', () => {
     }
     expect(err).toBeInstanceOf(EnvironmentError);
     expect(err).toMatchObject({
-      message: expect.stringMatching(/^tsbuild needs to run as root for now \(this is uid 1000\)/),
-      hint: expect.stringMatching(/sudo.*rootless mode is planned/),
+      message: expect.stringMatching(/^--isolation runc needs root \(this is uid 1000\)/),
+      hint: expect.stringMatching(/sudo.*leave out --isolation runc to build rootless/),
     });
   });
 });
@@ -51,7 +51,7 @@ describe('checkBuildEnvironment', () => {
 
   it('refuses a non-root user before anything else', async () => {
     expect(await failure({ TSBUILD_CACHE_MAX: 'lots' }, 1000)).toMatchObject({
-      message: expect.stringMatching(/needs to run as root/),
+      message: expect.stringMatching(/needs root/),
     });
   });
 

@@ -25,13 +25,16 @@ export async function checkBuildEnvironment(
   await checkDirSetting('TSBUILD_RUNTIME_DIR', env);
 }
 
-/** RUN steps under runc, overlay mounts and the owners of files in layers all need root until there is a rootless mode. */
+/**
+ * RUN steps under runc, overlay mounts and the owners of files in layers need root: the real one
+ * (--isolation runc), or root of the user namespace rootless mode enters first (build-command.ts).
+ */
 export function requireRoot(euid: number | undefined): void {
   if (euid === undefined || euid === 0) return;
   throw new EnvironmentError(
-    `tsbuild needs to run as root for now (this is uid ${euid}): it runs RUN steps with runc, mounts layers with overlayfs and sets the owners of files in them`,
+    `--isolation runc needs root (this is uid ${euid}): it runs RUN steps with runc, mounts layers with overlayfs and sets the owners of files in them`,
     {
-      hint: 'run it as root or with sudo; a rootless mode is planned',
+      hint: 'run it as root or with sudo, or leave out --isolation runc to build rootless (in a user namespace)',
     },
   );
 }

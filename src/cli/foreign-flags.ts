@@ -10,7 +10,6 @@ const FOREIGN_FLAGS: Record<string, string> = {
   '--provenance': 'tsbuild writes no provenance attestation',
   '--call': 'build checks and outlines (--call, --check) are not supported yet',
   '--check': 'build checks (--check) are not supported yet',
-  '--isolation': 'RUN always runs under runc',
   '--squash': 'squashing layers is not supported (BuildKit dropped it too)',
   '--compress': 'the context is read in place, never sent: there is nothing to compress',
   '--stream': 'the context is read in place, never sent',

@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander';
 import { asEnvironmentError, formatUserError, isUserError, stacksWithCauses, UsageError } from '../errors.js';
 import { foreignFlagHint } from './foreign-flags.js';
+import { reexecStateCommand } from './isolation.js';
 import { program } from './program.js';
 
 const EXIT_USER_ERROR = 1;
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = EXIT_INTERNAL;
   });
   try {
+    if (await reexecStateCommand(argv)) return;
     await program().parseAsync(argv);
   } catch (caught) {
     if (caught instanceof CommanderError) {

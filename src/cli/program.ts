@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { ISOLATION_MODES } from './isolation.js';
 import { build, collect, PROGRESS_MODES, version, type BuildFlags } from './build-command.js';
 import { duCommand } from './du-command.js';
 import { historyCommand } from './history-command.js';
@@ -131,6 +132,12 @@ function withBuildOptions(cmd: Command): Command {
       .option('--cpuset-cpus <list>', 'the CPUs every RUN may run on (e.g. 0-3 or 0,1)')
       .option('--cpuset-mems <list>', 'the memory nodes every RUN may use (NUMA)')
       .option('--cgroup-parent <path>', "make each RUN step's cgroup below this one")
+      .addOption(
+        new Option(
+          '--isolation <mode>',
+          'how RUN steps are isolated: runc (as root) or rootless (a user namespace; default for a non-root user)',
+        ).choices(ISOLATION_MODES),
+      )
       .addOption(
         new Option('--progress <mode>', 'progress output (default: $BUILDKIT_PROGRESS, else auto)').choices(
           PROGRESS_MODES,

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { missingTool } from '../process/missing-tool.js';
+import { runcGlobalArgs } from './runc-args.js';
 
 /** Why runc could not start the process, which docker tells apart by exit code (127, 126, 125). */
 export type StartFailure = 'not-found' | 'not-executable' | 'other';
@@ -47,11 +48,11 @@ export function runAttached(o: AttachedRun): Promise<{ exitCode: number; startFa
     ? // the keyboard stays connected with -t alone, so Ctrl-C reaches the process as docker's sig-proxy would
       [o.stdin || process.stdin.isTTY ? 'inherit' : 'ignore', 'inherit', 'inherit']
     : [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'];
-  const runc = (args: string[]) => spawn('runc', ['--root', o.runcRoot, ...args], { stdio: 'ignore' });
+  const runc = (args: string[]) => spawn('runc', [...runcGlobalArgs(o.runcRoot), ...args], { stdio: 'ignore' });
   return new Promise((resolve, reject) => {
     const child = spawn(
       'runc',
-      ['--root', o.runcRoot, '--log', log, '--log-format', 'json', 'run', '--bundle', o.bundle, o.id],
+      [...runcGlobalArgs(o.runcRoot), '--log', log, '--log-format', 'json', 'run', '--bundle', o.bundle, o.id],
       {
         stdio,
         detached: !o.tty,

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { EnvironmentError } from '../errors.js';
 import { missingTool } from '../process/missing-tool.js';
+import { inUserNamespace } from '../process/user-namespace.js';
 import { runAttached, type StartFailure } from './attached-runc.js';
 import type { ContainerRoot } from './container-root.js';
 import { findMissingMountPoints, removeMountStubs } from './mount-stubs.js';
@@ -11,6 +13,7 @@ import { stepCgroupsPath, type StepResources } from './resources.js';
 import { runtimeSpec, SPEC_MOUNT_POINTS, toSpecJson } from './runtime-spec.js';
 import { removeKeptContainer, swapAccounted, type StepUsage } from './step-usage.js';
 import { resolveUser } from './user.js';
+import { runcGlobalArgs } from './runc-args.js';
 
 export interface RunRequest {
   /** The root filesystem the process runs in. */
@@ -85,7 +88,17 @@ function hostsFile(hostname: string, extra: readonly { host: string; ip: string 
  * be looked into without a mount throws NeedsMountedRoot before runc starts.
  */
 export async function runContainer(req: RunRequest): Promise<RunResult> {
-  const pidsLimit = pidsLimitFromEnv();
+  // Rootless mode gets no cgroup of its own: the host delegates none to the user here, and
+  // runc --rootless refuses a cgroupsPath it cannot make (see README, Rootless).
+  const rootless = inUserNamespace();
+  if (rootless && req.resources && Object.keys(req.resources).length)
+    throw new EnvironmentError(
+      'rootless mode cannot limit RUN steps (--memory, --cpus, --cgroup-parent, …): it has no cgroup to set them in',
+      {
+        hint: 'build as root to set resource limits, or leave the limits out',
+      },
+    );
+  const pidsLimit = rootless ? 0 : pidsLimitFromEnv();
   const id = `tsbuild-${req.owner ? `${req.owner}-` : ''}${req.name ?? randomBytes(8).toString('hex')}`;
   const hostname = req.hostname ?? SANDBOX_HOSTNAME;
   const bundle = join(req.bundleParent, id);
@@ -123,8 +136,7 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
       ...(req.security ? { security: req.security } : {}),
       // its own cgroup, beside or below runc's (runc's fs driver: relative to its own cgroup) or below
       // --cgroup-parent, with a pids limit and the build's resource limits
-      cgroupsPath: stepCgroupsPath(id, req.resources),
-      pidsLimit,
+      ...(rootless ? { rootless } : { cgroupsPath: stepCgroupsPath(id, req.resources), pidsLimit }),
       ...(req.resources ? { resources: req.resources, swapAccounted: swapAccounted() } : {}),
       ...(req.attach?.tty ? { terminal: true } : {}),
       ...(req.shmSize !== undefined ? { shmSize: req.shmSize } : {}),
@@ -156,9 +168,17 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
 function spawnRunc(req: RunRequest, id: string, bundle: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     // --keep: the stopped container keeps its cgroup until its counters are read (step-usage.ts)
-    const child = spawn('runc', ['--root', req.runcRoot, 'run', '--keep', '--bundle', bundle, id], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // Rootless: runc's log goes to a file, not the step's stderr: without cgroups runc 1.1 warns
+    // on every run that it cannot read OOM kills. Its errors are passed on from there at the end.
+    const log = inUserNamespace() ? join(bundle, 'runc.log') : undefined;
+    const logArgs = log ? ['--log', log, '--log-format', 'json'] : [];
+    const child = spawn(
+      'runc',
+      [...runcGlobalArgs(req.runcRoot), ...logArgs, 'run', '--keep', '--bundle', bundle, id],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const tail: string[] = [];
     let partial = '';
     const collect = (chunk: Buffer, stream: 'stdout' | 'stderr'): void => {
@@ -173,7 +193,7 @@ function spawnRunc(req: RunRequest, id: string, bundle: string): Promise<RunResu
     const onAbort = (): void => {
       // runc forwards SIGTERM/SIGKILL to the container's init; delete -f reaps what is left.
       child.kill('SIGKILL');
-      spawn('runc', ['--root', req.runcRoot, 'delete', '-f', id], { stdio: 'ignore' }).on('error', () => {});
+      spawn('runc', [...runcGlobalArgs(req.runcRoot), 'delete', '-f', id], { stdio: 'ignore' }).on('error', () => {});
     };
     req.signal?.addEventListener('abort', onAbort, { once: true });
     child.on('error', (err) => {
@@ -188,9 +208,30 @@ function spawnRunc(req: RunRequest, id: string, bundle: string): Promise<RunResu
     child.on('close', (code, sig) => {
       req.signal?.removeEventListener('abort', onAbort);
       if (partial) tail.push(partial);
+      if (log) for (const line of runcErrors(log)) collect(Buffer.from(`${line}\n`), 'stderr');
       if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
       const result: RunResult = { exitCode: code ?? (sig ? 128 : 1), outputTail: tail };
       removeKeptContainer(req.runcRoot, id).then((usage) => resolve(usage ? { ...result, usage } : result), reject);
     });
   });
+}
+
+/** The error messages of a runc JSON log (a missing or unreadable log has none). */
+function runcErrors(log: string): string[] {
+  let text = '';
+  try {
+    text = readFileSync(log, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string };
+      if ((entry.level === 'error' || entry.level === 'fatal') && entry.msg) out.push(`runc: ${entry.msg}`);
+    } catch {
+      // not JSON: a partial line
+    }
+  }
+  return out;
 }

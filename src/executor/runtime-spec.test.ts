@@ -40,6 +40,24 @@ const input: RuntimeSpecInput = {
 const spec = (over: Partial<RuntimeSpecInput> = {}) => runtimeSpec({ ...input, ...over }) as Spec;
 
 describe('runtimeSpec', () => {
+  it('rootless with host network binds the host /sys (sysfs cannot be mounted from a user namespace there)', () => {
+    const sys = (s: Spec) => (s.mounts as { destination: string }[]).find((m) => m.destination === '/sys');
+    expect(sys(spec())).toEqual({
+      destination: '/sys',
+      type: 'sysfs',
+      source: 'sysfs',
+      options: ['nosuid', 'noexec', 'nodev', 'ro'],
+    });
+    expect(sys(spec({ rootless: true }))).toEqual({
+      destination: '/sys',
+      type: 'none',
+      source: '/sys',
+      options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'],
+    });
+    // its own network namespace, owned by the user namespace, may mount its own sysfs
+    expect(sys(spec({ rootless: true, network: 'none' }))).toMatchObject({ type: 'sysfs' });
+  });
+
   it('carries the process as given', () => {
     const s = spec();
     expect(s.ociVersion).toBe('1.0.2');

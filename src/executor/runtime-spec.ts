@@ -33,6 +33,12 @@ export interface RuntimeSpecInput {
   security?: 'sandbox' | 'insecure';
   /** The capabilities `insecure` grants; by default all this process has. */
   insecureCaps?: string[];
+  /**
+   * Rootless mode (runc in a user namespace): sysfs cannot be mounted in the host's network
+   * namespace from there, so with host network /sys is the host's, bound (as runc's rootless spec
+   * does); with network none the step's own namespace lets it mount a fresh one.
+   */
+  rootless?: boolean;
   /** The step's own cgroup (runc makes it, and removes it with the container); relative to runc's own. */
   cgroupsPath?: string;
   /** pids.max of that cgroup; -1 is no limit. */
@@ -186,7 +192,14 @@ export function runtimeSpec(input: RuntimeSpecInput): object {
       ],
     },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', security.sysfs] },
+    input.rootless && input.network !== 'none'
+      ? {
+          destination: '/sys',
+          type: 'none',
+          source: '/sys',
+          options: ['rbind', 'nosuid', 'noexec', 'nodev', security.sysfs],
+        }
+      : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', security.sysfs] },
     { destination: '/etc/hosts', type: 'bind', source: input.hostsFile, options: ['rbind', 'ro'] },
     { destination: '/etc/resolv.conf', type: 'bind', source: input.resolvConf, options: ['rbind', 'ro'] },
   ];

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { runcGlobalArgs } from './runc-args.js';
 
 export interface StepUsage {
   /** The most memory the step's processes held at once (page cache included, as the cgroup counts it). */
@@ -103,7 +104,7 @@ export async function removeKeptContainer(runcRoot: string, id: string): Promise
 
 function runcDelete(runcRoot: string, id: string): Promise<void> {
   return new Promise((resolve) => {
-    const child = spawn('runc', ['--root', runcRoot, 'delete', '-f', id], { stdio: 'ignore' });
+    const child = spawn('runc', [...runcGlobalArgs(runcRoot), 'delete', '-f', id], { stdio: 'ignore' });
     child.on('error', () => resolve());
     child.on('close', () => resolve());
   });

@@ -18,6 +18,9 @@ const PACKAGES: Record<string, string> = {
   bash: 'bash',
   chattr: 'e2fsprogs',
   dmesg: 'util-linux',
+  unshare: 'util-linux',
+  newuidmap: 'uidmap',
+  newgidmap: 'uidmap',
 };
 
 export function debianPackageOf(cmd: string): string | undefined {

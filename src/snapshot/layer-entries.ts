@@ -8,6 +8,7 @@ import {
   OPAQUE_MARKER,
   OPAQUE_VALUE,
   OPAQUE_XATTR,
+  OVERLAY_XATTR_PREFIX,
   WHITEOUT_PREFIX,
   isPortableXattr,
   isWhiteoutStat,
@@ -59,7 +60,7 @@ export async function layerEntries(layerDir: string, opts: LayerEntryOptions = {
   const xattrs = await dumpXattrTree(layerDir);
   for (const [rel, attrs] of xattrs) {
     // With these the upperdir is not a self-contained diff (data or names live in lower layers).
-    for (const bad of ['trusted.overlay.redirect', 'trusted.overlay.metacopy']) {
+    for (const bad of [`${OVERLAY_XATTR_PREFIX}redirect`, `${OVERLAY_XATTR_PREFIX}metacopy`]) {
       if (attrs.has(bad))
         throw new Error(
           `${join(layerDir, rel)} has ${bad}: the layer was written by an overlay mount without redirect_dir=off,metacopy=off and cannot be exported`,

@@ -1,12 +1,20 @@
 import type { BigIntStats, Stats } from 'node:fs';
+import { inUserNamespace } from '../process/user-namespace.js';
 
 /**
  * The on-disk layer format shared by RUN upperdirs, COPY output and unpacked base layers: the
  * format overlayfs itself uses, so any chain of layer dirs can be mounted as lowerdirs directly.
  */
 
-/** `trusted.overlay.opaque` = "y" marks a directory that hides everything below it. */
-export const OPAQUE_XATTR = 'trusted.overlay.opaque';
+/**
+ * The namespace of overlayfs' own xattrs: `trusted.overlay.` as root, `user.overlay.` in a user
+ * namespace (rootless mode), where `trusted.*` needs a privilege root of the namespace lacks and
+ * overlayfs is mounted with `userxattr` to read `user.overlay.*` instead (kernel 5.11+).
+ */
+export const OVERLAY_XATTR_PREFIX = inUserNamespace() ? 'user.overlay.' : 'trusted.overlay.';
+
+/** `<prefix>opaque` = "y" marks a directory that hides everything below it. */
+export const OPAQUE_XATTR = `${OVERLAY_XATTR_PREFIX}opaque`;
 /** Kernel 6.7+ also writes "x" here (dir holds xattr-whiteouts, *not* opaque), so only "y" counts. */
 export const OPAQUE_VALUE = 'y';
 
@@ -21,12 +29,12 @@ export function isWhiteoutStat(st: Stats | BigIntStats): boolean {
 
 /**
  * xattrs that are carried in layer tars and restored on unpack. `trusted.overlay.*` is overlayfs
- * bookkeeping (origin, impure, uuid, opaque…) that is host-specific or expressed as whiteouts
+ * bookkeeping (origin, impure, uuid, opaque…; `user.overlay.*` in rootless mode) that is host-specific or expressed as whiteouts
  * instead, and accepting it from a tar would let an image plant redirects/metacopy into our
  * layer dirs. `security.selinux` labels belong to the host that wrote them.
  */
 export function isPortableXattr(name: string): boolean {
-  return !name.startsWith('trusted.overlay.') && name !== 'security.selinux';
+  return !name.startsWith('trusted.overlay.') && !name.startsWith(OVERLAY_XATTR_PREFIX) && name !== 'security.selinux';
 }
 
 /** Linux dev_t → major/minor, as glibc's gnu_dev_major/minor encode them. */

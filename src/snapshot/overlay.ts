@@ -5,6 +5,7 @@ import { dirname, relative, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
 import { runTool } from '../process/run-tool.js';
+import { inUserNamespace } from '../process/user-namespace.js';
 
 export interface OverlayMount {
   /** Layer dirs in overlay format, top first. */
@@ -87,7 +88,15 @@ function isUnsafeLayerPath(p: string): boolean {
 function overlayOptions(lowers: string[], upper?: { upperDir: string; workDir: string; volatile: boolean }): string[] {
   const opts = [`lowerdir=${lowers.join(':')}`];
   if (upper) opts.push(`upperdir=${upper.upperDir}`, `workdir=${upper.workDir}`);
-  opts.push(...OVERLAY_DIFF_OPTIONS);
+  // In a user namespace overlayfs keeps its marks in user.* xattrs (userxattr), and refuses
+  // redirect_dir=off there: off means "follow" on kernels built with REDIRECT_ALWAYS_FOLLOW, and
+  // userxattr takes only nofollow, which makes no redirects either.
+  if (inUserNamespace())
+    opts.push(
+      ...OVERLAY_DIFF_OPTIONS.map((o) => (o === 'redirect_dir=off' ? 'redirect_dir=nofollow' : o)),
+      'userxattr',
+    );
+  else opts.push(...OVERLAY_DIFF_OPTIONS);
   if (upper?.volatile && VOLATILE_SUPPORTED) opts.push('volatile');
   return opts;
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -192,7 +192,24 @@ describe('environment errors', () => {
   });
 
   describe.runIf(isRoot && hasSetpriv)('permissions', () => {
-    it('an ordinary user is told tsbuild needs root, before anything is written', async () => {
+    it('an ordinary user is told --isolation runc needs root, before anything is written', async () => {
+      fx = await makeFixture({ Dockerfile: 'FROM scratch\nCOPY a /a\n', a: 'x\n' });
+      const res = await fx.build(['--isolation', 'runc'], {
+        wrapper: ['setpriv', `--reuid=${testUid}`, `--regid=${testGid}`, '--clear-groups'],
+        launcher: await cliForUser(),
+      });
+      expectEnvironmentError(
+        res,
+        new RegExp(`error: --isolation runc needs root \\(this is uid ${testUid}\\)`),
+        /hint: run it as root or with sudo, or leave out --isolation runc to build rootless/,
+      );
+      expect(existsSync(fx.stateRoot)).toBe(false);
+    });
+
+    it('an ordinary user without subordinate ids is told what rootless mode needs, before anything is written', async () => {
+      // the test user is made without any (useradd --system); a machine that gave it some has nothing to show here
+      const granted = (f: string) => existsSync(f) && new RegExp(`^${TEST_USER}:`, 'm').test(readFileSync(f, 'utf8'));
+      if (granted('/etc/subuid') || granted('/etc/subgid')) return;
       fx = await makeFixture({ Dockerfile: 'FROM scratch\nCOPY a /a\n', a: 'x\n' });
       const res = await fx.build([], {
         wrapper: ['setpriv', `--reuid=${testUid}`, `--regid=${testGid}`, '--clear-groups'],
@@ -200,8 +217,10 @@ describe('environment errors', () => {
       });
       expectEnvironmentError(
         res,
-        new RegExp(`error: tsbuild needs to run as root for now \\(this is uid ${testUid}\\)`),
-        /hint: run it as root or with sudo; a rootless mode is planned/,
+        new RegExp(
+          `error: rootless mode needs subordinate ids for ${TEST_USER} \\(uid ${testUid}\\) in /etc/subuid and /etc/subgid`,
+        ),
+        /hint: as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535/,
       );
       expect(existsSync(fx.stateRoot)).toBe(false);
     });

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { EnvironmentError, UsageError } from '../errors.js';
+import { chooseIsolation, rootlessBanner, rootlessIds, rootlessRuntimeDir, unshareArgs } from './isolation.js';
+
+const ids = { uid: 1001, gid: 1001, subuid: { start: 165536, count: 65536 }, subgid: { start: 200000, count: 65536 } };
+
+describe('chooseIsolation', () => {
+  it('runc for root, rootless for anyone else', () => {
+    expect(chooseIsolation(undefined, 0)).toBe('runc');
+    expect(chooseIsolation(undefined, 1000)).toBe('rootless');
+  });
+
+  it('--isolation wins', () => {
+    expect(chooseIsolation('runc', 1000)).toBe('runc');
+    expect(chooseIsolation('rootless', 1000)).toBe('rootless');
+    expect(() => chooseIsolation('chroot', 0)).toThrow(UsageError);
+  });
+});
+
+describe('unshareArgs', () => {
+  it('maps the user to root and the subordinate ranges from 1, in new user and mount namespaces', () => {
+    expect(unshareArgs(ids, ['/usr/bin/node', 'tsbuild.cjs', 'build', '.'])).toEqual([
+      '--user',
+      '--map-root-user',
+      '--map-users=165536,1,65536',
+      '--map-groups=200000,1,65536',
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      '/usr/bin/node',
+      'tsbuild.cjs',
+      'build',
+      '.',
+    ]);
+  });
+});
+
+describe('rootlessRuntimeDir', () => {
+  it('under XDG_RUNTIME_DIR, one per state dir; TSBUILD_RUNTIME_DIR or no XDG_RUNTIME_DIR leave the default', () => {
+    expect(rootlessRuntimeDir('/home/u/.local/share/tsbuild', { XDG_RUNTIME_DIR: '/run/user/1001' })).toMatch(
+      /^\/run\/user\/1001\/tsbuild\/[0-9a-f]{16}$/,
+    );
+    expect(rootlessRuntimeDir('/s', { XDG_RUNTIME_DIR: '/run/user/1001', TSBUILD_RUNTIME_DIR: '/r' })).toBeUndefined();
+    expect(rootlessRuntimeDir('/s', {})).toBeUndefined();
+  });
+});
+
+describe('rootlessIds', () => {
+  it('a user /etc/subuid does not name is told how to add one', async () => {
+    const err = await rootlessIds(4_000_000_000, 4_000_000_000, 'no-such-user-for-tsbuild').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EnvironmentError);
+    expect(err).toMatchObject({
+      message: expect.stringMatching(/^rootless mode needs subordinate ids for no-such-user-for-tsbuild/),
+      hint: expect.stringMatching(/usermod --add-subuids/),
+    });
+  });
+});
+
+describe('rootlessBanner', () => {
+  it('says the mode and the mapping', () => {
+    expect(rootlessBanner(ids)).toBe(
+      'rootless: user namespace maps uid 1001 to 0 and 165536…231071 to 1…65536; RUN steps get no cgroup, so no pids or memory limit',
+    );
+  });
+});
