@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,6 +158,29 @@ describe.skipIf(skipReason !== undefined)('rootless mode', () => {
     expect(user.stderr).not.toMatch(/level=warning/);
     expect(user.digests).toEqual(root.digests);
   }, 180_000);
+
+  it("RUN has the seccomp filter and root's capabilities, and reaches the host's network", async () => {
+    const server = createServer((_req, res) => res.end('served-from-host\n'));
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      await mkdir(join(work, 'fx/net'), { recursive: true });
+      await writeFile(
+        join(work, 'fx/net/Dockerfile'),
+        `FROM oci-layout://../base/busybox\nRUN grep -E '^(Seccomp|CapEff):' /proc/self/status && wget -q -O- http://127.0.0.1:${port}/\n`,
+      );
+      execFileSync('chmod', ['-R', 'a+rX', join(work, 'fx/net')]);
+      const root = await build('net', 'root');
+      const user = await build('net', 'user');
+      expect(user.exitCode, user.stderr).toBe(0);
+      expect(user.stderr).toMatch(/ Seccomp:\t2\n/);
+      expect(user.stderr).toMatch(/ served-from-host\n/);
+      const caps = (r: CliResult) => /CapEff:\t([0-9a-f]+)/.exec(r.stderr)?.[1];
+      expect(caps(user)).toBe(caps(root));
+    } finally {
+      server.close();
+    }
+  }, 120_000);
 
   it('refuses cgroup limits it cannot set, naming them', async () => {
     const user = await build('ids', 'user', ['--memory', '64m', '--no-cache']);
