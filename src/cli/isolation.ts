@@ -71,6 +71,12 @@ export function unshareArgs(ids: RootlessIds, argv: string[]): string[] {
     '--propagation',
     'private',
     '--',
+    // the namespace's tsbuild is this process's child: killed outright (SIGKILL, which cannot be
+    // passed on), it would build on unseen; SIGTERM when its parent dies cancels it cleanly
+    'setpriv',
+    '--pdeathsig',
+    'TERM',
+    '--',
     ...argv,
   ];
 }
@@ -90,7 +96,7 @@ export function rootlessRuntimeDir(stateRoot: string, env: NodeJS.ProcessEnv): s
  * or the signal that killed it. Signals sent to this process are passed on.
  */
 export async function reexecInUserNamespace(ids: RootlessIds, env: NodeJS.ProcessEnv): Promise<void> {
-  for (const tool of ['unshare', 'newuidmap', 'newgidmap'])
+  for (const tool of ['unshare', 'setpriv', 'newuidmap', 'newgidmap'])
     if (!findOnPath(tool, env)) throw missingTool(tool, { why: 'rootless mode maps the user namespace with it' });
   const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
   const child = spawn('unshare', unshareArgs(ids, argv), { stdio: 'inherit', env });

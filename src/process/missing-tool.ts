@@ -19,6 +19,7 @@ const PACKAGES: Record<string, string> = {
   chattr: 'e2fsprogs',
   dmesg: 'util-linux',
   unshare: 'util-linux',
+  setpriv: 'util-linux',
   newuidmap: 'uidmap',
   newgidmap: 'uidmap',
 };

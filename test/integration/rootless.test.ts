@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -181,6 +181,43 @@ describe.skipIf(skipReason !== undefined)('rootless mode', () => {
       server.close();
     }
   }, 120_000);
+
+  it('a build whose outer process is killed outright is cancelled inside the namespace too', async () => {
+    await mkdir(join(work, 'fx/slow'), { recursive: true });
+    await writeFile(join(work, 'fx/slow/Dockerfile'), 'FROM oci-layout://../base/busybox\nRUN sleep 60\n');
+    execFileSync('chmod', ['-R', 'a+rX', join(work, 'fx/slow')]);
+    // setpriv and the launcher exec: the child is the outer tsbuild itself
+    const cli = [
+      join(cliDir, 'bin/tsbuild'),
+      'build',
+      '--progress=plain',
+      '--allow',
+      `fs.read=${join(work, 'fx/base')}`,
+    ];
+    const child = spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups', ...cli, 'slow'], {
+      cwd: join(work, 'fx'),
+      env: {
+        ...process.env,
+        TSBUILD_ROOT: userState,
+        HOME: join(work, 'nohome'),
+        TSBUILD_RUNTIME_DIR: undefined,
+        XDG_RUNTIME_DIR: undefined,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const runningSleep = () => has('pgrep', ['-u', String(uid), '-x', 'sleep']);
+    for (let i = 0; i < 150 && !runningSleep(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(runningSleep(), err).toBe(true);
+    child.kill('SIGKILL');
+    let gone = false;
+    for (let i = 0; i < 150 && !gone; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      gone = !has('pgrep', ['-u', String(uid)]);
+    }
+    expect(gone, err).toBe(true);
+  }, 60_000);
 
   it('refuses cgroup limits it cannot set, naming them', async () => {
     const user = await build('ids', 'user', ['--memory', '64m', '--no-cache']);
