@@ -1,6 +1,7 @@
-import { readdir, readFile, rmdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { ownerInName } from '../store/owner.js';
+import { removeCgroupDir } from '../process/remove-cgroup.js';
 
 /**
  * Each RUN step runs in a cgroup of its own named after its container (`tsbuild-<owner>-<rand>`),
@@ -92,16 +93,5 @@ async function removeCgroup(dir: string): Promise<boolean> {
       // already gone
     }
   }
-  for (let tries = 0; tries < 20; tries++) {
-    try {
-      await rmdir(dir);
-      return true;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return false;
-      if (code !== 'EBUSY') return false;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return false;
+  return removeCgroupDir(dir, { pauseMs: 50, goneCounts: false });
 }

@@ -9,6 +9,7 @@ import { loadCommand } from './load-command.js';
 import { pruneCommand } from './prune-command.js';
 import { pullCommand } from './pull-command.js';
 import { pushCommand } from './push-command.js';
+import { withRegistryOptions } from './registry-options.js';
 import { rmiCommand } from './rmi-command.js';
 import { runCommand } from './run-command.js';
 import { saveCommand } from './save-command.js';
@@ -17,7 +18,7 @@ import { tagCommand } from './tag-command.js';
 /** The build's flags, on both `tsbuild [flags] CONTEXT` and `tsbuild build [flags] CONTEXT`. */
 function withBuildOptions(cmd: Command): Command {
   return (
-    cmd
+    withRegistryOptions(cmd)
       .option('-t, --tag <name>', 'name the image (repeatable)', collect, [] as string[])
       .option('-f, --file <path>', 'the Dockerfile (default: <context>/Dockerfile; - reads stdin)')
       .option(
@@ -70,18 +71,6 @@ function withBuildOptions(cmd: Command): Command {
       .option('--pull', 'check the registry for newer versions of base images')
       .option('--metadata-file <file>', 'write the image digest, config digest and names as JSON (like buildx)')
       .option('--iidfile <file>', 'write the image ID (sha256:<config digest>) to FILE, as docker build does')
-      .option(
-        '--insecure-registry <host>',
-        'a registry that may use plain HTTP or a certificate that is not checked (repeatable)',
-        collect,
-        [] as string[],
-      )
-      .option(
-        '--registry-ca <file>',
-        'trust this CA certificate (PEM) for registries, besides the system ones and SSL_CERT_FILE (repeatable)',
-        collect,
-        [] as string[],
-      )
       .option(
         '--allow <entitlement>',
         'grant security.insecure (RUN --security=insecure), network.host, fs.read=DIR (repeatable)',

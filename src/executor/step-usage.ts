@@ -10,9 +10,10 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile, rm, rmdir } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { runcGlobalArgs } from './runc-args.js';
+import { removeCgroupDir } from '../process/remove-cgroup.js';
 
 export interface StepUsage {
   /** The most memory the step's processes held at once (page cache included, as the cgroup counts it). */
@@ -63,22 +64,6 @@ export async function readStepUsage(paths: Record<string, string>): Promise<Step
   return usage;
 }
 
-/** rmdir of a cgroup whose processes are gone or going (a zombie keeps it busy for a moment). */
-async function removeCgroupDir(dir: string): Promise<boolean> {
-  for (let tries = 0; tries < 20; tries++) {
-    try {
-      await rmdir(dir);
-      return true;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return true;
-      if (code !== 'EBUSY') return false;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-  return false;
-}
-
 /**
  * Reads the usage of a container `runc run --keep` left stopped, then removes it as `runc delete`
  * would (its cgroups, its state dir) without starting runc again; `runc delete -f` is the fallback
@@ -96,7 +81,8 @@ export async function removeKeptContainer(runcRoot: string, id: string): Promise
   }
   const usage = paths ? await readStepUsage(paths) : undefined;
   let removed = true;
-  for (const dir of new Set(Object.values(paths ?? {}))) removed = (await removeCgroupDir(dir)) && removed;
+  for (const dir of new Set(Object.values(paths ?? {})))
+    removed = (await removeCgroupDir(dir, { pauseMs: 10, goneCounts: true })) && removed;
   if (removed) await rm(stateDir, { recursive: true, force: true });
   else await runcDelete(runcRoot, id);
   return usage;
