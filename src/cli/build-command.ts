@@ -20,7 +20,7 @@ import { parseSecrets, parseSsh } from './parse-secrets.js';
 import { parseBuildContexts } from './parse-build-context.js';
 import { parseAnnotations, parseLabels, runSettings } from './parse-run-flags.js';
 import { parseResources } from './parse-resources.js';
-import { platformArgs } from '../frontend/platform.js';
+import { defaultPlatform } from '../registry/platform.js';
 import { parsePlatforms } from './parse-platforms.js';
 
 export const EXIT_INTERRUPTED = 130;
@@ -233,7 +233,12 @@ function requestFields(flags: BuildFlags, progress: ProgressMode): Omit<BuildReq
     ...(flags.label?.length ? { labels: parseLabels(flags.label) } : {}),
     ...(flags.platform?.length ? { platforms: parsePlatforms(flags.platform) } : {}),
     ...(flags.annotation?.length
-      ? { annotations: parseAnnotations(flags.annotation, platformArgs().get('TARGETPLATFORM')!) }
+      ? {
+          annotations: parseAnnotations(
+            flags.annotation,
+            flags.platform?.length ? parsePlatforms(flags.platform) : [defaultPlatform()],
+          ),
+        }
       : {}),
     ...withRunSettings(flags),
     ...withResources(flags),

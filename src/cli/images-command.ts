@@ -11,6 +11,7 @@ interface ImagesFlags {
   format?: string;
   all?: boolean;
   digests?: boolean;
+  tree?: boolean;
 }
 
 /** `tsbuild images [REPOSITORY[:TAG]]`: the images in the state directory's store, as `docker images` lists them. */
@@ -23,12 +24,16 @@ export function imagesCommand(): Command {
     .option('--format <format>', "json (one object a line), table, or a template like '{{.Repository}}:{{.Tag}}'")
     .option('--digests', 'show the digest each repository has the image under (after a pull or push)')
     .option('-a, --all', 'accepted for docker compatibility (tsbuild keeps no intermediate images)')
+    .option('--tree', "each multi-platform image's platforms under it, with their IDs and sizes (docker images --tree)")
     .action(async (reference: string | undefined, flags: ImagesFlags) => {
       const { images } = await openImages();
       const match = reference === undefined ? () => true : referenceFilter(reference);
       const entries = images ? (await images.list()).filter(match) : [];
       const rows = await Promise.all(
-        entries.map(async (e) => imageRow(e, await images!.details(e.target), flags.trunc === false)),
+        entries.map(async (e) => ({
+          ...imageRow(e, await images!.details(e.target), flags.trunc === false),
+          entry: e,
+        })),
       );
       rows.sort(
         (a, b) =>
@@ -36,6 +41,32 @@ export function imagesCommand(): Command {
           a.row.Repository.localeCompare(b.row.Repository) ||
           a.row.Tag.localeCompare(b.row.Tag),
       );
+      if (flags.tree) {
+        if (flags.quiet || flags.format !== undefined || flags.digests)
+          throw new UserError('--tree cannot be combined with --quiet, --format or --digests', {
+            hint: 'tsbuild images --tree lists names, IDs and sizes; inspect --platform shows one platform',
+          });
+        const tree: Record<string, string>[] = [];
+        for (const r of rows) {
+          const name = r.entry.name ? `${r.row.Repository}:${r.row.Tag}` : `<untagged>`;
+          tree.push({ Image: name, ID: r.row.ID, Size: r.row.Size });
+          const platforms = await images!.platformsOf(r.entry.target);
+          platforms.forEach((p, i) => {
+            const branch = i === platforms.length - 1 ? '└─' : '├─';
+            tree.push({
+              Image: `${branch} ${p.platform}`,
+              ID: formatImageId(p.details.id, flags.trunc === false),
+              Size: humanSize(p.details.size),
+            });
+          });
+        }
+        printRows(tree, undefined, [
+          { header: 'IMAGE', field: 'Image' },
+          { header: 'ID', field: 'ID' },
+          { header: 'SIZE', field: 'Size' },
+        ]);
+        return;
+      }
       if (flags.quiet) {
         process.stdout.write(rows.map((r) => `${r.row.ID}\n`).join(''));
         return;

@@ -94,6 +94,23 @@ describe('parseOutput', () => {
     expect(err.hint).toBe('type=local takes: dest');
   });
 
+  it('oci-mediatypes=false on the image and archive outputs; not on local', () => {
+    expect(parseOutput('type=oci,dest=a.tar,oci-mediatypes=false')).toEqual({
+      type: 'oci',
+      dest: 'a.tar',
+      ociMediaTypes: false,
+    });
+    expect(parseOutput('type=registry,name=r/a,oci-mediatypes=true').ociMediaTypes).toBe(true);
+    expect(parseOutput('type=docker,dest=d.tar,oci-mediatypes=false').ociMediaTypes).toBe(false);
+    expect(parseOutput('type=oci,dest=a.tar').ociMediaTypes).toBeUndefined();
+    expect(userErrorOfSync(() => parseOutput('type=local,dest=d,oci-mediatypes=false')).message).toMatch(
+      /unknown option "oci-mediatypes"/,
+    );
+    expect(userErrorOfSync(() => parseOutput('type=oci,dest=a,oci-mediatypes=no')).message).toMatch(
+      /oci-mediatypes must be true or false/,
+    );
+  });
+
   it('bad values are UserErrors', () => {
     expect(userErrorOfSync(() => parseOutput('type=oci,dest=a,compression=lz4')).message).toMatch(
       /unknown compression "lz4"/,

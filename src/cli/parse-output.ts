@@ -68,6 +68,8 @@ export function parseOutput(spec: string, table: readonly Exporter[] = EXPORTERS
     out.insecure = flagBool('--output', spec, 'registry.insecure', fields.get('registry.insecure')!);
   if (fields.has('force-compression'))
     out.forceCompression = flagBool('--output', spec, 'force-compression', fields.get('force-compression')!);
+  if (fields.has('oci-mediatypes'))
+    out.ociMediaTypes = flagBool('--output', spec, 'oci-mediatypes', fields.get('oci-mediatypes')!);
   const compression = fields.get('compression');
   if (compression !== undefined) {
     if (!LAYER_COMPRESSIONS.includes(compression as LayerCompression)) {

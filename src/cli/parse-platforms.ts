@@ -24,3 +24,11 @@ export function parsePlatforms(values: readonly string[]): PlatformSpec[] {
     throw new UserError('--platform names no platform', { hint: 'e.g. --platform linux/amd64,linux/arm64' });
   return [...out.values()];
 }
+
+/** The `--platform` of an image command (`inspect`, `run`): exactly one platform. */
+export function parseOnePlatform(value: string): PlatformSpec {
+  const list = parsePlatforms([value]);
+  if (list.length !== 1)
+    throw new UserError(`--platform ${value}: name one platform`, { hint: 'e.g. --platform linux/arm64' });
+  return list[0]!;
+}

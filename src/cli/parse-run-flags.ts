@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { UserError } from '../errors.js';
 import type { Annotations, RunSettings, Ulimit } from '../pipeline/build-request.js';
+import { formatPlatform, normalizePlatform, parsePlatform, type PlatformSpec } from '../registry/platform.js';
 
 /** `--label k=v` (`k` alone: an empty value), as buildx's listToMap takes them; later ones win. */
 export function parseLabels(values: string[]): Record<string, string> {
@@ -23,16 +24,19 @@ const ANNOTATION_TYPES = ['manifest', 'index', 'manifest-descriptor', 'index-des
 /**
  * `--annotation [TYPE:]KEY=VALUE` with buildx's types (`manifest`, `index`, `manifest-descriptor`,
  * `index-descriptor`); no type is `manifest`, as BuildKit's exporter reads it. A `TYPE[PLATFORM]`
- * prefix names one platform's manifest: only the host's is built, so it must be the host's.
+ * prefix names one platform's manifest, which must be one `built` (the --platform list, or the
+ * host's). An index exists only when several platforms are built: index annotations need them.
  */
-export function parseAnnotations(values: string[], hostPlatform: string): Annotations {
+export function parseAnnotations(values: string[], built: readonly PlatformSpec[]): Annotations {
   const out: Annotations = { manifest: {}, index: {}, manifestDescriptor: {}, indexDescriptor: {} };
+  const builtNames = built.map((p) => formatPlatform(normalizePlatform(p)));
   for (const v of values) {
     const eq = v.indexOf('=');
     if (eq <= 0) throw new UserError(`invalid --annotation "${v}": expected [TYPE:]KEY=VALUE`);
     let key = v.slice(0, eq);
     const value = v.slice(eq + 1);
     let type = 'manifest';
+    let platform: string | undefined;
     // buildx's pattern: a `[a-z-]+` prefix before a colon is a type, which must be known
     const m = /^([a-z-]+)(?:\[([A-Za-z0-9_/-]+)\])?:(\S+)$/.exec(key);
     if (m) {
@@ -40,10 +44,20 @@ export function parseAnnotations(values: string[], hostPlatform: string): Annota
         throw new UserError(`unknown annotation type "${m[1]}"`, { hint: `types: ${ANNOTATION_TYPES.join(', ')}` });
       type = m[1]!;
       key = m[3]!;
-      if (m[2] !== undefined && m[2] !== hostPlatform) {
-        throw new UserError(`invalid --annotation "${v}": no platform ${m[2]} is built`, {
-          hint: `tsbuild builds for ${hostPlatform} only`,
-        });
+      if (m[2] !== undefined) {
+        const named = parsePlatform(m[2]);
+        platform = named && formatPlatform(named);
+        if (!platform || !builtNames.includes(platform)) {
+          throw new UserError(`invalid --annotation "${v}": no platform ${m[2]} is built`, {
+            hint: `this build makes ${builtNames.join(', ')}`,
+          });
+        }
+        if (type.startsWith('index'))
+          throw new UserError(`invalid --annotation "${v}": an index annotation names no platform`, {
+            hint: `the index holds every platform: use ${type}:${key}=…, or manifest[${m[2]}]:${key}=…`,
+          });
+        // with one platform built, naming it is the same as naming none
+        if (builtNames.length === 1) platform = undefined;
       }
     }
     const target =
@@ -54,13 +68,16 @@ export function parseAnnotations(values: string[], hostPlatform: string): Annota
           : type === 'manifest-descriptor'
             ? out.manifestDescriptor
             : out.indexDescriptor;
-    target[key] = value;
+    if (platform) {
+      const perPlatform = type === 'manifest' ? (out.manifestFor ??= {}) : (out.manifestDescriptorFor ??= {});
+      (perPlatform[platform] ??= {})[key] = value;
+    } else target[key] = value;
   }
   // BuildKit's words: a single-platform image has no index of its own to annotate
   const indexKeys = [...Object.keys(out.index), ...Object.keys(out.indexDescriptor)];
-  if (indexKeys.length) {
+  if (indexKeys.length && built.length < 2) {
     throw new UserError('index annotations not supported for single platform export', {
-      hint: `tsbuild builds one platform, whose image has no index: annotate the manifest (manifest:${indexKeys[0]}=…) or its descriptor (manifest-descriptor:…)`,
+      hint: `one platform's image has no index: annotate the manifest (manifest:${indexKeys[0]}=…) or its descriptor (manifest-descriptor:…), or build several --platform`,
     });
   }
   return out;

@@ -98,7 +98,7 @@ function withBuildOptions(cmd: Command): Command {
       )
       .option(
         '--annotation <[type:]key=value>',
-        'annotate the image: manifest (default) or manifest-descriptor (repeatable)',
+        'annotate the image: manifest (default), manifest-descriptor; index, index-descriptor with several --platform; manifest[PLATFORM] for one (repeatable)',
         collect,
         [] as string[],
       )

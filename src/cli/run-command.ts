@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { formatUserError, isUserError, UserError } from '../errors.js';
 import { collect } from './build-command.js';
 import { openImages, requireImages } from './image-session.js';
+import { parseOnePlatform } from './parse-platforms.js';
 import {
   parseContainerName,
   parseEnvOption,
@@ -23,6 +24,7 @@ interface RunFlags {
   interactive?: boolean;
   tty?: boolean;
   name?: string;
+  platform?: string;
 }
 
 /** docker run's exit code for an error before the container starts (its 125). */
@@ -59,6 +61,10 @@ export function runCommand(): Command {
       .option('-i, --interactive', 'pass stdin to the process')
       .option('-t, --tty', 'give the process a terminal (needs one here)')
       .option('--name <name>', 'a name, shown in the id of the runc container')
+      .option(
+        '--platform <os/arch[/variant]>',
+        "run that platform's image of a multi-platform image (a foreign one under its binfmt_misc emulator)",
+      )
       // everything after the image belongs to the command: `run img sh -c 'echo hi'`
       .passThroughOptions()
       .action(async (image: string, command: string[], flags: RunFlags) => {
@@ -86,6 +92,7 @@ async function run(image: string, command: string[], flags: RunFlags): Promise<n
   const network = parseNetwork(flags.network);
   const workdir = flags.workdir === undefined ? undefined : parseWorkdir(flags.workdir);
   const name = flags.name === undefined ? undefined : parseContainerName(flags.name);
+  const platform = flags.platform === undefined ? undefined : parseOnePlatform(flags.platform);
   const { paths, images } = await openImages();
   requireImages(images, image);
   const { runStoredImage } = await import('../pipeline/run-stored-image.js');
@@ -105,6 +112,7 @@ async function run(image: string, command: string[], flags: RunFlags): Promise<n
       stdin: flags.interactive === true,
       tty,
       ...(name ? { name } : {}),
+      ...(platform ? { platform } : {}),
     },
     {
       onWait: (m) => process.stderr.write(`${m}...\n`),

@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ContentStore } from '../store/content-store.js';
-import type { Descriptor, ImageManifest } from '../image/types.js';
+import { MediaType, type Descriptor, type ImageManifest } from '../image/types.js';
 import { resolveOciLayout } from '../registry/oci-layout.js';
 import { sharedBusyboxLayout } from '../../test/helpers/busybox-layout.js';
 import { UserError } from '../errors.js';
@@ -57,6 +57,40 @@ describe('loadArchive', () => {
     ]);
     const m = await store.readJson<ImageManifest>(manifest.digest);
     for (const b of [m.config, ...m.layers]) expect(await store.has(b.digest)).toBe(true);
+  });
+
+  test('a multi-platform docker archive (as Docker 25 saves one): the index is loaded when it is whole, else the entry', async () => {
+    const amd = await source.readJson<ImageManifest>(manifest.digest);
+    const armConfig = await source.put(
+      JSON.stringify({ ...(await source.readJson<object>(amd.config.digest)), architecture: 'arm64' }),
+      MediaType.ociConfig,
+    );
+    const arm = await source.put(JSON.stringify({ ...amd, config: armConfig }), MediaType.ociManifest);
+    const index = await source.put(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ociIndex,
+        manifests: [
+          { ...manifest, platform: { os: 'linux', architecture: 'amd64' } },
+          { ...arm, platform: { os: 'linux', architecture: 'arm64' } },
+        ],
+      }),
+      MediaType.ociIndex,
+    );
+    const file = join(tmp, 'multi.tar');
+    await writeDockerArchive(source, index, ['app:multi'], file);
+    const loaded = await loadArchive(fresh('multi'), createReadStream(file), file);
+    expect(loaded).toEqual([{ target: expect.objectContaining({ digest: index.digest }), names: ['app:multi'] }]);
+
+    // the arm64 config left out: only the platform manifest.json names is loaded
+    const dir = join(tmp, 'multi-partial');
+    await run('mkdir', ['-p', dir]);
+    await run('tar', ['-xf', file, '-C', dir]);
+    await rm(join(dir, 'blobs/sha256', armConfig.digest.slice(7)));
+    const partial = join(tmp, 'multi-partial.tar');
+    await run('tar', ['-cf', partial, '-C', dir, '.']);
+    const one = await loadArchive(fresh('partial'), createReadStream(partial), partial);
+    expect(one).toEqual([{ target: expect.objectContaining({ digest: manifest.digest }), names: ['app:multi'] }]);
   });
 
   test('an OCI archive of ours, gzipped: names from io.containerd.image.name', async () => {

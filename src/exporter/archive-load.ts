@@ -146,13 +146,14 @@ async function loadDockerEntries(
 ): Promise<LoadedImage[]> {
   if (!Array.isArray(entries)) throw new UserError(`${files.label}: manifest.json is not a list of images`);
   // Docker 25 and tsbuild write an OCI index beside manifest.json: its manifests are kept as they are
-  const known: { desc: Descriptor; manifest: ImageManifest }[] = [];
+  const known: { desc: Descriptor; manifest: ImageManifest; index?: Descriptor }[] = [];
   if (indexJson) {
     for (const d of parseJson<ImageIndex>(indexJson, files.label, 'index.json').manifests ?? []) {
-      if (isIndexMediaType(d.mediaType)) continue;
       const desc = await files.blob(`blobs/sha256/${d.digest.slice(7)}`, d.mediaType).catch(() => undefined);
-      if (desc)
-        known.push({ desc: { ...desc, mediaType: d.mediaType }, manifest: await files.json<ImageManifest>(desc) });
+      if (!desc) continue;
+      const typed = { mediaType: d.mediaType, digest: desc.digest, size: desc.size };
+      if (isIndexMediaType(d.mediaType)) known.push(...(await indexManifests(files, typed)));
+      else known.push({ desc: typed, manifest: await files.json<ImageManifest>(desc) });
     }
   }
   const out: LoadedImage[] = [];
@@ -172,7 +173,9 @@ async function loadDockerEntries(
         k.manifest.layers.every((l, i) => l.digest === layers[i]!.digest),
     );
     let target: Descriptor;
-    if (same) target = { mediaType: same.desc.mediaType, digest: same.desc.digest, size: same.desc.size };
+    // the entry is one platform of a multi-platform index the archive holds whole: the index is loaded, as
+    // Docker 25 with the containerd store loads it
+    if (same) target = same.index ?? { mediaType: same.desc.mediaType, digest: same.desc.digest, size: same.desc.size };
     else {
       const typed = await Promise.all(layers.map((l) => withLayerMediaType(files.store, l)));
       typed.forEach((l, i) => {
@@ -192,6 +195,43 @@ async function loadDockerEntries(
     out.push({ target, names: e.RepoTags ?? [] });
   }
   return out;
+}
+
+/**
+ * The platform manifests of an index in a docker archive (Docker 25's `docker save` of a
+ * multi-platform image) that the archive holds, each marked with the index when every blob of
+ * every platform is there (else manifest.json's image is loaded on its own, as it was saved).
+ */
+async function indexManifests(
+  files: ArchiveFiles,
+  index: Descriptor,
+): Promise<{ desc: Descriptor; manifest: ImageManifest; index?: Descriptor }[]> {
+  const out: { desc: Descriptor; manifest: ImageManifest }[] = [];
+  let whole = true;
+  const present = (d: Descriptor) =>
+    files.blob(`blobs/sha256/${d.digest.slice(7)}`, d.mediaType).catch((err: unknown) => {
+      if (err instanceof UserError) return undefined;
+      throw err;
+    });
+  const entries = await files.json<ImageIndex>(index).then(
+    (i) => i.manifests ?? [],
+    () => [],
+  );
+  for (const d of entries) {
+    const desc = isIndexMediaType(d.mediaType) ? undefined : await present(d);
+    if (!desc) {
+      whole = false;
+      continue;
+    }
+    const manifest = await files.json<ImageManifest>(desc).catch(() => undefined);
+    if (!manifest) {
+      whole = false;
+      continue;
+    }
+    for (const b of [manifest.config, ...(manifest.layers ?? [])]) if (!(await present(b))) whole = false;
+    out.push({ desc: { mediaType: d.mediaType, digest: desc.digest, size: desc.size }, manifest });
+  }
+  return whole ? out.map((k) => ({ ...k, index })) : out;
 }
 
 async function loadOciEntries(files: ArchiveFiles, index: ImageIndex): Promise<LoadedImage[]> {

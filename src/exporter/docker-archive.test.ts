@@ -8,7 +8,6 @@ import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ContentStore } from '../store/content-store.js';
-import { UserError } from '../errors.js';
 import type { Descriptor, ImageConfig, ImageIndex } from '../image/types.js';
 import { MediaType } from '../image/types.js';
 import { resolveOciLayout } from '../registry/oci-layout.js';
@@ -122,13 +121,51 @@ describe('writeDockerArchive', () => {
     await run('skopeo', ['inspect', `docker-archive:${dest}`]);
   });
 
-  test('a multi-platform image cannot be a docker archive', async () => {
+  test('a multi-platform image: every platform in the OCI view, the host platform in manifest.json (as Docker 25 saves)', async () => {
+    // an arm64 twin of the busybox image (its config says arm64), put first in the index
+    const amd = await store.readJson<{ config: Descriptor; layers: Descriptor[] }>(manifest.digest);
+    const config = await store.readJson<ImageConfig>(amd.config.digest);
+    const armConfig = await store.put(JSON.stringify({ ...config, architecture: 'arm64' }), MediaType.ociConfig);
+    const armManifest = await store.put(
+      JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: armConfig, layers: amd.layers }),
+      MediaType.ociManifest,
+    );
     const index = await store.put(
-      JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [manifest, manifest] }),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ociIndex,
+        manifests: [
+          { ...armManifest, platform: { os: 'linux', architecture: 'arm64' } },
+          { ...manifest, platform: { os: 'linux', architecture: 'amd64' } },
+        ],
+      }),
       MediaType.ociIndex,
     );
-    const err = await writeDockerArchive(store, index, ['app'], join(tmp, 'multi.tar')).catch((e: Error) => e);
-    expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toMatch(/cannot write a multi-platform image/);
+    const dest = join(tmp, 'multi.tar');
+    await writeDockerArchive(store, index, ['app:multi'], dest);
+    const files = new Map((await readTar(await readFile(dest))).map((e) => [e.name, e.data]));
+    const entries = JSON.parse(files.get('manifest.json')!.toString()) as DockerManifestEntry[];
+    expect(entries).toEqual([
+      {
+        Config: `blobs/sha256/${img.configDigest.slice(7)}`,
+        RepoTags: ['app:multi'],
+        Layers: img.layerDigests.map((d) => `blobs/sha256/${d.slice(7)}`),
+      },
+    ]);
+    const layout = JSON.parse(files.get('index.json')!.toString()) as ImageIndex;
+    expect(layout.manifests.map((m) => [m.mediaType, m.digest])).toEqual([[MediaType.ociIndex, index.digest]]);
+    expect(files.has(`blobs/sha256/${armManifest.digest.slice(7)}`)).toBe(true);
+    expect(files.has(`blobs/sha256/${armConfig.digest.slice(7)}`)).toBe(true);
+
+    const inspect = async (args: string[]) =>
+      JSON.parse((await run('skopeo', ['inspect', ...args])).stdout) as { Architecture: string; Digest: string };
+    expect((await inspect([`docker-archive:${dest}`])).Architecture).toBe('amd64');
+    expect(await inspect(['--override-arch', 'arm64', `oci-archive:${dest}:multi`])).toMatchObject({
+      Architecture: 'arm64',
+      Digest: index.digest,
+    });
+    expect((await run('skopeo', ['inspect', '--raw', `oci-archive:${dest}:multi`])).stdout).toBe(
+      (await store.read(index.digest)).toString(),
+    );
   });
 });

@@ -1,7 +1,7 @@
 import type { ContentStore } from '../store/content-store.js';
-import type { Descriptor } from '../image/types.js';
-import { UserError } from '../errors.js';
-import { collectImageBlobs } from './image-blobs.js';
+import type { Descriptor, ImageManifest } from '../image/types.js';
+import { defaultPlatform, selectManifest } from '../registry/platform.js';
+import { collectImageBlobs, type ImageBlobs } from './image-blobs.js';
 import { normalizeImageNames } from './image-names.js';
 import { blobPath, ociLayoutFilesOf, type ArchiveImage } from './oci-archive.js';
 import type { ExportOptions, PendingOutput } from './pending-output.js';
@@ -16,7 +16,10 @@ export interface DockerManifestEntry {
 
 /**
  * `--output type=docker`: an archive that is both a `docker load` tarball (manifest.json) and an
- * OCI layout, with one copy of each blob, as Docker 25's `docker save` writes.
+ * OCI layout, with one copy of each blob, as Docker 25's `docker save` writes. A multi-platform
+ * image is written as Docker 25 saves one: index.json names the index (every platform's blobs are
+ * in the archive, which a containerd-store docker loads whole), manifest.json has one entry, the
+ * manifest of this machine's platform (else the index's first), which a classic docker loads.
  *
  * docker load decompresses each layer file it is given (gzip, and on newer dockers zstd) and
  * checks the uncompressed digest against the config's rootfs.diff_ids, so the compressed blobs
@@ -57,13 +60,7 @@ export async function dockerArchiveFiles(store: ContentStore, images: readonly A
   const entries: DockerManifestEntry[] = [];
   for (const { manifest, names } of images) {
     const { manifests } = await collectImageBlobs(store, manifest);
-    // docker load takes one config per manifest.json entry; a multi-platform index has no single one
-    if (manifests.length !== 1) {
-      throw new UserError(`the docker exporter cannot write a multi-platform image (${manifests.length} platforms)`, {
-        hint: 'build for one --platform, or use --output type=oci',
-      });
-    }
-    const image = manifests[0]!.manifest;
+    const image = manifests.length === 1 ? manifests[0]!.manifest : dockerView(manifests);
     entries.push({
       Config: blobPath(image.config.digest),
       RepoTags: normalizeImageNames(names).map((n) => n.familiar),
@@ -73,4 +70,15 @@ export async function dockerArchiveFiles(store: ContentStore, images: readonly A
   const files = await ociLayoutFilesOf(store, images);
   files.push({ name: 'manifest.json', data: Buffer.from(JSON.stringify(entries)) });
   return files;
+}
+
+/**
+ * The platform manifest a multi-platform image shows a classic `docker load`: containerd's
+ * archive exporter, as Docker 25 calls it, lists one manifest in manifest.json, the host
+ * platform's by preference.
+ */
+function dockerView(manifests: ImageBlobs['manifests']): ImageManifest {
+  const descriptors = manifests.map((m) => m.descriptor);
+  const chosen = selectManifest(descriptors, defaultPlatform()) ?? descriptors[0]!;
+  return manifests.find((m) => m.descriptor === chosen)!.manifest;
 }

@@ -96,6 +96,7 @@ export const ARCHIVE_KEYS: readonly string[] = [
   'compression',
   'compression-level',
   'force-compression',
+  'oci-mediatypes',
 ];
 
 /** Erases an exporter's report type for the table. */

@@ -18,7 +18,15 @@ export const imageExporter: Exporter<ImageReport> = {
       fields.set('push', 'true');
     },
   },
-  keys: ['name', 'push', 'compression', 'compression-level', 'force-compression', 'registry.insecure'],
+  keys: [
+    'name',
+    'push',
+    'compression',
+    'compression-level',
+    'force-compression',
+    'registry.insecure',
+    'oci-mediatypes',
+  ],
   example: '-o type=image,name=REG/app:1,push=true',
   describe: (out, names) => (out.push ? `pushing ${names.join(', ')}` : `naming the image ${names.join(', ')}`),
   irreversible: (out) => out.push === true,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ContentStore } from '../store/content-store.js';
-import type { Descriptor, Digest, ImageManifest } from '../image/types.js';
+import { MediaType, type Descriptor, type Digest, type ImageManifest } from '../image/types.js';
 import { taggedBlobs } from '../cache/gc.js';
 import { resolveOciLayout } from '../registry/oci-layout.js';
 import { sharedBusyboxLayout } from '../../test/helpers/busybox-layout.js';
@@ -94,5 +94,40 @@ describe('ImageStore', () => {
     expect(list).toHaveLength(1);
     expect(list[0]!.name).toBeUndefined();
     expect((await images.remove(configDigest.slice(7))).deleted).toBe(configDigest);
+  });
+
+  test('a multi-platform index: details per platform, the host by default, a missing platform named', async () => {
+    const amd = await store.readJson<ImageManifest>(manifest.digest);
+    const config = await store.readJson<Record<string, unknown>>(amd.config.digest);
+    const armConfig = await store.put(JSON.stringify({ ...config, architecture: 'arm64' }), MediaType.ociConfig);
+    const arm = await store.put(JSON.stringify({ ...amd, config: armConfig }), MediaType.ociManifest);
+    const index = await store.put(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ociIndex,
+        manifests: [
+          { ...arm, platform: { os: 'linux', architecture: 'arm64' } },
+          { ...manifest, platform: { os: 'linux', architecture: 'amd64' } },
+        ],
+      }),
+      MediaType.ociIndex,
+    );
+    expect((await images.details(index)).id).toBe(configDigest);
+    expect((await images.details(index, { os: 'linux', architecture: 'arm64', variant: 'v8' })).id).toBe(
+      armConfig.digest,
+    );
+    expect((await images.platformsOf(index)).map((p) => [p.platform, p.details.id])).toEqual([
+      ['linux/arm64', armConfig.digest],
+      ['linux/amd64', configDigest],
+    ]);
+    expect(await images.platformsOf(manifest)).toEqual([]);
+    const err = await images.details(index, { os: 'linux', architecture: 's390x' }).catch((e: UserError) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toMatch(/does not provide the specified platform \(linux\/s390x\)/);
+    expect((err as UserError).hint).toBe('it has linux/arm64, linux/amd64');
+    // a single-platform image has only its own
+    const single = await images.details(manifest, { os: 'linux', architecture: 'arm64' }).catch((e: Error) => e);
+    expect((single as Error).message).toMatch(/linux\/arm64/);
+    expect((await images.details(manifest, { os: 'linux', architecture: 'amd64' })).id).toBe(configDigest);
   });
 });

@@ -2,7 +2,14 @@ import type { ContentStore } from '../store/content-store.js';
 import { UserError } from '../errors.js';
 import type { Descriptor, Digest, ImageConfig, ImageIndex, ImageManifest } from '../image/types.js';
 import { isIndexMediaType } from '../image/types.js';
-import { defaultPlatform, selectManifest } from '../registry/platform.js';
+import {
+  defaultPlatform,
+  formatPlatform,
+  normalizePlatform,
+  platformsEqual,
+  selectManifest,
+  type PlatformSpec,
+} from '../registry/platform.js';
 import { storeImage } from './local-store.js';
 import { ANNOTATION_IMAGE_NAME, normalizeImageName, type ImageName } from './image-names.js';
 
@@ -80,21 +87,39 @@ export class ImageStore {
   }
 
   /** docker's RepoDigests of an image: `repository@digest` of each of its names that has one. */
-  async repoDigests(id: Digest): Promise<string[]> {
+  async repoDigests(id: Digest, target?: Descriptor): Promise<string[]> {
     const out = new Set<string>();
     for (const i of await this.list())
-      if (i.repoDigest && (await this.details(i.target)).id === id) out.add(i.repoDigest);
+      if (i.repoDigest && (i.target.digest === target?.digest || (await this.details(i.target)).id === id))
+        out.add(i.repoDigest);
     return [...out].sort();
   }
 
-  /** Config, layers and size of an entry's image (read once per target). */
-  details(target: Descriptor): Promise<ImageDetails> {
-    let p = this.detailsCache.get(target.digest);
+  /**
+   * Config, layers and size of an entry's image (read once per target and platform): of `platform`'s
+   * manifest when given (`inspect --platform`, `run --platform`), else of this machine's platform,
+   * for a multi-platform image. A platform the image does not have is a UserError naming those it has.
+   */
+  details(target: Descriptor, platform?: PlatformSpec): Promise<ImageDetails> {
+    const key = platform ? `${target.digest} ${formatPlatform(normalizePlatform(platform))}` : target.digest;
+    let p = this.detailsCache.get(key);
     if (!p) {
-      p = readDetails(this.content, target);
-      this.detailsCache.set(target.digest, p);
+      p = readDetails(this.content, target, platform);
+      this.detailsCache.set(key, p);
     }
     return p;
+  }
+
+  /** The platforms of a multi-platform image (its index's entries, in order); none for a single manifest. */
+  async platformsOf(target: Descriptor): Promise<{ platform: string; details: ImageDetails }[]> {
+    if (!isIndexMediaType(target.mediaType)) return [];
+    const index = await this.content.readJson<ImageIndex>(target.digest);
+    const out = [];
+    for (const m of index.manifests) {
+      if (!m.platform) continue;
+      out.push({ platform: formatPlatform(m.platform), details: await this.details(target, m.platform) });
+    }
+    return out;
   }
 
   /**
@@ -213,20 +238,39 @@ function storedOf(d: Descriptor): StoredImage {
 
 const entryKey = (i: StoredImage): string => `${i.target.digest} ${i.name?.full ?? ''}`;
 
-async function readDetails(store: ContentStore, target: Descriptor): Promise<ImageDetails> {
+async function readDetails(store: ContentStore, target: Descriptor, platform?: PlatformSpec): Promise<ImageDetails> {
   const blobs = new Map<string, number>([[target.digest, target.size]]);
   let manifestDesc = target;
   if (isIndexMediaType(target.mediaType)) {
     const index = await store.readJson<ImageIndex>(target.digest);
-    const chosen = selectManifest(index.manifests, defaultPlatform()) ?? index.manifests[0];
-    if (!chosen) throw new UserError(`image ${target.digest} is an empty index`);
-    for (const m of index.manifests) blobs.set(m.digest, m.size);
+    const chosen = platform
+      ? selectManifest(index.manifests, platform)
+      : (selectManifest(index.manifests, defaultPlatform()) ?? index.manifests[0]);
+    if (!chosen) {
+      if (!platform) throw new UserError(`image ${target.digest} is an empty index`);
+      const has = index.manifests.flatMap((m) => (m.platform ? [formatPlatform(m.platform)] : []));
+      throw noSuchPlatform(platform, has);
+    }
+    // one platform asked for: that platform's blobs only (its row of `images --tree`)
+    if (platform) blobs.clear();
+    else for (const m of index.manifests) blobs.set(m.digest, m.size);
     manifestDesc = chosen;
   }
   const manifest = await store.readJson<ImageManifest>(manifestDesc.digest);
   const config = await store.readJson<ImageConfig>(manifest.config.digest);
+  if (platform && manifestDesc === target && !platformsEqual(platform, config)) {
+    throw noSuchPlatform(platform, [formatPlatform(config)]);
+  }
   for (const b of [manifest.config, ...manifest.layers]) blobs.set(b.digest, b.size);
   let size = 0;
   for (const n of blobs.values()) size += n;
   return { id: manifest.config.digest, target, manifest: manifestDesc, config, layers: manifest.layers, size };
+}
+
+/** docker's words for an image without the asked-for platform, with the platforms it has. */
+function noSuchPlatform(wanted: PlatformSpec, has: string[]): UserError {
+  return new UserError(
+    `image was found but does not provide the specified platform (${formatPlatform(normalizePlatform(wanted))})`,
+    { hint: `it has ${has.join(', ') || 'no platform'}` },
+  );
 }

@@ -1,5 +1,5 @@
 import { writeFileAtomic } from '../store/atomic-write.js';
-import type { Descriptor } from '../image/types.js';
+import { isIndexMediaType, type Descriptor } from '../image/types.js';
 import { normalizeImageNames } from './image-names.js';
 import { outputError, outputTempName, pendingRename, sweepDeadTemps, type PendingOutput } from './pending-output.js';
 
@@ -19,8 +19,9 @@ export async function prepareMetadataFile(
     digest: image.manifest.digest,
     size: image.manifest.size,
   };
+  // an index (a multi-platform build) has no config of its own: buildx writes no config digest then
   const doc: Record<string, unknown> = {
-    'containerimage.config.digest': image.config.digest,
+    ...(isIndexMediaType(image.manifest.mediaType) ? {} : { 'containerimage.config.digest': image.config.digest }),
     'containerimage.descriptor': descriptor,
     'containerimage.digest': image.manifest.digest,
   };

@@ -16,6 +16,8 @@ export interface OutputSpec {
   compression?: LayerCompression;
   compressionLevel?: number;
   forceCompression?: boolean;
+  /** `oci-mediatypes=false`: Docker schema 2 media types (manifest list, manifest, config, layers). */
+  ociMediaTypes?: boolean;
   /** Keys an exporter takes beyond the common ones above, as given: its own `validate` and `export` read them. */
   options?: Record<string, string>;
 }
@@ -30,4 +32,5 @@ export const COMMON_OUTPUT_KEYS: readonly string[] = [
   'compression',
   'compression-level',
   'force-compression',
+  'oci-mediatypes',
 ];

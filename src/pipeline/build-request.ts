@@ -27,6 +27,10 @@ export interface Annotations {
   index: Record<string, string>;
   manifestDescriptor: Record<string, string>;
   indexDescriptor: Record<string, string>;
+  /** `manifest[PLATFORM]:`: for that platform's manifest only (keyed `linux/arm64`), over `manifest`. */
+  manifestFor?: Record<string, Record<string, string>>;
+  /** `manifest-descriptor[PLATFORM]:`, likewise. */
+  manifestDescriptorFor?: Record<string, Record<string, string>>;
 }
 
 /**

@@ -1,9 +1,12 @@
 import type { ContentStore } from '../store/content-store.js';
 import { buildImage, type ImageInput } from '../image/image-builder.js';
 import { MediaType, type Descriptor, type ImageIndex } from '../image/types.js';
+import { formatPlatform } from '../registry/platform.js';
+import { dockerManifestOf, hasDockerLayerType } from '../image/docker-media-types.js';
 import type { RegistryClient } from '../registry/client.js';
+import { OciManifestRefused } from '../registry/push.js';
 import type { EventSink } from '../solver/events.js';
-import type { ExporterContext, ExportReport, ExportStep, TransferReporter } from '../exporter/exporter.js';
+import type { Exporter, ExporterContext, ExportReport, ExportStep, TransferReporter } from '../exporter/exporter.js';
 import { exporterFor, type StoredReport } from '../exporter/exporters.js';
 import { outputError, type PendingOutput } from '../exporter/pending-output.js';
 import type { BuildRequest, OutputSpec } from './build-request.js';
@@ -38,6 +41,9 @@ export interface ExportResult {
   exported: ExportReport[];
 }
 
+/** The image an output asks for: its layers' encoding, and `oci-mediatypes=false`'s Docker media types. */
+type ImageWant = LayerWant & { dockerMediaTypes?: true };
+
 interface Materialized {
   manifest: Descriptor;
   config: Descriptor;
@@ -54,7 +60,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
   const outputs: OutputSpec[] = [...req.outputs];
   if (req.push && !outputs.some((o) => o.type === 'image' && o.push)) outputs.push({ type: 'image', push: true });
   const images = new Map<string, Promise<Materialized>>();
-  const imageFor = (want: LayerWant): Promise<Materialized> => {
+  const imageFor = (want: ImageWant): Promise<Materialized> => {
     const key = JSON.stringify(want);
     let p = images.get(key);
     if (!p) {
@@ -87,12 +93,14 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
   };
   try {
     // the image each output gets, in the order given (the first is the build's image)
-    const planned = [];
+    const planned: { out: OutputSpec; want: ImageWant; names: string[]; exporter: Exporter; irreversible: boolean }[] =
+      [];
     for (const out of outputs) {
-      const want: LayerWant = {
+      const want: ImageWant = {
         compression: out.compression ?? 'gzip',
         ...(out.compressionLevel !== undefined ? { level: out.compressionLevel } : {}),
         ...(out.forceCompression ? { force: true } : {}),
+        ...(out.ociMediaTypes === false ? { dockerMediaTypes: true } : {}),
       };
       const names = out.names ?? req.tags;
       // the CLI checked every -o against the exporter table
@@ -102,18 +110,31 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
     }
     // what cannot be taken back goes last, once every other output is written beside its dest
     const order = [...planned.filter((p) => !p.irreversible), ...planned.filter((p) => p.irreversible)];
-    for (const { out, want, names, exporter, irreversible } of order) {
+    for (const planEntry of order) {
+      const { out, names, exporter, irreversible } = planEntry;
       const start = Date.now();
       const message = exporter.describe(out, names);
       emit({ type: 'status', time: start, message });
       checkInterrupt();
-      const image = await imageFor(want);
+      const image = await imageFor(planEntry.want);
       checkInterrupt();
-      const step = await exporter.export(image, out, {
+      const context = {
         ...exportContext,
         names,
         // a second push is not stopped halfway once the first has landed
         ...(irreversibleDone ? { signal: undefined } : {}),
+      };
+      const step = await exporter.export(image, out, context).catch(async (err: unknown) => {
+        // a registry that takes Docker manifests only: pushed again so, unless oci-mediatypes was given
+        if (!(err instanceof OciManifestRefused) || out.ociMediaTypes !== undefined || planEntry.want.dockerMediaTypes)
+          throw err;
+        emit({
+          type: 'warning',
+          time: Date.now(),
+          message: `${err.message} (${err.detail ?? 'OCI media type refused'}): pushing Docker media types instead, as with oci-mediatypes=false`,
+        });
+        planEntry.want = { ...planEntry.want, dockerMediaTypes: true };
+        return exporter.export(await imageFor(planEntry.want), out, context);
       });
       if (irreversible) irreversibleDone = true;
       if (step.pending) pending.push(step.pending);
@@ -182,7 +203,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
  * several platforms, an OCI image index of their manifests (each with its platform), which
  * stands as both manifest and config (its digest is the image's ID, as buildx reports it).
  */
-async function materialize(ctx: ExportContext, want: LayerWant): Promise<Materialized> {
+async function materialize(ctx: ExportContext, want: ImageWant): Promise<Materialized> {
   if (!ctx.platforms) return materializeOne(ctx, ctx.image, ctx.layers, want);
   const manifests: Descriptor[] = [];
   for (const p of ctx.platforms) {
@@ -190,8 +211,21 @@ async function materialize(ctx: ExportContext, want: LayerWant): Promise<Materia
     const { os, architecture, variant } = p.image;
     manifests.push({ ...manifest, platform: { architecture, os, ...(variant ? { variant } : {}) } });
   }
-  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };
-  const stored = await ctx.store.put(JSON.stringify(index), MediaType.ociIndex);
+  // a Docker manifest list only of Docker manifests (a zstd layer keeps its manifest OCI, as BuildKit does)
+  const mediaType = manifests.every((m) => m.mediaType === MediaType.dockerManifest)
+    ? MediaType.dockerManifestList
+    : MediaType.ociIndex;
+  // `--annotation index:` in the index, `index-descriptor:` on its descriptor (an OCI layout's index.json)
+  const annotations = ctx.req.annotations;
+  const index: ImageIndex = {
+    schemaVersion: 2,
+    mediaType,
+    manifests,
+    ...(annotations && Object.keys(annotations.index).length ? { annotations: { ...annotations.index } } : {}),
+  };
+  let stored = await ctx.store.put(JSON.stringify(index), mediaType);
+  if (annotations && Object.keys(annotations.indexDescriptor).length)
+    stored = { ...stored, annotations: { ...annotations.indexDescriptor } };
   return { manifest: stored, config: stored };
 }
 
@@ -199,24 +233,46 @@ async function materializeOne(
   ctx: ExportContext,
   input: Omit<ImageInput, 'layers'>,
   layerProvider: LayerProvider,
-  want: LayerWant,
+  want: ImageWant,
 ): Promise<Materialized> {
   const started = Date.now();
   ctx.emit({ type: 'status', time: started, message: 'exporting layers' });
-  const layers = await layerProvider(want).catch((err: unknown) => {
+  const { dockerMediaTypes: _, ...layerWant } = want;
+  const layers = await layerProvider(layerWant).catch((err: unknown) => {
     throw outputError(err, `cannot make the image's layer blobs in ${ctx.store.root}`);
   });
   const annotations = ctx.req.annotations;
+  // `manifest[linux/arm64]:` annotations go on that platform's manifest only, over the plain ones
+  const platformName = formatPlatform(input);
+  const manifestAnnotations = annotations && {
+    ...annotations.manifest,
+    ...annotations.manifestFor?.[platformName],
+  };
+  const descriptorAnnotations = annotations && {
+    ...annotations.manifestDescriptor,
+    ...annotations.manifestDescriptorFor?.[platformName],
+  };
   const image = buildImage({
     ...input,
     layers,
-    ...(annotations ? { manifestAnnotations: annotations.manifest } : {}),
+    ...(manifestAnnotations ? { manifestAnnotations } : {}),
   });
-  const config = await ctx.store.put(JSON.stringify(image.config), MediaType.ociConfig);
-  let manifest = await ctx.store.put(JSON.stringify(image.manifestFor(config)), MediaType.ociManifest);
+  // oci-mediatypes=false: Docker's media types, unless a layer has none (zstd), as BuildKit forces OCI then
+  const docker = want.dockerMediaTypes === true && layers.every((l) => hasDockerLayerType(l.descriptor.mediaType));
+  if (want.dockerMediaTypes && !docker)
+    ctx.emit({
+      type: 'warning',
+      time: Date.now(),
+      message: 'oci-mediatypes=false: a zstd layer has no Docker media type, the image keeps OCI media types',
+    });
+  const configType = docker ? MediaType.dockerConfig : MediaType.ociConfig;
+  const config = await ctx.store.put(JSON.stringify(image.config), configType);
+  let manifest = docker
+    ? await ctx.store.put(JSON.stringify(dockerManifestOf(image.manifestFor(config))), MediaType.dockerManifest)
+    : await ctx.store.put(JSON.stringify(image.manifestFor(config)), MediaType.ociManifest);
   // `manifest-descriptor:` annotations ride on the descriptor: an OCI layout's index.json shows them
-  if (annotations && Object.keys(annotations.manifestDescriptor).length)
-    manifest = { ...manifest, annotations: { ...annotations.manifestDescriptor } };
+  if (descriptorAnnotations && Object.keys(descriptorAnnotations).length)
+    manifest = { ...manifest, annotations: descriptorAnnotations };
   ctx.emit({
     type: 'status',
     time: Date.now(),

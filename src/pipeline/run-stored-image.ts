@@ -14,7 +14,8 @@ import type { OciMount } from '../executor/runtime-spec.js';
 import { runContainer } from '../executor/run-container.js';
 import { ImageStore } from '../exporter/image-store.js';
 import { removeTree } from '../process/remove-tree.js';
-import { defaultPlatform } from '../registry/platform.js';
+import { checkEmulator } from '../executor/binfmt.js';
+import { defaultPlatform, formatPlatform, type PlatformSpec } from '../registry/platform.js';
 import { SnapshotStore } from '../snapshot/snapshot-store.js';
 import { withContainerRoot } from '../solver/ops/container-root-of-chain.js';
 import { ContentStore } from '../store/content-store.js';
@@ -44,6 +45,8 @@ export interface RunImageRequest {
   tty: boolean;
   /** `--name`: shows in the runc container's id. */
   name?: string;
+  /** `--platform`: that platform's image of a multi-platform image, run under emulation when foreign. */
+  platform?: PlatformSpec;
 }
 
 /** docker run's exit codes for a process that never ran: cannot start, not executable, not found. */
@@ -70,9 +73,12 @@ export async function runStoredImage(
   try {
     const images = new ImageStore(store);
     const { images: found } = await images.resolve(req.image);
-    const details = await images.details(found[0]!.target);
+    const details = await images.details(found[0]!.target, req.platform);
     const host = defaultPlatform();
-    if (details.config.architecture !== host.architecture || details.config.os !== host.os)
+    // a foreign image runs through the kernel's emulator (as a build's RUN): an error if none is registered
+    await checkEmulator(formatPlatform(details.config), host.architecture);
+    // asked for by --platform, a foreign platform is no surprise (docker warns only without it)
+    if (!req.platform && (details.config.architecture !== host.architecture || details.config.os !== host.os))
       report.onWarning(
         `the image's platform (${details.config.os}/${details.config.architecture}) does not match this machine's (${host.os}/${host.architecture})`,
       );

@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import type { ContentStore } from '../store/content-store.js';
 import { sha256Digest } from '../store/content-store.js';
-import type { Descriptor } from '../image/types.js';
+import { MediaType, type Descriptor } from '../image/types.js';
 import type { BlobSources } from './blob-sources.js';
 import type { HttpResponse } from './http.js';
 import type { ImageReference } from './reference.js';
@@ -224,8 +224,11 @@ export class Pusher {
       body: m.bytes,
       ...(opts.seeThrough ? { seeThrough: true } : {}),
     });
-    if (res.status !== 201 && res.status !== 200)
-      throw await unexpected(res, ref, `pushing ${what} as ${ref.familiar()}`);
+    if (res.status !== 201 && res.status !== 200) {
+      const err = await unexpected(res, ref, `pushing ${what} as ${ref.familiar()}`);
+      if (refusesOciMediaType(m.descriptor.mediaType, res.status, err.detail)) throw new OciManifestRefused(err);
+      throw err;
+    }
     const digest = res.header('docker-content-digest');
     res.discard();
     if (digest && digest !== sha256Digest(m.bytes)) {
@@ -263,6 +266,24 @@ export class Pusher {
       ...(this.opts.signal && !seeThrough ? { signal: this.opts.signal } : {}),
     });
   }
+}
+
+/**
+ * A registry that takes only Docker schema 2 manifests refused an OCI one (415, or 400
+ * MANIFEST_INVALID naming the media type: older distribution, some cloud registries). The
+ * pipeline then pushes the image again with Docker media types, as buildx does when told
+ * `oci-mediatypes=false`.
+ */
+export class OciManifestRefused extends UserError {
+  constructor(cause: UserError) {
+    super(cause.message, { ...(cause.detail ? { detail: cause.detail } : {}), cause });
+  }
+}
+
+function refusesOciMediaType(mediaType: string, status: number, detail: string | undefined): boolean {
+  if (mediaType !== MediaType.ociManifest && mediaType !== MediaType.ociIndex) return false;
+  if (status === 415) return true;
+  return status === 400 && /MANIFEST_INVALID|UNSUPPORTED/i.test(detail ?? '') && /media ?type/i.test(detail ?? '');
 }
 
 async function unexpected(res: HttpResponse, ref: ImageReference, doing: string): Promise<UserError> {

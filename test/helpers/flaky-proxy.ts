@@ -17,6 +17,7 @@ export interface SeenRequest {
   status?: number;
   range?: string;
   contentRange?: string;
+  contentType?: string;
 }
 
 export interface ProxyRules {
@@ -24,6 +25,8 @@ export interface ProxyRules {
   cutResponse?(req: SeenRequest, nth: number): number | undefined;
   /** Forward this many bytes of the request body, then drop both connections. */
   cutRequest?(req: SeenRequest, nth: number): number | undefined;
+  /** Answer the request here with this status and JSON body, without passing it on (a registry's refusal). */
+  answer?(req: SeenRequest): { status: number; body: unknown } | undefined;
 }
 
 export interface FlakyProxy {
@@ -42,7 +45,16 @@ export async function startFlakyProxy(upstreamPort: number, rules: ProxyRules = 
       ...(req.headers.range ? { range: req.headers.range } : {}),
       ...(req.headers['content-range'] ? { contentRange: String(req.headers['content-range']) } : {}),
     };
+    if (req.headers['content-type']) seen.contentType = req.headers['content-type'];
     requests.push(seen);
+    const answer = rules.answer?.(seen);
+    if (answer) {
+      seen.status = answer.status;
+      req.resume();
+      res.writeHead(answer.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer.body));
+      return;
+    }
     const nth = requests.filter((r) => r.method === seen.method).length;
     const cutReq = rules.cutRequest?.(seen, nth);
     const cutRes = rules.cutResponse?.(seen, nth);
