@@ -7,6 +7,7 @@ import { cacheKeyOf, type CacheKey, type KeyRecord } from './cache-key.js';
 import type { MissCause, StepUsage, VertexInfo } from './events.js';
 import { describeCauses } from './explain.js';
 import type { StepHistory } from './step-history.js';
+import { buildContextIndexes, readsBuildContext, selectedBytes } from './context-transfer.js';
 import { inputsFirst, type Vertex } from './graph.js';
 import { kindOf, type OpKind, type OpKinds, type StepKind } from './op-kind.js';
 import { freshStepSnapshotId, stepSnapshotId } from '../snapshot/snapshot-id.js';
@@ -94,6 +95,20 @@ export class Solver {
     } finally {
       await this.afterSolve();
     }
+  }
+
+  /**
+   * The bytes of build-context files the steps of `targets` select, once their keys are made (the keys
+   * select them); undefined when no step reads the build context. A step whose key fails counts nothing
+   * here: its failure is the step's, reported where the solve awaits it.
+   */
+  async contextBytes(targets: readonly Vertex[]): Promise<number | undefined> {
+    const readers = [...new Set(targets.flatMap((t) => inputsFirst(t)))].filter(readsBuildContext);
+    if (!readers.length) return undefined;
+    const keyed = await Promise.all(readers.map((v) => this.keyOf(v).catch(() => undefined)));
+    return selectedBytes(
+      readers.flatMap((v, i) => buildContextIndexes(v).flatMap((n) => keyed[i]?.selections.get(n) ?? [])),
+    );
   }
 
   private kind(v: Vertex): OpKind<Vertex['op']> {
