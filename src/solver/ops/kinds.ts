@@ -44,6 +44,11 @@ export const opKinds: OpKinds = {
       const { selectBindSources } = await import('./exec-mounts.js');
       return { op: keyed, selections: await selectBindSources(op, ctx) };
     },
+    // a bind mount of another step's files is keyed by their content too (mount-content.ts)
+    inputContent: async (op, inputs, ctx) =>
+      op.mounts?.some((m) => m.type === 'bind' && m.input !== undefined)
+        ? (await import('./mount-content.js')).boundContent(op, inputs, ctx)
+        : undefined,
     run: async (v, op, run) => (await import('./run-exec.js')).runExec(v, op, run),
   },
   copy,
