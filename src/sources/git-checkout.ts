@@ -137,7 +137,8 @@ export async function checkoutGit(
       () => false,
     );
   try {
-    await git(['init', '-q', dir], opts.signal);
+    // a SHA-256 repository is fetched only into one of its own object format
+    await git(['init', '-q', ...(res.commit.length === 64 ? ['--object-format=sha256'] : []), dir], opts.signal);
     await inDir(['remote', 'add', 'origin', remote]);
     const attempts = [
       ['fetch', '-q', '--depth=1', '--no-tags', 'origin', res.commit],
