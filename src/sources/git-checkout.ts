@@ -96,7 +96,8 @@ export async function resolveGitRef(
       }
     }
     if (!res) {
-      throw new UserError(`repository ${redactUrl(src.remote)} does not contain ref ${src.ref ?? 'HEAD'}`, {
+      // BuildKit's words first
+      throw new UserError(`repository does not contain ref ${src.ref ?? 'HEAD'} (${redactUrl(src.remote)})`, {
         hint: 'name a branch, a tag, a full ref (refs/...) or a full commit hash',
       });
     }

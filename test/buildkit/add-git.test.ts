@@ -5,14 +5,14 @@
  * checks that the .git directory is there.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FROM_BASE } from '../helpers/build-fixture.js';
+import { FROM_BASE, runCli } from '../helpers/build-fixture.js';
 import { rig, type Rig } from './behaviours-rig.js';
 
 const run = promisify(execFile);
@@ -136,4 +136,126 @@ COPY --from=src /repo/unique.txt /`;
     expect(second.exitCode, second.stderr).toBe(0);
     expect(await second.read('unique.txt')).toBe(await first.read('unique.txt'));
   }, 120_000);
+});
+
+describe('BuildKit git URL query strings (testGitQueryString)', () => {
+  it('testGitQueryString: ADD and a git context, by ref, branch, tag, commit (full and short), subdir, keep-git-dir, submodules', async () => {
+    const sub = await servedRepo();
+    await sub.sh('echo 123 >file && git add file && git commit -q -m initial && git update-server-info');
+    const repo = await servedRepo();
+    await repo.sh('echo base >foo');
+    await writeFile(
+      join(repo.dir, 'Dockerfile'),
+      'FROM scratch AS withgit\nCOPY .git/HEAD out\n\nFROM scratch as withsubmod\nCOPY submod/file out\n\nFROM scratch\nCOPY foo out\n',
+    );
+    await repo.sh(
+      [
+        `git -c protocol.file.allow=always submodule -q add ${sub.url}/.git submod`,
+        'git add Dockerfile foo submod',
+        'git commit -q -m initial',
+        'git tag v0.0.1',
+        'git branch base',
+        'echo feature >foo',
+        'mkdir sub',
+        'echo subfeature >sub/foo',
+        'cp Dockerfile sub/',
+        'git add foo sub',
+        'git commit -q -m feature',
+        'git branch feature',
+        'git checkout -q -B master base',
+        'echo v0.0.2 >foo',
+        'git add foo',
+        'git commit -q -m v0.0.2',
+        'git tag v0.0.2',
+        'echo latest >foo',
+        'git add foo',
+        'git commit -q -m latest',
+        'git tag latest',
+        'git update-server-info',
+      ].join(' && '),
+    );
+    const v2 = await repo.sh('git rev-parse v0.0.2');
+    const latest = await repo.sh('git rev-parse latest');
+    const url = `${repo.url}/.git`;
+    const cases: { name: string; url: string; target?: string; out?: string; err?: string }[] = [
+      { name: 'tag with invalid commit', url: `${url}?tag=v0.0.2&commit=${latest}`, err: 'expected checksum to match' },
+      { name: 'old style ref', url: `${url}#v0.0.2`, out: 'v0.0.2\n' },
+      { name: 'querystring ref', url: `${url}?ref=base`, out: 'base\n' },
+      { name: 'querystring branch', url: `${url}?branch=base`, out: 'base\n' },
+      { name: 'querystring invalid branch', url: `${url}?branch=invalid`, err: 'repository does not contain ref' },
+      { name: 'tag as branch', url: `${url}?branch=v0.0.2`, err: 'repository does not contain ref' },
+      { name: 'allowed mixed refs', url: `${url}?tag=v0.0.2#refs/tags/v0.0.2`, out: 'v0.0.2\n' },
+      { name: 'v2 by commit', url: `${url}?commit=${latest}`, out: 'latest\n' },
+      { name: 'v2 by commit (wrong short)', url: `${url}?commit=${v2.slice(0, 8)}`, err: 'expected checksum to match' },
+      { name: 'v2 by commit (short)', url: `${url}?commit=${latest.slice(0, 8)}`, out: 'latest\n' },
+      { name: 'v2 ref by commit', url: `${url}?ref=${v2}`, out: 'v0.0.2\n' },
+      { name: 'v2 ref by commit (short)', url: `${url}?ref=${v2.slice(0, 8)}`, err: 'repository does not contain ref' },
+      { name: 'tag with commit', url: `${url}?tag=v0.0.2&commit=${v2}`, out: 'v0.0.2\n' },
+      { name: 'commit with commit', url: `${url}?ref=${v2}&commit=${v2}`, out: 'v0.0.2\n' },
+      { name: 'latest with commit', url: `${url}?commit=${latest}`, out: 'latest\n' },
+      { name: 'mismatch refs', url: `${url}?tag=v0.0.2#refs/heads/master`, err: 'ref conflicts' },
+      { name: 'sub old-style', url: `${url}#feature:sub`, out: 'subfeature\n' },
+      { name: 'sub query', url: `${url}?subdir=sub&ref=feature`, out: 'subfeature\n' },
+      { name: 'withgit', url: `${url}?keep-git-dir=true`, out: `${latest}\n`, target: 'withgit' },
+      { name: 'withgitandtag', url: `${url}?tag=v0.0.2&keep-git-dir=true`, out: `${v2}\n`, target: 'withgit' },
+      { name: 'withgit-default', url, err: '.git/HEAD": not found', target: 'withgit' },
+      { name: 'withgit-valueless', url: `${url}?keep-git-dir&submodules`, out: `${latest}\n`, target: 'withgit' },
+      { name: 'withgit-forbidden', url: `${url}?keep-git-dir=false`, err: '.git/HEAD": not found', target: 'withgit' },
+      { name: 'withsubmod', url, out: '123\n', target: 'withsubmod' },
+      { name: 'withsubmodset', url: `${url}?submodules=true`, out: '123\n', target: 'withsubmod' },
+      { name: 'withsubmodempty', url: `${url}?submodules`, out: '123\n', target: 'withsubmod' },
+      { name: 'withoutsubmod', url: `${url}?submodules=false`, err: 'submod/file": not found', target: 'withsubmod' },
+    ];
+    const failures: string[] = [];
+    const r = await open('FROM scratch\n');
+    const check = (
+      kind: string,
+      c: (typeof cases)[number],
+      res: { exitCode: number; stderr: string },
+      out?: string,
+    ) => {
+      if (c.err) {
+        if (res.exitCode === 0 || !res.stderr.includes(c.err))
+          failures.push(
+            `${kind}_${c.name}: wanted error "${c.err}", got ${res.exitCode}: ${res.stderr
+              .split('\n')
+              .filter((l) => l.startsWith('error'))
+              .join(' ')}`,
+          );
+      } else if (res.exitCode !== 0)
+        failures.push(
+          `${kind}_${c.name}: ${res.stderr
+            .split('\n')
+            .filter((l) => l.startsWith('error'))
+            .join(' ')}`,
+        );
+      else if (out !== c.out)
+        failures.push(`${kind}_${c.name}: wanted ${JSON.stringify(c.out)}, got ${JSON.stringify(out)}`);
+    };
+    for (const c of cases) {
+      // the repository as the build context
+      const dest = join(r.fx.dir, `ctx-${cases.indexOf(c)}`);
+      const res = await runCli(
+        ['--progress=plain', '-o', `type=local,dest=${dest}`, ...(c.target ? ['--target', c.target] : []), c.url],
+        {
+          env: { TSBUILD_ROOT: r.fx.stateRoot },
+        },
+      );
+      check(
+        'context',
+        c,
+        res,
+        res.exitCode === 0 ? await readFile(join(dest, 'out'), 'utf8').catch(() => undefined) : undefined,
+      );
+    }
+    for (const c of cases) {
+      const add = await r.local(c.target ? ['--target', c.target] : [], {
+        files: {
+          Dockerfile: `FROM scratch AS main\nADD ${c.url} /repo/\n\nFROM scratch as withsubmod\nCOPY --from=main /repo/submod/file /repo/foo\n\nFROM scratch AS withgit\nCOPY --from=main /repo/.git/HEAD /repo/foo\n\nFROM main\n`,
+        },
+      });
+      check('add', c, add, add.exitCode === 0 ? await add.read('repo/foo').catch(() => undefined) : undefined);
+    }
+    expect(failures).toEqual([]);
+  }, 300_000);
 });
