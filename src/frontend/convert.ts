@@ -136,7 +136,7 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
   evaluateGlobalArgs(conv, globalArgs);
   const known = new Set([...conv.globalArgs.keys(), ...conv.predefined.keys()]);
   for (const stage of stages) checkFromLine(stage, conv.lex, globalValues(conv), known, lint);
-  const epoch = dockerfileEpoch(conv, globalArgs);
+  const epoch = await dockerfileEpoch(conv, globalArgs);
   const target = resolveTarget(stages, opts.target, opts.file);
   const state = await convertStage(conv, target);
   // --check without --target: every stage, as BuildKit lints them all
@@ -167,7 +167,7 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
 }
 
 /** SOURCE_DATE_EPOCH from a global ARG's default or --build-arg (source-date-epoch.ts). */
-function dockerfileEpoch(conv: Converter, args: ArgInstruction[]): number | undefined {
+async function dockerfileEpoch(conv: Converter, args: ArgInstruction[]): Promise<number | undefined> {
   const name = 'SOURCE_DATE_EPOCH';
   const declared = args.find((a) => a.args.some((kv) => kv.key === name));
   const value = conv.globalArgs.has(name) ? conv.globalArgs.get(name) : conv.opts.buildArgs.get(name);
@@ -178,6 +178,14 @@ function dockerfileEpoch(conv: Converter, args: ArgInstruction[]): number | unde
     declared?.location,
   );
   if (resolved.kind === 'seconds') return resolved.seconds;
+  if (resolved.kind === 'stage' && conv.opts.sourceDate) {
+    const seconds = await conv.opts.sourceDate(resolved.source).catch((err: unknown) => {
+      throw withLocation(err, resolved.stage.from.location);
+    });
+    // the stages see the date, not the stage's name, as BuildKit's do
+    conv.globalArgs.set(name, String(seconds));
+    return seconds;
+  }
   if (resolved.kind === 'stage')
     throw new UserError(`SOURCE_DATE_EPOCH from the date of stage "${resolved.stage.name}" is not supported yet`, {
       location: resolved.stage.from.location,

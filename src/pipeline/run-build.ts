@@ -280,6 +280,7 @@ async function buildInState(
       ...(req.namedContexts?.size ? { namedContexts: frontendContexts(req.namedContexts) } : {}),
       ...(req.runSettings ? { runSettings: req.runSettings } : {}),
       ...(contextIgnore ? { contextIgnore } : {}),
+      sourceDate: async (src) => (await import('./stage-source-date.js')).stageSourceDate(src, paths.tmp, signal),
     }).catch((err: unknown) => {
       emitWarnings(checked);
       throw err;

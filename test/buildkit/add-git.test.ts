@@ -259,3 +259,37 @@ describe('BuildKit git URL query strings (testGitQueryString)', () => {
     expect(failures).toEqual([]);
   }, 300_000);
 });
+
+describe("SOURCE_DATE_EPOCH from a stage's remote source (Dockerfile 1.23+)", () => {
+  const dockerfile = (url: string) => `
+ARG SOURCE_DATE_EPOCH=mysource
+FROM scratch AS mysource
+ADD ${url} /
+FROM alpine
+ARG SOURCE_DATE_EPOCH
+RUN echo -n "$SOURCE_DATE_EPOCH" >/epoch`;
+
+  it('a git repository: the commit time at the ref', async () => {
+    const repo = await servedRepo();
+    await repo.sh(
+      'echo a >foo && git add foo && GIT_COMMITTER_DATE=@1700000701 git commit -q -m one && git tag v1 && echo b >foo && git add foo && GIT_COMMITTER_DATE=@1700000799 git commit -q -m two && git update-server-info',
+    );
+    const r = await open(dockerfile(`${repo.url}/.git#v1`));
+    const res = await r.local();
+    expect(res.exitCode, res.stderr).toBe(0);
+    expect(await res.read('epoch')).toBe('1700000701');
+  }, 120_000);
+
+  it('an http(s) file: its Last-Modified (testSourceDateEpochNamedContextHTTPLastModified, as a stage)', async () => {
+    const lastModified = new Date(1700000601 * 1000);
+    const server: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'Last-Modified': lastModified.toUTCString(), 'Content-Type': 'text/plain' }).end('bar');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => server.close(() => r())));
+    const r = await open(dockerfile(`http://127.0.0.1:${(server.address() as AddressInfo).port}/src.txt`));
+    const res = await r.local();
+    expect(res.exitCode, res.stderr).toBe(0);
+    expect(await res.read('epoch')).toBe('1700000601');
+  }, 120_000);
+});

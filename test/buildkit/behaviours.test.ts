@@ -112,7 +112,13 @@ describe('BuildKit SOURCE_DATE_EPOCH from the Dockerfile (Dockerfile 1.23+)', ()
     expect(Date.parse(img.config.created as string)).toBeGreaterThan(Date.now() - 600_000);
   });
 
-  it.skip('testSourceDateEpochStageHTTPArchive, …ContextGit, …ContextHTTPLastModified, …NamedContext*: not yet — the date of a stage\'s remote source is refused with "not supported yet"; named contexts are the contexts13 helper\'s', () => {});
+  // a stage's git commit time and http Last-Modified: test/buildkit/add-git.test.ts
+  it.skip("testSourceDateEpochStageHTTPArchive: not yet — an archive without Last-Modified would need its newest file's time", () => {});
+  it.skip('testSourceDateEpochContextGit: not yet — SOURCE_DATE_EPOCH=context of a remote context is read as unset', () => {});
+  it.skip('testSourceDateEpochContextHTTPLastModified: not yet — SOURCE_DATE_EPOCH=context of a remote context is read as unset', () => {});
+  it.skip('testSourceDateEpochContextHTTPArchive: not yet — SOURCE_DATE_EPOCH=context of a remote context is read as unset', () => {});
+  it.skip('testSourceDateEpochNamedContextHTTPLastModified: not yet — a stage replaced by a named context gives no date', () => {});
+  it.skip('testSourceDateEpochNamedContextHTTPArchive: not yet — a stage replaced by a named context gives no date', () => {});
 });
 
 describe('BuildKit COPY and context behaviours', () => {
