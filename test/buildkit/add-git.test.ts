@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import { promisify } from 'node:util';
+import tarStream from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FROM_BASE, runCli } from '../helpers/build-fixture.js';
 import { rig, type Rig } from './behaviours-rig.js';
@@ -278,6 +279,24 @@ RUN echo -n "$SOURCE_DATE_EPOCH" >/epoch`;
     const res = await r.local();
     expect(res.exitCode, res.stderr).toBe(0);
     expect(await res.read('epoch')).toBe('1700000701');
+  }, 120_000);
+
+  it('testSourceDateEpochStageHTTPArchive (no Last-Modified: the newest entry of the archive)', async () => {
+    const archiveMaxTime = 1700000402;
+    const pack = tarStream.pack();
+    pack.entry({ name: 'foo', mtime: new Date(archiveMaxTime * 1000) }, 'bar');
+    pack.entry({ name: 'old', mtime: new Date((archiveMaxTime - 3600) * 1000) }, 'x');
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack) chunks.push(c as Buffer);
+    const tar = Buffer.concat(chunks);
+    const server: Server = createServer((_req, res) => void res.writeHead(200).end(tar));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => server.close(() => r())));
+    const r = await open(dockerfile(`http://127.0.0.1:${(server.address() as AddressInfo).port}/src.tar`));
+    const res = await r.local();
+    expect(res.exitCode, res.stderr).toBe(0);
+    expect(await res.read('epoch')).toBe(String(archiveMaxTime));
   }, 120_000);
 
   it('an http(s) file: its Last-Modified (testSourceDateEpochNamedContextHTTPLastModified, as a stage)', async () => {

@@ -112,8 +112,7 @@ describe('BuildKit SOURCE_DATE_EPOCH from the Dockerfile (Dockerfile 1.23+)', ()
     expect(Date.parse(img.config.created as string)).toBeGreaterThan(Date.now() - 600_000);
   });
 
-  // a stage's git commit time and http Last-Modified: test/buildkit/add-git.test.ts
-  it.skip("testSourceDateEpochStageHTTPArchive: not yet — an archive without Last-Modified would need its newest file's time", () => {});
+  // a stage's git commit time, http Last-Modified and archive date: test/buildkit/add-git.test.ts
   it.skip('testSourceDateEpochContextGit: not yet — SOURCE_DATE_EPOCH=context of a remote context is read as unset', () => {});
   it.skip('testSourceDateEpochContextHTTPLastModified: not yet — SOURCE_DATE_EPOCH=context of a remote context is read as unset', () => {});
   it.skip('testSourceDateEpochContextHTTPArchive: not yet — SOURCE_DATE_EPOCH=context of a remote context is read as unset', () => {});
