@@ -66,6 +66,8 @@ export interface FrontendOptions {
   showPlatform?: boolean;
   /** The date (seconds) of a SOURCE_DATE_EPOCH stage's remote source (a git or http(s) URL); absent: refused. */
   sourceDate?: (source: string) => Promise<number>;
+  /** The date (seconds) of the build context's git or http(s) source, for SOURCE_DATE_EPOCH=context; absent: none. */
+  contextDate?: () => Promise<number>;
 }
 
 /**

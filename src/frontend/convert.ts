@@ -178,6 +178,8 @@ async function dockerfileEpoch(conv: Converter, args: ArgInstruction[]): Promise
     declared?.location,
   );
   if (resolved.kind === 'seconds') return resolved.seconds;
+  // `context`: the date of a remote context's source, as BuildKit's (a local directory has none)
+  if (value === 'context' && conv.opts.contextDate) return conv.opts.contextDate();
   if (resolved.kind === 'stage' && conv.opts.sourceDate) {
     const seconds = await conv.opts.sourceDate(resolved.source).catch((err: unknown) => {
       throw withLocation(err, resolved.stage.from.location);

@@ -280,6 +280,12 @@ async function buildInState(
       ...(req.namedContexts?.size ? { namedContexts: frontendContexts(req.namedContexts) } : {}),
       ...(req.runSettings ? { runSettings: req.runSettings } : {}),
       ...(contextIgnore ? { contextIgnore } : {}),
+      ...(req.fetchedContext?.url
+        ? {
+            contextDate: async () =>
+              (await import('./stage-source-date.js')).stageSourceDate(req.fetchedContext!.url!, paths.tmp, signal),
+          }
+        : {}),
       sourceDate: async (src) => (await import('./stage-source-date.js')).stageSourceDate(src, paths.tmp, signal),
     }).catch((err: unknown) => {
       emitWarnings(checked);

@@ -13,7 +13,7 @@ import { join, normalize } from 'node:path';
 import { promisify } from 'node:util';
 import tarStream from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FROM_BASE, runCli } from '../helpers/build-fixture.js';
+import { FROM_BASE, runCli, unpackArchive } from '../helpers/build-fixture.js';
 import { rig, type Rig } from './behaviours-rig.js';
 
 const run = promisify(execFile);
@@ -310,5 +310,75 @@ RUN echo -n "$SOURCE_DATE_EPOCH" >/epoch`;
     const res = await r.local();
     expect(res.exitCode, res.stderr).toBe(0);
     expect(await res.read('epoch')).toBe('1700000601');
+  }, 120_000);
+});
+
+describe('SOURCE_DATE_EPOCH=context of a remote build context', () => {
+  /** Builds `context` (a URL) to an OCI archive with SOURCE_DATE_EPOCH=context; the image's `created` in seconds. */
+  async function created(context: string): Promise<number> {
+    const dir = await mkdtemp(join(tmpdir(), 'tsb-epoch-ctx-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const archive = join(dir, 'out.tar');
+    const res = await runCli(
+      [
+        '--progress=plain',
+        '--build-arg',
+        'SOURCE_DATE_EPOCH=context',
+        '-t',
+        'bk:latest',
+        '-o',
+        `type=oci,dest=${archive}`,
+        context,
+      ],
+      { env: { TSBUILD_ROOT: join(dir, 'state') } },
+    );
+    expect(res.exitCode, res.stderr).toBe(0);
+    const img = await unpackArchive(archive, join(dir, 'unpacked'));
+    return Date.parse(img.config.created as string) / 1000;
+  }
+
+  /** A server of one file at /context.tar, with a Last-Modified when given. */
+  async function serve(body: Buffer, lastModified?: number): Promise<string> {
+    const server: Server = createServer((_req, res) => {
+      res
+        .writeHead(200, lastModified ? { 'Last-Modified': new Date(lastModified * 1000).toUTCString() } : {})
+        .end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => server.close(() => r())));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/context.tar`;
+  }
+
+  async function tarOf(files: { name: string; data: string; mtime: number }[]): Promise<Buffer> {
+    const pack = tarStream.pack();
+    for (const f of files) pack.entry({ name: f.name, mtime: new Date(f.mtime * 1000) }, f.data);
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  it('testSourceDateEpochContextGit', async () => {
+    const repo = await servedRepo();
+    await repo.sh(
+      'printf "FROM scratch\\nCOPY Dockerfile /\\n" >Dockerfile && git add Dockerfile && GIT_AUTHOR_DATE=@1700000101 GIT_COMMITTER_DATE=@1700000101 git commit -q -m msg && git update-server-info',
+    );
+    expect(await created(`${repo.url}/.git`)).toBe(1700000101);
+  }, 120_000);
+
+  it('testSourceDateEpochContextHTTPLastModified', async () => {
+    const tar = await tarOf([
+      { name: 'Dockerfile', data: 'FROM scratch\nCOPY foo /\n', mtime: 1700000202 - 3600 },
+      { name: 'foo', data: 'bar', mtime: 1700000202 },
+    ]);
+    expect(await created(await serve(tar, 1700000201))).toBe(1700000201);
+  }, 120_000);
+
+  it('testSourceDateEpochContextHTTPArchive', async () => {
+    const tar = await tarOf([
+      { name: 'Dockerfile', data: 'FROM scratch\nCOPY foo /\n', mtime: 1700000302 - 3600 },
+      { name: 'foo', data: 'bar', mtime: 1700000302 },
+    ]);
+    expect(await created(await serve(tar))).toBe(1700000302);
   }, 120_000);
 });

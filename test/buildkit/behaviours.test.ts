@@ -112,10 +112,7 @@ describe('BuildKit SOURCE_DATE_EPOCH from the Dockerfile (Dockerfile 1.23+)', ()
     expect(Date.parse(img.config.created as string)).toBeGreaterThan(Date.now() - 600_000);
   });
 
-  // a stage's git commit time, http Last-Modified and archive date: test/buildkit/add-git.test.ts
-  it.skip('testSourceDateEpochContextGit: not yet — SOURCE_DATE_EPOCH=context of a remote context is read as unset', () => {});
-  it.skip('testSourceDateEpochContextHTTPLastModified: not yet — SOURCE_DATE_EPOCH=context of a remote context is read as unset', () => {});
-  it.skip('testSourceDateEpochContextHTTPArchive: not yet — SOURCE_DATE_EPOCH=context of a remote context is read as unset', () => {});
+  // a stage's or a remote context's git commit time, http Last-Modified and archive date: test/buildkit/add-git.test.ts
   it.skip('testSourceDateEpochNamedContextHTTPLastModified: not yet — a stage replaced by a named context gives no date', () => {});
   it.skip('testSourceDateEpochNamedContextHTTPArchive: not yet — a stage replaced by a named context gives no date', () => {});
 });
