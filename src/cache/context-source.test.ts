@@ -166,7 +166,7 @@ describe('selectContext: what is selected', () => {
     const err = await rejection(selectContext(ctx, ['nope.txt'], none));
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toBe(
-      'failed to compute cache key: "/nope.txt" not found (not in the build context, or excluded by .dockerignore)',
+      'failed to compute cache key: "/nope.txt": not found (not in the build context, or excluded by .dockerignore)',
     );
   });
 
@@ -182,7 +182,7 @@ describe('selectContext: what is selected', () => {
 
   it('the part before the first wildcard must exist, even when empty wildcards are allowed', async () => {
     const err = await rejection(selectContext(ctx, ['nodir/*.txt'], { ...none, allowEmptyWildcard: true }));
-    expect((err as Error).message).toMatch(/"\/nodir\/\*\.txt" not found/);
+    expect((err as Error).message).toMatch(/"\/nodir\/\*\.txt": not found/);
   });
 
   it('wildcards do not descend through symlinked directories, but a symlinked prefix is followed', async () => {
@@ -203,7 +203,7 @@ describe('selectContext: what is selected', () => {
 
   it('names a stage root instead of the context in "not found" errors', async () => {
     const err = await rejection(selectContext(ctx, ['nope'], { ...none, where: 'stage "build"' }));
-    expect((err as Error).message).toBe('failed to compute cache key: "/nope" not found in stage "build"');
+    expect((err as Error).message).toBe('failed to compute cache key: "/nope": not found in stage "build"');
   });
 
   it('a path climbing out of the context is a UserError', async () => {
@@ -468,7 +468,7 @@ describe('selectContext: --parents', () => {
 
   it('a named path without wildcards must exist', async () => {
     const err = await rejection(selectContext(ctx, ['foo1/nope'], { ...none, parents }));
-    expect((err as Error).message).toMatch(/"\/foo1\/nope" not found/);
+    expect((err as Error).message).toMatch(/"\/foo1\/nope": not found/);
   });
 });
 

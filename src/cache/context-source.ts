@@ -253,9 +253,9 @@ export function splitParents(source: string): { base: string; include: string } 
   return { base, include };
 }
 
-/** BuildKit's words are the core (`failed to compute cache key: "/x" not found`), where we looked follows. */
+/** BuildKit's words are the core (`failed to compute cache key: "/x": not found`), where we looked follows. */
 function notFound(pattern: string, where?: string): UserError {
-  const core = `failed to compute cache key: "${posix.join('/', pattern)}" not found`;
+  const core = `failed to compute cache key: "${posix.join('/', pattern)}": not found`;
   if (where)
     return new UserError(`${core} in ${where}`, {
       hint: `paths are looked up in ${where}'s filesystem, from its root`,

@@ -64,6 +64,10 @@ export interface FrontendOptions {
   platform?: PlatformSpec;
   /** Put each stage's platform in its step names (a build for several platforms). */
   showPlatform?: boolean;
+  /** The date (seconds) of a SOURCE_DATE_EPOCH stage's remote source (a git or http(s) URL); absent: refused. */
+  sourceDate?: (source: string) => Promise<number>;
+  /** The date (seconds) of the build context's git or http(s) source, for SOURCE_DATE_EPOCH=context; absent: none. */
+  contextDate?: () => Promise<number>;
 }
 
 /**

@@ -568,3 +568,30 @@ describe('convertDockerfile: history', () => {
     expect(plan.image.history.slice(-2).map((h) => h.created_by)).toEqual(['ENV A=9', 'LABEL l=9x']);
   });
 });
+
+describe('convertDockerfile: the base image step', () => {
+  it('is named as the first step of the first stage in the Dockerfile on it, "[stage 1/N] FROM REF@digest", ONBUILD steps counted', async () => {
+    const images = fakeImages({ base: { OnBuild: ['RUN one', 'RUN two'] } });
+    const plan = await convertDockerfile({
+      file: 'Dockerfile',
+      source: 'FROM alpine AS a\nRUN x\nFROM alpine\nCOPY --from=a / /\nFROM base\nRUN y\n',
+      buildArgs: new Map(),
+      resolveImage: images.resolveImage,
+    });
+    const all = new Set<Vertex>();
+    const walk = (v: Vertex): void => {
+      if (all.has(v)) return;
+      all.add(v);
+      v.inputs.forEach(walk);
+    };
+    walk(plan.target);
+    const digest = `sha256:${'a'.repeat(64)}`;
+    expect(plan.target.name).toBe('[stage-2 4/4] RUN y');
+    const bases = [...all].filter((v) => v.op.type === 'image').map((v) => v.name);
+    expect(bases).toEqual([`[stage-2 1/4] FROM docker.io/library/base@${digest}`]);
+    const fromA = await convert('FROM alpine AS a\nRUN x\nFROM alpine\nCOPY --from=a / /\n');
+    const names = chain(fromA).map((v) => v.name);
+    // the stage-1 chain reaches the shared alpine vertex, named by the first stage on it in the Dockerfile
+    expect(names.filter((n) => n.includes('FROM'))).toEqual([`[a 1/2] FROM docker.io/library/alpine@${digest}`]);
+  });
+});

@@ -74,6 +74,8 @@ interface Converter {
   converted: Map<number, Promise<StageState>>;
   inProgress: Set<number>;
   imageVertices: Map<string, Promise<{ vertex: Vertex; base: ResolvedBase }>>;
+  /** The stage (index) whose first step names each base image vertex: the first in the Dockerfile on it. */
+  baseNamedBy: Map<Vertex, number>;
   /** The platform this conversion builds for (TARGETPLATFORM); stages run on it unless FROM --platform says otherwise. */
   target: PlatformSpec;
   /** The `--build-context` directories FROM uses, one vertex each. */
@@ -124,6 +126,7 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
     converted: new Map(),
     inProgress: new Set(),
     imageVertices: new Map(),
+    baseNamedBy: new Map(),
     target: opts.platform ?? hostPlatform(),
     localVertices: new Map(),
     vertexCounter: 0,
@@ -133,7 +136,7 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
   evaluateGlobalArgs(conv, globalArgs);
   const known = new Set([...conv.globalArgs.keys(), ...conv.predefined.keys()]);
   for (const stage of stages) checkFromLine(stage, conv.lex, globalValues(conv), known, lint);
-  const epoch = dockerfileEpoch(conv, globalArgs);
+  const epoch = await dockerfileEpoch(conv, globalArgs);
   const target = resolveTarget(stages, opts.target, opts.file);
   const state = await convertStage(conv, target);
   // --check without --target: every stage, as BuildKit lints them all
@@ -164,7 +167,7 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
 }
 
 /** SOURCE_DATE_EPOCH from a global ARG's default or --build-arg (source-date-epoch.ts). */
-function dockerfileEpoch(conv: Converter, args: ArgInstruction[]): number | undefined {
+async function dockerfileEpoch(conv: Converter, args: ArgInstruction[]): Promise<number | undefined> {
   const name = 'SOURCE_DATE_EPOCH';
   const declared = args.find((a) => a.args.some((kv) => kv.key === name));
   const value = conv.globalArgs.has(name) ? conv.globalArgs.get(name) : conv.opts.buildArgs.get(name);
@@ -175,6 +178,16 @@ function dockerfileEpoch(conv: Converter, args: ArgInstruction[]): number | unde
     declared?.location,
   );
   if (resolved.kind === 'seconds') return resolved.seconds;
+  // `context`: the date of a remote context's source, as BuildKit's (a local directory has none)
+  if (value === 'context' && conv.opts.contextDate) return conv.opts.contextDate();
+  if (resolved.kind === 'stage' && conv.opts.sourceDate) {
+    const seconds = await conv.opts.sourceDate(resolved.source).catch((err: unknown) => {
+      throw withLocation(err, resolved.stage.from.location);
+    });
+    // the stages see the date, not the stage's name, as BuildKit's do
+    conv.globalArgs.set(name, String(seconds));
+    return seconds;
+  }
   if (resolved.kind === 'stage')
     throw new UserError(`SOURCE_DATE_EPOCH from the date of stage "${resolved.stage.name}" is not supported yet`, {
       location: resolved.stage.from.location,
@@ -269,6 +282,7 @@ async function baseImageVertex(
         id: `v${conv.vertexCounter++}`,
         op: base.vertexOp,
         inputs: [],
+        // until the first stage on it names it (nameBaseStep)
         name: `[internal] load ${base.vertexOp.ref}`,
         stage: '',
         location,
@@ -445,16 +459,30 @@ async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState>
     ...(conv.opts.runSettings ? { runSettings: conv.opts.runSettings } : {}),
   };
   const triggers = state.config.OnBuild ?? [];
-  if (triggers.length) {
-    state.config.OnBuild = null;
-    const parsed = triggers.map(
-      (t) => parseToAst(t, `${conv.opts.file} (ONBUILD of ${stage.from.image})`).instructions,
-    );
-    state.stepTotal += parsed.reduce((n, list) => n + countSteps(list), 0);
-    for (const list of parsed) for (const ins of list) await dispatchInstruction(conv, state, ins, ctx);
-  }
+  state.config.OnBuild = triggers.length ? null : state.config.OnBuild;
+  const parsed = triggers.map((t) => parseToAst(t, `${conv.opts.file} (ONBUILD of ${stage.from.image})`).instructions);
+  state.stepTotal += parsed.reduce((n, list) => n + countSteps(list), 0);
+  nameBaseStep(conv, state);
+  for (const list of parsed) for (const ins of list) await dispatchInstruction(conv, state, ins, ctx);
   for (const ins of stage.instructions) await dispatchInstruction(conv, state, ins, ctx);
   return state;
+}
+
+/**
+ * A base image shows as its stage's first step, `[stage 1/N] FROM REF@sha256:…`, as BuildKit names it. The
+ * vertex is shared by the stages on that image: the first of them in the Dockerfile names it, whatever order
+ * they convert in, so a build for several platforms makes the same name in each conversion (and merges it).
+ * Named once the stage's step total is known (ONBUILD triggers add to it).
+ */
+function nameBaseStep(conv: Converter, state: StageState): void {
+  const v = state.vertex;
+  if (v.op.type !== 'image') return;
+  const by = conv.baseNamedBy.get(v);
+  if (by !== undefined && by <= state.stage.index) return;
+  conv.baseNamedBy.set(v, state.stage.index);
+  const pinned = v.op.ref.includes('@') ? v.op.ref : `${v.op.ref}@${v.op.manifestDigest}`;
+  const width = String(state.stepTotal).length;
+  v.name = `[${state.label} ${'1'.padStart(width)}/${state.stepTotal}] FROM ${pinned}`;
 }
 
 /** InvalidBaseImagePlatform: a base image that is not for the platform being built. */

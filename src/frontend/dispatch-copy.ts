@@ -74,6 +74,7 @@ function remoteSource(p: string, ins: CopyInstruction, opts: RemoteOptions): Url
     if (git.ref) src.ref = git.ref;
     if (git.subdir) src.subdir = git.subdir;
     if (checksum) src.checksum = checksum;
+    if (git.submodules === false) src.submodules = false;
     return src;
   }
   if (!/^https?:\/\//i.test(p)) return undefined;

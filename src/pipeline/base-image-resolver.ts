@@ -5,6 +5,7 @@ import type { BaseImageOrigin, BaseImages } from '../registry/base-images.js';
 import type { ResolvedImage } from '../registry/resolved-image.js';
 import { defaultPlatform, formatPlatform, platformsEqual, type PlatformSpec } from '../registry/platform.js';
 import type { EventSink } from '../solver/events.js';
+import { internalStep } from './internal-step.js';
 
 /**
  * The frontend's FROM resolver: the host's platform, oci-layout dirs inside the context or under
@@ -44,7 +45,7 @@ export function baseImageResolver(
       });
     const { image, origin } = ref.startsWith('oci-layout://')
       ? await resolving()
-      : await asStep(await metadataVertex(ref, platform), resolving, emit, signal);
+      : await internalStep(await metadataVertex(ref, platform), resolving, emit, signal);
     return toResolvedBase(image, origin);
   }
 }
@@ -61,31 +62,6 @@ async function metadataVertex(ref: string, platform?: PlatformSpec): Promise<{ i
   // one step per platform asked for (each resolves its own manifest), named as BuildKit names it
   const on = platform && !platformsEqual(platform, defaultPlatform()) ? `@${formatPlatform(platform)}` : '';
   return { id: `metadata:${full}${on}`, name: `[internal] load metadata for ${full}` };
-}
-
-async function asStep<T>(
-  vertex: { id: string; name: string },
-  work: () => Promise<T>,
-  emit: EventSink,
-  signal: AbortSignal | undefined,
-): Promise<T> {
-  const start = Date.now();
-  emit({ type: 'vertex.start', vertex, time: start });
-  try {
-    const result = await work();
-    emit({ type: 'vertex.done', vertex, time: Date.now(), durationMs: Date.now() - start });
-    return result;
-  } catch (err) {
-    if (signal?.aborted) emit({ type: 'vertex.canceled', vertex, time: Date.now() });
-    else
-      emit({
-        type: 'vertex.error',
-        vertex,
-        time: Date.now(),
-        message: err instanceof Error ? err.message : String(err),
-      });
-    throw err;
-  }
 }
 
 function toResolvedBase(image: ResolvedImage, origin: BaseImageOrigin): ResolvedBase {

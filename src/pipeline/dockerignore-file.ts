@@ -8,6 +8,8 @@ export interface IgnorePredicates {
   canSkipDir?(rel: string): boolean;
   /** The cleaned patterns, exclusions with their `!` (the CopyIgnoredFile check). */
   patterns?: readonly string[];
+  /** The file's size in bytes (0: no file), for the `[internal] load .dockerignore` step's transfer line. */
+  bytes?: number;
 }
 
 /**
@@ -34,9 +36,10 @@ export async function loadDockerignore(
       isIgnored: (rel) => matcher.matches(rel),
       canSkipDir: (rel) => matcher.canSkipDir(rel),
       patterns: matcher.patterns,
+      bytes: Buffer.byteLength(text),
     };
   }
-  return { isIgnored: () => false };
+  return { isIgnored: () => false, bytes: 0 };
 }
 
 /** A regular file at `/name` of `root`, symlinks resolved inside `root`; undefined when there is none. */

@@ -3,7 +3,7 @@
  * config, manifest) → outputs (exporters). This module only wires the others together.
  */
 import { setMaxListeners } from 'node:events';
-import { relative } from 'node:path';
+import { basename, relative } from 'node:path';
 import { CacheRecords } from '../cache/cache-records.js';
 import { ContentStore } from '../store/content-store.js';
 import { hashFileFast } from '../cache/file-hash.js';
@@ -30,6 +30,9 @@ import { baseImageResolver } from './base-image-resolver.js';
 import type { BuildRequest, BuildResult } from './build-request.js';
 import { readDockerfile } from './dockerfile-file.js';
 import { loadDockerignore } from './dockerignore-file.js';
+import { internalStep } from './internal-step.js';
+import { readsBuildContext } from '../solver/context-transfer.js';
+import { inputsFirst } from '../solver/graph.js';
 import { layerProvider } from './image-layers.js';
 import { exportOutputs } from './outputs.js';
 import { blobTransfer, shortDigest, transferProgress } from './transfer-progress.js';
@@ -176,8 +179,21 @@ async function buildInState(
   const file =
     req.fetchedContext?.dockerfileName ??
     (req.dockerfilePath ? (rel && !rel.startsWith('..') ? rel : req.dockerfilePath) : 'Dockerfile (stdin)');
-  const source = req.dockerfileSource ?? (await readDockerfile(req.dockerfilePath!));
-  const ignore = await loadDockerignore(req.contextDir, req.dockerfilePath);
+  // shown as BuildKit shows its first two loads, with the bytes each moved
+  const source = await internalStep(
+    { id: 'load:dockerfile', name: `[internal] load build definition from ${dockerfileShownName(req)}` },
+    async () => req.dockerfileSource ?? (await readDockerfile(req.dockerfilePath!)),
+    emit,
+    signal,
+    { what: 'dockerfile', bytes: (text) => Buffer.byteLength(text) },
+  );
+  const ignore = await internalStep(
+    { id: 'load:dockerignore', name: '[internal] load .dockerignore' },
+    () => loadDockerignore(req.contextDir, req.dockerfilePath),
+    emit,
+    signal,
+    { what: 'context', bytes: (loaded) => loaded.bytes ?? 0 },
+  );
   const bases = new BaseImages(store, req.contextDir, {
     stateRoot: req.stateRoot,
     ...(req.pull ? { pull: true } : {}),
@@ -264,6 +280,13 @@ async function buildInState(
       ...(req.namedContexts?.size ? { namedContexts: frontendContexts(req.namedContexts) } : {}),
       ...(req.runSettings ? { runSettings: req.runSettings } : {}),
       ...(contextIgnore ? { contextIgnore } : {}),
+      ...(req.fetchedContext?.url
+        ? {
+            contextDate: async () =>
+              (await import('./stage-source-date.js')).stageSourceDate(req.fetchedContext!.url!, paths.tmp, signal),
+          }
+        : {}),
+      sourceDate: async (src) => (await import('./stage-source-date.js')).stageSourceDate(src, paths.tmp, signal),
     }).catch((err: unknown) => {
       emitWarnings(checked);
       throw err;
@@ -334,7 +357,19 @@ async function buildInState(
     },
     { history, noCacheFlag: (v) => (req.noCache ? '--no-cache' : `--no-cache-filter ${v.stage}`) },
   );
+  // `[internal] load build context`: a step alongside the solve, done once the steps that read the
+  // context have selected (and hashed) what they take from it
+  const loadingContext = targets.flatMap((t) => inputsFirst(t)).some(readsBuildContext)
+    ? internalStep(
+        { id: 'load:context', name: '[internal] load build context' },
+        async () => (await solver.contextBytes(targets)) ?? 0,
+        emit,
+        signal,
+        { what: 'context', bytes: (n) => n },
+      ).catch(() => {})
+    : undefined;
   const results = await solver.solveAll(targets).finally(async () => {
+    await loadingContext;
     await statCache.save().catch(() => {});
     for (const c of namedDirs.values()) await c.statCache.save().catch(() => {});
   });
@@ -418,4 +453,10 @@ async function namedContextDirs(
     });
   }
   return out;
+}
+
+/** The Dockerfile's name in `[internal] load build definition from NAME`: its base name, as BuildKit's. */
+function dockerfileShownName(req: BuildRequest): string {
+  const named = req.fetchedContext?.dockerfileName ?? req.dockerfilePath;
+  return named ? basename(named) : 'Dockerfile';
 }

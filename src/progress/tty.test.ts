@@ -169,3 +169,27 @@ describe('TtyRenderer', () => {
     r.close();
   });
 });
+
+describe('TtyRenderer step transfers', () => {
+  it("shows a step's own transfer on the step's row, not as a row of its own", () => {
+    const t = terminal(10, 100);
+    const r = new TtyRenderer(t.stream, () => 100);
+    const load = { id: 'load:dockerfile', name: '[internal] load build definition from Dockerfile' };
+    r.onEvent({ type: 'vertex.start', vertex: load, time: 0 });
+    r.onEvent({
+      type: 'progress',
+      time: 50,
+      id: 'load:dockerfile:transfer',
+      name: 'transferring dockerfile',
+      current: 71,
+      total: 71,
+      done: true,
+      vertex: load.id,
+    });
+    r.onEvent({ type: 'vertex.done', vertex: load, time: 100, durationMs: 100 });
+    r.close();
+    const rows = t.screen.text().filter((l) => l.includes('=>'));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatch(/=> \[internal\] load build definition from Dockerfile +71B \/ 71B 0\.1s$/);
+  });
+});

@@ -49,7 +49,17 @@ export type SolverEvent =
    * Bytes moved by a transfer (a pull, a push, an export), coarse: sent when a blob finishes and
    * at most a few times a second while one is under way, never per chunk.
    */
-  | { type: 'progress'; time: number; id: string; name: string; current: number; total?: number; done?: boolean }
+  | {
+      type: 'progress';
+      time: number;
+      id: string;
+      name: string;
+      current: number;
+      total?: number;
+      done?: boolean;
+      /** The step the transfer is part of (`transferring dockerfile` of `[internal] load build definition`). */
+      vertex?: string;
+    }
   /** The last event of a build: what it made and where it went, or why it failed. */
   | { type: 'result'; time: number; durationMs: number; result: BuildOutcome }
   | { type: 'status'; time: number; message: string; done?: boolean; durationMs?: number }

@@ -166,6 +166,8 @@ export interface GitSource {
   checksum?: string;
   /** --keep-git-dir: the checkout's .git directory is copied too. */
   keepGitDir: boolean;
+  /** `?submodules=false`: the submodules are not checked out (absent: they are). */
+  submodules?: false;
 }
 
 export interface CopyOp {

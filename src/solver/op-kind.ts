@@ -37,6 +37,11 @@ export interface SourceKind<O extends Op, L = unknown> extends KindKey<O, L> {
 /** A step: found by its key in the cache records; on a miss it runs and makes one layer. */
 export interface StepKind<O extends Op, L = unknown> extends KindKey<O, L> {
   cacheable: true;
+  /**
+   * A second key for a step whose key misses, once its inputs are there: digests of what it takes from some
+   * inputs (by index), which stand for those inputs' keys (BuildKit's content-based cache of mounts).
+   */
+  inputContent?(op: O, inputs: readonly VertexResult[], ctx: SolveContext): Promise<Map<number, string> | undefined>;
   run(v: Vertex, op: O, run: OpRun<L>): Promise<VertexResult>;
 }
 

@@ -7,6 +7,7 @@ import { cacheKeyOf, type CacheKey, type KeyRecord } from './cache-key.js';
 import type { MissCause, StepUsage, VertexInfo } from './events.js';
 import { describeCauses } from './explain.js';
 import type { StepHistory } from './step-history.js';
+import { buildContextIndexes, readsBuildContext, selectedBytes } from './context-transfer.js';
 import { inputsFirst, type Vertex } from './graph.js';
 import { kindOf, type OpKind, type OpKinds, type StepKind } from './op-kind.js';
 import { freshStepSnapshotId, stepSnapshotId } from '../snapshot/snapshot-id.js';
@@ -51,6 +52,8 @@ function staleInput(inputTops: string[], inputs: VertexResult[]): number {
  */
 export class Solver {
   private readonly keys = new Map<Vertex, Promise<KeyInfo>>();
+  /** The content-based second key of a step that missed its first (fromContentRecord), recorded when it runs. */
+  private readonly contentKeys = new Map<Vertex, { key: CacheKey; record: KeyRecord }>();
   private readonly results = new Map<Vertex, Promise<VertexResult>>();
   private readonly reported = new Set<Vertex>();
   private readonly queue: PQueue;
@@ -94,6 +97,20 @@ export class Solver {
     } finally {
       await this.afterSolve();
     }
+  }
+
+  /**
+   * The bytes of build-context files the steps of `targets` select, once their keys are made (the keys
+   * select them); undefined when no step reads the build context. A step whose key fails counts nothing
+   * here: its failure is the step's, reported where the solve awaits it.
+   */
+  async contextBytes(targets: readonly Vertex[]): Promise<number | undefined> {
+    const readers = [...new Set(targets.flatMap((t) => inputsFirst(t)))].filter(readsBuildContext);
+    if (!readers.length) return undefined;
+    const keyed = await Promise.all(readers.map((v) => this.keyOf(v).catch(() => undefined)));
+    return selectedBytes(
+      readers.flatMap((v, i) => buildContextIndexes(v).flatMap((n) => keyed[i]?.selections.get(n) ?? [])),
+    );
   }
 
   private kind(v: Vertex): OpKind<Vertex['op']> {
@@ -214,6 +231,8 @@ export class Solver {
       if ('result' in again) return again.result;
       const imported = await this.fromImportedCache(v, keyInfo, inputsReady);
       if (imported) return imported;
+      const byContent = await this.fromContentRecord(v, kind, keyInfo, inputsReady);
+      if (byContent) return byContent;
       return this.run(v, kind, keyInfo, inputsReady, again.causes ?? first.causes);
     });
   }
@@ -308,6 +327,16 @@ export class Solver {
           keyInputs: keyInfo.record,
           inputTops: inputResults.map(topLayer),
         });
+        const byContent = this.contentKeys.get(v);
+        if (byContent)
+          await this.ctx.records.put({
+            key: byContent.key,
+            layers: result.layers,
+            createdAt,
+            description: v.name,
+            keyInputs: byContent.record,
+            inputTops: inputResults.map(topLayer),
+          });
         this.opts.history?.seen(v, keyInfo.key, keyInfo.record);
         await this.opts.history?.keepSelections(keyInfo.record);
         return { ...result, createdAt };
@@ -315,6 +344,39 @@ export class Solver {
       reason,
       causes,
     );
+  }
+
+  /**
+   * The step's record by the content of what it takes from some inputs (StepKind.inputContent): those
+   * inputs' keys are replaced by the digests, and their results need not be the ones the record was made
+   * on, since only the content counts; the other inputs' must be. A miss leaves the second key for the
+   * run to record under too.
+   */
+  private async fromContentRecord(
+    v: Vertex,
+    kind: StepKind<Vertex['op']>,
+    keyInfo: KeyInfo,
+    inputsReady: Promise<VertexResult[]>,
+  ): Promise<VertexResult | undefined> {
+    if (!kind.inputContent) return undefined;
+    const inputs = await inputsReady;
+    const content = await kind.inputContent(v.op, inputs, this.ctx);
+    if (!content?.size) return undefined;
+    const record: KeyRecord = {
+      ...keyInfo.record,
+      inputs: keyInfo.record.inputs.map((k, i) => content.get(i) ?? k),
+    };
+    const key = cacheKeyOf(record);
+    this.contentKeys.set(v, { key, record });
+    const rec = await this.ctx.records.get(key);
+    if (!rec?.inputTops) return undefined;
+    if (rec.inputTops.some((top, n) => !content.has(n) && top !== topLayer(inputs[n]!))) return undefined;
+    const own = rec.layers.at(-1);
+    if (own && !(await this.ctx.snapshots.exists(own))) return undefined;
+    this.reported.add(v);
+    this.opts.history?.seen(v, keyInfo.key, keyInfo.record);
+    this.ctx.emit({ type: 'vertex.cached', vertex: this.info(v), time: Date.now() });
+    return { layers: rec.layers, createdAt: rec.createdAt };
   }
 
   /**

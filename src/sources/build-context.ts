@@ -30,6 +30,8 @@ export interface FetchedContext {
   key: string;
   /** How messages name the Dockerfile (its path inside the context, not the scratch dir's). */
   dockerfileName: string;
+  /** The git or http(s) URL it was fetched from (absent: stdin), whose date SOURCE_DATE_EPOCH=context takes. */
+  url?: string;
 }
 
 export interface BuildContext {
@@ -110,7 +112,8 @@ export async function resolveBuildContext(arg: string, opts: ContextOptions): Pr
       const downloads = new HttpDownloads(paths.httpDownloads, new ContentStore(paths.content));
       file = (await downloads.fetch(form.url, opts.signal ? { signal: opts.signal } : {})).path;
     }
-    return { ...(await archiveOrDockerfile(file, join(scratch, 'context'), { name, key }, opts)), cleanup };
+    const source = { name, key, ...(form.kind === 'stdin' ? {} : { url: form.url }) };
+    return { ...(await archiveOrDockerfile(file, join(scratch, 'context'), source, opts)), cleanup };
   } catch (err) {
     await cleanup();
     throw withPrefix(err, `build context ${arg === '-' ? '-' : redactUrl(arg)}: `);
@@ -145,7 +148,7 @@ async function gitContext(
   opts: ContextOptions,
 ): Promise<Omit<BuildContext, 'cleanup'>> {
   const dir = await checkoutContext(git, scratch, opts);
-  const fetched = { name: redactUrl(arg), key: `git ${git.remote}#:${git.subdir ?? ''}` };
+  const fetched = { name: redactUrl(arg), key: `git ${git.remote}#:${git.subdir ?? ''}`, url: arg };
   return dockerfileIn(dir, fetched, opts);
 }
 
@@ -226,7 +229,7 @@ async function head(path: string): Promise<Buffer> {
 async function archiveOrDockerfile(
   file: string,
   into: string,
-  source: { name: string; key: string },
+  source: { name: string; key: string; url?: string },
   opts: ContextOptions,
 ): Promise<Omit<BuildContext, 'cleanup'>> {
   const [{ compressionOf }, { isTarArchive, isTarHeader }] = await Promise.all([
@@ -274,7 +277,7 @@ async function archiveOrDockerfile(
  */
 async function dockerfileIn(
   dir: string,
-  source: { name: string; key: string },
+  source: { name: string; key: string; url?: string },
   opts: ContextOptions,
 ): Promise<Omit<BuildContext, 'cleanup'>> {
   if (opts.file === '-') {

@@ -96,7 +96,8 @@ export async function resolveGitRef(
       }
     }
     if (!res) {
-      throw new UserError(`repository ${redactUrl(src.remote)} does not contain ref ${src.ref ?? 'HEAD'}`, {
+      // BuildKit's words first
+      throw new UserError(`repository does not contain ref ${src.ref ?? 'HEAD'} (${redactUrl(src.remote)})`, {
         hint: 'name a branch, a tag, a full ref (refs/...) or a full commit hash',
       });
     }
@@ -137,7 +138,8 @@ export async function checkoutGit(
       () => false,
     );
   try {
-    await git(['init', '-q', dir], opts.signal);
+    // a SHA-256 repository is fetched only into one of its own object format
+    await git(['init', '-q', ...(res.commit.length === 64 ? ['--object-format=sha256'] : []), dir], opts.signal);
     await inDir(['remote', 'add', 'origin', remote]);
     const attempts = [
       ['fetch', '-q', '--depth=1', '--no-tags', 'origin', res.commit],

@@ -101,10 +101,13 @@ describe('parseGitRef: ref, subdir and options', () => {
       ref: 'feature',
       subdir: 'sub',
     });
-    expect(parseGitRef('https://h/r.git?commit=abc123')).toEqual({
+    // a short commit only checks what the default branch resolves to (BuildKit's testGitQueryString)
+    expect(parseGitRef('https://h/r.git?commit=abc123')).toEqual({ remote: 'https://h/r.git', checksum: 'abc123' });
+    const full = 'a'.repeat(40);
+    expect(parseGitRef(`https://h/r.git?commit=${full}`)).toEqual({
       remote: 'https://h/r.git',
-      ref: 'abc123',
-      checksum: 'abc123',
+      ref: full,
+      checksum: full,
     });
     expect(parseGitRef('https://h/r.git?keep-git-dir&submodules=false')).toEqual({
       remote: 'https://h/r.git',

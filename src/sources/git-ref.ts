@@ -27,6 +27,9 @@ export interface GitRef {
 const GIT_SCHEMES = new Set(['http', 'https', 'ssh', 'git']);
 const SCP_FORM = /^([A-Za-z0-9._-]+)@([A-Za-z0-9.-]+):(.*?)(?:#(.*))?$/;
 
+/** A whole commit hash (SHA-1 or SHA-256): checked out as it is; a shorter one only checks what a ref resolves to. */
+const FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
 function bad(src: string, why: string): UserError {
   return new UserError(`invalid git source "${src}": ${why}`, {
     hint: 'write a git source as https://host/repo.git#ref:subdir (or git@host:repo.git#ref, git://host/repo.git#ref)',
@@ -93,7 +96,8 @@ export function applyFragment(src: string, fragment: string, ref: GitRef): void 
     else if (key === 'commit') ref.checksum = value;
     else throw bad(src, `unexpected key '${key}' in '${field}' (supported keys: ref, commit, subdir)`);
   }
-  if (ref.checksum && !ref.ref) ref.ref = ref.checksum;
+  // a full commit is what to check out; a short one (BuildKit allows it) only checks the default branch's
+  if (ref.checksum && !ref.ref && FULL_COMMIT.test(ref.checksum)) ref.ref = ref.checksum;
 }
 
 function applyQuery(src: string, query: string, ref: GitRef): void {
@@ -152,5 +156,5 @@ function applyQuery(src: string, query: string, ref: GitRef): void {
     if (tag) throw bad(src, 'branch conflicts with tag');
     pin(branch.startsWith('refs/heads/') ? branch : `refs/heads/${branch}`);
   }
-  if (ref.checksum && !ref.ref) ref.ref = ref.checksum;
+  if (ref.checksum && !ref.ref && FULL_COMMIT.test(ref.checksum)) ref.ref = ref.checksum;
 }

@@ -52,9 +52,8 @@ describe('BuildKit run mounts', () => {
     expect(res.stderr).toMatch(/did you mean (type=)?tmpfs\?/);
   });
 
-  // Differs today: a step's key is made from its inputs' keys before they run (docs/cache.md), so a
-  // mount from a stage is keyed by that stage's key, not by the content of the mounted path.
-  it.skip('testMountRWCache: not yet — an rw mount from a stage is keyed by the stage, not the mounted content', async () => {
+  // a step whose key misses is looked up again by the content of what it mounts from other stages
+  it('testMountRWCache', async () => {
     const r = await rig({
       Dockerfile: df(`
 FROM busybox AS build

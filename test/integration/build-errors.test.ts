@@ -37,7 +37,7 @@ describe('build errors', () => {
 
   it('COPY of a missing file', async () => {
     const err = await failWith(`FROM ${FROM_BASE}\nCOPY nope.txt /n\n`);
-    expect(err).toMatch(/Dockerfile:2:1: .*failed to compute cache key: "\/nope.txt" not found/);
+    expect(err).toMatch(/Dockerfile:2:1: .*failed to compute cache key: "\/nope.txt": not found/);
   });
 
   it('--from naming no stage', async () => {

@@ -45,11 +45,11 @@ function build(fx: Fixture, state: string, archive: string, args: string[]): Pro
   });
 }
 
-/** The build steps that ran (unpacking the base image is not one). */
+/** The build steps that ran (unpacking the base image, `[stage 1/N] FROM REF@…`, is not one). */
 const ran = (r: CliResult) =>
   [...r.stderr.matchAll(/^#\d+ (\[.*)$\n^#\d+ running:/gm)]
     .map((m) => m[1]!)
-    .filter((name) => !name.startsWith('[internal]'));
+    .filter((name) => !name.startsWith('[internal]') && !/^\[[^\]]*\] FROM /.test(name));
 const cached = (r: CliResult) => (r.stderr.match(/^#\d+ CACHED/gm) ?? []).length;
 const imageDigest = (r: CliResult) => /image (sha256:[a-f0-9]{64})/.exec(r.stdout)?.[1];
 

@@ -127,12 +127,12 @@ describe('COPY errors', () => {
 
   it('--parents naming a path that does not exist', async () => {
     const err = await failWith(`FROM ${FROM_BASE}\nCOPY --parents x/nope /dest/\n`, { 'x/a': 'a' });
-    expect(err).toMatch(/Dockerfile:2:1: .*"\/x\/nope" not found/);
+    expect(err).toMatch(/Dockerfile:2:1: .*"\/x\/nope": not found/);
   });
 
   it('a path missing in a --from stage names the stage', async () => {
     const err = await failWith(`FROM ${FROM_BASE} AS one\nRUN true\nFROM ${FROM_BASE}\nCOPY --from=one /nope /x\n`);
-    expect(err).toMatch(/Dockerfile:4:1: .*"\/nope" not found in stage "one"/);
+    expect(err).toMatch(/Dockerfile:4:1: .*"\/nope": not found in stage "one"/);
   });
 });
 

@@ -14,10 +14,20 @@ const copy: StepKind<CopyOp, Map<number, Remote>> = {
   async key(op, ctx) {
     const { selectContextSources } = await import('./copy-sources.js');
     const { selections, remotes } = await selectContextSources(op, ctx);
-    return { op, selections, learned: remotes };
+    return { op: withoutGitChecksums(op), selections, learned: remotes };
   },
   run: async (v, op, run) => (await import('./run-copy.js')).runCopy(v, op, run),
 };
+
+/**
+ * A git source's --checksum (or `?commit=`) only checks the commit its ref resolves to, and the key has that
+ * commit already (keyGit): it is left out, so adding a checksum equal to the commit keeps the cache (BuildKit's
+ * testAddGitChecksumCache).
+ */
+function withoutGitChecksums(op: CopyOp): CopyOp {
+  if (!op.sources.some((s) => s.kind === 'git' && s.checksum !== undefined)) return op;
+  return { ...op, sources: op.sources.map((s) => (s.kind === 'git' ? { ...s, checksum: undefined } : s)) };
+}
 
 export const opKinds: OpKinds = {
   scratch: {
@@ -44,6 +54,11 @@ export const opKinds: OpKinds = {
       const { selectBindSources } = await import('./exec-mounts.js');
       return { op: keyed, selections: await selectBindSources(op, ctx) };
     },
+    // a bind mount of another step's files is keyed by their content too (mount-content.ts)
+    inputContent: async (op, inputs, ctx) =>
+      op.mounts?.some((m) => m.type === 'bind' && m.input !== undefined)
+        ? (await import('./mount-content.js')).boundContent(op, inputs, ctx)
+        : undefined,
     run: async (v, op, run) => (await import('./run-exec.js')).runExec(v, op, run),
   },
   copy,

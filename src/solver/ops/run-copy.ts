@@ -79,7 +79,11 @@ async function fetchRemotes(op: CopyOp, run: CopyRun): Promise<Fetched> {
       } else if (remote.kind === 'git') {
         const dir = join(ctx.paths.tmp, `git-${randomBytes(6).toString('hex')}`);
         dirs.push(dir);
-        await checkoutGit(s.remote, remote.git, dir, { keepGitDir: s.keepGitDir, signal: ctx.signal });
+        await checkoutGit(s.remote, remote.git, dir, {
+          keepGitDir: s.keepGitDir,
+          ...(s.submodules === false ? { submodules: false } : {}),
+          signal: ctx.signal,
+        });
         const sel = await selectContext(dir, [s.subdir ?? '.'], {
           isIgnored: () => false,
           hashFile: async () => '',
