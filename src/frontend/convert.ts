@@ -459,7 +459,8 @@ async function dispatchStage(conv: Converter, stage: Stage): Promise<StageState>
     ...(conv.opts.runSettings ? { runSettings: conv.opts.runSettings } : {}),
   };
   const triggers = state.config.OnBuild ?? [];
-  state.config.OnBuild = triggers.length ? null : state.config.OnBuild;
+  // only when there are triggers: assigning the key otherwise would move it in the config's JSON (its digest)
+  if (triggers.length) state.config.OnBuild = null;
   const parsed = triggers.map((t) => parseToAst(t, `${conv.opts.file} (ONBUILD of ${stage.from.image})`).instructions);
   state.stepTotal += parsed.reduce((n, list) => n + countSteps(list), 0);
   nameBaseStep(conv, state);

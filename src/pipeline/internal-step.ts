@@ -27,7 +27,7 @@ export async function internalStep<T>(
         current: bytes,
         total: bytes,
         done: true,
-        vertex: vertex.id,
+        vertexId: vertex.id,
       });
     }
     emit({ type: 'vertex.done', vertex, time: Date.now(), durationMs: Date.now() - start });

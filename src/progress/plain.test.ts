@@ -42,7 +42,7 @@ describe('PlainRenderer transfers', () => {
       current: 71,
       total: 71,
       done: true,
-      vertex: load.id,
+      vertexId: load.id,
     });
     r.onEvent({ type: 'vertex.done', vertex: load, time: 2, durationMs: 2 });
     r.onEvent({ type: 'progress', time: 3, id: 'pull:x', name: 'pulling sha256:abc', current: 5, done: true });

@@ -77,7 +77,7 @@ export class PlainRenderer implements Renderer {
       case 'progress': {
         // a finished transfer only: plain logs are read later, byte counts on the way mean nothing there
         if (!e.done) break;
-        const n = this.num(e.vertex ?? `progress:${e.id}`);
+        const n = this.num(e.vertexId ?? `progress:${e.id}`);
         this.write(`#${n} ${e.name}: ${humanBytes(e.current)} done`);
         break;
       }

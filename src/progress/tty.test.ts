@@ -184,7 +184,7 @@ describe('TtyRenderer step transfers', () => {
       current: 71,
       total: 71,
       done: true,
-      vertex: load.id,
+      vertexId: load.id,
     });
     r.onEvent({ type: 'vertex.done', vertex: load, time: 100, durationMs: 100 });
     r.close();

@@ -103,14 +103,14 @@ export class TtyRenderer implements Renderer {
         break;
       case 'progress': {
         // a step's own transfer shows on its row; a standalone one (a pull, a push) gets a row of its own
-        const key = e.vertex && this.rows.has(e.vertex) ? e.vertex : `progress:${e.id}`;
+        const key = e.vertexId && this.rows.has(e.vertexId) ? e.vertexId : `progress:${e.id}`;
         let row = this.rows.get(key);
         if (!row) {
           row = { ...newRow(e.name, 'running', e.time), counted: false };
           this.rows.set(key, row);
         }
         row.bytes = { current: e.current, ...(e.total !== undefined ? { total: e.total } : {}) };
-        if (e.done && key !== e.vertex) Object.assign(row, { state: 'done', end: e.time });
+        if (e.done && key !== e.vertexId) Object.assign(row, { state: 'done', end: e.time });
         break;
       }
       case 'warning':

@@ -58,7 +58,7 @@ export type SolverEvent =
       total?: number;
       done?: boolean;
       /** The step the transfer is part of (`transferring dockerfile` of `[internal] load build definition`). */
-      vertex?: string;
+      vertexId?: string;
     }
   /** The last event of a build: what it made and where it went, or why it failed. */
   | { type: 'result'; time: number; durationMs: number; result: BuildOutcome }

@@ -193,7 +193,7 @@ describe('stages', () => {
     // overlapping intervals: each started before the other finished
     expect(aStart).toBeLessThan(bEnd);
     expect(bStart).toBeLessThan(aEnd);
-    expect(events.some((e) => e.vertex?.name.includes('exit 1'))).toBe(false);
+    expect(events.some((e) => e.type.startsWith('vertex.') && e.vertex?.name.includes('exit 1'))).toBe(false);
     const img = await fx.unpack();
     expect(await img.read('/a')).toBe('a\n');
     expect(await img.read('/b')).toBe('b\n');

@@ -68,7 +68,9 @@ async function build(f: Fixture, dockerfile: string, tag: string): Promise<Build
   for (const line of result.stderr.split('\n')) {
     if (!line.startsWith('{')) continue;
     const e = JSON.parse(line) as { type: string; vertex?: { name: string } };
+    // the [internal] load steps (Dockerfile, .dockerignore, context) run in every build, as BuildKit's
     if (e.type !== 'vertex.start') continue;
+    if (/^\[internal\] load (build definition|\.dockerignore|build context)/.test(e.vertex!.name)) continue;
     const step = e.vertex!.name.replace(/^\[[^\]]*\] /, '');
     ran.set(step, (ran.get(step) ?? 0) + 1);
   }
