@@ -328,7 +328,7 @@ RUN true`),
       '[internal] load .dockerignore',
     ]);
     expect(events).toContainEqual(
-      expect.objectContaining({ type: 'progress', name: 'transferring dockerfile', vertex: 'load:dockerfile' }),
+      expect.objectContaining({ type: 'progress', name: 'transferring dockerfile', vertexId: 'load:dockerfile' }),
     );
   });
 });
