@@ -63,7 +63,7 @@ describe('readPasswd / readGroup', () => {
 });
 
 describe('resolveUser', () => {
-  it('empty is user 0, looked up: root with its groups, the primary one listed (CVE-2023-25173)', async () => {
+  it('empty is root, gid 0 listed (CVE-2023-25173), without reading the rootfs', async () => {
     expect(await resolveUser(root, '', 'USER')).toEqual({ uid: 0, gid: 0, additionalGids: [0] });
   });
 

