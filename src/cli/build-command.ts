@@ -19,7 +19,7 @@ import { parseCacheFrom, parseCacheTo } from './parse-cache-option.js';
 import { parseSecrets, parseSsh } from './parse-secrets.js';
 import { parseBuildContexts } from './parse-build-context.js';
 import { parseAnnotations, parseLabels, runSettings } from './parse-run-flags.js';
-import { parseResources } from './parse-resources.js';
+import { parseResources, type ResourceFlags } from './parse-resources.js';
 import { defaultPlatform } from '../registry/platform.js';
 import { parsePlatforms } from './parse-platforms.js';
 
@@ -32,7 +32,8 @@ export function version(): string {
 
 export const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-export interface BuildFlags {
+/** The build's flags as commander parses them; the resource limits' are parse-resources.ts's. */
+export interface BuildFlags extends ResourceFlags {
   tag: string[];
   file?: string;
   buildArg: string[];
@@ -69,15 +70,6 @@ export interface BuildFlags {
   addHost?: string[];
   shmSize?: string;
   ulimit?: string[];
-  memory?: string;
-  memorySwap?: string;
-  cpus?: string;
-  cpuQuota?: string;
-  cpuPeriod?: string;
-  cpuShares?: string;
-  cpusetCpus?: string;
-  cpusetMems?: string;
-  cgroupParent?: string;
   /** `--call=NAME[,format=json]`; `--check` is `--call=check`. */
   call?: string;
   check?: boolean;

@@ -1,31 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { DiffId, Digest } from '../image/types.js';
-import type { BaseImageResolver } from './build-plan.js';
+import { fakeBaseResolver } from '../../test/helpers/fake-base-image.js';
 import { convertDockerfile } from './convert.js';
 import type { Warning } from './instruction-types.js';
 
-const resolveImage: BaseImageResolver = async (ref) => ({
-  vertexOp: {
-    type: 'image',
-    ref,
-    manifestDigest: `sha256:${'a'.repeat(64)}`,
-    layers: [
-      {
-        descriptor: {
-          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-          digest: `sha256:${'b'.repeat(64)}` as Digest,
-          size: 1,
-        },
-        diffId: `sha256:${'c'.repeat(64)}` as DiffId,
-      },
-    ],
-    origin: { kind: 'registry', ref },
-  },
-  architecture: (await import('./platform.js')).hostPlatform().architecture,
-  os: 'linux',
-  config: { Env: ['PATH=/bin'] },
-  history: [{ created_by: 'base' }],
-});
+const resolveImage = fakeBaseResolver();
 
 async function warnings(source: string, buildArgs: Record<string, string> = {}, more: { allStages?: boolean } = {}) {
   const plan = await convertDockerfile({

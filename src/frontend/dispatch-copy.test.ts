@@ -1,33 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { fakeBaseResolver } from '../../test/helpers/fake-base-image.js';
 import { UserError } from '../errors.js';
-import type { DiffId, Digest } from '../image/types.js';
 import type { CopyOp } from '../solver/graph.js';
-import type { BaseImageResolver } from './build-plan.js';
 import { convertDockerfile } from './convert.js';
 import { resolveDest } from './dispatch-copy.js';
 
-const resolveImage: BaseImageResolver = async (ref) => ({
-  vertexOp: {
-    type: 'image',
-    ref,
-    manifestDigest: `sha256:${'a'.repeat(64)}`,
-    layers: [
-      {
-        descriptor: {
-          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-          digest: `sha256:${'b'.repeat(64)}` as Digest,
-          size: 1,
-        },
-        diffId: `sha256:${'c'.repeat(64)}` as DiffId,
-      },
-    ],
-    origin: { kind: 'registry', ref },
-  },
-  architecture: 'amd64',
-  os: 'linux',
-  config: { Env: ['PATH=/bin'] },
-  history: [],
-});
+const resolveImage = fakeBaseResolver({ architecture: 'amd64', history: [] });
 
 async function copyOp(instruction: string, buildArgs: Record<string, string> = {}): Promise<CopyOp> {
   const plan = await convertDockerfile({
