@@ -32,6 +32,8 @@ export interface SourceKind<O extends Op, L = unknown> extends KindKey<O, L> {
   materialize(op: O, ctx: SolveContext): Promise<VertexResult>;
   /** Why it runs, on its progress line. */
   missingReason: string;
+  /** Shown as a step (CACHED) when its layers are already present, as BuildKit shows `FROM …` (not scratch). */
+  shownWhenPresent?: boolean;
 }
 
 /** A step: found by its key in the cache records; on a miss it runs and makes one layer. */

@@ -9,7 +9,7 @@ import { describeCauses } from './explain.js';
 import type { StepHistory } from './step-history.js';
 import { buildContextIndexes, readsBuildContext, selectedBytes } from './context-transfer.js';
 import { inputsFirst, type Vertex } from './graph.js';
-import { kindOf, type OpKind, type OpKinds, type StepKind } from './op-kind.js';
+import { kindOf, type OpKind, type OpKinds, type SourceKind, type StepKind } from './op-kind.js';
 import { freshStepSnapshotId, stepSnapshotId } from '../snapshot/snapshot-id.js';
 import { CacheMountHolds } from './ops/cache-mount-holds.js';
 import { opKinds } from './ops/kinds.js';
@@ -203,7 +203,7 @@ export class Solver {
       const result = kind.result(v.op);
       const present = async () =>
         (await Promise.all(result.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean);
-      if (await present()) return result;
+      if (await present()) return this.presentSource(v, kind, result);
       // Another build may be unpacking the same image: wait for it rather than unpack it twice.
       return this.underStepLock(v, (await this.keyOf(v)).key, async () => {
         if (await present()) return result;
@@ -235,6 +235,15 @@ export class Solver {
       if (byContent) return byContent;
       return this.run(v, kind, keyInfo, inputsReady, again.causes ?? first.causes);
     });
+  }
+
+  /** A source whose layers are all there: a base image's `FROM` line shows as CACHED, as BuildKit shows it. */
+  private presentSource(v: Vertex, kind: SourceKind<Vertex['op']>, result: VertexResult): VertexResult {
+    if (kind.shownWhenPresent && !this.reported.has(v)) {
+      this.reported.add(v);
+      this.ctx.emit({ type: 'vertex.cached', vertex: this.info(v), time: Date.now() });
+    }
+    return result;
   }
 
   /** Runs `fn` holding the step lock of `key` (see CacheRecords.lock); says so if another build holds it. */

@@ -16,7 +16,10 @@ import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const run = promisify(execFile);
 
-/** The names of the steps served from the cache (`#N CACHED` after the step's `#N [stage i/n] …` line). */
+/**
+ * The names of the steps served from the cache (`#N CACHED` after the step's `#N [stage i/n] …` line); a base
+ * image's `FROM` (CACHED whenever its layers are there) is not a step here.
+ */
 function cachedSteps({ r }: { r: CliResult }): string[] {
   const names = new Map<string, string>();
   const out: string[] = [];
@@ -26,7 +29,7 @@ function cachedSteps({ r }: { r: CliResult }): string[] {
     const cached = /^#(\d+) CACHED/.exec(line);
     if (cached) out.push(names.get(cached[1]!) ?? '');
   }
-  return out;
+  return out.filter((name) => !/^\[[^\]]*\] FROM /.test(name));
 }
 
 describe('named contexts (--build-context)', () => {

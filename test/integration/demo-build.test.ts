@@ -86,6 +86,8 @@ describe('fixtures/demo', () => {
     expect(second.exitCode).toBe(0);
     expect(second.stderr).not.toMatch(/#\d+ running:/);
     expect(second.stderr).toMatch(/CACHED/);
+    // the base image is listed first, CACHED, as BuildKit lists it
+    expect(second.stderr).toMatch(/#(\d+) \[build 1\/4\] FROM oci-layout:\/\/\S+@sha256:[a-f0-9]{64}\n#\1 CACHED/);
     const digest = (s: string) => /image (sha256:[a-f0-9]{64})/.exec(s)?.[1];
     expect(digest(second.stderr)).toBe(digest(first.stderr));
     const a = await run('skopeo', ['inspect', '--format', '{{.Digest}}', `oci-archive:${archive(1)}`]);

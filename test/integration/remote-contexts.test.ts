@@ -15,7 +15,11 @@ const run = promisify(execFile);
 /** Steps that ran (not served from the cache), by their `running:` line. */
 const ran = (r: CliResult): string[] =>
   r.stderr.split('\n').filter((l) => / running: /.test(l) && !l.includes('base image layers'));
-const cachedSteps = (r: CliResult): number => r.stderr.split('\n').filter((l) => /^#\d+ CACHED/.test(l)).length;
+/** Steps served from the cache, the base image's `FROM` line (CACHED when its layers are there) left out. */
+function cachedSteps(r: CliResult): number {
+  const from = new Set([...r.stderr.matchAll(/^#(\d+) \[[^\]\n]*\] FROM /gm)].map((m) => m[1]));
+  return [...r.stderr.matchAll(/^#(\d+) CACHED/gm)].filter((m) => !from.has(m[1])).length;
+}
 
 const DOCKERFILE = (msg: string) => `FROM ${FROM_BASE}\nCOPY . /ctx/\nRUN cat /ctx/${msg} > /seen\n`;
 

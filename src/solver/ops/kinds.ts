@@ -44,6 +44,7 @@ export const opKinds: OpKinds = {
     result: imageLayers,
     materialize: async (op, ctx) => (await import('./run-image.js')).runImage(op, ctx),
     missingReason: 'base image layers not unpacked yet',
+    shownWhenPresent: true,
   },
   exec: {
     cacheable: true,
