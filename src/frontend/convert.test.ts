@@ -113,6 +113,18 @@ describe('convertDockerfile: ARG and variable scoping', () => {
     expect(execs(given)[0]!.env).toContain('MODE=release');
   });
 
+  it("a stage built FROM another stage keeps that stage's ARGs (BuildKit's dispatchState.init), and may redeclare them", async () => {
+    const plan = await convert(
+      'FROM alpine AS a\nARG FOO=bar\nFROM a AS b\nLABEL foo=$FOO\nRUN echo\nFROM b\nARG FOO=baz\nRUN echo\n',
+    );
+    const [inB, inLast] = execs(plan);
+    expect(inB!.env).toContain('FOO=bar');
+    expect(inLast!.env).toContain('FOO=baz');
+    expect(plan.image.config.Labels).toEqual({ foo: 'bar' });
+    const fromImage = await convert('FROM alpine AS a\nARG FOO=bar\nFROM alpine\nRUN echo\n');
+    expect(execs(fromImage)[0]!.env.some((e) => e.startsWith('FOO='))).toBe(false);
+  });
+
   it('ENV overrides an ARG of the same name in expansion and in the RUN environment', async () => {
     const plan = await convert('FROM alpine\nARG X=from-arg\nENV X=from-env\nLABEL x=$X\nRUN echo\n');
     expect(plan.image.config.Labels).toEqual({ x: 'from-env' });

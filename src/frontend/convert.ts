@@ -320,6 +320,8 @@ async function initialState(conv: Converter, stage: Stage): Promise<StageState> 
       shell: [...p.shell],
       ...(p.author ? { author: p.author } : {}),
       workdirSet: p.workdirSet,
+      // the parent stage's ARGs carry over, as BuildKit's dispatchState.init appends its base's buildArgs
+      args: new Map(p.args),
     };
   }
   if (image.toLowerCase() === 'scratch') return scratchState(conv, base, platform);
