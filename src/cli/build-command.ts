@@ -163,7 +163,7 @@ export async function toRequest(
       if (spec.kind !== 'git' && spec.kind !== 'url') continue;
       const fetched = await fetchNamedContext(name, spec.value, { stateRoot: fields.stateRoot, keepGitDir });
       cleanups.push(fetched.cleanup);
-      fields.namedContexts!.set(name, { kind: 'dir', dir: fetched.dir, fetched: true });
+      fields.namedContexts!.set(name, { kind: 'dir', dir: fetched.dir, fetched: true, source: spec.value });
     }
   } catch (err) {
     await cleanup();

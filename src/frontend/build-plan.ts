@@ -74,7 +74,11 @@ export interface FrontendOptions {
  * A `--build-context` as the frontend uses it: an image reference the resolver takes (a registry
  * name or `oci-layout://DIR…`), the empty image, or a directory the solver reads by this name.
  */
-export type NamedContext = { kind: 'image'; ref: string } | { kind: 'scratch' } | { kind: 'local'; name: string };
+export type NamedContext =
+  | { kind: 'image'; ref: string }
+  | { kind: 'scratch' }
+  /** `source`: the git or http(s) URL a fetched directory came from (its date can be SOURCE_DATE_EPOCH). */
+  | { kind: 'local'; name: string; source?: string };
 
 /** The build flags that shape every RUN (`--network`, `--add-host`, `--shm-size`, `--ulimit`). */
 export interface RunSettings {

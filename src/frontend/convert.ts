@@ -176,13 +176,15 @@ async function dockerfileEpoch(conv: Converter, args: ArgInstruction[]): Promise
     conv.stages,
     (w) => conv.lex.processWord(w, globalScope(conv)),
     declared?.location,
+    (n) => lookupNamedContext(conv.opts.namedContexts, n),
   );
   if (resolved.kind === 'seconds') return resolved.seconds;
   // `context`: the date of a remote context's source, as BuildKit's (a local directory has none)
   if (value === 'context' && conv.opts.contextDate) return conv.opts.contextDate();
-  if (resolved.kind === 'stage' && conv.opts.sourceDate) {
+  if ((resolved.kind === 'stage' || resolved.kind === 'named') && conv.opts.sourceDate) {
+    const where = resolved.kind === 'stage' ? resolved.stage.from.location : declared?.location;
     const seconds = await conv.opts.sourceDate(resolved.source).catch((err: unknown) => {
-      throw withLocation(err, resolved.stage.from.location);
+      throw where ? withLocation(err, where) : err;
     });
     // the stages see the date, not the stage's name, as BuildKit's do
     conv.globalArgs.set(name, String(seconds));

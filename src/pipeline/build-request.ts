@@ -18,7 +18,7 @@ export type { OutputSpec, RunSettings, Ulimit };
 export type NamedContextSpec =
   | { kind: 'image'; ref: string }
   | { kind: 'oci-layout'; ref: string; dir: string }
-  | { kind: 'dir'; dir: string; fetched?: boolean }
+  | { kind: 'dir'; dir: string; fetched?: boolean /** the git or http(s) URL it was fetched from */; source?: string }
   | { kind: 'git' | 'url'; value: string };
 
 /** `--annotation`, by where each goes (BuildKit's exporter types). */

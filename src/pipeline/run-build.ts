@@ -426,7 +426,7 @@ function frontendContexts(specs: NonNullable<BuildRequest['namedContexts']>): Ma
     if (spec.kind === 'image')
       out.set(name, spec.ref === 'scratch' ? { kind: 'scratch' } : { kind: 'image', ref: spec.ref });
     else if (spec.kind === 'oci-layout') out.set(name, { kind: 'image', ref: spec.ref });
-    else out.set(name, { kind: 'local', name });
+    else out.set(name, { kind: 'local', name, ...(spec.kind === 'dir' && spec.source ? { source: spec.source } : {}) });
   }
   return out;
 }

@@ -313,6 +313,66 @@ RUN echo -n "$SOURCE_DATE_EPOCH" >/epoch`;
   }, 120_000);
 });
 
+describe('SOURCE_DATE_EPOCH naming a --build-context fetched from a URL', () => {
+  /** Serves `body` at /src.tar; builds `dockerfile` with `--build-context mysource=URL` to an OCI archive. */
+  async function build(dockerfile: string, body: Buffer | string, headers: Record<string, string> = {}) {
+    const server: Server = createServer((_req, res) => void res.writeHead(200, headers).end(body));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => server.close(() => r())));
+    const dir = await mkdtemp(join(tmpdir(), 'tsb-epoch-named-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'Dockerfile'), dockerfile);
+    const archive = join(dir, 'out.tar');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/src.tar`;
+    const res = await runCli(
+      [
+        '--progress=plain',
+        '--build-context',
+        `mysource=${url}`,
+        '-t',
+        'bk:latest',
+        '-o',
+        `type=oci,dest=${archive}`,
+        dir,
+      ],
+      { env: { TSBUILD_ROOT: join(dir, 'state') } },
+    );
+    expect(res.exitCode, res.stderr).toBe(0);
+    const img = await unpackArchive(archive, join(dir, 'unpacked'));
+    return { created: Date.parse(img.config.created as string) / 1000, read: img.read };
+  }
+
+  it('testSourceDateEpochNamedContextHTTPLastModified: the Last-Modified of the URL the context came from', async () => {
+    const lastModified = 1700000601;
+    const pack = tarStream.pack();
+    pack.entry({ name: 'foo', mtime: new Date((lastModified + 3600) * 1000) }, 'bar');
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack) chunks.push(c as Buffer);
+    const { created } = await build(
+      'ARG SOURCE_DATE_EPOCH=mysource\nFROM scratch\nCOPY Dockerfile .\n',
+      Buffer.concat(chunks),
+      { 'Last-Modified': new Date(lastModified * 1000).toUTCString() },
+    );
+    expect(created).toBe(lastModified);
+  }, 120_000);
+
+  it('testSourceDateEpochNamedContextHTTPArchive: no Last-Modified, the newest entry of the archive', async () => {
+    const archiveMaxTime = 1700000602;
+    const pack = tarStream.pack();
+    pack.entry({ name: 'foo', mtime: new Date(archiveMaxTime * 1000) }, 'bar');
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack) chunks.push(c as Buffer);
+    const { created, read } = await build(
+      `ARG SOURCE_DATE_EPOCH=mysource\nFROM ${FROM_BASE}\nARG SOURCE_DATE_EPOCH\nRUN echo -n "$SOURCE_DATE_EPOCH" >/epoch\n`,
+      Buffer.concat(chunks),
+    );
+    expect(created).toBe(archiveMaxTime);
+    expect(await read('epoch')).toBe(String(archiveMaxTime));
+  }, 120_000);
+});
+
 describe('SOURCE_DATE_EPOCH=context of a remote build context', () => {
   /** Builds `context` (a URL) to an OCI archive with SOURCE_DATE_EPOCH=context; the image's `created` in seconds. */
   async function created(context: string): Promise<number> {
