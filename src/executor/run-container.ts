@@ -14,6 +14,7 @@ import { runtimeSpec, SPEC_MOUNT_POINTS, toSpecJson } from './runtime-spec.js';
 import { removeKeptContainer, swapAccounted, type StepUsage } from './step-usage.js';
 import { resolveUser } from './user.js';
 import { runcGlobalArgs } from './runc-args.js';
+import { runcRefusal } from './runc-rights.js';
 
 export interface RunRequest {
   /** The root filesystem the process runs in. */
@@ -159,6 +160,8 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
         }
       : await spawnRunc(req, id, bundle);
     await removeMountStubs(req.root.writableDir, stubs);
+    const refusal = result.exitCode !== 0 ? runcRefusal(result.outputTail) : undefined;
+    if (refusal) throw refusal;
     // rootless, `--ulimit nproc` takes the place of the limit (runtime-spec.ts)
     const ownLimit = !(rootless && req.ulimits?.some((u) => u.name.toLowerCase() === 'nproc'));
     if (result.exitCode !== 0 && ownLimit && pidsLimit > 0 && result.outputTail.some((l) => FORK_FAILED.test(l))) {
