@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes a container image of tsbuild from this machine's own files (no Docker Hub, no network)
-# and imports it into dockerd: `scripts/pod-image.sh [TAG]` (default tsbuild-pod:dev). Needs
+# and imports it into dockerd: `scripts/pod-image.sh [--subids] [TAG]` (default tsbuild-pod:dev). Needs
 # root, dockerd, and `npm run build` done (the image takes dist/bundle/tsbuild.cjs).
 #
 # What goes in, and why:
@@ -16,11 +16,15 @@
 #   copied with the shared libraries ldd lists.
 # - busybox for /bin/sh and the small commands a shell wants, CA certificates, /etc/passwd and
 #   /etc/group with root and app (uid/gid 1000, home /home/app), /tmp, /run.
-# No /etc/subuid: rootless mode needs user namespaces, which dockerd's default seccomp profile
-# refuses; an image for a pod that allows them would add `app:100000:65536` to /etc/subuid and
-# /etc/subgid (see README, Running in CI and Kubernetes).
+# /etc/subuid and /etc/subgid only with --subids (app:100000:65536): rootless mode needs user
+# namespaces, which dockerd's default seccomp profile refuses (README, Running in CI and Kubernetes).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+subids=0
+if [[ "${1:-}" == --subids ]]; then
+  subids=1
+  shift
+fi
 tag="${1:-tsbuild-pod:dev}"
 docker="${DOCKER:-/usr/bin/docker}"
 [[ -f "$here/dist/bundle/tsbuild.cjs" ]] || { echo "pod-image: run npm run build first" >&2; exit 1; }
@@ -64,7 +68,13 @@ for p in node runc bash mount umount dmesg unshare setpriv getfattr setfattr cp 
   zstd xz bzip2 newuidmap newgidmap perl git; do
   copy_program "$p"
 done
-# newuidmap/newgidmap are setuid root on the host; kept so (cp -a).
+# newuidmap/newgidmap: file capabilities instead of the host's setuid bit (as podman's images
+# have them). Setuid root, newuidmap's euid is 0, not the owner of the namespace it maps, and
+# writing the map then needs CAP_SYS_ADMIN, which a container without --privileged lacks; with
+# cap_setuid alone its euid stays the user's, who owns the namespace.
+chmod u-s "$root/usr/bin/newuidmap" "$root/usr/bin/newgidmap"
+setcap cap_setuid=ep "$root/usr/bin/newuidmap"
+setcap cap_setgid=ep "$root/usr/bin/newgidmap"
 # perl-base's modules (POSIX for the chroot mode's entry script)
 dpkg -L perl-base | while read -r f; do if [[ -f "$f" && "$f" == /usr/lib/* ]]; then copy_file "$f"; fi; done
 # git's helpers (git-remote-http etc.) and its shared files
@@ -73,7 +83,10 @@ if [[ -d /usr/lib/git-core ]]; then
   ldd /usr/lib/git-core/git-remote-http 2>/dev/null | grep -oE '/[^ ]+' | while read -r lib; do copy_file "$lib"; done
 fi
 
-# busybox: /bin/sh and every applet no real program above provides
+# bash is /bin/sh: Debian's busybox shell runs its own applets before PATH (unshare, mknod, cp…
+# would be busybox's, not the programs above)
+ln -s bash "$root/usr/bin/sh"
+# busybox: every applet no real program above provides
 cp /bin/busybox "$root/usr/bin/busybox"
 for a in $(/bin/busybox --list); do
   if [[ ! -e "$root/usr/bin/$a" && ! -L "$root/usr/bin/$a" && ! -e "$root/usr/sbin/$a" ]]; then
@@ -95,6 +108,11 @@ G
 echo 'hosts: files dns' >"$root/etc/nsswitch.conf"
 chmod 1777 "$root/tmp"
 chown 1000:1000 "$root/home/app"
+# --subids: app may run rootless, where the pod allows user namespaces
+if ((subids)); then
+  echo 'app:100000:65536' >"$root/etc/subuid"
+  echo 'app:100000:65536' >"$root/etc/subgid"
+fi
 
 # tsbuild: the launcher, its entry script and the bundle. bin/tsbuild.cjs takes the bundle while
 # it is at least as new as dist/cli/main.js; the image has no compiled modules, so main.js is a
@@ -108,7 +126,7 @@ echo "throw new Error('this image holds the bundle only (dist/bundle/tsbuild.cjs
 touch -d @0 "$opt/dist/cli/main.js"
 ln -s /opt/tsbuild/bin/tsbuild "$root/usr/local/bin/tsbuild"
 
-tar -C "$root" --numeric-owner -cf - . |
+tar -C "$root" --numeric-owner --xattrs --xattrs-include='security.capability' -cf - . |
   "$docker" import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \

@@ -160,7 +160,7 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
         }
       : await spawnRunc(req, id, bundle);
     await removeMountStubs(req.root.writableDir, stubs);
-    const refusal = result.exitCode !== 0 ? runcRefusal(result.outputTail) : undefined;
+    const refusal = result.exitCode !== 0 ? runcRefusal(result.outputTail, rootless) : undefined;
     if (refusal) throw refusal;
     // rootless, `--ulimit nproc` takes the place of the limit (runtime-spec.ts)
     const ownLimit = !(rootless && req.ulimits?.some((u) => u.name.toLowerCase() === 'nproc'));

@@ -21,6 +21,17 @@ describe('runcRefusal', () => {
     expect(
       runcRefusal(['level=error msg="nsexec-1[12]: failed to unshare namespaces: Operation not permitted"'])?.message,
     ).toMatch(/^runc could not enter the step's namespaces/);
+    // rootless in a container whose /proc has masked paths (docker's default)
+    const masked = [
+      'runc: runc run failed: unable to start container process: error during container init: error mounting "proc" to rootfs at "/proc": mount proc:/proc (via /proc/self/fd/6), flags: 0xe: operation not permitted',
+    ];
+    expect(runcRefusal(masked, true)?.message).toMatch(
+      /^runc could not mount \/proc for the step in the user namespace/,
+    );
+    expect(runcRefusal(masked, true)?.hint).toMatch(
+      /systempaths=unconfined; Kubernetes: securityContext.procMount: Unmasked/,
+    );
+    expect(runcRefusal(masked, false)?.message).toMatch(/^runc could not mount the step's filesystems/);
   });
 
   it("leaves the command's own failures, and runc's for a missing program, to the step", () => {

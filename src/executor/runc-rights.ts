@@ -18,13 +18,22 @@ const REFUSALS: [RegExp, string][] = [
  * read from the step's last output lines (runc writes there, or its log is passed on there);
  * undefined for any other failure, the command's own included.
  */
-export function runcRefusal(outputTail: readonly string[]): EnvironmentError | undefined {
+export function runcRefusal(outputTail: readonly string[], rootless = false): EnvironmentError | undefined {
   for (const line of outputTail) {
     // runc's own lines only: `level=error msg="…"` on its stderr, `runc: …` from its log (rootless)
     if (!/level=(error|fatal) msg=|^runc: /.test(line)) continue;
     for (const [pattern, what] of REFUSALS) {
       const m = pattern.exec(line);
       if (!m) continue;
+      // rootless, the user namespace has the rights: what fails is the kernel refusing a fresh
+      // /proc in it while paths of the outer one are masked (a container's default)
+      if (rootless && /"proc"/.test(m[1]!))
+        return new EnvironmentError(
+          `runc could not mount /proc for the step in the user namespace (${m[1]}): the kernel refuses it while paths of this container's /proc are masked`,
+          {
+            hint: 'run the container with an unmasked /proc (docker run --security-opt systempaths=unconfined; Kubernetes: securityContext.procMount: Unmasked), or choose another isolation mode (see --isolation in tsbuild build --help)',
+          },
+        );
       return new EnvironmentError(
         `runc could not ${what} (${m[1]}): this process lacks the rights runc needs to run RUN steps (CAP_SYS_ADMIN, mounts, namespaces, a writable cgroupfs), as in a container started without --privileged`,
         {

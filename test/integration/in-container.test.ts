@@ -25,6 +25,8 @@ import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 const run = promisify(execFile);
 const DOCKER = '/usr/bin/docker';
 const IMAGE = `tsbuild-pod:test-${process.pid}`;
+/** The same with subordinate ids for app (uid 1000), for rootless mode where the container allows it. */
+const IMAGE_SUBIDS = `tsbuild-pod:test-subids-${process.pid}`;
 const EPOCH = '1700000000';
 
 const skipReason =
@@ -75,8 +77,16 @@ interface Ran {
   stderr: string;
 }
 
-/** `docker run --rm --network host [-u USER]` of the image, with the context and a state volume. */
-async function inContainer(user: string, args: string[], state: string): Promise<Ran> {
+/**
+ * `docker run --rm --network host -u USER [OPTS] IMAGE ARGS`, with the context and a state volume;
+ * dockerd's default security settings unless `opts.docker` adds some.
+ */
+async function inContainer(
+  user: string,
+  args: string[],
+  state: string,
+  opts: { image?: string; docker?: string[] } = {},
+): Promise<Ran> {
   const argv = [
     'run',
     '--rm',
@@ -84,6 +94,7 @@ async function inContainer(user: string, args: string[], state: string): Promise
     'host',
     '-u',
     user,
+    ...(opts.docker ?? []),
     '-e',
     `SOURCE_DATE_EPOCH=${EPOCH}`,
     '-e',
@@ -94,7 +105,7 @@ async function inContainer(user: string, args: string[], state: string): Promise
     `${state}:/state`,
     '-v',
     `${join(work, 'ctx')}:/ctx:ro`,
-    IMAGE,
+    opts.image ?? IMAGE,
     ...args,
   ];
   try {
@@ -117,8 +128,10 @@ async function stateDir(name: string): Promise<string> {
 beforeAll(async () => {
   if (skipReason) return;
   work = await mkdtemp(join(tmpdir(), 'tsbuild-in-container-'));
-  execFileSync('bash', [join(REPO_ROOT, 'scripts/pod-image.sh'), IMAGE], { stdio: ['ignore', 'ignore', 'inherit'] });
   imageMade = true;
+  const podImage = join(REPO_ROOT, 'scripts/pod-image.sh');
+  execFileSync('bash', [podImage, IMAGE], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('bash', [podImage, '--subids', IMAGE_SUBIDS], { stdio: ['ignore', 'ignore', 'inherit'] });
   reg = await startRegistry();
   await reg.push(BASE_LAYOUT, 'latest', 'tsb/base:1');
   await mkdir(join(work, 'ctx'));
@@ -157,7 +170,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await reg?.stop();
-  if (imageMade) await run(DOCKER, ['rmi', '-f', IMAGE]).catch(() => undefined);
+  if (imageMade) await run(DOCKER, ['rmi', '-f', IMAGE, IMAGE_SUBIDS]).catch(() => undefined);
   if (work) await rm(work, { recursive: true, force: true });
 });
 
@@ -245,4 +258,40 @@ describe.skipIf(skipReason !== undefined)('tsbuild in a dockerd container (defau
       300_000,
     );
   }
+  /** The build of /ctx, pushed under `tag`, its metadata in the state dir. */
+  const pushBuild = (tag: string) => [
+    'tsbuild',
+    'build',
+    '--progress=plain',
+    '--metadata-file',
+    '/state/meta.json',
+    '-t',
+    `${reg!.host}/podtest/app:${tag}`,
+    '--push',
+    '/ctx',
+  ];
+
+  it('rootless, as uid 1000, where the container allows user namespaces and leaves /proc unmasked: the image root builds on the host', async () => {
+    // what a pod gets from seccompProfile Unconfined and procMount Unmasked (README)
+    const state = await stateDir('rootless');
+    const res = await inContainer('1000', pushBuild('rootless'), state, {
+      image: IMAGE_SUBIDS,
+      docker: ['--security-opt', 'seccomp=unconfined', '--security-opt', 'systempaths=unconfined'],
+    });
+    expect(res.exitCode, res.stderr).toBe(0);
+    expect(res.stderr.split('\n')[0]).toMatch(
+      /^rootless: user namespace maps uid 1000 to 0 and 100000…165535 to 1…65536;/,
+    );
+    expect(await digestsIn(join(state, 'meta.json'))).toEqual(hostDigests);
+  }, 300_000);
+
+  it("rootless with user namespaces allowed but /proc masked (docker's default): an environment error naming procMount", async () => {
+    const res = await inContainer('1000', pushBuild('masked'), await stateDir('masked'), {
+      image: IMAGE_SUBIDS,
+      docker: ['--security-opt', 'seccomp=unconfined'],
+    });
+    expect(res.exitCode, res.stderr).toBe(1);
+    expect(res.stderr).toMatch(/error: .*RUN .*: runc could not mount \/proc for the step in the user namespace/);
+    expect(res.stderr).toMatch(/^hint: .*systempaths=unconfined; Kubernetes: securityContext.procMount: Unmasked/m);
+  }, 300_000);
 });
