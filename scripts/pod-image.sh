@@ -28,6 +28,7 @@ fi
 tag="${1:-tsbuild-pod:dev}"
 docker="${DOCKER:-/usr/bin/docker}"
 [[ -f "$here/dist/bundle/tsbuild.cjs" ]] || { echo "pod-image: run npm run build first" >&2; exit 1; }
+command -v setcap >/dev/null || { echo "pod-image: needs setcap (Debian: libcap2-bin)" >&2; exit 1; }
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
