@@ -294,4 +294,57 @@ describe.skipIf(skipReason !== undefined)('tsbuild in a dockerd container (defau
     expect(res.stderr).toMatch(/error: .*RUN .*: runc could not mount \/proc for the step in the user namespace/);
     expect(res.stderr).toMatch(/^hint: .*systempaths=unconfined; Kubernetes: securityContext.procMount: Unmasked/m);
   }, 300_000);
+  it("the README's GitLab CI job, as root under the defaults: credentials from CI variables, cache and image pushed (no RUN)", async () => {
+    // the job's script and variables, read from the README, run as GitLab runs them (sh -c per
+    // line, variables exported first) against a registry that wants a password
+    const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
+    const job = /```yaml\n(build-image:\n[\s\S]*?)```/.exec(readme)?.[1];
+    expect(job, 'a build-image job in README.md').toBeDefined();
+    const variables = [...job!.matchAll(/^ {4}([A-Z_]+): ("[^"]*")/gm)].map((m) => `export ${m[1]}=${m[2]}`);
+    const script: string[] = [];
+    for (const line of job!.slice(job!.indexOf('  script:\n')).split('\n').slice(1)) {
+      if (line.startsWith('    - ')) script.push(line.slice(6) === '>-' ? '' : line.slice(6));
+      else if (line.startsWith('      ') && script.length) script[script.length - 1] += ` ${line.trim()}`;
+    }
+    expect(script.length).toBe(3);
+    const authReg = await startRegistry({ auth: 'htpasswd' });
+    try {
+      await authReg.push(BASE_LAYOUT, 'latest', 'tsb/base:1');
+      const project = join(work, 'project');
+      await mkdir(project);
+      await writeFile(join(project, 'Dockerfile'), `FROM ${authReg.host}/tsb/base:1\nCOPY f /app/f\n`);
+      await writeFile(join(project, 'f'), 'from the project\n');
+      await chmod(project, 0o777);
+      const ci = {
+        CI_PROJECT_DIR: '/builds/project',
+        CI_REGISTRY: authReg.host,
+        CI_REGISTRY_IMAGE: `${authReg.host}/group/project`,
+        CI_REGISTRY_USER: authReg.user.username,
+        CI_REGISTRY_PASSWORD: authReg.user.password,
+        CI_COMMIT_SHORT_SHA: 'abc1234',
+      };
+      const res = await inContainer(
+        '0',
+        ['sh', '-ec', [...variables, 'cd "$CI_PROJECT_DIR"', ...script].join('\n')],
+        await stateDir('gitlab'),
+        {
+          docker: [...Object.entries(ci).flatMap(([k, v]) => ['-e', `${k}=${v}`]), '-v', `${project}:/builds/project`],
+        },
+      );
+      expect(res.exitCode, res.stderr).toBe(0);
+      expect(res.stderr).toMatch(new RegExp(`pushed ${authReg.host}/group/project:abc1234`));
+      for (const ref of ['group/project:abc1234', 'group/project/cache:main']) {
+        const { stdout } = await run('skopeo', [
+          'inspect',
+          '--raw',
+          '--tls-verify=false',
+          ...authReg.skopeoArgs('inspect'),
+          `docker://${authReg.host}/${ref}`,
+        ]);
+        expect(JSON.parse(stdout).layers.length, ref).toBeGreaterThan(0);
+      }
+    } finally {
+      await authReg.stop();
+    }
+  }, 300_000);
 });
