@@ -21,6 +21,7 @@ import { parseBuildContexts } from './parse-build-context.js';
 import { parseAnnotations, parseLabels, runSettings } from './parse-run-flags.js';
 import { parseResources, type ResourceFlags } from './parse-resources.js';
 import { defaultPlatform } from '../registry/platform.js';
+import { pidsLimitFromEnv } from '../executor/pids-limit.js';
 import { parsePlatforms } from './parse-platforms.js';
 
 export const EXIT_INTERRUPTED = 130;
@@ -122,7 +123,8 @@ async function enteredUserNamespace(flags: BuildFlags): Promise<boolean> {
   const runtimeDir = rootlessRuntimeDir(defaultStateRoot(env), env);
   if (runtimeDir) env.TSBUILD_RUNTIME_DIR = runtimeDir;
   const progress = resolveProgress(flags, env);
-  if (progress !== 'quiet' && progress !== 'json' && !flags.quiet) process.stderr.write(`${rootlessBanner(ids)}\n`);
+  if (progress !== 'quiet' && progress !== 'json' && !flags.quiet)
+    process.stderr.write(`${rootlessBanner(ids, pidsLimitFromEnv(env))}\n`);
   await reexecInUserNamespace(ids, env);
   return true;
 }

@@ -62,9 +62,10 @@ describe('rootlessIds', () => {
 });
 
 describe('rootlessBanner', () => {
-  it('says the mode and the mapping', () => {
-    expect(rootlessBanner(ids)).toBe(
-      'rootless: user namespace maps uid 1001 to 0 and 165536…231071 to 1…65536; RUN steps get no cgroup, so no pids or memory limit',
+  it('says the mode, the mapping, and the limits that hold', () => {
+    expect(rootlessBanner(ids, 4096)).toBe(
+      'rootless: user namespace maps uid 1001 to 0 and 165536…231071 to 1…65536; RUN steps have seccomp and a pids limit of 4096 per user (RLIMIT_NPROC), no cgroup: no memory or CPU limits',
     );
+    expect(rootlessBanner(ids, -1)).toMatch(/; RUN steps have seccomp and no pids limit \(TSBUILD_PIDS_LIMIT=max\)/);
   });
 });

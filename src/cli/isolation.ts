@@ -50,10 +50,15 @@ export async function rootlessIds(uid: number, gid: number, user = userInfo().us
   return { uid, gid, subuid, subgid };
 }
 
-/** The line that says a build runs rootless: the first of its output. */
-export function rootlessBanner(ids: RootlessIds): string {
+/**
+ * The line that says a build runs rootless, and what holds there: the first of its output.
+ * `pidsLimit`: TSBUILD_PIDS_LIMIT's value (-1: none).
+ */
+export function rootlessBanner(ids: RootlessIds, pidsLimit: number): string {
   const last = (r: SubordinateRange) => r.count;
-  return `rootless: user namespace maps uid ${ids.uid} to 0 and ${ids.subuid.start}…${ids.subuid.start + ids.subuid.count - 1} to 1…${last(ids.subuid)}; RUN steps get no cgroup, so no pids or memory limit`;
+  const pids =
+    pidsLimit > 0 ? `a pids limit of ${pidsLimit} per user (RLIMIT_NPROC)` : 'no pids limit (TSBUILD_PIDS_LIMIT=max)';
+  return `rootless: user namespace maps uid ${ids.uid} to 0 and ${ids.subuid.start}…${ids.subuid.start + ids.subuid.count - 1} to 1…${last(ids.subuid)}; RUN steps have seccomp and ${pids}, no cgroup: no memory or CPU limits`;
 }
 
 /**

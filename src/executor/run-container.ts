@@ -14,6 +14,7 @@ import { runtimeSpec, SPEC_MOUNT_POINTS, toSpecJson } from './runtime-spec.js';
 import { removeKeptContainer, swapAccounted, type StepUsage } from './step-usage.js';
 import { resolveUser } from './user.js';
 import { runcGlobalArgs } from './runc-args.js';
+import { runcRefusal } from './runc-rights.js';
 
 export interface RunRequest {
   /** The root filesystem the process runs in. */
@@ -98,7 +99,8 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
         hint: 'build as root to set resource limits, or leave the limits out',
       },
     );
-  const pidsLimit = rootless ? 0 : pidsLimitFromEnv();
+  // the pids limit: the step cgroup's pids.max as root, RLIMIT_NPROC rootless (runtime-spec.ts)
+  const pidsLimit = pidsLimitFromEnv();
   const id = `tsbuild-${req.owner ? `${req.owner}-` : ''}${req.name ?? randomBytes(8).toString('hex')}`;
   const hostname = req.hostname ?? SANDBOX_HOSTNAME;
   const bundle = join(req.bundleParent, id);
@@ -136,7 +138,9 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
       ...(req.security ? { security: req.security } : {}),
       // its own cgroup, beside or below runc's (runc's fs driver: relative to its own cgroup) or below
       // --cgroup-parent, with a pids limit and the build's resource limits
-      ...(rootless ? { rootless } : { cgroupsPath: stepCgroupsPath(id, req.resources), pidsLimit }),
+      ...(rootless
+        ? { rootless, nprocLimit: pidsLimit }
+        : { cgroupsPath: stepCgroupsPath(id, req.resources), pidsLimit }),
       ...(req.resources ? { resources: req.resources, swapAccounted: swapAccounted() } : {}),
       ...(req.attach?.tty ? { terminal: true } : {}),
       ...(req.shmSize !== undefined ? { shmSize: req.shmSize } : {}),
@@ -156,8 +160,13 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
         }
       : await spawnRunc(req, id, bundle);
     await removeMountStubs(req.root.writableDir, stubs);
-    if (result.exitCode !== 0 && pidsLimit > 0 && result.outputTail.some((l) => FORK_FAILED.test(l))) {
-      result.hint = `a process could not be started: the step may have reached its limit of ${pidsLimit} processes and threads (raise it with TSBUILD_PIDS_LIMIT=N, or max)`;
+    const refusal = result.exitCode !== 0 ? runcRefusal(result.outputTail, rootless) : undefined;
+    if (refusal) throw refusal;
+    // rootless, `--ulimit nproc` takes the place of the limit (runtime-spec.ts)
+    const ownLimit = !(rootless && req.ulimits?.some((u) => u.name.toLowerCase() === 'nproc'));
+    if (result.exitCode !== 0 && ownLimit && pidsLimit > 0 && result.outputTail.some((l) => FORK_FAILED.test(l))) {
+      const per = rootless ? ' of one user (RLIMIT_NPROC: rootless mode has no cgroup)' : '';
+      result.hint = `a process could not be started: the step may have reached its limit of ${pidsLimit} processes and threads${per} (raise it with TSBUILD_PIDS_LIMIT=N, or max)`;
     }
     return result;
   } finally {

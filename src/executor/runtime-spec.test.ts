@@ -223,6 +223,21 @@ describe('runtimeSpec: --shm-size and --ulimit', () => {
     expect(json).toContain('{"type":"RLIMIT_CORE","hard":18446744073709551615,"soft":18446744073709551615}');
     expect(JSON.parse(toSpecJson(spec())).process.rlimits).toBeUndefined();
   });
+
+  it('rootless: the pids limit is RLIMIT_NPROC, unless --ulimit nproc sets its own', () => {
+    const rlimits = (over: Partial<RuntimeSpecInput>) =>
+      JSON.parse(toSpecJson(runtimeSpec({ ...input, rootless: true, ...over }))).process.rlimits;
+    expect(rlimits({ nprocLimit: 4096 })).toEqual([{ type: 'RLIMIT_NPROC', hard: 4096, soft: 4096 }]);
+    expect(rlimits({ nprocLimit: 64, ulimits: [{ name: 'nofile', soft: '10', hard: '20' }] })).toEqual([
+      { type: 'RLIMIT_NOFILE', hard: 20, soft: 10 },
+      { type: 'RLIMIT_NPROC', hard: 64, soft: 64 },
+    ]);
+    expect(rlimits({ nprocLimit: 64, ulimits: [{ name: 'nproc', soft: '7', hard: '9' }] })).toEqual([
+      { type: 'RLIMIT_NPROC', hard: 9, soft: 7 },
+    ]);
+    // TSBUILD_PIDS_LIMIT=max
+    expect(rlimits({ nprocLimit: -1 })).toBeUndefined();
+  });
 });
 
 describe('runtimeSpec resources', () => {

@@ -52,6 +52,11 @@ export interface RuntimeSpecInput {
   shmSize?: number;
   /** `--ulimit`: process rlimits (`nofile` → RLIMIT_NOFILE); values as decimal strings, -1 unlimited. */
   ulimits?: { name: string; soft: string; hard: string }[];
+  /**
+   * Rootless mode's pids limit, which has no cgroup to live in: RLIMIT_NPROC of the step's
+   * process, unless `--ulimit nproc` sets one (see rootlessRlimits).
+   */
+  nprocLimit?: number;
 }
 
 /** RLIM_INFINITY: what -1 means in docker's ulimit syntax. */
@@ -61,6 +66,26 @@ const RLIM_INFINITY = 18446744073709551615n;
 function rlimitValue(v: string): bigint {
   const n = BigInt(v);
   return n < 0n ? RLIM_INFINITY : n;
+}
+
+/**
+ * `process.rlimits`: the `--ulimit`s, and in rootless mode RLIMIT_NPROC as the pids limit. The
+ * kernel counts RLIMIT_NPROC per user per user namespace (ucounts, 5.15+): a step running as root
+ * of the build's namespace shares its count with tsbuild's own processes and threads there, a
+ * step as another USER counts that uid's processes alone; a fork fails with EAGAIN past it, as
+ * past a cgroup's pids.max. Root of the namespace holds no CAP_SYS_RESOURCE over the host, so the
+ * limit binds it.
+ */
+function rlimitsSpec(input: RuntimeSpecInput): { rlimits?: object[] } {
+  const rlimits: { type: string; hard: bigint; soft: bigint }[] = (input.ulimits ?? []).map((u) => ({
+    type: `RLIMIT_${u.name.toUpperCase()}`,
+    hard: rlimitValue(u.hard),
+    soft: rlimitValue(u.soft),
+  }));
+  const nproc = input.nprocLimit;
+  if (nproc !== undefined && nproc > 0 && !rlimits.some((r) => r.type === 'RLIMIT_NPROC'))
+    rlimits.push({ type: 'RLIMIT_NPROC', hard: BigInt(nproc), soft: BigInt(nproc) });
+  return rlimits.length ? { rlimits } : {};
 }
 
 /** The spec as config.json: JSON, with the bigint rlimits written as exact integers. */
@@ -221,15 +246,7 @@ export function runtimeSpec(input: RuntimeSpecInput): object {
       capabilities: security.capabilities,
       // as BuildKit (oci.WithNewPrivileges): setuid programs such as sudo or su work in RUN
       noNewPrivileges: false,
-      ...(input.ulimits?.length
-        ? {
-            rlimits: input.ulimits.map((u) => ({
-              type: `RLIMIT_${u.name.toUpperCase()}`,
-              hard: rlimitValue(u.hard),
-              soft: rlimitValue(u.soft),
-            })),
-          }
-        : {}),
+      ...rlimitsSpec(input),
     },
     root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,

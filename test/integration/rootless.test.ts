@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -108,6 +108,7 @@ async function build(
   name: string,
   as: 'root' | 'user',
   extra: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<CliResult & { digests: string[] }> {
   const meta = join(work, as === 'user' ? 'user-out' : '', `meta-${name}-${as}.json`);
   const args = ['build', '--progress=plain', '--allow', `fs.read=${join(work, 'fx/base')}`, '--metadata-file', meta];
@@ -115,11 +116,12 @@ async function build(
     cwd: join(work, 'fx'),
     launcher: join(cliDir, 'bin/tsbuild'),
     ...(as === 'root'
-      ? { env: { ...EPOCH, TSBUILD_ROOT: join(work, 'root-state'), TSBUILD_RUNTIME_DIR: undefined } }
+      ? { env: { ...EPOCH, ...env, TSBUILD_ROOT: join(work, 'root-state'), TSBUILD_RUNTIME_DIR: undefined } }
       : {
           wrapper: ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--init-groups'],
           env: {
             ...EPOCH,
+            ...env,
             HOME: join(work, 'nohome'),
             TSBUILD_ROOT: userState,
             TSBUILD_RUNTIME_DIR: undefined,
@@ -139,7 +141,9 @@ describe.skipIf(skipReason !== undefined)('rootless mode', () => {
     const user = await build('demo', 'user');
     expect(user.exitCode, user.stderr).toBe(0);
     expect(user.stderr.split('\n')[0]).toMatch(
-      new RegExp(`^rootless: user namespace maps uid ${uid} to 0 and \\d+…\\d+ to 1…\\d+; RUN steps get no cgroup`),
+      new RegExp(
+        `^rootless: user namespace maps uid ${uid} to 0 and \\d+…\\d+ to 1…\\d+; RUN steps have seccomp and a pids limit of 4096 per user \\(RLIMIT_NPROC\\), no cgroup: no memory or CPU limits$`,
+      ),
     );
     expect(user.digests).toEqual(root.digests);
     expect(root.stderr).not.toMatch(/^rootless:/m);
@@ -180,6 +184,47 @@ describe.skipIf(skipReason !== undefined)('rootless mode', () => {
     } finally {
       server.close();
     }
+  }, 120_000);
+
+  it('the seccomp profile holds: a RUN calling unshare(CLONE_NEWUSER) gets EPERM, as in root builds', async () => {
+    // root of a user namespace may make a nested one, so only the profile (unshare needs
+    // CAP_SYS_ADMIN there) stops it
+    await mkdir(join(work, 'fx/seccomp'), { recursive: true });
+    await writeFile(join(work, 'fx/seccomp/Dockerfile'), 'FROM oci-layout://../base/busybox\nRUN unshare -U true\n');
+    execFileSync('chmod', ['-R', 'a+rX', join(work, 'fx/seccomp')]);
+    for (const as of ['root', 'user'] as const) {
+      const res = await build('seccomp', as);
+      expect(res.exitCode, `${as}: ${res.stderr}`).toBe(1);
+      expect(res.stderr, as).toMatch(/unshare: unshare\(0x10000000\): Operation not permitted/);
+    }
+  }, 120_000);
+
+  it('a fork bomb fails its step by the pids limit (RLIMIT_NPROC) and leaves no process behind', async () => {
+    const marker = String(5000 + (process.pid % 1000));
+    await mkdir(join(work, 'fx/bomb'), { recursive: true });
+    await writeFile(
+      join(work, 'fx/bomb/Dockerfile'),
+      `FROM oci-layout://../base/busybox\nRUN while :; do sleep ${marker} & done\n`,
+    );
+    execFileSync('chmod', ['-R', 'a+rX', join(work, 'fx/bomb')]);
+    const res = await build('bomb', 'user', [], { TSBUILD_PIDS_LIMIT: '200' });
+    expect(res.exitCode, res.stderr).toBe(1);
+    expect(res.stderr.split('\n')[0]).toMatch(/a pids limit of 200 per user \(RLIMIT_NPROC\)/);
+    expect(res.stderr).toMatch(/limit of 200 processes and threads of one user \(RLIMIT_NPROC/);
+    expect(res.stderr).not.toMatch(/internal error/);
+    const sleepers = (): number =>
+      readdirSync('/proc').filter((pid) => {
+        try {
+          return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8') === `sleep\0${marker}\0`;
+        } catch {
+          return false;
+        }
+      }).length;
+    for (let i = 0; i < 50 && sleepers() > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(sleepers()).toBe(0);
+    // the state dir is fine: the next build of the user works
+    const next = await build('ids', 'user');
+    expect(next.exitCode, next.stderr).toBe(0);
   }, 120_000);
 
   it('a build whose outer process is killed outright is cancelled inside the namespace too', async () => {
