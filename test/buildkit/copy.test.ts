@@ -64,7 +64,9 @@ describe('BuildKit COPY (dockerfile_copy_test.go)', () => {
 
   it('testCopyLinkDotDestDir', async () => {
     await ok({
-      Dockerfile: df('FROM busybox\nWORKDIR /var/www\nCOPY --link testfile .\nRUN [ "$(cat testfile)" == "contents0" ]'),
+      Dockerfile: df(
+        'FROM busybox\nWORKDIR /var/www\nCOPY --link testfile .\nRUN [ "$(cat testfile)" == "contents0" ]',
+      ),
       testfile: 'contents0',
     });
   });
@@ -233,7 +235,7 @@ COPY --from=build /sub2/foo bar`),
     expect(await res.read('alllinks/l1')).toBe('baz-contents');
   });
 
-  it('testCopyChown (with the daemon user and nobody group of Docker\'s busybox added)', async () => {
+  it("testCopyChown (with the daemon user and nobody group of Docker's busybox added)", async () => {
     const res = await ok(
       {
         Dockerfile: df(`
@@ -415,4 +417,3 @@ ${verify}`),
     expect(await res.read('out2')).toBe('contents2');
   });
 });
-
