@@ -60,7 +60,7 @@ describe('build errors', () => {
   it('a bad --target lists the stages', async () => {
     const err = await failWith(`FROM ${FROM_BASE} AS one\nFROM ${FROM_BASE} AS two\n`, {}, ['--target', 'three']);
     expect(err).toMatch(/target stage "three" could not be found/);
-    expect(err).toMatch(/stages: one, two/);
+    expect(err).toMatch(/stages in .*Dockerfile: one, two/);
   });
 
   it('a name longer than Linux takes, in WORKDIR, a COPY destination or a mount target: exit 1 at its line', async () => {
