@@ -55,15 +55,25 @@ const lines = [
 for (const file of [...new Set(rows.map((r) => r.file))]) {
   const of = rows.filter((r) => r.file === file);
   const done = of.filter((r) => r.port?.kind === 'ported').length;
-  lines.push(`## ${file} (${of.length}; ported ${done})`, '', '| Go test | status |', '| --- | --- |');
-  for (const r of of) {
-    const status = !r.port
+  const table = of.map((r) => [
+    r.name,
+    !r.port
       ? 'not yet looked at'
       : r.port.kind === 'ported'
         ? `ported (${r.port.file})`
-        : `skipped (${r.port.file}): ${r.port.title}`;
-    lines.push(`| ${r.name} | ${status} |`);
-  }
+        : `skipped (${r.port.file}): ${r.port.title}`,
+  ]);
+  // columns padded as a Markdown formatter would, so a regeneration diffs only the rows that changed
+  const w0 = Math.max('Go test'.length, ...table.map((t) => t[0].length));
+  const w1 = Math.max('status'.length, ...table.map((t) => t[1].length));
+  const row = (a, b) => `| ${a.padEnd(w0)} | ${b.padEnd(w1)} |`;
+  lines.push(
+    `## ${file} (${of.length}; ported ${done})`,
+    '',
+    row('Go test', 'status'),
+    row('-'.repeat(w0), '-'.repeat(w1)),
+  );
+  for (const [name, status] of table) lines.push(row(name, status));
   lines.push('');
 }
 writeFileSync(join(portDir, 'INDEX.md'), lines.join('\n'));

@@ -166,7 +166,7 @@ describe('selectContext: what is selected', () => {
     const err = await rejection(selectContext(ctx, ['nope.txt'], none));
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toBe(
-      'failed to compute cache key: "/nope.txt": not found (not in the build context, or excluded by .dockerignore)',
+      'failed to compute cache key: failed to calculate checksum of ref context: "/nope.txt": not found (not in the build context, or excluded by .dockerignore)',
     );
   });
 
@@ -203,7 +203,9 @@ describe('selectContext: what is selected', () => {
 
   it('names a stage root instead of the context in "not found" errors', async () => {
     const err = await rejection(selectContext(ctx, ['nope'], { ...none, where: 'stage "build"' }));
-    expect((err as Error).message).toBe('failed to compute cache key: "/nope": not found in stage "build"');
+    expect((err as Error).message).toBe(
+      'failed to compute cache key: failed to calculate checksum of ref stage "build": "/nope": not found',
+    );
   });
 
   it('a path climbing out of the context is a UserError', async () => {

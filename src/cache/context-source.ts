@@ -253,14 +253,18 @@ export function splitParents(source: string): { base: string; include: string } 
   return { base, include };
 }
 
-/** BuildKit's words are the core (`failed to compute cache key: "/x": not found`), where we looked follows. */
+/**
+ * BuildKit's words are the core (`failed to compute cache key: failed to calculate checksum of ref
+ * <ref>: "/x": not found`); where BuildKit names an opaque snapshot as the ref, we name where we looked.
+ */
 function notFound(pattern: string, where?: string): UserError {
-  const core = `failed to compute cache key: "${posix.join('/', pattern)}": not found`;
+  const core = (ref: string) =>
+    `failed to compute cache key: failed to calculate checksum of ref ${ref}: "${posix.join('/', pattern)}": not found`;
   if (where)
-    return new UserError(`${core} in ${where}`, {
+    return new UserError(core(where), {
       hint: `paths are looked up in ${where}'s filesystem, from its root`,
     });
-  return new UserError(`${core} (not in the build context, or excluded by .dockerignore)`, {
+  return new UserError(`${core('context')} (not in the build context, or excluded by .dockerignore)`, {
     hint: 'paths in COPY/ADD are relative to the build context; check the path and your .dockerignore',
   });
 }

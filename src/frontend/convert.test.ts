@@ -343,8 +343,8 @@ describe('convertDockerfile: stages and --target', () => {
 
   it('an unknown --target is a UserError with a suggestion', async () => {
     const err = await convertError(multi, { target: 'fnal' });
-    expect(err.message).toBe('target stage "fnal" could not be found in Dockerfile');
-    expect(err.hint).toMatch(/did you mean "final"\?/);
+    expect(err.message).toBe('target stage "fnal" could not be found (did you mean final?)');
+    expect(err.hint).toMatch(/stages in Dockerfile: /);
   });
 
   it("COPY --from a stage name or index makes that stage's vertex an input", async () => {

@@ -34,7 +34,8 @@ export function splitStages(ast: DockerfileAst): SplitDockerfile {
     current.instructions.push(ins);
   }
   if (stages.length === 0) {
-    throw new UserError('the Dockerfile has no FROM instruction', {
+    // BuildKit's words as the core
+    throw new UserError('dockerfile contains no stages to build: the Dockerfile has no FROM instruction', {
       location: { file: ast.file, line: 1, column: 1 },
       hint: 'start the build with FROM <image> or FROM scratch',
     });
@@ -49,10 +50,11 @@ export function resolveTarget(stages: Stage[], target: string | undefined, file:
   if (found) return found;
   const names = stages.map((s) => s.name).filter((n): n is string => !!n);
   const guess = nearest(target, names);
-  throw new UserError(`target stage "${target}" could not be found in ${file}`, {
-    hint:
-      (guess ? `did you mean "${guess}"? ` : '') +
-      (names.length ? `stages: ${names.join(', ')}` : 'no stage has a name (use FROM image AS name)'),
+  // BuildKit's words, suggestion included (`… could not be found (did you mean build?)`)
+  throw new UserError(`target stage "${target}" could not be found${guess ? ` (did you mean ${guess}?)` : ''}`, {
+    hint: names.length
+      ? `stages in ${file}: ${names.join(', ')}`
+      : `no stage in ${file} has a name (use FROM image AS name)`,
   });
 }
 

@@ -15,11 +15,18 @@ const LAST_MODIFIED = 'Wed, 21 Oct 2015 07:28:00 GMT';
 
 let server: Server;
 let base: string;
-let requests: { url: string; headers: IncomingHttpHeaders }[] = [];
+let requests: { url: string; method?: string; headers: IncomingHttpHeaders }[] = [];
+let deafEtagBody = 'v1 body';
 
 beforeAll(async () => {
   server = createServer((req, res) => {
-    requests.push({ url: req.url ?? '', headers: req.headers });
+    requests.push({ url: req.url ?? '', method: req.method ?? '', headers: req.headers });
+    if (req.url === '/deaf-etag') {
+      // sends an ETag but never answers If-None-Match with a 304
+      const etag = deafEtagBody === 'v1 body' ? '"d1"' : '"d2"';
+      res.writeHead(200, { etag }).end(req.method === 'HEAD' ? undefined : deafEtagBody);
+      return;
+    }
     if (req.url === '/file.txt') {
       if (req.headers['if-none-match'] === '"v1"') {
         res.writeHead(304, { etag: '"v1"' }).end();
@@ -68,6 +75,20 @@ describe('HttpDownloads', () => {
     const again = await dl.fetch(`${base}/file.txt`);
     expect(again).toEqual(first);
     expect(requests.map((r) => r.headers['if-none-match'])).toEqual([undefined, '"v1"']);
+    expect(requests.map((r) => r.method)).toEqual(['GET', 'HEAD']);
+  });
+
+  it('a rebuild asks with a HEAD and compares the ETag itself (servers that ignore If-None-Match); a new ETag is fetched', async () => {
+    const dl = downloads();
+    deafEtagBody = 'v1 body';
+    const first = await dl.fetch(`${base}/deaf-etag`);
+    expect(await dl.fetch(`${base}/deaf-etag`)).toEqual(first);
+    expect(requests.map((r) => r.method)).toEqual(['GET', 'HEAD']);
+    deafEtagBody = 'v2 body';
+    requests = [];
+    const next = await dl.fetch(`${base}/deaf-etag`);
+    expect(await readFile(next.path, 'utf8')).toBe('v2 body');
+    expect(requests.map((r) => `${r.method} ${r.headers['if-none-match']}`)).toEqual(['HEAD "d1"', 'GET "d1"']);
   });
 
   it('follows redirects', async () => {

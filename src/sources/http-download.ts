@@ -2,7 +2,8 @@
  * ADD <http(s) URL>: downloads into the content store (ingest → verify → commit, fsynced: it came
  * from outside), with the URL's ETag and Last-Modified kept in this module's own records
  * (`<StatePaths.httpDownloads>/urls/<sha256 of url>.json` → digest) so a rebuild asks with
- * If-None-Match and reuses the file on 304, as BuildKit's http source does. The records are what
+ * a HEAD (then a GET) with If-None-Match and reuses the file on a matching ETag, as BuildKit's http
+ * source does. The records are what
  * keeps their blobs from GC (heldBlobs), until `prune --all` forgets them.
  */
 import { createHash } from 'node:crypto';
@@ -94,10 +95,24 @@ export class HttpDownloads {
       return this.downloaded(rec?.digest === `sha256:${want.hex}` ? rec : { digest: `sha256:${want.hex}` });
     }
     const headers: Record<string, string> = { 'user-agent': 'tsbuild' };
-    if (!want && rec?.etag && (await this.store.has(rec.digest))) headers['if-none-match'] = rec.etag;
+    const init = { redirect: 'follow', ...(opts.signal ? { signal: opts.signal } : {}) } as const;
+    if (!want && rec?.etag && (await this.store.has(rec.digest))) {
+      headers['if-none-match'] = rec.etag;
+      // As BuildKit: a HEAD first, its ETag compared by hand, as some servers that send ETags
+      // answer If-None-Match wrongly; a GET (still conditional) only when it does not match.
+      const head = await fetch(url, {
+        ...init,
+        method: 'HEAD',
+        headers: { ...headers, 'accept-encoding': 'gzip' },
+      }).catch(() => undefined);
+      if (head && (head.status === 200 || head.status === 304)) {
+        const etag = head.headers.get('etag')?.replace(/^W\//, '') ?? (head.status === 304 ? rec.etag : undefined);
+        if (etag === rec.etag) return this.downloaded(rec);
+      }
+    }
     let res: Response;
     try {
-      res = await fetch(url, { headers, redirect: 'follow', ...(opts.signal ? { signal: opts.signal } : {}) });
+      res = await fetch(url, { ...init, headers });
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       const cause = (err as { cause?: { message?: string; code?: string } }).cause;

@@ -132,7 +132,7 @@ describe('COPY errors', () => {
 
   it('a path missing in a --from stage names the stage', async () => {
     const err = await failWith(`FROM ${FROM_BASE} AS one\nRUN true\nFROM ${FROM_BASE}\nCOPY --from=one /nope /x\n`);
-    expect(err).toMatch(/Dockerfile:4:1: .*"\/nope": not found in stage "one"/);
+    expect(err).toMatch(/Dockerfile:4:1: .*ref stage "one": "\/nope": not found/);
   });
 });
 

@@ -131,6 +131,6 @@ describe('progress: the live view in a real terminal, the JSON stream, the kept 
     expect(list.stdout.split('\n')[1]).toMatch(/ Error +/);
     const logs = await runCli(['history', 'logs'], { env: env() });
     expect(logs.stdout).toContain('before-failing');
-    expect(logs.stdout).toMatch(/^ERROR: .*exited with code 3$/m);
+    expect(logs.stdout).toMatch(/^ERROR: .*did not complete successfully: exit code: 3$/m);
   });
 });

@@ -49,7 +49,7 @@ describe('RUN resource limits', () => {
     const res = await fx.build(['--memory', '32m']);
     expect(res.exitCode, res.stderr).toBe(1);
     expect(res.stderr).toMatch(
-      /RUN dd .* failed: the command exited with code 137: killed by the kernel for exceeding its memory limit of 32 MiB \(--memory\)/,
+      /RUN dd .* failed: process "\/bin\/sh -c dd .*" did not complete successfully: exit code: 137: killed by the kernel for exceeding its memory limit of 32 MiB \(--memory\)/,
     );
     expect(res.stderr).toMatch(/hint: give the build more memory with --memory/);
 

@@ -50,8 +50,9 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
       if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('cancelled');
       if (result.exitCode !== 0) {
         const oom = result.usage?.oomKills ? outOfMemory(ctx.resources?.memoryBytes) : undefined;
+        // BuildKit's wording as the core (scripts and people search for it), the step's name before it
         throw new UserError(
-          `${vertex.name} failed: the command exited with code ${result.exitCode}${oom?.message ?? ''}`,
+          `${vertex.name} failed: process "${op.args.join(' ')}" did not complete successfully: exit code: ${result.exitCode}${oom?.message ?? ''}`,
           {
             ...(vertex.location ? { location: vertex.location } : {}),
             ...(oom ? { hint: oom.hint } : result.hint ? { hint: result.hint } : {}),
