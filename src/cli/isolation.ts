@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../errors.js';
@@ -8,7 +9,7 @@ import { readSubordinateIds, type SubordinateRange } from '../process/subordinat
 import { inUserNamespace } from '../process/user-namespace.js';
 import { defaultStateRoot, stateDirId } from '../store/state-paths.js';
 
-export const ISOLATION_MODES = ['runc', 'rootless'] as const;
+export const ISOLATION_MODES = ['runc', 'rootless', 'chroot'] as const;
 export type IsolationMode = (typeof ISOLATION_MODES)[number];
 
 /** What rootless mode maps: the user to root, its subordinate ranges to 1…count. */
@@ -19,11 +20,29 @@ export interface RootlessIds {
   subgid: SubordinateRange;
 }
 
+/** CAP_SYS_ADMIN's bit in a /proc/PID/status capability mask: mounts and namespaces need it. */
+const CAP_SYS_ADMIN = 21n;
+
 /**
- * The isolation a build runs with: `--isolation` if given, else runc as root (or as root of a
- * user namespace, where tsbuild already runs rootless) and rootless for any other user.
+ * Whether this process may mount (and so run runc): CAP_SYS_ADMIN in its effective set, read from
+ * /proc/self/status (one small read; root on a normal host always has it, root in a container
+ * started without --privileged does not).
  */
-export function chooseIsolation(flag: string | undefined, euid: number | undefined): IsolationMode {
+export function canMount(status = readFileSync('/proc/self/status', 'utf8')): boolean {
+  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
+  return m ? ((BigInt(`0x${m[1]}`) >> CAP_SYS_ADMIN) & 1n) === 1n : true;
+}
+
+/**
+ * The isolation a build runs with: `--isolation` if given, else runc as root that may mount (or
+ * root of a user namespace, where tsbuild already runs rootless), chroot as root that may not (a
+ * container with docker's default profile), and rootless for any other user.
+ */
+export function chooseIsolation(
+  flag: string | undefined,
+  euid: number | undefined,
+  mayMount: () => boolean = canMount,
+): IsolationMode {
   if (flag !== undefined) {
     if (!(ISOLATION_MODES as readonly string[]).includes(flag))
       throw new UsageError(`--isolation ${flag} is not an isolation mode`, {
@@ -31,7 +50,13 @@ export function chooseIsolation(flag: string | undefined, euid: number | undefin
       });
     return flag as IsolationMode;
   }
-  return euid === undefined || euid === 0 ? 'runc' : 'rootless';
+  if (euid !== undefined && euid !== 0) return 'rootless';
+  return inUserNamespace() || mayMount() ? 'runc' : 'chroot';
+}
+
+/** The line that says a build runs in isolation chroot, and what that does not isolate: the first of its output. */
+export function chrootBanner(chosen: boolean): string {
+  return `isolation chroot${chosen ? ' (tsbuild may not mount or make namespaces here)' : ''}: RUN steps run chrooted in a copy of their image, sharing this container's pid, network, ipc and uts namespaces and cgroup, with no /proc or /sys, no seccomp or capability set of their own and no pids or memory limit`;
 }
 
 /** The ids rootless mode maps for this user, or an EnvironmentError saying what the machine lacks. */

@@ -1,0 +1,210 @@
+import { spawn } from 'node:child_process';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { dirname, join, posix } from 'node:path';
+import { EnvironmentError, UserError } from '../errors.js';
+import { findOnPath } from '../process/find-on-path.js';
+import { missingTool } from '../process/missing-tool.js';
+import { resolveInRoot } from '../store/resolve-in-root.js';
+import { mountedRoot } from './container-root.js';
+import { findMissingMountPoints, removeMountStubs } from './mount-stubs.js';
+import type { RunRequest, RunResult } from './run-container.js';
+import { SANDBOX_HOSTNAME } from './run-container.js';
+import { SPEC_MOUNT_POINTS } from './runtime-spec.js';
+import { resolveUser } from './user.js';
+
+/** What a chroot step needs that a runc step does not: the root is a plain tree it may write into. */
+export type ChrootRequest = Omit<RunRequest, 'root' | 'bundleParent' | 'runcRoot' | 'attach' | 'mounts'> & {
+  tree: string;
+  /** RUN --mount targets: refused (nothing can be mounted). */
+  mountTargets?: string[];
+};
+
+export interface ChrootResult extends RunResult {
+  /** Paths (relative to the tree) whose writes never reach a layer in the other modes: the diff skips them. */
+  excluded: string[];
+}
+
+const TAIL_LINES = 20;
+
+/**
+ * The device nodes runc gives a container (major, minor), made in the tree's /dev. Only these:
+ * docker's device cgroup lets a container open them, and nothing else is needed by a build.
+ */
+const DEVICES: [string, number, number][] = [
+  ['null', 1, 3],
+  ['zero', 1, 5],
+  ['full', 1, 7],
+  ['random', 1, 8],
+  ['urandom', 1, 9],
+  ['tty', 5, 0],
+];
+
+/**
+ * chroot(2), the image's user and groups, the working dir and a umask, then exec: what runc does
+ * for a process, minus every namespace. perl-base is in every Debian system and can make all
+ * these calls; coreutils' chroot cannot set a working dir other than /.
+ */
+const ENTER = [
+  'use POSIX ();',
+  'my ($root, $cwd, $uid, $gid, $groups) = splice(@ARGV, 0, 5);',
+  'chroot($root) or die "chroot $root: $!\\n";',
+  'chdir($cwd) or die "chdir $cwd: $!\\n";',
+  'POSIX::setgid($gid) or die "setgid $gid: $!\\n";',
+  '$) = "$gid $groups";',
+  'POSIX::setuid($uid) or die "setuid $uid: $!\\n";',
+  'umask(022);',
+  'exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!\\n";',
+].join(' ');
+
+/**
+ * Runs one RUN process chrooted into `tree` (isolation chroot: tsbuild is root without the right to
+ * mount or make namespaces). The process shares tsbuild's pid, network, ipc and uts namespaces and
+ * its cgroup; /proc and /sys are empty dirs. Settings it cannot honour are refused, not ignored.
+ */
+export async function runChroot(req: ChrootRequest): Promise<ChrootResult> {
+  refuseUnsupported(req);
+  const tree = req.tree;
+  const root = mountedRoot(tree);
+  const user = await resolveUser(root, req.user, `USER ${req.user}`);
+  const stubs = await findMissingMountPoints(root, SPEC_MOUNT_POINTS);
+  const made: string[] = [];
+  for (const p of ['/proc', '/sys', '/dev']) await mkdirPlain(tree, p);
+  for (const [name, major, minor] of DEVICES) if (await makeNode(tree, `/dev/${name}`, major, minor)) made.push(`/dev/${name}`);
+  const hostname = req.hostname ?? SANDBOX_HOSTNAME;
+  await writePlain(tree, '/etc/hosts', hostsFile(hostname, req.extraHosts));
+  await writePlain(tree, '/etc/resolv.conf', await readHost('/etc/resolv.conf'));
+  if (req.files?.length) {
+    await mkdirPlain(tree, '/dev/pipes');
+    for (const f of req.files) await writePlain(tree, `/dev/pipes/${posix.basename(f.path)}`, f.content, f.mode);
+  }
+  // runc makes a missing working dir; it lands in the layer there too
+  const cwd = await resolveInRoot(tree, req.cwd);
+  await mkdir(cwd, { recursive: true, mode: 0o755 });
+  try {
+    const groups = [user.gid, ...user.additionalGids].join(' ');
+    const argv = ['-e', ENTER, tree, req.cwd, String(user.uid), String(user.gid), groups, ...req.args];
+    return { ...(await spawnChrooted(req, argv)), excluded: SPEC_MOUNT_POINTS.map((p) => p.slice(1)) };
+  } finally {
+    // what was made for the run goes, so stub parents are left as runc leaves them
+    for (const p of made) await rm(join(tree, p), { force: true });
+    for (const p of stubs) if (p === '/etc/hosts' || p === '/etc/resolv.conf') await rm(join(tree, p), { force: true });
+    await rm(join(tree, 'dev/pipes'), { recursive: true, force: true });
+    await removeMountStubs(tree, stubs);
+  }
+}
+
+function refuseUnsupported(req: ChrootRequest): void {
+  const refuse = (what: string, hint: string) => {
+    throw new UserError(`isolation chroot cannot ${what}`, { hint });
+  };
+  const stronger = 'build where tsbuild may use namespaces (--isolation runc as root, or rootless)';
+  if (req.network === 'none') refuse('run a step without network (RUN --network=none, --network none): it has no network namespace', `leave out --network none, or ${stronger}`);
+  if (req.mountTargets?.length) refuse(`mount ${req.mountTargets.join(', ')} for a step (RUN --mount): nothing may be mounted here`, `copy what the step needs into the image first, or ${stronger}`);
+  if (req.resources && Object.keys(req.resources).length)
+    refuse('limit RUN steps (--memory, --cpus, --cgroup-parent, …): it has no cgroup to set them in', `leave out the limits, or ${stronger}`);
+  if (req.ulimits?.length) refuse('set --ulimit for RUN steps', `leave out --ulimit, or ${stronger}`);
+}
+
+/** True where `rel` and all its parents in the tree are real dirs or absent: never a symlink, which could lead out of it. */
+async function plainParents(tree: string, rel: string): Promise<boolean> {
+  for (let p = posix.dirname(rel); p !== '/'; p = posix.dirname(p)) {
+    const st = await lstat(join(tree, p)).catch(() => undefined);
+    if (st && !st.isDirectory()) return false;
+  }
+  return true;
+}
+
+async function mkdirPlain(tree: string, rel: string): Promise<void> {
+  if (!(await plainParents(tree, rel))) return;
+  const st = await lstat(join(tree, rel)).catch(() => undefined);
+  if (!st) await mkdir(join(tree, rel), { recursive: true, mode: 0o755 });
+}
+
+async function makeNode(tree: string, rel: string, major: number, minor: number): Promise<boolean> {
+  if (!(await plainParents(tree, rel)) || (await lstat(join(tree, rel)).catch(() => undefined))) return false;
+  const r = await new Promise<number>((resolve) =>
+    spawn('mknod', ['-m', '666', '--', join(tree, rel), 'c', String(major), String(minor)], { stdio: 'ignore' })
+      .on('error', () => resolve(1))
+      .on('exit', (c) => resolve(c ?? 1)),
+  );
+  return r === 0;
+}
+
+/** Writes a file of the tree in place (a regular file or none, its parents plain dirs); anything else is left alone. */
+async function writePlain(tree: string, rel: string, content: string, mode = 0o644): Promise<void> {
+  if (!(await plainParents(tree, rel))) return;
+  const abs = join(tree, rel);
+  const st = await lstat(abs).catch(() => undefined);
+  if (st && !st.isFile()) return;
+  await mkdir(dirname(abs), { recursive: true, mode: 0o755 });
+  const fh = await open(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
+  try {
+    await fh.writeFile(content);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function readHost(path: string): Promise<string> {
+  return readFile(path, 'utf8').catch(() => '');
+}
+
+function hostsFile(hostname: string, extra: readonly { host: string; ip: string }[] = []): string {
+  return (
+    `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n` +
+    extra.map((h) => `${h.ip}\t${h.host}\n`).join('')
+  );
+}
+
+function spawnChrooted(req: ChrootRequest, argv: string[]): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    // its own process group: cancelling kills everything the step started
+    const child = spawn(findOnPath('perl', process.env) ?? 'perl', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: envOf(req.env), detached: true });
+    const tail: string[] = [];
+    let partial = '';
+    const collect = (chunk: Buffer, stream: 'stdout' | 'stderr'): void => {
+      req.onOutput?.(chunk, stream);
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      tail.push(...lines);
+      if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
+    };
+    child.stdout.on('data', (c: Buffer) => collect(c, 'stdout'));
+    child.stderr.on('data', (c: Buffer) => collect(c, 'stderr'));
+    const onAbort = (): void => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (err) => {
+      req.signal?.removeEventListener('abort', onAbort);
+      reject(
+        (err as NodeJS.ErrnoException).code === 'ENOENT'
+          ? missingTool('perl', { why: 'isolation chroot enters the step root with it', cause: err })
+          : new EnvironmentError(`could not start a chroot step: ${err.message}`, { cause: err }),
+      );
+    });
+    child.on('close', (code, sig) => {
+      req.signal?.removeEventListener('abort', onAbort);
+      // what the step left running in its group goes with it, as a container's processes do
+      onAbort();
+      if (partial) tail.push(partial);
+      if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
+      resolve({ exitCode: code ?? (sig ? 128 : 1), outputTail: tail });
+    });
+  });
+}
+
+/** The step's environment as a process env (runc gives exactly the spec's). */
+function envOf(env: string[]): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const e of env) {
+    const i = e.indexOf('=');
+    if (i > 0) out[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return out;
+}
