@@ -41,17 +41,16 @@ const DEVICES: [string, number, number][] = [
 ];
 
 /**
- * chroot(2), the image's user and groups, the working dir and a umask, then exec: what runc does
- * for a process, minus every namespace. perl-base is in every Debian system and can make all
- * these calls; coreutils' chroot cannot set a working dir other than /.
+ * What runc does for a process, minus every namespace: setpriv (util-linux) sets the image's gid
+ * and groups while still root, then perl (perl-base is in every Debian system, and coreutils'
+ * chroot cannot set a working dir other than /) makes chroot(2), enters the working dir, takes the
+ * uid (dropping root's capabilities with it) and the umask, and execs the command.
  */
 const ENTER = [
   'use POSIX ();',
-  'my ($root, $cwd, $uid, $gid, $groups) = splice(@ARGV, 0, 5);',
+  'my ($root, $cwd, $uid) = splice(@ARGV, 0, 3);',
   'chroot($root) or die "chroot $root: $!\\n";',
   'chdir($cwd) or die "chdir $cwd: $!\\n";',
-  'POSIX::setgid($gid) or die "setgid $gid: $!\\n";',
-  '$) = "$gid $groups";',
   'POSIX::setuid($uid) or die "setuid $uid: $!\\n";',
   'umask(022);',
   'exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!\\n";',
@@ -82,8 +81,18 @@ export async function runChroot(req: ChrootRequest): Promise<ChrootResult> {
   const cwd = await resolveInRoot(tree, req.cwd);
   await mkdir(cwd, { recursive: true, mode: 0o755 });
   try {
-    const groups = [user.gid, ...user.additionalGids].join(' ');
-    const argv = ['-e', ENTER, tree, req.cwd, String(user.uid), String(user.gid), groups, ...req.args];
+    const argv = [
+      `--regid=${user.gid}`,
+      user.additionalGids.length ? `--groups=${user.additionalGids.join(',')}` : '--clear-groups',
+      '--',
+      findOnPath('perl', process.env) ?? 'perl',
+      '-e',
+      ENTER,
+      tree,
+      req.cwd,
+      String(user.uid),
+      ...req.args,
+    ];
     return { ...(await spawnChrooted(req, argv)), excluded: SPEC_MOUNT_POINTS.map((p) => p.slice(1)) };
   } finally {
     // what was made for the run goes, so stub parents are left as runc leaves them
@@ -160,7 +169,7 @@ function hostsFile(hostname: string, extra: readonly { host: string; ip: string 
 function spawnChrooted(req: ChrootRequest, argv: string[]): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     // its own process group: cancelling kills everything the step started
-    const child = spawn(findOnPath('perl', process.env) ?? 'perl', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: envOf(req.env), detached: true });
+    const child = spawn(findOnPath('setpriv', process.env) ?? 'setpriv', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: envOf(req.env), detached: true });
     const tail: string[] = [];
     let partial = '';
     const collect = (chunk: Buffer, stream: 'stdout' | 'stderr'): void => {
@@ -184,7 +193,7 @@ function spawnChrooted(req: ChrootRequest, argv: string[]): Promise<RunResult> {
       req.signal?.removeEventListener('abort', onAbort);
       reject(
         (err as NodeJS.ErrnoException).code === 'ENOENT'
-          ? missingTool('perl', { why: 'isolation chroot enters the step root with it', cause: err })
+          ? missingTool('setpriv', { why: 'isolation chroot enters each step with it', cause: err })
           : new EnvironmentError(`could not start a chroot step: ${err.message}`, { cause: err }),
       );
     });

@@ -36,10 +36,12 @@ async function applyLayer(layer: string, tree: string): Promise<void> {
   };
   await walk('');
   for (const r of [...whiteouts, ...replaced]) await rm(join(tree, r), { recursive: true, force: true });
-  // xattrs are left to the restore below: overlay's own (opaque, origin, impure) must not come along
+  // xattrs are left to the restore below: overlay's own (opaque, origin, impure) must not come along.
+  // Hard links of the layers are not kept: overlay breaks them too (a write through one path
+  // copies up that path alone), and a diff would otherwise see every path of a changed inode.
   await runToolChecked('cp', [
     '-a',
-    '--no-preserve=xattr',
+    '--no-preserve=xattr,links',
     '--remove-destination',
     '--no-target-directory',
     '--',
