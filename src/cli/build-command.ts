@@ -263,7 +263,10 @@ function withRunSettings(flags: BuildFlags): Pick<BuildRequest, 'runSettings'> {
 
 function withResources(flags: BuildFlags): Pick<BuildRequest, 'resources' | 'isolation'> {
   const resources = parseResources(flags);
-  return { ...(resources ? { resources } : {}), ...(flags.isolation === 'chroot' ? { isolation: 'chroot' as const } : {}) };
+  return {
+    ...(resources ? { resources } : {}),
+    ...(flags.isolation === 'chroot' ? { isolation: 'chroot' as const } : {}),
+  };
 }
 
 /** `--call` as buildx reads it: `NAME[,format=json|raw]`; `build` (or nothing) is a build. */

@@ -69,7 +69,8 @@ export async function runChroot(req: ChrootRequest): Promise<ChrootResult> {
   const stubs = await findMissingMountPoints(root, SPEC_MOUNT_POINTS);
   const made: string[] = [];
   for (const p of ['/proc', '/sys', '/dev']) await mkdirPlain(tree, p);
-  for (const [name, major, minor] of DEVICES) if (await makeNode(tree, `/dev/${name}`, major, minor)) made.push(`/dev/${name}`);
+  for (const [name, major, minor] of DEVICES)
+    if (await makeNode(tree, `/dev/${name}`, major, minor)) made.push(`/dev/${name}`);
   const hostname = req.hostname ?? SANDBOX_HOSTNAME;
   await writePlain(tree, '/etc/hosts', hostsFile(hostname, req.extraHosts));
   await writePlain(tree, '/etc/resolv.conf', await readHost('/etc/resolv.conf'));
@@ -108,10 +109,21 @@ function refuseUnsupported(req: ChrootRequest): void {
     throw new UserError(`isolation chroot cannot ${what}`, { hint });
   };
   const stronger = 'build where tsbuild may use namespaces (--isolation runc as root, or rootless)';
-  if (req.network === 'none') refuse('run a step without network (RUN --network=none, --network none): it has no network namespace', `leave out --network none, or ${stronger}`);
-  if (req.mountTargets?.length) refuse(`mount ${req.mountTargets.join(', ')} for a step (RUN --mount): nothing may be mounted here`, `copy what the step needs into the image first, or ${stronger}`);
+  if (req.network === 'none')
+    refuse(
+      'run a step without network (RUN --network=none, --network none): it has no network namespace',
+      `leave out --network none, or ${stronger}`,
+    );
+  if (req.mountTargets?.length)
+    refuse(
+      `mount ${req.mountTargets.join(', ')} for a step (RUN --mount): nothing may be mounted here`,
+      `copy what the step needs into the image first, or ${stronger}`,
+    );
   if (req.resources && Object.keys(req.resources).length)
-    refuse('limit RUN steps (--memory, --cpus, --cgroup-parent, …): it has no cgroup to set them in', `leave out the limits, or ${stronger}`);
+    refuse(
+      'limit RUN steps (--memory, --cpus, --cgroup-parent, …): it has no cgroup to set them in',
+      `leave out the limits, or ${stronger}`,
+    );
   if (req.ulimits?.length) refuse('set --ulimit for RUN steps', `leave out --ulimit, or ${stronger}`);
 }
 
@@ -169,7 +181,11 @@ function hostsFile(hostname: string, extra: readonly { host: string; ip: string 
 function spawnChrooted(req: ChrootRequest, argv: string[]): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     // its own process group: cancelling kills everything the step started
-    const child = spawn(findOnPath('setpriv', process.env) ?? 'setpriv', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: envOf(req.env), detached: true });
+    const child = spawn(findOnPath('setpriv', process.env) ?? 'setpriv', argv, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: envOf(req.env),
+      detached: true,
+    });
     const tail: string[] = [];
     let partial = '';
     const collect = (chunk: Buffer, stream: 'stdout' | 'stderr'): void => {

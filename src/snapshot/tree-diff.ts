@@ -139,11 +139,17 @@ export async function writeDiff(tree: string, diff: TreeDiff, upper: string): Pr
   }
   // xattrs of the dirs (the files' came with cp), and the opaque marks
   const writes: XattrWrite[] = [];
-  const dirXattrs = sortedDirs.length ? await readXattrs(sortedDirs.map((r) => join(tree, r)), '-') : new Map();
+  const dirXattrs = sortedDirs.length
+    ? await readXattrs(
+        sortedDirs.map((r) => join(tree, r)),
+        '-',
+      )
+    : new Map();
   for (const rel of sortedDirs)
     for (const [name, value] of dirXattrs.get(join(tree, rel)) ?? new Map<string, Buffer>())
       writes.push({ path: join(upper, rel), name, value });
-  for (const rel of diff.opaque) writes.push({ path: join(upper, rel), name: OPAQUE_XATTR, value: Buffer.from(OPAQUE_VALUE) });
+  for (const rel of diff.opaque)
+    writes.push({ path: join(upper, rel), name: OPAQUE_XATTR, value: Buffer.from(OPAQUE_VALUE) });
   if (writes.length) await writeXattrs(writes);
   // owners, modes and times of the dirs last, deepest first: writing below a dir moves its mtime
   for (const rel of sortedDirs.reverse()) {
