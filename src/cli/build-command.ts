@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { BuildRequest, FrontendCall, OutputSpec, ProgressMode } from '../pipeline/build-request.js';
 import { fetchNamedContext, parseBoolArg, resolveBuildContext } from '../sources/build-context.js';
 import { defaultStateRoot } from '../store/state-paths.js';
@@ -119,6 +119,8 @@ async function enteredUserNamespace(flags: BuildFlags): Promise<boolean> {
     if (progress !== 'quiet' && progress !== 'json' && !flags.quiet)
       process.stderr.write(`${chrootBanner(flags.isolation === undefined)}\n`);
     flags.isolation = 'chroot';
+    const { checkWhiteoutsAllowed } = await import('../snapshot/whiteout-probe.js');
+    await checkWhiteoutsAllowed(join(defaultStateRoot(), 'tmp'), 'isolation chroot');
     return false;
   }
   if (mode === 'runc') {

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { findOnPath } from '../process/find-on-path.js';
 import { missingTool } from '../process/missing-tool.js';
 import { readSubordinateIds, type SubordinateRange } from '../process/subordinate-ids.js';
+import { hasSysAdmin, parseHasSysAdmin } from '../process/sys-admin.js';
 import { inUserNamespace } from '../process/user-namespace.js';
 import { defaultStateRoot, stateDirId } from '../store/state-paths.js';
 
@@ -20,17 +20,12 @@ export interface RootlessIds {
   subgid: SubordinateRange;
 }
 
-/** CAP_SYS_ADMIN's bit in a /proc/PID/status capability mask: mounts and namespaces need it. */
-const CAP_SYS_ADMIN = 21n;
-
 /**
- * Whether this process may mount (and so run runc): CAP_SYS_ADMIN in its effective set, read from
- * /proc/self/status (one small read; root on a normal host always has it, root in a container
- * started without --privileged does not).
+ * Whether this process may mount (and so run runc): CAP_SYS_ADMIN in its effective set (root on a
+ * normal host has it, root in a container started without --privileged does not).
  */
-export function canMount(status = readFileSync('/proc/self/status', 'utf8')): boolean {
-  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
-  return m ? ((BigInt(`0x${m[1]}`) >> CAP_SYS_ADMIN) & 1n) === 1n : true;
+export function canMount(status?: string): boolean {
+  return status === undefined ? hasSysAdmin() : parseHasSysAdmin(status);
 }
 
 /**
@@ -41,7 +36,7 @@ export function canMount(status = readFileSync('/proc/self/status', 'utf8')): bo
 export function chooseIsolation(
   flag: string | undefined,
   euid: number | undefined,
-  mayMount: () => boolean = canMount,
+  mayMount: () => boolean = () => canMount(),
 ): IsolationMode {
   if (flag !== undefined) {
     if (!(ISOLATION_MODES as readonly string[]).includes(flag))
