@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { EnvironmentError, UserError } from '../errors.js';
 import { findOnPath } from '../process/find-on-path.js';
 import { missingTool } from '../process/missing-tool.js';
+import { runToolChecked } from '../process/run-tool.js';
 import { resolveInRoot } from '../store/resolve-in-root.js';
 import { mountedRoot } from './container-root.js';
 import { findMissingMountPoints, removeMountStubs } from './mount-stubs.js';
@@ -16,8 +17,12 @@ import { resolveUser } from './user.js';
 /** What a chroot step needs that a runc step does not: the root is a plain tree it may write into. */
 export type ChrootRequest = Omit<RunRequest, 'root' | 'bundleParent' | 'runcRoot' | 'attach' | 'mounts'> & {
   tree: string;
-  /** RUN --mount targets: refused (nothing can be mounted). */
-  mountTargets?: string[];
+  /**
+   * RUN --mount mounts as runc would get them: here each source is copied in before the step and
+   * the target left out of the layer; `writeBack` targets (cache mounts) are copied back after.
+   */
+  mounts?: import('./runtime-spec.js').OciMount[];
+  writeBack?: string[];
 };
 
 export interface ChrootResult extends RunResult {
@@ -66,7 +71,9 @@ export async function runChroot(req: ChrootRequest): Promise<ChrootResult> {
   const tree = req.tree;
   const root = mountedRoot(tree);
   const user = await resolveUser(root, req.user, `USER ${req.user}`);
-  const stubs = await findMissingMountPoints(root, SPEC_MOUNT_POINTS);
+  const mounts = req.mounts ?? [];
+  const stubs = await findMissingMountPoints(root, [...SPEC_MOUNT_POINTS, ...mounts.map((m) => m.destination)]);
+  for (const m of mounts) await copyMountIn(tree, m);
   const made: string[] = [];
   for (const p of ['/proc', '/sys', '/dev']) await mkdirPlain(tree, p);
   for (const [name, major, minor] of DEVICES)
@@ -94,14 +101,61 @@ export async function runChroot(req: ChrootRequest): Promise<ChrootResult> {
       String(user.uid),
       ...req.args,
     ];
-    return { ...(await spawnChrooted(req, argv)), excluded: SPEC_MOUNT_POINTS.map((p) => p.slice(1)) };
+    const excluded = [...SPEC_MOUNT_POINTS, ...mounts.map((m) => m.destination)].map((p) =>
+      posix.normalize(p).slice(1),
+    );
+    return { ...(await spawnChrooted(req, argv)), excluded };
   } finally {
+    for (const m of mounts) {
+      if (req.writeBack?.includes(m.destination)) await copyMountBack(tree, m);
+      await rm(join(tree, m.destination), { recursive: true, force: true });
+    }
     // what was made for the run goes, so stub parents are left as runc leaves them
     for (const p of made) await rm(join(tree, p), { force: true });
     for (const p of stubs) if (p === '/etc/hosts' || p === '/etc/resolv.conf') await rm(join(tree, p), { force: true });
     await rm(join(tree, 'dev/pipes'), { recursive: true, force: true });
     await removeMountStubs(tree, stubs);
   }
+}
+
+/**
+ * A mount's content put where the step sees it: a tmpfs as an empty dir, a bind as a copy of its
+ * source (its target left out of the layer, as a mount's is; a read-only one can be written here,
+ * the writes going nowhere). What the image had there is hidden, as a mount hides it.
+ */
+async function copyMountIn(tree: string, m: import('./runtime-spec.js').OciMount): Promise<void> {
+  if (!(await plainParents(tree, m.destination)))
+    throw new UserError(
+      `isolation chroot cannot put RUN --mount target ${m.destination} in place: a symlink is on the way to it`,
+      {
+        hint: 'mount it at a path without symlinks, or build with --isolation runc',
+      },
+    );
+  const target = join(tree, m.destination);
+  await rm(target, { recursive: true, force: true });
+  await mkdir(dirname(target), { recursive: true, mode: 0o755 });
+  if (m.type === 'tmpfs') {
+    await mkdir(target, { mode: 0o1777 });
+    return;
+  }
+  const st = await lstat(m.source);
+  if (st.isSocket())
+    throw new UserError(
+      `isolation chroot cannot forward an ssh agent socket (RUN --mount=type=ssh at ${m.destination})`,
+      {
+        hint: 'fetch with credentials in a secret mount instead, or build with --isolation runc',
+      },
+    );
+  await runToolChecked('cp', ['-a', '--no-target-directory', '--', m.source, target]);
+}
+
+/** A cache mount's content after the step, made the cache's: what the step removed goes from the cache too. */
+async function copyMountBack(tree: string, m: import('./runtime-spec.js').OciMount): Promise<void> {
+  const from = join(tree, m.destination);
+  const st = await lstat(from).catch(() => undefined);
+  if (!st?.isDirectory()) return;
+  for (const name of await readdir(m.source)) await rm(join(m.source, name), { recursive: true, force: true });
+  await runToolChecked('cp', ['-a', '--no-target-directory', '--', `${from}/.`, `${m.source}/.`]);
 }
 
 function refuseUnsupported(req: ChrootRequest): void {
@@ -113,11 +167,6 @@ function refuseUnsupported(req: ChrootRequest): void {
     refuse(
       'run a step without network (RUN --network=none, --network none): it has no network namespace',
       `leave out --network none, or ${stronger}`,
-    );
-  if (req.mountTargets?.length)
-    refuse(
-      `mount ${req.mountTargets.join(', ')} for a step (RUN --mount): nothing may be mounted here`,
-      `copy what the step needs into the image first, or ${stronger}`,
     );
   if (req.resources && Object.keys(req.resources).length)
     refuse(

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +88,25 @@ describe.skipIf(!isRoot)('--isolation chroot', () => {
     );
     expect(built).toContain('L4 out/c/.wh..wh..opq');
     expect(layerEntries(chroot.dest)).toEqual(expect.arrayContaining(['L4 bin/.wh.cat', 'L4 etc/.wh.only']));
+  }, 240_000);
+
+  it('RUN --mount of every kind but ssh: copies in (a cache copied back), the same image as runc', async () => {
+    const context = join(work, 'mounts');
+    execFileSync('cp', ['-r', join(REPO_ROOT, 'fixtures/run-mounts'), context]);
+    const dockerfile = readFileSync(join(context, 'Dockerfile'), 'utf8')
+      .replace('oci-layout://../base/busybox', BASE)
+      // df reads /proc/mounts, which a chroot step has not
+      .replace(/df \/scratch \| tail -1 \| grep -q tmpfs/, 'touch /scratch/x')
+      .concat(
+        'RUN --mount=type=cache,target=/var/cache/app,id=appcache test -d /var/cache/app/x && echo kept > /kept\n',
+      );
+    await writeContext(context, { Dockerfile: dockerfile });
+    const secret = ['--secret', `id=token,src=${join(context, 'token.txt')}`];
+    const runc = await build('runc', context, 'runc-mounts', secret);
+    const chroot = await build('chroot', context, 'chroot-mounts', secret);
+    expect(runc.exitCode, runc.stderr).toBe(0);
+    expect(chroot.exitCode, chroot.stderr).toBe(0);
+    expect(chroot.manifest).toBe(runc.manifest);
   }, 240_000);
 
   it('a failing RUN fails the build with the output tail, and leaves the state dir usable and clean', async () => {

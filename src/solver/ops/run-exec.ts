@@ -93,11 +93,13 @@ function outOfMemory(limit: number | undefined): { message: string; hint: string
 async function runChrootStep(vertex: Vertex, op: ExecOp, run: OpRun, upper: string): Promise<void> {
   const { ctx } = run;
   await withTreeRootfs(ctx, run.inputs[0]!.layers, upper, async (tree, setExcluded) => {
+    const mounts = await prepareMounts(op, run, run.selections);
     const result = await runChroot({
       tree: tree.path,
       args: op.args,
-      env: withOverrides(op.env, op.proxyEnv ?? []),
-      ...(op.mounts?.length ? { mountTargets: op.mounts.map((m) => m.target) } : {}),
+      env: withOverrides(op.env, [...(op.proxyEnv ?? []), ...mounts.env]),
+      mounts: mounts.mounts,
+      writeBack: (op.mounts ?? []).filter((m) => m.type === 'cache').map((m) => m.target),
       cwd: op.cwd,
       user: op.user,
       network: op.network,
@@ -108,7 +110,7 @@ async function runChrootStep(vertex: Vertex, op: ExecOp, run: OpRun, upper: stri
       ...(ctx.resources ? { resources: ctx.resources } : {}),
       onOutput: (chunk, stream) => run.onLog(stream, chunk.toString('utf8')),
       signal: ctx.signal,
-    });
+    }).finally(() => mounts.release());
     setExcluded(result.excluded);
     checkExit(vertex, run, result);
   });
