@@ -51,7 +51,7 @@ export function chooseIsolation(
 
 /** The line that says a build runs in isolation chroot, and what that does not isolate: the first of its output. */
 export function chrootBanner(chosen: boolean): string {
-  return `isolation chroot${chosen ? ' (tsbuild may not mount or make namespaces here)' : ''}: RUN steps run chrooted in a copy of their image, sharing this container's pid, network, ipc and uts namespaces and cgroup, with no /proc or /sys, no seccomp or capability set of their own and no pids or memory limit`;
+  return `isolation chroot${chosen ? ' (tsbuild may not mount or make namespaces here)' : ''}: RUN steps run chrooted in a copy of their image, sharing this container's pid, network, ipc and uts namespaces and cgroup, with no /proc or /sys, no seccomp profile of their own and no pids or memory limit; the container is the boundary`;
 }
 
 /** The ids rootless mode maps for this user, or an EnvironmentError saying what the machine lacks. */

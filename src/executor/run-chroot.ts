@@ -11,7 +11,7 @@ import { mountedRoot } from './container-root.js';
 import { findMissingMountPoints, removeMountStubs } from './mount-stubs.js';
 import type { RunRequest, RunResult } from './run-container.js';
 import { SANDBOX_HOSTNAME } from './run-container.js';
-import { SPEC_MOUNT_POINTS } from './runtime-spec.js';
+import { DEFAULT_CAPS, SPEC_MOUNT_POINTS } from './runtime-spec.js';
 import { resolveUser } from './user.js';
 
 /** What a chroot step needs that a runc step does not: the root is a plain tree it may write into. */
@@ -89,7 +89,14 @@ export async function runChroot(req: ChrootRequest): Promise<ChrootResult> {
   const cwd = await resolveInRoot(tree, req.cwd);
   await mkdir(cwd, { recursive: true, mode: 0o755 });
   try {
+    // Docker's default capability set bounds a root step, as runc's spec does (RUN
+    // --security=insecure: all of tsbuild's); a non-root USER loses them all at setuid
+    const bounding =
+      req.security === 'insecure'
+        ? []
+        : [`--bounding-set=-all,${DEFAULT_CAPS.map((c) => `+${c.slice(4).toLowerCase()}`).join(',')}`];
     const argv = [
+      ...bounding,
       `--regid=${user.gid}`,
       user.additionalGids.length ? `--groups=${user.additionalGids.join(',')}` : '--clear-groups',
       '--',

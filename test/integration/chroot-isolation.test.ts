@@ -60,6 +60,30 @@ function layerEntries(archive: string): string[] {
   }
 }
 
+/** The content of `name` in the last layer that has it. */
+async function layerFile(archive: string, name: string): Promise<string | undefined> {
+  const dir = execFileSync('mktemp', ['-d']).toString().trim();
+  try {
+    execFileSync('tar', ['-xf', archive, '-C', dir]);
+    const blob = (d: string) => join(dir, 'blobs/sha256', d.slice('sha256:'.length));
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+    const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), 'utf8'));
+    let found: string | undefined;
+    for (const l of manifest.layers as { digest: string }[]) {
+      try {
+        found = execFileSync('tar', ['-xzOf', blob(l.digest), name], {
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }).toString();
+      } catch {
+        // not in this layer
+      }
+    }
+    return found;
+  } finally {
+    execFileSync('rm', ['-rf', dir]);
+  }
+}
+
 describe.skipIf(!isRoot)('--isolation chroot', () => {
   it('builds fixtures/features and fixtures/demo to the digests runc gives', async () => {
     for (const fixture of ['features', 'demo']) {
@@ -124,6 +148,19 @@ describe.skipIf(!isRoot)('--isolation chroot', () => {
     const left = (await readdir(tmp, { recursive: true }).catch(() => [])).filter((n) => /tree-/.test(String(n)));
     expect(left).toEqual([]);
   }, 240_000);
+
+  it("a root step holds docker's default capabilities only (RUN --security=insecure: all of tsbuild's)", async () => {
+    const context = join(work, 'caps');
+    // raising a priority needs CAP_SYS_NICE, which root on this host has and docker's set does not
+    const probe = 'if renice -n -5 -p $$ >/dev/null 2>&1; then echo yes; else echo no; fi';
+    await writeContext(context, {
+      Dockerfile: `FROM ${BASE}\nRUN ${probe} > /sandbox\nRUN --security=insecure ${probe} > /insecure\n`,
+    });
+    const r = await build('chroot', context, 'chroot-caps', ['--allow', 'security.insecure']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await layerFile(r.dest, 'sandbox')).toBe('no\n');
+    expect(await layerFile(r.dest, 'insecure')).toBe('yes\n');
+  }, 120_000);
 
   it('refuses what it cannot isolate, saying so', async () => {
     const context = join(work, 'refused');

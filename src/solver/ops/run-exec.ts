@@ -100,6 +100,7 @@ async function runChrootStep(vertex: Vertex, op: ExecOp, run: OpRun, upper: stri
       env: withOverrides(op.env, [...(op.proxyEnv ?? []), ...mounts.env]),
       mounts: mounts.mounts,
       writeBack: (op.mounts ?? []).filter((m) => m.type === 'cache').map((m) => m.target),
+      ...(op.security ? { security: op.security } : {}),
       cwd: op.cwd,
       user: op.user,
       network: op.network,
