@@ -31,11 +31,21 @@ COPY --from=build /etc/only /etc/only
 RUN rm /etc/only /bin/cat && echo done > /done
 `;
 
-async function build(mode: string, context: string, state: string, extra: string[] = []) {
-  const dest = join(work, `${mode}-${Math.random().toString(36).slice(2)}.tar`);
+/** A build with `--isolation mode` (mode '': none given, the machine decides), optionally under a wrapper command. */
+async function build(mode: string, context: string, state: string, extra: string[] = [], wrapper?: string[]) {
+  const dest = join(work, `${mode || 'auto'}-${Math.random().toString(36).slice(2)}.tar`);
   const r = await runCli(
-    ['build', '--isolation', mode, '--progress', 'plain', '-o', `type=oci,dest=${dest}`, ...extra, context],
-    { env: { TSBUILD_ROOT: join(work, state), SOURCE_DATE_EPOCH: '1700000000' } },
+    [
+      'build',
+      ...(mode ? ['--isolation', mode] : []),
+      '--progress',
+      'plain',
+      '-o',
+      `type=oci,dest=${dest}`,
+      ...extra,
+      context,
+    ],
+    { env: { TSBUILD_ROOT: join(work, state), SOURCE_DATE_EPOCH: '1700000000' }, ...(wrapper ? { wrapper } : {}) },
   );
   return { ...r, dest, manifest: /manifest (sha256:[0-9a-f]{64})/.exec(r.stderr)?.[1] };
 }
@@ -112,6 +122,17 @@ describe.skipIf(!isRoot)('--isolation chroot', () => {
     );
     expect(built).toContain('L4 out/c/.wh..wh..opq');
     expect(layerEntries(chroot.dest)).toEqual(expect.arrayContaining(['L4 bin/.wh.cat', 'L4 etc/.wh.only']));
+  }, 240_000);
+
+  it('root without CAP_SYS_ADMIN (as in a container) gets chroot by itself, says so first, and builds runc’s image', async () => {
+    const context = join(work, 'multi');
+    await writeContext(context, { Dockerfile: MULTI });
+    const runc = await build('runc', context, 'runc-multi');
+    // the bounding set without it: the exec'd tsbuild holds every capability but that one
+    const auto = await build('', context, 'auto-multi', [], ['setpriv', '--bounding-set=-sys_admin', '--']);
+    expect(auto.exitCode, auto.stderr).toBe(0);
+    expect(auto.stderr.split('\n')[0]).toMatch(/^isolation chroot \(tsbuild may not mount or make namespaces here\)/);
+    expect(auto.manifest).toBe(runc.manifest);
   }, 240_000);
 
   it('RUN --mount of every kind but ssh: copies in (a cache copied back), the same image as runc', async () => {
