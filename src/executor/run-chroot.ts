@@ -68,6 +68,9 @@ const ENTER = [
  */
 export async function runChroot(req: ChrootRequest): Promise<ChrootResult> {
   refuseUnsupported(req);
+  const tools = { setpriv: findOnPath('setpriv', process.env), perl: findOnPath('perl', process.env) };
+  for (const [tool, path] of Object.entries(tools))
+    if (!path) throw missingTool(tool, { why: 'isolation chroot enters each step with it' });
   const tree = req.tree;
   const root = mountedRoot(tree);
   const user = await resolveUser(root, req.user, `USER ${req.user}`);
@@ -100,7 +103,7 @@ export async function runChroot(req: ChrootRequest): Promise<ChrootResult> {
       `--regid=${user.gid}`,
       user.additionalGids.length ? `--groups=${user.additionalGids.join(',')}` : '--clear-groups',
       '--',
-      findOnPath('perl', process.env) ?? 'perl',
+      tools.perl!,
       '-e',
       ENTER,
       tree,
@@ -111,7 +114,7 @@ export async function runChroot(req: ChrootRequest): Promise<ChrootResult> {
     const excluded = [...SPEC_MOUNT_POINTS, ...mounts.map((m) => m.destination)].map((p) =>
       posix.normalize(p).slice(1),
     );
-    return { ...(await spawnChrooted(req, argv)), excluded };
+    return { ...(await spawnChrooted(req, tools.setpriv!, argv)), excluded };
   } finally {
     for (const m of mounts) {
       if (req.writeBack?.includes(m.destination)) await copyMountBack(tree, m);
@@ -234,10 +237,10 @@ function hostsFile(hostname: string, extra: readonly { host: string; ip: string 
   );
 }
 
-function spawnChrooted(req: ChrootRequest, argv: string[]): Promise<RunResult> {
+function spawnChrooted(req: ChrootRequest, setpriv: string, argv: string[]): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     // its own process group: cancelling kills everything the step started
-    const child = spawn(findOnPath('setpriv', process.env) ?? 'setpriv', argv, {
+    const child = spawn(setpriv, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: envOf(req.env),
       detached: true,
