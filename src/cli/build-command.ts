@@ -119,8 +119,6 @@ async function enteredUserNamespace(flags: BuildFlags): Promise<boolean> {
     if (progress !== 'quiet' && progress !== 'json' && !flags.quiet)
       process.stderr.write(`${chrootBanner(flags.isolation === undefined)}\n`);
     flags.isolation = 'chroot';
-    const { checkWhiteoutsAllowed } = await import('../snapshot/whiteout-probe.js');
-    await checkWhiteoutsAllowed(join(defaultStateRoot(), 'tmp'), 'isolation chroot');
     return false;
   }
   if (mode === 'runc') {
@@ -308,6 +306,11 @@ const isLoadOutput = (o: OutputSpec): boolean => o.type === 'docker' && o.dest =
 export async function build(contextArg: string, flags: BuildFlags): Promise<void> {
   if (await enteredUserNamespace(flags)) return;
   await checkBuildEnvironment();
+  if (flags.isolation === 'chroot') {
+    // after the state dir setting is checked: a bad TSBUILD_ROOT is said as such, not as this
+    const { checkWhiteoutsAllowed } = await import('../snapshot/whiteout-probe.js');
+    await checkWhiteoutsAllowed(join(defaultStateRoot(), 'tmp'), 'isolation chroot');
+  }
   const { req, cleanup } = await toRequest(contextArg, flags);
   const [{ runBuild }, { createRenderer }] = await Promise.all([
     import('../pipeline/run-build.js'),
