@@ -1,4 +1,5 @@
-import { lstat, mkdir, readdir, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstat, mkdir } from 'node:fs/promises';
 import { chmod, lchown, lutimes } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { chunkArgs, runToolChecked } from '../process/run-tool.js';
@@ -25,12 +26,16 @@ export interface EntryStat {
 /** path relative to the tree ('' is its root) → its stat. */
 export type TreeStats = Map<string, EntryStat>;
 
-/** The stat of every entry under `tree`, symlinks not followed. */
+/**
+ * The stat of every entry under `tree`, symlinks not followed. Synchronous: thread-pool round trips
+ * for each of a rootfs' thousands of small calls cost more than the calls (a 300-entry busybox
+ * tree: 60-80 ms async, a few ms sync).
+ */
 export async function statTree(tree: string): Promise<TreeStats> {
   const out: TreeStats = new Map();
-  const visit = async (rel: string): Promise<void> => {
+  const visit = (rel: string): void => {
     const abs = rel ? join(tree, rel) : tree;
-    const st = await lstat(abs, { bigint: true });
+    const st = lstatSync(abs, { bigint: true });
     const e: EntryStat = {
       dir: st.isDirectory(),
       ino: st.ino,
@@ -43,11 +48,11 @@ export async function statTree(tree: string): Promise<TreeStats> {
       gid: st.gid,
       rdev: st.rdev,
     };
-    if (st.isSymbolicLink()) e.link = await readlink(abs);
+    if (st.isSymbolicLink()) e.link = readlinkSync(abs);
     out.set(rel, e);
-    if (e.dir) for (const name of await readdir(abs)) await visit(rel ? `${rel}/${name}` : name);
+    if (e.dir) for (const name of readdirSync(abs)) visit(rel ? `${rel}/${name}` : name);
   };
-  await visit('');
+  visit('');
   return out;
 }
 
