@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { BuildRequest, FrontendCall, OutputSpec, ProgressMode } from '../pipeline/build-request.js';
 import { fetchNamedContext, parseBoolArg, resolveBuildContext } from '../sources/build-context.js';
 import { defaultStateRoot } from '../store/state-paths.js';
-import { asUsageError, UsageError, UserError } from '../errors.js';
+import { asUsageError, EnvironmentError, UsageError, UserError } from '../errors.js';
 import { checkBuildEnvironment, checkBuildRequest } from './build-preflight.js';
 import {
   chooseIsolation,
+  chrootBanner,
   inUserNamespace,
   reexecInUserNamespace,
   rootlessBanner,
@@ -62,7 +63,7 @@ export interface BuildFlags extends ResourceFlags {
   allow?: string[];
   buildContext?: string[];
   label?: string[];
-  /** `--isolation`: runc or rootless; by default runc for root, rootless for another user. */
+  /** `--isolation`: runc, rootless or chroot; by default chooseIsolation's pick (set to it for chroot). */
   isolation?: string;
   /** `--platform`, each a comma list. */
   platform?: string[];
@@ -107,6 +108,20 @@ export function resolveProgress(flags: Pick<BuildFlags, 'progress' | 'quiet'>, e
 async function enteredUserNamespace(flags: BuildFlags): Promise<boolean> {
   const euid = process.geteuid?.();
   const mode = chooseIsolation(flags.isolation, euid);
+  if (mode === 'chroot') {
+    if (euid !== undefined && euid !== 0)
+      throw new EnvironmentError(
+        `isolation chroot needs root (this is uid ${euid}): it sets the image's owners on the files it copies and enters each step with chroot(2)`,
+        {
+          hint: 'run tsbuild as root in the container (securityContext runAsUser: 0, no privileges needed), or build rootless where user namespaces are allowed',
+        },
+      );
+    const progress = resolveProgress(flags, process.env);
+    if (progress !== 'quiet' && progress !== 'json' && !flags.quiet)
+      process.stderr.write(`${chrootBanner(flags.isolation === undefined)}\n`);
+    flags.isolation = 'chroot';
+    return false;
+  }
   if (mode === 'runc') {
     // root of a user namespace it did not make (a userns-remapped container) is rootless already
     if (flags.isolation === 'runc' && inUserNamespace())
@@ -248,9 +263,12 @@ function withRunSettings(flags: BuildFlags): Pick<BuildRequest, 'runSettings'> {
   return settings ? { runSettings: settings } : {};
 }
 
-function withResources(flags: BuildFlags): Pick<BuildRequest, 'resources'> {
+function withResources(flags: BuildFlags): Pick<BuildRequest, 'resources' | 'isolation'> {
   const resources = parseResources(flags);
-  return resources ? { resources } : {};
+  return {
+    ...(resources ? { resources } : {}),
+    ...(flags.isolation === 'chroot' ? { isolation: 'chroot' as const } : {}),
+  };
 }
 
 /** `--call` as buildx reads it: `NAME[,format=json|raw]`; `build` (or nothing) is a build. */
@@ -290,6 +308,11 @@ const isLoadOutput = (o: OutputSpec): boolean => o.type === 'docker' && o.dest =
 export async function build(contextArg: string, flags: BuildFlags): Promise<void> {
   if (await enteredUserNamespace(flags)) return;
   await checkBuildEnvironment();
+  if (flags.isolation === 'chroot') {
+    // after the state dir setting is checked: a bad TSBUILD_ROOT is said as such, not as this
+    const { checkWhiteoutsAllowed } = await import('../snapshot/whiteout-probe.js');
+    await checkWhiteoutsAllowed(join(defaultStateRoot(), 'tmp'), 'isolation chroot');
+  }
   const { req, cleanup } = await toRequest(contextArg, flags);
   const [{ runBuild }, { createRenderer }] = await Promise.all([
     import('../pipeline/run-build.js'),

@@ -1,19 +1,35 @@
 import { describe, expect, it } from 'vitest';
 import { EnvironmentError, UsageError } from '../errors.js';
-import { chooseIsolation, rootlessBanner, rootlessIds, rootlessRuntimeDir, unshareArgs } from './isolation.js';
+import {
+  canMount,
+  chooseIsolation,
+  rootlessBanner,
+  rootlessIds,
+  rootlessRuntimeDir,
+  unshareArgs,
+} from './isolation.js';
 
 const ids = { uid: 1001, gid: 1001, subuid: { start: 165536, count: 65536 }, subgid: { start: 200000, count: 65536 } };
 
 describe('chooseIsolation', () => {
-  it('runc for root, rootless for anyone else', () => {
-    expect(chooseIsolation(undefined, 0)).toBe('runc');
-    expect(chooseIsolation(undefined, 1000)).toBe('rootless');
+  it('runc for root that may mount, chroot for root that may not, rootless for anyone else', () => {
+    expect(chooseIsolation(undefined, 0, () => true)).toBe('runc');
+    expect(chooseIsolation(undefined, 0, () => false)).toBe('chroot');
+    expect(chooseIsolation(undefined, 1000, () => true)).toBe('rootless');
   });
 
   it('--isolation wins', () => {
     expect(chooseIsolation('runc', 1000)).toBe('runc');
     expect(chooseIsolation('rootless', 1000)).toBe('rootless');
-    expect(() => chooseIsolation('chroot', 0)).toThrow(UsageError);
+    expect(chooseIsolation('chroot', 0, () => true)).toBe('chroot');
+    expect(() => chooseIsolation('jail', 0)).toThrow(UsageError);
+  });
+});
+
+describe('canMount', () => {
+  it("reads CAP_SYS_ADMIN from the effective set: host root has it, docker's default set does not", () => {
+    expect(canMount('Name:\tnode\nCapEff:\t000001ffffffffff\n')).toBe(true);
+    expect(canMount('Name:\tnode\nCapEff:\t00000000a80425fb\n')).toBe(false);
   });
 });
 

@@ -5,10 +5,11 @@ import { EnvironmentError, UsageError } from '../errors.js';
 import { findOnPath } from '../process/find-on-path.js';
 import { missingTool } from '../process/missing-tool.js';
 import { readSubordinateIds, type SubordinateRange } from '../process/subordinate-ids.js';
+import { hasSysAdmin, parseHasSysAdmin } from '../process/sys-admin.js';
 import { inUserNamespace } from '../process/user-namespace.js';
 import { defaultStateRoot, stateDirId } from '../store/state-paths.js';
 
-export const ISOLATION_MODES = ['runc', 'rootless'] as const;
+export const ISOLATION_MODES = ['runc', 'rootless', 'chroot'] as const;
 export type IsolationMode = (typeof ISOLATION_MODES)[number];
 
 /** What rootless mode maps: the user to root, its subordinate ranges to 1…count. */
@@ -20,10 +21,23 @@ export interface RootlessIds {
 }
 
 /**
- * The isolation a build runs with: `--isolation` if given, else runc as root (or as root of a
- * user namespace, where tsbuild already runs rootless) and rootless for any other user.
+ * Whether this process may mount (and so run runc): CAP_SYS_ADMIN in its effective set (root on a
+ * normal host has it, root in a container started without --privileged does not).
  */
-export function chooseIsolation(flag: string | undefined, euid: number | undefined): IsolationMode {
+export function canMount(status?: string): boolean {
+  return status === undefined ? hasSysAdmin() : parseHasSysAdmin(status);
+}
+
+/**
+ * The isolation a build runs with: `--isolation` if given, else runc as root that may mount (or
+ * root of a user namespace, where tsbuild already runs rootless), chroot as root that may not (a
+ * container with docker's default profile), and rootless for any other user.
+ */
+export function chooseIsolation(
+  flag: string | undefined,
+  euid: number | undefined,
+  mayMount: () => boolean = () => canMount(),
+): IsolationMode {
   if (flag !== undefined) {
     if (!(ISOLATION_MODES as readonly string[]).includes(flag))
       throw new UsageError(`--isolation ${flag} is not an isolation mode`, {
@@ -31,7 +45,13 @@ export function chooseIsolation(flag: string | undefined, euid: number | undefin
       });
     return flag as IsolationMode;
   }
-  return euid === undefined || euid === 0 ? 'runc' : 'rootless';
+  if (euid !== undefined && euid !== 0) return 'rootless';
+  return inUserNamespace() || mayMount() ? 'runc' : 'chroot';
+}
+
+/** The line that says a build runs in isolation chroot, and what that does not isolate: the first of its output. */
+export function chrootBanner(chosen: boolean): string {
+  return `isolation chroot${chosen ? ' (tsbuild may not mount or make namespaces here)' : ''}: RUN steps run chrooted in a copy of their image, sharing this container's pid, network, ipc and uts namespaces and cgroup, with no /proc or /sys, no seccomp profile of their own and no pids or memory limit; the container is the boundary`;
 }
 
 /** The ids rootless mode maps for this user, or an EnvironmentError saying what the machine lacks. */

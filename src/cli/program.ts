@@ -124,7 +124,7 @@ function withBuildOptions(cmd: Command): Command {
       .addOption(
         new Option(
           '--isolation <mode>',
-          'how RUN steps are isolated: runc (as root) or rootless (a user namespace; default for a non-root user)',
+          'how RUN steps are isolated: runc (root: namespaces, seccomp, cgroup), rootless (a user namespace; default for a non-root user) or chroot (root without mount rights, e.g. in a container: chroot(2) only, no namespaces; default there). See README, Isolation modes',
         ).choices(ISOLATION_MODES),
       )
       .addOption(

@@ -107,6 +107,8 @@ export interface BuildRequest {
   runSettings?: RunSettings;
   /** `--memory`, `--cpus`, `--cgroup-parent`, …: limits of every RUN's cgroup (no part of any cache key). */
   resources?: StepResources;
+  /** `chroot`: no mounts and no namespaces (isolation chroot); runc and rootless need nothing here. */
+  isolation?: 'chroot';
   /** `--call` / `--check`: run a frontend request instead of building (nothing is built or exported). */
   call?: FrontendCall;
 }

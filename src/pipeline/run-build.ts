@@ -354,6 +354,7 @@ async function buildInState(
       ...(importedCache ? { importedCache } : {}),
       ...(namedDirs.size ? { namedContexts: namedDirs } : {}),
       ...(req.resources ? { resources: req.resources } : {}),
+      ...(req.isolation === 'chroot' ? { mountFree: true } : {}),
     },
     { history, noCacheFlag: (v) => (req.noCache ? '--no-cache' : `--no-cache-filter ${v.stage}`) },
   );

@@ -14,6 +14,8 @@ const PACKAGES: Record<string, string> = {
   bzip2: 'bzip2',
   mknod: 'coreutils',
   rm: 'coreutils',
+  cp: 'coreutils',
+  perl: 'perl-base',
   sh: 'dash',
   bash: 'bash',
   chattr: 'e2fsprogs',

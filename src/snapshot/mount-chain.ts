@@ -2,12 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mountOverlay, unmount } from './overlay.js';
+import { makeTreeRootfs, withTreeRootfs } from './tree-rootfs.js';
 import type { PendingSnapshot, SnapshotStore } from './snapshot-store.js';
 
 /** What mounting a chain needs: the snapshots, and a scratch dir for mount points (a SolveContext has both). */
 export interface ChainMountContext {
   snapshots: SnapshotStore;
   paths: { tmp: string };
+  /**
+   * Nothing may be mounted (isolation chroot): a chain is copied into a plain tree instead, and a
+   * writable one's changes are found by diffing it (tree-rootfs.ts).
+   */
+  mountFree?: boolean;
 }
 
 export interface MountedRootfs {
@@ -21,6 +27,11 @@ async function mountChain(
   layers: string[],
   upper?: { upperDir: string; workDir: string },
 ): Promise<MountedRootfs> {
+  if (ctx.mountFree) {
+    // a copy is writable anyway: writes to a read-only view or a scratch one go nowhere after release
+    const tree = await makeTreeRootfs(ctx.paths.tmp, ctx.snapshots.lowerDirs(layers));
+    return { path: tree.path, release: () => tree.release() };
+  }
   const target = join(ctx.paths.tmp, `mnt-${randomBytes(6).toString('hex')}`);
   await mkdir(target, { recursive: true });
   try {
@@ -53,6 +64,7 @@ export async function withRootfs<T>(
   pending: PendingSnapshot | undefined,
   fn: (root: string) => Promise<T>,
 ): Promise<T> {
+  if (ctx.mountFree && pending) return withTreeRootfs(ctx, layers, pending.fs, (tree) => fn(tree.path));
   const mounted = await mountChain(ctx, layers, pending ? { upperDir: pending.fs, workDir: pending.work } : undefined);
   try {
     return await fn(mounted.path);

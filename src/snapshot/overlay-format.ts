@@ -1,4 +1,5 @@
 import type { BigIntStats, Stats } from 'node:fs';
+import { hasSysAdmin } from '../process/sys-admin.js';
 import { inUserNamespace } from '../process/user-namespace.js';
 
 /**
@@ -9,9 +10,11 @@ import { inUserNamespace } from '../process/user-namespace.js';
 /**
  * The namespace of overlayfs' own xattrs: `trusted.overlay.` as root, `user.overlay.` in a user
  * namespace (rootless mode), where `trusted.*` needs a privilege root of the namespace lacks and
- * overlayfs is mounted with `userxattr` to read `user.overlay.*` instead (kernel 5.11+).
+ * overlayfs is mounted with `userxattr` to read `user.overlay.*` instead (kernel 5.11+). Root
+ * without CAP_SYS_ADMIN (in a container: isolation chroot) cannot set or even see `trusted.*`
+ * either, and mounts nothing, so its layer dirs carry the `user.` spelling too.
  */
-export const OVERLAY_XATTR_PREFIX = inUserNamespace() ? 'user.overlay.' : 'trusted.overlay.';
+export const OVERLAY_XATTR_PREFIX = inUserNamespace() || !hasSysAdmin() ? 'user.overlay.' : 'trusted.overlay.';
 
 /** `<prefix>opaque` = "y" marks a directory that hides everything below it. */
 export const OPAQUE_XATTR = `${OVERLAY_XATTR_PREFIX}opaque`;

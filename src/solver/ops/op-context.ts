@@ -62,6 +62,11 @@ export interface SolveContext {
    * a limit changes whether a step succeeds, not what it makes.
    */
   resources?: StepResources;
+  /**
+   * isolation chroot: nothing is mounted; a RUN runs chrooted in a copy of its chain and COPY
+   * writes into one, their layers found by diffing (snapshot/tree-rootfs.ts).
+   */
+  mountFree?: boolean;
 }
 
 export type { ImportedCache, ImportedRecord };

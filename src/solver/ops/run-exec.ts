@@ -1,7 +1,9 @@
 import { ownerToken } from '../../store/owner.js';
 import { markRuntimeDir } from '../../cache/sweep.js';
 import { UserError } from '../../errors.js';
-import { runContainer } from '../../executor/run-container.js';
+import { runContainer, type RunResult } from '../../executor/run-container.js';
+import { runChroot } from '../../executor/run-chroot.js';
+import { withTreeRootfs } from '../../snapshot/tree-rootfs.js';
 import type { StepUsage } from '../../executor/step-usage.js';
 import { binaryBytes } from '../../binary-bytes.js';
 import { checkEmulator } from '../../executor/binfmt.js';
@@ -21,6 +23,10 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
   await ctx.snapshots.create(
     run.snapshotId,
     async (pending) => {
+      if (ctx.mountFree) {
+        await runChrootStep(vertex, op, run, pending.fs);
+        return;
+      }
       const mounts = await prepareMounts(op, run, run.selections);
       const result = await withContainerRoot(ctx, parent, pending, (root) =>
         runContainer({
@@ -46,22 +52,7 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
         }),
       ).finally(() => mounts.release());
       if (result.usage) run.onUsage?.(usageShown(result.usage));
-      // before the exit code: a command killed by cancellation did not fail
-      if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('cancelled');
-      if (result.exitCode !== 0) {
-        const oom = result.usage?.oomKills ? outOfMemory(ctx.resources?.memoryBytes) : undefined;
-        // BuildKit's wording as the core (scripts and people search for it), the step's name before it
-        throw new UserError(
-          `${vertex.name} failed: process "${op.args.join(' ')}" did not complete successfully: exit code: ${result.exitCode}${oom?.message ?? ''}`,
-          {
-            ...(vertex.location ? { location: vertex.location } : {}),
-            ...(oom ? { hint: oom.hint } : result.hint ? { hint: result.hint } : {}),
-            detail: result.outputTail.length
-              ? `last ${result.outputTail.length} lines of output:\n${result.outputTail.map((l) => `  > ${l}`).join('\n')}`
-              : '(the step printed nothing)',
-          },
-        );
-      }
+      checkExit(vertex, op, run, result);
     },
     { signal: ctx.signal },
   );
@@ -93,4 +84,55 @@ function outOfMemory(limit: number | undefined): { message: string; hint: string
         message: ': killed by the kernel for running out of memory',
         hint: 'the machine, or a cgroup tsbuild runs in, had no more memory for the step',
       };
+}
+
+/**
+ * isolation chroot: the step runs chrooted in a copy of its chain, and its layer is what changed
+ * in the copy (tree-rootfs.ts); a failed step leaves nothing.
+ */
+async function runChrootStep(vertex: Vertex, op: ExecOp, run: OpRun, upper: string): Promise<void> {
+  const { ctx } = run;
+  await withTreeRootfs(ctx, run.inputs[0]!.layers, upper, async (tree, setExcluded) => {
+    const mounts = await prepareMounts(op, run, run.selections);
+    const result = await runChroot({
+      tree: tree.path,
+      args: op.args,
+      env: withOverrides(op.env, [...(op.proxyEnv ?? []), ...mounts.env]),
+      mounts: mounts.mounts,
+      writeBack: (op.mounts ?? []).filter((m) => m.type === 'cache').map((m) => m.target),
+      ...(op.security ? { security: op.security } : {}),
+      cwd: op.cwd,
+      user: op.user,
+      network: op.network,
+      ...(op.files ? { files: op.files } : {}),
+      ...(op.extraHosts ? { extraHosts: op.extraHosts } : {}),
+      ...(op.ulimits ? { ulimits: op.ulimits } : {}),
+      ...(op.hostname ? { hostname: op.hostname } : {}),
+      ...(ctx.resources ? { resources: ctx.resources } : {}),
+      onOutput: (chunk, stream) => run.onLog(stream, chunk.toString('utf8')),
+      signal: ctx.signal,
+    }).finally(() => mounts.release());
+    setExcluded(result.excluded);
+    checkExit(vertex, op, run, result);
+  });
+}
+
+/** Throws the step's failure: cancelled, or the command's exit code with the tail of its output. */
+function checkExit(vertex: Vertex, op: ExecOp, run: OpRun, result: RunResult): void {
+  const { ctx } = run;
+  // before the exit code: a command killed by cancellation did not fail
+  if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('cancelled');
+  if (result.exitCode === 0) return;
+  const oom = result.usage?.oomKills ? outOfMemory(ctx.resources?.memoryBytes) : undefined;
+  // BuildKit's wording as the core (scripts and people search for it), the step's name before it
+  throw new UserError(
+    `${vertex.name} failed: process "${op.args.join(' ')}" did not complete successfully: exit code: ${result.exitCode}${oom?.message ?? ''}`,
+    {
+      ...(vertex.location ? { location: vertex.location } : {}),
+      ...(oom ? { hint: oom.hint } : result.hint ? { hint: result.hint } : {}),
+      detail: result.outputTail.length
+        ? `last ${result.outputTail.length} lines of output:\n${result.outputTail.map((l) => `  > ${l}`).join('\n')}`
+        : '(the step printed nothing)',
+    },
+  );
 }
