@@ -159,7 +159,7 @@ describe.skipIf(!isRoot)('--isolation chroot', () => {
     await writeContext(context, { Dockerfile: `FROM ${BASE}\nRUN echo one > /one && echo boom >&2 && exit 3\n` });
     const failed = await build('chroot', context, 'chroot-fail');
     expect(failed.exitCode).toBe(1);
-    expect(failed.stderr).toContain('failed: the command exited with code 3');
+    expect(failed.stderr).toContain('did not complete successfully: exit code: 3');
     expect(failed.stderr).toContain('  > boom');
     await writeContext(context, { Dockerfile: `FROM ${BASE}\nRUN echo one > /one\n` });
     const ok = await build('chroot', context, 'chroot-fail');
