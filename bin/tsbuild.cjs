@@ -59,6 +59,27 @@ function loadBundle(argv) {
   return module.exports;
 }
 
-if (bundleIsCurrent()) loadBundle(process.argv).main(process.argv);
-// biome-ignore lint/nursery/noFloatingPromises: a failed import is an unhandled rejection on purpose: Node prints it and exits 1
-else import(compiled).then((m) => m.main(process.argv));
+function runHere() {
+  if (bundleIsCurrent()) loadBundle(process.argv).main(process.argv);
+  // biome-ignore lint/nursery/noFloatingPromises: a failed import is an unhandled rejection on purpose: Node prints it and exits 1
+  else import(compiled).then((m) => m.main(process.argv));
+}
+
+// The warm build server (opt-in, TSBUILD_SERVER=1; README "The build server"): this process is
+// the server when started as one, else a build is handed to it through the small client bundle,
+// and runs here when no server answers or the command is not one the server takes.
+const serveSocket = process.env.TSBUILD_SERVE_SOCKET;
+const client = join(__dirname, '..', 'dist', 'bundle', 'client.cjs');
+if (serveSocket) {
+  delete process.env.TSBUILD_SERVE_SOCKET;
+  // biome-ignore lint/nursery/noFloatingPromises: a server that cannot listen dies with the rejection in its log
+  loadBundle([]).serve(serveSocket);
+} else if (process.env.TSBUILD_SERVER === '1' && bundleIsCurrent()) {
+  const { serverEligible, runThroughServer } = require(client);
+  if (!serverEligible(process.argv.slice(2), process.env, process.geteuid?.())) runHere();
+  else
+    runThroughServer(process.argv.slice(2), __filename, bundle, statSync(bundle).mtimeMs).then((code) => {
+      if (code === undefined) runHere();
+      else process.exitCode = code;
+    });
+} else runHere();
