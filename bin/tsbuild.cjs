@@ -72,7 +72,7 @@ const serveSocket = process.env.TSBUILD_SERVE_SOCKET;
 const client = join(__dirname, '..', 'dist', 'bundle', 'client.cjs');
 if (serveSocket) {
   delete process.env.TSBUILD_SERVE_SOCKET;
-  // biome-ignore lint/nursery/noFloatingPromises: a server that cannot listen dies with the rejection in its log
+  // a server that cannot listen dies of the unhandled rejection, which its log shows
   loadBundle([]).serve(serveSocket);
 } else if (process.env.TSBUILD_SERVER === '1' && bundleIsCurrent()) {
   const { serverEligible, runThroughServer } = require(client);

@@ -61,15 +61,27 @@ export async function serve(socketPath: string): Promise<void> {
   const idleMs = idleSeconds(process.env) * 1000;
   process.chdir('/');
   let busy = false;
+  let stopping = false;
+  /** Set while a client's signal is passed to the build's handlers, which this process did not get. */
+  let relaying = false;
   let idle: NodeJS.Timeout | undefined;
   const server = createServer();
-  const armIdle = (): void => {
-    idle = setTimeout(() => {
-      server.close();
-      removeFiles(socketPath, pidFile);
-      process.exit(0);
-    }, idleMs);
+  const stop = (): void => {
+    server.close();
+    removeFiles(socketPath, pidFile);
+    process.exit(0);
   };
+  const armIdle = (): void => {
+    idle = setTimeout(stop, idleMs);
+  };
+  // `kill PID`: the running build (whose own handlers see the signal too) is cancelled, then the server exits
+  const onStopSignal = (): void => {
+    if (relaying) return;
+    stopping = true;
+    if (!busy) stop();
+  };
+  process.on('SIGTERM', onStopSignal);
+  process.on('SIGINT', onStopSignal);
 
   const handle = async (req: ServerRequest, sock: Socket, messages: ClientMessage[]): Promise<void> => {
     busy = true;
@@ -82,7 +94,9 @@ export async function serve(socketPath: string): Promise<void> {
     const signal = (sig: NodeJS.Signals): void => {
       if (signalled) return;
       signalled = true;
+      relaying = true;
       process.emit(sig, sig);
+      relaying = false;
     };
     const onMessage = (m: ClientMessage): void => {
       if ('signal' in m) signal(m.signal);
@@ -119,7 +133,8 @@ export async function serve(socketPath: string): Promise<void> {
     ownStderr.write(`${new Date().toISOString()} build in ${req.cwd} exited ${code}\n`);
     if (!sock.destroyed) sock.end(frame(FRAME.exit, String(code)));
     busy = false;
-    armIdle();
+    if (stopping) stop();
+    else armIdle();
   };
 
   server.on('connection', (sock: Socket) => {

@@ -22,6 +22,8 @@ const serverEnv = (more: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   TSBUILD_SERVER: '1',
   XDG_RUNTIME_DIR: runtime,
   TSBUILD_ROOT: stateRoot,
+  // a server a failed test leaves behind goes away on its own
+  TSBUILD_SERVER_IDLE: '60',
   ...EPOCH,
   ...more,
 });
@@ -78,6 +80,8 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  // a server still starting has its log before its pid file
+  if (serverFile('.log')) await waitFor('the pid file', () => serverFile('.pid') !== undefined, 5_000).catch(() => {});
   const pidFile = serverFile('.pid');
   if (pidFile && existsSync(pidFile)) {
     const pid = Number(readFileSync(pidFile, 'utf8'));
@@ -151,6 +155,14 @@ describe('build server', () => {
     // the next build runs daemonless and starts a new server
     const again = await runCli(['-q', context], { env: serverEnv({ TSBUILD_SERVER_IDLE: '1' }) });
     expect(again.exitCode, again.stderr).toBe(0);
+  }, 60_000);
+
+  it('stops on kill, removing its socket', async () => {
+    await startServer();
+    const pid = Number(readFileSync(serverFile('.pid')!, 'utf8'));
+    process.kill(pid, 'SIGTERM');
+    await waitFor('the server to exit', () => !pidAlive(pid), 10_000);
+    expect(serverFile('.sock')).toBeUndefined();
   }, 60_000);
 
   it('shares the state dir with daemonless builds and prune', async () => {
