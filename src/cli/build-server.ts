@@ -6,7 +6,7 @@
 // dir are seen; the state dir's locks are taken per build, as without a server). One build runs
 // at a time: a client that finds the server busy builds in its own process. The server exits
 // after TSBUILD_SERVER_IDLE seconds without a build.
-import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
@@ -165,6 +165,7 @@ export async function serve(socketPath: string): Promise<void> {
 
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
   if (!(await listen(server, socketPath))) process.exit(0); // another server answers there
+  chmodSync(socketPath, 0o600); // whoever may connect runs builds as this user: only this user
   writeFileSync(pidFile, `${process.pid}\n`);
   ownStderr.write(`${new Date().toISOString()} tsbuild server ${process.pid} listening on ${socketPath}\n`);
   armIdle();

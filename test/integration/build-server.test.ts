@@ -4,7 +4,7 @@
  * daemonless builds (and prune) share the state dir with it. Each test has its own runtime dir
  * (XDG_RUNTIME_DIR), so its own server, socket and log.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +99,7 @@ describe('build server', () => {
     expect(daemonless.exitCode, daemonless.stderr).toBe(0);
     await startServer();
     expect(servedBuilds()).toBe(0);
+    expect(statSync(serverFile('.sock')!).mode & 0o777).toBe(0o600);
 
     // a miss (new content) and then a hit, both built by the server
     await writeFile(join(context, 'a.txt'), 'two\n');
