@@ -10,6 +10,8 @@ import { chmodSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { runCli } from './run-cli.js';
 import {
   type ClientMessage,
@@ -71,8 +73,10 @@ export async function serve(socketPath: string): Promise<void> {
     removeFiles(socketPath, pidFile);
     process.exit(0);
   };
+  let collect: NodeJS.Timeout | undefined;
   const armIdle = (): void => {
     idle = setTimeout(stop, idleMs);
+    collect = setTimeout(collectGarbage, COLLECT_AFTER_MS);
   };
   // `kill PID`: the running build (whose own handlers see the signal too) is cancelled, then the server exits
   const onStopSignal = (): void => {
@@ -86,6 +90,7 @@ export async function serve(socketPath: string): Promise<void> {
   const handle = async (req: ServerRequest, sock: Socket, messages: ClientMessage[]): Promise<void> => {
     busy = true;
     clearTimeout(idle);
+    clearTimeout(collect);
     const out = new ForwardedStream(sock, FRAME.stdout, req.stdout);
     const err = new ForwardedStream(sock, FRAME.stderr, req.stderr);
     let signalled = false;
@@ -169,6 +174,19 @@ export async function serve(socketPath: string): Promise<void> {
   writeFileSync(pidFile, `${process.pid}\n`);
   ownStderr.write(`${new Date().toISOString()} tsbuild server ${process.pid} listening on ${socketPath}\n`);
   armIdle();
+}
+
+/** A pause after a build long enough that the user is not about to start the next one. */
+const COLLECT_AFTER_MS = 2000;
+
+/**
+ * A full collection while the server waits: what a build left behind (the context's hashes,
+ * records, the progress log) would otherwise stay in the heap until the next build, on top of
+ * what that one needs. `gc` is not exposed without a flag at start-up; V8 gives it out later.
+ */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 /** Listens on the socket; a socket file nobody answers on (a server that died) is replaced. */
