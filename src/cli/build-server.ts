@@ -36,6 +36,7 @@ class ForwardedStream extends Writable {
     super();
     this.isTTY = info.isTTY;
     this.columns = info.columns;
+    this.rows = info.rows;
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
@@ -107,6 +108,7 @@ export async function serve(socketPath: string): Promise<void> {
       if ('signal' in m) signal(m.signal);
       else if ('columns' in m) {
         err.columns = m.columns;
+        err.rows = m.rows;
         err.emit('resize');
       }
     };

@@ -33,7 +33,7 @@ export function runThroughServer(
       if (++signals > 1) process.exit(EXIT_INTERRUPTED);
       send({ signal: sig });
     };
-    const onResize = (): void => send({ columns: process.stderr.columns });
+    const onResize = (): void => send({ columns: process.stderr.columns, rows: process.stderr.rows });
     const finish = (code: number | undefined): void => {
       done = true;
       process.off('SIGINT', onSignal);
@@ -49,8 +49,8 @@ export function runThroughServer(
         env: process.env as Record<string, string>,
         cwd: process.cwd(),
         umask: process.umask(),
-        stdout: { isTTY: process.stdout.isTTY === true, columns: process.stdout.columns },
-        stderr: { isTTY: process.stderr.isTTY === true, columns: process.stderr.columns },
+        stdout: { isTTY: process.stdout.isTTY === true, columns: process.stdout.columns, rows: process.stdout.rows },
+        stderr: { isTTY: process.stderr.isTTY === true, columns: process.stderr.columns, rows: process.stderr.rows },
       };
       sock.write(`${JSON.stringify(req)}\n`);
       process.on('SIGINT', onSignal);

@@ -16,10 +16,11 @@ export interface ServerRequest {
 export interface TerminalInfo {
   isTTY: boolean;
   columns?: number;
+  rows?: number;
 }
 
-/** After the request, the client sends JSON lines: a signal it got, or its terminal's new width. */
-export type ClientMessage = { signal: 'SIGINT' | 'SIGTERM' } | { columns: number };
+/** After the request, the client sends JSON lines: a signal it got, or its terminal's new size. */
+export type ClientMessage = { signal: 'SIGINT' | 'SIGTERM' } | { columns: number; rows?: number };
 
 /** Server → client frames: one type byte, a 32-bit big-endian length, the payload. */
 export const FRAME = { stdout: 1, stderr: 2, exit: 3, busy: 4 } as const;

@@ -4,12 +4,13 @@
  * daemonless builds (and prune) share the state dir with it. Each test has its own runtime dir
  * (XDG_RUNTIME_DIR), so its own server, socket and log.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FROM_BASE, runCli } from '../helpers/build-fixture.js';
+import { ALLOW_FIXTURE_BASES, FROM_BASE, runCli, TSBUILD } from '../helpers/build-fixture.js';
 import { sleep, startCli } from '../torture/lib/child.js';
 
 let dir: string;
@@ -17,6 +18,7 @@ let runtime: string;
 let context: string;
 let stateRoot: string;
 const EPOCH = { SOURCE_DATE_EPOCH: '1700000000' };
+const hasScript = spawnSync('sh', ['-c', 'command -v script'], { stdio: 'ignore' }).status === 0;
 
 const serverEnv = (more: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   TSBUILD_SERVER: '1',
@@ -123,6 +125,39 @@ describe('build server', () => {
     expect(servedBuilds()).toBe(4);
   }, 120_000);
 
+  it.skipIf(!hasScript)(
+    "draws the tty progress for the client's terminal size, as a daemonless build does",
+    async () => {
+      await startServer();
+      // a 6-row terminal: the frame is cut to fit it, which needs the client's rows
+      const inTerminal = (mode: string): string => {
+        const typescript = join(dir, `tty-${mode}`);
+        execFileSync(
+          'script',
+          ['-qc', `stty rows 6 cols 70; ${TSBUILD} ${ALLOW_FIXTURE_BASES.join(' ')} ${context}`, typescript],
+          {
+            env: { ...process.env, ...serverEnv({ TSBUILD_SERVER: mode }) },
+            stdio: 'ignore',
+          },
+        );
+        const text = readFileSync(typescript, 'utf8');
+        // the last frame (how many came before depends on the timing), without script's last line and the times
+        const last = text.slice(text.lastIndexOf('[+] Building'));
+        return last
+          .split('\n')
+          .slice(0, -2)
+          .join('\n')
+          .replace(/\d+\.\d+s/g, 'T');
+      };
+      const daemonless = inTerminal('0');
+      const served = inTerminal('1');
+      expect(servedBuilds()).toBe(1);
+      expect(served).toBe(daemonless);
+      expect(served).toMatch(/\[\+\] Building T \(\d+\/\d+\) FINISHED/);
+    },
+    60_000,
+  );
+
   it('cancels the build in the server on Ctrl-C, and stays up for the next', async () => {
     await startServer();
     await writeFile(join(context, 'Dockerfile'), `FROM ${FROM_BASE}\nRUN sleep 60\n`);
@@ -137,7 +172,6 @@ describe('build server', () => {
     expect(outcome.stderr).toMatch(/the build was interrupted/);
     await waitFor('the server to finish the cancelled build', () => / exited 130/.test(serverLog()));
     // no runc container is left running the sleep
-    const { execFileSync } = await import('node:child_process');
     expect(execFileSync('ps', ['-eo', 'args']).toString()).not.toMatch(/^sleep 60$/m);
 
     await writeFile(join(context, 'Dockerfile'), `FROM ${FROM_BASE}\nRUN echo after\n`);
