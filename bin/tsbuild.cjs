@@ -25,7 +25,7 @@ function bundleIsCurrent() {
 }
 
 /** Loads the bundle with V8's code cache; refreshes the cache after a build when it had none. */
-function loadBundle(argv) {
+function loadBundle(argv, mayWriteCache = true) {
   const cacheFile = `${bundle}.v8-cache`;
   let cachedData;
   try {
@@ -34,7 +34,7 @@ function loadBundle(argv) {
     // first run after a build: compiled from source, the cache is written at exit
   }
   const script = new Script(wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
-  if (cachedData === undefined || script.cachedDataRejected) {
+  if (mayWriteCache && (cachedData === undefined || script.cachedDataRejected)) {
     // The cache holds the functions this run compiled, so only a build is worth recording:
     // --help or du would leave the build code out of it.
     const isBuild =
@@ -59,6 +59,28 @@ function loadBundle(argv) {
   return module.exports;
 }
 
-if (bundleIsCurrent()) loadBundle(process.argv).main(process.argv);
-// biome-ignore lint/nursery/noFloatingPromises: a failed import is an unhandled rejection on purpose: Node prints it and exits 1
-else import(compiled).then((m) => m.main(process.argv));
+function runHere() {
+  if (bundleIsCurrent()) loadBundle(process.argv).main(process.argv);
+  // biome-ignore lint/nursery/noFloatingPromises: a failed import is an unhandled rejection on purpose: Node prints it and exits 1
+  else import(compiled).then((m) => m.main(process.argv));
+}
+
+// The warm build server (opt-in, TSBUILD_SERVER=1; README "The build server"): this process is
+// the server when started as one, else a build is handed to it through the small client bundle,
+// and runs here when no server answers or the command is not one the server takes.
+const serveSocket = process.env.TSBUILD_SERVE_SOCKET;
+const client = join(__dirname, '..', 'dist', 'bundle', 'client.cjs');
+if (serveSocket) {
+  delete process.env.TSBUILD_SERVE_SOCKET;
+  // a server that cannot listen dies of the unhandled rejection, which its log shows
+  // never its cache: V8 rejects a cache made after a flag changed, and the server exposes gc
+  loadBundle([], false).serve(serveSocket);
+} else if (process.env.TSBUILD_SERVER === '1' && bundleIsCurrent()) {
+  const { serverEligible, runThroughServer } = require(client);
+  if (!serverEligible(process.argv.slice(2), process.env, process.geteuid?.())) runHere();
+  else
+    runThroughServer(process.argv.slice(2), __filename, bundle, statSync(bundle).mtimeMs).then((code) => {
+      if (code === undefined) runHere();
+      else process.exitCode = code;
+    });
+} else runHere();

@@ -33,6 +33,19 @@ describe('the tool shell', () => {
     expect(rs.map((r) => [...r.stdout])).toEqual([1, 2, 3, 4].map((i) => [0, 255, 48 + i]));
   });
 
+  it("starts again with a new PATH (the build server runs each build in its client's env)", async () => {
+    const path = process.env.PATH;
+    try {
+      const before = await runInToolShell('sh', ['-c', 'echo "$PATH"'], {})!;
+      expect(before.stdout.toString().trim()).toBe(path);
+      process.env.PATH = `${path}:${dir}`;
+      const after = await runInToolShell('sh', ['-c', 'echo "$PATH"'], {})!;
+      expect(after.stdout.toString().trim()).toBe(`${path}:${dir}`);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
   it('leaves a very long command line to a plain spawn', () => {
     expect(runInToolShell('true', ['x'.repeat(20_000)], {})).toBeUndefined();
   });

@@ -127,6 +127,12 @@ class ToolShell {
     }
   }
 
+  /** Ends the shell once its requests are answered (the loop waits for its jobs on EOF). */
+  stop(): void {
+    this.dead = true;
+    this.input.end();
+  }
+
   private fail(err: Error): void {
     if (this.dead) return;
     this.dead = true;
@@ -144,6 +150,9 @@ function quote(s: string): string {
 }
 
 let shell: ToolShell | undefined;
+/** What of the environment the shell was started with decides where tools and its files are. */
+let shellEnv = '';
+const envKey = (): string => `${process.env.PATH}\0${process.env.TMPDIR}`;
 
 /**
  * Runs `cmd args` through the shared tool shell (started on first use, again if it died), or
@@ -155,6 +164,11 @@ export function runInToolShell(
   args: string[],
   opts: { cwd?: string; input?: Buffer | string },
 ): Promise<ShellResult> | undefined {
-  if (!shell || shell.dead) shell = new ToolShell({ ...process.env, LC_ALL: 'C' });
+  // the build server (cli/build-server.ts) runs builds with each client's env: a new PATH, a new shell
+  if (shell && !shell.dead && envKey() !== shellEnv) shell.stop();
+  if (!shell || shell.dead) {
+    shell = new ToolShell({ ...process.env, LC_ALL: 'C' });
+    shellEnv = envKey();
+  }
   return shell.run(cmd, args, opts);
 }

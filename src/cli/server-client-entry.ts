@@ -1,0 +1,3 @@
+// Entry of dist/bundle/client.cjs, the thin client bin/tsbuild.cjs loads before the full CLI.
+export { runThroughServer } from './server-client.js';
+export { serverEligible } from './server-protocol.js';

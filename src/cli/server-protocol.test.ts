@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { FRAME, FrameReader, frame, idleSeconds, serverEligible, serverPaths } from './server-protocol.js';
+
+describe('frames', () => {
+  it('come out whole however the stream is cut', () => {
+    const bytes = Buffer.concat([frame(FRAME.stderr, '#1 step\n'), frame(FRAME.stdout, ''), frame(FRAME.exit, '130')]);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const r = new FrameReader();
+      const got = [...r.push(bytes.subarray(0, cut)), ...r.push(bytes.subarray(cut))];
+      expect(got.map((f) => [f.type, f.payload.toString()])).toEqual([
+        [FRAME.stderr, '#1 step\n'],
+        [FRAME.stdout, ''],
+        [FRAME.exit, '130'],
+      ]);
+    }
+  });
+});
+
+describe('serverEligible', () => {
+  const on = { TSBUILD_SERVER: '1' };
+  it('takes builds by root when TSBUILD_SERVER=1', () => {
+    expect(serverEligible(['-t', 'a', '.'], on, 0)).toBe(true);
+    expect(serverEligible(['build', '.'], on, 0)).toBe(true);
+    expect(serverEligible(['-t', 'a', '.'], {}, 0)).toBe(false);
+    expect(serverEligible(['-t', 'a', '.'], { TSBUILD_SERVER: '0' }, 0)).toBe(false);
+    expect(serverEligible(['-t', 'a', '.'], on, 1000)).toBe(false);
+  });
+  it('leaves other commands, stdin, help and isolation to the process', () => {
+    for (const args of [
+      ['prune', '-a'],
+      ['run', 'img'],
+      [],
+      ['-f', '-', '.'],
+      ['-'],
+      ['--secret', 'id=a,src=-', '.'],
+      ['--help'],
+      ['--isolation=rootless', '.'],
+    ])
+      expect(serverEligible(args, on, 0), args.join(' ')).toBe(false);
+  });
+});
+
+describe('serverPaths', () => {
+  it('names one server per install and build of the bundle, in the runtime dir', () => {
+    const a = serverPaths('/opt/tsbuild/dist/bundle/tsbuild.cjs', 1, { XDG_RUNTIME_DIR: '/run/user/0' });
+    expect(a.socket).toMatch(/^\/run\/user\/0\/tsbuild\/server-[0-9a-f]{8}\.sock$/);
+    expect(a.log).toBe(a.socket.replace(/sock$/, 'log'));
+    expect(serverPaths('/opt/tsbuild/dist/bundle/tsbuild.cjs', 2, {}).socket).not.toBe(
+      a.socket.replace('/run/user/0', '/run'),
+    );
+    expect(serverPaths('/opt/tsbuild/dist/bundle/tsbuild.cjs', 1, {}).dir).toBe('/run/tsbuild');
+  });
+  it('idles 15 minutes unless TSBUILD_SERVER_IDLE says', () => {
+    expect(idleSeconds({})).toBe(900);
+    expect(idleSeconds({ TSBUILD_SERVER_IDLE: '2' })).toBe(2);
+    expect(idleSeconds({ TSBUILD_SERVER_IDLE: 'x' })).toBe(900);
+  });
+});
