@@ -364,8 +364,12 @@ function scratchState(
   return {
     ...base,
     vertex,
-    // BuildKit's scratch image: os and architecture, no variant
-    platform: { os: platform.os, architecture: platform.architecture },
+    // BuildKit's scratch image (dockerfile2llb/image.go emptyImage): the platform's os, architecture and variant
+    platform: {
+      os: platform.os,
+      architecture: platform.architecture,
+      ...(platform.variant ? { variant: platform.variant } : {}),
+    },
     // BuildKit's empty image has WorkingDir "/" (dockerfile2llb/image.go emptyImage)
     config: { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' },
     history: [],

@@ -259,7 +259,9 @@ async function archiveOrDockerfile(
       hint: 'give a tar archive of the context (plain, gzip, bzip2 or xz), or a Dockerfile as text',
     });
   }
-  if (opts.file !== undefined) {
+  // A URL's text is the Dockerfile whatever -f names, as BuildKit's dockerui takes the downloaded
+  // file's own name for it (testHTTPDockerfile: "any name should work"); on stdin, -f names another
+  if (opts.file === '-' || (opts.file !== undefined && source.url === undefined)) {
     throw new UsageError(`ambiguous Dockerfile: ${source.name} is a Dockerfile and -f names another`, {
       hint: 'drop -f, or give a tar archive of the context with the Dockerfile inside it',
     });
