@@ -113,7 +113,6 @@ describe('BuildKit SOURCE_DATE_EPOCH from the Dockerfile (Dockerfile 1.23+)', ()
   });
 
   // a stage's or a remote context's git commit time, http Last-Modified and archive date: test/buildkit/add-git.test.ts
-  it.skip('testSourceDateEpochNamedContextHTTPArchive: not yet — a stage replaced by a named context gives no date', () => {});
 });
 
 describe('BuildKit COPY and context behaviours', () => {
