@@ -3,12 +3,36 @@
  * attributes behind them (dockerfile_resources_test.go, dockerfile_runnetwork_test.go,
  * dockerfile_core_test.go testLabels, client_network_test.go testExtraHosts) ported to the CLI.
  */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FROM_BASE, runCli } from '../helpers/build-fixture.js';
+import { ALLOW_FIXTURE_BASES, FROM_BASE, runCli, TSBUILD } from '../helpers/build-fixture.js';
+
+/** The cgroup v2 mount: /sys/fs/cgroup (v2 only) or /sys/fs/cgroup/unified (hybrid). */
+const V2_MOUNT = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((d) => existsSync(join(d, 'cgroup.controllers')));
+
+/** This process's own cgroup directory in every hierarchy mounted here (where runc puts a relative cgroup). */
+function ownCgroupDirs(): string[] {
+  const out: string[] = [];
+  for (const m of readFileSync('/proc/self/cgroup', 'utf8').matchAll(/^\d+:([^:\n]*):(\/[^\n]*)$/gm)) {
+    const mount = m[1] === '' ? V2_MOUNT : `/sys/fs/cgroup/${m[1]!.replace('name=', '')}`;
+    if (mount && existsSync(mount)) out.push(join(mount, m[2]!));
+  }
+  return out;
+}
+
+/** This process's cgroup directory in the hierarchy with the pids controller (v1's pids, else v2). */
+function pidsHierarchyDir(): string | undefined {
+  const own = readFileSync('/proc/self/cgroup', 'utf8');
+  const v1 = /^\d+:([^:\n]*\bpids\b[^:\n]*):(\/[^\n]*)$/m.exec(own);
+  if (v1) return join('/sys/fs/cgroup', v1[1]!, v1[2]!);
+  const v2 = /^0::(\/[^\n]*)$/m.exec(own);
+  return v2 && V2_MOUNT ? join(V2_MOUNT, v2[1]!) : undefined;
+}
 
 describe('build flags (--shm-size, --ulimit, --network, --add-host, --label, --annotation, --secret)', () => {
   let root: string;
@@ -85,8 +109,73 @@ describe('build flags (--shm-size, --ulimit, --network, --add-host, --label, --a
     expect(bad.r.stderr).toContain('ulimit soft limit must be less than or equal to hard limit');
   });
 
-  it.skip('testCgroupParent (skip: --cgroup-parent is not part of this change)', () => {});
-  it.skip('testLinuxResources (skip: --memory/--cpu-* limits are not part of this change)', () => {});
+  // BuildKit's test makes the parent below the cgroup v2 root with pids.max=10 and passes its relative name:
+  // buildkitd's runc puts a relative parent below its own cgroup, and so does tsbuild's (runc's fs driver:
+  // below the cgroup runc runs in, in every hierarchy). So the parent is made below this process's own
+  // cgroup, in the hierarchy that has the pids controller (v1's pids on this hybrid host, else v2's).
+  it('testCgroupParent', async () => {
+    const name = `test.${process.pid}-${Date.now()}`;
+    const parents = ownCgroupDirs().map((d) => join(d, name));
+    const pids = pidsHierarchyDir();
+    if (!pids) throw new Error('no cgroup hierarchy with the pids controller');
+    const parent = join(pids, name);
+    mkdirSync(parent);
+    try {
+      writeFileSync(join(parent, 'pids.max'), '10');
+      const b = await ok(
+        `FROM ${FROM_BASE} AS base\nRUN mkdir /out; (for i in $(seq 1 10); do sleep 1 & done 2>/out/error); cat /proc/self/cgroup > /out/cgroup\nFROM scratch\nCOPY --from=base /out /\n`,
+        ['--cgroup-parent', name],
+      );
+      // BuildKit: "cgroupns does not leak the parent cgroup name". tsbuild's steps get no cgroup namespace
+      // (the spec's namespaces in src/executor/runtime-spec.ts), so the step sees its host path, the parent in it
+      const cgroup = (await b.read('cgroup')).trim();
+      expect(cgroup).not.toContain('foocgroup');
+      expect(cgroup).toMatch(new RegExp(`^\\d+:[^:\\n]*pids[^:\\n]*:/(.*/)?${name.replace('.', '\\.')}/`, 'm'));
+      // the parent's pids.max (10) holds for the step below it: the tenth sleep cannot fork
+      expect((await b.read('error')).trim()).toContain('Resource temporarily unavailable');
+    } finally {
+      // runc made the parent in every hierarchy; the steps below it are gone, so each is empty
+      for (const dir of parents) if (existsSync(dir)) rmdirSync(dir);
+    }
+  });
+
+  // BuildKit's step reads its own memory.max through its cgroup namespace's /sys/fs/cgroup. tsbuild's
+  // steps have neither a cgroup namespace nor cgroupfs (an empty /sys/fs/cgroup), so the step prints its
+  // /proc/self/cgroup and sleeps, and the test reads that cgroup's limit from the host meanwhile:
+  // memory.limit_in_bytes of the v1 memory hierarchy on this hybrid host (runc's fs driver), memory.max on v2.
+  it('testLinuxResources', async () => {
+    const context = join(root, `ctx-${n++}`);
+    await mkdir(context, { recursive: true });
+    await writeFile(join(context, 'Dockerfile'), `FROM ${FROM_BASE} AS base\nRUN cat /proc/self/cgroup; sleep 3\n`);
+    const child = spawn(
+      TSBUILD,
+      ['build', ...ALLOW_FIXTURE_BASES, '--progress=plain', '--memory', '67108864', context],
+      {
+        env: { ...process.env, TSBUILD_ROOT: state },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    let memory: string | undefined;
+    child.stderr.on('data', (c: Buffer) => {
+      output += c.toString();
+      for (const m of output.matchAll(/^#\d+ [\d.]+ \d+:([^:\n]*):(\/[^\n]*)$/gm)) {
+        const file =
+          m[1] === ''
+            ? join(V2_MOUNT ?? '/nonexistent', m[2]!, 'memory.max')
+            : m[1]!.split(',').includes('memory')
+              ? join('/sys/fs/cgroup/memory', m[2]!, 'memory.limit_in_bytes')
+              : undefined;
+        if (memory === undefined && file && existsSync(file)) {
+          const v = readFileSync(file, 'utf8').trim();
+          if (v !== 'max') memory = v;
+        }
+      }
+    });
+    const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
+    expect(code, output).toBe(0);
+    expect(memory, output).toBe('67108864');
+  });
 
   it('testRunGlobalNetwork', async () => {
     // --network host for the build; RUN --network=none still isolates its step
