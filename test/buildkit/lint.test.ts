@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FROM_BASE, runCli, writeContext } from '../helpers/build-fixture.js';
+import { startRegistry } from '../helpers/registry.js';
 
 interface Expected {
   rule: string;
@@ -27,6 +28,8 @@ interface LintCase {
   streamBuildErr?: RegExp;
   /** --check only: the bases named are registry images this machine cannot pull. */
   checkOnly?: boolean;
+  /** More flags for both runs (BuildKit's FrontendAttrs: --platform, and --insecure-registry to reach the registry). */
+  args?: string[];
 }
 
 let root: string;
@@ -60,7 +63,10 @@ async function checkLinterWarnings(c: LintCase): Promise<void> {
     Dockerfile: c.dockerfile,
     ...(c.dockerignore !== undefined ? { '.dockerignore': c.dockerignore } : {}),
   });
-  const args = Object.entries(c.buildArgs ?? {}).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
+  const args = [
+    ...(c.args ?? []),
+    ...Object.entries(c.buildArgs ?? {}).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+  ];
   const env = { TSBUILD_ROOT: join(root, 'state') };
 
   const check = await runCli(['--call=check,format=json', '--progress=quiet', ...args, ctx], { env });
@@ -595,7 +601,41 @@ ARG foo=baz bar=qux baz=quux
     });
   });
 
-  it.skip('testBaseImagePlatformMismatch: needs a registry and an image of another platform pushed to it', () => {});
+  it('testBaseImagePlatformMismatch', async () => {
+    const reg = await startRegistry();
+    try {
+      // an image for the platform this machine is not (FROM scratch: nothing of it runs), pushed
+      const current = `linux/${process.arch === 'arm64' ? 'arm64' : 'amd64'}`;
+      const targetPlatform = `linux/${process.arch === 'arm64' ? 'amd64' : 'arm64'}`;
+      const target = `${reg.host}/buildkit/testbaseimageplatform:latest`;
+      const ctx = join(root, 'platform-mismatch');
+      await writeContext(ctx, { Dockerfile: '\nFROM scratch\nCOPY foo /foo\n', foo: 'test' });
+      const env = { TSBUILD_ROOT: join(root, 'state') };
+      const insecure = ['--insecure-registry', reg.host];
+      const push = await runCli(
+        ['--progress=plain', ...insecure, '--platform', targetPlatform, '-t', target, '--push', ctx],
+        { env },
+      );
+      expect(push.exitCode, push.stderr).toBe(0);
+
+      await checkLinterWarnings({
+        dockerfile: `\nFROM ${target}\nENV foo=bar\n\t`,
+        args: [...insecure, '--platform', current],
+        warnings: [
+          w(
+            'InvalidBaseImagePlatform',
+            2,
+            `Base image ${target} was pulled with platform "${targetPlatform}", expected "${current}" for current build`,
+          ),
+        ],
+      });
+      expect(DESCRIPTIONS.InvalidBaseImagePlatform?.[0]).toBe(
+        'Base image platform does not match expected target platform',
+      );
+    } finally {
+      await reg.stop();
+    }
+  });
 
   it('buildx testBuildCheckCallOutput: the text form and its counts', async () => {
     const ctx = join(root, 'text');
