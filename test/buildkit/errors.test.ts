@@ -31,7 +31,12 @@ describe('testErrorsSourceMap: each error names its Dockerfile line', () => {
       expect(await fails(`${dockerfile}\n`)).toMatch(new RegExp(`Dockerfile:${line}:`));
     });
   }
-  it.skip('invalidsyntax (#syntax=foobar fails in BuildKit): the checks helper decides # syntax= handling', () => {});
+  // README "# syntax=": a frontend tsbuild cannot run fails the build, as in BuildKit, at line 1
+  it('invalidsyntax', async () => {
+    const err = await fails('#syntax=foobar\nfrom alpine\n');
+    expect(err).toMatch(/Dockerfile:1:/);
+    expect(err).toContain('the syntax directive names the frontend "foobar", which tsbuild cannot run');
+  });
 });
 
 describe('BuildKit message cores', () => {
