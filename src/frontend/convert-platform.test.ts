@@ -93,6 +93,31 @@ describe('converting for a platform (--platform)', () => {
     const all = new Set([...inputsFirst(amd!), ...inputsFirst(arm!)]);
     expect(new Set([...all].map((v) => v.id)).size).toBe(all.size);
   });
+  it('with --platform, the image is for it even when the last stage ran on $BUILDPLATFORM (BuildKit: not implicit)', async () => {
+    const last = (platform?: PlatformSpec) =>
+      convertDockerfile({
+        file: 'Dockerfile',
+        source: 'FROM --platform=$BUILDPLATFORM busybox\nRUN true\n',
+        buildArgs: new Map(),
+        resolveImage,
+        ...(platform ? { platform } : {}),
+      });
+    const other = hostPlatform().architecture === 'arm64' ? AMD64 : ARM64;
+    expect((await last(other)).image).toMatchObject({ os: 'linux', architecture: other.architecture });
+    expect((await last({ ...other, architecture: 'arm', variant: 'v7' })).image).toMatchObject({
+      architecture: 'arm',
+      variant: 'v7',
+    });
+    // without --platform the stage's own platform stays (FROM --platform=linux/arm64 gives an arm64 image)
+    expect((await last()).image).toMatchObject({ architecture: hostPlatform().architecture });
+    const pinned = await convertDockerfile({
+      file: 'Dockerfile',
+      source: 'FROM --platform=linux/arm64 busybox\n',
+      buildArgs: new Map(),
+      resolveImage,
+    });
+    expect(pinned.image).toMatchObject({ architecture: 'arm64' });
+  });
 });
 
 describe('keys per platform', () => {

@@ -153,9 +153,7 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
   return {
     target: state.vertex,
     image: {
-      architecture: state.platform.architecture,
-      os: state.platform.os,
-      ...(state.platform.variant ? { variant: state.platform.variant } : {}),
+      ...imagePlatform(state.platform, opts.platform),
       config,
       history: state.history,
       ...(state.author ? { author: state.author } : {}),
@@ -164,6 +162,23 @@ export async function convertDockerfile(opts: FrontendOptions): Promise<BuildPla
     warnings: conv.warnings,
     ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
   };
+}
+
+/**
+ * The image's os/architecture/variant. BuildKit (dockerfile2llb convert.go, when the target platform is
+ * not implicit): with --platform given, the image is for that platform even where the last stage ran on
+ * another (`FROM --platform=$BUILDPLATFORM`), so each entry of a multi-platform index says its own
+ * platform; the stage's variant stays only where os and architecture agree and the target names none.
+ */
+function imagePlatform(stage: PlatformSpec, target: PlatformSpec | undefined): PlatformSpec {
+  const out = (p: PlatformSpec, variant = p.variant): PlatformSpec => ({
+    architecture: p.architecture,
+    os: p.os,
+    ...(variant ? { variant } : {}),
+  });
+  if (!target) return out(stage);
+  const sameOsArch = stage.os === target.os && stage.architecture === target.architecture;
+  return out(target, target.variant || !sameOsArch ? target.variant : stage.variant);
 }
 
 /** SOURCE_DATE_EPOCH from a global ARG's default or --build-arg (source-date-epoch.ts). */

@@ -244,7 +244,26 @@ describe('named contexts (--build-context)', () => {
     expect(await b.read('foo')).toBe('foo is bar\n');
   });
 
-  it.skip('testNamedMultiplatformInputContext (skip: a named context per platform (a stage built for each platform as input); not ported yet)', () => {});
+  // BuildKit passes each platform's result of the first solve as its own input (context:base::linux/amd64,
+  // context:base::linux/arm64). The CLI's way: the first build's two-platform image as an OCI layout (an
+  // index), named base; each platform's conversion of the second build takes that platform's manifest.
+  it('testNamedMultiplatformInputContext', async () => {
+    const platforms = ['--platform', 'linux/amd64,linux/arm64'];
+    const layout = join(root, 'layout-multi');
+    await ok(
+      `FROM --platform=$BUILDPLATFORM ${FROM_BASE}\nARG TARGETARCH\nENV FOO=bar-$TARGETARCH\nRUN echo "foo $TARGETARCH" > /out\n`,
+      platforms,
+      { output: `type=oci,tar=false,dest=${layout}` },
+    );
+    const b = await ok(
+      'FROM base AS build\nRUN echo "foo is $FOO" > /foo\nFROM scratch\nCOPY --from=build /foo /out /\n',
+      [...platforms, '--build-context', `base=oci-layout://${layout}`],
+    );
+    expect((await b.read('linux_amd64/out')).trim()).toBe('foo amd64');
+    expect((await b.read('linux_amd64/foo')).trim()).toBe('foo is bar-amd64');
+    expect((await b.read('linux_arm64/out')).trim()).toBe('foo arm64');
+    expect((await b.read('linux_arm64/foo')).trim()).toBe('foo is bar-arm64');
+  });
 
   // BuildKit measures the bytes sent from the client; tsbuild reads a named directory in place,
   // so "filtered" shows as the keys: a step that reads only /foo stays cached when bar changes.
