@@ -14,7 +14,11 @@ export interface ImageBlobs {
  * must contain. Fails before anything is written if a blob is missing, so an exporter never
  * produces an archive that names content it does not hold.
  */
-export async function collectImageBlobs(store: ContentStore, root: Descriptor): Promise<ImageBlobs> {
+export async function collectImageBlobs(
+  store: ContentStore,
+  root: Descriptor,
+  opts: { layersMayBeAbsent?: boolean } = {},
+): Promise<ImageBlobs> {
   const blobs = new Map<string, Descriptor>();
   const manifests: ImageBlobs['manifests'] = [];
   const add = (d: Descriptor) => {
@@ -33,7 +37,8 @@ export async function collectImageBlobs(store: ContentStore, root: Descriptor): 
     manifests.push({ descriptor: d, manifest });
     const own = [manifest.config, ...manifest.layers];
     // Checked together: each is a stat, and a no-op rebuild waits on all of them.
-    await Promise.all(own.map((b) => requireBlob(store, b, root)));
+    const checked = opts.layersMayBeAbsent ? [manifest.config] : own;
+    await Promise.all(checked.map((b) => requireBlob(store, b, root)));
     for (const b of own) add(b);
   };
   await visit(root, 0);
