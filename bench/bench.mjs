@@ -181,7 +181,10 @@ async function measure(wl, scenario, dir, before, opts = {}) {
   }
   // Runs i of both engines ran back to back: the median of their ratios is what the machine's
   // drift over the series (seconds here, on a VM whose disk and memory speed wander) cannot move.
-  const pairRatio = times.buildkit?.length ? median(times.tsbuild.map((t, i) => t / times.buildkit[i])) : undefined;
+  const pairRatio =
+    times.buildkit?.length && times.tsbuild?.length
+      ? median(times.tsbuild.map((t, i) => t / times.buildkit[i]))
+      : undefined;
   const row = {
     workload: wl,
     scenario,
@@ -269,6 +272,10 @@ async function realappRows() {
     return;
   }
   const dir = stage(wl);
+  // npm ci in the container trusts what the host trusts (a TLS proxy's CA, if the network has one)
+  const hostCa = [process.env.NODE_EXTRA_CA_CERTS, process.env.SSL_CERT_FILE].find((f) => f && existsSync(f));
+  if (hostCa) cpSync(hostCa, join(dir, 'host-ca.pem'));
+  else writeFileSync(join(dir, 'host-ca.pem'), '');
   const cacheRef = `${REGISTRY}/tsb-bench-realapp-cache:tsbuild`;
   const inlineRef = `${REGISTRY}/tsb-bench-realapp:inline`;
   const host = { network: 'host' };
@@ -391,7 +398,7 @@ const lines = [
   `|---|---|---:|${engines.includes('buildkit') ? '---:|---:|---:|' : ''}---:|---|`,
   ...results.map(
     (r) =>
-      `| ${r.workload} | ${r.scenario} | ${fmt(r.tsbuild)} | ${engines.includes('buildkit') ? `${fmt(r.buildkit)} | ${r.buildkit ? (r.tsbuild / r.buildkit).toFixed(2) : '-'} | ${r.pairRatio?.toFixed(2) ?? '-'} | ` : ''}${r.tsbuildPeakRssMb ? `${r.tsbuildPeakRssMb.toFixed(0)} MB` : ''} | ${TARGETS[`${r.workload} ${r.scenario}`] ?? ''} |`,
+      `| ${r.workload} | ${r.scenario} | ${fmt(r.tsbuild)} | ${engines.includes('buildkit') ? `${fmt(r.buildkit)} | ${r.buildkit && r.tsbuild ? (r.tsbuild / r.buildkit).toFixed(2) : '-'} | ${r.pairRatio?.toFixed(2) ?? '-'} | ` : ''}${r.tsbuildPeakRssMb ? `${r.tsbuildPeakRssMb.toFixed(0)} MB` : ''} | ${TARGETS[`${r.workload} ${r.scenario}`] ?? ''} |`,
   ),
   ...(engines.includes('buildkit')
     ? [

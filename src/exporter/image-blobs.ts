@@ -1,3 +1,4 @@
+import { UserError } from '../errors.js';
 import type { ContentStore } from '../store/content-store.js';
 import type { Descriptor, ImageIndex, ImageManifest } from '../image/types.js';
 import { isIndexMediaType } from '../image/types.js';
@@ -47,9 +48,11 @@ export async function collectImageBlobs(
 
 async function requireBlob(store: ContentStore, d: Descriptor, root: Descriptor): Promise<void> {
   if (!(await store.has(d.digest))) {
-    // The solver fetches or creates every blob before exporting; a gap here is a bug, not bad input.
-    throw new Error(
+    // A build fetches every blob its outputs need; an image named by a push may have left layers
+    // the registry already had there (docs/cache.md, "Layers fetched when needed").
+    throw new UserError(
       `cannot export image ${root.digest}: blob ${d.digest} (${d.mediaType}) is not in the content store`,
+      { hint: 'an image named by a push keeps the layers the registry had there: tsbuild pull NAME fetches them' },
     );
   }
   const size = await store.size(d.digest);

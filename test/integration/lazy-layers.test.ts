@@ -143,6 +143,22 @@ describe('layers an all-hit build from --cache-from does not need stay remote', 
     expect(await readFile(join(bundle, 'both.txt'), 'utf8')).toBe('alpha\nbuilt\n');
   });
 
+  it('-t keeps the named image whole: the base layer is downloaded, not unpacked, and the image runs', async () => {
+    const { r, gets, state } = await fresh('tagged', [
+      '-t',
+      'app:1',
+      '--cache-from',
+      `type=registry,ref=${proxy.host}/cache/app:c`,
+    ]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(ran(r)).toBe(0);
+    expect(gets.filter((u) => u.includes(baseLayer))).toHaveLength(1);
+    expect((await readdir(join(state, 'snapshots'))).filter((n) => !n.startsWith('.'))).toHaveLength(3);
+    const started = await runCli(['run', '--rm', 'app:1', 'cat', '/both.txt'], { env: { TSBUILD_ROOT: state } });
+    expect(started.exitCode, started.stderr).toBe(0);
+    expect(started.stdout).toBe('alpha\nbuilt\n');
+  });
+
   it('a step that runs over remote layers makes them present first', async () => {
     await writeFile(join(fx.context, 'Dockerfile'), dockerfile(from, 'RUN cat /both.txt /a.txt > /three.txt\n'));
     try {
