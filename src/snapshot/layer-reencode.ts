@@ -39,7 +39,7 @@ export interface LayerEncodingDeps {
 
 /** What layerBlobFor needs of a layer that is not in the state dir yet. */
 export interface RemoteLayerBlob {
-  blob: LayerBlobRef;
+  blob?: LayerBlobRef;
   materialize(): Promise<void>;
 }
 
@@ -65,7 +65,7 @@ export async function layerBlobFor(
   const remote = deps.remote?.(id);
   if (remote) {
     // the blob as it came is what the output gets (as below, once unpacked): no need to unpack it
-    if (takenAsItIs(remote.blob, id, want, epoch)) return remote.blob;
+    if (remote.blob && takenAsItIs(remote.blob, id, want, epoch)) return remote.blob;
     await remote.materialize();
   } else if (!isBaseLayer(id)) await deps.makePresent?.(below);
   const committed = (w: BlobWant) =>

@@ -149,7 +149,7 @@ export class Solver {
    */
   async fetchRemoteBlob(digest: string): Promise<boolean> {
     for (const r of this.remote.values()) {
-      if (r.blob.digest !== digest) continue;
+      if (r.blob?.digest !== digest) continue;
       await r.fetchBlob();
       return true;
     }
@@ -268,7 +268,7 @@ export class Solver {
         if (exists[i] || this.remote.has(id)) continue;
         this.remote.set(id, {
           id,
-          blob: blob ?? { digest: '', size: 0, mediaType: '', diffId: '' },
+          ...(blob ? { blob } : {}),
           fetchBlob: () => (blob && kind.fetchLayerBlob ? kind.fetchLayerBlob(v.op, id, this.ctx) : materialize()),
           materialize,
         });
@@ -290,7 +290,7 @@ export class Solver {
     // A miss is run under the key's step lock: builds sharing the state dir run it once, the
     // others wait and then find the record it left (written before the lock is let go). Taken
     // once the inputs are there, so it is held only while the step itself runs (but at once
-    // for a hit in an imported cache, whose download overlaps the inputs).
+    // for a hit in an imported cache, which runs nothing).
     if (!importedCache?.record(keyInfo.key)) await inputsReady;
     return this.underStepLock(v, keyInfo.key, async () => {
       const again = await this.fromRecord(v, keyInfo, inputsReady);

@@ -77,7 +77,8 @@ export type { ImportedCache, ImportedRecord };
  */
 export interface RemoteLayer {
   id: string;
-  blob: { digest: string; size: number; mediaType: string; diffId: string };
+  /** Absent when the source cannot name it (then fetching it makes the snapshot). */
+  blob?: { digest: string; size: number; mediaType: string; diffId: string };
   /** Downloads the blob into the content store (no unpacking). */
   fetchBlob(): Promise<void>;
   /** Makes the snapshot exist (download and unpack). */
