@@ -169,14 +169,29 @@ async function measure(wl, scenario, dir, before, opts = {}) {
   const rowEngines = engines.filter((e) => !opts.only || opts.only.includes(e));
   const times = Object.fromEntries(rowEngines.map((e) => [e, []]));
   const rss = [];
+  const failed = {};
   for (let i = 0; i < RUNS; i++) {
     // alternate which engine goes first, so drift in machine load falls on both
     const order = i % 2 ? [...rowEngines].reverse() : rowEngines;
     for (const e of order) {
+      if (failed[e]) continue;
       await before(e, i);
-      const r = await (opts.build ? opts.build(e, i) : engine[e].build(wl, dir, 'bench'));
-      times[e].push(r.secs);
-      if (e === 'tsbuild' && r.rssKb) rss.push(r.rssKb);
+      try {
+        const r = await (opts.build ? opts.build(e, i) : engine[e].build(wl, dir, 'bench'));
+        times[e].push(r.secs);
+        if (e === 'tsbuild' && r.rssKb) rss.push(r.rssKb);
+      } catch (err) {
+        // BuildKit failing a row (dockerd 20.10 on the 200-stage DAG: "flightcontrol: exceeded retry
+        // timeout") is a result too: the row shows `-` and says why; tsbuild failing stops the bench
+        if (e === 'tsbuild') throw err;
+        const why =
+          String(err.message)
+            .split('\n')
+            .filter((l) => /error|failed|timeout/i.test(l))
+            .slice(-1)[0] ?? '';
+        failed[e] = why.trim().slice(0, 300);
+        times[e] = [];
+      }
     }
   }
   // Runs i of both engines ran back to back: the median of their ratios is what the machine's
@@ -189,15 +204,24 @@ async function measure(wl, scenario, dir, before, opts = {}) {
     workload: wl,
     scenario,
     runs: RUNS,
-    ...Object.fromEntries(rowEngines.map((e) => [e, median(times[e])])),
-    ...(opts.note ? { note: opts.note } : {}),
+    ...Object.fromEntries(rowEngines.map((e) => [e, times[e].length ? median(times[e]) : undefined])),
+    ...(opts.note || Object.keys(failed).length
+      ? {
+          note: [
+            opts.note,
+            ...Object.entries(failed).map(([e, why]) => `${wl} ${scenario}: ${e} failed (${why}), so \`-\``),
+          ]
+            .filter(Boolean)
+            .join('; '),
+        }
+      : {}),
     pairRatio,
     times,
     tsbuildPeakRssMb: rss.length ? Math.max(...rss) / 1024 : undefined,
   };
   results.push(row);
   console.error(
-    `${wl} ${scenario}: ${rowEngines.map((e) => `${e} ${median(times[e]).toFixed(3)}s [${times[e].map((t) => t.toFixed(2)).join(' ')}]`).join(', ')}`,
+    `${wl} ${scenario}: ${rowEngines.map((e) => `${e} ${times[e].length ? median(times[e]).toFixed(3) : '-'}s [${times[e].map((t) => t.toFixed(2)).join(' ')}]`).join(', ')}`,
   );
 }
 
@@ -219,6 +243,9 @@ const inRegistry = (ref) =>
 async function coldAndNoop(wl, src = wl) {
   const dir = stage(wl, src);
   await measure(wl, 'cold', dir, async (e) => engine[e].prune(wl));
+  // one build not timed: an engine whose cold build failed (BuildKit on wide) finishes here, so
+  // the no-op series times a no-op (a failure here too leaves its no-op row `-`)
+  for (const e of engines) await engine[e].build(wl, dir, 'bench').catch(() => {});
   await measure(wl, 'no-op', dir, async () => {});
   return dir;
 }
