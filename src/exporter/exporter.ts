@@ -37,6 +37,8 @@ export interface ExporterContext {
   registry: () => Promise<RegistryClient>;
   /** Where blobs were seen in registries, for cross-repository mounts on push. */
   blobSources: () => Promise<BlobSources>;
+  /** Downloads a layer blob the build took without fetching it (false: no such layer); a push asks only for what it uploads. */
+  fetchBlob?: (digest: string) => Promise<boolean>;
   /** Byte progress of what the export moves (throttled by the receiver). */
   transfer?: TransferReporter;
   signal?: AbortSignal;

@@ -1,3 +1,4 @@
+import { UserError } from '../errors.js';
 import type { ContentStore } from '../store/content-store.js';
 import type { Descriptor, ImageIndex, ImageManifest } from '../image/types.js';
 import { isIndexMediaType } from '../image/types.js';
@@ -14,7 +15,11 @@ export interface ImageBlobs {
  * must contain. Fails before anything is written if a blob is missing, so an exporter never
  * produces an archive that names content it does not hold.
  */
-export async function collectImageBlobs(store: ContentStore, root: Descriptor): Promise<ImageBlobs> {
+export async function collectImageBlobs(
+  store: ContentStore,
+  root: Descriptor,
+  opts: { layersMayBeAbsent?: boolean } = {},
+): Promise<ImageBlobs> {
   const blobs = new Map<string, Descriptor>();
   const manifests: ImageBlobs['manifests'] = [];
   const add = (d: Descriptor) => {
@@ -33,7 +38,8 @@ export async function collectImageBlobs(store: ContentStore, root: Descriptor): 
     manifests.push({ descriptor: d, manifest });
     const own = [manifest.config, ...manifest.layers];
     // Checked together: each is a stat, and a no-op rebuild waits on all of them.
-    await Promise.all(own.map((b) => requireBlob(store, b, root)));
+    const checked = opts.layersMayBeAbsent ? [manifest.config] : own;
+    await Promise.all(checked.map((b) => requireBlob(store, b, root)));
     for (const b of own) add(b);
   };
   await visit(root, 0);
@@ -42,9 +48,11 @@ export async function collectImageBlobs(store: ContentStore, root: Descriptor): 
 
 async function requireBlob(store: ContentStore, d: Descriptor, root: Descriptor): Promise<void> {
   if (!(await store.has(d.digest))) {
-    // The solver fetches or creates every blob before exporting; a gap here is a bug, not bad input.
-    throw new Error(
+    // A build fetches every blob its outputs need; an image named by a push may have left layers
+    // the registry already had there (docs/cache.md, "Layers fetched when needed").
+    throw new UserError(
       `cannot export image ${root.digest}: blob ${d.digest} (${d.mediaType}) is not in the content store`,
+      { hint: 'an image named by a push keeps the layers the registry had there: tsbuild pull NAME fetches them' },
     );
   }
   const size = await store.size(d.digest);

@@ -39,6 +39,7 @@ export const imageExporter: Exporter<ImageReport> = {
     const { transfer } = ctx;
     const opts: PusherOptions = {
       ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.fetchBlob ? { fetchBlob: ctx.fetchBlob } : {}),
       ...(transfer ? pushTransfers(transfer) : {}),
     };
     const stats = await pushImage(client.session, ctx.store, image.manifest, ctx.names, await ctx.blobSources(), opts);

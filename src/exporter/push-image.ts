@@ -28,7 +28,8 @@ export async function pushImage(
     if (ref.digest) throw new UserError(`cannot push to ${n}: a name to push to cannot contain a digest`);
     return ref;
   });
-  const { blobs } = await collectImageBlobs(store, manifest);
+  // a layer the build took without fetching it is fetched only if the registry lacks it
+  const { blobs } = await collectImageBlobs(store, manifest, opts.fetchBlob ? { layersMayBeAbsent: true } : {});
   const manifests = blobs.filter((b) => b.digest === manifest.digest || /manifest|index/.test(b.mediaType));
   const others = blobs.filter((b) => !manifests.includes(b));
   // children first, the root (which the tags name) last

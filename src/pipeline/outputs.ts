@@ -1,6 +1,6 @@
 import type { ContentStore } from '../store/content-store.js';
 import { buildImage, type ImageInput } from '../image/image-builder.js';
-import { MediaType, type Descriptor, type ImageIndex } from '../image/types.js';
+import { isIndexMediaType, MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../image/types.js';
 import { formatPlatform } from '../registry/platform.js';
 import { dockerManifestOf, hasDockerLayerType } from '../image/docker-media-types.js';
 import type { RegistryClient } from '../registry/client.js';
@@ -27,6 +27,11 @@ export interface ExportContext {
   emit: EventSink;
   /** The build's registry client (shared with pulls), made on first use. */
   registry: () => Promise<RegistryClient>;
+  /**
+   * Downloads the blob of a layer the build has not fetched (a base image's or an imported
+   * cache's, taken as it is): false when no such layer has it.
+   */
+  fetchBlob?: (digest: string) => Promise<boolean>;
   /** Byte progress of pushes and archives (throttled: transfer-progress.ts). */
   transfer?: TransferReporter;
   signal?: AbortSignal;
@@ -76,6 +81,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
     stateRoot: req.stateRoot,
     registry: ctx.registry,
     blobSources: async () => (await import('../registry/registry-setup.js')).blobSources(req.stateRoot),
+    ...(ctx.fetchBlob ? { fetchBlob: ctx.fetchBlob } : {}),
     ...(ctx.transfer ? { transfer: ctx.transfer } : {}),
     ...(signal ? { signal } : {}),
   };
@@ -117,6 +123,8 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
       emit({ type: 'status', time: start, message });
       checkInterrupt();
       const image = await imageFor(planEntry.want);
+      // an output that writes the image's bytes needs every blob here; a push fetches only what the registry lacks
+      if (!(out.type === 'image' && out.push)) await fetchLayerBlobs(ctx, image.manifest);
       checkInterrupt();
       const context = {
         ...exportContext,
@@ -156,6 +164,9 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
     // with whatever blobs the layers already have (new layers: their plain tar, no compression cost).
     const stored = primary ?? { ...(await imageFor({ compression: 'any' })), names: req.tags };
     if (req.tags.length) toName.push({ manifest: stored.manifest, names: req.tags });
+    // The store keeps named images whole (runnable, savable): their layers are fetched, not unpacked.
+    // A pushed image is named as what was pushed: a layer the registry had already stays there.
+    if (!pushed.length) for (const { manifest } of toName) await fetchLayerBlobs(ctx, manifest);
     if (req.metadataFile) {
       const { prepareMetadataFile } = await import('../exporter/metadata.js');
       pending.push(await prepareMetadataFile(req.metadataFile, stored, ctx.steps?.()));
@@ -195,6 +206,23 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
     return { manifest: stored.manifest, config: stored.config, exported: done };
   } finally {
     await Promise.all(pending.map((p) => p.discard()));
+  }
+}
+
+/** Downloads the layer blobs of image `root` (a manifest or index in the store) that are not here yet. */
+async function fetchLayerBlobs(ctx: ExportContext, root: Descriptor): Promise<void> {
+  if (!ctx.fetchBlob) return;
+  const fetch = ctx.fetchBlob;
+  const manifests = isIndexMediaType(root.mediaType)
+    ? (await ctx.store.readJson<ImageIndex>(root.digest)).manifests
+    : [root];
+  for (const m of manifests) {
+    const { layers } = await ctx.store.readJson<ImageManifest>(m.digest);
+    await Promise.all(
+      layers.map(async (l) => {
+        if (!(await ctx.store.has(l.digest))) await fetch(l.digest);
+      }),
+    );
   }
 }
 

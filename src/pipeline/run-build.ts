@@ -329,7 +329,6 @@ async function buildInState(
     buildArgs: new Set(req.buildArgs.keys()),
   });
   const namedDirs = await namedContextDirs(req, paths);
-  const importedCache = await importing;
   await layoutReady;
   // byte counts of pulls, pushes and exports: a few events a second at most (transfer-progress.ts)
   const transfers = transferProgress(emit);
@@ -351,7 +350,8 @@ async function buildInState(
       ...(signal ? { signal } : {}),
       ...(req.secrets ? { secrets: req.secrets } : {}),
       ...(req.ssh ? { ssh: req.ssh } : {}),
-      ...(importedCache ? { importedCache } : {}),
+      // read beside the keys (context hashing): a step waits for it once its key is made
+      ...(req.cacheFrom?.length ? { importedCache: importing } : {}),
       ...(namedDirs.size ? { namedContexts: namedDirs } : {}),
       ...(req.resources ? { resources: req.resources } : {}),
       ...(req.isolation === 'chroot' ? { mountFree: true } : {}),
@@ -381,7 +381,17 @@ async function buildInState(
     const result = results[i]!;
     // the command line's (build arg, then environment) over the Dockerfile's ARG default
     const epoch = req.sourceDateEpoch ?? p.sourceDateEpoch;
-    const layers = layerProvider({ snapshots, store, ...(signal ? { signal } : {}) }, result.layers, epoch);
+    const layers = layerProvider(
+      {
+        snapshots,
+        store,
+        ...(signal ? { signal } : {}),
+        remote: (id) => solver.remoteLayer(id),
+        makePresent: (ids) => solver.makePresent(ids),
+      },
+      result.layers,
+      epoch,
+    );
     // SOURCE_DATE_EPOCH in RFC 3339 without fractions, as BuildKit writes it
     const created =
       epoch !== undefined
@@ -392,6 +402,8 @@ async function buildInState(
   // The cache goes first: a cache export that fails (a full disk, a registry) must not come
   // after the outputs were put in place, which a failed build never leaves.
   if (req.cacheTo?.length) {
+    // the cache carries every reached step's own layer: those still remote are made present first
+    await solver.makePresentReached();
     const { exportCaches } = await import('../cache/remote/cache-export.js');
     await exportCaches(req.cacheTo, {
       store,
@@ -413,6 +425,7 @@ async function buildInState(
     image: images[0]!.image,
     ...(several ? { platforms: images } : {}),
     registry: bases.registryClient,
+    fetchBlob: (digest) => solver.fetchRemoteBlob(digest),
     transfer: transfers,
     steps: () => steps.list(),
     ...(signal ? { signal } : {}),

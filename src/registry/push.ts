@@ -30,6 +30,11 @@ export interface PusherOptions {
   /** Tries per chunk after a broken connection, resuming where the registry says it is. */
   attempts?: number;
   signal?: AbortSignal;
+  /**
+   * Brings a blob that is not in the store yet into it (a base layer the build never needed):
+   * asked only when the registry has no copy and none can be mounted. False: nothing has it.
+   */
+  fetchBlob?: (digest: string) => Promise<boolean>;
   /** Told of each blob once it is in the repository, and how it got there (`from`: the repository it was mounted from). */
   onBlob?: (desc: Descriptor, outcome: keyof PushStats, from?: string) => void;
   /**
@@ -131,6 +136,7 @@ export class Pusher {
 
   private async upload(ref: ImageReference, desc: Descriptor, opened: URL | undefined): Promise<void> {
     const what = `blob ${desc.digest}`;
+    if (this.opts.fetchBlob && !(await this.store.has(desc.digest))) await this.opts.fetchBlob(desc.digest);
     let location = opened ?? (await this.startUpload(ref, what));
     const fh = await open(this.store.blobPath(desc.digest), 'r');
     this.opts.onBytes?.(desc, 0, desc.size);

@@ -154,3 +154,33 @@ describe('layerBlobFor', () => {
     expect(await deps.store.listBlobs()).toEqual([]);
   });
 });
+
+describe('layerBlobFor with a layer not in the state dir yet', () => {
+  const remoteBlob = {
+    digest: `sha256:${'a'.repeat(64)}`,
+    size: 10,
+    mediaType: MediaType.ociLayerGzip,
+    diffId: `sha256:${'b'.repeat(64)}`,
+  };
+
+  it('gives its blob as it came when the output takes it so, without making the snapshot', async () => {
+    let made = 0;
+    const remote = { blob: remoteBlob, materialize: async () => void made++ };
+    const withRemote = { ...deps, remote: (id: string) => (id === 'sR' || id === 'lbase' ? remote : undefined) };
+    expect(await layerBlobFor(withRemote, 'sR', [], { compression: 'gzip' }, undefined)).toEqual(remoteBlob);
+    expect(await layerBlobFor(withRemote, 'sR', [], { compression: 'any' }, undefined)).toEqual(remoteBlob);
+    // a base layer keeps its blob whatever compression is asked for, as when it is unpacked
+    expect(await layerBlobFor(withRemote, 'lbase', [], { compression: 'zstd' }, undefined)).toEqual(remoteBlob);
+    expect(made).toBe(0);
+  });
+
+  it('makes the snapshot first when the output wants another encoding of a step layer', async () => {
+    const made: string[] = [];
+    // "making" sR here: the snapshot s1 of beforeEach stands for it
+    const remote = { blob: remoteBlob, materialize: async () => void made.push('sR') };
+    const withRemote = { ...deps, remote: (id: string) => (id === 's1' && !made.length ? remote : undefined) };
+    const zstd = await layerBlobFor(withRemote, 's1', [], { compression: 'zstd' }, undefined);
+    expect(made).toEqual(['sR']);
+    expect(zstd.mediaType).toBe(MediaType.ociLayerZstd);
+  });
+});

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import type { ContentStore } from '../store/content-store.js';
-import type { LayerCompression } from '../image/layer-compression.js';
+import { compressionOfMediaType, type LayerCompression } from '../image/layer-compression.js';
 import type { IdMapping } from './id-mapping.js';
 import {
   abortableWrite,
@@ -28,6 +28,19 @@ export interface LayerEncodingDeps {
   signal?: AbortSignal;
   /** Host owners back to the image's, for tars written from a snapshot (identity when absent). */
   idMapping?: IdMapping;
+  /**
+   * A layer not in the state dir yet (a base image's or an imported cache's): its blob, and how to
+   * make its snapshot. Its blob serves an output that takes it as it is, without unpacking it.
+   */
+  remote?: (id: string) => RemoteLayerBlob | undefined;
+  /** Makes layers present that are still remote (before a snapshot is tarred over them). */
+  makePresent?: (ids: string[]) => Promise<void>;
+}
+
+/** What layerBlobFor needs of a layer that is not in the state dir yet. */
+export interface RemoteLayerBlob {
+  blob?: LayerBlobRef;
+  materialize(): Promise<void>;
 }
 
 /**
@@ -49,6 +62,12 @@ export async function layerBlobFor(
 ): Promise<LayerBlobRef> {
   deps.signal?.throwIfAborted();
   const explicit = want.level !== undefined || want.force === true;
+  const remote = deps.remote?.(id);
+  if (remote) {
+    // the blob as it came is what the output gets (as below, once unpacked): no need to unpack it
+    if (remote.blob && takenAsItIs(remote.blob, id, want, epoch)) return remote.blob;
+    await remote.materialize();
+  } else if (!isBaseLayer(id)) await deps.makePresent?.(below);
   const committed = (w: BlobWant) =>
     ensureLayerBlob(deps.snapshots, deps.store, id, below, w, deps.signal, deps.idMapping);
   if (isBaseLayer(id) && !want.force) return committed('any');
@@ -65,6 +84,13 @@ export async function layerBlobFor(
   return exactEncoding(deps, id, { compression, level: want.level, epoch: undefined }, () =>
     reencode(deps, source, compression, want.level),
   );
+}
+
+/** Whether an output asking for `want` gets a layer's received blob unchanged (see layerBlobFor's rules). */
+function takenAsItIs(blob: LayerBlobRef, id: string, want: LayerWant, epoch: number | undefined): boolean {
+  if (isBaseLayer(id)) return !want.force;
+  if (epoch !== undefined || want.level !== undefined || want.force) return false;
+  return want.compression === 'any' || compressionOfMediaType(blob.mediaType) === want.compression;
 }
 
 interface EncodingKey {

@@ -28,6 +28,10 @@ interface KindKey<O extends Op, L> {
 export interface SourceKind<O extends Op, L = unknown> extends KindKey<O, L> {
   cacheable: false;
   result(op: O): VertexResult;
+  /** The blobs of the result's layers, by snapshot id, for a layer an output takes without its snapshot. */
+  layerBlobs?(op: O): { id: string; blob: { digest: string; size: number; mediaType: string; diffId: string } }[];
+  /** Downloads the blob of one of the result's layers (see layerBlobs) without unpacking it. */
+  fetchLayerBlob?(op: O, id: string, ctx: SolveContext): Promise<void>;
   /** Makes the result's missing layers present (pull, unpack). */
   materialize(op: O, ctx: SolveContext): Promise<VertexResult>;
   /** Why it runs, on its progress line. */

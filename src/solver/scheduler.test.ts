@@ -20,7 +20,11 @@ function memoryState() {
 
 type State = ReturnType<typeof memoryState>;
 
-function contextOf(state: State, events: SolverEvent[], importedCache?: ImportedCache): SolveContext {
+function contextOf(
+  state: State,
+  events: SolverEvent[],
+  importedCache?: ImportedCache | Promise<ImportedCache | undefined>,
+): SolveContext {
   return {
     records: {
       get: async (key: string) => state.records.get(key),
@@ -53,7 +57,7 @@ function solverOf(
   events: SolverEvent[],
   behave?: FakeRun,
   opts: SolveOptions = {},
-  imported?: ImportedCache,
+  imported?: ImportedCache | Promise<ImportedCache | undefined>,
 ) {
   return new Solver(contextOf(state, events, imported), {
     ...opts,
@@ -163,12 +167,8 @@ describe('the scheduler', () => {
     expect(started(third)).toEqual(['b2']);
   });
 
-  it('takes a step from an imported cache instead of running it, and keeps its record', async () => {
-    const state = memoryState();
-    const step = run('a', [scratch()]);
-    const { key } = await solverOf(memoryState(), []).keyOf(step);
-    const materialized: string[] = [];
-    const imported: ImportedCache = {
+  function importedOne(state: ReturnType<typeof memoryState>, key: string, materialized: string[]): ImportedCache {
+    return {
       record: (k) =>
         k === key
           ? {
@@ -181,18 +181,64 @@ describe('the scheduler', () => {
             }
           : undefined,
       hasLayer: (id) => id === 's-imported',
+      layerBlob: (id) =>
+        id === 's-imported' ? { digest: 'sha256:0', size: 1, mediaType: 'x', diffId: 'sha256:1' } : undefined,
+      fetchLayerBlob: async () => {},
       materialize: async (id) => {
         materialized.push(id);
         state.snapshots.add(id);
       },
     };
+  }
+
+  it('takes a step from an imported cache instead of running it, keeps its record, and downloads nothing', async () => {
+    const state = memoryState();
+    const step = run('a', [scratch()]);
+    const { key } = await solverOf(memoryState(), []).keyOf(step);
+    const materialized: string[] = [];
     const events: SolverEvent[] = [];
-    const result = await solverOf(state, events, undefined, {}, imported).solve(step);
+    const solver = solverOf(state, events, undefined, {}, importedOne(state, key, materialized));
+    const result = await solver.solve(step);
     expect(started(events)).toEqual([]);
-    expect(materialized).toEqual(['s-imported']);
+    // nothing ran over it: its layer stays in the cache, for an output to take as a blob
+    expect(materialized).toEqual([]);
+    expect(solver.remoteLayer('s-imported')?.blob?.digest).toBe('sha256:0');
     expect(result.layers).toEqual(['s-imported']);
     expect(events.find((e) => e.type === 'vertex.cached')).toMatchObject({ vertex: { name: 'a' }, from: 'reg/cache' });
     expect(state.records.get(key)?.layers).toEqual(['s-imported']);
+  });
+
+  it('makes an imported layer present before a step over it runs', async () => {
+    const state = memoryState();
+    const step = run('a', [scratch()]);
+    const { key } = await solverOf(memoryState(), []).keyOf(step);
+    const materialized: string[] = [];
+    const events: SolverEvent[] = [];
+    const solver = solverOf(state, events, undefined, {}, importedOne(state, key, materialized));
+    await solver.solve(run('b', [step]));
+    expect(started(events)).toEqual(['b']);
+    expect(materialized).toEqual(['s-imported']);
+    expect(solver.remoteLayer('s-imported')).toBeUndefined();
+  });
+
+  it('makes the keys while the imported cache is still being read', async () => {
+    const state = memoryState();
+    const step = run('a', [scratch()]);
+    const { key } = await solverOf(memoryState(), []).keyOf(step);
+    // the import finishes only once the step's key is made: a solver that waited for it first would hang
+    let importDone: (c: ImportedCache) => void = () => {};
+    const importing = new Promise<ImportedCache>((r) => (importDone = r));
+    const exec = fakeExec(state);
+    const keyFirst: typeof exec = {
+      ...exec,
+      key: (op, ctx) => {
+        setImmediate(() => importDone(importedOne(state, key, [])));
+        return exec.key(op, ctx);
+      },
+    };
+    const solver = new Solver(contextOf(state, [], importing), { kinds: { ...opKinds, exec: keyFirst } });
+    const result = await solver.solve(step);
+    expect(result.layers).toEqual(['s-imported']);
   });
 
   it('hands a run what its key computation learned', async () => {

@@ -13,7 +13,7 @@ import { kindOf, type OpKind, type OpKinds, type SourceKind, type StepKind } fro
 import { freshStepSnapshotId, stepSnapshotId } from '../snapshot/snapshot-id.js';
 import { CacheMountHolds } from './ops/cache-mount-holds.js';
 import { opKinds } from './ops/kinds.js';
-import type { OpRun, SolveContext, VertexResult } from './ops/op-context.js';
+import type { ImportedCache, OpRun, RemoteLayer, SolveContext, VertexResult } from './ops/op-context.js';
 
 /** A vertex's key, and what computing it learned that running the op needs. */
 interface KeyInfo {
@@ -62,6 +62,11 @@ export class Solver {
   private readonly opts: SolveOptions;
   private readonly kinds: OpKinds;
   private readonly cacheMounts = new CacheMountHolds();
+  /**
+   * Layers of results that are not in the state dir yet, and how to make each present: a base
+   * image's (pulled and unpacked only when a step that runs needs them) and an imported cache's.
+   */
+  private readonly remote = new Map<string, RemoteLayer>();
 
   constructor(ctx: Omit<SolveContext, 'signal'> & { signal?: AbortSignal }, opts: SolveOptions = {}) {
     this.opts = opts;
@@ -118,14 +123,62 @@ export class Solver {
   }
 
   /**
-   * Base images are needed whenever anything above them runs, and making them present (pull,
-   * unpack) is independent of hashing the context: start sources at once so the two overlap.
-   * When everything is cached this is a few stats. Failures surface where the result is awaited.
+   * A source's layers are made present (pull, unpack) only when a step that runs needs them.
+   * Without --cache-from a step over a base image that is not unpacked yet will almost surely
+   * run (its records were made over the unpacked layers), so the pull starts at once, beside
+   * hashing the context. With --cache-from every step may hit, and nothing is pulled ahead:
+   * an all-hit build downloads only what its outputs ask for. Failures surface where awaited.
    */
   private prefetchSources(target: Vertex): void {
     for (const v of inputsFirst(target)) {
-      if (!this.kind(v).cacheable) this.resultOf(v).catch(() => {});
+      if (this.kind(v).cacheable) continue;
+      const started = this.resultOf(v);
+      if (this.ctx.importedCache === undefined) started.then((r) => this.makePresent(r.layers)).catch(() => {});
+      else started.catch(() => {});
     }
+  }
+
+  /** A layer of some result that is not in the state dir yet, with how to fetch and make it. */
+  remoteLayer(id: string): RemoteLayer | undefined {
+    return this.remote.get(id);
+  }
+
+  /**
+   * Downloads the blob `digest` of a layer that is still remote (not unpacking it): what an output
+   * that writes the image's bytes needs. False when no remote layer has that blob.
+   */
+  async fetchRemoteBlob(digest: string): Promise<boolean> {
+    for (const r of this.remote.values()) {
+      if (r.blob?.digest !== digest) continue;
+      await r.fetchBlob();
+      return true;
+    }
+    return false;
+  }
+
+  /** Makes present the own layer of every step this build reached (what --cache-to exports). */
+  async makePresentReached(): Promise<void> {
+    const layers: string[] = [];
+    for (const [v, p] of this.results) {
+      if (!this.kind(v).cacheable) continue;
+      const r = await p.catch(() => undefined);
+      const own = r?.layers.at(-1);
+      if (own) layers.push(own);
+    }
+    await this.makePresent(layers);
+  }
+
+  /**
+   * Makes the layers present that are still remote (base image layers, imported cache layers):
+   * what a step that runs needs of its inputs, and an output that re-encodes a layer.
+   */
+  async makePresent(layers: readonly string[]): Promise<void> {
+    await Promise.all(
+      [...new Set(layers)].flatMap((id) => {
+        const r = this.remote.get(id);
+        return r ? [r.materialize()] : [];
+      }),
+    );
   }
 
   /** Every step this build reached counts as used now (LRU for GC), and the step index learns their keys. */
@@ -201,16 +254,29 @@ export class Solver {
     const kind = this.kind(v);
     if (!kind.cacheable) {
       const result = kind.result(v.op);
-      const present = async () =>
-        (await Promise.all(result.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean);
-      if (await present()) return this.presentSource(v, kind, result);
-      // Another build may be unpacking the same image: wait for it rather than unpack it twice.
-      return this.underStepLock(v, (await this.keyOf(v)).key, async () => {
-        if (await present()) return result;
-        return this.runOp(v, () => kind.materialize(v.op, this.ctx), kind.missingReason);
-      });
+      const exists = await Promise.all(result.layers.map((id) => this.ctx.snapshots.exists(id)));
+      if (exists.every(Boolean)) return this.presentSource(v, kind, result);
+      // The result stands now; its layers are made present when a step that runs needs them.
+      let making: Promise<void> | undefined;
+      const materialize = (): Promise<void> =>
+        (making ??= this.materializeSource(v, kind, result).then(() => {
+          for (const id of result.layers) this.remote.delete(id);
+        }));
+      const blobs = new Map((kind.layerBlobs?.(v.op) ?? []).map((b) => [b.id, b.blob]));
+      for (const [i, id] of result.layers.entries()) {
+        const blob = blobs.get(id);
+        if (exists[i] || this.remote.has(id)) continue;
+        this.remote.set(id, {
+          id,
+          ...(blob ? { blob } : {}),
+          fetchBlob: () => (blob && kind.fetchLayerBlob ? kind.fetchLayerBlob(v.op, id, this.ctx) : materialize()),
+          materialize,
+        });
+      }
+      return result;
     }
     const keyInfo = await this.keyOf(v);
+    const importedCache = await this.ctx.importedCache;
     // The inputs' results are needed whether this step hits (to check the record) or runs, so
     // they are resolved at once: a cached chain reads its records concurrently, not one by one.
     const inputsReady = Promise.all(v.inputs.map((i) => this.resultOf(i)));
@@ -224,12 +290,12 @@ export class Solver {
     // A miss is run under the key's step lock: builds sharing the state dir run it once, the
     // others wait and then find the record it left (written before the lock is let go). Taken
     // once the inputs are there, so it is held only while the step itself runs (but at once
-    // for a hit in an imported cache, whose download overlaps the inputs).
-    if (!this.ctx.importedCache?.record(keyInfo.key)) await inputsReady;
+    // for a hit in an imported cache, which runs nothing).
+    if (!importedCache?.record(keyInfo.key)) await inputsReady;
     return this.underStepLock(v, keyInfo.key, async () => {
       const again = await this.fromRecord(v, keyInfo, inputsReady);
       if ('result' in again) return again.result;
-      const imported = await this.fromImportedCache(v, keyInfo, inputsReady);
+      const imported = importedCache && (await this.fromImportedCache(v, importedCache, keyInfo, inputsReady));
       if (imported) return imported;
       const byContent = await this.fromContentRecord(v, kind, keyInfo, inputsReady);
       if (byContent) return byContent;
@@ -244,6 +310,22 @@ export class Solver {
       this.ctx.emit({ type: 'vertex.cached', vertex: this.info(v), time: Date.now() });
     }
     return result;
+  }
+
+  /** Makes a source's missing layers present (pull, unpack), once across builds sharing the state dir. */
+  private async materializeSource(
+    v: Vertex,
+    kind: Extract<OpKind<Vertex['op']>, { cacheable: false }>,
+    result: VertexResult,
+  ): Promise<void> {
+    const present = async () =>
+      (await Promise.all(result.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean);
+    if (await present()) return;
+    // Another build may be unpacking the same image: wait for it rather than unpack it twice.
+    await this.underStepLock(v, (await this.keyOf(v)).key, async () => {
+      if (await present()) return;
+      await this.runOp(v, () => kind.materialize(v.op, this.ctx), kind.missingReason);
+    });
   }
 
   /** Runs `fn` holding the step lock of `key` (see CacheRecords.lock); says so if another build holds it. */
@@ -299,6 +381,8 @@ export class Solver {
     known?: MissCause[],
   ): Promise<VertexResult> {
     const inputResults = await inputsReady;
+    // what the step reads of its inputs must be on disk (outside runOp: making it takes a queue slot)
+    await this.makePresent(inputResults.flatMap((r) => r.layers));
     const causes =
       known ??
       (this.opts.history
@@ -369,6 +453,7 @@ export class Solver {
   ): Promise<VertexResult | undefined> {
     if (!kind.inputContent) return undefined;
     const inputs = await inputsReady;
+    await this.makePresent(inputs.flatMap((r) => r.layers));
     const content = await kind.inputContent(v.op, inputs, this.ctx);
     if (!content?.size) return undefined;
     const record: KeyRecord = {
@@ -389,35 +474,46 @@ export class Solver {
   }
 
   /**
-   * A hit in a cache imported with --cache-from: its layers are downloaded and unpacked (started
-   * at once, while the inputs finish) and the record is kept in the state dir, so the next build
-   * needs no import. The same rule as for local records holds: the record must have been made
-   * on the inputs' current results. A download that fails is a warning, and the step runs.
+   * A hit in a cache imported with --cache-from: its layers stay in the cache until a step that
+   * runs or an output needs them (remoteLayer), and the record is kept in the state dir, so the
+   * next build needs no import once they are here. The same rule as for local records holds: the
+   * record must have been made on the inputs' current results.
    */
   private async fromImportedCache(
     v: Vertex,
+    cache: ImportedCache,
     keyInfo: KeyInfo,
     inputsReady: Promise<VertexResult[]>,
   ): Promise<VertexResult | undefined> {
-    const cache = this.ctx.importedCache;
-    const rec = cache?.record(keyInfo.key);
-    if (!cache || !rec) return undefined;
-    const fetching = Promise.all(rec.layers.filter((id) => cache.hasLayer(id)).map((id) => cache.materialize(id)));
-    fetching.catch(() => {});
+    const rec = cache.record(keyInfo.key);
+    if (!rec) return undefined;
     const inputs = await inputsReady;
     if (rec.inputTops && staleInput(rec.inputTops, inputs) >= 0) return undefined;
-    try {
-      await fetching;
-    } catch (err) {
-      if (this.abort.signal.aborted) throw err;
+    const exists = await Promise.all(rec.layers.map((id) => this.ctx.snapshots.exists(id)));
+    const needed = rec.layers.filter((id, i) => !exists[i] && !this.remote.has(id));
+    const whole = await Promise.all(needed.map(async (id) => (await cache.layerLooksWhole?.(id)) ?? true));
+    const damaged = needed.find((_, i) => !whole[i]);
+    if (damaged) {
       this.ctx.emit({
         type: 'warning',
         time: Date.now(),
-        message: `${v.name}: cannot use the cache from ${rec.source}: ${err instanceof Error ? err.message : String(err)}`,
+        message: `${v.name}: cannot use the cache from ${rec.source}: its blob of layer ${damaged} is missing or damaged`,
       });
       return undefined;
     }
-    if (!(await Promise.all(rec.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean)) return undefined;
+    for (const id of needed) {
+      if (this.remote.has(id)) continue;
+      const blob = cache.layerBlob(id);
+      if (!blob) return undefined;
+      let making: Promise<void> | undefined;
+      const materialize = (): Promise<void> =>
+        (making ??= cache.materialize(id).then(() => {
+          this.remote.delete(id);
+        }));
+      // An output that takes its blob unpacks it too: the record kept in the state dir then
+      // stands for the step in later builds without --cache-from (a base layer's record is its image).
+      this.remote.set(id, { id, blob, fetchBlob: materialize, materialize });
+    }
     const { source: _source, ...kept } = rec;
     await this.ctx.records.put({ ...kept, keyInputs: keyInfo.record });
     this.reported.add(v);
@@ -438,7 +534,10 @@ export class Solver {
       const own = rec.layers.at(-1);
       return !own || (await this.ctx.snapshots.exists(own)) ? 'ok' : 'pruned';
     }
-    return (await Promise.all(rec.layers.map((id) => this.ctx.snapshots.exists(id)))).every(Boolean) ? 'ok' : 'pruned';
+    const present = await Promise.all(
+      rec.layers.map(async (id) => this.remote.has(id) || this.ctx.snapshots.exists(id)),
+    );
+    return present.every(Boolean) ? 'ok' : 'pruned';
   }
 
   private runOp(

@@ -123,10 +123,13 @@ describe('build cache export and import', () => {
     expect(await img.read('/app/size.txt')).toBe('11 /app/joined.txt\n');
     expect(await img.read('/app/notes.txt')).toBe('notes\n');
 
-    // the records were kept: the next build there needs no --cache-from
+    // the records were kept with the layers the output fetched: the next build there needs no
+    // --cache-from for the final stage; the builder stage's layers, which nothing needed, stayed
+    // in the cache, so without it those steps run again (docs/cache.md)
     const again = await build(fx, state, join(work, 'again.tar'), []);
     expect(again.exitCode, again.stderr).toBe(0);
-    expect(ran(again)).toEqual([]);
+    expect(ran(again)).toHaveLength(3);
+    expect(ran(again).every((name) => name.startsWith('[builder '))).toBe(true);
     expect(imageDigest(again)).toBe(imageDigest(first));
   });
 

@@ -20,6 +20,7 @@ interface LoadedCache {
   source: string;
   config: CacheConfig;
   fetchBlob(desc: Descriptor): Promise<void>;
+  blobLooksWhole?(desc: Descriptor): Promise<boolean>;
 }
 
 export function describeCacheImport(spec: CacheImportSpec): string {
@@ -67,7 +68,7 @@ export async function importCaches(
 
 async function loadCache(spec: CacheImportSpec, deps: CacheImportDeps): Promise<LoadedCache> {
   const source = describeCacheImport(spec);
-  const { manifest, fetchBlob } = await backendOf(spec).read(spec, deps);
+  const { manifest, fetchBlob, blobLooksWhole } = await backendOf(spec).read(spec, deps);
   if (manifest.config.mediaType !== CACHE_CONFIG_MEDIA_TYPE) {
     const buildkit = manifest.config.mediaType.startsWith('application/vnd.buildkit.cacheconfig');
     throw new Error(
@@ -84,7 +85,7 @@ async function loadCache(spec: CacheImportSpec, deps: CacheImportDeps): Promise<
     if (!carried.has(blob.digest))
       throw new Error(`layer ${id} names blob ${blob.digest}, which the cache manifest does not list`);
   }
-  return { source, config, fetchBlob };
+  return { source, config, fetchBlob, ...(blobLooksWhole ? { blobLooksWhole } : {}) };
 }
 
 class ImportedCaches implements ImportedCache {
@@ -113,6 +114,26 @@ class ImportedCaches implements ImportedCache {
     return this.layers.has(id);
   }
 
+  layerBlob(id: string): CacheLayerBlob | undefined {
+    return this.layers.get(id)?.blob;
+  }
+
+  async layerLooksWhole(id: string): Promise<boolean> {
+    const entry = this.layers.get(id);
+    if (!entry) return false;
+    const { blob, cache } = entry;
+    if (!cache.blobLooksWhole) return true;
+    return cache.blobLooksWhole({ mediaType: blob.mediaType, digest: blob.digest as Digest, size: blob.size });
+  }
+
+  async fetchLayerBlob(id: string): Promise<void> {
+    const entry = this.layers.get(id);
+    if (!entry) throw new Error(`the cache has no layer ${id}`);
+    const { blob, cache } = entry;
+    if (await this.deps.store.has(blob.digest)) return;
+    await cache.fetchBlob({ mediaType: blob.mediaType, digest: blob.digest as Digest, size: blob.size });
+  }
+
   materialize(id: string): Promise<void> {
     let p = this.inflight.get(id);
     if (!p) {
@@ -127,8 +148,8 @@ class ImportedCaches implements ImportedCache {
     if (await snapshots.exists(id)) return;
     const entry = this.layers.get(id);
     if (!entry) throw new Error(`the cache has no layer ${id}`);
-    const { blob, cache } = entry;
-    await cache.fetchBlob({ mediaType: blob.mediaType, digest: blob.digest as Digest, size: blob.size });
+    const { blob } = entry;
+    await this.fetchLayerBlob(id);
     const { snapshotFromBlob } = await import('../../snapshot/snapshot-from-blob.js');
     // The diffID is checked as the layer is unpacked: it is what the image config will claim.
     await snapshotFromBlob(snapshots, store, id, blob, { verifyDiffId: true, claimedBy: 'the cache' });

@@ -27,6 +27,10 @@ export const registryCache: RemoteCacheBackend<RegistryCacheLocation> = {
     const client = await ctx.registry();
     const opts = ctx.signal ? { signal: ctx.signal } : {};
     const { manifest } = await client.fetchManifest(ref, ctx.store, opts);
+    // where the layers are, so that a push to this registry mounts them rather than fetching them first
+    const { blobSources } = await import('../../registry/registry-setup.js');
+    const sources = blobSources(ctx.stateRoot);
+    await Promise.all(manifest.layers.map((l) => sources.add(l.digest, ref.registry, ref.repository)));
     return { manifest, fetchBlob: (desc) => client.fetchBlob(ref, desc, ctx.store, opts) };
   },
 

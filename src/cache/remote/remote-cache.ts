@@ -58,6 +58,8 @@ export interface RemoteCacheManifest {
   manifest: ImageManifest;
   /** Copies one blob the manifest names into the store (no-op when it is there). */
   fetchBlob(desc: Descriptor): Promise<void>;
+  /** Whether a blob is there at its size, where that is cheap to know (a local directory). */
+  blobLooksWhole?(desc: Descriptor): Promise<boolean>;
 }
 
 /** `--cache-to` options every backend takes (buildx's). */

@@ -6,6 +6,7 @@
 import type { CopyOp } from '../graph.js';
 import type { OpKinds, StepKind } from '../op-kind.js';
 import type { Remote } from './copy-sources.js';
+import { baseLayerSnapshotId } from '../../snapshot/snapshot-id.js';
 import { imageLayers } from './image-layers.js';
 
 /** A COPY's key resolves its URL and git sources: the run uses what it found (the download, the commit). */
@@ -42,6 +43,21 @@ export const opKinds: OpKinds = {
     // the manifest names the image's content; ref and origin say only where it came from
     key: (op) => ({ op: { type: 'image', manifest: op.manifestDigest } }),
     result: imageLayers,
+    layerBlobs: (op) =>
+      op.layers.map((l) => ({
+        id: baseLayerSnapshotId(l.diffId),
+        blob: {
+          digest: l.descriptor.digest,
+          size: l.descriptor.size,
+          mediaType: l.descriptor.mediaType,
+          diffId: l.diffId,
+        },
+      })),
+    async fetchLayerBlob(op, id, ctx) {
+      const layer = op.layers.find((l) => baseLayerSnapshotId(l.diffId) === id);
+      if (!layer) throw new Error(`${op.ref} has no layer ${id}`);
+      await ctx.fetchBlob(op.origin, layer.descriptor);
+    },
     materialize: async (op, ctx) => (await import('./run-image.js')).runImage(op, ctx),
     missingReason: 'base image layers not unpacked yet',
     shownWhenPresent: true,

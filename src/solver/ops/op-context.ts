@@ -51,8 +51,12 @@ export interface SolveContext {
   /** `--ssh id[=socket]`: agent sockets RUN --mount=type=ssh forwards. */
   ssh?: Map<string, string>;
   signal: AbortSignal;
-  /** Caches imported with --cache-from: consulted for keys the state dir has no usable record of. */
-  importedCache?: ImportedCache;
+  /**
+   * Caches imported with --cache-from: consulted for keys the state dir has no usable record of.
+   * A promise while the cache manifests are still being read: the steps' keys (context hashing)
+   * are made meanwhile, and a step waits for it only once its key is there.
+   */
+  importedCache?: ImportedCache | Promise<ImportedCache | undefined>;
   /** Image owners to host owners for what steps write (identity when absent; a rootless build maps). */
   idMapping?: IdMapping;
   /** `--build-context` directories, by the name the graph's sources give. */
@@ -70,6 +74,21 @@ export interface SolveContext {
 }
 
 export type { ImportedCache, ImportedRecord };
+
+/**
+ * A layer of a result that is not in the state dir yet (a base image's, an imported cache's): the
+ * blob it is made from, where that blob comes from, and how to make the snapshot. Steps that run
+ * make their inputs' layers present first; an output takes the blob, fetched only if it needs the bytes.
+ */
+export interface RemoteLayer {
+  id: string;
+  /** Absent when the source cannot name it (then fetching it makes the snapshot). */
+  blob?: { digest: string; size: number; mediaType: string; diffId: string };
+  /** Downloads the blob into the content store (no unpacking). */
+  fetchBlob(): Promise<void>;
+  /** Makes the snapshot exist (download and unpack). */
+  materialize(): Promise<void>;
+}
 
 /** A vertex's result: its rootfs as snapshot ids, bottom first. */
 export interface VertexResult {
