@@ -176,6 +176,17 @@ describe('sweepDeadRuntimeDirs', () => {
     expect(await readdir(join(idle.root, 'locks'))).toEqual([]);
   });
 
+  it('leaves a runtime dir with a live owner even when its state dir has no lease (a state dir made again at its path)', async () => {
+    const own = await runtimeDir('0000000000000000', [deadToken()]);
+    const other = liveProcess();
+    const remade = await stateDir('remade');
+    await marked(remade, [deadToken(), other.token]);
+    const removed = await sweepDeadRuntimeDirs(own, shared).finally(() => other.kill());
+    expect(removed).toEqual([]);
+    expect((await readdir(shared)).sort()).toEqual(['0000000000000000', remade.id].sort());
+    expect(await readdir(join(remade.root, 'locks'))).toEqual([]);
+  });
+
   it('leaves the siblings of a runtime dir outside the shared location alone', async () => {
     await runtimeDir('1111111111111111', [deadToken()]);
     expect(await sweepDeadRuntimeDirs(join(shared, 'elsewhere', 'x'), shared)).toEqual([]);

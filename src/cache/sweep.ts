@@ -141,8 +141,16 @@ export async function sweepDeadRuntimeDirs(ownRuntime: string, shared = RUNTIME_
     const release = await claimSibling(dir, name);
     if (!release) continue;
     try {
-      // containers first, from where runc made them (its state names its bundle, under this dir)
-      await killOrphanContainers(new RuntimePaths(dir).runc, () => true);
+      // No build of its state dir holds a lease, yet a live owner may be in it: a state dir deleted
+      // and made again at the same path (as benchmarks do) whose new build is starting its first step.
+      if (!(await ownersAllDead(dir))) continue;
+      // containers first, from where runc made them (its state names its bundle, under this dir); a
+      // live owner's never, whatever the lock said: a state dir deleted and made again at the same
+      // path (as benchmarks do) may have a new build's step running here
+      await killOrphanContainers(new RuntimePaths(dir).runc, (name) => {
+        const owner = ownerInName(name);
+        return !owner || !isOwnerAlive(owner);
+      });
       const claimed = join(parent, `.removing-${ownerToken()}-${name}`);
       try {
         await rename(dir, claimed);
