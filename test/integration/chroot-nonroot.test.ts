@@ -60,6 +60,8 @@ beforeAll(async () => {
       'RUN mkdir -p /out/d && echo built > /out/a && echo gone > /out/b && chmod 4755 /out/a',
       // a whiteout, a symlink, a file of the base removed
       'RUN rm /out/b && ln -s a /out/link && rm -f /bin/zcat',
+      // a cache mount owned by app: its uid option cannot be chowned to as this user
+      'RUN --mount=type=cache,target=/cache,uid=1000 echo kept > /cache/x && cp /cache/x /out/from-cache',
       'FROM oci-layout://../base/busybox',
       'COPY --from=build /out /app',
       'COPY --chown=1000:1000 f /home/app/owned',
