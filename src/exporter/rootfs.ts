@@ -19,7 +19,8 @@ import { isIndexMediaType, type Descriptor, type ImageIndex, type ImageManifest 
 import { platformDirName } from '../registry/platform.js';
 import { OPAQUE_VALUE, OPAQUE_XATTR, isWhiteoutStat } from '../snapshot/overlay-format.js';
 import { unpackLayer } from '../snapshot/unpack.js';
-import { dumpXattrTree } from '../snapshot/xattrs.js';
+import { dumpXattrTree, writeXattrs, type XattrWrite } from '../snapshot/xattrs.js';
+import { OWNER_XATTR, processIdMapping } from '../snapshot/id-mapping.js';
 
 /**
  * `--output type=local,dest=DIR`: the image's root filesystem, every layer applied in order
@@ -158,7 +159,19 @@ async function applyLayers(
       await unpackLayer(decompressStream(store.openRead(layer.digest)), staged);
       const xattrs = await dumpXattrTree(staged);
       const opaque = (rel: string) => xattrs.get(rel)?.get(OPAQUE_XATTR)?.toString('latin1') === OPAQUE_VALUE;
-      await merge(staged, root, '', opaque);
+      const owners: XattrWrite[] = [];
+      // a user who may not chown keeps the image's owners in records: a dir of the layer is made
+      // anew (or merged into one below), so its record goes with it, root's included
+      const recordOwner = processIdMapping().recordsOwners
+        ? (rel: string, dst: string) =>
+            owners.push({
+              path: dst,
+              name: OWNER_XATTR,
+              value: xattrs.get(rel)?.get(OWNER_XATTR) ?? Buffer.from('0:0'),
+            })
+        : undefined;
+      await merge(staged, root, '', opaque, recordOwner);
+      await writeXattrs(owners);
     } finally {
       await rm(staged, { recursive: true, force: true });
     }
@@ -170,7 +183,13 @@ async function applyLayers(
  * `root` touched here has only real directories above it (each was checked or made by this
  * walk), so nothing follows a symlink an image planted.
  */
-async function merge(layerRoot: string, root: string, rel: string, opaque: (rel: string) => boolean): Promise<void> {
+async function merge(
+  layerRoot: string,
+  root: string,
+  rel: string,
+  opaque: (rel: string) => boolean,
+  recordOwner?: (rel: string, dst: string) => void,
+): Promise<void> {
   const from = join(layerRoot, rel);
   const to = join(root, rel);
   if (opaque(rel)) {
@@ -190,7 +209,8 @@ async function merge(layerRoot: string, root: string, rel: string, opaque: (rel:
     if (st.isDirectory()) {
       if (present && !present.isDirectory()) await rm(dst, { force: true });
       if (!present?.isDirectory()) await mkdir(dst);
-      await merge(layerRoot, root, childRel, opaque);
+      await merge(layerRoot, root, childRel, opaque, recordOwner);
+      recordOwner?.(childRel, dst);
       await lchown(dst, st.uid, st.gid);
       await chmod(dst, st.mode & 0o7777);
       await lutimes(dst, st.atime, st.mtime);

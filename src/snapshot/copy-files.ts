@@ -132,8 +132,9 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
   // sources' own records, for a copy that preserves owners
   const ownerWrites: XattrWrite[] = [];
   const sourceOwners = new Map<string, XattrMap>();
-  const recordOwner = (target: string, owner: Owner): void => {
-    const value = ownerXattrValue(ids, owner.uid, owner.gid);
+  // `overwrite`: a dir copied over one that may have a record of its own
+  const recordOwner = (target: string, owner: Owner, overwrite = false): void => {
+    const value = ownerXattrValue(ids, owner.uid, owner.gid, overwrite);
     if (value) ownerWrites.push({ path: target, name: OWNER_XATTR, value });
   };
   const imageOwnerOf = (srcRoot: string, e: ContextEntry): Owner => {
@@ -166,7 +167,7 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
     if (e.nlink > 1 && links.get(inode) === target) return;
     const existing = lstatSync(target, { throwIfNoEntry: false });
     const owner = ownerOf(e);
-    if (ids.recordsOwners && e.type !== 'symlink') recordOwner(target, imageOwnerOf(srcRoot, e));
+    if (ids.recordsOwners && e.type !== 'symlink') recordOwner(target, imageOwnerOf(srcRoot, e), e.type === 'dir');
     if (e.type === 'dir') {
       if (existing && !existing.isDirectory()) rmSync(target, { recursive: true, force: true });
       if (!existing?.isDirectory()) mkdirSync(target);

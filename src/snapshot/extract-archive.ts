@@ -216,7 +216,8 @@ async function extractEntry(
     const name = k.slice('SCHILY.xattr.'.length);
     if (isPortableXattr(name) && name !== OWNER_XATTR) xattrs.push({ path: host, name, value: v });
   }
-  const owner = h.type === 'symlink' ? undefined : ownerXattrValue(ids, imageUid, imageGid);
+  // root's too: an entry the archive names twice (or a dir merged) may have another's record
+  const owner = h.type === 'symlink' ? undefined : ownerXattrValue(ids, imageUid, imageGid, true);
   if (owner) xattrs.push({ path: host, name: OWNER_XATTR, value: owner });
 }
 

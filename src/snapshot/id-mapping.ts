@@ -84,9 +84,12 @@ export function processIdMapping(): IdMapping {
 }
 let ownMapping: IdMapping | undefined;
 
-/** The OWNER_XATTR value for an image owner, or undefined where nothing is kept (root, or a mapping that chowns). */
-export function ownerXattrValue(ids: IdMapping, uid: number, gid: number): Buffer | undefined {
-  return ids.recordsOwners && (uid !== 0 || gid !== 0) ? Buffer.from(`${uid}:${gid}`) : undefined;
+/**
+ * The OWNER_XATTR value for an image owner, or undefined where nothing is kept (a mapping that
+ * chowns; root, unless `overwrite`: the entry may be one that already has a record, a merged dir).
+ */
+export function ownerXattrValue(ids: IdMapping, uid: number, gid: number, overwrite = false): Buffer | undefined {
+  return ids.recordsOwners && (overwrite || uid !== 0 || gid !== 0) ? Buffer.from(`${uid}:${gid}`) : undefined;
 }
 
 /** The image owner an OWNER_XATTR value names, or undefined if it names none. */

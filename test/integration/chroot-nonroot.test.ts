@@ -53,6 +53,19 @@ beforeAll(async () => {
   await cp(join(REPO_ROOT, 'fixtures/base'), join(work, 'fx/base'), { recursive: true });
   await mkdir(join(work, 'fx/multi'));
   await writeFile(join(work, 'fx/multi/f'), 'from the context\n');
+  // an archive ADD extracts, its entries owned by app and by root
+  await mkdir(join(work, 'tar/d'), { recursive: true });
+  await writeFile(join(work, 'tar/d/g'), 'from the archive\n');
+  execFileSync('tar', [
+    '-C',
+    join(work, 'tar'),
+    '--owner=1000',
+    '--group=1000',
+    '-cf',
+    join(work, 'fx/multi/a.tar'),
+    'd',
+  ]);
+  execFileSync('tar', ['-C', join(work, 'tar'), '--owner=0', '--group=0', '-rf', join(work, 'fx/multi/a.tar'), 'd/g']);
   await writeFile(
     join(work, 'fx/multi/Dockerfile'),
     [
@@ -66,6 +79,7 @@ beforeAll(async () => {
       'COPY --from=build /out /app',
       'COPY --chown=1000:1000 f /home/app/owned',
       'COPY f /srv/',
+      'ADD a.tar /opt/',
       'WORKDIR /work',
       'RUN cat /app/a > /app/copied && id -u > /uid0',
       'USER app',
@@ -123,5 +137,20 @@ describe.skipIf(skipReason !== undefined)('isolation chroot as a user other than
     const again = await build('user', ['--isolation', 'chroot']);
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.digests).toEqual(root.digests);
+  }, 600_000);
+
+  it('--output type=tar gives the root filesystem root gets, owners included', async () => {
+    const root = await build('root', ['--output', `type=tar,dest=${join(work, 'root.tar')}`]);
+    expect(root.exitCode, root.stderr).toBe(0);
+    const user = await build('user', ['--output', `type=tar,dest=${join(work, 'user-out/user.tar')}`]);
+    expect(user.exitCode, user.stderr).toBe(0);
+    const list = (tar: string) =>
+      execFileSync('tar', ['--numeric-owner', '-tvf', tar], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => /(app|opt|srv|home|out)\//.test(l));
+    const rootList = list(join(work, 'root.tar'));
+    expect(rootList.some((l) => l.includes(' 1000/1000 '))).toBe(true);
+    expect(list(join(work, 'user-out/user.tar'))).toEqual(rootList);
+    expect(await readFile(join(work, 'user-out/user.tar'))).toEqual(await readFile(join(work, 'root.tar')));
   }, 600_000);
 });
