@@ -24,8 +24,6 @@ import { parseAnnotations, parseLabels, runSettings } from './parse-run-flags.js
 import { parseResources, type ResourceFlags } from './parse-resources.js';
 import { defaultPlatform } from '../registry/platform.js';
 import { pidsLimitFromEnv } from '../executor/pids-limit.js';
-import { findOnPath } from '../process/find-on-path.js';
-import { missingTool } from '../process/missing-tool.js';
 import { parsePlatforms } from './parse-platforms.js';
 
 export const EXIT_INTERRUPTED = 130;
@@ -112,9 +110,8 @@ async function enteredUserNamespace(flags: BuildFlags): Promise<boolean> {
   const euid = process.geteuid?.();
   const mode = chooseIsolation(flags.isolation, euid, undefined, () => rootlessPossible(euid!));
   if (mode === 'chroot') {
+    // proot is looked for at the first RUN: a build without one needs none
     const asUser = euid !== undefined && euid !== 0;
-    if (asUser && !findOnPath('proot', process.env))
-      throw missingTool('proot', { why: 'isolation chroot runs RUN steps with it for a user other than root' });
     const progress = resolveProgress(flags, process.env);
     if (progress !== 'quiet' && progress !== 'json' && !flags.quiet)
       process.stderr.write(`${chrootBanner(flags.isolation === undefined, asUser)}\n`);
