@@ -327,9 +327,9 @@ class Unpacker {
       const name = k.slice('SCHILY.xattr.'.length);
       if (isPortableXattr(name) && name !== OWNER_XATTR) attrs.set(name, v);
     }
-    // an entry named again replaces the earlier one's xattrs (its owner record too)
     if (attrs.size > 0) this.xattrs.set(rel, attrs);
-    else this.xattrs.delete(rel);
+    // where owners are recorded, an entry named again must not keep the earlier one's record
+    else if (this.ids.recordsOwners) this.xattrs.delete(rel);
   }
 
   private async flushNodes(): Promise<void> {
