@@ -20,6 +20,7 @@ import { platformDirName } from '../registry/platform.js';
 import { OPAQUE_VALUE, OPAQUE_XATTR, isWhiteoutStat } from '../snapshot/overlay-format.js';
 import { unpackLayer } from '../snapshot/unpack.js';
 import { dumpXattrTree, writeXattrs, type XattrWrite } from '../snapshot/xattrs.js';
+import { removeTree } from '../process/remove-tree.js';
 import { OWNER_XATTR, processIdMapping } from '../snapshot/id-mapping.js';
 
 /**
@@ -48,7 +49,7 @@ export async function prepareRootfsDir(
     }
   } catch (err) {
     // (the rm too may be refused: the error that says why is the first one)
-    if (!existing) await rm(target, { recursive: true, force: true }).catch(() => {});
+    if (!existing) await removeTree(target).catch(() => {});
     throw outputError(err, what);
   }
   return existing ? COMMITTED : pendingRename(target, dest, what);
@@ -105,7 +106,7 @@ export async function prepareRootfsTar(
     }
     return pendingRename(tmp, dest, what);
   } finally {
-    await rm(root, { recursive: true, force: true });
+    await removeTree(root);
   }
 }
 
@@ -173,7 +174,7 @@ async function applyLayers(
       await merge(staged, root, '', opaque, recordOwner);
       await writeXattrs(owners);
     } finally {
-      await rm(staged, { recursive: true, force: true });
+      await removeTree(staged);
     }
   }
 }
@@ -192,9 +193,15 @@ async function merge(
 ): Promise<void> {
   const from = join(layerRoot, rel);
   const to = join(root, rel);
+  // a user other than root may not move out of, or into, a dir it may not write (an image's
+  // 0555 dir, its own): opened here, its mode set from the layer's after the merge below
+  if (recordOwner) {
+    await chmod(from, ((await lstat(from)).mode & 0o7777) | 0o700);
+    const here = await lstat(to).catch(() => undefined);
+    if (here?.isDirectory()) await chmod(to, (here.mode & 0o7777) | 0o700);
+  }
   if (opaque(rel)) {
-    for (const name of await readdir(to).catch(() => [] as string[]))
-      await rm(join(to, name), { recursive: true, force: true });
+    for (const name of await readdir(to).catch(() => [] as string[])) await removeTree(join(to, name));
   }
   for (const name of await readdir(from)) {
     const childRel = rel ? `${rel}/${name}` : name;
@@ -203,7 +210,7 @@ async function merge(
     const st = await lstat(src);
     const present = await lstat(dst).catch(() => undefined);
     if (isWhiteoutStat(st)) {
-      if (present) await rm(dst, { recursive: true, force: true });
+      if (present) await removeTree(dst);
       continue;
     }
     if (st.isDirectory()) {
@@ -216,7 +223,7 @@ async function merge(
       await lutimes(dst, st.atime, st.mtime);
       continue;
     }
-    if (present?.isDirectory()) await rm(dst, { recursive: true, force: true });
+    if (present?.isDirectory()) await removeTree(dst);
     // rename replaces a file in place and keeps hard links of the layer linked
     await rename(src, dst);
   }

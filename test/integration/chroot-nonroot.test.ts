@@ -78,12 +78,19 @@ beforeAll(async () => {
       'FROM oci-layout://../base/busybox',
       'COPY --from=build /out /app',
       'COPY --chown=1000:1000 f /home/app/owned',
+      // read-only entries of another owner: their records need a write this user must open them for
+      'COPY --chown=1000:1000 --chmod=444 f /home/app/readonly',
       'COPY f /srv/',
       'ADD a.tar /opt/',
       'WORKDIR /work',
       'RUN cat /app/a > /app/copied && id -u > /uid0',
+      // a dir its owner may not write: removed, and written into by a later layer, as this user
+      'RUN mkdir -p /ro/sub && touch /ro/sub/f && chmod 555 /ro/sub',
+      'RUN chmod 755 /ro/sub && touch /ro/sub/g && chmod 555 /ro/sub',
       'USER app',
       'RUN id -u > /tmp/uid && mkdir /home/app/made && echo x > /home/app/made/x',
+      'RUN mkdir /home/app/closed && touch /home/app/closed/y && chmod 555 /home/app/closed',
+      'RUN ls /home/app/closed',
       '',
     ].join('\n'),
   );
@@ -147,7 +154,7 @@ describe.skipIf(skipReason !== undefined)('isolation chroot as a user other than
     const list = (tar: string) =>
       execFileSync('tar', ['--numeric-owner', '-tvf', tar], { encoding: 'utf8' })
         .split('\n')
-        .filter((l) => /(app|opt|srv|home|out)\//.test(l));
+        .filter((l) => /(app|opt|srv|home|out|ro)\//.test(l));
     const rootList = list(join(work, 'root.tar'));
     expect(rootList.some((l) => l.includes(' 1000/1000 '))).toBe(true);
     expect(list(join(work, 'user-out/user.tar'))).toEqual(rootList);
