@@ -12,7 +12,8 @@
 #   getfattr, setfattr (attr); cp, rm, mknod, readlink (coreutils: rm --one-file-system and
 #   cp -a as tsbuild uses them are GNU's); chattr (e2fsprogs); bash (the tool shell); zstd, xz,
 #   bzip2 (layer and ADD archive formats); newuidmap/newgidmap (rootless mode); perl-base
-#   (isolation chroot enters a step's root with it); git (ADD/context from git). Each binary is
+#   (isolation chroot enters a step's root with it, as root); proot and its libtalloc (isolation
+#   chroot as any other user: chroot(2) is root's); git (ADD/context from git). Each binary is
 #   copied with the shared libraries ldd lists.
 # - busybox for /bin/sh and the small commands a shell wants, CA certificates, /etc/passwd and
 #   /etc/group with root and app (uid/gid 1000, home /home/app), /tmp, /run.
@@ -66,7 +67,7 @@ copy_program() {
 }
 
 for p in node runc bash mount umount dmesg unshare setpriv getfattr setfattr cp rm mknod readlink chattr \
-  zstd xz bzip2 newuidmap newgidmap perl git; do
+  zstd xz bzip2 newuidmap newgidmap perl proot git; do
   copy_program "$p"
 done
 # newuidmap/newgidmap: file capabilities instead of the host's setuid bit (as podman's images

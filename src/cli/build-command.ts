@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { BuildRequest, FrontendCall, OutputSpec, ProgressMode } from '../pipeline/build-request.js';
 import { fetchNamedContext, parseBoolArg, resolveBuildContext } from '../sources/build-context.js';
 import { defaultStateRoot } from '../store/state-paths.js';
-import { asUsageError, EnvironmentError, UsageError, UserError } from '../errors.js';
+import { asUsageError, UsageError, UserError } from '../errors.js';
 import { checkBuildEnvironment, checkBuildRequest } from './build-preflight.js';
 import {
   chooseIsolation,
@@ -11,6 +11,7 @@ import {
   inUserNamespace,
   reexecInUserNamespace,
   rootlessBanner,
+  rootlessPossible,
   rootlessIds,
   rootlessRuntimeDir,
 } from './isolation.js';
@@ -107,18 +108,13 @@ export function resolveProgress(flags: Pick<BuildFlags, 'progress' | 'quiet'>, e
  */
 async function enteredUserNamespace(flags: BuildFlags): Promise<boolean> {
   const euid = process.geteuid?.();
-  const mode = chooseIsolation(flags.isolation, euid);
+  const mode = chooseIsolation(flags.isolation, euid, undefined, () => rootlessPossible(euid!));
   if (mode === 'chroot') {
-    if (euid !== undefined && euid !== 0)
-      throw new EnvironmentError(
-        `isolation chroot needs root (this is uid ${euid}): it sets the image's owners on the files it copies and enters each step with chroot(2)`,
-        {
-          hint: 'run tsbuild as root in the container (securityContext runAsUser: 0, no privileges needed), or build rootless where user namespaces are allowed',
-        },
-      );
+    // proot is looked for at the first RUN: a build without one needs none
+    const asUser = euid !== undefined && euid !== 0;
     const progress = resolveProgress(flags, process.env);
     if (progress !== 'quiet' && progress !== 'json' && !flags.quiet)
-      process.stderr.write(`${chrootBanner(flags.isolation === undefined)}\n`);
+      process.stderr.write(`${chrootBanner(flags.isolation === undefined, asUser)}\n`);
     flags.isolation = 'chroot';
     return false;
   }
@@ -307,7 +303,7 @@ const isLoadOutput = (o: OutputSpec): boolean => o.type === 'docker' && o.dest =
 
 export async function build(contextArg: string, flags: BuildFlags): Promise<void> {
   if (await enteredUserNamespace(flags)) return;
-  await checkBuildEnvironment();
+  await checkBuildEnvironment(process.env, process.geteuid?.(), flags.isolation === 'chroot' ? 'chroot' : undefined);
   if (flags.isolation === 'chroot') {
     // after the state dir setting is checked: a bad TSBUILD_ROOT is said as such, not as this
     const { checkWhiteoutsAllowed } = await import('../snapshot/whiteout-probe.js');

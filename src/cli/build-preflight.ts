@@ -13,8 +13,10 @@ import { registryLimitsFromEnv } from '../registry/limits.js';
 export async function checkBuildEnvironment(
   env: NodeJS.ProcessEnv = process.env,
   euid: number | undefined = process.geteuid?.(),
+  isolation?: 'chroot',
 ): Promise<void> {
-  requireRoot(euid);
+  // isolation chroot needs no root: a user other than root runs steps under proot, owners recorded
+  if (isolation !== 'chroot') requireRoot(euid);
   // loaded here, not at start-up: the build loads it anyway, other commands never
   const { cacheMaxFromEnv } = await import('../cache/state-session.js');
   await cacheMaxFromEnv(env);

@@ -5,6 +5,7 @@ import {
   chooseIsolation,
   rootlessBanner,
   rootlessIds,
+  rootlessPossible,
   rootlessRuntimeDir,
   unshareArgs,
 } from './isolation.js';
@@ -16,6 +17,25 @@ describe('chooseIsolation', () => {
     expect(chooseIsolation(undefined, 0, () => true)).toBe('runc');
     expect(chooseIsolation(undefined, 0, () => false)).toBe('chroot');
     expect(chooseIsolation(undefined, 1000, () => true)).toBe('rootless');
+  });
+
+  it('chroot for a user other than root where rootless cannot work', () => {
+    expect(
+      chooseIsolation(
+        undefined,
+        1000,
+        () => false,
+        () => false,
+      ),
+    ).toBe('chroot');
+    expect(
+      chooseIsolation(
+        undefined,
+        1000,
+        () => false,
+        () => true,
+      ),
+    ).toBe('rootless');
   });
 
   it('--isolation wins', () => {
@@ -83,5 +103,29 @@ describe('rootlessBanner', () => {
       'rootless: user namespace maps uid 1001 to 0 and 165536…231071 to 1…65536; RUN steps have seccomp and a pids limit of 4096 per user (RLIMIT_NPROC), no cgroup: no memory or CPU limits',
     );
     expect(rootlessBanner(ids, -1)).toMatch(/; RUN steps have seccomp and no pids limit \(TSBUILD_PIDS_LIMIT=max\)/);
+  });
+});
+
+describe('rootlessPossible', () => {
+  const files = (subuid: string, status: string) => (path: string) =>
+    ({ '/etc/subuid': subuid, '/etc/subgid': subuid, '/proc/self/status': status })[path] ?? '';
+  const granted = 'app:100000:65536\n';
+  const unconfined = 'Name:\tnode\nSeccomp:\t0\n';
+  const filtered = 'Name:\tnode\nSeccomp:\t2\n';
+
+  it('needs subordinate ids, and tries a user namespace only under a seccomp filter', () => {
+    let tried = 0;
+    const unshare = (ok: boolean) => () => {
+      tried++;
+      return ok;
+    };
+    expect(rootlessPossible(1000, 'app', files('', unconfined), unshare(true))).toBe(false);
+    expect(rootlessPossible(1000, 'app', files(granted, unconfined), unshare(false))).toBe(true);
+    expect(tried).toBe(0);
+    expect(rootlessPossible(1000, 'app', files(granted, filtered), unshare(false))).toBe(false);
+    expect(rootlessPossible(1000, 'app', files(granted, filtered), unshare(true))).toBe(true);
+    expect(tried).toBe(2);
+    // by number, as newuidmap takes it
+    expect(rootlessPossible(1000, 'nobody', files('1000:100000:65536\n', unconfined), unshare(false))).toBe(true);
   });
 });

@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { findOnPath } from '../process/find-on-path.js';
 import { missingTool } from '../process/missing-tool.js';
-import { readSubordinateIds, type SubordinateRange } from '../process/subordinate-ids.js';
+import { parseSubordinateIds, readSubordinateIds, type SubordinateRange } from '../process/subordinate-ids.js';
 import { hasSysAdmin, parseHasSysAdmin } from '../process/sys-admin.js';
 import { inUserNamespace } from '../process/user-namespace.js';
 import { defaultStateRoot, stateDirId } from '../store/state-paths.js';
@@ -31,12 +32,14 @@ export function canMount(status?: string): boolean {
 /**
  * The isolation a build runs with: `--isolation` if given, else runc as root that may mount (or
  * root of a user namespace, where tsbuild already runs rootless), chroot as root that may not (a
- * container with docker's default profile), and rootless for any other user.
+ * container with docker's default profile), and for any other user rootless where it can work,
+ * else chroot.
  */
 export function chooseIsolation(
   flag: string | undefined,
   euid: number | undefined,
   mayMount: () => boolean = () => canMount(),
+  rootlessWorks: () => boolean = () => true,
 ): IsolationMode {
   if (flag !== undefined) {
     if (!(ISOLATION_MODES as readonly string[]).includes(flag))
@@ -45,13 +48,52 @@ export function chooseIsolation(
       });
     return flag as IsolationMode;
   }
-  if (euid !== undefined && euid !== 0) return 'rootless';
+  if (euid !== undefined && euid !== 0) return inUserNamespace() || rootlessWorks() ? 'rootless' : 'chroot';
   return inUserNamespace() || mayMount() ? 'runc' : 'chroot';
 }
 
-/** The line that says a build runs in isolation chroot, and what that does not isolate: the first of its output. */
-export function chrootBanner(chosen: boolean): string {
-  return `isolation chroot${chosen ? ' (tsbuild may not mount or make namespaces here)' : ''}: RUN steps run chrooted in a copy of their image, sharing this container's pid, network, ipc and uts namespaces and cgroup, with no /proc or /sys, no seccomp profile of their own and no pids or memory limit; the container is the boundary`;
+/**
+ * The line that says a build runs in isolation chroot, and what that does not isolate: the first of
+ * its output. `asUser`: tsbuild is not root, so steps run under proot with faked root.
+ */
+export function chrootBanner(chosen: boolean, asUser = false): string {
+  const how = asUser
+    ? "under proot (ptrace) in a copy of their image as this user, root faked (a step's chown changes nothing)"
+    : 'chrooted in a copy of their image';
+  return `isolation chroot${chosen ? ' (tsbuild may not mount or make namespaces here)' : ''}: RUN steps run ${how}, sharing this container's pid, network, ipc and uts namespaces and cgroup, with no /proc or /sys, no seccomp profile of their own and no pids or memory limit; the container is the boundary`;
+}
+
+/**
+ * Whether rootless mode can work for this user, cheaply: subordinate ids for it in both files, and
+ * where a seccomp filter is on this process (docker's default profile refuses unshare) a user
+ * namespace that `unshare -U true` could make. Without a filter it is assumed to work, as before.
+ */
+export function rootlessPossible(
+  uid: number,
+  user = userName(uid),
+  read: (path: string) => string = (path) => readIfThere(path),
+  tryUnshare: () => boolean = () => spawnSync('unshare', ['-U', 'true'], { stdio: 'ignore' }).status === 0,
+): boolean {
+  if (!parseSubordinateIds(read('/etc/subuid'), user, uid) || !parseSubordinateIds(read('/etc/subgid'), user, uid))
+    return false;
+  const seccomp = /^Seccomp:\s*(\d+)/m.exec(read('/proc/self/status'))?.[1];
+  return seccomp === undefined || seccomp === '0' || tryUnshare();
+}
+
+function readIfThere(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function userName(uid: number): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(uid); // no passwd entry (a pod's arbitrary uid): newuidmap takes the number too
+  }
 }
 
 /** The ids rootless mode maps for this user, or an EnvironmentError saying what the machine lacks. */

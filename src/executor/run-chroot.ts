@@ -28,6 +28,8 @@ export type ChrootRequest = Omit<RunRequest, 'root' | 'bundleParent' | 'runcRoot
 export interface ChrootResult extends RunResult {
   /** Paths (relative to the tree) whose writes never reach a layer in the other modes: the diff skips them. */
   excluded: string[];
+  /** The image's ids the step ran as (its USER): the owner of what it made. */
+  user: { uid: number; gid: number };
 }
 
 const TAIL_LINES = 20;
@@ -68,28 +70,13 @@ const ENTER = [
  */
 export async function runChroot(req: ChrootRequest): Promise<ChrootResult> {
   refuseUnsupported(req);
+  if (process.geteuid?.() !== 0) return runProot(req);
   const tools = { setpriv: findOnPath('setpriv', process.env), perl: findOnPath('perl', process.env) };
   for (const [tool, path] of Object.entries(tools))
     if (!path) throw missingTool(tool, { why: 'isolation chroot enters each step with it' });
   const tree = req.tree;
-  const root = mountedRoot(tree);
-  const user = await resolveUser(root, req.user, `USER ${req.user}`);
-  const mounts = req.mounts ?? [];
-  const stubs = await findMissingMountPoints(root, [...SPEC_MOUNT_POINTS, ...mounts.map((m) => m.destination)]);
-  for (const m of mounts) await copyMountIn(tree, m);
-  for (const p of ['/proc', '/sys', '/dev']) await mkdirPlain(tree, p);
-  const made = await makeNodes(tree);
-  const hostname = req.hostname ?? SANDBOX_HOSTNAME;
-  await writePlain(tree, '/etc/hosts', hostsFile(hostname, req.extraHosts));
-  await writePlain(tree, '/etc/resolv.conf', await readHost('/etc/resolv.conf'));
-  if (req.files?.length) {
-    await mkdirPlain(tree, '/dev/pipes');
-    for (const f of req.files) await writePlain(tree, `/dev/pipes/${posix.basename(f.path)}`, f.content, f.mode);
-  }
-  // runc makes a missing working dir; it lands in the layer there too
-  const cwd = await resolveInRoot(tree, req.cwd);
-  await mkdir(cwd, { recursive: true, mode: 0o755 });
-  try {
+  const user = await resolveUser(mountedRoot(tree), req.user, `USER ${req.user}`);
+  return withStepFiles(req, async (excluded) => {
     // Docker's default capability set bounds a root step, as runc's spec does (RUN
     // --security=insecure: all of tsbuild's); a non-root USER loses them all at setuid
     const bounding =
@@ -109,10 +96,45 @@ export async function runChroot(req: ChrootRequest): Promise<ChrootResult> {
       String(user.uid),
       ...req.args,
     ];
+    return {
+      ...(await spawnChrooted(req, tools.setpriv!, argv)),
+      excluded,
+      user: { uid: user.uid, gid: user.gid },
+    };
+  });
+}
+
+/**
+ * Puts in the tree what a step gets besides its image (mount contents, /dev nodes, /etc/hosts,
+ * resolv.conf, the working dir), runs `fn` with the paths its layer leaves out, and takes away
+ * again what does not belong in the layer.
+ */
+async function withStepFiles(
+  req: ChrootRequest,
+  fn: (excluded: string[]) => Promise<ChrootResult>,
+): Promise<ChrootResult> {
+  const tree = req.tree;
+  const root = mountedRoot(tree);
+  const mounts = req.mounts ?? [];
+  const stubs = await findMissingMountPoints(root, [...SPEC_MOUNT_POINTS, ...mounts.map((m) => m.destination)]);
+  for (const m of mounts) await copyMountIn(tree, m);
+  for (const p of ['/proc', '/sys', '/dev']) await mkdirPlain(tree, p);
+  const made = await makeNodes(tree);
+  const hostname = req.hostname ?? SANDBOX_HOSTNAME;
+  await writePlain(tree, '/etc/hosts', hostsFile(hostname, req.extraHosts));
+  await writePlain(tree, '/etc/resolv.conf', await readHost('/etc/resolv.conf'));
+  if (req.files?.length) {
+    await mkdirPlain(tree, '/dev/pipes');
+    for (const f of req.files) await writePlain(tree, `/dev/pipes/${posix.basename(f.path)}`, f.content, f.mode);
+  }
+  // runc makes a missing working dir; it lands in the layer there too
+  const cwd = await resolveInRoot(tree, req.cwd);
+  await mkdir(cwd, { recursive: true, mode: 0o755 });
+  try {
     const excluded = [...SPEC_MOUNT_POINTS, ...mounts.map((m) => m.destination)].map((p) =>
       posix.normalize(p).slice(1),
     );
-    return { ...(await spawnChrooted(req, tools.setpriv!, argv)), excluded };
+    return await fn(excluded);
   } finally {
     for (const m of mounts) {
       if (req.writeBack?.includes(m.destination)) await copyMountBack(tree, m);
@@ -164,6 +186,27 @@ async function copyMountBack(tree: string, m: import('./runtime-spec.js').OciMou
   if (!st?.isDirectory()) return;
   for (const name of await readdir(m.source)) await rm(join(m.source, name), { recursive: true, force: true });
   await runToolChecked('cp', ['-a', '--no-target-directory', '--', `${from}/.`, `${m.source}/.`]);
+}
+
+/**
+ * A step for a user other than root, who may not chroot(2): proot (ptrace) shows it `tree` as its
+ * root, and itself as root (`-0`, chown and chgrp faked: they succeed and change nothing) or as
+ * its USER's ids. Files it makes are the user's on disk; the caller records their image owner.
+ * Device nodes cannot be made: the host's are bound in.
+ */
+async function runProot(req: ChrootRequest): Promise<ChrootResult> {
+  const proot = findOnPath('proot', process.env);
+  if (!proot) throw missingTool('proot', { why: 'isolation chroot runs steps with it for a user other than root' });
+  const tree = req.tree;
+  const user = await resolveUser(mountedRoot(tree), req.user, `USER ${req.user}`);
+  return withStepFiles(req, async (excluded) => {
+    const binds: string[] = [];
+    for (const [name] of DEVICES)
+      if (!(await lstat(join(tree, 'dev', name)).catch(() => undefined))) binds.push('-b', `/dev/${name}`);
+    const ids = user.uid === 0 && user.gid === 0 ? ['-0'] : ['-i', `${user.uid}:${user.gid}`];
+    const argv = ['-c', 'umask 022; exec "$@"', 'sh', proot, '-r', tree, ...ids, '-w', req.cwd, ...binds, ...req.args];
+    return { ...(await spawnChrooted(req, 'sh', argv)), excluded, user: { uid: user.uid, gid: user.gid } };
+  });
 }
 
 function refuseUnsupported(req: ChrootRequest): void {

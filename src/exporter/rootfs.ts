@@ -19,7 +19,9 @@ import { isIndexMediaType, type Descriptor, type ImageIndex, type ImageManifest 
 import { platformDirName } from '../registry/platform.js';
 import { OPAQUE_VALUE, OPAQUE_XATTR, isWhiteoutStat } from '../snapshot/overlay-format.js';
 import { unpackLayer } from '../snapshot/unpack.js';
-import { dumpXattrTree } from '../snapshot/xattrs.js';
+import { dumpXattrTree, writeXattrs, type XattrWrite } from '../snapshot/xattrs.js';
+import { removeTree } from '../process/remove-tree.js';
+import { OWNER_XATTR, processIdMapping } from '../snapshot/id-mapping.js';
 
 /**
  * `--output type=local,dest=DIR`: the image's root filesystem, every layer applied in order
@@ -47,7 +49,7 @@ export async function prepareRootfsDir(
     }
   } catch (err) {
     // (the rm too may be refused: the error that says why is the first one)
-    if (!existing) await rm(target, { recursive: true, force: true }).catch(() => {});
+    if (!existing) await removeTree(target).catch(() => {});
     throw outputError(err, what);
   }
   return existing ? COMMITTED : pendingRename(target, dest, what);
@@ -104,7 +106,7 @@ export async function prepareRootfsTar(
     }
     return pendingRename(tmp, dest, what);
   } finally {
-    await rm(root, { recursive: true, force: true });
+    await removeTree(root);
   }
 }
 
@@ -158,9 +160,21 @@ async function applyLayers(
       await unpackLayer(decompressStream(store.openRead(layer.digest)), staged);
       const xattrs = await dumpXattrTree(staged);
       const opaque = (rel: string) => xattrs.get(rel)?.get(OPAQUE_XATTR)?.toString('latin1') === OPAQUE_VALUE;
-      await merge(staged, root, '', opaque);
+      const owners: XattrWrite[] = [];
+      // a user who may not chown keeps the image's owners in records: a dir of the layer is made
+      // anew (or merged into one below), so its record goes with it, root's included
+      const recordOwner = processIdMapping().recordsOwners
+        ? (rel: string, dst: string) =>
+            owners.push({
+              path: dst,
+              name: OWNER_XATTR,
+              value: xattrs.get(rel)?.get(OWNER_XATTR) ?? Buffer.from('0:0'),
+            })
+        : undefined;
+      await merge(staged, root, '', opaque, recordOwner);
+      await writeXattrs(owners);
     } finally {
-      await rm(staged, { recursive: true, force: true });
+      await removeTree(staged);
     }
   }
 }
@@ -170,12 +184,24 @@ async function applyLayers(
  * `root` touched here has only real directories above it (each was checked or made by this
  * walk), so nothing follows a symlink an image planted.
  */
-async function merge(layerRoot: string, root: string, rel: string, opaque: (rel: string) => boolean): Promise<void> {
+async function merge(
+  layerRoot: string,
+  root: string,
+  rel: string,
+  opaque: (rel: string) => boolean,
+  recordOwner?: (rel: string, dst: string) => void,
+): Promise<void> {
   const from = join(layerRoot, rel);
   const to = join(root, rel);
+  // a user other than root may not move out of, or into, a dir it may not write (an image's
+  // 0555 dir, its own): opened here, its mode set from the layer's after the merge below
+  if (recordOwner) {
+    await chmod(from, ((await lstat(from)).mode & 0o7777) | 0o700);
+    const here = await lstat(to).catch(() => undefined);
+    if (here?.isDirectory()) await chmod(to, (here.mode & 0o7777) | 0o700);
+  }
   if (opaque(rel)) {
-    for (const name of await readdir(to).catch(() => [] as string[]))
-      await rm(join(to, name), { recursive: true, force: true });
+    for (const name of await readdir(to).catch(() => [] as string[])) await removeTree(join(to, name));
   }
   for (const name of await readdir(from)) {
     const childRel = rel ? `${rel}/${name}` : name;
@@ -184,19 +210,20 @@ async function merge(layerRoot: string, root: string, rel: string, opaque: (rel:
     const st = await lstat(src);
     const present = await lstat(dst).catch(() => undefined);
     if (isWhiteoutStat(st)) {
-      if (present) await rm(dst, { recursive: true, force: true });
+      if (present) await removeTree(dst);
       continue;
     }
     if (st.isDirectory()) {
       if (present && !present.isDirectory()) await rm(dst, { force: true });
       if (!present?.isDirectory()) await mkdir(dst);
-      await merge(layerRoot, root, childRel, opaque);
+      await merge(layerRoot, root, childRel, opaque, recordOwner);
+      recordOwner?.(childRel, dst);
       await lchown(dst, st.uid, st.gid);
       await chmod(dst, st.mode & 0o7777);
       await lutimes(dst, st.atime, st.mtime);
       continue;
     }
-    if (present?.isDirectory()) await rm(dst, { recursive: true, force: true });
+    if (present?.isDirectory()) await removeTree(dst);
     // rename replaces a file in place and keeps hard links of the layer linked
     await rename(src, dst);
   }

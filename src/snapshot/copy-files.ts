@@ -18,8 +18,9 @@ import { UserError } from '../errors.js';
 import type { ContextEntry, SelectedMatch } from './context-entry.js';
 import type { ModeChange } from './file-mode.js';
 import { inlineFileName } from './inline-name.js';
-import { IDENTITY_MAPPING, type IdMapping } from './id-mapping.js';
+import { type IdMapping, OWNER_XATTR, ownerXattrValue, parseOwnerXattr, processIdMapping } from './id-mapping.js';
 import { mkdirAllInRoot } from './mkdir-in-root.js';
+import { dumpXattrTree, writeXattrs, type XattrMap, type XattrWrite } from './xattrs.js';
 import { resolveInRoot } from '../store/resolve-in-root.js';
 
 export interface Owner {
@@ -65,11 +66,11 @@ async function statOrUndefined(p: string) {
 }
 
 /**
- * mkdir -p inside the rootfs, giving directories it creates `owner` (host ids, mapped already) and
- * 0755, or an octal --chmod's mode (as BuildKit's fsutil copy does: `perm = *ci.Mode`).
+ * mkdir -p inside the rootfs, giving directories it creates `owner` (the image's ids, through
+ * `ids`) and 0755, or an octal --chmod's mode (as BuildKit's fsutil copy does: `perm = *ci.Mode`).
  */
-const mkdirAll = (root: string, dir: string, owner: Owner, mode = 0o755): Promise<string> =>
-  mkdirAllInRoot(root, dir, { uid: owner.uid, gid: owner.gid, mode, what: `cannot copy to ${dir}` });
+const mkdirAll = (root: string, dir: string, owner: Owner, mode: number, ids: IdMapping): Promise<string> =>
+  mkdirAllInRoot(root, dir, { uid: owner.uid, gid: owner.gid, mode, idMapping: ids, what: `cannot copy to ${dir}` });
 
 /** Larger files are copied by the thread pool, so a huge one does not stall the event loop. */
 const SYNC_COPY_MAX = 4 << 20;
@@ -123,9 +124,24 @@ function checkSingleDestination(req: CopyRequest, placements: Placement[], destI
 
 /** Copies selected files into a rootfs with Docker's COPY/ADD rules for destinations, owners and modes. */
 export async function copyIntoRoot(req: CopyRequest): Promise<void> {
-  const ids = req.idMapping ?? IDENTITY_MAPPING;
+  const ids = req.idMapping ?? processIdMapping();
   const chownOwner: Owner | undefined = req.owner && { uid: ids.uid(req.owner.uid), gid: ids.gid(req.owner.gid) };
   const defaultOwner: Owner = chownOwner ?? { uid: ids.uid(0), gid: ids.gid(0) };
+  const imageDefaultOwner: Owner = req.owner ?? { uid: 0, gid: 0 };
+  // where owners are recorded (a user other than root): the image owners to keep, and the
+  // sources' own records, for a copy that preserves owners
+  const ownerWrites: XattrWrite[] = [];
+  const sourceOwners = new Map<string, XattrMap>();
+  // `overwrite`: a dir copied over one that may have a record of its own
+  const recordOwner = (target: string, owner: Owner, overwrite = false): void => {
+    const value = ownerXattrValue(ids, owner.uid, owner.gid, overwrite);
+    if (value) ownerWrites.push({ path: target, name: OWNER_XATTR, value });
+  };
+  const imageOwnerOf = (srcRoot: string, e: ContextEntry): Owner => {
+    if (req.owner || !req.preserveOwner) return imageDefaultOwner;
+    const recorded = parseOwnerXattr(sourceOwners.get(srcRoot)?.get(e.rel)?.get(OWNER_XATTR));
+    return recorded ?? { uid: ids.imageUid(e.uid), gid: ids.imageGid(e.gid) };
+  };
   const newDirMode = typeof req.chmod === 'number' ? req.chmod : 0o755;
   const placements = await plan(req);
   // A wildcard that matched nothing copies nothing and creates nothing, as in BuildKit.
@@ -151,6 +167,7 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
     if (e.nlink > 1 && links.get(inode) === target) return;
     const existing = lstatSync(target, { throwIfNoEntry: false });
     const owner = ownerOf(e);
+    if (ids.recordsOwners && e.type !== 'symlink') recordOwner(target, imageOwnerOf(srcRoot, e), e.type === 'dir');
     if (e.type === 'dir') {
       if (existing && !existing.isDirectory()) rmSync(target, { recursive: true, force: true });
       if (!existing?.isDirectory()) mkdirSync(target);
@@ -188,21 +205,26 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
   // source may have made), or as the destination itself.
   const entryTarget = async (name: string): Promise<string> =>
     destIsDir || (await statOrUndefined(await resolveInRoot(req.destRoot, req.dest)))?.isDirectory()
-      ? join(await mkdirAll(req.destRoot, req.dest, defaultOwner, newDirMode), name)
-      : join(await mkdirAll(req.destRoot, posix.dirname(req.dest), defaultOwner, newDirMode), posix.basename(req.dest));
+      ? join(await mkdirAll(req.destRoot, req.dest, imageDefaultOwner, newDirMode, ids), name)
+      : join(
+          await mkdirAll(req.destRoot, posix.dirname(req.dest), imageDefaultOwner, newDirMode, ids),
+          posix.basename(req.dest),
+        );
 
   for (const { kind, srcRoot, match } of placements) {
+    if (ids.recordsOwners && req.preserveOwner && !req.owner && !sourceOwners.has(srcRoot))
+      sourceOwners.set(srcRoot, await dumpXattrTree(srcRoot));
     if (kind === 'contents') {
       // A directory source copies its contents; a destination it has to create gets 0755 and the
       // copy's owner, not the source directory's metadata (as BuildKit's MkdirAll does).
-      const target = await mkdirAll(req.destRoot, req.dest, defaultOwner, newDirMode);
+      const target = await mkdirAll(req.destRoot, req.dest, imageDefaultOwner, newDirMode, ids);
       const base = match.root.rel;
       for (const child of match.children) {
         const rel = base ? child.rel.slice(base.length + 1) : child.rel;
         await place(srcRoot, child, join(target, rel));
       }
     } else if (kind === 'extract') {
-      const target = await mkdirAll(req.destRoot, req.dest, defaultOwner, newDirMode);
+      const target = await mkdirAll(req.destRoot, req.dest, imageDefaultOwner, newDirMode, ids);
       const { extractArchive } = await import('./extract-archive.js');
       await extractArchive(join(srcRoot, match.root.rel), target, {
         label: match.name,
@@ -219,7 +241,9 @@ export async function copyIntoRoot(req: CopyRequest): Promise<void> {
     await writeFile(target, doc.content);
     await chown(target, defaultOwner.uid, defaultOwner.gid);
     await chmod(target, modeOf(0o644, false));
+    recordOwner(target, imageDefaultOwner);
   }
+  if (ownerWrites.length) await writeXattrs(ownerWrites);
   // Directory mtimes last: writing their children changed them.
   for (const d of dirTimes.reverse()) utimesSync(d.path, d.atime, d.mtime);
 }

@@ -15,7 +15,7 @@ import { UserError } from '../errors.js';
 import { PaxTap } from '../image/pax-tap.js';
 import { openArchive } from './archive-stream.js';
 import { isPortableXattr } from './overlay-format.js';
-import { IDENTITY_MAPPING, type IdMapping } from './id-mapping.js';
+import { type IdMapping, OWNER_XATTR, ownerXattrValue, processIdMapping } from './id-mapping.js';
 import { resolveInRoot } from '../store/resolve-in-root.js';
 import { runToolChecked } from '../process/run-tool.js';
 import { writeXattrs, type XattrWrite } from './xattrs.js';
@@ -116,10 +116,13 @@ async function extractEntry(
   const rel = entryPath(opts, h.name);
   if (rel === undefined) return; // the archive's "./": the destination itself keeps its metadata
   const pax = ((h as { pax?: Record<string, string> }).pax ?? {}) as Record<string, string>;
+  const ids = opts.idMapping ?? processIdMapping();
+  const imageUid = opts.owner?.uid ?? paxInt(pax.uid) ?? h.uid ?? 0;
+  const imageGid = opts.owner?.gid ?? paxInt(pax.gid) ?? h.gid ?? 0;
   const meta: Meta = {
     mode: (h.mode ?? 0) & 0o7777,
-    uid: (opts.idMapping ?? IDENTITY_MAPPING).uid(opts.owner?.uid ?? paxInt(pax.uid) ?? h.uid ?? 0),
-    gid: (opts.idMapping ?? IDENTITY_MAPPING).gid(opts.owner?.gid ?? paxInt(pax.gid) ?? h.gid ?? 0),
+    uid: ids.uid(imageUid),
+    gid: ids.gid(imageGid),
     mtime:
       pax.mtime !== undefined && Number.isFinite(Number(pax.mtime))
         ? new Date(Number(pax.mtime) * 1000)
@@ -128,7 +131,7 @@ async function extractEntry(
   const parent = posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
   // Missing parents are made 0755 root-owned, as docker's MkdirAllAndChownNew does.
   const parentHost = await resolveInRoot(destDir, '/' + parent, true);
-  if (!(await lstatOrUndefined(parentHost))) await mkdirAll(destDir, parent, opts.idMapping ?? IDENTITY_MAPPING);
+  if (!(await lstatOrUndefined(parentHost))) await mkdirAll(destDir, parent, ids);
   const host = await resolveInRoot(destDir, '/' + rel, false);
   const existing = await lstatOrUndefined(host);
   if (existing && !(existing.isDirectory() && h.type === 'directory')) await rm(host, { recursive: true, force: true });
@@ -186,6 +189,13 @@ async function extractEntry(
     case 'character-device':
     case 'block-device':
     case 'fifo': {
+      if (h.type !== 'fifo' && ids.recordsOwners)
+        throw new UserError(
+          `${named(opts)}: ${JSON.stringify(h.name)} is a device node, which a user other than root cannot make`,
+          {
+            hint: 'run tsbuild as root, or leave the device out of the archive',
+          },
+        );
       const kind =
         h.type === 'fifo'
           ? ['p']
@@ -204,8 +214,11 @@ async function extractEntry(
   for (const [k, v] of rawPax ?? []) {
     if (!k.startsWith('SCHILY.xattr.')) continue;
     const name = k.slice('SCHILY.xattr.'.length);
-    if (isPortableXattr(name)) xattrs.push({ path: host, name, value: v });
+    if (isPortableXattr(name) && name !== OWNER_XATTR) xattrs.push({ path: host, name, value: v });
   }
+  // root's too: an entry the archive names twice (or a dir merged) may have another's record
+  const owner = h.type === 'symlink' ? undefined : ownerXattrValue(ids, imageUid, imageGid, true);
+  if (owner) xattrs.push({ path: host, name: OWNER_XATTR, value: owner });
 }
 
 /** mkdir -p inside the destination root; created directories get 0755 and 0:0 (through `ids`). */

@@ -12,6 +12,8 @@ export interface IdMapping {
   /** The reverse, for a layer tar written from a snapshot: the owner on the host as the image has it. */
   imageUid(hostId: number): number;
   imageGid(hostId: number): number;
+  /** Files are written as the user's own; image owners other than root go to OWNER_XATTR. */
+  recordsOwners?: boolean;
 }
 
 export const IDENTITY_MAPPING: IdMapping = {
@@ -48,4 +50,50 @@ export function idMappingFromRanges(uids: IdRange[], gids: IdRange[]): IdMapping
     return r ? r.containerID + (n - r.hostID) : OVERFLOW_ID;
   };
   return { uid: map(uids, 'uid'), gid: map(gids, 'gid'), imageUid: unmap(uids), imageGid: unmap(gids) };
+}
+
+/**
+ * Where a build that may not chown (tsbuild run by a user other than root, isolation chroot) keeps
+ * an entry's owner as the image has it, "uid:gid": every file is the user's own on disk. Absent,
+ * the owner is the image's root. Symlinks cannot carry user.* xattrs: theirs is always root.
+ */
+export const OWNER_XATTR = 'user.tsbuild.owner';
+
+/**
+ * The mapping of a user that may not chown: every image id is written as the user's own ids (the
+ * image's owner going to OWNER_XATTR instead), and the user's ids read back as the image's root.
+ */
+export function ownIdsMapping(uid: number, gid: number): IdMapping {
+  return {
+    uid: () => uid,
+    gid: () => gid,
+    imageUid: (n) => (n === uid ? 0 : OVERFLOW_ID),
+    imageGid: (n) => (n === gid ? 0 : OVERFLOW_ID),
+    recordsOwners: true,
+  };
+}
+
+/**
+ * The mapping a snapshot is written with when its writer passes none: identity for root (and root
+ * of a user namespace, rootless mode), the user's own ids for anyone else.
+ */
+export function processIdMapping(): IdMapping {
+  const euid = process.geteuid?.();
+  if (euid === undefined || euid === 0) return IDENTITY_MAPPING;
+  return (ownMapping ??= ownIdsMapping(euid, process.getegid!()));
+}
+let ownMapping: IdMapping | undefined;
+
+/**
+ * The OWNER_XATTR value for an image owner, or undefined where nothing is kept (a mapping that
+ * chowns; root, unless `overwrite`: the entry may be one that already has a record, a merged dir).
+ */
+export function ownerXattrValue(ids: IdMapping, uid: number, gid: number, overwrite = false): Buffer | undefined {
+  return ids.recordsOwners && (overwrite || uid !== 0 || gid !== 0) ? Buffer.from(`${uid}:${gid}`) : undefined;
+}
+
+/** The image owner an OWNER_XATTR value names, or undefined if it names none. */
+export function parseOwnerXattr(value: Buffer | undefined): { uid: number; gid: number } | undefined {
+  const m = value && /^(\d+):(\d+)$/.exec(value.toString('latin1'));
+  return m ? { uid: Number(m[1]), gid: Number(m[2]) } : undefined;
 }

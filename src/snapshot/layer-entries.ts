@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs'
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TarHeader } from '../image/tar-header.js';
-import { IDENTITY_MAPPING, type IdMapping } from './id-mapping.js';
+import { IDENTITY_MAPPING, type IdMapping, OWNER_XATTR, parseOwnerXattr, processIdMapping } from './id-mapping.js';
 import { lookupInChain } from './lower-lookup.js';
 import {
   OPAQUE_MARKER,
@@ -75,22 +75,32 @@ export async function layerEntries(layerDir: string, opts: LayerEntryOptions = {
   const entries: LayerEntry[] = [];
   if (root.opaque) entries.push(marker(OPAQUE_MARKER, root.st));
   const keepXattrs = opts.xattrs !== false;
+  const recordedOwners = new Map<LayerEntry, { uid: number; gid: number }>();
   const visit = async (n: Node): Promise<void> => {
     for (const c of n.children ?? []) {
       if (included && c.st.isDirectory() && !included.has(c)) continue;
-      entries.push(...(await toEntries(c, keepXattrs ? xattrs : undefined)));
+      const made = await toEntries(c, keepXattrs ? xattrs : undefined);
+      const recorded = parseOwnerXattr(xattrs.get(c.rel)?.get(OWNER_XATTR));
+      if (recorded) for (const e of made) if (e.type !== 'symlink') recordedOwners.set(e, recorded);
+      entries.push(...made);
       if (c.children) await visit(c);
     }
   };
   await visit(root);
 
   if (opts.clampMtime !== undefined) for (const e of entries) e.mtime = Math.min(e.mtime, opts.clampMtime);
-  const ids = opts.idMapping;
-  if (ids && ids !== IDENTITY_MAPPING)
-    for (const e of entries) {
+  const ids = opts.idMapping ?? processIdMapping();
+  for (const e of entries) {
+    // an owner the build could not give the file on disk (OWNER_XATTR), else the disk's
+    const recorded = recordedOwners.get(e);
+    if (recorded) {
+      e.uid = recorded.uid;
+      e.gid = recorded.gid;
+    } else if (ids !== IDENTITY_MAPPING) {
       e.uid = ids.imageUid(e.uid);
       e.gid = ids.imageGid(e.gid);
     }
+  }
   const keyed = entries.map((e) => ({ e, key: Buffer.from(e.name, 'utf8') }));
   keyed.sort((a, b) => Buffer.compare(a.key, b.key));
   return linkRepeatedInodes(keyed.map((k) => k.e));
@@ -212,7 +222,7 @@ function marker(name: string, st: BigIntStats): LayerEntry {
 
 function portable(attrs: Map<string, Buffer> | undefined): Map<string, Buffer> | undefined {
   if (!attrs) return undefined;
-  const kept = new Map([...attrs].filter(([k]) => isPortableXattr(k)));
+  const kept = new Map([...attrs].filter(([k]) => isPortableXattr(k) && k !== OWNER_XATTR));
   return kept.size > 0 ? kept : undefined;
 }
 

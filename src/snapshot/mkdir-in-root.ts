@@ -2,13 +2,14 @@ import { chmod, chown, lstat, mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import { resolveInRoot } from '../store/resolve-in-root.js';
-import { IDENTITY_MAPPING, type IdMapping } from './id-mapping.js';
+import { type IdMapping, OWNER_XATTR, ownerXattrValue, processIdMapping } from './id-mapping.js';
+import { writeXattrs, type XattrWrite } from './xattrs.js';
 
 export interface NewDirs {
   /** The owner of created directories as the image has it; `idMapping` gives the host's. */
   uid: number;
   gid: number;
-  /** Identity when absent. */
+  /** processIdMapping() when absent: identity for root. */
   idMapping?: IdMapping;
   mode: number;
   /** Names the instruction in the message when a path on the way is not a directory. */
@@ -28,7 +29,9 @@ export async function mkdirAllInRoot(root: string, dir: string, opts: NewDirs): 
   // it: resolving each prefix again cost O(depth²) lstats of ever longer paths (a 300-level
   // WORKDIR took 3.7 s, 1,000 levels over a minute).
   const host = await resolveInRoot(root, dir);
-  const ids = opts.idMapping ?? IDENTITY_MAPPING;
+  const ids = opts.idMapping ?? processIdMapping();
+  const owner = ownerXattrValue(ids, opts.uid, opts.gid);
+  const made: XattrWrite[] = [];
   const uid = ids.uid(opts.uid);
   const gid = ids.gid(opts.gid);
   const rel = relative(root, host);
@@ -53,6 +56,8 @@ export async function mkdirAllInRoot(root: string, dir: string, opts: NewDirs): 
     }
     await chmod(current, opts.mode);
     await chown(current, uid, gid);
+    if (owner) made.push({ path: current, name: OWNER_XATTR, value: owner });
   }
+  if (made.length) await writeXattrs(made);
   return host;
 }

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync } from 'node:fs';
 import { lstat, rm, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { runToolChecked } from '../process/run-tool.js';
@@ -19,6 +19,10 @@ async function applyLayer(layer: string, tree: string): Promise<void> {
   const xattrs = await dumpXattrTree(layer);
   const whiteouts: string[] = [];
   const replaced: string[] = [];
+  // dirs of the tree this layer writes into that their owner may not write (an image's 0555 dir):
+  // root writes there anyway, another user (isolation chroot under proot) must open them first;
+  // cp -a then gives them the layer's mode, as overlay shows the upper dir's
+  const closed: string[] = [];
   // what the layer hides below: whiteouts, opaque dirs, and entries whose kind changes (a dir
   // over a file or a file over a dir, which cp would refuse to merge)
   // synchronous, as statTree: a layer's many small calls cost more as thread-pool round trips
@@ -33,10 +37,18 @@ async function applyLayer(layer: string, tree: string): Promise<void> {
       const below = lstatSync(join(tree, r), { throwIfNoEntry: false });
       const opaque = st.isDirectory() && xattrs.get(r)?.get(OPAQUE_XATTR)?.toString() === OPAQUE_VALUE;
       if (below && (opaque || below.isDirectory() !== st.isDirectory())) replaced.push(r);
+      if (below?.isDirectory() && st.isDirectory() && (below.mode & 0o700) !== 0o700) closed.push(r);
       if (st.isDirectory() && (!below || below.isDirectory() || opaque)) walk(r);
     }
   };
   walk('');
+  const top = lstatSync(tree);
+  if ((top.mode & 0o700) !== 0o700) closed.push('');
+  if (process.geteuid?.() !== 0)
+    for (const r of closed) {
+      const abs = r ? join(tree, r) : tree;
+      chmodSync(abs, (lstatSync(abs).mode & 0o7777) | 0o700);
+    }
   for (const r of [...whiteouts, ...replaced]) await rm(join(tree, r), { recursive: true, force: true });
   // xattrs are left to the restore below: overlay's own (opaque, origin, impure) must not come along.
   // Hard links of the layers are not kept: overlay breaks them too (a write through one path

@@ -20,10 +20,10 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UserError } from '../errors.js';
+import { EnvironmentError, UserError } from '../errors.js';
 import { writeLayerTar } from './layer-tar.js';
 import { mountOverlay, unmount } from './overlay.js';
-import { idMappingFromRanges } from './id-mapping.js';
+import { idMappingFromRanges, OWNER_XATTR, ownIdsMapping } from './id-mapping.js';
 import { unpackLayer } from './unpack.js';
 
 let tmp: string;
@@ -251,6 +251,52 @@ describe('unpackLayer', () => {
     expect(Buffer.concat(raw).equals(Buffer.concat(chunks))).toBe(false);
   });
 
+  it("with a user's own ids (it may not chown): files are its own, image owners other than root in user.tsbuild.owner, and back in the tar", async () => {
+    const tar = await handmade([
+      { name: 'home/', type: 'directory', uid: 0, gid: 0 },
+      { name: 'home/app/', type: 'directory', uid: 1000, gid: 1000 },
+      { name: 'home/app/f', type: 'file', uid: 1000, gid: 1001, body: 'x' },
+      { name: 'home/app/g', type: 'file', uid: 1000, gid: 1001, body: 'named twice' },
+      { name: 'home/app/g', type: 'file', uid: 0, gid: 0, body: 'y' },
+      { name: 'link', type: 'symlink', linkname: 'home', uid: 1000, gid: 1000 },
+    ]);
+    const dest = join(tmp, 'dest');
+    const ids = ownIdsMapping(4242, 4343);
+    await unpackLayer(Readable.from([tar]), dest, { idMapping: ids });
+    for (const rel of ['home', 'home/app', 'home/app/f', 'link']) {
+      const st = await lstat(join(dest, rel));
+      expect([st.uid, st.gid], rel).toEqual([4242, 4343]);
+    }
+    const recorded = (rel: string) =>
+      execFileSync('getfattr', ['-h', '--only-values', '-n', OWNER_XATTR, join(dest, rel)], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+    expect(recorded('home/app')).toBe('1000:1000');
+    expect(recorded('home/app/f')).toBe('1000:1001');
+    expect(() => recorded('home')).toThrow();
+    expect(() => recorded('home/app/g')).toThrow();
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    await writeLayerTar(dest, out, { idMapping: ids });
+    const back = await unpackTarOwners(Buffer.concat(chunks));
+    expect(back).toEqual({
+      'home/': [0, 0],
+      'home/app/': [1000, 1000],
+      'home/app/f': [1000, 1001],
+      'home/app/g': [0, 0],
+      link: [0, 0], // symlinks cannot carry the record: root's
+    });
+  });
+
+  it("with a user's own ids, refuses a device node clearly", async () => {
+    const tar = await handmade([{ name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3 }]);
+    await expect(
+      unpackLayer(Readable.from([tar]), join(tmp, 'dest'), { idMapping: ownIdsMapping(4242, 4343) }),
+    ).rejects.toThrow(EnvironmentError);
+  });
+
   it('refuses an owner the id mapping does not cover', async () => {
     const tar = await handmade([{ name: 'f', type: 'file', uid: 70000, gid: 0, body: 'x' }]);
     const ids = idMappingFromRanges(
@@ -401,3 +447,21 @@ describe('unpackLayer', () => {
     });
   });
 });
+
+/** name → [uid, gid] of every entry of a tar. */
+async function unpackTarOwners(tar: Buffer): Promise<Record<string, [number, number]>> {
+  const owners: Record<string, [number, number]> = {};
+  const extract = tarStream.extract();
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (h, stream, next) => {
+      owners[h.name] = [h.uid ?? -1, h.gid ?? -1];
+      stream.resume();
+      next();
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  extract.end(tar);
+  await done;
+  return owners;
+}

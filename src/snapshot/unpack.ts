@@ -16,7 +16,7 @@ import {
   writeSync,
 } from 'node:fs';
 import tarStream from 'tar-stream';
-import { UserError } from '../errors.js';
+import { EnvironmentError, UserError } from '../errors.js';
 import { PaxTap } from '../image/pax-tap.js';
 import { DestTree, isAtOrUnder, lstatOrNull } from './dest-tree.js';
 import {
@@ -27,7 +27,7 @@ import {
   isPortableXattr,
   isWhiteoutStat,
 } from './overlay-format.js';
-import { IDENTITY_MAPPING, type IdMapping } from './id-mapping.js';
+import { IDENTITY_MAPPING, type IdMapping, OWNER_XATTR, ownerXattrValue, processIdMapping } from './id-mapping.js';
 import { runToolChecked } from '../process/run-tool.js';
 import { writeXattrs, type XattrWrite } from './xattrs.js';
 
@@ -56,7 +56,7 @@ interface PendingNode extends Meta {
 export async function unpackLayer(
   tar: NodeJS.ReadableStream,
   destDir: string,
-  { idMapping = IDENTITY_MAPPING }: { idMapping?: IdMapping } = {},
+  { idMapping = processIdMapping() }: { idMapping?: IdMapping } = {},
 ): Promise<void> {
   mkdirSync(destDir, { recursive: true });
   // Under a real mapping the image's root is not the unpacking process: implicit dirs get its
@@ -101,10 +101,13 @@ class Unpacker {
     const h = entry.header;
     const rel = DestTree.normalize(h.name);
     const pax = ((h as { pax?: Record<string, string> }).pax ?? {}) as Record<string, string>;
+    const imageUid = paxInt(pax.uid) ?? h.uid ?? 0;
+    const imageGid = paxInt(pax.gid) ?? h.gid ?? 0;
+    const owner = ownerXattrValue(this.ids, imageUid, imageGid);
     const meta: Meta = {
       mode: (h.mode ?? 0) & 0o7777,
-      uid: this.ids.uid(paxInt(pax.uid) ?? h.uid ?? 0),
-      gid: this.ids.gid(paxInt(pax.gid) ?? h.gid ?? 0),
+      uid: this.ids.uid(imageUid),
+      gid: this.ids.gid(imageGid),
       mtime:
         pax.mtime !== undefined && Number.isFinite(Number(pax.mtime))
           ? new Date(Number(pax.mtime) * 1000)
@@ -132,7 +135,7 @@ class Unpacker {
           `refusing layer tar entry ${JSON.stringify(h.name)}: the layer root can only be a directory`,
         );
       this.dirMeta.set('', meta);
-      this.setXattrs('', rawPax);
+      this.setXattrs('', rawPax, owner);
       return;
     }
 
@@ -140,13 +143,13 @@ class Unpacker {
     switch (h.type) {
       case 'directory':
         await this.directory(rel, meta);
-        this.setXattrs(rel, rawPax);
+        this.setXattrs(rel, rawPax, owner);
         return;
       case 'file':
       case 'contiguous-file':
         await this.replace(rel);
         await this.file(rel, entry, meta);
-        this.setXattrs(rel, rawPax);
+        this.setXattrs(rel, rawPax, owner);
         return;
       case 'symlink':
         await this.replace(rel);
@@ -160,6 +163,13 @@ class Unpacker {
       case 'character-device':
       case 'block-device':
       case 'fifo':
+        if (h.type !== 'fifo' && this.ids.recordsOwners)
+          throw new EnvironmentError(
+            `layer entry ${JSON.stringify(h.name)} is a device node, which a user other than root cannot make`,
+            {
+              hint: 'run tsbuild as root (isolation chroot needs no other privilege), or build from an image without device nodes',
+            },
+          );
         await this.replace(rel);
         this.pending.set(rel, {
           ...meta,
@@ -168,7 +178,7 @@ class Unpacker {
           minor: h.devminor ?? 0,
           whiteout: false,
         });
-        this.setXattrs(rel, rawPax);
+        this.setXattrs(rel, rawPax, owner);
         return;
       default:
         throw new UserError(
@@ -308,14 +318,18 @@ class Unpacker {
     this.tree.markDir(rel);
   }
 
-  private setXattrs(rel: string, pax: Map<string, Buffer> | undefined): void {
+  /** `owner`: the OWNER_XATTR value to keep, where the mapping records owners. */
+  private setXattrs(rel: string, pax: Map<string, Buffer> | undefined, owner?: Buffer): void {
     const attrs = new Map<string, Buffer>();
+    if (owner) attrs.set(OWNER_XATTR, owner);
     for (const [k, v] of pax ?? []) {
       if (!k.startsWith('SCHILY.xattr.')) continue;
       const name = k.slice('SCHILY.xattr.'.length);
-      if (isPortableXattr(name)) attrs.set(name, v);
+      if (isPortableXattr(name) && name !== OWNER_XATTR) attrs.set(name, v);
     }
     if (attrs.size > 0) this.xattrs.set(rel, attrs);
+    // where owners are recorded, an entry named again must not keep the earlier one's record
+    else if (this.ids.recordsOwners) this.xattrs.delete(rel);
   }
 
   private async flushNodes(): Promise<void> {

@@ -1,3 +1,4 @@
+import { chmodSync, lstatSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { chunkArgs, runTool, runToolChecked } from '../process/run-tool.js';
 
@@ -108,7 +109,26 @@ export async function writeXattrs(writes: XattrWrite[]): Promise<void> {
   for (const w of writes) {
     parts.push(Buffer.from(`# file: ${quote(w.path)}\n${quote(w.name)}=0s${w.value.toString('base64')}\n\n`, 'utf8'));
   }
-  await runToolChecked('setfattr', ['-h', '--restore=-'], { input: Buffer.concat(parts) });
+  // user.* xattrs need write permission, which root has anyway: a user other than root (isolation
+  // chroot) opens its own read-only files and dirs for the write and gives them their mode back
+  const reopen = process.geteuid?.() === 0 ? [] : readOnly(writes);
+  for (const [path, mode] of reopen) chmodSync(path, mode | 0o200);
+  try {
+    await runToolChecked('setfattr', ['-h', '--restore=-'], { input: Buffer.concat(parts) });
+  } finally {
+    for (const [path, mode] of reopen) chmodSync(path, mode);
+  }
+}
+
+/** The written paths their owner may not write (symlinks aside: they take no user xattrs), with their modes. */
+function readOnly(writes: XattrWrite[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const w of writes) {
+    if (out.has(w.path)) continue;
+    const st = lstatSync(w.path, { throwIfNoEntry: false });
+    if (st && !st.isSymbolicLink() && (st.mode & 0o200) === 0) out.set(w.path, st.mode & 0o7777);
+  }
+  return out;
 }
 
 /** Parses getfattr's dump format (`# file: …`, `name=0s<base64>`, blank line). */

@@ -64,6 +64,14 @@ let reg: TestRegistry | undefined;
 let imageMade = false;
 /** The host root build's manifest and config digests. */
 let hostDigests: string[] = [];
+/**
+ * The same for Dockerfile.nochown, the Dockerfile without its RUN chown: uid 1000 builds that one
+ * (isolation chroot runs its steps under proot, where a RUN's chown is faked and changes nothing).
+ */
+let hostNoChownDigests: string[] = [];
+/** The Dockerfile each user builds, and the host build it must equal. */
+const dockerfileFor = (flag: string) => (flag === '0' ? [] : ['-f', '/ctx/Dockerfile.nochown']);
+const hostDigestsFor = (flag: string) => (flag === '0' ? hostDigests : hostNoChownDigests);
 
 /** What a pushed build's --metadata-file says it pushed. */
 async function digestsIn(meta: string): Promise<string[]> {
@@ -149,7 +157,30 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
+  await writeFile(
+    join(work, 'ctx/Dockerfile.nochown'),
+    (await readFile(join(work, 'ctx/Dockerfile'), 'utf8')).replace(' && chown 1000:1000 /out/a', ''),
+  );
   execFileSync('chmod', ['-R', 'a+rX', work]);
+  const metaNoChown = join(work, 'host-meta-nochown.json');
+  const hostNoChown = await runCli(
+    [
+      'build',
+      '--progress=plain',
+      '--metadata-file',
+      metaNoChown,
+      '-f',
+      join(work, 'ctx/Dockerfile.nochown'),
+      '-t',
+      `${reg.host}/podtest/app:host-nochown`,
+      '--push',
+      join(work, 'ctx'),
+    ],
+    { env: { SOURCE_DATE_EPOCH: EPOCH, TSBUILD_ROOT: join(work, 'host-state') } },
+  );
+  if (hostNoChown.exitCode !== 0)
+    throw new Error(`the host build of Dockerfile.nochown failed:\n${hostNoChown.stderr}`);
+  hostNoChownDigests = await digestsIn(metaNoChown);
   const meta = join(work, 'host-meta.json');
   const host = await runCli(
     [
@@ -177,7 +208,7 @@ afterAll(async () => {
 describe.skipIf(skipReason !== undefined)('tsbuild in a dockerd container (default seccomp, no --privileged)', () => {
   it("the image holds every tool tsbuild starts, and runs under dockerd's default seccomp profile", async () => {
     const tools = ['runc', 'bash', 'mount', 'umount', 'getfattr', 'setfattr', 'cp', 'rm', 'mknod', 'chattr', 'zstd'];
-    const more = ['xz', 'bzip2', 'unshare', 'setpriv', 'newuidmap', 'newgidmap', 'perl', 'git', 'dmesg'];
+    const more = ['xz', 'bzip2', 'unshare', 'setpriv', 'newuidmap', 'newgidmap', 'perl', 'proot', 'git', 'dmesg'];
     const res = await inContainer(
       '1000',
       [
@@ -235,6 +266,7 @@ describe.skipIf(skipReason !== undefined)('tsbuild in a dockerd container (defau
             '--progress=plain',
             '--metadata-file',
             '/state/meta.json',
+            ...dockerfileFor(user.flag),
             '-t',
             `${reg!.host}/podtest/app:u${user.flag}`,
             '--push',
@@ -243,8 +275,8 @@ describe.skipIf(skipReason !== undefined)('tsbuild in a dockerd container (defau
           state,
         );
         expect(res.exitCode, res.stderr).toBe(0);
-        expect(res.stderr.split('\n')[0]).toMatch(/chroot/);
-        expect(await digestsIn(join(state, 'meta.json'))).toEqual(hostDigests);
+        expect(res.stderr.split('\n')[0]).toMatch(user.flag === '0' ? /chroot/ : /^isolation chroot .*under proot/);
+        expect(await digestsIn(join(state, 'meta.json'))).toEqual(hostDigestsFor(user.flag));
         // what the registry holds under the tag is that manifest
         const { stdout } = await run('skopeo', [
           'inspect',
@@ -253,7 +285,7 @@ describe.skipIf(skipReason !== undefined)('tsbuild in a dockerd container (defau
           `docker://${reg!.host}/podtest/app:u${user.flag}`,
         ]);
         const { createHash } = await import('node:crypto');
-        expect(`sha256:${createHash('sha256').update(stdout).digest('hex')}`).toBe(hostDigests[0]);
+        expect(`sha256:${createHash('sha256').update(stdout).digest('hex')}`).toBe(hostDigestsFor(user.flag)[0]);
       },
       300_000,
     );

@@ -12,6 +12,7 @@ import { secretsDir } from '../../cache/secrets-dir.js';
 import { UserError } from '../../errors.js';
 import type { OciMount } from '../../executor/runtime-spec.js';
 import { copyIntoRoot } from '../../snapshot/copy-files.js';
+import { processIdMapping } from '../../snapshot/id-mapping.js';
 import { resolveInRoot } from '../../store/resolve-in-root.js';
 import type { BindMount, CacheMount, ExecOp, SecretMount } from '../graph.js';
 import { contextDirOf, type OpRun, type SolveContext } from './op-context.js';
@@ -166,7 +167,7 @@ async function cacheMount(m: CacheMount, run: OpRun, releases: (() => Promise<vo
   }
   if (created && !seed?.length) {
     await chmod(dir, m.mode);
-    await chown(dir, m.uid, m.gid);
+    await chownAsImage(dir, m.uid, m.gid);
   }
   const source = m.source ? await cacheSubdir(dir, m.source) : dir;
   return { destination: m.target, type: 'bind', source, options: ['rbind', m.readonly ? 'ro' : 'rw'] };
@@ -248,7 +249,7 @@ async function secretMount(
   releases.push(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'value');
   await writeFile(file, value, { mode: 0o600 });
-  await chown(file, m.uid, m.gid);
+  await chownAsImage(file, m.uid, m.gid);
   await chmod(file, m.mode);
   return { value, mount: { destination: m.target, type: 'bind', source: file, options: ['rbind', 'ro'] } };
 }
@@ -291,7 +292,16 @@ async function sshMount(
     await closed;
     await rm(dir, { recursive: true, force: true });
   });
-  await chown(path, m.uid, m.gid);
+  await chownAsImage(path, m.uid, m.gid);
   await chmod(path, m.mode);
   return { destination: m.target, type: 'bind', source: path, options: ['rbind'] };
+}
+
+/**
+ * A mount's uid/gid option on the host: as given for root, the user's own ids for a user who may
+ * not chown (isolation chroot as non-root, where proot shows the step its files as its own).
+ */
+function chownAsImage(path: string, uid: number, gid: number): Promise<void> {
+  const ids = processIdMapping();
+  return chown(path, ids.uid(uid), ids.gid(gid));
 }

@@ -112,7 +112,7 @@ async function runChrootStep(vertex: Vertex, op: ExecOp, run: OpRun, upper: stri
       onOutput: (chunk, stream) => run.onLog(stream, chunk.toString('utf8')),
       signal: ctx.signal,
     }).finally(() => mounts.release());
-    setExcluded(result.excluded);
+    setExcluded(result.excluded, result.user);
     checkExit(vertex, op, run, result);
   });
 }
