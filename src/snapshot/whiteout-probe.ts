@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { access, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
 import { runTool } from '../process/run-tool.js';
 
@@ -11,15 +12,31 @@ import { runTool } from '../process/run-tool.js';
  * since Linux 5.8.
  */
 export async function checkWhiteoutsAllowed(dir: string, what: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const probe = join(dir, `.whiteout-probe-${randomBytes(4).toString('hex')}`);
+  // Where the state dir will be, before anything is made: its nearest existing directory
+  const at = await nearestDir(dir);
+  const denied = await access(at, constants.W_OK).catch((err: NodeJS.ErrnoException) => err);
+  if (denied)
+    throw new EnvironmentError(
+      `${what} cannot write to ${at} (on the way to ${dir}): ${denied.code ?? denied.message}`,
+      {
+        hint: 'point TSBUILD_ROOT at a directory this user may write to (in a pod: a volume such as an emptyDir)',
+        cause: denied,
+      },
+    );
+  const probe = join(at, `.whiteout-probe-${randomBytes(4).toString('hex')}`);
   const r = await runTool('mknod', ['-m', '000', '--', probe, 'c', '0', '0']);
   await rm(probe, { force: true });
   if (r.code === 0) return;
   throw new EnvironmentError(
-    `${what} cannot record removed files in ${dir}: making a whiteout (a 0/0 device) there failed: ${r.stderr.trim()}`,
+    `${what} cannot record removed files in ${at}: making a whiteout (a 0/0 device) there failed: ${r.stderr.trim()}`,
     {
       hint: "put the state dir on a volume rather than the container's own filesystem (in Kubernetes an emptyDir; with docker -v or --tmpfs), and point TSBUILD_ROOT at it",
     },
   );
+}
+
+async function nearestDir(path: string): Promise<string> {
+  for (let p = path; ; p = dirname(p)) {
+    if ((await stat(p).catch(() => undefined))?.isDirectory() || p === dirname(p)) return p;
+  }
 }

@@ -192,6 +192,23 @@ describe('environment errors', () => {
   });
 
   describe.runIf(isRoot && hasSetpriv)('permissions', () => {
+    it('an ordinary user whose state dir it may not write is told so (isolation chroot, chosen by itself), before anything is written', async () => {
+      const granted = (f: string) => existsSync(f) && new RegExp(`^${TEST_USER}:`, 'm').test(readFileSync(f, 'utf8'));
+      if (granted('/etc/subuid') || granted('/etc/subgid')) return;
+      fx = await makeFixture({ Dockerfile: 'FROM scratch\nCOPY a /a\n', a: 'x\n' });
+      const res = await fx.build([], {
+        wrapper: ['setpriv', `--reuid=${testUid}`, `--regid=${testGid}`, '--clear-groups'],
+        launcher: await cliForUser(),
+      });
+      expect(res.stderr.split('\n')[0]).toMatch(/^isolation chroot/);
+      expectEnvironmentError(
+        res,
+        /error: isolation chroot cannot write to \S+ \(on the way to \S+\/tmp\): EACCES/,
+        /hint: point TSBUILD_ROOT at a directory this user may write to/,
+      );
+      expect(existsSync(fx.stateRoot)).toBe(false);
+    });
+
     it('an ordinary user is told --isolation runc needs root, before anything is written', async () => {
       fx = await makeFixture({ Dockerfile: 'FROM scratch\nCOPY a /a\n', a: 'x\n' });
       const res = await fx.build(['--isolation', 'runc'], {
@@ -211,7 +228,8 @@ describe('environment errors', () => {
       const granted = (f: string) => existsSync(f) && new RegExp(`^${TEST_USER}:`, 'm').test(readFileSync(f, 'utf8'));
       if (granted('/etc/subuid') || granted('/etc/subgid')) return;
       fx = await makeFixture({ Dockerfile: 'FROM scratch\nCOPY a /a\n', a: 'x\n' });
-      const res = await fx.build([], {
+      // without --isolation such a user gets chroot (the next test); rootless asked for says what it lacks
+      const res = await fx.build(['--isolation', 'rootless'], {
         wrapper: ['setpriv', `--reuid=${testUid}`, `--regid=${testGid}`, '--clear-groups'],
         launcher: await cliForUser(),
       });
