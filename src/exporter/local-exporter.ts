@@ -19,6 +19,7 @@ export const localExporter: Exporter<LocalReport> = {
       image.manifest,
       out.dest!,
       ctx.signal ? { signal: ctx.signal } : {},
+      ctx.attestationFiles,
     );
     return { report: { type: 'local', dest: out.dest! }, pending };
   },

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { chmod, lchown, lstat, lutimes, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, lchown, lstat, lutimes, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContentStore } from '../store/content-store.js';
 import { UserError } from '../errors.js';
@@ -32,6 +32,7 @@ export async function prepareRootfsDir(
   manifest: Descriptor,
   dest: string,
   opts: ExportOptions = {},
+  extraFiles: ExtraFile[] = [],
 ): Promise<PendingOutput> {
   const parts = await rootfsParts(store, manifest);
   const existing = await lstat(dest).catch(() => undefined);
@@ -45,6 +46,7 @@ export async function prepareRootfsDir(
       await mkdir(join(target, part.dir), { recursive: true });
       await applyLayers(store, part.layers, join(target, part.dir), opts.signal);
     }
+    await writeExtraFiles(target, extraFiles);
   } catch (err) {
     // (the rm too may be refused: the error that says why is the first one)
     if (!existing) await rm(target, { recursive: true, force: true }).catch(() => {});
@@ -64,6 +66,7 @@ export async function prepareRootfsTar(
   dest: string,
   scratch: string,
   opts: ExportOptions = {},
+  extraFiles: ExtraFile[] = [],
 ): Promise<PendingOutput> {
   const parts = await rootfsParts(store, manifest);
   const root = join(scratch, `rootfs-${randomBytes(6).toString('hex')}`);
@@ -76,6 +79,7 @@ export async function prepareRootfsTar(
         throw outputError(err, `cannot assemble the root filesystem for ${dest} in ${scratch}`);
       });
     }
+    await writeExtraFiles(root, extraFiles);
     const { writeLayerTar } = await import('../snapshot/layer-tar.js');
     if (dest === '-') {
       if (process.stdout.isTTY)
@@ -106,6 +110,50 @@ export async function prepareRootfsTar(
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** An in-toto subject: a file of the output by its path and sha256. */
+export interface FileSubject {
+  name: string;
+  digest: { sha256: string };
+}
+
+/**
+ * A file an output adds beside a root filesystem (`dir`: '' or a platform's directory): the
+ * provenance statement, whose subjects are that root filesystem's regular files (as BuildKit's
+ * local exporter makes them), so it is rendered once they are in place.
+ */
+export interface ExtraFile {
+  dir: string;
+  name: string;
+  render(subjects: FileSubject[]): string;
+}
+
+/** Written after the layers, mode 0600 as BuildKit writes them; a file of the image with that name is replaced. */
+async function writeExtraFiles(root: string, files: ExtraFile[]): Promise<void> {
+  for (const f of files) {
+    const subjects = await regularFiles(join(root, f.dir));
+    const path = join(root, f.dir, f.name);
+    await rm(path, { recursive: true, force: true });
+    await writeFile(path, f.render(subjects), { mode: 0o600 });
+  }
+}
+
+/** Every regular file under `dir`, in lexical walk order, with its sha256 (never following a symlink). */
+async function regularFiles(dir: string, rel = ''): Promise<FileSubject[]> {
+  const out: FileSubject[] = [];
+  const names = (await readdir(join(dir, rel))).sort();
+  for (const name of names) {
+    const path = rel ? `${rel}/${name}` : name;
+    const st = await lstat(join(dir, path));
+    if (st.isDirectory()) out.push(...(await regularFiles(dir, path)));
+    else if (st.isFile()) {
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(join(dir, path))) hash.update(chunk as Buffer);
+      out.push({ name: path, digest: { sha256: hash.digest('hex') } });
+    }
+  }
+  return out;
 }
 
 /**

@@ -22,6 +22,7 @@ export const tarExporter: Exporter<TarReport> = {
       out.dest!,
       new StatePaths(ctx.stateRoot).tmpRoot,
       opts,
+      ctx.attestationFiles,
     );
     return { report: { type: 'tar', dest: out.dest! }, pending };
   },

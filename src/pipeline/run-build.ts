@@ -173,6 +173,7 @@ async function buildInState(
   signal: AbortSignal | undefined,
   { paths, store, snapshots, records, layoutReady, closers, steps }: State,
 ): Promise<BuildResult> {
+  const provenanceStart = req.provenance ? Date.now() : 0;
   await store.init();
 
   const rel = req.dockerfilePath ? relative(process.cwd(), req.dockerfilePath) : '';
@@ -417,7 +418,18 @@ async function buildInState(
       ...(signal ? { signal } : {}),
     });
   }
+  const provenance = req.provenance && {
+    spec: req.provenance,
+    facts: await (async () => {
+      const { provenanceFacts, provenanceRun } = await import('./provenance-facts.js');
+      const run = provenanceRun(provenanceStart);
+      const finishedOn = new Date().toISOString();
+      const dockerfile = { filename: dockerfileShownName(req), data: source };
+      return plans.map((p, i) => provenanceFacts(req, run, p.target, platforms[i], finishedOn, dockerfile));
+    })(),
+  };
   const out = await exportOutputs({
+    ...(provenance ? { provenance } : {}),
     req,
     store,
     emit,
