@@ -96,12 +96,20 @@ export function provenanceFacts(
       ...(v.inputs.length ? { inputs: v.inputs.map((i) => `${ids.get(i)}:0`) } : {}),
     });
   }
+  // a git context is a material too (after the images, as BuildKit lists it): the repository at the ref, by commit
+  const git = req.fetchedContext?.git;
+  if (git)
+    addMaterial({
+      uri: redactUrl(git.ref ? `${git.remote}#${git.ref}` : git.remote),
+      digest: { [git.commit.length === 64 ? 'sha256' : 'sha1']: git.commit },
+    });
   const args: Record<string, string> = {};
   for (const [k, v] of req.buildArgs) args[`build-arg:${k}`] = v;
   for (const [k, v] of Object.entries(req.labels ?? {})) args[`label:${k}`] = v;
   if (req.target) args.target = req.target;
   for (const [name, spec] of req.namedContexts ?? []) args[`context:${name}`] = namedContextValue(spec);
-  const locals = ['context', 'dockerfile'];
+  // a fetched context (git, URL, stdin) and its Dockerfile are no local directories
+  const locals = req.fetchedContext ? [] : ['context', 'dockerfile'];
   for (const [name, spec] of req.namedContexts ?? []) if (spec.kind === 'dir' && !spec.fetched) locals.push(name);
   return {
     invocationId: run.invocationId,
