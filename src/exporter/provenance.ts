@@ -44,6 +44,13 @@ export interface ProvenanceFacts {
   /** The Dockerfile as read (mode=max's source info). */
   dockerfile?: { filename: string; data: string };
   steps: BuildStep[];
+  /**
+   * For mode=max's layer map (`buildkit_metadata.layers`): each step whose result is the first
+   * `count` layers of this platform's image; the exporter fills in the descriptors as exported.
+   */
+  layerPrefixes?: { step: string; count: number }[];
+  /** The layer map, once the image's manifest is made: `stepN:0` → its layer chain. */
+  layers?: Record<string, { mediaType: string; digest: string; size: number }[][]>;
 }
 
 /** In min mode only named contexts' values are kept (they name sources, as materials do), as BuildKit filters. */
@@ -68,7 +75,8 @@ export function provenancePredicate(spec: ProvenanceSpec, facts: ProvenanceFacts
   const configSource = {
     ...(facts.configSourceUri ? { uri: facts.configSourceUri } : {}),
   };
-  const buildkitMetadata = { ...(source ? { source } : {}) };
+  const layers = max && facts.layers && Object.keys(facts.layers).length ? facts.layers : undefined;
+  const buildkitMetadata = { ...(source ? { source } : {}), ...(layers ? { layers } : {}) };
   if (spec.version === 'v0.2')
     return {
       builder: { id: spec.builderId ?? '' },

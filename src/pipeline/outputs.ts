@@ -305,7 +305,7 @@ async function materializeAttested(
     const { os, architecture, variant } = p.image;
     const platform = { architecture, os, ...(variant ? { variant } : {}) };
     images.push({ ...manifest, platform });
-    const facts = provenance.facts[i] ?? provenance.facts[0]!;
+    const facts = await withLayerMap(ctx.store, provenance.facts[i] ?? provenance.facts[0]!, manifest);
     const statement = provenanceStatement(provenance.spec, facts, {
       digest: manifest.digest,
       purls: names.map((n) => imagePurl(n, platform)),
@@ -329,6 +329,22 @@ async function materializeAttested(
     stored = { ...stored, annotations: { ...annotations.indexDescriptor } };
   // one platform: the image ID stays its config's (as BuildKit reports containerimage.config.digest)
   return { manifest: stored, config: ctx.platforms ? stored : firstConfig! };
+}
+
+/** The facts with mode=max's layer map: each step's layer chain as this image's manifest has it. */
+async function withLayerMap(
+  store: ContentStore,
+  facts: ProvenanceFacts,
+  manifest: Descriptor,
+): Promise<ProvenanceFacts> {
+  if (!facts.layerPrefixes?.length) return facts;
+  const { layers } = await store.readJson<ImageManifest>(manifest.digest);
+  const map: NonNullable<ProvenanceFacts['layers']> = {};
+  for (const { step, count } of facts.layerPrefixes) {
+    if (count === 0 || count > layers.length) continue;
+    map[`${step}:0`] = [layers.slice(0, count).map(({ mediaType, digest, size }) => ({ mediaType, digest, size }))];
+  }
+  return { ...facts, layers: map };
 }
 
 /**

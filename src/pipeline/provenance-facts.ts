@@ -57,7 +57,7 @@ export function provenanceFacts(
   platform: PlatformSpec | undefined,
   finishedOn: string,
   dockerfile: { filename: string; data: string },
-): ProvenanceFacts {
+): ProvenanceFacts & { stepOf: Map<Vertex, string> } {
   const vertices = inputsFirst(target);
   const materials: Material[] = [];
   const seenMaterial = new Set<string>();
@@ -125,6 +125,7 @@ export function provenanceFacts(
     materials,
     dockerfile,
     steps,
+    stepOf: ids,
   };
 }
 

@@ -425,7 +425,21 @@ async function buildInState(
       const run = provenanceRun(provenanceStart);
       const finishedOn = new Date().toISOString();
       const dockerfile = { filename: dockerfileShownName(req), data: source };
-      return plans.map((p, i) => provenanceFacts(req, run, p.target, platforms[i], finishedOn, dockerfile));
+      return Promise.all(
+        plans.map(async (p, i) => {
+          const { stepOf, ...facts } = provenanceFacts(req, run, p.target, platforms[i], finishedOn, dockerfile);
+          if (req.provenance?.mode !== 'max') return facts;
+          // a step whose layers begin the image's: its part of BuildKit's layer map
+          const final = results[i]!.layers;
+          const layerPrefixes: { step: string; count: number }[] = [];
+          for (const [v, step] of stepOf) {
+            const chain = await solver.layersOf(v);
+            if (chain?.length && chain.every((id, k) => final[k] === id))
+              layerPrefixes.push({ step, count: chain.length });
+          }
+          return { ...facts, layerPrefixes };
+        }),
+      );
     })(),
   };
   const out = await exportOutputs({

@@ -237,6 +237,12 @@ export class Solver {
     };
   }
 
+  /** The layer chain (snapshot ids) a solved vertex's result has; undefined for one this solve did not reach. */
+  async layersOf(v: Vertex): Promise<string[] | undefined> {
+    const p = this.results.get(v);
+    return p ? (await p).layers : undefined;
+  }
+
   private resultOf(v: Vertex): Promise<VertexResult> {
     let p = this.results.get(v);
     if (!p) {

@@ -6,8 +6,8 @@
  *
  * BuildKit's `busybox:latest` is our busybox layout pushed to that registry, so a material reads
  * `pkg:docker/127.0.0.1:5000/…/busybox@latest` where BuildKit's reads `pkg:docker/busybox@latest`.
- * Fields tsbuild does not fill (README "Attestations": BuildKit's layer map, VCS info, the Dockerfile
- * frontend's version) are left unasserted, each with a comment where the Go test asserts it.
+ * Fields tsbuild does not fill (README "Attestations": VCS info, the Dockerfile frontend's version,
+ * per-step source locations) are left unasserted, each with a comment where the Go test asserts it.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -166,12 +166,13 @@ describe('BuildKit provenance attestations (dockerfile_provenance_test.go)', () 
           expect(pred.runDetails.metadata.buildkit_reproducible).toBe(false);
           const meta = pred.runDetails.metadata.buildkit_metadata;
           if (max) {
-            // BuildKit's layer map (buildkit_metadata.layers) is not recorded by tsbuild
+            expect(Object.keys(meta.layers)).toHaveLength(2);
             expect(meta.source.infos[0].filename).toBe('Dockerfile');
             expect(Buffer.from(meta.source.infos[0].data, 'base64').toString()).toBe(dockerfile);
             // BuildKit's LLB has 3 ops here (image, exec, the return); tsbuild's steps are FROM and RUN
             expect(pred.buildDefinition.internalParameters.buildConfig.llbDefinition).toHaveLength(2);
           } else {
+            expect(meta.layers).toBeUndefined();
             expect(meta.source).toBeUndefined();
             expect(pred.buildDefinition.internalParameters.buildConfig).toBeUndefined();
           }
@@ -207,10 +208,12 @@ describe('BuildKit provenance attestations (dockerfile_provenance_test.go)', () 
           expect(pred.metadata.reproducible).toBe(false);
           const meta = pred.metadata['https://mobyproject.org/buildkit@v1#metadata'];
           if (max) {
+            expect(Object.keys(meta.layers)).toHaveLength(2);
             expect(meta.source.infos[0].filename).toBe('Dockerfile');
             expect(Buffer.from(meta.source.infos[0].data, 'base64').toString()).toBe(dockerfile);
             expect(pred.buildConfig.llbDefinition).toHaveLength(2);
           } else {
+            expect(meta.layers).toBeUndefined();
             expect(meta.source).toBeUndefined();
             expect(pred.buildConfig).toBeUndefined();
           }
@@ -511,7 +514,29 @@ describe('BuildKit provenance attestations (dockerfile_provenance_test.go)', () 
   it.skip('testDockerIgnoreMissingProvenance — a gateway frontend that deletes the context dir mid-solve: no tsbuild counterpart', () => {});
   it.skip('testCommandSourceMapping — asserts LLB source maps per op (buildkit_metadata.source.locations): tsbuild records the Dockerfile, not per-step locations', () => {});
   it.skip('testFrontendDeduplicateSources — asserts deduplicated LLB source infos across frontend inputs: no tsbuild counterpart', () => {});
-  it.skip('testDuplicateLayersProvenance — asserts buildkit_metadata.layers (the layer map), which tsbuild does not record', () => {});
+  it("testDuplicateLayersProvenance (mode=max: the base step's layer chain, once)", async () => {
+    const r = await open({
+      Dockerfile: `FROM ${busybox} AS base\nFROM base AS a\nRUN date +%s > /a.txt\nFROM base AS b\nCOPY --from=a /a.txt /\nRUN date +%s > /b.txt\n`,
+    });
+    const target = name('testduplicatelayersprovenance');
+    const res = await r.cli(['--attest', 'type=provenance,mode=max', '-t', target, '--push']);
+    expect(res.exitCode, res.stderr).toBe(0);
+    const { index, images, attestations } = await readAttested(target);
+    expect(index.manifests).toHaveLength(2);
+    const pred = attestations[0]!.statement.predicate;
+    const layers = pred.runDetails.metadata.buildkit_metadata.layers;
+    expect(layers).toBeDefined();
+    // step0 is the base image (tsbuild's steps are numbered inputs first, as BuildKit's)
+    expect(pred.buildDefinition.internalParameters.buildConfig.llbDefinition[0].op.type).toBe('image');
+    expect(layers['step0:0']).toHaveLength(1);
+    // its chain is the image's first layers, as pushed
+    const manifest = await rawManifest(`${target.replace(/:latest$/, '')}@${images.get(HOST_PLATFORM)!.digest}`);
+    expect(layers['step0:0'][0]).toEqual(
+      manifest.layers
+        .slice(0, layers['step0:0'][0].length)
+        .map((l: Entry) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    );
+  }, 120_000);
 });
 
 describe('BuildKit SBOM attestations (dockerfile_sbom_test.go)', () => {
