@@ -4,6 +4,7 @@ import { hostPlatform } from '../frontend/platform.js';
 import { formatPlatform, type PlatformSpec } from '../registry/platform.js';
 import { parseReference } from '../registry/reference.js';
 import { inputsFirst, type Vertex } from '../solver/graph.js';
+import type { Remote } from '../solver/ops/copy-sources.js';
 import { redactUrl } from '../sources/http-download.js';
 import type { BuildRequest } from './build-request.js';
 
@@ -57,6 +58,8 @@ export function provenanceFacts(
   platform: PlatformSpec | undefined,
   finishedOn: string,
   dockerfile: { filename: string; data: string },
+  /** What each COPY/ADD step's key learnt (Solver.learnedOf). */
+  learned?: Map<Vertex, unknown>,
 ): ProvenanceFacts & { stepOf: Map<Vertex, string> } {
   const vertices = inputsFirst(target);
   const materials: Material[] = [];
@@ -75,12 +78,26 @@ export function provenanceFacts(
     const op = v.op;
     if (op.type === 'image')
       addMaterial({ uri: imagePurl(op.ref, platform ?? hostPlatform()), digest: sha256Of(op.manifestDigest) });
-    if (op.type === 'copy')
-      for (const s of op.sources) {
-        if (s.kind === 'url' && s.checksum) addMaterial({ uri: redactUrl(s.url), digest: sha256Of(s.checksum) });
-        if (s.kind === 'git' && s.ref && /^[0-9a-f]{40}$/.test(s.ref))
-          addMaterial({ uri: redactUrl(s.remote), digest: { sha1: s.ref } });
+    if (op.type === 'copy') {
+      // what the step's key learnt: each URL's download digest, each git ref's commit
+      const known = learned?.get(v);
+      for (const [i, s] of op.sources.entries()) {
+        const remote = known instanceof Map ? (known.get(i) as Remote | undefined) : undefined;
+        if (s.kind === 'url') {
+          const digest = s.checksum ?? (remote?.kind === 'url' ? remote.file?.digest : undefined);
+          if (digest) addMaterial({ uri: redactUrl(s.url), digest: sha256Of(digest) });
+        }
+        if (s.kind === 'git') {
+          const commit =
+            remote?.kind === 'git' ? remote.git.commit : s.ref && /^[0-9a-f]{40}$/.test(s.ref) ? s.ref : '';
+          if (commit)
+            addMaterial({
+              uri: redactUrl(s.ref ? `${s.remote}#${s.ref}` : s.remote),
+              digest: { [commit.length === 64 ? 'sha256' : 'sha1']: commit },
+            });
+        }
       }
+    }
     if (op.type === 'exec')
       for (const m of op.mounts ?? []) {
         if (m.type !== 'secret' && m.type !== 'ssh') continue;

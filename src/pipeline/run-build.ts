@@ -32,7 +32,7 @@ import { readDockerfile } from './dockerfile-file.js';
 import { loadDockerignore } from './dockerignore-file.js';
 import { internalStep } from './internal-step.js';
 import { readsBuildContext } from '../solver/context-transfer.js';
-import { inputsFirst } from '../solver/graph.js';
+import { inputsFirst, type Vertex } from '../solver/graph.js';
 import { layerProvider } from './image-layers.js';
 import { exportOutputs } from './outputs.js';
 import { blobTransfer, shortDigest, transferProgress } from './transfer-progress.js';
@@ -427,7 +427,17 @@ async function buildInState(
       const dockerfile = { filename: dockerfileShownName(req), data: source };
       return Promise.all(
         plans.map(async (p, i) => {
-          const { stepOf, ...facts } = provenanceFacts(req, run, p.target, platforms[i], finishedOn, dockerfile);
+          const learned = new Map<Vertex, unknown>();
+          for (const v of inputsFirst(p.target)) if (v.op.type === 'copy') learned.set(v, await solver.learnedOf(v));
+          const { stepOf, ...facts } = provenanceFacts(
+            req,
+            run,
+            p.target,
+            platforms[i],
+            finishedOn,
+            dockerfile,
+            learned,
+          );
           if (req.provenance?.mode !== 'max') return facts;
           // a step whose layers begin the image's: its part of BuildKit's layer map
           const final = results[i]!.layers;

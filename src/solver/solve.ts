@@ -243,6 +243,12 @@ export class Solver {
     return p ? (await p).layers : undefined;
   }
 
+  /** What computing a reached vertex's key learnt (an op kind's OpKey.learned: a COPY's download digests, git commits). */
+  async learnedOf(v: Vertex): Promise<unknown> {
+    const p = this.keys.get(v);
+    return p ? (await p).learned : undefined;
+  }
+
   private resultOf(v: Vertex): Promise<VertexResult> {
     let p = this.results.get(v);
     if (!p) {

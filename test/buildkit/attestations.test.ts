@@ -401,6 +401,22 @@ describe('BuildKit provenance attestations (dockerfile_provenance_test.go)', () 
     expect(dockerFiles).not.toContain(inner.manifests[1].digest.slice(7));
   }, 120_000);
 
+  it('ADD of a URL and of a git ref are materials with the digest and commit the build used', async () => {
+    const { url, commit } = await servedRepo('sha1', 'FROM scratch\n');
+    const r = await open({
+      Dockerfile: `FROM ${busybox}\nADD ${url}/src/myapp.Dockerfile /dl\nADD ${url}/.git#v1 /repo\n`,
+    });
+    const res = await r.local(['--attest', 'type=provenance,mode=min,version=v0.2']);
+    expect(res.exitCode, res.stderr).toBe(0);
+    const materials = JSON.parse(await res.read('provenance.json')).predicate.materials;
+    expect(materials).toHaveLength(3);
+    expect(materials[1]).toEqual({
+      uri: `${url}/src/myapp.Dockerfile`,
+      digest: { sha256: createHash('sha256').update('FROM scratch\n').digest('hex') },
+    });
+    expect(materials[2]).toEqual({ uri: `${url}/.git#v1`, digest: { sha1: commit } });
+  }, 120_000);
+
   it('--attest type=sbom is refused: tsbuild has no SBOM scanner', async () => {
     const r = await open({ Dockerfile: 'FROM scratch\n' });
     const res = await r.cli(['--attest', 'type=sbom']);
