@@ -33,8 +33,9 @@ export async function prepareRootfsDir(
   dest: string,
   opts: ExportOptions = {},
   extraFiles: ExtraFile[] = [],
+  split?: boolean,
 ): Promise<PendingOutput> {
-  const parts = await rootfsParts(store, manifest);
+  const parts = await rootfsParts(store, manifest, split);
   const existing = await lstat(dest).catch(() => undefined);
   if (existing && !existing.isDirectory())
     throw new UserError(`--output type=local: ${dest} exists and is not a directory`);
@@ -67,8 +68,9 @@ export async function prepareRootfsTar(
   scratch: string,
   opts: ExportOptions = {},
   extraFiles: ExtraFile[] = [],
+  split?: boolean,
 ): Promise<PendingOutput> {
-  const parts = await rootfsParts(store, manifest);
+  const parts = await rootfsParts(store, manifest, split);
   const root = join(scratch, `rootfs-${randomBytes(6).toString('hex')}`);
   const what = `cannot write the tar ${dest}`;
   try {
@@ -131,11 +133,12 @@ export interface ExtraFile {
 
 /** Written after the layers, mode 0600 as BuildKit writes them; a file of the image with that name is replaced. */
 async function writeExtraFiles(root: string, files: ExtraFile[]): Promise<void> {
-  for (const f of files) {
-    const subjects = await regularFiles(join(root, f.dir));
+  // every file's subjects are taken before any is written: none names another's statement
+  const subjects = await Promise.all(files.map((f) => regularFiles(join(root, f.dir))));
+  for (const [i, f] of files.entries()) {
     const path = join(root, f.dir, f.name);
     await rm(path, { recursive: true, force: true });
-    await writeFile(path, f.render(subjects), { mode: 0o600 });
+    await writeFile(path, f.render(subjects[i]!), { mode: 0o600 });
   }
 }
 
@@ -159,16 +162,26 @@ async function regularFiles(dir: string, rel = ''): Promise<FileSubject[]> {
 /**
  * The root filesystems an image gives a local or tar output: a manifest's at the top; an index's
  * one per platform, each in its own directory named as buildx names it (`linux_amd64`, `linux_arm_v7`).
+ * `platform-split=` (BuildKit's) overrides that: true puts a single platform in its directory too,
+ * false writes every platform at the top, one over the other.
  */
-async function rootfsParts(store: ContentStore, root: Descriptor): Promise<{ dir: string; layers: Descriptor[] }[]> {
-  if (!isIndexMediaType(root.mediaType))
-    return [{ dir: '', layers: (await store.readJson<ImageManifest>(root.digest)).layers }];
+async function rootfsParts(
+  store: ContentStore,
+  root: Descriptor,
+  split?: boolean,
+): Promise<{ dir: string; layers: Descriptor[] }[]> {
+  if (!isIndexMediaType(root.mediaType)) {
+    const manifest = await store.readJson<ImageManifest>(root.digest);
+    if (!split) return [{ dir: '', layers: manifest.layers }];
+    const config = await store.readJson<{ os: string; architecture: string; variant?: string }>(manifest.config.digest);
+    return [{ dir: platformDirName(config), layers: manifest.layers }];
+  }
   const index = await store.readJson<ImageIndex>(root.digest);
   const parts: { dir: string; layers: Descriptor[] }[] = [];
   for (const m of index.manifests) {
     if (!m.platform) throw new Error(`image ${root.digest}: index entry ${m.digest} names no platform`);
     const { layers } = await store.readJson<ImageManifest>(m.digest);
-    parts.push({ dir: platformDirName(m.platform), layers });
+    parts.push({ dir: split === false ? '' : platformDirName(m.platform), layers });
   }
   return parts;
 }

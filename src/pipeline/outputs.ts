@@ -4,6 +4,7 @@ import { isIndexMediaType, MediaType, type Descriptor, type ImageIndex, type Ima
 import { formatPlatform, platformDirName } from '../registry/platform.js';
 import { putAttestationManifest } from '../exporter/attestation-manifest.js';
 import type { ExtraFile } from '../exporter/rootfs.js';
+import { platformSplit } from '../exporter/platform-split.js';
 import {
   IN_TOTO_STATEMENT,
   predicateTypeOf,
@@ -152,7 +153,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
         ...exportContext,
         names,
         ...(ctx.provenance && ATTESTS_AS_FILE.has(out.type) && !ctx.provenance.spec.inlineOnly
-          ? { attestationFiles: provenanceFiles(ctx, ctx.provenance) }
+          ? { attestationFiles: provenanceFiles(ctx, ctx.provenance, platformSplit(out)) }
           : {}),
         // a second push is not stopped halfway once the first has landed
         ...(irreversibleDone ? { signal: undefined } : {}),
@@ -351,24 +352,35 @@ async function withLayerMap(
  * local and tar outputs: the statement in `provenance.json` beside each platform's root filesystem,
  * its subjects the files there (BuildKit's local exporter: indented JSON, mode 0600).
  */
-function provenanceFiles(ctx: ExportContext, provenance: NonNullable<ExportContext['provenance']>): ExtraFile[] {
+function provenanceFiles(
+  ctx: ExportContext,
+  provenance: NonNullable<ExportContext['provenance']>,
+  split: boolean | undefined,
+): ExtraFile[] {
   const name = provenance.spec.filename ?? 'provenance.json';
   const platforms = ctx.platforms ?? [{ image: ctx.image }];
-  return platforms.map((p, i) => ({
-    dir: ctx.platforms ? platformDirName(p.image) : '',
-    name,
-    render: (subjects) =>
-      JSON.stringify(
-        {
-          _type: IN_TOTO_STATEMENT,
-          predicateType: predicateTypeOf(provenance.spec),
-          subject: subjects,
-          predicate: provenancePredicate(provenance.spec, provenance.facts[i] ?? provenance.facts[0]!),
-        },
-        null,
-        2,
-      ),
-  }));
+  const ownDirs = split ?? platforms.length > 1;
+  return platforms.map((p, i) => {
+    const dirName = platformDirName(p.image);
+    // several platforms in one directory: each its own file, `provenance.linux_amd64.json` (BuildKit's naming)
+    const dot = name.lastIndexOf('.');
+    const shared = dot > 0 ? `${name.slice(0, dot)}.${dirName}${name.slice(dot)}` : `${name}.${dirName}`;
+    return {
+      dir: ownDirs ? dirName : '',
+      name: ownDirs || platforms.length === 1 ? name : shared,
+      render: (subjects) =>
+        JSON.stringify(
+          {
+            _type: IN_TOTO_STATEMENT,
+            predicateType: predicateTypeOf(provenance.spec),
+            subject: subjects,
+            predicate: provenancePredicate(provenance.spec, provenance.facts[i] ?? provenance.facts[0]!),
+          },
+          null,
+          2,
+        ),
+    };
+  });
 }
 
 async function materializeOne(

@@ -349,7 +349,22 @@ describe('BuildKit provenance attestations (dockerfile_provenance_test.go)', () 
     ]);
   }, 120_000);
 
-  it.skip("testProvenanceExportLocalForceSplit — tsbuild's local output takes no platform-split option (one platform is always at the top)", () => {});
+  it('testProvenanceExportLocalForceSplit (platform-split=true: one platform in its directory too)', async () => {
+    const r = await open({
+      Dockerfile: `FROM ${busybox} AS base\nCOPY <<EOF /out/foo\nok\nEOF\n\nFROM scratch\nCOPY --from=base /out /\n`,
+    });
+    const out = join(r.fx.dir, 'forcesplit');
+    const res = await r.cli([
+      '--attest',
+      'type=provenance,mode=max',
+      '-o',
+      `type=local,dest=${out},platform-split=true`,
+    ]);
+    expect(res.exitCode, res.stderr).toBe(0);
+    expect(await readFile(join(out, 'linux_amd64/foo'), 'utf8')).toBe('ok\n');
+    const stmt = JSON.parse(await readFile(join(out, 'linux_amd64/provenance.json'), 'utf8'));
+    expect(stmt.predicateType).toBe('https://slsa.dev/provenance/v1');
+  }, 120_000);
 
   it('testProvenanceExportLocalMultiPlatform (one provenance.json per platform directory)', async () => {
     const r = await open({
@@ -364,7 +379,26 @@ describe('BuildKit provenance attestations (dockerfile_provenance_test.go)', () 
     }
   }, 120_000);
 
-  it.skip("testProvenanceExportLocalMultiPlatformNoSplit — tsbuild's local output takes no platform-split=false (platforms always get their own directories)", () => {});
+  it('testProvenanceExportLocalMultiPlatformNoSplit (platform-split=false: one directory, provenance.<platform>.json each)', async () => {
+    const r = await open({
+      Dockerfile: `FROM ${busybox} AS base\nARG TARGETARCH\nCOPY <<EOF /out/foo_\${TARGETARCH}\nok\nEOF\n\nFROM scratch\nCOPY --from=base /out /\n`,
+    });
+    const out = join(r.fx.dir, 'nosplit');
+    const res = await r.cli([
+      '--attest',
+      'type=provenance,mode=max',
+      '--platform',
+      'linux/amd64,linux/arm64',
+      '-o',
+      `type=local,dest=${out},platform-split=false`,
+    ]);
+    expect(res.exitCode, res.stderr).toBe(0);
+    for (const arch of ['amd64', 'arm64']) {
+      expect(await readFile(join(out, `foo_${arch}`), 'utf8')).toBe('ok\n');
+      const stmt = JSON.parse(await readFile(join(out, `provenance.linux_${arch}.json`), 'utf8'));
+      expect(stmt.predicate.buildDefinition.externalParameters.request.frontend).toBe('dockerfile.v0');
+    }
+  }, 120_000);
 
   it('type=docker drops the attestation, as buildx does; type=oci keeps it in the index', async () => {
     const r = await open({ Dockerfile: `FROM ${busybox}\nRUN echo ok > /foo\n` });
