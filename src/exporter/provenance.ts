@@ -44,6 +44,8 @@ export interface ProvenanceFacts {
   /** The Dockerfile as read (mode=max's source info). */
   dockerfile?: { filename: string; data: string };
   steps: BuildStep[];
+  /** mode=max's source map: the Dockerfile line each step comes from, by step id (BuildKit's `source.locations`). */
+  locations?: Record<string, { locations: { ranges: { start: { line: number }; end: { line: number } }[] }[] }>;
   /**
    * For mode=max's layer map (`buildkit_metadata.layers`): each step whose result is the first
    * `count` layers of this platform's image; the exporter fills in the descriptors as exported.
@@ -69,7 +71,10 @@ export function provenancePredicate(spec: ProvenanceSpec, facts: ProvenanceFacts
   const locals = facts.locals.map((name) => ({ name }));
   const source =
     max && facts.dockerfile
-      ? { infos: [{ filename: facts.dockerfile.filename, data: b64(facts.dockerfile.data) }] }
+      ? {
+          infos: [{ filename: facts.dockerfile.filename, data: b64(facts.dockerfile.data) }],
+          ...(facts.locations && Object.keys(facts.locations).length ? { locations: facts.locations } : {}),
+        }
       : undefined;
   const buildConfig = max ? { llbDefinition: facts.steps } : undefined;
   const configSource = {

@@ -74,6 +74,7 @@ export function provenanceFacts(
   const ssh = new Map<string, boolean>();
   const ids = new Map<Vertex, string>();
   const steps: BuildStep[] = [];
+  const locations: NonNullable<ProvenanceFacts['locations']> = {};
   for (const v of vertices) {
     const op = v.op;
     if (op.type === 'image')
@@ -107,6 +108,11 @@ export function provenanceFacts(
       }
     const id = `step${steps.length}`;
     ids.set(v, id);
+    // the instruction's first line (tsbuild keeps where an instruction starts, not where a multi-line one ends)
+    if (v.location)
+      locations[id] = {
+        locations: [{ ranges: [{ start: { line: v.location.line }, end: { line: v.location.line } }] }],
+      };
     steps.push({
       id,
       op: { type: op.type, name: v.name, ...(op.type === 'exec' ? { args: op.args } : {}) },
@@ -142,6 +148,7 @@ export function provenanceFacts(
     materials,
     dockerfile,
     steps,
+    locations,
     stepOf: ids,
   };
 }
