@@ -72,7 +72,7 @@ export function provenancePredicate(spec: ProvenanceSpec, facts: ProvenanceFacts
   const source =
     max && facts.dockerfile
       ? {
-          infos: [{ filename: facts.dockerfile.filename, data: b64(facts.dockerfile.data) }],
+          infos: [{ filename: facts.dockerfile.filename, language: 'Dockerfile', data: b64(facts.dockerfile.data) }],
           ...(facts.locations && Object.keys(facts.locations).length ? { locations: facts.locations } : {}),
         }
       : undefined;
