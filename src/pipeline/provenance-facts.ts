@@ -34,7 +34,7 @@ export function imagePurl(ref: string, platform?: PlatformSpec): string {
   }
 }
 
-/** What the build tells every platform's provenance; `forPlatform` adds that platform's materials and steps. */
+/** What every platform's provenance of one build shares; provenanceFacts adds each platform's materials and steps. */
 export interface ProvenanceRun {
   startedOn: string;
   invocationId: string;
