@@ -20,6 +20,7 @@ import { parseAllow } from './parse-allow.js';
 import { parseCacheFrom, parseCacheTo } from './parse-cache-option.js';
 import { parseSecrets, parseSsh } from './parse-secrets.js';
 import { parseBuildContexts } from './parse-build-context.js';
+import { parseAttestations } from './parse-attest.js';
 import { parseAnnotations, parseLabels, runSettings } from './parse-run-flags.js';
 import { parseResources, type ResourceFlags } from './parse-resources.js';
 import { defaultPlatform } from '../registry/platform.js';
@@ -76,6 +77,9 @@ export interface BuildFlags extends ResourceFlags {
   /** `--call=NAME[,format=json]`; `--check` is `--call=check`. */
   call?: string;
   check?: boolean;
+  /** `--provenance`, `--attest` (buildx's grammar). */
+  provenance?: string;
+  attest?: string[];
 }
 
 export const PROGRESS_MODES: readonly ProgressMode[] = ['auto', 'plain', 'tty', 'json', 'rawjson', 'quiet'];
@@ -245,6 +249,7 @@ function requestFields(flags: BuildFlags, progress: ProgressMode): Omit<BuildReq
           ),
         }
       : {}),
+    ...withProvenance(flags),
     ...withRunSettings(flags),
     ...withResources(flags),
     progress,
@@ -252,6 +257,11 @@ function requestFields(flags: BuildFlags, progress: ProgressMode): Omit<BuildReq
     ...(flags.target ? { target: flags.target } : {}),
     ...callField(flags),
   };
+}
+
+function withProvenance(flags: BuildFlags): Pick<BuildRequest, 'provenance'> {
+  const provenance = parseAttestations(flags.provenance, flags.attest ?? []);
+  return provenance ? { provenance } : {};
 }
 
 function withRunSettings(flags: BuildFlags): Pick<BuildRequest, 'runSettings'> {

@@ -5,9 +5,7 @@
  */
 const FOREIGN_FLAGS: Record<string, string> = {
   '--builder': 'tsbuild has no builder instances: it builds in its own process',
-  '--attest': 'tsbuild writes no attestations',
   '--sbom': 'tsbuild writes no SBOM attestation',
-  '--provenance': 'tsbuild writes no provenance attestation',
   '--call': 'build checks and outlines (--call, --check) are not supported yet',
   '--check': 'build checks (--check) are not supported yet',
   '--squash': 'squashing layers is not supported (BuildKit dropped it too)',

@@ -91,7 +91,7 @@ describe('parseOutput', () => {
   it('an option the type does not take is a UserError naming it', () => {
     const err = userErrorOfSync(() => parseOutput('type=local,dest=d,compression=zstd'));
     expect(err.message).toBe('unknown option "compression" in --output "type=local,dest=d,compression=zstd"');
-    expect(err.hint).toBe('type=local takes: dest');
+    expect(err.hint).toBe('type=local takes: dest, platform-split');
   });
 
   it('oci-mediatypes=false on the image and archive outputs; not on local', () => {

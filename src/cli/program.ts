@@ -102,6 +102,16 @@ function withBuildOptions(cmd: Command): Command {
         collect,
         [] as string[],
       )
+      .option(
+        '--provenance <value>',
+        'attach a SLSA provenance attestation: true (mode=min), false, or mode=min|max[,version=v1|v0.2]',
+      )
+      .option(
+        '--attest <type=provenance,...>',
+        'an attestation to attach: type=provenance[,mode=min|max][,version=v1|v0.2] (no SBOM scanner: type=sbom is refused)',
+        collect,
+        [] as string[],
+      )
       .option('--network <mode>', 'the network of every RUN without its own --network: default, none, host')
       .option('--add-host <host:ip>', 'add a line to /etc/hosts of every RUN (repeatable)', collect, [] as string[])
       .option('--shm-size <bytes>', 'size of /dev/shm in RUN (e.g. 128m; default 64m)')

@@ -3,6 +3,7 @@ import type { Descriptor } from '../image/types.js';
 import type { BlobSources } from '../registry/blob-sources.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { OutputSpec } from './output-spec.js';
+import type { ExtraFile } from './rootfs.js';
 import type { PendingOutput } from './pending-output.js';
 
 /** What an export did, for the build's closing summary; `type` is the exporter's (or `store`). */
@@ -42,6 +43,8 @@ export interface ExporterContext {
   /** Byte progress of what the export moves (throttled by the receiver). */
   transfer?: TransferReporter;
   signal?: AbortSignal;
+  /** Files to write beside the root filesystem (`dir`: '' or a platform's directory): local and tar's provenance. */
+  attestationFiles?: ExtraFile[];
 }
 
 /** What one export leaves for the build to finish: outputs go in place and names are set together, last. */

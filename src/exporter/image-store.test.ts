@@ -8,6 +8,7 @@ import { taggedBlobs } from '../cache/gc.js';
 import { resolveOciLayout } from '../registry/oci-layout.js';
 import { sharedBusyboxLayout } from '../../test/helpers/busybox-layout.js';
 import { UserError } from '../errors.js';
+import { putAttestationManifest } from './attestation-manifest.js';
 import { ImageStore } from './image-store.js';
 import { storeImage } from './local-store.js';
 
@@ -129,5 +130,21 @@ describe('ImageStore', () => {
     const single = await images.details(manifest, { os: 'linux', architecture: 'arm64' }).catch((e: Error) => e);
     expect((single as Error).message).toMatch(/linux\/arm64/);
     expect((await images.details(manifest, { os: 'linux', architecture: 'amd64' })).id).toBe(configDigest);
+  });
+
+  test('an attestation manifest (unknown/unknown) is no platform of the image', async () => {
+    const attestation = await putAttestationManifest(store, manifest, [
+      { predicateType: 'https://slsa.dev/provenance/v1', json: '{}' },
+    ]);
+    const index = await store.put(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ociIndex,
+        manifests: [{ ...manifest, platform: { os: 'linux', architecture: 'amd64' } }, attestation],
+      }),
+      MediaType.ociIndex,
+    );
+    expect((await images.platformsOf(index)).map((p) => p.platform)).toEqual(['linux/amd64']);
+    expect((await images.details(index)).id).toBe(configDigest);
   });
 });

@@ -1,3 +1,4 @@
+import { isAttestationEntry } from './attestation-manifest.js';
 import type { ContentStore } from '../store/content-store.js';
 import { UserError } from '../errors.js';
 import type { Descriptor, Digest, ImageConfig, ImageIndex, ImageManifest } from '../image/types.js';
@@ -116,7 +117,8 @@ export class ImageStore {
     const index = await this.content.readJson<ImageIndex>(target.digest);
     const out = [];
     for (const m of index.manifests) {
-      if (!m.platform) continue;
+      // an attestation manifest (unknown/unknown) is no image of the index
+      if (!m.platform || isAttestationEntry(m)) continue;
       out.push({ platform: formatPlatform(m.platform), details: await this.details(target, m.platform) });
     }
     return out;

@@ -1,3 +1,4 @@
+import { platformSplit } from './platform-split.js';
 import type { Exporter, ExportReport } from './exporter.js';
 
 interface LocalReport extends ExportReport {
@@ -8,7 +9,8 @@ interface LocalReport extends ExportReport {
 /** `type=local`: the image's root filesystem as a directory. */
 export const localExporter: Exporter<LocalReport> = {
   type: 'local',
-  keys: ['dest'],
+  keys: ['dest', 'platform-split'],
+  validate: (out, spec) => void platformSplit(out, spec),
   dest: 'DIR',
   example: '-o type=local,dest=DIR',
   describe: (out) => `exporting the root filesystem to ${out.dest}`,
@@ -19,6 +21,8 @@ export const localExporter: Exporter<LocalReport> = {
       image.manifest,
       out.dest!,
       ctx.signal ? { signal: ctx.signal } : {},
+      ctx.attestationFiles,
+      platformSplit(out),
     );
     return { report: { type: 'local', dest: out.dest! }, pending };
   },

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { chmod, lchown, lstat, lutimes, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, lchown, lstat, lutimes, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContentStore } from '../store/content-store.js';
 import { UserError } from '../errors.js';
@@ -34,8 +34,10 @@ export async function prepareRootfsDir(
   manifest: Descriptor,
   dest: string,
   opts: ExportOptions = {},
+  extraFiles: ExtraFile[] = [],
+  split?: boolean,
 ): Promise<PendingOutput> {
-  const parts = await rootfsParts(store, manifest);
+  const parts = await rootfsParts(store, manifest, split);
   const existing = await lstat(dest).catch(() => undefined);
   if (existing && !existing.isDirectory())
     throw new UserError(`--output type=local: ${dest} exists and is not a directory`);
@@ -47,6 +49,7 @@ export async function prepareRootfsDir(
       await mkdir(join(target, part.dir), { recursive: true });
       await applyLayers(store, part.layers, join(target, part.dir), opts.signal);
     }
+    await writeExtraFiles(target, extraFiles);
   } catch (err) {
     // (the rm too may be refused: the error that says why is the first one)
     if (!existing) await removeTree(target).catch(() => {});
@@ -66,8 +69,10 @@ export async function prepareRootfsTar(
   dest: string,
   scratch: string,
   opts: ExportOptions = {},
+  extraFiles: ExtraFile[] = [],
+  split?: boolean,
 ): Promise<PendingOutput> {
-  const parts = await rootfsParts(store, manifest);
+  const parts = await rootfsParts(store, manifest, split);
   const root = join(scratch, `rootfs-${randomBytes(6).toString('hex')}`);
   const what = `cannot write the tar ${dest}`;
   try {
@@ -78,6 +83,7 @@ export async function prepareRootfsTar(
         throw outputError(err, `cannot assemble the root filesystem for ${dest} in ${scratch}`);
       });
     }
+    await writeExtraFiles(root, extraFiles);
     const { writeLayerTar } = await import('../snapshot/layer-tar.js');
     if (dest === '-') {
       if (process.stdout.isTTY)
@@ -110,19 +116,74 @@ export async function prepareRootfsTar(
   }
 }
 
+/** An in-toto subject: a file of the output by its path and sha256. */
+export interface FileSubject {
+  name: string;
+  digest: { sha256: string };
+}
+
+/**
+ * A file an output adds beside a root filesystem (`dir`: '' or a platform's directory): the
+ * provenance statement, whose subjects are that root filesystem's regular files (as BuildKit's
+ * local exporter makes them), so it is rendered once they are in place.
+ */
+export interface ExtraFile {
+  dir: string;
+  name: string;
+  render(subjects: FileSubject[]): string;
+}
+
+/** Written after the layers, mode 0600 as BuildKit writes them; a file of the image with that name is replaced. */
+async function writeExtraFiles(root: string, files: ExtraFile[]): Promise<void> {
+  // every file's subjects are taken before any is written: none names another's statement
+  const subjects = await Promise.all(files.map((f) => regularFiles(join(root, f.dir))));
+  for (const [i, f] of files.entries()) {
+    const path = join(root, f.dir, f.name);
+    await rm(path, { recursive: true, force: true });
+    await writeFile(path, f.render(subjects[i]!), { mode: 0o600 });
+  }
+}
+
+/** Every regular file under `dir`, in lexical walk order, with its sha256 (never following a symlink). */
+async function regularFiles(dir: string, rel = ''): Promise<FileSubject[]> {
+  const out: FileSubject[] = [];
+  const names = (await readdir(join(dir, rel))).sort();
+  for (const name of names) {
+    const path = rel ? `${rel}/${name}` : name;
+    const st = await lstat(join(dir, path));
+    if (st.isDirectory()) out.push(...(await regularFiles(dir, path)));
+    else if (st.isFile()) {
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(join(dir, path))) hash.update(chunk as Buffer);
+      out.push({ name: path, digest: { sha256: hash.digest('hex') } });
+    }
+  }
+  return out;
+}
+
 /**
  * The root filesystems an image gives a local or tar output: a manifest's at the top; an index's
  * one per platform, each in its own directory named as buildx names it (`linux_amd64`, `linux_arm_v7`).
+ * `platform-split=` (BuildKit's) overrides that: true puts a single platform in its directory too,
+ * false writes every platform at the top, one over the other.
  */
-async function rootfsParts(store: ContentStore, root: Descriptor): Promise<{ dir: string; layers: Descriptor[] }[]> {
-  if (!isIndexMediaType(root.mediaType))
-    return [{ dir: '', layers: (await store.readJson<ImageManifest>(root.digest)).layers }];
+async function rootfsParts(
+  store: ContentStore,
+  root: Descriptor,
+  split?: boolean,
+): Promise<{ dir: string; layers: Descriptor[] }[]> {
+  if (!isIndexMediaType(root.mediaType)) {
+    const manifest = await store.readJson<ImageManifest>(root.digest);
+    if (!split) return [{ dir: '', layers: manifest.layers }];
+    const config = await store.readJson<{ os: string; architecture: string; variant?: string }>(manifest.config.digest);
+    return [{ dir: platformDirName(config), layers: manifest.layers }];
+  }
   const index = await store.readJson<ImageIndex>(root.digest);
   const parts: { dir: string; layers: Descriptor[] }[] = [];
   for (const m of index.manifests) {
     if (!m.platform) throw new Error(`image ${root.digest}: index entry ${m.digest} names no platform`);
     const { layers } = await store.readJson<ImageManifest>(m.digest);
-    parts.push({ dir: platformDirName(m.platform), layers });
+    parts.push({ dir: split === false ? '' : platformDirName(m.platform), layers });
   }
   return parts;
 }

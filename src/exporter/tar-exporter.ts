@@ -1,3 +1,4 @@
+import { platformSplit } from './platform-split.js';
 import { StatePaths } from '../store/state-paths.js';
 import type { Exporter, ExportReport } from './exporter.js';
 
@@ -9,7 +10,8 @@ interface TarReport extends ExportReport {
 /** `type=tar`: the image's root filesystem as one tar (`-` for stdout). */
 export const tarExporter: Exporter<TarReport> = {
   type: 'tar',
-  keys: ['dest'],
+  keys: ['dest', 'platform-split'],
+  validate: (out, spec) => void platformSplit(out, spec),
   dest: 'FILE',
   example: '-o type=tar,dest=rootfs.tar',
   describe: (out) => `exporting the root filesystem as tar ${out.dest}`,
@@ -22,6 +24,8 @@ export const tarExporter: Exporter<TarReport> = {
       out.dest!,
       new StatePaths(ctx.stateRoot).tmpRoot,
       opts,
+      ctx.attestationFiles,
+      platformSplit(out),
     );
     return { report: { type: 'tar', dest: out.dest! }, pending };
   },

@@ -2,6 +2,7 @@ import type { PlatformSpec } from '../registry/platform.js';
 /** Everything the CLI parsed, as the build pipeline takes it. */
 import type { ExportReport } from '../exporter/exporter.js';
 import type { OutputSpec } from '../exporter/output-spec.js';
+import type { ProvenanceSpec } from '../exporter/provenance-spec.js';
 import type { FetchedContext } from '../sources/build-context.js';
 import type { CacheExportSpec, CacheImportSpec } from '../cache/remote/backends.js';
 import type { RunSettings } from '../frontend/build-plan.js';
@@ -111,6 +112,8 @@ export interface BuildRequest {
   isolation?: 'chroot';
   /** `--call` / `--check`: run a frontend request instead of building (nothing is built or exported). */
   call?: FrontendCall;
+  /** `--provenance` / `--attest type=provenance`: a SLSA provenance attestation per platform image. */
+  provenance?: ProvenanceSpec;
 }
 
 /** `--call=NAME[,format=json]` (buildx); `build` is an ordinary build and is not one. */

@@ -1,7 +1,19 @@
 import type { ContentStore } from '../store/content-store.js';
 import { buildImage, type ImageInput } from '../image/image-builder.js';
 import { isIndexMediaType, MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../image/types.js';
-import { formatPlatform } from '../registry/platform.js';
+import { formatPlatform, platformDirName } from '../registry/platform.js';
+import { putAttestationManifest } from '../exporter/attestation-manifest.js';
+import type { ExtraFile } from '../exporter/rootfs.js';
+import { platformSplit } from '../exporter/platform-split.js';
+import {
+  IN_TOTO_STATEMENT,
+  predicateTypeOf,
+  provenancePredicate,
+  provenanceStatement,
+  type ProvenanceFacts,
+} from '../exporter/provenance.js';
+import type { ProvenanceSpec } from '../exporter/provenance-spec.js';
+import { imagePurl } from './provenance-facts.js';
 import { dockerManifestOf, hasDockerLayerType } from '../image/docker-media-types.js';
 import type { RegistryClient } from '../registry/client.js';
 import { OciManifestRefused } from '../registry/push.js';
@@ -37,6 +49,8 @@ export interface ExportContext {
   signal?: AbortSignal;
   /** The build's steps with their time and usage, for `--metadata-file`'s `tsbuild.steps`. */
   steps?: () => StepRecord[];
+  /** `--provenance`: what to attest, and each platform's facts (in `platforms`' order, else one). */
+  provenance?: { spec: ProvenanceSpec; facts: ProvenanceFacts[] };
 }
 
 export interface ExportResult {
@@ -47,7 +61,15 @@ export interface ExportResult {
 }
 
 /** The image an output asks for: its layers' encoding, and `oci-mediatypes=false`'s Docker media types. */
-type ImageWant = LayerWant & { dockerMediaTypes?: true };
+type ImageWant = LayerWant & { dockerMediaTypes?: true; attestFor?: string[] };
+
+/**
+ * Outputs that hold an image index get the provenance inside it (BuildKit's attestation manifests);
+ * local and tar get a file beside each root filesystem; docker drops it, as buildx's docker exporter
+ * does (a docker archive has no place for it).
+ */
+const ATTESTS_IN_INDEX = new Set(['oci', 'image']);
+const ATTESTS_AS_FILE = new Set(['local', 'tar']);
 
 interface Materialized {
   manifest: Descriptor;
@@ -109,6 +131,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
         ...(out.ociMediaTypes === false ? { dockerMediaTypes: true } : {}),
       };
       const names = out.names ?? req.tags;
+      if (ctx.provenance && ATTESTS_IN_INDEX.has(out.type)) want.attestFor = names;
       // the CLI checked every -o against the exporter table
       const exporter = exporterFor(out.type);
       if (!exporter) throw new Error(`no exporter for output type "${out.type}"`);
@@ -129,6 +152,9 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
       const context = {
         ...exportContext,
         names,
+        ...(ctx.provenance && ATTESTS_AS_FILE.has(out.type) && !ctx.provenance.spec.inlineOnly
+          ? { attestationFiles: provenanceFiles(ctx, ctx.provenance, platformSplit(out)) }
+          : {}),
         // a second push is not stopped halfway once the first has landed
         ...(irreversibleDone ? { signal: undefined } : {}),
       };
@@ -232,6 +258,7 @@ async function fetchLayerBlobs(ctx: ExportContext, root: Descriptor): Promise<vo
  * stands as both manifest and config (its digest is the image's ID, as buildx reports it).
  */
 async function materialize(ctx: ExportContext, want: ImageWant): Promise<Materialized> {
+  if (want.attestFor && ctx.provenance) return materializeAttested(ctx, want, ctx.provenance, want.attestFor);
   if (!ctx.platforms) return materializeOne(ctx, ctx.image, ctx.layers, want);
   const manifests: Descriptor[] = [];
   for (const p of ctx.platforms) {
@@ -255,6 +282,105 @@ async function materialize(ctx: ExportContext, want: ImageWant): Promise<Materia
   if (annotations && Object.keys(annotations.indexDescriptor).length)
     stored = { ...stored, annotations: { ...annotations.indexDescriptor } };
   return { manifest: stored, config: stored };
+}
+
+/**
+ * The image with a provenance attestation per platform image: always an OCI index (even for one
+ * platform), the images first, then each one's attestation manifest (BuildKit's order). The images'
+ * own manifests and configs are the ones made without attestations; the index is new.
+ */
+async function materializeAttested(
+  ctx: ExportContext,
+  want: ImageWant,
+  provenance: NonNullable<ExportContext['provenance']>,
+  names: string[],
+): Promise<Materialized> {
+  const { attestFor: _, ...plain } = want;
+  const platforms = ctx.platforms ?? [{ image: ctx.image, layers: ctx.layers }];
+  const images: Descriptor[] = [];
+  const attestations: Descriptor[] = [];
+  let firstConfig: Descriptor | undefined;
+  for (const [i, p] of platforms.entries()) {
+    const { manifest, config } = await materializeOne(ctx, p.image, p.layers, plain);
+    firstConfig ??= config;
+    const { os, architecture, variant } = p.image;
+    const platform = { architecture, os, ...(variant ? { variant } : {}) };
+    images.push({ ...manifest, platform });
+    const facts = await withLayerMap(ctx.store, provenance.facts[i] ?? provenance.facts[0]!, manifest);
+    const statement = provenanceStatement(provenance.spec, facts, {
+      digest: manifest.digest,
+      purls: names.map((n) => imagePurl(n, platform)),
+    });
+    const { annotations: _a, ...subject } = manifest;
+    attestations.push(
+      await putAttestationManifest(ctx.store, subject, [
+        { predicateType: predicateTypeOf(provenance.spec), json: JSON.stringify(statement) },
+      ]),
+    );
+  }
+  const annotations = ctx.req.annotations;
+  const index: ImageIndex = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociIndex,
+    manifests: [...images, ...attestations],
+    ...(annotations && Object.keys(annotations.index).length ? { annotations: { ...annotations.index } } : {}),
+  };
+  let stored = await ctx.store.put(JSON.stringify(index), MediaType.ociIndex);
+  if (annotations && Object.keys(annotations.indexDescriptor).length)
+    stored = { ...stored, annotations: { ...annotations.indexDescriptor } };
+  // one platform: the image ID stays its config's (as BuildKit reports containerimage.config.digest)
+  return { manifest: stored, config: ctx.platforms ? stored : firstConfig! };
+}
+
+/** The facts with mode=max's layer map: each step's layer chain as this image's manifest has it. */
+async function withLayerMap(
+  store: ContentStore,
+  facts: ProvenanceFacts,
+  manifest: Descriptor,
+): Promise<ProvenanceFacts> {
+  if (!facts.layerPrefixes?.length) return facts;
+  const { layers } = await store.readJson<ImageManifest>(manifest.digest);
+  const map: NonNullable<ProvenanceFacts['layers']> = {};
+  for (const { step, count } of facts.layerPrefixes) {
+    if (count === 0 || count > layers.length) continue;
+    map[`${step}:0`] = [layers.slice(0, count).map(({ mediaType, digest, size }) => ({ mediaType, digest, size }))];
+  }
+  return { ...facts, layers: map };
+}
+
+/**
+ * local and tar outputs: the statement in `provenance.json` beside each platform's root filesystem,
+ * its subjects the files there (BuildKit's local exporter: indented JSON, mode 0600).
+ */
+function provenanceFiles(
+  ctx: ExportContext,
+  provenance: NonNullable<ExportContext['provenance']>,
+  split: boolean | undefined,
+): ExtraFile[] {
+  const name = provenance.spec.filename ?? 'provenance.json';
+  const platforms = ctx.platforms ?? [{ image: ctx.image }];
+  const ownDirs = split ?? platforms.length > 1;
+  return platforms.map((p, i) => {
+    const dirName = platformDirName(p.image);
+    // several platforms in one directory: each its own file, `provenance.linux_amd64.json` (BuildKit's naming)
+    const dot = name.lastIndexOf('.');
+    const shared = dot > 0 ? `${name.slice(0, dot)}.${dirName}${name.slice(dot)}` : `${name}.${dirName}`;
+    return {
+      dir: ownDirs ? dirName : '',
+      name: ownDirs || platforms.length === 1 ? name : shared,
+      render: (subjects) =>
+        JSON.stringify(
+          {
+            _type: IN_TOTO_STATEMENT,
+            predicateType: predicateTypeOf(provenance.spec),
+            subject: subjects,
+            predicate: provenancePredicate(provenance.spec, provenance.facts[i] ?? provenance.facts[0]!),
+          },
+          null,
+          2,
+        ),
+    };
+  });
 }
 
 async function materializeOne(

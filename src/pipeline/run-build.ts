@@ -32,7 +32,7 @@ import { readDockerfile } from './dockerfile-file.js';
 import { loadDockerignore } from './dockerignore-file.js';
 import { internalStep } from './internal-step.js';
 import { readsBuildContext } from '../solver/context-transfer.js';
-import { inputsFirst } from '../solver/graph.js';
+import { inputsFirst, type Vertex } from '../solver/graph.js';
 import { layerProvider } from './image-layers.js';
 import { exportOutputs } from './outputs.js';
 import { blobTransfer, shortDigest, transferProgress } from './transfer-progress.js';
@@ -173,6 +173,7 @@ async function buildInState(
   signal: AbortSignal | undefined,
   { paths, store, snapshots, records, layoutReady, closers, steps }: State,
 ): Promise<BuildResult> {
+  const provenanceStart = req.provenance ? Date.now() : 0;
   await store.init();
 
   const rel = req.dockerfilePath ? relative(process.cwd(), req.dockerfilePath) : '';
@@ -417,7 +418,42 @@ async function buildInState(
       ...(signal ? { signal } : {}),
     });
   }
+  const provenance = req.provenance && {
+    spec: req.provenance,
+    facts: await (async () => {
+      const { provenanceFacts, provenanceRun } = await import('./provenance-facts.js');
+      const run = provenanceRun(provenanceStart);
+      const finishedOn = new Date().toISOString();
+      const dockerfile = { filename: dockerfileShownName(req), data: source };
+      return Promise.all(
+        plans.map(async (p, i) => {
+          const learned = new Map<Vertex, unknown>();
+          for (const v of inputsFirst(p.target)) if (v.op.type === 'copy') learned.set(v, await solver.learnedOf(v));
+          const { stepOf, ...facts } = provenanceFacts(
+            req,
+            run,
+            p.target,
+            platforms[i],
+            finishedOn,
+            dockerfile,
+            learned,
+          );
+          if (req.provenance?.mode !== 'max') return facts;
+          // a step whose layers begin the image's: its part of BuildKit's layer map
+          const final = results[i]!.layers;
+          const layerPrefixes: { step: string; count: number }[] = [];
+          for (const [v, step] of stepOf) {
+            const chain = await solver.layersOf(v);
+            if (chain?.length && chain.every((id, k) => final[k] === id))
+              layerPrefixes.push({ step, count: chain.length });
+          }
+          return { ...facts, layerPrefixes };
+        }),
+      );
+    })(),
+  };
   const out = await exportOutputs({
+    ...(provenance ? { provenance } : {}),
     req,
     store,
     emit,

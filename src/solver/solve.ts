@@ -237,6 +237,18 @@ export class Solver {
     };
   }
 
+  /** The layer chain (snapshot ids) a solved vertex's result has; undefined for one this solve did not reach. */
+  async layersOf(v: Vertex): Promise<string[] | undefined> {
+    const p = this.results.get(v);
+    return p ? (await p).layers : undefined;
+  }
+
+  /** What computing a reached vertex's key learnt (an op kind's OpKey.learned: a COPY's download digests, git commits). */
+  async learnedOf(v: Vertex): Promise<unknown> {
+    const p = this.keys.get(v);
+    return p ? (await p).learned : undefined;
+  }
+
   private resultOf(v: Vertex): Promise<VertexResult> {
     let p = this.results.get(v);
     if (!p) {

@@ -32,6 +32,8 @@ export interface FetchedContext {
   dockerfileName: string;
   /** The git or http(s) URL it was fetched from (absent: stdin), whose date SOURCE_DATE_EPOCH=context takes. */
   url?: string;
+  /** A git context: the repository, the ref asked for, and the commit it resolved to (provenance's material). */
+  git?: { remote: string; ref?: string; commit: string };
 }
 
 export interface BuildContext {
@@ -147,8 +149,14 @@ async function gitContext(
   scratch: string,
   opts: ContextOptions,
 ): Promise<Omit<BuildContext, 'cleanup'>> {
-  const dir = await checkoutContext(git, scratch, opts);
-  const fetched = { name: redactUrl(arg), key: `git ${git.remote}#:${git.subdir ?? ''}`, url: arg };
+  const commits: string[] = [];
+  const dir = await checkoutContext(git, scratch, opts, commits);
+  const fetched = {
+    name: redactUrl(arg),
+    key: `git ${git.remote}#:${git.subdir ?? ''}`,
+    url: arg,
+    ...(commits[0] ? { git: { remote: git.remote, ...(git.ref ? { ref: git.ref } : {}), commit: commits[0] } } : {}),
+  };
   return dockerfileIn(dir, fetched, opts);
 }
 
@@ -157,9 +165,11 @@ async function checkoutContext(
   git: GitRef,
   scratch: string,
   opts: Pick<ContextOptions, 'keepGitDir' | 'signal'>,
+  commits: string[] = [],
 ): Promise<string> {
   const { checkoutGit, resolveGitRef } = await import('./git-checkout.js');
   const resolved = await resolveGitRef(git, opts.signal);
+  commits.push(resolved.commit);
   const repo = join(scratch, 'repo');
   await checkoutGit(git.remote, resolved, repo, {
     keepGitDir: git.keepGitDir ?? opts.keepGitDir,
