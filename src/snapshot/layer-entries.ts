@@ -33,6 +33,11 @@ export interface LayerEntryOptions {
   clampMtime?: number;
   /** Owners on the host back to the image's (the reverse of what unpack and copy applied); identity when absent. */
   idMapping?: IdMapping;
+  /**
+   * Told the bytes the layer dir takes on disk (du's count: every entry's blocks, the dir's own
+   * included), from the lstat of every entry the listing makes anyway (SnapshotStore.keepDiskUsage).
+   */
+  onDiskUsage?: (bytes: number) => void;
 }
 
 /** One tar entry of a layer; `source` is the file whose bytes follow the header. */
@@ -56,7 +61,11 @@ interface Node {
  * to the first name. The layer root itself is not an entry (BuildKit emits none either).
  */
 export async function layerEntries(layerDir: string, opts: LayerEntryOptions = {}): Promise<LayerEntry[]> {
-  if ((await readdir(layerDir)).length === 0) return []; // spare the getfattr spawn
+  if ((await readdir(layerDir)).length === 0) {
+    // spare the getfattr spawn
+    if (opts.onDiskUsage) opts.onDiskUsage(Number((await lstat(layerDir)).blocks) * 512);
+    return [];
+  }
   const xattrs = await dumpXattrTree(layerDir);
   for (const [rel, attrs] of xattrs) {
     // With these the upperdir is not a self-contained diff (data or names live in lower layers).
@@ -70,6 +79,7 @@ export async function layerEntries(layerDir: string, opts: LayerEntryOptions = {
   const isOpaque = (rel: string) => xattrs.get(rel)?.get(OPAQUE_XATTR)?.toString('latin1') === OPAQUE_VALUE;
   const root: Node = { rel: '', abs: layerDir, st: await lstat(layerDir, { bigint: true }), opaque: isOpaque('') };
   readTree(root, isOpaque);
+  if (opts.onDiskUsage) opts.onDiskUsage(diskUsageOf(root));
 
   const included = opts.lowerDirs && opts.lowerDirs.length > 0 ? await changedNodes(root, opts.lowerDirs) : undefined;
   const entries: LayerEntry[] = [];
@@ -94,6 +104,13 @@ export async function layerEntries(layerDir: string, opts: LayerEntryOptions = {
   const keyed = entries.map((e) => ({ e, key: Buffer.from(e.name, 'utf8') }));
   keyed.sort((a, b) => Buffer.compare(a.key, b.key));
   return linkRepeatedInodes(keyed.map((k) => k.e));
+}
+
+/** Allocated bytes of a listed tree, as du counts them (a file with several names once per name, as duSync). */
+function diskUsageOf(n: Node): number {
+  let bytes = Number(n.st.blocks) * 512;
+  for (const c of n.children ?? []) bytes += diskUsageOf(c);
+  return bytes;
 }
 
 /**
