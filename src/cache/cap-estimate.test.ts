@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capCheckNeeded, freeBytes, recordCacheSize } from './cap-estimate.js';
+import { capCheckNeeded, freeBytes, recordCacheSize, recordFreshEstimate } from './cap-estimate.js';
 
 let root: string;
 beforeAll(async () => {
@@ -46,6 +46,10 @@ describe('capCheckNeeded', () => {
       expect(capCheckNeeded(fresh, 1000, Date.now(), free + 1_000_000)).toBe(true);
       // and the next build, with no record, measures
       expect(capCheckNeeded(fresh, 1e12)).toBe(true);
+      // unless the build recorded its bound: the filesystem's loss (1 MB here) stands for a measure
+      await recordFreshEstimate(fresh, free + 1_000_000);
+      expect(capCheckNeeded(fresh, 1e12)).toBe(false);
+      expect(capCheckNeeded(fresh, 1_000_000)).toBe(true);
     } finally {
       await rm(fresh, { recursive: true, force: true });
     }

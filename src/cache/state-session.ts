@@ -5,7 +5,7 @@ import type { SnapshotStore } from '../snapshot/snapshot-store.js';
 import type { CacheRecords } from './cache-records.js';
 import type { StateOwners } from './state-owners.js';
 import type { ContentStore } from '../store/content-store.js';
-import { capCheckNeeded, freeBytes, recordCacheSize } from './cap-estimate.js';
+import { capCheckNeeded, freeBytes, recordCacheSize, recordFreshEstimate } from './cap-estimate.js';
 import { StateLock, type Release } from '../store/state-lock.js';
 import type { StatePaths } from '../store/state-paths.js';
 import { spreadSubdirs } from '../store/spread-subdirs.js';
@@ -135,7 +135,11 @@ export async function openStateSession(
       await release();
       if (!grew || !parts) return;
       const cap = await cacheCap(paths.root);
-      if (cap === undefined || !capCheckNeeded(paths.root, cap, Date.now(), freshSince)) return;
+      if (cap === undefined) return;
+      if (!capCheckNeeded(paths.root, cap, Date.now(), freshSince)) {
+        if (freshSince !== undefined) await recordFreshEstimate(paths.root, freshSince);
+        return;
+      }
       // The cap is applied by whichever build finishes last: with others running, skip.
       const exclusive = await lock.acquireExclusive({ wait: false });
       if (!exclusive) return;

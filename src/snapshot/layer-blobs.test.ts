@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ContentStore } from '../store/content-store.js';
 import { MediaType } from '../image/types.js';
 import { ensureLayerBlob } from './layer-blobs.js';
-import { SnapshotStore } from './snapshot-store.js';
+import { duSync, SnapshotStore } from './snapshot-store.js';
 
 let tmp: string;
 let store: ContentStore;
@@ -48,6 +48,14 @@ describe('ensureLayerBlob', () => {
     // asked again, both come from the record
     expect(await ensureLayerBlob(snapshots, store, 's1', [], 'gzip')).toEqual(gz);
     expect(await ensureLayerBlob(snapshots, store, 's1', [], 'any')).toEqual(plain);
+  });
+
+  it('keeps the disk usage of a snapshot it tarred, as a later measure would find it', async () => {
+    await ensureLayerBlob(snapshots, store, 's1', [], 'any');
+    const kept = Number(await readFile(join(snapshots.dir('s1'), 'size'), 'utf8'));
+    await rm(join(snapshots.dir('s1'), 'size'));
+    expect(kept).toBe(duSync(snapshots.dir('s1')));
+    expect(await snapshots.diskUsage('s1')).toBe(kept);
   });
 
   it('shares one making between concurrent callers', async () => {

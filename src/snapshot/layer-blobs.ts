@@ -87,6 +87,7 @@ async function makeLayerBlob(
     const pulled = rec?.encodings.find((e) => e.received)?.digest;
     throw new Error(`base layer ${id}: its blob ${pulled ?? '(unknown)'} is not in the content store`);
   }
+  let fsBytes: number | undefined;
   const writeTar = abortableWrite(
     signal,
     source
@@ -102,6 +103,9 @@ async function makeLayerBlob(
           await writeLayerTar(snapshots.fsDir(id), out, {
             lowerDirs: snapshots.lowerDirs(below),
             ...(idMapping ? { idMapping } : {}),
+            onDiskUsage: (bytes) => {
+              fsBytes = bytes;
+            },
           });
         },
   );
@@ -128,6 +132,8 @@ async function makeLayerBlob(
     compression,
   };
   await snapshots.encodings.add(id, [made], blob.diffId);
+  // after encodings.add: its file is part of what the snapshot takes
+  if (fsBytes !== undefined) await snapshots.keepDiskUsage(id, fsBytes);
   return refOf(made);
 }
 

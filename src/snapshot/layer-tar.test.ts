@@ -7,6 +7,7 @@ import tarStream from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLayerEmpty, writeLayerTar } from './layer-tar.js';
 import { mountOverlay, unmount } from './overlay.js';
+import { duSync } from './snapshot-store.js';
 
 let tmp: string;
 let mounted: string | undefined;
@@ -205,6 +206,19 @@ describe('writeLayerTar', () => {
     // x/y: x is opaque in top, so bottom's x/y is not visible; p was deleted in top; s/t is visible.
     expect(names).toEqual(['p/', 'p/q/', 'x/', 'x/y/']);
     expect(await isLayerEmpty(layer, { lowerDirs: [top, bottom] })).toBe(false);
+  });
+
+  it('tells the disk usage of the layer dir it listed, as du counts it (hard links, whiteouts, an empty dir)', async () => {
+    const { lower1, lower2, upper } = await runStep();
+    let seen: number | undefined;
+    await tarBytes(upper, { lowerDirs: [lower1, lower2], onDiskUsage: (b) => (seen = b) });
+    expect(seen).toBe(duSync(upper));
+    const empty = join(tmp, 'empty-layer');
+    await mkdir(empty);
+    seen = undefined;
+    await tarBytes(empty, { onDiskUsage: (b) => (seen = b) });
+    expect(seen).toBe(duSync(empty));
+    expect(seen).toBeGreaterThan(0);
   });
 
   it('reports an empty diff', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeTree } from '../process/remove-tree.js';
@@ -121,6 +121,26 @@ export class SnapshotStore {
     // atomic: a torn number would be a wrong size, not an unreadable one
     await writeFileAtomic(file, String(bytes), { sync: false }).catch(() => {});
     return bytes;
+  }
+
+  /**
+   * Keeps a snapshot's disk usage when someone walked its fs dir anyway (the layer tar lstats every
+   * entry): `fsBytes` is what fs/ takes; the snapshot's own few files are added here. Measuring it
+   * later instead walks the whole tree again: 2.2 s for the 32,000 files apt-get and npm install,
+   * paid by the first build that checks the cache cap.
+   */
+  async keepDiskUsage(id: string, fsBytes: number): Promise<void> {
+    const dir = this.dir(id);
+    const file = join(dir, 'size');
+    let bytes = fsBytes;
+    try {
+      if (existsSync(file)) return;
+      bytes += lstatSync(dir).blocks * 512;
+      for (const n of readdirSync(dir)) if (n !== 'fs') bytes += duSync(join(dir, n));
+    } catch {
+      return; // removed meanwhile (GC), or never committed: nothing to keep
+    }
+    await writeFileAtomic(file, String(bytes), { sync: false }).catch(() => {});
   }
 
   /** The same, synchronously (GC's inventory: see ContentStore.listBlobsSync). */
