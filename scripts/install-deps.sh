@@ -11,7 +11,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # iproute2, procps, util-linux: the torture tests (ip, ps, unshare for a loopback-only fuzz network);
 # qemu-user-static, binfmt-support: RUN for another architecture (--platform), through binfmt_misc
 # handlers registered with the F flag. proot: isolation chroot's RUN steps for a user other than root.
-PKGS=(runc attr e2fsprogs skopeo umoci docker-registry busybox-static jq curl ca-certificates zstd openssl apache2-utils git bzip2 xz-utils iproute2 procps util-linux qemu-user-static binfmt-support proot)
+# openssh-client: ssh-agent, ssh-keygen and ssh-add for the --ssh tests (testSSHFileDescriptorsClosed).
+PKGS=(runc attr e2fsprogs skopeo umoci docker-registry busybox-static jq curl ca-certificates zstd openssl apache2-utils git bzip2 xz-utils iproute2 procps util-linux qemu-user-static binfmt-support proot openssh-client)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

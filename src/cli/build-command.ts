@@ -16,6 +16,7 @@ import {
   rootlessRuntimeDir,
 } from './isolation.js';
 import { parseBuildArgs, parseOutput, parseSourceDateEpoch } from './parse-output.js';
+import { outputsSourceDateEpoch } from '../exporter/output-spec.js';
 import { parseAllow } from './parse-allow.js';
 import { parseCacheFrom, parseCacheTo } from './parse-cache-option.js';
 import { parseSecrets, parseSsh } from './parse-secrets.js';
@@ -158,6 +159,8 @@ export async function toRequest(
     // a flag whose value does not parse is bad usage, as an unknown flag is: exit 2
     throw asUsageError(err);
   }
+  // outputs that disagree on source-date-epoch= are refused before anything is built
+  outputsSourceDateEpoch(fields.outputs);
   const epoch = parseSourceDateEpoch(fields.buildArgs, process.env);
   if (epoch !== undefined) fields.sourceDateEpoch = epoch;
   if (flags.push && fields.tags.length === 0)

@@ -11,6 +11,14 @@ describe('parseAllow', () => {
     expect(parseAllow([])).toEqual({ securityInsecure: false, networkHost: false, fsRead: [] });
   });
 
+  it('accepts buildx’s device entitlement (RUN --device needs none here: environment only)', () => {
+    expect(parseAllow(['device', 'device=vendor1.com/device=foo'])).toEqual({
+      securityInsecure: false,
+      networkHost: false,
+      fsRead: [],
+    });
+  });
+
   it('makes fs.read paths absolute', () => {
     expect(parseAllow(['fs.read=.']).fsRead).toEqual([process.cwd()]);
   });

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { nearest, UserError } from '../errors.js';
 import type { Entitlements } from '../pipeline/build-request.js';
 
-const NAMES = ['security.insecure', 'network.host', 'fs.read'] as const;
+const NAMES = ['security.insecure', 'network.host', 'fs.read', 'device'] as const;
 
 /**
  * `--allow` as buildx spells its entitlements: `security.insecure` (RUN --security=insecure),
@@ -21,12 +21,14 @@ export function parseAllow(values: string[]): Entitlements {
     const value = eq < 0 ? undefined : item.slice(eq + 1);
     if (name === 'security.insecure' && value === undefined) out.securityInsecure = true;
     else if (name === 'network.host' && value === undefined) out.networkHost = true;
+    // buildx's `device[=NAME]`: accepted, as RUN --device gives a step a CDI device's environment only
+    else if (name === 'device') continue;
     else if (name === 'fs.read' && value) out.fsRead.push(resolve(value));
     else if (name === 'fs.read') throw new UserError(`--allow fs.read needs a directory: --allow fs.read=DIR`);
     else {
       const guess = nearest(name, NAMES);
       throw new UserError(`unknown entitlement "${item}" in --allow${guess ? ` (did you mean "${guess}"?)` : ''}`, {
-        hint: 'tsbuild allows: security.insecure, network.host, fs.read=DIR',
+        hint: 'tsbuild allows: security.insecure, network.host, fs.read=DIR, device',
       });
     }
   }

@@ -13,6 +13,19 @@ describe('parseOutput', () => {
     expect(parseOutput('type=tar,dest=rootfs.tar')).toEqual({ type: 'tar', dest: 'rootfs.tar' });
   });
 
+  it('takes source-date-epoch= (empty: none) and rewrite-timestamp= on image outputs, as BuildKit', () => {
+    expect(parseOutput('type=oci,dest=a.tar,source-date-epoch=,rewrite-timestamp=true')).toEqual({
+      type: 'oci',
+      dest: 'a.tar',
+      sourceDateEpoch: null,
+      rewriteTimestamp: true,
+    });
+    expect(parseOutput('type=docker,dest=a.tar,source-date-epoch=42')).toMatchObject({ sourceDateEpoch: 42 });
+    expect(parseOutput('type=image,name=a,rewrite-timestamp=false')).toMatchObject({ rewriteTimestamp: false });
+    expect(() => parseOutput('type=oci,dest=a.tar,source-date-epoch=soon')).toThrow(/whole number/);
+    expect(() => parseOutput('type=local,dest=d,source-date-epoch=1')).toThrow(/unknown option "source-date-epoch"/);
+  });
+
   it('takes the fields in any order, trims them and lowercases keys', () => {
     expect(parseOutput('dest=/tmp/out.tar,type=oci')).toEqual({ type: 'oci', dest: '/tmp/out.tar' });
     expect(parseOutput(' Type = docker , DEST = x.tar ')).toEqual({ type: 'docker', dest: 'x.tar' });

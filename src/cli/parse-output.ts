@@ -70,6 +70,16 @@ export function parseOutput(spec: string, table: readonly Exporter[] = EXPORTERS
     out.forceCompression = flagBool('--output', spec, 'force-compression', fields.get('force-compression')!);
   if (fields.has('oci-mediatypes'))
     out.ociMediaTypes = flagBool('--output', spec, 'oci-mediatypes', fields.get('oci-mediatypes')!);
+  const epoch = fields.get('source-date-epoch');
+  if (epoch !== undefined) {
+    if (epoch !== '' && (!/^\d+$/.test(epoch) || !Number.isSafeInteger(Number(epoch))))
+      throw new UserError(
+        `--output "${spec}": source-date-epoch must be a whole number of seconds since 1970, not "${epoch}"`,
+      );
+    out.sourceDateEpoch = epoch === '' ? null : Number(epoch);
+  }
+  if (fields.has('rewrite-timestamp'))
+    out.rewriteTimestamp = flagBool('--output', spec, 'rewrite-timestamp', fields.get('rewrite-timestamp')!);
   const compression = fields.get('compression');
   if (compression !== undefined) {
     if (!LAYER_COMPRESSIONS.includes(compression as LayerCompression)) {

@@ -102,6 +102,8 @@ export const ARCHIVE_KEYS: readonly string[] = [
   'compression-level',
   'force-compression',
   'oci-mediatypes',
+  'source-date-epoch',
+  'rewrite-timestamp',
 ];
 
 /** Erases an exporter's report type for the table. */

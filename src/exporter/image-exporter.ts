@@ -26,6 +26,8 @@ export const imageExporter: Exporter<ImageReport> = {
     'force-compression',
     'registry.insecure',
     'oci-mediatypes',
+    'source-date-epoch',
+    'rewrite-timestamp',
   ],
   example: '-o type=image,name=REG/app:1,push=true',
   describe: (out, names) => (out.push ? `pushing ${names.join(', ')}` : `naming the image ${names.join(', ')}`),

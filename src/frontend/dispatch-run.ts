@@ -129,6 +129,7 @@ export async function dispatchRun(state: StageState, ins: RunInstruction, ctx: F
   if (run?.ulimits?.length) op.ulimits = run.ulimits;
   // the parser has checked the value; `sandbox` is the default and stays out of the op (and its key)
   if (ins.security === 'insecure') op.security = 'insecure';
+  if (ins.devices?.length) op.devices = ins.devices.map((d) => parseRunDevice(d, ins));
   if (mounts.length) op.mounts = mounts;
   if (files.length) op.files = files;
   // read by the frontend from the build args, declared or not, as BuildKit does
@@ -141,4 +142,22 @@ export async function dispatchRun(state: StageState, ins: RunInstruction, ctx: F
   if (proxyEnv.length) op.proxyEnv = proxyEnv;
   state.vertex = newVertex(state, ctx, op, inputs, ins);
   addHistory(state, runHistory(state, args), true);
+}
+
+/** `--device=vendor.com/class=name[,required[=BOOL]]`, BuildKit's RUN --device value. */
+function parseRunDevice(text: string, ins: RunInstruction): { name: string; required?: boolean } {
+  const [name = '', ...opts] = text.split(',').map((s) => s.trim());
+  if (!/^[^/=]+\/[^/=]+=[^/=]+$/.test(name))
+    throw new UserError(`RUN --device=${text}: a device is named vendor.com/class=name`, { location: ins.location });
+  const out: { name: string; required?: boolean } = { name };
+  for (const opt of opts) {
+    const [key, value = 'true'] = opt.split('=');
+    if (key !== 'required' || !['true', 'false'].includes(value))
+      throw new UserError(`RUN --device=${text}: unknown option "${opt}"`, {
+        location: ins.location,
+        hint: 'the one option is required (or required=false)',
+      });
+    if (value === 'true') out.required = true;
+  }
+  return out;
 }

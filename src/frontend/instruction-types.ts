@@ -49,6 +49,8 @@ export interface RunInstruction extends Base {
   mounts: string[];
   network?: string;
   security?: string;
+  /** Raw `--device` values (`vendor.com/class=name[,required]`), one per flag. */
+  devices?: string[];
 }
 
 export interface CopyInstruction extends Base {

@@ -27,7 +27,7 @@ function checkMode(
 }
 
 export const convertRun: Converter = (raw) => {
-  const flags = parseFlags(raw, { mount: 'strings', network: 'string', security: 'string' });
+  const flags = parseFlags(raw, { mount: 'strings', network: 'string', security: 'string', device: 'strings' });
   const command = commandLine(raw);
   if (command.length === 0) fail(raw, 'RUN requires at least one argument');
   const network = flags.string('network');
@@ -43,6 +43,7 @@ export const convertRun: Converter = (raw) => {
     mounts: flags.strings('mount'),
     network,
     security,
+    ...(flags.strings('device').length ? { devices: flags.strings('device') } : {}),
   };
   return run;
 };

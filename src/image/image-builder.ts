@@ -55,6 +55,7 @@ export function buildImage(input: ImageInput): {
         mediaType: ociLayerType(l.descriptor.mediaType),
         digest: l.descriptor.digest,
         size: l.descriptor.size,
+        ...(l.descriptor.annotations ? { annotations: { ...l.descriptor.annotations } } : {}),
       })),
       ...(input.manifestAnnotations && Object.keys(input.manifestAnnotations).length
         ? { annotations: { ...input.manifestAnnotations } }

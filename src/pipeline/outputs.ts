@@ -128,6 +128,7 @@ export async function exportOutputs(ctx: ExportContext): Promise<ExportResult> {
         compression: out.compression ?? 'gzip',
         ...(out.compressionLevel !== undefined ? { level: out.compressionLevel } : {}),
         ...(out.forceCompression ? { force: true } : {}),
+        ...(out.rewriteTimestamp ? { rewriteTimestamp: true } : {}),
         ...(out.ociMediaTypes === false ? { dockerMediaTypes: true } : {}),
       };
       const names = out.names ?? req.tags;

@@ -40,6 +40,7 @@ import { BuildLog } from '../progress/build-log.js';
 import { printReport } from '../exporter/exporters.js';
 import { stateOwners } from './state-owners.js';
 import { StepReport } from './step-report.js';
+import { outputsSourceDateEpoch } from '../exporter/output-spec.js';
 
 /**
  * One build, its events going to `emitEvent` and to the build's log in the state dir (kept for
@@ -378,10 +379,12 @@ async function buildInState(
 
   // Layers are made per encoding an output asks for (src/snapshot/layer-reencode.ts); the state
   // dir's own layout takes whatever blob a layer has when no output asks for one.
+  const outputEpoch = outputsSourceDateEpoch(req.outputs);
   const images = plans.map((p, i) => {
     const result = results[i]!;
-    // the command line's (build arg, then environment) over the Dockerfile's ARG default
-    const epoch = req.sourceDateEpoch ?? p.sourceDateEpoch;
+    // an output's source-date-epoch= (empty: none), then the command line's (build arg, then
+    // environment), over the Dockerfile's ARG default
+    const epoch = outputEpoch !== undefined ? (outputEpoch ?? undefined) : (req.sourceDateEpoch ?? p.sourceDateEpoch);
     const layers = layerProvider(
       {
         snapshots,

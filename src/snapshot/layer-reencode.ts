@@ -19,6 +19,8 @@ export interface LayerWant {
   compression: LayerCompression | 'any';
   level?: number;
   force?: boolean;
+  /** `rewrite-timestamp=true`: layers re-dated to SOURCE_DATE_EPOCH carry buildkit/rewritten-timestamp. */
+  rewriteTimestamp?: true;
 }
 
 export interface LayerEncodingDeps {

@@ -98,6 +98,8 @@ export interface ExecOp {
   network: 'host' | 'none';
   /** RUN --security=insecure (needs --allow security.insecure); absent is the default sandbox. */
   security?: 'insecure';
+  /** RUN --device: CDI devices by their qualified names (src/executor/cdi-devices.ts). */
+  devices?: { name: string; required?: boolean }[];
   mounts?: RunMount[];
   /** Proxy variables (HTTP_PROXY…) from --build-arg: in the environment, but never in the cache key. */
   proxyEnv?: string[];

@@ -2,10 +2,12 @@
  * BuildKit's run-mount tests (frontend/dockerfile/dockerfile_mount_test.go, dockerfile_secrets_test.go,
  * dockerfile_ssh_test.go), ported to our CLI: each `it` is named after the Go test it ports.
  */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { df, rig, type Rig } from './behaviours-rig.js';
 
@@ -19,6 +21,25 @@ async function builds(dockerfile: string, files: Record<string, string> = {}, ar
   const r = await rig({ Dockerfile: df(dockerfile), ...files });
   rigs.push(r);
   return r.local(args);
+}
+
+/** The host's ssh-add, its dynamic loader and shared libraries (from ldd); none without ssh-agent and ssh-add. */
+function sshAddLibs(): { binary: string; loader: string; libs: string[] } | undefined {
+  try {
+    execFileSync('ssh-agent', ['-h'], { stdio: 'ignore' });
+  } catch (err) {
+    // ssh-agent -h prints its usage and exits non-zero: only a missing program is a reason to skip
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  }
+  try {
+    const binary = execFileSync('sh', ['-c', 'command -v ssh-add'], { encoding: 'utf8' }).trim();
+    const ldd = execFileSync('ldd', [binary], { encoding: 'utf8' });
+    const libs = [...ldd.matchAll(/=> (\/\S+)/g)].map((m) => m[1]!);
+    const loader = ldd.match(/^\s*(\/\S*ld-linux\S*)/m)?.[1];
+    return binary && loader ? { binary, loader, libs } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 describe('BuildKit run mounts', () => {
@@ -316,5 +337,50 @@ RUN --mount=type=ssh,mode=741,uid=100,gid=102 [ "$(stat -c "%u %g %f" $SSH_AUTH_
     }
   });
 
-  it.skip('testSSHFileDescriptorsClosed: needs an ssh-agent with a key and ssh-add inside the image', () => {});
+  // BuildKit's RUN installs openssh-client and runs `ssh -T git@github.com` three times (the internet);
+  // here the host's ssh-add (with its shared libraries and loader) is copied into the image and lists
+  // the agent's key three times. Each connection the step makes must be closed on the agent's side:
+  // ssh-agent -d then serves every one as its socket 1, a leaked one would push the next to 2, 3.
+  it('testSSHFileDescriptorsClosed', async (t) => {
+    // without ssh-agent and ssh-add on the host (scripts/install-deps.sh installs openssh-client)
+    const ssh = sshAddLibs();
+    if (!ssh) return t.skip();
+    const dir = await mkdtemp(join(tmpdir(), 'tsbuild-ssh-'));
+    const sock = join(dir, 'ssh-agent.sock');
+    const agent = spawn('ssh-agent', ['-s', '-d', '-a', sock], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    agent.stderr.on('data', (b: Buffer) => {
+      log += b.toString();
+    });
+    try {
+      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((res) => setTimeout(res, 100));
+      expect(existsSync(sock), log).toBe(true);
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'key')]);
+      execFileSync('ssh-add', [join(dir, 'key')], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      const r = await rig({
+        Dockerfile: df(`
+FROM busybox
+COPY sshbin /sshbin
+RUN --mount=type=ssh set -e; for i in 1 2 3; do /sshbin/loader --library-path /sshbin /sshbin/ssh-add -l; done`),
+      });
+      rigs.push(r);
+      const bin = join(r.fx.context, 'sshbin');
+      await mkdir(bin);
+      const { binary, loader, libs } = ssh;
+      await copyFile(binary, join(bin, 'ssh-add'));
+      await copyFile(loader, join(bin, 'loader'));
+      for (const lib of libs) await copyFile(lib, join(bin, basename(lib)));
+      const logBefore = log.length;
+      const res = await r.local(['--ssh', `default=${sock}`]);
+      expect(res.exitCode, res.stderr).toBe(0);
+      expect(res.stderr).toContain('ED25519');
+      const steps = log.slice(logBefore);
+      expect(steps.match(/process_message: socket 1 /g)?.length, steps).toBe(3);
+      expect(steps).not.toContain('process_message: socket 2');
+      expect(steps).not.toContain('process_message: socket 3');
+    } finally {
+      agent.kill();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -8,6 +8,7 @@ import type { StepUsage } from '../../executor/step-usage.js';
 import { binaryBytes } from '../../binary-bytes.js';
 import { checkEmulator } from '../../executor/binfmt.js';
 import { defaultPlatform } from '../../registry/platform.js';
+import { cdiDeviceEnv } from '../../executor/cdi-devices.js';
 import { prepareMounts } from './exec-mounts.js';
 import type { ExecOp, Vertex } from '../graph.js';
 import type { OpRun, VertexResult } from './op-context.js';
@@ -28,11 +29,12 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
         return;
       }
       const mounts = await prepareMounts(op, run, run.selections);
+      const deviceEnv = await devicesEnv(op);
       const result = await withContainerRoot(ctx, parent, pending, (root) =>
         runContainer({
           root,
           args: op.args,
-          env: withOverrides(op.env, [...(op.proxyEnv ?? []), ...mounts.env]),
+          env: withOverrides(op.env, [...(op.proxyEnv ?? []), ...mounts.env, ...deviceEnv]),
           mounts: mounts.mounts,
           cwd: op.cwd,
           user: op.user,
@@ -97,7 +99,7 @@ async function runChrootStep(vertex: Vertex, op: ExecOp, run: OpRun, upper: stri
     const result = await runChroot({
       tree: tree.path,
       args: op.args,
-      env: withOverrides(op.env, [...(op.proxyEnv ?? []), ...mounts.env]),
+      env: withOverrides(op.env, [...(op.proxyEnv ?? []), ...mounts.env, ...(await devicesEnv(op))]),
       mounts: mounts.mounts,
       writeBack: (op.mounts ?? []).filter((m) => m.type === 'cache').map((m) => m.target),
       ...(op.security ? { security: op.security } : {}),
@@ -135,4 +137,9 @@ function checkExit(vertex: Vertex, op: ExecOp, run: OpRun, result: RunResult): v
         : '(the step printed nothing)',
     },
   );
+}
+
+/** The variables RUN --device's CDI devices set, read from their specs when the step runs (as BuildKit's worker). */
+function devicesEnv(op: ExecOp): Promise<string[]> {
+  return op.devices?.length ? cdiDeviceEnv(op.devices) : Promise.resolve([]);
 }
