@@ -53,7 +53,7 @@ export class CacheRecords {
    * find the record (BuildKit's solver shares a vertex between jobs the same way). A holder that
    * dies, even by SIGKILL, is taken over. `onWait` is called once if another build holds it.
    */
-  async lock(key: string, wait: { onWait?: () => void; signal?: AbortSignal } = {}): Promise<Release> {
+  async lock(key: string, wait: { onWait?: (holder: string) => void; signal?: AbortSignal } = {}): Promise<Release> {
     const file = keyFile(this.dir, key);
     await mkdir(join(this.dir, key.slice(0, 2)), { recursive: true });
     return acquireFileMutex(file.replace(/\.json$/, '.lock'), { ...wait, maxPollMs: 200 });

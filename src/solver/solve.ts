@@ -14,6 +14,7 @@ import { freshStepSnapshotId, stepSnapshotId } from '../snapshot/snapshot-id.js'
 import { CacheMountHolds } from './ops/cache-mount-holds.js';
 import { opKinds } from './ops/kinds.js';
 import type { ImportedCache, OpRun, RemoteLayer, SolveContext, VertexResult } from './ops/op-context.js';
+import { ownerToken } from '../store/owner.js';
 
 /** A vertex's key, and what computing it learned that running the op needs. */
 interface KeyInfo {
@@ -345,12 +346,15 @@ export class Solver {
     if (!this.ctx.records.lock) return fn();
     const release = await this.ctx.records.lock(key, {
       signal: this.abort.signal,
-      onWait: () =>
+      // the same step twice in one build (two stages' `WORKDIR /app` on one base) waits for itself: not news
+      onWait: (holder) => {
+        if (holder === ownerToken()) return;
         this.ctx.emit({
           type: 'status',
           time: Date.now(),
           message: `${v.name}: another build is making this step; waiting for its result`,
-        }),
+        });
+      },
     });
     try {
       return await fn();

@@ -8,9 +8,11 @@ import type { CacheRecord } from '../cache/cache-records.js';
 import type { SolverEvent } from './events.js';
 import type { Vertex } from './graph.js';
 import type { SolveContext } from './ops/op-context.js';
+import { ownerToken } from '../store/owner.js';
 import { Solver } from './solve.js';
 
 describe('the step lock', () => {
+  let holder = 'b0a7.4242.1';
   it('a step whose record appears while its lock is awaited is taken from the cache, not run', async () => {
     const events: SolverEvent[] = [];
     const calls: string[] = [];
@@ -23,9 +25,9 @@ describe('the step lock', () => {
         },
         put: async () => void calls.push('put'),
         touch: async () => {},
-        lock: async (key: string, wait: { onWait?: () => void }) => {
+        lock: async (key: string, wait: { onWait?: (holder: string) => void }) => {
           calls.push('lock');
-          wait.onWait?.();
+          wait.onWait?.(holder);
           // the other build finishes the step and writes its record while this one waits
           written = { key, layers: ['s-theirs'], createdAt: '2026-01-01T00:00:00Z', description: 'theirs' };
           return async () => void calls.push('release');
@@ -48,5 +50,35 @@ describe('the step lock', () => {
     expect(events.map((e) => e.type)).toEqual(['plan', 'status', 'vertex.cached']);
     expect(events[0]).toMatchObject({ vertices: [{ id: step.id, name: step.name }] });
     expect(events[1]).toMatchObject({ message: expect.stringContaining('another build is making this step') });
+  });
+
+  it('a build waiting on its own hold of the lock (the same step twice in one build) says nothing of another build', async () => {
+    holder = ownerToken();
+    const events: SolverEvent[] = [];
+    let written: CacheRecord | undefined;
+    const ctx = {
+      records: {
+        get: async (key: string) => (written?.key === key ? written : undefined),
+        put: async () => {},
+        touch: async () => {},
+        lock: async (key: string, wait: { onWait?: (holder: string) => void }) => {
+          wait.onWait?.(holder);
+          written = { key, layers: ['s-mine'], createdAt: '2026-01-01T00:00:00Z', description: 'mine' };
+          return async () => {};
+        },
+      },
+      snapshots: { exists: async () => true },
+      emit: (e: SolverEvent) => events.push(e),
+    } as unknown as SolveContext;
+    const scratch: Vertex = { id: 'v0', op: { type: 'scratch' }, inputs: [], name: 'scratch', stage: '' };
+    const step: Vertex = {
+      id: 'v1',
+      op: { type: 'mkdir', path: '/w', mode: 0o755 },
+      inputs: [scratch],
+      name: '[0 2/2] WORKDIR /w',
+      stage: '0',
+    };
+    await new Solver(ctx).solve(step);
+    expect(events.map((e) => e.type)).toEqual(['plan', 'vertex.cached']);
   });
 });

@@ -140,8 +140,8 @@ export async function withFileMutex<T>(path: string, fn: () => Promise<T>): Prom
 }
 
 export interface MutexWait {
-  /** Called once, when the lock is found held by a live process. */
-  onWait?: () => void;
+  /** Called once, when the lock is found held by a live process (its owner token). */
+  onWait?: (holder: string) => void;
   signal?: AbortSignal;
   /** Longest pause between looks while a live holder keeps it (default 20 ms: short sections). */
   maxPollMs?: number;
@@ -168,7 +168,7 @@ export async function acquireFileMutex(path: string, wait: MutexWait = {}): Prom
       if ((holder && !isOwnerAlive(holder)) || (!holder && (await emptyAndOld(path)))) {
         if (!(await removeStaleLock(path, holder))) await sleep(5);
       } else {
-        if (holder && !told) wait.onWait?.();
+        if (holder && !told) wait.onWait?.(holder);
         told ||= !!holder;
         await sleep(holder ? pause : 5);
         if (holder) pause = Math.min(maxPoll, pause * 1.5);
