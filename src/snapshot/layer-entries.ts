@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TarHeader } from '../image/tar-header.js';
 import { IDENTITY_MAPPING, type IdMapping, OWNER_XATTR, parseOwnerXattr, processIdMapping } from './id-mapping.js';
 import { lookupInChain } from './lower-lookup.js';
+import { compareUtf8 } from './utf8-order.js';
 import {
   OPAQUE_MARKER,
   OPAQUE_VALUE,
@@ -170,9 +171,8 @@ export async function layerEntries(layerDir: string, opts: LayerEntryOptions = {
       e.gid = ids.imageGid(e.gid);
     }
   }
-  const keyed = entries.map((e) => ({ e, key: Buffer.from(e.name, 'utf8') }));
-  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
-  return linkRepeatedInodes(keyed.map((k) => k.e));
+  entries.sort((a, b) => compareUtf8(a.name, b.name));
+  return linkRepeatedInodes(entries);
 }
 
 /** Allocated bytes of a listed tree, as du counts them (a file with several names once per name, as duSync). */
