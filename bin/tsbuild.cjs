@@ -8,12 +8,6 @@
 // shadowed by stale code. CommonJS because an ES module entry starts node's ESM loader, a few
 // more milliseconds on every command.
 'use strict';
-// bin/tsbuild set glibc's mmap threshold for this process only (see there): children keep the
-// environment they were given.
-if (process.env.TSBUILD_MALLOC_TUNED === '1') {
-  delete process.env.TSBUILD_MALLOC_TUNED;
-  delete process.env.MALLOC_MMAP_THRESHOLD_;
-}
 const { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
 const { createRequire, wrap } = require('node:module');
 const { join } = require('node:path');
