@@ -8,6 +8,7 @@ import { missingTool } from '../process/missing-tool.js';
 import { runTool, runToolChecked } from '../process/run-tool.js';
 import { resolveInRoot } from '../store/resolve-in-root.js';
 import { mountedRoot } from './container-root.js';
+import { OutputTail } from './output-tail.js';
 import { findMissingMountPoints, removeMountStubs } from './mount-stubs.js';
 import type { RunRequest, RunResult } from './run-container.js';
 import { SANDBOX_HOSTNAME } from './run-container.js';
@@ -31,8 +32,6 @@ export interface ChrootResult extends RunResult {
   /** The image's ids the step ran as (its USER): the owner of what it made. */
   user: { uid: number; gid: number };
 }
-
-const TAIL_LINES = 20;
 
 /**
  * The device nodes runc gives a container (major, minor), made in the tree's /dev. Only these:
@@ -299,14 +298,10 @@ function spawnChrooted(req: ChrootRequest, setpriv: string, argv: string[]): Pro
       env: envOf(req.env),
       detached: true,
     });
-    const tail: string[] = [];
-    let partial = '';
+    const tail = new OutputTail();
     const collect = (chunk: Buffer, stream: 'stdout' | 'stderr'): void => {
       req.onOutput?.(chunk, stream);
-      const lines = (partial + chunk.toString('utf8')).split('\n');
-      partial = lines.pop() ?? '';
-      tail.push(...lines);
-      if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
+      tail.add(chunk);
     };
     child.stdout.on('data', (c: Buffer) => collect(c, 'stdout'));
     child.stderr.on('data', (c: Buffer) => collect(c, 'stderr'));
@@ -330,9 +325,7 @@ function spawnChrooted(req: ChrootRequest, setpriv: string, argv: string[]): Pro
       req.signal?.removeEventListener('abort', onAbort);
       // what the step left running in its group goes with it, as a container's processes do
       onAbort();
-      if (partial) tail.push(partial);
-      if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
-      resolve({ exitCode: code ?? (sig ? 128 : 1), outputTail: tail });
+      resolve({ exitCode: code ?? (sig ? 128 : 1), outputTail: tail.lines() });
     });
   });
 }

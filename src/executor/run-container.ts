@@ -6,6 +6,7 @@ import { EnvironmentError } from '../errors.js';
 import { missingTool } from '../process/missing-tool.js';
 import { inUserNamespace } from '../process/user-namespace.js';
 import { runAttached, type StartFailure } from './attached-runc.js';
+import { OutputTail } from './output-tail.js';
 import type { ContainerRoot } from './container-root.js';
 import { findMissingMountPoints, removeMountStubs } from './mount-stubs.js';
 import { pidsLimitFromEnv } from './pids-limit.js';
@@ -72,7 +73,6 @@ export interface RunResult {
 }
 
 export const SANDBOX_HOSTNAME = 'buildkitsandbox';
-const TAIL_LINES = 20;
 /** How shells and runtimes report a failed fork or thread start (EAGAIN). */
 const FORK_FAILED = /can't fork|cannot fork|fork: retry|Resource temporarily unavailable|pthread_create|EAGAIN/i;
 
@@ -188,14 +188,10 @@ function spawnRunc(req: RunRequest, id: string, bundle: string): Promise<RunResu
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    const tail: string[] = [];
-    let partial = '';
+    const tail = new OutputTail();
     const collect = (chunk: Buffer, stream: 'stdout' | 'stderr'): void => {
       req.onOutput?.(chunk, stream);
-      const lines = (partial + chunk.toString('utf8')).split('\n');
-      partial = lines.pop() ?? '';
-      tail.push(...lines);
-      if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
+      tail.add(chunk);
     };
     child.stdout.on('data', (c: Buffer) => collect(c, 'stdout'));
     child.stderr.on('data', (c: Buffer) => collect(c, 'stderr'));
@@ -216,10 +212,11 @@ function spawnRunc(req: RunRequest, id: string, bundle: string): Promise<RunResu
     });
     child.on('close', (code, sig) => {
       req.signal?.removeEventListener('abort', onAbort);
-      if (partial) tail.push(partial);
-      if (log) for (const line of runcErrors(log)) collect(Buffer.from(`${line}\n`), 'stderr');
-      if (tail.length > TAIL_LINES) tail.splice(0, tail.length - TAIL_LINES);
-      const result: RunResult = { exitCode: code ?? (sig ? 128 : 1), outputTail: tail };
+      if (log) {
+        tail.endLine(); // the step's unfinished last line is not the start of runc's first error
+        for (const line of runcErrors(log)) collect(Buffer.from(`${line}\n`), 'stderr');
+      }
+      const result: RunResult = { exitCode: code ?? (sig ? 128 : 1), outputTail: tail.lines() };
       removeKeptContainer(req.runcRoot, id).then((usage) => resolve(usage ? { ...result, usage } : result), reject);
     });
   });
