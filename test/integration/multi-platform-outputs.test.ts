@@ -8,29 +8,20 @@
  * archives are read with skopeo, and `--load` is checked to give 20.10 the host's platform.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaType } from '../../src/image/types.js';
 import { startFlakyProxy, type FlakyProxy } from '../helpers/flaky-proxy.js';
-import { makeFixture, REPO_ROOT, runCli, type Fixture } from '../helpers/build-fixture.js';
+import { makeFixture, runCli, type Fixture } from '../helpers/build-fixture.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { MULTI_ARCH_LAYOUT, multiArchMissing } from '../helpers/multi-arch-base.js';
 
 const run = promisify(execFile);
-const LAYOUT = join(REPO_ROOT, 'fixtures/base/busybox-multi');
+const LAYOUT = MULTI_ARCH_LAYOUT;
 
-/** Why the test cannot run here, or '' (QEMU's arm64 handler and the arm64 busybox are needed). */
-async function missing(): Promise<string> {
-  if (!existsSync('/proc/sys/fs/binfmt_misc/qemu-aarch64'))
-    return 'no binfmt_misc handler for aarch64 (install qemu-user-static)';
-  return run('bash', [join(REPO_ROOT, 'fixtures/base/make-multiarch-layout.sh')]).then(
-    () => '',
-    (err: Error) => `cannot make the amd64+arm64 base: ${err.message.split('\n')[0]}`,
-  );
-}
-const skipReason = await missing();
+const skipReason = await multiArchMissing();
 if (skipReason) console.warn(`multi-platform-outputs.test.ts skipped: ${skipReason}`);
 
 interface Index {
