@@ -2,6 +2,7 @@
 // other over the server's unix socket. The client bundle loads this file and node's built-ins
 // only, so nothing here may import the rest of tsbuild.
 import { join } from 'node:path';
+import { SUBCOMMANDS } from './subcommands.js';
 
 /** The client's one request: the command as it would have run in the client's process. */
 export interface ServerRequest {
@@ -50,23 +51,6 @@ export class FrameReader {
   }
 }
 
-/** Subcommands that never go through the server: they are quick, or talk to the terminal. */
-const DAEMONLESS_COMMANDS = new Set([
-  'du',
-  'prune',
-  'images',
-  'tag',
-  'rmi',
-  'inspect',
-  'history',
-  'save',
-  'load',
-  'pull',
-  'push',
-  'run',
-  'help',
-]);
-
 /**
  * Whether this command may run in the server: builds only, by root (a rootless build re-executes
  * itself in a user namespace, which the server's process cannot do for another), and never one
@@ -74,7 +58,8 @@ const DAEMONLESS_COMMANDS = new Set([
  */
 export function serverEligible(args: string[], env: NodeJS.ProcessEnv, euid: number | undefined): boolean {
   if (env.TSBUILD_SERVER !== '1' || euid !== 0) return false;
-  if (args.length === 0 || DAEMONLESS_COMMANDS.has(args[0]!)) return false;
+  // other subcommands never go through the server: they are quick, or talk to the terminal
+  if (args.length === 0 || SUBCOMMANDS.has(args[0]!) || args[0] === 'help') return false;
   return !args.some(
     (a) =>
       a === '-' ||

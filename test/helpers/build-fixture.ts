@@ -13,6 +13,7 @@ import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFil
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { SUBCOMMANDS } from '../../src/cli/subcommands.js';
 
 const run = promisify(execFile);
 export const REPO_ROOT = resolve(dirname(new URL(import.meta.url).pathname), '../..');
@@ -26,22 +27,6 @@ export interface CliResult {
   stdout: string;
   stderr: string;
 }
-
-/** Subcommands of the CLI; anything else is a build. */
-const SUBCOMMANDS = new Set([
-  'du',
-  'prune',
-  'images',
-  'tag',
-  'rmi',
-  'inspect',
-  'history',
-  'save',
-  'load',
-  'pull',
-  'push',
-  'run',
-]);
 
 /**
  * Builds read the fixture base layouts (FROM_BASE) from outside their temp contexts, which the
