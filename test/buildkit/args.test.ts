@@ -4,20 +4,12 @@
  * (`oci-layout://…/fixtures/base/busy$a2`), so the expansion is still what is tested.
  */
 import { dirname } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { BASE_LAYOUT, type FileSpec } from '../helpers/build-fixture.js';
-import { df, rig, type Rig } from './behaviours-rig.js';
+import { describe, expect, it } from 'vitest';
+import { BASE_LAYOUT } from '../helpers/build-fixture.js';
+import { df, rigsForFile } from './behaviours-rig.js';
 
 const BASES = `oci-layout://${dirname(BASE_LAYOUT)}`;
-const rigs: Rig[] = [];
-afterAll(async () => {
-  for (const r of rigs) await r.cleanup();
-});
-async function open(files: Record<string, FileSpec>): Promise<Rig> {
-  const r = await rig(files);
-  rigs.push(r);
-  return r;
-}
+const open = rigsForFile();
 
 describe('BuildKit ARG (dockerfile_args_test.go)', () => {
   it('testGlobalArg', async () => {

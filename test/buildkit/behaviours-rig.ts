@@ -4,6 +4,7 @@
  * a state dir that lives as long as the fixture so a second build can hit the cache.
  */
 import { mkdir, readFile, rm } from 'node:fs/promises';
+import { afterAll } from 'vitest';
 import { join } from 'node:path';
 import {
   FROM_BASE,
@@ -55,5 +56,21 @@ export async function rig(files: Record<string, FileSpec>): Promise<Rig> {
       return { ...r, out, read: (p: string) => readFile(join(out, p), 'utf8') };
     },
     cleanup: () => fx.cleanup(),
+  };
+}
+
+/**
+ * `open(files)` for one test file: each rig it makes is cleaned up after the file's tests. Called at
+ * the file's top level, where vitest collects its hooks.
+ */
+export function rigsForFile(): (files: Record<string, FileSpec>) => Promise<Rig> {
+  const rigs: Rig[] = [];
+  afterAll(async () => {
+    for (const r of rigs) await r.cleanup();
+  });
+  return async (files) => {
+    const r = await rig(files);
+    rigs.push(r);
+    return r;
   };
 }

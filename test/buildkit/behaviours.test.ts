@@ -7,20 +7,12 @@ import { lstat, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promis
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { unpackArchive } from '../helpers/build-fixture.js';
-import { df, rig, type Rig } from './behaviours-rig.js';
+import { df, rigsForFile, type Rig } from './behaviours-rig.js';
 
 const run = promisify(execFile);
-const rigs: Rig[] = [];
-afterAll(async () => {
-  for (const r of rigs) await r.cleanup();
-});
-async function open(files: Record<string, string>): Promise<Rig> {
-  const r = await rig(files);
-  rigs.push(r);
-  return r;
-}
+const open = rigsForFile();
 /** Builds to an OCI archive and unpacks it (config and rootfs). */
 async function image(r: Rig, args: string[] = []) {
   const archive = join(r.fx.dir, `img-${Math.random().toString(36).slice(2)}.tar`);

@@ -5,20 +5,12 @@
  */
 import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/build-fixture.js';
-import { df, rig, type Rig } from './behaviours-rig.js';
+import { df, rigsForFile, type Rig } from './behaviours-rig.js';
 import { type Index, type Manifest, readOciArchive } from './oci-rig.js';
 
-const rigs: Rig[] = [];
-afterAll(async () => {
-  for (const r of rigs) await r.cleanup();
-});
-async function open(files: Record<string, string>): Promise<Rig> {
-  const r = await rig(files);
-  rigs.push(r);
-  return r;
-}
+const open = rigsForFile();
 const REGISTRY = '127.0.0.1:5000';
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 

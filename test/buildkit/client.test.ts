@@ -3,18 +3,10 @@
  * gateway API (a frontend function solving requests). tsbuild has no such API; where a test's
  * behaviour shows through the CLI, that part is ported, the rest is skipped with that reason.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { df, rig, type Rig } from './behaviours-rig.js';
+import { describe, expect, it } from 'vitest';
+import { df, rigsForFile } from './behaviours-rig.js';
 
-const rigs: Rig[] = [];
-afterAll(async () => {
-  for (const r of rigs) await r.cleanup();
-});
-async function open(files: Record<string, string>): Promise<Rig> {
-  const r = await rig(files);
-  rigs.push(r);
-  return r;
-}
+const open = rigsForFile();
 
 describe('BuildKit client and gateway API (dockerfile_client_test.go)', () => {
   // the gateway.v0 frontend with source=dockerfile.v0 is BuildKit's builtin Dockerfile frontend,

@@ -3,19 +3,10 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { FileSpec } from '../helpers/build-fixture.js';
-import { df, rig, type Rig } from './behaviours-rig.js';
+import { describe, expect, it } from 'vitest';
+import { df, rigsForFile } from './behaviours-rig.js';
 
-const rigs: Rig[] = [];
-afterAll(async () => {
-  for (const r of rigs) await r.cleanup();
-});
-async function open(files: Record<string, FileSpec>): Promise<Rig> {
-  const r = await rig(files);
-  rigs.push(r);
-  return r;
-}
+const open = rigsForFile();
 const absent = (path: string) => expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
 
 describe('BuildKit .dockerignore (dockerfile_dockerignore_test.go)', () => {

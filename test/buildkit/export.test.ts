@@ -6,20 +6,12 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
-import { rig, type Rig } from './behaviours-rig.js';
+import { describe, expect, it } from 'vitest';
+import { rigsForFile, type Rig } from './behaviours-rig.js';
 import { type ImageConfig, type Index, type Manifest, readOciArchive } from './oci-rig.js';
 
 const run = promisify(execFile);
-const rigs: Rig[] = [];
-afterAll(async () => {
-  for (const r of rigs) await r.cleanup();
-});
-async function open(files: Record<string, string>): Promise<Rig> {
-  const r = await rig(files);
-  rigs.push(r);
-  return r;
-}
+const open = rigsForFile();
 /** Builds with `-o type=tar` to a file and lists the tar's files with their contents. */
 async function tarExport(r: Rig, args: string[] = []): Promise<Map<string, string>> {
   const dest = join(r.fx.dir, `out-${Math.random().toString(36).slice(2)}.tar`);

@@ -4,20 +4,12 @@
  * `tsbuild history ls` here).
  */
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/build-fixture.js';
-import { df, rig, type Rig } from './behaviours-rig.js';
+import { df, rigsForFile } from './behaviours-rig.js';
 import { type ImageConfig, type Manifest, readOciArchive } from './oci-rig.js';
 
-const rigs: Rig[] = [];
-afterAll(async () => {
-  for (const r of rigs) await r.cleanup();
-});
-async function open(files: Record<string, string>): Promise<Rig> {
-  const r = await rig(files);
-  rigs.push(r);
-  return r;
-}
+const open = rigsForFile();
 
 describe('BuildKit history (dockerfile_history_test.go)', () => {
   it('testExportedHistoryFlattenArgs', async () => {

@@ -4,20 +4,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeContext } from '../helpers/build-fixture.js';
-import { df, rig, type Rig } from './behaviours-rig.js';
+import { df, rigsForFile } from './behaviours-rig.js';
 import { type ImageConfig, type Index, type Manifest, readOciArchive } from './oci-rig.js';
 
-const rigs: Rig[] = [];
-afterAll(async () => {
-  for (const r of rigs) await r.cleanup();
-});
-async function open(files: Record<string, string>): Promise<Rig> {
-  const r = await rig(files);
-  rigs.push(r);
-  return r;
-}
+const open = rigsForFile();
 
 describe('BuildKit images (dockerfile_image_test.go)', () => {
   // BuildKit's containerd worker finds the first image in its own store; tsbuild's FROM asks a

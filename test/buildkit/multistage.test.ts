@@ -3,19 +3,11 @@
  * (testOutOfOrderStage is in behaviours.test.ts). `busybox` as an image name in COPY --from is
  * our busybox layout.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { FROM_BASE, type FileSpec } from '../helpers/build-fixture.js';
-import { df, rig, type Rig } from './behaviours-rig.js';
+import { describe, expect, it } from 'vitest';
+import { FROM_BASE } from '../helpers/build-fixture.js';
+import { df, rigsForFile } from './behaviours-rig.js';
 
-const rigs: Rig[] = [];
-afterAll(async () => {
-  for (const r of rigs) await r.cleanup();
-});
-async function open(files: Record<string, FileSpec>): Promise<Rig> {
-  const r = await rig(files);
-  rigs.push(r);
-  return r;
-}
+const open = rigsForFile();
 
 describe('BuildKit multi-stage (dockerfile_multistage_test.go)', () => {
   it('testMultiStageImplicitFrom', async () => {

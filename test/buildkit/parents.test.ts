@@ -2,19 +2,10 @@
  * BuildKit's frontend/dockerfile/dockerfile_parents_test.go, ported against our CLI (`alpine` is
  * the local busybox layout).
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import type { FileSpec } from '../helpers/build-fixture.js';
-import { df, rig, type Rig } from './behaviours-rig.js';
+import { describe, expect, it } from 'vitest';
+import { df, rigsForFile } from './behaviours-rig.js';
 
-const rigs: Rig[] = [];
-afterAll(async () => {
-  for (const r of rigs) await r.cleanup();
-});
-async function open(files: Record<string, FileSpec>): Promise<Rig> {
-  const r = await rig(files);
-  rigs.push(r);
-  return r;
-}
+const open = rigsForFile();
 const dfa = (text: string) => df(text.replace(/^(\s*FROM\s+)alpine\b/gim, '$1busybox'));
 
 describe('BuildKit COPY --parents (dockerfile_parents_test.go)', () => {

@@ -3,18 +3,10 @@
  * images only, so a Go test's non-Linux target platform is a Linux one here, and the tests of
  * Windows OS versions are skipped.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { df, rig, type Rig } from './behaviours-rig.js';
+import { describe, expect, it } from 'vitest';
+import { df, rigsForFile } from './behaviours-rig.js';
 
-const rigs: Rig[] = [];
-afterAll(async () => {
-  for (const r of rigs) await r.cleanup();
-});
-async function open(files: Record<string, string>): Promise<Rig> {
-  const r = await rig(files);
-  rigs.push(r);
-  return r;
-}
+const open = rigsForFile();
 
 describe('BuildKit platform args (dockerfile_platform_test.go)', () => {
   it('testPlatformArgsImplicit', async () => {

@@ -9,20 +9,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import tarStream from 'tar-stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BASE_LAYOUT, runCli } from '../helpers/build-fixture.js';
-import { df, rig, type Rig } from './behaviours-rig.js';
+import { df, rigsForFile, type Rig } from './behaviours-rig.js';
 import { type ImageConfig, type Manifest, readOciArchive } from './oci-rig.js';
 
-const rigs: Rig[] = [];
-afterAll(async () => {
-  for (const r of rigs) await r.cleanup();
-});
-async function open(files: Record<string, string>): Promise<Rig> {
-  const r = await rig(files);
-  rigs.push(r);
-  return r;
-}
+const open = rigsForFile();
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 /** Builds to an OCI archive: the manifest's digest, the manifest, the config and a reader of layer mtimes. */
