@@ -3,8 +3,9 @@
 # from Debian, then the npm packages. Re-running it does only what is missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# runc: RUN steps; attr: overlay opaque-dir xattrs; skopeo/umoci: reading our images from outside
-# (tests, demo); docker-registry: pull tests on 127.0.0.1; busybox-static: the fixture base image;
+# runc, crun: RUN steps (crun where it can run them: src/executor/oci-runtime.ts); attr: overlay
+# opaque-dir xattrs; skopeo/umoci: reading our images from outside (tests, demo); docker-registry:
+# pull tests on 127.0.0.1; busybox-static: the fixture base image;
 # zstd: zstd layer compression (Node 20's zlib has none); openssl: the registry tests' TLS and
 # token-signing certificates; apache2-utils: htpasswd (bcrypt) for the Basic-auth test registry;
 # git: ADD from git repositories (and git daemon in its tests); bzip2, xz-utils: ADD of .tar.bz2/.tar.xz;
@@ -12,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # qemu-user-static, binfmt-support: RUN for another architecture (--platform), through binfmt_misc
 # handlers registered with the F flag. proot: isolation chroot's RUN steps for a user other than root.
 # openssh-client: ssh-agent, ssh-keygen and ssh-add for the --ssh tests (testSSHFileDescriptorsClosed).
-PKGS=(runc attr e2fsprogs skopeo umoci docker-registry busybox-static jq curl ca-certificates zstd openssl apache2-utils git bzip2 xz-utils iproute2 procps util-linux qemu-user-static binfmt-support proot openssh-client)
+PKGS=(runc crun attr e2fsprogs skopeo umoci docker-registry busybox-static jq curl ca-certificates zstd openssl apache2-utils git bzip2 xz-utils iproute2 procps util-linux qemu-user-static binfmt-support proot openssh-client)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

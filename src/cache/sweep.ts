@@ -56,9 +56,14 @@ export async function sweepStale(
   // killed, and only then is the whole state dir searched for its half-written files.
   const killedBuild = staleTmp.some((d) => dirname(d) === paths.tmpRoot);
   report.containers = await killOrphanContainers(paths.runc, dead);
+  // crun's state of a step whose build was killed (crun-runner.ts): its processes go with its
+  // cgroup, below; the dir is named as the container, with the build's owner token
+  const crunLeft = (await readdir(paths.crun).catch(() => [] as string[])).filter(dead);
+  report.containers += crunLeft.length;
   // Step cgroups outlive their build only when runc was killed with it: looked for (~2-4 ms, the
   // machine's cgroup mounts) only where this state dir shows a killed build, and by prune.
   if (staleTmp.length || report.containers || opts.deep) report.cgroups = await sweepStaleCgroups(dead);
+  for (const id of crunLeft) await rm(join(paths.crun, id), { recursive: true, force: true }).catch(() => {});
   if (staleTmp.length) report.mounts = await detachMountsUnder(staleTmp);
   for (const dir of staleTmp) {
     await removeTree(dir).catch(() => {});

@@ -16,6 +16,9 @@ import { removeKeptContainer, swapAccounted, type StepUsage } from './step-usage
 import { resolveUser } from './user.js';
 import { runcGlobalArgs } from './runc-args.js';
 import { runcRefusal } from './runc-rights.js';
+import { crunFor, giveUpCrun, type CrunTools } from './oci-runtime.js';
+import { CrunSetupFailed, runCrun } from './crun-runner.js';
+import { StepCgroup } from './step-cgroup.js';
 
 export interface RunRequest {
   /** The root filesystem the process runs in. */
@@ -34,6 +37,8 @@ export interface RunRequest {
   bundleParent: string;
   /** runc's --root. */
   runcRoot: string;
+  /** crun's --root: given, a step may run under crun (oci-runtime.ts says when). */
+  crunRoot?: string;
   /**
    * Who runs the step (the build's owner token): part of the container's id and of its cgroup's
    * name, so a sweep can tell a dead build's leftovers from a running one's.
@@ -122,43 +127,58 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
       mkdirSync(pipesDir);
       for (const f of req.files) writeFileSync(join(pipesDir, f.path.split('/').pop()!), f.content, { mode: f.mode });
     }
-    const spec = runtimeSpec({
-      rootfs: req.root.path,
-      ...(req.root.overlay ? { rootOverlay: req.root.overlay } : {}),
-      args: req.args,
-      env: req.env,
-      cwd: req.cwd,
-      user,
-      network: req.network,
-      hostname,
-      hostsFile: hosts,
-      resolvConf: '/etc/resolv.conf',
-      ...(pipesDir ? { pipesDir } : {}),
-      ...(req.mounts?.length ? { extraMounts: req.mounts } : {}),
-      ...(req.security ? { security: req.security } : {}),
-      // its own cgroup, beside or below runc's (runc's fs driver: relative to its own cgroup) or below
-      // --cgroup-parent, with a pids limit and the build's resource limits
-      ...(rootless
-        ? { rootless, nprocLimit: pidsLimit }
-        : { cgroupsPath: stepCgroupsPath(id, req.resources), pidsLimit }),
-      ...(req.resources ? { resources: req.resources, swapAccounted: swapAccounted() } : {}),
-      ...(req.attach?.tty ? { terminal: true } : {}),
-      ...(req.shmSize !== undefined ? { shmSize: req.shmSize } : {}),
-      ...(req.ulimits?.length ? { ulimits: req.ulimits } : {}),
-    });
-    writeFileSync(join(bundle, 'config.json'), toSpecJson(spec));
-    const result: RunResult = req.attach
-      ? {
-          ...(await runAttached({
-            runcRoot: req.runcRoot,
-            bundle,
-            id,
-            ...req.attach,
-            ...(req.signal ? { signal: req.signal } : {}),
-          })),
-          outputTail: [],
-        }
-      : await spawnRunc(req, id, bundle);
+    const specFor = (crun: boolean): string =>
+      toSpecJson(
+        runtimeSpec({
+          rootfs: req.root.path,
+          // crun cannot mount the root as a mount of the spec: crun-runner.ts mounts it first
+          ...(req.root.overlay && !crun ? { rootOverlay: req.root.overlay } : {}),
+          args: req.args,
+          env: req.env,
+          cwd: req.cwd,
+          user,
+          network: req.network,
+          hostname,
+          hostsFile: hosts,
+          resolvConf: '/etc/resolv.conf',
+          ...(pipesDir ? { pipesDir } : {}),
+          ...(req.mounts?.length ? { extraMounts: req.mounts } : {}),
+          ...(req.security ? { security: req.security } : {}),
+          // its own cgroup, beside or below runc's (runc's fs driver: relative to its own cgroup) or below
+          // --cgroup-parent, with a pids limit and the build's resource limits; under crun, the
+          // cgroup is tsbuild's own (step-cgroup.ts) and the spec names none
+          ...(rootless
+            ? { rootless, nprocLimit: pidsLimit }
+            : crun
+              ? {}
+              : { cgroupsPath: stepCgroupsPath(id, req.resources), pidsLimit }),
+          ...(req.resources ? { resources: req.resources, swapAccounted: swapAccounted() } : {}),
+          ...(req.attach?.tty ? { terminal: true } : {}),
+          ...(req.shmSize !== undefined ? { shmSize: req.shmSize } : {}),
+          ...(req.ulimits?.length ? { ulimits: req.ulimits } : {}),
+        }),
+      );
+    const runWithRunc = async (): Promise<RunResult> => {
+      writeFileSync(join(bundle, 'config.json'), specFor(false));
+      return req.attach
+        ? {
+            ...(await runAttached({
+              runcRoot: req.runcRoot,
+              bundle,
+              id,
+              ...req.attach,
+              ...(req.signal ? { signal: req.signal } : {}),
+            })),
+            outputTail: [],
+          }
+        : await spawnRunc(req, id, bundle);
+    };
+    const limited = req.resources !== undefined && Object.values(req.resources).some((v) => v !== undefined);
+    const crun = req.crunRoot && !rootless ? await crunFor({ attached: req.attach !== undefined, limited }) : undefined;
+    const result =
+      crun && req.crunRoot
+        ? await runUnderCrun(req, crun, req.crunRoot, id, bundle, pidsLimit, () => specFor(true), runWithRunc)
+        : await runWithRunc();
     await removeMountStubs(req.root.writableDir, stubs);
     const refusal = result.exitCode !== 0 ? runcRefusal(result.outputTail, rootless) : undefined;
     if (refusal) throw refusal;
@@ -171,6 +191,57 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
     return result;
   } finally {
     rmSync(bundle, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The step under crun in a cgroup of tsbuild's own (crun-runner.ts); runc runs it instead when
+ * crun's set-up fails before the step starts (and every later step of this process).
+ */
+async function runUnderCrun(
+  req: RunRequest,
+  tools: CrunTools,
+  crunRoot: string,
+  id: string,
+  bundle: string,
+  pidsLimit: number,
+  spec: () => string,
+  runWithRunc: () => Promise<RunResult>,
+): Promise<RunResult> {
+  let cgroup: StepCgroup;
+  try {
+    cgroup = await StepCgroup.create(id, { pidsLimit, devices: req.security === 'insecure' ? 'all' : 'default' });
+  } catch (err) {
+    giveUpCrun(`could not make the step's cgroup: ${(err as Error).message}`);
+    return runWithRunc();
+  }
+  try {
+    writeFileSync(join(bundle, 'config.json'), spec());
+    mkdirSync(crunRoot, { recursive: true });
+    let result: RunResult;
+    try {
+      result = await runCrun({
+        ...tools,
+        crunRoot,
+        bundle,
+        id,
+        rootfs: req.root.path,
+        ...(req.root.overlay ? { overlay: req.root.overlay } : {}),
+        cgroup,
+        ...(req.onOutput ? { onOutput: req.onOutput } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
+      });
+    } catch (err) {
+      if (!(err instanceof CrunSetupFailed)) throw err;
+      giveUpCrun(err.message);
+      return runWithRunc();
+    }
+    return { ...result, usage: await cgroup.usage() };
+  } finally {
+    if (!(await cgroup.remove())) {
+      await cgroup.killAll();
+      await cgroup.remove();
+    }
   }
 }
 

@@ -55,6 +55,10 @@ export class RuntimePaths {
   get runc(): string {
     return join(this.root, 'runc');
   }
+  /** crun's state root (crun-runner.ts): a container's dir is named as it, with its build's owner token. */
+  get crun(): string {
+    return join(this.root, 'crun');
+  }
   /** Every build's bundle dirs: `tmp/<owner>/`. */
   get tmpRoot(): string {
     return join(this.root, 'tmp');
@@ -139,6 +143,10 @@ export class StatePaths {
   /** runc's state root. */
   get runc(): string {
     return new RuntimePaths(this.runtime).runc;
+  }
+  /** crun's state root. */
+  get crun(): string {
+    return new RuntimePaths(this.runtime).crun;
   }
   /** This process's RUN bundles: `<runtime>/tmp/<owner>/`, swept like `tmp` when the owner is gone. */
   get runtimeTmp(): string {

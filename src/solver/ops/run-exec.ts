@@ -48,6 +48,7 @@ export async function runExec(vertex: Vertex, op: ExecOp, run: OpRun): Promise<V
           ...(ctx.resources ? { resources: ctx.resources } : {}),
           bundleParent: ctx.paths.runtimeTmp,
           runcRoot: ctx.paths.runc,
+          crunRoot: ctx.paths.crun,
           owner: ownerToken(),
           onOutput: (chunk, stream) => run.onLog(stream, chunk.toString('utf8')),
           signal: ctx.signal,
