@@ -220,7 +220,7 @@ async function ownersAllDead(dir: string): Promise<boolean> {
   // A build makes `<dir>/tmp/<owner>` with mkdir -p: for a moment its dir holds no token yet.
   // Any change in the last seconds may be that, and the dir is left for a later sweep.
   const rt = new RuntimePaths(dir);
-  for (const d of [dir, rt.tmpRoot, rt.runc]) {
+  for (const d of [dir, rt.tmpRoot, rt.runc, rt.crun]) {
     const st = await stat(d).catch(() => undefined);
     if (st && Date.now() - st.mtimeMs < SETTLED_MS) return false;
   }
@@ -232,11 +232,19 @@ async function ownersAllDead(dir: string): Promise<boolean> {
     const owner = (await containerBundle(rt.runc, id))?.split('/').find((seg) => ownerInName(seg) === seg);
     if (owner && isOwnerAlive(owner)) return false;
   }
+  for (const id of await readdir(rt.crun).catch(() => [] as string[])) {
+    const owner = ownerInName(id);
+    if (owner && isOwnerAlive(owner)) return false;
+  }
   return true;
 }
 
 async function removeRuntimeDir(dir: string, removed: string[]): Promise<void> {
-  await killOrphanContainers(new RuntimePaths(dir).runc, () => true);
+  const rt = new RuntimePaths(dir);
+  await killOrphanContainers(rt.runc, () => true);
+  // crun's containers (crun-runner.ts) are killed through their step cgroups, named as them
+  const crunIds = new Set(await readdir(rt.crun).catch(() => [] as string[]));
+  if (crunIds.size) await sweepStaleCgroups((name) => crunIds.has(name));
   await detachMountsUnder([dir]);
   await rm(dir, { recursive: true, force: true }).catch(() => {});
   removed.push(dir);

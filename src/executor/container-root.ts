@@ -15,8 +15,11 @@ export interface ContainerRoot {
   overlay?: string[];
   /** A file of the root, by path relative to it; undefined when there is none. */
   readFile(rel: string): Promise<string | undefined>;
-  /** Which of these absolute paths the root does not have. */
-  absent(paths: string[]): Promise<Set<string>>;
+  /**
+   * Which of these absolute paths the root does not have; those of them that are symlinks go
+   * into `symlinks` when it is given.
+   */
+  absent(paths: string[], symlinks?: Set<string>): Promise<Set<string>>;
   /** Where what runc creates in the root lands (the mount point stubs to clean afterwards). */
   writableDir: string;
 }
@@ -44,11 +47,13 @@ export function mountedRoot(path: string): ContainerRoot {
       return readRootFile(await resolveInRoot(path, '/' + rel), rel);
     },
     // Synchronous: every RUN checks each spec mount point, nearly always present, in series.
-    async absent(paths) {
+    async absent(paths, symlinks) {
       const out = new Set<string>();
       for (const p of paths) {
         try {
-          if (lstatSync(join(path, p), { throwIfNoEntry: false }) === undefined) out.add(p);
+          const st = lstatSync(join(path, p), { throwIfNoEntry: false });
+          if (st === undefined) out.add(p);
+          else if (st.isSymbolicLink()) symlinks?.add(p);
         } catch {
           out.add(p);
         }

@@ -3,8 +3,9 @@
  * runc's time, see crun-runner.ts), runc otherwise. TSBUILD_RUNTIME=runc|crun|auto (default auto)
  * picks. crun is taken for a root build on a host with cgroup v1 hierarchies (the step cgroup is
  * tsbuild's own there: step-cgroup.ts) when crun and unshare are installed; runc runs rootless
- * steps, `tsbuild run`, steps with resource limits (--memory, --cpus, …: runc sets them), and
- * everything on a pure cgroup v2 host. A host where crun's set-up fails (no mount namespace, a
+ * steps, `tsbuild run`, steps with resource limits (--memory, --cpus, …: runc sets them), steps
+ * with a mount point reached through a symlink of the root (/etc/resolv.conf -> elsewhere, a
+ * --mount target under a symlinked dir), and everything on a pure cgroup v2 host. A host where crun's set-up fails (no mount namespace, a
  * read-only cgroupfs) falls back to runc for the rest of the process.
  */
 import { EnvironmentError, UserError } from '../errors.js';
@@ -23,6 +24,11 @@ export interface CrunTools {
 export interface RuntimeNeeds {
   attached: boolean;
   limited: boolean;
+  /**
+   * A mount point of the step (or a dir on its way) is a symlink in the root: runc resolves it
+   * inside the root and makes what is missing there; crun refuses a target it cannot open.
+   */
+  mountThroughSymlink?: boolean;
 }
 
 let givenUp: string | undefined;
@@ -46,9 +52,9 @@ function crunTools(): Promise<CrunTools | string> {
   tools ??= (async () => {
     if (inUserNamespace()) return 'rootless builds run their steps with runc';
     const crun = findOnPath('crun');
-    if (!crun) return 'crun is not installed';
+    if (!crun) return 'crun is not installed (apt-get install crun)';
     const unshare = findOnPath('unshare');
-    if (!unshare) return 'unshare (util-linux) is not installed';
+    if (!unshare) return 'unshare is not installed (apt-get install util-linux)';
     if (!(await stepCgroupParentsV1()))
       return 'this host has no cgroup v1 hierarchies for memory, cpuacct, pids and devices (tsbuild keeps crun steps in v1 cgroups)';
     const unified = (await hybridUnifiedMounts())[0];
@@ -68,7 +74,9 @@ export async function crunFor(
     ? '`tsbuild run` runs its container with runc'
     : needs.limited
       ? 'steps with resource limits (--memory, --cpus, …) run with runc'
-      : (givenUp ?? undefined);
+      : needs.mountThroughSymlink
+        ? 'a mount point of the step is a symlink in its root: runc resolves it there'
+        : (givenUp ?? undefined);
   const found = why ?? (await crunTools());
   if (typeof found !== 'string') return found;
   if (want === 'crun')

@@ -115,10 +115,12 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
   mkdirSync(req.runcRoot, { recursive: true });
   try {
     const user = await resolveUser(req.root, req.user, `USER ${req.user}`);
-    const stubs = await findMissingMountPoints(req.root, [
-      ...SPEC_MOUNT_POINTS,
-      ...(req.mounts ?? []).map((m) => m.destination),
-    ]);
+    const symlinks = new Set<string>();
+    const stubs = await findMissingMountPoints(
+      req.root,
+      [...SPEC_MOUNT_POINTS, ...(req.mounts ?? []).map((m) => m.destination)],
+      symlinks,
+    );
     const hosts = join(bundle, 'hosts');
     writeFileSync(hosts, hostsFile(hostname, req.extraHosts));
     let pipesDir: string | undefined;
@@ -174,7 +176,10 @@ export async function runContainer(req: RunRequest): Promise<RunResult> {
         : await spawnRunc(req, id, bundle);
     };
     const limited = req.resources !== undefined && Object.values(req.resources).some((v) => v !== undefined);
-    const crun = req.crunRoot && !rootless ? await crunFor({ attached: req.attach !== undefined, limited }) : undefined;
+    const crun =
+      req.crunRoot && !rootless
+        ? await crunFor({ attached: req.attach !== undefined, limited, mountThroughSymlink: symlinks.size > 0 })
+        : undefined;
     const result =
       crun && req.crunRoot
         ? await runUnderCrun(req, crun, req.crunRoot, id, bundle, pidsLimit, () => specFor(true), runWithRunc)

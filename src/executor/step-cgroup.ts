@@ -1,13 +1,13 @@
 /**
  * A RUN step's cgroup on a cgroup v1 (or hybrid) host, made and kept by tsbuild itself rather than
  * by the OCI runtime: crun runs with `--cgroup-manager=disabled` (crun-runner.ts) inside it. It
- * sits where runc's fs driver would have put the step's (below this process's cgroup in each
- * hierarchy, named as the container), so the sweep of stale step cgroups (sweep-cgroups.ts)
+ * sits where runc's fs driver would have put the step's (in every hierarchy: below this process's
+ * cgroup in a v1 one, beside it in the v2 one; named as the container), so the sweep of stale step cgroups (sweep-cgroups.ts)
  * covers it, and holds what runc's would: the pids limit, the device rules runc applies by default
  * (mknod of anything, access only to the standard nodes), and the memory and CPU counters the
  * step's usage line and OOM message are read from (step-usage.ts).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ownCgroups } from '../process/cgroup-hierarchies.js';
@@ -36,41 +36,72 @@ const DEFAULT_DEVICE_RULES = [
   'c 136:* rwm', // pts
 ];
 
-let parents: Promise<Map<Controller, string> | undefined> | undefined;
+interface Hierarchy {
+  /** Where the step cgroup goes in it. */
+  parent: string;
+  version: 1 | 2;
+  controllers: string[];
+}
 
-/** Where each controller's step cgroups go, or undefined when a controller has no v1 hierarchy here. */
-export function stepCgroupParentsV1(): Promise<Map<Controller, string> | undefined> {
-  parents ??= ownCgroups().then((own) => {
-    const map = new Map<Controller, string>();
-    for (const c of CONTROLLERS) {
-      const h = own.find((x) => x.version === 1 && x.controllers.includes(c));
-      if (!h) return undefined;
-      map.set(c, h.stepParent);
-    }
-    return map;
+let layout: Promise<Hierarchy[] | undefined> | undefined;
+
+/**
+ * Every hierarchy this process is in, as runc's fs driver would place a step cgroup in it; undefined
+ * when memory, cpuacct, pids or devices has no v1 hierarchy here.
+ */
+export function stepCgroupHierarchies(): Promise<Hierarchy[] | undefined> {
+  layout ??= ownCgroups().then((own) => {
+    const v1 = own.filter((x) => x.version === 1);
+    if (!CONTROLLERS.every((c) => v1.some((x) => x.controllers.includes(c)))) return undefined;
+    return own.map((x) => ({ parent: x.stepParent, version: x.version, controllers: x.controllers }));
   });
-  return parents;
+  return layout;
+}
+
+/** Where each needed controller's step cgroups go, or undefined when one has no v1 hierarchy here. */
+export async function stepCgroupParentsV1(): Promise<Map<Controller, string> | undefined> {
+  const all = await stepCgroupHierarchies();
+  if (!all) return undefined;
+  return new Map(
+    CONTROLLERS.map((c) => [c, all.find((h) => h.version === 1 && h.controllers.includes(c))!.parent] as const),
+  );
 }
 
 export class StepCgroup {
-  private constructor(private readonly dirs: Map<Controller, string>) {}
+  private constructor(
+    /** The step's dir in every hierarchy, the needed controllers' first. */
+    private readonly dirs: string[],
+    private readonly byController: Map<Controller, string>,
+  ) {}
 
   /**
-   * Makes the cgroup `name` in each hierarchy and sets its limits; throws (after removing what it
-   * made) when the cgroupfs refuses. `devices: 'all'` is --security=insecure: no device rules.
+   * Makes the cgroup `name` in every hierarchy, as runc does, and sets its limits; throws (after
+   * removing what it made) when the cgroupfs refuses. `devices: 'all'` is --security=insecure:
+   * no device rules.
    */
   static async create(name: string, o: { pidsLimit: number; devices: 'default' | 'all' }): Promise<StepCgroup> {
-    const where = await stepCgroupParentsV1();
-    if (!where) throw new Error('no cgroup v1 hierarchy for memory, cpuacct, pids and devices');
-    const dirs = new Map<Controller, string>();
-    for (const [c, parent] of where) dirs.set(c, join(parent, name));
-    const cg = new StepCgroup(dirs);
+    const all = await stepCgroupHierarchies();
+    if (!all) throw new Error('no cgroup v1 hierarchy for memory, cpuacct, pids and devices');
+    const byController = new Map<Controller, string>();
+    for (const c of CONTROLLERS)
+      byController.set(c, join(all.find((h) => h.version === 1 && h.controllers.includes(c))!.parent, name));
+    const cg = new StepCgroup(
+      all.map((h) => join(h.parent, name)),
+      byController,
+    );
     try {
       // synchronous: a handful of tiny cgroupfs writes, paid on every RUN in series
-      for (const dir of new Set(dirs.values())) mkdirSync(dir);
-      writeFileSync(join(dirs.get('pids')!, 'pids.max'), o.pidsLimit > 0 ? String(o.pidsLimit) : 'max');
+      for (const h of all) {
+        const dir = join(h.parent, name);
+        mkdirSync(dir);
+        // a v1 cpuset cgroup takes no process until it has cpus and mems: its parent's, as runc copies them
+        if (h.version === 1 && h.controllers.includes('cpuset'))
+          for (const f of ['cpuset.cpus', 'cpuset.mems'])
+            writeFileSync(join(dir, f), readFileSync(join(h.parent, f), 'utf8').trim() || '\n');
+      }
+      writeFileSync(join(byController.get('pids')!, 'pids.max'), o.pidsLimit > 0 ? String(o.pidsLimit) : 'max');
       if (o.devices === 'default') {
-        const devices = dirs.get('devices')!;
+        const devices = byController.get('devices')!;
         writeFileSync(join(devices, 'devices.deny'), 'a');
         for (const rule of DEFAULT_DEVICE_RULES) writeFileSync(join(devices, 'devices.allow'), rule);
       }
@@ -83,16 +114,16 @@ export class StepCgroup {
 
   /** The files a process writes its pid to, to join the step cgroup in every hierarchy. */
   get procsFiles(): string[] {
-    return [...new Set(this.dirs.values())].map((d) => join(d, 'cgroup.procs'));
+    return this.dirs.map((d) => join(d, 'cgroup.procs'));
   }
 
   usage(): Promise<StepUsage> {
-    return readStepUsage({ memory: this.dirs.get('memory')!, cpuacct: this.dirs.get('cpuacct')! });
+    return readStepUsage({ memory: this.byController.get('memory')!, cpuacct: this.byController.get('cpuacct')! });
   }
 
   /** SIGKILLs every process in the cgroup (a cancelled step, or what a killed runtime left). */
   async killAll(): Promise<void> {
-    const procs = await readFile(join(this.dirs.get('pids')!, 'cgroup.procs'), 'utf8').catch(() => '');
+    const procs = await readFile(join(this.byController.get('pids')!, 'cgroup.procs'), 'utf8').catch(() => '');
     for (const pid of procs.split('\n').filter(Boolean)) {
       try {
         process.kill(Number(pid), 'SIGKILL');
@@ -105,8 +136,7 @@ export class StepCgroup {
   /** Removes the cgroup; true when every hierarchy's dir is gone. */
   async remove(): Promise<boolean> {
     let removed = true;
-    for (const dir of new Set(this.dirs.values()))
-      removed = (await removeCgroupDir(dir, { pauseMs: 10, goneCounts: true })) && removed;
+    for (const dir of this.dirs) removed = (await removeCgroupDir(dir, { pauseMs: 10, goneCounts: true })) && removed;
     return removed;
   }
 }

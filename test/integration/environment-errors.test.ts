@@ -89,13 +89,19 @@ describe('environment errors', () => {
   });
 
   describe('a missing system tool names itself and its Debian package', () => {
-    const withoutTool = async (tool: string, dockerfile: string, extraArgs: string[] = []): Promise<CliResult> => {
+    const withoutTool = async (
+      tool: string,
+      dockerfile: string,
+      extraArgs: string[] = [],
+      env: NodeJS.ProcessEnv = {},
+    ): Promise<CliResult> => {
       fx = await makeFixture({ Dockerfile: dockerfile, a: 'x\n' });
-      return fx.build(extraArgs, { env: { PATH: await pathWithout(fx.dir, [tool]) } });
+      return fx.build(extraArgs, { env: { PATH: await pathWithout(fx.dir, [tool]), ...env } });
     };
 
+    // runc named: where crun is installed, a root build without runc runs its steps under crun
     it('runc, at the RUN step; --debug shows the whole cause chain', async () => {
-      const res = await withoutTool('runc', `FROM ${FROM_BASE}\nRUN true\n`);
+      const res = await withoutTool('runc', `FROM ${FROM_BASE}\nRUN true\n`, [], { TSBUILD_RUNTIME: 'runc' });
       expectEnvironmentError(
         res,
         /Dockerfile:2:1: .*RUN true: runc is not installed \(or not on PATH\)/,
@@ -103,12 +109,21 @@ describe('environment errors', () => {
       );
       expect(res.stderr).not.toMatch(/\n\s+at /);
       const debug = await fx!.build(['--debug'], {
-        env: { PATH: await pathWithout(join(fx!.dir, 'again'), ['runc']) },
+        env: { PATH: await pathWithout(join(fx!.dir, 'again'), ['runc']), TSBUILD_RUNTIME: 'runc' },
       });
       // located at the step → the error runc's start made → spawn's ENOENT, each with its stack
       expect(debug.stderr).toMatch(/\nEnvironmentError: \[stage-0 2\/2\] RUN true: runc is not installed.*\n\s+at /);
       expect(debug.stderr).toMatch(/\ncaused by: EnvironmentError: runc is not installed.*\n\s+at /);
       expect(debug.stderr).toMatch(/\ncaused by: Error: spawn runc ENOENT\n\s+at /);
+    });
+
+    it('crun, when TSBUILD_RUNTIME=crun asks for it', async () => {
+      const res = await withoutTool('crun', `FROM ${FROM_BASE}\nRUN true\n`, [], { TSBUILD_RUNTIME: 'crun' });
+      expectEnvironmentError(
+        res,
+        /Dockerfile:2:1: .*RUN true: TSBUILD_RUNTIME=crun, but crun cannot run this step: crun is not installed \(apt-get install crun\)/,
+        /hint: unset TSBUILD_RUNTIME \(or set it to runc\)/,
+      );
     });
 
     it('getfattr, making the layer blobs', async () => {

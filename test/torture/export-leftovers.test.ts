@@ -15,6 +15,10 @@ import { ownerToken } from '../../src/store/owner.js';
 import { runtimeRootFor } from '../../src/store/state-paths.js';
 import { ALLOW_FIXTURE_BASES, FROM_BASE, REPO_ROOT, runCli, TSBUILD } from '../helpers/build-fixture.js';
 import { deadToken } from '../helpers/owner-tokens.js';
+import { findOnPath } from '../../src/process/find-on-path.js';
+import { stepCgroupParentsV1 } from '../../src/executor/step-cgroup.js';
+
+const crunHere = findOnPath('crun') !== undefined && (await stepCgroupParentsV1()) !== undefined;
 
 let dir: string;
 const runtimeDirs: string[] = [];
@@ -112,53 +116,58 @@ describe('dest.tmp-* of a killed archive write', () => {
 });
 
 describe('/run/tsbuild/<hash> of a state dir not used again', () => {
-  test('a build on another state dir kills the orphaned container and removes the dir', async () => {
-    const stateA = join(dir, 'state-a');
-    await mkdir(stateA, { recursive: true });
-    const runtimeA = runtimeRootFor(stateA);
-    expect(runtimeA.startsWith('/run/tsbuild/'), 'needs a writable /run').toBe(true);
-    runtimeDirs.push(runtimeA);
-    const runcA = join(runtimeA, 'runc');
-    const ctx = await context('sleeper', `FROM ${FROM_BASE}\nRUN sleep 600\n`);
-    const child = spawn(TSBUILD, [...ALLOW_FIXTURE_BASES, '--progress=plain', ctx], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, TSBUILD_ROOT: stateA },
-      stdio: 'ignore',
-    });
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    // the RUN's container is running
-    let id = '';
-    let pid = 0;
-    await until(() => {
-      const list = spawnSync('runc', ['--root', runcA, 'list', '--format', 'json'], { encoding: 'utf8' });
-      const running = (JSON.parse(list.stdout || 'null') as { id: string; pid: number; status: string }[] | null)?.find(
-        (c) => c.status === 'running',
-      );
-      if (running) ({ id, pid } = running);
-      return !!running;
-    }, 'the RUN container');
-    child.kill('SIGKILL');
-    await exited;
-    // killing the build does not stop its container: that is the leftover
-    expect(existsSync(`/proc/${pid}`)).toBe(true);
+  // crun where tsbuild picks it (oci-runtime.ts; skipped where it does not), runc forced
+  test.each(['runc', ...(crunHere ? ['crun'] : [])])(
+    'a build on another state dir kills the orphaned %s container and removes the dir',
+    async (runtime) => {
+      const stateA = join(dir, `state-a-${runtime}`);
+      await mkdir(stateA, { recursive: true });
+      const runtimeA = runtimeRootFor(stateA);
+      expect(runtimeA.startsWith('/run/tsbuild/'), 'needs a writable /run').toBe(true);
+      runtimeDirs.push(runtimeA);
+      const runcA = join(runtimeA, runtime);
+      const ctx = await context('sleeper', `FROM ${FROM_BASE}\nRUN sleep 600\n`);
+      const child = spawn(TSBUILD, [...ALLOW_FIXTURE_BASES, '--progress=plain', ctx], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, TSBUILD_ROOT: stateA, TSBUILD_RUNTIME: runtime, TSBUILD_SERVER: '0' },
+        stdio: 'ignore',
+      });
+      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+      // the RUN's container is running
+      let id = '';
+      let pid = 0;
+      await until(() => {
+        const list = spawnSync(runtime, ['--root', runcA, 'list', '--format', 'json'], { encoding: 'utf8' });
+        const running = (
+          JSON.parse(list.stdout || 'null') as { id: string; pid: number; status: string }[] | null
+        )?.find((c) => c.status === 'running');
+        if (running) ({ id, pid } = running);
+        return !!running;
+      }, 'the RUN container');
+      child.kill('SIGKILL');
+      await exited;
+      // killing the build does not stop its container: that is the leftover
+      expect(existsSync(`/proc/${pid}`)).toBe(true);
 
-    // a runtime dir is swept once it has been still for a few seconds (a build may be making it)
-    // (any build sweeps it, so one running beside this test may do it first: then it is gone already)
-    const lastChange = (): number =>
-      Math.max(
-        ...[runtimeA, join(runtimeA, 'tmp'), runcA].map((d) => statSync(d, { throwIfNoEntry: false })?.mtimeMs ?? 0),
+      // a runtime dir is swept once it has been still for a few seconds (a build may be making it)
+      // (any build sweeps it, so one running beside this test may do it first: then it is gone already)
+      const lastChange = (): number =>
+        Math.max(
+          ...[runtimeA, join(runtimeA, 'tmp'), runcA].map((d) => statSync(d, { throwIfNoEntry: false })?.mtimeMs ?? 0),
+        );
+      await until(() => !existsSync(runtimeA) || Date.now() - lastChange() > 6000, 'the runtime dir to settle', 30_000);
+      const ctxB = await context('other', `FROM ${FROM_BASE}\nCOPY a /a\n`, { a: 'b' });
+      const r = await runCli(['--progress=plain', ctxB], { env: { TSBUILD_ROOT: join(dir, `state-b-${runtime}`) } });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(existsSync(runtimeA)).toBe(false);
+      await until(
+        () => !existsSync(`/proc/${pid}`) || readFileSafe(`/proc/${pid}/stat`).includes(') Z'),
+        `container ${id} to be gone`,
+        10_000,
       );
-    await until(() => !existsSync(runtimeA) || Date.now() - lastChange() > 6000, 'the runtime dir to settle', 30_000);
-    const ctxB = await context('other', `FROM ${FROM_BASE}\nCOPY a /a\n`, { a: 'b' });
-    const r = await runCli(['--progress=plain', ctxB], { env: { TSBUILD_ROOT: join(dir, 'state-b') } });
-    expect(r.exitCode, r.stderr).toBe(0);
-    expect(existsSync(runtimeA)).toBe(false);
-    await until(
-      () => !existsSync(`/proc/${pid}`) || readFileSafe(`/proc/${pid}/stat`).includes(') Z'),
-      `container ${id} to be gone`,
-      10_000,
-    );
-  }, 240_000);
+    },
+    240_000,
+  );
 });
 
 function readFileSafe(path: string): string {

@@ -53,13 +53,16 @@ function layerChainRoot(ctx: ChainMountContext, layers: string[], pending: Pendi
       if (state.stat.isSymbolicLink()) throw symlinked(rel);
       return readRootFile(join(state.layer, rel), rel);
     },
-    async absent(paths) {
+    async absent(paths, symlinks) {
       const rels = paths.map((p) => p.replace(/^\/+/, ''));
       const states = await lookupInChain(lowers, rels);
       const out = new Set<string>();
       paths.forEach((p, i) => {
         const state = states.get(rels[i]!)!;
-        if (state.kind !== 'absent') return;
+        if (state.kind !== 'absent') {
+          if (state.stat.isSymbolicLink()) symlinks?.add(p);
+          return;
+        }
         if (state.viaSymlink) throw symlinked(rels[i]!);
         out.add(p);
       });
