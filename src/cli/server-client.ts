@@ -1,5 +1,5 @@
-// The thin client: with TSBUILD_SERVER=1, bin/tsbuild.cjs loads this (its own small bundle,
-// dist/bundle/client.cjs) before the full CLI and hands a build to the user's warm server. It
+// The thin client: bin/tsbuild.cjs loads this (its own small bundle, dist/bundle/client.cjs)
+// before the full CLI and, where serverEligible says so, hands a build to the user's warm server. It
 // forwards argv, env, cwd, umask and the terminals' sizes, relays Ctrl-C, and writes back what
 // the build printed and its exit code. When no server answers (or it is busy with another
 // build), the caller runs the build itself as without a server; a missing server is started
