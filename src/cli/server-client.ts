@@ -10,6 +10,8 @@ import { connect } from 'node:net';
 import { FRAME, FrameReader, type ServerPaths, type ServerRequest, serverPaths } from './server-protocol.js';
 
 const EXIT_INTERRUPTED = 130;
+/** sun_path holds 108 bytes with its NUL; node cuts a longer path silently and would bind another file. */
+const SOCKET_PATH_MAX = 107;
 
 /** Exit code of the build the server ran, or undefined: run it in this process instead. */
 export function runThroughServer(
@@ -19,6 +21,7 @@ export function runThroughServer(
   bundleMtimeMs: number,
 ): Promise<number | undefined> {
   const paths = serverPaths(bundle, bundleMtimeMs, process.env);
+  if (Buffer.byteLength(paths.socket) > SOCKET_PATH_MAX) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const sock = connect(paths.socket);
     let started = false;

@@ -191,14 +191,17 @@ describe('the build server, on by default', () => {
     expect(servedBuilds(logSince(listening()[1]!))).toBe(1);
   }, 120_000);
 
-  it('builds in its own process, saying nothing, where the runtime dir cannot be written', async () => {
+  it('builds in its own process, saying nothing, where the runtime dir cannot be written or is too deep for a socket', async () => {
     const readOnly = join(dir, 'ro');
     await mkdir(readOnly);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', readOnly]);
     mounts.push(readOnly);
     const aFile = join(dir, 'not-a-dir');
     await writeFile(aFile, '');
-    for (const xdg of [readOnly, aFile]) {
+    // a socket path there would not fit in a unix socket's address (108 bytes)
+    const deep = join(dir, 'd'.repeat(100));
+    await mkdir(deep);
+    for (const xdg of [readOnly, aFile, deep]) {
       const quiet = await runCli(['-q', context], { env: userEnv({ XDG_RUNTIME_DIR: xdg }) });
       expect(quiet.exitCode, quiet.stderr).toBe(0);
       expect(quiet.stderr).toBe('');
@@ -206,6 +209,7 @@ describe('the build server, on by default', () => {
       expect(plain).not.toMatch(/tsbuild server|socket|EROFS|ENOTDIR|runtime dir/i);
     }
     expect(readdirSync(readOnly)).toEqual([]);
+    expect(readdirSync(deep)).toEqual([]);
   }, 120_000);
 
   it('gives a build started in another network namespace a server of its own', async () => {
