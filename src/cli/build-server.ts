@@ -13,6 +13,7 @@ import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { recordPeakRss } from './peak-rss.js';
 import { runCli } from './run-cli.js';
 import {
   type ClientMessage,
@@ -139,6 +140,8 @@ export async function serve(socketPath: string): Promise<void> {
       process.chdir('/');
       sock.off('close', onClose);
     }
+    // before the exit frame, so that it is in the file when the client exits; the server's peak is its lifetime's
+    recordPeakRss(req.env, req.cwd);
     await new Promise<void>((resolve) => out.end(() => err.end(() => resolve())));
     ownStderr.write(`${new Date().toISOString()} build in ${req.cwd} exited ${code}\n`);
     if (!sock.destroyed) sock.end(frame(FRAME.exit, String(code)));

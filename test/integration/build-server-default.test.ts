@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -227,6 +227,30 @@ describe('the build server, on by default', () => {
     await waitFor('a second server', () => listening().length === 2);
     expect(servedBuilds(readFileSync(isolated, 'utf8'))).toBe(0);
     expect(serverFiles('.sock')).toHaveLength(2);
+  }, 120_000);
+
+  it("TSBUILD_PEAK_RSS_FILE gets the build's own peak RSS: the process's, or the server's when served", async () => {
+    const rssFile = join(dir, 'rss');
+    const rss = async (): Promise<number[]> =>
+      (await readFile(rssFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
+    await build([], { TSBUILD_ROOT: stateRoot, TSBUILD_PEAK_RSS_FILE: rssFile, ...EPOCH });
+    const daemonless = await rss();
+    expect(daemonless).toHaveLength(1);
+    expect(daemonless[0]).toBeGreaterThan(30_000); // kB: node with the bundle loaded
+    expect(daemonless[0]).toBeLessThan(1_000_000);
+    const server = await startServer();
+    await rm(rssFile);
+    await writeFile(join(context, 'a.txt'), 'two\n');
+    await build([], userEnv({ TSBUILD_PEAK_RSS_FILE: rssFile }));
+    expect(servedBuilds()).toBe(1);
+    // one line, the server's: the client ran no build and says nothing
+    const served = await rss();
+    expect(served).toHaveLength(1);
+    const status = readFileSync(`/proc/${server}/status`, 'utf8');
+    // the kernel's two counts of it differ a little, and the server may have grown since
+    const hwm = Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1]);
+    expect(served[0]).toBeLessThanOrEqual(hwm * 1.05);
+    expect(served[0]).toBeGreaterThan(hwm * 0.9);
   }, 120_000);
 
   it('leaves the socket of a newer server that took its path when it stops', async () => {
