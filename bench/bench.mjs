@@ -82,13 +82,6 @@ if (unknown.length) {
 const tsbuildEngines = engines.filter(isTsbuild);
 if (!engines.includes('buildkit'))
   console.error('dockerd is not answering (or --engines leaves it out): timing tsbuild alone, no ratios');
-const ciSetting = process.env.CI;
-if (engines.includes('tsbuild') && ciSetting && !['false', '0'].includes(ciSetting) && !process.env.TSBUILD_SERVER) {
-  console.error(
-    `CI=${ciSetting} is set: the tsbuild engine would build daemonless, as in CI, not as users get it. Unset CI, or say TSBUILD_SERVER=1 or 0 (and use the tsbuild-ci engine for daemonless figures).`,
-  );
-  process.exit(2);
-}
 
 if (spawnSync('curl', ['-fsS', 'http://127.0.0.1:5000/v2/'], { stdio: 'ignore' }).status !== 0) {
   console.error(
@@ -99,9 +92,15 @@ if (spawnSync('curl', ['-fsS', 'http://127.0.0.1:5000/v2/'], { stdio: 'ignore' }
 }
 if (!existsSync(join(REPO, 'dist', 'cli', 'main.js')))
   execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'inherit' });
-const { serverEligible, serverPaths } = await import(
+const { inCi, serverEligible, serverPaths } = await import(
   pathToFileURL(join(REPO, 'dist', 'cli', 'server-protocol.js')).href
 );
+if (engines.includes('tsbuild') && inCi(process.env) && !process.env.TSBUILD_SERVER) {
+  console.error(
+    'the environment says CI (CI, JENKINS_URL, TF_BUILD…): the tsbuild engine would build daemonless, as in CI, not as users get it. Unset it, or say TSBUILD_SERVER=1 or 0 (and use the tsbuild-ci engine for daemonless figures).',
+  );
+  process.exit(2);
+}
 /** The bench's own build server lives here (see the top): a fresh server, stopped at the end. */
 const SERVER_RUNTIME = tsbuildEngines.length ? mkdtempSync('/tmp/tsbuild-bench-run-') : undefined;
 

@@ -34,6 +34,14 @@ describe('serverWanted', () => {
     // set to a "no", CI says this is not CI
     for (const no of ['', 'false', '0']) expect(serverWanted({ CI: no }), `CI=${no}`).toBe(true);
   });
+  it('knows the CI services that do not set CI', () => {
+    expect(serverWanted({ JENKINS_URL: 'http://jenkins:8080/' })).toBe(false);
+    expect(serverWanted({ TF_BUILD: 'True' })).toBe(false);
+    expect(serverWanted({ TEAMCITY_VERSION: '2024.1' })).toBe(false);
+    expect(serverWanted({ CODEBUILD_BUILD_ID: 'proj:1234' })).toBe(false);
+    expect(serverWanted({ JENKINS_URL: '' })).toBe(true);
+    expect(serverWanted({ TF_BUILD: 'True', TSBUILD_SERVER: '1' })).toBe(true);
+  });
   it('follows TSBUILD_SERVER when it is set, CI or not', () => {
     expect(serverWanted({ TSBUILD_SERVER: '1', CI: 'true' })).toBe(true);
     expect(serverWanted({ TSBUILD_SERVER: '0' })).toBe(false);

@@ -56,14 +56,25 @@ export class FrameReader {
 const isSet = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== 'false' && v !== '0';
 
 /**
+ * CI services that do not set CI, by a variable each always sets: Jenkins, Azure Pipelines,
+ * TeamCity, AWS CodeBuild.
+ */
+const CI_MARKERS = ['JENKINS_URL', 'TF_BUILD', 'TEAMCITY_VERSION', 'CODEBUILD_BUILD_ID'];
+
+/** Whether the environment says this is a CI job. */
+export function inCi(env: NodeJS.ProcessEnv): boolean {
+  return isSet(env.CI) || CI_MARKERS.some((v) => isSet(env[v]));
+}
+
+/**
  * Whether the user wants builds handed to the server: TSBUILD_SERVER=1 always, TSBUILD_SERVER=0
  * never, and unset it is on except in CI. CI runs daemonless (nothing left running after a job,
- * no state in memory between builds), and CI services say so with CI=true (GitHub Actions,
- * GitLab CI, CircleCI, Travis, Buildkite, Jenkins' plugins…).
+ * no state in memory between builds), and most CI services say so with CI=true (GitHub Actions,
+ * GitLab CI, CircleCI, Travis, Buildkite…).
  */
 export function serverWanted(env: NodeJS.ProcessEnv): boolean {
   const setting = env.TSBUILD_SERVER;
-  if (setting === undefined || setting === '') return !isSet(env.CI);
+  if (setting === undefined || setting === '') return !inCi(env);
   return isSet(setting);
 }
 
