@@ -9,6 +9,9 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 2,
     testTimeout: 60_000,
+    // Every CLI a test starts inherits this: daemonless (test/helpers/build-fixture.ts, DAEMONLESS_ENV).
+    // Tests of the build server set TSBUILD_SERVER themselves.
+    env: { TSBUILD_SERVER: '0' },
     hookTimeout: 120_000,
   },
 });

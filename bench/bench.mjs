@@ -1,11 +1,21 @@
 #!/usr/bin/env node
-// npm run bench [-- --runs N --workloads chain,context --engines tsbuild,buildkit --cpu-prof]
+// npm run bench [-- --runs N --workloads chain,context --engines tsbuild,tsbuild-ci,buildkit --cpu-prof]
 //
 // Times tsbuild against dockerd's BuildKit (when dockerd answers) on ../shared/bench/workloads
 // and this repository's bench/workloads, alternating the engines run by run (so load from
 // elsewhere hits both alike), and prints medians, the ratio tsbuild/BuildKit and tsbuild's peak
 // RSS. Every figure is the wall time of the whole command (or commands: a push row times the
-// build and the push), as ../shared/bench/README.md measures the anchors. Set-up (not timed):
+// build and the push), as ../shared/bench/README.md measures the anchors.
+//
+// Engines: `tsbuild` runs as users get it: the bench sets neither TSBUILD_SERVER nor CI, so builds
+// go through the warm build server (on by default outside CI; the bench stops if CI is set, and
+// prints the mode each tsbuild engine runs in). Its server is the bench's own: a runtime dir of its
+// own (XDG_RUNTIME_DIR), started by one build before the workloads and stopped at the end, so its
+// peak RSS is of the bench's builds alone. `tsbuild-ci` runs daemonless (TSBUILD_SERVER=0), as CI
+// does, on state dirs of its own. Default: tsbuild,buildkit. Peak RSS: tsbuild's own
+// (TSBUILD_PEAK_RSS_FILE: the process that built, or the server's lifetime peak), and GNU time's %M
+// (the largest process of the command's tree, RUN steps such as npm ci included; the client's
+// with the server). Set-up (not timed):
 // the workloads are staged under $BENCH_WORK (default /tmp/tsbuild-bench), generated ones by
 // their gen.sh; the base images must be in the registry on 127.0.0.1:5000
 // (../shared/bench/setup-anchors.sh does that, and starts dockerd; bench/setup-bench-images.sh
@@ -27,9 +37,19 @@
 //              and dockerd 20.10's docker build takes one platform, so BuildKit's figure is two
 //              single-platform builds one after the other.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -51,6 +71,15 @@ function haveDocker() {
   return spawnSync(DOCKER, ['info'], { stdio: 'ignore' }).status === 0;
 }
 const engines = opt('engines', haveDocker() ? 'tsbuild,buildkit' : 'tsbuild').split(',');
+/** The tsbuild engines and what they add to the environment. */
+const TSBUILD_ENGINES = { tsbuild: {}, 'tsbuild-ci': { TSBUILD_SERVER: '0' } };
+const isTsbuild = (e) => Object.hasOwn(TSBUILD_ENGINES, e);
+const unknown = engines.filter((e) => !isTsbuild(e) && e !== 'buildkit');
+if (unknown.length) {
+  console.error(`unknown engine ${unknown.join(', ')}: the engines are tsbuild, tsbuild-ci and buildkit`);
+  process.exit(2);
+}
+const tsbuildEngines = engines.filter(isTsbuild);
 if (!engines.includes('buildkit'))
   console.error('dockerd is not answering (or --engines leaves it out): timing tsbuild alone, no ratios');
 
@@ -63,6 +92,17 @@ if (spawnSync('curl', ['-fsS', 'http://127.0.0.1:5000/v2/'], { stdio: 'ignore' }
 }
 if (!existsSync(join(REPO, 'dist', 'cli', 'main.js')))
   execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'inherit' });
+const { inCi, serverEligible, serverPaths } = await import(
+  pathToFileURL(join(REPO, 'dist', 'cli', 'server-protocol.js')).href
+);
+if (engines.includes('tsbuild') && inCi(process.env) && !process.env.TSBUILD_SERVER) {
+  console.error(
+    'the environment says CI (CI, JENKINS_URL, TF_BUILD…): the tsbuild engine would build daemonless, as in CI, not as users get it. Unset it, or say TSBUILD_SERVER=1 or 0 (and use the tsbuild-ci engine for daemonless figures).',
+  );
+  process.exit(2);
+}
+/** The bench's own build server lives here (see the top): a fresh server, stopped at the end. */
+const SERVER_RUNTIME = tsbuildEngines.length ? mkdtempSync('/tmp/tsbuild-bench-run-') : undefined;
 
 /** A workload's sources: this repository's bench/workloads first, then the shared ones (read-only). */
 function workloadSource(name) {
@@ -116,28 +156,49 @@ function timed(cmd, cmdArgs, env) {
   });
 }
 
-const engine = {
-  tsbuild: {
-    state: (wl) => join(WORK, 'state', wl),
+let peakFiles = 0;
+
+/** A tsbuild engine: `name` in TSBUILD_ENGINES, its own state dirs. */
+function tsbuildEngine(name) {
+  // --cpu-prof profiles the process it starts: with the server that would be the client
+  const env = {
+    ...TSBUILD_ENGINES[name],
+    ...(CPU_PROF ? { TSBUILD_SERVER: '0' } : {}),
+    ...(SERVER_RUNTIME ? { XDG_RUNTIME_DIR: SERVER_RUNTIME } : {}),
+  };
+  return {
+    env,
+    /** How its builds run, from the same rule bin/tsbuild follows. */
+    mode: serverEligible(['.'], { ...process.env, ...env }, process.geteuid?.()) ? 'build server' : 'daemonless',
+    state: (wl) => join(WORK, 'state', name === 'tsbuild' ? wl : `${name}-${wl}`),
     prune(wl) {
       rmSync(this.state(wl), { recursive: true, force: true });
     },
-    /** `o.args` replace `-t tsb-WL:TAG`; `o.state` another state dir. */
-    build(wl, dir, tag, o = {}) {
+    /** `o.args` replace `-t tsb-WL:TAG`; `o.state` another state dir. Adds `ownRssKb` (TSBUILD_PEAK_RSS_FILE). */
+    async build(wl, dir, tag, o = {}) {
       const args = ['--progress=plain', ...(o.args ?? ['-t', `tsb-${wl}:${tag}`]), dir];
-      const state = o.state ?? this.state(wl);
-      if (!CPU_PROF) return timed(TSBUILD, args, { TSBUILD_ROOT: state });
-      // node refuses --cpu-prof in NODE_OPTIONS: start the entry script as bin/tsbuild would
-      const prof = ['--cpu-prof', `--cpu-prof-dir=${join(WORK, 'profiles', wl)}`];
-      const handOver = process.env.NODE_EXTRA_CA_CERTS
-        ? { NODE_EXTRA_CA_CERTS: '', TSBUILD_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS }
-        : {};
-      return timed(process.execPath, [...prof, `${TSBUILD}.cjs`, ...args], {
-        TSBUILD_ROOT: state,
-        ...handOver,
-      });
+      const peakFile = join(WORK, 'peak-rss', `${process.pid}-${peakFiles++}`);
+      mkdirSync(dirname(peakFile), { recursive: true });
+      const runEnv = { ...env, TSBUILD_ROOT: o.state ?? this.state(wl), TSBUILD_PEAK_RSS_FILE: peakFile };
+      let r;
+      if (!CPU_PROF) r = await timed(TSBUILD, args, runEnv);
+      else {
+        // node refuses --cpu-prof in NODE_OPTIONS: start the entry script as bin/tsbuild would
+        const prof = ['--cpu-prof', `--cpu-prof-dir=${join(WORK, 'profiles', wl)}`];
+        const handOver = process.env.NODE_EXTRA_CA_CERTS
+          ? { NODE_EXTRA_CA_CERTS: '', TSBUILD_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS }
+          : {};
+        r = await timed(process.execPath, [...prof, `${TSBUILD}.cjs`, ...args], { ...runEnv, ...handOver });
+      }
+      const own = existsSync(peakFile) ? readFileSync(peakFile, 'utf8').split('\n').filter(Boolean).map(Number) : [];
+      rmSync(peakFile, { force: true });
+      return { ...r, ownRssKb: own.length ? Math.max(...own) : undefined };
     },
-  },
+  };
+}
+
+const engine = {
+  ...Object.fromEntries(tsbuildEngines.map((e) => [e, tsbuildEngine(e)])),
   buildkit: {
     prune(wl) {
       spawnSync(DOCKER, ['image', 'rm', '-f', `tsb-${wl}:docker`], { stdio: 'ignore' });
@@ -168,7 +229,8 @@ const results = [];
 async function measure(wl, scenario, dir, before, opts = {}) {
   const rowEngines = engines.filter((e) => !opts.only || opts.only.includes(e));
   const times = Object.fromEntries(rowEngines.map((e) => [e, []]));
-  const rss = [];
+  /** Per tsbuild engine: GNU time's %M of each run, and tsbuild's own peak. */
+  const rss = Object.fromEntries(rowEngines.filter(isTsbuild).map((e) => [e, { tree: [], own: [] }]));
   const failed = {};
   for (let i = 0; i < RUNS; i++) {
     // alternate which engine goes first, so drift in machine load falls on both
@@ -179,11 +241,12 @@ async function measure(wl, scenario, dir, before, opts = {}) {
       try {
         const r = await (opts.build ? opts.build(e, i) : engine[e].build(wl, dir, 'bench'));
         times[e].push(r.secs);
-        if (e === 'tsbuild' && r.rssKb) rss.push(r.rssKb);
+        if (r.rssKb && rss[e]) rss[e].tree.push(r.rssKb);
+        if (r.ownRssKb && rss[e]) rss[e].own.push(r.ownRssKb);
       } catch (err) {
         // BuildKit failing a row (dockerd 20.10 on the 200-stage DAG: "flightcontrol: exceeded retry
         // timeout") is a result too: the row shows `-` and says why; tsbuild failing stops the bench
-        if (e === 'tsbuild') throw err;
+        if (isTsbuild(e)) throw err;
         const why =
           String(err.message)
             .split('\n')
@@ -196,10 +259,13 @@ async function measure(wl, scenario, dir, before, opts = {}) {
   }
   // Runs i of both engines ran back to back: the median of their ratios is what the machine's
   // drift over the series (seconds here, on a VM whose disk and memory speed wander) cannot move.
-  const pairRatio =
-    times.buildkit?.length && times.tsbuild?.length
-      ? median(times.tsbuild.map((t, i) => t / times.buildkit[i]))
-      : undefined;
+  const pairRatios = Object.fromEntries(
+    Object.keys(rss).map((e) => [
+      e,
+      times.buildkit?.length && times[e].length ? median(times[e].map((t, i) => t / times.buildkit[i])) : undefined,
+    ]),
+  );
+  const mb = (kbs) => (kbs.length ? Math.max(...kbs) / 1024 : undefined);
   const row = {
     workload: wl,
     scenario,
@@ -215,9 +281,12 @@ async function measure(wl, scenario, dir, before, opts = {}) {
             .join('; '),
         }
       : {}),
-    pairRatio,
+    pairRatio: pairRatios.tsbuild,
+    pairRatios,
     times,
-    tsbuildPeakRssMb: rss.length ? Math.max(...rss) / 1024 : undefined,
+    /** Per tsbuild engine, in MB: `own` tsbuild's own peak, `withChildren` GNU time's %M. */
+    peakRss: Object.fromEntries(Object.entries(rss).map(([e, r]) => [e, { own: mb(r.own), withChildren: mb(r.tree) }])),
+    modes: Object.fromEntries(Object.keys(rss).map((e) => [e, engine[e].mode])),
   };
   results.push(row);
   console.error(
@@ -256,8 +325,8 @@ async function zstdRow() {
   const dir = stage(wl, 'chain');
   const dest = join(WORK, 'zstd.oci.tar');
   await measure(wl, 'cold export', dir, async (e) => engine[e].prune(wl), {
-    only: ['tsbuild'],
-    build: () => engine.tsbuild.build(wl, dir, 'bench', { args: ['-o', `type=oci,dest=${dest},compression=zstd`] }),
+    only: tsbuildEngines,
+    build: (e) => engine[e].build(wl, dir, 'bench', { args: ['-o', `type=oci,dest=${dest},compression=zstd`] }),
     note: 'zstd cold export: chain built cold into -o type=oci,compression=zstd; dockerd 20.10\'s BuildKit has no oci exporter (docker build -o type=oci: "exporter oci could not be found"), so tsbuild alone',
   });
 }
@@ -266,12 +335,11 @@ async function zstdRow() {
 async function pushRow() {
   const wl = 'push';
   const dir = stage(wl, 'context');
-  // the cached state both engines push from
-  await engine.tsbuild.build(wl, dir, 'bench');
-  if (engines.includes('buildkit')) await engine.buildkit.build(wl, dir, 'bench');
+  // the cached state the engines push from
+  for (const e of engines) await engine[e].build(wl, dir, 'bench');
   const name = (e, i) => `${REGISTRY}/tsb-bench-push-${e}-${process.pid}-${i}:1`;
-  // one push first (not timed), so every timed run finds the layers in the registry, for both engines
-  await engine.tsbuild.build(wl, dir, 'bench', { args: ['-t', name('tsbuild', 'warm'), '--push'] });
+  // one push first (not timed), so every timed run finds the layers in the registry, for every engine
+  for (const e of tsbuildEngines) await engine[e].build(wl, dir, 'bench', { args: ['-t', name(e, 'warm'), '--push'] });
   if (engines.includes('buildkit'))
     await engine.buildkit.build(wl, dir, 'bench', {
       args: ['-t', name('buildkit', 'warm')],
@@ -279,8 +347,8 @@ async function pushRow() {
     });
   await measure(wl, 'push', dir, async () => {}, {
     build: (e, i) =>
-      e === 'tsbuild'
-        ? engine.tsbuild.build(wl, dir, 'bench', { args: ['-t', name(e, i), '--push'] })
+      isTsbuild(e)
+        ? engine[e].build(wl, dir, 'bench', { args: ['-t', name(e, i), '--push'] })
         : engine.buildkit.build(wl, dir, 'bench', {
             args: ['-t', name(e, i)],
             after: [[DOCKER, ['push', name(e, i)], {}]],
@@ -306,14 +374,14 @@ async function realappRows() {
   const cacheRef = `${REGISTRY}/tsb-bench-realapp-cache:tsbuild`;
   const inlineRef = `${REGISTRY}/tsb-bench-realapp:inline`;
   const host = { network: 'host' };
-  const build = (e) =>
-    e === 'tsbuild' ? engine.tsbuild.build(wl, dir, 'bench') : engine.buildkit.build(wl, dir, 'bench', host);
+  const build = (e) => engine[e].build(wl, dir, 'bench', isTsbuild(e) ? {} : host);
   await measure(wl, 'cold', dir, async (e) => engine[e].prune(wl), { build });
   await measure(wl, 'edit', dir, async () => edit(dir, 'greet.js'), { build });
   // the caches the all-hit builds start from (not timed): tsbuild's registry cache, BuildKit's inline cache
-  await engine.tsbuild.build(wl, dir, 'bench', {
-    args: ['-t', 'tsb-realapp:bench', '--cache-to', `type=registry,ref=${cacheRef}`],
-  });
+  if (tsbuildEngines.length)
+    await engine[tsbuildEngines[0]].build(wl, dir, 'bench', {
+      args: ['-t', 'tsb-realapp:bench', '--cache-to', `type=registry,ref=${cacheRef}`],
+    });
   if (engines.includes('buildkit')) {
     must(
       DOCKER,
@@ -322,14 +390,14 @@ async function realappRows() {
     );
     must(DOCKER, ['push', inlineRef]);
   }
-  const fresh = join(WORK, 'state', 'realapp-fresh');
+  const fresh = (e) => join(WORK, 'state', `realapp-fresh-${e}`);
   const out = (e) => `${REGISTRY}/tsb-bench-realapp:${e}`;
   await measure(
     wl,
     'cache-from',
     dir,
     async (e) => {
-      if (e === 'tsbuild') rmSync(fresh, { recursive: true, force: true });
+      if (isTsbuild(e)) rmSync(fresh(e), { recursive: true, force: true });
       else {
         spawnSync(DOCKER, ['image', 'rm', '-f', out(e), inlineRef], { stdio: 'ignore' });
         spawnSync(DOCKER, ['builder', 'prune', '-af'], { stdio: 'ignore' });
@@ -337,9 +405,9 @@ async function realappRows() {
     },
     {
       build: (e) =>
-        e === 'tsbuild'
-          ? engine.tsbuild.build(wl, dir, 'bench', {
-              state: fresh,
+        isTsbuild(e)
+          ? engine[e].build(wl, dir, 'bench', {
+              state: fresh(e),
               args: ['-o', `type=registry,name=${out(e)}`, '--cache-from', `type=registry,ref=${cacheRef}`],
             })
           : engine.buildkit.build(wl, dir, 'bench', {
@@ -386,10 +454,10 @@ async function multiplatformRows() {
     );
   const platforms = ['linux/amd64', 'linux/arm64'];
   await measure(wl, 'cold', dir, async (e) => engine[e].prune(wl), {
-    only: emulates ? ['tsbuild', 'buildkit'] : ['tsbuild'],
+    only: emulates ? [...tsbuildEngines, 'buildkit'] : tsbuildEngines,
     build: (e) =>
-      e === 'tsbuild'
-        ? engine.tsbuild.build(wl, dir, 'bench', {
+      isTsbuild(e)
+        ? engine[e].build(wl, dir, 'bench', {
             args: ['--platform', platforms.join(','), '-t', 'tsb-multiplatform:bench'],
           })
         : engine.buildkit.build(wl, dir, 'bench', {
@@ -406,30 +474,73 @@ async function multiplatformRows() {
   });
 }
 
-for (const wl of WORKLOADS) {
-  if (wl === 'zstd') await zstdRow();
-  else if (wl === 'push') await pushRow();
-  else if (wl === 'realapp') await realappRows();
-  else if (wl === 'multiplatform') await multiplatformRows();
-  else {
-    const dir = await coldAndNoop(wl);
-    if (wl === 'incremental') await measure(wl, 'edit', dir, async () => edit(dir));
+/** The bench's server: one build (of a context with nothing to run) starts it; resolves with its socket and pid. */
+async function startBenchServer() {
+  const dir = join(WORK, 'work', 'server-warm-up');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nLABEL warm-up=1\n');
+  const bundle = join(REPO, 'dist', 'bundle', 'tsbuild.cjs');
+  const paths = serverPaths(bundle, statSync(bundle).mtimeMs, { ...process.env, ...engine.tsbuild.env });
+  const until = Date.now() + 15_000;
+  for (let i = 0; !existsSync(paths.pid) && Date.now() < until; i++) {
+    // the first build starts it; builds go on until it answers (the second is usually served)
+    if (i % 10 === 0) await engine.tsbuild.build('server-warm-up', dir, 'warm-up');
+    await new Promise((r) => setTimeout(r, 100));
   }
+  if (!existsSync(paths.pid)) return undefined;
+  return { ...paths, pid: Number(readFileSync(paths.pid, 'utf8')) };
+}
+
+const server = engine.tsbuild?.mode === 'build server' ? await startBenchServer() : undefined;
+for (const e of tsbuildEngines) {
+  const how =
+    engine[e].mode === 'daemonless'
+      ? `daemonless${CPU_PROF ? ' (--cpu-prof profiles the process that builds)' : ''}`
+      : server
+        ? `through the bench's build server, pid ${server.pid} (${server.socket})`
+        : 'through the build server, which did not start (its builds run daemonless; see the log in ' +
+          `${SERVER_RUNTIME}/tsbuild)`;
+  console.error(`${e}: ${how}`);
+}
+try {
+  for (const wl of WORKLOADS) {
+    if (wl === 'zstd') await zstdRow();
+    else if (wl === 'push') await pushRow();
+    else if (wl === 'realapp') await realappRows();
+    else if (wl === 'multiplatform') await multiplatformRows();
+    else {
+      const dir = await coldAndNoop(wl);
+      if (wl === 'incremental') await measure(wl, 'edit', dir, async () => edit(dir));
+    }
+  }
+} finally {
+  if (server) {
+    try {
+      process.kill(server.pid, 'SIGTERM');
+    } catch {}
+  }
+  if (SERVER_RUNTIME) rmSync(SERVER_RUNTIME, { recursive: true, force: true });
 }
 
 const fmt = (x) => (x === undefined ? '-' : x.toFixed(3));
+const mbText = (x) => (x === undefined ? '-' : `${x.toFixed(0)} MB`);
+const withBuildkit = engines.includes('buildkit');
+const engineLabel = (e) => `${e} (${engine[e].mode === 'daemonless' ? 'daemonless' : 'server'})`;
 const lines = [
   `tsbuild bench: medians of ${RUNS} runs, wall seconds of the whole command, engines alternating (${new Date().toISOString()})`,
   '',
-  `| workload | scenario | tsbuild s | ${engines.includes('buildkit') ? 'BuildKit s | ratio | pair ratio | ' : ''}tsbuild peak RSS | target |`,
-  `|---|---|---:|${engines.includes('buildkit') ? '---:|---:|---:|' : ''}---:|---|`,
-  ...results.map(
-    (r) =>
-      `| ${r.workload} | ${r.scenario} | ${fmt(r.tsbuild)} | ${engines.includes('buildkit') ? `${fmt(r.buildkit)} | ${r.buildkit && r.tsbuild ? (r.tsbuild / r.buildkit).toFixed(2) : '-'} | ${r.pairRatio?.toFixed(2) ?? '-'} | ` : ''}${r.tsbuildPeakRssMb ? `${r.tsbuildPeakRssMb.toFixed(0)} MB` : ''} | ${TARGETS[`${r.workload} ${r.scenario}`] ?? ''} |`,
+  `| workload | scenario | engine | tsbuild s | ${withBuildkit ? 'BuildKit s | ratio | pair ratio | ' : ''}tsbuild own peak RSS | peak RSS incl. RUN children (%M) | target |`,
+  `|---|---|---|---:|${withBuildkit ? '---:|---:|---:|' : ''}---:|---:|---|`,
+  ...results.flatMap((r) =>
+    Object.keys(r.peakRss).map(
+      (e) =>
+        `| ${r.workload} | ${r.scenario} | ${engineLabel(e)} | ${fmt(r[e])} | ${withBuildkit ? `${fmt(r.buildkit)} | ${r.buildkit && r[e] ? (r[e] / r.buildkit).toFixed(2) : '-'} | ${r.pairRatios[e]?.toFixed(2) ?? '-'} | ` : ''}${mbText(r.peakRss[e].own)} | ${mbText(r.peakRss[e].withChildren)} | ${TARGETS[`${r.workload} ${r.scenario}`] ?? ''} |`,
+    ),
   ),
-  ...(engines.includes('buildkit')
+  '',
+  "tsbuild own peak RSS: TSBUILD_PEAK_RSS_FILE, the peak of the process that built (with the server: the server's peak over its life, the bench's builds so far). peak RSS incl. RUN children: GNU time's %M, the largest process of the command's tree, a RUN step's included (with the server: the client's).",
+  ...(withBuildkit
     ? [
-        '',
         'ratio: of the two medians; pair ratio: median of the ratios of runs made back to back (less moved by the machine drifting over the series). `-`: the engine cannot do it (see the notes).',
       ]
     : []),

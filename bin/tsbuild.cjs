@@ -65,9 +65,10 @@ function runHere() {
   else import(compiled).then((m) => m.main(process.argv));
 }
 
-// The warm build server (opt-in, TSBUILD_SERVER=1; README "The build server"): this process is
-// the server when started as one, else a build is handed to it through the small client bundle,
-// and runs here when no server answers or the command is not one the server takes.
+// The warm build server (on by default outside CI; TSBUILD_SERVER=0 turns it off; README "The
+// build server"): this process is the server when started as one, else a build is handed to it
+// through the small client bundle (which decides, serverEligible), and runs here when no server
+// answers or the command is not one the server takes.
 const serveSocket = process.env.TSBUILD_SERVE_SOCKET;
 const client = join(__dirname, '..', 'dist', 'bundle', 'client.cjs');
 if (serveSocket) {
@@ -75,7 +76,7 @@ if (serveSocket) {
   // a server that cannot listen dies of the unhandled rejection, which its log shows
   // never its cache: V8 rejects a cache made after a flag changed, and the server exposes gc
   loadBundle([], false).serve(serveSocket);
-} else if (process.env.TSBUILD_SERVER === '1' && bundleIsCurrent()) {
+} else if (bundleIsCurrent()) {
   const { serverEligible, runThroughServer } = require(client);
   if (!serverEligible(process.argv.slice(2), process.env, process.geteuid?.())) runHere();
   else

@@ -11,6 +11,9 @@ export TSBUILD_ROOT="${TSBUILD_ROOT:-$out/state}"
 allow=(--allow "fs.read=$PWD/fixtures/base")
 echo "== cold build" >&2
 time ./bin/tsbuild "${allow[@]}" -t demo:1.0 --build-arg GREETING=hello --progress=plain -o "type=oci,dest=$out/demo.tar" fixtures/demo
+# usually handed to the warm build server the cold build started (README "The build server"): it
+# runs with this script's env, keeps nothing of $out after the build, logs to its own file (never
+# to this script's output), and exits after TSBUILD_SERVER_IDLE seconds (900) without a build
 echo "== cached rebuild" >&2
 time ./bin/tsbuild "${allow[@]}" -t demo:1.0 --build-arg GREETING=hello --progress=plain -o "type=oci,dest=$out/demo2.tar" fixtures/demo
 echo "== skopeo inspect" >&2

@@ -1,4 +1,5 @@
-// The optional warm build server (TSBUILD_SERVER=1; see server-client.ts for the client side).
+// The warm build server (on by default outside CI, TSBUILD_SERVER=0 turns it off: serverWanted in
+// server-protocol.ts; see server-client.ts for the client side).
 // It is the CLI itself, kept running: each request runs the same command code a daemonless
 // tsbuild runs, in the client's cwd, env and umask, with process.stdout/stderr replaced by the
 // client's socket. What stays warm is the loaded and compiled code, the wasm hasher, the helper
@@ -6,12 +7,13 @@
 // dir are seen; the state dir's locks are taken per build, as without a server). One build runs
 // at a time: a client that finds the server busy builds in its own process. The server exits
 // after TSBUILD_SERVER_IDLE seconds without a build.
-import { chmodSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { recordPeakRss } from './peak-rss.js';
 import { runCli } from './run-cli.js';
 import {
   type ClientMessage,
@@ -69,9 +71,11 @@ export async function serve(socketPath: string): Promise<void> {
   let relaying = false;
   let idle: NodeJS.Timeout | undefined;
   const server = createServer();
+  /** The socket file this server listens on, once it does (its inode and ctime: inode numbers are reused). */
+  let ownSocket: string | undefined;
+  // not server.close(): node removes the socket file then, even when it is another server's now
   const stop = (): void => {
-    server.close();
-    removeFiles(socketPath, pidFile);
+    removeOwnFiles(socketPath, ownSocket, pidFile);
     process.exit(0);
   };
   let collect: NodeJS.Timeout | undefined;
@@ -136,6 +140,8 @@ export async function serve(socketPath: string): Promise<void> {
       process.chdir('/');
       sock.off('close', onClose);
     }
+    // before the exit frame, so that it is in the file when the client exits; the server's peak is its lifetime's
+    recordPeakRss(req.env, req.cwd);
     await new Promise<void>((resolve) => out.end(() => err.end(() => resolve())));
     ownStderr.write(`${new Date().toISOString()} build in ${req.cwd} exited ${code}\n`);
     if (!sock.destroyed) sock.end(frame(FRAME.exit, String(code)));
@@ -173,6 +179,7 @@ export async function serve(socketPath: string): Promise<void> {
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
   if (!(await listen(server, socketPath))) process.exit(0); // another server answers there
   chmodSync(socketPath, 0o600); // whoever may connect runs builds as this user: only this user
+  ownSocket = fileIdentity(socketPath);
   writeFileSync(pidFile, `${process.pid}\n`);
   ownStderr.write(`${new Date().toISOString()} tsbuild server ${process.pid} listening on ${socketPath}\n`);
   armIdle();
@@ -217,10 +224,22 @@ async function listen(server: Server, socketPath: string): Promise<boolean> {
   return !(await tryListen());
 }
 
-function removeFiles(socketPath: string, pidFile: string): void {
-  for (const f of [socketPath, pidFile]) {
+/**
+ * Removes the socket and pid file if they are still this server's. A server whose socket file was
+ * taken from it (removed, and another server listens there now: a client found no socket and
+ * started one) must leave the new server's files, or that one would be unreachable until it idles out.
+ */
+function removeOwnFiles(socketPath: string, ownSocket: string | undefined, pidFile: string): void {
+  const removeIf = (f: string, isOwn: () => boolean): void => {
     try {
-      unlinkSync(f);
-    } catch {}
-  }
+      if (isOwn()) unlinkSync(f);
+    } catch {} // gone already
+  };
+  removeIf(socketPath, () => ownSocket !== undefined && fileIdentity(socketPath) === ownSocket);
+  removeIf(pidFile, () => Number(readFileSync(pidFile, 'utf8')) === process.pid);
+}
+
+function fileIdentity(path: string): string {
+  const st = statSync(path, { bigint: true });
+  return `${st.dev}:${st.ino}:${st.ctimeNs}`;
 }

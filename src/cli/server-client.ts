@@ -1,5 +1,5 @@
-// The thin client: with TSBUILD_SERVER=1, bin/tsbuild.cjs loads this (its own small bundle,
-// dist/bundle/client.cjs) before the full CLI and hands a build to the user's warm server. It
+// The thin client: bin/tsbuild.cjs loads this (its own small bundle, dist/bundle/client.cjs)
+// before the full CLI and, where serverEligible says so, hands a build to the user's warm server. It
 // forwards argv, env, cwd, umask and the terminals' sizes, relays Ctrl-C, and writes back what
 // the build printed and its exit code. When no server answers (or it is busy with another
 // build), the caller runs the build itself as without a server; a missing server is started
@@ -10,6 +10,8 @@ import { connect } from 'node:net';
 import { FRAME, FrameReader, type ServerPaths, type ServerRequest, serverPaths } from './server-protocol.js';
 
 const EXIT_INTERRUPTED = 130;
+/** sun_path holds 108 bytes with its NUL; node cuts a longer path silently and would bind another file. */
+const SOCKET_PATH_MAX = 107;
 
 /** Exit code of the build the server ran, or undefined: run it in this process instead. */
 export function runThroughServer(
@@ -19,6 +21,7 @@ export function runThroughServer(
   bundleMtimeMs: number,
 ): Promise<number | undefined> {
   const paths = serverPaths(bundle, bundleMtimeMs, process.env);
+  if (Buffer.byteLength(paths.socket) > SOCKET_PATH_MAX) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const sock = connect(paths.socket);
     let started = false;

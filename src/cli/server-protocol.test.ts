@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { FRAME, FrameReader, frame, idleSeconds, serverEligible, serverPaths } from './server-protocol.js';
+import {
+  FRAME,
+  FrameReader,
+  frame,
+  idleSeconds,
+  namespaceIds,
+  serverEligible,
+  serverPaths,
+  serverWanted,
+} from './server-protocol.js';
 
 describe('frames', () => {
   it('come out whole however the stream is cut', () => {
@@ -16,14 +25,44 @@ describe('frames', () => {
   });
 });
 
+describe('serverWanted', () => {
+  it('is on by default, and off in CI', () => {
+    expect(serverWanted({})).toBe(true);
+    expect(serverWanted({ CI: 'true' })).toBe(false);
+    expect(serverWanted({ CI: '1' })).toBe(false);
+    expect(serverWanted({ CI: 'woodpecker' })).toBe(false);
+    // set to a "no", CI says this is not CI
+    for (const no of ['', 'false', '0']) expect(serverWanted({ CI: no }), `CI=${no}`).toBe(true);
+  });
+  it('knows the CI services that do not set CI', () => {
+    expect(serverWanted({ JENKINS_URL: 'http://jenkins:8080/' })).toBe(false);
+    expect(serverWanted({ TF_BUILD: 'True' })).toBe(false);
+    expect(serverWanted({ TEAMCITY_VERSION: '2024.1' })).toBe(false);
+    expect(serverWanted({ CODEBUILD_BUILD_ID: 'proj:1234' })).toBe(false);
+    expect(serverWanted({ JENKINS_URL: '' })).toBe(true);
+    expect(serverWanted({ TF_BUILD: 'True', TSBUILD_SERVER: '1' })).toBe(true);
+  });
+  it('follows TSBUILD_SERVER when it is set, CI or not', () => {
+    expect(serverWanted({ TSBUILD_SERVER: '1', CI: 'true' })).toBe(true);
+    expect(serverWanted({ TSBUILD_SERVER: '0' })).toBe(false);
+    expect(serverWanted({ TSBUILD_SERVER: 'false' })).toBe(false);
+    expect(serverWanted({ TSBUILD_SERVER: '0', CI: 'false' })).toBe(false);
+    // set but empty is unset
+    expect(serverWanted({ TSBUILD_SERVER: '' })).toBe(true);
+    expect(serverWanted({ TSBUILD_SERVER: '', CI: 'true' })).toBe(false);
+  });
+});
+
 describe('serverEligible', () => {
   const on = { TSBUILD_SERVER: '1' };
-  it('takes builds by root when TSBUILD_SERVER=1', () => {
+  it('takes builds by root when the server is wanted', () => {
     expect(serverEligible(['-t', 'a', '.'], on, 0)).toBe(true);
     expect(serverEligible(['build', '.'], on, 0)).toBe(true);
-    expect(serverEligible(['-t', 'a', '.'], {}, 0)).toBe(false);
+    expect(serverEligible(['-t', 'a', '.'], {}, 0)).toBe(true);
+    expect(serverEligible(['-t', 'a', '.'], { CI: 'true' }, 0)).toBe(false);
     expect(serverEligible(['-t', 'a', '.'], { TSBUILD_SERVER: '0' }, 0)).toBe(false);
     expect(serverEligible(['-t', 'a', '.'], on, 1000)).toBe(false);
+    expect(serverEligible(['-t', 'a', '.'], {}, undefined)).toBe(false);
   });
   it('leaves other commands, stdin, help and isolation to the process', () => {
     for (const args of [
@@ -49,6 +88,14 @@ describe('serverPaths', () => {
       a.socket.replace('/run/user/0', '/run'),
     );
     expect(serverPaths('/opt/tsbuild/dist/bundle/tsbuild.cjs', 1, {}).dir).toBe('/run/tsbuild');
+  });
+  it('names another server for a client in other namespaces', () => {
+    const bundle = '/opt/tsbuild/dist/bundle/tsbuild.cjs';
+    const here = namespaceIds();
+    expect(here).toMatch(/^cgroup:\[\d+\] ipc:\[\d+\] mnt:\[\d+\] net:\[\d+\] pid:\[\d+\] user:\[\d+\] uts:\[\d+\]$/);
+    expect(serverPaths(bundle, 1, {}).socket).toBe(serverPaths(bundle, 1, {}, here).socket);
+    const otherNet = here.replace(/net:\[\d+\]/, 'net:[1]');
+    expect(serverPaths(bundle, 1, {}, otherNet).socket).not.toBe(serverPaths(bundle, 1, {}, here).socket);
   });
   it('idles 15 minutes unless TSBUILD_SERVER_IDLE says', () => {
     expect(idleSeconds({})).toBe(900);

@@ -1,6 +1,7 @@
 // What the thin client (server-client.ts) and the build server (build-server.ts) say to each
 // other over the server's unix socket. The client bundle loads this file and node's built-ins
 // only, so nothing here may import the rest of tsbuild.
+import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { SUBCOMMANDS } from './subcommands.js';
 
@@ -51,13 +52,39 @@ export class FrameReader {
   }
 }
 
+/** An environment variable that is set to something other than a "no" ('', 'false', '0'). */
+const isSet = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== 'false' && v !== '0';
+
+/**
+ * CI services that do not set CI, by a variable each always sets: Jenkins, Azure Pipelines,
+ * TeamCity, AWS CodeBuild.
+ */
+const CI_MARKERS = ['JENKINS_URL', 'TF_BUILD', 'TEAMCITY_VERSION', 'CODEBUILD_BUILD_ID'];
+
+/** Whether the environment says this is a CI job. */
+export function inCi(env: NodeJS.ProcessEnv): boolean {
+  return isSet(env.CI) || CI_MARKERS.some((v) => isSet(env[v]));
+}
+
+/**
+ * Whether the user wants builds handed to the server: TSBUILD_SERVER=1 always, TSBUILD_SERVER=0
+ * never, and unset it is on except in CI. CI runs daemonless (nothing left running after a job,
+ * no state in memory between builds), and most CI services say so with CI=true (GitHub Actions,
+ * GitLab CI, CircleCI, Travis, Buildkite…).
+ */
+export function serverWanted(env: NodeJS.ProcessEnv): boolean {
+  const setting = env.TSBUILD_SERVER;
+  if (setting === undefined || setting === '') return !inCi(env);
+  return isSet(setting);
+}
+
 /**
  * Whether this command may run in the server: builds only, by root (a rootless build re-executes
  * itself in a user namespace, which the server's process cannot do for another), and never one
  * that reads the client's stdin (`-`), asks for help, or picks an isolation.
  */
 export function serverEligible(args: string[], env: NodeJS.ProcessEnv, euid: number | undefined): boolean {
-  if (env.TSBUILD_SERVER !== '1' || euid !== 0) return false;
+  if (euid !== 0 || !serverWanted(env)) return false;
   // other subcommands never go through the server: they are quick, or talk to the terminal
   if (args.length === 0 || SUBCOMMANDS.has(args[0]!) || args[0] === 'help') return false;
   return !args.some(
@@ -89,15 +116,37 @@ export interface ServerPaths {
   pid: string;
 }
 
+const NAMESPACES = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts'];
+
 /**
- * One server per user and installed bundle (its path and mtime): a client only ever talks to a
- * server running the same code, and a server of an older install idles out on its own.
- * Root's runtime dir is /run/tsbuild (where runc's state already lives) unless XDG_RUNTIME_DIR
- * names one.
+ * The namespaces this process runs in ("net:[4026531840]"…). A server runs its builds in the
+ * namespaces of the client that started it, so a client in others must not be handed to it: a
+ * server started under `unshare --net` would give every later build a network with nothing in it.
  */
-export function serverPaths(bundle: string, bundleMtimeMs: number, env: NodeJS.ProcessEnv): ServerPaths {
+export function namespaceIds(): string {
+  return NAMESPACES.map((ns) => {
+    try {
+      return readlinkSync(`/proc/self/ns/${ns}`);
+    } catch {
+      return `${ns}:?`; // no /proc, or a kernel without that namespace: the same for every client
+    }
+  }).join(' ');
+}
+
+/**
+ * One server per user, installed bundle (its path and mtime) and set of namespaces: a client only
+ * ever talks to a server running the same code in the same namespaces, and a server of an older
+ * install idles out on its own. Root's runtime dir is /run/tsbuild (where runc's state already
+ * lives) unless XDG_RUNTIME_DIR names one.
+ */
+export function serverPaths(
+  bundle: string,
+  bundleMtimeMs: number,
+  env: NodeJS.ProcessEnv,
+  namespaces: string = namespaceIds(),
+): ServerPaths {
   const dir = env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'tsbuild') : '/run/tsbuild';
-  const base = join(dir, `server-${fnv1a(`${bundle}\0${bundleMtimeMs}`)}`);
+  const base = join(dir, `server-${fnv1a(`${bundle}\0${bundleMtimeMs}\0${namespaces}`)}`);
   return { dir, socket: `${base}.sock`, log: `${base}.log`, pid: `${base}.pid` };
 }
 

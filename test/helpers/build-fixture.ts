@@ -35,6 +35,13 @@ export interface CliResult {
 export const ALLOW_FIXTURE_BASES = ['--allow', `fs.read=${join(REPO_ROOT, 'fixtures/base')}`];
 
 /**
+ * What every CLI a test starts runs with (vitest.config.ts puts it in the workers' env too, for
+ * the tests that spawn bin/tsbuild themselves): daemonless, so that no build depends on a warm
+ * server left by an earlier one and no server outlives the tests. Tests of the server override it.
+ */
+export const DAEMONLESS_ENV = { TSBUILD_SERVER: '0' } as const;
+
+/**
  * `opts.wrapper`: a command that runs the CLI (e.g. setpriv with its options), given before it;
  * `opts.launcher`: another copy of bin/tsbuild to run.
  */
@@ -54,7 +61,7 @@ export function runCli(
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd!, cmdArgs, {
       cwd: opts.cwd ?? REPO_ROOT,
-      env: { ...process.env, ...opts.env },
+      env: { ...process.env, ...DAEMONLESS_ENV, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

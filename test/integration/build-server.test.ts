@@ -1,8 +1,9 @@
 /**
- * The opt-in warm build server (TSBUILD_SERVER=1): builds handed to it give what a daemonless
- * build gives, Ctrl-C of the client cancels the server's build, the server exits when idle, and
- * daemonless builds (and prune) share the state dir with it. Each test has its own runtime dir
- * (XDG_RUNTIME_DIR), so its own server, socket and log.
+ * The warm build server, forced on here (TSBUILD_SERVER=1; build-server-default.test.ts has it as
+ * users get it): builds handed to it give what a daemonless build gives, Ctrl-C of the client
+ * cancels the server's build, the server exits when idle, and daemonless builds (and prune) share
+ * the state dir with it. Each test has its own runtime dir (XDG_RUNTIME_DIR), so its own server,
+ * socket and log.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';

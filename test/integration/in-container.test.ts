@@ -107,6 +107,10 @@ async function inContainer(
     `SOURCE_DATE_EPOCH=${EPOCH}`,
     '-e',
     'TSBUILD_ROOT=/state',
+    // daemonless, as every test's CLI (vitest.config.ts): a server would outlive nothing here, but
+    // its start would take CPU from the build beside it
+    '-e',
+    'TSBUILD_SERVER=0',
     // the state dir on a volume, as a pod's emptyDir: overlayfs (the container's own root)
     // refuses 0/0 character devices, the whiteouts layers are made of
     '-v',

@@ -4,7 +4,7 @@
  * chosen moment after it. A child that outlives its deadline is SIGKILLed and marked timedOut.
  */
 import { spawn } from 'node:child_process';
-import { ALLOW_FIXTURE_BASES, TSBUILD } from '../../helpers/build-fixture.js';
+import { ALLOW_FIXTURE_BASES, DAEMONLESS_ENV, TSBUILD } from '../../helpers/build-fixture.js';
 
 export interface ChildOutcome {
   exitCode: number | null;
@@ -49,7 +49,7 @@ export function startCli(buildArgs: string[], opts: StartOptions = {}): WatchedC
   const t0 = Date.now();
   const child = spawn(cmd, argv as string[], {
     cwd: opts.cwd,
-    env: { ...process.env, ...opts.env },
+    env: { ...process.env, ...DAEMONLESS_ENV, ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const lines: { text: string; at: number }[] = [];
