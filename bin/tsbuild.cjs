@@ -59,6 +59,15 @@ function loadBundle(argv, mayWriteCache = true) {
   return module.exports;
 }
 
+/** The id `npm run bundle` gave this build of the bundle (scripts/write-client-info.mjs); its path and mtime without one. */
+function installId() {
+  try {
+    return readFileSync(join(__dirname, '..', 'dist', 'bundle', 'client-info'), 'utf8').split('\n')[0];
+  } catch {
+    return `${bundle}\0${statSync(bundle).mtimeMs}`;
+  }
+}
+
 function runHere() {
   if (bundleIsCurrent()) loadBundle(process.argv).main(process.argv);
   // biome-ignore lint/nursery/noFloatingPromises: a failed import is an unhandled rejection on purpose: Node prints it and exits 1
@@ -80,7 +89,7 @@ if (serveSocket) {
   const { serverEligible, runThroughServer } = require(client);
   if (!serverEligible(process.argv.slice(2), process.env, process.geteuid?.())) runHere();
   else
-    runThroughServer(process.argv.slice(2), __filename, bundle, statSync(bundle).mtimeMs).then((code) => {
+    runThroughServer(process.argv.slice(2), __filename, installId()).then((code) => {
       if (code === undefined) runHere();
       else process.exitCode = code;
     });

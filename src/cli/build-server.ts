@@ -143,7 +143,8 @@ export async function serve(socketPath: string): Promise<void> {
     // before the exit frame, so that it is in the file when the client exits; the server's peak is its lifetime's
     recordPeakRss(req.env, req.cwd);
     await new Promise<void>((resolve) => out.end(() => err.end(() => resolve())));
-    ownStderr.write(`${new Date().toISOString()} build in ${req.cwd} exited ${code}\n`);
+    const client = req.client ? ` (${req.client} client)` : '';
+    ownStderr.write(`${new Date().toISOString()} build in ${req.cwd}${client} exited ${code}\n`);
     if (!sock.destroyed) sock.end(frame(FRAME.exit, String(code)));
     busy = false;
     if (stopping) stop();

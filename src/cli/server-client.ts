@@ -14,13 +14,8 @@ const EXIT_INTERRUPTED = 130;
 const SOCKET_PATH_MAX = 107;
 
 /** Exit code of the build the server ran, or undefined: run it in this process instead. */
-export function runThroughServer(
-  args: string[],
-  entry: string,
-  bundle: string,
-  bundleMtimeMs: number,
-): Promise<number | undefined> {
-  const paths = serverPaths(bundle, bundleMtimeMs, process.env);
+export function runThroughServer(args: string[], entry: string, installId: string): Promise<number | undefined> {
+  const paths = serverPaths(installId, process.env);
   if (Buffer.byteLength(paths.socket) > SOCKET_PATH_MAX) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const sock = connect(paths.socket);

@@ -80,22 +80,20 @@ describe('serverEligible', () => {
 });
 
 describe('serverPaths', () => {
-  it('names one server per install and build of the bundle, in the runtime dir', () => {
-    const a = serverPaths('/opt/tsbuild/dist/bundle/tsbuild.cjs', 1, { XDG_RUNTIME_DIR: '/run/user/0' });
+  it('names one server per build of the bundle, in the runtime dir', () => {
+    const a = serverPaths('f7b138d9a7bc236d', { XDG_RUNTIME_DIR: '/run/user/0' });
     expect(a.socket).toMatch(/^\/run\/user\/0\/tsbuild\/server-[0-9a-f]{8}\.sock$/);
     expect(a.log).toBe(a.socket.replace(/sock$/, 'log'));
-    expect(serverPaths('/opt/tsbuild/dist/bundle/tsbuild.cjs', 2, {}).socket).not.toBe(
-      a.socket.replace('/run/user/0', '/run'),
-    );
-    expect(serverPaths('/opt/tsbuild/dist/bundle/tsbuild.cjs', 1, {}).dir).toBe('/run/tsbuild');
+    expect(serverPaths('0123456789abcdef', {}).socket).not.toBe(a.socket.replace('/run/user/0', '/run'));
+    expect(serverPaths('f7b138d9a7bc236d', {}).dir).toBe('/run/tsbuild');
   });
   it('names another server for a client in other namespaces', () => {
-    const bundle = '/opt/tsbuild/dist/bundle/tsbuild.cjs';
+    const id = 'f7b138d9a7bc236d';
     const here = namespaceIds();
     expect(here).toMatch(/^cgroup:\[\d+\] ipc:\[\d+\] mnt:\[\d+\] net:\[\d+\] pid:\[\d+\] user:\[\d+\] uts:\[\d+\]$/);
-    expect(serverPaths(bundle, 1, {}).socket).toBe(serverPaths(bundle, 1, {}, here).socket);
+    expect(serverPaths(id, {}).socket).toBe(serverPaths(id, {}, here).socket);
     const otherNet = here.replace(/net:\[\d+\]/, 'net:[1]');
-    expect(serverPaths(bundle, 1, {}, otherNet).socket).not.toBe(serverPaths(bundle, 1, {}, here).socket);
+    expect(serverPaths(id, {}, otherNet).socket).not.toBe(serverPaths(id, {}, here).socket);
   });
   it('idles 15 minutes unless TSBUILD_SERVER_IDLE says', () => {
     expect(idleSeconds({})).toBe(900);

@@ -13,6 +13,8 @@ export interface ServerRequest {
   umask: number;
   stdout: TerminalInfo;
   stderr: TerminalInfo;
+  /** Which client sent it: bin/tsbuild-client.pl says "perl" (the server's log shows it). */
+  client?: string;
 }
 
 export interface TerminalInfo {
@@ -134,19 +136,19 @@ export function namespaceIds(): string {
 }
 
 /**
- * One server per user, installed bundle (its path and mtime) and set of namespaces: a client only
- * ever talks to a server running the same code in the same namespaces, and a server of an older
- * install idles out on its own. Root's runtime dir is /run/tsbuild (where runc's state already
- * lives) unless XDG_RUNTIME_DIR names one.
+ * One server per user, build of the bundle (`installId`: the random id `npm run bundle` writes in
+ * dist/bundle/client-info) and set of namespaces: a client only ever talks to a server running the
+ * same code in the same namespaces, and a server of an older build idles out on its own. Root's
+ * runtime dir is /run/tsbuild (where runc's state already lives) unless XDG_RUNTIME_DIR names one.
+ * bin/tsbuild-client.pl computes the same paths: keep the two alike.
  */
 export function serverPaths(
-  bundle: string,
-  bundleMtimeMs: number,
+  installId: string,
   env: NodeJS.ProcessEnv,
   namespaces: string = namespaceIds(),
 ): ServerPaths {
   const dir = env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'tsbuild') : '/run/tsbuild';
-  const base = join(dir, `server-${fnv1a(`${bundle}\0${bundleMtimeMs}\0${namespaces}`)}`);
+  const base = join(dir, `server-${fnv1a(`${installId}\0${namespaces}`)}`);
   return { dir, socket: `${base}.sock`, log: `${base}.log`, pid: `${base}.pid` };
 }
 

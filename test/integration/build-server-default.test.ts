@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -131,6 +131,27 @@ describe('the build server, on by default', () => {
     expect(servedBuilds()).toBe(2);
     expect(digests(served)).toHaveLength(2);
     expect(digests(served)).toEqual(digests(daemonless));
+  }, 120_000);
+
+  it('is handed builds by the Perl client where perl is installed, and by node’s client where it is not', async () => {
+    await startServer();
+    await build(['-t', 'srv:t']);
+    expect(logs()).toMatch(/ build in \S+ \(perl client\) exited 0\n/);
+    // node's client: the launcher without perl on its PATH (a bin dir of links to all else it needs)
+    const bin = join(dir, 'bin-without-perl');
+    await mkdir(bin);
+    for (const tool of ['node', 'readlink'])
+      await symlink(
+        execFileSync('sh', ['-c', `command -v ${tool}`])
+          .toString()
+          .trim(),
+        join(bin, tool),
+      );
+    const before = servedBuilds();
+    const r = await runCli(['--progress=plain', '-t', 'srv:t', context], { env: userEnv({ PATH: bin }) });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(servedBuilds()).toBe(before + 1);
+    expect(logs().trimEnd().split('\n').pop()).toMatch(/ build in \S+ exited 0$/);
   }, 120_000);
 
   it('stays out of CI: CI=true builds in its own process and starts no server', async () => {
