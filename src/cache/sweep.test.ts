@@ -1,4 +1,4 @@
-import { accessSync, constants, realpathSync, symlinkSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, existsSync, realpathSync, symlinkSync, unlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deadToken, liveProcess } from '../../test/helpers/owner-tokens.js';
 import { ownerToken } from '../store/owner.js';
 import { StatePaths, stateDirId } from '../store/state-paths.js';
-import { markRuntimeDir, sweepDeadRuntimeDirs, sweepStale } from './sweep.js';
+import { markRuntimeDir, siblingSweepDue, sweepDeadRuntimeDirs, sweepStale } from './sweep.js';
 
 let root: string;
 let paths: StatePaths;
@@ -208,6 +208,25 @@ describe('markRuntimeDir', () => {
     } finally {
       if (saved === undefined) delete process.env.TSBUILD_RUNTIME_DIR;
       else process.env.TSBUILD_RUNTIME_DIR = saved;
+    }
+  });
+});
+
+describe('siblingSweepDue', () => {
+  it('lets a state dir look through its siblings once in five minutes', async () => {
+    const runtime = await mkdtemp(join(tmpdir(), 'tsbuild-sibling-stamp-'));
+    try {
+      expect(await siblingSweepDue(runtime)).toBe(true);
+      expect(await siblingSweepDue(runtime)).toBe(false);
+      const sixMinutesAgo = new Date(Date.now() - 6 * 60_000);
+      await utimes(join(runtime, 'siblings-swept'), sixMinutesAgo, sixMinutesAgo);
+      expect(await siblingSweepDue(runtime)).toBe(true);
+      expect(await siblingSweepDue(runtime)).toBe(false);
+      // a runtime dir not made yet: due, and nothing is made for the note
+      expect(await siblingSweepDue(join(runtime, 'not-yet'))).toBe(true);
+      expect(existsSync(join(runtime, 'not-yet'))).toBe(false);
+    } finally {
+      await rm(runtime, { recursive: true, force: true });
     }
   });
 });

@@ -46,6 +46,13 @@ class ForwardedStream extends Writable {
     if (this.sock.destroyed || !this.sock.writable) done();
     else this.sock.write(frame(this.type, chunk), () => done());
   }
+
+  // what was written while the socket took the last frame goes in one write: a build's progress
+  // is many short lines, and a socket write each cost a served build ~3 ms
+  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    if (this.sock.destroyed || !this.sock.writable) done();
+    else this.sock.write(frame(this.type, Buffer.concat(chunks.map((c) => c.chunk))), () => done());
+  }
 }
 
 function replaceEnv(env: Record<string, string>): void {
