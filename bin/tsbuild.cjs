@@ -8,7 +8,7 @@
 // shadowed by stale code. CommonJS because an ES module entry starts node's ESM loader, a few
 // more milliseconds on every command.
 'use strict';
-const { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
+const { existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
 const { createRequire, wrap } = require('node:module');
 const { join } = require('node:path');
 const { Script } = require('node:vm');
@@ -85,7 +85,7 @@ if (serveSocket) {
   // a server that cannot listen dies of the unhandled rejection, which its log shows
   // never its cache: V8 rejects a cache made after a flag changed, and the server exposes gc
   loadBundle([], false).serve(serveSocket);
-} else if (bundleIsCurrent()) {
+} else if (bundleIsCurrent() && existsSync(client)) {
   const { serverEligible, runThroughServer } = require(client);
   if (!serverEligible(process.argv.slice(2), process.env, process.geteuid?.())) runHere();
   else

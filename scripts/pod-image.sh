@@ -121,8 +121,9 @@ fi
 # stub dated 1970 that says so if it is ever reached.
 opt="$root/opt/tsbuild"
 mkdir -p "$opt/bin" "$opt/dist/bundle" "$opt/dist/cli"
-cp "$here/bin/tsbuild" "$here/bin/tsbuild.cjs" "$opt/bin/"
-cp "$here/dist/bundle/tsbuild.cjs" "$opt/dist/bundle/"
+cp "$here/bin/tsbuild" "$here/bin/tsbuild.cjs" "$here/bin/tsbuild-client.pl" "$opt/bin/"
+# the build server's clients and what they read (the image has no perl: node's client serves)
+cp "$here/dist/bundle/tsbuild.cjs" "$here/dist/bundle/client.cjs" "$here/dist/bundle/client-info" "$opt/dist/bundle/"
 cp "$here/package.json" "$opt/"
 echo "throw new Error('this image holds the bundle only (dist/bundle/tsbuild.cjs)');" >"$opt/dist/cli/main.js"
 touch -d @0 "$opt/dist/cli/main.js"
