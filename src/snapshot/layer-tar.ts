@@ -1,7 +1,7 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { TAR_BLOCK, TAR_TRAILER, encodeTarHeader, padding } from '../image/tar-header.js';
-import { layerEntries, type LayerEntryOptions } from './layer-entries.js';
+import { TAR_TRAILER, encodeTarHeader, padding } from '../image/tar-header.js';
+import { forEachLayerEntry, layerEntries, type LayerEntryOptions } from './layer-entries.js';
 
 export interface LayerTarOptions extends LayerEntryOptions {
   /** End `out` when done (default true), as `pipe` does. */
@@ -18,12 +18,9 @@ export async function writeLayerTar(
   out: NodeJS.WritableStream,
   opts: LayerTarOptions = {},
 ): Promise<void> {
-  const entries = await layerEntries(layerDir, opts);
-  let expected = TAR_TRAILER.length;
-  for (const e of entries) expected += TAR_BLOCK + (e.type === 'file' ? e.size + padding(e.size) : 0);
-  const sink = new BatchingWriter(out, expected);
+  const sink = new BatchingWriter(out);
   try {
-    for (const e of entries) {
+    await forEachLayerEntry(layerDir, opts, async (e) => {
       sink.push(encodeTarHeader(e));
       if (e.type === 'file' && e.size > 0) {
         if (e.size <= SMALL_FILE) readSmall(e.source!, e.size, await sink.reserve(e.size));
@@ -31,7 +28,7 @@ export async function writeLayerTar(
         sink.zeros(padding(e.size));
       }
       await sink.drained();
-    }
+    });
     sink.push(TAR_TRAILER);
     await sink.end();
   } finally {
@@ -51,8 +48,9 @@ export async function isLayerEmpty(layerDir: string, opts: LayerEntryOptions = {
  * close) per file for reads of a few hundred bytes from the page cache.
  */
 const SMALL_FILE = 256 << 10;
-/** The size of each write downstream. */
+/** The size of each write downstream, once a layer is past its first few chunks. */
 const CHUNK = 4 << 20;
+const FIRST_CHUNK = 64 << 10;
 
 /** Reads a whole small file into `into` (exactly its size). */
 function readSmall(path: string, size: number, into: Buffer): void {
@@ -104,12 +102,9 @@ class BatchingWriter {
     this.failure ??= err;
   };
 
-  /** `expected`: about how many bytes the whole tar has, so a small layer gets a small chunk. */
-  constructor(
-    private readonly out: NodeJS.WritableStream,
-    expected: number,
-  ) {
-    this.chunk = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(expected, TAR_BLOCK)));
+  constructor(private readonly out: NodeJS.WritableStream) {
+    // small first, as most layers are; each next chunk is larger, up to CHUNK
+    this.chunk = Buffer.allocUnsafe(FIRST_CHUNK);
     out.on('error', this.onError);
   }
 
@@ -140,7 +135,7 @@ class BatchingWriter {
    * before its next call, or gives back what it did not fill.
    */
   async reserve(n: number): Promise<Buffer> {
-    if (this.used + n > this.chunk.length) this.handOff();
+    if (this.used + n > this.chunk.length) this.handOff(n);
     await this.drained();
     const at = this.used;
     this.used += n;
@@ -182,9 +177,9 @@ class BatchingWriter {
   }
 
   /** Writes the filled part and takes a fresh chunk (downstream owns the old one). */
-  private handOff(): void {
+  private handOff(need = 0): void {
     if (this.used > 0) this.blocked = !this.out.write(this.chunk.subarray(0, this.used)) || this.blocked;
-    this.chunk = Buffer.allocUnsafe(CHUNK);
+    this.chunk = Buffer.allocUnsafe(Math.max(need, Math.min(CHUNK, this.chunk.length * 4)));
     this.used = 0;
   }
 }
