@@ -6,6 +6,12 @@ import { forEachLayerEntry, layerEntries, type LayerEntryOptions } from './layer
 export interface LayerTarOptions extends LayerEntryOptions {
   /** End `out` when done (default true), as `pipe` does. */
   end?: boolean;
+  /**
+   * `out` is done with a chunk when that write's callback runs (true of ContentStore.ingestWritten
+   * and of a zlib stream, not of a PassThrough, which hands the chunk on): the writer then fills
+   * that chunk again instead of taking a new one for every write.
+   */
+  reuseWritten?: boolean;
 }
 
 /**
@@ -18,7 +24,7 @@ export async function writeLayerTar(
   out: NodeJS.WritableStream,
   opts: LayerTarOptions = {},
 ): Promise<void> {
-  const sink = new BatchingWriter(out);
+  const sink = new BatchingWriter(out, opts.reuseWritten === true);
   try {
     await forEachLayerEntry(layerDir, opts, async (e) => {
       sink.push(encodeTarHeader(e));
@@ -102,7 +108,13 @@ class BatchingWriter {
     this.failure ??= err;
   };
 
-  constructor(private readonly out: NodeJS.WritableStream) {
+  /** Written chunks `out` is done with (when `reuse`), to be filled again. */
+  private readonly spare: Buffer[] = [];
+
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly reuse: boolean,
+  ) {
     // small first, as most layers are; each next chunk is larger, up to CHUNK
     this.chunk = Buffer.allocUnsafe(FIRST_CHUNK);
     out.on('error', this.onError);
@@ -176,10 +188,22 @@ class BatchingWriter {
     await this.drained();
   }
 
-  /** Writes the filled part and takes a fresh chunk (downstream owns the old one). */
+  /** Writes the filled part and takes another chunk: a spare one when `out` is done with it, else a new one. */
   private handOff(need = 0): void {
-    if (this.used > 0) this.blocked = !this.out.write(this.chunk.subarray(0, this.used)) || this.blocked;
-    this.chunk = Buffer.allocUnsafe(Math.max(need, Math.min(CHUNK, this.chunk.length * 4)));
+    if (this.used > 0) {
+      const full = this.chunk;
+      const sent = this.reuse
+        ? this.out.write(full.subarray(0, this.used), (err) => {
+            if (!err) this.spare.push(full);
+          })
+        : this.out.write(full.subarray(0, this.used));
+      this.blocked = !sent || this.blocked;
+    }
+    const size = Math.max(need, Math.min(CHUNK, this.chunk.length * 4));
+    // spares smaller than that (from the first, smaller chunks) are dropped
+    let spare = this.spare.pop();
+    while (spare && spare.length < size) spare = this.spare.pop();
+    this.chunk = spare ?? Buffer.allocUnsafe(size);
     this.used = 0;
   }
 }
