@@ -86,4 +86,13 @@ describe('forEachLayerEntry: the walk', () => {
     // usr/share is unchanged but holds a new dir; var/ and var/cache/ hold nothing new
     expect(names).toEqual(['usr/', 'usr/lib/', 'usr/lib/x/', 'usr/lib/x/f', 'usr/share/', 'usr/share/doc/']);
   });
+
+  it('refuses a name that is not UTF-8, and keeps one that holds U+FFFD', async () => {
+    const layer = join(tmp, 'layer');
+    await mkdir(join(layer, 'd'), { recursive: true });
+    await writeFile(join(layer, 'd', 'ok-\ufffd'), 'x');
+    expect((await layerEntries(layer)).map((e) => e.name)).toEqual(['d/', 'd/ok-\ufffd']);
+    await writeFile(Buffer.concat([Buffer.from(join(layer, 'd', 'bad-')), Buffer.from([0xff])]), 'x');
+    await expect(layerEntries(layer)).rejects.toThrow(/not valid UTF-8 in .*\/d: "bad-ÿ"/);
+  });
 });

@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { TarHeader } from '../image/tar-header.js';
 import { IDENTITY_MAPPING, type IdMapping, OWNER_XATTR, parseOwnerXattr, processIdMapping } from './id-mapping.js';
 import { lookupInChain } from './lower-lookup.js';
@@ -190,7 +190,8 @@ class LayerWalk {
     const st = entryStat(await lstat(this.layerDir, { bigint: true }));
     this.diskUsage += st.blocks * 512;
     const rootMarker = this.isOpaque('') ? this.finish(marker(OPAQUE_MARKER, st), undefined) : undefined;
-    await this.walkDir(this.layerDir, '', false, rootMarker);
+    // paths below are joined by hand: path.join's normalizing was a tenth of the walk's garbage
+    await this.walkDir(resolve(this.layerDir), '', false, rootMarker);
   }
 
   private isOpaque(rel: string): boolean {
@@ -206,7 +207,7 @@ class LayerWalk {
       }
       const st = c.st!;
       const cRel = rel ? `${rel}/${c.name}` : c.name;
-      const cAbs = join(abs, c.name);
+      const cAbs = `${abs}/${c.name}`;
       const opaque = st.kind === 'dir' && this.isOpaque(cRel);
       const made = toEntries(cRel, cAbs, st, opaque, this.opts.xattrs !== false ? this.xattrs : undefined);
       const recorded = parseOwnerXattr(this.xattrs.get(cRel)?.get(OWNER_XATTR));
@@ -241,12 +242,12 @@ class LayerWalk {
    */
   private list(abs: string, opaqueMarker: LayerEntry | undefined): Child[] {
     const children: Child[] = opaqueMarker ? [{ key: OPAQUE_MARKER, name: OPAQUE_MARKER, marker: opaqueMarker }] : [];
-    for (const raw of readdirSync(abs, { encoding: 'buffer' })) {
-      const name = raw.toString('utf8');
-      // Tar names here are UTF-8; a name that is not would silently become another name.
-      if (!Buffer.from(name, 'utf8').equals(raw))
-        throw new Error(`file name is not valid UTF-8 in ${abs}: ${JSON.stringify(raw.toString('latin1'))}`);
-      const path = join(abs, name);
+    const names = readdirSync(abs);
+    // Tar names here are UTF-8; a name that is not would silently become another name. Such bytes
+    // are read as U+FFFD, so only a dir with one of those is read again as bytes to check.
+    if (names.some((n) => n.includes('\ufffd'))) checkUtf8Names(abs);
+    for (const name of names) {
+      const path = `${abs}/${name}`;
       const st = entryStat(lstatSync(path, { bigint: true }));
       if (name.startsWith(WHITEOUT_PREFIX) && !st.whiteout) {
         throw new Error(
@@ -332,42 +333,42 @@ function toEntries(
   opaque: boolean,
   xattrs: XattrMap | undefined,
 ): LayerEntry[] {
-  const base: Omit<TarHeader, 'name' | 'type'> = {
-    mode: st.perm,
-    uid: st.uid,
-    gid: st.gid,
-    size: 0,
-    mtime: st.mtime,
-  };
-  const attrs = portable(xattrs?.get(rel));
-  if (attrs) base.xattrs = attrs;
-  if (st.inode !== undefined) (base as LayerEntry).inode = st.inode;
-  if (st.kind === 'dir') {
-    const dir: LayerEntry = { ...base, name: `${rel}/`, type: 'directory' };
-    return opaque ? [dir, marker(`${rel}/${OPAQUE_MARKER}`, st)] : [dir];
-  }
   if (st.whiteout) {
     const i = rel.lastIndexOf('/');
     const name = `${rel.slice(0, i + 1)}${WHITEOUT_PREFIX}${rel.slice(i + 1)}`;
     // As Docker's overlay converter: a plain empty file, mode 0600, the device's owner and time.
-    return [{ name, type: 'file', mode: 0o600, uid: base.uid, gid: base.gid, size: 0, mtime: base.mtime }];
+    return [{ name, type: 'file', mode: 0o600, uid: st.uid, gid: st.gid, size: 0, mtime: st.mtime }];
   }
-  if (st.kind === 'file') return [{ ...base, name: rel, type: 'file', size: st.size, source: abs }];
-  if (st.kind === 'symlink') return [{ ...base, name: rel, type: 'symlink', linkname: readlinkSync(abs) }];
-  if (st.kind === 'char' || st.kind === 'block') {
-    const { major, minor } = splitDev(st.rdev!);
-    return [
-      {
-        ...base,
-        name: rel,
-        type: st.kind === 'char' ? 'character-device' : 'block-device',
-        devmajor: major,
-        devminor: minor,
-      },
-    ];
+  if (st.kind === 'socket') return []; // no tar representation, and meaningless once their process is gone
+  const attrs = portable(xattrs?.get(rel));
+  const e: LayerEntry = { name: rel, type: 'file', mode: st.perm, uid: st.uid, gid: st.gid, size: 0, mtime: st.mtime };
+  if (attrs) e.xattrs = attrs;
+  if (st.inode !== undefined) e.inode = st.inode;
+  switch (st.kind) {
+    case 'dir':
+      e.name = `${rel}/`;
+      e.type = 'directory';
+      return opaque ? [e, marker(`${rel}/${OPAQUE_MARKER}`, st)] : [e];
+    case 'file':
+      e.size = st.size;
+      e.source = abs;
+      return [e];
+    case 'symlink':
+      e.type = 'symlink';
+      e.linkname = readlinkSync(abs);
+      return [e];
+    case 'char':
+    case 'block': {
+      const { major, minor } = splitDev(st.rdev!);
+      e.type = st.kind === 'char' ? 'character-device' : 'block-device';
+      e.devmajor = major;
+      e.devminor = minor;
+      return [e];
+    }
+    case 'fifo':
+      e.type = 'fifo';
+      return [e];
   }
-  if (st.kind === 'fifo') return [{ ...base, name: rel, type: 'fifo' }];
-  return []; // sockets: no tar representation, and meaningless once their process is gone
 }
 
 function marker(name: string, st: EntryStat): LayerEntry {
@@ -386,4 +387,12 @@ function portable(attrs: Map<string, Buffer> | undefined): Map<string, Buffer> |
   if (!attrs) return undefined;
   const kept = new Map([...attrs].filter(([k]) => isPortableXattr(k) && k !== OWNER_XATTR));
   return kept.size > 0 ? kept : undefined;
+}
+
+/** Throws for the first name in `dir` that is not valid UTF-8. */
+function checkUtf8Names(dir: string): void {
+  for (const raw of readdirSync(dir, { encoding: 'buffer' })) {
+    if (!Buffer.from(raw.toString('utf8'), 'utf8').equals(raw))
+      throw new Error(`file name is not valid UTF-8 in ${dir}: ${JSON.stringify(raw.toString('latin1'))}`);
+  }
 }

@@ -26,14 +26,22 @@ export async function writeLayerTar(
 ): Promise<void> {
   const sink = new BatchingWriter(out, opts.reuseWritten === true);
   try {
-    await forEachLayerEntry(layerDir, opts, async (e) => {
+    // Synchronous unless there is something to wait for: a promise per entry of a 33,000-file
+    // layer was a good part of the garbage the walk made.
+    await forEachLayerEntry(layerDir, opts, (e) => {
       sink.push(encodeTarHeader(e));
       if (e.type === 'file' && e.size > 0) {
-        if (e.size <= SMALL_FILE) readSmall(e.source!, e.size, await sink.reserve(e.size));
-        else await copyExactly(e.source!, e.size, sink);
+        if (e.size > SMALL_FILE) {
+          return copyExactly(e.source!, e.size, sink).then(() => {
+            sink.zeros(padding(e.size));
+            return sink.drained();
+          });
+        }
+        const at = sink.claim(e.size);
+        readSmall(e.source!, e.size, sink.chunk, at);
         sink.zeros(padding(e.size));
       }
-      await sink.drained();
+      return sink.drained();
     });
     sink.push(TAR_TRAILER);
     await sink.end();
@@ -58,14 +66,14 @@ const SMALL_FILE = 256 << 10;
 const CHUNK = 4 << 20;
 const FIRST_CHUNK = 64 << 10;
 
-/** Reads a whole small file into `into` (exactly its size). */
-function readSmall(path: string, size: number, into: Buffer): void {
+/** Reads a whole small file into `into` at `at` (exactly its size). */
+function readSmall(path: string, size: number, into: Buffer, at: number): void {
   // O_NOFOLLOW: the path was a regular file when listed; never read through a link swapped in.
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     let filled = 0;
     while (filled < size) {
-      const n = readSync(fd, into, filled, size - filled, null);
+      const n = readSync(fd, into, at + filled, size - filled, null);
       if (n === 0) throw new Error(`${path} shrank while its layer was being written (expected ${size} bytes)`);
       filled += n;
     }
@@ -99,7 +107,8 @@ async function copyExactly(path: string, size: number, sink: BatchingWriter): Pr
  * 'drain' when the destination pushes back, so a huge layer never piles up in memory.
  */
 class BatchingWriter {
-  private chunk: Buffer;
+  /** The chunk being filled. */
+  chunk: Buffer;
   private used = 0;
   private blocked = false;
   private failure: Error | undefined;
@@ -149,9 +158,16 @@ class BatchingWriter {
   async reserve(n: number): Promise<Buffer> {
     if (this.used + n > this.chunk.length) this.handOff(n);
     await this.drained();
+    const at = this.claim(n);
+    return this.chunk.subarray(at, at + n);
+  }
+
+  /** As `reserve` without waiting for downstream (the caller waits after the entry): where in `chunk` to fill. */
+  claim(n: number): number {
+    if (this.used + n > this.chunk.length) this.handOff(n);
     const at = this.used;
     this.used += n;
-    return this.chunk.subarray(at, at + n);
+    return at;
   }
 
   /** The last `n` reserved bytes were not filled after all. */
@@ -160,9 +176,13 @@ class BatchingWriter {
   }
 
   /** After each entry: waits while downstream is full. */
-  async drained(): Promise<void> {
+  drained(): Promise<void> | undefined {
     if (this.failure) throw this.failure;
-    if (!this.blocked) return;
+    if (!this.blocked) return undefined;
+    return this.drain();
+  }
+
+  private async drain(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       const done = (err?: Error) => {
         this.out.off('drain', onDrain);
