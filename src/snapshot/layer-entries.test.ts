@@ -85,6 +85,14 @@ describe('forEachLayerEntry: the walk', () => {
     const names = (await layerEntries(layer, { lowerDirs: [lower] })).map((e) => e.name);
     // usr/share is unchanged but holds a new dir; var/ and var/cache/ hold nothing new
     expect(names).toEqual(['usr/', 'usr/lib/', 'usr/lib/x/', 'usr/lib/x/f', 'usr/share/', 'usr/share/doc/']);
+    // a socket has no entry, but the dirs around it are part of the diff
+    execFileSync('python3', [
+      '-c',
+      'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])',
+      join(layer, 'var/cache/s'),
+    ]);
+    const withSocket = (await layerEntries(layer, { lowerDirs: [lower] })).map((e) => e.name);
+    expect(withSocket.filter((n) => n.startsWith('var'))).toEqual(['var/', 'var/cache/']);
   });
 
   it('refuses a name that is not UTF-8, and keeps one that holds U+FFFD', async () => {
