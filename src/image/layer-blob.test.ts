@@ -59,6 +59,45 @@ describe('createLayerBlob', () => {
     }
   });
 
+  it('stores a plain tar through ingestWritten, hashed once, and tells the writer it may refill its chunks', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tsbuild-blob-test-'));
+    try {
+      const store = new ContentStore(root);
+      const told: (boolean | undefined)[] = [];
+      const blob = await createLayerBlob(
+        (out, reusable) => {
+          told.push(reusable);
+          return writeInPieces(out);
+        },
+        store,
+        { compression: 'uncompressed' },
+      );
+      expect(told).toEqual([true]);
+      expect(blob).toEqual({
+        digest: sha(tar),
+        diffId: sha(tar),
+        size: tar.length,
+        mediaType: 'application/vnd.oci.image.layer.v1.tar',
+      });
+      expect((await store.read(blob.digest)).equals(tar)).toBe(true);
+      // a sink without it gets the tar through ingest, and the writer is not told so
+      told.length = 0;
+      const sink = memorySink();
+      const viaIngest = await createLayerBlob(
+        (out, reusable) => {
+          told.push(reusable);
+          return writeInPieces(out);
+        },
+        sink,
+        { compression: 'uncompressed' },
+      );
+      expect(told).toEqual([undefined]);
+      expect(viaIngest.digest).toBe(blob.digest);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('fails (without hanging) when either side fails', async () => {
     await expect(
       createLayerBlob(async (out) => {

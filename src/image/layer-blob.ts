@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, Transform, pipeline, type Readable } from 'node:stream';
+import { PassThrough, Transform, pipeline, type Readable, type Writable } from 'node:stream';
 import { compressStream, layerMediaType, type LayerCompression } from './compress.js';
 import type { DiffId, Digest } from './types.js';
 
@@ -11,7 +11,19 @@ export interface BlobSink {
     what?: string,
     opts?: { durable?: boolean },
   ): Promise<{ digest: Digest | string; size: number }>;
+  /** As ContentStore.ingestWritten: write callbacks come once a chunk is stored. Takes a plain tar when there. */
+  ingestWritten?(
+    produce: (out: Writable) => Promise<void>,
+    what?: string,
+    opts?: { durable?: boolean },
+  ): Promise<{ digest: Digest | string; size: number }>;
 }
+
+/**
+ * Writes a layer's tar to `out`. `reusable`: `out` is done with each chunk once that write is
+ * called back, so the writer may fill the chunk again.
+ */
+export type TarWriter = (out: NodeJS.WritableStream, reusable?: boolean) => Promise<void>;
 
 export interface LayerBlob {
   /** sha256 of the blob as stored (the manifest's layer digest; the diffID when uncompressed). */
@@ -38,11 +50,21 @@ export interface LayerBlobOptions {
  * and compress.ts), so equal tars give equal blobs.
  */
 export async function createLayerBlob(
-  writeTar: (out: NodeJS.WritableStream) => Promise<void>,
+  writeTar: TarWriter,
   sink: BlobSink,
   opts: LayerBlobOptions = {},
 ): Promise<LayerBlob> {
   const compression = opts.compression ?? 'gzip';
+  if (compression === 'uncompressed' && sink.ingestWritten) {
+    // A plain tar is its own diffID: hashed once (by the sink), written from chunks it hands back.
+    const stored = await sink.ingestWritten((out) => writeTar(out, true), 'layer blob', { durable: false });
+    return {
+      digest: stored.digest as Digest,
+      diffId: opts.knownDiffId ?? (stored.digest as DiffId),
+      size: stored.size,
+      mediaType: layerMediaType(compression),
+    };
+  }
   const tar = new PassThrough({ highWaterMark: 1 << 20 });
   const hash = createHash('sha256');
   const known = opts.knownDiffId;

@@ -56,4 +56,30 @@ describe('encodeTarHeader', () => {
     expect(listing).toContain('5000000/3000000');
     expect(listing).toContain(long);
   });
+
+  it('writes numeric fields as zero-padded octal with a NUL, and the checksum as 6 digits, NUL, space', () => {
+    const h = encodeTarHeader({
+      ...base,
+      name: 'n',
+      type: 'character-device',
+      mode: 0o4755,
+      uid: 0o7777777,
+      gid: 1,
+      size: 0o77777777777,
+      mtime: 1_700_000_000,
+      devmajor: 2 ** 30, // no PAX key: the largest value that fits
+      devminor: 9,
+    });
+    const field = (off: number, len: number) => h.toString('latin1', off, off + len);
+    expect(field(100, 8)).toBe('0004755\0');
+    expect(field(108, 8)).toBe('7777777\0');
+    expect(field(116, 8)).toBe('0000001\0');
+    expect(field(124, 12)).toBe('77777777777\0');
+    expect(field(136, 12)).toBe(`${(1_700_000_000).toString(8)}\0`);
+    expect(field(329, 8)).toBe('7777777\0');
+    expect(field(337, 8)).toBe('0000011\0');
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
+    expect(field(148, 8)).toBe(`${sum.toString(8).padStart(6, '0')}\0 `);
+  });
 });

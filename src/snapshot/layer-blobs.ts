@@ -1,7 +1,7 @@
-import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ContentStore } from '../store/content-store.js';
 import type { LayerCompression } from '../image/layer-compression.js';
+import type { TarWriter } from '../image/layer-blob.js';
 import { MediaType } from '../image/types.js';
 import type { IdMapping } from './id-mapping.js';
 import type { LayerEncoding } from './layer-encodings.js';
@@ -98,11 +98,12 @@ async function makeLayerBlob(
             out as NodeJS.WritableStream & import('node:stream').Writable,
           );
         }
-      : async (out: NodeJS.WritableStream) => {
+      : async (out: NodeJS.WritableStream, reusable?: boolean) => {
           const { writeLayerTar } = await import('./layer-tar.js');
           await writeLayerTar(snapshots.fsDir(id), out, {
             lowerDirs: snapshots.lowerDirs(below),
             ...(idMapping ? { idMapping } : {}),
+            reuseWritten: reusable === true,
             onDiskUsage: (bytes) => {
               fsBytes = bytes;
             },
@@ -145,19 +146,16 @@ export function refOf(e: LayerEncoding): LayerBlobRef {
  * `write` made to stop when the build is cancelled: its output stream is destroyed with the
  * signal's reason, which fails the whole blob chain (nothing is committed to the store).
  */
-export function abortableWrite(
-  signal: AbortSignal | undefined,
-  write: (out: NodeJS.WritableStream) => Promise<void>,
-): (out: NodeJS.WritableStream) => Promise<void> {
+export function abortableWrite(signal: AbortSignal | undefined, write: TarWriter): TarWriter {
   if (!signal) return write;
-  return async (out) => {
+  return async (out, reusable) => {
     signal.throwIfAborted();
     const onAbort = (): void => {
       (out as NodeJS.WritableStream & { destroy(err?: Error): void }).destroy(signal.reason as Error);
     };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      await write(out);
+      await write(out, reusable);
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
@@ -165,19 +163,9 @@ export function abortableWrite(
 }
 
 async function plainTarBlob(
-  writeTar: (out: NodeJS.WritableStream) => Promise<void>,
+  writeTar: TarWriter,
   store: ContentStore,
 ): Promise<{ digest: string; diffId: string; size: number; mediaType: string }> {
-  const tar = new PassThrough({ highWaterMark: 1 << 20 });
-  const writing = writeTar(tar).then(
-    () => {
-      if (!tar.writableEnded) tar.end();
-    },
-    (err: Error) => {
-      tar.destroy(err);
-      throw err;
-    },
-  );
-  const [stored] = await Promise.all([store.ingest(tar, undefined, 'layer tar', { durable: false }), writing]);
+  const stored = await store.ingestWritten((out) => writeTar(out, true), 'layer tar', { durable: false });
   return { digest: stored.digest, diffId: stored.digest, size: stored.size, mediaType: MediaType.ociLayerTar };
 }

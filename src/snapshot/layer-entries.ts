@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { TarHeader } from '../image/tar-header.js';
 import { IDENTITY_MAPPING, type IdMapping, OWNER_XATTR, parseOwnerXattr, processIdMapping } from './id-mapping.js';
 import { lookupInChain } from './lower-lookup.js';
@@ -48,18 +48,9 @@ export interface LayerEntry extends TarHeader {
   inode?: string;
 }
 
-interface Node {
-  rel: string;
-  abs: string;
-  st: EntryStat;
-  children?: Node[];
-  opaque: boolean;
-}
-
 /**
- * What the listing keeps of an entry's lstat, converted as the tar header wants it. The whole tree
- * is listed before any entry is made, and a BigIntStats (18 BigInts) takes ~1 KB: 32 MB of heap at
- * once for the 32,000 files of an apt-get layer, most of a cold build's peak.
+ * What the walk keeps of an entry's lstat, converted as the tar header wants it: a BigIntStats
+ * (18 BigInts) takes ~1 KB, and the walk holds the names of every directory it is inside.
  */
 interface EntryStat {
   kind: 'dir' | 'file' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
@@ -116,10 +107,28 @@ function entryStat(st: BigIntStats): EntryStat {
  * to the first name. The layer root itself is not an entry (BuildKit emits none either).
  */
 export async function layerEntries(layerDir: string, opts: LayerEntryOptions = {}): Promise<LayerEntry[]> {
+  const entries: LayerEntry[] = [];
+  await forEachLayerEntry(layerDir, opts, (e) => {
+    entries.push(e);
+  });
+  return entries;
+}
+
+/**
+ * `layerEntries` one at a time, as the tree is walked: `visit` gets each entry in tar order and
+ * is waited for when it returns a promise. Only the directories being walked are held, not the
+ * whole layer: listing a 33,000-file apt-get layer before tarring it took ~60 MB of heap.
+ * `onDiskUsage` is told when the walk is done.
+ */
+export async function forEachLayerEntry(
+  layerDir: string,
+  opts: LayerEntryOptions,
+  visit: (e: LayerEntry) => void | Promise<void>,
+): Promise<void> {
   if ((await readdir(layerDir)).length === 0) {
     // spare the getfattr spawn
     if (opts.onDiskUsage) opts.onDiskUsage(Number((await lstat(layerDir)).blocks) * 512);
-    return [];
+    return;
   }
   const xattrs = await dumpXattrTree(layerDir);
   for (const [rel, attrs] of xattrs) {
@@ -131,162 +140,235 @@ export async function layerEntries(layerDir: string, opts: LayerEntryOptions = {
         );
     }
   }
-  const isOpaque = (rel: string) => xattrs.get(rel)?.get(OPAQUE_XATTR)?.toString('latin1') === OPAQUE_VALUE;
-  const root: Node = {
-    rel: '',
-    abs: layerDir,
-    st: entryStat(await lstat(layerDir, { bigint: true })),
-    opaque: isOpaque(''),
-  };
-  readTree(root, isOpaque);
-  if (opts.onDiskUsage) opts.onDiskUsage(diskUsageOf(root));
+  const walk = new LayerWalk(layerDir, opts, xattrs, visit);
+  await walk.run();
+  if (opts.onDiskUsage) opts.onDiskUsage(walk.diskUsage);
+}
 
-  const included = opts.lowerDirs && opts.lowerDirs.length > 0 ? await changedNodes(root, opts.lowerDirs) : undefined;
-  const entries: LayerEntry[] = [];
-  if (root.opaque) entries.push(marker(OPAQUE_MARKER, root.st));
-  const keepXattrs = opts.xattrs !== false;
-  const recordedOwners = new Map<LayerEntry, { uid: number; gid: number }>();
-  const visit = async (n: Node): Promise<void> => {
-    for (const c of n.children ?? []) {
-      if (included && c.st.kind === 'dir' && !included.has(c)) continue;
-      const made = await toEntries(c, keepXattrs ? xattrs : undefined);
-      const recorded = parseOwnerXattr(xattrs.get(c.rel)?.get(OWNER_XATTR));
-      if (recorded) for (const e of made) if (e.type !== 'symlink') recordedOwners.set(e, recorded);
-      entries.push(...made);
-      if (c.children) await visit(c);
+/** A name listed in a directory being walked, or the directory's own opaque marker. */
+interface Child {
+  /** Where its entries sort among its siblings': `name/` for a dir, `.wh.name` for a whiteout. */
+  key: string;
+  name: string;
+  st?: EntryStat;
+  marker?: LayerEntry;
+}
+
+/**
+ * Walks a layer dir depth first, each directory's names sorted by their tar names' last part
+ * (`name/` for a dir): a name's whole subtree sorts between it and its next sibling, so the walk
+ * meets the entries in the tar's byte order of names without listing the tree first.
+ *
+ * With a chain below, a directory that overlay may have copied up without changing it (not
+ * opaque, not under an opaque dir) is held back while its subtree is walked: the first entry
+ * inside it sends it (and the held dirs around it) out first; if none comes, it is left out when
+ * the chain has the same directory (same mode/uid/gid; mtime ignored), as BuildKit's diff does.
+ * Overlay copies a directory up whenever something inside it is created, even if that thing is
+ * later removed, so an upperdir holds dirs that differ from below in nothing but mtime.
+ */
+class LayerWalk {
+  /** du's count of the layer dir: every entry's blocks, the dir's own included, links once per name. */
+  diskUsage = 0;
+  private readonly ids: IdMapping;
+  private readonly prune: boolean;
+  /** The first tar name of each inode with more than one link. */
+  private readonly firstNames = new Map<string, string>();
+  /** Directory entries held back, outermost first. */
+  private readonly held: LayerEntry[] = [];
+
+  constructor(
+    private readonly layerDir: string,
+    private readonly opts: LayerEntryOptions,
+    private readonly xattrs: XattrMap,
+    private readonly visit: (e: LayerEntry) => void | Promise<void>,
+  ) {
+    this.ids = opts.idMapping ?? processIdMapping();
+    this.prune = opts.lowerDirs !== undefined && opts.lowerDirs.length > 0;
+  }
+
+  async run(): Promise<void> {
+    const st = entryStat(await lstat(this.layerDir, { bigint: true }));
+    this.diskUsage += st.blocks * 512;
+    const rootMarker = this.isOpaque('') ? this.finish(marker(OPAQUE_MARKER, st), undefined) : undefined;
+    // paths below are joined by hand: path.join's normalizing was a tenth of the walk's garbage
+    await this.walkDir(resolve(this.layerDir), '', false, rootMarker);
+  }
+
+  private isOpaque(rel: string): boolean {
+    return this.xattrs.get(rel)?.get(OPAQUE_XATTR)?.toString('latin1') === OPAQUE_VALUE;
+  }
+
+  private async walkDir(abs: string, rel: string, underOpaque: boolean, opaqueMarker?: LayerEntry): Promise<void> {
+    for (const c of this.list(abs, opaqueMarker)) {
+      if (c.marker) {
+        const sent = this.emit(c.marker);
+        if (sent) await sent;
+        continue;
+      }
+      const st = c.st!;
+      const cRel = rel ? `${rel}/${c.name}` : c.name;
+      const cAbs = `${abs}/${c.name}`;
+      const opaque = st.kind === 'dir' && this.isOpaque(cRel);
+      const made = toEntries(cRel, cAbs, st, opaque, this.opts.xattrs !== false ? this.xattrs : undefined);
+      const recorded = parseOwnerXattr(this.xattrs.get(cRel)?.get(OWNER_XATTR));
+      for (const e of made) this.finish(e, e.type === 'symlink' ? undefined : recorded);
+      if (st.kind !== 'dir') {
+        // a socket has no entry, but the dirs around it are not unchanged: emit(undefined) sends them
+        for (const e of made.length > 0 ? made : [undefined]) {
+          const sent = this.emit(e);
+          if (sent) await sent;
+        }
+      } else if (this.prune && !underOpaque && !opaque) {
+        const dir = made[0]!;
+        this.held.push(dir);
+        await this.walkDir(cAbs, cRel, false);
+        // still held: nothing inside it is in the diff
+        if (this.held.at(-1) === dir) {
+          if (await this.sameBelow(cRel, st)) this.held.pop();
+          else await this.emit(undefined);
+        }
+      } else {
+        const sent = this.emit(made[0]!);
+        if (sent) await sent;
+        await this.walkDir(cAbs, cRel, underOpaque || opaque, made[1]);
+      }
     }
-  };
-  await visit(root);
+  }
 
-  if (opts.clampMtime !== undefined) for (const e of entries) e.mtime = Math.min(e.mtime, opts.clampMtime);
-  const ids = opts.idMapping ?? processIdMapping();
-  for (const e of entries) {
-    // an owner the build could not give the file on disk (OWNER_XATTR), else the disk's
-    const recorded = recordedOwners.get(e);
+  /**
+   * A directory's names with their stats, in tar order. Synchronous on purpose: a layer of
+   * thousands of small files spent most of its listing waiting for the thread pool, one round
+   * trip per lstat of a few microseconds.
+   */
+  private list(abs: string, opaqueMarker: LayerEntry | undefined): Child[] {
+    const children: Child[] = opaqueMarker ? [{ key: OPAQUE_MARKER, name: OPAQUE_MARKER, marker: opaqueMarker }] : [];
+    const names = readdirSync(abs);
+    // Tar names here are UTF-8; a name that is not would silently become another name. Such bytes
+    // are read as U+FFFD, so only a dir with one of those is read again as bytes to check.
+    if (names.some((n) => n.includes('\ufffd'))) checkUtf8Names(abs);
+    for (const name of names) {
+      const path = `${abs}/${name}`;
+      const st = entryStat(lstatSync(path, { bigint: true }));
+      if (name.startsWith(WHITEOUT_PREFIX) && !st.whiteout) {
+        throw new Error(
+          `${path}: a file named ${WHITEOUT_PREFIX}* cannot be stored in an OCI layer (it would read as a whiteout)`,
+        );
+      }
+      this.diskUsage += st.blocks * 512;
+      const key = st.kind === 'dir' ? `${name}/` : st.whiteout ? `${WHITEOUT_PREFIX}${name}` : name;
+      children.push({ key, name, st });
+    }
+    // a stable sort: the marker stays first should a whiteout get its name
+    return children.sort((a, b) => compareUtf8(a.key, b.key));
+  }
+
+  /** Whether the chain below has this directory with the same permission bits and owner. */
+  private async sameBelow(rel: string, st: EntryStat): Promise<boolean> {
+    const b = (await lookupInChain(this.opts.lowerDirs!, [rel])).get(rel);
+    // both are directories: the same mode is the same permission bits
+    return (
+      b?.kind === 'dir' &&
+      Number(b.stat.mode & 0o7777n) === st.perm &&
+      Number(b.stat.uid) === st.uid &&
+      Number(b.stat.gid) === st.gid
+    );
+  }
+
+  /** Clamps the entry's time and gives it its owner in the image: `recorded` (OWNER_XATTR's), else the disk's mapped back. */
+  private finish(e: LayerEntry, recorded: { uid: number; gid: number } | undefined): LayerEntry {
+    if (this.opts.clampMtime !== undefined) e.mtime = Math.min(e.mtime, this.opts.clampMtime);
     if (recorded) {
       e.uid = recorded.uid;
       e.gid = recorded.gid;
-    } else if (ids !== IDENTITY_MAPPING) {
-      e.uid = ids.imageUid(e.uid);
-      e.gid = ids.imageGid(e.gid);
+    } else if (this.ids !== IDENTITY_MAPPING) {
+      e.uid = this.ids.imageUid(e.uid);
+      e.gid = this.ids.imageGid(e.gid);
     }
+    return e;
   }
-  entries.sort((a, b) => compareUtf8(a.name, b.name));
-  return linkRepeatedInodes(entries);
-}
 
-/** Allocated bytes of a listed tree, as du counts them (a file with several names once per name, as duSync). */
-function diskUsageOf(n: Node): number {
-  let bytes = n.st.blocks * 512;
-  for (const c of n.children ?? []) bytes += diskUsageOf(c);
-  return bytes;
-}
-
-/**
- * Synchronous on purpose: a layer of thousands of small files spent most of its listing waiting
- * for the thread pool, one round trip per lstat of a few microseconds.
- */
-function readTree(dir: Node, isOpaque: (rel: string) => boolean): void {
-  const names = readdirSync(dir.abs, { encoding: 'buffer' });
-  dir.children = names.map((raw) => {
-    const name = raw.toString('utf8');
-    // Tar names here are UTF-8; a name that is not would silently become another name.
-    if (!Buffer.from(name, 'utf8').equals(raw))
-      throw new Error(`file name is not valid UTF-8 in ${dir.abs}: ${JSON.stringify(raw.toString('latin1'))}`);
-    const rel = dir.rel ? `${dir.rel}/${name}` : name;
-    const abs = join(dir.abs, name);
-    const st = entryStat(lstatSync(abs, { bigint: true }));
-    const node: Node = { rel, abs, st, opaque: st.kind === 'dir' && isOpaque(rel) };
-    if (name.startsWith(WHITEOUT_PREFIX) && !st.whiteout) {
-      throw new Error(
-        `${abs}: a file named ${WHITEOUT_PREFIX}* cannot be stored in an OCI layer (it would read as a whiteout)`,
-      );
-    }
-    if (st.kind === 'dir') readTree(node, isOpaque);
-    return node;
-  });
-}
-
-/**
- * The directories that belong in the diff. Overlay copies a directory up whenever something
- * inside it is created, even if that thing is later removed, so an upperdir holds dirs that
- * differ from below in nothing but mtime.
- */
-async function changedNodes(root: Node, lowerDirs: string[]): Promise<Set<Node>> {
-  // Candidates: non-opaque dirs, not under an opaque dir, whose whole subtree is such dirs.
-  const candidates = new Set<Node>();
-  const mark = (n: Node, underOpaque: boolean): boolean => {
-    let onlyDirs = n.st.kind === 'dir' && !n.opaque;
-    for (const c of n.children ?? []) onlyDirs = mark(c, underOpaque || n.opaque) && onlyDirs;
-    if (onlyDirs && !underOpaque && n !== root) candidates.add(n);
-    return onlyDirs;
-  };
-  mark(root, false);
-  const below = await lookupInChain(
-    lowerDirs,
-    [...candidates].map((n) => n.rel),
-  );
-
-  const included = new Set<Node>();
-  const decide = (n: Node): boolean => {
-    let keep = false;
-    for (const c of n.children ?? []) keep = decide(c) || keep;
-    if (n.st.kind !== 'dir') return true;
-    if (!keep && candidates.has(n)) {
-      const b = below.get(n.rel);
-      // both are directories: the same mode is the same permission bits
-      const same =
-        b?.kind === 'dir' &&
-        Number(b.stat.mode & 0o7777n) === n.st.perm &&
-        Number(b.stat.uid) === n.st.uid &&
-        Number(b.stat.gid) === n.st.gid;
-      if (same) return false;
-    }
-    included.add(n);
-    return true;
-  };
-  decide(root);
-  return included;
-}
-
-async function toEntries(n: Node, xattrs: XattrMap | undefined): Promise<LayerEntry[]> {
-  const { st } = n;
-  const base: Omit<TarHeader, 'name' | 'type'> = {
-    mode: st.perm,
-    uid: st.uid,
-    gid: st.gid,
-    size: 0,
-    mtime: st.mtime,
-  };
-  const attrs = portable(xattrs?.get(n.rel));
-  if (attrs) base.xattrs = attrs;
-  if (st.inode !== undefined) (base as LayerEntry).inode = st.inode;
-  if (st.kind === 'dir') {
-    const dir: LayerEntry = { ...base, name: `${n.rel}/`, type: 'directory' };
-    return n.opaque ? [dir, marker(`${n.rel}/${OPAQUE_MARKER}`, st)] : [dir];
+  /**
+   * Sends the held-back dirs, then `e` if given. Returns a promise only when `visit` did, so a
+   * layer of small files is not a round of microtasks per entry.
+   */
+  private emit(e: LayerEntry | undefined): void | Promise<void> {
+    if (this.held.length > 0) return this.emitHeldThen(e);
+    if (e) return this.visit(this.linked(e));
   }
+
+  private async emitHeldThen(e: LayerEntry | undefined): Promise<void> {
+    for (const dir of this.held.splice(0)) await this.visit(dir);
+    if (e) await this.visit(this.linked(e));
+  }
+
+  /**
+   * A later name of an inode already sent becomes a hard link to the first (the walk is in tar
+   * order, so the target always precedes the link). Whiteouts have no inode here: overlayfs makes
+   * every whiteout a link to one shared 0/0 device, and directories cannot be linked.
+   */
+  private linked(e: LayerEntry): LayerEntry {
+    if (e.inode === undefined) return e;
+    const target = this.firstNames.get(e.inode);
+    if (target === undefined) {
+      this.firstNames.set(e.inode, e.name);
+      return e;
+    }
+    return {
+      name: e.name,
+      type: 'link',
+      linkname: target,
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      size: 0,
+      mtime: e.mtime,
+    };
+  }
+}
+
+function toEntries(
+  rel: string,
+  abs: string,
+  st: EntryStat,
+  opaque: boolean,
+  xattrs: XattrMap | undefined,
+): LayerEntry[] {
   if (st.whiteout) {
-    const i = n.rel.lastIndexOf('/');
-    const name = `${n.rel.slice(0, i + 1)}${WHITEOUT_PREFIX}${n.rel.slice(i + 1)}`;
+    const i = rel.lastIndexOf('/');
+    const name = `${rel.slice(0, i + 1)}${WHITEOUT_PREFIX}${rel.slice(i + 1)}`;
     // As Docker's overlay converter: a plain empty file, mode 0600, the device's owner and time.
-    return [{ name, type: 'file', mode: 0o600, uid: base.uid, gid: base.gid, size: 0, mtime: base.mtime }];
+    return [{ name, type: 'file', mode: 0o600, uid: st.uid, gid: st.gid, size: 0, mtime: st.mtime }];
   }
-  if (st.kind === 'file') return [{ ...base, name: n.rel, type: 'file', size: st.size, source: n.abs }];
-  if (st.kind === 'symlink') return [{ ...base, name: n.rel, type: 'symlink', linkname: readlinkSync(n.abs) }];
-  if (st.kind === 'char' || st.kind === 'block') {
-    const { major, minor } = splitDev(st.rdev!);
-    return [
-      {
-        ...base,
-        name: n.rel,
-        type: st.kind === 'char' ? 'character-device' : 'block-device',
-        devmajor: major,
-        devminor: minor,
-      },
-    ];
+  if (st.kind === 'socket') return []; // no tar representation, and meaningless once their process is gone
+  const attrs = portable(xattrs?.get(rel));
+  const e: LayerEntry = { name: rel, type: 'file', mode: st.perm, uid: st.uid, gid: st.gid, size: 0, mtime: st.mtime };
+  if (attrs) e.xattrs = attrs;
+  if (st.inode !== undefined) e.inode = st.inode;
+  switch (st.kind) {
+    case 'dir':
+      e.name = `${rel}/`;
+      e.type = 'directory';
+      return opaque ? [e, marker(`${rel}/${OPAQUE_MARKER}`, st)] : [e];
+    case 'file':
+      e.size = st.size;
+      e.source = abs;
+      return [e];
+    case 'symlink':
+      e.type = 'symlink';
+      e.linkname = readlinkSync(abs);
+      return [e];
+    case 'char':
+    case 'block': {
+      const { major, minor } = splitDev(st.rdev!);
+      e.type = st.kind === 'char' ? 'character-device' : 'block-device';
+      e.devmajor = major;
+      e.devminor = minor;
+      return [e];
+    }
+    case 'fifo':
+      e.type = 'fifo';
+      return [e];
   }
-  if (st.kind === 'fifo') return [{ ...base, name: n.rel, type: 'fifo' }];
-  return []; // sockets: no tar representation, and meaningless once their process is gone
 }
 
 function marker(name: string, st: EntryStat): LayerEntry {
@@ -307,29 +389,10 @@ function portable(attrs: Map<string, Buffer> | undefined): Map<string, Buffer> |
   return kept.size > 0 ? kept : undefined;
 }
 
-/**
- * Later names of an inode already written become hard links to the first (in tar order, so the
- * target always precedes the link). Whiteouts are skipped: overlayfs makes every whiteout a link
- * to one shared 0/0 device, and directories cannot be linked.
- */
-function linkRepeatedInodes(entries: LayerEntry[]): LayerEntry[] {
-  const first = new Map<string, string>();
-  return entries.map((e) => {
-    if (e.inode === undefined) return e;
-    const target = first.get(e.inode);
-    if (target === undefined) {
-      first.set(e.inode, e.name);
-      return e;
-    }
-    return {
-      name: e.name,
-      type: 'link',
-      linkname: target,
-      mode: e.mode,
-      uid: e.uid,
-      gid: e.gid,
-      size: 0,
-      mtime: e.mtime,
-    };
-  });
+/** Throws for the first name in `dir` that is not valid UTF-8. */
+function checkUtf8Names(dir: string): void {
+  for (const raw of readdirSync(dir, { encoding: 'buffer' })) {
+    if (!Buffer.from(raw.toString('utf8'), 'utf8').equals(raw))
+      throw new Error(`file name is not valid UTF-8 in ${dir}: ${JSON.stringify(raw.toString('latin1'))}`);
+  }
 }

@@ -174,10 +174,11 @@ async function clampedLayer(
     import('../image/layer-blob.js'),
   ]);
   const lowerDirs = deps.snapshots.lowerDirs(below);
-  const writeTar = abortableWrite(deps.signal, (out) =>
+  const writeTar = abortableWrite(deps.signal, (out, reusable) =>
     writeLayerTar(deps.snapshots.fsDir(id), out, {
       lowerDirs,
       clampMtime: epoch,
+      reuseWritten: reusable === true,
       ...(deps.idMapping ? { idMapping: deps.idMapping } : {}),
     }),
   );

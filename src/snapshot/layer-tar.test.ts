@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmod, chown, link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLayerEmpty, writeLayerTar } from './layer-tar.js';
@@ -281,6 +281,32 @@ describe('chunking', () => {
         .trim()
         .split('\n').length,
     ).toBe(want.size + 1);
+  });
+});
+
+describe('reuseWritten', () => {
+  it('fills the chunks the output is done with again: the same bytes from a few buffers', async () => {
+    const layer = join(tmp, 'layer');
+    await mkdir(layer);
+    // ~28 MB: seven 4 MiB chunks' worth, in files of all sizes
+    for (let i = 0; i < 36; i++)
+      await writeFile(join(layer, `f${i}`), Buffer.alloc([1000, 300_000, 2_000_000][i % 3]!, i));
+    const buffers = new Set<ArrayBufferLike>();
+    const copies: Buffer[] = [];
+    const out = new Writable({
+      highWaterMark: 8 << 20,
+      write(chunk: Buffer, _enc, cb) {
+        buffers.add(chunk.buffer);
+        copies.push(Buffer.from(chunk)); // done with the chunk once called back
+        setTimeout(cb, 1);
+      },
+    });
+    const done = new Promise((resolve) => out.once('finish', resolve));
+    await writeLayerTar(layer, out, { reuseWritten: true });
+    await done;
+    expect(Buffer.concat(copies).equals(await tarBytes(layer))).toBe(true);
+    // the growing first chunks, then at most three 4 MiB ones: two waiting in `out`, one filling
+    expect(buffers.size).toBeLessThanOrEqual(6);
   });
 });
 

@@ -1,11 +1,17 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { TAR_BLOCK, TAR_TRAILER, encodeTarHeader, padding } from '../image/tar-header.js';
-import { layerEntries, type LayerEntryOptions } from './layer-entries.js';
+import { TAR_TRAILER, encodeTarHeader, padding } from '../image/tar-header.js';
+import { forEachLayerEntry, layerEntries, type LayerEntryOptions } from './layer-entries.js';
 
 export interface LayerTarOptions extends LayerEntryOptions {
   /** End `out` when done (default true), as `pipe` does. */
   end?: boolean;
+  /**
+   * `out` is done with a chunk when that write's callback runs (true of ContentStore.ingestWritten
+   * and of a zlib stream, not of a PassThrough, which hands the chunk on): the writer then fills
+   * that chunk again instead of taking a new one for every write.
+   */
+  reuseWritten?: boolean;
 }
 
 /**
@@ -18,20 +24,25 @@ export async function writeLayerTar(
   out: NodeJS.WritableStream,
   opts: LayerTarOptions = {},
 ): Promise<void> {
-  const entries = await layerEntries(layerDir, opts);
-  let expected = TAR_TRAILER.length;
-  for (const e of entries) expected += TAR_BLOCK + (e.type === 'file' ? e.size + padding(e.size) : 0);
-  const sink = new BatchingWriter(out, expected);
+  const sink = new BatchingWriter(out, opts.reuseWritten === true);
   try {
-    for (const e of entries) {
+    // Synchronous unless there is something to wait for: a promise per entry of a 33,000-file
+    // layer was a good part of the garbage the walk made.
+    await forEachLayerEntry(layerDir, opts, (e) => {
       sink.push(encodeTarHeader(e));
       if (e.type === 'file' && e.size > 0) {
-        if (e.size <= SMALL_FILE) readSmall(e.source!, e.size, await sink.reserve(e.size));
-        else await copyExactly(e.source!, e.size, sink);
+        if (e.size > SMALL_FILE) {
+          return copyExactly(e.source!, e.size, sink).then(() => {
+            sink.zeros(padding(e.size));
+            return sink.drained();
+          });
+        }
+        const at = sink.claim(e.size);
+        readSmall(e.source!, e.size, sink.chunk, at);
         sink.zeros(padding(e.size));
       }
-      await sink.drained();
-    }
+      return sink.drained();
+    });
     sink.push(TAR_TRAILER);
     await sink.end();
   } finally {
@@ -51,17 +62,18 @@ export async function isLayerEmpty(layerDir: string, opts: LayerEntryOptions = {
  * close) per file for reads of a few hundred bytes from the page cache.
  */
 const SMALL_FILE = 256 << 10;
-/** The size of each write downstream. */
+/** The size of each write downstream, once a layer is past its first few chunks. */
 const CHUNK = 4 << 20;
+const FIRST_CHUNK = 64 << 10;
 
-/** Reads a whole small file into `into` (exactly its size). */
-function readSmall(path: string, size: number, into: Buffer): void {
+/** Reads a whole small file into `into` at `at` (exactly its size). */
+function readSmall(path: string, size: number, into: Buffer, at: number): void {
   // O_NOFOLLOW: the path was a regular file when listed; never read through a link swapped in.
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     let filled = 0;
     while (filled < size) {
-      const n = readSync(fd, into, filled, size - filled, null);
+      const n = readSync(fd, into, at + filled, size - filled, null);
       if (n === 0) throw new Error(`${path} shrank while its layer was being written (expected ${size} bytes)`);
       filled += n;
     }
@@ -95,7 +107,8 @@ async function copyExactly(path: string, size: number, sink: BatchingWriter): Pr
  * 'drain' when the destination pushes back, so a huge layer never piles up in memory.
  */
 class BatchingWriter {
-  private chunk: Buffer;
+  /** The chunk being filled. */
+  chunk: Buffer;
   private used = 0;
   private blocked = false;
   private failure: Error | undefined;
@@ -104,12 +117,15 @@ class BatchingWriter {
     this.failure ??= err;
   };
 
-  /** `expected`: about how many bytes the whole tar has, so a small layer gets a small chunk. */
+  /** Written chunks `out` is done with (when `reuse`), to be filled again. */
+  private readonly spare: Buffer[] = [];
+
   constructor(
     private readonly out: NodeJS.WritableStream,
-    expected: number,
+    private readonly reuse: boolean,
   ) {
-    this.chunk = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(expected, TAR_BLOCK)));
+    // small first, as most layers are; each next chunk is larger, up to CHUNK
+    this.chunk = Buffer.allocUnsafe(FIRST_CHUNK);
     out.on('error', this.onError);
   }
 
@@ -140,11 +156,18 @@ class BatchingWriter {
    * before its next call, or gives back what it did not fill.
    */
   async reserve(n: number): Promise<Buffer> {
-    if (this.used + n > this.chunk.length) this.handOff();
+    if (this.used + n > this.chunk.length) this.handOff(n);
     await this.drained();
+    const at = this.claim(n);
+    return this.chunk.subarray(at, at + n);
+  }
+
+  /** As `reserve` without waiting for downstream (the caller waits after the entry): where in `chunk` to fill. */
+  claim(n: number): number {
+    if (this.used + n > this.chunk.length) this.handOff(n);
     const at = this.used;
     this.used += n;
-    return this.chunk.subarray(at, at + n);
+    return at;
   }
 
   /** The last `n` reserved bytes were not filled after all. */
@@ -153,9 +176,13 @@ class BatchingWriter {
   }
 
   /** After each entry: waits while downstream is full. */
-  async drained(): Promise<void> {
+  drained(): Promise<void> | undefined {
     if (this.failure) throw this.failure;
-    if (!this.blocked) return;
+    if (!this.blocked) return undefined;
+    return this.drain();
+  }
+
+  private async drain(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       const done = (err?: Error) => {
         this.out.off('drain', onDrain);
@@ -181,10 +208,22 @@ class BatchingWriter {
     await this.drained();
   }
 
-  /** Writes the filled part and takes a fresh chunk (downstream owns the old one). */
-  private handOff(): void {
-    if (this.used > 0) this.blocked = !this.out.write(this.chunk.subarray(0, this.used)) || this.blocked;
-    this.chunk = Buffer.allocUnsafe(CHUNK);
+  /** Writes the filled part and takes another chunk: a spare one when `out` is done with it, else a new one. */
+  private handOff(need = 0): void {
+    if (this.used > 0) {
+      const full = this.chunk;
+      const sent = this.reuse
+        ? this.out.write(full.subarray(0, this.used), (err) => {
+            if (!err) this.spare.push(full);
+          })
+        : this.out.write(full.subarray(0, this.used));
+      this.blocked = !sent || this.blocked;
+    }
+    const size = Math.max(need, Math.min(CHUNK, this.chunk.length * 4));
+    // spares smaller than that (from the first, smaller chunks) are dropped
+    let spare = this.spare.pop();
+    while (spare && spare.length < size) spare = this.spare.pop();
+    this.chunk = spare ?? Buffer.allocUnsafe(size);
     this.used = 0;
   }
 }

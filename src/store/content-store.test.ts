@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -103,6 +103,43 @@ describe('ContentStore', () => {
     const chunks: Buffer[] = [];
     for await (const c of store.openRead(desc.digest)) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe('stream me');
+  });
+
+  describe('ingestWritten', () => {
+    it('stores what the producer writes; a write is called back once its bytes are in the file', async () => {
+      const data = Buffer.alloc(300_000, 9);
+      const r = await store.ingestWritten(async (out) => {
+        const chunk = Buffer.alloc(100_000);
+        for (let i = 0; i < 3; i++) {
+          data.copy(chunk, 0, i * 100_000, (i + 1) * 100_000);
+          // the producer fills the same buffer again as soon as the write is called back
+          await new Promise<void>((resolve, reject) => out.write(chunk, (err) => (err ? reject(err) : resolve())));
+          const [tmpName] = await readdir(join(store.root, 'ingest'));
+          expect((await stat(join(store.root, 'ingest', tmpName!))).size).toBe((i + 1) * 100_000);
+        }
+      });
+      expect(r).toEqual({ digest: `sha256:${hex(data)}`, size: 300_000 });
+      expect((await store.read(r.digest)).equals(data)).toBe(true);
+      expect(await readdir(join(store.root, 'ingest'))).toEqual([]);
+    });
+
+    it('leaves nothing behind when the producer fails or destroys the stream', async () => {
+      await expect(
+        store.ingestWritten(async (out) => {
+          out.write(Buffer.from('partial'));
+          throw new Error('producer broke');
+        }),
+      ).rejects.toThrow('producer broke');
+      await expect(
+        store.ingestWritten(async (out) => {
+          out.write(Buffer.from('partial'));
+          out.destroy(new Error('cancelled'));
+          await new Promise((resolve) => out.once('close', resolve));
+        }),
+      ).rejects.toThrow('cancelled');
+      expect(await readdir(join(store.root, 'ingest'))).toEqual([]);
+      expect(await readdir(store.blobsDir)).toEqual([]);
+    });
   });
 
   describe('ingest', () => {
