@@ -45,7 +45,6 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -479,8 +478,9 @@ async function startBenchServer() {
   const dir = join(WORK, 'work', 'server-warm-up');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nLABEL warm-up=1\n');
-  const bundle = join(REPO, 'dist', 'bundle', 'tsbuild.cjs');
-  const paths = serverPaths(bundle, statSync(bundle).mtimeMs, { ...process.env, ...engine.tsbuild.env });
+  // the id `npm run bundle` wrote, as the clients name the server by it (scripts/write-client-info.mjs)
+  const installId = readFileSync(join(REPO, 'dist', 'bundle', 'client-info'), 'utf8').split('\n')[0];
+  const paths = serverPaths(installId, { ...process.env, ...engine.tsbuild.env });
   const until = Date.now() + 15_000;
   for (let i = 0; !existsSync(paths.pid) && Date.now() < until; i++) {
     // the first build starts it; builds go on until it answers (the second is usually served)
