@@ -4,7 +4,8 @@ import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { liveProcess } from '../../test/helpers/owner-tokens.js';
-import { stepCgroupParents, sweepStaleCgroups } from './sweep-cgroups.js';
+import { stepCgroupParents } from '../process/cgroup-hierarchies.js';
+import { sweepStaleCgroups } from './sweep-cgroups.js';
 
 // Needs root and a mounted cgroup hierarchy (a real runc host), as RUN does.
 const canRun = process.getuid?.() === 0 && existsSync('/proc/self/cgroup');

@@ -1,10 +1,8 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ownerInName } from '../store/owner.js';
-import { removeCgroupDir } from '../process/remove-cgroup.js';
+import { killCgroupProcesses, removeCgroupDir } from '../process/remove-cgroup.js';
 import { stepCgroupParents } from '../process/cgroup-hierarchies.js';
-
-export { stepCgroupParents };
 
 /**
  * Each RUN step runs in a cgroup of its own named after its container (`tsbuild-<owner>-<rand>`),
@@ -35,13 +33,6 @@ export async function sweepStaleCgroups(dead: (name: string) => boolean): Promis
 
 async function removeCgroup(dir: string): Promise<boolean> {
   // a process left in it (runc died after starting it) would keep it busy
-  const procs = await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
-  for (const pid of procs.split('\n').filter(Boolean)) {
-    try {
-      process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  await killCgroupProcesses(dir);
   return removeCgroupDir(dir, { pauseMs: 50, goneCounts: false });
 }

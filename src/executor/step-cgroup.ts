@@ -8,10 +8,9 @@
  * step's usage line and OOM message are read from (step-usage.ts).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ownCgroups } from '../process/cgroup-hierarchies.js';
-import { removeCgroupDir } from '../process/remove-cgroup.js';
+import { killCgroupProcesses, removeCgroupDir } from '../process/remove-cgroup.js';
 import { readStepUsage, type StepUsage } from './step-usage.js';
 
 /** The controllers a step cgroup needs: its counters (memory, cpuacct), its limit (pids) and its device rules. */
@@ -122,15 +121,8 @@ export class StepCgroup {
   }
 
   /** SIGKILLs every process in the cgroup (a cancelled step, or what a killed runtime left). */
-  async killAll(): Promise<void> {
-    const procs = await readFile(join(this.byController.get('pids')!, 'cgroup.procs'), 'utf8').catch(() => '');
-    for (const pid of procs.split('\n').filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+  killAll(): Promise<void> {
+    return killCgroupProcesses(this.byController.get('pids')!);
   }
 
   /** Removes the cgroup; true when every hierarchy's dir is gone. */

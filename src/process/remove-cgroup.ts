@@ -1,4 +1,17 @@
-import { rmdir } from 'node:fs/promises';
+import { readFile, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** SIGKILLs every process a cgroup dir lists (what a killed runtime or build left running in it). */
+export async function killCgroupProcesses(dir: string): Promise<void> {
+  const procs = await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
+  for (const pid of procs.split('\n').filter(Boolean)) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
 
 /**
  * rmdir of a cgroup whose processes are gone or going: a zombie keeps it busy for a moment, so
