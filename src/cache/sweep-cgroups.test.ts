@@ -37,8 +37,10 @@ describe.skipIf(!canRun)('sweepStaleCgroups', () => {
     const exited = new Promise((r) => sleeper.on('exit', r));
     await writeFile(join(parents[0]!, deadName, 'cgroup.procs'), String(sleeper.pid));
 
-    // a sweep that finds no other build on its own state dir calls every untokened name dead
-    const removed = await sweepStaleCgroups((name) => name !== liveName);
+    // a sweep that finds no other build on its own state dir calls every untokened name dead. Only
+    // this test's names are called dead: `name !== liveName` called the step cgroups of builds
+    // other tests run beside this one dead too, and the sweep killed their RUN steps (exit 137)
+    const removed = await sweepStaleCgroups((name) => name === deadName || name === untokenedName);
     expect(removed).toBe(parents.length);
     await exited;
     for (const p of parents) {
