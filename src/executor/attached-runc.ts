@@ -1,10 +1,10 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { missingTool } from '../process/missing-tool.js';
 import { runcGlobalArgs } from './runc-args.js';
+import { runtimeLogErrors } from './runtime-log.js';
 
 /** Why runc could not start the process, which docker tells apart by exit code (127, 126, 125). */
 export type StartFailure = 'not-found' | 'not-executable' | 'other';
@@ -118,18 +118,8 @@ export function runAttached(o: AttachedRun): Promise<{ exitCode: number; startFa
 
 /** What runc's log says kept the process from starting; undefined when runc logged no error (the process ran). */
 export async function startFailureIn(logFile: string): Promise<StartFailure | undefined> {
-  const text = await readFile(logFile, 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
-    let entry: { level?: string; msg?: string };
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      continue;
-    }
-    if (entry.level !== 'error' && entry.level !== 'fatal') continue;
-    return classifyStartError(entry.msg ?? '');
-  }
-  return undefined;
+  const first = runtimeLogErrors(logFile)[0];
+  return first === undefined ? undefined : classifyStartError(first);
 }
 
 /**

@@ -18,6 +18,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { OutputTail } from './output-tail.js';
+import { runtimeLogErrors } from './runtime-log.js';
 import type { RunResult } from './run-container.js';
 import type { StepCgroup } from './step-cgroup.js';
 
@@ -97,7 +98,7 @@ export function runCrun(o: CrunRun): Promise<RunResult> {
         return;
       }
       tail.endLine(); // the step's unfinished last line is not the start of crun's first error
-      const errors = crunErrors(join(o.bundle, 'crun.log'));
+      const errors = runtimeLogErrors(join(o.bundle, 'crun.log')).filter(Boolean);
       for (const line of errors) collect(Buffer.from(`crun: ${line}\n`), 'stderr');
       const exitCode = code ?? 128 + (sig ? (constants.signals[sig] ?? 0) : 0);
       const result: RunResult = { exitCode, outputTail: tail.lines() };
@@ -114,20 +115,6 @@ function readText(file: string): string {
   } catch {
     return '';
   }
-}
-
-/** The error messages of crun's JSON log (a missing log has none). */
-function crunErrors(log: string): string[] {
-  const out: string[] = [];
-  for (const line of readText(log).split('\n')) {
-    try {
-      const entry = JSON.parse(line) as { level?: string; msg?: string };
-      if ((entry.level === 'error' || entry.level === 'fatal') && entry.msg) out.push(entry.msg);
-    } catch {
-      // not JSON: a partial line
-    }
-  }
-  return out;
 }
 
 /** crun's words for a command it could not exec (`executable file \`x\` not found in $PATH: …`, `open executable: …`). */

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
 import { missingTool } from '../process/missing-tool.js';
 import { inUserNamespace } from '../process/user-namespace.js';
 import { runAttached, type StartFailure } from './attached-runc.js';
 import { OutputTail } from './output-tail.js';
+import { runtimeLogErrors } from './runtime-log.js';
 import type { ContainerRoot } from './container-root.js';
 import { findMissingMountPoints, removeMountStubs } from './mount-stubs.js';
 import { pidsLimitFromEnv } from './pids-limit.js';
@@ -290,30 +291,10 @@ function spawnRunc(req: RunRequest, id: string, bundle: string): Promise<RunResu
       req.signal?.removeEventListener('abort', onAbort);
       if (log) {
         tail.endLine(); // the step's unfinished last line is not the start of runc's first error
-        for (const line of runcErrors(log)) collect(Buffer.from(`${line}\n`), 'stderr');
+        for (const msg of runtimeLogErrors(log).filter(Boolean)) collect(Buffer.from(`runc: ${msg}\n`), 'stderr');
       }
       const result: RunResult = { exitCode: code ?? (sig ? 128 : 1), outputTail: tail.lines() };
       removeKeptContainer(req.runcRoot, id).then((usage) => resolve(usage ? { ...result, usage } : result), reject);
     });
   });
-}
-
-/** The error messages of a runc JSON log (a missing or unreadable log has none). */
-function runcErrors(log: string): string[] {
-  let text = '';
-  try {
-    text = readFileSync(log, 'utf8');
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const line of text.split('\n')) {
-    try {
-      const entry = JSON.parse(line) as { level?: string; msg?: string };
-      if ((entry.level === 'error' || entry.level === 'fatal') && entry.msg) out.push(`runc: ${entry.msg}`);
-    } catch {
-      // not JSON: a partial line
-    }
-  }
-  return out;
 }
