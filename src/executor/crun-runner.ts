@@ -13,11 +13,10 @@
  * The step's cgroup is tsbuild's own (step-cgroup.ts): the shell joins it before it execs crun
  * (`--cgroup-manager=disabled`), so crun and everything the step starts run in it.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
-import { OutputTail } from './output-tail.js';
+import { runStepProcess } from './step-process.js';
 import { runtimeLogErrors } from './runtime-log.js';
 import type { RunResult } from './run-container.js';
 import type { StepCgroup } from './step-cgroup.js';
@@ -51,62 +50,48 @@ const SETUP = [
   'exec "$crun" --root "$croot" --cgroup-manager=disabled --log="file:$b/crun.log" --log-format=json run --bundle "$b" "$id"',
 ].join('\n');
 
-export function runCrun(o: CrunRun): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const args = [
-      '-m',
-      '--propagation',
-      'slave',
-      '/bin/sh',
-      '-c',
-      SETUP,
-      'tsbuild-crun',
-      o.bundle,
-      o.rootfs,
-      o.overlay?.join(',') ?? '',
-      o.crunRoot,
-      o.id,
-      o.unified ?? '',
-      o.crun,
-      ...o.cgroup.procsFiles,
-    ];
-    const child = spawn(o.unshare, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const tail = new OutputTail();
-    const collect = (chunk: Buffer, stream: 'stdout' | 'stderr'): void => {
-      o.onOutput?.(chunk, stream);
-      tail.add(chunk);
-    };
-    child.stdout.on('data', (c: Buffer) => collect(c, 'stdout'));
-    child.stderr.on('data', (c: Buffer) => collect(c, 'stderr'));
-    const onAbort = (): void => {
+export async function runCrun(o: CrunRun): Promise<RunResult> {
+  const args = [
+    '-m',
+    '--propagation',
+    'slave',
+    '/bin/sh',
+    '-c',
+    SETUP,
+    'tsbuild-crun',
+    o.bundle,
+    o.rootfs,
+    o.overlay?.join(',') ?? '',
+    o.crunRoot,
+    o.id,
+    o.unified ?? '',
+    o.crun,
+    ...o.cgroup.procsFiles,
+  ];
+  const step = await runStepProcess(o.unshare, args, {
+    ...(o.onOutput ? { onOutput: o.onOutput } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    kill: (child) => {
       child.kill('SIGKILL');
       void o.cgroup.killAll();
-    };
-    o.signal?.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (err) => {
-      o.signal?.removeEventListener('abort', onAbort);
-      reject(new Error(`could not start ${o.unshare}: ${err.message}`, { cause: err }));
-    });
-    child.on('close', (code, sig) => {
-      o.signal?.removeEventListener('abort', onAbort);
-      // crun killed before it removed its state: the container is gone with its pid namespace
-      rmSync(join(o.crunRoot, o.id), { recursive: true, force: true });
-      const failed = join(o.bundle, 'setup-failed');
-      if (existsSync(failed)) {
-        const why = `${readFileSync(failed, 'utf8').trim()}: ${readText(join(o.bundle, 'setup.err')).trim()}`;
-        reject(new CrunSetupFailed(`could not ${why}`));
-        return;
-      }
-      tail.endLine(); // the step's unfinished last line is not the start of crun's first error
-      const errors = runtimeLogErrors(join(o.bundle, 'crun.log')).filter(Boolean);
-      for (const line of errors) collect(Buffer.from(`crun: ${line}\n`), 'stderr');
-      const exitCode = code ?? 128 + (sig ? (constants.signals[sig] ?? 0) : 0);
-      const result: RunResult = { exitCode, outputTail: tail.lines() };
-      if (exitCode !== 0 && errors.some((e) => !isExecError(e)))
-        result.hint = 'crun could not run the step: TSBUILD_RUNTIME=runc runs RUN steps with runc instead';
-      resolve(result);
-    });
+    },
+    startError: (err) => new Error(`could not start ${o.unshare}: ${err.message}`, { cause: err }),
   });
+  // crun killed before it removed its state: the container is gone with its pid namespace
+  rmSync(join(o.crunRoot, o.id), { recursive: true, force: true });
+  const failed = join(o.bundle, 'setup-failed');
+  if (existsSync(failed)) {
+    const why = `${readFileSync(failed, 'utf8').trim()}: ${readText(join(o.bundle, 'setup.err')).trim()}`;
+    throw new CrunSetupFailed(`could not ${why}`);
+  }
+  step.tail.endLine(); // the step's unfinished last line is not the start of crun's first error
+  const errors = runtimeLogErrors(join(o.bundle, 'crun.log')).filter(Boolean);
+  for (const line of errors) step.collect(Buffer.from(`crun: ${line}\n`), 'stderr');
+  const exitCode = step.code ?? 128 + (step.signal ? (constants.signals[step.signal] ?? 0) : 0);
+  const result: RunResult = { exitCode, outputTail: step.tail.lines() };
+  if (exitCode !== 0 && errors.some((e) => !isExecError(e)))
+    result.hint = 'crun could not run the step: TSBUILD_RUNTIME=runc runs RUN steps with runc instead';
+  return result;
 }
 
 function readText(file: string): string {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
@@ -8,7 +7,7 @@ import { missingTool } from '../process/missing-tool.js';
 import { runTool, runToolChecked } from '../process/run-tool.js';
 import { resolveInRoot } from '../store/resolve-in-root.js';
 import { mountedRoot } from './container-root.js';
-import { OutputTail } from './output-tail.js';
+import { runStepProcess } from './step-process.js';
 import { findMissingMountPoints, removeMountStubs } from './mount-stubs.js';
 import type { RunRequest, RunResult } from './run-container.js';
 import { SANDBOX_HOSTNAME } from './run-container.js';
@@ -290,44 +289,28 @@ function hostsFile(hostname: string, extra: readonly { host: string; ip: string 
   );
 }
 
-function spawnChrooted(req: ChrootRequest, setpriv: string, argv: string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
+async function spawnChrooted(req: ChrootRequest, setpriv: string, argv: string[]): Promise<RunResult> {
+  const killGroup = (pid: number | undefined): void => {
+    try {
+      process.kill(-pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  const step = await runStepProcess(setpriv, argv, {
     // its own process group: cancelling kills everything the step started
-    const child = spawn(setpriv, argv, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: envOf(req.env),
-      detached: true,
-    });
-    const tail = new OutputTail();
-    const collect = (chunk: Buffer, stream: 'stdout' | 'stderr'): void => {
-      req.onOutput?.(chunk, stream);
-      tail.add(chunk);
-    };
-    child.stdout.on('data', (c: Buffer) => collect(c, 'stdout'));
-    child.stderr.on('data', (c: Buffer) => collect(c, 'stderr'));
-    const onAbort = (): void => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (err) => {
-      req.signal?.removeEventListener('abort', onAbort);
-      reject(
-        (err as NodeJS.ErrnoException).code === 'ENOENT'
-          ? missingTool('setpriv', { why: 'isolation chroot enters each step with it', cause: err })
-          : new EnvironmentError(`could not start a chroot step: ${err.message}`, { cause: err }),
-      );
-    });
-    child.on('close', (code, sig) => {
-      req.signal?.removeEventListener('abort', onAbort);
-      // what the step left running in its group goes with it, as a container's processes do
-      onAbort();
-      resolve({ exitCode: code ?? (sig ? 128 : 1), outputTail: tail.lines() });
-    });
+    spawn: { env: envOf(req.env), detached: true },
+    ...(req.onOutput ? { onOutput: req.onOutput } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
+    kill: (child) => killGroup(child.pid),
+    startError: (err) =>
+      err.code === 'ENOENT'
+        ? missingTool('setpriv', { why: 'isolation chroot enters each step with it', cause: err })
+        : new EnvironmentError(`could not start a chroot step: ${err.message}`, { cause: err }),
   });
+  // what the step left running in its group goes with it, as a container's processes do
+  killGroup(step.child.pid);
+  return { exitCode: step.code ?? (step.signal ? 128 : 1), outputTail: step.tail.lines() };
 }
 
 /** The step's environment as a process env (runc gives exactly the spec's). */

@@ -6,7 +6,7 @@ import { EnvironmentError } from '../errors.js';
 import { missingTool } from '../process/missing-tool.js';
 import { inUserNamespace } from '../process/user-namespace.js';
 import { runAttached, type StartFailure } from './attached-runc.js';
-import { OutputTail } from './output-tail.js';
+import { runStepProcess } from './step-process.js';
 import { runtimeLogErrors } from './runtime-log.js';
 import type { ContainerRoot } from './container-root.js';
 import { findMissingMountPoints, removeMountStubs } from './mount-stubs.js';
@@ -251,50 +251,34 @@ async function runUnderCrun(
   }
 }
 
-function spawnRunc(req: RunRequest, id: string, bundle: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    // --keep: the stopped container keeps its cgroup until its counters are read (step-usage.ts)
-    // Rootless: runc's log goes to a file, not the step's stderr: without cgroups runc 1.1 warns
-    // on every run that it cannot read OOM kills. Its errors are passed on from there at the end.
-    const log = inUserNamespace() ? join(bundle, 'runc.log') : undefined;
-    const logArgs = log ? ['--log', log, '--log-format', 'json'] : [];
-    const child = spawn(
-      'runc',
-      [...runcGlobalArgs(req.runcRoot), ...logArgs, 'run', '--keep', '--bundle', bundle, id],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
+async function spawnRunc(req: RunRequest, id: string, bundle: string): Promise<RunResult> {
+  // --keep: the stopped container keeps its cgroup until its counters are read (step-usage.ts)
+  // Rootless: runc's log goes to a file, not the step's stderr: without cgroups runc 1.1 warns
+  // on every run that it cannot read OOM kills. Its errors are passed on from there at the end.
+  const log = inUserNamespace() ? join(bundle, 'runc.log') : undefined;
+  const logArgs = log ? ['--log', log, '--log-format', 'json'] : [];
+  const step = await runStepProcess(
+    'runc',
+    [...runcGlobalArgs(req.runcRoot), ...logArgs, 'run', '--keep', '--bundle', bundle, id],
+    {
+      ...(req.onOutput ? { onOutput: req.onOutput } : {}),
+      ...(req.signal ? { signal: req.signal } : {}),
+      kill: (child) => {
+        // runc forwards SIGTERM/SIGKILL to the container's init; delete -f reaps what is left.
+        child.kill('SIGKILL');
+        spawn('runc', [...runcGlobalArgs(req.runcRoot), 'delete', '-f', id], { stdio: 'ignore' }).on('error', () => {});
       },
-    );
-    const tail = new OutputTail();
-    const collect = (chunk: Buffer, stream: 'stdout' | 'stderr'): void => {
-      req.onOutput?.(chunk, stream);
-      tail.add(chunk);
-    };
-    child.stdout.on('data', (c: Buffer) => collect(c, 'stdout'));
-    child.stderr.on('data', (c: Buffer) => collect(c, 'stderr'));
-    const onAbort = (): void => {
-      // runc forwards SIGTERM/SIGKILL to the container's init; delete -f reaps what is left.
-      child.kill('SIGKILL');
-      spawn('runc', [...runcGlobalArgs(req.runcRoot), 'delete', '-f', id], { stdio: 'ignore' }).on('error', () => {});
-    };
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (err) => {
-      req.signal?.removeEventListener('abort', onAbort);
-      const code = (err as NodeJS.ErrnoException).code;
-      reject(
-        code === 'ENOENT'
+      startError: (err) =>
+        err.code === 'ENOENT'
           ? missingTool('runc', { why: 'tsbuild runs RUN steps in it', cause: err })
           : new Error(`could not start runc: ${err.message}`, { cause: err }),
-      );
-    });
-    child.on('close', (code, sig) => {
-      req.signal?.removeEventListener('abort', onAbort);
-      if (log) {
-        tail.endLine(); // the step's unfinished last line is not the start of runc's first error
-        for (const msg of runtimeLogErrors(log).filter(Boolean)) collect(Buffer.from(`runc: ${msg}\n`), 'stderr');
-      }
-      const result: RunResult = { exitCode: code ?? (sig ? 128 : 1), outputTail: tail.lines() };
-      removeKeptContainer(req.runcRoot, id).then((usage) => resolve(usage ? { ...result, usage } : result), reject);
-    });
-  });
+    },
+  );
+  if (log) {
+    step.tail.endLine(); // the step's unfinished last line is not the start of runc's first error
+    for (const msg of runtimeLogErrors(log).filter(Boolean)) step.collect(Buffer.from(`runc: ${msg}\n`), 'stderr');
+  }
+  const result: RunResult = { exitCode: step.code ?? (step.signal ? 128 : 1), outputTail: step.tail.lines() };
+  const usage = await removeKeptContainer(req.runcRoot, id);
+  return usage ? { ...result, usage } : result;
 }
