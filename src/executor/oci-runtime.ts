@@ -76,7 +76,7 @@ export async function crunFor(
       ? 'steps with resource limits (--memory, --cpus, …) run with runc'
       : needs.mountThroughSymlink
         ? 'a mount point of the step is a symlink in its root: runc resolves it there'
-        : (givenUp ?? undefined);
+        : givenUp;
   const found = why ?? (await crunTools());
   if (typeof found !== 'string') return found;
   if (want === 'crun')
