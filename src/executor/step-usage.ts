@@ -71,21 +71,60 @@ export async function readStepUsage(paths: Record<string, string>): Promise<Step
  */
 export async function removeKeptContainer(runcRoot: string, id: string): Promise<StepUsage | undefined> {
   const stateDir = join(runcRoot, id);
-  let paths: Record<string, string> | undefined;
+  let state: RuncState | undefined;
   try {
-    paths = (
-      JSON.parse(await readFile(join(stateDir, 'state.json'), 'utf8')) as { cgroup_paths?: Record<string, string> }
-    ).cgroup_paths;
+    state = JSON.parse(await readFile(join(stateDir, 'state.json'), 'utf8')) as RuncState;
   } catch {
-    paths = undefined;
+    state = undefined;
   }
+  const paths = state?.cgroup_paths;
   const usage = paths ? await readStepUsage(paths) : undefined;
+  // runc killed outright (a cancelled build) leaves its container running; rootless, it has no
+  // cgroup whose removal would fail, and removing the state dir would orphan it for good
+  if (state && initRunning(state)) {
+    await runcDelete(runcRoot, id);
+    if (initRunning(state)) killInit(state);
+    return usage;
+  }
   let removed = true;
   for (const dir of new Set(Object.values(paths ?? {})))
     removed = (await removeCgroupDir(dir, { pauseMs: 10, goneCounts: true })) && removed;
   if (removed) await rm(stateDir, { recursive: true, force: true });
   else await runcDelete(runcRoot, id);
   return usage;
+}
+
+/** The fields of runc's state.json read here. */
+interface RuncState {
+  cgroup_paths?: Record<string, string>;
+  init_process_pid?: number;
+  /** The init's start time in clock ticks since boot (/proc/<pid>/stat field 22): tells a reused pid apart. */
+  init_process_start?: number;
+}
+
+/** Whether the container's init process still runs (the same process, not a later one with its pid). */
+export function initRunning(state: RuncState): boolean {
+  const pid = state.init_process_pid;
+  if (!pid || pid <= 0) return false;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // after the command name, which may hold spaces and parentheses: field 3 onwards
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z') return false;
+  return state.init_process_start === undefined || Number(fields[19]) === state.init_process_start;
+}
+
+/** The last resort where `runc delete -f` left the init running: its pid namespace dies with it. */
+function killInit(state: RuncState): void {
+  try {
+    if (state.init_process_pid) process.kill(state.init_process_pid, 'SIGKILL');
+  } catch {
+    // gone meanwhile
+  }
 }
 
 function runcDelete(runcRoot: string, id: string): Promise<void> {

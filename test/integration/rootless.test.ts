@@ -261,7 +261,10 @@ describe.skipIf(skipReason !== undefined)('rootless mode', () => {
       await new Promise((r) => setTimeout(r, 100));
       gone = !has('pgrep', ['-u', String(uid)]);
     }
-    expect(gone, err).toBe(true);
+    const left = gone
+      ? ''
+      : execFileSync('ps', ['-o', 'pid,ppid,etime,stat,args', '-u', String(uid)], { encoding: 'utf8' });
+    expect(gone, `${err}\nstill running as ${uid}:\n${left}`).toBe(true);
   }, 60_000);
 
   it('refuses cgroup limits it cannot set, naming them', async () => {
