@@ -126,11 +126,11 @@ export async function openStateSession(
       await rmdir(paths.shmTmpRoot).catch(() => {});
       // The runtime dir goes too once nothing is in it (another build's things keep it; one
       // that starts meanwhile makes it again, as runc does its --root).
-      for (const dir of [paths.runtimeTmpRoot, paths.runc]) await rmdir(dir).catch(() => {});
+      const containerDirs = [paths.runtimeTmpRoot, paths.runc, paths.crun];
+      for (const dir of containerDirs) await rmdir(dir).catch(() => {});
       // Its marker too, once no bundle or container is left (a build that starts meanwhile and
       // finds none is only not swept by others: the safe side)
-      if (!existsSync(paths.runtimeTmpRoot) && !existsSync(paths.runc))
-        await unlink(paths.runtimeMarker).catch(() => {});
+      if (!containerDirs.some((dir) => existsSync(dir))) await unlink(paths.runtimeMarker).catch(() => {});
       await rmdir(paths.runtime).catch(() => {});
       await release();
       if (!grew || !parts) return;

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, realpathSync, symlinkSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, realpathSync, symlinkSync, unlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,7 +152,10 @@ describe('sweepDeadRuntimeDirs', () => {
     await marked(goneDead, [deadToken()]);
     const goneLive = { root: join(root, 'gone-2'), id: stateDirId(join(root, 'gone-2')) };
     await marked(goneLive, [ownerToken()]);
-    await runtimeDir('1111111111111111', [deadToken()]); // no marker: left to its own state dir's builds
+    // no marker (its last build ended with nothing left in it): removed when its owners are dead
+    await runtimeDir('1111111111111111', [deadToken()]);
+    await runtimeDir('3333333333333333', [ownerToken()]);
+    await runtimeDir('4444444444444444', [deadToken()], false); // a build may be marking it now
     const wrong = await runtimeDir('2222222222222222', [deadToken()]);
     await writeFile(join(wrong, 'state-dir'), idle.root); // names a state dir whose id is not its name
     await mkdir(join(shared, `.removing-${deadToken()}-6666666666666666`, 'tmp'), { recursive: true });
@@ -160,13 +163,14 @@ describe('sweepDeadRuntimeDirs', () => {
     await mkdir(join(shared, 'not-a-runtime-dir'));
 
     const removed = await sweepDeadRuntimeDirs(own, shared).finally(() => other.kill());
-    expect(removed).toHaveLength(3);
+    expect(removed).toHaveLength(4);
     expect((await readdir(shared)).sort()).toEqual(
       [
         `.removing-${ownerToken()}-7777777777777777`,
         '0000000000000000',
-        '1111111111111111',
         '2222222222222222',
+        '3333333333333333',
+        '4444444444444444',
         busy.id,
         goneLive.id,
         'not-a-runtime-dir',
@@ -213,20 +217,22 @@ describe('markRuntimeDir', () => {
 });
 
 describe('siblingSweepDue', () => {
-  it('lets a state dir look through its siblings once in five minutes', async () => {
-    const runtime = await mkdtemp(join(tmpdir(), 'tsbuild-sibling-stamp-'));
+  it('lets the builds of all state dirs look through their siblings once in five minutes', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'tsbuild-sibling-stamp-'));
     try {
-      expect(await siblingSweepDue(runtime)).toBe(true);
-      expect(await siblingSweepDue(runtime)).toBe(false);
+      const own = join(parent, 'aaaaaaaaaaaaaaaa');
+      expect(await siblingSweepDue(own)).toBe(true);
+      expect(await siblingSweepDue(own)).toBe(false);
+      // another state dir's build, or this one's runtime dir made again: the note is the parent's
+      expect(await siblingSweepDue(join(parent, 'bbbbbbbbbbbbbbbb'))).toBe(false);
       const sixMinutesAgo = new Date(Date.now() - 6 * 60_000);
-      await utimes(join(runtime, 'siblings-swept'), sixMinutesAgo, sixMinutesAgo);
-      expect(await siblingSweepDue(runtime)).toBe(true);
-      expect(await siblingSweepDue(runtime)).toBe(false);
-      // a runtime dir not made yet: due, and nothing is made for the note
-      expect(await siblingSweepDue(join(runtime, 'not-yet'))).toBe(true);
-      expect(existsSync(join(runtime, 'not-yet'))).toBe(false);
+      await utimes(join(parent, '.siblings-swept'), sixMinutesAgo, sixMinutesAgo);
+      expect(await siblingSweepDue(own)).toBe(true);
+      expect(await siblingSweepDue(own)).toBe(false);
+      // no runtime dir of its own is made for the note
+      expect(await readdir(parent)).toEqual(['.siblings-swept']);
     } finally {
-      await rm(runtime, { recursive: true, force: true });
+      await rm(parent, { recursive: true, force: true });
     }
   });
 });

@@ -126,8 +126,9 @@ const SWEPT_ELSEWHERE = /^(tmp|cache-mounts|snapshots\/\.[^/]*|snapshots\/[^/]+\
  * the sibling state dir's own lock: its `state-dir` marker (markRuntimeDir) names it, and only
  * when no build holds a lease there (the exclusive lock is free, taken without waiting) are its
  * containers killed and the dir removed, holding that lock, so a build of it starting meanwhile
- * waits instead of losing its bundle and container to the sweep. A sibling without a marker, or
- * whose state dir is in use, or (when the state dir is gone) with a live owner, is left alone.
+ * waits instead of losing its bundle and container to the sweep. A sibling whose state dir is in
+ * use, or (when the state dir is gone or it has no marker) with a live owner or a recent change,
+ * is left alone.
  * The dir is first renamed to `.removing-<owner>-<hash>`, so two sweepers never clean one dir.
  */
 export async function sweepDeadRuntimeDirs(ownRuntime: string, shared = RUNTIME_PARENT): Promise<string[]> {
@@ -177,12 +178,14 @@ const RUNTIME_PARENT = '/run/tsbuild';
 const SIBLING_SWEEP_EVERY_MS = 5 * 60_000;
 
 /**
- * Whether this state dir's builds should look for dead siblings now, and if so notes that they
- * did: reading every sibling's marker cost each build ~6 ms on a machine whose tests left 370 of
- * them (/run/tsbuild of the bench machine), and a dead sibling waits a few minutes unharmed.
+ * Whether builds should look through the runtime dirs beside `ownRuntime` now, and if so notes
+ * that one did, in the shared parent (`.siblings-swept`): reading every sibling's marker cost
+ * each build ~6 ms on a machine whose tests left 370 of them, and a dead sibling waits a few
+ * minutes unharmed. The note is the parent's, not the state dir's: a state dir's runtime dir goes
+ * when its build ends, and a state dir made afresh (CI, benchmarks) would find none.
  */
 export async function siblingSweepDue(ownRuntime: string): Promise<boolean> {
-  const stamp = join(ownRuntime, 'siblings-swept');
+  const stamp = join(dirname(ownRuntime), '.siblings-swept');
   const last = (await stat(stamp).catch(() => undefined))?.mtimeMs;
   if (last !== undefined && Date.now() - last < SIBLING_SWEEP_EVERY_MS) return false;
   const now = new Date();
@@ -197,8 +200,10 @@ export async function siblingSweepDue(ownRuntime: string): Promise<boolean> {
  */
 async function claimSibling(dir: string, name: string): Promise<(() => Promise<void>) | undefined> {
   const stateRoot = (await readFile(new RuntimePaths(dir).marker, 'utf8').catch(() => '')).trim();
-  if (!stateRoot || stateDirId(stateRoot) !== name) return undefined;
-  if (!(await stat(stateRoot).catch(() => undefined))?.isDirectory()) {
+  if (stateRoot && stateDirId(stateRoot) !== name) return undefined;
+  // no marker: its last build removed it, having no container or bundle left (state-session.ts),
+  // or a build is between making the dir and marking it, which ownersAllDead's settling covers
+  if (!stateRoot || !(await stat(stateRoot).catch(() => undefined))?.isDirectory()) {
     return (await ownersAllDead(dir)) ? async () => {} : undefined;
   }
   return (await new StateLock(stateRoot).acquireExclusive({ wait: false }).catch(() => undefined)) ?? undefined;

@@ -85,12 +85,15 @@ describe.skipIf(why)('RUN steps under crun', () => {
     const byDefault = await buildWatching(fx, { ...env, TSBUILD_RUNTIME: '' });
     expect(byDefault.exitCode, byDefault.stderr).toBe(0);
     expect([...byDefault.saw]).toEqual(['crun']);
+    // the build leaves no runtime dir behind: its crun root goes with the rest
+    expect(existsSync(runtimeDirs(fx.stateRoot).root)).toBe(false);
     const crunDigest = digestOf('', byDefault.stderr);
 
     rmSync(fx.stateRoot, { recursive: true, force: true });
     const withRunc = await buildWatching(fx, { ...env, ...RUNC });
     expect(withRunc.exitCode, withRunc.stderr).toBe(0);
     expect([...withRunc.saw]).toEqual(['runc']);
+    expect(existsSync(runtimeDirs(fx.stateRoot).root)).toBe(false);
     expect(crunDigest).toMatch(/^sha256:/);
     expect(digestOf('', withRunc.stderr)).toBe(crunDigest);
   });

@@ -6,10 +6,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ownerToken } from '../../src/store/owner.js';
 import { runtimeRootFor } from '../../src/store/state-paths.js';
@@ -156,6 +156,8 @@ describe('/run/tsbuild/<hash> of a state dir not used again', () => {
           ...[runtimeA, join(runtimeA, 'tmp'), runcA].map((d) => statSync(d, { throwIfNoEntry: false })?.mtimeMs ?? 0),
         );
       await until(() => !existsSync(runtimeA) || Date.now() - lastChange() > 6000, 'the runtime dir to settle', 30_000);
+      // builds look through their siblings once in five minutes (sweep.ts siblingSweepDue): make it due
+      rmSync(join(dirname(runtimeA), '.siblings-swept'), { force: true });
       const ctxB = await context('other', `FROM ${FROM_BASE}\nCOPY a /a\n`, { a: 'b' });
       const r = await runCli(['--progress=plain', ctxB], { env: { TSBUILD_ROOT: join(dir, `state-b-${runtime}`) } });
       expect(r.exitCode, r.stderr).toBe(0);
