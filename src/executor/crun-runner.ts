@@ -24,6 +24,8 @@ import type { StepCgroup } from './step-cgroup.js';
 export interface CrunRun {
   crun: string;
   unshare: string;
+  /** busybox, whose mount and umount applets the set-up shell runs when given. */
+  busybox?: string;
   crunRoot: string;
   bundle: string;
   id: string;
@@ -41,12 +43,13 @@ export interface CrunRun {
 /** What kept the shell from getting as far as crun (the step never started): run it with runc instead. */
 export class CrunSetupFailed extends Error {}
 
+// $bb: busybox, whose applets the shell runs when it is there (unquoted: empty, util-linux's)
 const SETUP = [
-  'b=$1 root=$2 opts=$3 croot=$4 id=$5 unified=$6 crun=$7',
-  'shift 7',
+  'b=$1 root=$2 opts=$3 croot=$4 id=$5 unified=$6 crun=$7 bb=$8',
+  'shift 8',
   'for f do { echo $$ >"$f"; } 2>>"$b/setup.err" || { echo "join $f" >"$b/setup-failed"; exit 125; }; done',
-  '[ -z "$unified" ] || umount -l "$unified" 2>>"$b/setup.err" || { echo "detach $unified" >"$b/setup-failed"; exit 125; }',
-  '[ -z "$opts" ] || mount -n -t overlay overlay -o "$opts" "$root" 2>>"$b/setup.err" || { echo "mount the root overlay" >"$b/setup-failed"; exit 125; }',
+  '[ -z "$unified" ] || $bb umount -l "$unified" 2>>"$b/setup.err" || { echo "detach $unified" >"$b/setup-failed"; exit 125; }',
+  '[ -z "$opts" ] || $bb mount -n -t overlay overlay -o "$opts" "$root" 2>>"$b/setup.err" || { echo "mount the root overlay" >"$b/setup-failed"; exit 125; }',
   'exec "$crun" --root "$croot" --cgroup-manager=disabled --log="file:$b/crun.log" --log-format=json run --bundle "$b" "$id"',
 ].join('\n');
 
@@ -66,6 +69,7 @@ export async function runCrun(o: CrunRun): Promise<RunResult> {
     o.id,
     o.unified ?? '',
     o.crun,
+    o.busybox ?? '',
     ...o.cgroup.procsFiles,
   ];
   const step = await runStepProcess(o.unshare, args, {

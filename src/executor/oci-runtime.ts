@@ -8,6 +8,7 @@
  * --mount target under a symlinked dir), and everything on a pure cgroup v2 host. A host where crun's set-up fails (no mount namespace, a
  * read-only cgroupfs) falls back to runc for the rest of the process.
  */
+import { execFile } from 'node:child_process';
 import { EnvironmentError, UserError } from '../errors.js';
 import { hybridUnifiedMounts } from '../process/cgroup-hierarchies.js';
 import { findOnPath } from '../process/find-on-path.js';
@@ -17,6 +18,12 @@ import { stepCgroupParentsV1 } from './step-cgroup.js';
 export interface CrunTools {
   crun: string;
   unshare: string;
+  /**
+   * A busybox with mount and umount applets, which the set-up shell runs instead of util-linux's
+   * (a static busybox starts in a fraction of the time mount takes loading libmount: ~3 ms less
+   * a step, alternating A/B of ten RUNs).
+   */
+  busybox?: string;
   /** A hybrid host's cgroup2 mount, which crun must not see. */
   unified?: string;
 }
@@ -58,9 +65,21 @@ function crunTools(): Promise<CrunTools | string> {
     if (!(await stepCgroupParentsV1()))
       return 'this host has no cgroup v1 hierarchies for memory, cpuacct, pids and devices (tsbuild keeps crun steps in v1 cgroups)';
     const unified = (await hybridUnifiedMounts())[0];
-    return { crun, unshare, ...(unified ? { unified } : {}) };
+    const busybox = await busyboxWithMount();
+    return { crun, unshare, ...(unified ? { unified } : {}), ...(busybox ? { busybox } : {}) };
   })();
   return tools;
+}
+
+/** busybox's path when it is installed and has the mount and umount applets. */
+async function busyboxWithMount(): Promise<string | undefined> {
+  const busybox = findOnPath('busybox');
+  if (!busybox) return undefined;
+  const applets = await new Promise<string>((resolve) =>
+    execFile(busybox, ['--list'], (err, stdout) => resolve(err ? '' : stdout)),
+  );
+  const listed = new Set(applets.split('\n'));
+  return listed.has('mount') && listed.has('umount') ? busybox : undefined;
 }
 
 /** crun's tools when this step runs under crun; undefined: runc runs it. */
