@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -44,6 +44,40 @@ describe('CacheRecords', () => {
     const newer = { ...rec, layers: ['snap-c'], description: 'again' };
     await records.put(newer);
     expect(await records.get(rec.key)).toEqual(newer);
+  });
+
+  it('a record read before is read again when another process replaced or removed its file', async () => {
+    await records.put(rec);
+    expect(await records.get(rec.key)).toEqual(rec);
+    // another process (a daemonless build beside the server) writes by rename, as put does
+    const other = new CacheRecords(join(tmp, 'records'));
+    const file = join(tmp, 'records', rec.key.slice(0, 2), `${rec.key}.json`);
+    const newer = { ...rec, layers: ['snap-z'] };
+    await writeFile(`${file}.tmp`, JSON.stringify(newer));
+    await rename(`${file}.tmp`, file);
+    expect(await other.get(rec.key)).toEqual(newer);
+    expect(await records.get(rec.key)).toEqual(newer);
+    await rm(file);
+    expect(await records.get(rec.key)).toBeUndefined();
+  });
+
+  it('touch sets a last use older than ten minutes, and leaves a recent one', async () => {
+    await records.put(rec);
+    const file = join(tmp, 'records', rec.key.slice(0, 2), `${rec.key}.json`);
+    const recent = new Date(Date.now() - 60_000);
+    await utimes(file, recent, recent);
+    await records.get(rec.key);
+    await records.touch([rec.key]);
+    expect(Math.round((await stat(file)).mtimeMs)).toBe(recent.getTime());
+    const old = new Date(Date.now() - 11 * 60_000);
+    await utimes(file, old, old);
+    await records.get(rec.key);
+    await records.touch([rec.key]);
+    expect((await stat(file)).mtimeMs).toBeGreaterThan(Date.now() - 5_000);
+    // a record this process never read is touched too
+    await utimes(file, old, old);
+    await new CacheRecords(join(tmp, 'other-dir')).touch([rec.key]);
+    await new CacheRecords(join(tmp, 'records')).touch([keyOf('never-read')]);
   });
 
   it('an unknown key is undefined', async () => {
