@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lookupInChain } from './lower-lookup.js';
+import { lookupInChain, soleLayerOf } from './lower-lookup.js';
 
 // Three layers, top first: `top` over `mid` over `base`, in overlay format (whiteouts are 0/0
 // character devices, opaque dirs carry trusted.overlay.opaque=y), as tsbuild's snapshots are.
@@ -57,5 +57,35 @@ describe('lookupInChain', () => {
     const r = await lookupInChain([top, mid, base], ['link/x', 'link']);
     expect(r.get('link/x')).toEqual({ kind: 'absent', viaSymlink: true });
     expect(r.get('link')!.kind).toBe('other');
+  });
+});
+
+describe('soleLayerOf', () => {
+  it('names the layer that holds a path whole: made there, nothing of it below', async () => {
+    await mkdir(join(top, 'out/sub'), { recursive: true });
+    await writeFile(join(top, 'out/sub/a'), 'a');
+    await writeFile(join(top, 'made'), 'm');
+    expect(await soleLayerOf([top, mid, base], ['/out/'])).toBe(top);
+    expect(await soleLayerOf([top, mid, base], ['out/sub/a', '/made'])).toBe(top);
+    // data/sub: a file in top over a dir below, which the merged view no longer shows
+    expect(await soleLayerOf([top, mid, base], ['/data/sub'])).toBe(top);
+  });
+
+  it('is undefined where only a mount shows the path as it is', async () => {
+    const chain = [top, mid, base];
+    // etc: in every layer (merged); srv: its file deleted by a whiteout in mid
+    expect(await soleLayerOf(chain, ['/etc'])).toBeUndefined();
+    expect(await soleLayerOf(chain, ['/srv'])).toBeUndefined();
+    // hidden by the opaque dir above, or deleted: let the mount's copy say it is missing
+    expect(await soleLayerOf(chain, ['/opt/app/conf'])).toBeUndefined();
+    expect(await soleLayerOf(chain, ['/srv/gone'])).toBeUndefined();
+    // a symlink, a wildcard, the root, sources in two layers
+    expect(await soleLayerOf(chain, ['/link'])).toBeUndefined();
+    expect(await soleLayerOf(chain, ['/out/*'])).toBeUndefined();
+    expect(await soleLayerOf(chain, ['/'])).toBeUndefined();
+    expect(await soleLayerOf(chain, ['/out', '/etc/passwd'])).toBeUndefined();
+    // a path only the bottom layer has is that layer's whole
+    expect(await soleLayerOf(chain, ['/data/sub/file'])).toBeUndefined();
+    expect(await soleLayerOf([base], ['/data/sub/file'])).toBe(base);
   });
 });

@@ -1,5 +1,5 @@
 import { lstatSync, type BigIntStats } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { OPAQUE_VALUE, OPAQUE_XATTR, isWhiteoutStat } from './overlay-format.js';
 import { readXattrs } from './xattrs.js';
 
@@ -122,4 +122,38 @@ async function opaqueDirs(dirs: { layer: string; rel: string; st: BigIntStats }[
     }
   }
   return opaque;
+}
+
+/**
+ * The one layer dir (of `lowerDirs`, top first) that holds each of `paths` whole, so reading them
+ * there shows what the merged view would: each path is a directory or a regular file in that same
+ * layer (the topmost that has it, nothing above hiding it), and no layer below has a directory's
+ * path, so nothing under it merges in from below (a file hides whatever is below it). Undefined otherwise (a wildcard, the root, a symlink or a path
+ * spread over layers): then only a mount shows it. Layers are plain overlay uppers (tsbuild mounts
+ * them with redirect_dir and metacopy off), so what a layer holds under such a path is all there is.
+ */
+export async function soleLayerOf(lowerDirs: string[], paths: string[]): Promise<string | undefined> {
+  const rels: string[] = [];
+  for (const p of paths) {
+    if (/[*?[\\]/.test(p)) return undefined;
+    const rel = posix.normalize(`/${p}`).replace(/^\/+|\/+$/g, '');
+    if (rel === '' || rel === '.') return undefined;
+    rels.push(rel);
+  }
+  if (rels.length === 0) return undefined;
+  const found = await lookupInChain(lowerDirs, rels);
+  let layer: string | undefined;
+  for (const rel of rels) {
+    const state = found.get(rel);
+    if (!state || state.kind === 'absent') return undefined;
+    if (state.kind === 'other' && !state.stat.isFile()) return undefined;
+    if (layer !== undefined && state.layer !== layer) return undefined;
+    layer = state.layer;
+  }
+  // a file hides whatever is below it; a directory merges with one below of its path
+  const dirs = rels.filter((rel) => found.get(rel)!.kind === 'dir');
+  const below = lowerDirs.slice(lowerDirs.indexOf(layer!) + 1);
+  if (below.length === 0 || dirs.length === 0) return layer;
+  const underneath = await lookupInChain(below, dirs);
+  return dirs.every((rel) => underneath.get(rel)?.kind === 'absent') ? layer : undefined;
 }
