@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { processStartTime } from '../store/owner.js';
 import { initRunning, readStepUsage, removeKeptContainer } from './step-usage.js';
 
 /** Plain directories with the counter files a kernel would show, standing in for cgroup dirs. */
@@ -81,8 +81,7 @@ describe('step usage', () => {
   });
 
   it('tells a running init from a gone one and from a later process that reuses its pid', () => {
-    const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
-    const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const start = Number(processStartTime(process.pid));
     expect(initRunning({ init_process_pid: process.pid, init_process_start: start })).toBe(true);
     expect(initRunning({ init_process_pid: process.pid, init_process_start: start + 1 })).toBe(false);
     expect(initRunning({ init_process_pid: 2 ** 22 + 1, init_process_start: start })).toBe(false);
@@ -92,8 +91,7 @@ describe('step usage', () => {
   it('does not orphan a container whose init still runs (runc killed outright): it is killed', async () => {
     const init = spawn('sleep', ['60'], { stdio: 'ignore' });
     const exited = new Promise((resolve) => init.on('exit', (_code, signal) => resolve(signal)));
-    const stat = readFileSync(`/proc/${init.pid}/stat`, 'utf8');
-    const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const start = Number(processStartTime(init.pid!));
     const runcRoot = join(dir, 'runc');
     await mkdir(join(runcRoot, 'tsbuild-live'), { recursive: true });
     // a state runc itself does not take (no config): `runc delete -f` fails, the last resort acts

@@ -14,6 +14,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { runcGlobalArgs } from './runc-args.js';
 import { removeCgroupDir } from '../process/remove-cgroup.js';
+import { processRunning } from '../store/owner.js';
 
 export interface StepUsage {
   /** The most memory the step's processes held at once (page cache included, as the cgroup counts it). */
@@ -106,16 +107,8 @@ interface RuncState {
 export function initRunning(state: RuncState): boolean {
   const pid = state.init_process_pid;
   if (!pid || pid <= 0) return false;
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return false;
-  }
-  // after the command name, which may hold spaces and parentheses: field 3 onwards
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  if (fields[0] === 'Z') return false;
-  return state.init_process_start === undefined || Number(fields[19]) === state.init_process_start;
+  const start = state.init_process_start;
+  return processRunning(pid, start === undefined ? undefined : String(start));
 }
 
 /** The last resort where `runc delete -f` left the init running: its pid namespace dies with it. */

@@ -55,15 +55,24 @@ export function parseOwnerToken(token: string): Owner | undefined {
   return m ? { boot: m[1]!, pid: Number(m[2]), start: m[3]! } : undefined;
 }
 
+/**
+ * True while process `pid` runs and, when `start` is given, is the one that started then (field 22
+ * of /proc/PID/stat), not a later process with its pid. A process its parent has not reaped yet
+ * is a zombie: it holds nothing any more.
+ */
+export function processRunning(pid: number, start?: string): boolean {
+  const fields = statFields(pid);
+  if (!fields || fields[0] === 'Z' || fields[0] === 'X') return false;
+  return start === undefined || fields[19] === start;
+}
+
 /** True while the process that made `token` still runs (false for a malformed token). */
 export function isOwnerAlive(token: string): boolean {
   const o = parseOwnerToken(token);
   if (!o) return false;
   currentBoot ??= bootId();
   if (o.boot !== currentBoot) return false;
-  const fields = statFields(o.pid);
-  // A killed build its parent has not reaped yet is a zombie: it holds nothing any more.
-  return fields?.[19] === o.start && fields[0] !== 'Z' && fields[0] !== 'X';
+  return processRunning(o.pid, o.start);
 }
 
 /** Finds an owner token inside a file name such as `.pending-<token>-<id>-<rand>`. */
