@@ -62,10 +62,12 @@ function crunTools(): Promise<CrunTools | string> {
     if (!crun) return 'crun is not installed (apt-get install crun)';
     const unshare = findOnPath('unshare');
     if (!unshare) return 'unshare is not installed (apt-get install util-linux)';
+    // busybox --list runs while the cgroup mounts are read: the first RUN step waits on both
+    const probe = busyboxWithMount();
     if (!(await stepCgroupParentsV1()))
       return 'this host has no cgroup v1 hierarchies for memory, cpuacct, pids and devices (tsbuild keeps crun steps in v1 cgroups)';
     const unified = (await hybridUnifiedMounts())[0];
-    const busybox = await busyboxWithMount();
+    const busybox = await probe;
     return { crun, unshare, ...(unified ? { unified } : {}), ...(busybox ? { busybox } : {}) };
   })();
   return tools;
