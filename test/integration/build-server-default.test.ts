@@ -15,6 +15,14 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ALLOW_FIXTURE_BASES, FROM_BASE, runCli, TSBUILD } from '../helpers/build-fixture.js';
 import { sleep, startCli } from '../torture/lib/child.js';
+import {
+  servedBuilds as buildsServed,
+  serverFiles as filesOfServers,
+  pidAlive,
+  serverLogs,
+  waitFor as waitUntil,
+  writeServerContext,
+} from '../helpers/build-server-rig.js';
 
 let dir: string;
 let runtime: string;
@@ -36,40 +44,15 @@ const userEnv = (more: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   ...more,
 });
 
-const serverFiles = (ext: string): string[] => {
-  const d = join(runtime, 'tsbuild');
-  return existsSync(d)
-    ? readdirSync(d)
-        .filter((f) => f.startsWith('server-') && f.endsWith(ext))
-        .map((f) => join(d, f))
-    : [];
-};
-const logs = (): string =>
-  serverFiles('.log')
-    .map((f) => readFileSync(f, 'utf8'))
-    .join('');
-const servedBuilds = (log = logs()): number => (log.match(/ build in .* exited /g) ?? []).length;
+const serverFiles = (ext: string): string[] => filesOfServers(runtime, ext);
+const logs = (): string => serverLogs(runtime);
+const servedBuilds = (log = logs()): number => buildsServed(log);
 /** What the servers logged since `pid` started listening (servers of one install and namespaces share a log). */
 const logSince = (pid: number): string => logs().split(`tsbuild server ${pid} listening`)[1] ?? '';
 const listening = (log = logs()): number[] =>
   [...log.matchAll(/tsbuild server (\d+) listening on/g)].map((m) => Number(m[1]));
 
-async function waitFor(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; server logs:\n${logs()}`);
-    await sleep(50);
-  }
-}
-
-const pidAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const waitFor = (what: string, ok: () => boolean, ms?: number): Promise<void> => waitUntil(what, ok, logs, ms);
 
 /** A build as a user runs it; it must succeed. */
 async function build(args: string[], env: NodeJS.ProcessEnv = userEnv()): Promise<string> {
@@ -91,12 +74,7 @@ beforeEach(async () => {
   runtime = join(dir, 'run');
   context = join(dir, 'context');
   stateRoot = join(dir, 'state');
-  await mkdir(context, { recursive: true });
-  await writeFile(
-    join(context, 'Dockerfile'),
-    `FROM ${FROM_BASE}\nCOPY a.txt /a.txt\nRUN cat /a.txt > /b.txt && echo built\n`,
-  );
-  await writeFile(join(context, 'a.txt'), 'one\n');
+  await writeServerContext(context);
 });
 
 afterEach(async () => {

@@ -6,13 +6,21 @@
  * socket and log.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ALLOW_FIXTURE_BASES, FROM_BASE, runCli, TSBUILD } from '../helpers/build-fixture.js';
-import { sleep, startCli } from '../torture/lib/child.js';
+import { startCli } from '../torture/lib/child.js';
+import {
+  servedBuilds as buildsServed,
+  pidAlive,
+  serverFiles,
+  serverLogs,
+  waitFor as waitUntil,
+  writeServerContext,
+} from '../helpers/build-server-rig.js';
 
 let dir: string;
 let runtime: string;
@@ -31,25 +39,10 @@ const serverEnv = (more: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   ...more,
 });
 
-const serverFile = (ext: string): string | undefined => {
-  const name = existsSync(join(runtime, 'tsbuild'))
-    ? readdirSync(join(runtime, 'tsbuild')).find((f) => f.startsWith('server-') && f.endsWith(ext))
-    : undefined;
-  return name && join(runtime, 'tsbuild', name);
-};
-const serverLog = (): string => {
-  const log = serverFile('.log');
-  return log ? readFileSync(log, 'utf8') : '';
-};
-const servedBuilds = (): number => (serverLog().match(/ build in .* exited /g) ?? []).length;
-
-async function waitFor(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; server log:\n${serverLog()}`);
-    await sleep(50);
-  }
-}
+const serverFile = (ext: string): string | undefined => serverFiles(runtime, ext)[0];
+const serverLog = (): string => serverLogs(runtime);
+const servedBuilds = (): number => buildsServed(serverLog());
+const waitFor = (what: string, ok: () => boolean, ms?: number): Promise<void> => waitUntil(what, ok, serverLog, ms);
 
 /** The first build with TSBUILD_SERVER=1 runs in its own process and starts the server. */
 async function startServer(): Promise<void> {
@@ -58,28 +51,12 @@ async function startServer(): Promise<void> {
   await waitFor('the server to listen', () => /listening on/.test(serverLog()));
 }
 
-const pidAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tsbuild-server-'));
   runtime = join(dir, 'run');
   context = join(dir, 'context');
   stateRoot = join(dir, 'state');
-  await rm(context, { recursive: true, force: true });
-  const { mkdir } = await import('node:fs/promises');
-  await mkdir(context, { recursive: true });
-  await writeFile(
-    join(context, 'Dockerfile'),
-    `FROM ${FROM_BASE}\nCOPY a.txt /a.txt\nRUN cat /a.txt > /b.txt && echo built\n`,
-  );
-  await writeFile(join(context, 'a.txt'), 'one\n');
+  await writeServerContext(context);
 });
 
 afterEach(async () => {
