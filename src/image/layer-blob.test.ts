@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ContentStore } from '../store/content-store.js';
-import { createLayerBlob, type BlobSink } from './layer-blob.js';
+import { createLayerBlob, type BlobSink, type TarWriter } from './layer-blob.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -60,18 +60,18 @@ describe('createLayerBlob', () => {
   });
 
   it('stores a plain tar through ingestWritten, hashed once, and tells the writer it may refill its chunks', async () => {
+    /** A tar writer that notes what it is told of the chunks it writes. */
+    const noting =
+      (told: (boolean | undefined)[]): TarWriter =>
+      (out, reusable) => {
+        told.push(reusable);
+        return writeInPieces(out);
+      };
     const root = await mkdtemp(join(tmpdir(), 'tsbuild-blob-test-'));
     try {
       const store = new ContentStore(root);
       const told: (boolean | undefined)[] = [];
-      const blob = await createLayerBlob(
-        (out, reusable) => {
-          told.push(reusable);
-          return writeInPieces(out);
-        },
-        store,
-        { compression: 'uncompressed' },
-      );
+      const blob = await createLayerBlob(noting(told), store, { compression: 'uncompressed' });
       expect(told).toEqual([true]);
       expect(blob).toEqual({
         digest: sha(tar),
@@ -83,14 +83,7 @@ describe('createLayerBlob', () => {
       // a sink without it gets the tar through ingest, and the writer is not told so
       told.length = 0;
       const sink = memorySink();
-      const viaIngest = await createLayerBlob(
-        (out, reusable) => {
-          told.push(reusable);
-          return writeInPieces(out);
-        },
-        sink,
-        { compression: 'uncompressed' },
-      );
+      const viaIngest = await createLayerBlob(noting(told), sink, { compression: 'uncompressed' });
       expect(told).toEqual([undefined]);
       expect(viaIngest.digest).toBe(blob.digest);
     } finally {
