@@ -39,32 +39,34 @@ const DEFAULT_DEVICE_RULES = [
 interface Hierarchy {
   /** Where the step cgroup goes in it. */
   parent: string;
-  version: 1 | 2;
   controllers: string[];
 }
 
 let layout: Promise<Hierarchy[] | undefined> | undefined;
 
 /**
- * Every hierarchy this process is in, as runc's fs driver would place a step cgroup in it; undefined
- * when memory, cpuacct, pids or devices has no v1 hierarchy here.
+ * The v1 hierarchies holding the controllers a step cgroup uses, with where runc's fs driver would
+ * place a step cgroup in each; undefined when one of those controllers has no v1 hierarchy here.
+ * Only these: each other one (cpu, cpuset, blkio, freezer, name=systemd, the hybrid v2 one) cost
+ * every step a mkdir, a join and an rmdir (4 hierarchies instead of 10: ~4.5 ms less a RUN step,
+ * alternating A/B of ten RUNs in series), and a step run without limits (crun never runs one with
+ * them: oci-runtime.ts) has no use for them; its processes stay in this process's cgroup there, as
+ * the tools it runs do.
  */
-export function stepCgroupHierarchies(): Promise<Hierarchy[] | undefined> {
+function stepCgroupHierarchies(): Promise<Hierarchy[] | undefined> {
   layout ??= ownCgroups().then((own) => {
-    const v1 = own.filter((x) => x.version === 1);
-    if (!CONTROLLERS.every((c) => v1.some((x) => x.controllers.includes(c)))) return undefined;
-    return own.map((x) => ({ parent: x.stepParent, version: x.version, controllers: x.controllers }));
+    const used = own.filter((x) => x.version === 1 && x.controllers.some(isController));
+    if (!CONTROLLERS.every((c) => used.some((x) => x.controllers.includes(c)))) return undefined;
+    return used.map((x) => ({ parent: x.stepParent, controllers: x.controllers }));
   });
   return layout;
 }
 
 /** Where each needed controller's step cgroups go, or undefined when one has no v1 hierarchy here. */
 export async function stepCgroupParentsV1(): Promise<Map<Controller, string> | undefined> {
-  const all = await stepCgroupHierarchies();
-  if (!all) return undefined;
-  return new Map(
-    CONTROLLERS.map((c) => [c, all.find((h) => h.version === 1 && h.controllers.includes(c))!.parent] as const),
-  );
+  const used = await stepCgroupHierarchies();
+  if (!used) return undefined;
+  return new Map(CONTROLLERS.map((c) => [c, used.find((h) => h.controllers.includes(c))!.parent] as const));
 }
 
 export class StepCgroup {
@@ -80,17 +82,11 @@ export class StepCgroup {
    * no device rules.
    */
   static async create(name: string, o: { pidsLimit: number; devices: 'default' | 'all' }): Promise<StepCgroup> {
-    const all = await stepCgroupHierarchies();
-    if (!all) throw new Error('no cgroup v1 hierarchy for memory, cpuacct, pids and devices');
-    const byController = new Map<Controller, string>();
-    for (const c of CONTROLLERS)
-      byController.set(c, join(all.find((h) => h.version === 1 && h.controllers.includes(c))!.parent, name));
-    // Only the hierarchies of the controllers used: each other one (cpu, cpuset, blkio, freezer,
-    // name=systemd, the hybrid v2 one) cost every step a mkdir, a join and an rmdir (4 hierarchies
-    // instead of 10: ~4.5 ms less a RUN step, alternating A/B of ten RUNs in series), and a step
-    // run without limits (crun never runs one with them: oci-runtime.ts) has no use for them; its
-    // processes stay in this process's cgroup there, as the tools it runs do.
-    const used = all.filter((h) => h.version === 1 && h.controllers.some((c) => isController(c)));
+    const used = await stepCgroupHierarchies();
+    if (!used) throw new Error('no cgroup v1 hierarchy for memory, cpuacct, pids and devices');
+    const byController = new Map<Controller, string>(
+      CONTROLLERS.map((c) => [c, join(used.find((h) => h.controllers.includes(c))!.parent, name)]),
+    );
     const cg = new StepCgroup(
       used.map((h) => join(h.parent, name)),
       byController,
@@ -101,7 +97,7 @@ export class StepCgroup {
         const dir = join(h.parent, name);
         mkdirSync(dir);
         // a v1 cpuset cgroup takes no process until it has cpus and mems: its parent's, as runc copies them
-        if (h.version === 1 && h.controllers.includes('cpuset'))
+        if (h.controllers.includes('cpuset'))
           for (const f of ['cpuset.cpus', 'cpuset.mems'])
             writeFileSync(join(dir, f), readFileSync(join(h.parent, f), 'utf8').trim() || '\n');
       }
