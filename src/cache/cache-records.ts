@@ -153,8 +153,9 @@ export class CacheRecords {
   }
 
   async remove(key: string): Promise<void> {
-    await rm(keyFile(this.dir, key), { force: true });
-    readMemo.delete(keyFile(this.dir, key));
+    const file = keyFile(this.dir, key);
+    await rm(file, { force: true });
+    readMemo.delete(file);
   }
 
   /**

@@ -128,9 +128,10 @@ async function opaqueDirs(dirs: { layer: string; rel: string; st: BigIntStats }[
  * The one layer dir (of `lowerDirs`, top first) that holds each of `paths` whole, so reading them
  * there shows what the merged view would: each path is a directory or a regular file in that same
  * layer (the topmost that has it, nothing above hiding it), and no layer below has a directory's
- * path, so nothing under it merges in from below (a file hides whatever is below it). Undefined otherwise (a wildcard, the root, a symlink or a path
- * spread over layers): then only a mount shows it. Layers are plain overlay uppers (tsbuild mounts
- * them with redirect_dir and metacopy off), so what a layer holds under such a path is all there is.
+ * path, so nothing under it merges in from below (a file hides whatever is below it). Undefined
+ * otherwise (a wildcard, the root, a symlink or a path spread over layers): then only a mount
+ * shows it. Layers are plain overlay uppers (tsbuild mounts them with redirect_dir and metacopy
+ * off), so what a layer holds under such a path is all there is.
  */
 export async function soleLayerOf(lowerDirs: string[], paths: string[]): Promise<string | undefined> {
   const rels: string[] = [];
